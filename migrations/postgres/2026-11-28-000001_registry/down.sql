@@ -1,0 +1,7 @@
+DROP TABLE beneficios;
+DROP TABLE fichas;
+DROP TABLE integrantes;
+DROP TABLE hogares;
+DROP TABLE personas;
+DROP TABLE comunas;
+DROP TABLE regiones;

@@ -1,0 +1,100 @@
+//! `siis serve --demo`: creates what is missing for a local trial and tells a newcomer how to
+//! call the node.
+
+use std::path::Path;
+
+use crate::config::Config;
+use crate::db::{Pool, schema::personas};
+use crate::pki;
+use crate::seed::SeedOptions;
+use crate::startup::Node;
+
+/// Persons in the demo registry.
+pub const DEMO_PERSONS: u64 = 100_000;
+/// Where the demo writes its sample RUNs.
+pub const DEMO_SAMPLE: &str = "var/sample.csv";
+
+/// Creates the database folder and the development certificates if missing.
+pub fn prepare(config: &Config) -> anyhow::Result<()> {
+    if let Some(folder) = super::sqlite_folder(config) {
+        std::fs::create_dir_all(folder)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", folder.display()))?;
+    }
+    let agreements = if config.agreements.dir.is_dir() {
+        pki::agreement_ids(&config.agreements.dir)?
+    } else {
+        Vec::new()
+    };
+    let report = pki::dev(&config.tls.dir, &agreements)?;
+    if !report.created.is_empty() {
+        println!(
+            "demo: wrote development certificates to {}",
+            config.tls.dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Seeds the demo population when the registry is empty.
+pub fn ensure_population(config: &Config, pool: &Pool) -> anyhow::Result<()> {
+    use diesel::prelude::*;
+    let mut conn = pool.get()?;
+    let present: i64 = personas::table.count().get_result(&mut conn)?;
+    if present > 0 {
+        return Ok(());
+    }
+    println!("demo: generating a registry of {DEMO_PERSONS} persons (once)...");
+    if let Some(folder) = Path::new(DEMO_SAMPLE).parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+    let options = SeedOptions {
+        persons: DEMO_PERSONS,
+        seed: 1,
+        sample: Some(DEMO_SAMPLE.into()),
+        sample_size: 1_000,
+        umbrales: config.umbrales.clone(),
+    };
+    let report = super::progress::seed_with_progress(&mut conn, &options)?;
+    super::progress::print_seed_report(&report, config);
+    Ok(())
+}
+
+pub fn print_welcome(config: &Config, node: &Node) {
+    let pki = config.tls.dir.display();
+    let client = pki::agreement_ids(&config.agreements.dir)
+        .ok()
+        .and_then(|ids| ids.into_iter().next());
+    println!();
+    println!(
+        "SIIS node is running ({} registry).",
+        config.database.url.backend()
+    );
+    println!(
+        "  agency listener (mutual TLS): https://localhost:{}",
+        node.agency.port()
+    );
+    println!(
+        "  public listener (TLS):        https://localhost:{}",
+        node.public.port()
+    );
+    println!(
+        "  admin listener (loopback):    http://127.0.0.1:{}",
+        node.admin.port()
+    );
+    println!();
+    println!("Try it:");
+    println!("  curl http://127.0.0.1:{}/readyz", node.admin.port());
+    println!(
+        "  curl --cacert {pki}/ca.pem https://localhost:{}/api/v1/ping",
+        node.public.port()
+    );
+    if let Some(id) = client {
+        println!(
+            "  curl --cacert {pki}/ca.pem --cert {} --key {} https://localhost:{}/api/v1/ping",
+            pki::client_cert_path(&config.tls.dir, &id).display(),
+            pki::client_key_path(&config.tls.dir, &id).display(),
+            node.agency.port()
+        );
+    }
+    println!("Sample RUNs by category: {DEMO_SAMPLE}. Stop with Ctrl-C.");
+}

@@ -1,0 +1,324 @@
+//! Typed configuration: built-in defaults, then `conf/siis.toml` (or `--config FILE`), then
+//! environment variables named `SIIS__SECTION__KEY`. Unknown keys and bad values stop start-up
+//! with a message that names the key. Every key is documented in `conf/siis.toml`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::db::DatabaseUrl;
+
+/// The configuration file read when `--config` is not given (skipped if absent).
+pub const DEFAULT_FILE: &str = "conf/siis.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub listen: ListenConfig,
+    pub tls: TlsConfig,
+    pub agreements: AgreementsConfig,
+    pub log: LogConfig,
+    pub umbrales: Umbrales,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH`, a plain file path (SQLite) or `postgres://USER:PASS@HOST:PORT/DB`.
+    pub url: DatabaseUrl,
+    /// Connections in the pool. Small pools win on two cores (2–4 for SQLite).
+    pub pool_size: u32,
+    /// Seconds a request waits for a free connection before it is answered 503.
+    pub pool_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenConfig {
+    /// Agencies: TLS with a required client certificate signed by the agency CA.
+    pub agency: SocketAddr,
+    /// Public: TLS without client certificate (certificate verification, docs).
+    pub public: SocketAddr,
+    /// Administration: plain HTTP, loopback only (health, readiness, metrics, reload).
+    pub admin: SocketAddr,
+    /// HTTP worker threads per TLS listener (0 = one per core).
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// Folder with `ca.pem` (the CA that signs agency client certificates), `server.pem` and
+    /// `server-key.pem` (the node's certificate chain and key). `siis pki dev` writes one.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgreementsConfig {
+    /// Folder with one TOML file per agreement (convenio).
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A `tracing` filter, e.g. `info` or `siis=debug,actix_web=info`. `RUST_LOG` overrides it.
+    pub filter: String,
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Historical eligibility thresholds (FPS score, inclusive maxima). Used by the demo-registry
+/// generator so that synthetic benefits agree with the rules.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Umbrales {
+    pub pasis: u16,
+    pub pbs_aps: u16,
+    pub suf: u16,
+    pub fsv1: u16,
+    pub fsv2: u16,
+    /// Age from which old-age pensions (PASIS, PBS, APS) apply.
+    pub edad_vejez: u8,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database: DatabaseConfig::default(),
+            listen: ListenConfig::default(),
+            tls: TlsConfig {
+                dir: PathBuf::from("var/pki"),
+            },
+            agreements: AgreementsConfig {
+                dir: PathBuf::from("agreements"),
+            },
+            log: LogConfig::default(),
+            umbrales: Umbrales::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: DatabaseUrl::Sqlite(PathBuf::from("var/siis.db")),
+            pool_size: 4,
+            pool_timeout_secs: 5,
+        }
+    }
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        ListenConfig {
+            agency: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            public: SocketAddr::from(([127, 0, 0, 1], 8444)),
+            admin: SocketAddr::from(([127, 0, 0, 1], 8480)),
+            workers: 0,
+        }
+    }
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Config::default().tls
+    }
+}
+
+impl Default for AgreementsConfig {
+    fn default() -> Self {
+        Config::default().agreements
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for Umbrales {
+    fn default() -> Self {
+        Umbrales {
+            pasis: 8_500,
+            pbs_aps: 11_734,
+            suf: 11_734,
+            fsv1: 8_500,
+            fsv2: 11_734,
+            edad_vejez: 65,
+        }
+    }
+}
+
+/// A configuration that could not be loaded; the message names the key or file at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Loads defaults, then `file` (required when given, optional `conf/siis.toml` otherwise),
+    /// then `SIIS__…` environment variables, and checks the result.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.is_file() => {
+                return Err(ConfigError(format!("file {} not found", path.display())));
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            // The default file is optional: when absent, the defaults stand.
+            None => figment = figment.merge(Toml::file_exact(DEFAULT_FILE)),
+        }
+        Self::extract(figment.merge(Env::prefixed("SIIS__").split("__")))
+    }
+
+    fn extract(figment: Figment) -> Result<Config, ConfigError> {
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError(e.into_iter().map(describe).collect::<Vec<_>>().join("; ")))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if !self.listen.admin.ip().is_loopback() {
+            return Err(ConfigError(format!(
+                "listen.admin must be a loopback address, not {}",
+                self.listen.admin
+            )));
+        }
+        if self.database.pool_size == 0 {
+            return Err(ConfigError("database.pool_size must be at least 1".into()));
+        }
+        if self
+            .log
+            .filter
+            .parse::<tracing_subscriber::EnvFilter>()
+            .is_err()
+        {
+            return Err(ConfigError(format!(
+                "log.filter {:?} is not a tracing filter",
+                self.log.filter
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// One problem as `key: what is wrong (where the value came from)`.
+fn describe(error: figment::Error) -> String {
+    let key = error.path.join(".").to_lowercase();
+    let origin = match error.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+        Some(figment::Source::File(path)) => format!("in {}", path.display()),
+        _ if error
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.name.contains("environment")) =>
+        {
+            format!(
+                "in environment variable SIIS__{}",
+                error.path.join("__").to_uppercase()
+            )
+        }
+        _ => String::new(),
+    };
+    let key = if key.is_empty() {
+        "(top level)".to_string()
+    } else {
+        key
+    };
+    format!("{key}: {} {origin}", error.kind)
+        .trim_end()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load_in_jail(toml: &str, env: &[(&str, &str)]) -> Result<Config, String> {
+        let mut out = Err(String::new());
+        Jail::expect_with(|jail| {
+            jail.create_file("siis.toml", toml)?;
+            for (k, v) in env {
+                jail.set_env(k, v);
+            }
+            out = Config::load(Some(Path::new("siis.toml"))).map_err(|e| e.to_string());
+            Ok(())
+        });
+        out
+    }
+
+    #[test]
+    fn the_shipped_file_is_the_defaults() {
+        let shipped = include_str!("../conf/siis.toml");
+        assert_eq!(load_in_jail(shipped, &[]).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let config = load_in_jail(
+            "[database]\nurl = \"sqlite://a.db\"\n",
+            &[
+                (
+                    "SIIS__DATABASE__URL",
+                    "postgres://siis@db.example:5432/siis",
+                ),
+                ("SIIS__LISTEN__AGENCY", "0.0.0.0:9443"),
+                ("SIIS__TLS__DIR", "/etc/siis/pki"),
+                ("SIIS__DATABASE__POOL_SIZE", "8"),
+            ],
+        )
+        .unwrap();
+        assert!(matches!(config.database.url, DatabaseUrl::Postgres(_)));
+        assert_eq!(config.listen.agency.port(), 9443);
+        assert_eq!(config.tls.dir, PathBuf::from("/etc/siis/pki"));
+        assert_eq!(config.database.pool_size, 8);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = load_in_jail("[database]\nurll = \"x\"\n", &[]).unwrap_err();
+        assert!(err.contains("urll"), "{err}");
+        let err = load_in_jail("", &[("SIIS__LISTEN__AGENCYY", "1")]).unwrap_err();
+        assert!(err.contains("agencyy"), "{err}");
+        let err = load_in_jail("[nope]\n", &[]).unwrap_err();
+        assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = load_in_jail("", &[("SIIS__LISTEN__AGENCY", "not-an-address")]).unwrap_err();
+        assert!(err.contains("listen.agency"), "{err}");
+        let err = load_in_jail("", &[("SIIS__DATABASE__URL", "mysql://x/y")]).unwrap_err();
+        assert!(err.contains("database.url"), "{err}");
+        let err = load_in_jail("[listen]\nadmin = \"0.0.0.0:1\"\n", &[]).unwrap_err();
+        assert!(err.contains("listen.admin"), "{err}");
+        let err = load_in_jail("[database]\npool_size = 0\n", &[]).unwrap_err();
+        assert!(err.contains("pool_size"), "{err}");
+        let err = load_in_jail("[log]\nformat = \"xml\"\n", &[]).unwrap_err();
+        assert!(err.contains("log.format"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/siis.toml"))).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/siis.toml"));
+    }
+}

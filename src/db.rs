@@ -1,0 +1,16 @@
+//! Storage: one Diesel connection type over SQLite and PostgreSQL, chosen by the database URL,
+//! an r2d2 pool that keeps the real connection error, embedded migrations, and the registry model.
+//!
+//! Backend-specific SQL (pragmas, bulk loading) lives in this module only.
+
+mod conn;
+mod migrate;
+pub mod models;
+mod reference;
+pub mod schema;
+mod url;
+
+pub use conn::{ConnectionManager, DbConnection, DbError, Pool, PooledConnection, open_pool};
+pub use migrate::{MIGRATION_NAMES, run_migrations};
+pub use reference::sync_reference;
+pub use url::{DatabaseUrl, DatabaseUrlError};

@@ -1,0 +1,115 @@
+//! The connection type over both backends and the r2d2 manager that opens it.
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+
+use super::DatabaseUrl;
+
+/// One connection to the registry, on whichever backend the URL chose.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// A database failure with the backend's own message kept.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        url: String,
+        source: diesel::ConnectionError,
+    },
+    #[error("{0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("migrations failed: {0}")]
+    Migration(String),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::Error),
+}
+
+/// SQLite settings applied to every connection. `busy_timeout` comes first, so that several
+/// connections opening at once wait for each other instead of failing with "database is locked".
+const SQLITE_PRAGMAS: &str = "\
+    PRAGMA busy_timeout = 10000;\
+    PRAGMA journal_mode = WAL;\
+    PRAGMA synchronous = NORMAL;\
+    PRAGMA foreign_keys = ON;\
+    PRAGMA temp_store = MEMORY;\
+    PRAGMA cache_size = -65536;\
+    PRAGMA mmap_size = 1073741824;";
+
+/// Opens connections for the pool, choosing the backend from the URL's scheme.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        ConnectionManager { url }
+    }
+
+    pub fn open(&self) -> Result<DbConnection, DbError> {
+        let connect_error = |source| DbError::Connect {
+            url: self.url.redacted(),
+            source,
+        };
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let text = path.to_str().ok_or_else(|| {
+                    connect_error(diesel::ConnectionError::InvalidConnectionUrl(
+                        "the path is not UTF-8".into(),
+                    ))
+                })?;
+                let mut conn = SqliteConnection::establish(text).map_err(connect_error)?;
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| {
+                    connect_error(diesel::ConnectionError::CouldntSetupConfiguration(e))
+                })?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => Ok(DbConnection::Pg(
+                PgConnection::establish(url).map_err(connect_error)?,
+            )),
+        }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConnection, DbError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1").map_err(DbError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Opens one connection first (so a failure reports the backend's real error, not a pool
+/// timeout), runs pending migrations and the reference-data sync on it, then builds the pool.
+pub fn open_pool(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Pool, DbError> {
+    let manager = ConnectionManager::new(url.clone());
+    let mut first = manager.open()?;
+    super::run_migrations(&mut first)?;
+    super::sync_reference(&mut first)?;
+    drop(first);
+    Ok(r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(timeout)
+        .build_unchecked(manager))
+}

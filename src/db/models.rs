@@ -1,0 +1,75 @@
+//! Rows of the registry as Rust structs, for reading and for bulk loading.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::schema::{beneficios, comunas, fichas, hogares, integrantes, personas, regiones};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = regiones, treat_none_as_default_value = false)]
+pub struct RegionRow {
+    pub codigo: String,
+    pub nombre: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = comunas, treat_none_as_default_value = false)]
+pub struct ComunaRow {
+    pub cut: String,
+    pub nombre: String,
+    pub provincia: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = personas, treat_none_as_default_value = false)]
+pub struct Persona {
+    pub run: i32,
+    pub nombres: String,
+    pub apellido_paterno: String,
+    pub apellido_materno: String,
+    pub fecha_nacimiento: NaiveDate,
+    pub sexo: String,
+    pub nacionalidad: String,
+    pub fecha_defuncion: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = hogares, treat_none_as_default_value = false)]
+pub struct Hogar {
+    pub id: i64,
+    pub cut: String,
+    pub direccion: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = integrantes, treat_none_as_default_value = false)]
+pub struct Integrante {
+    pub run: i32,
+    pub hogar_id: i64,
+    pub parentesco: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = fichas, treat_none_as_default_value = false)]
+pub struct Ficha {
+    pub folio: i64,
+    pub hogar_id: i64,
+    pub puntaje: i32,
+    pub fecha_aplicacion: NaiveDate,
+    pub cut: String,
+    pub estado: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = beneficios, treat_none_as_default_value = false)]
+pub struct Beneficio {
+    pub id: i64,
+    pub run: i32,
+    pub programa: String,
+    pub estado: String,
+    pub monto: i32,
+    pub fecha_inicio: NaiveDate,
+    pub fecha_termino: Option<NaiveDate>,
+    pub fuente: String,
+}

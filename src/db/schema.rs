@@ -1,0 +1,87 @@
+//! The registry's tables, one description for both backends (see `migrations/`).
+
+diesel::table! {
+    regiones (codigo) {
+        codigo -> Text,
+        nombre -> Text,
+    }
+}
+
+diesel::table! {
+    comunas (cut) {
+        cut -> Text,
+        nombre -> Text,
+        provincia -> Text,
+        region -> Text,
+    }
+}
+
+diesel::table! {
+    personas (run) {
+        run -> Integer,
+        nombres -> Text,
+        apellido_paterno -> Text,
+        apellido_materno -> Text,
+        fecha_nacimiento -> Date,
+        sexo -> Text,
+        nacionalidad -> Text,
+        fecha_defuncion -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    hogares (id) {
+        id -> BigInt,
+        cut -> Text,
+        direccion -> Text,
+    }
+}
+
+diesel::table! {
+    integrantes (run) {
+        run -> Integer,
+        hogar_id -> BigInt,
+        parentesco -> Text,
+    }
+}
+
+diesel::table! {
+    fichas (folio) {
+        folio -> BigInt,
+        hogar_id -> BigInt,
+        puntaje -> Integer,
+        fecha_aplicacion -> Date,
+        cut -> Text,
+        estado -> Text,
+    }
+}
+
+diesel::table! {
+    beneficios (id) {
+        id -> BigInt,
+        run -> Integer,
+        programa -> Text,
+        estado -> Text,
+        monto -> Integer,
+        fecha_inicio -> Date,
+        fecha_termino -> Nullable<Date>,
+        fuente -> Text,
+    }
+}
+
+diesel::joinable!(comunas -> regiones (region));
+diesel::joinable!(hogares -> comunas (cut));
+diesel::joinable!(integrantes -> personas (run));
+diesel::joinable!(integrantes -> hogares (hogar_id));
+diesel::joinable!(fichas -> hogares (hogar_id));
+diesel::joinable!(beneficios -> personas (run));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    regiones,
+    comunas,
+    personas,
+    hogares,
+    integrantes,
+    fichas,
+    beneficios,
+);

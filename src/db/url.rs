@@ -1,0 +1,184 @@
+//! The database URL, parsed once at start-up. The backend is chosen by the scheme, never by
+//! trying one backend after another.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// An SQLite database file (created if missing).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL. It may carry a password: it is never printed whole.
+    Postgres(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DatabaseUrlError {
+    #[error("the database URL is empty")]
+    Empty,
+    #[error("unsupported database scheme {0:?}: use sqlite://PATH or postgres://…")]
+    Scheme(String),
+    #[error("a libpq key=value string is not accepted: write it as postgres://USER@HOST:PORT/DB")]
+    KeyValue,
+    #[error("malformed PostgreSQL URL: {0}")]
+    Postgres(String),
+    #[error("sqlite:// needs a file path")]
+    NoPath,
+}
+
+impl DatabaseUrl {
+    pub fn parse(input: &str) -> Result<DatabaseUrl, DatabaseUrlError> {
+        let text = input.trim();
+        if text.is_empty() {
+            return Err(DatabaseUrlError::Empty);
+        }
+        if let Some((scheme, rest)) = text.split_once("://") {
+            return match scheme.to_ascii_lowercase().as_str() {
+                "sqlite" | "file" if rest.is_empty() => Err(DatabaseUrlError::NoPath),
+                "sqlite" | "file" => Ok(DatabaseUrl::Sqlite(PathBuf::from(rest))),
+                "postgres" | "postgresql" => {
+                    let parsed = ::url::Url::parse(text)
+                        .map_err(|e| DatabaseUrlError::Postgres(e.to_string()))?;
+                    if parsed.host_str().is_none_or(str::is_empty) {
+                        return Err(DatabaseUrlError::Postgres("no host".into()));
+                    }
+                    Ok(DatabaseUrl::Postgres(text.to_owned()))
+                }
+                other => Err(DatabaseUrlError::Scheme(other.to_owned())),
+            };
+        }
+        if let Some(path) = text.strip_prefix("sqlite:") {
+            return if path.is_empty() {
+                Err(DatabaseUrlError::NoPath)
+            } else {
+                Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+            };
+        }
+        if text.contains('=') && text.contains(' ') || text.starts_with("host=") {
+            return Err(DatabaseUrlError::KeyValue);
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(text)))
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The URL with any password replaced by `***`, safe for logs and messages.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(text) => match ::url::Url::parse(text) {
+                Ok(mut url) if url.password().is_some() => {
+                    let _ = url.set_password(Some("***"));
+                    url.to_string()
+                }
+                Ok(url) => url.to_string(),
+                Err(_) => "postgres://(unreadable)".into(),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = DatabaseUrlError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DatabaseUrl::parse(s)
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            DatabaseUrl::Sqlite(path) => {
+                serializer.serialize_str(&format!("sqlite://{}", path.display()))
+            }
+            DatabaseUrl::Postgres(text) => serializer.serialize_str(text),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DatabaseUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DatabaseUrl::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chooses_the_backend_by_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://var/siis.db"),
+            Ok(DatabaseUrl::Sqlite("var/siis.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///srv/siis.db"),
+            Ok(DatabaseUrl::Sqlite("/srv/siis.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("var/siis.db"),
+            Ok(DatabaseUrl::Sqlite("var/siis.db".into()))
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://siis@localhost:5432/siis"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://siis@localhost/siis"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_honour() {
+        assert_eq!(DatabaseUrl::parse(" "), Err(DatabaseUrlError::Empty));
+        assert_eq!(
+            DatabaseUrl::parse("mysql://x/y"),
+            Err(DatabaseUrlError::Scheme("mysql".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("host=localhost dbname=siis"),
+            Err(DatabaseUrlError::KeyValue)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://"),
+            Err(DatabaseUrlError::NoPath)
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://"),
+            Err(DatabaseUrlError::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@host:notaport/db"),
+            Err(DatabaseUrlError::Postgres(_))
+        ));
+    }
+
+    #[test]
+    fn never_prints_the_password() {
+        let url = DatabaseUrl::parse("postgres://siis:s3cret@db:5432/siis").unwrap();
+        assert!(!format!("{url} {url:?}").contains("s3cret"));
+        assert!(url.redacted().contains("***"));
+    }
+}

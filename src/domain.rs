@@ -1,0 +1,13 @@
+//! Domain types that carry the registry's rules: once you hold one, it is valid.
+//!
+//! Each type has a `parse` constructor that is the only way in from untrusted text.
+
+mod agreement_id;
+mod cut;
+mod puntaje;
+mod run;
+
+pub use agreement_id::{AgreementId, AgreementIdError};
+pub use cut::{Comuna, Cut, CutError, Region, comunas, regiones};
+pub use puntaje::{Puntaje, PuntajeError, Quintil};
+pub use run::{Run, RunError};

@@ -1,0 +1,16 @@
+//! The SIIS node: a broker between Chile's social registry and the agencies that consult and
+//! feed it. See README.md for what it does and how to run it.
+
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod pki;
+pub mod rest;
+pub mod seed;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod tls;

@@ -1,0 +1,194 @@
+//! Development certificates: a CA, a server certificate for localhost, and one client
+//! certificate per agreement file. Production certificates come from the ministry's own CA;
+//! this is for the demo, the tests and newcomers.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use chrono::Datelike;
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
+};
+
+use crate::domain::AgreementId;
+
+/// What `siis pki dev` wrote (paths of files created now; existing ones are kept).
+#[derive(Debug, Default)]
+pub struct PkiReport {
+    pub created: Vec<PathBuf>,
+    pub clients: Vec<AgreementId>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PkiError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("certificate generation: {0}")]
+    Rcgen(#[from] rcgen::Error),
+    #[error("{path}: file name is not a valid agreement id ({reason})")]
+    AgreementName { path: PathBuf, reason: String },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
+    move |source| PkiError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// File names inside the PKI folder.
+pub const CA_CERT: &str = "ca.pem";
+pub const CA_KEY: &str = "ca-key.pem";
+pub const SERVER_CERT: &str = "server.pem";
+pub const SERVER_KEY: &str = "server-key.pem";
+pub const CLIENTS_DIR: &str = "clients";
+
+/// The agreement ids named by the `*.toml` files of a folder (file stem = agreement id).
+pub fn agreement_ids(dir: &Path) -> Result<Vec<AgreementId>, PkiError> {
+    let mut ids = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_error(dir))? {
+        let path = entry.map_err(io_error(dir))?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+            let id = AgreementId::parse(stem).map_err(|e| PkiError::AgreementName {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            ids.push(id);
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
+/// Writes whatever is missing of a development PKI under `out`: the CA (reused when its key is
+/// present), the server certificate, and a client certificate for each agreement.
+pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError> {
+    let mut report = PkiReport::default();
+    fs::create_dir_all(out.join(CLIENTS_DIR)).map_err(io_error(out))?;
+
+    let ca_key_path = out.join(CA_KEY);
+    let ca_params = ca_params();
+    let ca_key = if ca_key_path.is_file() && out.join(CA_CERT).is_file() {
+        let pem = fs::read_to_string(&ca_key_path).map_err(io_error(&ca_key_path))?;
+        KeyPair::from_pem(&pem)?
+    } else {
+        let key = KeyPair::generate()?;
+        let cert = ca_params.self_signed(&key)?;
+        write_file(&out.join(CA_CERT), &cert.pem(), false, &mut report)?;
+        write_file(&ca_key_path, &key.serialize_pem(), true, &mut report)?;
+        // A new CA invalidates whatever it did not sign.
+        remove_if_present(&out.join(SERVER_CERT))?;
+        for id in agreements {
+            remove_if_present(&client_cert_path(out, id))?;
+        }
+        key
+    };
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    if !out.join(SERVER_CERT).is_file() || !out.join(SERVER_KEY).is_file() {
+        let mut params = CertificateParams::new(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ])?;
+        params.distinguished_name = name("localhost");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        set_validity(&mut params);
+        let key = KeyPair::generate()?;
+        let cert = params.signed_by(&key, &issuer)?;
+        write_file(&out.join(SERVER_CERT), &cert.pem(), false, &mut report)?;
+        write_file(
+            &out.join(SERVER_KEY),
+            &key.serialize_pem(),
+            true,
+            &mut report,
+        )?;
+    }
+
+    for id in agreements {
+        let cert_path = client_cert_path(out, id);
+        let key_path = client_key_path(out, id);
+        if !cert_path.is_file() || !key_path.is_file() {
+            let mut params = CertificateParams::new(Vec::<String>::new())?;
+            params.distinguished_name = name(id.as_str());
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            set_validity(&mut params);
+            let key = KeyPair::generate()?;
+            let cert = params.signed_by(&key, &issuer)?;
+            write_file(&cert_path, &cert.pem(), false, &mut report)?;
+            write_file(&key_path, &key.serialize_pem(), true, &mut report)?;
+        }
+        report.clients.push(id.clone());
+    }
+    Ok(report)
+}
+
+pub fn client_cert_path(dir: &Path, id: &AgreementId) -> PathBuf {
+    dir.join(CLIENTS_DIR).join(format!("{id}.pem"))
+}
+
+pub fn client_key_path(dir: &Path, id: &AgreementId) -> PathBuf {
+    dir.join(CLIENTS_DIR).join(format!("{id}-key.pem"))
+}
+
+fn ca_params() -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = name("SIIS development CA");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    set_validity(&mut params);
+    params
+}
+
+fn name(common_name: &str) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CountryName, "CL");
+    dn.push(DnType::OrganizationName, "SIIS node (development)");
+    dn.push(DnType::CommonName, common_name);
+    dn
+}
+
+fn set_validity(params: &mut CertificateParams) {
+    let year = chrono::Utc::now().year();
+    params.not_before = rcgen::date_time_ymd(year - 1, 1, 1);
+    params.not_after = rcgen::date_time_ymd(year + 3, 12, 31);
+}
+
+fn remove_if_present(path: &Path) -> Result<(), PkiError> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(path)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a PEM file; private keys are readable by their owner only.
+fn write_file(
+    path: &Path,
+    contents: &str,
+    private: bool,
+    report: &mut PkiReport,
+) -> Result<(), PkiError> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    if private {
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(io_error(path))?;
+    file.write_all(contents.as_bytes())
+        .map_err(io_error(path))?;
+    report.created.push(path.to_owned());
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! Start-up: bind the three listeners, build the apps, run them, and return the bound ports.
+//! The binary and the integration tests both start the node through [`Node::start`].
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer, web};
+
+use crate::config::{Config, ListenConfig};
+use crate::db::{self, DbError, Pool};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::tls::{self, TlsError};
+use crate::{admin, rest};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on listen.{name} {addr}: {source}")]
+    Bind {
+        name: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("database: {0}")]
+    Database(#[from] DbError),
+    #[error("database folder {0}: {1}")]
+    DatabaseFolder(String, String),
+    #[error("server: {0}")]
+    Server(#[from] std::io::Error),
+}
+
+/// The three sockets, bound before anything else is created so that a port in use stops
+/// start-up with nothing half-done.
+pub struct Listeners {
+    agency: TcpListener,
+    public: TcpListener,
+    admin: TcpListener,
+}
+
+impl Listeners {
+    pub fn bind(config: &ListenConfig) -> Result<Listeners, StartError> {
+        let bind = |name, addr: SocketAddr| {
+            TcpListener::bind(addr).map_err(|source| StartError::Bind { name, addr, source })
+        };
+        Ok(Listeners {
+            agency: bind("agency", config.agency)?,
+            public: bind("public", config.public)?,
+            admin: bind("admin", config.admin)?,
+        })
+    }
+}
+
+/// A running node: its bound addresses and the means to stop it.
+pub struct Node {
+    pub agency: SocketAddr,
+    pub public: SocketAddr,
+    pub admin: SocketAddr,
+    handles: Vec<ServerHandle>,
+    servers: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Opens the registry: checks the SQLite folder, connects, migrates, loads reference data.
+pub fn open_registry(config: &Config) -> Result<Pool, StartError> {
+    if let db::DatabaseUrl::Sqlite(path) = &config.database.url {
+        let folder = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let meta = std::fs::metadata(&folder)
+            .map_err(|e| StartError::DatabaseFolder(folder.display().to_string(), e.to_string()))?;
+        if !meta.is_dir() {
+            return Err(StartError::DatabaseFolder(
+                folder.display().to_string(),
+                "not a folder".into(),
+            ));
+        }
+    }
+    Ok(db::open_pool(
+        &config.database.url,
+        config.database.pool_size,
+        Duration::from_secs(config.database.pool_timeout_secs),
+    )?)
+}
+
+impl Node {
+    /// Binds the listeners, reads the TLS material, opens the registry and starts serving.
+    /// Must be called from within a Tokio runtime.
+    pub fn start(config: Arc<Config>) -> Result<Node, StartError> {
+        let listeners = Listeners::bind(&config.listen)?;
+        let tls = tls::load(&config.tls.dir)?;
+        let pool = open_registry(&config)?;
+        Self::start_with(config, listeners, tls, pool)
+    }
+
+    /// Starts serving on already bound listeners with loaded TLS material and an open pool.
+    pub fn start_with(
+        config: Arc<Config>,
+        listeners: Listeners,
+        tls: tls::TlsConfigs,
+        pool: Pool,
+    ) -> Result<Node, StartError> {
+        let state = web::Data::new(AppState {
+            config: config.clone(),
+            pool,
+        });
+        let workers = match config.listen.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let agency = {
+            let state = state.clone();
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .configure(rest::agency_routes)
+                    .default_service(web::to(not_found))
+            })
+            .disable_signals()
+            .workers(workers)
+            .listen_rustls_0_23(listeners.agency, tls.agency)?;
+            server
+        };
+        let public = {
+            let state = state.clone();
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .configure(rest::public_routes)
+                    .default_service(web::to(not_found))
+            })
+            .disable_signals()
+            .workers(workers)
+            .listen_rustls_0_23(listeners.public, tls.public)?;
+            server
+        };
+        let admin = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(admin::routes)
+                .default_service(web::to(not_found))
+        })
+        .disable_signals()
+        .workers(1)
+        .listen(listeners.admin)?;
+
+        let addr = |s: &[SocketAddr]| s.first().copied();
+        let (agency_addr, public_addr, admin_addr) = (
+            addr(&agency.addrs()),
+            addr(&public.addrs()),
+            addr(&admin.addrs()),
+        );
+        let (agency, public, admin) = (agency.run(), public.run(), admin.run());
+        let handles = vec![agency.handle(), public.handle(), admin.handle()];
+        let servers = tokio::spawn(async move {
+            tokio::try_join!(agency, public, admin)?;
+            Ok(())
+        });
+        let missing = || std::io::Error::other("listener without an address");
+        Ok(Node {
+            agency: agency_addr.ok_or_else(missing)?,
+            public: public_addr.ok_or_else(missing)?,
+            admin: admin_addr.ok_or_else(missing)?,
+            handles,
+            servers,
+        })
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits for the servers to end.
+    pub async fn stop(self) -> std::io::Result<()> {
+        for handle in &self.handles {
+            handle.stop(true).await;
+        }
+        self.servers.await.map_err(std::io::Error::other)?
+    }
+}
+
+async fn not_found() -> actix_web::HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::not_found_route())
+}

@@ -1,0 +1,101 @@
+//! rustls configurations for the two TLS listeners, built with an explicit crypto provider.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls::ServerConfig;
+use rustls::crypto::CryptoProvider;
+use rustls::server::WebPkiClientVerifier;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::pki;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error(
+        "missing certificate file {0} (create a development set with `siis pki dev --out DIR`, or set tls.dir)"
+    )]
+    Missing(PathBuf),
+    #[error("{path}: not a usable PEM file: {reason}")]
+    Pem { path: PathBuf, reason: String },
+    #[error("TLS configuration: {0}")]
+    Rustls(String),
+}
+
+/// The server configurations of the agency (mutual TLS) and public listeners.
+#[derive(Clone)]
+pub struct TlsConfigs {
+    pub agency: ServerConfig,
+    pub public: ServerConfig,
+}
+
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
+/// Reads `ca.pem`, `server.pem` and `server-key.pem` from `dir`.
+pub fn load(dir: &Path) -> Result<TlsConfigs, TlsError> {
+    let ca = read_certs(&dir.join(pki::CA_CERT))?;
+    let chain = read_certs(&dir.join(pki::SERVER_CERT))?;
+    let key = read_key(&dir.join(pki::SERVER_KEY))?;
+
+    let mut roots = RootCertStore::empty();
+    for cert in ca {
+        roots.add(cert).map_err(|e| TlsError::Pem {
+            path: dir.join(pki::CA_CERT),
+            reason: e.to_string(),
+        })?;
+    }
+    let provider = provider();
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let rustls_error = |e: rustls::Error| TlsError::Rustls(e.to_string());
+    let agency = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(rustls_error)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain.clone(), key.clone_key())
+        .map_err(rustls_error)?;
+    let public = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(rustls_error)?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(rustls_error)?;
+    Ok(TlsConfigs { agency, public })
+}
+
+fn ensure_present(path: &Path) -> Result<(), TlsError> {
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(TlsError::Missing(path.to_owned()))
+    }
+}
+
+pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    ensure_present(path)?;
+    let pem_error = |reason: String| TlsError::Pem {
+        path: path.to_owned(),
+        reason,
+    };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| pem_error(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(pem_error("no certificate in it".into()));
+    }
+    Ok(certs)
+}
+
+pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    ensure_present(path)?;
+    PrivateKeyDer::from_pem_file(path).map_err(|e| TlsError::Pem {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
