@@ -81,7 +81,10 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("siis: error: {error:#}");
+            // One line, whatever the cause's own formatting (libpq's messages span lines).
+            let message = format!("{error:#}");
+            let line: Vec<&str> = message.split_whitespace().collect();
+            eprintln!("siis: error: {}", line.join(" "));
             ExitCode::FAILURE
         }
     }

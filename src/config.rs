@@ -182,7 +182,10 @@ impl Config {
             }
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
             // The default file is optional: when absent, the defaults stand.
-            None => figment = figment.merge(Toml::file_exact(DEFAULT_FILE)),
+            None if Path::new(DEFAULT_FILE).is_file() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_FILE));
+            }
+            None => {}
         }
         Self::extract(figment.merge(Env::prefixed("SIIS__").split("__")))
     }
@@ -252,9 +255,13 @@ mod tests {
     use super::*;
     use figment::Jail;
 
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
     fn load_in_jail(toml: &str, env: &[(&str, &str)]) -> Result<Config, String> {
         let mut out = Err(String::new());
-        Jail::expect_with(|jail| {
+        Jail::expect_with(|jail: &mut Jail| {
             jail.create_file("siis.toml", toml)?;
             for (k, v) in env {
                 jail.set_env(k, v);

@@ -113,7 +113,7 @@ impl Node {
         };
         let agency = {
             let state = state.clone();
-            let server = HttpServer::new(move || {
+            HttpServer::new(move || {
                 App::new()
                     .app_data(state.clone())
                     .configure(rest::agency_routes)
@@ -121,12 +121,11 @@ impl Node {
             })
             .disable_signals()
             .workers(workers)
-            .listen_rustls_0_23(listeners.agency, tls.agency)?;
-            server
+            .listen_rustls_0_23(listeners.agency, tls.agency)?
         };
         let public = {
             let state = state.clone();
-            let server = HttpServer::new(move || {
+            HttpServer::new(move || {
                 App::new()
                     .app_data(state.clone())
                     .configure(rest::public_routes)
@@ -134,8 +133,7 @@ impl Node {
             })
             .disable_signals()
             .workers(workers)
-            .listen_rustls_0_23(listeners.public, tls.public)?;
-            server
+            .listen_rustls_0_23(listeners.public, tls.public)?
         };
         let admin = HttpServer::new(move || {
             App::new()

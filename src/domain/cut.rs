@@ -94,7 +94,7 @@ pub fn comunas() -> &'static [Comuna] {
                 _ => None,
             })
             .collect();
-        all.sort_by(|a, b| a.cut.cmp(&b.cut));
+        all.sort_by_key(|c| c.cut);
         all
     })
 }

@@ -1,0 +1,244 @@
+//! The `siis` binary: start-up failures are one clear line and a non-zero exit, with nothing
+//! half-created; SIGTERM stops the node cleanly.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+fn siis(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_siis"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("SIIS__LISTEN__AGENCY", "127.0.0.1:0")
+        .env("SIIS__LISTEN__PUBLIC", "127.0.0.1:0")
+        .env("SIIS__LISTEN__ADMIN", "127.0.0.1:0")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// The command failed with exactly one line on standard error, which contains `needle`.
+fn assert_one_line_failure(output: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "should fail: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line expected, got: {stderr}");
+    assert!(lines[0].starts_with("siis: error: "), "{stderr}");
+    assert!(lines[0].contains(needle), "{needle:?} not in: {stderr}");
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_malformed_database_url_names_the_key() {
+    let dir = TempDir::new().unwrap();
+    for url in [
+        "mysql://db/siis",
+        "host=localhost dbname=siis",
+        "postgres://",
+    ] {
+        let out = siis(dir.path())
+            .args(["serve"])
+            .env("SIIS__DATABASE__URL", url)
+            .output()
+            .unwrap();
+        assert_one_line_failure(&out, "database.url");
+        assert!(entries(dir.path()).is_empty(), "nothing may be created");
+    }
+}
+
+#[test]
+fn unknown_keys_and_bad_values_name_the_key() {
+    let dir = TempDir::new().unwrap();
+    let out = siis(dir.path())
+        .arg("serve")
+        .env("SIIS__DATABASE__NOPE", "1")
+        .output()
+        .unwrap();
+    assert_one_line_failure(&out, "database.nope");
+    let out = siis(dir.path())
+        .arg("serve")
+        .env("SIIS__DATABASE__POOL_SIZE", "many")
+        .output()
+        .unwrap();
+    assert_one_line_failure(&out, "SIIS__DATABASE__POOL_SIZE");
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[database]\npool_size = \"lots\"\n",
+    )
+    .unwrap();
+    let out = siis(dir.path())
+        .args(["serve", "--config", "bad.toml"])
+        .output()
+        .unwrap();
+    assert_one_line_failure(&out, "database.pool_size");
+    assert_one_line_failure(&out, "bad.toml");
+    let out = siis(dir.path())
+        .args(["serve", "--config", "missing.toml"])
+        .output()
+        .unwrap();
+    assert_one_line_failure(&out, "missing.toml");
+}
+
+#[test]
+fn a_missing_certificate_file_is_named_and_nothing_is_created() {
+    let dir = TempDir::new().unwrap();
+    let out = siis(dir.path())
+        .arg("serve")
+        .env("SIIS__TLS__DIR", "no-such-pki")
+        .output()
+        .unwrap();
+    assert_one_line_failure(&out, "no-such-pki/ca.pem");
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
+
+#[test]
+fn a_port_in_use_stops_even_the_demo_before_it_creates_anything() {
+    let dir = TempDir::new().unwrap();
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let out = siis(dir.path())
+        .args(["serve", "--demo"])
+        .env("SIIS__LISTEN__AGENCY", &addr)
+        .output()
+        .unwrap();
+    assert_one_line_failure(&out, &format!("listen.agency {addr}"));
+    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+}
+
+#[test]
+fn an_unwritable_database_folder_stops_startup() {
+    let dir = TempDir::new().unwrap();
+    siis::pki::dev(&dir.path().join("pki"), &[]).unwrap();
+    // /proc refuses new files even to root, so this holds in CI too.
+    let out = siis(dir.path())
+        .arg("serve")
+        .env("SIIS__TLS__DIR", "pki")
+        .env("SIIS__DATABASE__URL", "sqlite:///proc/siis.db")
+        .output()
+        .unwrap();
+    assert_one_line_failure(&out, "/proc/siis.db");
+    let out = siis(dir.path())
+        .arg("serve")
+        .env("SIIS__TLS__DIR", "pki")
+        .env("SIIS__DATABASE__URL", "sqlite://no/such/folder/siis.db")
+        .output()
+        .unwrap();
+    assert_one_line_failure(&out, "no/such/folder");
+}
+
+#[test]
+fn an_unreachable_postgres_keeps_the_real_error() {
+    let dir = TempDir::new().unwrap();
+    siis::pki::dev(&dir.path().join("pki"), &[]).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let out = siis(dir.path())
+        .arg("serve")
+        .env("SIIS__TLS__DIR", "pki")
+        .env(
+            "SIIS__DATABASE__URL",
+            format!("postgres://siis:secret@127.0.0.1:{port}/siis"),
+        )
+        .output()
+        .unwrap();
+    assert_one_line_failure(&out, "Connection refused");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("secret"),
+        "the password is never printed: {stderr}"
+    );
+    assert!(entries(dir.path()).iter().all(|e| e == "pki"));
+}
+
+#[test]
+fn demo_serves_then_stops_cleanly_on_sigterm() {
+    let dir = TempDir::new().unwrap();
+    let mut child = siis(dir.path())
+        .args(["serve", "--demo"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The start-up log line carries the bound addresses.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut log = Vec::new();
+    let admin = loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("node did not start: {log:?}"));
+        if let Some(rest) = line.split("admin=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+        log.push(line);
+    };
+    let ready = blocking_get(
+        &dir.path().join("var/pki/ca.pem"),
+        &format!("http://{admin}/readyz"),
+    );
+    assert_eq!(ready, 200);
+    for file in [
+        "var/siis.db",
+        "var/sample.csv",
+        "var/pki/ca.pem",
+        "var/pki/server.pem",
+    ] {
+        assert!(dir.path().join(file).is_file(), "{file} missing");
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = wait_with_timeout(&mut child, Duration::from_secs(20));
+    assert!(exit.success(), "exit status {exit:?}");
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
+    let stdout = std::io::read_to_string(child.stdout.take().unwrap()).unwrap();
+    assert!(
+        stdout.contains("curl"),
+        "the demo tells a newcomer how to call it: {stdout}"
+    );
+    assert!(stdout.contains("seeded 100000 persons"), "{stdout}");
+}
+
+fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the node did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A GET to the loopback admin listener from a synchronous test; returns the status code.
+fn blocking_get(ca: &Path, url: &str) -> u16 {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = crate::support::tls_client(ca, None, &[]);
+    runtime.block_on(async { client.get(url).send().await.unwrap().status().as_u16() })
+}

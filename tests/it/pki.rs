@@ -1,0 +1,74 @@
+//! `siis pki dev`: the development CA, server and client certificates.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use tempfile::TempDir;
+
+#[test]
+fn writes_a_ca_server_and_one_client_per_agreement() {
+    let dir = TempDir::new().unwrap();
+    let agreements = dir.path().join("agreements");
+    std::fs::create_dir(&agreements).unwrap();
+    for id in ["minvu", "muni-13101"] {
+        std::fs::write(agreements.join(format!("{id}.toml")), "").unwrap();
+    }
+    std::fs::write(agreements.join("README.md"), "not an agreement").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_siis"))
+        .current_dir(dir.path())
+        .env_clear()
+        .args(["pki", "dev", "--out", "pki", "--agreements", "agreements"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pki = dir.path().join("pki");
+    for file in [
+        "ca.pem",
+        "ca-key.pem",
+        "server.pem",
+        "server-key.pem",
+        "clients/minvu.pem",
+        "clients/minvu-key.pem",
+        "clients/muni-13101.pem",
+        "clients/muni-13101-key.pem",
+    ] {
+        assert!(pki.join(file).is_file(), "{file}");
+    }
+    assert!(!pki.join("clients/README.pem").exists());
+    for key in ["ca-key.pem", "server-key.pem", "clients/minvu-key.pem"] {
+        let mode = std::fs::metadata(pki.join(key))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{key} must be private, mode {mode:o}");
+    }
+    // The client certificate names its agreement.
+    let pem = std::fs::read_to_string(pki.join("clients/muni-13101.pem")).unwrap();
+    let der = rustls_pki_types::CertificateDer::from(pem_body(&pem));
+    assert!(der.windows(10).any(|w| w == b"muni-13101"));
+
+    // A second run keeps what exists.
+    let ca_before = std::fs::read(pki.join("ca.pem")).unwrap();
+    let report = siis::pki::dev(&pki, &siis::pki::agreement_ids(&agreements).unwrap()).unwrap();
+    assert!(report.created.is_empty(), "{:?}", report.created);
+    assert_eq!(std::fs::read(pki.join("ca.pem")).unwrap(), ca_before);
+}
+
+#[test]
+fn a_badly_named_agreement_file_is_refused() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("Bad Name.toml"), "").unwrap();
+    let err = siis::pki::agreement_ids(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("Bad Name.toml"), "{err}");
+}
+
+fn pem_body(pem: &str) -> Vec<u8> {
+    use rustls_pki_types::pem::PemObject;
+    rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
+        .unwrap()
+        .to_vec()
+}

@@ -1,0 +1,213 @@
+//! Test harness: per-test databases, development PKI, a running node and mutual-TLS clients.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use diesel::Connection;
+use diesel::RunQueryDsl;
+use diesel::pg::PgConnection;
+use rustls::RootCertStore;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use siis::config::Config;
+use siis::db::DatabaseUrl;
+use siis::domain::AgreementId;
+use siis::startup::Node;
+use tempfile::TempDir;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite always; PostgreSQL too when `SIIS_TEST_POSTGRES_URL` names a server.
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    if postgres_admin_url().is_some() {
+        all.push(Backend::Postgres);
+    }
+    all
+}
+
+fn postgres_admin_url() -> Option<String> {
+    std::env::var("SIIS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A database of its own for one test; PostgreSQL ones are dropped at the end.
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    pg_name: Option<String>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    pub fn new(backend: Backend, dir: &Path) -> TestDb {
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: DatabaseUrl::Sqlite(dir.join("siis.db")),
+                pg_name: None,
+            },
+            Backend::Postgres => {
+                let admin = postgres_admin_url().expect("SIIS_TEST_POSTGRES_URL");
+                let name = format!(
+                    "siis_test_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::Relaxed)
+                );
+                let mut conn = PgConnection::establish(&admin).expect("connect to test PostgreSQL");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin).expect("admin URL");
+                url.set_path(&name);
+                TestDb {
+                    url: DatabaseUrl::parse(url.as_str()).expect("test URL"),
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl TestDb {
+    /// Drops a PostgreSQL test database, closing its connections.
+    pub fn destroy(&self) {
+        if let (Some(name), Some(admin)) = (&self.pg_name, postgres_admin_url())
+            && let Ok(mut conn) = PgConnection::establish(&admin)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        self.destroy();
+    }
+}
+
+/// Development certificates for a test, with client certificates for the given agreements.
+pub fn make_pki(dir: &Path, agreements: &[&str]) -> PathBuf {
+    let pki_dir = dir.join("pki");
+    let ids: Vec<AgreementId> = agreements
+        .iter()
+        .map(|a| AgreementId::parse(a).expect("agreement id"))
+        .collect();
+    siis::pki::dev(&pki_dir, &ids).expect("dev pki");
+    pki_dir
+}
+
+/// A configuration for a test: port 0 everywhere, its own database and PKI.
+pub fn test_config(db: &TestDb, pki_dir: &Path, dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.database.url = db.url.clone();
+    config.database.pool_size = 3;
+    config.database.pool_timeout_secs = 1;
+    config.listen.agency = "127.0.0.1:0".parse().expect("addr");
+    config.listen.public = "127.0.0.1:0".parse().expect("addr");
+    config.listen.admin = "127.0.0.1:0".parse().expect("addr");
+    config.listen.workers = 1;
+    config.tls.dir = pki_dir.to_owned();
+    config.agreements.dir = dir.join("agreements");
+    config
+}
+
+pub struct TestNode {
+    pub node: Node,
+    pub pki: PathBuf,
+    _db: TestDb,
+    _dir: TempDir,
+}
+
+impl TestNode {
+    pub async fn start(backend: Backend) -> TestNode {
+        let dir = TempDir::new().expect("tempdir");
+        let db = TestDb::new(backend, dir.path());
+        let pki = make_pki(dir.path(), &["minvu"]);
+        let config = Arc::new(test_config(&db, &pki, dir.path()));
+        let node = Node::start(config).expect("node starts");
+        TestNode {
+            node,
+            pki,
+            _db: db,
+            _dir: dir,
+        }
+    }
+
+    pub fn agency_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.node.agency.port())
+    }
+
+    pub fn public_url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.node.public.port())
+    }
+
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.node.admin)
+    }
+
+    /// A client that trusts the test CA and, when `agreement` is given, presents that
+    /// agreement's client certificate.
+    pub fn client(&self, agreement: Option<&str>) -> reqwest::Client {
+        let identity = agreement.map(|a| {
+            (
+                self.pki.join("clients").join(format!("{a}.pem")),
+                self.pki.join("clients").join(format!("{a}-key.pem")),
+            )
+        });
+        tls_client(
+            &self.pki.join("ca.pem"),
+            identity.as_ref().map(|(c, k)| (c.as_path(), k.as_path())),
+            &[self.node.agency, self.node.public],
+        )
+    }
+
+    pub fn destroy_database(&self) {
+        self._db.destroy();
+    }
+
+    pub async fn stop(self) {
+        self.node.stop().await.expect("node stops cleanly");
+    }
+}
+
+/// A reqwest client over rustls with an explicit provider, trusting only `ca`.
+pub fn tls_client(
+    ca: &Path,
+    identity: Option<(&Path, &Path)>,
+    addrs: &[SocketAddr],
+) -> reqwest::Client {
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).expect("ca") {
+        roots.add(cert.expect("ca cert")).expect("add ca");
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(siis::tls::provider())
+        .with_safe_default_protocol_versions()
+        .expect("protocols")
+        .with_root_certificates(roots);
+    let tls = match identity {
+        Some((cert, key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .expect("cert")
+                .collect::<Result<Vec<_>, _>>()
+                .expect("cert chain");
+            let key = PrivateKeyDer::from_pem_file(key).expect("key");
+            builder
+                .with_client_auth_cert(chain, key)
+                .expect("client auth")
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut client = reqwest::Client::builder().use_preconfigured_tls(tls);
+    for addr in addrs {
+        client = client.resolve("localhost", *addr);
+    }
+    client.build().expect("client")
+}
