@@ -134,6 +134,36 @@ fn data_rows(csv: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn five_digits_parse_exactly_when_the_catalogue_has_them(code in "[0-9]{5}") {
+            let known = comunas().iter().any(|c| c.cut.as_str() == code);
+            match Cut::parse(&code) {
+                Ok(cut) => {
+                    prop_assert!(known);
+                    prop_assert_eq!(cut.to_string(), code);
+                }
+                Err(e) => {
+                    prop_assert!(!known);
+                    prop_assert_eq!(e, CutError::Unknown);
+                }
+            }
+        }
+
+        #[test]
+        fn every_catalogue_code_round_trips(i in 0usize..346) {
+            let c = &comunas()[i];
+            prop_assert_eq!(Cut::parse(c.cut.as_str()), Ok(c.cut));
+            prop_assert_eq!(c.cut.comuna(), c);
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,8}") {
+            let _ = Cut::parse(&s);
+        }
+    }
 
     #[test]
     fn catalogue_holds_the_fps_era_territory() {
