@@ -9,10 +9,12 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::agreements::AgreementSet;
 use crate::config::Config;
+use crate::domain::Run;
 use crate::seed::SeedOptions;
 use crate::startup::{self, Node};
-use crate::{db, pki, telemetry, tls};
+use crate::{audit, db, pki, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,6 +61,36 @@ enum Command {
     Pki {
         #[command(subcommand)]
         command: PkiCommand,
+    },
+    /// Agreements (convenios).
+    Agreements {
+        #[command(subcommand)]
+        command: AgreementsCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgreementsCommand {
+    /// Validate every agreement file; problems are listed as FILE:LINE: problem.
+    Check {
+        /// Folder to check (default: agreements.dir from the configuration).
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and name the first broken record.
+    Verify,
+    /// Who consulted this person's data, when, under which agreement and purpose.
+    Accesos {
+        /// The person's RUN (12.345.678-5, 12345678-5 or 123456785).
+        run: String,
     },
 }
 
@@ -125,6 +157,72 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             progress::print_seed_report(&report, &config);
             Ok(())
         }
+        Command::Agreements {
+            command: AgreementsCommand::Check { dir },
+        } => {
+            let dir = dir.unwrap_or_else(|| config.agreements.dir.clone());
+            match AgreementSet::load_dir(&dir) {
+                Ok(set) => {
+                    for a in set.iter() {
+                        println!(
+                            "{}: {} ({} operation(s), in force {} to {})",
+                            a.id,
+                            a.agency,
+                            a.grants.len(),
+                            a.valid_from,
+                            a.valid_until
+                        );
+                    }
+                    println!("{}: {} agreement(s), all valid", dir.display(), set.len());
+                    Ok(())
+                }
+                Err(errors) => {
+                    println!("{errors}");
+                    anyhow::bail!(
+                        "{}: {} problem(s) in the agreements",
+                        dir.display(),
+                        errors.0.len()
+                    )
+                }
+            }
+        }
+        Command::Audit { command } => {
+            let mut conn = db::ConnectionManager::new(config.database.url.clone()).open()?;
+            db::run_migrations(&mut conn)?;
+            match command {
+                AuditCommand::Verify => {
+                    let report = audit::verify(&mut conn)?;
+                    match report.first_broken {
+                        None => {
+                            println!("audit chain intact: {} record(s) verified", report.records);
+                            Ok(())
+                        }
+                        Some(id) => anyhow::bail!(
+                            "audit chain broken at record {id} ({} record(s) before it verified)",
+                            report.records
+                        ),
+                    }
+                }
+                AuditCommand::Accesos { run } => {
+                    let run = Run::parse(&run).map_err(|e| anyhow::anyhow!("RUN: {e}"))?;
+                    let accesses = audit::accesses(&mut conn, run, 1_000)?;
+                    println!("fecha,convenio,operacion,resultado,proposito,campos");
+                    for a in &accesses {
+                        println!(
+                            "{},{},{},{},\"{}\",\"{}\"",
+                            a.ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                            a.agreement.as_deref().unwrap_or("-"),
+                            a.operation,
+                            a.outcome,
+                            a.purpose.as_deref().unwrap_or("").replace('"', "'"),
+                            a.fields.join(" ")
+                        );
+                    }
+                    eprintln!("{} access(es) to {run}", accesses.len());
+                    Ok(())
+                }
+            }
+        }
         Command::Pki {
             command: PkiCommand::Dev { out, agreements },
         } => {
@@ -151,7 +249,7 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         if demo {
             demo::prepare(&config)?;
         }
-        let tls = tls::load(&config.tls.dir)?;
+        let tls = startup::load_tls(&config)?;
         let pool = startup::open_registry(&config)?;
         if demo {
             demo::ensure_population(&config, &pool)?;
@@ -167,7 +265,7 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         if demo {
             demo::print_welcome(&config, &node);
         }
-        shutdown_signal().await;
+        wait_for_shutdown(&node).await;
         tracing::info!("shutting down: finishing requests in flight");
         node.stop().await?;
         tracing::info!("stopped");
@@ -175,20 +273,28 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     })
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let terminate = async {
-        match term.as_mut() {
-            Some(s) => {
-                s.recv().await;
-            }
-            None => std::future::pending::<()>().await,
-        }
+/// Serves until Ctrl-C (SIGINT) or SIGTERM; SIGHUP reloads the agreements (a broken set is
+/// refused and the previous one stays in force).
+async fn wait_for_shutdown(node: &Node) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = term.recv() => return,
+            _ = hup.recv() => {
+                if let Err(errors) = node.broker.reload() {
+                    tracing::error!(problems = errors.0.len(), "agreements not reloaded: the previous set stays in force");
+                    eprintln!("agreements not reloaded:\n{errors}");
+                }
+            }
+        }
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Config {
     pub tls: TlsConfig,
     pub agreements: AgreementsConfig,
     pub log: LogConfig,
+    pub broker: BrokerConfig,
+    pub eligibility: EligibilityConfig,
     pub umbrales: Umbrales,
 }
 
@@ -55,6 +57,26 @@ pub struct TlsConfig {
     /// Folder with `ca.pem` (the CA that signs agency client certificates), `server.pem` and
     /// `server-key.pem` (the node's certificate chain and key). `siis pki dev` writes one.
     pub dir: PathBuf,
+    /// Optional certificate revocation list (PEM) for agency client certificates: a revoked
+    /// certificate fails the TLS handshake.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crl: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerConfig {
+    /// A message id seen again from the same agreement within this many seconds is refused.
+    pub replay_window_secs: u64,
+    /// Most RUNs in one batch lookup.
+    pub batch_max: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EligibilityConfig {
+    /// The eligibility rules and thresholds per program (TOML).
+    pub rules: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -101,11 +123,14 @@ impl Default for Config {
             listen: ListenConfig::default(),
             tls: TlsConfig {
                 dir: PathBuf::from("var/pki"),
+                crl: None,
             },
             agreements: AgreementsConfig {
                 dir: PathBuf::from("agreements"),
             },
             log: LogConfig::default(),
+            broker: BrokerConfig::default(),
+            eligibility: EligibilityConfig::default(),
             umbrales: Umbrales::default(),
         }
     }
@@ -141,6 +166,23 @@ impl Default for TlsConfig {
 impl Default for AgreementsConfig {
     fn default() -> Self {
         Config::default().agreements
+    }
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            replay_window_secs: 600,
+            batch_max: 500,
+        }
+    }
+}
+
+impl Default for EligibilityConfig {
+    fn default() -> Self {
+        EligibilityConfig {
+            rules: PathBuf::from("conf/elegibilidad.toml"),
+        }
     }
 }
 
@@ -204,6 +246,9 @@ impl Config {
                 "listen.admin must be a loopback address, not {}",
                 self.listen.admin
             )));
+        }
+        if self.broker.batch_max == 0 {
+            return Err(ConfigError("broker.batch_max must be at least 1".into()));
         }
         if self.database.pool_size == 0 {
             return Err(ConfigError("database.pool_size must be at least 1".into()));

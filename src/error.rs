@@ -2,36 +2,186 @@
 //! the caller. The internal cause is logged where the error is made, never sent.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {detail}")]
 pub struct ApiError {
+    /// Stable machine code sent to the caller (`RUN_INVALIDO`, `NO_AUTORIZADO`, …).
     pub code: &'static str,
     pub status: u16,
     pub title: &'static str,
     pub detail: String,
+    /// Seconds after which a refused request may be retried (429).
+    pub retry_after: Option<u64>,
+    /// What the audit log records when it differs from `code` (never sent).
+    pub audit_code: Option<&'static str>,
 }
 
 impl ApiError {
-    /// The registry cannot be reached (pool exhausted, connection lost): 503.
-    pub fn unavailable() -> ApiError {
+    fn new(
+        code: &'static str,
+        status: u16,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         ApiError {
-            code: "NO_DISPONIBLE",
-            status: 503,
-            title: "Servicio no disponible",
-            detail: "the registry cannot be reached right now; retry later".into(),
+            code,
+            status,
+            title,
+            detail: detail.into(),
+            retry_after: None,
+            audit_code: None,
         }
     }
 
+    /// The outcome code written to the audit log.
+    pub fn audit_outcome(&self) -> &'static str {
+        self.audit_code.unwrap_or(self.code)
+    }
+
+    /// The registry cannot be reached (pool exhausted, connection lost): 503.
+    pub fn unavailable() -> ApiError {
+        Self::new(
+            "NO_DISPONIBLE",
+            503,
+            "Servicio no disponible",
+            "the registry cannot be reached right now; retry later",
+        )
+    }
+
     pub fn not_found_route() -> ApiError {
+        Self::new(
+            "RUTA_DESCONOCIDA",
+            404,
+            "Ruta desconocida",
+            "no operation is published at this path",
+        )
+    }
+
+    pub fn run_invalido(reason: impl std::fmt::Display) -> ApiError {
+        Self::new(
+            "RUN_INVALIDO",
+            400,
+            "RUN inválido",
+            format!("invalid RUN: {reason}"),
+        )
+    }
+
+    pub fn solicitud_invalida(reason: impl Into<String>) -> ApiError {
+        Self::new("SOLICITUD_INVALIDA", 400, "Solicitud inválida", reason)
+    }
+
+    pub fn tipo_no_soportado() -> ApiError {
+        Self::new(
+            "TIPO_NO_SOPORTADO",
+            415,
+            "Tipo de contenido no soportado",
+            "send the body as application/json",
+        )
+    }
+
+    pub fn lote_excedido(max: usize) -> ApiError {
+        Self::new(
+            "LOTE_EXCEDIDO",
+            413,
+            "Lote demasiado grande",
+            format!("a batch may hold at most {max} RUNs"),
+        )
+    }
+
+    pub fn no_encontrado() -> ApiError {
+        Self::new(
+            "NO_ENCONTRADO",
+            404,
+            "No encontrado",
+            "the registry holds no person with that RUN",
+        )
+    }
+
+    /// A person outside a scoped agreement's comuna: answered as not found (existence is not
+    /// disclosed), audited as `FUERA_DE_AMBITO`.
+    pub fn fuera_de_ambito() -> ApiError {
         ApiError {
-            code: "RUTA_DESCONOCIDA",
-            status: 404,
-            title: "Ruta desconocida",
-            detail: "no operation is published at this path".into(),
+            audit_code: Some("FUERA_DE_AMBITO"),
+            ..Self::no_encontrado()
         }
+    }
+
+    pub fn sin_ficha() -> ApiError {
+        Self::new(
+            "SIN_FICHA",
+            404,
+            "Sin ficha",
+            "the person has no Ficha de Protección Social in force",
+        )
+    }
+
+    pub fn programa_desconocido(programa: &str) -> ApiError {
+        let shown: String = programa.chars().take(40).collect();
+        Self::new(
+            "PROGRAMA_DESCONOCIDO",
+            404,
+            "Programa desconocido",
+            format!("no eligibility rules for program {shown:?}"),
+        )
+    }
+
+    pub fn no_autorizado(detail: impl Into<String>) -> ApiError {
+        Self::new("NO_AUTORIZADO", 403, "No autorizado", detail)
+    }
+
+    pub fn convenio_no_vigente() -> ApiError {
+        Self::new(
+            "CONVENIO_NO_VIGENTE",
+            403,
+            "Convenio no vigente",
+            "the agreement this certificate acts under is not in force today",
+        )
+    }
+
+    pub fn campo_no_permitido(field: &str) -> ApiError {
+        Self::new(
+            "CAMPO_NO_PERMITIDO",
+            403,
+            "Campo no permitido",
+            format!("the agreement does not grant the field {field}"),
+        )
+    }
+
+    pub fn limite_excedido(retry_after: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                "LIMITE_EXCEDIDO",
+                429,
+                "Límite de tasa excedido",
+                "the agreement's rate limit is exceeded; retry later",
+            )
+        }
+    }
+
+    pub fn cuota_excedida(retry_after: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                "CUOTA_EXCEDIDA",
+                429,
+                "Cuota diaria excedida",
+                "the agreement's daily quota is used up; it renews at 00:00 UTC",
+            )
+        }
+    }
+
+    pub fn mensaje_repetido() -> ApiError {
+        Self::new(
+            "MENSAJE_REPETIDO",
+            409,
+            "Mensaje repetido",
+            "this message id was already used by this agreement within the replay window",
+        )
     }
 }
 
@@ -52,7 +202,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(secs) = self.retry_after {
+            response.insert_header((RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        response
             .content_type("application/problem+json")
             .json(Problem {
                 kind: format!("urn:siis:problema:{}", self.code),
@@ -61,5 +215,13 @@ impl ResponseError for ApiError {
                 detail: &self.detail,
                 code: self.code,
             })
+    }
+}
+
+/// A registry failure reaching a caller: logged here (no personal data), sent as 503.
+impl From<crate::db::DbError> for ApiError {
+    fn from(error: crate::db::DbError) -> ApiError {
+        tracing::error!(error = %error, "registry error");
+        ApiError::unavailable()
     }
 }

@@ -2,11 +2,16 @@
 //! feed it. See README.md for what it does and how to run it.
 
 pub mod admin;
+pub mod agreements;
+pub mod audit;
+pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod identity;
+pub mod ops;
 pub mod pki;
 pub mod rest;
 pub mod seed;

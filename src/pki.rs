@@ -13,6 +13,8 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose,
 };
 
+use rustls_pki_types::pem::PemObject;
+
 use crate::domain::AgreementId;
 
 /// What `siis pki dev` wrote (paths of files created now; existing ones are kept).
@@ -33,6 +35,8 @@ pub enum PkiError {
     Rcgen(#[from] rcgen::Error),
     #[error("{path}: file name is not a valid agreement id ({reason})")]
     AgreementName { path: PathBuf, reason: String },
+    #[error("{path}: not a readable certificate ({reason})")]
+    Certificate { path: PathBuf, reason: String },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
@@ -130,6 +134,53 @@ pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError
         report.clients.push(id.clone());
     }
     Ok(report)
+}
+
+/// The CRL file `revoke_dev` writes.
+pub const CRL: &str = "crl.pem";
+
+/// Writes `DIR/crl.pem`, signed by the development CA, revoking the client certificates of
+/// `revoked` (for trying and testing revocation: set `tls.crl` to it).
+pub fn revoke_dev(dir: &Path, revoked: &[AgreementId]) -> Result<PathBuf, PkiError> {
+    let key_path = dir.join(CA_KEY);
+    let pem = fs::read_to_string(&key_path).map_err(io_error(&key_path))?;
+    let issuer = Issuer::new(ca_params(), KeyPair::from_pem(&pem)?);
+    let year = chrono::Utc::now().year();
+    let mut revoked_certs = Vec::new();
+    for id in revoked {
+        let path = client_cert_path(dir, id);
+        let pem = fs::read(&path).map_err(io_error(&path))?;
+        let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).map_err(|e| {
+            PkiError::Certificate {
+                path: path.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(&der).map_err(|e| PkiError::Certificate {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        revoked_certs.push(rcgen::RevokedCertParams {
+            serial_number: rcgen::SerialNumber::from_slice(cert.raw_serial()),
+            revocation_time: rcgen::date_time_ymd(year - 1, 1, 1),
+            reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+            invalidity_date: None,
+        });
+    }
+    let params = rcgen::CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(year - 1, 1, 1),
+        next_update: rcgen::date_time_ymd(year + 1, 12, 31),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs,
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    };
+    let crl = params.signed_by(&issuer)?;
+    let out = dir.join(CRL);
+    let mut report = PkiReport::default();
+    write_file(&out, &crl.pem()?, false, &mut report)?;
+    Ok(out)
 }
 
 pub fn client_cert_path(dir: &Path, id: &AgreementId) -> PathBuf {

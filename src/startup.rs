@@ -8,9 +8,14 @@ use std::time::Duration;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 
+use crate::agreements::{AgreementErrors, AgreementSet};
+use crate::audit::{AuditError, AuditLog};
+use crate::broker::Broker;
 use crate::config::{Config, ListenConfig};
 use crate::db::{self, DbError, Pool};
 use crate::error::ApiError;
+use crate::identity::ClientIdentity;
+use crate::ops::reglas::{Rules, RulesError};
 use crate::state::AppState;
 use crate::tls::{self, TlsError};
 use crate::{admin, rest};
@@ -29,6 +34,15 @@ pub enum StartError {
     Database(#[from] DbError),
     #[error("database folder {0}: {1}")]
     DatabaseFolder(String, String),
+    #[error("agreements in {dir}: {errors}")]
+    Agreements {
+        dir: String,
+        errors: AgreementErrors,
+    },
+    #[error("eligibility rules: {0}")]
+    Rules(#[from] RulesError),
+    #[error("audit log: {0}")]
+    Audit(#[from] AuditError),
     #[error("server: {0}")]
     Server(#[from] std::io::Error),
 }
@@ -59,6 +73,7 @@ pub struct Node {
     pub agency: SocketAddr,
     pub public: SocketAddr,
     pub admin: SocketAddr,
+    pub broker: web::Data<Broker>,
     handles: Vec<ServerHandle>,
     servers: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -91,7 +106,7 @@ impl Node {
     /// Must be called from within a Tokio runtime.
     pub fn start(config: Arc<Config>) -> Result<Node, StartError> {
         let listeners = Listeners::bind(&config.listen)?;
-        let tls = tls::load(&config.tls.dir)?;
+        let tls = load_tls(&config)?;
         let pool = open_registry(&config)?;
         Self::start_with(config, listeners, tls, pool)
     }
@@ -103,6 +118,7 @@ impl Node {
         tls: tls::TlsConfigs,
         pool: Pool,
     ) -> Result<Node, StartError> {
+        let broker = web::Data::new(build_broker(&config, pool.clone())?);
         let state = web::Data::new(AppState {
             config: config.clone(),
             pool,
@@ -112,22 +128,21 @@ impl Node {
             n => n,
         };
         let agency = {
-            let state = state.clone();
+            let broker = broker.clone();
             HttpServer::new(move || {
                 App::new()
-                    .app_data(state.clone())
+                    .app_data(broker.clone())
                     .configure(rest::agency_routes)
                     .default_service(web::to(not_found))
             })
+            .on_connect(client_identity)
             .disable_signals()
             .workers(workers)
             .listen_rustls_0_23(listeners.agency, tls.agency)?
         };
         let public = {
-            let state = state.clone();
             HttpServer::new(move || {
                 App::new()
-                    .app_data(state.clone())
                     .configure(rest::public_routes)
                     .default_service(web::to(not_found))
             })
@@ -135,9 +150,11 @@ impl Node {
             .workers(workers)
             .listen_rustls_0_23(listeners.public, tls.public)?
         };
+        let admin_broker = broker.clone();
         let admin = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(admin_broker.clone())
                 .configure(admin::routes)
                 .default_service(web::to(not_found))
         })
@@ -162,17 +179,87 @@ impl Node {
             agency: agency_addr.ok_or_else(missing)?,
             public: public_addr.ok_or_else(missing)?,
             admin: admin_addr.ok_or_else(missing)?,
+            broker,
             handles,
             servers,
         })
     }
 
-    /// Stops accepting, lets requests in flight finish, and waits for the servers to end.
+    /// Stops accepting, lets requests in flight finish (their audit records included), waits
+    /// for the servers to end, then closes the audit log.
     pub async fn stop(self) -> std::io::Result<()> {
         for handle in &self.handles {
             handle.stop(true).await;
         }
-        self.servers.await.map_err(std::io::Error::other)?
+        let result = self.servers.await.map_err(std::io::Error::other)?;
+        self.broker.audit.shutdown();
+        result
+    }
+}
+
+/// The TLS material named by the configuration.
+pub fn load_tls(config: &Config) -> Result<tls::TlsConfigs, StartError> {
+    Ok(tls::load(&config.tls.dir, config.tls.crl.as_deref())?)
+}
+
+/// Agreements, eligibility rules and the audit log around an open registry.
+pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartError> {
+    let agreements = AgreementSet::load_dir(&config.agreements.dir).map_err(|errors| {
+        StartError::Agreements {
+            dir: config.agreements.dir.display().to_string(),
+            errors,
+        }
+    })?;
+    let rules = Rules::load(&config.eligibility.rules)?;
+    let audit = AuditLog::start(&config.database.url)?;
+    let restored = restore_daily_counts(&pool, &agreements)?;
+    Ok(Broker::new(
+        config.clone(),
+        pool,
+        agreements,
+        rules,
+        audit,
+        &restored,
+    ))
+}
+
+/// Today's audited requests per agreement, so a restart does not reset daily quotas.
+fn restore_daily_counts(
+    pool: &Pool,
+    agreements: &AgreementSet,
+) -> Result<std::collections::HashMap<crate::domain::AgreementId, u64>, StartError> {
+    let mut conn = pool.get().map_err(DbError::from)?;
+    let midnight = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(0, |t| t.and_utc().timestamp_micros());
+    let mut counts = std::collections::HashMap::new();
+    for agreement in agreements.iter() {
+        let used = crate::audit::count_since(&mut conn, agreement.id.as_str(), midnight)?;
+        counts.insert(agreement.id.clone(), used);
+    }
+    Ok(counts)
+}
+
+/// Reads the client certificate of each agency connection once, at the handshake's end.
+fn client_identity(conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions) {
+    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
+    let Some(stream) = conn.downcast_ref::<Tls>() else {
+        return;
+    };
+    let Some(cert) = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+    else {
+        return;
+    };
+    match ClientIdentity::from_der(cert) {
+        Ok(identity) => {
+            ext.insert(Arc::new(identity));
+        }
+        Err(error) => tracing::warn!(error = %error, "unreadable client certificate"),
     }
 }
 

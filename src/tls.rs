@@ -8,7 +8,7 @@ use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 
 use crate::pki;
 
@@ -35,8 +35,9 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
-/// Reads `ca.pem`, `server.pem` and `server-key.pem` from `dir`.
-pub fn load(dir: &Path) -> Result<TlsConfigs, TlsError> {
+/// Reads `ca.pem`, `server.pem` and `server-key.pem` from `dir`, and the agency listener's
+/// certificate revocation list from `crl` when given.
+pub fn load(dir: &Path, crl: Option<&Path>) -> Result<TlsConfigs, TlsError> {
     let ca = read_certs(&dir.join(pki::CA_CERT))?;
     let chain = read_certs(&dir.join(pki::SERVER_CERT))?;
     let key = read_key(&dir.join(pki::SERVER_KEY))?;
@@ -49,7 +50,12 @@ pub fn load(dir: &Path) -> Result<TlsConfigs, TlsError> {
         })?;
     }
     let provider = provider();
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let mut verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    if let Some(path) = crl {
+        verifier = verifier.with_crls(read_crls(path)?);
+    }
+    let verifier = verifier
         .build()
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
     let rustls_error = |e: rustls::Error| TlsError::Rustls(e.to_string());
@@ -90,6 +96,22 @@ pub fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
         return Err(pem_error("no certificate in it".into()));
     }
     Ok(certs)
+}
+
+pub fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
+    ensure_present(path)?;
+    let pem_error = |reason: String| TlsError::Pem {
+        path: path.to_owned(),
+        reason,
+    };
+    let crls = CertificateRevocationListDer::pem_file_iter(path)
+        .map_err(|e| pem_error(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(e.to_string()))?;
+    if crls.is_empty() {
+        return Err(pem_error("no CRL in it".into()));
+    }
+    Ok(crls)
 }
 
 pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {

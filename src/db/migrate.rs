@@ -8,7 +8,7 @@ const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// The migration names every backend must carry, in order (checked by a test).
-pub const MIGRATION_NAMES: &[&str] = &["2026-11-28-000001_registry"];
+pub const MIGRATION_NAMES: &[&str] = &["2026-11-28-000001_registry", "2026-11-28-000002_audit"];
 
 /// Applies pending migrations and returns the names of those applied now.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {

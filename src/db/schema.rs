@@ -69,12 +69,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    auditoria (id) {
+        id -> BigInt,
+        ts_us -> BigInt,
+        convenio -> Nullable<Text>,
+        certificado -> Nullable<Text>,
+        operacion -> Text,
+        transporte -> Text,
+        id_mensaje -> Text,
+        sujetos -> Text,
+        proposito -> Nullable<Text>,
+        campos -> Text,
+        resultado -> Text,
+        estado_http -> Integer,
+        latencia_us -> BigInt,
+        hash_anterior -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    auditoria_sujetos (run, auditoria_id) {
+        run -> Integer,
+        auditoria_id -> BigInt,
+    }
+}
+
 diesel::joinable!(comunas -> regiones (region));
 diesel::joinable!(hogares -> comunas (cut));
 diesel::joinable!(integrantes -> personas (run));
 diesel::joinable!(integrantes -> hogares (hogar_id));
 diesel::joinable!(fichas -> hogares (hogar_id));
 diesel::joinable!(beneficios -> personas (run));
+diesel::joinable!(auditoria_sujetos -> auditoria (auditoria_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regiones,
@@ -84,4 +112,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     integrantes,
     fichas,
     beneficios,
+    auditoria,
+    auditoria_sujetos,
 );

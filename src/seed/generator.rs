@@ -427,16 +427,23 @@ fn add_years(date: NaiveDate, years: u32) -> NaiveDate {
 }
 
 /// Each comuna's weight: its region's population shared among the region's comunas, with
-/// provincial capitals (code ending in 01) heavier and a deterministic spread among the rest.
+/// regional and provincial capitals heavier and a deterministic spread among the rest.
 fn comuna_weights(rng: &mut ChaCha8Rng) -> (Vec<Cut>, Vec<f64>) {
     let all = comunas();
     let mut cuts = Vec::with_capacity(all.len());
     let mut raw = Vec::with_capacity(all.len());
     for c in all {
-        let capital = c.cut.as_str().ends_with("01");
-        let spread: f64 = rng.random_range(0.2..2.0);
+        let code = c.cut.as_str();
+        // Regional capitals (RR101) are the largest comunas, provincial capitals (RRP01) next.
+        let (base, spread) = if code.ends_with("101") {
+            (20.0, rng.random_range(0.8..1.5))
+        } else if code.ends_with("01") {
+            (6.0, rng.random_range(0.6..1.5))
+        } else {
+            (1.0, rng.random_range(0.2..2.0))
+        };
         cuts.push(c.cut);
-        raw.push(if capital { 6.0 } else { 1.0 } * spread * spread);
+        raw.push(base * spread * spread);
     }
     let mut weights = vec![0.0; all.len()];
     for region in regiones() {

@@ -15,6 +15,14 @@ fn siis(dir: &Path) -> Command {
         .env("SIIS__LISTEN__AGENCY", "127.0.0.1:0")
         .env("SIIS__LISTEN__PUBLIC", "127.0.0.1:0")
         .env("SIIS__LISTEN__ADMIN", "127.0.0.1:0")
+        .env(
+            "SIIS__AGREEMENTS__DIR",
+            crate::support::repo_path("agreements"),
+        )
+        .env(
+            "SIIS__ELIGIBILITY__RULES",
+            crate::support::repo_path("conf/elegibilidad.toml"),
+        )
         .stdin(Stdio::null());
     cmd
 }

@@ -1,9 +1,12 @@
 //! Integration tests: the real node on port 0 with real TLS and a fresh database per test,
 //! on SQLite always and on PostgreSQL when SIIS_TEST_POSTGRES_URL is set.
 
+mod broker;
 mod cli;
 mod node;
+mod operations;
 mod pki;
+mod registry;
 mod seed;
 mod storage;
 mod support;

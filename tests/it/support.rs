@@ -115,30 +115,109 @@ pub fn test_config(db: &TestDb, pki_dir: &Path, dir: &Path) -> Config {
     config.listen.admin = "127.0.0.1:0".parse().expect("addr");
     config.listen.workers = 1;
     config.tls.dir = pki_dir.to_owned();
-    config.agreements.dir = dir.join("agreements");
+    config.agreements.dir = repo_path("agreements");
+    config.eligibility.rules = repo_path("conf/elegibilidad.toml");
+    let _ = dir;
     config
 }
+
+/// A file or folder of the project itself (shipped agreements, rules).
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// The shipped agreements' ids.
+pub const SHIPPED: &[&str] = &[
+    "bbnn",
+    "ips",
+    "minvu",
+    "muni-05101",
+    "muni-13101",
+    "operador",
+    "orasmi",
+];
 
 pub struct TestNode {
     pub node: Node,
     pub pki: PathBuf,
+    pub config: Arc<Config>,
     _db: TestDb,
     _dir: TempDir,
 }
 
+/// How a test node is set up.
+#[derive(Default)]
+pub struct Setup {
+    /// Persons to seed (seed 1) before the node starts; 0 leaves the registry empty.
+    pub persons: u64,
+    /// An agreements folder of the test's own (default: the shipped `agreements/`).
+    pub agreements: Option<PathBuf>,
+    /// Client certificates beyond the shipped agreements' (e.g. for an unknown agency).
+    pub extra_clients: Vec<&'static str>,
+    /// Agreements whose client certificates are revoked by a CRL the node honours.
+    pub revoked: Vec<&'static str>,
+}
+
 impl TestNode {
     pub async fn start(backend: Backend) -> TestNode {
+        Self::start_with(backend, Setup::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, setup: Setup) -> TestNode {
         let dir = TempDir::new().expect("tempdir");
         let db = TestDb::new(backend, dir.path());
-        let pki = make_pki(dir.path(), &["minvu"]);
-        let config = Arc::new(test_config(&db, &pki, dir.path()));
-        let node = Node::start(config).expect("node starts");
+        let mut clients: Vec<&str> = SHIPPED.to_vec();
+        clients.extend(setup.extra_clients.iter().copied());
+        if let Some(agreements) = &setup.agreements {
+            for id in siis::pki::agreement_ids(agreements).expect("agreement ids") {
+                let id: &'static str = Box::leak(id.to_string().into_boxed_str());
+                clients.push(id);
+            }
+        }
+        clients.sort();
+        clients.dedup();
+        let pki = make_pki(dir.path(), &clients);
+        let mut config = test_config(&db, &pki, dir.path());
+        if let Some(agreements) = setup.agreements {
+            config.agreements.dir = agreements;
+        }
+        if !setup.revoked.is_empty() {
+            let ids: Vec<AgreementId> = setup
+                .revoked
+                .iter()
+                .map(|a| AgreementId::parse(a).expect("id"))
+                .collect();
+            config.tls.crl = Some(siis::pki::revoke_dev(&pki, &ids).expect("crl"));
+        }
+        if setup.persons > 0 {
+            let pool = siis::db::open_pool(&db.url, 1, std::time::Duration::from_secs(5))
+                .expect("open registry");
+            let options = siis::seed::SeedOptions {
+                persons: setup.persons,
+                seed: 1,
+                sample: None,
+                sample_size: 0,
+                umbrales: siis::config::Umbrales::default(),
+            };
+            siis::seed::seed(&mut pool.get().expect("connection"), &options, &mut |_| {})
+                .expect("seed");
+        }
+        let config = Arc::new(config);
+        let node = Node::start(config.clone()).expect("node starts");
         TestNode {
             node,
             pki,
+            config,
             _db: db,
             _dir: dir,
         }
+    }
+
+    /// A direct connection to the node's registry, for checking what the node wrote.
+    pub fn db(&self) -> siis::db::DbConnection {
+        siis::db::ConnectionManager::new(self.config.database.url.clone())
+            .open()
+            .expect("registry connection")
     }
 
     pub fn agency_url(&self, path: &str) -> String {

@@ -1,0 +1,3 @@
+DROP TABLE auditoria_sujetos;
+DROP TABLE auditoria;
+DROP FUNCTION auditoria_solo_insercion();

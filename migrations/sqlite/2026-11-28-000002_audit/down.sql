@@ -1,0 +1,2 @@
+DROP TABLE auditoria_sujetos;
+DROP TABLE auditoria;

@@ -1,0 +1,116 @@
+//! Agreements (convenios): loading, validation and lookup by client identity.
+//!
+//! One TOML file per agreement in `agreements/` (the format is documented in
+//! `agreements/README.md`). [`AgreementSet::load_dir`] reads them all and either returns a valid
+//! set or every problem it found, each with its file and line; there is no partial set.
+
+mod fields;
+mod file;
+mod issues;
+mod pin;
+mod set;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use crate::domain::{AgreementId, Cut};
+use crate::identity::ClientIdentity;
+use crate::ops::catalog::Operation;
+
+pub use fields::FieldSet;
+pub use issues::{AgreementErrors, AgreementIssue};
+pub use set::AgreementSet;
+
+/// One data-exchange agreement, as loaded and validated from its file.
+#[derive(Debug, Clone)]
+pub struct Agreement {
+    pub id: AgreementId,
+    pub agency: String,
+    pub legal_basis: String,
+    pub purpose: String,
+    pub valid_from: NaiveDate,
+    /// Inclusive: the agreement is still in force on this day.
+    pub valid_until: NaiveDate,
+    /// The client certificates that act under this agreement (at least one).
+    pub clients: Vec<ClientMatch>,
+    /// The operations granted, each with the fields it may disclose (at least one).
+    pub grants: BTreeMap<Operation, Grant>,
+    pub rate: RateLimit,
+    /// Requests allowed per calendar day (at least 1).
+    pub daily_quota: u64,
+    /// Municipal agreements: only persons of this comuna may be consulted.
+    pub scope: Option<Cut>,
+    /// The file this agreement was read from.
+    pub file: PathBuf,
+}
+
+/// Which certificates act under an agreement: every criterion given must match, and the loader
+/// guarantees at least one is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientMatch {
+    pub subject_cn: Option<String>,
+    pub spki_sha256: Option<[u8; 32]>,
+}
+
+/// What an agreement grants for one operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The field paths that may be disclosed (never empty).
+    pub fields: FieldSet,
+    /// Only for `ConsultarElegibilidad`: the programs that may be asked about; `None` = all.
+    pub programas: Option<BTreeSet<String>>,
+}
+
+/// A token bucket: `per_second` sustained, up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: NonZeroU32,
+    pub burst: NonZeroU32,
+}
+
+impl Agreement {
+    /// Whether `today` lies within `valid_from..=valid_until`.
+    pub fn is_in_force(&self, today: NaiveDate) -> bool {
+        (self.valid_from..=self.valid_until).contains(&today)
+    }
+
+    /// What this agreement grants for `op`, if anything.
+    pub fn grant(&self, op: Operation) -> Option<&Grant> {
+        self.grants.get(&op)
+    }
+
+    /// Whether any of this agreement's client entries matches the certificate.
+    pub fn matches(&self, identity: &ClientIdentity) -> bool {
+        self.clients.iter().any(|c| c.matches(identity))
+    }
+}
+
+impl ClientMatch {
+    /// True when every given criterion matches; an entry with no criterion matches nothing.
+    pub fn matches(&self, identity: &ClientIdentity) -> bool {
+        let cn = self
+            .subject_cn
+            .as_deref()
+            .map(|cn| identity.subject_cn.as_deref() == Some(cn));
+        let pin = self.spki_sha256.map(|pin| identity.spki_sha256 == pin);
+        match (cn, pin) {
+            (None, None) => false,
+            (cn, pin) => cn.unwrap_or(true) && pin.unwrap_or(true),
+        }
+    }
+}
+
+impl Grant {
+    /// Whether this grant covers `programa` (always true when no list restricts it).
+    pub fn allows_programa(&self, programa: &str) -> bool {
+        self.programas
+            .as_ref()
+            .is_none_or(|list| list.contains(programa))
+    }
+}

@@ -1,0 +1,393 @@
+//! One agreement file: its TOML shape and the checks that turn it into an [`Agreement`].
+//!
+//! A TOML syntax or type error stops at the first one (that is how the parser works); once the
+//! file parses, every semantic problem is reported, each at the line of the offending value.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU32;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use toml::Spanned;
+use toml::value::Datetime;
+
+use super::issues::{AgreementIssue, line_at};
+use super::{Agreement, ClientMatch, FieldSet, Grant, RateLimit, pin};
+use crate::domain::{AgreementId, Cut};
+use crate::ops::catalog::Operation;
+use crate::ops::reglas::PROGRAMAS;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgreement {
+    id: Spanned<String>,
+    agency: Spanned<String>,
+    legal_basis: Spanned<String>,
+    purpose: Spanned<String>,
+    valid_from: Spanned<Datetime>,
+    valid_until: Spanned<Datetime>,
+    scope: Option<Spanned<String>>,
+    limits: RawLimits,
+    clients: Option<Spanned<Vec<Spanned<RawClient>>>>,
+    // Not `Spanned`: a spanned table loses the spans of its keys.
+    operations: Option<BTreeMap<Spanned<String>, RawGrant>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    per_second: Spanned<u32>,
+    burst: Spanned<u32>,
+    daily_quota: Spanned<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    subject_cn: Option<Spanned<String>>,
+    spki_sha256: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrant {
+    fields: Spanned<Vec<Spanned<String>>>,
+    programas: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// What checking one file found: the agreement when it has no issue, and the client criteria it
+/// could read (with their lines) so that the set can look for overlaps even in a broken file.
+pub(crate) struct Checked {
+    pub agreement: Option<Agreement>,
+    pub clients: Vec<ClientSeen>,
+    pub issues: Vec<AgreementIssue>,
+}
+
+/// A client criterion as written, with the line it is on.
+pub(crate) struct ClientSeen {
+    pub subject_cn: Option<(String, usize)>,
+    pub spki_sha256: Option<([u8; 32], usize)>,
+}
+
+pub(crate) fn check(file: &Path, text: &str) -> Checked {
+    let mut c = Checker {
+        file,
+        text,
+        issues: Vec::new(),
+    };
+    let raw: RawAgreement = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let line = e.span().map(|span| line_at(text, span.start));
+            c.issues
+                .push(AgreementIssue::new(file, line, e.message().trim_end()));
+            return Checked {
+                agreement: None,
+                clients: Vec::new(),
+                issues: c.issues,
+            };
+        }
+    };
+
+    let id = c.id(&raw.id);
+    let agency = c.text("agency", raw.agency);
+    let legal_basis = c.text("legal_basis", raw.legal_basis);
+    let purpose = c.text("purpose", raw.purpose);
+    let valid_from = c.date("valid_from", &raw.valid_from);
+    let valid_until = c.date("valid_until", &raw.valid_until);
+    if let (Some(from), Some(until)) = (valid_from, valid_until)
+        && until < from
+    {
+        c.issue(
+            &raw.valid_until,
+            format!("valid_until {until} is before valid_from {from}"),
+        );
+    }
+    let scope = raw.scope.as_ref().map(|s| c.scope(s));
+    let rate = c.rate(&raw.limits);
+    let daily_quota = c.positive("limits.daily_quota", &raw.limits.daily_quota);
+    let (clients, seen) = c.clients(raw.clients.as_ref());
+    let grants = c.grants(raw.operations.as_ref());
+
+    let agreement = c.issues.is_empty().then_some(()).and_then(|()| {
+        Some(Agreement {
+            id: id?,
+            agency,
+            legal_basis,
+            purpose,
+            valid_from: valid_from?,
+            valid_until: valid_until?,
+            clients,
+            grants,
+            rate: rate?,
+            daily_quota: daily_quota?,
+            scope: match scope {
+                None => None,
+                Some(cut) => Some(cut?),
+            },
+            file: file.to_owned(),
+        })
+    });
+    Checked {
+        agreement,
+        clients: seen,
+        issues: c.issues,
+    }
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    text: &'a str,
+    issues: Vec<AgreementIssue>,
+}
+
+impl Checker<'_> {
+    fn issue<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
+        let line = line_at(self.text, at.span().start);
+        self.issues
+            .push(AgreementIssue::new(self.file, Some(line), message));
+    }
+
+    fn id(&mut self, id: &Spanned<String>) -> Option<AgreementId> {
+        let stem = self.file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if let Err(e) = AgreementId::parse(stem) {
+            self.issues.push(AgreementIssue::new(
+                self.file,
+                None,
+                format!("the file name {stem:?} is not an agreement id ({e}); rename the file"),
+            ));
+            return None;
+        }
+        match AgreementId::parse(id.get_ref()) {
+            Err(e) => {
+                self.issue(
+                    id,
+                    format!("id {:?} is not an agreement id ({e})", id.get_ref()),
+                );
+                None
+            }
+            Ok(parsed) if parsed.as_str() != stem => {
+                self.issue(
+                    id,
+                    format!(
+                        "id {:?} does not match the file name: this file must say id = {stem:?}",
+                        id.get_ref()
+                    ),
+                );
+                None
+            }
+            Ok(parsed) => Some(parsed),
+        }
+    }
+
+    fn text(&mut self, key: &str, value: Spanned<String>) -> String {
+        if value.get_ref().trim().is_empty() {
+            self.issue(&value, format!("{key} is empty"));
+        }
+        value.into_inner()
+    }
+
+    fn date(&mut self, key: &str, value: &Spanned<Datetime>) -> Option<NaiveDate> {
+        let date = match value.get_ref() {
+            Datetime {
+                date: Some(d),
+                time: None,
+                offset: None,
+            } => NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into()),
+            _ => None,
+        };
+        if date.is_none() {
+            self.issue(
+                value,
+                format!("{key} must be a date such as 2026-01-01, without a time"),
+            );
+        }
+        date
+    }
+
+    fn scope(&mut self, scope: &Spanned<String>) -> Option<Cut> {
+        Cut::parse(scope.get_ref())
+            .map_err(|e| {
+                self.issue(
+                    scope,
+                    format!("scope {:?} is not a comuna code ({e})", scope.get_ref()),
+                );
+            })
+            .ok()
+    }
+
+    fn positive<T: Copy + Default + PartialEq>(
+        &mut self,
+        key: &str,
+        value: &Spanned<T>,
+    ) -> Option<T> {
+        if *value.get_ref() == T::default() {
+            self.issue(value, format!("{key} must be at least 1"));
+            return None;
+        }
+        Some(*value.get_ref())
+    }
+
+    fn rate(&mut self, limits: &RawLimits) -> Option<RateLimit> {
+        let per_second = self.positive("limits.per_second", &limits.per_second);
+        let burst = self.positive("limits.burst", &limits.burst);
+        Some(RateLimit {
+            per_second: NonZeroU32::new(per_second?)?,
+            burst: NonZeroU32::new(burst?)?,
+        })
+    }
+
+    fn clients(
+        &mut self,
+        raw: Option<&Spanned<Vec<Spanned<RawClient>>>>,
+    ) -> (Vec<ClientMatch>, Vec<ClientSeen>) {
+        let (mut clients, mut seen) = (Vec::new(), Vec::new());
+        let none = "names no client: add a [[clients]] entry with subject_cn and/or spki_sha256";
+        match raw {
+            None => self.issues.push(AgreementIssue::new(self.file, None, none)),
+            Some(list) if list.get_ref().is_empty() => self.issue(list, none),
+            Some(_) => {}
+        }
+        for entry in raw.map(|l| l.get_ref().as_slice()).unwrap_or_default() {
+            let RawClient {
+                subject_cn,
+                spki_sha256,
+            } = entry.get_ref();
+            if subject_cn.is_none() && spki_sha256.is_none() {
+                self.issue(
+                    entry,
+                    "this [[clients]] entry gives neither subject_cn nor spki_sha256",
+                );
+                continue;
+            }
+            let cn = subject_cn.as_ref().and_then(|cn| {
+                if cn.get_ref().trim().is_empty() {
+                    self.issue(cn, "subject_cn is empty");
+                    return None;
+                }
+                Some((cn.get_ref().clone(), line_at(self.text, cn.span().start)))
+            });
+            let pin = spki_sha256.as_ref().and_then(|p| {
+                let Some(parsed) = pin::parse(p.get_ref()) else {
+                    self.issue(
+                        p,
+                        format!(
+                            "spki_sha256 {:?} is not a SHA-256 pin (64 hex characters, or base64 of 32 bytes)",
+                            p.get_ref()
+                        ),
+                    );
+                    return None;
+                };
+                Some((parsed, line_at(self.text, p.span().start)))
+            });
+            clients.push(ClientMatch {
+                subject_cn: cn.as_ref().map(|(cn, _)| cn.clone()),
+                spki_sha256: pin.map(|(pin, _)| pin),
+            });
+            seen.push(ClientSeen {
+                subject_cn: cn,
+                spki_sha256: pin,
+            });
+        }
+        (clients, seen)
+    }
+
+    fn grants(
+        &mut self,
+        raw: Option<&BTreeMap<Spanned<String>, RawGrant>>,
+    ) -> BTreeMap<Operation, Grant> {
+        let mut grants = BTreeMap::new();
+        let none = format!(
+            "grants no operation: add an [operations.NAME] table, NAME one of {}",
+            operation_names()
+        );
+        if raw.is_none_or(BTreeMap::is_empty) {
+            self.issues.push(AgreementIssue::new(self.file, None, none));
+        }
+        for (name, grant) in raw.into_iter().flatten() {
+            let Some(op) = Operation::parse(name.get_ref()) else {
+                self.issue(
+                    name,
+                    format!(
+                        "unknown operation {:?}; the operations are {}",
+                        name.get_ref(),
+                        operation_names()
+                    ),
+                );
+                continue;
+            };
+            let fields = self.fields(op, &grant.fields);
+            let programas = grant.programas.as_ref().and_then(|p| self.programas(op, p));
+            grants.insert(op, Grant { fields, programas });
+        }
+        grants
+    }
+
+    fn fields(&mut self, op: Operation, raw: &Spanned<Vec<Spanned<String>>>) -> FieldSet {
+        if raw.get_ref().is_empty() {
+            self.issue(
+                raw,
+                format!("the fields of {op} are empty: list the fields it may disclose"),
+            );
+        }
+        let mut fields = Vec::new();
+        for name in raw.get_ref() {
+            match op.fields().iter().find(|f| **f == name.get_ref()) {
+                None => self.issue(
+                    name,
+                    format!(
+                        "{:?} is not a field of {op}; its fields are {}",
+                        name.get_ref(),
+                        op.fields().join(", ")
+                    ),
+                ),
+                Some(f) if fields.contains(f) => {
+                    self.issue(name, format!("field {f:?} is listed twice"));
+                }
+                Some(f) => fields.push(*f),
+            }
+        }
+        FieldSet::new(fields)
+    }
+
+    fn programas(
+        &mut self,
+        op: Operation,
+        raw: &Spanned<Vec<Spanned<String>>>,
+    ) -> Option<BTreeSet<String>> {
+        if op != Operation::ConsultarElegibilidad {
+            self.issue(
+                raw,
+                format!(
+                    "programas applies only to {}, not to {op}",
+                    Operation::ConsultarElegibilidad
+                ),
+            );
+            return None;
+        }
+        if raw.get_ref().is_empty() {
+            self.issue(raw, "programas is empty: omit it to grant every program");
+        }
+        let mut programas = BTreeSet::new();
+        for name in raw.get_ref() {
+            let name_str = name.get_ref().as_str();
+            if !PROGRAMAS.contains(&name_str) {
+                self.issue(
+                    name,
+                    format!(
+                        "unknown program {name_str:?}; the programs are {}",
+                        PROGRAMAS.join(", ")
+                    ),
+                );
+            } else if !programas.insert(name_str.to_owned()) {
+                self.issue(name, format!("program {name_str:?} is listed twice"));
+            }
+        }
+        Some(programas)
+    }
+}
+
+fn operation_names() -> String {
+    Operation::ALL.map(Operation::name).join(", ")
+}

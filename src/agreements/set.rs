@@ -1,0 +1,163 @@
+//! The set of agreements in force on the node, loaded from a folder as a whole.
+
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::Agreement;
+use super::file::{self, ClientSeen};
+use super::issues::{AgreementErrors, AgreementIssue};
+use crate::domain::AgreementId;
+use crate::identity::ClientIdentity;
+
+/// Every agreement of a folder, valid as a whole. Cheap to clone (agreements are shared); a
+/// reload builds a new set and swaps it in whole.
+#[derive(Debug, Clone, Default)]
+pub struct AgreementSet {
+    by_id: BTreeMap<AgreementId, Arc<Agreement>>,
+}
+
+impl AgreementSet {
+    /// Loads every `*.toml` file of `dir` (other files are ignored). Fails, listing every
+    /// problem of every file, when any file is wrong, when two agreements claim the same client
+    /// certificate, or when the folder is missing or holds no agreement.
+    pub fn load_dir(dir: &Path) -> Result<AgreementSet, AgreementErrors> {
+        let paths = agreement_files(dir).map_err(|issue| AgreementErrors(vec![issue]))?;
+        if paths.is_empty() {
+            return Err(AgreementErrors(vec![AgreementIssue::new(
+                dir,
+                None,
+                "no agreement files (*.toml) in this folder",
+            )]));
+        }
+        let mut issues = Vec::new();
+        let mut set = AgreementSet::default();
+        let mut claims = Claims::default();
+        for path in paths {
+            let text = match fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) => {
+                    issues.push(AgreementIssue::new(
+                        &path,
+                        None,
+                        format!("cannot read: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let checked = file::check(&path, &text);
+            issues.extend(checked.issues);
+            for client in &checked.clients {
+                claims.claim(&path, client, &mut issues);
+            }
+            if let Some(agreement) = checked.agreement {
+                set.by_id.insert(agreement.id.clone(), Arc::new(agreement));
+            }
+        }
+        if issues.is_empty() {
+            return Ok(set);
+        }
+        issues.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        Err(AgreementErrors(issues))
+    }
+
+    /// The one agreement whose clients match this certificate. `None` when none does, and also
+    /// when more than one does (possible only when one agreement names a client by subject and
+    /// another by pin alone): an ambiguous certificate is refused rather than guessed.
+    ///
+    /// Whether the agreement is in force is the caller's question ([`Agreement::is_in_force`]).
+    pub fn find(&self, identity: &ClientIdentity) -> Option<&Arc<Agreement>> {
+        let mut matching = self.iter().filter(|a| a.matches(identity));
+        let first = matching.next()?;
+        matching.next().is_none().then_some(first)
+    }
+
+    pub fn get(&self, id: &AgreementId) -> Option<&Arc<Agreement>> {
+        self.by_id.get(id)
+    }
+
+    /// The agreements in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Agreement>> {
+        self.by_id.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+/// The `*.toml` files of `dir`, sorted by name.
+fn agreement_files(dir: &Path) -> Result<Vec<PathBuf>, AgreementIssue> {
+    let unreadable = |e: std::io::Error| {
+        AgreementIssue::new(dir, None, format!("cannot read the agreements folder: {e}"))
+    };
+    let mut paths = Vec::new();
+    for entry in fs::read_dir(dir).map_err(unreadable)? {
+        let path = entry.map_err(unreadable)?.path();
+        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// Which file (and line) first claimed each subject CN and each SPKI pin.
+#[derive(Default)]
+struct Claims {
+    subjects: BTreeMap<String, (PathBuf, usize)>,
+    pins: BTreeMap<[u8; 32], (PathBuf, usize)>,
+}
+
+impl Claims {
+    fn claim(&mut self, path: &Path, client: &ClientSeen, issues: &mut Vec<AgreementIssue>) {
+        if let Some((cn, line)) = &client.subject_cn
+            && let Some(other) = claim(&mut self.subjects, cn.clone(), path, *line)
+        {
+            issues.push(AgreementIssue::new(
+                path,
+                Some(*line),
+                format!(
+                    "subject_cn {cn:?} is also a client in {other}; a certificate must identify exactly one agreement"
+                ),
+            ));
+        }
+        if let Some((pin, line)) = &client.spki_sha256
+            && let Some(other) = claim(&mut self.pins, *pin, path, *line)
+        {
+            issues.push(AgreementIssue::new(
+                path,
+                Some(*line),
+                format!(
+                    "spki_sha256 {} is also pinned in {other}; a certificate must identify exactly one agreement",
+                    hex::encode(pin)
+                ),
+            ));
+        }
+    }
+}
+
+/// Records `key` for `path`; returns `FILE:LINE` of another file that already holds it.
+fn claim<K: Ord>(
+    claims: &mut BTreeMap<K, (PathBuf, usize)>,
+    key: K,
+    path: &Path,
+    line: usize,
+) -> Option<String> {
+    match claims.entry(key) {
+        Entry::Vacant(slot) => {
+            slot.insert((path.to_owned(), line));
+            None
+        }
+        Entry::Occupied(held) => {
+            let (other, other_line) = held.get();
+            (other != path).then(|| format!("{}:{other_line}", other.display()))
+        }
+    }
+}

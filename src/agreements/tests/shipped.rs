@@ -1,0 +1,137 @@
+//! The agreements shipped in `agreements/` load and grant what their README promises.
+
+use std::path::Path;
+
+use super::*;
+use crate::ops::catalog::Operation::{
+    ConsultarAccesos, ConsultarElegibilidad, ConsultarFichaFPS, ValidarIdentidad,
+};
+
+fn shipped() -> AgreementSet {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("agreements");
+    AgreementSet::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn fields(set: &AgreementSet, id: &str, op: Operation) -> Vec<&'static str> {
+    let a = set.get(&AgreementId::parse(id).unwrap()).unwrap();
+    let mut fields: Vec<_> = a.grant(op).unwrap().fields.iter().collect();
+    fields.sort_unstable();
+    fields
+}
+
+fn programas(set: &AgreementSet, id: &str) -> Option<Vec<String>> {
+    let a = set.get(&AgreementId::parse(id).unwrap()).unwrap();
+    let grant = a.grant(ConsultarElegibilidad).unwrap();
+    grant
+        .programas
+        .as_ref()
+        .map(|p| p.iter().cloned().collect())
+}
+
+fn sorted(mut v: Vec<&'static str>) -> Vec<&'static str> {
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn the_shipped_agreements_load_with_the_grants_they_promise() {
+    let set = shipped();
+    let ids: Vec<_> = set.iter().map(|a| a.id.to_string()).collect();
+    assert_eq!(
+        ids,
+        [
+            "bbnn",
+            "ips",
+            "minvu",
+            "muni-05101",
+            "muni-13101",
+            "operador",
+            "orasmi"
+        ]
+    );
+    for a in set.iter() {
+        assert_eq!(a.clients[0].subject_cn.as_deref(), Some(a.id.as_str()));
+        assert!(a.is_in_force(date(2026, 11, 28)), "{}", a.id);
+        assert!(a.is_in_force(date(2027, 11, 28)), "{}", a.id);
+        assert!(!a.agency.is_empty() && !a.legal_basis.is_empty() && !a.purpose.is_empty());
+        assert_eq!(a.file.file_stem().unwrap(), a.id.as_str());
+        // Only the registry's own operators may see who consulted whom.
+        assert_eq!(
+            a.grant(ConsultarAccesos).is_some(),
+            a.id.as_str() == "operador"
+        );
+        let scoped = a.id.as_str().starts_with("muni-");
+        assert_eq!(a.scope.is_some(), scoped, "{}", a.id);
+    }
+    let all = |op: Operation| sorted(op.fields().to_vec());
+    let ops = |id: &str| {
+        let a = set.get(&AgreementId::parse(id).unwrap()).unwrap();
+        a.grants.keys().copied().collect::<Vec<_>>()
+    };
+
+    assert_eq!(ops("minvu"), [ConsultarFichaFPS, ConsultarElegibilidad]);
+    assert_eq!(
+        fields(&set, "minvu", ConsultarFichaFPS),
+        all(ConsultarFichaFPS)
+    );
+    assert_eq!(programas(&set, "minvu").unwrap(), ["FSV1", "FSV2"]);
+    let minvu = set.get(&AgreementId::parse("minvu").unwrap()).unwrap();
+    assert_eq!(minvu.rate.per_second.get(), 200);
+    assert_eq!(minvu.daily_quota, 500_000);
+
+    assert_eq!(
+        ops("ips"),
+        [ConsultarFichaFPS, ValidarIdentidad, ConsultarElegibilidad]
+    );
+    let ips_ficha = fields(&set, "ips", ConsultarFichaFPS);
+    assert_eq!(
+        ips_ficha,
+        sorted(vec!["run", "puntaje", "quintil", "fallecido", "estado"])
+    );
+    assert!(!ips_ficha.iter().any(|f| f.starts_with("integrantes.")));
+    assert!(fields(&set, "ips", ValidarIdentidad).contains(&"vivo"));
+    assert_eq!(programas(&set, "ips").unwrap(), ["APS", "PASIS", "PBS"]);
+
+    assert_eq!(ops("orasmi"), [ConsultarFichaFPS]);
+    assert_eq!(
+        fields(&set, "orasmi", ConsultarFichaFPS),
+        sorted(vec![
+            "run",
+            "folio",
+            "puntaje",
+            "quintil",
+            "fechaAplicacion",
+            "comuna.codigo",
+            "comuna.nombre",
+            "estado",
+            "fallecido"
+        ])
+    );
+    let orasmi = set.get(&AgreementId::parse("orasmi").unwrap()).unwrap();
+    assert_eq!(
+        (orasmi.rate.per_second.get(), orasmi.rate.burst.get()),
+        (5, 10)
+    );
+
+    assert_eq!(ops("bbnn"), [ValidarIdentidad, ConsultarElegibilidad]);
+    assert_eq!(programas(&set, "bbnn").unwrap(), ["BBNN_GRATUIDAD"]);
+
+    for (id, cut) in [("muni-13101", "13101"), ("muni-05101", "05101")] {
+        let a = set.get(&AgreementId::parse(id).unwrap()).unwrap();
+        assert_eq!(a.scope.map(|c| c.to_string()).as_deref(), Some(cut));
+        assert_eq!(
+            ops(id),
+            [ConsultarFichaFPS, ValidarIdentidad, ConsultarElegibilidad]
+        );
+        for op in [ConsultarFichaFPS, ValidarIdentidad, ConsultarElegibilidad] {
+            assert_eq!(fields(&set, id, op), all(op), "{id} {op}");
+        }
+        assert_eq!(programas(&set, id), None);
+    }
+
+    assert_eq!(ops("operador"), [ConsultarAccesos]);
+    assert_eq!(
+        fields(&set, "operador", ConsultarAccesos),
+        all(ConsultarAccesos)
+    );
+}

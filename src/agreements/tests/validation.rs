@@ -1,0 +1,341 @@
+//! Every validation problem is reported with its file and line.
+
+use super::*;
+use crate::ops::catalog::Operation::{ConsultarElegibilidad, ConsultarFichaFPS, ValidarIdentidad};
+
+#[test]
+fn the_template_of_these_tests_loads() {
+    let dir = write_all(&[("demo.toml", &good("demo")), ("README.md", "# not toml")]);
+    let set = AgreementSet::load_dir(dir.path()).unwrap();
+    assert_eq!(set.len(), 1);
+    let a = set.iter().next().unwrap();
+    assert_eq!(
+        a.grant(ConsultarFichaFPS).unwrap().fields,
+        FieldSet::new(["run", "puntaje"])
+    );
+    assert!(a.grant(ValidarIdentidad).is_none());
+    assert_eq!(a.scope, None);
+}
+
+#[test]
+fn toml_syntax_and_type_errors_name_their_line() {
+    let g = good("demo");
+    one_issue(&g.replace("burst = 10", "burst = "), "burst =", "");
+    one_issue(
+        &g.replace("burst = 10", "burst = \"diez\""),
+        "burst =",
+        "invalid type",
+    );
+    one_issue(&g.replace("burst = 10", "burst = -1"), "burst =", "u32");
+    one_issue(
+        &g.replace("valid_from = 2026-01-01", "valid_from = \"2026-01-01\""),
+        "valid_from",
+        "datetime",
+    );
+}
+
+#[test]
+fn unknown_keys_name_their_line() {
+    let g = good("demo");
+    one_issue(
+        &g.replace("burst = 10", "burst = 10\nrafaga = 10"),
+        "rafaga",
+        "unknown field `rafaga`",
+    );
+    one_issue(
+        &g.replace("purpose", "proposito"),
+        "proposito",
+        "unknown field `proposito`",
+    );
+    one_issue(
+        &format!("{g}programa = [\"PBS\"]\n"),
+        "programa =",
+        "unknown field `programa`",
+    );
+    one_issue(
+        &g.replace("subject_cn = \"demo\"", "subject = \"demo\""),
+        "subject =",
+        "unknown field `subject`",
+    );
+}
+
+#[test]
+fn the_id_must_be_the_file_name() {
+    let text = good("demo").replacen("id = \"demo\"", "id = \"otro\"", 1);
+    one_issue(&text, "id = ", "does not match the file name");
+    let text = good("demo").replacen("id = \"demo\"", "id = \"Demo\"", 1);
+    one_issue(&text, "id = ", "is not an agreement id");
+
+    let found = issues(&[("Demo.toml", &good("demo"))]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].line, None);
+    assert!(
+        found[0].message.contains("file name \"Demo\""),
+        "{}",
+        found[0]
+    );
+}
+
+#[test]
+fn operations_and_fields_must_come_from_the_catalogue() {
+    let g = good("demo");
+    one_issue(
+        &g.replace("ConsultarFichaFPS", "ConsultarFicha"),
+        "[operations.",
+        "unknown operation \"ConsultarFicha\"",
+    );
+    one_issue(
+        &g.replace("\"puntaje\"", "\"integrantes.rut\""),
+        "fields =",
+        "\"integrantes.rut\" is not a field of ConsultarFichaFPS",
+    );
+    // A field of another operation is not a field of this one.
+    one_issue(
+        &g.replace("\"puntaje\"", "\"vivo\""),
+        "fields =",
+        "not a field of ConsultarFichaFPS",
+    );
+    one_issue(
+        &g.replace("[\"run\", \"puntaje\"]", "[]"),
+        "fields =",
+        "empty",
+    );
+    one_issue(
+        &g.replace("\"puntaje\"", "\"run\""),
+        "fields =",
+        "listed twice",
+    );
+
+    let text = g.replace(
+        "fields = [\"run\", \"puntaje\"]",
+        "fields = [\n  \"run\",\n  \"nombres\",\n]",
+    );
+    one_issue(&text, "\"nombres\"", "\"nombres\" is not a field");
+
+    let text = g.replace(
+        "\n[operations.ConsultarFichaFPS]\nfields = [\"run\", \"puntaje\"]\n",
+        "\n",
+    );
+    let found = issues(&[("demo.toml", &text)]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].line, None);
+    assert!(found[0].message.contains("grants no operation"));
+}
+
+#[test]
+fn programas_only_for_elegibilidad_and_from_the_list() {
+    let g = good("demo");
+    one_issue(
+        &format!("{g}programas = [\"PBS\"]\n"),
+        "programas",
+        "only to ConsultarElegibilidad",
+    );
+    let eleg = format!("{g}\n[operations.ConsultarElegibilidad]\nfields = [\"elegible\"]\n");
+    let load = AgreementSet::load_dir(
+        write_all(&[(
+            "demo.toml",
+            &format!("{eleg}programas = [\"SUF\", \"FSV1\"]\n"),
+        )])
+        .path(),
+    );
+    let set = load.unwrap();
+    assert!(
+        set.iter()
+            .next()
+            .unwrap()
+            .grant(ConsultarElegibilidad)
+            .unwrap()
+            .allows_programa("SUF")
+    );
+    assert!(
+        !set.iter()
+            .next()
+            .unwrap()
+            .grant(ConsultarElegibilidad)
+            .unwrap()
+            .allows_programa("PBS")
+    );
+    one_issue(
+        &format!("{eleg}programas = [\"PBS\", \"BONO\"]\n"),
+        "programas",
+        "unknown program \"BONO\"",
+    );
+    one_issue(
+        &format!("{eleg}programas = []\n"),
+        "programas",
+        "omit it to grant every program",
+    );
+    one_issue(
+        &format!("{eleg}programas = [\"PBS\", \"PBS\"]\n"),
+        "programas",
+        "listed twice",
+    );
+}
+
+#[test]
+fn validity_must_be_dates_in_order() {
+    let g = good("demo");
+    one_issue(
+        &g.replace("valid_until = 2028-12-31", "valid_until = 2025-12-31"),
+        "valid_until",
+        "valid_until 2025-12-31 is before valid_from 2026-01-01",
+    );
+    one_issue(
+        &g.replace(
+            "valid_from = 2026-01-01",
+            "valid_from = 2026-01-01T00:00:00",
+        ),
+        "valid_from",
+        "without a time",
+    );
+}
+
+#[test]
+fn clients_need_a_criterion_and_well_formed_pins() {
+    let g = good("demo");
+    let text = g.replace("[[clients]]\nsubject_cn = \"demo\"\n", "");
+    let found = issues(&[("demo.toml", &text)]);
+    assert_eq!((found.len(), found[0].line), (1, None), "{found:?}");
+    assert!(found[0].message.contains("names no client"));
+
+    one_issue(
+        &g.replace("subject_cn = \"demo\"\n", ""),
+        "[[clients]]",
+        "neither subject_cn nor spki_sha256",
+    );
+    one_issue(
+        &g.replace("subject_cn = \"demo\"", "subject_cn = \" \""),
+        "subject_cn",
+        "subject_cn is empty",
+    );
+    let bad_pins = [
+        "abc123",
+        &"z".repeat(64),
+        "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSu=",
+    ];
+    for pin in bad_pins {
+        let text = g.replace(
+            "subject_cn = \"demo\"",
+            &format!("subject_cn = \"demo\"\nspki_sha256 = \"{pin}\""),
+        );
+        one_issue(&text, "spki_sha256", "is not a SHA-256 pin");
+    }
+}
+
+#[test]
+fn limits_must_be_positive() {
+    let g = good("demo");
+    one_issue(
+        &g.replace("per_second = 5", "per_second = 0"),
+        "per_second",
+        "limits.per_second must be at least 1",
+    );
+    one_issue(
+        &g.replace("burst = 10", "burst = 0"),
+        "burst",
+        "limits.burst must be at least 1",
+    );
+    one_issue(
+        &g.replace("daily_quota = 1000", "daily_quota = 0"),
+        "daily_quota",
+        "limits.daily_quota must be at least 1",
+    );
+}
+
+#[test]
+fn scope_must_be_a_comuna() {
+    let g = good("demo");
+    let with = |s: &str| {
+        g.replace(
+            "valid_until = 2028-12-31",
+            &format!("valid_until = 2028-12-31\nscope = \"{s}\""),
+        )
+    };
+    one_issue(&with("99999"), "scope", "no comuna has that code");
+    one_issue(&with("131"), "scope", "five digits");
+    let set = AgreementSet::load_dir(write_all(&[("demo.toml", &with("05101"))]).path()).unwrap();
+    assert_eq!(
+        set.iter().next().unwrap().scope,
+        Some(Cut::parse("05101").unwrap())
+    );
+}
+
+#[test]
+fn two_agreements_cannot_claim_the_same_certificate() {
+    let a = good("alfa");
+    let b = good("beta").replace("subject_cn = \"beta\"", "subject_cn = \"alfa\"");
+    let found = issues(&[("alfa.toml", &a), ("beta.toml", &b)]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].file.file_name().unwrap(), "beta.toml");
+    assert_eq!(found[0].line, Some(line_of(&b, "subject_cn")));
+    let alfa_at = format!("alfa.toml:{}", line_of(&a, "subject_cn"));
+    assert!(found[0].message.contains(&alfa_at), "{}", found[0]);
+
+    // The same pin, once in hex and once in base64.
+    let hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let b64 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    let a = good("alfa").replace("subject_cn = \"alfa\"", &format!("spki_sha256 = \"{hex}\""));
+    let b = good("beta").replace(
+        "subject_cn = \"beta\"",
+        &format!("subject_cn = \"beta\"\nspki_sha256 = \"{b64}\""),
+    );
+    let found = issues(&[("alfa.toml", &a), ("beta.toml", &b)]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].file.file_name().unwrap(), "beta.toml");
+    assert_eq!(found[0].line, Some(line_of(&b, "spki_sha256")));
+    assert!(found[0].message.contains("alfa.toml:"), "{}", found[0]);
+}
+
+#[test]
+fn every_problem_of_every_file_is_reported_in_order() {
+    let a = good("alfa")
+        .replace("burst = 10", "burst = 0")
+        .replace("\"puntaje\"", "\"puntje\"");
+    let b = good("beta").replace("valid_from", "desde");
+    let dir = write_all(&[
+        ("beta.toml", &b),
+        ("alfa.toml", &a),
+        ("gamma.toml", &good("gamma")),
+    ]);
+    let errors = AgreementSet::load_dir(dir.path()).unwrap_err();
+    let lines: Vec<String> = errors.to_string().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3, "{errors}");
+    let alfa = dir.path().join("alfa.toml");
+    let beta = dir.path().join("beta.toml");
+    assert_eq!(
+        lines[0],
+        format!(
+            "{}:{}: limits.burst must be at least 1",
+            alfa.display(),
+            line_of(&a, "burst")
+        )
+    );
+    assert!(lines[1].starts_with(&format!("{}:{}: ", alfa.display(), line_of(&a, "fields"))));
+    assert!(lines[2].starts_with(&format!(
+        "{}:{}: unknown field `desde`",
+        beta.display(),
+        line_of(&b, "desde")
+    )));
+    let _: &dyn std::error::Error = &errors;
+}
+
+#[test]
+fn a_missing_or_empty_folder_is_an_error() {
+    let dir = write_all(&[("README.md", "# convenios")]);
+    let errors = AgreementSet::load_dir(dir.path()).unwrap_err();
+    assert_eq!(errors.0.len(), 1);
+    assert!(
+        errors.0[0].message.contains("no agreement files"),
+        "{errors}"
+    );
+
+    let missing = dir.path().join("no-existe");
+    let errors = AgreementSet::load_dir(&missing).unwrap_err();
+    assert_eq!(errors.0[0].file, missing);
+    assert!(
+        errors.0[0]
+            .message
+            .contains("cannot read the agreements folder"),
+        "{errors}"
+    );
+}

@@ -1,0 +1,127 @@
+//! Reading the audit log: chain verification, accesses to a person, quota counts.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use super::row::{AuditRow, GENESIS_HASH, parse_subjects, run_key, split_fields};
+use crate::db::schema::{auditoria, auditoria_sujetos};
+use crate::db::{DbConnection, DbError};
+use crate::domain::Run;
+
+/// Records read per query while verifying: memory stays flat whatever the log's size.
+const VERIFY_PAGE: i64 = 10_000;
+
+/// The result of walking the whole chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Records read.
+    pub records: u64,
+    /// The id of the first record that does not hold: its id does not follow the previous one,
+    /// its `hash_anterior` is not the previous record's hash, its `hash` does not match its
+    /// columns, or its `auditoria_sujetos` rows differ from its `sujetos`. A removed record is
+    /// named by the record after it; removing the last records cannot be seen from the chain.
+    pub first_broken: Option<i64>,
+}
+
+/// Walks the chain in id order, a page at a time, recomputing every hash and link.
+pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
+    let mut report = VerifyReport {
+        records: 0,
+        first_broken: None,
+    };
+    let mut previous_id = 0;
+    let mut previous_hash = GENESIS_HASH.to_owned();
+    loop {
+        let page: Vec<AuditRow> = auditoria::table
+            .filter(auditoria::id.gt(previous_id))
+            .order(auditoria::id.asc())
+            .limit(VERIFY_PAGE)
+            .select(AuditRow::as_select())
+            .load(conn)?;
+        let (Some(first), Some(last)) = (page.first(), page.last()) else {
+            return Ok(report);
+        };
+        let mut index: Vec<(i64, i32)> = auditoria_sujetos::table
+            .filter(auditoria_sujetos::auditoria_id.between(first.id, last.id))
+            .select((auditoria_sujetos::auditoria_id, auditoria_sujetos::run))
+            .load(conn)?;
+        index.sort_unstable();
+        let mut index = index.as_slice();
+        for row in &page {
+            let split = index.partition_point(|(id, _)| *id <= row.id);
+            let (own, rest) = index.split_at(split);
+            index = rest;
+            let indexed: Vec<i32> = own
+                .iter()
+                .filter(|(id, _)| *id == row.id)
+                .map(|(_, run)| *run)
+                .collect();
+            let holds = row.id == previous_id + 1
+                && row.hash_anterior == previous_hash
+                && row.hash == row.chain_hash()
+                && parse_subjects(&row.sujetos).is_some_and(|runs| runs == indexed);
+            if !holds && report.first_broken.is_none() {
+                report.first_broken = Some(row.id);
+            }
+            report.records += 1;
+            previous_id = row.id;
+            previous_hash.clone_from(&row.hash);
+        }
+    }
+}
+
+/// One audited request about a person, as shown to that person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub ts: DateTime<Utc>,
+    pub agreement: Option<String>,
+    pub operation: String,
+    pub purpose: Option<String>,
+    pub fields: Vec<String>,
+    pub outcome: String,
+    pub transport: String,
+}
+
+/// The latest `limit` records naming `run` (allowed or refused), newest first.
+pub fn accesses(conn: &mut DbConnection, run: Run, limit: i64) -> Result<Vec<Access>, DbError> {
+    let rows: Vec<AuditRow> = auditoria_sujetos::table
+        .inner_join(auditoria::table)
+        .filter(auditoria_sujetos::run.eq(run_key(run)))
+        .order(auditoria_sujetos::auditoria_id.desc())
+        .limit(limit.max(0))
+        .select(AuditRow::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .map(|row| {
+            let ts = DateTime::from_timestamp_micros(row.ts_us).ok_or_else(|| {
+                DbError::Query(diesel::result::Error::DeserializationError(
+                    format!("audit record {} has an impossible time", row.id).into(),
+                ))
+            })?;
+            Ok(Access {
+                ts,
+                agreement: row.convenio,
+                operation: row.operacion,
+                purpose: row.proposito,
+                fields: split_fields(&row.campos),
+                outcome: row.resultado,
+                transport: row.transporte,
+            })
+        })
+        .collect()
+}
+
+/// How many records (any outcome) an agreement has at or after `since_us` (microseconds since
+/// the epoch), for restoring its daily quota at start-up.
+pub fn count_since(
+    conn: &mut DbConnection,
+    agreement: &str,
+    since_us: i64,
+) -> Result<u64, DbError> {
+    let count: i64 = auditoria::table
+        .filter(auditoria::convenio.eq(agreement))
+        .filter(auditoria::ts_us.ge(since_us))
+        .count()
+        .get_result(conn)?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}

@@ -1,0 +1,191 @@
+//! One audit record as stored, and the hash that chains it to the previous one.
+//!
+//! `hash` = SHA-256 over every other column of the row, in this order, each encoded so that no
+//! two different rows give the same bytes:
+//!
+//! `hash_anterior, id, ts_us, convenio, certificado, operacion, transporte, id_mensaje, sujetos,
+//! proposito, campos, resultado, estado_http, latencia_us`
+//!
+//! - text: its length in bytes (8 bytes, big-endian) then its UTF-8 bytes;
+//! - nullable text: one byte `0` for NULL, or `1` followed by the text as above;
+//! - integer: 8 bytes, big-endian two's complement (`estado_http` widened to 64 bits).
+//!
+//! `hash_anterior` is the previous record's `hash` (lower-case hex), or [`GENESIS_HASH`] for
+//! record 1, so the hash covers the previous hash followed by the record's own columns.
+
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::{AuditError, AuditRecord};
+use crate::db::schema::{auditoria, auditoria_sujetos};
+use crate::domain::Run;
+
+/// The `hash_anterior` of the first record: 64 zeros.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// A row of `auditoria`.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = auditoria, treat_none_as_default_value = false)]
+pub(crate) struct AuditRow {
+    pub id: i64,
+    pub ts_us: i64,
+    pub convenio: Option<String>,
+    pub certificado: Option<String>,
+    pub operacion: String,
+    pub transporte: String,
+    pub id_mensaje: String,
+    pub sujetos: String,
+    pub proposito: Option<String>,
+    pub campos: String,
+    pub resultado: String,
+    pub estado_http: i32,
+    pub latencia_us: i64,
+    pub hash_anterior: String,
+    pub hash: String,
+}
+
+/// A row of `auditoria_sujetos`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Insertable)]
+#[diesel(table_name = auditoria_sujetos)]
+pub(crate) struct SubjectRow {
+    pub run: i32,
+    pub auditoria_id: i64,
+}
+
+impl AuditRow {
+    /// The hash this row should carry, computed from its other columns.
+    pub fn chain_hash(&self) -> String {
+        let mut h = Sha256::new();
+        text(&mut h, &self.hash_anterior);
+        int(&mut h, self.id);
+        int(&mut h, self.ts_us);
+        nullable(&mut h, self.convenio.as_deref());
+        nullable(&mut h, self.certificado.as_deref());
+        text(&mut h, &self.operacion);
+        text(&mut h, &self.transporte);
+        text(&mut h, &self.id_mensaje);
+        text(&mut h, &self.sujetos);
+        nullable(&mut h, self.proposito.as_deref());
+        text(&mut h, &self.campos);
+        text(&mut h, &self.resultado);
+        int(&mut h, i64::from(self.estado_http));
+        int(&mut h, self.latencia_us);
+        hex::encode(h.finalize())
+    }
+}
+
+fn int(h: &mut Sha256, value: i64) {
+    h.update(value.to_be_bytes());
+}
+
+fn text(h: &mut Sha256, value: &str) {
+    h.update((value.len() as u64).to_be_bytes());
+    h.update(value.as_bytes());
+}
+
+fn nullable(h: &mut Sha256, value: Option<&str>) {
+    match value {
+        None => h.update([0]),
+        Some(value) => {
+            h.update([1]);
+            text(h, value);
+        }
+    }
+}
+
+/// The RUN as stored in `auditoria_sujetos.run`.
+pub(crate) fn run_key(run: Run) -> i32 {
+    // A Run is at most 99,999,999, well inside i32.
+    i32::try_from(run.numero()).unwrap_or(i32::MAX)
+}
+
+/// A record turned into columns, waiting for its id and previous hash (known only to the writer).
+#[derive(Debug)]
+pub(crate) struct Pending {
+    row: AuditRow,
+    /// Distinct RUN numbers, for `auditoria_sujetos`.
+    runs: Vec<i32>,
+}
+
+impl Pending {
+    /// Checks and encodes a record on the caller's thread, so the writer only chains and writes.
+    pub fn new(record: AuditRecord) -> Result<Pending, AuditError> {
+        if record
+            .fields
+            .iter()
+            .any(|f| f.is_empty() || f.contains(','))
+        {
+            return Err(AuditError::Invalid(
+                "a field path is empty or holds a comma",
+            ));
+        }
+        let mut runs: Vec<i32> = record.subjects.iter().map(|r| run_key(*r)).collect();
+        runs.sort_unstable();
+        runs.dedup();
+        let subjects: Vec<String> = record.subjects.iter().map(Run::to_string).collect();
+        let row = AuditRow {
+            id: 0,
+            ts_us: record.ts.timestamp_micros(),
+            convenio: record.agreement.map(clean),
+            certificado: record.certificate.map(clean),
+            operacion: clean(record.operation),
+            transporte: clean(record.transport.to_owned()),
+            id_mensaje: clean(record.message_id),
+            sujetos: subjects.join(","),
+            proposito: record.purpose.map(clean),
+            campos: clean(record.fields.join(",")),
+            resultado: clean(record.outcome),
+            estado_http: i32::from(record.http_status),
+            latencia_us: i64::try_from(record.latency_us).unwrap_or(i64::MAX),
+            hash_anterior: String::new(),
+            hash: String::new(),
+        };
+        Ok(Pending { row, runs })
+    }
+
+    /// Gives the record its place in the chain; returns its row and its index rows.
+    pub fn chain(&self, id: i64, previous: &str) -> (AuditRow, impl Iterator<Item = SubjectRow>) {
+        let mut row = self.row.clone();
+        row.id = id;
+        row.hash_anterior = previous.to_owned();
+        row.hash = row.chain_hash();
+        let index = self.runs.iter().map(move |&run| SubjectRow {
+            run,
+            auditoria_id: id,
+        });
+        (row, index)
+    }
+}
+
+/// PostgreSQL text cannot hold NUL. Values that come from the client (message id, purpose)
+/// could, and one such record must not make its whole group fail: NUL becomes U+FFFD.
+fn clean(value: String) -> String {
+    if value.contains('\0') {
+        value.replace('\0', "\u{FFFD}")
+    } else {
+        value
+    }
+}
+
+/// The distinct RUN numbers a stored `sujetos` column names, sorted; `None` if one is not a RUN.
+pub(crate) fn parse_subjects(sujetos: &str) -> Option<Vec<i32>> {
+    if sujetos.is_empty() {
+        return Some(Vec::new());
+    }
+    let mut runs = sujetos
+        .split(',')
+        .map(|s| Run::parse(s).ok().map(run_key))
+        .collect::<Option<Vec<i32>>>()?;
+    runs.sort_unstable();
+    runs.dedup();
+    Some(runs)
+}
+
+/// The stored `campos` column back as field paths.
+pub(crate) fn split_fields(campos: &str) -> Vec<String> {
+    if campos.is_empty() {
+        Vec::new()
+    } else {
+        campos.split(',').map(str::to_owned).collect()
+    }
+}

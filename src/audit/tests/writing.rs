@@ -1,0 +1,212 @@
+//! Writing: group commit, failures, restarts, shutdown, durability.
+
+use super::*;
+use crate::audit::writer::open_writer;
+
+#[test]
+fn concurrent_appends_are_committed_in_groups_with_no_gap() {
+    for db in databases() {
+        let log = AuditLog::start(&db.url).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .build()
+            .unwrap();
+        // 1,000 records from 40 async tasks and 1,000 from 20 threads, all at once.
+        let mut answered: Vec<(i64, String)> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..20u32)
+                .map(|t| {
+                    let log = log.clone();
+                    scope.spawn(move || {
+                        (0..50u32)
+                            .map(|i| {
+                                let r = record(1_000 + t * 50 + i, &[2_000_000 + t]);
+                                let message = r.message_id.clone();
+                                (log.append_blocking(r).unwrap().get(), message)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            let mut all = runtime.block_on(async {
+                let mut tasks = tokio::task::JoinSet::new();
+                for t in 0..40u32 {
+                    let log = log.clone();
+                    tasks.spawn(async move {
+                        let mut answered = Vec::new();
+                        for i in 0..25u32 {
+                            let r = record(t * 25 + i, &[1_000_000 + t, 3_000_000]);
+                            let message = r.message_id.clone();
+                            answered.push((log.append(r).await.unwrap().get(), message));
+                        }
+                        answered
+                    });
+                }
+                let mut all = Vec::new();
+                while let Some(part) = tasks.join_next().await {
+                    all.extend(part.unwrap());
+                }
+                all
+            });
+            for thread in threads {
+                all.extend(thread.join().unwrap());
+            }
+            all
+        });
+        let commits = log.commits();
+        log.shutdown();
+
+        answered.sort();
+        let ids: Vec<i64> = answered.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, (1..=2_000).collect::<Vec<_>>());
+        // Each waiter got the id of its own record.
+        let mut conn = db.conn();
+        let stored: Vec<(i64, String)> = stored_rows(&mut conn)
+            .into_iter()
+            .map(|r| (r.id, r.id_mensaje))
+            .collect();
+        assert_eq!(stored, answered);
+        assert_eq!(verify(&mut conn).unwrap(), report(2_000, None));
+        assert!(
+            commits < 2_000,
+            "{commits} commits for 2,000 records: no grouping"
+        );
+        assert!(commits >= 2, "at least the first record commits alone");
+    }
+}
+
+#[test]
+fn records_queued_while_the_writer_waits_form_one_group() {
+    let db = TestDb::sqlite();
+    let log = AuditLog::start(&db.url).unwrap();
+    let mut blocker = ConnectionManager::new(db.url.clone()).open().unwrap();
+    blocker.batch_execute("BEGIN IMMEDIATE").unwrap();
+    // The writer may take the first record alone, but cannot commit it while the lock is held.
+    let answers: Vec<_> = (0..100)
+        .map(|i| log.submit(record(i, &[])).unwrap())
+        .collect();
+    blocker.batch_execute("COMMIT").unwrap();
+    let ids: Vec<i64> = answers
+        .into_iter()
+        .map(|a| a.blocking_recv().unwrap().unwrap().get())
+        .collect();
+    assert_eq!(ids, (1..=100).collect::<Vec<_>>());
+    assert!(log.commits() <= 2, "{} commits", log.commits());
+    log.shutdown();
+}
+
+#[test]
+fn a_new_log_continues_the_chain() {
+    for db in databases() {
+        let log = AuditLog::start(&db.url).unwrap();
+        for i in 0..5 {
+            log.append_blocking(record(i, &[7_000_000])).unwrap();
+        }
+        log.shutdown();
+        let log = AuditLog::start(&db.url).unwrap();
+        let ids: Vec<i64> = (5..10)
+            .map(|i| log.append_blocking(record(i, &[7_000_000])).unwrap().get())
+            .collect();
+        log.shutdown();
+        assert_eq!(ids, vec![6, 7, 8, 9, 10]);
+        assert_eq!(verify(&mut db.conn()).unwrap(), report(10, None));
+    }
+}
+
+#[test]
+fn a_failed_group_fails_every_waiter_and_keeps_the_chain() {
+    for db in databases() {
+        let log = AuditLog::start(&db.url).unwrap();
+        for i in 0..3 {
+            log.append_blocking(record(i, &[])).unwrap();
+        }
+        refuse_subject_inserts(&mut db.conn(), true);
+        let answers: Vec<_> = (10..30)
+            .map(|i| log.submit(record(i, &[8_000_000])).unwrap())
+            .collect();
+        for answer in answers {
+            let result = answer.blocking_recv().unwrap();
+            assert!(matches!(result, Err(AuditError::Storage(_))), "{result:?}");
+        }
+        // Nothing of the failed groups is left, and the head did not move.
+        assert_eq!(stored_rows(&mut db.conn()).len(), 3);
+        refuse_subject_inserts(&mut db.conn(), false);
+        let next = log.append_blocking(record(40, &[8_000_000])).unwrap();
+        log.shutdown();
+        assert_eq!(next.get(), 4);
+        assert_eq!(verify(&mut db.conn()).unwrap(), report(4, None));
+    }
+}
+
+#[test]
+fn a_missing_table_is_an_error_not_a_success() {
+    for db in databases() {
+        let log = AuditLog::start(&db.url).unwrap();
+        db.conn()
+            .batch_execute("DROP TABLE auditoria_sujetos; DROP TABLE auditoria;")
+            .unwrap();
+        let result = log.append_blocking(record(1, &[]));
+        assert!(matches!(result, Err(AuditError::Storage(_))), "{result:?}");
+        log.shutdown();
+        assert!(AuditLog::start(&db.url).is_err());
+    }
+}
+
+#[test]
+fn shutdown_commits_what_was_queued_then_refuses() {
+    let db = TestDb::sqlite();
+    let log = AuditLog::start(&db.url).unwrap();
+    let answers: Vec<_> = (0..50)
+        .map(|i| log.submit(record(i, &[])).unwrap())
+        .collect();
+    log.shutdown();
+    for (expected, answer) in (1..).zip(answers) {
+        assert_eq!(answer.blocking_recv().unwrap().unwrap().get(), expected);
+    }
+    assert!(matches!(
+        log.append_blocking(record(99, &[])),
+        Err(AuditError::Closed)
+    ));
+    assert_eq!(verify(&mut db.conn()).unwrap(), report(50, None));
+}
+
+#[test]
+fn awkward_values_are_stored_or_refused_never_half_written() {
+    for db in databases() {
+        let log = AuditLog::start(&db.url).unwrap();
+        let mut comma = record(1, &[]);
+        comma.fields = vec!["a,b".into()];
+        assert!(matches!(
+            log.append_blocking(comma),
+            Err(AuditError::Invalid(_))
+        ));
+        // A NUL from the client (PostgreSQL text cannot hold it) must not fail the group.
+        let mut nul = record(2, &[]);
+        nul.message_id = "id\0x".into();
+        assert_eq!(log.append_blocking(nul).unwrap().get(), 1);
+        log.shutdown();
+        let mut conn = db.conn();
+        assert_eq!(stored_rows(&mut conn)[0].id_mensaje, "id\u{FFFD}x");
+        assert_eq!(verify(&mut conn).unwrap(), report(1, None));
+    }
+}
+
+#[test]
+fn the_writer_connection_is_durable() {
+    for db in databases() {
+        let mut conn = open_writer(&ConnectionManager::new(db.url.clone())).unwrap();
+        #[derive(QueryableByName)]
+        struct Setting {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        let query = if db.is_sqlite() {
+            "SELECT CAST(synchronous AS TEXT) AS value FROM pragma_synchronous"
+        } else {
+            "SELECT current_setting('synchronous_commit') AS value"
+        };
+        let found: Vec<Setting> = diesel::sql_query(query).load(&mut conn).unwrap();
+        // SQLite: 2 is FULL (the pool's connections run NORMAL, 1).
+        let expected = if db.is_sqlite() { "2" } else { "on" };
+        assert_eq!(found[0].value, expected);
+    }
+}

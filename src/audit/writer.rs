@@ -1,0 +1,278 @@
+//! The single audit writer: group commit over its own connection.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use tokio::sync::oneshot;
+
+use super::row::{AuditRow, GENESIS_HASH, Pending, SubjectRow};
+use super::{AuditError, AuditId, AuditRecord};
+use crate::db::schema::{auditoria, auditoria_sujetos};
+use crate::db::{ConnectionManager, DatabaseUrl, DbConnection, DbError};
+
+/// Most records committed in one transaction.
+pub const MAX_GROUP: usize = 1_000;
+/// Rows per multi-row INSERT (14 columns × 1,000 and 2 × 5,000 stay under SQLite's 32,766
+/// parameters and PostgreSQL's 65,535).
+const RECORDS_PER_INSERT: usize = 1_000;
+const SUBJECTS_PER_INSERT: usize = 5_000;
+
+type Reply = oneshot::Sender<Result<AuditId, AuditError>>;
+
+enum Message {
+    Append(Box<Pending>, Reply),
+    Stop,
+}
+
+/// The handle every request uses to append to the audit log. Cheap to clone.
+#[derive(Clone)]
+pub struct AuditLog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    queue: mpsc::Sender<Message>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    commits: Arc<AtomicU64>,
+}
+
+impl AuditLog {
+    /// Opens the writer's own connection (`synchronous = FULL` on SQLite, `synchronous_commit
+    /// = on` on PostgreSQL), reads the chain head and starts the writer thread. The audit tables
+    /// must exist (run the migrations first).
+    pub fn start(url: &DatabaseUrl) -> Result<AuditLog, AuditError> {
+        let manager = ConnectionManager::new(url.clone());
+        let mut conn = open_writer(&manager)?;
+        let head = read_head(&mut conn)?;
+        tracing::info!(audit.head = head.id, "audit log opened");
+        let (queue, inbox) = mpsc::channel();
+        let commits = Arc::new(AtomicU64::new(0));
+        let writer = Writer {
+            manager,
+            conn: Some(conn),
+            head: Some(head),
+            inbox,
+            commits: Arc::clone(&commits),
+        };
+        let thread = std::thread::Builder::new()
+            .name("siis-audit".into())
+            .spawn(move || writer.run())
+            .map_err(|e| AuditError::Thread(Arc::new(e)))?;
+        Ok(AuditLog {
+            inner: Arc::new(Inner {
+                queue,
+                thread: Mutex::new(Some(thread)),
+                commits,
+            }),
+        })
+    }
+
+    /// Appends one record and waits, without blocking the executor, until it is committed.
+    /// If the future is dropped the record is still written.
+    pub async fn append(&self, record: AuditRecord) -> Result<AuditId, AuditError> {
+        let reply = self.submit(record)?;
+        reply.await.map_err(|_| AuditError::Closed)?
+    }
+
+    /// [`append`](Self::append) for synchronous code. Must not be called on an async executor
+    /// thread (it would block it; tokio panics).
+    pub fn append_blocking(&self, record: AuditRecord) -> Result<AuditId, AuditError> {
+        let reply = self.submit(record)?;
+        reply.blocking_recv().map_err(|_| AuditError::Closed)?
+    }
+
+    /// Queues a record; the receiver answers once its group is committed (or failed).
+    pub(super) fn submit(
+        &self,
+        record: AuditRecord,
+    ) -> Result<oneshot::Receiver<Result<AuditId, AuditError>>, AuditError> {
+        let pending = Pending::new(record)?;
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .queue
+            .send(Message::Append(Box::new(pending), reply))
+            .map_err(|_| AuditError::Closed)?;
+        Ok(answer)
+    }
+
+    /// Stops the writer after committing everything queued before this call, and waits for it.
+    /// Later appends fail with [`AuditError::Closed`]. Blocks for at most one group commit.
+    pub fn shutdown(&self) {
+        let _ = self.inner.queue.send(Message::Stop);
+        let thread = match self.inner.thread.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            tracing::error!("the audit writer thread panicked");
+        }
+    }
+
+    /// Transactions committed so far by this log's writer (each holds one group of records).
+    pub fn commits(&self) -> u64 {
+        self.inner.commits.load(Ordering::Relaxed)
+    }
+}
+
+/// The last committed record: the next one gets `id + 1` and links to `hash`.
+struct Head {
+    id: i64,
+    hash: String,
+}
+
+struct Writer {
+    manager: ConnectionManager,
+    /// `None` after a failure: reopened for the next group.
+    conn: Option<DbConnection>,
+    /// `None` after a failure (the commit may or may not have happened): re-read from the
+    /// database before the next group.
+    head: Option<Head>,
+    inbox: mpsc::Receiver<Message>,
+    commits: Arc<AtomicU64>,
+}
+
+impl Writer {
+    fn run(mut self) {
+        // Blocks for the first message; stops when every AuditLog is dropped.
+        while let Ok(first) = self.inbox.recv() {
+            let mut group = Vec::new();
+            let mut stop = false;
+            match first {
+                Message::Append(pending, reply) => group.push((pending, reply)),
+                Message::Stop => stop = true,
+            }
+            while !stop && group.len() < MAX_GROUP {
+                match self.inbox.try_recv() {
+                    Ok(Message::Append(pending, reply)) => group.push((pending, reply)),
+                    Ok(Message::Stop) => stop = true,
+                    Err(_) => break,
+                }
+            }
+            if !group.is_empty() {
+                self.commit(group);
+            }
+            if stop {
+                break;
+            }
+        }
+    }
+
+    /// Writes one group and answers its waiters: every one gets its id, or every one an error.
+    fn commit(&mut self, group: Vec<(Box<Pending>, Reply)>) {
+        match self.write(group.iter().map(|(pending, _)| &**pending)) {
+            Ok(first_id) => {
+                self.commits.fetch_add(1, Ordering::Relaxed);
+                for (id, (_, reply)) in (first_id..).zip(group) {
+                    let _ = reply.send(Ok(AuditId(id)));
+                }
+            }
+            Err(error) => {
+                tracing::error!(
+                    audit.group = group.len(),
+                    error = %error,
+                    "audit group not committed; its requests fail"
+                );
+                self.conn = None;
+                self.head = None;
+                let error = AuditError::Storage(Arc::new(error));
+                for (_, reply) in group {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+
+    /// Chains the group after the head, inserts it in one transaction and commits; advances the
+    /// head only then. Returns the first id.
+    fn write<'a>(&mut self, group: impl Iterator<Item = &'a Pending>) -> Result<i64, DbError> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            none => none.insert(open_writer(&self.manager)?),
+        };
+        let head = match &mut self.head {
+            Some(head) => head,
+            none => none.insert(read_head(conn)?),
+        };
+        let mut rows = Vec::new();
+        let mut subjects = Vec::new();
+        let mut previous = head.hash.clone();
+        for (id, pending) in (head.id + 1..).zip(group) {
+            let (row, index) = pending.chain(id, &previous);
+            subjects.extend(index);
+            previous.clone_from(&row.hash);
+            rows.push(row);
+        }
+        let Some(last) = rows.last() else {
+            return Ok(head.id + 1);
+        };
+        let new_head = Head {
+            id: last.id,
+            hash: last.hash.clone(),
+        };
+        insert_group(conn, &rows, &subjects)?;
+        let first = head.id + 1;
+        *head = new_head;
+        Ok(first)
+    }
+}
+
+/// Inserts the rows in one transaction (multi-row INSERTs, which the MultiConnection lacks).
+fn insert_group(
+    conn: &mut DbConnection,
+    rows: &[AuditRow],
+    subjects: &[SubjectRow],
+) -> Result<(), DbError> {
+    macro_rules! insert {
+        ($c:expr) => {{
+            for chunk in rows.chunks(RECORDS_PER_INSERT) {
+                diesel::insert_into(auditoria::table)
+                    .values(chunk)
+                    .execute($c)?;
+            }
+            for chunk in subjects.chunks(SUBJECTS_PER_INSERT) {
+                diesel::insert_into(auditoria_sujetos::table)
+                    .values(chunk)
+                    .execute($c)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        }};
+    }
+    match conn {
+        // IMMEDIATE takes the write lock up front: no upgrade from a read lock to fail.
+        DbConnection::Sqlite(c) => c.immediate_transaction(|c| insert!(c))?,
+        DbConnection::Pg(c) => c.transaction(|c| insert!(c))?,
+    }
+    Ok(())
+}
+
+/// The writer's connection: an acknowledged record must survive a power loss, whatever the
+/// pool's settings (SQLite's pool runs with `synchronous = NORMAL`).
+pub(super) fn open_writer(manager: &ConnectionManager) -> Result<DbConnection, DbError> {
+    let mut conn = manager.open()?;
+    let durable = match &conn {
+        DbConnection::Sqlite(_) => "PRAGMA synchronous = FULL;",
+        DbConnection::Pg(_) => "SET synchronous_commit = on;",
+    };
+    conn.batch_execute(durable)?;
+    Ok(conn)
+}
+
+fn read_head(conn: &mut DbConnection) -> Result<Head, DbError> {
+    let last: Option<(i64, String)> = auditoria::table
+        .select((auditoria::id, auditoria::hash))
+        .order(auditoria::id.desc())
+        .first(conn)
+        .optional()?;
+    Ok(match last {
+        Some((id, hash)) => Head { id, hash },
+        None => Head {
+            id: 0,
+            hash: GENESIS_HASH.to_owned(),
+        },
+    })
+}

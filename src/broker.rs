@@ -1,0 +1,317 @@
+//! The broker: the one place where a request meets its agreement. It finds the agreement a
+//! client certificate acts under, refuses what the agreement does not allow (default deny),
+//! applies rate limits, quotas and replay protection, runs the operation, projects the answer
+//! onto the granted fields, and writes the audit record before the answer leaves. Transports
+//! (`rest/`, `soap/`) only decode, call [`Broker::call`] and encode.
+
+mod limits;
+mod replay;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use chrono::{NaiveDate, Utc};
+
+use crate::agreements::{Agreement, AgreementErrors, AgreementSet};
+use crate::audit::{AuditLog, AuditRecord};
+use crate::config::Config;
+use crate::db::{DbConnection, Pool};
+use crate::domain::{AgreementId, Run};
+use crate::error::ApiError;
+use crate::identity::ClientIdentity;
+use crate::ops::catalog::Operation;
+use crate::ops::projection::Project;
+use crate::ops::reglas::Rules;
+
+pub use limits::Limits;
+pub use replay::ReplayGuard;
+
+/// How a request arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Rest,
+    Soap,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Rest => "rest",
+            Transport::Soap => "soap",
+        }
+    }
+}
+
+/// What is being asked: a granted operation, or a service every agreement in force may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Op(Operation),
+    /// The empty authenticated endpoint.
+    Ping,
+    /// What this client may call (X-Road's allowedMethods).
+    Metaservicios,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Op(op) => op.name(),
+            Service::Ping => "Ping",
+            Service::Metaservicios => "allowedMethods",
+        }
+    }
+}
+
+/// One request as the broker sees it.
+pub struct Call {
+    pub identity: Option<Arc<ClientIdentity>>,
+    pub transport: Transport,
+    pub service: Service,
+    /// The caller's message id, if it sent one (`X-Request-Id`, `X-Road-Id`, SOAP `id`).
+    pub message_id: Option<String>,
+    /// The persons the request is about (for the audit log and access reports).
+    pub subjects: Vec<Run>,
+    /// A request the transport could not decode still counts, and is audited, as refused.
+    pub input_error: Option<ApiError>,
+}
+
+/// The agreement a request was admitted under.
+#[derive(Clone)]
+pub struct Admission {
+    pub agreement: Arc<Agreement>,
+    pub today: NaiveDate,
+}
+
+/// The broker's answer: the message id (given or generated) and the projected result.
+pub struct Reply<T> {
+    pub message_id: String,
+    pub result: Result<T, ApiError>,
+}
+
+pub struct Broker {
+    agreements: ArcSwap<AgreementSet>,
+    limits: ArcSwap<Limits>,
+    replay: ReplayGuard,
+    pub audit: AuditLog,
+    pub rules: Arc<Rules>,
+    pub pool: Pool,
+    pub config: Arc<Config>,
+}
+
+/// Longest message id accepted from a caller.
+const MAX_MESSAGE_ID: usize = 128;
+
+impl Broker {
+    pub fn new(
+        config: Arc<Config>,
+        pool: Pool,
+        agreements: AgreementSet,
+        rules: Rules,
+        audit: AuditLog,
+        restored_counts: &HashMap<AgreementId, u64>,
+    ) -> Broker {
+        let today = Utc::now().date_naive();
+        let limits = Limits::build(&agreements, None, restored_counts, today);
+        Broker {
+            replay: ReplayGuard::new(Duration::from_secs(config.broker.replay_window_secs)),
+            agreements: ArcSwap::from_pointee(agreements),
+            limits: ArcSwap::from_pointee(limits),
+            audit,
+            rules: Arc::new(rules),
+            pool,
+            config,
+        }
+    }
+
+    /// The agreements in force now.
+    pub fn agreements(&self) -> Arc<AgreementSet> {
+        self.agreements.load_full()
+    }
+
+    /// Reloads the agreements from their folder. A set with any problem is refused whole and
+    /// the previous one stays in force.
+    pub fn reload(&self) -> Result<usize, AgreementErrors> {
+        let set = AgreementSet::load_dir(&self.config.agreements.dir)?;
+        let today = Utc::now().date_naive();
+        let limits = Limits::build(&set, Some(&self.limits.load()), &HashMap::new(), today);
+        let count = set.len();
+        self.limits.store(Arc::new(limits));
+        self.agreements.store(Arc::new(set));
+        tracing::info!(agreements = count, "agreements reloaded");
+        Ok(count)
+    }
+
+    /// Default deny: the agreement must exist, be in force, grant the operation, and the
+    /// message must be new and within the agreement's limits.
+    fn admit(
+        &self,
+        call: &Call,
+        today: NaiveDate,
+    ) -> Result<Admission, (ApiError, Option<Arc<Agreement>>)> {
+        let set = self.agreements.load();
+        let agreement = call
+            .identity
+            .as_deref()
+            .and_then(|identity| set.find(identity))
+            .cloned()
+            .ok_or_else(|| {
+                (
+                    ApiError::no_autorizado("no agreement covers this client certificate"),
+                    None,
+                )
+            })?;
+        let refuse = |e: ApiError| (e, Some(agreement.clone()));
+        if !agreement.is_in_force(today) {
+            return Err(refuse(ApiError::convenio_no_vigente()));
+        }
+        if let Service::Op(op) = call.service
+            && agreement.grant(op).is_none()
+        {
+            return Err(refuse(ApiError::no_autorizado(format!(
+                "the agreement does not grant {op}"
+            ))));
+        }
+        if let Some(id) = &call.message_id
+            && !self.replay.first_use(&agreement.id, id)
+        {
+            return Err(refuse(ApiError::mensaje_repetido()));
+        }
+        if let Some(limits) = self.limits.load().get(&agreement.id) {
+            limits.admit(today).map_err(refuse)?;
+        }
+        if let Some(error) = &call.input_error {
+            return Err(refuse(error.clone()));
+        }
+        Ok(Admission { agreement, today })
+    }
+
+    /// Admits, runs `work` on a registry connection off the async executor, projects the
+    /// result onto the grant, audits, and only then returns.
+    pub async fn call<T, F>(&self, call: Call, work: F) -> Reply<T>
+    where
+        T: Project + Send + 'static,
+        F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let started = Instant::now();
+        let today = Utc::now().date_naive();
+        let (message_id, call) = self.message_id(call);
+        let (result, agreement) = match self.admit(&call, today) {
+            Err((error, agreement)) => (Err(error), agreement),
+            Ok(admission) => {
+                let agreement = admission.agreement.clone();
+                let pool = self.pool.clone();
+                let service = call.service;
+                let outcome = actix_web::web::block(move || {
+                    let mut conn = pool.get().map_err(|e| {
+                        tracing::error!(error = %e, "no registry connection");
+                        ApiError::unavailable()
+                    })?;
+                    let mut value = work(&admission, &mut conn)?;
+                    if let Service::Op(op) = service
+                        && let Some(grant) = admission.agreement.grant(op)
+                    {
+                        value.project(&grant.fields);
+                    }
+                    Ok(value)
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "blocking task failed");
+                    Err(ApiError::unavailable())
+                });
+                (outcome, Some(agreement))
+            }
+        };
+        self.finish(call, message_id, agreement, result, started)
+            .await
+    }
+
+    /// Like [`Broker::call`] for services that need no registry access (ping, metaservices).
+    pub async fn call_local<T, F>(&self, call: Call, work: F) -> Reply<T>
+    where
+        F: FnOnce(&Admission) -> Result<T, ApiError>,
+    {
+        let started = Instant::now();
+        let today = Utc::now().date_naive();
+        let (message_id, call) = self.message_id(call);
+        let (result, agreement) = match self.admit(&call, today) {
+            Err((error, agreement)) => (Err(error), agreement),
+            Ok(admission) => (work(&admission), Some(admission.agreement)),
+        };
+        self.finish(call, message_id, agreement, result, started)
+            .await
+    }
+
+    /// The caller's message id when it is acceptable, else a generated one (a malformed id is
+    /// an input error).
+    fn message_id(&self, mut call: Call) -> (String, Call) {
+        match call.message_id.take() {
+            Some(id)
+                if !id.is_empty()
+                    && id.len() <= MAX_MESSAGE_ID
+                    && id.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                call.message_id = Some(id.clone());
+                (id, call)
+            }
+            Some(_) => {
+                call.input_error
+                    .get_or_insert(ApiError::solicitud_invalida(format!(
+                        "a message id is 1 to {MAX_MESSAGE_ID} visible ASCII characters"
+                    )));
+                (uuid::Uuid::new_v4().to_string(), call)
+            }
+            None => (uuid::Uuid::new_v4().to_string(), call),
+        }
+    }
+
+    /// Writes the audit record; an answer whose record could not be written is not sent.
+    async fn finish<T>(
+        &self,
+        call: Call,
+        message_id: String,
+        agreement: Option<Arc<Agreement>>,
+        result: Result<T, ApiError>,
+        started: Instant,
+    ) -> Reply<T> {
+        let (outcome, status, fields) = match (&result, call.service) {
+            (Ok(_), Service::Op(op)) => (
+                "OK",
+                200,
+                agreement
+                    .as_ref()
+                    .and_then(|a| a.grant(op))
+                    .map(|g| g.fields.iter().map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            ),
+            (Ok(_), _) => ("OK", 200, Vec::new()),
+            (Err(e), _) => (e.audit_outcome(), e.status, Vec::new()),
+        };
+        let record = AuditRecord {
+            ts: Utc::now(),
+            agreement: agreement.as_ref().map(|a| a.id.to_string()),
+            certificate: call.identity.as_ref().map(|i| i.fingerprint_hex()),
+            operation: call.service.name().to_owned(),
+            transport: call.transport.as_str(),
+            message_id: message_id.clone(),
+            subjects: call.subjects,
+            purpose: agreement.as_ref().map(|a| a.purpose.clone()),
+            fields,
+            outcome: outcome.to_owned(),
+            http_status: status,
+            latency_us: started.elapsed().as_micros() as u64,
+        };
+        match self.audit.append(record).await {
+            Ok(_) => Reply { message_id, result },
+            Err(error) => {
+                tracing::error!(error = %error, "audit record not written: answer withheld");
+                Reply {
+                    message_id,
+                    result: Err(ApiError::unavailable()),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! ConsultarFichaFPS: a person's ficha, score, quintile, comuna and household.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::projection::{Project, any_below, keep};
+use crate::agreements::FieldSet;
+use crate::db::models::Ficha;
+use crate::db::schema::{fichas, hogares, integrantes, personas};
+use crate::db::{DbConnection, DbError};
+use crate::domain::{Cut, Puntaje, Run};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FichaFps {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folio: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub puntaje: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quintil: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_aplicacion: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comuna: Option<ComunaRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estado: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallecido: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrantes: Option<Vec<IntegranteFicha>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ComunaRef {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codigo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nombre: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegranteFicha {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nombres: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apellido_paterno: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apellido_materno: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_nacimiento: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sexo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parentesco: Option<String>,
+}
+
+impl Project for FichaFps {
+    fn project(&mut self, grant: &FieldSet) {
+        keep(&mut self.run, grant, "run");
+        keep(&mut self.folio, grant, "folio");
+        keep(&mut self.puntaje, grant, "puntaje");
+        keep(&mut self.quintil, grant, "quintil");
+        keep(&mut self.fecha_aplicacion, grant, "fechaAplicacion");
+        keep(&mut self.estado, grant, "estado");
+        keep(&mut self.fallecido, grant, "fallecido");
+        if let Some(comuna) = &mut self.comuna {
+            keep(&mut comuna.codigo, grant, "comuna.codigo");
+            keep(&mut comuna.nombre, grant, "comuna.nombre");
+        }
+        if !any_below(grant, "comuna.") {
+            self.comuna = None;
+        }
+        if any_below(grant, "integrantes.") {
+            for m in self.integrantes.iter_mut().flatten() {
+                m.project(grant);
+            }
+        } else {
+            self.integrantes = None;
+        }
+    }
+}
+
+impl Project for IntegranteFicha {
+    fn project(&mut self, grant: &FieldSet) {
+        keep(&mut self.run, grant, "integrantes.run");
+        keep(&mut self.nombres, grant, "integrantes.nombres");
+        keep(
+            &mut self.apellido_paterno,
+            grant,
+            "integrantes.apellidoPaterno",
+        );
+        keep(
+            &mut self.apellido_materno,
+            grant,
+            "integrantes.apellidoMaterno",
+        );
+        keep(
+            &mut self.fecha_nacimiento,
+            grant,
+            "integrantes.fechaNacimiento",
+        );
+        keep(&mut self.sexo, grant, "integrantes.sexo");
+        keep(&mut self.parentesco, grant, "integrantes.parentesco");
+    }
+}
+
+/// What the registry knows of a RUN, for a caller limited (or not) to one comuna.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    Found(FichaFps),
+    NotFound,
+    NoFicha,
+    OutOfScope,
+}
+
+/// The person's household, its comuna and whether the person is deceased.
+pub struct Household {
+    pub hogar_id: i64,
+    pub cut: String,
+    pub fallecido: bool,
+    pub fecha_nacimiento: NaiveDate,
+}
+
+/// Finds the household of `run`, or `None` if the person is unknown or has no household.
+pub fn household_of(conn: &mut DbConnection, run: Run) -> Result<Option<Household>, DbError> {
+    let row: Option<(i64, String, Option<NaiveDate>, NaiveDate)> = integrantes::table
+        .inner_join(hogares::table)
+        .inner_join(personas::table)
+        .filter(integrantes::run.eq(run.numero() as i32))
+        .select((
+            integrantes::hogar_id,
+            hogares::cut,
+            personas::fecha_defuncion,
+            personas::fecha_nacimiento,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(
+        row.map(|(hogar_id, cut, defuncion, fecha_nacimiento)| Household {
+            hogar_id,
+            cut,
+            fallecido: defuncion.is_some(),
+            fecha_nacimiento,
+        }),
+    )
+}
+
+/// The ficha in force for a household.
+pub fn ficha_of(conn: &mut DbConnection, hogar_id: i64) -> Result<Option<Ficha>, DbError> {
+    Ok(fichas::table
+        .filter(fichas::hogar_id.eq(hogar_id))
+        .filter(fichas::estado.eq("vigente"))
+        .select(Ficha::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Looks up a RUN's ficha. Household members are read only when `with_members` (a caller
+/// whose grant has no `integrantes.*` field costs one query less).
+pub fn consultar(
+    conn: &mut DbConnection,
+    run: Run,
+    scope: Option<Cut>,
+    with_members: bool,
+) -> Result<Lookup, DbError> {
+    let Some(household) = household_of(conn, run)? else {
+        // A person without household (e.g. a birth not yet placed) has no ficha either.
+        let exists: i64 = personas::table
+            .filter(personas::run.eq(run.numero() as i32))
+            .count()
+            .get_result(conn)?;
+        return Ok(match (exists, scope) {
+            (0, _) => Lookup::NotFound,
+            (_, Some(_)) => Lookup::OutOfScope,
+            _ => Lookup::NoFicha,
+        });
+    };
+    if scope.is_some_and(|cut| cut.as_str() != household.cut) {
+        return Ok(Lookup::OutOfScope);
+    }
+    let Some(ficha) = ficha_of(conn, household.hogar_id)? else {
+        return Ok(Lookup::NoFicha);
+    };
+    let puntaje = Puntaje::new(i64::from(ficha.puntaje)).ok();
+    let integrantes = if with_members {
+        let rows: Vec<(i32, String, String, String, NaiveDate, String, String)> =
+            integrantes::table
+                .inner_join(personas::table)
+                .filter(integrantes::hogar_id.eq(household.hogar_id))
+                .order(integrantes::run)
+                .select((
+                    personas::run,
+                    personas::nombres,
+                    personas::apellido_paterno,
+                    personas::apellido_materno,
+                    personas::fecha_nacimiento,
+                    personas::sexo,
+                    integrantes::parentesco,
+                ))
+                .load(conn)?;
+        Some(
+            rows.into_iter()
+                .map(
+                    |(r, nombres, paterno, materno, nacimiento, sexo, parentesco)| {
+                        IntegranteFicha {
+                            run: Run::from_numero(r as u32).ok().map(|r| r.to_string()),
+                            nombres: Some(nombres),
+                            apellido_paterno: Some(paterno),
+                            apellido_materno: Some(materno),
+                            fecha_nacimiento: Some(nacimiento),
+                            sexo: Some(sexo),
+                            parentesco: Some(parentesco),
+                        }
+                    },
+                )
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let nombre = Cut::parse(&ficha.cut)
+        .ok()
+        .map(|c| c.comuna().nombre.clone());
+    Ok(Lookup::Found(FichaFps {
+        run: Some(run.to_string()),
+        folio: Some(ficha.folio),
+        puntaje: puntaje.map(Puntaje::value),
+        quintil: puntaje.map(|p| p.quintil().number()),
+        fecha_aplicacion: Some(ficha.fecha_aplicacion),
+        comuna: Some(ComunaRef {
+            codigo: Some(ficha.cut),
+            nombre,
+        }),
+        estado: Some(ficha.estado),
+        fallecido: Some(household.fallecido),
+        integrantes,
+    }))
+}

@@ -1,0 +1,186 @@
+//! ValidarIdentidad: does the claimed identity match the registry? Answers per field whether it
+//! matches and whether the person is alive; registry values are never returned.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::projection::{Project, any_below, keep};
+use crate::agreements::{Agreement, FieldSet};
+use crate::db::schema::{hogares, integrantes, personas};
+use crate::db::{DbConnection, DbError};
+use crate::domain::{Cut, Run};
+use crate::error::ApiError;
+use crate::ops::catalog::Operation;
+
+/// What the caller claims. Only the fields given are compared.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Afirmacion {
+    pub run: String,
+    pub nombres: Option<String>,
+    pub apellido_paterno: Option<String>,
+    pub apellido_materno: Option<String>,
+    pub fecha_nacimiento: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Coincidencias {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nombres: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apellido_paterno: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apellido_materno: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_nacimiento: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ValidacionIdentidad {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coincidencias: Option<Coincidencias>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vivo: Option<bool>,
+}
+
+impl Project for ValidacionIdentidad {
+    fn project(&mut self, grant: &FieldSet) {
+        keep(&mut self.run, grant, "run");
+        keep(&mut self.vivo, grant, "vivo");
+        if let Some(c) = &mut self.coincidencias {
+            keep(&mut c.nombres, grant, "coincidencias.nombres");
+            keep(
+                &mut c.apellido_paterno,
+                grant,
+                "coincidencias.apellidoPaterno",
+            );
+            keep(
+                &mut c.apellido_materno,
+                grant,
+                "coincidencias.apellidoMaterno",
+            );
+            keep(
+                &mut c.fecha_nacimiento,
+                grant,
+                "coincidencias.fechaNacimiento",
+            );
+        }
+        if !any_below(grant, "coincidencias.") {
+            self.coincidencias = None;
+        }
+    }
+}
+
+impl Afirmacion {
+    /// The response field paths this claim asks to compare (each must be granted).
+    pub fn compared_fields(&self) -> Vec<&'static str> {
+        let mut fields = Vec::new();
+        if self.nombres.is_some() {
+            fields.push("coincidencias.nombres");
+        }
+        if self.apellido_paterno.is_some() {
+            fields.push("coincidencias.apellidoPaterno");
+        }
+        if self.apellido_materno.is_some() {
+            fields.push("coincidencias.apellidoMaterno");
+        }
+        if self.fecha_nacimiento.is_some() {
+            fields.push("coincidencias.fechaNacimiento");
+        }
+        fields
+    }
+}
+
+/// Every field the claim asks to compare must be granted: comparing a field is disclosing it.
+pub fn check_grant(agreement: &Agreement, claim: &Afirmacion) -> Result<(), ApiError> {
+    let grant = agreement.grant(Operation::ValidarIdentidad);
+    for field in claim.compared_fields() {
+        if !grant.is_some_and(|g| g.fields.contains(field)) {
+            return Err(ApiError::campo_no_permitido(field));
+        }
+    }
+    Ok(())
+}
+
+/// Upper case, accents folded (Á→A, Ü→U; Ñ is kept), white space collapsed.
+pub fn normalize(name: &str) -> String {
+    name.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .flat_map(char::to_uppercase)
+                .map(|c| match c {
+                    'Á' | 'À' | 'Ä' | 'Â' => 'A',
+                    'É' | 'È' | 'Ë' | 'Ê' => 'E',
+                    'Í' | 'Ì' | 'Ï' | 'Î' => 'I',
+                    'Ó' | 'Ò' | 'Ö' | 'Ô' => 'O',
+                    'Ú' | 'Ù' | 'Ü' | 'Û' => 'U',
+                    other => other,
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Compares a claim with the registry. `None` when the RUN is unknown or out of scope.
+pub fn validar(
+    conn: &mut DbConnection,
+    run: Run,
+    claim: &Afirmacion,
+    scope: Option<Cut>,
+) -> Result<Option<ValidacionIdentidad>, DbError> {
+    let person: Option<(String, String, String, NaiveDate, Option<NaiveDate>)> = personas::table
+        .filter(personas::run.eq(run.numero() as i32))
+        .select((
+            personas::nombres,
+            personas::apellido_paterno,
+            personas::apellido_materno,
+            personas::fecha_nacimiento,
+            personas::fecha_defuncion,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((nombres, paterno, materno, nacimiento, defuncion)) = person else {
+        return Ok(None);
+    };
+    if let Some(cut) = scope {
+        let comuna: Option<String> = integrantes::table
+            .inner_join(hogares::table)
+            .filter(integrantes::run.eq(run.numero() as i32))
+            .select(hogares::cut)
+            .first(conn)
+            .optional()?;
+        if comuna.as_deref() != Some(cut.as_str()) {
+            return Ok(None);
+        }
+    }
+    let same = |claimed: &Option<String>, actual: &str| {
+        claimed.as_ref().map(|c| normalize(c) == normalize(actual))
+    };
+    Ok(Some(ValidacionIdentidad {
+        run: Some(run.to_string()),
+        coincidencias: Some(Coincidencias {
+            nombres: same(&claim.nombres, &nombres),
+            apellido_paterno: same(&claim.apellido_paterno, &paterno),
+            apellido_materno: same(&claim.apellido_materno, &materno),
+            fecha_nacimiento: claim.fecha_nacimiento.map(|d| d == nacimiento),
+        }),
+        vivo: Some(defuncion.is_none()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_compare_without_accents_case_or_spacing() {
+        assert_eq!(normalize("  maría   josé "), "MARIA JOSE");
+        assert_eq!(normalize("NÚÑEZ"), "NUÑEZ");
+        assert_ne!(normalize("NUÑEZ"), normalize("NUNEZ"));
+    }
+}

@@ -1,0 +1,71 @@
+//! ConsultarFichaFPS for a batch of up to `broker.batch_max` RUNs, each with its own status.
+
+use serde::Serialize;
+
+use super::ficha::{self, FichaFps, Lookup};
+use super::projection::Project;
+use crate::agreements::FieldSet;
+use crate::db::{DbConnection, DbError};
+use crate::domain::{Cut, Run};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResultadoLote {
+    /// The RUN as the caller wrote it (canonical form when it parsed).
+    pub run: String,
+    /// `encontrado`, `no_encontrado`, `sin_ficha` or `run_invalido`.
+    pub estado: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ficha: Option<FichaFps>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RespuestaLote {
+    pub resultados: Vec<ResultadoLote>,
+}
+
+impl Project for RespuestaLote {
+    fn project(&mut self, grant: &FieldSet) {
+        for r in &mut self.resultados {
+            if let Some(f) = &mut r.ficha {
+                f.project(grant);
+            }
+        }
+    }
+}
+
+/// The valid RUNs of a batch, for the audit log.
+pub fn subjects(runs: &[String]) -> Vec<Run> {
+    runs.iter().filter_map(|r| Run::parse(r).ok()).collect()
+}
+
+pub fn consultar(
+    conn: &mut DbConnection,
+    runs: &[String],
+    scope: Option<Cut>,
+    with_members: bool,
+) -> Result<RespuestaLote, DbError> {
+    let mut resultados = Vec::with_capacity(runs.len());
+    for text in runs {
+        let resultado = match Run::parse(text) {
+            Err(_) => ResultadoLote {
+                run: text.chars().take(20).collect(),
+                estado: "run_invalido",
+                ficha: None,
+            },
+            Ok(run) => {
+                let (estado, ficha) = match ficha::consultar(conn, run, scope, with_members)? {
+                    Lookup::Found(f) => ("encontrado", Some(f)),
+                    Lookup::NoFicha => ("sin_ficha", None),
+                    Lookup::NotFound | Lookup::OutOfScope => ("no_encontrado", None),
+                };
+                ResultadoLote {
+                    run: run.to_string(),
+                    estado,
+                    ficha,
+                }
+            }
+        };
+        resultados.push(resultado);
+    }
+    Ok(RespuestaLote { resultados })
+}

@@ -1,0 +1,50 @@
+//! Metaservices: what a client may call under its agreement, and with which fields.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::agreements::Agreement;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperacionesPermitidas {
+    pub convenio: String,
+    pub institucion: String,
+    pub proposito: String,
+    pub vigente_desde: NaiveDate,
+    pub vigente_hasta: NaiveDate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ambito_comuna: Option<String>,
+    pub operaciones: Vec<OperacionPermitida>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperacionPermitida {
+    pub operacion: &'static str,
+    pub campos: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programas: Option<Vec<String>>,
+}
+
+pub fn allowed_methods(agreement: &Agreement) -> OperacionesPermitidas {
+    OperacionesPermitidas {
+        convenio: agreement.id.to_string(),
+        institucion: agreement.agency.clone(),
+        proposito: agreement.purpose.clone(),
+        vigente_desde: agreement.valid_from,
+        vigente_hasta: agreement.valid_until,
+        ambito_comuna: agreement.scope.map(|c| c.to_string()),
+        operaciones: agreement
+            .grants
+            .iter()
+            .map(|(op, grant)| OperacionPermitida {
+                operacion: op.name(),
+                campos: grant.fields.iter().collect(),
+                programas: grant
+                    .programas
+                    .as_ref()
+                    .map(|p| p.iter().cloned().collect()),
+            })
+            .collect(),
+    }
+}

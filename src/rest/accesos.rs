@@ -1,0 +1,26 @@
+//! `GET /api/v1/personas/{run}/accesos` (ConsultarAccesos, operators only).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::support::{call, path_run, respond};
+use crate::broker::{Broker, Service};
+use crate::error::ApiError;
+use crate::ops::accesos;
+use crate::ops::catalog::Operation;
+
+pub async fn consultar(
+    req: HttpRequest,
+    run: web::Path<String>,
+    broker: web::Data<Broker>,
+) -> HttpResponse {
+    let mut call = call(&req, Service::Op(Operation::ConsultarAccesos));
+    let run = path_run(&mut call, &run);
+    let agreements = broker.agreements();
+    let reply = broker
+        .call(call, move |_, conn| {
+            let run = run.ok_or_else(ApiError::no_encontrado)?;
+            Ok(accesos::consultar(conn, run, &agreements)?)
+        })
+        .await;
+    respond(&req, reply)
+}

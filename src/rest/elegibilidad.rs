@@ -1,0 +1,35 @@
+//! `GET /api/v1/personas/{run}/elegibilidad/{programa}` (ConsultarElegibilidad).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::support::{call, path_run, respond};
+use crate::broker::{Broker, Service};
+use crate::error::ApiError;
+use crate::ops::catalog::Operation;
+use crate::ops::elegibilidad;
+
+pub async fn consultar(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    broker: web::Data<Broker>,
+) -> HttpResponse {
+    let (run, programa) = path.into_inner();
+    let mut call = call(&req, Service::Op(Operation::ConsultarElegibilidad));
+    let run = path_run(&mut call, &run);
+    let rules = broker.rules.clone();
+    let reply = broker
+        .call(call, move |admission, conn| {
+            let run = run.ok_or_else(ApiError::no_encontrado)?;
+            elegibilidad::check_program(&admission.agreement, &rules, &programa)?;
+            elegibilidad::consultar(
+                conn,
+                &rules,
+                run,
+                &programa,
+                admission.agreement.scope,
+                admission.today,
+            )
+        })
+        .await;
+    respond(&req, reply)
+}

@@ -1,0 +1,41 @@
+//! `POST /api/v1/identidad/validaciones` (ValidarIdentidad).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::support::{call, json_body, respond};
+use crate::broker::{Broker, Service};
+use crate::domain::Run;
+use crate::error::ApiError;
+use crate::ops::catalog::Operation;
+use crate::ops::identidad::{self, Afirmacion};
+
+pub async fn validar(
+    req: HttpRequest,
+    body: web::Bytes,
+    broker: web::Data<Broker>,
+) -> HttpResponse {
+    let mut call = call(&req, Service::Op(Operation::ValidarIdentidad));
+    let claim = json_body::<Afirmacion>(&req, &body, &mut call);
+    let run = match claim.as_ref().map(|c| Run::parse(&c.run)) {
+        Some(Ok(run)) => {
+            call.subjects.push(run);
+            Some(run)
+        }
+        Some(Err(e)) => {
+            call.input_error = Some(ApiError::run_invalido(e));
+            None
+        }
+        None => None,
+    };
+    let reply = broker
+        .call(call, move |admission, conn| {
+            let (Some(run), Some(claim)) = (run, claim) else {
+                return Err(ApiError::solicitud_invalida("missing claim"));
+            };
+            identidad::check_grant(&admission.agreement, &claim)?;
+            identidad::validar(conn, run, &claim, admission.agreement.scope)?
+                .ok_or_else(ApiError::no_encontrado)
+        })
+        .await;
+    respond(&req, reply)
+}

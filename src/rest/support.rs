@@ -1,0 +1,97 @@
+//! What every REST handler shares: building the broker's [`Call`] from the HTTP request and
+//! rendering its [`Reply`].
+
+use std::sync::Arc;
+
+use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::broker::{Call, Reply, Service, Transport};
+use crate::domain::Run;
+use crate::error::ApiError;
+use crate::identity::ClientIdentity;
+
+pub const REQUEST_ID: &str = "x-request-id";
+pub const XROAD_ID: &str = "x-road-id";
+
+/// A call for `service` from this request: client identity from the TLS connection, message
+/// id from `X-Request-Id` (or `X-Road-Id`).
+pub fn call(req: &HttpRequest, service: Service) -> Call {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .map(|v| v.to_str().map(str::to_owned).unwrap_or_default())
+    };
+    Call {
+        identity: req.conn_data::<Arc<ClientIdentity>>().cloned(),
+        transport: Transport::Rest,
+        service,
+        message_id: header(REQUEST_ID).or_else(|| header(XROAD_ID)),
+        subjects: Vec::new(),
+        input_error: None,
+    }
+}
+
+/// Parses a RUN from the path into the call: a subject if valid, an input error if not.
+pub fn path_run(call: &mut Call, text: &str) -> Option<Run> {
+    match Run::parse(text) {
+        Ok(run) => {
+            call.subjects.push(run);
+            Some(run)
+        }
+        Err(e) => {
+            call.input_error = Some(ApiError::run_invalido(e));
+            None
+        }
+    }
+}
+
+/// Decodes a JSON body; a wrong content type or malformed JSON becomes the call's input error.
+pub fn json_body<T: DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+    call: &mut Call,
+) -> Option<T> {
+    let is_json = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        call.input_error = Some(ApiError::tipo_no_soportado());
+        return None;
+    }
+    match serde_json::from_slice(body) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            // serde_json's message names the position and what was expected, never the value.
+            call.input_error = Some(ApiError::solicitud_invalida(format!(
+                "malformed JSON body: {e}"
+            )));
+            None
+        }
+    }
+}
+
+/// Renders a reply: JSON on success, problem details otherwise; the message id always goes
+/// back in `X-Request-Id` (and `X-Road-Id` when the caller used it).
+pub fn respond<T: Serialize>(req: &HttpRequest, reply: Reply<T>) -> HttpResponse {
+    let mut response = match &reply.result {
+        Ok(value) => HttpResponse::Ok().json(value),
+        Err(error) => error.error_response(),
+    };
+    if let Ok(id) = HeaderValue::from_str(&reply.message_id) {
+        if req.headers().contains_key(XROAD_ID) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(XROAD_ID), id.clone());
+        }
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID), id);
+    }
+    response
+}

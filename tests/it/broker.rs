@@ -1,0 +1,562 @@
+//! Enforcement: default deny, validity, grants, revocation, rate limits, quotas, replay, and
+//! problem details with stable codes. Every refusal is audited.
+
+use std::path::Path;
+
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use siis::db::schema::auditoria;
+
+use crate::registry;
+use crate::support::{Backend, Setup, TestNode, backends, repo_path};
+
+/// The newest audit record: (agreement, operation, outcome, status, message id).
+fn last_audit(node: &TestNode) -> (Option<String>, String, String, i32, String) {
+    auditoria::table
+        .order(auditoria::id.desc())
+        .select((
+            auditoria::convenio,
+            auditoria::operacion,
+            auditoria::resultado,
+            auditoria::estado_http,
+            auditoria::id_mensaje,
+        ))
+        .first(&mut node.db())
+        .expect("an audit record")
+}
+
+fn audit_count(node: &TestNode) -> i64 {
+    auditoria::table
+        .count()
+        .get_result(&mut node.db())
+        .expect("count")
+}
+
+async fn problem(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "status {status}"
+    );
+    (status, response.json().await.expect("problem body"))
+}
+
+/// A copy of the shipped agreements plus extra files, in a folder of the test's own.
+fn agreements_with(dir: &Path, extra: &[(&str, &str)]) -> std::path::PathBuf {
+    let out = dir.join("agreements");
+    std::fs::create_dir_all(&out).unwrap();
+    for entry in std::fs::read_dir(repo_path("agreements")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(&path, out.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    for (name, text) in extra {
+        std::fs::write(out.join(name), text).unwrap();
+    }
+    out
+}
+
+fn agreement_text(
+    id: &str,
+    from: &str,
+    until: &str,
+    per_second: u32,
+    burst: u32,
+    quota: u64,
+) -> String {
+    format!(
+        "id = \"{id}\"\nagency = \"Agencia de prueba\"\nlegal_basis = \"Ley 19.628\"\n\
+         purpose = \"Pruebas\"\nvalid_from = {from}\nvalid_until = {until}\n\
+         [limits]\nper_second = {per_second}\nburst = {burst}\ndaily_quota = {quota}\n\
+         [[clients]]\nsubject_cn = \"{id}\"\n\
+         [operations.ConsultarFichaFPS]\nfields = [\"run\", \"puntaje\"]\n"
+    )
+}
+
+#[tokio::test]
+async fn a_certificate_without_agreement_is_refused_and_audited() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                extra_clients: vec!["sin-convenio"],
+                ..Setup::default()
+            },
+        )
+        .await;
+        let before = audit_count(&node);
+        let response = node
+            .client(Some("sin-convenio"))
+            .get(node.agency_url("/api/v1/ping"))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(response).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("NO_AUTORIZADO"))
+        );
+        assert_eq!(audit_count(&node), before + 1);
+        let (agreement, operation, outcome, http, _) = last_audit(&node);
+        assert_eq!(agreement, None);
+        assert_eq!(
+            (operation.as_str(), outcome.as_str(), http),
+            ("Ping", "NO_AUTORIZADO", 403)
+        );
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_agreement_out_of_its_validity_window_is_refused() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let agreements = agreements_with(
+        dir.path(),
+        &[
+            (
+                "vencido.toml",
+                &agreement_text("vencido", "2020-01-01", "2021-12-31", 10, 10, 100),
+            ),
+            (
+                "futuro.toml",
+                &agreement_text("futuro", "2030-01-01", "2031-12-31", 10, 10, 100),
+            ),
+        ],
+    );
+    let node = TestNode::start_with(
+        Backend::Sqlite,
+        Setup {
+            agreements: Some(agreements),
+            ..Setup::default()
+        },
+    )
+    .await;
+    for id in ["vencido", "futuro"] {
+        let response = node
+            .client(Some(id))
+            .get(node.agency_url("/api/v1/personas/12345678-5/ficha"))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(response).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("CONVENIO_NO_VIGENTE")),
+            "{id}"
+        );
+        let (agreement, _, outcome, _, _) = last_audit(&node);
+        assert_eq!(
+            (agreement.as_deref(), outcome.as_str()),
+            (Some(id), "CONVENIO_NO_VIGENTE")
+        );
+    }
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn an_operation_the_agreement_does_not_grant_is_refused() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 500,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let run = registry::with_ficha(&mut node.db(), None);
+        // ORASMI may look up fichas but not eligibility; the operator only reads accesses.
+        for (agreement, path) in [
+            ("orasmi", format!("/api/v1/personas/{run}/elegibilidad/PBS")),
+            ("operador", format!("/api/v1/personas/{run}/ficha")),
+            ("bbnn", format!("/api/v1/personas/{run}/accesos")),
+        ] {
+            let response = node
+                .client(Some(agreement))
+                .get(node.agency_url(&path))
+                .send()
+                .await
+                .unwrap();
+            let (status, body) = problem(response).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (403, Some("NO_AUTORIZADO")),
+                "{agreement} {path}"
+            );
+            let detail = body["detail"].as_str().unwrap();
+            assert!(
+                !detail.contains(&run.to_string()),
+                "no personal data in errors: {detail}"
+            );
+        }
+        // IPS may check eligibility, but only for its pension programs.
+        let response = node
+            .client(Some("ips"))
+            .get(node.agency_url(&format!("/api/v1/personas/{run}/elegibilidad/FSV1")))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(response).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("NO_AUTORIZADO"))
+        );
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_certificate_fails_the_handshake() {
+    let node = TestNode::start_with(
+        Backend::Sqlite,
+        Setup {
+            revoked: vec!["orasmi"],
+            ..Setup::default()
+        },
+    )
+    .await;
+    let refused = node
+        .client(Some("orasmi"))
+        .get(node.agency_url("/api/v1/ping"))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a revoked certificate must not get through"
+    );
+    let allowed = node
+        .client(Some("minvu"))
+        .get(node.agency_url("/api/v1/ping"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), 200);
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn the_rate_limit_holds_under_concurrency_with_retry_after() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let agreements = agreements_with(
+        dir.path(),
+        &[(
+            "lento.toml",
+            &agreement_text("lento", "2026-01-01", "2030-12-31", 1, 5, 1_000),
+        )],
+    );
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                agreements: Some(agreements.clone()),
+                ..Setup::default()
+            },
+        )
+        .await;
+        let client = node.client(Some("lento"));
+        let url = node.agency_url("/api/v1/ping");
+        let responses = futures_join(&client, &url, 30).await;
+        let ok = responses.iter().filter(|(s, _, _)| *s == 200).count();
+        let limited: Vec<_> = responses.iter().filter(|(s, _, _)| *s == 429).collect();
+        // A burst of 5, plus at most one more if a second passed while sending.
+        assert!((5..=6).contains(&ok), "{ok} admitted");
+        assert_eq!(ok + limited.len(), 30);
+        for (_, code, retry) in limited {
+            assert_eq!(code, "LIMITE_EXCEDIDO");
+            assert!(retry.is_some_and(|r| r >= 1), "Retry-After is given");
+        }
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_daily_quota_holds_under_concurrency() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let agreements = agreements_with(
+        dir.path(),
+        &[(
+            "cuota.toml",
+            &agreement_text("cuota", "2026-01-01", "2030-12-31", 1000, 1000, 7),
+        )],
+    );
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                agreements: Some(agreements.clone()),
+                ..Setup::default()
+            },
+        )
+        .await;
+        let client = node.client(Some("cuota"));
+        let responses = futures_join(&client, &node.agency_url("/api/v1/ping"), 25).await;
+        let ok = responses.iter().filter(|(s, _, _)| *s == 200).count();
+        assert_eq!(ok, 7, "exactly the quota is served");
+        for (status, code, retry) in responses.iter().filter(|(s, _, _)| *s != 200) {
+            assert_eq!((*status, code.as_str()), (429, "CUOTA_EXCEDIDA"));
+            assert!(retry.is_some_and(|r| (1..=86_400).contains(&r)));
+        }
+        node.stop().await;
+    }
+}
+
+/// Sends `n` concurrent GETs; returns (status, problem code, Retry-After) for each.
+async fn futures_join(
+    client: &reqwest::Client,
+    url: &str,
+    n: usize,
+) -> Vec<(u16, String, Option<u64>)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (client, url) = (client.clone(), url.to_owned());
+        tasks.spawn(async move {
+            let response = client.get(&url).send().await.unwrap();
+            let status = response.status().as_u16();
+            let retry = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            let code = if status == 200 {
+                String::new()
+            } else {
+                response.json::<Value>().await.unwrap()["code"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            (status, code, retry)
+        });
+    }
+    tasks.join_all().await
+}
+
+#[tokio::test]
+async fn message_ids_are_echoed_generated_audited_and_never_replayed() {
+    for backend in backends() {
+        let node = TestNode::start(backend).await;
+        let client = node.client(Some("minvu"));
+        let url = node.agency_url("/api/v1/ping");
+        let first = client
+            .get(&url)
+            .header("X-Request-Id", "minvu-0001")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(first.status(), 200);
+        assert_eq!(first.headers()["x-request-id"], "minvu-0001");
+        assert_eq!(last_audit(&node).4, "minvu-0001");
+
+        let again = client
+            .get(&url)
+            .header("X-Request-Id", "minvu-0001")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.headers()["x-request-id"], "minvu-0001");
+        let (status, body) = problem(again).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("MENSAJE_REPETIDO"))
+        );
+        let (_, _, outcome, _, id) = last_audit(&node);
+        assert_eq!(
+            (outcome.as_str(), id.as_str()),
+            ("MENSAJE_REPETIDO", "minvu-0001")
+        );
+
+        // The same id from another agreement is a different message.
+        let other = node
+            .client(Some("ips"))
+            .get(&url)
+            .header("X-Request-Id", "minvu-0001")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 200);
+
+        // X-Road-Id is accepted and echoed too.
+        let xroad = client
+            .get(&url)
+            .header("X-Road-Id", "xr-42")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(xroad.headers()["x-road-id"], "xr-42");
+        assert_eq!(xroad.headers()["x-request-id"], "xr-42");
+
+        // Without one, the node makes one up and returns it.
+        let plain = client.get(&url).send().await.unwrap();
+        let generated = plain.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_eq!(generated.len(), 36, "a UUID: {generated}");
+        assert_eq!(last_audit(&node).4, generated);
+
+        // A message id that is not printable ASCII is refused.
+        let bad = client
+            .get(&url)
+            .header("X-Request-Id", "x".repeat(200))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = problem(bad).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("SOLICITUD_INVALIDA"))
+        );
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_input_gets_stable_codes_and_changes_nothing() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 300,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let client = node.client(Some("minvu"));
+        let get = |path: String| {
+            let (client, url) = (client.clone(), node.agency_url(&path));
+            async move { problem(client.get(url).send().await.unwrap()).await }
+        };
+        let (s, b) = get("/api/v1/personas/12.345.678-4/ficha".into()).await;
+        assert_eq!((s, b["code"].as_str()), (400, Some("RUN_INVALIDO")));
+        let (s, b) = get(format!("/api/v1/personas/{}/ficha", registry::unknown())).await;
+        assert_eq!((s, b["code"].as_str()), (404, Some("NO_ENCONTRADO")));
+        let (s, b) = get(format!(
+            "/api/v1/personas/{}/ficha",
+            registry::without_ficha(&mut node.db())
+        ))
+        .await;
+        assert_eq!((s, b["code"].as_str()), (404, Some("SIN_FICHA")));
+        let run = registry::with_ficha(&mut node.db(), None);
+        let (s, b) = get(format!("/api/v1/personas/{run}/elegibilidad/NOPE")).await;
+        assert_eq!((s, b["code"].as_str()), (404, Some("PROGRAMA_DESCONOCIDO")));
+
+        let post = |path: &str, content_type: &str, body: String| {
+            client
+                .post(node.agency_url(path))
+                .header("content-type", content_type.to_owned())
+                .body(body)
+                .send()
+        };
+        let (s, b) = problem(
+            post(
+                "/api/v1/fichas/consultas",
+                "application/json",
+                "{\"runs\": [".into(),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!((s, b["code"].as_str()), (400, Some("SOLICITUD_INVALIDA")));
+        let (s, b) = problem(
+            post(
+                "/api/v1/fichas/consultas",
+                "text/plain",
+                "{\"runs\": []}".into(),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!((s, b["code"].as_str()), (415, Some("TIPO_NO_SOPORTADO")));
+        let too_many: Vec<String> = (0..501).map(|_| run.to_string()).collect();
+        let (s, b) = problem(
+            post(
+                "/api/v1/fichas/consultas",
+                "application/json",
+                json!({ "runs": too_many }).to_string(),
+            )
+            .await
+            .unwrap(),
+        )
+        .await;
+        assert_eq!((s, b["code"].as_str()), (413, Some("LOTE_EXCEDIDO")));
+        let (s, b) = problem(
+            node.client(Some("ips"))
+                .post(node.agency_url("/api/v1/identidad/validaciones"))
+                .json(&json!({ "run": "6-0" }))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((s, b["code"].as_str()), (400, Some("RUN_INVALIDO")));
+        // Every one of those was audited as refused, and the registry is unchanged.
+        let refused: i64 = auditoria::table
+            .filter(auditoria::resultado.ne("OK"))
+            .count()
+            .get_result(&mut node.db())
+            .unwrap();
+        assert_eq!(refused, 8);
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn reload_refuses_a_broken_set_and_keeps_the_previous_one() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let agreements = agreements_with(dir.path(), &[]);
+    let node = TestNode::start_with(
+        Backend::Sqlite,
+        Setup {
+            agreements: Some(agreements.clone()),
+            extra_clients: vec!["nuevo"],
+            ..Setup::default()
+        },
+    )
+    .await;
+    let admin = node.client(None);
+    let reload = || {
+        admin
+            .post(node.admin_url("/admin/agreements/reload"))
+            .send()
+    };
+    // A new, valid agreement becomes usable after a reload.
+    let nuevo = node.client(Some("nuevo"));
+    let ping = node.agency_url("/api/v1/ping");
+    assert_eq!(nuevo.get(&ping).send().await.unwrap().status(), 403);
+    std::fs::write(
+        agreements.join("nuevo.toml"),
+        agreement_text("nuevo", "2026-01-01", "2030-12-31", 10, 10, 100),
+    )
+    .unwrap();
+    let ok = reload().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.json::<Value>().await.unwrap()["agreements"], 8);
+    assert_eq!(nuevo.get(&ping).send().await.unwrap().status(), 200);
+
+    // A broken file: refused with every problem named, and the previous set stays.
+    std::fs::write(
+        agreements.join("roto.toml"),
+        "id = \"roto\"\nvalid_from = 2026-13-01\n",
+    )
+    .unwrap();
+    let refused = reload().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "CONVENIOS_INVALIDOS");
+    assert!(
+        body["problemas"][0].as_str().unwrap().contains("roto.toml"),
+        "{body}"
+    );
+    assert_eq!(nuevo.get(&ping).send().await.unwrap().status(), 200);
+    assert_eq!(
+        node.client(Some("minvu"))
+            .get(&ping)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    node.stop().await;
+}

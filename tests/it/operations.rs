@@ -1,0 +1,431 @@
+//! Each operation for each shipped agreement: what is granted is answered with exactly the
+//! granted fields, what is not is refused; municipalities see their own comuna only.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use siis::agreements::AgreementSet;
+use siis::ops::catalog::Operation;
+
+use crate::registry;
+use crate::support::{Setup, TestNode, backends, repo_path};
+
+/// Every leaf of a JSON document as a dotted path (array elements share their parent's path).
+pub fn leaf_paths(value: &Value) -> BTreeSet<String> {
+    fn walk(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(v, &path, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, prefix, out)),
+            _ => {
+                out.insert(prefix.to_owned());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(value, "", &mut out);
+    out
+}
+
+fn granted(set: &AgreementSet, id: &str, op: Operation) -> Option<BTreeSet<String>> {
+    let id = siis::domain::AgreementId::parse(id).unwrap();
+    set.get(&id)
+        .unwrap()
+        .grant(op)
+        .map(|g| g.fields.iter().map(str::to_owned).collect())
+}
+
+#[tokio::test]
+async fn each_agreement_gets_exactly_its_grant_for_each_operation() {
+    let set = AgreementSet::load_dir(&repo_path("agreements")).unwrap();
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 10_000,
+                ..Setup::default()
+            },
+        )
+        .await;
+        for agreement in set.iter() {
+            let id = agreement.id.as_str();
+            let client = node.client(Some(id));
+            let scope = agreement.scope.map(|c| c.to_string());
+            let run = registry::with_ficha(&mut node.db(), scope.as_deref());
+            let (nombres, paterno, materno, nacimiento) = registry::identity(&mut node.db(), run);
+
+            // ConsultarFichaFPS
+            let response = client
+                .get(node.agency_url(&format!("/api/v1/personas/{run}/ficha")))
+                .send()
+                .await
+                .unwrap();
+            match granted(&set, id, Operation::ConsultarFichaFPS) {
+                Some(fields) => {
+                    assert_eq!(response.status(), 200, "{id} ficha");
+                    let body: Value = response.json().await.unwrap();
+                    assert_eq!(
+                        leaf_paths(&body),
+                        fields,
+                        "{id}: ficha discloses exactly its grant"
+                    );
+                }
+                None => assert_eq!(response.status(), 403, "{id} ficha"),
+            }
+
+            // ValidarIdentidad, comparing only what the agreement may compare.
+            let fields = granted(&set, id, Operation::ValidarIdentidad);
+            let may = |f: &str| fields.as_ref().is_some_and(|g| g.contains(f));
+            let mut claim = json!({ "run": run.dotted() });
+            if may("coincidencias.nombres") {
+                claim["nombres"] = json!(nombres.to_lowercase());
+            }
+            if may("coincidencias.apellidoPaterno") {
+                claim["apellidoPaterno"] = json!(paterno);
+            }
+            if may("coincidencias.apellidoMaterno") {
+                claim["apellidoMaterno"] = json!(materno);
+            }
+            if may("coincidencias.fechaNacimiento") {
+                claim["fechaNacimiento"] = json!(nacimiento);
+            }
+            let response = client
+                .post(node.agency_url("/api/v1/identidad/validaciones"))
+                .json(&claim)
+                .send()
+                .await
+                .unwrap();
+            match fields {
+                Some(fields) => {
+                    assert_eq!(response.status(), 200, "{id} identidad");
+                    let body: Value = response.json().await.unwrap();
+                    assert_eq!(leaf_paths(&body), fields, "{id}: identidad");
+                    for (k, v) in body["coincidencias"].as_object().into_iter().flatten() {
+                        assert_eq!(v, &json!(true), "{id}: {k} should match");
+                    }
+                    assert!(
+                        !body.to_string().contains(&paterno),
+                        "registry values are never echoed"
+                    );
+                }
+                None => assert_eq!(response.status(), 403, "{id} identidad"),
+            }
+
+            // ConsultarElegibilidad, for a program the agreement may ask about.
+            let grant = agreement.grant(Operation::ConsultarElegibilidad);
+            let programa = grant
+                .and_then(|g| g.programas.as_ref())
+                .and_then(|p| p.iter().next().cloned())
+                .unwrap_or_else(|| "PBS".to_owned());
+            let response = client
+                .get(node.agency_url(&format!("/api/v1/personas/{run}/elegibilidad/{programa}")))
+                .send()
+                .await
+                .unwrap();
+            match granted(&set, id, Operation::ConsultarElegibilidad) {
+                Some(fields) => {
+                    assert_eq!(response.status(), 200, "{id} elegibilidad");
+                    let body: Value = response.json().await.unwrap();
+                    let paths = leaf_paths(&body);
+                    assert!(
+                        paths.is_subset(&fields),
+                        "{id}: {paths:?} beyond {fields:?}"
+                    );
+                    if fields.contains("regla") {
+                        assert!(
+                            body["regla"]
+                                .as_str()
+                                .is_some_and(|r| r.starts_with(&programa)),
+                            "{body}"
+                        );
+                    }
+                }
+                None => assert_eq!(response.status(), 403, "{id} elegibilidad"),
+            }
+
+            // ConsultarAccesos
+            let response = client
+                .get(node.agency_url(&format!("/api/v1/personas/{run}/accesos")))
+                .send()
+                .await
+                .unwrap();
+            match granted(&set, id, Operation::ConsultarAccesos) {
+                Some(fields) => {
+                    assert_eq!(response.status(), 200, "{id} accesos");
+                    let body: Value = response.json().await.unwrap();
+                    assert!(leaf_paths(&body).is_subset(&fields), "{id}: accesos");
+                }
+                None => assert_eq!(response.status(), 403, "{id} accesos"),
+            }
+
+            // allowedMethods lists exactly the granted operations and fields.
+            let meta: Value = client
+                .get(node.agency_url("/api/v1/metaservicios/operaciones"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(meta["convenio"], id);
+            let listed: BTreeSet<String> = meta["operaciones"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["operacion"].as_str().unwrap().to_owned())
+                .collect();
+            let expected: BTreeSet<String> = agreement
+                .grants
+                .keys()
+                .map(|op| op.name().to_owned())
+                .collect();
+            assert_eq!(listed, expected, "{id}");
+        }
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn municipalities_see_only_their_own_comuna() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 10_000,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mine = registry::with_ficha(&mut node.db(), Some("13101"));
+        let other = registry::with_ficha_outside(&mut node.db(), "13101");
+        let client = node.client(Some("muni-13101"));
+        let own = client
+            .get(node.agency_url(&format!("/api/v1/personas/{mine}/ficha")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(own.status(), 200);
+        assert_eq!(
+            own.json::<Value>().await.unwrap()["comuna"]["codigo"],
+            "13101"
+        );
+
+        let outside = client
+            .get(node.agency_url(&format!("/api/v1/personas/{other}/ficha")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            outside.status(),
+            404,
+            "existence elsewhere is not disclosed"
+        );
+        assert_eq!(
+            outside.json::<Value>().await.unwrap()["code"],
+            "NO_ENCONTRADO"
+        );
+        use diesel::prelude::*;
+        use siis::db::schema::auditoria;
+        let outcome: String = auditoria::table
+            .order(auditoria::id.desc())
+            .select(auditoria::resultado)
+            .first(&mut node.db())
+            .unwrap();
+        assert_eq!(outcome, "FUERA_DE_AMBITO");
+
+        for path in [format!("/api/v1/personas/{other}/elegibilidad/PBS")] {
+            let r = client.get(node.agency_url(&path)).send().await.unwrap();
+            assert_eq!(r.status(), 404, "{path}");
+        }
+        let r = client
+            .post(node.agency_url("/api/v1/identidad/validaciones"))
+            .json(&json!({ "run": other.to_string(), "nombres": "X" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+
+        let batch: Value = client
+            .post(node.agency_url("/api/v1/fichas/consultas"))
+            .json(&json!({ "runs": [mine.to_string(), other.to_string()] }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(batch["resultados"][0]["estado"], "encontrado");
+        assert_eq!(batch["resultados"][1]["estado"], "no_encontrado");
+        assert!(batch["resultados"][1].get("ficha").is_none());
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_batch_answers_each_run_with_its_own_status() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 2_000,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let found = registry::with_ficha(&mut node.db(), None);
+        let deceased = registry::deceased_with_ficha(&mut node.db());
+        let without = registry::without_ficha(&mut node.db());
+        let runs = json!([
+            found.dotted(),
+            registry::unknown().to_string(),
+            "12.345.678-4",
+            without.to_string(),
+            deceased.to_string()
+        ]);
+        let response = node
+            .client(Some("minvu"))
+            .post(node.agency_url("/api/v1/fichas/consultas"))
+            .json(&json!({ "runs": runs }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        let estados: Vec<&str> = body["resultados"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["estado"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            estados,
+            [
+                "encontrado",
+                "no_encontrado",
+                "run_invalido",
+                "sin_ficha",
+                "encontrado"
+            ]
+        );
+        assert_eq!(body["resultados"][0]["run"], found.to_string());
+        assert_eq!(body["resultados"][4]["ficha"]["fallecido"], true);
+        assert!(
+            body["resultados"][0]["ficha"]["integrantes"]
+                .as_array()
+                .is_some_and(|m| !m.is_empty())
+        );
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn identity_validation_reports_mismatches_and_death_without_echoing() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 2_000,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let run = registry::with_ficha(&mut node.db(), None);
+        let (nombres, paterno, _, nacimiento) = registry::identity(&mut node.db(), run);
+        let client = node.client(Some("ips"));
+        let url = node.agency_url("/api/v1/identidad/validaciones");
+        let body: Value = client
+            .post(&url)
+            .json(&json!({ "run": run.to_string(), "nombres": "NADIE", "apellidoPaterno": paterno.to_lowercase(), "fechaNacimiento": nacimiento.succ_opt() }))
+            .send().await.unwrap().json().await.unwrap();
+        assert_eq!(body["coincidencias"]["nombres"], false);
+        assert_eq!(body["coincidencias"]["apellidoPaterno"], true);
+        assert_eq!(body["coincidencias"]["fechaNacimiento"], false);
+        assert!(
+            body["coincidencias"].get("apellidoMaterno").is_none(),
+            "not asked, not answered"
+        );
+        assert_eq!(body["vivo"], true);
+        assert!(!body.to_string().contains(&nombres));
+
+        let deceased = registry::deceased_with_ficha(&mut node.db());
+        let body: Value = client
+            .post(&url)
+            .json(&json!({ "run": deceased.to_string() }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["vivo"], false);
+
+        // An unknown field in the claim is refused rather than ignored.
+        let r = client
+            .post(&url)
+            .json(&json!({ "run": run.to_string(), "puntaje": 1 }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn comparing_a_field_the_agreement_does_not_grant_is_refused() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let agreements = dir.path().join("agreements");
+    std::fs::create_dir(&agreements).unwrap();
+    std::fs::write(
+        agreements.join("vivos.toml"),
+        "id = \"vivos\"\nagency = \"Agencia\"\nlegal_basis = \"Ley 19.628\"\npurpose = \"Supervivencia\"\n\
+         valid_from = 2026-01-01\nvalid_until = 2030-12-31\n[limits]\nper_second = 10\nburst = 10\ndaily_quota = 100\n\
+         [[clients]]\nsubject_cn = \"vivos\"\n[operations.ValidarIdentidad]\nfields = [\"run\", \"vivo\"]\n",
+    )
+    .unwrap();
+    let node = TestNode::start_with(
+        crate::support::Backend::Sqlite,
+        Setup {
+            persons: 300,
+            agreements: Some(agreements),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let run = registry::with_ficha(&mut node.db(), None);
+    let client = node.client(Some("vivos"));
+    let url = node.agency_url("/api/v1/identidad/validaciones");
+    let r = client
+        .post(&url)
+        .json(&json!({ "run": run.to_string(), "nombres": "JUAN" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "CAMPO_NO_PERMITIDO"
+    );
+    let ok: Value = client
+        .post(&url)
+        .json(&json!({ "run": run.to_string() }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        leaf_paths(&ok),
+        BTreeSet::from(["run".to_owned(), "vivo".to_owned()])
+    );
+    node.stop().await;
+}
