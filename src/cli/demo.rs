@@ -59,20 +59,29 @@ pub fn ensure_population(config: &Config, pool: &Pool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The first RUN of a category in the demo's sample file.
+fn sample_run(categoria: &str) -> Option<String> {
+    let text = std::fs::read_to_string(DEMO_SAMPLE).ok()?;
+    text.lines()
+        .filter_map(|l| l.split_once(','))
+        .find(|(c, _)| *c == categoria)
+        .map(|(_, run)| run.to_owned())
+}
+
 pub fn print_welcome(config: &Config, node: &Node) {
     let pki = config.tls.dir.display();
-    let client = pki::agreement_ids(&config.agreements.dir)
-        .ok()
-        .and_then(|ids| ids.into_iter().next());
+    let agency = node.agency.port();
+    let ids = pki::agreement_ids(&config.agreements.dir).unwrap_or_default();
+    let client = ids
+        .iter()
+        .find(|id| id.as_str() == "minvu")
+        .or_else(|| ids.first());
     println!();
     println!(
         "SIIS node is running ({} registry).",
         config.database.url.backend()
     );
-    println!(
-        "  agency listener (mutual TLS): https://localhost:{}",
-        node.agency.port()
-    );
+    println!("  agency listener (mutual TLS): https://localhost:{agency}");
     println!(
         "  public listener (TLS):        https://localhost:{}",
         node.public.port()
@@ -84,17 +93,19 @@ pub fn print_welcome(config: &Config, node: &Node) {
     println!();
     println!("Try it:");
     println!("  curl http://127.0.0.1:{}/readyz", node.admin.port());
-    println!(
-        "  curl --cacert {pki}/ca.pem https://localhost:{}/api/v1/ping",
-        node.public.port()
-    );
     if let Some(id) = client {
-        println!(
-            "  curl --cacert {pki}/ca.pem --cert {} --key {} https://localhost:{}/api/v1/ping",
-            pki::client_cert_path(&config.tls.dir, &id).display(),
-            pki::client_key_path(&config.tls.dir, &id).display(),
-            node.agency.port()
+        let curl = format!(
+            "curl --cacert {pki}/ca.pem --cert {} --key {}",
+            pki::client_cert_path(&config.tls.dir, id).display(),
+            pki::client_key_path(&config.tls.dir, id).display(),
         );
+        println!("  {curl} https://localhost:{agency}/api/v1/ping");
+        println!("  {curl} https://localhost:{agency}/api/v1/metaservicios/operaciones");
+        if let Some(run) = sample_run("con_ficha") {
+            println!("  {curl} https://localhost:{agency}/api/v1/personas/{run}/ficha");
+        }
     }
-    println!("Sample RUNs by category: {DEMO_SAMPLE}. Stop with Ctrl-C.");
+    println!(
+        "Sample RUNs by category: {DEMO_SAMPLE}. Client certificates: {pki}/clients/. Stop with Ctrl-C."
+    );
 }

@@ -250,3 +250,105 @@ fn blocking_get(ca: &Path, url: &str) -> u16 {
     let client = crate::support::tls_client(ca, None, &[]);
     runtime.block_on(async { client.get(url).send().await.unwrap().status().as_u16() })
 }
+
+#[test]
+fn agreements_check_names_file_line_and_problem() {
+    let dir = TempDir::new().unwrap();
+    let ok = siis(dir.path())
+        .args(["agreements", "check"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{stdout}");
+    assert!(stdout.contains("7 agreement(s), all valid"), "{stdout}");
+
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(
+        bad.join("minvu.toml"),
+        std::fs::read_to_string(crate::support::repo_path("agreements/minvu.toml"))
+            .unwrap()
+            .replace("\"folio\"", "\"folioo\""),
+    )
+    .unwrap();
+    let out = siis(dir.path())
+        .args(["agreements", "check", "bad"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let line = listed
+        .lines()
+        .find(|l| l.contains("folioo"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    let mut parts = line.splitn(3, ':');
+    assert!(parts.next().unwrap().ends_with("bad/minvu.toml"), "{line}");
+    assert!(
+        parts.next().unwrap().parse::<usize>().is_ok(),
+        "a line number: {line}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 problem(s)"));
+}
+
+#[test]
+fn sighup_reloads_agreements_and_keeps_the_old_set_when_broken() {
+    let dir = TempDir::new().unwrap();
+    let agreements = dir.path().join("agreements");
+    std::fs::create_dir(&agreements).unwrap();
+    std::fs::copy(
+        crate::support::repo_path("agreements/minvu.toml"),
+        agreements.join("minvu.toml"),
+    )
+    .unwrap();
+    let mut child = siis(dir.path())
+        .args(["serve", "--demo"])
+        .env("SIIS__AGREEMENTS__DIR", "agreements")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("no line with {needle:?}"));
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    };
+    wait_for("node started");
+    let hup = |pid: u32| {
+        assert!(
+            Command::new("kill")
+                .args(["-HUP", &pid.to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    std::fs::copy(
+        crate::support::repo_path("agreements/ips.toml"),
+        agreements.join("ips.toml"),
+    )
+    .unwrap();
+    hup(child.id());
+    assert!(wait_for("agreements reloaded").contains("agreements=2"));
+    std::fs::write(agreements.join("roto.toml"), "id = 1\n").unwrap();
+    hup(child.id());
+    wait_for("agreements not reloaded");
+    wait_for("roto.toml");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(wait_with_timeout(&mut child, Duration::from_secs(20)).success());
+}

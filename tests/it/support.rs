@@ -213,6 +213,24 @@ impl TestNode {
         }
     }
 
+    /// The registry's URL as the command line takes it.
+    pub fn database_url(&self) -> String {
+        match &self.config.database.url {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+
+    /// Runs the `siis` binary against this node's registry.
+    pub fn siis(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_siis"))
+            .env_clear()
+            .env("SIIS__DATABASE__URL", self.database_url())
+            .args(args)
+            .output()
+            .expect("run siis")
+    }
+
     /// A direct connection to the node's registry, for checking what the node wrote.
     pub fn db(&self) -> siis::db::DbConnection {
         siis::db::ConnectionManager::new(self.config.database.url.clone())

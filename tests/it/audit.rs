@@ -1,0 +1,193 @@
+//! The audit log: one record per request, committed before the answer; a verifiable chain;
+//! and the accesses a person can ask about.
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use serde_json::{Value, json};
+use siis::db::DbConnection;
+use siis::db::schema::auditoria;
+
+use crate::registry;
+use crate::support::{Setup, TestNode, backends};
+
+#[tokio::test]
+async fn every_request_is_audited_under_concurrent_load_and_the_chain_verifies() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 2_000,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let run = registry::with_ficha(&mut node.db(), None);
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..240usize {
+            let agreement = ["minvu", "ips", "orasmi", "bbnn"][i % 4];
+            let client = node.client(Some(agreement));
+            let url = match i % 6 {
+                0 => node.agency_url("/api/v1/ping"),
+                1 | 2 => node.agency_url(&format!("/api/v1/personas/{run}/ficha")),
+                3 => node.agency_url(&format!("/api/v1/personas/{run}/elegibilidad/PBS")),
+                4 => node.agency_url("/api/v1/personas/1-1/ficha"),
+                _ => node.agency_url("/api/v1/metaservicios/operaciones"),
+            };
+            tasks.spawn(async move { client.get(url).send().await.unwrap().status().as_u16() });
+        }
+        let statuses = tasks.join_all().await;
+        assert_eq!(statuses.len(), 240);
+        assert!(statuses.contains(&200) && statuses.contains(&403) && statuses.contains(&400));
+        let records: i64 = auditoria::table.count().get_result(&mut node.db()).unwrap();
+        assert_eq!(records, 240, "one audit record per request served");
+
+        let out = node.siis(&["audit", "verify"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("240 record(s) verified"), "{stdout}");
+        node.stop().await;
+    }
+}
+
+/// Lifts the append-only guard, as someone with database access could, to tamper.
+fn allow_tampering(conn: &mut DbConnection) {
+    let sql = match conn {
+        DbConnection::Sqlite(_) => "DROP TRIGGER auditoria_solo_insercion_u",
+        DbConnection::Pg(_) => "DROP TRIGGER auditoria_solo_insercion ON auditoria",
+    };
+    conn.batch_execute(sql).unwrap();
+}
+
+#[tokio::test]
+async fn an_edited_record_is_named_by_verify() {
+    for backend in backends() {
+        let node = TestNode::start(backend).await;
+        let client = node.client(Some("minvu"));
+        for _ in 0..3 {
+            client
+                .get(node.agency_url("/api/v1/ping"))
+                .send()
+                .await
+                .unwrap();
+        }
+        let refused = node
+            .client(Some("minvu"))
+            .get(node.agency_url("/api/v1/personas/6-0/ficha"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400);
+        assert!(node.siis(&["audit", "verify"]).status.success());
+
+        // Someone rewrites the refusal as a success.
+        let mut conn = node.db();
+        allow_tampering(&mut conn);
+        let changed = diesel::update(auditoria::table.filter(auditoria::id.eq(4)))
+            .set(auditoria::resultado.eq("OK"))
+            .execute(&mut conn)
+            .unwrap();
+        assert_eq!(changed, 1);
+        let out = node.siis(&["audit", "verify"]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("broken at record 4"), "{stderr}");
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_person_can_learn_who_consulted_them() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 1_000,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let run = registry::with_ficha(&mut node.db(), None);
+        let other = registry::without_ficha(&mut node.db());
+        node.client(Some("minvu"))
+            .get(node.agency_url(&format!("/api/v1/personas/{run}/ficha")))
+            .send()
+            .await
+            .unwrap();
+        node.client(Some("ips"))
+            .post(node.agency_url("/api/v1/identidad/validaciones"))
+            .json(&json!({ "run": run.to_string() }))
+            .send()
+            .await
+            .unwrap();
+        node.client(Some("orasmi"))
+            .get(node.agency_url(&format!("/api/v1/personas/{other}/ficha")))
+            .send()
+            .await
+            .unwrap();
+        // A refused request disclosed nothing and is not listed as an access.
+        node.client(Some("orasmi"))
+            .get(node.agency_url(&format!("/api/v1/personas/{run}/elegibilidad/PBS")))
+            .send()
+            .await
+            .unwrap();
+
+        let body: Value = node
+            .client(Some("operador"))
+            .get(node.agency_url(&format!("/api/v1/personas/{run}/accesos")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let accesos = body["accesos"].as_array().unwrap();
+        let who: Vec<(&str, &str)> = accesos
+            .iter()
+            .map(|a| {
+                (
+                    a["convenio"].as_str().unwrap(),
+                    a["operacion"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            who,
+            [("ips", "ValidarIdentidad"), ("minvu", "ConsultarFichaFPS")],
+            "newest first"
+        );
+        assert!(
+            accesos[1]["institucion"]
+                .as_str()
+                .unwrap()
+                .contains("Vivienda")
+        );
+        assert!(!accesos[1]["proposito"].as_str().unwrap().is_empty());
+        assert!(
+            accesos[1]["campos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c == "puntaje")
+        );
+
+        let out = node.siis(&["audit", "accesos", &run.dotted()]);
+        assert!(out.status.success());
+        let csv = String::from_utf8_lossy(&out.stdout);
+        assert!(csv.starts_with("fecha,convenio,operacion,resultado,proposito,campos"));
+        assert!(csv.contains(",minvu,ConsultarFichaFPS,OK,"), "{csv}");
+        assert!(
+            csv.contains(",operador,ConsultarAccesos,OK,"),
+            "the operator's own look is listed too: {csv}"
+        );
+        assert!(
+            csv.contains(",orasmi,ConsultarElegibilidad,NO_AUTORIZADO,"),
+            "{csv}"
+        );
+        assert!(!csv.contains(&other.to_string()));
+        node.stop().await;
+    }
+}
