@@ -12,7 +12,8 @@ use clap::{Parser, Subcommand};
 use crate::agreements::AgreementSet;
 use crate::config::Config;
 use crate::domain::Run;
-use crate::seed::SeedOptions;
+use crate::ops::reglas::Rules;
+use crate::seed::{SeedOptions, Umbrales};
 use crate::startup::{self, Node};
 use crate::{audit, db, pki, telemetry};
 
@@ -114,7 +115,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line, whatever the cause's own formatting (libpq's messages span lines).
-            let message = format!("{error:#}");
+            let message = error.to_string();
             let line: Vec<&str> = message.split_whitespace().collect();
             eprintln!("siis: error: {}", line.join(" "));
             ExitCode::FAILURE
@@ -149,7 +150,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 seed,
                 sample,
                 sample_size,
-                umbrales: config.umbrales.clone(),
+                umbrales: Umbrales::from_rules(&Rules::load(&config.eligibility.rules)?)?,
             };
             let pool = startup::open_registry(&config)?;
             let mut conn = pool.get()?;

@@ -24,7 +24,6 @@ pub struct Config {
     pub log: LogConfig,
     pub broker: BrokerConfig,
     pub eligibility: EligibilityConfig,
-    pub umbrales: Umbrales,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -102,20 +101,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// Historical eligibility thresholds (FPS score, inclusive maxima). Used by the demo-registry
-/// generator so that synthetic benefits agree with the rules.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Umbrales {
-    pub pasis: u16,
-    pub pbs_aps: u16,
-    pub suf: u16,
-    pub fsv1: u16,
-    pub fsv2: u16,
-    /// Age from which old-age pensions (PASIS, PBS, APS) apply.
-    pub edad_vejez: u8,
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -131,7 +116,6 @@ impl Default for Config {
             log: LogConfig::default(),
             broker: BrokerConfig::default(),
             eligibility: EligibilityConfig::default(),
-            umbrales: Umbrales::default(),
         }
     }
 }
@@ -191,19 +175,6 @@ impl Default for LogConfig {
         LogConfig {
             filter: "info".into(),
             format: LogFormat::Text,
-        }
-    }
-}
-
-impl Default for Umbrales {
-    fn default() -> Self {
-        Umbrales {
-            pasis: 8_500,
-            pbs_aps: 11_734,
-            suf: 11_734,
-            fsv1: 8_500,
-            fsv2: 11_734,
-            edad_vejez: 65,
         }
     }
 }

@@ -18,10 +18,10 @@ use rand_chacha::ChaCha8Rng;
 
 pub use generator::{Batch, Categoria, FECHA_CORTE, Generator, MAX_PERSONS};
 
-use crate::config::Umbrales;
 use crate::db::schema::{beneficios, fichas, hogares, integrantes, personas};
 use crate::db::{DbConnection, DbError};
 use crate::domain::Run;
+use crate::ops::reglas::Rules;
 
 /// Persons per batch (one transaction each).
 const BATCH_PERSONS: usize = 50_000;
@@ -34,6 +34,38 @@ const SQLITE_SERVE_PRAGMAS: &str = "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA sync
     PRAGMA cache_size = -65536; PRAGMA mmap_size = 1073741824; PRAGMA wal_autocheckpoint = 1000;";
 /// Rows per multi-row INSERT on SQLite (8 columns × 2,000 stays under its 32,766 parameters).
 const SQLITE_ROWS_PER_INSERT: usize = 2_000;
+
+/// The eligibility thresholds the generator grants benefits by (inclusive maximum scores), so
+/// that synthetic benefits agree with the rules in `conf/elegibilidad.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Umbrales {
+    pub pasis: u16,
+    pub pbs_aps: u16,
+    pub suf: u16,
+    pub fsv1: u16,
+    pub fsv2: u16,
+    /// Age from which old-age pensions (PASIS, PBS, APS) apply.
+    pub edad_vejez: u8,
+}
+
+impl Umbrales {
+    /// The thresholds of the eligibility rules; every program the generator grants must have a
+    /// score threshold there.
+    pub fn from_rules(rules: &Rules) -> Result<Umbrales, SeedError> {
+        let max = |p: &'static str| rules.puntaje_max(p).ok_or(SeedError::Rules(p));
+        Ok(Umbrales {
+            pasis: max("PASIS")?,
+            pbs_aps: max("PBS")?,
+            suf: max("SUF")?,
+            fsv1: max("FSV1")?,
+            fsv2: max("FSV2")?,
+            edad_vejez: rules
+                .edad_min("PBS")
+                .and_then(|a| u8::try_from(a).ok())
+                .ok_or(SeedError::Rules("PBS"))?,
+        })
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
@@ -68,6 +100,8 @@ pub enum SeedError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("the eligibility rules give no threshold for {0}")]
+    Rules(&'static str),
     #[error(transparent)]
     Db(#[from] DbError),
 }

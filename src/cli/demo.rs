@@ -5,8 +5,9 @@ use std::path::Path;
 
 use crate::config::Config;
 use crate::db::{Pool, schema::personas};
+use crate::ops::reglas::Rules;
 use crate::pki;
-use crate::seed::SeedOptions;
+use crate::seed::{SeedOptions, Umbrales};
 use crate::startup::Node;
 
 /// Persons in the demo registry.
@@ -52,7 +53,7 @@ pub fn ensure_population(config: &Config, pool: &Pool) -> anyhow::Result<()> {
         seed: 1,
         sample: Some(DEMO_SAMPLE.into()),
         sample_size: 1_000,
-        umbrales: config.umbrales.clone(),
+        umbrales: Umbrales::from_rules(&Rules::load(&config.eligibility.rules)?)?,
     };
     let report = super::progress::seed_with_progress(&mut conn, &options)?;
     super::progress::print_seed_report(&report, config);

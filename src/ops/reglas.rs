@@ -179,6 +179,18 @@ impl Rules {
             .min()
     }
 
+    /// The highest `edad_min` rule of a program, if any (used by the synthetic data generator).
+    pub fn edad_min(&self, programa: &str) -> Option<u32> {
+        self.programa(programa)?
+            .reglas
+            .iter()
+            .filter_map(|r| match r.condicion {
+                Condicion::EdadMin(a) => Some(a),
+                _ => None,
+            })
+            .max()
+    }
+
     fn programa(&self, codigo: &str) -> Option<&Programa> {
         self.programas.iter().find(|p| p.codigo == codigo)
     }

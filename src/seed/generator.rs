@@ -8,8 +8,8 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::Umbrales;
 use super::names::{APELLIDOS, CALLES, NACIONALIDADES_EXTRANJERAS, NOMBRES_F, NOMBRES_M};
-use crate::config::Umbrales;
 use crate::db::models::{Beneficio, Ficha, Hogar, Integrante, Persona};
 use crate::domain::{Cut, Quintil, Run, comunas, regiones};
 
@@ -463,8 +463,26 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
+    fn umbrales() -> Umbrales {
+        let rules = crate::ops::reglas::Rules::load(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/conf/elegibilidad.toml"
+        )))
+        .unwrap();
+        Umbrales::from_rules(&rules).unwrap()
+    }
+
+    #[test]
+    fn thresholds_come_from_the_shipped_rules() {
+        let u = umbrales();
+        assert_eq!(
+            (u.pasis, u.pbs_aps, u.suf, u.fsv1, u.fsv2, u.edad_vejez),
+            (8_500, 11_734, 11_734, 8_500, 11_734, 65)
+        );
+    }
+
     fn all(seed: u64, persons: u64) -> Vec<Batch> {
-        let mut g = Generator::new(seed, persons, Umbrales::default());
+        let mut g = Generator::new(seed, persons, umbrales());
         std::iter::from_fn(|| g.next_batch(1000)).collect()
     }
 
@@ -494,7 +512,7 @@ mod tests {
 
     #[test]
     fn the_run_permutation_is_a_bijection() {
-        let g = Generator::new(3, 10, Umbrales::default());
+        let g = Generator::new(3, 10, umbrales());
         let seen: HashSet<u32> = (0..MAX_PERSONS)
             .step_by(3)
             .map(|k| g.run_for(k).numero())

@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Datelike;
 use diesel::prelude::*;
-use siis::config::Umbrales;
 use siis::db::models::{Beneficio, Ficha, Hogar, Integrante, Persona};
 use siis::db::schema::{beneficios, fichas, hogares, integrantes, personas};
 use siis::db::{ConnectionManager, DbConnection};
@@ -32,7 +31,7 @@ fn seeded(backend: Backend, persons: u64, seed_value: u64) -> Seeded {
         seed: seed_value,
         sample: Some(dir.path().join("sample.csv")),
         sample_size: 50,
-        umbrales: Umbrales::default(),
+        umbrales: crate::support::umbrales(),
     };
     let mut last = 0;
     let report = seed(&mut conn, &options, &mut |done| last = done).unwrap();
@@ -144,7 +143,7 @@ fn the_population_has_realistic_shapes() {
 
 #[test]
 fn benefits_agree_with_the_thresholds() {
-    let u = Umbrales::default();
+    let u = crate::support::umbrales();
     for backend in backends() {
         let mut s = seeded(backend, 30_000, 11);
         let conn = &mut s.conn;
@@ -250,7 +249,7 @@ fn seeding_refuses_a_registry_that_is_not_empty_and_changes_nothing() {
             seed: 2,
             sample: None,
             sample_size: 10,
-            umbrales: Umbrales::default(),
+            umbrales: crate::support::umbrales(),
         };
         let err = seed(&mut s.conn, &options, &mut |_| {}).unwrap_err();
         assert!(matches!(err, SeedError::NotEmpty(1000)), "{err}");
@@ -265,6 +264,10 @@ fn seed_command_reports_figures_and_plain_progress() {
         .current_dir(dir.path())
         .env_clear()
         .env("SIIS__DATABASE__URL", "sqlite://registry.db")
+        .env(
+            "SIIS__ELIGIBILITY__RULES",
+            crate::support::repo_path("conf/elegibilidad.toml"),
+        )
         .args([
             "seed",
             "--persons",
@@ -291,6 +294,10 @@ fn seed_command_reports_figures_and_plain_progress() {
         .current_dir(dir.path())
         .env_clear()
         .env("SIIS__DATABASE__URL", "sqlite://registry.db")
+        .env(
+            "SIIS__ELIGIBILITY__RULES",
+            crate::support::repo_path("conf/elegibilidad.toml"),
+        )
         .args(["seed", "--persons", "10"])
         .output()
         .unwrap();

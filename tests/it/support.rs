@@ -126,6 +126,13 @@ pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// The seed thresholds of the shipped eligibility rules.
+pub fn umbrales() -> siis::seed::Umbrales {
+    let rules =
+        siis::ops::reglas::Rules::load(&repo_path("conf/elegibilidad.toml")).expect("rules");
+    siis::seed::Umbrales::from_rules(&rules).expect("thresholds")
+}
+
 /// The shipped agreements' ids.
 pub const SHIPPED: &[&str] = &[
     "bbnn",
@@ -197,7 +204,7 @@ impl TestNode {
                 seed: 1,
                 sample: None,
                 sample_size: 0,
-                umbrales: siis::config::Umbrales::default(),
+                umbrales: crate::support::umbrales(),
             };
             siis::seed::seed(&mut pool.get().expect("connection"), &options, &mut |_| {})
                 .expect("seed");
