@@ -63,7 +63,8 @@ pub struct ClientMatch {
 pub struct Grant {
     /// The field paths that may be disclosed (never empty).
     pub fields: FieldSet,
-    /// Only for `ConsultarElegibilidad`: the programs that may be asked about; `None` = all.
+    /// Only for `ConsultarElegibilidad`, where it is required: the programs that may be asked
+    /// about. `None` for every other operation.
     pub programas: Option<BTreeSet<String>>,
 }
 
@@ -111,6 +112,6 @@ impl Grant {
     pub fn allows_programa(&self, programa: &str) -> bool {
         self.programas
             .as_ref()
-            .is_none_or(|list| list.contains(programa))
+            .is_some_and(|list| list.contains(programa))
     }
 }

@@ -26,7 +26,7 @@ use chrono::{DateTime, Utc};
 use crate::db::DbError;
 use crate::domain::Run;
 
-pub use read::{Access, VerifyReport, accesses, count_since, verify};
+pub use read::{Access, NOT_COUNTED, VerifyReport, Which, accesses, count_since, verify};
 pub use row::GENESIS_HASH;
 pub use writer::AuditLog;
 

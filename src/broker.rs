@@ -52,6 +52,12 @@ pub enum Service {
     Ping,
     /// What this client may call (X-Road's allowedMethods).
     Metaservicios,
+    /// X-Road's listMethods: the services the node publishes.
+    ListMethods,
+    /// X-Road's getWsdl.
+    GetWsdl,
+    /// A request whose operation could not be told (malformed or unknown): refused, audited.
+    Desconocido,
 }
 
 impl Service {
@@ -60,6 +66,9 @@ impl Service {
             Service::Op(op) => op.name(),
             Service::Ping => "Ping",
             Service::Metaservicios => "allowedMethods",
+            Service::ListMethods => "listMethods",
+            Service::GetWsdl => "getWsdl",
+            Service::Desconocido => "Desconocido",
         }
     }
 }
@@ -90,14 +99,35 @@ pub struct Reply<T> {
     pub result: Result<T, ApiError>,
 }
 
+/// The agreements in force and their limits, swapped together so that no request ever sees
+/// one without the other.
+pub struct Policy {
+    pub agreements: AgreementSet,
+    limits: Limits,
+}
+
 pub struct Broker {
-    agreements: ArcSwap<AgreementSet>,
-    limits: ArcSwap<Limits>,
+    policy: ArcSwap<Policy>,
     replay: ReplayGuard,
     pub audit: AuditLog,
     pub rules: Arc<Rules>,
     pub pool: Pool,
     pub config: Arc<Config>,
+}
+
+/// What an answer disclosed, for its audit record.
+#[derive(Default)]
+struct Disclosed {
+    fields: std::collections::BTreeSet<&'static str>,
+    /// The persons whose data the answer carries, when narrower than those asked about.
+    subjects: Option<Vec<Run>>,
+}
+
+/// Today's date in Chile (America/Santiago): agreements and quotas follow the civil day there.
+pub fn local_today() -> NaiveDate {
+    Utc::now()
+        .with_timezone(&chrono_tz::America::Santiago)
+        .date_naive()
 }
 
 /// Longest message id accepted from a caller.
@@ -112,12 +142,10 @@ impl Broker {
         audit: AuditLog,
         restored_counts: &HashMap<AgreementId, u64>,
     ) -> Broker {
-        let today = Utc::now().date_naive();
-        let limits = Limits::build(&agreements, None, restored_counts, today);
+        let limits = Limits::build(&agreements, None, restored_counts, local_today());
         Broker {
             replay: ReplayGuard::new(Duration::from_secs(config.broker.replay_window_secs)),
-            agreements: ArcSwap::from_pointee(agreements),
-            limits: ArcSwap::from_pointee(limits),
+            policy: ArcSwap::from_pointee(Policy { agreements, limits }),
             audit,
             rules: Arc::new(rules),
             pool,
@@ -125,20 +153,29 @@ impl Broker {
         }
     }
 
-    /// The agreements in force now.
-    pub fn agreements(&self) -> Arc<AgreementSet> {
-        self.agreements.load_full()
+    /// The agreements in force now (and their limits).
+    pub fn policy(&self) -> Arc<Policy> {
+        self.policy.load_full()
     }
 
     /// Reloads the agreements from their folder. A set with any problem is refused whole and
-    /// the previous one stays in force.
+    /// the previous one stays in force. Limits and today's counts carry over for agreements
+    /// whose rate did not change.
     pub fn reload(&self) -> Result<usize, AgreementErrors> {
-        let set = AgreementSet::load_dir(&self.config.agreements.dir)?;
-        let today = Utc::now().date_naive();
-        let limits = Limits::build(&set, Some(&self.limits.load()), &HashMap::new(), today);
-        let count = set.len();
-        self.limits.store(Arc::new(limits));
-        self.agreements.store(Arc::new(set));
+        let agreements = AgreementSet::load_dir(&self.config.agreements.dir)?;
+        let count = agreements.len();
+        self.policy.rcu(|current| {
+            let limits = Limits::build(
+                &agreements,
+                Some(&current.limits),
+                &HashMap::new(),
+                local_today(),
+            );
+            Policy {
+                agreements: agreements.clone(),
+                limits,
+            }
+        });
         tracing::info!(agreements = count, "agreements reloaded");
         Ok(count)
     }
@@ -150,11 +187,11 @@ impl Broker {
         call: &Call,
         today: NaiveDate,
     ) -> Result<Admission, (ApiError, Option<Arc<Agreement>>)> {
-        let set = self.agreements.load();
+        let policy = self.policy.load();
         let agreement = call
             .identity
             .as_deref()
-            .and_then(|identity| set.find(identity))
+            .and_then(|identity| policy.agreements.find(identity))
             .cloned()
             .ok_or_else(|| {
                 (
@@ -173,13 +210,18 @@ impl Broker {
                 "the agreement does not grant {op}"
             ))));
         }
+        // Limits first: a refused request does not use up its message id.
+        match policy.limits.get(&agreement.id) {
+            Some(limits) => limits.admit(today).map_err(refuse)?,
+            None => {
+                tracing::error!(agreement = %agreement.id, "agreement without limits: refused");
+                return Err(refuse(ApiError::unavailable()));
+            }
+        }
         if let Some(id) = &call.message_id
             && !self.replay.first_use(&agreement.id, id)
         {
             return Err(refuse(ApiError::mensaje_repetido()));
-        }
-        if let Some(limits) = self.limits.load().get(&agreement.id) {
-            limits.admit(today).map_err(refuse)?;
         }
         if let Some(error) = &call.input_error {
             return Err(refuse(error.clone()));
@@ -188,14 +230,30 @@ impl Broker {
     }
 
     /// Admits, runs `work` on a registry connection off the async executor, projects the
-    /// result onto the grant, audits, and only then returns.
-    pub async fn call<T, F>(&self, call: Call, work: F) -> Reply<T>
+    /// result onto the grant, audits, and only then returns. The whole sequence runs as a task
+    /// of its own, so a caller that goes away cannot leave a read without its audit record.
+    pub async fn call<T, F>(self: Arc<Self>, call: Call, work: F) -> Reply<T>
+    where
+        T: Project + Send + 'static,
+        F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let task = actix_web::rt::spawn(async move { self.call_inner(call, work).await });
+        task.await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "request task failed");
+            Reply {
+                message_id: String::new(),
+                result: Err(ApiError::unavailable()),
+            }
+        })
+    }
+
+    async fn call_inner<T, F>(&self, call: Call, work: F) -> Reply<T>
     where
         T: Project + Send + 'static,
         F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
         let started = Instant::now();
-        let today = Utc::now().date_naive();
+        let today = local_today();
         let (message_id, call) = self.message_id(call);
         let (result, agreement) = match self.admit(&call, today) {
             Err((error, agreement)) => (Err(error), agreement),
@@ -214,7 +272,11 @@ impl Broker {
                     {
                         value.project(&grant.fields);
                     }
-                    Ok(value)
+                    let disclosed = Disclosed {
+                        fields: value.disclosed(),
+                        subjects: value.subjects(),
+                    };
+                    Ok((value, disclosed))
                 })
                 .await
                 .unwrap_or_else(|e| {
@@ -224,24 +286,45 @@ impl Broker {
                 (outcome, Some(agreement))
             }
         };
-        self.finish(call, message_id, agreement, result, started)
+        let (result, disclosed) = match result {
+            Ok((value, disclosed)) => (Ok(value), disclosed),
+            Err(e) => (Err(e), Disclosed::default()),
+        };
+        self.finish(call, message_id, agreement, result, disclosed, started)
             .await
     }
 
     /// Like [`Broker::call`] for services that need no registry access (ping, metaservices).
-    pub async fn call_local<T, F>(&self, call: Call, work: F) -> Reply<T>
+    pub async fn call_local<T, F>(self: Arc<Self>, call: Call, work: F) -> Reply<T>
     where
-        F: FnOnce(&Admission) -> Result<T, ApiError>,
+        T: Send + 'static,
+        F: FnOnce(&Admission) -> Result<T, ApiError> + Send + 'static,
     {
-        let started = Instant::now();
-        let today = Utc::now().date_naive();
-        let (message_id, call) = self.message_id(call);
-        let (result, agreement) = match self.admit(&call, today) {
-            Err((error, agreement)) => (Err(error), agreement),
-            Ok(admission) => (work(&admission), Some(admission.agreement)),
-        };
-        self.finish(call, message_id, agreement, result, started)
+        let task = actix_web::rt::spawn(async move {
+            let started = Instant::now();
+            let today = local_today();
+            let (message_id, call) = self.message_id(call);
+            let (result, agreement) = match self.admit(&call, today) {
+                Err((error, agreement)) => (Err(error), agreement),
+                Ok(admission) => (work(&admission), Some(admission.agreement)),
+            };
+            self.finish(
+                call,
+                message_id,
+                agreement,
+                result,
+                Disclosed::default(),
+                started,
+            )
             .await
+        });
+        task.await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "request task failed");
+            Reply {
+                message_id: String::new(),
+                result: Err(ApiError::unavailable()),
+            }
+        })
     }
 
     /// The caller's message id when it is acceptable, else a generated one (a malformed id is
@@ -270,25 +353,24 @@ impl Broker {
     /// Writes the audit record; an answer whose record could not be written is not sent.
     async fn finish<T>(
         &self,
-        call: Call,
+        mut call: Call,
         message_id: String,
         agreement: Option<Arc<Agreement>>,
         result: Result<T, ApiError>,
+        disclosed: Disclosed,
         started: Instant,
     ) -> Reply<T> {
-        let (outcome, status, fields) = match (&result, call.service) {
-            (Ok(_), Service::Op(op)) => (
+        let (outcome, status, fields) = match &result {
+            Ok(_) => (
                 "OK",
                 200,
-                agreement
-                    .as_ref()
-                    .and_then(|a| a.grant(op))
-                    .map(|g| g.fields.iter().map(str::to_owned).collect())
-                    .unwrap_or_default(),
+                disclosed.fields.iter().map(|f| (*f).to_owned()).collect(),
             ),
-            (Ok(_), _) => ("OK", 200, Vec::new()),
-            (Err(e), _) => (e.audit_outcome(), e.status, Vec::new()),
+            Err(e) => (e.audit_outcome(), e.status, Vec::new()),
         };
+        if let Some(subjects) = disclosed.subjects {
+            call.subjects = subjects;
+        }
         let record = AuditRecord {
             ts: Utc::now(),
             agreement: agreement.as_ref().map(|a| a.id.to_string()),

@@ -188,8 +188,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Audit { command } => {
+            // Read-only: an auditor may point this at a replica or use a read-only role.
             let mut conn = db::ConnectionManager::new(config.database.url.clone()).open()?;
-            db::run_migrations(&mut conn)?;
             match command {
                 AuditCommand::Verify => {
                     let report = audit::verify(&mut conn)?;
@@ -206,7 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 AuditCommand::Accesos { run } => {
                     let run = Run::parse(&run).map_err(|e| anyhow::anyhow!("RUN: {e}"))?;
-                    let accesses = audit::accesses(&mut conn, run, 1_000)?;
+                    let accesses = audit::accesses(&mut conn, run, audit::Which::All, i64::MAX)?;
                     println!("fecha,convenio,operacion,resultado,proposito,campos");
                     for a in &accesses {
                         println!(

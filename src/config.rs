@@ -218,6 +218,17 @@ impl Config {
                 self.listen.admin
             )));
         }
+        if self.database.pool_timeout_secs == 0 {
+            return Err(ConfigError(
+                "database.pool_timeout_secs must be at least 1".into(),
+            ));
+        }
+        if self.broker.replay_window_secs == 0 {
+            return Err(ConfigError(
+                "broker.replay_window_secs must be at least 1 (0 would turn replay protection off)"
+                    .into(),
+            ));
+        }
         if self.broker.batch_max == 0 {
             return Err(ConfigError("broker.batch_max must be at least 1".into()));
         }
@@ -335,6 +346,10 @@ mod tests {
         assert!(err.contains("listen.admin"), "{err}");
         let err = load_in_jail("[database]\npool_size = 0\n", &[]).unwrap_err();
         assert!(err.contains("pool_size"), "{err}");
+        let err = load_in_jail("[broker]\nreplay_window_secs = 0\n", &[]).unwrap_err();
+        assert!(err.contains("broker.replay_window_secs"), "{err}");
+        let err = load_in_jail("[database]\npool_timeout_secs = 0\n", &[]).unwrap_err();
+        assert!(err.contains("database.pool_timeout_secs"), "{err}");
         let err = load_in_jail("[log]\nformat = \"xml\"\n", &[]).unwrap_err();
         assert!(err.contains("log.format"), "{err}");
     }

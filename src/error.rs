@@ -61,6 +61,15 @@ impl ApiError {
         )
     }
 
+    pub fn metodo_no_permitido() -> ApiError {
+        Self::new(
+            "METODO_NO_PERMITIDO",
+            405,
+            "Método no permitido",
+            "this path does not accept that HTTP method",
+        )
+    }
+
     pub fn run_invalido(reason: impl std::fmt::Display) -> ApiError {
         Self::new(
             "RUN_INVALIDO",
@@ -72,6 +81,29 @@ impl ApiError {
 
     pub fn solicitud_invalida(reason: impl Into<String>) -> ApiError {
         Self::new("SOLICITUD_INVALIDA", 400, "Solicitud inválida", reason)
+    }
+
+    /// Malformed or hostile XML: a DTD, an entity, too deep, not UTF-8, missing or doubled parts.
+    pub fn xml_invalido(detail: impl Into<String>) -> ApiError {
+        Self::new("XML_INVALIDO", 400, "XML inválido", detail)
+    }
+
+    pub fn operacion_desconocida(detail: impl Into<String>) -> ApiError {
+        Self::new(
+            "OPERACION_DESCONOCIDA",
+            400,
+            "Operación desconocida",
+            detail,
+        )
+    }
+
+    pub fn demasiado_grande(max: usize) -> ApiError {
+        Self::new(
+            "DEMASIADO_GRANDE",
+            413,
+            "Mensaje demasiado grande",
+            format!("the body may hold at most {max} bytes"),
+        )
     }
 
     pub fn tipo_no_soportado() -> ApiError {
@@ -223,5 +255,11 @@ impl From<crate::db::DbError> for ApiError {
     fn from(error: crate::db::DbError) -> ApiError {
         tracing::error!(error = %error, "registry error");
         ApiError::unavailable()
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> ApiError {
+        ApiError::from(crate::db::DbError::Query(error))
     }
 }

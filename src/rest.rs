@@ -10,27 +10,32 @@ mod support;
 
 use actix_web::web;
 
-/// The agency listener's route table (mutual TLS is enforced by the listener itself).
+/// The agency listener's route table (mutual TLS is enforced by the listener itself). Every
+/// path answers other methods with an audited 405, and unknown paths get an audited 404.
 pub fn agency_routes(cfg: &mut web::ServiceConfig) {
+    let resource =
+        |path: &str| web::resource(path).default_service(web::to(support::method_not_allowed));
     cfg.service(
         web::scope("/api/v1")
-            .route("/ping", web::get().to(meta::ping))
-            .route(
-                "/metaservicios/operaciones",
-                web::get().to(meta::operaciones),
+            .service(resource("/ping").route(web::get().to(meta::ping)))
+            .service(resource("/metaservicios/operaciones").route(web::get().to(meta::operaciones)))
+            .service(resource("/personas/{run}/ficha").route(web::get().to(fichas::ficha)))
+            .service(resource("/fichas/consultas").route(web::post().to(fichas::lote)))
+            .service(resource("/identidad/validaciones").route(web::post().to(identidad::validar)))
+            .service(
+                resource("/personas/{run}/elegibilidad/{programa}")
+                    .route(web::get().to(elegibilidad::consultar)),
             )
-            .route("/personas/{run}/ficha", web::get().to(fichas::ficha))
-            .route("/fichas/consultas", web::post().to(fichas::lote))
-            .route(
-                "/identidad/validaciones",
-                web::post().to(identidad::validar),
-            )
-            .route(
-                "/personas/{run}/elegibilidad/{programa}",
-                web::get().to(elegibilidad::consultar),
-            )
-            .route("/personas/{run}/accesos", web::get().to(accesos::consultar)),
+            .service(resource("/personas/{run}/accesos").route(web::get().to(accesos::consultar))),
     );
+}
+
+/// The agency listener's answer to a path it does not publish: refused and audited.
+pub async fn agency_not_found(
+    req: actix_web::HttpRequest,
+    broker: web::Data<crate::broker::Broker>,
+) -> actix_web::HttpResponse {
+    support::refuse(req, broker, crate::error::ApiError::not_found_route()).await
 }
 
 /// The public listener's route table.

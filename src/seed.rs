@@ -91,7 +91,9 @@ pub struct SeedReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
-    #[error("the registry already holds {0} persons; seed fills an empty registry only")]
+    #[error(
+        "the registry already holds {0} persons; seed fills an empty registry only (to start over, delete the SQLite file or recreate the PostgreSQL database, then run seed again)"
+    )]
     NotEmpty(i64),
     #[error("--persons must be between 1 and {MAX_PERSONS}")]
     Persons,

@@ -133,7 +133,7 @@ impl Node {
                 App::new()
                     .app_data(broker.clone())
                     .configure(rest::agency_routes)
-                    .default_service(web::to(not_found))
+                    .default_service(web::to(rest::agency_not_found))
             })
             .on_connect(client_identity)
             .disable_signals()
@@ -229,10 +229,16 @@ fn restore_daily_counts(
     agreements: &AgreementSet,
 ) -> Result<std::collections::HashMap<crate::domain::AgreementId, u64>, StartError> {
     let mut conn = pool.get().map_err(DbError::from)?;
-    let midnight = chrono::Utc::now()
-        .date_naive()
+    // The start of today in Chile, when daily quotas renew.
+    let midnight = crate::broker::local_today()
         .and_hms_opt(0, 0, 0)
-        .map_or(0, |t| t.and_utc().timestamp_micros());
+        .and_then(|t| {
+            use chrono::TimeZone;
+            chrono_tz::America::Santiago
+                .from_local_datetime(&t)
+                .earliest()
+        })
+        .map_or(0, |t| t.timestamp_micros());
     let mut counts = std::collections::HashMap::new();
     for agreement in agreements.iter() {
         let used = crate::audit::count_since(&mut conn, agreement.id.as_str(), midnight)?;

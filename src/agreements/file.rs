@@ -109,6 +109,14 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
     let daily_quota = c.positive("limits.daily_quota", &raw.limits.daily_quota);
     let (clients, seen) = c.clients(raw.clients.as_ref());
     let grants = c.grants(raw.operations.as_ref());
+    if let Some(scope) = &raw.scope
+        && grants.contains_key(&Operation::ConsultarAccesos)
+    {
+        c.issue(
+            scope,
+            "a comuna-scoped agreement cannot be granted ConsultarAccesos (access reports are national)",
+        );
+    }
 
     let agreement = c.issues.is_empty().then_some(()).and_then(|()| {
         Some(Agreement {
@@ -318,6 +326,15 @@ impl Checker<'_> {
                 continue;
             };
             let fields = self.fields(op, &grant.fields);
+            if op == Operation::ConsultarElegibilidad && grant.programas.is_none() {
+                self.issue(
+                    name,
+                    format!(
+                        "{op} must list its programas (nothing is granted by default): one or more of {}",
+                        PROGRAMAS.join(", ")
+                    ),
+                );
+            }
             let programas = grant.programas.as_ref().and_then(|p| self.programas(op, p));
             grants.insert(op, Grant { fields, programas });
         }
@@ -367,7 +384,10 @@ impl Checker<'_> {
             return None;
         }
         if raw.get_ref().is_empty() {
-            self.issue(raw, "programas is empty: omit it to grant every program");
+            self.issue(
+                raw,
+                "programas is empty: list the programs the agreement grants",
+            );
         }
         let mut programas = BTreeSet::new();
         for name in raw.get_ref() {

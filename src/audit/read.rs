@@ -82,11 +82,31 @@ pub struct Access {
     pub transport: String,
 }
 
-/// The latest `limit` records naming `run` (allowed or refused), newest first.
-pub fn accesses(conn: &mut DbConnection, run: Run, limit: i64) -> Result<Vec<Access>, DbError> {
-    let rows: Vec<AuditRow> = auditoria_sujetos::table
+/// Which records of a person [`accesses`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// Every record naming the person, refused ones included (operators).
+    All,
+    /// Only answered requests: what was actually disclosed (the person's own report). Filtered
+    /// before the limit, so refused requests cannot push real accesses out of the list.
+    Answered,
+}
+
+/// The latest `limit` records naming `run`, newest first.
+pub fn accesses(
+    conn: &mut DbConnection,
+    run: Run,
+    which: Which,
+    limit: i64,
+) -> Result<Vec<Access>, DbError> {
+    let mut query = auditoria_sujetos::table
         .inner_join(auditoria::table)
         .filter(auditoria_sujetos::run.eq(run_key(run)))
+        .into_boxed();
+    if which == Which::Answered {
+        query = query.filter(auditoria::resultado.eq("OK"));
+    }
+    let rows: Vec<AuditRow> = query
         .order(auditoria_sujetos::auditoria_id.desc())
         .limit(limit.max(0))
         .select(AuditRow::as_select())
@@ -111,8 +131,16 @@ pub fn accesses(conn: &mut DbConnection, run: Run, limit: i64) -> Result<Vec<Acc
         .collect()
 }
 
-/// How many records (any outcome) an agreement has at or after `since_us` (microseconds since
-/// the epoch), for restoring its daily quota at start-up.
+/// Outcomes decided before a request reaches the daily quota: they did not use it up.
+pub const NOT_COUNTED: [&str; 4] = [
+    "NO_AUTORIZADO",
+    "CONVENIO_NO_VIGENTE",
+    "LIMITE_EXCEDIDO",
+    "CUOTA_EXCEDIDA",
+];
+
+/// How many of an agreement's records at or after `since_us` (microseconds since the epoch)
+/// counted against its daily quota, for restoring the count at start-up.
 pub fn count_since(
     conn: &mut DbConnection,
     agreement: &str,
@@ -121,6 +149,7 @@ pub fn count_since(
     let count: i64 = auditoria::table
         .filter(auditoria::convenio.eq(agreement))
         .filter(auditoria::ts_us.ge(since_us))
+        .filter(auditoria::resultado.ne_all(NOT_COUNTED))
         .count()
         .get_result(conn)?;
     Ok(u64::try_from(count).unwrap_or(0))

@@ -60,8 +60,9 @@ impl AgreementLimits {
     }
 }
 
+/// Seconds until the next civil day in Chile, when daily quotas renew.
 fn seconds_to_midnight() -> u64 {
-    let now = Utc::now();
+    let now = Utc::now().with_timezone(&chrono_tz::America::Santiago);
     u64::from(86_400 - now.num_seconds_from_midnight()).max(1)
 }
 

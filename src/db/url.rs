@@ -44,6 +44,11 @@ impl DatabaseUrl {
                     if parsed.host_str().is_none_or(str::is_empty) {
                         return Err(DatabaseUrlError::Postgres("no host".into()));
                     }
+                    if parsed.query_pairs().any(|(k, _)| k == "password") {
+                        return Err(DatabaseUrlError::Postgres(
+                            "put the password in the user part (postgres://USER:PASSWORD@HOST/DB), not in the query".into(),
+                        ));
+                    }
                     Ok(DatabaseUrl::Postgres(text.to_owned()))
                 }
                 other => Err(DatabaseUrlError::Scheme(other.to_owned())),
@@ -172,6 +177,10 @@ mod tests {
         assert!(matches!(
             DatabaseUrl::parse("postgres://u@host:notaport/db"),
             Err(DatabaseUrlError::Postgres(_))
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@host/db?password=s3cret"),
+            Err(DatabaseUrlError::Postgres(m)) if !m.contains("s3cret")
         ));
     }
 

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use super::projection::{Project, any_below, keep};
+use std::collections::BTreeSet;
+
+use super::projection::{Project, any_below, keep, note};
 use crate::agreements::{AgreementSet, FieldSet};
 use crate::audit;
 use crate::db::{DbConnection, DbError};
@@ -51,6 +53,22 @@ impl Project for Accesos {
             self.accesos = None;
         }
     }
+
+    fn disclosed(&self) -> BTreeSet<&'static str> {
+        let mut out = BTreeSet::new();
+        note(&mut out, &self.run, "run");
+        for a in self.accesos.iter().flatten() {
+            note(&mut out, &a.fecha, "accesos.fecha");
+            note(&mut out, &a.convenio, "accesos.convenio");
+            note(&mut out, &a.institucion, "accesos.institucion");
+            note(&mut out, &a.operacion, "accesos.operacion");
+            note(&mut out, &a.proposito, "accesos.proposito");
+            if a.campos.as_ref().is_some_and(|c| !c.is_empty()) {
+                out.insert("accesos.campos");
+            }
+        }
+        out
+    }
 }
 
 /// The answered accesses to `run`'s data (refused requests disclosed nothing and are left out).
@@ -59,9 +77,8 @@ pub fn consultar(
     run: Run,
     agreements: &AgreementSet,
 ) -> Result<Accesos, DbError> {
-    let accesos = audit::accesses(conn, run, MAX_ACCESOS)?
+    let accesos = audit::accesses(conn, run, audit::Which::Answered, MAX_ACCESOS)?
         .into_iter()
-        .filter(|a| a.outcome == "OK")
         .map(|a| {
             let institucion = a
                 .agreement

@@ -6,7 +6,9 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use super::ficha;
-use super::projection::{Project, any_below, keep};
+use std::collections::BTreeSet;
+
+use super::projection::{Project, any_below, keep, note};
 use super::reglas::{Rules, Snapshot};
 use crate::agreements::{Agreement, FieldSet};
 use crate::db::DbConnection;
@@ -67,6 +69,24 @@ impl Project for Elegibilidad {
             self.datos = None;
         }
     }
+
+    fn disclosed(&self) -> BTreeSet<&'static str> {
+        let mut out = BTreeSet::new();
+        note(&mut out, &self.run, "run");
+        note(&mut out, &self.programa, "programa");
+        note(&mut out, &self.elegible, "elegible");
+        note(&mut out, &self.regla, "regla");
+        note(&mut out, &self.motivo, "motivo");
+        if let Some(d) = &self.datos {
+            note(&mut out, &d.puntaje, "datos.puntaje");
+            note(&mut out, &d.quintil, "datos.quintil");
+            note(&mut out, &d.edad, "datos.edad");
+            note(&mut out, &d.fallecido, "datos.fallecido");
+            note(&mut out, &d.tiene_ficha, "datos.tieneFicha");
+            note(&mut out, &d.comuna, "datos.comuna");
+        }
+        out
+    }
 }
 
 /// Whole years between a birth date and `today`.
@@ -85,7 +105,7 @@ pub fn check_program(agreement: &Agreement, rules: &Rules, programa: &str) -> Re
     }
     let granted = agreement
         .grant(Operation::ConsultarElegibilidad)
-        .is_some_and(|g| g.programas.as_ref().is_none_or(|p| p.contains(programa)));
+        .is_some_and(|g| g.programas.as_ref().is_some_and(|p| p.contains(programa)));
     if granted {
         Ok(())
     } else {

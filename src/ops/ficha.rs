@@ -4,7 +4,9 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::projection::{Project, any_below, keep};
+use std::collections::BTreeSet;
+
+use super::projection::{Project, any_below, keep, note};
 use crate::agreements::FieldSet;
 use crate::db::models::Ficha;
 use crate::db::schema::{fichas, hogares, integrantes, personas};
@@ -85,6 +87,25 @@ impl Project for FichaFps {
             self.integrantes = None;
         }
     }
+
+    fn disclosed(&self) -> BTreeSet<&'static str> {
+        let mut out = BTreeSet::new();
+        note(&mut out, &self.run, "run");
+        note(&mut out, &self.folio, "folio");
+        note(&mut out, &self.puntaje, "puntaje");
+        note(&mut out, &self.quintil, "quintil");
+        note(&mut out, &self.fecha_aplicacion, "fechaAplicacion");
+        note(&mut out, &self.estado, "estado");
+        note(&mut out, &self.fallecido, "fallecido");
+        if let Some(c) = &self.comuna {
+            note(&mut out, &c.codigo, "comuna.codigo");
+            note(&mut out, &c.nombre, "comuna.nombre");
+        }
+        for m in self.integrantes.iter().flatten() {
+            out.extend(m.disclosed());
+        }
+        out
+    }
 }
 
 impl Project for IntegranteFicha {
@@ -108,6 +129,30 @@ impl Project for IntegranteFicha {
         );
         keep(&mut self.sexo, grant, "integrantes.sexo");
         keep(&mut self.parentesco, grant, "integrantes.parentesco");
+    }
+
+    fn disclosed(&self) -> BTreeSet<&'static str> {
+        let mut out = BTreeSet::new();
+        note(&mut out, &self.run, "integrantes.run");
+        note(&mut out, &self.nombres, "integrantes.nombres");
+        note(
+            &mut out,
+            &self.apellido_paterno,
+            "integrantes.apellidoPaterno",
+        );
+        note(
+            &mut out,
+            &self.apellido_materno,
+            "integrantes.apellidoMaterno",
+        );
+        note(
+            &mut out,
+            &self.fecha_nacimiento,
+            "integrantes.fechaNacimiento",
+        );
+        note(&mut out, &self.sexo, "integrantes.sexo");
+        note(&mut out, &self.parentesco, "integrantes.parentesco");
+        out
     }
 }
 

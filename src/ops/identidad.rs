@@ -5,10 +5,12 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::projection::{Project, any_below, keep};
+use std::collections::BTreeSet;
+
+use super::projection::{Project, any_below, keep, note};
 use crate::agreements::{Agreement, FieldSet};
+use crate::db::DbConnection;
 use crate::db::schema::{hogares, integrantes, personas};
-use crate::db::{DbConnection, DbError};
 use crate::domain::{Cut, Run};
 use crate::error::ApiError;
 use crate::ops::catalog::Operation;
@@ -73,6 +75,31 @@ impl Project for ValidacionIdentidad {
             self.coincidencias = None;
         }
     }
+
+    fn disclosed(&self) -> BTreeSet<&'static str> {
+        let mut out = BTreeSet::new();
+        note(&mut out, &self.run, "run");
+        note(&mut out, &self.vivo, "vivo");
+        if let Some(c) = &self.coincidencias {
+            note(&mut out, &c.nombres, "coincidencias.nombres");
+            note(
+                &mut out,
+                &c.apellido_paterno,
+                "coincidencias.apellidoPaterno",
+            );
+            note(
+                &mut out,
+                &c.apellido_materno,
+                "coincidencias.apellidoMaterno",
+            );
+            note(
+                &mut out,
+                &c.fecha_nacimiento,
+                "coincidencias.fechaNacimiento",
+            );
+        }
+        out
+    }
 }
 
 impl Afirmacion {
@@ -126,13 +153,13 @@ pub fn normalize(name: &str) -> String {
         .join(" ")
 }
 
-/// Compares a claim with the registry. `None` when the RUN is unknown or out of scope.
+/// Compares a claim with the registry.
 pub fn validar(
     conn: &mut DbConnection,
     run: Run,
     claim: &Afirmacion,
     scope: Option<Cut>,
-) -> Result<Option<ValidacionIdentidad>, DbError> {
+) -> Result<ValidacionIdentidad, ApiError> {
     let person: Option<(String, String, String, NaiveDate, Option<NaiveDate>)> = personas::table
         .filter(personas::run.eq(run.numero() as i32))
         .select((
@@ -145,7 +172,7 @@ pub fn validar(
         .first(conn)
         .optional()?;
     let Some((nombres, paterno, materno, nacimiento, defuncion)) = person else {
-        return Ok(None);
+        return Err(ApiError::no_encontrado());
     };
     if let Some(cut) = scope {
         let comuna: Option<String> = integrantes::table
@@ -155,13 +182,13 @@ pub fn validar(
             .first(conn)
             .optional()?;
         if comuna.as_deref() != Some(cut.as_str()) {
-            return Ok(None);
+            return Err(ApiError::fuera_de_ambito());
         }
     }
     let same = |claimed: &Option<String>, actual: &str| {
         claimed.as_ref().map(|c| normalize(c) == normalize(actual))
     };
-    Ok(Some(ValidacionIdentidad {
+    Ok(ValidacionIdentidad {
         run: Some(run.to_string()),
         coincidencias: Some(Coincidencias {
             nombres: same(&claim.nombres, &nombres),
@@ -170,7 +197,7 @@ pub fn validar(
             fecha_nacimiento: claim.fecha_nacimiento.map(|d| d == nacimiento),
         }),
         vivo: Some(defuncion.is_none()),
-    }))
+    })
 }
 
 #[cfg(test)]

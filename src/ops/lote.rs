@@ -3,6 +3,8 @@
 use serde::Serialize;
 
 use super::ficha::{self, FichaFps, Lookup};
+use std::collections::BTreeSet;
+
 use super::projection::Project;
 use crate::agreements::FieldSet;
 use crate::db::{DbConnection, DbError};
@@ -30,6 +32,25 @@ impl Project for RespuestaLote {
                 f.project(grant);
             }
         }
+    }
+
+    fn disclosed(&self) -> BTreeSet<&'static str> {
+        self.resultados
+            .iter()
+            .filter_map(|r| r.ficha.as_ref())
+            .flat_map(|f| f.disclosed())
+            .collect()
+    }
+
+    /// Only the RUNs whose ficha was returned: the others disclosed nothing about the person.
+    fn subjects(&self) -> Option<Vec<Run>> {
+        Some(
+            self.resultados
+                .iter()
+                .filter(|r| r.ficha.is_some())
+                .filter_map(|r| Run::parse(&r.run).ok())
+                .collect(),
+        )
     }
 }
 

@@ -1,12 +1,30 @@
 //! Projection: the typed response loses every field its agreement does not grant, before any
 //! transport encodes it. SOAP and REST therefore cannot disclose different things.
 
+use std::collections::BTreeSet;
+
 use crate::agreements::FieldSet;
 
 /// A response that can be cut down to the granted field paths.
 pub trait Project {
-    /// Clears every field whose path (below `prefix`) is not in `grant`.
+    /// Clears every field whose path is not in `grant`.
     fn project(&mut self, grant: &FieldSet);
+
+    /// The field paths this answer actually carries (for the audit log).
+    fn disclosed(&self) -> BTreeSet<&'static str>;
+
+    /// The persons whose data this answer carries, when narrower than those asked about (a
+    /// batch discloses nothing about RUNs it did not find).
+    fn subjects(&self) -> Option<Vec<crate::domain::Run>> {
+        None
+    }
+}
+
+/// Adds `path` to `out` when `slot` holds a value.
+pub fn note<T>(out: &mut BTreeSet<&'static str>, slot: &Option<T>, path: &'static str) {
+    if slot.is_some() {
+        out.insert(path);
+    }
 }
 
 /// Keeps `slot` only if `path` is granted.
@@ -74,6 +92,12 @@ mod tests {
             "{after:?} not within {granted:?}"
         );
         let kept: BTreeSet<String> = before.intersection(&granted).cloned().collect();
+        let reported: BTreeSet<String> = value.disclosed().iter().map(|s| s.to_string()).collect();
+        prop_assert_eq!(
+            &reported,
+            &after,
+            "the audit log records what was disclosed"
+        );
         prop_assert_eq!(after, kept);
         Ok(())
     }

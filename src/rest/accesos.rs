@@ -15,11 +15,12 @@ pub async fn consultar(
 ) -> HttpResponse {
     let mut call = call(&req, Service::Op(Operation::ConsultarAccesos));
     let run = path_run(&mut call, &run);
-    let agreements = broker.agreements();
+    let policy = broker.policy();
     let reply = broker
+        .into_inner()
         .call(call, move |_, conn| {
             let run = run.ok_or_else(ApiError::no_encontrado)?;
-            Ok(accesos::consultar(conn, run, &agreements)?)
+            Ok(accesos::consultar(conn, run, &policy.agreements)?)
         })
         .await;
     respond(&req, reply)

@@ -18,6 +18,7 @@ pub async fn consultar(
     let run = path_run(&mut call, &run);
     let rules = broker.rules.clone();
     let reply = broker
+        .into_inner()
         .call(call, move |admission, conn| {
             let run = run.ok_or_else(ApiError::no_encontrado)?;
             elegibilidad::check_program(&admission.agreement, &rules, &programa)?;

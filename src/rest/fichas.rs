@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::support::{call, json_body, path_run, respond};
+use super::support::{call, json_body, path_run, read_body, respond};
 use crate::broker::{Broker, Service};
 use crate::error::ApiError;
 use crate::ops::catalog::Operation;
@@ -21,6 +21,7 @@ pub async fn ficha(
     let mut call = call(&req, OP);
     let run = path_run(&mut call, &run);
     let reply = broker
+        .into_inner()
         .call(call, move |admission, conn| {
             let run = run.ok_or_else(ApiError::no_encontrado)?;
             let agreement = &admission.agreement;
@@ -44,10 +45,19 @@ struct Lote {
     runs: Vec<String>,
 }
 
-pub async fn lote(req: HttpRequest, body: web::Bytes, broker: web::Data<Broker>) -> HttpResponse {
+pub async fn lote(
+    req: HttpRequest,
+    payload: web::Payload,
+    broker: web::Data<Broker>,
+) -> HttpResponse {
     let mut call = call(&req, OP);
     let max = broker.config.broker.batch_max;
-    let runs = json_body::<Lote>(&req, &body, &mut call).map(|l| l.runs);
+    let body = read_body(payload, &mut call).await;
+    let runs = if call.input_error.is_none() {
+        json_body::<Lote>(&req, &body, &mut call).map(|l| l.runs)
+    } else {
+        None
+    };
     match &runs {
         Some(r) if r.len() > max => call.input_error = Some(ApiError::lote_excedido(max)),
         Some(r) if r.is_empty() => {
@@ -59,6 +69,7 @@ pub async fn lote(req: HttpRequest, body: web::Bytes, broker: web::Data<Broker>)
         None => {}
     }
     let reply = broker
+        .into_inner()
         .call(call, move |admission, conn| {
             let agreement = &admission.agreement;
             let members = agreement

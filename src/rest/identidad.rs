@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::support::{call, json_body, respond};
+use super::support::{call, json_body, read_body, respond};
 use crate::broker::{Broker, Service};
 use crate::domain::Run;
 use crate::error::ApiError;
@@ -11,11 +11,16 @@ use crate::ops::identidad::{self, Afirmacion};
 
 pub async fn validar(
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     broker: web::Data<Broker>,
 ) -> HttpResponse {
     let mut call = call(&req, Service::Op(Operation::ValidarIdentidad));
-    let claim = json_body::<Afirmacion>(&req, &body, &mut call);
+    let body = read_body(payload, &mut call).await;
+    let claim = if call.input_error.is_none() {
+        json_body::<Afirmacion>(&req, &body, &mut call)
+    } else {
+        None
+    };
     let run = match claim.as_ref().map(|c| Run::parse(&c.run)) {
         Some(Ok(run)) => {
             call.subjects.push(run);
@@ -28,13 +33,13 @@ pub async fn validar(
         None => None,
     };
     let reply = broker
+        .into_inner()
         .call(call, move |admission, conn| {
             let (Some(run), Some(claim)) = (run, claim) else {
                 return Err(ApiError::solicitud_invalida("missing claim"));
             };
             identidad::check_grant(&admission.agreement, &claim)?;
-            identidad::validar(conn, run, &claim, admission.agreement.scope)?
-                .ok_or_else(ApiError::no_encontrado)
+            identidad::validar(conn, run, &claim, admission.agreement.scope)
         })
         .await;
     respond(&req, reply)

@@ -10,6 +10,7 @@ use crate::ops::meta;
 
 pub async fn ping(req: HttpRequest, broker: web::Data<Broker>) -> HttpResponse {
     let reply = broker
+        .into_inner()
         .call_local(call(&req, Service::Ping), |_| Ok(json!({ "ok": true })))
         .await;
     respond(&req, reply)
@@ -17,6 +18,7 @@ pub async fn ping(req: HttpRequest, broker: web::Data<Broker>) -> HttpResponse {
 
 pub async fn operaciones(req: HttpRequest, broker: web::Data<Broker>) -> HttpResponse {
     let reply = broker
+        .into_inner()
         .call_local(call(&req, Service::Metaservicios), |admission| {
             Ok(meta::allowed_methods(&admission.agreement))
         })

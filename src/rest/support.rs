@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::broker::{Call, Reply, Service, Transport};
+use crate::broker::{Broker, Call, Reply, Service, Transport};
 use crate::domain::Run;
 use crate::error::ApiError;
 use crate::identity::ClientIdentity;
@@ -46,6 +46,45 @@ pub fn path_run(call: &mut Call, text: &str) -> Option<Run> {
             None
         }
     }
+}
+
+/// Largest request body read on the agency listener (a 500-RUN batch is about 10 KiB).
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Reads the body up to [`MAX_BODY`]; a larger one becomes the call's input error (413) and is
+/// not read further.
+pub async fn read_body(mut payload: web::Payload, call: &mut Call) -> Vec<u8> {
+    use futures_util::StreamExt;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        match chunk {
+            Ok(bytes) if body.len() + bytes.len() <= MAX_BODY => body.extend_from_slice(&bytes),
+            Ok(_) => {
+                call.input_error = Some(ApiError::demasiado_grande(MAX_BODY));
+                return Vec::new();
+            }
+            Err(_) => {
+                call.input_error = Some(ApiError::solicitud_invalida("the body could not be read"));
+                return Vec::new();
+            }
+        }
+    }
+    body
+}
+
+/// A request refused before it reached an operation (unknown path, wrong method), audited.
+pub async fn refuse(req: HttpRequest, broker: web::Data<Broker>, error: ApiError) -> HttpResponse {
+    let mut call = call(&req, Service::Desconocido);
+    call.input_error = Some(error);
+    let reply = broker
+        .into_inner()
+        .call_local(call, |_| Ok::<(), ApiError>(()))
+        .await;
+    respond(&req, reply)
+}
+
+pub async fn method_not_allowed(req: HttpRequest, broker: web::Data<Broker>) -> HttpResponse {
+    refuse(req, broker, ApiError::metodo_no_permitido()).await
 }
 
 /// Decodes a JSON body; a wrong content type or malformed JSON becomes the call's input error.

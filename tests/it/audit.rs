@@ -191,3 +191,105 @@ async fn a_person_can_learn_who_consulted_them() {
         node.stop().await;
     }
 }
+
+/// Makes every audit insert fail, as a full disk or a lost database would.
+fn break_audit(conn: &mut DbConnection) {
+    let sql = match conn {
+        DbConnection::Sqlite(_) => {
+            "CREATE TRIGGER auditoria_rota BEFORE INSERT ON auditoria BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END;"
+        }
+        DbConnection::Pg(_) => {
+            "CREATE FUNCTION auditoria_rota() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER auditoria_rota BEFORE INSERT ON auditoria FOR EACH ROW EXECUTE FUNCTION auditoria_rota();"
+        }
+    };
+    conn.batch_execute(sql).unwrap();
+}
+
+#[tokio::test]
+async fn no_answer_leaves_without_its_audit_record() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 300,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let run = registry::with_ficha(&mut node.db(), None);
+        let url = node.agency_url(&format!("/api/v1/personas/{run}/ficha"));
+        let client = node.client(Some("minvu"));
+        assert_eq!(client.get(&url).send().await.unwrap().status(), 200);
+        break_audit(&mut node.db());
+        let response = client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 503);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("NO_DISPONIBLE"), "{body}");
+        assert!(
+            !body.contains("puntaje") && !body.contains(&run.to_string()),
+            "no data without audit: {body}"
+        );
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_batch_records_only_the_persons_and_fields_it_disclosed() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 4_000,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mine = registry::with_ficha(&mut node.db(), Some("13101"));
+        let other = registry::with_ficha_outside(&mut node.db(), "13101");
+        let r = node
+            .client(Some("muni-13101"))
+            .post(node.agency_url("/api/v1/fichas/consultas"))
+            .json(&json!({ "runs": [mine.to_string(), other.to_string()] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let (sujetos, campos): (String, String) = auditoria::table
+            .order(auditoria::id.desc())
+            .select((auditoria::sujetos, auditoria::campos))
+            .first(&mut node.db())
+            .unwrap();
+        assert_eq!(
+            sujetos,
+            mine.to_string(),
+            "the person outside the comuna was not disclosed"
+        );
+        assert!(campos.contains("integrantes.nombres"), "{campos}");
+        // The other person's access report stays empty.
+        let report: Value = node
+            .client(Some("operador"))
+            .get(node.agency_url(&format!("/api/v1/personas/{other}/accesos")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(report["accesos"], json!([]));
+        // ValidarIdentidad records only the comparisons it made.
+        node.client(Some("ips"))
+            .post(node.agency_url("/api/v1/identidad/validaciones"))
+            .json(&json!({ "run": mine.to_string(), "nombres": "X" }))
+            .send()
+            .await
+            .unwrap();
+        let campos: String = auditoria::table
+            .order(auditoria::id.desc())
+            .select(auditoria::campos)
+            .first(&mut node.db())
+            .unwrap();
+        assert_eq!(campos, "coincidencias.nombres,run,vivo");
+        node.stop().await;
+    }
+}

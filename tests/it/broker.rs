@@ -25,6 +25,19 @@ fn last_audit(node: &TestNode) -> (Option<String>, String, String, i32, String) 
         .expect("an audit record")
 }
 
+/// Row counts of the registry's tables (what bad input must never change).
+fn registry_digest(node: &TestNode) -> Vec<i64> {
+    use siis::db::schema::{beneficios, fichas, hogares, integrantes, personas};
+    let mut conn = node.db();
+    vec![
+        personas::table.count().get_result(&mut conn).unwrap(),
+        hogares::table.count().get_result(&mut conn).unwrap(),
+        integrantes::table.count().get_result(&mut conn).unwrap(),
+        fichas::table.count().get_result(&mut conn).unwrap(),
+        beneficios::table.count().get_result(&mut conn).unwrap(),
+    ]
+}
+
 fn audit_count(node: &TestNode) -> i64 {
     auditoria::table
         .count()
@@ -420,6 +433,7 @@ async fn bad_input_gets_stable_codes_and_changes_nothing() {
             },
         )
         .await;
+        let registry_before = registry_digest(&node);
         let client = node.client(Some("minvu"));
         let get = |path: String| {
             let (client, url) = (client.clone(), node.agency_url(&path));
@@ -497,6 +511,11 @@ async fn bad_input_gets_stable_codes_and_changes_nothing() {
             .get_result(&mut node.db())
             .unwrap();
         assert_eq!(refused, 8);
+        assert_eq!(
+            registry_digest(&node),
+            registry_before,
+            "bad input changes nothing"
+        );
         node.stop().await;
     }
 }
@@ -557,6 +576,109 @@ async fn reload_refuses_a_broken_set_and_keeps_the_previous_one() {
             .unwrap()
             .status(),
         200
+    );
+    node.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_paths_wrong_methods_and_huge_bodies_are_refused_and_audited() {
+    for backend in backends() {
+        let node = TestNode::start(backend).await;
+        let client = node.client(Some("minvu"));
+        let before = audit_count(&node);
+        let (s, b) = problem(
+            client
+                .get(node.agency_url("/api/v1/nada"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((s, b["code"].as_str()), (404, Some("RUTA_DESCONOCIDA")));
+        let (s, b) = problem(
+            client
+                .delete(node.agency_url("/api/v1/ping"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((s, b["code"].as_str()), (405, Some("METODO_NO_PERMITIDO")));
+        let huge = format!("{{\"runs\": [\"{}\"]}}", "1".repeat(2 << 20));
+        let (s, b) = problem(
+            client
+                .post(node.agency_url("/api/v1/fichas/consultas"))
+                .header("content-type", "application/json")
+                .body(huge)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((s, b["code"].as_str()), (413, Some("DEMASIADO_GRANDE")));
+        assert_eq!(audit_count(&node), before + 3);
+        let (_, operation, outcome, _, _) = last_audit(&node);
+        assert_eq!(
+            (operation.as_str(), outcome.as_str()),
+            ("ConsultarFichaFPS", "DEMASIADO_GRANDE")
+        );
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_request_refused_by_the_rate_limit_does_not_use_up_its_message_id() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let agreements = agreements_with(
+        dir.path(),
+        &[(
+            "lento.toml",
+            &agreement_text("lento", "2026-01-01", "2030-12-31", 1, 1, 1_000),
+        )],
+    );
+    let node = TestNode::start_with(
+        Backend::Sqlite,
+        Setup {
+            agreements: Some(agreements),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let client = node.client(Some("lento"));
+    let url = node.agency_url("/api/v1/ping");
+    assert_eq!(
+        client
+            .get(&url)
+            .header("X-Request-Id", "a-1")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let limited = client
+        .get(&url)
+        .header("X-Request-Id", "b-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(limited.status(), 429);
+    let wait = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    let retried = client
+        .get(&url)
+        .header("X-Request-Id", "b-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        retried.status(),
+        200,
+        "the retry after Retry-After is accepted"
     );
     node.stop().await;
 }

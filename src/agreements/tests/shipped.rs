@@ -126,7 +126,15 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
         for op in [ConsultarFichaFPS, ValidarIdentidad, ConsultarElegibilidad] {
             assert_eq!(fields(&set, id, op), all(op), "{id} {op}");
         }
-        assert_eq!(programas(&set, id), None);
+        let every: Vec<String> = crate::ops::reglas::PROGRAMAS
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        let mut listed = programas(&set, id).expect("municipalities list their programs");
+        listed.sort();
+        let mut every = every;
+        every.sort();
+        assert_eq!(listed, every);
     }
 
     assert_eq!(ops("operador"), [ConsultarAccesos]);

@@ -163,7 +163,7 @@ fn programas_only_for_elegibilidad_and_from_the_list() {
     one_issue(
         &format!("{eleg}programas = []\n"),
         "programas",
-        "omit it to grant every program",
+        "list the programs the agreement grants",
     );
     one_issue(
         &format!("{eleg}programas = [\"PBS\", \"PBS\"]\n"),
@@ -338,4 +338,23 @@ fn a_missing_or_empty_folder_is_an_error() {
             .contains("cannot read the agreements folder"),
         "{errors}"
     );
+}
+
+#[test]
+fn eligibility_must_list_its_programs() {
+    let g = good("demo");
+    one_issue(
+        &format!("{g}[operations.ConsultarElegibilidad]\nfields = [\"run\", \"elegible\"]\n"),
+        "[operations.ConsultarElegibilidad]",
+        "must list its programas",
+    );
+}
+
+#[test]
+fn a_scoped_agreement_cannot_read_access_reports() {
+    let g = good("demo");
+    let text = format!(
+        "scope = \"13101\"\n{g}[operations.ConsultarAccesos]\nfields = [\"run\", \"accesos.fecha\"]\n"
+    );
+    one_issue(&text, "scope =", "cannot be granted ConsultarAccesos");
 }

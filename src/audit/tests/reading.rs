@@ -108,25 +108,29 @@ fn accesses_lists_the_records_naming_a_run_newest_first() {
         }
         log.shutdown();
         let mut conn = db.conn();
-        let seen = accesses(&mut conn, run(a), 10).unwrap();
+        let seen = accesses(&mut conn, run(a), Which::All, 10).unwrap();
         let operations: Vec<&str> = seen.iter().map(|x| x.operation.as_str()).collect();
         assert_eq!(operations, ["op-5", "op-3", "op-1"]);
         assert_eq!(seen[1], expected_refused);
         assert_eq!(seen[0].fields, ["puntaje", "hogar.integrantes"]);
         assert_eq!(seen[0].agreement.as_deref(), Some("minvu"));
-        let latest: Vec<String> = accesses(&mut conn, run(a), 2)
+        let latest: Vec<String> = accesses(&mut conn, run(a), Which::All, 2)
             .unwrap()
             .into_iter()
             .map(|x| x.operation)
             .collect();
         assert_eq!(latest, ["op-5", "op-3"]);
-        let for_b: Vec<String> = accesses(&mut conn, run(b), 10)
+        let for_b: Vec<String> = accesses(&mut conn, run(b), Which::All, 10)
             .unwrap()
             .into_iter()
             .map(|x| x.operation)
             .collect();
         assert_eq!(for_b, ["op-3", "op-2"]);
-        assert!(accesses(&mut conn, run(c), 10).unwrap().is_empty());
+        assert!(
+            accesses(&mut conn, run(c), Which::All, 10)
+                .unwrap()
+                .is_empty()
+        );
         assert_eq!(verify(&mut conn).unwrap(), report(5, None));
     }
 }
