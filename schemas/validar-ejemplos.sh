@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Valida cada ejemplo de schemas/ejemplos/ contra su esquema (xmllint, sin red) y comprueba que
+# los WSDL de ../wsdl/ estén bien formados. Sale con estado distinto de cero ante cualquier falla,
+# si falta un ejemplo de la tabla o si hay en ejemplos/ un archivo que la tabla no cubre.
+#
+# Uso: bash schemas/validar-ejemplos.sh   (desde cualquier carpeta; requiere xmllint)
+set -uo pipefail
+
+cd "$(dirname "$0")"
+
+if ! command -v xmllint >/dev/null 2>&1; then
+  echo "validar-ejemplos: falta xmllint (paquete libxml2-utils)" >&2
+  exit 2
+fi
+
+# esquema:ejemplo, uno por línea: solicitud y respuesta de cada operación, y el detalle de falla.
+PARES="
+fichafps-v1.xsd:ConsultarFichaFPS.xml
+fichafps-v1.xsd:ConsultarFichaFPSRespuesta.xml
+fichafps-v1.xsd:ConsultarFichaFPSLote.xml
+fichafps-v1.xsd:ConsultarFichaFPSLoteRespuesta.xml
+identidad-v1.xsd:ValidarIdentidad.xml
+identidad-v1.xsd:ValidarIdentidadRespuesta.xml
+elegibilidad-v1.xsd:ConsultarElegibilidad.xml
+elegibilidad-v1.xsd:ConsultarElegibilidadRespuesta.xml
+accesos-v1.xsd:ConsultarAccesos.xml
+accesos-v1.xsd:ConsultarAccesosRespuesta.xml
+metaservicios-v1.xsd:listMethods.xml
+metaservicios-v1.xsd:listMethodsRespuesta.xml
+metaservicios-v1.xsd:allowedMethods.xml
+metaservicios-v1.xsd:allowedMethodsRespuesta.xml
+metaservicios-v1.xsd:getWsdl.xml
+metaservicios-v1.xsd:getWsdlRespuesta.xml
+sobre-v1.xsd:detalle.xml
+"
+
+fallas=0
+total=0
+cubiertos=" "
+
+for par in $PARES; do
+  xsd="${par%%:*}"
+  xml="ejemplos/${par#*:}"
+  total=$((total + 1))
+  cubiertos="$cubiertos${par#*:} "
+  if [ ! -f "$xml" ]; then
+    echo "FALTA  $xml"
+    fallas=$((fallas + 1))
+    continue
+  fi
+  if salida=$(xmllint --noout --nonet --schema "$xsd" "$xml" 2>&1); then
+    echo "ok     $xml  ($xsd)"
+  else
+    echo "FALLA  $xml  ($xsd)"
+    echo "$salida" | sed 's/^/       /'
+    fallas=$((fallas + 1))
+  fi
+done
+
+for xml in ejemplos/*; do
+  nombre="${xml#ejemplos/}"
+  case "$cubiertos" in
+    *" $nombre "*) ;;
+    *) echo "SOBRA  $xml (no tiene esquema en la tabla de este script)"; fallas=$((fallas + 1)) ;;
+  esac
+done
+
+for wsdl in ../wsdl/*.wsdl; do
+  total=$((total + 1))
+  if salida=$(xmllint --noout --nonet "$wsdl" 2>&1); then
+    echo "ok     ${wsdl#../}  (bien formado)"
+  else
+    echo "FALLA  ${wsdl#../}"
+    echo "$salida" | sed 's/^/       /'
+    fallas=$((fallas + 1))
+  fi
+done
+
+if [ "$fallas" -ne 0 ]; then
+  echo "validar-ejemplos: $fallas falla(s) en $total comprobaciones" >&2
+  exit 1
+fi
+echo "validar-ejemplos: $total comprobaciones, todas correctas"
