@@ -202,7 +202,7 @@ impl ApiError {
                 "CUOTA_EXCEDIDA",
                 429,
                 "Cuota diaria excedida",
-                "the agreement's daily quota is used up; it renews at 00:00 UTC",
+                "the agreement's daily quota is used up; it renews at midnight, Chile time",
             )
         }
     }
