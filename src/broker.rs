@@ -93,9 +93,11 @@ pub struct Admission {
     pub today: NaiveDate,
 }
 
-/// The broker's answer: the message id (given or generated) and the projected result.
+/// The broker's answer: the message id (given or generated), the agreement it was answered
+/// under (if any) and the projected result.
 pub struct Reply<T> {
     pub message_id: String,
+    pub agreement: Option<AgreementId>,
     pub result: Result<T, ApiError>,
 }
 
@@ -242,6 +244,7 @@ impl Broker {
             tracing::error!(error = %e, "request task failed");
             Reply {
                 message_id: String::new(),
+                agreement: None,
                 result: Err(ApiError::unavailable()),
             }
         })
@@ -322,6 +325,7 @@ impl Broker {
             tracing::error!(error = %e, "request task failed");
             Reply {
                 message_id: String::new(),
+                agreement: None,
                 result: Err(ApiError::unavailable()),
             }
         })
@@ -385,12 +389,18 @@ impl Broker {
             http_status: status,
             latency_us: started.elapsed().as_micros() as u64,
         };
+        let agreement = agreement.map(|a| a.id.clone());
         match self.audit.append(record).await {
-            Ok(_) => Reply { message_id, result },
+            Ok(_) => Reply {
+                message_id,
+                agreement,
+                result,
+            },
             Err(error) => {
                 tracing::error!(error = %error, "audit record not written: answer withheld");
                 Reply {
                     message_id,
+                    agreement,
                     result: Err(ApiError::unavailable()),
                 }
             }

@@ -106,6 +106,15 @@ impl ApiError {
         )
     }
 
+    pub fn tipo_no_soportado_soap() -> ApiError {
+        Self::new(
+            "TIPO_NO_SOPORTADO",
+            415,
+            "Tipo de contenido no soportado",
+            "send SOAP 1.1 as text/xml or SOAP 1.2 as application/soap+xml",
+        )
+    }
+
     pub fn tipo_no_soportado() -> ApiError {
         Self::new(
             "TIPO_NO_SOPORTADO",

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod pki;
 pub mod rest;
 pub mod seed;
+pub mod soap;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

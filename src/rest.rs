@@ -6,7 +6,7 @@ mod elegibilidad;
 mod fichas;
 mod identidad;
 mod meta;
-mod support;
+pub(crate) mod support;
 
 use actix_web::web;
 

@@ -18,7 +18,7 @@ use crate::identity::ClientIdentity;
 use crate::ops::reglas::{Rules, RulesError};
 use crate::state::AppState;
 use crate::tls::{self, TlsError};
-use crate::{admin, rest};
+use crate::{admin, rest, soap};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -133,6 +133,7 @@ impl Node {
                 App::new()
                     .app_data(broker.clone())
                     .configure(rest::agency_routes)
+                    .configure(soap::routes)
                     .default_service(web::to(rest::agency_not_found))
             })
             .on_connect(client_identity)

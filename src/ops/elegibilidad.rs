@@ -165,6 +165,19 @@ pub fn consultar(
     })
 }
 
+/// ConsultarElegibilidad as the agreement may ask it (the program must be granted).
+pub fn responder(
+    agreement: &Agreement,
+    conn: &mut DbConnection,
+    rules: &Rules,
+    run: Run,
+    programa: &str,
+    today: NaiveDate,
+) -> Result<Elegibilidad, ApiError> {
+    check_program(agreement, rules, programa)?;
+    consultar(conn, rules, run, programa, agreement.scope, today)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

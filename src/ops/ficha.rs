@@ -7,11 +7,13 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 
 use super::projection::{Project, any_below, keep, note};
-use crate::agreements::FieldSet;
+use crate::agreements::{Agreement, FieldSet};
 use crate::db::models::Ficha;
 use crate::db::schema::{fichas, hogares, integrantes, personas};
 use crate::db::{DbConnection, DbError};
 use crate::domain::{Cut, Puntaje, Run};
+use crate::error::ApiError;
+use crate::ops::catalog::Operation;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -287,4 +289,26 @@ pub fn consultar(
         fallecido: Some(household.fallecido),
         integrantes,
     }))
+}
+
+/// ConsultarFichaFPS for one RUN, as the agreement may see it (scope, members only if any
+/// `integrantes.*` field is granted). Projection is the broker's.
+pub fn responder(
+    agreement: &Agreement,
+    conn: &mut DbConnection,
+    run: Run,
+) -> Result<FichaFps, ApiError> {
+    match consultar(conn, run, agreement.scope, wants_members(agreement))? {
+        Lookup::Found(f) => Ok(f),
+        Lookup::NotFound => Err(ApiError::no_encontrado()),
+        Lookup::OutOfScope => Err(ApiError::fuera_de_ambito()),
+        Lookup::NoFicha => Err(ApiError::sin_ficha()),
+    }
+}
+
+/// Whether the agreement may see household members (if not, they are not even read).
+pub fn wants_members(agreement: &Agreement) -> bool {
+    agreement
+        .grant(Operation::ConsultarFichaFPS)
+        .is_some_and(|g| any_below(&g.fields, "integrantes."))
 }

@@ -200,6 +200,17 @@ pub fn validar(
     })
 }
 
+/// ValidarIdentidad as the agreement may ask it: every compared field must be granted.
+pub fn responder(
+    agreement: &Agreement,
+    conn: &mut DbConnection,
+    run: Run,
+    claim: &Afirmacion,
+) -> Result<ValidacionIdentidad, ApiError> {
+    check_grant(agreement, claim)?;
+    validar(conn, run, claim, agreement.scope)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,9 +6,10 @@ use super::ficha::{self, FichaFps, Lookup};
 use std::collections::BTreeSet;
 
 use super::projection::Project;
-use crate::agreements::FieldSet;
+use crate::agreements::{Agreement, FieldSet};
 use crate::db::{DbConnection, DbError};
 use crate::domain::{Cut, Run};
+use crate::error::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResultadoLote {
@@ -89,4 +90,29 @@ pub fn consultar(
         resultados.push(resultado);
     }
     Ok(RespuestaLote { resultados })
+}
+
+/// Checks a batch's size: 1 to `max` RUNs.
+pub fn check_size(runs: &[String], max: usize) -> Result<(), ApiError> {
+    match runs.len() {
+        0 => Err(ApiError::solicitud_invalida(
+            "a batch must list at least one RUN",
+        )),
+        n if n > max => Err(ApiError::lote_excedido(max)),
+        _ => Ok(()),
+    }
+}
+
+/// ConsultarFichaFPS for a batch, as the agreement may see it.
+pub fn responder(
+    agreement: &Agreement,
+    conn: &mut DbConnection,
+    runs: &[String],
+) -> Result<RespuestaLote, ApiError> {
+    Ok(consultar(
+        conn,
+        runs,
+        agreement.scope,
+        ficha::wants_members(agreement),
+    )?)
 }

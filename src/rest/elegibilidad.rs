@@ -21,13 +21,12 @@ pub async fn consultar(
         .into_inner()
         .call(call, move |admission, conn| {
             let run = run.ok_or_else(ApiError::no_encontrado)?;
-            elegibilidad::check_program(&admission.agreement, &rules, &programa)?;
-            elegibilidad::consultar(
+            elegibilidad::responder(
+                &admission.agreement,
                 conn,
                 &rules,
                 run,
                 &programa,
-                admission.agreement.scope,
                 admission.today,
             )
         })

@@ -7,9 +7,8 @@ use super::support::{call, json_body, path_run, read_body, respond};
 use crate::broker::{Broker, Service};
 use crate::error::ApiError;
 use crate::ops::catalog::Operation;
-use crate::ops::ficha::{self, Lookup};
+use crate::ops::ficha;
 use crate::ops::lote;
-use crate::ops::projection::any_below;
 
 const OP: Service = Service::Op(Operation::ConsultarFichaFPS);
 
@@ -24,16 +23,7 @@ pub async fn ficha(
         .into_inner()
         .call(call, move |admission, conn| {
             let run = run.ok_or_else(ApiError::no_encontrado)?;
-            let agreement = &admission.agreement;
-            let members = agreement
-                .grant(Operation::ConsultarFichaFPS)
-                .is_some_and(|g| any_below(&g.fields, "integrantes."));
-            match ficha::consultar(conn, run, agreement.scope, members)? {
-                Lookup::Found(f) => Ok(f),
-                Lookup::NotFound => Err(ApiError::no_encontrado()),
-                Lookup::OutOfScope => Err(ApiError::fuera_de_ambito()),
-                Lookup::NoFicha => Err(ApiError::sin_ficha()),
-            }
+            ficha::responder(&admission.agreement, conn, run)
         })
         .await;
     respond(&req, reply)
@@ -58,29 +48,16 @@ pub async fn lote(
     } else {
         None
     };
-    match &runs {
-        Some(r) if r.len() > max => call.input_error = Some(ApiError::lote_excedido(max)),
-        Some(r) if r.is_empty() => {
-            call.input_error = Some(ApiError::solicitud_invalida(
-                "runs must list at least one RUN",
-            ))
+    if let Some(r) = &runs {
+        match lote::check_size(r, max) {
+            Ok(()) => call.subjects = lote::subjects(r),
+            Err(e) => call.input_error = Some(e),
         }
-        Some(r) => call.subjects = lote::subjects(r),
-        None => {}
     }
     let reply = broker
         .into_inner()
         .call(call, move |admission, conn| {
-            let agreement = &admission.agreement;
-            let members = agreement
-                .grant(Operation::ConsultarFichaFPS)
-                .is_some_and(|g| any_below(&g.fields, "integrantes."));
-            Ok(lote::consultar(
-                conn,
-                &runs.unwrap_or_default(),
-                agreement.scope,
-                members,
-            )?)
+            lote::responder(&admission.agreement, conn, &runs.unwrap_or_default())
         })
         .await;
     respond(&req, reply)

@@ -38,8 +38,7 @@ pub async fn validar(
             let (Some(run), Some(claim)) = (run, claim) else {
                 return Err(ApiError::solicitud_invalida("missing claim"));
             };
-            identidad::check_grant(&admission.agreement, &claim)?;
-            identidad::validar(conn, run, &claim, admission.agreement.scope)
+            identidad::responder(&admission.agreement, conn, run, &claim)
         })
         .await;
     respond(&req, reply)

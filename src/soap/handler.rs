@@ -1,0 +1,368 @@
+//! `POST /soap/{Servicio}`: reads the envelope, calls the operation through the broker, and
+//! answers in the SOAP version asked.
+
+use std::sync::Arc;
+
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::encode::{self, Sobre};
+use super::parse::{self, Request, SoapVersion};
+use super::xml::Xml;
+use super::{SERVICIOS, Servicio, contract, ns, servicio};
+use crate::broker::{Broker, Call, Reply, Service, Transport};
+use crate::domain::Run;
+use crate::error::ApiError;
+use crate::identity::ClientIdentity;
+use crate::ops::catalog::Operation;
+use crate::ops::identidad::Afirmacion;
+use crate::ops::{accesos, elegibilidad, ficha, identidad, lote, meta};
+use crate::rest::support::read_body;
+
+/// Everything an answer needs besides the result.
+struct Context {
+    version: SoapVersion,
+    servicio: Option<&'static Servicio>,
+    operation: String,
+    request: Request,
+}
+
+pub async fn post(
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    broker: web::Data<Broker>,
+) -> HttpResponse {
+    let broker = broker.into_inner();
+    let mut call = Call {
+        identity: req.conn_data::<Arc<ClientIdentity>>().cloned(),
+        transport: Transport::Soap,
+        service: Service::Desconocido,
+        message_id: None,
+        subjects: Vec::new(),
+        input_error: None,
+    };
+    let (version, action) = match version_of(&req) {
+        Ok(found) => found,
+        Err(error) => {
+            call.input_error = Some(error);
+            (SoapVersion::V11, None)
+        }
+    };
+    let body = read_body(payload, &mut call).await;
+    let mut ctx = Context {
+        version,
+        servicio: servicio(&path),
+        operation: String::new(),
+        request: Request::default(),
+    };
+    if call.input_error.is_none() {
+        match read_request(&req, &body, &ctx, action.as_deref()) {
+            Ok(request) => {
+                ctx.operation = request.operation.clone();
+                call.message_id = request
+                    .value("encabezado/idSobre")
+                    .or(request.xroad_id())
+                    .map(str::to_owned);
+                ctx.request = request;
+            }
+            Err(error) => call.input_error = Some(error),
+        }
+    }
+    if call.input_error.is_some() {
+        let reply = broker.call_local(call, |_| Ok(())).await;
+        return render(&ctx, reply, |_, _, _: &()| {});
+    }
+    dispatch(&req, broker, call, ctx).await
+}
+
+/// The SOAP version from the Content-Type, and the action it names (SOAP 1.2) or the
+/// SOAPAction header (SOAP 1.1).
+fn version_of(req: &HttpRequest) -> Result<(SoapVersion, Option<String>), ApiError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut parts = content_type.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+    let mut action = None;
+    for param in parts {
+        if let Some((key, value)) = param.split_once('=') {
+            let value = value.trim().trim_matches('"');
+            match key.trim().to_ascii_lowercase().as_str() {
+                "charset" if !value.eq_ignore_ascii_case("utf-8") => {
+                    return Err(ApiError::xml_invalido("only UTF-8 is accepted"));
+                }
+                "action" => action = Some(value.to_owned()),
+                _ => {}
+            }
+        }
+    }
+    match essence.as_str() {
+        "text/xml" => {
+            let soap_action = req
+                .headers()
+                .get("soapaction")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().trim_matches('"').to_owned());
+            Ok((SoapVersion::V11, soap_action))
+        }
+        "application/soap+xml" => Ok((SoapVersion::V12, action)),
+        _ => Err(ApiError::tipo_no_soportado_soap()),
+    }
+}
+
+/// Parses the envelope and checks the operation belongs to the service and its action.
+fn read_request(
+    _req: &HttpRequest,
+    body: &[u8],
+    ctx: &Context,
+    action: Option<&str>,
+) -> Result<Request, ApiError> {
+    let request = parse::read(body, ctx.version)?;
+    let Some(servicio) = ctx.servicio else {
+        return Err(ApiError::operacion_desconocida(
+            "no SOAP service is published at this path",
+        ));
+    };
+    if request.namespace != servicio.namespace
+        || !servicio.operaciones.contains(&request.operation.as_str())
+    {
+        return Err(ApiError::operacion_desconocida(format!(
+            "{} does not offer that operation",
+            servicio.nombre
+        )));
+    }
+    if let Some(action) = action.filter(|a| !a.is_empty())
+        && action != servicio.action(&request.operation)
+    {
+        return Err(ApiError::operacion_desconocida(
+            "the SOAPAction does not match the operation in the Body",
+        ));
+    }
+    Ok(request)
+}
+
+/// A RUN from its `numero` and `dv` leaves under `prefix` (e.g. `cuerpo/run`).
+fn run_at(request: &Request, prefix: &str) -> Result<Run, ApiError> {
+    let numero = request.value(&format!("{prefix}/numero")).unwrap_or("");
+    let dv = request.value(&format!("{prefix}/dv")).unwrap_or("");
+    Run::parse(&format!("{numero}-{dv}")).map_err(ApiError::run_invalido)
+}
+
+/// The batch's RUNs as `numero-dv` texts, in order.
+fn batch_runs(request: &Request) -> Vec<String> {
+    let mut runs: Vec<String> = Vec::new();
+    for (path, value) in &request.leaves {
+        match path.as_str() {
+            "cuerpo/run/numero" => runs.push(format!("{value}-")),
+            "cuerpo/run/dv" => {
+                if let Some(last) = runs.last_mut() {
+                    last.push_str(value);
+                }
+            }
+            _ => {}
+        }
+    }
+    runs
+}
+
+async fn dispatch(
+    req: &HttpRequest,
+    broker: Arc<Broker>,
+    mut call: Call,
+    ctx: Context,
+) -> HttpResponse {
+    let r = &ctx.request;
+    match ctx.operation.as_str() {
+        "ConsultarFichaFPS" => {
+            call.service = Service::Op(Operation::ConsultarFichaFPS);
+            let run = subject(&mut call, run_at(r, "cuerpo/run"));
+            let reply = broker
+                .call(call, move |adm, conn| {
+                    ficha::responder(
+                        &adm.agreement,
+                        conn,
+                        run.ok_or_else(ApiError::no_encontrado)?,
+                    )
+                })
+                .await;
+            render(&ctx, reply, encode::ficha)
+        }
+        "ConsultarFichaFPSLote" => {
+            call.service = Service::Op(Operation::ConsultarFichaFPS);
+            let runs = batch_runs(r);
+            match lote::check_size(&runs, broker.config.broker.batch_max) {
+                Ok(()) => call.subjects = lote::subjects(&runs),
+                Err(e) => call.input_error = Some(e),
+            }
+            let reply = broker
+                .call(call, move |adm, conn| {
+                    lote::responder(&adm.agreement, conn, &runs)
+                })
+                .await;
+            render(&ctx, reply, encode::lote)
+        }
+        "ValidarIdentidad" => {
+            call.service = Service::Op(Operation::ValidarIdentidad);
+            let run = subject(&mut call, run_at(r, "cuerpo/run"));
+            let claim = Afirmacion {
+                run: run.map(|r| r.to_string()).unwrap_or_default(),
+                nombres: r.value("cuerpo/nombres").map(str::to_owned),
+                apellido_paterno: r.value("cuerpo/apellidoPaterno").map(str::to_owned),
+                apellido_materno: r.value("cuerpo/apellidoMaterno").map(str::to_owned),
+                fecha_nacimiento: match r.value("cuerpo/fechaNacimiento").map(str::parse) {
+                    Some(Ok(date)) => Some(date),
+                    Some(Err(_)) => {
+                        call.input_error.get_or_insert(ApiError::xml_invalido(
+                            "fechaNacimiento is not a date (YYYY-MM-DD)",
+                        ));
+                        None
+                    }
+                    None => None,
+                },
+            };
+            let reply = broker
+                .call(call, move |adm, conn| {
+                    let run = run.ok_or_else(ApiError::no_encontrado)?;
+                    identidad::responder(&adm.agreement, conn, run, &claim)
+                })
+                .await;
+            render(&ctx, reply, encode::validacion)
+        }
+        "ConsultarElegibilidad" => {
+            call.service = Service::Op(Operation::ConsultarElegibilidad);
+            let run = subject(&mut call, run_at(r, "cuerpo/run"));
+            let programa = r.value("cuerpo/programa").unwrap_or("").to_owned();
+            let rules = broker.rules.clone();
+            let reply = broker
+                .call(call, move |adm, conn| {
+                    let run = run.ok_or_else(ApiError::no_encontrado)?;
+                    elegibilidad::responder(&adm.agreement, conn, &rules, run, &programa, adm.today)
+                })
+                .await;
+            render(&ctx, reply, encode::elegibilidad)
+        }
+        "ConsultarAccesos" => {
+            call.service = Service::Op(Operation::ConsultarAccesos);
+            let run = subject(&mut call, run_at(r, "cuerpo/run"));
+            let policy = broker.policy();
+            let reply = broker
+                .call(call, move |_, conn| {
+                    let run = run.ok_or_else(ApiError::no_encontrado)?;
+                    Ok(accesos::consultar(conn, run, &policy.agreements)?)
+                })
+                .await;
+            render(&ctx, reply, encode::accesos)
+        }
+        "allowedMethods" => {
+            call.service = Service::Metaservicios;
+            let reply = broker
+                .call_local(call, |adm| Ok(meta::allowed_methods(&adm.agreement)))
+                .await;
+            render(&ctx, reply, encode::allowed_methods)
+        }
+        "listMethods" => {
+            call.service = Service::ListMethods;
+            let reply = broker.call_local(call, |_| Ok(())).await;
+            render(&ctx, reply, |x, p, _| {
+                for s in SERVICIOS {
+                    x.open(&format!("{p}:servicio"))
+                        .leaf(&format!("{p}:nombre"), s.nombre);
+                    for op in s.operaciones {
+                        x.leaf(&format!("{p}:operacion"), op);
+                    }
+                    x.close(&format!("{p}:servicio"));
+                }
+            })
+        }
+        "getWsdl" => {
+            call.service = Service::GetWsdl;
+            let nombre = r.value("cuerpo/servicio").unwrap_or("").to_owned();
+            let found = contract::wsdl_text(req, &nombre)
+                .map(|text| (format!("{}{nombre}?wsdl", contract::base_url(req)), text));
+            let reply = broker
+                .call_local(call, move |_| {
+                    found.ok_or_else(|| ApiError::operacion_desconocida("no such SOAP service"))
+                })
+                .await;
+            render(&ctx, reply, |x, p, (direccion, wsdl)| {
+                x.leaf(&format!("{p}:direccion"), direccion)
+                    .leaf(&format!("{p}:wsdl"), wsdl);
+            })
+        }
+        _ => {
+            call.input_error = Some(ApiError::operacion_desconocida("unknown operation"));
+            let reply = broker.call_local(call, |_| Ok(())).await;
+            render(&ctx, reply, |_, _, _: &()| {})
+        }
+    }
+}
+
+/// Records a parsed RUN as the call's subject, or its error as the call's input error.
+fn subject(call: &mut Call, run: Result<Run, ApiError>) -> Option<Run> {
+    match run {
+        Ok(run) => {
+            call.subjects.push(run);
+            Some(run)
+        }
+        Err(error) => {
+            call.input_error.get_or_insert(error);
+            None
+        }
+    }
+}
+
+/// The answer (or Fault) for a reply, in the version asked.
+fn render<T>(ctx: &Context, reply: Reply<T>, write: impl Fn(&mut Xml, &str, &T)) -> HttpResponse {
+    let (prefix, namespace) = match ctx.servicio {
+        Some(s) => (s.prefix, s.namespace),
+        None => ("x", ns::SOBRE),
+    };
+    let operation = if ctx.operation.is_empty() {
+        "Desconocida"
+    } else {
+        &ctx.operation
+    };
+    let sobre = Sobre {
+        version: ctx.version,
+        prefix,
+        namespace,
+        operation,
+        message_id: &reply.message_id,
+        consumidor: reply.agreement.as_ref().map(|a| a.as_str()),
+        xroad: &ctx.request.xroad,
+    };
+    let (status, body, retry) = match &reply.result {
+        Ok(value) => (
+            200,
+            encode::answer(&sobre, "00", Some(&|x: &mut Xml| write(x, prefix, value))),
+            None,
+        ),
+        Err(error) => {
+            let (estado, is_fault) = encode::estado(error);
+            if is_fault {
+                (
+                    error.status,
+                    encode::fault(&sobre, error, estado),
+                    error.retry_after,
+                )
+            } else {
+                (200, encode::answer(&sobre, estado, None), None)
+            }
+        }
+    };
+    let content_type = match ctx.version {
+        SoapVersion::V11 => "text/xml; charset=utf-8",
+        SoapVersion::V12 => "application/soap+xml; charset=utf-8",
+    };
+    let mut response = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+    );
+    if let Some(secs) = retry {
+        response.insert_header((RETRY_AFTER, HeaderValue::from(secs)));
+    }
+    response.content_type(content_type).body(body)
+}
