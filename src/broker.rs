@@ -117,6 +117,16 @@ pub struct Broker {
     pub config: Arc<Config>,
 }
 
+/// The reply when a request's task died (a panic): nothing is sent but 503.
+fn task_failed<T>(error: actix_web::rt::task::JoinError) -> Reply<T> {
+    tracing::error!(error = %error, "request task failed");
+    Reply {
+        message_id: String::new(),
+        agreement: None,
+        result: Err(ApiError::unavailable()),
+    }
+}
+
 /// What an answer disclosed, for its audit record.
 #[derive(Default)]
 struct Disclosed {
@@ -240,14 +250,7 @@ impl Broker {
         F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
         let task = actix_web::rt::spawn(async move { self.call_inner(call, work).await });
-        task.await.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "request task failed");
-            Reply {
-                message_id: String::new(),
-                agreement: None,
-                result: Err(ApiError::unavailable()),
-            }
-        })
+        task.await.unwrap_or_else(task_failed)
     }
 
     async fn call_inner<T, F>(&self, call: Call, work: F) -> Reply<T>
@@ -321,14 +324,7 @@ impl Broker {
             )
             .await
         });
-        task.await.unwrap_or_else(|e| {
-            tracing::error!(error = %e, "request task failed");
-            Reply {
-                message_id: String::new(),
-                agreement: None,
-                result: Err(ApiError::unavailable()),
-            }
-        })
+        task.await.unwrap_or_else(task_failed)
     }
 
     /// The caller's message id when it is acceptable, else a generated one (a malformed id is
