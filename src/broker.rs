@@ -366,6 +366,11 @@ impl Broker {
                 200,
                 disclosed.fields.iter().map(|f| (*f).to_owned()).collect(),
             ),
+            // The status the caller received: on SOAP an outcome (no data, bad parameter) is a
+            // normal 200 answer with its estadoSobre.
+            Err(e) if call.transport == Transport::Soap && !crate::soap::estado(e).1 => {
+                (e.audit_outcome(), 200, Vec::new())
+            }
             Err(e) => (e.audit_outcome(), e.status, Vec::new()),
         };
         if let Some(subjects) = disclosed.subjects {

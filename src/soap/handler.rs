@@ -152,15 +152,18 @@ fn run_at(request: &Request, prefix: &str) -> Result<Run, ApiError> {
 }
 
 /// The batch's RUNs as `numero-dv` texts, in order.
+/// Each `run` element of a batch gives one entry, even when its parts are missing (an
+/// incomplete one is then `run_invalido` in its place).
 fn batch_runs(request: &Request) -> Vec<String> {
     let mut runs: Vec<String> = Vec::new();
+    let (mut numero, mut dv) = ("", "");
     for (path, value) in &request.leaves {
         match path.as_str() {
-            "cuerpo/run/numero" => runs.push(format!("{value}-")),
-            "cuerpo/run/dv" => {
-                if let Some(last) = runs.last_mut() {
-                    last.push_str(value);
-                }
+            "cuerpo/run/numero" => numero = value,
+            "cuerpo/run/dv" => dv = value,
+            "cuerpo/run" => {
+                runs.push(format!("{numero}-{dv}"));
+                (numero, dv) = ("", "");
             }
             _ => {}
         }

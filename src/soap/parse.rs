@@ -6,17 +6,28 @@
 //! What it keeps of the operation element is a flat list of leaf values by path (for example
 //! `cuerpo/run/numero`), which the operation's decoder reads.
 
-use quick_xml::NsReader;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
+use quick_xml::{NsReader, XmlVersion};
 
 use super::ns;
 use crate::error::ApiError;
 
 /// Deepest element nesting accepted (a real request needs about eight).
 pub const MAX_DEPTH: usize = 32;
-/// Most leaf values kept from one operation element (a 500-RUN batch needs about 1,000).
-const MAX_LEAVES: usize = 4_096;
+/// Most leaf values kept from one operation element: more than a body within the 1 MiB limit
+/// can hold (a leaf takes at least 8 bytes), so that a batch over `broker.batch_max` is
+/// answered LOTE_EXCEDIDO, as the contract says, rather than refused here.
+const MAX_LEAVES: usize = 1 << 17;
+/// The X-Road headers accepted and echoed.
+const XROAD_HEADERS: &[&str] = &[
+    "client",
+    "service",
+    "id",
+    "userId",
+    "issue",
+    "protocolVersion",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SoapVersion {
@@ -57,10 +68,11 @@ pub struct Request {
 }
 
 impl Request {
+    /// The first non-empty value at `path`.
     pub fn value(&self, path: &str) -> Option<&str> {
         self.leaves
             .iter()
-            .find(|(p, _)| p == path)
+            .find(|(p, v)| p == path && !v.is_empty())
             .map(|(_, v)| v.as_str())
     }
 
@@ -95,7 +107,9 @@ pub fn read(body: &[u8], version: SoapVersion) -> Result<Request, ApiError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = NsReader::from_str(text);
     let config = reader.config_mut();
-    config.trim_text(true);
+    // Not trim_text: it trims each text event, so the spaces next to an entity or character
+    // reference (`Jos&#233; Luis`) would be lost. Values are trimmed whole in `value_of`.
+    config.trim_text(false);
     config.check_end_names = true;
     config.expand_empty_elements = true;
 
@@ -146,10 +160,12 @@ pub fn read(body: &[u8], version: SoapVersion) -> Result<Request, ApiError> {
                         _ => return Err(invalid("entities are not accepted")),
                     }
                 };
+                check_chars(resolved.encode_utf8(&mut [0; 4]))?;
                 text_buf.push(resolved);
             }
             Event::Text(t) => {
                 let content = t.xml10_content();
+                check_chars(&content)?;
                 if place != Place::InOperation && place != Place::InHeader {
                     // Text outside the operation element or the headers means nothing here.
                     if !content.trim().is_empty() {
@@ -159,7 +175,9 @@ pub fn read(body: &[u8], version: SoapVersion) -> Result<Request, ApiError> {
                 text_buf.push_str(&content);
             }
             Event::CData(c) => {
-                text_buf.push_str(&c.xml10_content());
+                let content = c.xml10_content();
+                check_chars(&content)?;
+                text_buf.push_str(&content);
             }
             Event::Comment(_) => {}
             Event::Start(start) => {
@@ -190,12 +208,23 @@ pub fn read(body: &[u8], version: SoapVersion) -> Result<Request, ApiError> {
                     (Place::AfterBody, _) => return Err(invalid("nothing may follow the Body")),
                     (Place::Done, _) => return Err(invalid("nothing may follow the Envelope")),
                     (Place::InHeader, 3) => {
-                        if namespace.as_deref() == Some(ns::XROAD) {
-                            let object_type = start
+                        if namespace.as_deref() == Some(ns::XROAD)
+                            && XROAD_HEADERS.contains(&local.as_str())
+                        {
+                            let object_type = match start
                                 .attributes()
                                 .flatten()
                                 .find(|a| a.key.local_name().as_ref() == "objectType")
-                                .map(|a| a.value.to_string());
+                            {
+                                Some(a) => {
+                                    let value = a
+                                        .normalized_value(XmlVersion::Implicit1_0)
+                                        .map_err(|_| invalid("a malformed attribute value"))?;
+                                    check_chars(&value)?;
+                                    Some(value.into_owned())
+                                }
+                                None => None,
+                            };
                             header_item = Some(XRoadHeader {
                                 name: local.clone(),
                                 text: String::new(),
@@ -207,6 +236,10 @@ pub fn read(body: &[u8], version: SoapVersion) -> Result<Request, ApiError> {
                         Place::InHeader
                     }
                     (Place::InHeader, _) => {
+                        // Echoed as an element name: it must be one.
+                        if header_item.is_some() && !is_simple_name(&local) {
+                            return Err(invalid("a malformed element name in a header"));
+                        }
                         header_path.push(local.clone());
                         Place::InHeader
                     }
@@ -234,27 +267,26 @@ pub fn read(body: &[u8], version: SoapVersion) -> Result<Request, ApiError> {
                 match place {
                     Place::InOperation if depth == 3 => place = Place::InBody,
                     Place::InOperation => {
-                        if !text_buf.is_empty() {
-                            if request.leaves.len() >= MAX_LEAVES {
-                                return Err(invalid("too many values in one message"));
-                            }
-                            request
-                                .leaves
-                                .push((path.join("/"), std::mem::take(&mut text_buf)));
+                        // Every element's end is kept, empty ones too, so that repeated
+                        // groups (a batch's `run`) keep their boundaries.
+                        let value = value_of(&mut text_buf);
+                        if request.leaves.len() >= MAX_LEAVES {
+                            return Err(invalid("too many values in one message"));
                         }
+                        request.leaves.push((path.join("/"), value));
                         path.pop();
                     }
                     Place::InHeader if depth == 2 => place = Place::InEnvelope,
                     Place::InHeader if depth == 3 => {
                         if let Some(mut item) = header_item.take() {
-                            item.text = std::mem::take(&mut text_buf);
+                            item.text = value_of(&mut text_buf);
                             request.xroad.push(item);
                         }
                     }
                     Place::InHeader => {
                         if let (Some(item), Some(part)) = (header_item.as_mut(), header_path.pop())
                         {
-                            item.parts.push((part, std::mem::take(&mut text_buf)));
+                            item.parts.push((part, value_of(&mut text_buf)));
                         }
                     }
                     Place::InBody if depth == 2 => place = Place::AfterBody,
@@ -275,6 +307,37 @@ pub fn read(body: &[u8], version: SoapVersion) -> Result<Request, ApiError> {
         return Err(invalid("the Body holds no operation"));
     }
     Ok(request)
+}
+
+/// Whether XML 1.0 allows this character in a document (quick-xml does not check, and text
+/// from headers is echoed).
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn check_chars(text: &str) -> Result<(), ApiError> {
+    if text.chars().all(is_xml_char) {
+        Ok(())
+    } else {
+        Err(invalid("a character XML does not allow"))
+    }
+}
+
+/// A name made of ASCII letters, digits, `_`, `-` and `.`, starting with a letter or `_`.
+fn is_simple_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// The text gathered for an element, without the whitespace around it.
+fn value_of(buf: &mut String) -> String {
+    let value = buf.trim().to_owned();
+    buf.clear();
+    value
 }
 
 /// `expand_empty_elements` turns every `<a/>` into a start and an end.

@@ -9,5 +9,6 @@ mod operations;
 mod pki;
 mod registry;
 mod seed;
+mod soap;
 mod storage;
 mod support;
