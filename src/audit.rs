@@ -52,6 +52,8 @@ pub struct AuditRecord {
     pub outcome: String,
     pub http_status: u16,
     pub latency_us: u64,
+    /// The X-Road headers of the request, as `name=value` pairs joined by `; `.
+    pub xroad: Option<String>,
 }
 
 /// The position of a committed record in the chain (1, 2, 3, …).

@@ -84,6 +84,8 @@ pub struct Call {
     pub subjects: Vec<Run>,
     /// A request the transport could not decode still counts, and is audited, as refused.
     pub input_error: Option<ApiError>,
+    /// X-Road headers of the request (`name=value; …`), for the audit log.
+    pub xroad: Option<String>,
 }
 
 /// The agreement a request was admitted under.
@@ -389,6 +391,7 @@ impl Broker {
             outcome: outcome.to_owned(),
             http_status: status,
             latency_us: started.elapsed().as_micros() as u64,
+            xroad: call.xroad,
         };
         let agreement = agreement.map(|a| a.id.clone());
         match self.audit.append(record).await {

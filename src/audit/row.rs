@@ -42,6 +42,7 @@ pub(crate) struct AuditRow {
     pub latencia_us: i64,
     pub hash_anterior: String,
     pub hash: String,
+    pub xroad: Option<String>,
 }
 
 /// A row of `auditoria_sujetos`.
@@ -70,6 +71,10 @@ impl AuditRow {
         text(&mut h, &self.resultado);
         int(&mut h, i64::from(self.estado_http));
         int(&mut h, self.latencia_us);
+        // Added later: covered when present, so records written before it still verify.
+        if let Some(xroad) = &self.xroad {
+            nullable(&mut h, Some(xroad));
+        }
         hex::encode(h.finalize())
     }
 }
@@ -139,6 +144,7 @@ impl Pending {
             latencia_us: i64::try_from(record.latency_us).unwrap_or(i64::MAX),
             hash_anterior: String::new(),
             hash: String::new(),
+            xroad: record.xroad.map(clean),
         };
         Ok(Pending { row, runs })
     }

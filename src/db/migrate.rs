@@ -8,7 +8,11 @@ const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// The migration names every backend must carry, in order (checked by a test).
-pub const MIGRATION_NAMES: &[&str] = &["2026-11-28-000001_registry", "2026-11-28-000002_audit"];
+pub const MIGRATION_NAMES: &[&str] = &[
+    "2026-11-28-000001_registry",
+    "2026-11-28-000002_audit",
+    "2026-11-28-000003_audit_xroad",
+];
 
 /// Applies pending migrations and returns the names of those applied now.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {

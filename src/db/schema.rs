@@ -86,6 +86,7 @@ diesel::table! {
         latencia_us -> BigInt,
         hash_anterior -> Text,
         hash -> Text,
+        xroad -> Nullable<Text>,
     }
 }
 

@@ -15,6 +15,8 @@ use crate::identity::ClientIdentity;
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const XROAD_ID: &str = "x-road-id";
+/// X-Road's REST headers besides the id: accepted, echoed and audited.
+pub const XROAD_ECHOED: [&str; 2] = ["x-road-client", "x-road-userid"];
 
 /// A call for `service` from this request: client identity from the TLS connection, message
 /// id from `X-Request-Id` (or `X-Road-Id`).
@@ -31,7 +33,23 @@ pub fn call(req: &HttpRequest, service: Service) -> Call {
         message_id: header(REQUEST_ID).or_else(|| header(XROAD_ID)),
         subjects: Vec::new(),
         input_error: None,
+        xroad: xroad_headers(req),
     }
+}
+
+/// `client=…; userId=…` from the X-Road headers present (each at most 256 characters).
+fn xroad_headers(req: &HttpRequest) -> Option<String> {
+    let pairs: Vec<String> = [("client", XROAD_ECHOED[0]), ("userId", XROAD_ECHOED[1])]
+        .iter()
+        .filter_map(|(name, header)| {
+            let value = req.headers().get(*header)?.to_str().ok()?;
+            Some(format!(
+                "{name}={}",
+                value.chars().take(256).collect::<String>()
+            ))
+        })
+        .collect();
+    (!pairs.is_empty()).then(|| pairs.join("; "))
 }
 
 /// Parses a RUN from the path into the call: a subject if valid, an input error if not.
@@ -131,6 +149,13 @@ pub fn respond<T: Serialize>(req: &HttpRequest, reply: Reply<T>) -> HttpResponse
         response
             .headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID), id);
+    }
+    for name in XROAD_ECHOED {
+        if let Some(value) = req.headers().get(name) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value.clone());
+        }
     }
     response
 }

@@ -41,6 +41,7 @@ pub async fn post(
         message_id: None,
         subjects: Vec::new(),
         input_error: None,
+        xroad: None,
     };
     let (version, action) = match version_of(&req) {
         Ok(found) => found,
@@ -64,6 +65,7 @@ pub async fn post(
                     .value("encabezado/idSobre")
                     .or(request.xroad_id())
                     .map(str::to_owned);
+                call.xroad = request.xroad_summary();
                 ctx.request = request;
             }
             Err(error) => call.input_error = Some(error),

@@ -76,6 +76,28 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The X-Road headers as `name=value; …` for the audit log (identifiers as
+    /// `objectType:part/part/…`).
+    pub fn xroad_summary(&self) -> Option<String> {
+        let pairs: Vec<String> = self
+            .xroad
+            .iter()
+            .map(|h| {
+                let value = if h.parts.is_empty() {
+                    h.text.clone()
+                } else {
+                    let parts: Vec<&str> = h.parts.iter().map(|(_, v)| v.as_str()).collect();
+                    match &h.object_type {
+                        Some(kind) => format!("{kind}:{}", parts.join("/")),
+                        None => parts.join("/"),
+                    }
+                };
+                format!("{}={value}", h.name)
+            })
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
     /// The X-Road message id, if the caller sent one.
     pub fn xroad_id(&self) -> Option<&str> {
         self.xroad

@@ -180,6 +180,7 @@ fn the_hash_follows_the_documented_encoding() {
         latencia_us: 1_500,
         hash_anterior: GENESIS_HASH.into(),
         hash: String::new(),
+        xroad: None,
     };
     let mut bytes = Vec::new();
     let text = |bytes: &mut Vec<u8>, s: &str| {
@@ -202,6 +203,16 @@ fn the_hash_follows_the_documented_encoding() {
     bytes.extend(200i64.to_be_bytes());
     bytes.extend(1_500i64.to_be_bytes());
     assert_eq!(row.chain_hash(), hex::encode(Sha256::digest(&bytes)));
+
+    // X-Road headers, when present, follow as one more nullable text.
+    let with_xroad = AuditRow {
+        xroad: Some("userId=CL1".into()),
+        ..row.clone()
+    };
+    let mut more = bytes.clone();
+    more.push(1);
+    text(&mut more, "userId=CL1");
+    assert_eq!(with_xroad.chain_hash(), hex::encode(Sha256::digest(&more)));
 
     // Every column counts, NULL is not empty, and moving a boundary changes the hash.
     let variants: Vec<AuditRow> = vec![

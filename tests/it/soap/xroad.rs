@@ -5,6 +5,8 @@ use diesel::prelude::*;
 
 use siis::domain::Run;
 
+use siis::db::schema::auditoria;
+
 use super::client::{FICHA, IDENTIDAD, META, V, call, envelope, estado, operation, post, run_xml};
 use super::xml::{self, Element, XROAD, XROAD_ID};
 use super::{assert_fault, audit_after, last_audit_id};
@@ -109,6 +111,19 @@ async fn xroad_headers_are_echoed_in_order_and_their_id_is_the_message_id() {
                 ),
                 (xr_id.as_str(), "soap", "ConsultarFichaFPS", "OK")
             );
+            // The other X-Road headers are audited too, in the order they came.
+            let xroad: Option<String> = auditoria::table
+                .find(rows[0].id)
+                .select(auditoria::xroad)
+                .first(&mut node.db())
+                .unwrap();
+            let xroad = xroad.expect("X-Road headers audited");
+            assert!(
+                xroad.contains("userId=CL12345678-5")
+                    && xroad.contains("client=SUBSYSTEM:CL/GOV/61000000/serviu"),
+                "{xroad}"
+            );
+            assert!(xroad.find("userId=") < xroad.find("client="), "{xroad}");
             // Replayed, it is refused, and the Fault echoes the headers too.
             let a = post(&minvu, &node, v, &FICHA, "ConsultarFichaFPS", body).await;
             assert_fault(&a, v, 409, true, "03", "MENSAJE_REPETIDO");
