@@ -84,8 +84,8 @@ pub struct Call {
     pub subjects: Vec<Run>,
     /// A request the transport could not decode still counts, and is audited, as refused.
     pub input_error: Option<ApiError>,
-    /// X-Road headers of the request (`name=value; …`), for the audit log.
-    pub xroad: Option<String>,
+    /// X-Road headers of the request as (name, value), for the audit log.
+    pub xroad: Vec<(String, String)>,
 }
 
 /// The agreement a request was admitted under.
@@ -117,6 +117,22 @@ pub struct Broker {
     pub rules: Arc<Rules>,
     pub pool: Pool,
     pub config: Arc<Config>,
+}
+
+/// The X-Road headers as a JSON object for the audit log: unambiguous, each name once, each
+/// value at most 256 characters (the transports refuse longer ones; this is the last guard).
+fn xroad_json(pairs: &[(String, String)]) -> Option<String> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut object = serde_json::Map::new();
+    for (name, value) in pairs.iter().take(8) {
+        let value: String = value.chars().take(256).collect();
+        object
+            .entry(name.chars().take(32).collect::<String>())
+            .or_insert(serde_json::Value::String(value));
+    }
+    Some(serde_json::Value::Object(object).to_string())
 }
 
 /// The reply when a request's task died (a panic): nothing is sent but 503.
@@ -207,12 +223,7 @@ impl Broker {
             .as_deref()
             .and_then(|identity| policy.agreements.find(identity))
             .cloned()
-            .ok_or_else(|| {
-                (
-                    ApiError::no_autorizado("no agreement covers this client certificate"),
-                    None,
-                )
-            })?;
+            .ok_or_else(|| (ApiError::sin_convenio(), None))?;
         let refuse = |e: ApiError| (e, Some(agreement.clone()));
         if !agreement.is_in_force(today) {
             return Err(refuse(ApiError::convenio_no_vigente()));
@@ -370,7 +381,7 @@ impl Broker {
             ),
             // The status the caller received: on SOAP an outcome (no data, bad parameter) is a
             // normal 200 answer with its estadoSobre.
-            Err(e) if call.transport == Transport::Soap && !crate::soap::estado(e).1 => {
+            Err(e) if call.transport == Transport::Soap && !e.estado_sobre().1 => {
                 (e.audit_outcome(), 200, Vec::new())
             }
             Err(e) => (e.audit_outcome(), e.status, Vec::new()),
@@ -391,7 +402,7 @@ impl Broker {
             outcome: outcome.to_owned(),
             http_status: status,
             latency_us: started.elapsed().as_micros() as u64,
-            xroad: call.xroad,
+            xroad: xroad_json(&call.xroad),
         };
         let agreement = agreement.map(|a| a.id.clone());
         match self.audit.append(record).await {

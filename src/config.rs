@@ -229,8 +229,10 @@ impl Config {
                     .into(),
             ));
         }
-        if self.broker.batch_max == 0 {
-            return Err(ConfigError("broker.batch_max must be at least 1".into()));
+        if !(1..=500).contains(&self.broker.batch_max) {
+            return Err(ConfigError(
+                "broker.batch_max must be between 1 and 500 (the SOAP contract's limit)".into(),
+            ));
         }
         if self.database.pool_size == 0 {
             return Err(ConfigError("database.pool_size must be at least 1".into()));

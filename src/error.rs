@@ -18,6 +18,9 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// What the audit log records when it differs from `code` (never sent).
     pub audit_code: Option<&'static str>,
+    /// The client is not known at all (no agreement for its certificate): an authentication
+    /// failure rather than an authorisation one.
+    pub authentication: bool,
 }
 
 impl ApiError {
@@ -34,6 +37,41 @@ impl ApiError {
             detail: detail.into(),
             retry_after: None,
             audit_code: None,
+            authentication: false,
+        }
+    }
+
+    /// The certificate acts under no agreement (SOAP estadoSobre 01).
+    pub fn sin_convenio() -> ApiError {
+        ApiError {
+            authentication: true,
+            ..Self::no_autorizado("no agreement covers this client certificate")
+        }
+    }
+
+    /// How this error travels in a D.S. 81 envelope: its estadoSobre, and whether it is a
+    /// protocol failure (a SOAP Fault) rather than an outcome of the operation (a normal
+    /// answer). One mapping for every transport and for the audit log.
+    pub fn estado_sobre(&self) -> (&'static str, bool) {
+        match self.code {
+            "RUN_INVALIDO" | "LOTE_EXCEDIDO" | "PROGRAMA_DESCONOCIDO" => ("03", false),
+            "NO_ENCONTRADO" | "SIN_FICHA" => ("05", false),
+            "XML_INVALIDO"
+            | "OPERACION_DESCONOCIDA"
+            | "DEMASIADO_GRANDE"
+            | "SOLICITUD_INVALIDA"
+            | "TIPO_NO_SOPORTADO"
+            | "RUTA_DESCONOCIDA"
+            | "METODO_NO_PERMITIDO" => ("04", true),
+            "NO_AUTORIZADO" if self.authentication => ("01", true),
+            "NO_AUTORIZADO"
+            | "CAMPO_NO_PERMITIDO"
+            | "CONVENIO_NO_VIGENTE"
+            | "LIMITE_EXCEDIDO"
+            | "CUOTA_EXCEDIDA" => ("02", true),
+            "MENSAJE_REPETIDO" => ("03", true),
+            // NO_DISPONIBLE, and any code added later until it is mapped here.
+            _ => ("07", true),
         }
     }
 

@@ -200,15 +200,24 @@ pub fn validar(
     })
 }
 
-/// ValidarIdentidad as the agreement may ask it: every compared field must be granted.
+/// ValidarIdentidad as the agreement may ask it: every compared field must be granted. An
+/// empty claimed value is no claim (the same on every transport).
 pub fn responder(
     agreement: &Agreement,
     conn: &mut DbConnection,
     run: Run,
     claim: &Afirmacion,
 ) -> Result<ValidacionIdentidad, ApiError> {
-    check_grant(agreement, claim)?;
-    validar(conn, run, claim, agreement.scope)
+    let given = |v: &Option<String>| v.clone().filter(|t| !t.trim().is_empty());
+    let claim = Afirmacion {
+        run: claim.run.clone(),
+        nombres: given(&claim.nombres),
+        apellido_paterno: given(&claim.apellido_paterno),
+        apellido_materno: given(&claim.apellido_materno),
+        fecha_nacimiento: claim.fecha_nacimiento,
+    };
+    check_grant(agreement, &claim)?;
+    validar(conn, run, &claim, agreement.scope)
 }
 
 #[cfg(test)]

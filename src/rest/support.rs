@@ -37,19 +37,15 @@ pub fn call(req: &HttpRequest, service: Service) -> Call {
     }
 }
 
-/// `client=…; userId=…` from the X-Road headers present (each at most 256 characters).
-fn xroad_headers(req: &HttpRequest) -> Option<String> {
-    let pairs: Vec<String> = [("client", XROAD_ECHOED[0]), ("userId", XROAD_ECHOED[1])]
+/// The X-Road headers present, as (name, value) for the audit log.
+fn xroad_headers(req: &HttpRequest) -> Vec<(String, String)> {
+    [("client", XROAD_ECHOED[0]), ("userId", XROAD_ECHOED[1])]
         .iter()
         .filter_map(|(name, header)| {
-            let value = req.headers().get(*header)?.to_str().ok()?;
-            Some(format!(
-                "{name}={}",
-                value.chars().take(256).collect::<String>()
-            ))
+            let value = String::from_utf8_lossy(req.headers().get(*header)?.as_bytes());
+            Some(((*name).to_owned(), value.into_owned()))
         })
-        .collect();
-    (!pairs.is_empty()).then(|| pairs.join("; "))
+        .collect()
 }
 
 /// Parses a RUN from the path into the call: a subject if valid, an input error if not.

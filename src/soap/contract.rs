@@ -33,10 +33,22 @@ pub const SCHEMAS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The node's base URL for SOAP as this client reached it.
+/// The node's base URL for SOAP as this client reached it. The host comes from the request,
+/// so only a plain host name or address (with port) is taken; anything else falls back to the
+/// address the connection arrived at.
 pub fn base_url(req: &HttpRequest) -> String {
     let info = req.connection_info();
-    format!("https://{}/soap/", info.host())
+    let host = info.host();
+    let plain = !host.is_empty()
+        && host.len() <= 255
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'));
+    if plain {
+        format!("https://{host}/soap/")
+    } else {
+        format!("https://{}/soap/", req.app_config().local_addr())
+    }
 }
 
 /// A WSDL with the node's real address.

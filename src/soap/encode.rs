@@ -13,28 +13,9 @@ use crate::ops::identidad::ValidacionIdentidad;
 use crate::ops::lote::RespuestaLote;
 use crate::ops::meta::OperacionesPermitidas;
 
-/// How a stable code travels on SOAP: its estadoSobre, and whether it is an outcome (a normal
-/// answer) or a protocol failure (a Fault).
+/// How a stable code travels on SOAP (see [`ApiError::estado_sobre`]).
 pub fn estado(error: &ApiError) -> (&'static str, bool) {
-    match error.code {
-        "RUN_INVALIDO" | "LOTE_EXCEDIDO" | "PROGRAMA_DESCONOCIDO" => ("03", false),
-        "NO_ENCONTRADO" | "SIN_FICHA" => ("05", false),
-        "XML_INVALIDO"
-        | "OPERACION_DESCONOCIDA"
-        | "DEMASIADO_GRANDE"
-        | "SOLICITUD_INVALIDA"
-        | "TIPO_NO_SOPORTADO"
-        | "RUTA_DESCONOCIDA"
-        | "METODO_NO_PERMITIDO" => ("04", true),
-        "NO_AUTORIZADO" if error.detail.contains("no agreement covers") => ("01", true),
-        "NO_AUTORIZADO"
-        | "CAMPO_NO_PERMITIDO"
-        | "CONVENIO_NO_VIGENTE"
-        | "LIMITE_EXCEDIDO"
-        | "CUOTA_EXCEDIDA" => ("02", true),
-        "MENSAJE_REPETIDO" => ("03", true),
-        _ => ("07", true),
-    }
+    error.estado_sobre()
 }
 
 fn glosa(estado: &str) -> &'static str {
@@ -96,7 +77,7 @@ fn envelope_open(x: &mut Xml, sobre: &Sobre<'_>) {
                 }
             }
             if h.parts.is_empty() {
-                x.raw(&quick_xml::escape::escape(h.text.as_str()));
+                x.text(&h.text);
             }
             for (part, value) in &h.parts {
                 x.leaf(&format!("id:{part}"), value);
@@ -141,6 +122,8 @@ pub fn answer(sobre: &Sobre<'_>, estado: &str, cuerpo: Option<&dyn Fn(&mut Xml)>
 
 /// A SOAP Fault carrying the estadoSobre and the stable code in its detail.
 pub fn fault(sobre: &Sobre<'_>, error: &ApiError, estado: &str) -> String {
+    // Details are the node's own words, but keep them short whatever they hold.
+    let detail: String = error.detail.chars().take(300).collect();
     let mut x = Xml::new();
     envelope_open(&mut x, sobre);
     let sender = error.status < 500;
@@ -151,7 +134,7 @@ pub fn fault(sobre: &Sobre<'_>, error: &ApiError, estado: &str) -> String {
                 "faultcode",
                 if sender { "soap:Client" } else { "soap:Server" },
             )
-            .leaf("faultstring", &error.detail)
+            .leaf("faultstring", &detail)
             .open("detail");
         }
         SoapVersion::V12 => {
@@ -167,7 +150,7 @@ pub fn fault(sobre: &Sobre<'_>, error: &ApiError, estado: &str) -> String {
                 .close("soap:Code")
                 .open("soap:Reason")
                 .raw("<soap:Text xml:lang=\"es\">")
-                .raw(&quick_xml::escape::escape(error.detail.as_str()))
+                .text(&detail)
                 .raw("</soap:Text>")
                 .close("soap:Reason")
                 .open("soap:Detail");
@@ -176,7 +159,7 @@ pub fn fault(sobre: &Sobre<'_>, error: &ApiError, estado: &str) -> String {
     x.open("s:detalle")
         .leaf("s:estadoSobre", estado)
         .leaf("s:codigo", error.code)
-        .leaf("s:glosa", &error.detail)
+        .leaf("s:glosa", &detail)
         .close("s:detalle");
     match sobre.version {
         SoapVersion::V11 => x.close("detail"),

@@ -41,13 +41,13 @@ pub async fn post(
         message_id: None,
         subjects: Vec::new(),
         input_error: None,
-        xroad: None,
+        xroad: Vec::new(),
     };
     let (version, action) = match version_of(&req) {
         Ok(found) => found,
-        Err(error) => {
+        Err((version, error)) => {
             call.input_error = Some(error);
-            (SoapVersion::V11, None)
+            (version, None)
         }
     };
     let body = read_body(payload, &mut call).await;
@@ -65,7 +65,7 @@ pub async fn post(
                     .value("encabezado/idSobre")
                     .or(request.xroad_id())
                     .map(str::to_owned);
-                call.xroad = request.xroad_summary();
+                call.xroad = request.xroad_pairs();
                 ctx.request = request;
             }
             Err(error) => call.input_error = Some(error),
@@ -80,7 +80,7 @@ pub async fn post(
 
 /// The SOAP version from the Content-Type, and the action it names (SOAP 1.2) or the
 /// SOAPAction header (SOAP 1.1).
-fn version_of(req: &HttpRequest) -> Result<(SoapVersion, Option<String>), ApiError> {
+fn version_of(req: &HttpRequest) -> Result<(SoapVersion, Option<String>), (SoapVersion, ApiError)> {
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -88,31 +88,33 @@ fn version_of(req: &HttpRequest) -> Result<(SoapVersion, Option<String>), ApiErr
         .unwrap_or("");
     let mut parts = content_type.split(';').map(str::trim);
     let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+    // The version first, so that any other error is answered in it.
+    let version = match essence.as_str() {
+        "text/xml" => SoapVersion::V11,
+        "application/soap+xml" => SoapVersion::V12,
+        _ => return Err((SoapVersion::V11, ApiError::tipo_no_soportado_soap())),
+    };
     let mut action = None;
     for param in parts {
         if let Some((key, value)) = param.split_once('=') {
             let value = value.trim().trim_matches('"');
             match key.trim().to_ascii_lowercase().as_str() {
                 "charset" if !value.eq_ignore_ascii_case("utf-8") => {
-                    return Err(ApiError::xml_invalido("only UTF-8 is accepted"));
+                    return Err((version, ApiError::xml_invalido("only UTF-8 is accepted")));
                 }
                 "action" => action = Some(value.to_owned()),
                 _ => {}
             }
         }
     }
-    match essence.as_str() {
-        "text/xml" => {
-            let soap_action = req
-                .headers()
-                .get("soapaction")
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.trim().trim_matches('"').to_owned());
-            Ok((SoapVersion::V11, soap_action))
-        }
-        "application/soap+xml" => Ok((SoapVersion::V12, action)),
-        _ => Err(ApiError::tipo_no_soportado_soap()),
+    if version == SoapVersion::V11 {
+        action = req
+            .headers()
+            .get("soapaction")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().trim_matches('"').to_owned());
     }
+    Ok((version, action))
 }
 
 /// Parses the envelope and checks the operation belongs to the service and its action.

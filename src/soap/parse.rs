@@ -19,6 +19,13 @@ pub const MAX_DEPTH: usize = 32;
 /// can hold (a leaf takes at least 8 bytes), so that a batch over `broker.batch_max` is
 /// answered LOTE_EXCEDIDO, as the contract says, rather than refused here.
 const MAX_LEAVES: usize = 1 << 17;
+/// Longest element name accepted (the contract's longest is under 30 characters).
+const MAX_NAME: usize = 64;
+/// Most bytes of paths and values kept from one message (a 1 MiB body of real values needs
+/// less than this; a body of long names and many empty elements does not get it).
+const MAX_KEPT: usize = 4 << 20;
+/// Longest X-Road header value accepted (each is echoed and audited).
+pub const MAX_XROAD_VALUE: usize = 256;
 /// The X-Road headers accepted and echoed.
 const XROAD_HEADERS: &[&str] = &[
     "client",
@@ -76,11 +83,10 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The X-Road headers as `name=value; …` for the audit log (identifiers as
-    /// `objectType:part/part/…`).
-    pub fn xroad_summary(&self) -> Option<String> {
-        let pairs: Vec<String> = self
-            .xroad
+    /// The X-Road headers as (name, value) pairs for the audit log; identifiers are written
+    /// `objectType:part/part/…`.
+    pub fn xroad_pairs(&self) -> Vec<(String, String)> {
+        self.xroad
             .iter()
             .map(|h| {
                 let value = if h.parts.is_empty() {
@@ -92,10 +98,9 @@ impl Request {
                         None => parts.join("/"),
                     }
                 };
-                format!("{}={value}", h.name)
+                (h.name.clone(), value)
             })
-            .collect();
-        (!pairs.is_empty()).then(|| pairs.join("; "))
+            .collect()
     }
 
     /// The X-Road message id, if the caller sent one.
@@ -144,11 +149,13 @@ pub fn read(body: &[u8], version: SoapVersion) -> Result<Request, ApiError> {
     let mut depth = 0usize;
     let mut text_buf = String::new();
     let mut seen_body = false;
+    let mut kept = 0usize;
 
     loop {
         let (resolved, event) = reader
             .read_resolved_event()
-            .map_err(|e| ApiError::xml_invalido(format!("malformed XML: {e}")))?;
+            // quick-xml's message quotes the client's text: it is not echoed.
+            .map_err(|_| invalid("malformed XML"))?;
         let namespace = match resolved {
             ResolveResult::Bound(ns) => Some(ns.as_ref().to_owned()),
             ResolveResult::Unbound => None,
@@ -209,6 +216,9 @@ pub fn read(body: &[u8], version: SoapVersion) -> Result<Request, ApiError> {
                 }
                 text_buf.clear();
                 let local = start.local_name().as_ref().to_owned();
+                if local.len() > MAX_NAME {
+                    return Err(invalid("an element name is too long"));
+                }
                 let in_soap = namespace.as_deref() == Some(version.namespace());
                 place = match (place, depth) {
                     (Place::Before, 1) if in_soap && local == "Envelope" => Place::InEnvelope,
@@ -292,16 +302,30 @@ pub fn read(body: &[u8], version: SoapVersion) -> Result<Request, ApiError> {
                         // Every element's end is kept, empty ones too, so that repeated
                         // groups (a batch's `run`) keep their boundaries.
                         let value = value_of(&mut text_buf);
-                        if request.leaves.len() >= MAX_LEAVES {
+                        let key = path.join("/");
+                        kept += key.len() + value.len();
+                        if request.leaves.len() >= MAX_LEAVES || kept > MAX_KEPT {
                             return Err(invalid("too many values in one message"));
                         }
-                        request.leaves.push((path.join("/"), value));
+                        request.leaves.push((key, value));
                         path.pop();
                     }
                     Place::InHeader if depth == 2 => place = Place::InEnvelope,
                     Place::InHeader if depth == 3 => {
                         if let Some(mut item) = header_item.take() {
                             item.text = value_of(&mut text_buf);
+                            let too_long = item.text.chars().count() > MAX_XROAD_VALUE
+                                || item.parts.len() > 8
+                                || item
+                                    .parts
+                                    .iter()
+                                    .any(|(_, v)| v.chars().count() > MAX_XROAD_VALUE);
+                            if too_long {
+                                return Err(invalid("an X-Road header is too long"));
+                            }
+                            if request.xroad.iter().any(|h| h.name == item.name) {
+                                return Err(invalid("an X-Road header is repeated"));
+                            }
                             request.xroad.push(item);
                         }
                     }
@@ -440,6 +464,29 @@ mod tests {
             "XML_INVALIDO"
         );
         assert_eq!(code(&format!("<?pi x?>{}", envelope(OP))), "XML_INVALIDO");
+    }
+
+    #[test]
+    fn long_names_and_floods_of_values_are_refused_before_they_cost_memory() {
+        let long = "n".repeat(MAX_NAME + 1);
+        let op = OP.replace("<f:cuerpo>", &format!("<f:cuerpo><f:{long}>1</f:{long}>"));
+        assert_eq!(code(&envelope(&op)), "XML_INVALIDO");
+        // Names at the limit, nested deep, around many empty elements: the kept bytes are capped.
+        let name = "n".repeat(MAX_NAME);
+        let open: String = (0..25).map(|_| format!("<f:{name}>")).collect();
+        let close: String = (0..25).map(|_| format!("</f:{name}>")).collect();
+        let flood = format!(
+            "<f:ConsultarFichaFPS>{open}{}{close}</f:ConsultarFichaFPS>",
+            "<f:a/>".repeat(5_000)
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(code(&envelope(&flood)), "XML_INVALIDO");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // A control character in a name is malformed XML, and the message does not echo it.
+        let bad = envelope(&OP.replace("</f:cuerpo>", "</f:cuerpo\u{1}>"));
+        let err = read(bad.as_bytes(), SoapVersion::V11).unwrap_err();
+        assert_eq!(err.code, "XML_INVALIDO");
+        assert!(!err.detail.contains('\u{1}'));
     }
 
     #[test]

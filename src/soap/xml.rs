@@ -35,12 +35,22 @@ impl Xml {
         self
     }
 
-    /// `<tag>text</tag>`, text escaped.
+    /// `<tag>text</tag>`, text escaped (and stripped of characters XML 1.0 forbids).
     pub fn leaf(&mut self, tag: &str, text: impl Display) -> &mut Self {
         self.open(tag);
-        let text = text.to_string();
-        self.out.push_str(&escape(text.as_str()));
+        self.text(&text.to_string());
         self.close(tag)
+    }
+
+    /// Escaped text, without characters XML 1.0 forbids.
+    pub fn text(&mut self, text: &str) -> &mut Self {
+        if text.chars().all(is_xml_char) {
+            self.out.push_str(&escape(text));
+        } else {
+            let kept: String = text.chars().filter(|c| is_xml_char(*c)).collect();
+            self.out.push_str(&escape(kept.as_str()));
+        }
+        self
     }
 
     /// A leaf only when the value is present.
@@ -65,4 +75,9 @@ impl Xml {
     pub fn finish(self) -> String {
         self.out
     }
+}
+
+/// Whether XML 1.0 allows this character in a document.
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }

@@ -212,3 +212,53 @@ async fn metaservices_describe_the_node_and_the_callers_agreement() {
     }
     node.stop().await;
 }
+
+#[tokio::test]
+async fn a_forged_host_never_reaches_the_wsdl() {
+    let node = TestNode::start(Backend::Sqlite).await;
+    let minvu = node.client(Some("minvu"));
+    let evil = "x\"/><evil/><a b=\"";
+    let wsdl = minvu
+        .get(node.agency_url("/soap/ConsultaFichaFPS?wsdl"))
+        .header("X-Forwarded-Host", evil)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !wsdl.contains("<evil/>"),
+        "the forged host is not pasted in"
+    );
+    xml::parse(&wsdl).expect("the WSDL stays well-formed");
+    assert!(
+        wsdl.contains(&format!(
+            "https://{}/soap/ConsultaFichaFPS",
+            node.node.agency
+        )),
+        "falls back to the listener's address"
+    );
+}
+
+#[tokio::test]
+async fn a_soap_12_request_with_another_charset_gets_a_soap_12_fault() {
+    let node = TestNode::start(Backend::Sqlite).await;
+    let minvu = node.client(Some("minvu"));
+    let url = node.agency_url("/soap/Metaservicios");
+    let a = super::client::post_raw(
+        &minvu,
+        &url,
+        "application/soap+xml; charset=iso-8859-1",
+        None,
+        "<x/>".to_owned(),
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    assert!(
+        a.content_type.starts_with("application/soap+xml"),
+        "{}",
+        a.content_type
+    );
+    assert!(a.text.contains("http://www.w3.org/2003/05/soap-envelope"));
+}
