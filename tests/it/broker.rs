@@ -1,14 +1,12 @@
 //! Enforcement: default deny, validity, grants, revocation, rate limits, quotas, replay, and
 //! problem details with stable codes. Every refusal is audited.
 
-use std::path::Path;
-
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use siis::db::schema::auditoria;
 
 use crate::registry;
-use crate::support::{Backend, Setup, TestNode, backends, repo_path};
+use crate::support::{Backend, Setup, TestNode, agreements_with, backends};
 
 /// The newest audit record: (agreement, operation, outcome, status, message id).
 fn last_audit(node: &TestNode) -> (Option<String>, String, String, i32, String) {
@@ -53,22 +51,6 @@ async fn problem(response: reqwest::Response) -> (u16, Value) {
         "status {status}"
     );
     (status, response.json().await.expect("problem body"))
-}
-
-/// A copy of the shipped agreements plus extra files, in a folder of the test's own.
-fn agreements_with(dir: &Path, extra: &[(&str, &str)]) -> std::path::PathBuf {
-    let out = dir.join("agreements");
-    std::fs::create_dir_all(&out).unwrap();
-    for entry in std::fs::read_dir(repo_path("agreements")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            std::fs::copy(&path, out.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    for (name, text) in extra {
-        std::fs::write(out.join(name), text).unwrap();
-    }
-    out
 }
 
 fn agreement_text(
@@ -523,7 +505,7 @@ async fn bad_input_gets_stable_codes_and_changes_nothing() {
 #[tokio::test]
 async fn reload_refuses_a_broken_set_and_keeps_the_previous_one() {
     let dir = tempfile::TempDir::new().unwrap();
-    let agreements = agreements_with(dir.path(), &[]);
+    let agreements = agreements_with::<&str>(dir.path(), &[]);
     let node = TestNode::start_with(
         Backend::Sqlite,
         Setup {

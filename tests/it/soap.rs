@@ -17,8 +17,6 @@ mod xml;
 mod xroad;
 mod zeep;
 
-use std::path::{Path, PathBuf};
-
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use siis::db::DbConnection;
@@ -27,23 +25,9 @@ use siis::domain::Run;
 
 use self::client::{Answer, V, run_xml};
 use crate::registry;
-use crate::support::{TestNode, repo_path};
+use crate::support::TestNode;
 
-/// A copy of the shipped agreements plus extra files, in a folder of the test's own.
-pub(crate) fn agreements_with(dir: &Path, extra: &[(&str, String)]) -> PathBuf {
-    let out = dir.join("agreements");
-    std::fs::create_dir_all(&out).unwrap();
-    for entry in std::fs::read_dir(repo_path("agreements")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            std::fs::copy(&path, out.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    for (name, text) in extra {
-        std::fs::write(out.join(name), text).unwrap();
-    }
-    out
-}
+pub(crate) use crate::support::agreements_with;
 
 /// A test agreement: validity, rate (per second, burst) and the `[operations…]` tables.
 pub(crate) fn agreement_text(

@@ -126,6 +126,22 @@ pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
+/// A copy of the shipped agreements plus extra files, in a folder of the test's own.
+pub fn agreements_with<S: AsRef<str>>(dir: &Path, extra: &[(&str, S)]) -> PathBuf {
+    let out = dir.join("agreements");
+    std::fs::create_dir_all(&out).expect("agreements folder");
+    for entry in std::fs::read_dir(repo_path("agreements")).expect("shipped agreements") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(&path, out.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    for (name, text) in extra {
+        std::fs::write(out.join(name), text.as_ref()).expect("write agreement");
+    }
+    out
+}
+
 /// The seed thresholds of the shipped eligibility rules.
 pub fn umbrales() -> siis::seed::Umbrales {
     let rules =
