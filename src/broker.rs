@@ -136,10 +136,10 @@ fn xroad_json(pairs: &[(String, String)]) -> Option<String> {
 }
 
 /// The reply when a request's task died (a panic): nothing is sent but 503.
-fn task_failed<T>(error: actix_web::rt::task::JoinError) -> Reply<T> {
+fn task_failed<T>(error: actix_web::rt::task::JoinError, message_id: String) -> Reply<T> {
     tracing::error!(error = %error, "request task failed");
     Reply {
-        message_id: String::new(),
+        message_id,
         agreement: None,
         result: Err(ApiError::unavailable()),
     }
@@ -262,18 +262,21 @@ impl Broker {
         T: Project + Send + 'static,
         F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        let task = actix_web::rt::spawn(async move { self.call_inner(call, work).await });
-        task.await.unwrap_or_else(task_failed)
+        // The message id is settled first, so that even a failed task answers with it.
+        let (message_id, call) = self.message_id(call);
+        let id = message_id.clone();
+        let task =
+            actix_web::rt::spawn(async move { self.call_inner(call, message_id, work).await });
+        task.await.unwrap_or_else(|e| task_failed(e, id))
     }
 
-    async fn call_inner<T, F>(&self, call: Call, work: F) -> Reply<T>
+    async fn call_inner<T, F>(&self, call: Call, message_id: String, work: F) -> Reply<T>
     where
         T: Project + Send + 'static,
         F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
         let started = Instant::now();
         let today = local_today();
-        let (message_id, call) = self.message_id(call);
         let (result, agreement) = match self.admit(&call, today) {
             Err((error, agreement)) => (Err(error), agreement),
             Ok(admission) => {
@@ -319,10 +322,11 @@ impl Broker {
         T: Send + 'static,
         F: FnOnce(&Admission) -> Result<T, ApiError> + Send + 'static,
     {
+        let (message_id, call) = self.message_id(call);
+        let id = message_id.clone();
         let task = actix_web::rt::spawn(async move {
             let started = Instant::now();
             let today = local_today();
-            let (message_id, call) = self.message_id(call);
             let (result, agreement) = match self.admit(&call, today) {
                 Err((error, agreement)) => (Err(error), agreement),
                 Ok(admission) => (work(&admission), Some(admission.agreement)),
@@ -337,7 +341,7 @@ impl Broker {
             )
             .await
         });
-        task.await.unwrap_or_else(task_failed)
+        task.await.unwrap_or_else(|e| task_failed(e, id))
     }
 
     /// The caller's message id when it is acceptable, else a generated one (a malformed id is
