@@ -73,6 +73,47 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Load a running node as an agency would: the ping baseline, then a mix of operations.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BenchArgs {
+    /// The agency listener, e.g. https://localhost:8443.
+    #[arg(long, default_value = "https://localhost:8443")]
+    target: String,
+    /// CA that signed the node's server certificate.
+    #[arg(long, default_value = "var/pki/ca.pem")]
+    ca: PathBuf,
+    /// Client certificate and key of the agreement to act under.
+    #[arg(long)]
+    cert: PathBuf,
+    #[arg(long)]
+    key: PathBuf,
+    /// Sample RUNs from `siis seed --sample` (con_ficha ones are used).
+    #[arg(long, default_value = "var/sample.csv")]
+    sample: PathBuf,
+    /// Seconds per phase (baseline, then mix).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Fixed arrival rate (requests per second) instead of a closed loop.
+    #[arg(long)]
+    rate: Option<u32>,
+    /// The mix, as op=weight pairs (ficha, ficha_soap, lote, identidad, elegibilidad, ping).
+    #[arg(
+        long,
+        default_value = "ficha=40,ficha_soap=20,lote=2,identidad=18,elegibilidad=20"
+    )]
+    mix: String,
+    /// Eligibility program asked about.
+    #[arg(long, default_value = "PBS")]
+    programa: String,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +264,43 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
             }
+        }
+        Command::Bench(args) => {
+            let mut mix = Vec::new();
+            for part in args.mix.split(',').filter(|p| !p.trim().is_empty()) {
+                let (name, weight) = part.split_once('=').unwrap_or((part, "1"));
+                let op = crate::bench::Op::parse(name.trim())
+                    .ok_or_else(|| anyhow::anyhow!("--mix: unknown operation {name:?}"))?;
+                let weight: u32 = weight
+                    .trim()
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("--mix: weight of {name} is not a number"))?;
+                if weight > 0 {
+                    mix.push((op, weight));
+                }
+            }
+            if mix.is_empty() {
+                anyhow::bail!("--mix names no operation");
+            }
+            let options = crate::bench::BenchOptions {
+                target: args.target,
+                ca: args.ca,
+                cert: args.cert,
+                key: args.key,
+                sample: args.sample,
+                duration: std::time::Duration::from_secs(args.seconds.max(1)),
+                concurrency: args.concurrency.max(1),
+                rate: args.rate,
+                mix,
+                programa: args.programa,
+            };
+            let report = crate::bench::run(&options)?;
+            crate::bench::print(&report);
+            if let Some(path) = args.json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)?)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            }
+            Ok(())
         }
         Command::Pki {
             command: PkiCommand::Dev { out, agreements },

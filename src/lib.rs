@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod agreements;
 pub mod audit;
+pub mod bench;
 pub mod broker;
 pub mod cli;
 pub mod config;

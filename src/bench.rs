@@ -1,0 +1,415 @@
+//! `siis bench`: the load generator that ships with the node. It calls a running node as an
+//! agency would (mutual TLS with an agreement's certificate, keep-alive), first the empty
+//! authenticated endpoint alone (the baseline), then a mix of operations over sample RUNs, and
+//! reports each operation's throughput, its ratio to the baseline, latency percentiles (HDR
+//! histogram) and errors by kind, for people and as JSON.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rand::distr::Distribution;
+use rand::distr::weighted::WeightedIndex;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use rustls::RootCertStore;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use serde::Serialize;
+
+use crate::domain::Run;
+
+/// One kind of request the benchmark sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Ping,
+    Ficha,
+    FichaSoap,
+    Lote,
+    Identidad,
+    Elegibilidad,
+}
+
+impl Op {
+    pub const MIX: [Op; 5] = [
+        Op::Ficha,
+        Op::FichaSoap,
+        Op::Lote,
+        Op::Identidad,
+        Op::Elegibilidad,
+    ];
+
+    pub fn parse(name: &str) -> Option<Op> {
+        [Op::Ping]
+            .into_iter()
+            .chain(Op::MIX)
+            .find(|op| op.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Ping => "ping",
+            Op::Ficha => "ficha",
+            Op::FichaSoap => "ficha_soap",
+            Op::Lote => "lote",
+            Op::Identidad => "identidad",
+            Op::Elegibilidad => "elegibilidad",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Base URL of the agency listener, e.g. `https://localhost:8443`.
+    pub target: String,
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// CSV from `siis seed --sample` (`categoria,run`); `con_ficha` RUNs are used.
+    pub sample: PathBuf,
+    pub duration: Duration,
+    pub concurrency: usize,
+    /// Requests per second for an open (fixed arrival rate) run; closed loop when `None`.
+    pub rate: Option<u32>,
+    /// Operations and their weights in the mix.
+    pub mix: Vec<(Op, u32)>,
+    /// Eligibility program asked about.
+    pub programa: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpReport {
+    pub op: Op,
+    pub requests: u64,
+    pub ok: u64,
+    pub per_second: f64,
+    /// Throughput relative to the ping baseline measured in the same run.
+    pub ratio_to_ping: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    /// Errors by kind: HTTP status codes, or `transport` for failed connections.
+    pub errors: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub target: String,
+    pub concurrency: usize,
+    pub rate: Option<u32>,
+    pub seconds_per_phase: f64,
+    pub baseline: OpReport,
+    pub mix: Vec<OpReport>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("{0}: {1}")]
+    File(PathBuf, String),
+    #[error("the sample file has no con_ficha RUNs")]
+    NoRuns,
+    #[error("TLS client: {0}")]
+    Tls(String),
+    #[error("runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+}
+
+/// Per-operation tallies while running.
+struct Tally {
+    latency: Histogram<u64>,
+    ok: u64,
+    errors: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            // 1 µs to 60 s, 3 significant figures.
+            latency: Histogram::new_with_bounds(1, 60_000_000, 3)
+                .expect("1 µs to 60 s at 3 significant figures is a valid histogram"),
+            ok: 0,
+            errors: BTreeMap::new(),
+        }
+    }
+
+    fn merge(&mut self, other: &Tally) {
+        let _ = self.latency.add(&other.latency);
+        self.ok += other.ok;
+        for (k, v) in &other.errors {
+            *self.errors.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// What every worker shares.
+struct Shared {
+    client: reqwest::Client,
+    target: String,
+    runs: Vec<Run>,
+    programa: String,
+}
+
+pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let runs = sample_runs(&options.sample)?;
+    let client = client(options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let shared = Arc::new(Shared {
+        client,
+        target: options.target.trim_end_matches('/').to_owned(),
+        runs,
+        programa: options.programa.clone(),
+    });
+    runtime.block_on(async {
+        let baseline = phase(&shared, options, &[(Op::Ping, 1)]).await;
+        let mix = phase(&shared, options, &options.mix).await;
+        let seconds = options.duration.as_secs_f64();
+        let ping_rate = baseline
+            .get(&Op::Ping)
+            .map_or(0.0, |t| t.ok as f64 / seconds);
+        let report = |op: Op, t: &Tally| {
+            let ms = |q: f64| t.latency.value_at_quantile(q) as f64 / 1000.0;
+            let per_second = t.ok as f64 / seconds;
+            OpReport {
+                op,
+                requests: t.ok + t.errors.values().sum::<u64>(),
+                ok: t.ok,
+                per_second,
+                ratio_to_ping: if ping_rate > 0.0 {
+                    per_second / ping_rate
+                } else {
+                    0.0
+                },
+                p50_ms: ms(0.5),
+                p90_ms: ms(0.9),
+                p99_ms: ms(0.99),
+                p999_ms: ms(0.999),
+                max_ms: t.latency.max() as f64 / 1000.0,
+                errors: t.errors.clone(),
+            }
+        };
+        let empty = Tally::new();
+        Ok(BenchReport {
+            target: options.target.clone(),
+            concurrency: options.concurrency,
+            rate: options.rate,
+            seconds_per_phase: seconds,
+            baseline: report(Op::Ping, baseline.get(&Op::Ping).unwrap_or(&empty)),
+            mix: mix.iter().map(|(op, t)| report(*op, t)).collect(),
+        })
+    })
+}
+
+/// Runs one phase for the configured duration and returns the merged tallies.
+async fn phase(
+    shared: &Arc<Shared>,
+    options: &BenchOptions,
+    mix: &[(Op, u32)],
+) -> BTreeMap<Op, Tally> {
+    let deadline = Instant::now() + options.duration;
+    let ops: Vec<Op> = mix.iter().map(|m| m.0).collect();
+    let weights: Vec<u32> = mix.iter().map(|m| m.1).collect();
+    let Ok(choice) = WeightedIndex::new(&weights) else {
+        return BTreeMap::new();
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..options.concurrency.max(1) {
+        let (shared, ops, choice) = (shared.clone(), ops.clone(), choice.clone());
+        // In an open run each worker sends at its share of the rate, on a schedule, and latency
+        // counts from the scheduled time (no coordinated omission).
+        let interval = options.rate.map(|r| {
+            Duration::from_secs_f64(options.concurrency.max(1) as f64 / f64::from(r.max(1)))
+        });
+        tasks.spawn(async move {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(worker as u64);
+            let mut tallies: BTreeMap<Op, Tally> = BTreeMap::new();
+            let mut next = Instant::now();
+            while Instant::now() < deadline {
+                let op = ops[choice.sample(&mut rng)];
+                let started = match interval {
+                    Some(every) => {
+                        tokio::time::sleep_until(next.into()).await;
+                        let scheduled = next;
+                        next += every;
+                        scheduled
+                    }
+                    None => Instant::now(),
+                };
+                let outcome = send(&shared, op, &mut rng).await;
+                let micros = started.elapsed().as_micros().max(1) as u64;
+                let tally = tallies.entry(op).or_insert_with(Tally::new);
+                match outcome {
+                    Ok(()) => {
+                        tally.ok += 1;
+                        let _ = tally.latency.record(micros.min(60_000_000));
+                    }
+                    Err(kind) => *tally.errors.entry(kind).or_default() += 1,
+                }
+            }
+            tallies
+        });
+    }
+    let mut merged: BTreeMap<Op, Tally> = BTreeMap::new();
+    for tallies in tasks.join_all().await {
+        for (op, t) in tallies {
+            merged.entry(op).or_insert_with(Tally::new).merge(&t);
+        }
+    }
+    merged
+}
+
+/// Sends one request; `Err` names the kind of failure.
+async fn send(shared: &Shared, op: Op, rng: &mut impl Rng) -> Result<(), String> {
+    let run = *shared
+        .runs
+        .choose(rng)
+        .expect("sample_runs never returns an empty list");
+    let base = &shared.target;
+    let request = match op {
+        Op::Ping => shared.client.get(format!("{base}/api/v1/ping")),
+        Op::Ficha => shared
+            .client
+            .get(format!("{base}/api/v1/personas/{run}/ficha")),
+        Op::Elegibilidad => shared.client.get(format!(
+            "{base}/api/v1/personas/{run}/elegibilidad/{}",
+            shared.programa
+        )),
+        Op::Identidad => shared
+            .client
+            .post(format!("{base}/api/v1/identidad/validaciones"))
+            .json(&serde_json::json!({ "run": run.to_string() })),
+        Op::Lote => {
+            let runs: Vec<String> = (0..500)
+                .filter_map(|_| shared.runs.choose(rng).map(|r| r.to_string()))
+                .collect();
+            shared
+                .client
+                .post(format!("{base}/api/v1/fichas/consultas"))
+                .json(&serde_json::json!({ "runs": runs }))
+        }
+        Op::FichaSoap => shared
+            .client
+            .post(format!("{base}/soap/ConsultaFichaFPS"))
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(soap_ficha(run)),
+    };
+    let response = request.send().await.map_err(|_| "transport".to_owned())?;
+    let status = response.status();
+    // Read the whole answer, as a client would.
+    let body = response.bytes().await.map_err(|_| "transport".to_owned())?;
+    if !status.is_success() {
+        return Err(status.as_u16().to_string());
+    }
+    if op == Op::FichaSoap && !contains(&body, b"<s:estadoSobre>00</s:estadoSobre>") {
+        return Err("soap_estado".to_owned());
+    }
+    Ok(())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn soap_ficha(run: Run) -> String {
+    format!(
+        "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" \
+         xmlns:t=\"http://www.siis.gob.cl/esquemas/tipos/v1\" \
+         xmlns:f=\"http://www.siis.gob.cl/esquemas/fichafps/v1\"><soapenv:Body>\
+         <f:ConsultarFichaFPS><f:cuerpo><f:run><t:numero>{}</t:numero><t:dv>{}</t:dv></f:run>\
+         </f:cuerpo></f:ConsultarFichaFPS></soapenv:Body></soapenv:Envelope>",
+        run.numero(),
+        run.dv()
+    )
+}
+
+/// The `con_ficha` RUNs of a sample file.
+pub fn sample_runs(path: &Path) -> Result<Vec<Run>, BenchError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| BenchError::File(path.to_owned(), e.to_string()))?;
+    let runs: Vec<Run> = text
+        .lines()
+        .filter_map(|l| l.split_once(','))
+        .filter(|(c, _)| *c == "con_ficha")
+        .filter_map(|(_, r)| Run::parse(r).ok())
+        .collect();
+    if runs.is_empty() {
+        return Err(BenchError::NoRuns);
+    }
+    Ok(runs)
+}
+
+/// A keep-alive client presenting the agreement's certificate and trusting only `ca`.
+fn client(options: &BenchOptions) -> Result<reqwest::Client, BenchError> {
+    let file_error = |path: &Path, e: String| BenchError::File(path.to_owned(), e);
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(&options.ca)
+        .map_err(|e| file_error(&options.ca, e.to_string()))?
+    {
+        let cert = cert.map_err(|e| file_error(&options.ca, e.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|e| file_error(&options.ca, e.to_string()))?;
+    }
+    let chain = CertificateDer::pem_file_iter(&options.cert)
+        .map_err(|e| file_error(&options.cert, e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| file_error(&options.cert, e.to_string()))?;
+    let key = PrivateKeyDer::from_pem_file(&options.key)
+        .map_err(|e| file_error(&options.key, e.to_string()))?;
+    let tls = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| BenchError::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| BenchError::Tls(e.to_string()))?;
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .pool_max_idle_per_host(options.concurrency.max(1))
+        .build()
+        .map_err(|e| BenchError::Tls(e.to_string()))
+}
+
+/// The report for people.
+pub fn print(report: &BenchReport) {
+    println!(
+        "{} — {} connections{}, {:.0} s per phase",
+        report.target,
+        report.concurrency,
+        report
+            .rate
+            .map(|r| format!(", fixed rate {r}/s"))
+            .unwrap_or_default(),
+        report.seconds_per_phase
+    );
+    println!(
+        "{:<13} {:>9} {:>10} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8}  errors",
+        "operation", "ok", "req/s", "×ping", "p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms"
+    );
+    for r in std::iter::once(&report.baseline).chain(&report.mix) {
+        let errors: Vec<String> = r.errors.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        println!(
+            "{:<13} {:>9} {:>10.0} {:>7.3} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}  {}",
+            r.op.name(),
+            r.ok,
+            r.per_second,
+            r.ratio_to_ping,
+            r.p50_ms,
+            r.p90_ms,
+            r.p99_ms,
+            r.p999_ms,
+            r.max_ms,
+            if errors.is_empty() {
+                "-".to_owned()
+            } else {
+                errors.join(" ")
+            }
+        );
+    }
+}
