@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::projection::{Project, any_below, keep, note};
 use crate::agreements::{Agreement, FieldSet};
@@ -217,65 +217,147 @@ pub fn consultar(
     scope: Option<Cut>,
     with_members: bool,
 ) -> Result<Lookup, DbError> {
-    let Some(household) = household_of(conn, run)? else {
-        // A person without household (e.g. a birth not yet placed) has no ficha either.
-        let exists: i64 = personas::table
-            .filter(personas::run.eq(run.numero() as i32))
-            .count()
-            .get_result(conn)?;
-        return Ok(match (exists, scope) {
-            (0, _) => Lookup::NotFound,
-            (_, Some(_)) => Lookup::OutOfScope,
-            _ => Lookup::NoFicha,
-        });
-    };
-    if scope.is_some_and(|cut| cut.as_str() != household.cut) {
-        return Ok(Lookup::OutOfScope);
-    }
-    let Some(ficha) = ficha_of(conn, household.hogar_id)? else {
-        return Ok(Lookup::NoFicha);
-    };
-    let puntaje = Puntaje::new(i64::from(ficha.puntaje)).ok();
-    let integrantes = if with_members {
-        let rows: Vec<(i32, String, String, String, NaiveDate, String, String)> =
-            integrantes::table
-                .inner_join(personas::table)
-                .filter(integrantes::hogar_id.eq(household.hogar_id))
-                .order(integrantes::run)
-                .select((
-                    personas::run,
-                    personas::nombres,
-                    personas::apellido_paterno,
-                    personas::apellido_materno,
-                    personas::fecha_nacimiento,
-                    personas::sexo,
-                    integrantes::parentesco,
-                ))
-                .load(conn)?;
-        Some(
-            rows.into_iter()
-                .map(
-                    |(r, nombres, paterno, materno, nacimiento, sexo, parentesco)| {
-                        IntegranteFicha {
-                            run: Run::from_numero(r as u32).ok().map(|r| r.to_string()),
-                            nombres: Some(nombres),
-                            apellido_paterno: Some(paterno),
-                            apellido_materno: Some(materno),
-                            fecha_nacimiento: Some(nacimiento),
-                            sexo: Some(sexo),
-                            parentesco: Some(parentesco),
-                        }
-                    },
-                )
-                .collect(),
-        )
+    Ok(consultar_varios(conn, &[run], scope, with_members)?
+        .pop()
+        .unwrap_or(Lookup::NotFound))
+}
+
+/// Looks up many RUNs at once, in a fixed number of queries (not one set per RUN); the
+/// answers come in the order of `runs`.
+pub fn consultar_varios(
+    conn: &mut DbConnection,
+    runs: &[Run],
+    scope: Option<Cut>,
+    with_members: bool,
+) -> Result<Vec<Lookup>, DbError> {
+    let keys: Vec<i32> = runs.iter().map(|r| r.numero() as i32).collect();
+    let households: HashMap<i32, Household> = integrantes::table
+        .inner_join(hogares::table)
+        .inner_join(personas::table)
+        .filter(integrantes::run.eq_any(&keys))
+        .select((
+            integrantes::run,
+            integrantes::hogar_id,
+            hogares::cut,
+            personas::fecha_defuncion,
+            personas::fecha_nacimiento,
+        ))
+        .load::<(i32, i64, String, Option<NaiveDate>, NaiveDate)>(conn)?
+        .into_iter()
+        .map(|(run, hogar_id, cut, defuncion, fecha_nacimiento)| {
+            let household = Household {
+                hogar_id,
+                cut,
+                fallecido: defuncion.is_some(),
+                fecha_nacimiento,
+            };
+            (run, household)
+        })
+        .collect();
+    // Persons without a household (e.g. a birth not yet placed) exist but have no ficha.
+    let homeless: Vec<i32> = keys
+        .iter()
+        .copied()
+        .filter(|k| !households.contains_key(k))
+        .collect();
+    let existing: HashSet<i32> = if homeless.is_empty() {
+        HashSet::new()
     } else {
-        None
+        personas::table
+            .filter(personas::run.eq_any(&homeless))
+            .select(personas::run)
+            .load::<i32>(conn)?
+            .into_iter()
+            .collect()
     };
+    let in_scope = |h: &Household| scope.is_none_or(|cut| cut.as_str() == h.cut);
+    let hogar_ids: Vec<i64> = households
+        .values()
+        .filter(|h| in_scope(h))
+        .map(|h| h.hogar_id)
+        .collect();
+    let fichas: HashMap<i64, Ficha> = fichas::table
+        .filter(fichas::hogar_id.eq_any(&hogar_ids))
+        .filter(fichas::estado.eq("vigente"))
+        .select(Ficha::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|f| (f.hogar_id, f))
+        .collect();
+    let mut members: HashMap<i64, Vec<IntegranteFicha>> = HashMap::new();
+    if with_members && !fichas.is_empty() {
+        let with_ficha: Vec<i64> = fichas.keys().copied().collect();
+        let rows: Vec<MemberRow> = integrantes::table
+            .inner_join(personas::table)
+            .filter(integrantes::hogar_id.eq_any(&with_ficha))
+            .order((integrantes::hogar_id, integrantes::run))
+            .select((
+                integrantes::hogar_id,
+                personas::run,
+                personas::nombres,
+                personas::apellido_paterno,
+                personas::apellido_materno,
+                personas::fecha_nacimiento,
+                personas::sexo,
+                integrantes::parentesco,
+            ))
+            .load(conn)?;
+        for (hogar, r, nombres, paterno, materno, nacimiento, sexo, parentesco) in rows {
+            members.entry(hogar).or_default().push(IntegranteFicha {
+                run: Run::from_numero(r as u32).ok().map(|r| r.to_string()),
+                nombres: Some(nombres),
+                apellido_paterno: Some(paterno),
+                apellido_materno: Some(materno),
+                fecha_nacimiento: Some(nacimiento),
+                sexo: Some(sexo),
+                parentesco: Some(parentesco),
+            });
+        }
+    }
+    Ok(runs
+        .iter()
+        .map(|run| {
+            let key = run.numero() as i32;
+            let Some(household) = households.get(&key) else {
+                return match (existing.contains(&key), scope) {
+                    (false, _) => Lookup::NotFound,
+                    (true, Some(_)) => Lookup::OutOfScope,
+                    (true, None) => Lookup::NoFicha,
+                };
+            };
+            if !in_scope(household) {
+                return Lookup::OutOfScope;
+            }
+            // A household's ficha is read once, whatever the number of its members asked.
+            let Some(ficha) = fichas.get(&household.hogar_id).cloned() else {
+                return Lookup::NoFicha;
+            };
+            let integrantes = with_members.then(|| {
+                members
+                    .get(&household.hogar_id)
+                    .cloned()
+                    .unwrap_or_default()
+            });
+            Lookup::Found(build(*run, household, ficha, integrantes))
+        })
+        .collect())
+}
+
+/// A household member as read: household, RUN, names, birth date, sex, relationship.
+type MemberRow = (i64, i32, String, String, String, NaiveDate, String, String);
+
+/// The full answer for one person from their household, its ficha and its members.
+fn build(
+    run: Run,
+    household: &Household,
+    ficha: Ficha,
+    integrantes: Option<Vec<IntegranteFicha>>,
+) -> FichaFps {
+    let puntaje = Puntaje::new(i64::from(ficha.puntaje)).ok();
     let nombre = Cut::parse(&ficha.cut)
         .ok()
         .map(|c| c.comuna().nombre.clone());
-    Ok(Lookup::Found(FichaFps {
+    FichaFps {
         run: Some(run.to_string()),
         folio: Some(ficha.folio),
         puntaje: puntaje.map(Puntaje::value),
@@ -288,7 +370,7 @@ pub fn consultar(
         estado: Some(ficha.estado),
         fallecido: Some(household.fallecido),
         integrantes,
-    }))
+    }
 }
 
 /// ConsultarFichaFPS for one RUN, as the agreement may see it (scope, members only if any

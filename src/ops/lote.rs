@@ -66,16 +66,20 @@ pub fn consultar(
     scope: Option<Cut>,
     with_members: bool,
 ) -> Result<RespuestaLote, DbError> {
-    let mut resultados = Vec::with_capacity(runs.len());
-    for text in runs {
-        let resultado = match Run::parse(text) {
-            Err(_) => ResultadoLote {
+    let parsed: Vec<Result<Run, ()>> = runs.iter().map(|r| Run::parse(r).map_err(|_| ())).collect();
+    let valid: Vec<Run> = parsed.iter().filter_map(|r| r.ok()).collect();
+    let mut lookups = ficha::consultar_varios(conn, &valid, scope, with_members)?.into_iter();
+    let resultados = runs
+        .iter()
+        .zip(parsed)
+        .map(|(text, run)| match run {
+            Err(()) => ResultadoLote {
                 run: text.chars().take(20).collect(),
                 estado: "run_invalido",
                 ficha: None,
             },
             Ok(run) => {
-                let (estado, ficha) = match ficha::consultar(conn, run, scope, with_members)? {
+                let (estado, ficha) = match lookups.next().unwrap_or(Lookup::NotFound) {
                     Lookup::Found(f) => ("encontrado", Some(f)),
                     Lookup::NoFicha => ("sin_ficha", None),
                     Lookup::NotFound | Lookup::OutOfScope => ("no_encontrado", None),
@@ -86,9 +90,8 @@ pub fn consultar(
                     ficha,
                 }
             }
-        };
-        resultados.push(resultado);
-    }
+        })
+        .collect();
     Ok(RespuestaLote { resultados })
 }
 
