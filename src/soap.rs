@@ -10,8 +10,7 @@ mod xml;
 
 use actix_web::web;
 
-pub use encode::estado;
-pub use parse::{MAX_DEPTH, SoapVersion};
+pub use parse::SoapVersion;
 
 /// Namespaces of the envelope, the D.S. 81 schemas and X-Road.
 pub mod ns {

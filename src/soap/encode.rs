@@ -13,11 +13,6 @@ use crate::ops::identidad::ValidacionIdentidad;
 use crate::ops::lote::RespuestaLote;
 use crate::ops::meta::OperacionesPermitidas;
 
-/// How a stable code travels on SOAP (see [`ApiError::estado_sobre`]).
-pub fn estado(error: &ApiError) -> (&'static str, bool) {
-    error.estado_sobre()
-}
-
 fn glosa(estado: &str) -> &'static str {
     match estado {
         "00" => "Transacción exitosa",

@@ -348,7 +348,7 @@ fn render<T>(ctx: &Context, reply: Reply<T>, write: impl Fn(&mut Xml, &str, &T))
             None,
         ),
         Err(error) => {
-            let (estado, is_fault) = encode::estado(error);
+            let (estado, is_fault) = error.estado_sobre();
             if is_fault {
                 (
                     error.status,

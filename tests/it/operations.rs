@@ -139,6 +139,15 @@ async fn each_agreement_gets_exactly_its_grant_for_each_operation() {
                         paths.is_subset(&fields),
                         "{id}: {paths:?} beyond {fields:?}"
                     );
+                    // The decision itself is always there when granted (only `datos.*` varies
+                    // with the rules that were read).
+                    for core in ["run", "programa", "elegible", "regla", "motivo"] {
+                        assert_eq!(
+                            paths.contains(core),
+                            fields.contains(core),
+                            "{id}: {core} in {paths:?}"
+                        );
+                    }
                     if fields.contains("regla") {
                         assert!(
                             body["regla"]
@@ -161,7 +170,13 @@ async fn each_agreement_gets_exactly_its_grant_for_each_operation() {
                 Some(fields) => {
                     assert_eq!(response.status(), 200, "{id} accesos");
                     let body: Value = response.json().await.unwrap();
-                    assert!(leaf_paths(&body).is_subset(&fields), "{id}: accesos");
+                    let paths = leaf_paths(&body);
+                    assert!(paths.is_subset(&fields), "{id}: accesos");
+                    // Earlier requests of this test consulted the RUN, so accesses are listed.
+                    assert!(
+                        paths.contains("run") && paths.contains("accesos.convenio"),
+                        "{id}: {body}"
+                    );
                 }
                 None => assert_eq!(response.status(), 403, "{id} accesos"),
             }
