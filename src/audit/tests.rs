@@ -151,10 +151,10 @@ fn allow_tampering(conn: &mut DbConnection) {
 fn refuse_subject_inserts(conn: &mut DbConnection, refuse: bool) {
     let sql = match (&*conn, refuse) {
         (DbConnection::Sqlite(_), true) => {
-            "CREATE TRIGGER test_refuse BEFORE INSERT ON auditoria_sujetos
+            "CREATE TRIGGER audit.test_refuse BEFORE INSERT ON auditoria_sujetos
              BEGIN SELECT RAISE(ABORT, 'test: insert refused'); END;"
         }
-        (DbConnection::Sqlite(_), false) => "DROP TRIGGER test_refuse;",
+        (DbConnection::Sqlite(_), false) => "DROP TRIGGER audit.test_refuse;",
         (DbConnection::Pg(_), true) => {
             "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN RAISE EXCEPTION 'test: insert refused'; END $$;

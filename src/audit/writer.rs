@@ -243,19 +243,23 @@ fn insert_group(
         }};
     }
     match conn {
-        // IMMEDIATE takes the write lock up front: no upgrade from a read lock to fail.
-        DbConnection::Sqlite(c) => c.immediate_transaction(|c| insert!(c))?,
+        // A deferred transaction whose first statement writes: it takes the write lock of the
+        // audit file only (the first statement is an INSERT, so there is no read lock to
+        // upgrade). IMMEDIATE would also lock the registry file, and a long registry write (a
+        // provider batch) would then stall every request's audit record.
+        DbConnection::Sqlite(c) => c.transaction(|c| insert!(c))?,
         DbConnection::Pg(c) => c.transaction(|c| insert!(c))?,
     }
     Ok(())
 }
 
 /// The writer's connection: an acknowledged record must survive a power loss, whatever the
-/// pool's settings (SQLite's pool runs with `synchronous = NORMAL`).
+/// pool's settings (SQLite's pool runs with `synchronous = NORMAL`). On SQLite the audit
+/// tables live in the attached `audit` file, whose setting is the one that counts.
 pub(super) fn open_writer(manager: &ConnectionManager) -> Result<DbConnection, DbError> {
     let mut conn = manager.open()?;
     let durable = match &conn {
-        DbConnection::Sqlite(_) => "PRAGMA synchronous = FULL;",
+        DbConnection::Sqlite(_) => "PRAGMA audit.synchronous = FULL;",
         DbConnection::Pg(_) => "SET synchronous_commit = on;",
     };
     conn.batch_execute(durable)?;

@@ -46,6 +46,18 @@ const SQLITE_PRAGMAS: &str = "\
     PRAGMA cache_size = -65536;\
     PRAGMA mmap_size = 1073741824;";
 
+/// Attaches the audit log's own file as schema `audit` (created if missing). Unqualified
+/// names (`auditoria`, `auditoria_sujetos`) resolve to it because the registry file holds no
+/// tables of those names (migration `000008_audit_file` moved them there).
+fn attach_audit(conn: &mut SqliteConnection, path: &std::path::Path) -> QueryResult<()> {
+    use diesel::sql_types::Text;
+    let path = path.to_string_lossy();
+    diesel::sql_query("ATTACH DATABASE ? AS audit")
+        .bind::<Text, _>(path.as_ref())
+        .execute(conn)?;
+    conn.batch_execute("PRAGMA audit.journal_mode = WAL; PRAGMA audit.synchronous = NORMAL;")
+}
+
 /// Opens connections for the pool, choosing the backend from the URL's scheme.
 #[derive(Debug, Clone)]
 pub struct ConnectionManager {
@@ -70,9 +82,12 @@ impl ConnectionManager {
                     ))
                 })?;
                 let mut conn = SqliteConnection::establish(text).map_err(connect_error)?;
-                conn.batch_execute(SQLITE_PRAGMAS).map_err(|e| {
-                    connect_error(diesel::ConnectionError::CouldntSetupConfiguration(e))
-                })?;
+                let setup =
+                    |e| connect_error(diesel::ConnectionError::CouldntSetupConfiguration(e));
+                conn.batch_execute(SQLITE_PRAGMAS).map_err(setup)?;
+                if let Some(audit) = self.url.audit_file() {
+                    attach_audit(&mut conn, &audit).map_err(setup)?;
+                }
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => Ok(DbConnection::Pg(

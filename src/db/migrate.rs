@@ -12,6 +12,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-11-28-000001_registry",
     "2026-11-28-000002_audit",
     "2026-11-28-000003_audit_xroad",
+    "2026-11-28-000008_audit_file",
 ];
 
 /// Applies pending migrations and returns the names of those applied now.
@@ -27,6 +28,7 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::connection::SimpleConnection;
     use diesel::migration::MigrationSource;
     use diesel::pg::Pg;
     use diesel::sqlite::Sqlite;
@@ -51,5 +53,101 @@ mod tests {
             "migrations/sqlite and migrations/postgres drifted"
         );
         assert_eq!(sqlite, MIGRATION_NAMES);
+    }
+
+    /// A registry from before the audit log had its own file keeps every record, chained as
+    /// before, and the registry file is left without audit tables.
+    #[test]
+    fn sqlite_audit_records_move_to_their_own_file_intact() {
+        use crate::audit::{AuditLog, AuditRecord, verify};
+        use crate::db::{ConnectionManager, DatabaseUrl};
+        use diesel::prelude::*;
+        use diesel::sql_types::BigInt;
+
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let dir = tempfile::TempDir::new().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("siis.db"));
+        let manager = ConnectionManager::new(url.clone());
+        let mut conn = manager.open().unwrap();
+        // The layout before 000008: audit tables inside the registry file.
+        let DbConnection::Sqlite(c) = &mut conn else {
+            unreachable!()
+        };
+        for _ in 0..3 {
+            c.run_next_migration(SQLITE).unwrap();
+        }
+        let log = AuditLog::start(&url).unwrap();
+        for n in 0..5u32 {
+            log.append_blocking(AuditRecord {
+                ts: chrono::Utc::now(),
+                agreement: Some("minvu".into()),
+                certificate: None,
+                operation: format!("op-{n}"),
+                transport: "rest",
+                message_id: format!("m-{n}"),
+                subjects: vec![crate::domain::Run::from_numero(5_000_000 + n).unwrap()],
+                purpose: None,
+                fields: vec!["puntaje".into()],
+                outcome: "OK".into(),
+                http_status: 200,
+                latency_us: 10,
+                xroad: (n == 4).then(|| "{}".into()),
+            })
+            .unwrap();
+        }
+        log.shutdown();
+        let in_main = |conn: &mut DbConnection| {
+            diesel::sql_query(
+                "SELECT count(*) AS n FROM main.sqlite_master WHERE name LIKE 'auditoria%'",
+            )
+            .get_result::<Count>(conn)
+            .unwrap()
+            .n
+        };
+        assert!(in_main(&mut conn) > 0);
+
+        let applied = run_migrations(&mut conn).unwrap();
+        assert!(applied.iter().any(|v| v == "20261128000008"), "{applied:?}");
+        assert_eq!(
+            in_main(&mut conn),
+            0,
+            "the registry file keeps no audit table"
+        );
+        let report = verify(&mut conn).unwrap();
+        assert_eq!((report.records, report.first_broken), (5, None));
+        assert!(url.audit_file().unwrap().exists());
+
+        // The log goes on from the moved chain, in the audit file.
+        let log = AuditLog::start(&url).unwrap();
+        let mut record = AuditRecord {
+            ts: chrono::Utc::now(),
+            agreement: None,
+            certificate: None,
+            operation: "after".into(),
+            transport: "rest",
+            message_id: "after".into(),
+            subjects: Vec::new(),
+            purpose: None,
+            fields: Vec::new(),
+            outcome: "OK".into(),
+            http_status: 200,
+            latency_us: 1,
+            xroad: None,
+        };
+        assert_eq!(log.append_blocking(record.clone()).unwrap().get(), 6);
+        record.message_id = "after-2".into();
+        log.append_blocking(record).unwrap();
+        log.shutdown();
+        let report = verify(&mut conn).unwrap();
+        assert_eq!((report.records, report.first_broken), (7, None));
+        // Append-only still holds in the new file.
+        assert!(
+            conn.batch_execute("DELETE FROM auditoria WHERE id = 1")
+                .is_err()
+        );
     }
 }

@@ -74,6 +74,28 @@ impl DatabaseUrl {
         }
     }
 
+    /// Where the audit log lives. On SQLite a file of its own beside the registry
+    /// (`siis.db` → `siis-auditoria.db`), attached to every connection as schema `audit`: the
+    /// registry file then changes only when registry data does, so readers keep their page
+    /// cache and memory map between requests instead of dropping them at every audit commit.
+    /// On PostgreSQL the audit tables stay in the registry database (`None`).
+    pub fn audit_file(&self) -> Option<PathBuf> {
+        match self {
+            DatabaseUrl::Sqlite(path) => {
+                let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+                let name = match (stem, path.extension()) {
+                    (Some(stem), Some(ext)) => {
+                        format!("{stem}-auditoria.{}", ext.to_string_lossy())
+                    }
+                    (Some(stem), None) => format!("{stem}-auditoria"),
+                    (None, _) => "auditoria.db".to_owned(),
+                };
+                Some(path.with_file_name(name))
+            }
+            DatabaseUrl::Postgres(_) => None,
+        }
+    }
+
     /// The URL with any password replaced by `***`, safe for logs and messages.
     pub fn redacted(&self) -> String {
         match self {
@@ -130,6 +152,20 @@ impl<'de> Deserialize<'de> for DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audit_file_sits_beside_the_registry() {
+        let audit = |url: &str| DatabaseUrl::parse(url).unwrap().audit_file();
+        assert_eq!(
+            audit("sqlite:///srv/siis/siis.db"),
+            Some(PathBuf::from("/srv/siis/siis-auditoria.db"))
+        );
+        assert_eq!(
+            audit("var/registro"),
+            Some(PathBuf::from("var/registro-auditoria"))
+        );
+        assert_eq!(audit("postgres://siis@db.example/siis"), None);
+    }
 
     #[test]
     fn chooses_the_backend_by_scheme() {

@@ -196,7 +196,7 @@ async fn a_person_can_learn_who_consulted_them() {
 fn break_audit(conn: &mut DbConnection) {
     let sql = match conn {
         DbConnection::Sqlite(_) => {
-            "CREATE TRIGGER auditoria_rota BEFORE INSERT ON auditoria BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END;"
+            "CREATE TRIGGER audit.auditoria_rota BEFORE INSERT ON auditoria BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END;"
         }
         DbConnection::Pg(_) => {
             "CREATE FUNCTION auditoria_rota() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$ LANGUAGE plpgsql; \

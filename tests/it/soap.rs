@@ -115,7 +115,7 @@ pub(crate) fn last_audit_id(node: &TestNode) -> i64 {
 pub(crate) fn break_audit(conn: &mut DbConnection) {
     let sql = match conn {
         DbConnection::Sqlite(_) => {
-            "CREATE TRIGGER auditoria_rota BEFORE INSERT ON auditoria BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END;"
+            "CREATE TRIGGER audit.auditoria_rota BEFORE INSERT ON auditoria BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END;"
         }
         DbConnection::Pg(_) => {
             "CREATE FUNCTION auditoria_rota() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$ LANGUAGE plpgsql; \

@@ -200,7 +200,10 @@ fn the_writer_connection_is_durable() {
             value: String,
         }
         let query = if db.is_sqlite() {
-            "SELECT CAST(synchronous AS TEXT) AS value FROM pragma_synchronous"
+            // The audit tables live in the attached `audit` file: its setting is the one
+            // that counts.
+            "SELECT CAST(synchronous AS TEXT) AS value FROM pragma_synchronous \
+             WHERE schema = 'audit'"
         } else {
             "SELECT current_setting('synchronous_commit') AS value"
         };
