@@ -10,6 +10,7 @@ mod reference;
 pub mod schema;
 mod url;
 
+pub(crate) use conn::SQLITE_PRAGMAS;
 pub use conn::{ConnectionManager, DbConnection, DbError, Pool, PooledConnection, open_pool};
 pub use migrate::{MIGRATION_NAMES, run_migrations};
 pub use reference::sync_reference;

@@ -29,9 +29,6 @@ const BATCH_PERSONS: usize = 50_000;
 /// bounded page cache (memory stays flat whatever the size), and rarer WAL checkpoints.
 const SQLITE_BULK_PRAGMAS: &str = "PRAGMA synchronous = OFF; PRAGMA cache_size = -262144; \
     PRAGMA mmap_size = 0; PRAGMA wal_autocheckpoint = 20000;";
-/// Back to the serving settings of `db::conn` afterwards.
-const SQLITE_SERVE_PRAGMAS: &str = "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA synchronous = NORMAL; \
-    PRAGMA cache_size = -65536; PRAGMA mmap_size = 1073741824; PRAGMA wal_autocheckpoint = 1000;";
 /// Rows per multi-row INSERT on SQLite (8 columns × 2,000 stays under its 32,766 parameters).
 const SQLITE_ROWS_PER_INSERT: usize = 2_000;
 
@@ -183,7 +180,9 @@ pub fn seed(
     let analyzed =
         loaded.and_then(|()| Ok(conn.batch_execute("ANALYZE").map_err(DbError::from)?));
     if let DbConnection::Sqlite(c) = conn {
-        c.batch_execute(SQLITE_SERVE_PRAGMAS)
+        // Back to the serving settings of `db::conn`.
+        c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 1000;")
+            .and_then(|()| c.batch_execute(crate::db::SQLITE_PRAGMAS))
             .map_err(DbError::from)?;
     }
     analyzed?;

@@ -444,3 +444,59 @@ async fn comparing_a_field_the_agreement_does_not_grant_is_refused() {
     );
     node.stop().await;
 }
+
+/// A single lookup (statements kept prepared) and a batch (one query per table for all RUNs)
+/// give the same answer for every kind of person, with and without scope and members.
+#[tokio::test]
+async fn single_and_batch_lookups_answer_alike() {
+    use siis::domain::Cut;
+    use siis::ops::ficha::{Lookup, consultar, consultar_varios};
+    for backend in backends() {
+        let setup = Setup {
+            persons: 4_000,
+            ..Setup::default()
+        };
+        let node = TestNode::start_with(backend, setup).await;
+        let mut conn = node.db();
+        let runs = vec![
+            registry::with_ficha(&mut conn, None),
+            registry::with_ficha(&mut conn, Some("13101")),
+            registry::with_ficha_outside(&mut conn, "13101"),
+            registry::without_ficha(&mut conn),
+            registry::deceased_with_ficha(&mut conn),
+            registry::unknown(),
+        ];
+        let mut kinds = BTreeSet::new();
+        for scope in [None, Some(Cut::parse("13101").unwrap())] {
+            for members in [false, true] {
+                let batch = consultar_varios(&mut conn, &runs, scope, members).unwrap();
+                assert_eq!(batch.len(), runs.len());
+                for (run, from_batch) in runs.iter().zip(batch) {
+                    let single = consultar(&mut conn, *run, scope, members).unwrap();
+                    assert_eq!(
+                        single, from_batch,
+                        "{run} scope {scope:?} members {members}"
+                    );
+                    kinds.insert(match &single {
+                        Lookup::Found(f) => {
+                            assert_eq!(f.integrantes.is_some(), members);
+                            if members {
+                                let found = f.integrantes.as_ref().unwrap();
+                                assert!(found.iter().any(|m| m.run == f.run));
+                            }
+                            "found"
+                        }
+                        Lookup::NotFound => "not found",
+                        Lookup::NoFicha => "no ficha",
+                        Lookup::OutOfScope => "out of scope",
+                    });
+                }
+            }
+        }
+        assert_eq!(
+            kinds.len(),
+            4,
+            "every kind of answer was compared: {kinds:?}"
+        );
+    }
+}
