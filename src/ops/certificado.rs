@@ -155,11 +155,7 @@ pub fn carried_fields(tipo: Tipo) -> &'static [&'static str] {
 
 /// The kind asked for, or a clear input error.
 pub fn parse_tipo(text: &str) -> Result<Tipo, ApiError> {
-    Tipo::parse(text).ok_or_else(|| {
-        ApiError::solicitud_invalida(
-            "tipo must be \"constancia\" or \"certificado_fps\"".to_string(),
-        )
-    })
+    Tipo::parse(text).ok_or_else(ApiError::tipo_certificado_desconocido)
 }
 
 /// Where the node publishes verification, and its keys.

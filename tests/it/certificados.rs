@@ -408,8 +408,8 @@ async fn refused_issues_are_clear_audited_and_write_nothing() {
                 muni.clone(),
                 json!({"run": other.to_string(), "tipo": "certificado"}),
                 400,
-                "SOLICITUD_INVALIDA",
-                "SOLICITUD_INVALIDA",
+                "TIPO_CERTIFICADO_DESCONOCIDO",
+                "TIPO_CERTIFICADO_DESCONOCIDO",
             ),
             (
                 muni.clone(),
