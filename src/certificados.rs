@@ -69,10 +69,8 @@ impl Servicio {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&ip).map_err(|not_until| {
-            not_until
-                .wait_time_from(DefaultClock::default().now())
-                .as_secs()
-                .max(1)
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
         })
     }
 }
