@@ -14,6 +14,7 @@ use crate::certificados::{Folio, Servicio};
 use crate::error::ApiError;
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Query {
     codigo: Option<String>,
 }
@@ -51,7 +52,6 @@ fn refuse(req: &HttpRequest, error: ApiError) -> HttpResponse {
 pub async fn verificar(
     req: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<Query>,
     broker: web::Data<Broker>,
     servicio: web::Data<Servicio>,
 ) -> HttpResponse {
@@ -65,6 +65,14 @@ pub async fn verificar(
         };
         return refuse(&req, error);
     }
+    let started = std::time::Instant::now();
+    // Read by hand, so a malformed query string is a problem with a stable code too.
+    let Ok(query) = web::Query::<Query>::from_query(req.query_string()) else {
+        return refuse(
+            &req,
+            ApiError::solicitud_invalida("the query string holds only codigo=XXXXX-XXXXX"),
+        );
+    };
     let Some(folio) = Folio::parse(&path) else {
         return refuse(
             &req,
@@ -118,14 +126,20 @@ pub async fn verificar(
         "FOLIO_DESCONOCIDO" => 404,
         _ => 422,
     };
-    if let Err(e) = audit(&broker, &online, status).await {
+    let latency_us = started.elapsed().as_micros() as u64;
+    if let Err(e) = audit(&broker, &online, status, latency_us).await {
         return refuse(&req, e);
     }
     render(&req, status, &online.verificacion)
 }
 
 /// A verification of an issued folio is audited before it is answered.
-async fn audit(broker: &Broker, online: &Online, status: u16) -> Result<(), ApiError> {
+async fn audit(
+    broker: &Broker,
+    online: &Online,
+    status: u16,
+    latency_us: u64,
+) -> Result<(), ApiError> {
     let Some(run) = online.subject else {
         return Ok(());
     };
@@ -150,7 +164,7 @@ async fn audit(broker: &Broker, online: &Online, status: u16) -> Result<(), ApiE
             v.motivo.into()
         },
         http_status: status,
-        latency_us: 0,
+        latency_us,
         xroad: None,
     };
     broker.audit.append(record).await.map(|_| ()).map_err(|e| {

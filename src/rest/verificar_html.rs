@@ -121,3 +121,18 @@ pub fn result_page(v: &Verificacion) -> String {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_text_is_escaped() {
+        assert_eq!(
+            esc("<script>\"O'Higgins\" & co</script>"),
+            "&lt;script&gt;&quot;O&#39;Higgins&quot; &amp; co&lt;/script&gt;"
+        );
+        let page = form_page("CFP-<b>");
+        assert!(!page.contains("<b>") && page.contains("CFP-&lt;b&gt;"));
+    }
+}

@@ -195,7 +195,8 @@ async fn a_certificate_goes_from_issue_to_pdf_to_qr_to_offline_and_online_verifi
         assert!(!out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("NO VALIDO"));
 
-        // Online, on the public listener without a client certificate.
+        // Online, on the public listener without a client certificate. One address may make
+        // 10 verifications at once (the default burst): this test makes exactly 10.
         let public = node.client(None);
         let verify = |folio: String, codigo: String, json: bool| {
             let mut req = public
@@ -271,12 +272,6 @@ async fn a_certificate_goes_from_issue_to_pdf_to_qr_to_offline_and_online_verifi
             r.json::<Value>().await.unwrap()["motivo"],
             "FOLIO_DESCONOCIDO"
         );
-        let r = verify("nope".into(), codigo.clone(), true).await.unwrap();
-        assert_eq!(r.status(), 400);
-        assert_eq!(
-            r.json::<Value>().await.unwrap()["code"],
-            "SOLICITUD_INVALIDA"
-        );
         let r = verify(folio.clone(), "!!".into(), true).await.unwrap();
         assert_eq!(r.status(), 400);
         let r = public
@@ -293,6 +288,17 @@ async fn a_certificate_goes_from_issue_to_pdf_to_qr_to_offline_and_online_verifi
             .unwrap();
         assert_eq!(form.status(), 200);
         assert!(form.text().await.unwrap().contains("<form"));
+
+        // A record altered in the database no longer verifies.
+        diesel::update(certificados::table.filter(certificados::folio.eq(&folio)))
+            .set(certificados::payload.eq(&forged))
+            .execute(&mut node.db())
+            .unwrap();
+        let r = verify(folio.clone(), codigo.clone(), true).await.unwrap();
+        assert_eq!(r.status(), 422);
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["motivo"], "FIRMA_INVALIDA");
+        assert!(v.get("certificado").is_none());
 
         // A constancia, as the PDF itself.
         let r = client
@@ -516,15 +522,41 @@ async fn verification_is_rate_limited_per_address() {
             "https://localhost:{}/verificar/CFP-0000-0000-0000?codigo=00000-00000",
             node.public.port()
         );
-        for _ in 0..3 {
+        // Bad input counts too: a malformed folio, an unknown query parameter, then a folio
+        // never issued (the node's own public listener answers each with a stable code).
+        let public = |path: &str| format!("https://localhost:{}{path}", node.public.port());
+        for (path, status, code) in [
+            (
+                "/verificar/nope?codigo=00000-00000",
+                400,
+                "SOLICITUD_INVALIDA",
+            ),
+            (
+                "/verificar/CFP-0000-0000-0000?codigo=00000-00000&otro=1",
+                400,
+                "SOLICITUD_INVALIDA",
+            ),
+        ] {
             let r = client
-                .get(&url)
+                .get(public(path))
                 .header("accept", "application/json")
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(r.status(), 404);
+            assert_eq!(r.status(), status, "{path}");
+            assert_eq!(r.json::<Value>().await.unwrap()["code"], code, "{path}");
         }
+        let r = client
+            .get(&url)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+        assert_eq!(
+            r.json::<Value>().await.unwrap()["motivo"],
+            "FOLIO_DESCONOCIDO"
+        );
         let r = client
             .get(&url)
             .header("accept", "application/json")
