@@ -48,7 +48,13 @@ impl Servicio {
         let keys = if config.certificados.emitir {
             Some(Arc::new(DocumentKeys::load(&private, &public)?))
         } else {
-            DocumentKeys::verify_only(&public).ok().map(Arc::new)
+            match DocumentKeys::verify_only(&public) {
+                Ok(keys) => Some(Arc::new(keys)),
+                Err(error) => {
+                    tracing::warn!(error = %error, "no document public key: certificates cannot be verified online");
+                    None
+                }
+            }
         };
         let per_minute =
             NonZeroU32::new(config.certificados.verificar_por_minuto).unwrap_or(NonZeroU32::MIN);

@@ -297,6 +297,20 @@ mod tests {
         let doc = Document::load_mem(&pdf).unwrap();
         assert_eq!(doc.get_pages().len(), 1);
         assert_eq!(payload_from_pdf(&pdf).unwrap(), payload);
+        let text = doc.extract_text(&[1]).unwrap();
+        for shown in [
+            "Certificado de Ficha de Protección Social",
+            "CFP-7K3M-9Q2X-HB4T",
+            "María José Núñez Pérez",
+            "12.345.678-5",
+            "SANTIAGO (código 13101)",
+            "Puntaje FPS",
+            "8.123",
+            "Código de verificación: ABCDE-12345",
+            "https://x/verificar/F",
+        ] {
+            assert!(text.contains(shown), "{shown:?} missing from {text}");
+        }
         assert!(matches!(
             payload_from_pdf(b"not a pdf"),
             Err(PdfError::Pdf(_))
