@@ -32,6 +32,8 @@ metaservicios-v1.xsd:allowedMethodsRespuesta.xml
 metaservicios-v1.xsd:getWsdl.xml
 metaservicios-v1.xsd:getWsdlRespuesta.xml
 sobre-v1.xsd:detalle.xml
+certificados-v1.xsd:EmitirCertificado.xml
+certificados-v1.xsd:EmitirCertificadoRespuesta.xml
 "
 
 fallas=0

@@ -1,5 +1,6 @@
 //! The `siis` command line. Each subcommand is a thin call into the library.
 
+mod certificados;
 mod demo;
 mod progress;
 
@@ -75,6 +76,25 @@ enum Command {
     },
     /// Load a running node as an agency would: the ping baseline, then a mix of operations.
     Bench(BenchArgs),
+    /// Signed certificates (constancias and certificados FPS).
+    Certificados {
+        #[command(subcommand)]
+        command: CertificadosCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CertificadosCommand {
+    /// Check a certificate offline with only the public key: a PDF (its QR code is read) or
+    /// the payload itself. Prints VALIDO or NO VALIDO with the reason; exits 1 when invalid.
+    Verificar {
+        /// FILE.pdf, or the payload (base64url content "." base64url signature).
+        entrada: String,
+        /// The document public key (default: certificados.clave_publica, i.e.
+        /// tls.dir/documentos.pem).
+        #[arg(long, value_name = "FILE")]
+        clave_publica: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -302,6 +322,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Certificados {
+            command:
+                CertificadosCommand::Verificar {
+                    entrada,
+                    clave_publica,
+                },
+        } => {
+            let key = clave_publica.unwrap_or_else(|| config.clave_publica_documentos());
+            if certificados::verificar(&entrada, &key)? {
+                Ok(())
+            } else {
+                anyhow::bail!("the certificate is not valid")
+            }
+        }
         Command::Pki {
             command: PkiCommand::Dev { out, agreements },
         } => {
@@ -311,7 +345,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("wrote {}", path.display());
             }
             println!(
-                "{}: CA, server certificate and {} client certificate(s) ready",
+                "{}: CA, server certificate, {} client certificate(s) and the document signing key ready",
                 out.display(),
                 report.clients.len()
             );

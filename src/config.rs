@@ -24,6 +24,7 @@ pub struct Config {
     pub log: LogConfig,
     pub broker: BrokerConfig,
     pub eligibility: EligibilityConfig,
+    pub certificados: CertificadosConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -78,6 +79,60 @@ pub struct EligibilityConfig {
     pub rules: PathBuf,
 }
 
+/// Certificates (EmitirCertificado / VerificarCertificado); see `src/certificados.rs`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CertificadosConfig {
+    /// Whether this node issues certificates. When true the node refuses to start without a
+    /// readable document signing key.
+    pub emitir: bool,
+    /// The document signing key (Ed25519, PKCS#8 PEM). Default: `tls.dir/documentos-key.pem`,
+    /// which `siis pki dev` writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clave_privada: Option<PathBuf>,
+    /// Its public key (SPKI PEM), the one third parties verify with. Default:
+    /// `tls.dir/documentos.pem`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clave_publica: Option<PathBuf>,
+    /// The public verification address printed on certificates, up to the folio.
+    pub url_verificacion: String,
+    /// Verifications per minute allowed to one IP address on the public listener.
+    pub verificar_por_minuto: u32,
+    /// Verifications one IP address may make in a burst before the per-minute rate applies.
+    pub verificar_rafaga: u32,
+}
+
+impl Default for CertificadosConfig {
+    fn default() -> Self {
+        CertificadosConfig {
+            emitir: true,
+            clave_privada: None,
+            clave_publica: None,
+            url_verificacion: "https://localhost:8444/verificar/".into(),
+            verificar_por_minuto: 30,
+            verificar_rafaga: 10,
+        }
+    }
+}
+
+impl Config {
+    /// The document signing key's path (explicit, or beside the TLS material).
+    pub fn clave_privada_documentos(&self) -> PathBuf {
+        self.certificados
+            .clave_privada
+            .clone()
+            .unwrap_or_else(|| self.tls.dir.join(crate::pki::DOC_KEY))
+    }
+
+    /// The document public key's path (explicit, or beside the TLS material).
+    pub fn clave_publica_documentos(&self) -> PathBuf {
+        self.certificados
+            .clave_publica
+            .clone()
+            .unwrap_or_else(|| self.tls.dir.join(crate::pki::DOC_PUB))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AgreementsConfig {
@@ -116,6 +171,7 @@ impl Default for Config {
             log: LogConfig::default(),
             broker: BrokerConfig::default(),
             eligibility: EligibilityConfig::default(),
+            certificados: CertificadosConfig::default(),
         }
     }
 }
@@ -232,6 +288,12 @@ impl Config {
         if !(1..=500).contains(&self.broker.batch_max) {
             return Err(ConfigError(
                 "broker.batch_max must be between 1 and 500 (the SOAP contract's limit)".into(),
+            ));
+        }
+        if self.certificados.verificar_por_minuto == 0 || self.certificados.verificar_rafaga == 0 {
+            return Err(ConfigError(
+                "certificados.verificar_por_minuto and certificados.verificar_rafaga must be at least 1"
+                    .into(),
             ));
         }
         if self.database.pool_size == 0 {

@@ -55,6 +55,7 @@ impl ApiError {
     pub fn estado_sobre(&self) -> (&'static str, bool) {
         match self.code {
             "RUN_INVALIDO" | "LOTE_EXCEDIDO" | "PROGRAMA_DESCONOCIDO" => ("03", false),
+            "TIPO_CERTIFICADO_DESCONOCIDO" => ("03", false),
             "NO_ENCONTRADO" | "SIN_FICHA" => ("05", false),
             "XML_INVALIDO"
             | "OPERACION_DESCONOCIDA"
@@ -205,6 +206,15 @@ impl ApiError {
             404,
             "Programa desconocido",
             format!("no eligibility rules for program {shown:?}"),
+        )
+    }
+
+    pub fn tipo_certificado_desconocido() -> ApiError {
+        Self::new(
+            "TIPO_CERTIFICADO_DESCONOCIDO",
+            400,
+            "Tipo de certificado desconocido",
+            "tipo must be \"constancia\" or \"certificado_fps\"",
         )
     }
 

@@ -6,6 +6,7 @@ pub mod agreements;
 pub mod audit;
 pub mod bench;
 pub mod broker;
+pub mod certificados;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -3,6 +3,7 @@
 
 pub mod accesos;
 pub mod catalog;
+pub mod certificado;
 pub mod elegibilidad;
 pub mod ficha;
 pub mod identidad;

@@ -35,6 +35,8 @@ pub enum PkiError {
     Rcgen(#[from] rcgen::Error),
     #[error("{path}: file name is not a valid agreement id ({reason})")]
     AgreementName { path: PathBuf, reason: String },
+    #[error("document key: {0}")]
+    DocumentKey(#[from] openssl::error::ErrorStack),
     #[error("{path}: not a readable certificate ({reason})")]
     Certificate { path: PathBuf, reason: String },
 }
@@ -52,6 +54,9 @@ pub const CA_KEY: &str = "ca-key.pem";
 pub const SERVER_CERT: &str = "server.pem";
 pub const SERVER_KEY: &str = "server-key.pem";
 pub const CLIENTS_DIR: &str = "clients";
+/// The document signing key (certificates' signatures) and its public key.
+pub const DOC_KEY: &str = "documentos-key.pem";
+pub const DOC_PUB: &str = "documentos.pem";
 
 /// The agreement ids named by the `*.toml` files of a folder (file stem = agreement id).
 pub fn agreement_ids(dir: &Path) -> Result<Vec<AgreementId>, PkiError> {
@@ -132,6 +137,12 @@ pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError
             write_file(&key_path, &key.serialize_pem(), true, &mut report)?;
         }
         report.clients.push(id.clone());
+    }
+
+    if !out.join(DOC_KEY).is_file() || !out.join(DOC_PUB).is_file() {
+        let (private, public) = crate::certificados::firma::generate_pem()?;
+        write_file(&out.join(DOC_PUB), &public, false, &mut report)?;
+        write_file(&out.join(DOC_KEY), &private, true, &mut report)?;
     }
     Ok(report)
 }

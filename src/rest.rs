@@ -2,11 +2,14 @@
 //! business rule lives here.
 
 mod accesos;
+mod certificados;
 mod elegibilidad;
 mod fichas;
 mod identidad;
 mod meta;
 pub(crate) mod support;
+mod verificar;
+mod verificar_html;
 
 use actix_web::web;
 
@@ -26,7 +29,8 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
                 resource("/personas/{run}/elegibilidad/{programa}")
                     .route(web::get().to(elegibilidad::consultar)),
             )
-            .service(resource("/personas/{run}/accesos").route(web::get().to(accesos::consultar))),
+            .service(resource("/personas/{run}/accesos").route(web::get().to(accesos::consultar)))
+            .service(resource("/certificados").route(web::post().to(certificados::emitir))),
     );
 }
 
@@ -41,4 +45,5 @@ pub async fn agency_not_found(
 /// The public listener's route table.
 pub fn public_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::scope("/api/v1").route("/ping", web::get().to(meta::public_ping)));
+    cfg.route("/verificar/{folio}", web::get().to(verificar::verificar));
 }

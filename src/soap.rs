@@ -71,6 +71,13 @@ pub const SERVICIOS: &[Servicio] = &[
         wsdl: include_str!("../wsdl/ConsultaAccesos.wsdl"),
     },
     Servicio {
+        nombre: "CertificadosFPS",
+        prefix: "c",
+        namespace: "http://www.siis.gob.cl/esquemas/certificados/v1",
+        operaciones: &["EmitirCertificado"],
+        wsdl: include_str!("../wsdl/CertificadosFPS.wsdl"),
+    },
+    Servicio {
         nombre: "Metaservicios",
         prefix: "m",
         namespace: "http://www.siis.gob.cl/esquemas/metaservicios/v1",

@@ -43,6 +43,10 @@ pub enum StartError {
     Rules(#[from] RulesError),
     #[error("audit log: {0}")]
     Audit(#[from] AuditError),
+    #[error(
+        "certificados: document key: {0} (run `siis pki dev`, or set certificados.emitir = false)"
+    )]
+    DocumentKey(#[from] crate::certificados::firma::KeyError),
     #[error("server: {0}")]
     Server(#[from] std::io::Error),
 }
@@ -118,6 +122,7 @@ impl Node {
         tls: tls::TlsConfigs,
         pool: Pool,
     ) -> Result<Node, StartError> {
+        let certificados = web::Data::new(crate::certificados::Servicio::from_config(&config)?);
         let broker = web::Data::new(build_broker(&config, pool.clone())?);
         let state = web::Data::new(AppState {
             config: config.clone(),
@@ -129,9 +134,11 @@ impl Node {
         };
         let agency = {
             let broker = broker.clone();
+            let certificados = certificados.clone();
             HttpServer::new(move || {
                 App::new()
                     .app_data(broker.clone())
+                    .app_data(certificados.clone())
                     .configure(rest::agency_routes)
                     .configure(soap::routes)
                     .default_service(web::to(rest::agency_not_found))
@@ -142,8 +149,11 @@ impl Node {
             .listen_rustls_0_23(listeners.agency, tls.agency)?
         };
         let public = {
+            let broker = broker.clone();
             HttpServer::new(move || {
                 App::new()
+                    .app_data(broker.clone())
+                    .app_data(certificados.clone())
                     .configure(rest::public_routes)
                     .default_service(web::to(not_found))
             })

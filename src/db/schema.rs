@@ -97,6 +97,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    certificados (folio) {
+        folio -> Text,
+        tipo -> Text,
+        run -> Integer,
+        convenio -> Text,
+        emitido_us -> BigInt,
+        payload -> Text,
+    }
+}
+
 diesel::joinable!(comunas -> regiones (region));
 diesel::joinable!(hogares -> comunas (cut));
 diesel::joinable!(integrantes -> personas (run));
@@ -115,4 +126,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     beneficios,
     auditoria,
     auditoria_sujetos,
+    certificados,
 );

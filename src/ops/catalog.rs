@@ -14,6 +14,8 @@ pub enum Operation {
     ConsultarElegibilidad,
     /// "Who looked at this person's data?" (operators only).
     ConsultarAccesos,
+    /// Issue a signed certificate (constancia or certificado FPS) with its PDF.
+    EmitirCertificado,
 }
 
 /// Field paths of `ConsultarFichaFPS` responses (`integrantes.*` apply to each member).
@@ -74,12 +76,33 @@ pub const ACCESOS_FIELDS: &[&str] = &[
     "accesos.campos",
 ];
 
+/// Field paths of `EmitirCertificado` responses: the certificate's identity, its payload and
+/// PDF (which carry the certified data), and the certified data itself (`datos.*`).
+pub const CERTIFICADO_FIELDS: &[&str] = &[
+    "folio",
+    "tipo",
+    "emitido",
+    "codigo",
+    "urlVerificacion",
+    "payload",
+    "pdf",
+    "datos.run",
+    "datos.nombre",
+    "datos.folioFicha",
+    "datos.fechaAplicacion",
+    "datos.comuna",
+    "datos.puntaje",
+    "datos.quintil",
+    "datos.integrantes",
+];
+
 impl Operation {
-    pub const ALL: [Operation; 4] = [
+    pub const ALL: [Operation; 5] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
         Operation::ConsultarAccesos,
+        Operation::EmitirCertificado,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +111,7 @@ impl Operation {
             Operation::ValidarIdentidad => "ValidarIdentidad",
             Operation::ConsultarElegibilidad => "ConsultarElegibilidad",
             Operation::ConsultarAccesos => "ConsultarAccesos",
+            Operation::EmitirCertificado => "EmitirCertificado",
         }
     }
 
@@ -102,6 +126,7 @@ impl Operation {
             Operation::ValidarIdentidad => IDENTIDAD_FIELDS,
             Operation::ConsultarElegibilidad => ELEGIBILIDAD_FIELDS,
             Operation::ConsultarAccesos => ACCESOS_FIELDS,
+            Operation::EmitirCertificado => CERTIFICADO_FIELDS,
         }
     }
 }

@@ -278,3 +278,36 @@ pub fn allowed_methods(x: &mut Xml, p: &str, o: &OperacionesPermitidas) {
         x.close(&t("operacion"));
     }
 }
+
+pub fn certificado(x: &mut Xml, p: &str, e: &crate::ops::certificado::Emision) {
+    use base64::Engine;
+    let t = |name: &str| format!("{p}:{name}");
+    let emitido = e
+        .emitido
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let pdf = e
+        .pdf
+        .as_ref()
+        .map(|b| base64::engine::general_purpose::STANDARD.encode(b));
+    x.open(&t("certificado"))
+        .opt(&t("folio"), &e.folio)
+        .opt(&t("tipo"), &e.tipo)
+        .opt(&t("emitido"), &emitido)
+        .opt(&t("codigo"), &e.codigo)
+        .opt(&t("urlVerificacion"), &e.url_verificacion)
+        .opt(&t("payload"), &e.payload)
+        .opt(&t("pdf"), &pdf);
+    if let Some(d) = &e.datos {
+        x.open(&t("datos"))
+            .run(&t("run"), &d.run)
+            .opt(&t("nombre"), &d.nombre)
+            .opt(&t("folioFicha"), &d.folio_ficha)
+            .opt(&t("fechaAplicacion"), &d.fecha_aplicacion)
+            .opt(&t("comuna"), &d.comuna)
+            .opt(&t("puntaje"), &d.puntaje)
+            .opt(&t("quintil"), &d.quintil)
+            .opt(&t("integrantes"), &d.integrantes)
+            .close(&t("datos"));
+    }
+    x.close(&t("certificado"));
+}

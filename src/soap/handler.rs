@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::identity::ClientIdentity;
 use crate::ops::catalog::Operation;
 use crate::ops::identidad::Afirmacion;
-use crate::ops::{accesos, elegibilidad, ficha, identidad, lote, meta};
+use crate::ops::{accesos, certificado, elegibilidad, ficha, identidad, lote, meta};
 use crate::rest::support::read_body;
 
 /// Everything an answer needs besides the result.
@@ -262,6 +262,36 @@ async fn dispatch(
                 })
                 .await;
             render(&ctx, reply, encode::accesos)
+        }
+        "EmitirCertificado" => {
+            call.service = Service::Op(Operation::EmitirCertificado);
+            let run = subject(&mut call, run_at(r, "cuerpo/run"));
+            let tipo = certificado::parse_tipo(r.value("cuerpo/tipo").unwrap_or(""));
+            if let Err(e) = &tipo {
+                call.input_error.get_or_insert(e.clone());
+            }
+            let servicio = req
+                .app_data::<web::Data<crate::certificados::Servicio>>()
+                .cloned();
+            let reply = broker
+                .call(call, move |adm, conn| {
+                    let run = run.ok_or_else(ApiError::no_encontrado)?;
+                    let servicio = servicio.ok_or_else(ApiError::unavailable)?;
+                    let emisor = certificado::Emisor {
+                        keys: servicio.keys.as_deref(),
+                        url_base: &servicio.url_base,
+                    };
+                    certificado::responder(
+                        &adm.agreement,
+                        conn,
+                        &emisor,
+                        run,
+                        tipo?,
+                        chrono::Utc::now(),
+                    )
+                })
+                .await;
+            render(&ctx, reply, encode::certificado)
         }
         "allowedMethods" => {
             call.service = Service::Metaservicios;

@@ -4,6 +4,7 @@
 mod audit;
 mod bench;
 mod broker;
+mod certificados;
 mod cli;
 mod node;
 mod operations;

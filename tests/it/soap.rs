@@ -7,6 +7,7 @@
 //! and `xml` are their helpers; this file holds what several of them share.
 
 mod audit;
+mod certificados;
 mod client;
 mod faults;
 mod hostile;

@@ -121,9 +121,19 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
         assert_eq!(a.scope.map(|c| c.to_string()).as_deref(), Some(cut));
         assert_eq!(
             ops(id),
-            [ConsultarFichaFPS, ValidarIdentidad, ConsultarElegibilidad]
+            [
+                ConsultarFichaFPS,
+                ValidarIdentidad,
+                ConsultarElegibilidad,
+                Operation::EmitirCertificado
+            ]
         );
-        for op in [ConsultarFichaFPS, ValidarIdentidad, ConsultarElegibilidad] {
+        for op in [
+            ConsultarFichaFPS,
+            ValidarIdentidad,
+            ConsultarElegibilidad,
+            Operation::EmitirCertificado,
+        ] {
             assert_eq!(fields(&set, id, op), all(op), "{id} {op}");
         }
         let every: Vec<String> = crate::ops::reglas::PROGRAMAS

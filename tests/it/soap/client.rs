@@ -77,7 +77,21 @@ pub const META: Svc = Svc {
     xsd: "metaservicios-v1.xsd",
     operations: &["listMethods", "allowedMethods", "getWsdl"],
 };
-pub const SERVICES: [&Svc; 5] = [&FICHA, &IDENTIDAD, &ELEGIBILIDAD, &ACCESOS, &META];
+pub const CERTIFICADOS: Svc = Svc {
+    name: "CertificadosFPS",
+    prefix: "c",
+    ns: "http://www.siis.gob.cl/esquemas/certificados/v1",
+    xsd: "certificados-v1.xsd",
+    operations: &["EmitirCertificado"],
+};
+pub const SERVICES: [&Svc; 6] = [
+    &FICHA,
+    &IDENTIDAD,
+    &ELEGIBILIDAD,
+    &ACCESOS,
+    &CERTIFICADOS,
+    &META,
+];
 
 pub fn action(svc: &Svc, operation: &str) -> String {
     format!("http://www.siis.gob.cl/servicios/{}/{operation}", svc.name)

@@ -1,0 +1,283 @@
+//! EmitirCertificado: issues a signed `constancia` or `certificado_fps` for a person of the
+//! agreement's scope who has a ficha in force, records its folio, and renders its PDF.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::ficha;
+use super::projection::{Project, any_below, keep, note};
+use crate::agreements::Agreement;
+use crate::certificados::{Contenido, DocumentKeys, Folio, Tipo, pdf, store};
+use crate::db::DbConnection;
+use crate::db::schema::{integrantes, personas};
+use crate::domain::{Cut, Puntaje, Run};
+use crate::error::ApiError;
+use crate::ops::catalog::Operation;
+
+/// What the caller asks for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Solicitud {
+    pub run: String,
+    pub tipo: String,
+}
+
+/// The certified data, as the JSON/SOAP answer shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Datos {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nombre: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folio_ficha: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_aplicacion: Option<chrono::NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comuna: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub puntaje: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quintil: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrantes: Option<u32>,
+}
+
+/// An issued certificate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Emision {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folio: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tipo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emitido: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codigo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_verificacion: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// The PDF, base64 in JSON.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "base64_pdf")]
+    pub pdf: Option<Vec<u8>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datos: Option<Datos>,
+}
+
+fn base64_pdf<S: Serializer>(pdf: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    use base64::Engine;
+    match pdf {
+        Some(bytes) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes)),
+        None => s.serialize_none(),
+    }
+}
+
+impl Project for Emision {
+    fn project(&mut self, grant: &crate::agreements::FieldSet) {
+        keep(&mut self.folio, grant, "folio");
+        keep(&mut self.tipo, grant, "tipo");
+        keep(&mut self.emitido, grant, "emitido");
+        keep(&mut self.codigo, grant, "codigo");
+        keep(&mut self.url_verificacion, grant, "urlVerificacion");
+        keep(&mut self.payload, grant, "payload");
+        keep(&mut self.pdf, grant, "pdf");
+        if let Some(d) = &mut self.datos {
+            keep(&mut d.run, grant, "datos.run");
+            keep(&mut d.nombre, grant, "datos.nombre");
+            keep(&mut d.folio_ficha, grant, "datos.folioFicha");
+            keep(&mut d.fecha_aplicacion, grant, "datos.fechaAplicacion");
+            keep(&mut d.comuna, grant, "datos.comuna");
+            keep(&mut d.puntaje, grant, "datos.puntaje");
+            keep(&mut d.quintil, grant, "datos.quintil");
+            keep(&mut d.integrantes, grant, "datos.integrantes");
+        }
+        if !any_below(grant, "datos.") {
+            self.datos = None;
+        }
+    }
+
+    fn disclosed(&self) -> BTreeSet<&'static str> {
+        let mut out = BTreeSet::new();
+        note(&mut out, &self.folio, "folio");
+        note(&mut out, &self.tipo, "tipo");
+        note(&mut out, &self.emitido, "emitido");
+        note(&mut out, &self.codigo, "codigo");
+        note(&mut out, &self.url_verificacion, "urlVerificacion");
+        note(&mut out, &self.payload, "payload");
+        note(&mut out, &self.pdf, "pdf");
+        if let Some(d) = &self.datos {
+            note(&mut out, &d.run, "datos.run");
+            note(&mut out, &d.nombre, "datos.nombre");
+            note(&mut out, &d.folio_ficha, "datos.folioFicha");
+            note(&mut out, &d.fecha_aplicacion, "datos.fechaAplicacion");
+            note(&mut out, &d.comuna, "datos.comuna");
+            note(&mut out, &d.puntaje, "datos.puntaje");
+            note(&mut out, &d.quintil, "datos.quintil");
+            note(&mut out, &d.integrantes, "datos.integrantes");
+        }
+        out
+    }
+}
+
+/// The fields a certificate of `tipo` carries in its payload and PDF: the agreement must grant
+/// them all, since the document discloses them whatever the JSON shows.
+pub fn carried_fields(tipo: Tipo) -> &'static [&'static str] {
+    match tipo {
+        Tipo::Constancia => &[
+            "payload",
+            "pdf",
+            "datos.run",
+            "datos.nombre",
+            "datos.folioFicha",
+            "datos.fechaAplicacion",
+            "datos.comuna",
+        ],
+        Tipo::CertificadoFps => &[
+            "payload",
+            "pdf",
+            "datos.run",
+            "datos.nombre",
+            "datos.folioFicha",
+            "datos.fechaAplicacion",
+            "datos.comuna",
+            "datos.puntaje",
+            "datos.quintil",
+            "datos.integrantes",
+        ],
+    }
+}
+
+/// The kind asked for, or a clear input error.
+pub fn parse_tipo(text: &str) -> Result<Tipo, ApiError> {
+    Tipo::parse(text).ok_or_else(ApiError::tipo_certificado_desconocido)
+}
+
+/// Where the node publishes verification, and its keys.
+pub struct Emisor<'a> {
+    pub keys: Option<&'a DocumentKeys>,
+    /// The public verification address up to the folio (`https://host:8444/verificar/`).
+    pub url_base: &'a str,
+}
+
+/// EmitirCertificado as the agreement may ask it.
+pub fn responder(
+    agreement: &Agreement,
+    conn: &mut DbConnection,
+    emisor: &Emisor<'_>,
+    run: Run,
+    tipo: Tipo,
+    now: DateTime<Utc>,
+) -> Result<Emision, ApiError> {
+    let grant = agreement
+        .grant(Operation::EmitirCertificado)
+        .ok_or_else(|| ApiError::no_autorizado("the agreement does not grant EmitirCertificado"))?;
+    if let Some(missing) = carried_fields(tipo)
+        .iter()
+        .find(|f| !grant.fields.contains(f))
+    {
+        return Err(ApiError::campo_no_permitido(missing));
+    }
+    let keys = emisor.keys.filter(|k| k.can_sign()).ok_or_else(|| {
+        tracing::error!("certificate asked of a node without a document signing key");
+        ApiError::unavailable()
+    })?;
+    let Some(household) = ficha::household_of(conn, run)? else {
+        return Err(ApiError::no_encontrado());
+    };
+    if agreement
+        .scope
+        .as_ref()
+        .is_some_and(|cut| cut.as_str() != household.cut)
+    {
+        return Err(ApiError::fuera_de_ambito());
+    }
+    let Some(ficha) = ficha::ficha_of(conn, household.hogar_id)? else {
+        return Err(ApiError::sin_ficha());
+    };
+    let (nombres, paterno, materno): (String, String, String) = personas::table
+        .filter(personas::run.eq(run.numero() as i32))
+        .select((
+            personas::nombres,
+            personas::apellido_paterno,
+            personas::apellido_materno,
+        ))
+        .first(conn)?;
+    let comuna = Cut::parse(&ficha.cut).map_err(|e| {
+        tracing::error!(error = %e, "ficha with an invalid comuna code");
+        ApiError::unavailable()
+    })?;
+    let (puntaje, quintil, integrantes) = match tipo {
+        Tipo::Constancia => (None, None, None),
+        Tipo::CertificadoFps => {
+            let puntaje = Puntaje::new(i64::from(ficha.puntaje)).map_err(|e| {
+                tracing::error!(error = %e, "ficha with a score out of range");
+                ApiError::unavailable()
+            })?;
+            let members: i64 = integrantes::table
+                .filter(integrantes::hogar_id.eq(household.hogar_id))
+                .count()
+                .get_result(conn)?;
+            (
+                Some(puntaje.value()),
+                Some(puntaje.quintil().number()),
+                Some(members as u32),
+            )
+        }
+    };
+    let folio = Folio::generate(tipo).map_err(|e| {
+        tracing::error!(error = %e, "no random folio");
+        ApiError::unavailable()
+    })?;
+    let contenido = Contenido {
+        tipo,
+        folio,
+        emitido: now.trunc_subsecs(0),
+        emisor: agreement.id.to_string(),
+        run,
+        nombre: format!("{nombres} {paterno} {materno}"),
+        folio_ficha: ficha.folio,
+        fecha_aplicacion: ficha.fecha_aplicacion,
+        comuna,
+        puntaje,
+        quintil,
+        integrantes,
+    };
+    let signed = keys.sign_payload(&contenido).ok_or_else(|| {
+        tracing::error!("document signature failed");
+        ApiError::unavailable()
+    })?;
+    let payload = signed.encode();
+    let codigo = signed.code();
+    let url = format!("{}{}", emisor.url_base, contenido.folio);
+    let pdf = pdf::render(&contenido, &payload, &codigo, &url).map_err(|e| {
+        tracing::error!(error = %e, "certificate PDF failed");
+        ApiError::unavailable()
+    })?;
+    store::insert(conn, &contenido, &payload)?;
+    tracing::info!(folio = %contenido.folio, tipo = tipo.as_str(), "certificate issued");
+    Ok(Emision {
+        folio: Some(contenido.folio.to_string()),
+        tipo: Some(tipo.as_str().to_owned()),
+        emitido: Some(contenido.emitido),
+        codigo: Some(codigo),
+        url_verificacion: Some(url),
+        payload: Some(payload),
+        pdf: Some(pdf),
+        datos: Some(Datos {
+            run: Some(run.to_string()),
+            nombre: Some(contenido.nombre.clone()),
+            folio_ficha: Some(contenido.folio_ficha),
+            fecha_aplicacion: Some(contenido.fecha_aplicacion),
+            comuna: Some(contenido.comuna.to_string()),
+            puntaje,
+            quintil,
+            integrantes,
+        }),
+    })
+}

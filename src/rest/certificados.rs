@@ -1,0 +1,133 @@
+//! `POST /api/v1/certificados` (EmitirCertificado). JSON body `{"run", "tipo"}`; the answer is
+//! JSON (folio, code, payload, the PDF in base64, the certified data) or, with
+//! `Accept: application/pdf`, the PDF itself with the folio and code in headers.
+
+use actix_web::http::header::{ACCEPT, CONTENT_DISPOSITION};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::support::{call, json_body, read_body, respond};
+use crate::broker::{Broker, Reply, Service};
+use crate::certificados::Servicio;
+use crate::domain::Run;
+use crate::error::ApiError;
+use crate::ops::catalog::Operation;
+use crate::ops::certificado::{self, Emision, Emisor, Solicitud};
+
+pub async fn emitir(
+    req: HttpRequest,
+    payload: web::Payload,
+    broker: web::Data<Broker>,
+    servicio: web::Data<Servicio>,
+) -> HttpResponse {
+    let mut call = call(&req, Service::Op(Operation::EmitirCertificado));
+    let body = read_body(payload, &mut call).await;
+    let solicitud = if call.input_error.is_none() {
+        json_body::<Solicitud>(&req, &body, &mut call)
+    } else {
+        None
+    };
+    let mut asked = None;
+    if let Some(s) = &solicitud {
+        match (Run::parse(&s.run), certificado::parse_tipo(&s.tipo)) {
+            (Err(e), _) => call.input_error = Some(ApiError::run_invalido(e)),
+            (Ok(_), Err(e)) => call.input_error = Some(e),
+            (Ok(run), Ok(tipo)) => {
+                call.subjects.push(run);
+                asked = Some((run, tipo));
+            }
+        }
+    }
+    let servicio = servicio.into_inner();
+    let reply = broker
+        .into_inner()
+        .call(call, move |admission, conn| {
+            let (run, tipo) =
+                asked.ok_or_else(|| ApiError::solicitud_invalida("missing run or tipo"))?;
+            let emisor = Emisor {
+                keys: servicio.keys.as_deref(),
+                url_base: &servicio.url_base,
+            };
+            certificado::responder(
+                &admission.agreement,
+                conn,
+                &emisor,
+                run,
+                tipo,
+                chrono::Utc::now(),
+            )
+        })
+        .await;
+    if wants_pdf(&req) {
+        pdf_response(&req, reply)
+    } else {
+        respond(&req, reply)
+    }
+}
+
+fn wants_pdf(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.split(';').next().unwrap_or("").trim() == "application/pdf")
+        })
+}
+
+/// The PDF as the body; folio and code in `X-Certificado-Folio` / `X-Certificado-Codigo`.
+fn pdf_response(req: &HttpRequest, reply: Reply<Emision>) -> HttpResponse {
+    let Reply {
+        message_id,
+        agreement,
+        result,
+    } = reply;
+    match result {
+        Ok(Emision {
+            pdf: Some(pdf),
+            folio: Some(folio),
+            codigo,
+            ..
+        }) => {
+            // The message id and X-Road headers, as every other answer carries them.
+            let echoed = respond(
+                req,
+                Reply {
+                    message_id,
+                    agreement,
+                    result: Ok(()),
+                },
+            );
+            let mut builder = HttpResponse::Ok();
+            for (name, value) in echoed.headers() {
+                if name.as_str().starts_with("x-") {
+                    builder.insert_header((name.clone(), value.clone()));
+                }
+            }
+            builder
+                .content_type("application/pdf")
+                .insert_header((
+                    CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{folio}.pdf\""),
+                ))
+                .insert_header(("x-certificado-folio", folio))
+                .insert_header(("x-certificado-codigo", codigo.unwrap_or_default()))
+                .body(pdf)
+        }
+        Ok(_) => respond(
+            req,
+            Reply::<()> {
+                message_id,
+                agreement,
+                result: Err(ApiError::campo_no_permitido("pdf")),
+            },
+        ),
+        Err(e) => respond(
+            req,
+            Reply::<()> {
+                message_id,
+                agreement,
+                result: Err(e),
+            },
+        ),
+    }
+}
