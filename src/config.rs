@@ -24,6 +24,7 @@ pub struct Config {
     pub log: LogConfig,
     pub broker: BrokerConfig,
     pub eligibility: EligibilityConfig,
+    pub encuestaje: EncuestajeConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -80,6 +81,20 @@ pub struct EligibilityConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct EncuestajeConfig {
+    /// Calendar days (Chile's civil day, America/Santiago) a municipality has to work a survey
+    /// request: the due date is the request's day plus this many days. 1 to 365.
+    pub plazo_dias: u32,
+}
+
+impl Default for EncuestajeConfig {
+    fn default() -> Self {
+        EncuestajeConfig { plazo_dias: 30 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct AgreementsConfig {
     /// Folder with one TOML file per agreement (convenio).
     pub dir: PathBuf,
@@ -116,6 +131,7 @@ impl Default for Config {
             log: LogConfig::default(),
             broker: BrokerConfig::default(),
             eligibility: EligibilityConfig::default(),
+            encuestaje: EncuestajeConfig::default(),
         }
     }
 }
@@ -232,6 +248,11 @@ impl Config {
         if !(1..=500).contains(&self.broker.batch_max) {
             return Err(ConfigError(
                 "broker.batch_max must be between 1 and 500 (the SOAP contract's limit)".into(),
+            ));
+        }
+        if !(1..=365).contains(&self.encuestaje.plazo_dias) {
+            return Err(ConfigError(
+                "encuestaje.plazo_dias must be between 1 and 365".into(),
             ));
         }
         if self.database.pool_size == 0 {

@@ -14,6 +14,10 @@ pub enum Operation {
     ConsultarElegibilidad,
     /// "Who looked at this person's data?" (operators only).
     ConsultarAccesos,
+    /// "This person has no FPS; please survey them", and following one's own requests.
+    SolicitarEncuestaje,
+    /// A municipality works the survey requests of its comuna.
+    TrabajarEncuestaje,
 }
 
 /// Field paths of `ConsultarFichaFPS` responses (`integrantes.*` apply to each member).
@@ -74,12 +78,50 @@ pub const ACCESOS_FIELDS: &[&str] = &[
     "accesos.campos",
 ];
 
+/// Field paths of `SolicitarEncuestaje` responses: the request as its requester follows it
+/// (in a queue, each listed request carries the same paths).
+pub const SOLICITUD_ENCUESTAJE_FIELDS: &[&str] = &[
+    "id",
+    "run",
+    "comuna.codigo",
+    "comuna.nombre",
+    "estado",
+    "fechaSolicitud",
+    "fechaVencimiento",
+    "fechaVisita",
+    "visitasFallidas",
+    "motivoAnulacion",
+    "folio",
+];
+
+/// Field paths of `TrabajarEncuestaje` responses: the request as its municipality works it,
+/// with who asked for it and the survey result.
+pub const TRABAJO_ENCUESTAJE_FIELDS: &[&str] = &[
+    "id",
+    "run",
+    "comuna.codigo",
+    "comuna.nombre",
+    "estado",
+    "solicitante",
+    "fechaSolicitud",
+    "fechaVencimiento",
+    "fechaVisita",
+    "visitasFallidas",
+    "motivoAnulacion",
+    "folio",
+    "puntaje",
+    "quintil",
+    "fechaAplicacion",
+];
+
 impl Operation {
-    pub const ALL: [Operation; 4] = [
+    pub const ALL: [Operation; 6] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
         Operation::ConsultarAccesos,
+        Operation::SolicitarEncuestaje,
+        Operation::TrabajarEncuestaje,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +130,8 @@ impl Operation {
             Operation::ValidarIdentidad => "ValidarIdentidad",
             Operation::ConsultarElegibilidad => "ConsultarElegibilidad",
             Operation::ConsultarAccesos => "ConsultarAccesos",
+            Operation::SolicitarEncuestaje => "SolicitarEncuestaje",
+            Operation::TrabajarEncuestaje => "TrabajarEncuestaje",
         }
     }
 
@@ -102,6 +146,8 @@ impl Operation {
             Operation::ValidarIdentidad => IDENTIDAD_FIELDS,
             Operation::ConsultarElegibilidad => ELEGIBILIDAD_FIELDS,
             Operation::ConsultarAccesos => ACCESOS_FIELDS,
+            Operation::SolicitarEncuestaje => SOLICITUD_ENCUESTAJE_FIELDS,
+            Operation::TrabajarEncuestaje => TRABAJO_ENCUESTAJE_FIELDS,
         }
     }
 }
