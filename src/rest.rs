@@ -3,6 +3,7 @@
 
 mod accesos;
 mod elegibilidad;
+mod encuestajes;
 mod fichas;
 mod identidad;
 mod meta;
@@ -26,7 +27,15 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
                 resource("/personas/{run}/elegibilidad/{programa}")
                     .route(web::get().to(elegibilidad::consultar)),
             )
-            .service(resource("/personas/{run}/accesos").route(web::get().to(accesos::consultar))),
+            .service(resource("/personas/{run}/accesos").route(web::get().to(accesos::consultar)))
+            .service(resource("/encuestajes").route(web::post().to(encuestajes::solicitar)))
+            .service(resource("/encuestajes/{id}").route(web::get().to(encuestajes::seguir)))
+            .service(
+                resource("/encuestajes/{id}/eventos").route(web::post().to(encuestajes::evento)),
+            )
+            .service(
+                resource("/municipios/{cut}/encuestajes").route(web::get().to(encuestajes::cola)),
+            ),
     );
 }
 

@@ -5,7 +5,7 @@
 
 mod errores;
 pub mod estado;
-mod store;
+pub mod store;
 
 use std::collections::BTreeSet;
 
