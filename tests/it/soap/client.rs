@@ -77,7 +77,26 @@ pub const META: Svc = Svc {
     xsd: "metaservicios-v1.xsd",
     operations: &["listMethods", "allowedMethods", "getWsdl"],
 };
-pub const SERVICES: [&Svc; 5] = [&FICHA, &IDENTIDAD, &ELEGIBILIDAD, &ACCESOS, &META];
+pub const ENCUESTAJE: Svc = Svc {
+    name: "SolicitudEncuestaje",
+    prefix: "n",
+    ns: "http://www.siis.gob.cl/esquemas/encuestaje/v1",
+    xsd: "encuestaje-v1.xsd",
+    operations: &[
+        "SolicitarEncuestaje",
+        "ConsultarEncuestaje",
+        "ListarEncuestajes",
+        "RegistrarEventoEncuestaje",
+    ],
+};
+pub const SERVICES: [&Svc; 6] = [
+    &FICHA,
+    &IDENTIDAD,
+    &ELEGIBILIDAD,
+    &ACCESOS,
+    &META,
+    &ENCUESTAJE,
+];
 
 pub fn action(svc: &Svc, operation: &str) -> String {
     format!("http://www.siis.gob.cl/servicios/{}/{operation}", svc.name)
