@@ -371,7 +371,7 @@ pub fn cola(
 }
 
 /// Attempts before a request that keeps changing under us is given up on.
-const INTENTOS: usize = 3;
+const INTENTOS: usize = 5;
 
 /// TrabajarEncuestaje: records an event on a request of the municipality's own comuna. The
 /// transition is decided on the request as read and applied only if it is still so; a
@@ -451,10 +451,7 @@ pub fn registrar(
         }
     }
     tracing::warn!("survey request kept changing: event given up");
-    Err(errores::transicion_no_permitida(
-        "this event",
-        "that keeps changing; read it again",
-    ))
+    Err(errores::en_conflicto())
 }
 
 /// The history of a request, for tests and operators.

@@ -760,3 +760,34 @@ async fn a_change_decided_on_a_stale_version_is_not_applied() {
         node.stop().await;
     }
 }
+
+/// Surveys of different households at once each get a ficha of their own (on PostgreSQL two of
+/// them may pick the same next folio: the loser is retried, not failed).
+#[tokio::test]
+async fn concurrent_surveys_of_different_households_each_get_their_folio() {
+    for backend in backends() {
+        let node = node(backend).await;
+        let mut ids = Vec::new();
+        for run in sin_ficha(&node, 12) {
+            let id = nueva(&node, run).await;
+            assert_eq!(evento(&node, "muni-13101", &id, programar(0)).await.0, 200);
+            ids.push(id);
+        }
+        let surveys = ids.iter().map(|id| {
+            let node = &node;
+            async move { evento(node, "muni-13101", id, encuestar(9_000)).await }
+        });
+        let outcomes = futures_util::future::join_all(surveys).await;
+        let mut folios: Vec<i64> = outcomes
+            .iter()
+            .map(|(status, body)| {
+                assert_eq!(*status, 200, "{body}");
+                body["folio"].as_i64().expect("folio")
+            })
+            .collect();
+        folios.sort_unstable();
+        folios.dedup();
+        assert_eq!(folios.len(), ids.len(), "one folio each");
+        node.stop().await;
+    }
+}

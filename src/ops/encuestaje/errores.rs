@@ -36,6 +36,16 @@ pub fn transicion_no_permitida(evento: &str, estado: &str) -> ApiError {
     )
 }
 
+/// The request kept changing while an event was being applied (it was never applied).
+pub fn en_conflicto() -> ApiError {
+    error(
+        "TRANSICION_NO_PERMITIDA",
+        409,
+        "Transición no permitida",
+        "the request kept changing while the event was applied; read it and try again".into(),
+    )
+}
+
 /// The request already had its two failed visits.
 pub fn visitas_agotadas() -> ApiError {
     error(

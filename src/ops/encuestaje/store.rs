@@ -177,8 +177,16 @@ pub fn aplicar(
     })
 }
 
+/// Key of the PostgreSQL advisory lock that serialises new folios (and households) within
+/// their transactions. SQLite needs none: the guarded UPDATE already holds its only writer lock.
+const FOLIO_LOCK: i64 = 0x5115_0004;
+
 /// Replaces the household's ficha in force with the survey's; returns the new folio.
 fn nueva_ficha(conn: &mut DbConnection, fila: &Fila, r: &Resultado) -> QueryResult<i64> {
+    if matches!(conn, DbConnection::Pg(_)) {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({FOLIO_LOCK})"))?;
+    }
     let run = Run::from_numero(fila.run as u32)
         .map_err(|_| diesel::result::Error::DeserializationError("stored RUN".into()))?;
     let hogar_id = match ficha::household_of(conn, run).map_err(into_query)? {
