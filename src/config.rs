@@ -383,3 +383,31 @@ mod tests {
         assert!(err.to_string().contains("/nonexistent/siis.toml"));
     }
 }
+
+#[cfg(test)]
+mod encuestaje_tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn the_survey_deadline_is_configurable_within_a_year() {
+        Jail::expect_with(|jail: &mut Jail| {
+            jail.create_file("siis.toml", "[encuestaje]\nplazo_dias = 10\n")?;
+            let config = Config::load(Some(Path::new("siis.toml"))).unwrap();
+            assert_eq!(config.encuestaje.plazo_dias, 10);
+            jail.set_env("SIIS__ENCUESTAJE__PLAZO_DIAS", "45");
+            let config = Config::load(Some(Path::new("siis.toml"))).unwrap();
+            assert_eq!(config.encuestaje.plazo_dias, 45);
+            for bad in ["0", "366"] {
+                jail.set_env("SIIS__ENCUESTAJE__PLAZO_DIAS", bad);
+                let err = Config::load(Some(Path::new("siis.toml"))).unwrap_err();
+                assert!(err.to_string().contains("encuestaje.plazo_dias"), "{err}");
+            }
+            Ok(())
+        });
+    }
+}

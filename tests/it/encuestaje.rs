@@ -791,3 +791,126 @@ async fn concurrent_surveys_of_different_households_each_get_their_folio() {
         node.stop().await;
     }
 }
+
+/// A registry written by hand: a person with no household at all (a birth not yet placed) and
+/// one whose household in Santiago has no ficha; the node's deadline set to 7 days.
+#[tokio::test]
+async fn a_person_without_household_gets_one_and_the_deadline_follows_the_config() {
+    use crate::support::{SHIPPED, TestDb, make_pki, test_config, tls_client};
+    use siis::db::models::{Hogar, Integrante, Persona};
+    use siis::db::schema::{hogares, personas};
+
+    for backend in backends() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let db = TestDb::new(backend, dir.path());
+        let pki = make_pki(dir.path(), SHIPPED);
+        let mut config = test_config(&db, &pki, dir.path());
+        config.encuestaje.plazo_dias = 7;
+        let pool = siis::db::open_pool(&db.url, 1, std::time::Duration::from_secs(5)).unwrap();
+        let mut conn = pool.get().unwrap();
+        let persona = |run: u32| Persona {
+            run: run as i32,
+            nombres: "ANA MARÍA".into(),
+            apellido_paterno: "SOTO".into(),
+            apellido_materno: "PÉREZ".into(),
+            fecha_nacimiento: NaiveDate::from_ymd_opt(1990, 3, 14).unwrap(),
+            sexo: "F".into(),
+            nacionalidad: "CHILENA".into(),
+            fecha_defuncion: None,
+        };
+        let (sin_hogar, con_hogar) = (15_509_661u32, 30_686_957u32);
+        for run in [sin_hogar, con_hogar] {
+            diesel::insert_into(personas::table)
+                .values(persona(run))
+                .execute(&mut *conn)
+                .unwrap();
+        }
+        diesel::insert_into(hogares::table)
+            .values(Hogar {
+                id: 1,
+                cut: "13101".into(),
+                direccion: "Calle 1".into(),
+            })
+            .execute(&mut *conn)
+            .unwrap();
+        diesel::insert_into(integrantes::table)
+            .values(Integrante {
+                run: con_hogar as i32,
+                hogar_id: 1,
+                parentesco: "jefe".into(),
+            })
+            .execute(&mut *conn)
+            .unwrap();
+        drop(conn);
+        let node = siis::startup::Node::start(std::sync::Arc::new(config)).unwrap();
+        let client = |a: &str| {
+            tls_client(
+                &pki.join("ca.pem"),
+                Some((
+                    &pki.join("clients").join(format!("{a}.pem")),
+                    &pki.join("clients").join(format!("{a}-key.pem")),
+                )),
+                &[node.agency],
+            )
+        };
+        let url = |p: &str| format!("https://localhost:{}/api/v1{p}", node.agency.port());
+        let post = |a: &str, p: &str, body: Value| {
+            let request = client(a).post(url(p)).json(&body);
+            async move { read(request.send().await.unwrap()).await }
+        };
+        let run = |n: u32| Run::from_numero(n).unwrap().to_string();
+
+        // No household, no comuna given: nowhere to send it.
+        let (status, body) = post("minvu", "/encuestajes", json!({ "run": run(sin_hogar) })).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("COMUNA_DESCONOCIDA"))
+        );
+
+        for (who, comuna_antes) in [(sin_hogar, None), (con_hogar, Some("13101"))] {
+            let (status, created) = post(
+                "minvu",
+                "/encuestajes",
+                json!({ "run": run(who), "comuna": "05101" }),
+            )
+            .await;
+            assert_eq!(status, 201, "{created}");
+            assert_eq!(created["fechaVencimiento"], json!(hoy() + Days::new(7)));
+            assert_eq!(created["comuna"]["codigo"], "05101");
+            let id = created["id"].as_str().unwrap();
+            let eventos = format!("/encuestajes/{id}/eventos");
+            assert_eq!(post("muni-05101", &eventos, programar(0)).await.0, 200);
+            let (status, done) = post("muni-05101", &eventos, encuestar(10_000)).await;
+            assert_eq!((status, done["quintil"].as_u64()), (200, Some(2)), "{done}");
+
+            let (status, ficha) = read(
+                client("minvu")
+                    .get(url(&format!("/personas/{}/ficha", run(who))))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(status, 200, "{ficha}");
+            assert_eq!(ficha["comuna"]["codigo"], "05101", "{comuna_antes:?}");
+            assert_eq!(ficha["folio"], done["folio"]);
+            let members: Vec<&str> = ficha["integrantes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["parentesco"].as_str().unwrap())
+                .collect();
+            assert_eq!(members, ["jefe"]);
+        }
+        // The household that moved is one household still, now in Valparaíso.
+        let cuts: Vec<String> = hogares::table
+            .order(hogares::id)
+            .select(hogares::cut)
+            .load(&mut pool.get().unwrap())
+            .unwrap();
+        assert_eq!(cuts, ["05101", "05101"]);
+        node.stop().await.unwrap();
+        drop(pool);
+        drop(db);
+    }
+}
