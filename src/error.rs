@@ -78,6 +78,7 @@ impl ApiError {
             | "COMUNA_DESCONOCIDA"
             | "PAGINACION_INVALIDA"
             | "ESTADO_DESCONOCIDO"
+            | "ENCUESTAJE_EN_CURSO"
             | "EVENTO_INVALIDO" => ("03", false),
             "FUERA_DE_AMBITO" => ("02", true),
             // NO_DISPONIBLE, and any code added later until it is mapped here.

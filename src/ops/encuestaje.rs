@@ -252,8 +252,15 @@ pub fn solicitar(
         creada_us: now,
         actualizada_us: now,
     };
-    store::insertar(conn, &fila)?;
-    Ok(vista(&fila))
+    match store::insertar(conn, &fila) {
+        Ok(()) => Ok(vista(&fila)),
+        // The unique index on open requests per person.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(errores::en_curso()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn persona_existe(conn: &mut DbConnection, run: Run) -> Result<bool, ApiError> {

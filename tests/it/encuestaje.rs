@@ -547,6 +547,17 @@ async fn concurrent_events_on_one_request_apply_once() {
             .load(&mut node.db())
             .unwrap();
         assert_eq!(vigentes, [ok[0]["puntaje"].as_i64().unwrap() as i32]);
+
+        // Concurrent requests for one person: one is created, the others are refused.
+        let other = sin_ficha(&node, 2)[1];
+        let asks = ["minvu", "ips", "orasmi", "minvu"].map(|a| {
+            let node = &node;
+            async move { solicitar(node, a, json!({ "run": other.to_string() })).await }
+        });
+        let outcomes = futures_util::future::join_all(asks).await;
+        let mut statuses: Vec<u16> = outcomes.iter().map(|(s, _)| *s).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 409, 409, 409], "{outcomes:?}");
         node.stop().await;
     }
 }
@@ -689,8 +700,20 @@ async fn bad_requests_get_their_code_and_change_nothing() {
         assert_eq!(r.status(), 415);
         assert_eq!(requests(&node), 0, "no refused request was stored");
 
-        // Queue filters and pagination.
+        // One open request per person, whoever asks (and without saying who did).
         nueva(&node, sin).await;
+        for agreement in ["minvu", "ips"] {
+            let (s, r) = solicitar(&node, agreement, json!({ "run": sin.to_string() })).await;
+            assert_eq!(
+                (s, r["code"].as_str()),
+                (409, Some("ENCUESTAJE_EN_CURSO")),
+                "{r}"
+            );
+            assert!(!r.to_string().contains("minvu"), "{r}");
+        }
+        assert_eq!(requests(&node), 1);
+
+        // Queue filters and pagination.
         for (query, status, code) in [
             ("?pagina=0", 400, "PAGINACION_INVALIDA"),
             ("?pagina=-1", 400, "PAGINACION_INVALIDA"),

@@ -23,7 +23,9 @@ CREATE TABLE encuestajes (
     actualizada_us BIGINT NOT NULL
 );
 CREATE INDEX encuestajes_cola ON encuestajes (cut, estado, fecha_vencimiento);
-CREATE INDEX encuestajes_run ON encuestajes (run);
+-- At most one open request per person: a second one is refused (ENCUESTAJE_EN_CURSO).
+CREATE UNIQUE INDEX encuestajes_abierta ON encuestajes (run)
+    WHERE estado IN ('solicitada', 'visita_programada', 'visita_fallida');
 
 CREATE TABLE encuestaje_eventos (
     encuestaje_id TEXT NOT NULL REFERENCES encuestajes (id),

@@ -68,6 +68,16 @@ pub fn ficha_vigente() -> ApiError {
     )
 }
 
+/// The person already has an open request (from whichever agency: which one is not said).
+pub fn en_curso() -> ApiError {
+    error(
+        "ENCUESTAJE_EN_CURSO",
+        409,
+        "Encuestaje en curso",
+        "a survey request for this person is already open; its municipality is working it".into(),
+    )
+}
+
 pub fn persona_fallecida() -> ApiError {
     error(
         "PERSONA_FALLECIDA",
