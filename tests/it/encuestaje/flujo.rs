@@ -162,6 +162,32 @@ async fn a_request_goes_from_agency_to_municipality_to_a_new_ficha() {
             "{}",
             audit[2].campos
         );
+        // And the person's access report names both agencies' work on the request.
+        let (status, report) = read(
+            node.client(Some("operador"))
+                .get(node.agency_url(&format!("/api/v1/personas/{run}/accesos")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{report}");
+        let seen: std::collections::BTreeSet<(&str, &str)> = report["accesos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["convenio"].as_str().unwrap(),
+                    a["operacion"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert!(seen.contains(&("minvu", "SolicitarEncuestaje")), "{seen:?}");
+        assert!(
+            seen.contains(&("muni-13101", "TrabajarEncuestaje")),
+            "{seen:?}"
+        );
         node.stop().await;
     }
 }
