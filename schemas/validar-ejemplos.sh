@@ -31,6 +31,14 @@ metaservicios-v1.xsd:allowedMethods.xml
 metaservicios-v1.xsd:allowedMethodsRespuesta.xml
 metaservicios-v1.xsd:getWsdl.xml
 metaservicios-v1.xsd:getWsdlRespuesta.xml
+encuestaje-v1.xsd:SolicitarEncuestaje.xml
+encuestaje-v1.xsd:SolicitarEncuestajeRespuesta.xml
+encuestaje-v1.xsd:ConsultarEncuestaje.xml
+encuestaje-v1.xsd:ConsultarEncuestajeRespuesta.xml
+encuestaje-v1.xsd:ListarEncuestajes.xml
+encuestaje-v1.xsd:ListarEncuestajesRespuesta.xml
+encuestaje-v1.xsd:RegistrarEventoEncuestaje.xml
+encuestaje-v1.xsd:RegistrarEventoEncuestajeRespuesta.xml
 sobre-v1.xsd:detalle.xml
 certificados-v1.xsd:EmitirCertificado.xml
 certificados-v1.xsd:EmitirCertificadoRespuesta.xml

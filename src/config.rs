@@ -25,6 +25,7 @@ pub struct Config {
     pub broker: BrokerConfig,
     pub eligibility: EligibilityConfig,
     pub certificados: CertificadosConfig,
+    pub encuestaje: EncuestajeConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -135,6 +136,20 @@ impl Config {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct EncuestajeConfig {
+    /// Calendar days (Chile's civil day, America/Santiago) a municipality has to work a survey
+    /// request: the due date is the request's day plus this many days. 1 to 365.
+    pub plazo_dias: u32,
+}
+
+impl Default for EncuestajeConfig {
+    fn default() -> Self {
+        EncuestajeConfig { plazo_dias: 30 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct AgreementsConfig {
     /// Folder with one TOML file per agreement (convenio).
     pub dir: PathBuf,
@@ -172,6 +187,7 @@ impl Default for Config {
             broker: BrokerConfig::default(),
             eligibility: EligibilityConfig::default(),
             certificados: CertificadosConfig::default(),
+            encuestaje: EncuestajeConfig::default(),
         }
     }
 }
@@ -294,6 +310,11 @@ impl Config {
             return Err(ConfigError(
                 "certificados.verificar_por_minuto and certificados.verificar_rafaga must be at least 1"
                     .into(),
+            ));
+        }
+        if !(1..=365).contains(&self.encuestaje.plazo_dias) {
+            return Err(ConfigError(
+                "encuestaje.plazo_dias must be between 1 and 365".into(),
             ));
         }
         if self.database.pool_size == 0 {
@@ -422,5 +443,33 @@ mod tests {
     fn a_missing_explicit_file_is_an_error() {
         let err = Config::load(Some(Path::new("/nonexistent/siis.toml"))).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/siis.toml"));
+    }
+}
+
+#[cfg(test)]
+mod encuestaje_tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn the_survey_deadline_is_configurable_within_a_year() {
+        Jail::expect_with(|jail: &mut Jail| {
+            jail.create_file("siis.toml", "[encuestaje]\nplazo_dias = 10\n")?;
+            let config = Config::load(Some(Path::new("siis.toml"))).unwrap();
+            assert_eq!(config.encuestaje.plazo_dias, 10);
+            jail.set_env("SIIS__ENCUESTAJE__PLAZO_DIAS", "45");
+            let config = Config::load(Some(Path::new("siis.toml"))).unwrap();
+            assert_eq!(config.encuestaje.plazo_dias, 45);
+            for bad in ["0", "366"] {
+                jail.set_env("SIIS__ENCUESTAJE__PLAZO_DIAS", bad);
+                let err = Config::load(Some(Path::new("siis.toml"))).unwrap_err();
+                assert!(err.to_string().contains("encuestaje.plazo_dias"), "{err}");
+            }
+            Ok(())
+        });
     }
 }

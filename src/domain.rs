@@ -4,10 +4,12 @@
 
 mod agreement_id;
 mod cut;
+mod encuestaje_id;
 mod puntaje;
 mod run;
 
 pub use agreement_id::{AgreementId, AgreementIdError};
 pub use cut::{Comuna, Cut, CutError, Region, comunas, regiones};
+pub use encuestaje_id::{EncuestajeId, EncuestajeIdError};
 pub use puntaje::{Puntaje, PuntajeError, Quintil};
 pub use run::{Run, RunError};

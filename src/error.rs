@@ -71,6 +71,17 @@ impl ApiError {
             | "LIMITE_EXCEDIDO"
             | "CUOTA_EXCEDIDA" => ("02", true),
             "MENSAJE_REPETIDO" => ("03", true),
+            // Survey requests (ops/encuestaje/errores.rs).
+            "TRANSICION_NO_PERMITIDA"
+            | "VISITAS_AGOTADAS"
+            | "FICHA_VIGENTE"
+            | "PERSONA_FALLECIDA"
+            | "COMUNA_DESCONOCIDA"
+            | "PAGINACION_INVALIDA"
+            | "ESTADO_DESCONOCIDO"
+            | "ENCUESTAJE_EN_CURSO"
+            | "EVENTO_INVALIDO" => ("03", false),
+            "FUERA_DE_AMBITO" => ("02", true),
             // NO_DISPONIBLE, and any code added later until it is mapped here.
             _ => ("07", true),
         }

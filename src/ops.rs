@@ -5,6 +5,7 @@ pub mod accesos;
 pub mod catalog;
 pub mod certificado;
 pub mod elegibilidad;
+pub mod encuestaje;
 pub mod ficha;
 pub mod identidad;
 pub mod lote;

@@ -4,6 +4,7 @@
 mod accesos;
 mod certificados;
 mod elegibilidad;
+mod encuestajes;
 mod fichas;
 mod identidad;
 mod meta;
@@ -30,7 +31,15 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(elegibilidad::consultar)),
             )
             .service(resource("/personas/{run}/accesos").route(web::get().to(accesos::consultar)))
-            .service(resource("/certificados").route(web::post().to(certificados::emitir))),
+            .service(resource("/certificados").route(web::post().to(certificados::emitir)))
+            .service(resource("/encuestajes").route(web::post().to(encuestajes::solicitar)))
+            .service(resource("/encuestajes/{id}").route(web::get().to(encuestajes::seguir)))
+            .service(
+                resource("/encuestajes/{id}/eventos").route(web::post().to(encuestajes::evento)),
+            )
+            .service(
+                resource("/municipios/{cut}/encuestajes").route(web::get().to(encuestajes::cola)),
+            ),
     );
 }
 

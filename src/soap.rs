@@ -84,6 +84,18 @@ pub const SERVICIOS: &[Servicio] = &[
         operaciones: &["listMethods", "allowedMethods", "getWsdl"],
         wsdl: include_str!("../wsdl/Metaservicios.wsdl"),
     },
+    Servicio {
+        nombre: "SolicitudEncuestaje",
+        prefix: "n",
+        namespace: "http://www.siis.gob.cl/esquemas/encuestaje/v1",
+        operaciones: &[
+            "SolicitarEncuestaje",
+            "ConsultarEncuestaje",
+            "ListarEncuestajes",
+            "RegistrarEventoEncuestaje",
+        ],
+        wsdl: include_str!("../wsdl/SolicitudEncuestaje.wsdl"),
+    },
 ];
 
 pub fn servicio(nombre: &str) -> Option<&'static Servicio> {

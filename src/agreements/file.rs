@@ -117,6 +117,18 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
             "a comuna-scoped agreement cannot be granted ConsultarAccesos (access reports are national)",
         );
     }
+    if raw.scope.is_none()
+        && let Some((name, _)) = raw
+            .operations
+            .iter()
+            .flatten()
+            .find(|(name, _)| name.get_ref() == Operation::TrabajarEncuestaje.name())
+    {
+        c.issue(
+            name,
+            "TrabajarEncuestaje is for a municipality: the agreement needs the scope (comuna) whose survey requests it works",
+        );
+    }
 
     let agreement = c.issues.is_empty().then_some(()).and_then(|()| {
         Some(Agreement {

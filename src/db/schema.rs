@@ -108,6 +108,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    encuestajes (id) {
+        id -> Text,
+        run -> Integer,
+        cut -> Text,
+        convenio -> Text,
+        estado -> Text,
+        visitas_fallidas -> Integer,
+        fecha_solicitud -> Date,
+        fecha_vencimiento -> Date,
+        fecha_visita -> Nullable<Date>,
+        motivo_anulacion -> Nullable<Text>,
+        folio -> Nullable<BigInt>,
+        puntaje -> Nullable<Integer>,
+        fecha_aplicacion -> Nullable<Date>,
+        version -> Integer,
+        creada_us -> BigInt,
+        actualizada_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    encuestaje_eventos (encuestaje_id, secuencia) {
+        encuestaje_id -> Text,
+        secuencia -> Integer,
+        evento -> Text,
+        estado -> Text,
+        fecha -> Nullable<Date>,
+        motivo -> Nullable<Text>,
+        convenio -> Text,
+        ts_us -> BigInt,
+    }
+}
+
 diesel::joinable!(comunas -> regiones (region));
 diesel::joinable!(hogares -> comunas (cut));
 diesel::joinable!(integrantes -> personas (run));
@@ -115,6 +149,7 @@ diesel::joinable!(integrantes -> hogares (hogar_id));
 diesel::joinable!(fichas -> hogares (hogar_id));
 diesel::joinable!(beneficios -> personas (run));
 diesel::joinable!(auditoria_sujetos -> auditoria (auditoria_id));
+diesel::joinable!(encuestaje_eventos -> encuestajes (encuestaje_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regiones,
@@ -127,4 +162,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     auditoria,
     auditoria_sujetos,
     certificados,
+    encuestajes,
+    encuestaje_eventos,
 );

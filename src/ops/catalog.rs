@@ -16,6 +16,10 @@ pub enum Operation {
     ConsultarAccesos,
     /// Issue a signed certificate (constancia or certificado FPS) with its PDF.
     EmitirCertificado,
+    /// "This person has no FPS; please survey them", and following one's own requests.
+    SolicitarEncuestaje,
+    /// A municipality works the survey requests of its comuna.
+    TrabajarEncuestaje,
 }
 
 /// Field paths of `ConsultarFichaFPS` responses (`integrantes.*` apply to each member).
@@ -96,13 +100,51 @@ pub const CERTIFICADO_FIELDS: &[&str] = &[
     "datos.integrantes",
 ];
 
+/// Field paths of `SolicitarEncuestaje` responses: the request as its requester follows it
+/// (in a queue, each listed request carries the same paths).
+pub const SOLICITUD_ENCUESTAJE_FIELDS: &[&str] = &[
+    "id",
+    "run",
+    "comuna.codigo",
+    "comuna.nombre",
+    "estado",
+    "fechaSolicitud",
+    "fechaVencimiento",
+    "fechaVisita",
+    "visitasFallidas",
+    "motivoAnulacion",
+    "folio",
+];
+
+/// Field paths of `TrabajarEncuestaje` responses: the request as its municipality works it,
+/// with who asked for it and the survey result.
+pub const TRABAJO_ENCUESTAJE_FIELDS: &[&str] = &[
+    "id",
+    "run",
+    "comuna.codigo",
+    "comuna.nombre",
+    "estado",
+    "solicitante",
+    "fechaSolicitud",
+    "fechaVencimiento",
+    "fechaVisita",
+    "visitasFallidas",
+    "motivoAnulacion",
+    "folio",
+    "puntaje",
+    "quintil",
+    "fechaAplicacion",
+];
+
 impl Operation {
-    pub const ALL: [Operation; 5] = [
+    pub const ALL: [Operation; 7] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
         Operation::ConsultarAccesos,
         Operation::EmitirCertificado,
+        Operation::SolicitarEncuestaje,
+        Operation::TrabajarEncuestaje,
     ];
 
     pub fn name(self) -> &'static str {
@@ -112,6 +154,8 @@ impl Operation {
             Operation::ConsultarElegibilidad => "ConsultarElegibilidad",
             Operation::ConsultarAccesos => "ConsultarAccesos",
             Operation::EmitirCertificado => "EmitirCertificado",
+            Operation::SolicitarEncuestaje => "SolicitarEncuestaje",
+            Operation::TrabajarEncuestaje => "TrabajarEncuestaje",
         }
     }
 
@@ -127,6 +171,8 @@ impl Operation {
             Operation::ConsultarElegibilidad => ELEGIBILIDAD_FIELDS,
             Operation::ConsultarAccesos => ACCESOS_FIELDS,
             Operation::EmitirCertificado => CERTIFICADO_FIELDS,
+            Operation::SolicitarEncuestaje => SOLICITUD_ENCUESTAJE_FIELDS,
+            Operation::TrabajarEncuestaje => TRABAJO_ENCUESTAJE_FIELDS,
         }
     }
 }

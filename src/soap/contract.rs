@@ -32,6 +32,10 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../schemas/certificados-v1.xsd"),
     ),
     (
+        "encuestaje-v1.xsd",
+        include_str!("../../schemas/encuestaje-v1.xsd"),
+    ),
+    (
         "metaservicios-v1.xsd",
         include_str!("../../schemas/metaservicios-v1.xsd"),
     ),

@@ -19,6 +19,8 @@ use crate::ops::identidad::Afirmacion;
 use crate::ops::{accesos, certificado, elegibilidad, ficha, identidad, lote, meta};
 use crate::rest::support::read_body;
 
+mod encuestaje;
+
 /// Everything an answer needs besides the result.
 struct Context {
     version: SoapVersion,
@@ -293,6 +295,10 @@ async fn dispatch(
                 .await;
             render(&ctx, reply, encode::certificado)
         }
+        "SolicitarEncuestaje"
+        | "ConsultarEncuestaje"
+        | "ListarEncuestajes"
+        | "RegistrarEventoEncuestaje" => encuestaje::dispatch(broker, call, &ctx).await,
         "allowedMethods" => {
             call.service = Service::Metaservicios;
             let reply = broker

@@ -268,7 +268,7 @@ fn agreements_check_names_file_line_and_problem() {
         bad.join("minvu.toml"),
         std::fs::read_to_string(crate::support::repo_path("agreements/minvu.toml"))
             .unwrap()
-            .replace("\"folio\"", "\"folioo\""),
+            .replacen("\"folio\"", "\"folioo\"", 1),
     )
     .unwrap();
     let out = siis(dir.path())

@@ -6,6 +6,7 @@ mod bench;
 mod broker;
 mod certificados;
 mod cli;
+mod encuestaje;
 mod node;
 mod operations;
 mod pki;

@@ -9,6 +9,7 @@
 mod audit;
 mod certificados;
 mod client;
+mod encuestaje;
 mod faults;
 mod hostile;
 mod meta;

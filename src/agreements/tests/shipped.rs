@@ -4,7 +4,8 @@ use std::path::Path;
 
 use super::*;
 use crate::ops::catalog::Operation::{
-    ConsultarAccesos, ConsultarElegibilidad, ConsultarFichaFPS, ValidarIdentidad,
+    ConsultarAccesos, ConsultarElegibilidad, ConsultarFichaFPS, SolicitarEncuestaje,
+    TrabajarEncuestaje, ValidarIdentidad,
 };
 
 fn shipped() -> AgreementSet {
@@ -69,7 +70,14 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
         a.grants.keys().copied().collect::<Vec<_>>()
     };
 
-    assert_eq!(ops("minvu"), [ConsultarFichaFPS, ConsultarElegibilidad]);
+    assert_eq!(
+        ops("minvu"),
+        [
+            ConsultarFichaFPS,
+            ConsultarElegibilidad,
+            SolicitarEncuestaje
+        ]
+    );
     assert_eq!(
         fields(&set, "minvu", ConsultarFichaFPS),
         all(ConsultarFichaFPS)
@@ -81,7 +89,12 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
 
     assert_eq!(
         ops("ips"),
-        [ConsultarFichaFPS, ValidarIdentidad, ConsultarElegibilidad]
+        [
+            ConsultarFichaFPS,
+            ValidarIdentidad,
+            ConsultarElegibilidad,
+            SolicitarEncuestaje
+        ]
     );
     let ips_ficha = fields(&set, "ips", ConsultarFichaFPS);
     assert_eq!(
@@ -92,7 +105,7 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
     assert!(fields(&set, "ips", ValidarIdentidad).contains(&"vivo"));
     assert_eq!(programas(&set, "ips").unwrap(), ["APS", "PASIS", "PBS"]);
 
-    assert_eq!(ops("orasmi"), [ConsultarFichaFPS]);
+    assert_eq!(ops("orasmi"), [ConsultarFichaFPS, SolicitarEncuestaje]);
     assert_eq!(
         fields(&set, "orasmi", ConsultarFichaFPS),
         sorted(vec![
@@ -125,7 +138,9 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
                 ConsultarFichaFPS,
                 ValidarIdentidad,
                 ConsultarElegibilidad,
-                Operation::EmitirCertificado
+                Operation::EmitirCertificado,
+                SolicitarEncuestaje,
+                TrabajarEncuestaje
             ]
         );
         for op in [
@@ -133,6 +148,8 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
             ValidarIdentidad,
             ConsultarElegibilidad,
             Operation::EmitirCertificado,
+            SolicitarEncuestaje,
+            TrabajarEncuestaje,
         ] {
             assert_eq!(fields(&set, id, op), all(op), "{id} {op}");
         }

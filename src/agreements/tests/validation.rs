@@ -358,3 +358,16 @@ fn a_scoped_agreement_cannot_read_access_reports() {
     );
     one_issue(&text, "scope =", "cannot be granted ConsultarAccesos");
 }
+
+#[test]
+fn working_survey_requests_needs_a_scope() {
+    let g = good("demo");
+    let grant = "[operations.TrabajarEncuestaje]\nfields = [\"id\", \"estado\"]\n";
+    one_issue(
+        &format!("{g}{grant}"),
+        "[operations.TrabajarEncuestaje]",
+        "needs the scope",
+    );
+    let scoped = format!("scope = \"13101\"\n{g}{grant}");
+    assert!(AgreementSet::load_dir(write_all(&[("demo.toml", &scoped)]).path()).is_ok());
+}

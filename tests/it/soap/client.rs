@@ -84,13 +84,26 @@ pub const CERTIFICADOS: Svc = Svc {
     xsd: "certificados-v1.xsd",
     operations: &["EmitirCertificado"],
 };
-pub const SERVICES: [&Svc; 6] = [
+pub const ENCUESTAJE: Svc = Svc {
+    name: "SolicitudEncuestaje",
+    prefix: "n",
+    ns: "http://www.siis.gob.cl/esquemas/encuestaje/v1",
+    xsd: "encuestaje-v1.xsd",
+    operations: &[
+        "SolicitarEncuestaje",
+        "ConsultarEncuestaje",
+        "ListarEncuestajes",
+        "RegistrarEventoEncuestaje",
+    ],
+};
+pub const SERVICES: [&Svc; 7] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,
     &ACCESOS,
     &CERTIFICADOS,
     &META,
+    &ENCUESTAJE,
 ];
 
 pub fn action(svc: &Svc, operation: &str) -> String {

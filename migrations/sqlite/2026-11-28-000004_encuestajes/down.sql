@@ -1,0 +1,2 @@
+DROP TABLE encuestaje_eventos;
+DROP TABLE encuestajes;

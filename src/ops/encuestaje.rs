@@ -1,0 +1,267 @@
+//! SolicitarEncuestaje and TrabajarEncuestaje: an agency asks for a person without a ficha in
+//! force to be surveyed; the request goes to the municipality of the person's last known
+//! comuna (or the one given), which works it through the states of [`estado`] until the
+//! survey's result becomes the household's ficha. The requester follows its own requests only.
+
+mod errores;
+pub mod estado;
+mod filtro;
+mod respuesta;
+pub mod store;
+
+use chrono::{Days, NaiveDate};
+
+use self::estado::{Estado, Evento, EventoEntrada};
+pub use self::filtro::{Filtro, MAX_POR_PAGINA, POR_PAGINA};
+use self::respuesta::vista;
+pub use self::respuesta::{Cola, Encuestaje};
+pub use self::store::EventoFila;
+use self::store::{Fila, Resultado};
+use super::ficha;
+use crate::agreements::Agreement;
+use crate::db::DbConnection;
+use crate::domain::{Cut, EncuestajeId, Run};
+use crate::error::ApiError;
+
+pub use errores::{comuna_desconocida, no_encontrado};
+
+/// What an agency asks for.
+#[derive(Debug, Clone)]
+pub struct Solicitud {
+    pub run: Run,
+    /// Where to survey, when not the person's last known comuna.
+    pub comuna: Option<Cut>,
+}
+
+/// A comuna code from a request, as a caller error when it is not one of the catalogue's.
+pub fn parse_comuna(text: &str) -> Result<Cut, ApiError> {
+    Cut::parse(text).map_err(|e| comuna_desconocida(format!("comuna: {e}")))
+}
+
+/// SolicitarEncuestaje: creates the request, routed to the comuna given or the person's last
+/// known one, due `plazo_dias` calendar days after `today` (Chile's civil day). Refused for an
+/// unknown or deceased person, for one whose household has a ficha in force, and for a
+/// municipality asking outside its own comuna.
+pub fn solicitar(
+    agreement: &Agreement,
+    conn: &mut DbConnection,
+    solicitud: &Solicitud,
+    plazo_dias: u32,
+    today: NaiveDate,
+) -> Result<Encuestaje, ApiError> {
+    let (household, fallecido) = match ficha::household_of(conn, solicitud.run)? {
+        Some(h) => {
+            let fallecido = h.fallecido;
+            (Some(h), fallecido)
+        }
+        None if persona_existe(conn, solicitud.run)? => (None, false),
+        None => return Err(ApiError::no_encontrado()),
+    };
+    let conocida = household.as_ref().and_then(|h| Cut::parse(&h.cut).ok());
+    let cut = match (solicitud.comuna, conocida) {
+        (Some(given), _) => {
+            if agreement.scope.is_some_and(|s| s != given) {
+                return Err(errores::fuera_de_ambito());
+            }
+            given
+        }
+        (None, Some(known)) => {
+            if agreement.scope.is_some_and(|s| s != known) {
+                // Where the person lives is not disclosed outside the municipality's comuna.
+                return Err(ApiError::fuera_de_ambito());
+            }
+            known
+        }
+        (None, None) => {
+            return Err(comuna_desconocida(
+                "the registry knows no comuna for this person: give one",
+            ));
+        }
+    };
+    if fallecido {
+        return Err(errores::persona_fallecida());
+    }
+    if let Some(h) = &household
+        && ficha::ficha_of(conn, h.hogar_id)?.is_some()
+    {
+        return Err(errores::ficha_vigente());
+    }
+    let now = store::now_us();
+    let fila = Fila {
+        id: EncuestajeId::new().to_string(),
+        run: solicitud.run.numero() as i32,
+        cut: cut.to_string(),
+        convenio: agreement.id.to_string(),
+        estado: Estado::Solicitada.as_str().into(),
+        visitas_fallidas: 0,
+        fecha_solicitud: today,
+        fecha_vencimiento: today + Days::new(u64::from(plazo_dias)),
+        fecha_visita: None,
+        motivo_anulacion: None,
+        folio: None,
+        puntaje: None,
+        fecha_aplicacion: None,
+        version: 0,
+        creada_us: now,
+        actualizada_us: now,
+    };
+    match store::insertar(conn, &fila) {
+        Ok(()) => Ok(vista(&fila)),
+        // The unique index on open requests per person.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(errores::en_curso()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn persona_existe(conn: &mut DbConnection, run: Run) -> Result<bool, ApiError> {
+    use crate::db::schema::personas;
+    use diesel::prelude::*;
+    Ok(personas::table
+        .find(run.numero() as i32)
+        .select(personas::run)
+        .first::<i32>(conn)
+        .optional()?
+        .is_some())
+}
+
+/// A request by its id as text; a malformed id cannot exist.
+fn leer(conn: &mut DbConnection, id: &str) -> Result<Fila, ApiError> {
+    let id = EncuestajeId::parse(id).map_err(|_| no_encontrado())?;
+    store::leer(conn, &id.to_string())?.ok_or_else(no_encontrado)
+}
+
+/// Following a request (part of SolicitarEncuestaje): only the agreement that asked for it
+/// sees it; to anyone else it does not exist.
+pub fn seguir(
+    agreement: &Agreement,
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Encuestaje, ApiError> {
+    let fila = leer(conn, id)?;
+    if fila.convenio != agreement.id.as_str() {
+        return Err(no_encontrado());
+    }
+    Ok(vista(&fila))
+}
+
+/// The comuna a municipal agreement works; `cut` must be it.
+fn en_ambito(agreement: &Agreement, cut: &str) -> Result<(), ApiError> {
+    match agreement.scope {
+        Some(scope) if scope.as_str() == cut => Ok(()),
+        _ => Err(errores::fuera_de_ambito()),
+    }
+}
+
+/// TrabajarEncuestaje: one page of the comuna's queue (the municipality's own comuna only).
+pub fn cola(
+    agreement: &Agreement,
+    conn: &mut DbConnection,
+    cut: &str,
+    filtro: &Filtro,
+) -> Result<Cola, ApiError> {
+    let cut = parse_comuna(cut)?;
+    en_ambito(agreement, cut.as_str())?;
+    let offset = i64::from(filtro.pagina - 1) * i64::from(filtro.por_pagina);
+    let (total, filas) = store::cola(
+        conn,
+        cut.as_str(),
+        filtro.estado.map(Estado::as_str),
+        offset,
+        i64::from(filtro.por_pagina),
+    )?;
+    Ok(Cola {
+        comuna: cut.to_string(),
+        estado: filtro.estado.map(|e| e.as_str().to_owned()),
+        pagina: filtro.pagina,
+        por_pagina: filtro.por_pagina,
+        total,
+        encuestajes: filas.iter().map(vista).collect(),
+    })
+}
+
+/// Attempts before a request that keeps changing under us is given up on.
+const INTENTOS: usize = 5;
+
+/// TrabajarEncuestaje: records an event on a request of the municipality's own comuna. The
+/// transition is decided on the request as read and applied only if it is still so; a
+/// concurrent change makes the event be decided again on the new state.
+pub fn registrar(
+    agreement: &Agreement,
+    conn: &mut DbConnection,
+    id: &str,
+    entrada: &EventoEntrada,
+    today: NaiveDate,
+) -> Result<Encuestaje, ApiError> {
+    for _ in 0..INTENTOS {
+        let antes = leer(conn, id)?;
+        en_ambito(agreement, &antes.cut)?;
+        let evento = Evento::from_entrada(entrada, today)?;
+        let actual = Estado::parse(&antes.estado).ok_or_else(|| {
+            tracing::error!(encuestaje.estado = %antes.estado, "stored request in an unknown state");
+            ApiError::unavailable()
+        })?;
+        let nuevo = estado::siguiente(actual, antes.visitas_fallidas, &evento)?;
+        let mut despues = antes.clone();
+        despues.estado = nuevo.as_str().into();
+        despues.version = antes.version + 1;
+        despues.actualizada_us = store::now_us();
+        let mut resultado = None;
+        let (fecha, motivo) = match &evento {
+            Evento::ProgramarVisita { fecha } => {
+                despues.fecha_visita = Some(*fecha);
+                (Some(*fecha), None)
+            }
+            Evento::VisitaFallida { motivo } => {
+                despues.visitas_fallidas += 1;
+                (despues.fecha_visita, motivo.clone())
+            }
+            Evento::Encuestar {
+                puntaje,
+                fecha_aplicacion,
+            } => {
+                if *fecha_aplicacion < antes.fecha_solicitud {
+                    return Err(errores::evento_invalido(
+                        "fechaAplicacion is before the request was made",
+                    ));
+                }
+                despues.puntaje = Some(i32::from(puntaje.value()));
+                despues.fecha_aplicacion = Some(*fecha_aplicacion);
+                resultado = Some(Resultado {
+                    puntaje: *puntaje,
+                    fecha_aplicacion: *fecha_aplicacion,
+                });
+                (Some(*fecha_aplicacion), None)
+            }
+            Evento::Anular { motivo } => {
+                despues.motivo_anulacion = Some(motivo.clone());
+                (None, Some(motivo.clone()))
+            }
+        };
+        let fila_evento = EventoFila {
+            encuestaje_id: antes.id.clone(),
+            secuencia: despues.version,
+            evento: evento.nombre().into(),
+            estado: despues.estado.clone(),
+            fecha,
+            motivo,
+            convenio: agreement.id.to_string(),
+            ts_us: despues.actualizada_us,
+        };
+        match store::aplicar(conn, &antes, &despues, fila_evento, resultado) {
+            Ok(true) => return Ok(vista(&store::leer(conn, &antes.id)?.unwrap_or(despues))),
+            // Another event won the race (or, on PostgreSQL, took the same new folio): decide
+            // again on what is stored now.
+            Ok(false) => continue,
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    tracing::warn!("survey request kept changing: event given up");
+    Err(errores::en_conflicto())
+}

@@ -1,0 +1,132 @@
+//! The stable error codes of survey requests. Their estadoSobre mapping lives with every other
+//! code in `error.rs`.
+
+use crate::error::ApiError;
+
+fn error(code: &'static str, status: u16, title: &'static str, detail: String) -> ApiError {
+    ApiError {
+        code,
+        status,
+        title,
+        detail,
+        retry_after: None,
+        audit_code: None,
+        authentication: false,
+    }
+}
+
+/// No request with that id for this agreement: also the answer for another agency's request,
+/// so that its existence is not disclosed.
+pub fn no_encontrado() -> ApiError {
+    error(
+        "NO_ENCONTRADO",
+        404,
+        "No encontrado",
+        "no survey request with that id for this agreement".into(),
+    )
+}
+
+/// The state machine does not allow that event in the request's current state.
+pub fn transicion_no_permitida(evento: &str, estado: &str) -> ApiError {
+    error(
+        "TRANSICION_NO_PERMITIDA",
+        409,
+        "Transición no permitida",
+        format!("a request in state {estado} does not accept the event {evento}"),
+    )
+}
+
+/// The request kept changing while an event was being applied (it was never applied).
+pub fn en_conflicto() -> ApiError {
+    error(
+        "TRANSICION_NO_PERMITIDA",
+        409,
+        "Transición no permitida",
+        "the request kept changing while the event was applied; read it and try again".into(),
+    )
+}
+
+/// The request already had its two failed visits.
+pub fn visitas_agotadas() -> ApiError {
+    error(
+        "VISITAS_AGOTADAS",
+        409,
+        "Visitas agotadas",
+        "the request already has 2 failed visits, the most allowed: survey the household or \
+         annul the request"
+            .into(),
+    )
+}
+
+/// The person's household already has a ficha in force: nothing to request.
+pub fn ficha_vigente() -> ApiError {
+    error(
+        "FICHA_VIGENTE",
+        409,
+        "Ficha vigente",
+        "the person's household already has a Ficha de Protección Social in force".into(),
+    )
+}
+
+/// The person already has an open request (from whichever agency: which one is not said).
+pub fn en_curso() -> ApiError {
+    error(
+        "ENCUESTAJE_EN_CURSO",
+        409,
+        "Encuestaje en curso",
+        "a survey request for this person is already open; its municipality is working it".into(),
+    )
+}
+
+pub fn persona_fallecida() -> ApiError {
+    error(
+        "PERSONA_FALLECIDA",
+        409,
+        "Persona fallecida",
+        "the registry records this person as deceased".into(),
+    )
+}
+
+pub fn comuna_desconocida(detail: impl Into<String>) -> ApiError {
+    error(
+        "COMUNA_DESCONOCIDA",
+        400,
+        "Comuna desconocida",
+        detail.into(),
+    )
+}
+
+pub fn paginacion_invalida(detail: impl Into<String>) -> ApiError {
+    error(
+        "PAGINACION_INVALIDA",
+        400,
+        "Paginación inválida",
+        detail.into(),
+    )
+}
+
+/// An event whose data is missing, out of range or does not belong to it.
+pub fn evento_invalido(detail: impl Into<String>) -> ApiError {
+    error("EVENTO_INVALIDO", 400, "Evento inválido", detail.into())
+}
+
+/// A municipality reaching outside its own comuna (a comuna code or request id is no personal
+/// data, so this is said plainly).
+pub fn fuera_de_ambito() -> ApiError {
+    error(
+        "FUERA_DE_AMBITO",
+        403,
+        "Fuera de ámbito",
+        "the agreement only covers survey requests of its own comuna".into(),
+    )
+}
+
+/// A queue filtered by a state that does not exist.
+pub fn estado_desconocido(detail: impl Into<String>) -> ApiError {
+    error(
+        "ESTADO_DESCONOCIDO",
+        400,
+        "Estado desconocido",
+        detail.into(),
+    )
+}

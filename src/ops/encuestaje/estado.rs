@@ -1,0 +1,393 @@
+//! The life of a survey request: `solicitada → visita_programada → visita_fallida (at most
+//! two) → encuestada`, or `anulada` with a reason from any open state. One pure function
+//! decides every transition; the store only applies what it allowed.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::errores;
+use crate::domain::Puntaje;
+use crate::error::ApiError;
+
+/// Failed visits a request may record; a third is refused.
+pub const MAX_VISITAS_FALLIDAS: i32 = 2;
+
+/// Longest reason (motivo) accepted, in characters.
+pub const MAX_MOTIVO: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Estado {
+    Solicitada,
+    VisitaProgramada,
+    VisitaFallida,
+    Encuestada,
+    Anulada,
+}
+
+impl Estado {
+    pub const ALL: [Estado; 5] = [
+        Estado::Solicitada,
+        Estado::VisitaProgramada,
+        Estado::VisitaFallida,
+        Estado::Encuestada,
+        Estado::Anulada,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Estado::Solicitada => "solicitada",
+            Estado::VisitaProgramada => "visita_programada",
+            Estado::VisitaFallida => "visita_fallida",
+            Estado::Encuestada => "encuestada",
+            Estado::Anulada => "anulada",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Estado> {
+        Self::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+}
+
+/// An event a municipality records on a request, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evento {
+    ProgramarVisita {
+        fecha: NaiveDate,
+    },
+    VisitaFallida {
+        motivo: Option<String>,
+    },
+    Encuestar {
+        puntaje: Puntaje,
+        fecha_aplicacion: NaiveDate,
+    },
+    Anular {
+        motivo: String,
+    },
+}
+
+/// An event as a transport decoded it (JSON body or SOAP leaves), before validation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventoEntrada {
+    pub evento: String,
+    pub fecha_visita: Option<String>,
+    pub motivo: Option<String>,
+    pub puntaje: Option<i64>,
+    pub fecha_aplicacion: Option<String>,
+}
+
+pub const EVENTOS: [&str; 4] = ["programar_visita", "visita_fallida", "encuestar", "anular"];
+
+fn fecha(name: &str, text: Option<&str>) -> Result<NaiveDate, ApiError> {
+    let text = text.ok_or_else(|| errores::evento_invalido(format!("{name} is required")))?;
+    text.parse()
+        .map_err(|_| errores::evento_invalido(format!("{name} is a date YYYY-MM-DD")))
+}
+
+fn motivo(text: Option<&str>, required: bool) -> Result<Option<String>, ApiError> {
+    match text.map(str::trim) {
+        None | Some("") if required => Err(errores::evento_invalido("motivo is required")),
+        None | Some("") => Ok(None),
+        Some(m) if m.chars().count() > MAX_MOTIVO => Err(errores::evento_invalido(format!(
+            "motivo holds at most {MAX_MOTIVO} characters"
+        ))),
+        Some(m) => Ok(Some(m.to_owned())),
+    }
+}
+
+impl Evento {
+    pub fn nombre(&self) -> &'static str {
+        match self {
+            Evento::ProgramarVisita { .. } => EVENTOS[0],
+            Evento::VisitaFallida { .. } => EVENTOS[1],
+            Evento::Encuestar { .. } => EVENTOS[2],
+            Evento::Anular { .. } => EVENTOS[3],
+        }
+    }
+
+    /// Validates what a transport decoded: the event is known, carries what it needs and
+    /// nothing that belongs to another event; a visit is not scheduled in the past and a
+    /// survey is not dated in the future (`today` is Chile's civil day).
+    pub fn from_entrada(e: &EventoEntrada, today: NaiveDate) -> Result<Evento, ApiError> {
+        let extra = |allowed: &[&str]| {
+            let given = [
+                ("fechaVisita", e.fecha_visita.is_some()),
+                ("motivo", e.motivo.is_some()),
+                ("puntaje", e.puntaje.is_some()),
+                ("fechaAplicacion", e.fecha_aplicacion.is_some()),
+            ];
+            match given
+                .iter()
+                .find(|(name, present)| *present && !allowed.contains(name))
+            {
+                Some((name, _)) => Err(errores::evento_invalido(format!(
+                    "{name} does not belong to the event {}",
+                    e.evento
+                ))),
+                None => Ok(()),
+            }
+        };
+        match e.evento.as_str() {
+            "programar_visita" => {
+                extra(&["fechaVisita"])?;
+                let fecha = fecha("fechaVisita", e.fecha_visita.as_deref())?;
+                if fecha < today {
+                    return Err(errores::evento_invalido(
+                        "fechaVisita is in the past (Chile time)",
+                    ));
+                }
+                Ok(Evento::ProgramarVisita { fecha })
+            }
+            "visita_fallida" => {
+                extra(&["motivo"])?;
+                Ok(Evento::VisitaFallida {
+                    motivo: motivo(e.motivo.as_deref(), false)?,
+                })
+            }
+            "encuestar" => {
+                extra(&["puntaje", "fechaAplicacion"])?;
+                let puntaje = e
+                    .puntaje
+                    .ok_or_else(|| errores::evento_invalido("puntaje is required"))?;
+                let puntaje = Puntaje::new(puntaje)
+                    .map_err(|error| errores::evento_invalido(format!("puntaje: {error}")))?;
+                let fecha_aplicacion = fecha("fechaAplicacion", e.fecha_aplicacion.as_deref())?;
+                if fecha_aplicacion > today {
+                    return Err(errores::evento_invalido(
+                        "fechaAplicacion is in the future (Chile time)",
+                    ));
+                }
+                Ok(Evento::Encuestar {
+                    puntaje,
+                    fecha_aplicacion,
+                })
+            }
+            "anular" => {
+                extra(&["motivo"])?;
+                Ok(Evento::Anular {
+                    motivo: motivo(e.motivo.as_deref(), true)?.unwrap_or_default(),
+                })
+            }
+            _ => Err(errores::evento_invalido(format!(
+                "evento is one of {}",
+                EVENTOS.join(", ")
+            ))),
+        }
+    }
+}
+
+/// The state an event leads to from `estado` (with `fallidas` failed visits so far), or why
+/// it is refused. A survey may be recorded after a scheduled visit or after a failed one (the
+/// person came to the office); after two failed visits only a survey or an annulment remain.
+pub fn siguiente(estado: Estado, fallidas: i32, evento: &Evento) -> Result<Estado, ApiError> {
+    use Estado::*;
+    let open = matches!(estado, Solicitada | VisitaProgramada | VisitaFallida);
+    let refused = || errores::transicion_no_permitida(evento.nombre(), estado.as_str());
+    match evento {
+        Evento::VisitaFallida { .. } | Evento::ProgramarVisita { .. }
+            if open && fallidas >= MAX_VISITAS_FALLIDAS =>
+        {
+            Err(errores::visitas_agotadas())
+        }
+        Evento::ProgramarVisita { .. } if matches!(estado, Solicitada | VisitaFallida) => {
+            Ok(VisitaProgramada)
+        }
+        Evento::VisitaFallida { .. } if estado == VisitaProgramada => Ok(VisitaFallida),
+        Evento::Encuestar { .. } if matches!(estado, VisitaProgramada | VisitaFallida) => {
+            Ok(Encuestada)
+        }
+        Evento::Anular { .. } if open => Ok(Anulada),
+        _ => Err(refused()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Estado::*;
+
+    fn d(y: i32, m: u32, dd: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, dd).unwrap()
+    }
+
+    fn eventos() -> [Evento; 4] {
+        [
+            Evento::ProgramarVisita {
+                fecha: d(2026, 12, 1),
+            },
+            Evento::VisitaFallida { motivo: None },
+            Evento::Encuestar {
+                puntaje: Puntaje::new(8000).unwrap(),
+                fecha_aplicacion: d(2026, 11, 28),
+            },
+            Evento::Anular {
+                motivo: "duplicada".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn the_whole_table() {
+        // (state, failed visits) -> outcome for each event in `eventos()` order.
+        type Row = (Estado, i32, [Result<Estado, &'static str>; 4]);
+        let table: [Row; 8] = [
+            (
+                Solicitada,
+                0,
+                [
+                    Ok(VisitaProgramada),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Ok(Anulada),
+                ],
+            ),
+            (
+                VisitaProgramada,
+                0,
+                [
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Ok(VisitaFallida),
+                    Ok(Encuestada),
+                    Ok(Anulada),
+                ],
+            ),
+            (
+                VisitaProgramada,
+                1,
+                [
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Ok(VisitaFallida),
+                    Ok(Encuestada),
+                    Ok(Anulada),
+                ],
+            ),
+            (
+                VisitaFallida,
+                1,
+                [
+                    Ok(VisitaProgramada),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Ok(Encuestada),
+                    Ok(Anulada),
+                ],
+            ),
+            (
+                VisitaFallida,
+                2,
+                [
+                    Err("VISITAS_AGOTADAS"),
+                    Err("VISITAS_AGOTADAS"),
+                    Ok(Encuestada),
+                    Ok(Anulada),
+                ],
+            ),
+            (
+                Encuestada,
+                0,
+                [
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                ],
+            ),
+            (
+                Anulada,
+                0,
+                [
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                ],
+            ),
+            (
+                Anulada,
+                2,
+                [
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                    Err("TRANSICION_NO_PERMITIDA"),
+                ],
+            ),
+        ];
+        for (estado, fallidas, expected) in table {
+            for (evento, want) in eventos().iter().zip(expected) {
+                let got = siguiente(estado, fallidas, evento).map_err(|e| e.code);
+                assert_eq!(got, want, "{estado:?} ({fallidas}) + {}", evento.nombre());
+            }
+        }
+    }
+
+    #[test]
+    fn events_are_validated_before_any_state_is_read() {
+        let today = d(2026, 11, 28);
+        let ok = |e: EventoEntrada| Evento::from_entrada(&e, today);
+        let bad = |e: EventoEntrada| Evento::from_entrada(&e, today).unwrap_err().code;
+        let ev = |name: &str| EventoEntrada {
+            evento: name.into(),
+            ..EventoEntrada::default()
+        };
+        assert_eq!(bad(ev("volar")), "EVENTO_INVALIDO");
+        assert_eq!(bad(ev("programar_visita")), "EVENTO_INVALIDO");
+        assert_eq!(
+            bad(EventoEntrada {
+                fecha_visita: Some("2026-11-27".into()),
+                ..ev("programar_visita")
+            }),
+            "EVENTO_INVALIDO",
+            "a visit in the past"
+        );
+        assert_eq!(
+            ok(EventoEntrada {
+                fecha_visita: Some("2026-11-28".into()),
+                ..ev("programar_visita")
+            }),
+            Ok(Evento::ProgramarVisita { fecha: today })
+        );
+        assert_eq!(
+            bad(EventoEntrada {
+                fecha_visita: Some("2026-11-30".into()),
+                puntaje: Some(8000),
+                ..ev("programar_visita")
+            }),
+            "EVENTO_INVALIDO",
+            "a field of another event"
+        );
+        assert_eq!(
+            bad(ev("anular")),
+            "EVENTO_INVALIDO",
+            "annulment needs a reason"
+        );
+        assert_eq!(
+            bad(EventoEntrada {
+                motivo: Some("   ".into()),
+                ..ev("anular")
+            }),
+            "EVENTO_INVALIDO"
+        );
+        assert_eq!(
+            bad(EventoEntrada {
+                motivo: Some("x".repeat(MAX_MOTIVO + 1)),
+                ..ev("anular")
+            }),
+            "EVENTO_INVALIDO"
+        );
+        let encuesta = |p: i64, f: &str| EventoEntrada {
+            puntaje: Some(p),
+            fecha_aplicacion: Some(f.into()),
+            ..ev("encuestar")
+        };
+        assert_eq!(bad(encuesta(20_001, "2026-11-28")), "EVENTO_INVALIDO");
+        assert_eq!(bad(encuesta(-1, "2026-11-28")), "EVENTO_INVALIDO");
+        assert_eq!(bad(encuesta(8000, "2026-11-29")), "EVENTO_INVALIDO");
+        assert_eq!(bad(encuesta(8000, "28-11-2026")), "EVENTO_INVALIDO");
+        assert!(ok(encuesta(8000, "2026-11-28")).is_ok());
+        assert_eq!(
+            ok(ev("visita_fallida")),
+            Ok(Evento::VisitaFallida { motivo: None })
+        );
+    }
+}
