@@ -331,6 +331,12 @@ async fn a_certificate_goes_from_issue_to_pdf_to_qr_to_offline_and_online_verifi
 async fn refused_issues_are_clear_audited_and_write_nothing() {
     // An agreement of the test's own, without scope, to reach a person without ficha anywhere.
     let muni = std::fs::read_to_string(repo_path("agreements/muni-13101.toml")).unwrap();
+    // Working survey requests needs a scope: that grant goes with it.
+    let start = muni
+        .find("[operations.TrabajarEncuestaje]")
+        .expect("the municipality works survey requests");
+    let end = start + muni[start..].find("\n]\n").expect("end of the grant") + 3;
+    let muni = format!("{}{}", &muni[..start], &muni[end..]);
     let unscoped = muni
         .replace("id = \"muni-13101\"", "id = \"certificador\"")
         .replace("scope = \"13101\"\n", "")
