@@ -24,6 +24,7 @@ pub struct Config {
     pub log: LogConfig,
     pub broker: BrokerConfig,
     pub eligibility: EligibilityConfig,
+    pub estadisticas: EstadisticasConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -101,6 +102,23 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EstadisticasConfig {
+    /// Seconds between recomputations of the territorial statistics by a running node (which
+    /// also recomputes at start when they are missing or older than this). 0: only
+    /// `siis estadisticas recalcular` and `siis seed` recompute them.
+    pub recalcular_cada_secs: u64,
+}
+
+impl Default for EstadisticasConfig {
+    fn default() -> Self {
+        EstadisticasConfig {
+            recalcular_cada_secs: 3_600,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -116,6 +134,7 @@ impl Default for Config {
             log: LogConfig::default(),
             broker: BrokerConfig::default(),
             eligibility: EligibilityConfig::default(),
+            estadisticas: EstadisticasConfig::default(),
         }
     }
 }

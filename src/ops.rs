@@ -4,6 +4,7 @@
 pub mod accesos;
 pub mod catalog;
 pub mod elegibilidad;
+pub mod estadisticas;
 pub mod ficha;
 pub mod identidad;
 pub mod lote;

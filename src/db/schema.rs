@@ -97,6 +97,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    estadisticas_celdas (cut, quintil) {
+        cut -> Text,
+        quintil -> Integer,
+        personas -> BigInt,
+        hogares -> BigInt,
+        fichas -> BigInt,
+        suma_puntaje -> BigInt,
+    }
+}
+
+diesel::table! {
+    estadisticas_calculo (id) {
+        id -> Integer,
+        calculado_en_us -> BigInt,
+        duracion_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(comunas -> regiones (region));
 diesel::joinable!(hogares -> comunas (cut));
 diesel::joinable!(integrantes -> personas (run));
@@ -115,4 +134,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     beneficios,
     auditoria,
     auditoria_sujetos,
+    estadisticas_celdas,
+    estadisticas_calculo,
 );

@@ -14,6 +14,8 @@ pub enum Operation {
     ConsultarElegibilidad,
     /// "Who looked at this person's data?" (operators only).
     ConsultarAccesos,
+    /// Persons, households and fichas by region, comuna and quintile (small cells suppressed).
+    EstadisticasTerritoriales,
 }
 
 /// Field paths of `ConsultarFichaFPS` responses (`integrantes.*` apply to each member).
@@ -74,12 +76,27 @@ pub const ACCESOS_FIELDS: &[&str] = &[
     "accesos.campos",
 ];
 
+/// Field paths of `EstadisticasTerritoriales` responses (`celdas.*` apply to each cell).
+pub const ESTADISTICAS_FIELDS: &[&str] = &[
+    "calculadoEn",
+    "celdas.ambito",
+    "celdas.codigo",
+    "celdas.nombre",
+    "celdas.quintil",
+    "celdas.reservado",
+    "celdas.personas",
+    "celdas.hogares",
+    "celdas.fichas",
+    "celdas.puntajePromedio",
+];
+
 impl Operation {
-    pub const ALL: [Operation; 4] = [
+    pub const ALL: [Operation; 5] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
         Operation::ConsultarAccesos,
+        Operation::EstadisticasTerritoriales,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +105,7 @@ impl Operation {
             Operation::ValidarIdentidad => "ValidarIdentidad",
             Operation::ConsultarElegibilidad => "ConsultarElegibilidad",
             Operation::ConsultarAccesos => "ConsultarAccesos",
+            Operation::EstadisticasTerritoriales => "EstadisticasTerritoriales",
         }
     }
 
@@ -102,6 +120,7 @@ impl Operation {
             Operation::ValidarIdentidad => IDENTIDAD_FIELDS,
             Operation::ConsultarElegibilidad => ELEGIBILIDAD_FIELDS,
             Operation::ConsultarAccesos => ACCESOS_FIELDS,
+            Operation::EstadisticasTerritoriales => ESTADISTICAS_FIELDS,
         }
     }
 }
