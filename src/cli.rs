@@ -1,6 +1,7 @@
 //! The `siis` command line. Each subcommand is a thin call into the library.
 
 mod demo;
+mod estadisticas;
 mod progress;
 
 use std::path::{Path, PathBuf};
@@ -75,6 +76,17 @@ enum Command {
     },
     /// Load a running node as an agency would: the ping baseline, then a mix of operations.
     Bench(BenchArgs),
+    /// Territorial statistics (EstadisticasTerritoriales).
+    Estadisticas {
+        #[command(subcommand)]
+        command: EstadisticasCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EstadisticasCommand {
+    /// Count the registry again and replace the summary the node answers from.
+    Recalcular,
 }
 
 #[derive(Debug, clap::Args)]
@@ -197,6 +209,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = pool.get()?;
             let report = progress::seed_with_progress(&mut conn, &options)?;
             progress::print_seed_report(&report, &config);
+            estadisticas::recalcular(&mut conn)?;
+            Ok(())
+        }
+        Command::Estadisticas {
+            command: EstadisticasCommand::Recalcular,
+        } => {
+            let pool = startup::open_registry(&config)?;
+            let mut conn = pool.get()?;
+            estadisticas::recalcular(&mut conn)?;
             Ok(())
         }
         Command::Agreements {

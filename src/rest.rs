@@ -3,6 +3,7 @@
 
 mod accesos;
 mod elegibilidad;
+mod estadisticas;
 mod fichas;
 mod identidad;
 mod meta;
@@ -26,7 +27,8 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
                 resource("/personas/{run}/elegibilidad/{programa}")
                     .route(web::get().to(elegibilidad::consultar)),
             )
-            .service(resource("/personas/{run}/accesos").route(web::get().to(accesos::consultar))),
+            .service(resource("/personas/{run}/accesos").route(web::get().to(accesos::consultar)))
+            .service(resource("/estadisticas").route(web::get().to(estadisticas::consultar))),
     );
 }
 

@@ -119,6 +119,7 @@ impl Node {
         pool: Pool,
     ) -> Result<Node, StartError> {
         let broker = web::Data::new(build_broker(&config, pool.clone())?);
+        crate::ops::estadisticas::resumen::programar(&config, pool.clone());
         let state = web::Data::new(AppState {
             config: config.clone(),
             pool,

@@ -4,7 +4,8 @@ use std::path::Path;
 
 use super::*;
 use crate::ops::catalog::Operation::{
-    ConsultarAccesos, ConsultarElegibilidad, ConsultarFichaFPS, ValidarIdentidad,
+    ConsultarAccesos, ConsultarElegibilidad, ConsultarFichaFPS, EstadisticasTerritoriales,
+    ValidarIdentidad,
 };
 
 fn shipped() -> AgreementSet {
@@ -69,7 +70,17 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
         a.grants.keys().copied().collect::<Vec<_>>()
     };
 
-    assert_eq!(ops("minvu"), [ConsultarFichaFPS, ConsultarElegibilidad]);
+    assert_eq!(
+        ops("minvu"),
+        [
+            ConsultarFichaFPS,
+            ConsultarElegibilidad,
+            EstadisticasTerritoriales
+        ]
+    );
+    let minvu_est = fields(&set, "minvu", EstadisticasTerritoriales);
+    assert!(minvu_est.contains(&"celdas.hogares") && minvu_est.contains(&"celdas.reservado"));
+    assert!(!minvu_est.contains(&"celdas.puntajePromedio"));
     assert_eq!(
         fields(&set, "minvu", ConsultarFichaFPS),
         all(ConsultarFichaFPS)
@@ -121,9 +132,19 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
         assert_eq!(a.scope.map(|c| c.to_string()).as_deref(), Some(cut));
         assert_eq!(
             ops(id),
-            [ConsultarFichaFPS, ValidarIdentidad, ConsultarElegibilidad]
+            [
+                ConsultarFichaFPS,
+                ValidarIdentidad,
+                ConsultarElegibilidad,
+                EstadisticasTerritoriales
+            ]
         );
-        for op in [ConsultarFichaFPS, ValidarIdentidad, ConsultarElegibilidad] {
+        for op in [
+            ConsultarFichaFPS,
+            ValidarIdentidad,
+            ConsultarElegibilidad,
+            EstadisticasTerritoriales,
+        ] {
             assert_eq!(fields(&set, id, op), all(op), "{id} {op}");
         }
         let every: Vec<String> = crate::ops::reglas::PROGRAMAS
@@ -137,9 +158,8 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
         assert_eq!(listed, every);
     }
 
-    assert_eq!(ops("operador"), [ConsultarAccesos]);
-    assert_eq!(
-        fields(&set, "operador", ConsultarAccesos),
-        all(ConsultarAccesos)
-    );
+    assert_eq!(ops("operador"), [ConsultarAccesos, EstadisticasTerritoriales]);
+    for op in [ConsultarAccesos, EstadisticasTerritoriales] {
+        assert_eq!(fields(&set, "operador", op), all(op));
+    }
 }
