@@ -14,16 +14,19 @@ use crate::ops::estadisticas::{self, Consulta, Parametros};
 /// is never silently ignored.
 const PARAMETROS: [&str; 4] = ["nivel", "region", "comuna", "quintil"];
 
-pub async fn consultar(
-    req: HttpRequest,
-    broker: web::Data<Broker>,
-) -> HttpResponse {
+pub async fn consultar(req: HttpRequest, broker: web::Data<Broker>) -> HttpResponse {
     let mut call = call(&req, Service::Op(Operation::EstadisticasTerritoriales));
     // Decoded here rather than by an extractor, so that a malformed query is audited too.
     let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
         .map(web::Query::into_inner)
         .map_err(|_| ApiError::solicitud_invalida("malformed query string"));
-    let get = |name: &str| query.as_ref().ok().and_then(|q| q.get(name)).map(String::as_str);
+    let get = |name: &str| {
+        query
+            .as_ref()
+            .ok()
+            .and_then(|q| q.get(name))
+            .map(String::as_str)
+    };
     let unknown = query
         .as_ref()
         .map(|q| q.keys().find(|k| !PARAMETROS.contains(&k.as_str())));

@@ -8,6 +8,7 @@
 
 mod audit;
 mod client;
+mod estadisticas;
 mod faults;
 mod hostile;
 mod meta;

@@ -158,7 +158,10 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
         assert_eq!(listed, every);
     }
 
-    assert_eq!(ops("operador"), [ConsultarAccesos, EstadisticasTerritoriales]);
+    assert_eq!(
+        ops("operador"),
+        [ConsultarAccesos, EstadisticasTerritoriales]
+    );
     for op in [ConsultarAccesos, EstadisticasTerritoriales] {
         assert_eq!(fields(&set, "operador", op), all(op));
     }

@@ -211,10 +211,10 @@ pub fn programar(config: &Arc<Config>, pool: Pool) {
         return;
     }
     let every = Duration::from_secs(every);
-    actix_web::rt::spawn(async move {
+    tokio::spawn(async move {
         loop {
             let pool2 = pool.clone();
-            let due = actix_web::web::block(move || -> Result<Duration, DbError> {
+            let due = tokio::task::spawn_blocking(move || -> Result<Duration, DbError> {
                 let mut conn = pool2.get()?;
                 let edad =
                     calculado_en(&mut conn)?.map(|t| (Utc::now() - t).to_std().unwrap_or_default());
@@ -243,7 +243,7 @@ pub fn programar(config: &Arc<Config>, pool: Pool) {
                     every.min(Duration::from_secs(60))
                 }
             };
-            actix_web::rt::time::sleep(wait).await;
+            tokio::time::sleep(wait).await;
         }
     });
 }

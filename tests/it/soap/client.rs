@@ -70,6 +70,13 @@ pub const ACCESOS: Svc = Svc {
     xsd: "accesos-v1.xsd",
     operations: &["ConsultarAccesos"],
 };
+pub const ESTADISTICAS: Svc = Svc {
+    name: "EstadisticasTerritoriales",
+    prefix: "et",
+    ns: "http://www.siis.gob.cl/esquemas/estadisticas/v1",
+    xsd: "estadisticas-v1.xsd",
+    operations: &["EstadisticasTerritoriales"],
+};
 pub const META: Svc = Svc {
     name: "Metaservicios",
     prefix: "m",
@@ -77,7 +84,14 @@ pub const META: Svc = Svc {
     xsd: "metaservicios-v1.xsd",
     operations: &["listMethods", "allowedMethods", "getWsdl"],
 };
-pub const SERVICES: [&Svc; 5] = [&FICHA, &IDENTIDAD, &ELEGIBILIDAD, &ACCESOS, &META];
+pub const SERVICES: [&Svc; 6] = [
+    &FICHA,
+    &IDENTIDAD,
+    &ELEGIBILIDAD,
+    &ACCESOS,
+    &ESTADISTICAS,
+    &META,
+];
 
 pub fn action(svc: &Svc, operation: &str) -> String {
     format!("http://www.siis.gob.cl/servicios/{}/{operation}", svc.name)
