@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
+use diesel::prelude::*;
 use serde_json::Value;
+use siis::db::schema::{estadisticas_calculo, estadisticas_celdas};
 use siis::ops::estadisticas::resumen;
 
 use super::client::{ESTADISTICAS, V, call, check_schema, estado, xmllint_available};
@@ -112,6 +114,18 @@ async fn soap_answers_the_same_cells_as_rest_and_refuses_like_it() {
             }
             assert_eq!(audited[0].resultado, "OK");
             assert!(audited[0].campos.contains("celdas.personas"));
+        }
+        // Before any computation: a Fault 07, the registry's data not available.
+        let mut conn = node.db();
+        diesel::delete(estadisticas_celdas::table)
+            .execute(&mut conn)
+            .unwrap();
+        diesel::delete(estadisticas_calculo::table)
+            .execute(&mut conn)
+            .unwrap();
+        for v in V::BOTH {
+            let a = call(&muni, &node, v, &ESTADISTICAS, OP, None, "").await;
+            assert_fault(&a, v, 503, false, "07", "ESTADISTICAS_NO_CALCULADAS");
         }
         node.stop().await;
     }
