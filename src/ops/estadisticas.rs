@@ -304,3 +304,154 @@ pub fn responder(conn: &mut DbConnection, consulta: &Consulta) -> Result<Estadis
         celdas: Some(celdas),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::ops::catalog::ESTADISTICAS_FIELDS;
+
+    fn parse(
+        nivel: Option<&str>,
+        region: Option<&str>,
+        comuna: Option<&str>,
+        quintil: Option<&str>,
+    ) -> Result<Consulta, &'static str> {
+        Consulta::parse(&Parametros {
+            nivel,
+            region,
+            comuna,
+            quintil,
+        })
+        .map_err(|e| e.code)
+    }
+
+    #[test]
+    fn the_level_defaults_to_the_finest_territory_given() {
+        assert_eq!(
+            parse(None, None, None, None).unwrap().nivel,
+            Nivel::Nacional
+        );
+        assert_eq!(
+            parse(None, Some("13"), None, None).unwrap().nivel,
+            Nivel::Region
+        );
+        let c = parse(None, None, Some("13101"), Some("2, 1")).unwrap();
+        assert_eq!(c.nivel, Nivel::Comuna);
+        assert_eq!(c.quintiles, BTreeSet::from([1, 2]));
+        let c = parse(Some("comuna"), Some("05"), None, None).unwrap();
+        assert_eq!((c.nivel, c.region.as_deref()), (Nivel::Comuna, Some("05")));
+        assert_eq!(c.quintiles.len(), 5);
+    }
+
+    #[test]
+    fn bad_parameters_have_their_own_codes() {
+        assert_eq!(
+            parse(None, Some("16"), None, None),
+            Err("REGION_DESCONOCIDA")
+        );
+        assert_eq!(
+            parse(None, None, Some("13999"), None),
+            Err("COMUNA_DESCONOCIDA")
+        );
+        assert_eq!(
+            parse(None, None, Some("abc"), None),
+            Err("COMUNA_DESCONOCIDA")
+        );
+        assert_eq!(
+            parse(None, Some("13"), Some("05101"), None),
+            Err("COMUNA_DESCONOCIDA")
+        );
+        assert_eq!(
+            parse(None, None, None, Some("1,6")),
+            Err("QUINTIL_INVALIDO")
+        );
+        assert_eq!(parse(None, None, None, Some("V")), Err("QUINTIL_INVALIDO"));
+        assert_eq!(
+            parse(Some("provincia"), None, None, None),
+            Err("NIVEL_INVALIDO")
+        );
+        assert_eq!(
+            parse(Some("region"), None, Some("13101"), None),
+            Err("NIVEL_INVALIDO")
+        );
+        assert_eq!(
+            parse(Some("nacional"), Some("13"), None, None),
+            Err("NIVEL_INVALIDO")
+        );
+    }
+
+    fn leaves(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    leaves(v, &path, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| leaves(v, prefix, out)),
+            _ => {
+                out.insert(prefix.to_owned());
+            }
+        }
+    }
+
+    fn answer() -> Estadisticas {
+        let full = CeldaPublicada {
+            ambito: Some("comuna"),
+            codigo: Some("13101".into()),
+            nombre: Some("SANTIAGO".into()),
+            quintil: Some("1".into()),
+            reservado: Some(false),
+            personas: Some(40),
+            hogares: Some(12),
+            fichas: Some(12),
+            puntaje_promedio: Some(7012.5),
+        };
+        let reserved = CeldaPublicada {
+            quintil: Some("2".into()),
+            reservado: Some(true),
+            personas: None,
+            hogares: None,
+            fichas: None,
+            puntaje_promedio: None,
+            ..full.clone()
+        };
+        Estadisticas {
+            calculado_en: Some("2026-11-28T10:00:00Z".into()),
+            celdas: Some(vec![full, reserved]),
+        }
+    }
+
+    proptest! {
+        /// Projection never leaks a field outside the grant, keeps every granted one, and the
+        /// audit log is told exactly what remains.
+        #[test]
+        fn projection_keeps_exactly_the_granted_fields(
+            mask in prop::collection::vec(any::<bool>(), ESTADISTICAS_FIELDS.len())
+        ) {
+            let grant: Vec<&str> = ESTADISTICAS_FIELDS
+                .iter()
+                .zip(&mask)
+                .filter(|(_, keep)| **keep)
+                .map(|(f, _)| *f)
+                .collect();
+            let mut value = answer();
+            value.project(&FieldSet::new(grant.iter().copied()));
+            let mut after = BTreeSet::new();
+            leaves(&serde_json::to_value(&value).unwrap(), "", &mut after);
+            let granted: BTreeSet<String> = grant.iter().map(|s| s.to_string()).collect();
+            prop_assert_eq!(&after, &granted);
+            let reported: BTreeSet<String> = value.disclosed().iter().map(|s| s.to_string()).collect();
+            prop_assert_eq!(reported, after);
+        }
+    }
+}
