@@ -25,6 +25,8 @@ elegibilidad-v1.xsd:ConsultarElegibilidad.xml
 elegibilidad-v1.xsd:ConsultarElegibilidadRespuesta.xml
 accesos-v1.xsd:ConsultarAccesos.xml
 accesos-v1.xsd:ConsultarAccesosRespuesta.xml
+estadisticas-v1.xsd:EstadisticasTerritoriales.xml
+estadisticas-v1.xsd:EstadisticasTerritorialesRespuesta.xml
 metaservicios-v1.xsd:listMethods.xml
 metaservicios-v1.xsd:listMethodsRespuesta.xml
 metaservicios-v1.xsd:allowedMethods.xml

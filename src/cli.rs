@@ -2,6 +2,7 @@
 
 mod certificados;
 mod demo;
+mod estadisticas;
 mod progress;
 
 use std::path::{Path, PathBuf};
@@ -81,6 +82,11 @@ enum Command {
         #[command(subcommand)]
         command: CertificadosCommand,
     },
+    /// Territorial statistics (EstadisticasTerritoriales).
+    Estadisticas {
+        #[command(subcommand)]
+        command: EstadisticasCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +101,12 @@ enum CertificadosCommand {
         #[arg(long, value_name = "FILE")]
         clave_publica: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum EstadisticasCommand {
+    /// Count the registry again and replace the summary the node answers from.
+    Recalcular,
 }
 
 #[derive(Debug, clap::Args)]
@@ -217,6 +229,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut conn = pool.get()?;
             let report = progress::seed_with_progress(&mut conn, &options)?;
             progress::print_seed_report(&report, &config);
+            estadisticas::recalcular(&mut conn)?;
+            Ok(())
+        }
+        Command::Estadisticas {
+            command: EstadisticasCommand::Recalcular,
+        } => {
+            let pool = startup::open_registry(&config)?;
+            let mut conn = pool.get()?;
+            estadisticas::recalcular(&mut conn)?;
             Ok(())
         }
         Command::Agreements {

@@ -26,6 +26,7 @@ pub struct Config {
     pub eligibility: EligibilityConfig,
     pub certificados: CertificadosConfig,
     pub encuestaje: EncuestajeConfig,
+    pub estadisticas: EstadisticasConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -171,6 +172,23 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EstadisticasConfig {
+    /// Seconds between recomputations of the territorial statistics by a running node (which
+    /// also recomputes at start when they are missing or older than this). 0: only
+    /// `siis estadisticas recalcular` and `siis seed` recompute them.
+    pub recalcular_cada_secs: u64,
+}
+
+impl Default for EstadisticasConfig {
+    fn default() -> Self {
+        EstadisticasConfig {
+            recalcular_cada_secs: 3_600,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -188,6 +206,7 @@ impl Default for Config {
             eligibility: EligibilityConfig::default(),
             certificados: CertificadosConfig::default(),
             encuestaje: EncuestajeConfig::default(),
+            estadisticas: EstadisticasConfig::default(),
         }
     }
 }

@@ -56,6 +56,10 @@ impl ApiError {
         match self.code {
             "RUN_INVALIDO" | "LOTE_EXCEDIDO" | "PROGRAMA_DESCONOCIDO" => ("03", false),
             "TIPO_CERTIFICADO_DESCONOCIDO" => ("03", false),
+            // Statistics (ops/estadisticas.rs); COMUNA_DESCONOCIDA also for survey requests.
+            "NIVEL_INVALIDO" | "REGION_DESCONOCIDA" | "COMUNA_DESCONOCIDA" | "QUINTIL_INVALIDO" => {
+                ("03", false)
+            }
             "NO_ENCONTRADO" | "SIN_FICHA" => ("05", false),
             "XML_INVALIDO"
             | "OPERACION_DESCONOCIDA"
@@ -76,7 +80,6 @@ impl ApiError {
             | "VISITAS_AGOTADAS"
             | "FICHA_VIGENTE"
             | "PERSONA_FALLECIDA"
-            | "COMUNA_DESCONOCIDA"
             | "PAGINACION_INVALIDA"
             | "ESTADO_DESCONOCIDO"
             | "ENCUESTAJE_EN_CURSO"
@@ -226,6 +229,34 @@ impl ApiError {
             400,
             "Tipo de certificado desconocido",
             "tipo must be \"constancia\" or \"certificado_fps\"",
+        )
+    }
+
+    /// EstadisticasTerritoriales: `nivel` is not nacional, region or comuna, or does not fit
+    /// the territory asked for.
+    pub fn nivel_invalido(detail: impl Into<String>) -> ApiError {
+        Self::new("NIVEL_INVALIDO", 400, "Nivel inválido", detail)
+    }
+
+    pub fn region_desconocida(detail: impl Into<String>) -> ApiError {
+        Self::new("REGION_DESCONOCIDA", 400, "Región desconocida", detail)
+    }
+
+    pub fn comuna_desconocida(detail: impl Into<String>) -> ApiError {
+        Self::new("COMUNA_DESCONOCIDA", 400, "Comuna desconocida", detail)
+    }
+
+    pub fn quintil_invalido(detail: impl Into<String>) -> ApiError {
+        Self::new("QUINTIL_INVALIDO", 400, "Quintil inválido", detail)
+    }
+
+    /// The territorial statistics have not been computed yet (`siis estadisticas recalcular`).
+    pub fn estadisticas_no_calculadas() -> ApiError {
+        Self::new(
+            "ESTADISTICAS_NO_CALCULADAS",
+            503,
+            "Estadísticas no disponibles",
+            "the territorial statistics have not been computed yet; retry later",
         )
     }
 

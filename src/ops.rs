@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod certificado;
 pub mod elegibilidad;
 pub mod encuestaje;
+pub mod estadisticas;
 pub mod ficha;
 pub mod identidad;
 pub mod lote;

@@ -5,6 +5,7 @@ mod accesos;
 mod certificados;
 mod elegibilidad;
 mod encuestajes;
+mod estadisticas;
 mod fichas;
 mod identidad;
 mod meta;
@@ -39,7 +40,8 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 resource("/municipios/{cut}/encuestajes").route(web::get().to(encuestajes::cola)),
-            ),
+            )
+            .service(resource("/estadisticas").route(web::get().to(estadisticas::consultar))),
     );
 }
 

@@ -4,6 +4,7 @@
 
 mod contract;
 mod encode;
+mod estadisticas;
 mod handler;
 mod parse;
 mod xml;
@@ -76,6 +77,13 @@ pub const SERVICIOS: &[Servicio] = &[
         namespace: "http://www.siis.gob.cl/esquemas/certificados/v1",
         operaciones: &["EmitirCertificado"],
         wsdl: include_str!("../wsdl/CertificadosFPS.wsdl"),
+    },
+    Servicio {
+        nombre: "EstadisticasTerritoriales",
+        prefix: "et",
+        namespace: "http://www.siis.gob.cl/esquemas/estadisticas/v1",
+        operaciones: &["EstadisticasTerritoriales"],
+        wsdl: include_str!("../wsdl/EstadisticasTerritoriales.wsdl"),
     },
     Servicio {
         nombre: "Metaservicios",

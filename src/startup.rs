@@ -124,6 +124,7 @@ impl Node {
     ) -> Result<Node, StartError> {
         let certificados = web::Data::new(crate::certificados::Servicio::from_config(&config)?);
         let broker = web::Data::new(build_broker(&config, pool.clone())?);
+        crate::ops::estadisticas::resumen::programar(&config, pool.clone());
         let state = web::Data::new(AppState {
             config: config.clone(),
             pool,

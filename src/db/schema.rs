@@ -130,6 +130,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    estadisticas_celdas (cut, quintil) {
+        cut -> Text,
+        quintil -> Integer,
+        personas -> BigInt,
+        hogares -> BigInt,
+        fichas -> BigInt,
+        suma_puntaje -> BigInt,
+    }
+}
+
+diesel::table! {
     encuestaje_eventos (encuestaje_id, secuencia) {
         encuestaje_id -> Text,
         secuencia -> Integer,
@@ -139,6 +150,14 @@ diesel::table! {
         motivo -> Nullable<Text>,
         convenio -> Text,
         ts_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    estadisticas_calculo (id) {
+        id -> Integer,
+        calculado_en_us -> BigInt,
+        duracion_ms -> BigInt,
     }
 }
 
@@ -164,4 +183,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificados,
     encuestajes,
     encuestaje_eventos,
+    estadisticas_celdas,
+    estadisticas_calculo,
 );

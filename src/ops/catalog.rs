@@ -20,6 +20,8 @@ pub enum Operation {
     SolicitarEncuestaje,
     /// A municipality works the survey requests of its comuna.
     TrabajarEncuestaje,
+    /// Persons, households and fichas by region, comuna and quintile (small cells suppressed).
+    EstadisticasTerritoriales,
 }
 
 /// Field paths of `ConsultarFichaFPS` responses (`integrantes.*` apply to each member).
@@ -136,8 +138,22 @@ pub const TRABAJO_ENCUESTAJE_FIELDS: &[&str] = &[
     "fechaAplicacion",
 ];
 
+/// Field paths of `EstadisticasTerritoriales` responses (`celdas.*` apply to each cell).
+pub const ESTADISTICAS_FIELDS: &[&str] = &[
+    "calculadoEn",
+    "celdas.ambito",
+    "celdas.codigo",
+    "celdas.nombre",
+    "celdas.quintil",
+    "celdas.reservado",
+    "celdas.personas",
+    "celdas.hogares",
+    "celdas.fichas",
+    "celdas.puntajePromedio",
+];
+
 impl Operation {
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 8] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
@@ -145,6 +161,7 @@ impl Operation {
         Operation::EmitirCertificado,
         Operation::SolicitarEncuestaje,
         Operation::TrabajarEncuestaje,
+        Operation::EstadisticasTerritoriales,
     ];
 
     pub fn name(self) -> &'static str {
@@ -156,6 +173,7 @@ impl Operation {
             Operation::EmitirCertificado => "EmitirCertificado",
             Operation::SolicitarEncuestaje => "SolicitarEncuestaje",
             Operation::TrabajarEncuestaje => "TrabajarEncuestaje",
+            Operation::EstadisticasTerritoriales => "EstadisticasTerritoriales",
         }
     }
 
@@ -173,6 +191,7 @@ impl Operation {
             Operation::EmitirCertificado => CERTIFICADO_FIELDS,
             Operation::SolicitarEncuestaje => SOLICITUD_ENCUESTAJE_FIELDS,
             Operation::TrabajarEncuestaje => TRABAJO_ENCUESTAJE_FIELDS,
+            Operation::EstadisticasTerritoriales => ESTADISTICAS_FIELDS,
         }
     }
 }

@@ -36,6 +36,10 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../schemas/encuestaje-v1.xsd"),
     ),
     (
+        "estadisticas-v1.xsd",
+        include_str!("../../schemas/estadisticas-v1.xsd"),
+    ),
+    (
         "metaservicios-v1.xsd",
         include_str!("../../schemas/metaservicios-v1.xsd"),
     ),

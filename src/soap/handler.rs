@@ -299,6 +299,19 @@ async fn dispatch(
         | "ConsultarEncuestaje"
         | "ListarEncuestajes"
         | "RegistrarEventoEncuestaje" => encuestaje::dispatch(broker, call, &ctx).await,
+        "EstadisticasTerritoriales" => {
+            call.service = Service::Op(Operation::EstadisticasTerritoriales);
+            let consulta = super::estadisticas::consulta(r)
+                .map_err(|e| call.input_error.get_or_insert(e).clone())
+                .ok();
+            let reply = broker
+                .call(call, move |_, conn| {
+                    let consulta = consulta.ok_or_else(ApiError::unavailable)?;
+                    crate::ops::estadisticas::responder(conn, &consulta)
+                })
+                .await;
+            render(&ctx, reply, super::estadisticas::encode)
+        }
         "allowedMethods" => {
             call.service = Service::Metaservicios;
             let reply = broker

@@ -7,6 +7,7 @@ mod broker;
 mod certificados;
 mod cli;
 mod encuestaje;
+mod estadisticas;
 mod node;
 mod operations;
 mod pki;

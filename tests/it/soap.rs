@@ -10,6 +10,7 @@ mod audit;
 mod certificados;
 mod client;
 mod encuestaje;
+mod estadisticas;
 mod faults;
 mod hostile;
 mod meta;

@@ -4,8 +4,8 @@ use std::path::Path;
 
 use super::*;
 use crate::ops::catalog::Operation::{
-    ConsultarAccesos, ConsultarElegibilidad, ConsultarFichaFPS, SolicitarEncuestaje,
-    TrabajarEncuestaje, ValidarIdentidad,
+    ConsultarAccesos, ConsultarElegibilidad, ConsultarFichaFPS, EstadisticasTerritoriales,
+    SolicitarEncuestaje, TrabajarEncuestaje, ValidarIdentidad,
 };
 
 fn shipped() -> AgreementSet {
@@ -75,9 +75,13 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
         [
             ConsultarFichaFPS,
             ConsultarElegibilidad,
-            SolicitarEncuestaje
+            SolicitarEncuestaje,
+            EstadisticasTerritoriales
         ]
     );
+    let minvu_est = fields(&set, "minvu", EstadisticasTerritoriales);
+    assert!(minvu_est.contains(&"celdas.hogares") && minvu_est.contains(&"celdas.reservado"));
+    assert!(!minvu_est.contains(&"celdas.puntajePromedio"));
     assert_eq!(
         fields(&set, "minvu", ConsultarFichaFPS),
         all(ConsultarFichaFPS)
@@ -140,7 +144,8 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
                 ConsultarElegibilidad,
                 Operation::EmitirCertificado,
                 SolicitarEncuestaje,
-                TrabajarEncuestaje
+                TrabajarEncuestaje,
+                EstadisticasTerritoriales
             ]
         );
         for op in [
@@ -150,6 +155,7 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
             Operation::EmitirCertificado,
             SolicitarEncuestaje,
             TrabajarEncuestaje,
+            EstadisticasTerritoriales,
         ] {
             assert_eq!(fields(&set, id, op), all(op), "{id} {op}");
         }
@@ -164,9 +170,11 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
         assert_eq!(listed, every);
     }
 
-    assert_eq!(ops("operador"), [ConsultarAccesos]);
     assert_eq!(
-        fields(&set, "operador", ConsultarAccesos),
-        all(ConsultarAccesos)
+        ops("operador"),
+        [ConsultarAccesos, EstadisticasTerritoriales]
     );
+    for op in [ConsultarAccesos, EstadisticasTerritoriales] {
+        assert_eq!(fields(&set, "operador", op), all(op));
+    }
 }

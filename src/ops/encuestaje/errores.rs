@@ -87,13 +87,9 @@ pub fn persona_fallecida() -> ApiError {
     )
 }
 
+/// The same error as the statistics' unknown comuna (one code, one status).
 pub fn comuna_desconocida(detail: impl Into<String>) -> ApiError {
-    error(
-        "COMUNA_DESCONOCIDA",
-        400,
-        "Comuna desconocida",
-        detail.into(),
-    )
+    ApiError::comuna_desconocida(detail)
 }
 
 pub fn paginacion_invalida(detail: impl Into<String>) -> ApiError {

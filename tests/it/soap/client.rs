@@ -70,6 +70,13 @@ pub const ACCESOS: Svc = Svc {
     xsd: "accesos-v1.xsd",
     operations: &["ConsultarAccesos"],
 };
+pub const ESTADISTICAS: Svc = Svc {
+    name: "EstadisticasTerritoriales",
+    prefix: "et",
+    ns: "http://www.siis.gob.cl/esquemas/estadisticas/v1",
+    xsd: "estadisticas-v1.xsd",
+    operations: &["EstadisticasTerritoriales"],
+};
 pub const META: Svc = Svc {
     name: "Metaservicios",
     prefix: "m",
@@ -96,12 +103,13 @@ pub const ENCUESTAJE: Svc = Svc {
         "RegistrarEventoEncuestaje",
     ],
 };
-pub const SERVICES: [&Svc; 7] = [
+pub const SERVICES: [&Svc; 8] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,
     &ACCESOS,
     &CERTIFICADOS,
+    &ESTADISTICAS,
     &META,
     &ENCUESTAJE,
 ];

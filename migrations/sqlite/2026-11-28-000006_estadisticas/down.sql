@@ -1,0 +1,2 @@
+DROP TABLE estadisticas_calculo;
+DROP TABLE estadisticas_celdas;

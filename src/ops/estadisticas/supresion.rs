@@ -1,0 +1,179 @@
+//! Statistical disclosure control for the territorial tables: primary suppression of every cell
+//! under the threshold, then complementary suppression until no suppressed cell can be worked
+//! out by subtracting published cells from a published total.
+//!
+//! A table is a list of cells (their person counts) and a list of additive relations
+//! `total = part₁ + part₂ + …` (a row, a column, a region over its comunas, the nation over its
+//! regions). A relation that holds exactly one suppressed cell gives that cell away, so another
+//! cell of the relation is suppressed too: the smallest published part (fewest persons, so the
+//! least information is lost), or the total when every part is already suppressed. Suppression
+//! only grows, so the loop ends; it stops when every relation holds none or at least two
+//! suppressed cells.
+
+/// One additive relation of the table, by cell index: `total = Σ partes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relacion {
+    pub total: usize,
+    pub partes: Vec<usize>,
+}
+
+impl Relacion {
+    /// Every cell of the relation, the total first.
+    pub fn miembros(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.total).chain(self.partes.iter().copied())
+    }
+}
+
+/// Which cells to suppress: those with fewer than `umbral` persons, and the complementary cells
+/// that protect them. `personas[i]` is cell `i`'s count; the answer has one flag per cell.
+pub fn suprimir(personas: &[u64], relaciones: &[Relacion], umbral: u64) -> Vec<bool> {
+    let mut suprimida: Vec<bool> = personas.iter().map(|&n| n < umbral).collect();
+    loop {
+        let mut cambio = false;
+        for relacion in relaciones {
+            let ocultas = relacion.miembros().filter(|&i| suprimida[i]).count();
+            if ocultas != 1 {
+                continue;
+            }
+            let complemento = relacion
+                .partes
+                .iter()
+                .copied()
+                .filter(|&i| !suprimida[i])
+                .min_by_key(|&i| (personas[i], i))
+                .unwrap_or(relacion.total);
+            if !suprimida[complemento] {
+                suprimida[complemento] = true;
+                cambio = true;
+            }
+        }
+        if !cambio {
+            return suprimida;
+        }
+    }
+}
+
+/// The cells a differencing attack recovers: a suppressed cell whose relation publishes every
+/// other member (its value is then the total minus the published parts, or the sum of the
+/// parts). Empty for any answer of [`suprimir`]; used by the tests and kept beside it as the
+/// statement of what suppression guarantees.
+pub fn recuperables(suprimida: &[bool], relaciones: &[Relacion]) -> Vec<usize> {
+    let mut out: Vec<usize> = relaciones
+        .iter()
+        .filter_map(|r| {
+            let mut ocultas = r.miembros().filter(|&i| suprimida[i]);
+            match (ocultas.next(), ocultas.next()) {
+                (Some(i), None) => Some(i),
+                _ => None,
+            }
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 2×2 table with row, column and grand totals: cells 0..4 inner (r0c0, r0c1, r1c0,
+    /// r1c1), 4,5 row totals, 6,7 column totals, 8 the grand total.
+    fn dos_por_dos(inner: [u64; 4]) -> (Vec<u64>, Vec<Relacion>) {
+        let [a, b, c, d] = inner;
+        let cells = vec![a, b, c, d, a + b, c + d, a + c, b + d, a + b + c + d];
+        let rel = |total, partes: &[usize]| Relacion {
+            total,
+            partes: partes.to_vec(),
+        };
+        let relaciones = vec![
+            rel(4, &[0, 1]),
+            rel(5, &[2, 3]),
+            rel(6, &[0, 2]),
+            rel(7, &[1, 3]),
+            rel(8, &[4, 5]),
+            rel(8, &[6, 7]),
+        ];
+        (cells, relaciones)
+    }
+
+    #[test]
+    fn nothing_small_nothing_suppressed() {
+        let (cells, rel) = dos_por_dos([10, 20, 30, 40]);
+        assert_eq!(suprimir(&cells, &rel, 10), vec![false; 9]);
+    }
+
+    #[test]
+    fn one_small_cell_takes_a_rectangle_with_it() {
+        // r0c0 = 3 is primary; its row and column each need a second cell, and the cell that
+        // closes the rectangle (r1c1) protects the others' row and column.
+        let (cells, rel) = dos_por_dos([3, 50, 40, 60]);
+        let s = suprimir(&cells, &rel, 10);
+        assert_eq!(&s[..4], &[true, true, true, true]);
+        assert_eq!(&s[4..], &[false; 5], "totals stay published");
+        assert!(recuperables(&s, &rel).is_empty());
+    }
+
+    #[test]
+    fn the_smallest_other_part_is_the_complement() {
+        // One row of five quintiles plus its total: 4 is primary, 12 (the smallest other) goes
+        // with it, the larger ones stay.
+        let cells = vec![40, 4, 12, 90, 33, 179];
+        let rel = vec![Relacion {
+            total: 5,
+            partes: vec![0, 1, 2, 3, 4],
+        }];
+        let s = suprimir(&cells, &rel, 10);
+        assert_eq!(s, vec![false, true, true, false, false, false]);
+    }
+
+    #[test]
+    fn zero_is_under_the_threshold_too() {
+        let cells = vec![0, 25, 25];
+        let rel = vec![Relacion {
+            total: 2,
+            partes: vec![0, 1],
+        }];
+        assert_eq!(suprimir(&cells, &rel, 10), vec![true, true, false]);
+    }
+
+    #[test]
+    fn a_small_total_hides_its_parts() {
+        // A total of 9 is primary; one published part would give away the other.
+        let cells = vec![4, 5, 9];
+        let rel = vec![Relacion {
+            total: 2,
+            partes: vec![0, 1],
+        }];
+        assert_eq!(suprimir(&cells, &rel, 10), vec![true, true, true]);
+    }
+
+    #[test]
+    fn a_part_rather_than_the_total_is_the_complement() {
+        // The total is published whenever a part can carry the protection instead.
+        let cells = vec![12, 15, 27];
+        let rel = vec![Relacion {
+            total: 2,
+            partes: vec![0, 1],
+        }];
+        assert_eq!(suprimir(&cells, &rel, 13), vec![true, true, false]);
+    }
+
+    #[test]
+    fn a_single_part_relation_suppresses_its_total() {
+        let cells = vec![5, 5];
+        let rel = vec![Relacion {
+            total: 1,
+            partes: vec![0],
+        }];
+        assert_eq!(suprimir(&cells, &rel, 10), vec![true, true]);
+    }
+
+    #[test]
+    fn recuperables_names_what_differencing_reveals() {
+        let (_, rel) = dos_por_dos([3, 50, 40, 60]);
+        let mut only_primary = vec![false; 9];
+        only_primary[0] = true;
+        assert_eq!(recuperables(&only_primary, &rel), vec![0]);
+    }
+}

@@ -1,0 +1,431 @@
+//! EstadisticasTerritoriales over REST: suppression as a user sees it, bad input, grants and
+//! projection, the audit record of every request, and how the summary stays fresh. (SOAP:
+//! `soap/estadisticas.rs`.)
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use serde_json::Value;
+use siis::db::DbConnection;
+use siis::db::schema::{auditoria, estadisticas_calculo, estadisticas_celdas, fichas, hogares};
+use siis::db::schema::{integrantes, personas};
+use siis::ops::estadisticas::resumen;
+
+use crate::support::{Setup, TestNode, backends};
+
+/// Persons in the test registry: enough for published cells, few enough for suppressed ones.
+const PERSONS: u64 = 4_000;
+
+async fn node_with_statistics(backend: crate::support::Backend) -> TestNode {
+    let node = TestNode::start_with(
+        backend,
+        Setup {
+            persons: PERSONS,
+            ..Setup::default()
+        },
+    )
+    .await;
+    wait_computed(&node).await;
+    node
+}
+
+/// Waits for the computation a node makes by itself when it starts with no summary (after it,
+/// nothing else writes the summary for an hour, so tests see a stable one).
+async fn wait_computed(node: &TestNode) {
+    let mut waited = Duration::ZERO;
+    while resumen::calculado_en(&mut node.db()).unwrap().is_none() {
+        assert!(waited < Duration::from_secs(60), "never computed at start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += Duration::from_millis(50);
+    }
+}
+
+async fn get(node: &TestNode, agreement: &str, query: &str) -> (u16, Value) {
+    let response = node
+        .client(Some(agreement))
+        .get(node.agency_url(&format!("/api/v1/estadisticas{query}")))
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("JSON body");
+    (status, body)
+}
+
+fn celdas(body: &Value) -> &Vec<Value> {
+    body["celdas"].as_array().expect("celdas")
+}
+
+/// The cells of one territory by quintile (`1`..`5`, `total`).
+fn fila<'a>(body: &'a Value, codigo: &str) -> HashMap<String, &'a Value> {
+    celdas(body)
+        .iter()
+        .filter(|c| c["codigo"] == codigo)
+        .map(|c| (c["quintil"].as_str().unwrap().to_owned(), c))
+        .collect()
+}
+
+/// Living members of households with a ficha in force, in comuna `cut`, counted directly.
+fn living_with_ficha(conn: &mut DbConnection, cut: &str) -> i64 {
+    integrantes::table
+        .inner_join(personas::table)
+        .inner_join(hogares::table)
+        .inner_join(fichas::table.on(fichas::hogar_id.eq(integrantes::hogar_id)))
+        .filter(fichas::estado.eq("vigente"))
+        .filter(personas::fecha_defuncion.is_null())
+        .filter(hogares::cut.eq(cut))
+        .count()
+        .get_result(conn)
+        .expect("count")
+}
+
+#[tokio::test]
+async fn small_cells_are_reserved_and_none_can_be_derived_from_published_ones() {
+    for backend in backends() {
+        let node = node_with_statistics(backend).await;
+        let (status, body) = get(&node, "operador", "?nivel=comuna").await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["calculadoEn"].as_str().unwrap().ends_with('Z'));
+        let cells = celdas(&body);
+        assert_eq!(
+            cells.len(),
+            346 * 6,
+            "every comuna, five quintiles and its total"
+        );
+        let (mut reserved, mut published) = (0, 0);
+        for c in cells {
+            if c["reservado"] == true {
+                reserved += 1;
+                for hidden in ["personas", "hogares", "fichas", "puntajePromedio"] {
+                    assert!(
+                        c.get(hidden).is_none(),
+                        "a reserved cell shows no {hidden}: {c}"
+                    );
+                }
+            } else {
+                published += 1;
+                assert!(c["personas"].as_u64().unwrap() >= 10, "{c}");
+                let avg = c["puntajePromedio"].as_f64().unwrap();
+                assert!((2_000.0..=16_400.0).contains(&avg), "{c}");
+            }
+        }
+        assert!(reserved > 0 && published > 0, "{reserved} / {published}");
+
+        // Rows: no comuna has exactly one reserved cell among its quintiles and total.
+        let mut by_comuna: HashMap<&str, Vec<bool>> = HashMap::new();
+        for c in cells {
+            by_comuna
+                .entry(c["codigo"].as_str().unwrap())
+                .or_default()
+                .push(c["reservado"] == true);
+        }
+        for (cut, row) in &by_comuna {
+            assert_ne!(
+                row.iter().filter(|r| **r).count(),
+                1,
+                "comuna {cut}: {row:?}"
+            );
+        }
+        // Columns: within each region, each quintile (and total) column over its comunas plus
+        // the region's own cell never holds exactly one reserved cell.
+        let (_, regions) = get(&node, "operador", "?nivel=region").await;
+        for region in celdas(&regions) {
+            let code = region["codigo"].as_str().unwrap();
+            let q = region["quintil"].as_str().unwrap();
+            let column: Vec<bool> = cells
+                .iter()
+                .filter(|c| c["codigo"].as_str().unwrap().starts_with(code) && c["quintil"] == q)
+                .map(|c| c["reservado"] == true)
+                .chain(std::iter::once(region["reservado"] == true))
+                .collect();
+            assert_ne!(
+                column.iter().filter(|r| **r).count(),
+                1,
+                "region {code} quintile {q}"
+            );
+        }
+
+        // A published total is the registry's own count; published quintiles add up to it
+        // when none is reserved.
+        let (cut, row) = by_comuna
+            .keys()
+            .map(|cut| (*cut, fila(&body, cut)))
+            .find(|(_, row)| row.values().all(|c| c["reservado"] == false))
+            .expect("a comuna published whole");
+        let total = row["total"]["personas"].as_i64().unwrap();
+        assert_eq!(
+            total,
+            living_with_ficha(&mut node.db(), cut),
+            "comuna {cut}"
+        );
+        let sum: i64 = (1..=5)
+            .map(|q| row[&q.to_string()]["personas"].as_i64().unwrap())
+            .sum();
+        assert_eq!(sum, total);
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn filters_narrow_the_answer_to_the_territory_and_quintiles_asked() {
+    for backend in backends() {
+        let node = node_with_statistics(backend).await;
+        let (status, body) = get(&node, "operador", "").await;
+        assert_eq!(status, 200);
+        let national = celdas(&body);
+        assert_eq!(national.len(), 6);
+        assert!(national.iter().all(|c| c["ambito"] == "nacional"));
+        let total = national.iter().find(|c| c["quintil"] == "total").unwrap();
+        assert_eq!(total["reservado"], false);
+
+        let (_, body) = get(&node, "operador", "?region=13&quintil=1,2").await;
+        let cells = celdas(&body);
+        assert_eq!(
+            cells.len(),
+            3,
+            "quintiles 1 and 2 and the total of region 13"
+        );
+        assert!(
+            cells
+                .iter()
+                .all(|c| c["ambito"] == "region" && c["codigo"] == "13")
+        );
+
+        let (_, body) = get(&node, "operador", "?nivel=comuna&region=05").await;
+        let cells = celdas(&body);
+        assert!(!cells.is_empty());
+        assert!(
+            cells
+                .iter()
+                .all(|c| c["ambito"] == "comuna" && c["codigo"].as_str().unwrap().starts_with("05"))
+        );
+
+        let (_, body) = get(&node, "operador", "?comuna=13101&quintil=3").await;
+        let cells = celdas(&body);
+        assert_eq!(cells.len(), 2);
+        assert_eq!(cells[0]["nombre"], "SANTIAGO");
+        // The same cell is reserved or not whatever the request: the pattern is national.
+        let (_, wide) = get(&node, "operador", "?nivel=comuna").await;
+        for c in cells {
+            let same = celdas(&wide)
+                .iter()
+                .find(|w| w["codigo"] == c["codigo"] && w["quintil"] == c["quintil"])
+                .unwrap();
+            assert_eq!(same, c);
+        }
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_parameters_get_stable_codes_change_nothing_and_are_audited() {
+    for backend in backends() {
+        let node = node_with_statistics(backend).await;
+        let before: (i64, i64) = estadisticas_calculo::table
+            .select((
+                estadisticas_calculo::calculado_en_us,
+                estadisticas_calculo::duracion_ms,
+            ))
+            .first(&mut node.db())
+            .unwrap();
+        let cells_before: i64 = estadisticas_celdas::table
+            .count()
+            .get_result(&mut node.db())
+            .unwrap();
+        let cases = [
+            ("?region=99", "REGION_DESCONOCIDA"),
+            ("?region=RM", "REGION_DESCONOCIDA"),
+            ("?comuna=99999", "COMUNA_DESCONOCIDA"),
+            ("?comuna=1310", "COMUNA_DESCONOCIDA"),
+            ("?region=13&comuna=05101", "COMUNA_DESCONOCIDA"),
+            ("?quintil=6", "QUINTIL_INVALIDO"),
+            ("?quintil=0", "QUINTIL_INVALIDO"),
+            ("?quintil=I", "QUINTIL_INVALIDO"),
+            ("?quintil=1,,2", "QUINTIL_INVALIDO"),
+            ("?nivel=pais", "NIVEL_INVALIDO"),
+            ("?nivel=nacional&region=13", "NIVEL_INVALIDO"),
+            ("?nivel=region&comuna=13101", "NIVEL_INVALIDO"),
+            ("?cuantil=1", "SOLICITUD_INVALIDA"),
+        ];
+        let audited_before: i64 = auditoria::table.count().get_result(&mut node.db()).unwrap();
+        for (query, code) in cases {
+            let (status, body) = get(&node, "operador", query).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (400, Some(code)),
+                "{query}: {body}"
+            );
+            assert!(body.get("celdas").is_none());
+        }
+        let outcomes: Vec<String> = auditoria::table
+            .filter(auditoria::operacion.eq("EstadisticasTerritoriales"))
+            .order(auditoria::id.asc())
+            .select(auditoria::resultado)
+            .load(&mut node.db())
+            .unwrap();
+        let audited_after: i64 = auditoria::table.count().get_result(&mut node.db()).unwrap();
+        assert_eq!(audited_after - audited_before, cases.len() as i64);
+        let expected: Vec<&str> = cases.iter().map(|(_, code)| *code).collect();
+        assert_eq!(outcomes, expected);
+        let after: (i64, i64) = estadisticas_calculo::table
+            .select((
+                estadisticas_calculo::calculado_en_us,
+                estadisticas_calculo::duracion_ms,
+            ))
+            .first(&mut node.db())
+            .unwrap();
+        let cells_after: i64 = estadisticas_celdas::table
+            .count()
+            .get_result(&mut node.db())
+            .unwrap();
+        assert_eq!((before, cells_before), (after, cells_after));
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn grants_decide_who_may_ask_and_which_fields_come_back_and_each_request_is_audited() {
+    for backend in backends() {
+        let node = node_with_statistics(backend).await;
+        // Not granted.
+        let (status, body) = get(&node, "orasmi", "?nivel=region").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("NO_AUTORIZADO"))
+        );
+
+        // MINVU: persons and households only.
+        let (status, body) = get(&node, "minvu", "?nivel=region").await;
+        assert_eq!(status, 200);
+        for c in celdas(&body) {
+            assert!(
+                c.get("fichas").is_none() && c.get("puntajePromedio").is_none(),
+                "{c}"
+            );
+            if c["reservado"] == false {
+                assert!(c["personas"].as_u64().is_some() && c["hogares"].as_u64().is_some());
+            }
+        }
+
+        // A municipality sees the national table (the suppressed aggregates are not personal
+        // data), not only its comuna.
+        let (status, body) = get(&node, "muni-13101", "?nivel=comuna&region=05").await;
+        assert_eq!(status, 200);
+        assert!(celdas(&body).iter().any(|c| c["codigo"] == "05101"));
+        let with_fichas = celdas(&body)
+            .iter()
+            .any(|c| c.get("puntajePromedio").is_some());
+        assert!(with_fichas, "municipalities are granted every field");
+
+        // The audit log: one record per request, no subjects, the fields actually disclosed.
+        let rows: Vec<(Option<String>, String, String, String)> = auditoria::table
+            .filter(auditoria::operacion.eq("EstadisticasTerritoriales"))
+            .order(auditoria::id.asc())
+            .select((
+                auditoria::convenio,
+                auditoria::sujetos,
+                auditoria::campos,
+                auditoria::resultado,
+            ))
+            .load(&mut node.db())
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].0.as_deref(), Some("orasmi"));
+        assert_eq!(rows[0].3, "NO_AUTORIZADO");
+        assert_eq!(rows[1].0.as_deref(), Some("minvu"));
+        assert_eq!(rows[1].3, "OK");
+        assert!(
+            rows.iter().all(|r| r.1.is_empty() || r.1 == "[]"),
+            "{rows:?}"
+        );
+        assert!(rows[1].2.contains("celdas.hogares"), "{}", rows[1].2);
+        assert!(!rows[1].2.contains("puntajePromedio"), "{}", rows[1].2);
+        assert!(
+            rows[2].2.contains("celdas.puntajePromedio"),
+            "{}",
+            rows[2].2
+        );
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_summary_stays_fresh_by_command_and_says_when_it_was_computed() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: PERSONS,
+                ..Setup::default()
+            },
+        )
+        .await;
+        // The node computes a missing summary by itself when it starts.
+        wait_computed(&node).await;
+        let (_, first) = get(&node, "operador", "").await;
+        let persons = |b: &Value| {
+            celdas(b).iter().find(|c| c["quintil"] == "total").unwrap()["personas"]
+                .as_u64()
+                .unwrap()
+        };
+
+        // A ficha is annulled: answers keep the summary until it is recomputed.
+        let hogar: i64 = fichas::table
+            .filter(fichas::estado.eq("vigente"))
+            .select(fichas::hogar_id)
+            .order(fichas::folio)
+            .first(&mut node.db())
+            .unwrap();
+        let members: i64 = integrantes::table
+            .inner_join(personas::table)
+            .filter(integrantes::hogar_id.eq(hogar))
+            .filter(personas::fecha_defuncion.is_null())
+            .count()
+            .get_result(&mut node.db())
+            .unwrap();
+        diesel::update(fichas::table.filter(fichas::hogar_id.eq(hogar)))
+            .set(fichas::estado.eq("anulada"))
+            .execute(&mut node.db())
+            .unwrap();
+        let (_, same) = get(&node, "operador", "").await;
+        assert_eq!(same, first);
+
+        let out = node.siis(&["estadisticas", "recalcular"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains("territorial statistics computed at"),
+            "{stdout}"
+        );
+        let (_, fresh) = get(&node, "operador", "").await;
+        assert_eq!(persons(&fresh), persons(&first) - members as u64);
+        assert!(fresh["calculadoEn"].as_str() >= first["calculadoEn"].as_str());
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn before_the_first_computation_the_answer_is_a_clear_503() {
+    for backend in backends() {
+        let node = node_with_statistics(backend).await;
+        let mut conn = node.db();
+        diesel::delete(estadisticas_celdas::table)
+            .execute(&mut conn)
+            .unwrap();
+        diesel::delete(estadisticas_calculo::table)
+            .execute(&mut conn)
+            .unwrap();
+        let (status, body) = get(&node, "operador", "").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (503, Some("ESTADISTICAS_NO_CALCULADAS")),
+            "{body}"
+        );
+        node.stop().await;
+    }
+}
