@@ -389,6 +389,9 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             demo::ensure_population(&config, &pool)?;
         }
         let node = Node::start_with(config.clone(), listeners, tls, pool)?;
+        // Before "node started": a SIGHUP sent as soon as the node says it is up must reload,
+        // not kill it (the default action).
+        let signals = Signals::install();
         tracing::info!(
             agency = %node.agency,
             public = %node.public,
@@ -399,7 +402,7 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         if demo {
             demo::print_welcome(&config, &node);
         }
-        wait_for_shutdown(&node).await;
+        wait_for_shutdown(&node, signals).await;
         tracing::info!("shutting down: finishing requests in flight");
         node.stop().await?;
         tracing::info!("stopped");
@@ -407,14 +410,26 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     })
 }
 
+/// SIGTERM and SIGHUP handlers (none if the platform refuses them: Ctrl-C still stops).
+struct Signals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
+
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) {
+            (Ok(term), Ok(hup)) => Signals(Some((term, hup))),
+            _ => Signals(None),
+        }
+    }
+}
+
 /// Serves until Ctrl-C (SIGINT) or SIGTERM; SIGHUP reloads the agreements (a broken set is
 /// refused and the previous one stays in force).
-async fn wait_for_shutdown(node: &Node) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
+async fn wait_for_shutdown(node: &Node, signals: Signals) {
+    let Signals(Some((mut term, mut hup))) = signals else {
         let _ = tokio::signal::ctrl_c().await;
         return;
     };
