@@ -1,6 +1,7 @@
 //! The `siis` command line. Each subcommand is a thin call into the library.
 
 mod demo;
+mod lotes;
 mod progress;
 
 use std::path::{Path, PathBuf};
@@ -75,6 +76,13 @@ enum Command {
     },
     /// Load a running node as an agency would: the ping baseline, then a mix of operations.
     Bench(BenchArgs),
+    /// Apply a provider's batch file (lote) to the registry, exactly once, all or nothing.
+    Ingest(lotes::IngestArgs),
+    /// Provider batches: generate a synthetic feed, ask which batch set a value.
+    Lotes {
+        #[command(subcommand)]
+        command: lotes::LotesCommand,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -302,6 +310,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Ingest(args) => lotes::ingest(&config, args),
+        Command::Lotes { command } => lotes::lotes(&config, command),
         Command::Pki {
             command: PkiCommand::Dev { out, agreements },
         } => {

@@ -12,6 +12,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-11-28-000001_registry",
     "2026-11-28-000002_audit",
     "2026-11-28-000003_audit_xroad",
+    "2026-11-28-000007_lotes",
 ];
 
 /// Applies pending migrations and returns the names of those applied now.

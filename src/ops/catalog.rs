@@ -14,6 +14,8 @@ pub enum Operation {
     ConsultarElegibilidad,
     /// "Who looked at this person's data?" (operators only).
     ConsultarAccesos,
+    /// A provider sends a batch (lote) of records to apply: persons, deaths, … (`tipos` granted).
+    RecepcionLotes,
 }
 
 /// Field paths of `ConsultarFichaFPS` responses (`integrantes.*` apply to each member).
@@ -74,12 +76,23 @@ pub const ACCESOS_FIELDS: &[&str] = &[
     "accesos.campos",
 ];
 
+/// Field paths of `RecepcionLotes` answers: the batch's report.
+pub const LOTES_FIELDS: &[&str] = &[
+    "lote",
+    "tipo",
+    "leidos",
+    "aplicados",
+    "rechazados",
+    "rechazos",
+];
+
 impl Operation {
-    pub const ALL: [Operation; 4] = [
+    pub const ALL: [Operation; 5] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
         Operation::ConsultarAccesos,
+        Operation::RecepcionLotes,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +101,7 @@ impl Operation {
             Operation::ValidarIdentidad => "ValidarIdentidad",
             Operation::ConsultarElegibilidad => "ConsultarElegibilidad",
             Operation::ConsultarAccesos => "ConsultarAccesos",
+            Operation::RecepcionLotes => "RecepcionLotes",
         }
     }
 
@@ -102,6 +116,7 @@ impl Operation {
             Operation::ValidarIdentidad => IDENTIDAD_FIELDS,
             Operation::ConsultarElegibilidad => ELEGIBILIDAD_FIELDS,
             Operation::ConsultarAccesos => ACCESOS_FIELDS,
+            Operation::RecepcionLotes => LOTES_FIELDS,
         }
     }
 }

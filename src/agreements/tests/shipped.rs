@@ -46,7 +46,8 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
             "muni-05101",
             "muni-13101",
             "operador",
-            "orasmi"
+            "orasmi",
+            "srcei"
         ]
     );
     for a in set.iter() {
@@ -70,6 +71,12 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
     };
 
     assert_eq!(ops("minvu"), [ConsultarFichaFPS, ConsultarElegibilidad]);
+    // The Registro Civil only sends batches (persons and deaths); it asks nothing.
+    assert_eq!(ops("srcei"), [Operation::RecepcionLotes]);
+    let srcei = set.get(&AgreementId::parse("srcei").unwrap()).unwrap();
+    let grant = srcei.grant(Operation::RecepcionLotes).unwrap();
+    assert!(grant.allows_tipo(crate::lotes::Tipo::Personas));
+    assert!(grant.allows_tipo(crate::lotes::Tipo::Defunciones));
     assert_eq!(
         fields(&set, "minvu", ConsultarFichaFPS),
         all(ConsultarFichaFPS)
