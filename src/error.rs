@@ -70,6 +70,7 @@ impl ApiError {
             | "LIMITE_EXCEDIDO"
             | "CUOTA_EXCEDIDA" => ("02", true),
             "MENSAJE_REPETIDO" => ("03", true),
+            code if code.starts_with("LOTE_") => ("03", false),
             // NO_DISPONIBLE, and any code added later until it is mapped here.
             _ => ("07", true),
         }
@@ -160,6 +161,16 @@ impl ApiError {
             "Tipo de contenido no soportado",
             "send the body as application/json",
         )
+    }
+
+    /// A provider batch refused as a whole (`LOTE_…` codes, see `lotes::LoteError`).
+    pub fn lote_rechazado(
+        code: &'static str,
+        status: u16,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> ApiError {
+        Self::new(code, status, title, detail)
     }
 
     pub fn lote_excedido(max: usize) -> ApiError {

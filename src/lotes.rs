@@ -288,3 +288,42 @@ fn repetido(previo: Informe, sha256: &str, clave: &str) -> Result<Informe, LoteE
         ..previo
     })
 }
+
+impl From<LoteError> for crate::error::ApiError {
+    fn from(e: LoteError) -> Self {
+        use crate::error::ApiError;
+        let detail = e.to_string();
+        match e {
+            LoteError::Encabezado { .. } => ApiError::lote_rechazado(
+                "LOTE_ENCABEZADO_INVALIDO",
+                400,
+                "Encabezado del lote inválido",
+                detail,
+            ),
+            LoteError::Formato { .. } => {
+                ApiError::lote_rechazado("LOTE_MALFORMADO", 400, "Lote malformado", detail)
+            }
+            LoteError::Vacio => ApiError::lote_rechazado("LOTE_VACIO", 400, "Lote vacío", detail),
+            LoteError::ClaveInvalida => ApiError::lote_rechazado(
+                "LOTE_CLAVE_INVALIDA",
+                400,
+                "Identificador de lote inválido",
+                detail,
+            ),
+            LoteError::ClaveReutilizada(_) => ApiError::lote_rechazado(
+                "LOTE_CLAVE_REUTILIZADA",
+                409,
+                "Identificador de lote reutilizado",
+                detail,
+            ),
+            LoteError::Io(error) => {
+                tracing::error!(error = %error, "batch file unreadable");
+                ApiError::unavailable()
+            }
+            LoteError::Db(error) => {
+                tracing::error!(error = %error, "batch not applied: database error");
+                ApiError::unavailable()
+            }
+        }
+    }
+}

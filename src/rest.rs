@@ -5,6 +5,7 @@ mod accesos;
 mod elegibilidad;
 mod fichas;
 mod identidad;
+mod lotes;
 mod meta;
 pub(crate) mod support;
 
@@ -26,7 +27,8 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
                 resource("/personas/{run}/elegibilidad/{programa}")
                     .route(web::get().to(elegibilidad::consultar)),
             )
-            .service(resource("/personas/{run}/accesos").route(web::get().to(accesos::consultar))),
+            .service(resource("/personas/{run}/accesos").route(web::get().to(accesos::consultar)))
+            .service(resource("/lotes/{tipo}").route(web::post().to(lotes::recibir))),
     );
 }
 

@@ -1,4 +1,4 @@
-//! XML batches (`schemas/lotes-v1.xsd`): a `lote` element in namespace `urn:siis:lotes:v1`
+//! XML batches (`schemas/lotes-v1.xsd`): a `lote` element in namespace `http://www.siis.gob.cl/esquemas/lotes/v1`
 //! whose `tipo` attribute names the kind, holding `registro` elements whose children are named
 //! as the kind's CSV columns. Read as a stream; no DTD, no entities beyond the predefined ones.
 //! A document that is not well formed (a truncated file) is refused whole.
@@ -14,7 +14,7 @@ use quick_xml::name::ResolveResult;
 use super::lectura::{Estado, Huella};
 use super::{LoteError, Progreso, Tipo};
 
-pub const NAMESPACE: &str = "urn:siis:lotes:v1";
+pub const NAMESPACE: &str = "http://www.siis.gob.cl/esquemas/lotes/v1";
 /// Longest value of one field kept (longer ones reject their record, and are not kept).
 const MAX_VALUE: usize = 1_000;
 const PROGRESS_EVERY: u64 = 10_000;
