@@ -20,6 +20,9 @@ pub(super) fn leer(
     let mut csv = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        // Only LF ends a record, so that line numbers stay exact in CRLF files; the CR left at
+        // the end of the last field is trimmed with the rest of its spaces.
+        .terminator(::csv::Terminator::Any(b'\n'))
         .from_reader(reader);
     let mut record = ::csv::ByteRecord::new();
     let mut header = true;

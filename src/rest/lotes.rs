@@ -127,7 +127,10 @@ async fn spool(
     let mut size = 0u64;
     while let Some(chunk) = payload.next().await {
         let Ok(bytes) = chunk else {
-            return fail(call, ApiError::solicitud_invalida("the body could not be read"));
+            return fail(
+                call,
+                ApiError::solicitud_invalida("the body could not be read"),
+            );
         };
         size += bytes.len() as u64;
         if size > max {

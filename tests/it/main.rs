@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod broker;
 mod cli;
+mod lotes;
 mod node;
 mod operations;
 mod pki;
