@@ -339,11 +339,58 @@ async fn bad_records_are_reported_by_line_and_only_good_ones_apply() {
             person(&mut db, 72_000_006).unwrap().1,
             chrono::NaiveDate::from_ymd_opt(2025, 5, 5)
         );
+
+        // XML: a record with an unknown element, one with a field missing, by line.
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<lote xmlns="http://www.siis.gob.cl/esquemas/lotes/v1" tipo="defunciones">
+  <registro><run>72000003-2</run><fecha_defuncion>2026-01-01</fecha_defuncion><comuna>13101</comuna></registro>
+  <registro><run>72000006-7</run><fecha>2026-01-01</fecha><comuna>13101</comuna></registro>
+  <registro>
+    <run>72000001-6</run>
+    <comuna>13101</comuna>
+  </registro>
+</lote>
+"#;
+        let response = post(
+            &node,
+            "srcei",
+            "defunciones",
+            "application/xml",
+            xml.into(),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [
+                (3, "RUN_DESCONOCIDO".to_owned()),
+                (4, "CAMPO_DESCONOCIDO".to_owned()),
+                (5, "CAMPOS_INCORRECTOS".to_owned()),
+            ],
+            "{report}"
+        );
+        assert_eq!(report["aplicados"], 0);
         let before = count_lotes(&mut db);
 
         // Refused whole, nothing applied: a wrong header, a truncated XML document, an empty
         // file, an unknown kind, a wrong content type.
-        let cases: [(&str, &str, Vec<u8>, u16, &str); 5] = [
+        let cases: [(&str, &str, Vec<u8>, u16, &str); 7] = [
+            (
+                "personas",
+                "application/xml",
+                sample("defunciones.xml"),
+                400,
+                "LOTE_ENCABEZADO_INVALIDO",
+            ),
+            (
+                "personas",
+                "application/xml",
+                b"<?xml version=\"1.0\"?><!DOCTYPE lote [<!ENTITY x \"y\">]><lote/>".to_vec(),
+                400,
+                "LOTE_MALFORMADO",
+            ),
             (
                 "personas",
                 "text/csv",

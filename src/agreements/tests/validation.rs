@@ -358,3 +358,35 @@ fn a_scoped_agreement_cannot_read_access_reports() {
     );
     one_issue(&text, "scope =", "cannot be granted ConsultarAccesos");
 }
+
+#[test]
+fn tipos_only_for_recepcion_lotes_required_there_and_from_the_list() {
+    use crate::lotes::Tipo;
+    use crate::ops::catalog::Operation::RecepcionLotes;
+    let g = good("demo");
+    one_issue(
+        &format!("{g}tipos = [\"personas\"]\n"),
+        "tipos",
+        "only to RecepcionLotes",
+    );
+    let lotes = format!("{g}\n[operations.RecepcionLotes]\nfields = [\"lote\", \"aplicados\"]\n");
+    one_issue(&lotes, "[operations.RecepcionLotes]", "must list its tipos");
+    let set = AgreementSet::load_dir(
+        write_all(&[("demo.toml", &format!("{lotes}tipos = [\"defunciones\"]\n"))]).path(),
+    )
+    .unwrap();
+    let grant = set.iter().next().unwrap().grant(RecepcionLotes).unwrap();
+    assert!(grant.allows_tipo(Tipo::Defunciones));
+    assert!(!grant.allows_tipo(Tipo::Personas));
+    one_issue(
+        &format!("{lotes}tipos = [\"personas\", \"pensiones\"]\n"),
+        "tipos",
+        "unknown tipo \"pensiones\"",
+    );
+    one_issue(&format!("{lotes}tipos = []\n"), "tipos", "tipos is empty");
+    one_issue(
+        &format!("{lotes}tipos = [\"personas\", \"personas\"]\n"),
+        "tipos",
+        "listed twice",
+    );
+}
