@@ -258,10 +258,12 @@ fn fecha(campo: &str, text: &str) -> Result<NaiveDate, Falla> {
 /// connection, gone with the connection). On SQLite it is kept on disk, not in memory.
 pub(super) fn prepare(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
-    if let DbConnection::Sqlite(c) = conn {
-        c.batch_execute("PRAGMA temp_store = FILE;")?;
-    }
     drop_stage(conn, tipo)?;
+    if let DbConnection::Sqlite(c) = conn {
+        // Staging on disk, and no memory-mapped reads of the registry while a batch applies,
+        // so that memory stays flat however large the batch and the registry are.
+        c.batch_execute("PRAGMA temp_store = FILE; PRAGMA mmap_size = 0;")?;
+    }
     let columns = match tipo {
         Tipo::Personas => {
             "run INTEGER NOT NULL, nombres TEXT NOT NULL, apellido_paterno TEXT NOT NULL, \
@@ -282,8 +284,8 @@ pub(super) fn drop_stage(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()>
     use diesel::connection::SimpleConnection;
     conn.batch_execute(&format!("DROP TABLE IF EXISTS {};", stage_name(tipo)))?;
     if let DbConnection::Sqlite(c) = conn {
-        // Back to the serving setting of `db::conn`.
-        c.batch_execute("PRAGMA temp_store = MEMORY;")?;
+        // Back to the serving settings of `db::conn`.
+        c.batch_execute("PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824;")?;
     }
     Ok(())
 }
