@@ -51,15 +51,18 @@ pub enum Tipo {
     Personas,
     /// SRCeI: deaths (the person's death date; their benefits end that day).
     Defunciones,
+    /// SRCeI: births (a new person, linked to the mother's household as `hijo`).
+    Nacimientos,
 }
 
 impl Tipo {
-    pub const ALL: [Tipo; 2] = [Tipo::Personas, Tipo::Defunciones];
+    pub const ALL: [Tipo; 3] = [Tipo::Personas, Tipo::Defunciones, Tipo::Nacimientos];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Tipo::Personas => "personas",
             Tipo::Defunciones => "defunciones",
+            Tipo::Nacimientos => "nacimientos",
         }
     }
 

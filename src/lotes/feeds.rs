@@ -22,11 +22,21 @@ const PERSONAS: &[&str] = &[
     "nacionalidad",
 ];
 const DEFUNCIONES: &[&str] = &["run", "fecha_defuncion", "comuna"];
+const NACIMIENTOS: &[&str] = &[
+    "run",
+    "nombres",
+    "apellido_paterno",
+    "apellido_materno",
+    "fecha_nacimiento",
+    "sexo",
+    "run_madre",
+];
 
 pub(super) fn columnas(tipo: Tipo) -> &'static [&'static str] {
     match tipo {
         Tipo::Personas => PERSONAS,
         Tipo::Defunciones => DEFUNCIONES,
+        Tipo::Nacimientos => NACIMIENTOS,
     }
 }
 
@@ -34,6 +44,15 @@ pub(super) fn campos(tipo: Tipo) -> &'static [&'static str] {
     match tipo {
         Tipo::Personas => &PERSONAS[1..],
         Tipo::Defunciones => &["fecha_defuncion"],
+        Tipo::Nacimientos => &[
+            "nombres",
+            "apellido_paterno",
+            "apellido_materno",
+            "fecha_nacimiento",
+            "sexo",
+            "nacionalidad",
+            "hogar",
+        ],
     }
 }
 
@@ -51,6 +70,20 @@ diesel::table! {
         fecha_nacimiento -> Date,
         sexo -> Text,
         nacionalidad -> Text,
+        valores -> Text,
+    }
+}
+
+diesel::table! {
+    lote_stage_nacimientos (linea) {
+        linea -> BigInt,
+        run -> Integer,
+        nombres -> Text,
+        apellido_paterno -> Text,
+        apellido_materno -> Text,
+        fecha_nacimiento -> Date,
+        sexo -> Text,
+        run_madre -> Integer,
         valores -> Text,
     }
 }
@@ -80,6 +113,20 @@ pub(super) struct PersonaFila {
 }
 
 #[derive(Insertable)]
+#[diesel(table_name = lote_stage_nacimientos, treat_none_as_default_value = false)]
+pub(super) struct NacimientoFila {
+    linea: i64,
+    run: i32,
+    nombres: String,
+    apellido_paterno: String,
+    apellido_materno: String,
+    fecha_nacimiento: NaiveDate,
+    sexo: String,
+    run_madre: i32,
+    valores: String,
+}
+
+#[derive(Insertable)]
 #[diesel(table_name = lote_stage_defunciones, treat_none_as_default_value = false)]
 pub(super) struct DefuncionFila {
     linea: i64,
@@ -93,6 +140,7 @@ pub(super) struct DefuncionFila {
 pub(super) enum Filas {
     Personas(Vec<PersonaFila>),
     Defunciones(Vec<DefuncionFila>),
+    Nacimientos(Vec<NacimientoFila>),
 }
 
 impl Filas {
@@ -100,6 +148,7 @@ impl Filas {
         match tipo {
             Tipo::Personas => Filas::Personas(Vec::with_capacity(STAGE_ROWS)),
             Tipo::Defunciones => Filas::Defunciones(Vec::with_capacity(STAGE_ROWS)),
+            Tipo::Nacimientos => Filas::Nacimientos(Vec::with_capacity(STAGE_ROWS)),
         }
     }
 
@@ -107,6 +156,7 @@ impl Filas {
         match self {
             Filas::Personas(v) => v.len(),
             Filas::Defunciones(v) => v.len(),
+            Filas::Nacimientos(v) => v.len(),
         }
     }
 
@@ -115,6 +165,7 @@ impl Filas {
         match self {
             Filas::Personas(v) => v.truncate(len),
             Filas::Defunciones(v) => v.truncate(len),
+            Filas::Nacimientos(v) => v.truncate(len),
         }
     }
 
@@ -140,6 +191,7 @@ impl Filas {
         match self {
             Filas::Personas(rows) => bulk!(lote_stage_personas::table, rows),
             Filas::Defunciones(rows) => bulk!(lote_stage_defunciones::table, rows),
+            Filas::Nacimientos(rows) => bulk!(lote_stage_nacimientos::table, rows),
         }
         Ok(())
     }
@@ -188,6 +240,45 @@ pub(super) fn parse(filas: &mut Filas, linea: u64, campos: &[&str]) -> Result<Ru
                 fecha_nacimiento,
                 sexo,
                 nacionalidad: nacionalidad.to_owned(),
+                valores,
+            });
+        }
+        Filas::Nacimientos(rows) => {
+            let nombres = texto("nombres", campos[1])?;
+            let apellido_paterno = texto("apellido_paterno", campos[2])?;
+            let apellido_materno = texto("apellido_materno", campos[3])?;
+            let fecha_nacimiento = fecha("fecha_nacimiento", campos[4])?;
+            let sexo = match campos[5].trim() {
+                s @ ("F" | "M") => s.to_owned(),
+                _ => return Err(("SEXO_INVALIDO", "sexo must be F or M".to_owned())),
+            };
+            let madre =
+                Run::parse(campos[6]).map_err(|e| ("RUN_INVALIDO", format!("run_madre: {e}")))?;
+            if madre == run {
+                return Err((
+                    "RUN_INVALIDO",
+                    "run_madre is the newborn's own RUN".to_owned(),
+                ));
+            }
+            let valores = serde_json::json!({
+                "nombres": nombres,
+                "apellido_paterno": apellido_paterno,
+                "apellido_materno": apellido_materno,
+                "fecha_nacimiento": fecha_nacimiento,
+                "sexo": sexo,
+                "nacionalidad": "CL",
+                "run_madre": madre.to_string(),
+            })
+            .to_string();
+            rows.push(NacimientoFila {
+                linea,
+                run: run.numero() as i32,
+                nombres,
+                apellido_paterno,
+                apellido_materno,
+                fecha_nacimiento,
+                sexo,
+                run_madre: madre.numero() as i32,
                 valores,
             });
         }
@@ -273,6 +364,11 @@ pub(super) fn prepare(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
         Tipo::Defunciones => {
             "run INTEGER NOT NULL, fecha_defuncion DATE NOT NULL, comuna TEXT NOT NULL"
         }
+        Tipo::Nacimientos => {
+            "run INTEGER NOT NULL, nombres TEXT NOT NULL, apellido_paterno TEXT NOT NULL, \
+             apellido_materno TEXT NOT NULL, fecha_nacimiento DATE NOT NULL, sexo TEXT NOT NULL, \
+             run_madre INTEGER NOT NULL"
+        }
     };
     conn.batch_execute(&format!(
         "CREATE TEMPORARY TABLE {} (linea BIGINT PRIMARY KEY NOT NULL, {columns}, valores TEXT NOT NULL);",
@@ -294,6 +390,7 @@ pub(super) fn stage_name(tipo: Tipo) -> &'static str {
     match tipo {
         Tipo::Personas => "lote_stage_personas",
         Tipo::Defunciones => "lote_stage_defunciones",
+        Tipo::Nacimientos => "lote_stage_nacimientos",
     }
 }
 
@@ -308,6 +405,24 @@ pub(super) struct Cruce {
 pub(super) fn cruces(tipo: Tipo) -> &'static [Cruce] {
     match tipo {
         Tipo::Personas => &[],
+        Tipo::Nacimientos => &[
+            Cruce {
+                codigo: "RUN_EXISTENTE",
+                motivo: "the registry already holds a person with this RUN",
+                condicion: "p.run IS NOT NULL",
+            },
+            Cruce {
+                codigo: "MADRE_SIN_HOGAR",
+                motivo: "run_madre is not a member of any household in the registry",
+                condicion: "NOT EXISTS (SELECT 1 FROM integrantes i WHERE i.run = s.run_madre)",
+            },
+            Cruce {
+                codigo: "NACIMIENTO_ANTES_QUE_MADRE",
+                motivo: "fecha_nacimiento is not after the mother's fecha_nacimiento",
+                condicion: "s.fecha_nacimiento <= (SELECT m.fecha_nacimiento FROM personas m \
+                            WHERE m.run = s.run_madre)",
+            },
+        ],
         Tipo::Defunciones => &[
             Cruce {
                 codigo: "RUN_DESCONOCIDO",
@@ -340,6 +455,19 @@ pub(super) fn aplicar(tipo: Tipo, lote: i64, from: u64, to: u64) -> Vec<String> 
              fecha_nacimiento = excluded.fecha_nacimiento, sexo = excluded.sexo, \
              nacionalidad = excluded.nacionalidad"
         )],
+        Tipo::Nacimientos => vec![
+            format!(
+                "INSERT INTO personas (run, nombres, apellido_paterno, apellido_materno, \
+                 fecha_nacimiento, sexo, nacionalidad) \
+                 SELECT s.run, s.nombres, s.apellido_paterno, s.apellido_materno, \
+                 s.fecha_nacimiento, s.sexo, 'CL' FROM {stage} s WHERE {range}"
+            ),
+            format!(
+                "INSERT INTO integrantes (run, hogar_id, parentesco) \
+                 SELECT s.run, i.hogar_id, 'hijo' FROM {stage} s \
+                 JOIN integrantes i ON i.run = s.run_madre WHERE {range}"
+            ),
+        ],
         Tipo::Defunciones => vec![
             format!(
                 "UPDATE personas SET fecha_defuncion = (SELECT s.fecha_defuncion FROM {stage} s \

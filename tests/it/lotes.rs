@@ -567,3 +567,107 @@ fn the_command_line_refuses_what_the_agreement_does_not_grant() {
     );
     assert!(!dir.path().join("x.db").exists(), "nothing created");
 }
+
+#[tokio::test]
+async fn a_birth_batch_adds_the_newborn_to_the_mothers_household() {
+    use siis::db::schema::integrantes;
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 300,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mut db = node.db();
+        let madre = registry::with_ficha(&mut db, None);
+        let hogar: i64 = integrantes::table
+            .find(madre.numero() as i32)
+            .select(integrantes::hogar_id)
+            .first(&mut db)
+            .unwrap();
+        // The shipped samples name 12.345.678-5 as the mother: here, a member of the registry.
+        let with_mother = |name: &str| {
+            String::from_utf8(sample(name))
+                .unwrap()
+                .replace("12.345.678-5", &madre.to_string())
+                .into_bytes()
+        };
+        let response = post(
+            &node,
+            "srcei",
+            "nacimientos",
+            "text/csv",
+            with_mother("nacimientos.csv"),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{backend:?}");
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        let response = post(
+            &node,
+            "srcei",
+            "nacimientos",
+            "application/xml",
+            with_mother("nacimientos.xml"),
+            None,
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        for run in [74_000_001, 74_000_002] {
+            let (hogar_id, parentesco): (i64, String) = integrantes::table
+                .find(run)
+                .select((integrantes::hogar_id, integrantes::parentesco))
+                .first(&mut db)
+                .unwrap();
+            assert_eq!((hogar_id, parentesco.as_str()), (hogar, "hijo"));
+        }
+        // The newborn now shows among the household's members.
+        let ficha: Value = node
+            .client(Some("minvu"))
+            .get(node.agency_url(&format!("/api/v1/personas/{madre}/ficha")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            ficha["integrantes"].to_string().contains("74.000.001-2")
+                || ficha["integrantes"].to_string().contains("74000001-2"),
+            "{ficha}"
+        );
+
+        // Refused by line: already registered, a mother in no household, born before her.
+        let csv = format!(
+            "run,nombres,apellido_paterno,apellido_materno,fecha_nacimiento,sexo,run_madre\n\
+             74000001-2,AGUSTÍN,ROJAS,MUÑOZ,2026-11-02,M,{madre}\n\
+             74000003-9,LUZ,ROJAS,MUÑOZ,2026-11-02,F,71000001-8\n\
+             74000004-7,SOL,ROJAS,MUÑOZ,1900-01-01,F,{madre}\n"
+        );
+        let response = post(
+            &node,
+            "srcei",
+            "nacimientos",
+            "text/csv",
+            csv.into_bytes(),
+            None,
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [
+                (2, "RUN_EXISTENTE".to_owned()),
+                (3, "MADRE_SIN_HOGAR".to_owned()),
+                (4, "NACIMIENTO_ANTES_QUE_MADRE".to_owned()),
+            ],
+            "{report}"
+        );
+        assert_eq!(report["aplicados"], 0);
+        node.stop().await;
+    }
+}

@@ -77,6 +77,7 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
     let grant = srcei.grant(Operation::RecepcionLotes).unwrap();
     assert!(grant.allows_tipo(crate::lotes::Tipo::Personas));
     assert!(grant.allows_tipo(crate::lotes::Tipo::Defunciones));
+    assert!(grant.allows_tipo(crate::lotes::Tipo::Nacimientos));
     assert_eq!(
         fields(&set, "minvu", ConsultarFichaFPS),
         all(ConsultarFichaFPS)
