@@ -671,3 +671,31 @@ async fn a_birth_batch_adds_the_newborn_to_the_mothers_household() {
         node.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_same_batch_sent_twice_at_once_applies_once() {
+    for backend in backends() {
+        let node = TestNode::start(backend).await;
+        let dir = tempfile::TempDir::new().unwrap();
+        let file = dir.path().join("p.csv");
+        write_feed(&file, 20_000);
+        let body = std::fs::read(&file).unwrap();
+        let (a, b) = tokio::join!(
+            post(&node, "srcei", "personas", "text/csv", body.clone(), None),
+            post(&node, "srcei", "personas", "text/csv", body, None)
+        );
+        let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+        assert_eq!(a["lote"], b["lote"], "{backend:?}: {a} {b}");
+        let mut repetidos = [
+            a["repetido"].as_bool().unwrap(),
+            b["repetido"].as_bool().unwrap(),
+        ];
+        repetidos.sort();
+        assert_eq!(repetidos, [false, true]);
+        let mut db = node.db();
+        assert_eq!(count_lotes(&mut db), 1);
+        let rows: i64 = procedencia::table.count().get_result(&mut db).unwrap();
+        assert_eq!(rows, 20_000);
+        node.stop().await;
+    }
+}
