@@ -77,6 +77,18 @@ for xml in ejemplos/*; do
   esac
 done
 
+# Los lotes de ejemplo en XML (lotes/*.xml) contra el esquema de lotes.
+for xml in lotes/*.xml; do
+  total=$((total + 1))
+  if salida=$(xmllint --noout --nonet --schema lotes-v1.xsd "$xml" 2>&1); then
+    echo "ok     $xml  (lotes-v1.xsd)"
+  else
+    echo "FALLA  $xml  (lotes-v1.xsd)"
+    echo "$salida" | sed 's/^/       /'
+    fallas=$((fallas + 1))
+  fi
+done
+
 for wsdl in ../wsdl/*.wsdl; do
   total=$((total + 1))
   if salida=$(xmllint --noout --nonet "$wsdl" 2>&1); then

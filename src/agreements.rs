@@ -66,6 +66,8 @@ pub struct Grant {
     /// Only for `ConsultarElegibilidad`, where it is required: the programs that may be asked
     /// about. `None` for every other operation.
     pub programas: Option<BTreeSet<String>>,
+    /// Only for `RecepcionLotes`, where it is required: the feed kinds the provider may send.
+    pub tipos: Option<BTreeSet<crate::lotes::Tipo>>,
 }
 
 /// A token bucket: `per_second` sustained, up to `burst` at once.
@@ -108,6 +110,11 @@ impl ClientMatch {
 }
 
 impl Grant {
+    /// Whether this grant lets a provider send batches of `tipo`.
+    pub fn allows_tipo(&self, tipo: crate::lotes::Tipo) -> bool {
+        self.tipos.as_ref().is_some_and(|t| t.contains(&tipo))
+    }
+
     /// Whether this grant covers `programa` (always true when no list restricts it).
     pub fn allows_programa(&self, programa: &str) -> bool {
         self.programas

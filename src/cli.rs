@@ -3,6 +3,7 @@
 mod certificados;
 mod demo;
 mod estadisticas;
+mod lotes;
 mod progress;
 
 use std::path::{Path, PathBuf};
@@ -86,6 +87,13 @@ enum Command {
     Estadisticas {
         #[command(subcommand)]
         command: EstadisticasCommand,
+    },
+    /// Apply a provider's batch file (lote) to the registry, exactly once, all or nothing.
+    Ingest(lotes::IngestArgs),
+    /// Provider batches: generate a synthetic feed, ask which batch set a value.
+    Lotes {
+        #[command(subcommand)]
+        command: lotes::LotesCommand,
     },
 }
 
@@ -357,6 +365,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("the certificate is not valid")
             }
         }
+        Command::Ingest(args) => lotes::ingest(&config, args),
+        Command::Lotes { command } => lotes::lotes(&config, command),
         Command::Pki {
             command: PkiCommand::Dev { out, agreements },
         } => {

@@ -72,6 +72,8 @@ pub struct BrokerConfig {
     pub replay_window_secs: u64,
     /// Most RUNs in one batch lookup.
     pub batch_max: usize,
+    /// Largest provider batch file received over REST or SOAP (bytes), spooled to disk.
+    pub lotes_max_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -249,6 +251,7 @@ impl Default for BrokerConfig {
         BrokerConfig {
             replay_window_secs: 600,
             batch_max: 500,
+            lotes_max_bytes: 4 << 30,
         }
     }
 }

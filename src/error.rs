@@ -85,6 +85,7 @@ impl ApiError {
             | "ENCUESTAJE_EN_CURSO"
             | "EVENTO_INVALIDO" => ("03", false),
             "FUERA_DE_AMBITO" => ("02", true),
+            code if code.starts_with("LOTE_") => ("03", false),
             // NO_DISPONIBLE, and any code added later until it is mapped here.
             _ => ("07", true),
         }
@@ -175,6 +176,16 @@ impl ApiError {
             "Tipo de contenido no soportado",
             "send the body as application/json",
         )
+    }
+
+    /// A provider batch refused as a whole (`LOTE_…` codes, see `lotes::LoteError`).
+    pub fn lote_rechazado(
+        code: &'static str,
+        status: u16,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> ApiError {
+        Self::new(code, status, title, detail)
     }
 
     pub fn lote_excedido(max: usize) -> ApiError {

@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod identity;
+pub mod lotes;
 pub mod ops;
 pub mod pki;
 pub mod rest;

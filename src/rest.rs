@@ -8,6 +8,7 @@ mod encuestajes;
 mod estadisticas;
 mod fichas;
 mod identidad;
+mod lotes;
 mod meta;
 pub(crate) mod support;
 mod verificar;
@@ -41,7 +42,8 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
             .service(
                 resource("/municipios/{cut}/encuestajes").route(web::get().to(encuestajes::cola)),
             )
-            .service(resource("/estadisticas").route(web::get().to(estadisticas::consultar))),
+            .service(resource("/estadisticas").route(web::get().to(estadisticas::consultar)))
+            .service(resource("/lotes/{tipo}").route(web::post().to(lotes::recibir))),
     );
 }
 

@@ -3,7 +3,7 @@
 //! so memory stays flat whatever the number of persons.
 
 mod generator;
-mod names;
+pub(crate) mod names;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -15,6 +15,7 @@ use toml::value::Datetime;
 use super::issues::{AgreementIssue, line_at};
 use super::{Agreement, ClientMatch, FieldSet, Grant, RateLimit, pin};
 use crate::domain::{AgreementId, Cut};
+use crate::lotes::Tipo;
 use crate::ops::catalog::Operation;
 use crate::ops::reglas::PROGRAMAS;
 
@@ -54,6 +55,7 @@ struct RawClient {
 struct RawGrant {
     fields: Spanned<Vec<Spanned<String>>>,
     programas: Option<Spanned<Vec<Spanned<String>>>>,
+    tipos: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// What checking one file found: the agreement when it has no issue, and the client criteria it
@@ -348,7 +350,15 @@ impl Checker<'_> {
                 );
             }
             let programas = grant.programas.as_ref().and_then(|p| self.programas(op, p));
-            grants.insert(op, Grant { fields, programas });
+            let tipos = self.tipos(op, name, grant.tipos.as_ref());
+            grants.insert(
+                op,
+                Grant {
+                    fields,
+                    programas,
+                    tipos,
+                },
+            );
         }
         grants
     }
@@ -417,6 +427,62 @@ impl Checker<'_> {
             }
         }
         Some(programas)
+    }
+}
+
+impl Checker<'_> {
+    /// `RecepcionLotes` must list the feed kinds (`tipos`) it may send; no other operation may.
+    fn tipos(
+        &mut self,
+        op: Operation,
+        name: &Spanned<String>,
+        raw: Option<&Spanned<Vec<Spanned<String>>>>,
+    ) -> Option<BTreeSet<Tipo>> {
+        let all = || Tipo::ALL.map(Tipo::as_str).join(", ");
+        let raw = match (op, raw) {
+            (Operation::RecepcionLotes, None) => {
+                self.issue(
+                    name,
+                    format!(
+                        "{op} must list its tipos (nothing is granted by default): one or more of {}",
+                        all()
+                    ),
+                );
+                return None;
+            }
+            (_, None) => return None,
+            (Operation::RecepcionLotes, Some(raw)) => raw,
+            (_, Some(raw)) => {
+                self.issue(
+                    raw,
+                    format!(
+                        "tipos applies only to {}, not to {op}",
+                        Operation::RecepcionLotes
+                    ),
+                );
+                return None;
+            }
+        };
+        if raw.get_ref().is_empty() {
+            self.issue(
+                raw,
+                "tipos is empty: list the feed kinds the provider may send",
+            );
+        }
+        let mut tipos = BTreeSet::new();
+        for t in raw.get_ref() {
+            match Tipo::parse(t.get_ref()) {
+                None => self.issue(
+                    t,
+                    format!("unknown tipo {:?}; the tipos are {}", t.get_ref(), all()),
+                ),
+                Some(tipo) if !tipos.insert(tipo) => {
+                    self.issue(t, format!("tipo {:?} is listed twice", t.get_ref()));
+                }
+                Some(_) => {}
+            }
+        }
+        Some(tipos)
     }
 }
 

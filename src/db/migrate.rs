@@ -15,6 +15,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-11-28-000004_encuestajes",
     "2026-11-28-000005_certificados",
     "2026-11-28-000006_estadisticas",
+    "2026-11-28-000007_lotes",
     "2026-11-28-000008_audit_file",
 ];
 

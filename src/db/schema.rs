@@ -186,3 +186,33 @@ diesel::allow_tables_to_appear_in_same_query!(
     estadisticas_celdas,
     estadisticas_calculo,
 );
+
+diesel::table! {
+    lotes (id) {
+        id -> BigInt,
+        convenio -> Text,
+        tipo -> Text,
+        clave -> Text,
+        sha256 -> Text,
+        formato -> Text,
+        transporte -> Text,
+        id_mensaje -> Nullable<Text>,
+        leidos -> BigInt,
+        aplicados -> BigInt,
+        rechazados -> BigInt,
+        informe -> Text,
+        recibido_us -> BigInt,
+        aplicado_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    procedencia (run, lote_id) {
+        run -> Integer,
+        lote_id -> BigInt,
+        valores -> Text,
+    }
+}
+
+diesel::joinable!(procedencia -> lotes (lote_id));
+diesel::allow_tables_to_appear_in_same_query!(lotes, procedencia, personas);

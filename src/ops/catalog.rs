@@ -22,6 +22,8 @@ pub enum Operation {
     TrabajarEncuestaje,
     /// Persons, households and fichas by region, comuna and quintile (small cells suppressed).
     EstadisticasTerritoriales,
+    /// A provider sends a batch (lote) of records to apply: persons, deaths, … (`tipos` granted).
+    RecepcionLotes,
 }
 
 /// Field paths of `ConsultarFichaFPS` responses (`integrantes.*` apply to each member).
@@ -152,8 +154,18 @@ pub const ESTADISTICAS_FIELDS: &[&str] = &[
     "celdas.puntajePromedio",
 ];
 
+/// Field paths of `RecepcionLotes` answers: the batch's report.
+pub const LOTES_FIELDS: &[&str] = &[
+    "lote",
+    "tipo",
+    "leidos",
+    "aplicados",
+    "rechazados",
+    "rechazos",
+];
+
 impl Operation {
-    pub const ALL: [Operation; 8] = [
+    pub const ALL: [Operation; 9] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
@@ -162,6 +174,7 @@ impl Operation {
         Operation::SolicitarEncuestaje,
         Operation::TrabajarEncuestaje,
         Operation::EstadisticasTerritoriales,
+        Operation::RecepcionLotes,
     ];
 
     pub fn name(self) -> &'static str {
@@ -174,6 +187,7 @@ impl Operation {
             Operation::SolicitarEncuestaje => "SolicitarEncuestaje",
             Operation::TrabajarEncuestaje => "TrabajarEncuestaje",
             Operation::EstadisticasTerritoriales => "EstadisticasTerritoriales",
+            Operation::RecepcionLotes => "RecepcionLotes",
         }
     }
 
@@ -192,6 +206,7 @@ impl Operation {
             Operation::SolicitarEncuestaje => SOLICITUD_ENCUESTAJE_FIELDS,
             Operation::TrabajarEncuestaje => TRABAJO_ENCUESTAJE_FIELDS,
             Operation::EstadisticasTerritoriales => ESTADISTICAS_FIELDS,
+            Operation::RecepcionLotes => LOTES_FIELDS,
         }
     }
 }

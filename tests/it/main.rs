@@ -8,6 +8,7 @@ mod certificados;
 mod cli;
 mod encuestaje;
 mod estadisticas;
+mod lotes;
 mod node;
 mod operations;
 mod pki;

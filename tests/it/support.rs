@@ -158,6 +158,7 @@ pub const SHIPPED: &[&str] = &[
     "muni-13101",
     "operador",
     "orasmi",
+    "srcei",
 ];
 
 pub struct TestNode {

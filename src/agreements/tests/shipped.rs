@@ -47,7 +47,8 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
             "muni-05101",
             "muni-13101",
             "operador",
-            "orasmi"
+            "orasmi",
+            "srcei"
         ]
     );
     for a in set.iter() {
@@ -82,6 +83,13 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
     let minvu_est = fields(&set, "minvu", EstadisticasTerritoriales);
     assert!(minvu_est.contains(&"celdas.hogares") && minvu_est.contains(&"celdas.reservado"));
     assert!(!minvu_est.contains(&"celdas.puntajePromedio"));
+    // The Registro Civil only sends batches (persons and deaths); it asks nothing.
+    assert_eq!(ops("srcei"), [Operation::RecepcionLotes]);
+    let srcei = set.get(&AgreementId::parse("srcei").unwrap()).unwrap();
+    let grant = srcei.grant(Operation::RecepcionLotes).unwrap();
+    assert!(grant.allows_tipo(crate::lotes::Tipo::Personas));
+    assert!(grant.allows_tipo(crate::lotes::Tipo::Defunciones));
+    assert!(grant.allows_tipo(crate::lotes::Tipo::Nacimientos));
     assert_eq!(
         fields(&set, "minvu", ConsultarFichaFPS),
         all(ConsultarFichaFPS)

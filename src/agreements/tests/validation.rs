@@ -371,3 +371,35 @@ fn working_survey_requests_needs_a_scope() {
     let scoped = format!("scope = \"13101\"\n{g}{grant}");
     assert!(AgreementSet::load_dir(write_all(&[("demo.toml", &scoped)]).path()).is_ok());
 }
+
+#[test]
+fn tipos_only_for_recepcion_lotes_required_there_and_from_the_list() {
+    use crate::lotes::Tipo;
+    use crate::ops::catalog::Operation::RecepcionLotes;
+    let g = good("demo");
+    one_issue(
+        &format!("{g}tipos = [\"personas\"]\n"),
+        "tipos",
+        "only to RecepcionLotes",
+    );
+    let lotes = format!("{g}\n[operations.RecepcionLotes]\nfields = [\"lote\", \"aplicados\"]\n");
+    one_issue(&lotes, "[operations.RecepcionLotes]", "must list its tipos");
+    let set = AgreementSet::load_dir(
+        write_all(&[("demo.toml", &format!("{lotes}tipos = [\"defunciones\"]\n"))]).path(),
+    )
+    .unwrap();
+    let grant = set.iter().next().unwrap().grant(RecepcionLotes).unwrap();
+    assert!(grant.allows_tipo(Tipo::Defunciones));
+    assert!(!grant.allows_tipo(Tipo::Personas));
+    one_issue(
+        &format!("{lotes}tipos = [\"personas\", \"pensiones\"]\n"),
+        "tipos",
+        "unknown tipo \"pensiones\"",
+    );
+    one_issue(&format!("{lotes}tipos = []\n"), "tipos", "tipos is empty");
+    one_issue(
+        &format!("{lotes}tipos = [\"personas\", \"personas\"]\n"),
+        "tipos",
+        "listed twice",
+    );
+}

@@ -1,0 +1,2 @@
+DROP TABLE procedencia;
+DROP TABLE lotes;

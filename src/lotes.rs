@@ -1,0 +1,332 @@
+//! Provider feeds (lotes): batches of records from the Registro Civil (SRCeI) and other
+//! providers, applied exactly once and all together.
+//!
+//! A batch goes through three steps, whatever its transport (REST, SOAP, `siis ingest`):
+//!
+//! 1. **Fingerprint**: one pass over the file computes its SHA-256. The batch's key is the
+//!    provider's own batch id, or `sha256:<hex>` when it gave none. A key already applied for
+//!    this agreement returns the first report (`repetido: true`) and changes nothing.
+//! 2. **Validate and stage**: the file is read as a stream (CSV or XML); each record is checked
+//!    on its own (RUN check digit, dates, codes, duplicates within the batch) and the valid ones
+//!    are written to a temporary staging table of this connection (on disk, not in memory).
+//!    Rejections keep their line number and a stable code.
+//! 3. **Apply**: one transaction runs the checks that need the registry (an unknown RUN, a death
+//!    before the birth), writes the `lotes` row with the report, applies the staged records
+//!    set-based and records their provenance. A crash before the commit leaves nothing applied,
+//!    and resending the batch then applies it whole.
+
+mod csv;
+mod feeds;
+mod generar;
+mod lectura;
+mod registro;
+mod xml;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::agreements::FieldSet;
+use crate::db::{DbConnection, DbError};
+use crate::ops::projection::Project;
+
+pub use generar::generar_personas;
+pub use registro::{Procedencia, procedencia};
+
+/// Rejections kept in full in a report; beyond this only their number is kept
+/// (`rechazos_omitidos`), so a report stays small whatever the file.
+pub const MAX_RECHAZOS: usize = 1_000;
+
+/// Records applied per statement inside the batch's transaction (and per progress step).
+const APPLY_CHUNK: u64 = 50_000;
+
+/// A feed kind: what the records of a batch are and what applying them changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tipo {
+    /// SRCeI: new persons and changes of name (upsert by RUN).
+    Personas,
+    /// SRCeI: deaths (the person's death date; their benefits end that day).
+    Defunciones,
+    /// SRCeI: births (a new person, linked to the mother's household as `hijo`).
+    Nacimientos,
+}
+
+impl Tipo {
+    pub const ALL: [Tipo; 3] = [Tipo::Personas, Tipo::Defunciones, Tipo::Nacimientos];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tipo::Personas => "personas",
+            Tipo::Defunciones => "defunciones",
+            Tipo::Nacimientos => "nacimientos",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Tipo> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    /// The columns of this kind's CSV header (and the element names of its XML records), in
+    /// order.
+    pub fn columnas(self) -> &'static [&'static str] {
+        feeds::columnas(self)
+    }
+
+    /// The fields of the registry a record of this kind sets (for provenance questions).
+    pub fn campos(self) -> &'static [&'static str] {
+        feeds::campos(self)
+    }
+}
+
+impl fmt::Display for Tipo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The format of a batch file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Formato {
+    /// UTF-8, comma-separated, a header row with the kind's columns.
+    Csv,
+    /// The kind's XML document (`schemas/lotes-v1.xsd`).
+    Xml,
+}
+
+impl Formato {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Formato::Csv => "csv",
+            Formato::Xml => "xml",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Formato> {
+        match text {
+            "csv" => Some(Formato::Csv),
+            "xml" => Some(Formato::Xml),
+            _ => None,
+        }
+    }
+}
+
+/// Who sends a batch and how.
+#[derive(Debug, Clone)]
+pub struct Envio {
+    /// The provider agreement it is sent under.
+    pub convenio: String,
+    pub tipo: Tipo,
+    pub formato: Formato,
+    /// The provider's own batch id, if it gave one (1 to 128 visible ASCII characters).
+    pub clave_proveedor: Option<String>,
+    /// `rest`, `soap` or `cli`.
+    pub transporte: &'static str,
+    /// The request's message id (it names the batch's audit record).
+    pub id_mensaje: Option<String>,
+}
+
+/// One record the batch could not take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Rechazo {
+    /// Line of the file where the record starts (the header is line 1 in CSV).
+    pub linea: u64,
+    /// Stable code (`RUN_INVALIDO`, `COMUNA_DESCONOCIDA`, …).
+    pub codigo: String,
+    pub motivo: String,
+}
+
+/// The report of a batch: what it read, applied and rejected.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Informe {
+    pub lote: i64,
+    pub convenio: String,
+    pub tipo: String,
+    pub formato: String,
+    /// The provider's batch id, or `sha256:<hex>` of the content.
+    pub clave: String,
+    pub sha256: String,
+    pub leidos: u64,
+    pub aplicados: u64,
+    pub rechazados: u64,
+    /// The first [`MAX_RECHAZOS`] rejections, by line.
+    pub rechazos: Vec<Rechazo>,
+    /// Rejections counted but not listed.
+    pub rechazos_omitidos: u64,
+    /// What was accepted but worth knowing (a BOM, CRLF line ends).
+    pub avisos: Vec<String>,
+    pub recibido: DateTime<Utc>,
+    pub aplicado: DateTime<Utc>,
+    /// True when this batch had already been applied: nothing changed, this is the first
+    /// report.
+    #[serde(default)]
+    pub repetido: bool,
+}
+
+impl Project for Informe {
+    fn project(&mut self, grant: &FieldSet) {
+        if !grant.contains("rechazos") {
+            self.rechazos.clear();
+        }
+    }
+
+    fn disclosed(&self) -> BTreeSet<&'static str> {
+        crate::ops::catalog::LOTES_FIELDS.iter().copied().collect()
+    }
+}
+
+/// Why a batch was refused as a whole (nothing applied).
+#[derive(Debug, thiserror::Error)]
+pub enum LoteError {
+    #[error(
+        "the header of the file does not match a {tipo} batch: expected {expected:?}, found {found:?}"
+    )]
+    Encabezado {
+        tipo: Tipo,
+        expected: String,
+        found: String,
+    },
+    #[error("the file is not a valid {formato} batch: {detail}")]
+    Formato {
+        formato: &'static str,
+        detail: String,
+    },
+    #[error("the file holds no record")]
+    Vacio,
+    #[error("a provider batch id is 1 to 128 visible ASCII characters")]
+    ClaveInvalida,
+    #[error(
+        "batch id {0:?} was already used for a batch with different content; give each batch its own id"
+    )]
+    ClaveReutilizada(String),
+    #[error("cannot read the batch file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for LoteError {
+    fn from(e: diesel::result::Error) -> Self {
+        LoteError::Db(DbError::Query(e))
+    }
+}
+
+/// What a batch reports while it runs, for progress bars.
+pub trait Progreso {
+    /// Validation: bytes read of the total, records read so far.
+    fn validando(&mut self, bytes: u64, total_bytes: u64, registros: u64);
+    /// Application: records applied of the total (called once with 0 when it starts).
+    fn aplicando(&mut self, aplicados: u64, total: u64);
+}
+
+/// No progress reporting.
+pub struct SinProgreso;
+
+impl Progreso for SinProgreso {
+    fn validando(&mut self, _: u64, _: u64, _: u64) {}
+    fn aplicando(&mut self, _: u64, _: u64) {}
+}
+
+/// Receives one batch from `archivo`: applies it exactly once, all valid records together, and
+/// returns its report (the first report again when the batch had already been applied).
+pub fn recibir(
+    conn: &mut DbConnection,
+    envio: &Envio,
+    archivo: &Path,
+    progreso: &mut dyn Progreso,
+) -> Result<Informe, LoteError> {
+    if let Some(clave) = &envio.clave_proveedor
+        && (clave.is_empty() || clave.len() > 128 || !clave.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(LoteError::ClaveInvalida);
+    }
+    let recibido = Utc::now();
+    let huella = lectura::Huella::of(archivo)?;
+    let clave = envio
+        .clave_proveedor
+        .clone()
+        .unwrap_or_else(|| format!("sha256:{}", huella.sha256));
+    if let Some(previo) = registro::find(conn, &envio.convenio, &clave)? {
+        return repetido(previo, &huella.sha256, &clave);
+    }
+    let feed = feeds::feed(envio.tipo);
+    feeds::prepare(conn, feed)?;
+    let outcome = (|| {
+        let lectura = lectura::leer(conn, feed, envio, archivo, &huella, progreso)?;
+        registro::aplicar(
+            conn, feed, envio, &clave, &huella, lectura, recibido, progreso,
+        )
+    })();
+    // The staging table goes whatever happened (the connection may go back to a pool).
+    let dropped = feeds::drop_stage(conn, feed);
+    match outcome {
+        Ok(registro::Aplicado::Nuevo(informe)) => {
+            dropped?;
+            tracing::info!(
+                lote = informe.lote,
+                convenio = %informe.convenio,
+                tipo = %informe.tipo,
+                leidos = informe.leidos,
+                aplicados = informe.aplicados,
+                rechazados = informe.rechazados,
+                "batch applied"
+            );
+            Ok(informe)
+        }
+        Ok(registro::Aplicado::Previo(previo)) => repetido(previo, &huella.sha256, &clave),
+        Err(e) => Err(e),
+    }
+}
+
+fn repetido(previo: Informe, sha256: &str, clave: &str) -> Result<Informe, LoteError> {
+    if previo.sha256 != sha256 {
+        return Err(LoteError::ClaveReutilizada(clave.to_owned()));
+    }
+    Ok(Informe {
+        repetido: true,
+        ..previo
+    })
+}
+
+impl From<LoteError> for crate::error::ApiError {
+    fn from(e: LoteError) -> Self {
+        use crate::error::ApiError;
+        let detail = e.to_string();
+        match e {
+            LoteError::Encabezado { .. } => ApiError::lote_rechazado(
+                "LOTE_ENCABEZADO_INVALIDO",
+                400,
+                "Encabezado del lote inválido",
+                detail,
+            ),
+            LoteError::Formato { .. } => {
+                ApiError::lote_rechazado("LOTE_MALFORMADO", 400, "Lote malformado", detail)
+            }
+            LoteError::Vacio => ApiError::lote_rechazado("LOTE_VACIO", 400, "Lote vacío", detail),
+            LoteError::ClaveInvalida => ApiError::lote_rechazado(
+                "LOTE_CLAVE_INVALIDA",
+                400,
+                "Identificador de lote inválido",
+                detail,
+            ),
+            LoteError::ClaveReutilizada(_) => ApiError::lote_rechazado(
+                "LOTE_CLAVE_REUTILIZADA",
+                409,
+                "Identificador de lote reutilizado",
+                detail,
+            ),
+            LoteError::Io(error) => {
+                tracing::error!(error = %error, "batch file unreadable");
+                ApiError::unavailable()
+            }
+            LoteError::Db(error) => {
+                tracing::error!(error = %error, "batch not applied: database error");
+                ApiError::unavailable()
+            }
+        }
+    }
+}

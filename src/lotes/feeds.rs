@@ -1,0 +1,491 @@
+//! The feed kinds: the columns of each, how one record is checked, the staging table it goes
+//! to, the checks that need the registry, and the set-based statements that apply it.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::Tipo;
+use crate::db::DbConnection;
+use crate::domain::{Cut, Run};
+
+/// Rows per multi-row INSERT into a staging table on SQLite (8 columns × 2,000 stays under its
+/// 32,766 parameters). PostgreSQL stages with COPY.
+pub(super) const STAGE_ROWS: usize = 2_000;
+
+const PERSONAS: &[&str] = &[
+    "run",
+    "nombres",
+    "apellido_paterno",
+    "apellido_materno",
+    "fecha_nacimiento",
+    "sexo",
+    "nacionalidad",
+];
+const DEFUNCIONES: &[&str] = &["run", "fecha_defuncion", "comuna"];
+const NACIMIENTOS: &[&str] = &[
+    "run",
+    "nombres",
+    "apellido_paterno",
+    "apellido_materno",
+    "fecha_nacimiento",
+    "sexo",
+    "run_madre",
+];
+
+pub(super) fn columnas(tipo: Tipo) -> &'static [&'static str] {
+    match tipo {
+        Tipo::Personas => PERSONAS,
+        Tipo::Defunciones => DEFUNCIONES,
+        Tipo::Nacimientos => NACIMIENTOS,
+    }
+}
+
+pub(super) fn campos(tipo: Tipo) -> &'static [&'static str] {
+    match tipo {
+        Tipo::Personas => &PERSONAS[1..],
+        Tipo::Defunciones => &["fecha_defuncion"],
+        Tipo::Nacimientos => &[
+            "nombres",
+            "apellido_paterno",
+            "apellido_materno",
+            "fecha_nacimiento",
+            "sexo",
+            "nacionalidad",
+            "hogar",
+        ],
+    }
+}
+
+pub(super) fn feed(tipo: Tipo) -> Tipo {
+    tipo
+}
+
+diesel::table! {
+    lote_stage_personas (linea) {
+        linea -> BigInt,
+        run -> Integer,
+        nombres -> Text,
+        apellido_paterno -> Text,
+        apellido_materno -> Text,
+        fecha_nacimiento -> Date,
+        sexo -> Text,
+        nacionalidad -> Text,
+        valores -> Text,
+    }
+}
+
+diesel::table! {
+    lote_stage_nacimientos (linea) {
+        linea -> BigInt,
+        run -> Integer,
+        nombres -> Text,
+        apellido_paterno -> Text,
+        apellido_materno -> Text,
+        fecha_nacimiento -> Date,
+        sexo -> Text,
+        run_madre -> Integer,
+        valores -> Text,
+    }
+}
+
+diesel::table! {
+    lote_stage_defunciones (linea) {
+        linea -> BigInt,
+        run -> Integer,
+        fecha_defuncion -> Date,
+        comuna -> Text,
+        valores -> Text,
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = lote_stage_personas, treat_none_as_default_value = false)]
+pub(super) struct PersonaFila {
+    linea: i64,
+    run: i32,
+    nombres: String,
+    apellido_paterno: String,
+    apellido_materno: String,
+    fecha_nacimiento: NaiveDate,
+    sexo: String,
+    nacionalidad: String,
+    valores: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = lote_stage_nacimientos, treat_none_as_default_value = false)]
+pub(super) struct NacimientoFila {
+    linea: i64,
+    run: i32,
+    nombres: String,
+    apellido_paterno: String,
+    apellido_materno: String,
+    fecha_nacimiento: NaiveDate,
+    sexo: String,
+    run_madre: i32,
+    valores: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = lote_stage_defunciones, treat_none_as_default_value = false)]
+pub(super) struct DefuncionFila {
+    linea: i64,
+    run: i32,
+    fecha_defuncion: NaiveDate,
+    comuna: String,
+    valores: String,
+}
+
+/// The valid records read so far and not yet staged.
+pub(super) enum Filas {
+    Personas(Vec<PersonaFila>),
+    Defunciones(Vec<DefuncionFila>),
+    Nacimientos(Vec<NacimientoFila>),
+}
+
+impl Filas {
+    pub fn new(tipo: Tipo) -> Filas {
+        match tipo {
+            Tipo::Personas => Filas::Personas(Vec::with_capacity(STAGE_ROWS)),
+            Tipo::Defunciones => Filas::Defunciones(Vec::with_capacity(STAGE_ROWS)),
+            Tipo::Nacimientos => Filas::Nacimientos(Vec::with_capacity(STAGE_ROWS)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Filas::Personas(v) => v.len(),
+            Filas::Defunciones(v) => v.len(),
+            Filas::Nacimientos(v) => v.len(),
+        }
+    }
+
+    /// Drops the rows buffered after the first `len` (a record found to be a duplicate).
+    pub fn truncate(&mut self, len: usize) {
+        match self {
+            Filas::Personas(v) => v.truncate(len),
+            Filas::Defunciones(v) => v.truncate(len),
+            Filas::Nacimientos(v) => v.truncate(len),
+        }
+    }
+
+    /// Writes the buffered rows to the staging table and empties the buffer.
+    pub fn stage(&mut self, conn: &mut DbConnection) -> QueryResult<()> {
+        macro_rules! bulk {
+            ($table:expr, $rows:expr) => {{
+                if !$rows.is_empty() {
+                    match conn {
+                        DbConnection::Sqlite(c) => {
+                            diesel::insert_into($table).values(&*$rows).execute(c)?;
+                        }
+                        DbConnection::Pg(c) => {
+                            diesel::copy_from($table)
+                                .from_insertable(&*$rows)
+                                .execute(c)?;
+                        }
+                    }
+                    $rows.clear();
+                }
+            }};
+        }
+        match self {
+            Filas::Personas(rows) => bulk!(lote_stage_personas::table, rows),
+            Filas::Defunciones(rows) => bulk!(lote_stage_defunciones::table, rows),
+            Filas::Nacimientos(rows) => bulk!(lote_stage_nacimientos::table, rows),
+        }
+        Ok(())
+    }
+}
+
+/// Why one record was rejected: a stable code and a message.
+pub(super) type Falla = (&'static str, String);
+
+/// Checks one record (its fields in the kind's column order) and buffers it; returns its RUN
+/// (for the duplicate check, done by the caller before buffering is final).
+pub(super) fn parse(filas: &mut Filas, linea: u64, campos: &[&str]) -> Result<Run, Falla> {
+    let run = parse_run(campos[0])?;
+    let linea = linea as i64;
+    match filas {
+        Filas::Personas(rows) => {
+            let nombres = texto("nombres", campos[1])?;
+            let apellido_paterno = texto("apellido_paterno", campos[2])?;
+            let apellido_materno = texto("apellido_materno", campos[3])?;
+            let fecha_nacimiento = fecha("fecha_nacimiento", campos[4])?;
+            let sexo = match campos[5].trim() {
+                s @ ("F" | "M") => s.to_owned(),
+                _ => return Err(("SEXO_INVALIDO", "sexo must be F or M".to_owned())),
+            };
+            let nacionalidad = campos[6].trim();
+            if nacionalidad.len() != 2 || !nacionalidad.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err((
+                    "NACIONALIDAD_INVALIDA",
+                    "nacionalidad must be an ISO 3166 alpha-2 code such as CL".to_owned(),
+                ));
+            }
+            let valores = serde_json::json!({
+                "nombres": nombres,
+                "apellido_paterno": apellido_paterno,
+                "apellido_materno": apellido_materno,
+                "fecha_nacimiento": fecha_nacimiento,
+                "sexo": sexo,
+                "nacionalidad": nacionalidad,
+            })
+            .to_string();
+            rows.push(PersonaFila {
+                linea,
+                run: run.numero() as i32,
+                nombres,
+                apellido_paterno,
+                apellido_materno,
+                fecha_nacimiento,
+                sexo,
+                nacionalidad: nacionalidad.to_owned(),
+                valores,
+            });
+        }
+        Filas::Nacimientos(rows) => {
+            let nombres = texto("nombres", campos[1])?;
+            let apellido_paterno = texto("apellido_paterno", campos[2])?;
+            let apellido_materno = texto("apellido_materno", campos[3])?;
+            let fecha_nacimiento = fecha("fecha_nacimiento", campos[4])?;
+            let sexo = match campos[5].trim() {
+                s @ ("F" | "M") => s.to_owned(),
+                _ => return Err(("SEXO_INVALIDO", "sexo must be F or M".to_owned())),
+            };
+            let madre =
+                Run::parse(campos[6]).map_err(|e| ("RUN_INVALIDO", format!("run_madre: {e}")))?;
+            if madre == run {
+                return Err((
+                    "RUN_INVALIDO",
+                    "run_madre is the newborn's own RUN".to_owned(),
+                ));
+            }
+            let valores = serde_json::json!({
+                "nombres": nombres,
+                "apellido_paterno": apellido_paterno,
+                "apellido_materno": apellido_materno,
+                "fecha_nacimiento": fecha_nacimiento,
+                "sexo": sexo,
+                "nacionalidad": "CL",
+                "run_madre": madre.to_string(),
+            })
+            .to_string();
+            rows.push(NacimientoFila {
+                linea,
+                run: run.numero() as i32,
+                nombres,
+                apellido_paterno,
+                apellido_materno,
+                fecha_nacimiento,
+                sexo,
+                run_madre: madre.numero() as i32,
+                valores,
+            });
+        }
+        Filas::Defunciones(rows) => {
+            let fecha_defuncion = fecha("fecha_defuncion", campos[1])?;
+            let comuna = Cut::parse(campos[2]).map_err(|e| {
+                (
+                    "COMUNA_DESCONOCIDA",
+                    format!("comuna {:?}: {e}", campos[2].trim()),
+                )
+            })?;
+            let valores = serde_json::json!({
+                "fecha_defuncion": fecha_defuncion,
+                "comuna": comuna.as_str(),
+            })
+            .to_string();
+            rows.push(DefuncionFila {
+                linea,
+                run: run.numero() as i32,
+                fecha_defuncion,
+                comuna: comuna.as_str().to_owned(),
+                valores,
+            });
+        }
+    }
+    Ok(run)
+}
+
+fn parse_run(text: &str) -> Result<Run, Falla> {
+    Run::parse(text).map_err(|e| ("RUN_INVALIDO", format!("run: {e}")))
+}
+
+/// Longest text field accepted (names).
+const MAX_TEXTO: usize = 100;
+
+fn texto(campo: &str, text: &str) -> Result<String, Falla> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(("CAMPO_VACIO", format!("{campo} is empty")));
+    }
+    if text.chars().count() > MAX_TEXTO || text.chars().any(char::is_control) {
+        return Err((
+            "CAMPO_INVALIDO",
+            format!("{campo} must be at most {MAX_TEXTO} characters, without control characters"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn fecha(campo: &str, text: &str) -> Result<NaiveDate, Falla> {
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        (
+            "FECHA_INVALIDA",
+            format!("{campo} must be a date YYYY-MM-DD"),
+        )
+    })?;
+    let today = crate::broker::local_today();
+    if date > today || date < NaiveDate::from_ymd_opt(1850, 1, 1).unwrap_or(date) {
+        return Err((
+            "FECHA_INVALIDA",
+            format!("{campo} must lie between 1850-01-01 and today"),
+        ));
+    }
+    Ok(date)
+}
+
+/// Creates the kind's staging table on this connection (temporary: invisible to every other
+/// connection, gone with the connection). On SQLite it is kept on disk, not in memory.
+pub(super) fn prepare(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    drop_stage(conn, tipo)?;
+    if let DbConnection::Sqlite(c) = conn {
+        // Staging on disk, and no memory-mapped reads of the registry while a batch applies,
+        // so that memory stays flat however large the batch and the registry are.
+        c.batch_execute("PRAGMA temp_store = FILE; PRAGMA mmap_size = 0;")?;
+    }
+    let columns = match tipo {
+        Tipo::Personas => {
+            "run INTEGER NOT NULL, nombres TEXT NOT NULL, apellido_paterno TEXT NOT NULL, \
+             apellido_materno TEXT NOT NULL, fecha_nacimiento DATE NOT NULL, sexo TEXT NOT NULL, \
+             nacionalidad TEXT NOT NULL"
+        }
+        Tipo::Defunciones => {
+            "run INTEGER NOT NULL, fecha_defuncion DATE NOT NULL, comuna TEXT NOT NULL"
+        }
+        Tipo::Nacimientos => {
+            "run INTEGER NOT NULL, nombres TEXT NOT NULL, apellido_paterno TEXT NOT NULL, \
+             apellido_materno TEXT NOT NULL, fecha_nacimiento DATE NOT NULL, sexo TEXT NOT NULL, \
+             run_madre INTEGER NOT NULL"
+        }
+    };
+    conn.batch_execute(&format!(
+        "CREATE TEMPORARY TABLE {} (linea BIGINT PRIMARY KEY NOT NULL, {columns}, valores TEXT NOT NULL);",
+        stage_name(tipo)
+    ))
+}
+
+pub(super) fn drop_stage(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(&format!("DROP TABLE IF EXISTS {};", stage_name(tipo)))?;
+    if let DbConnection::Sqlite(c) = conn {
+        // Back to the serving settings of `db::conn`.
+        c.batch_execute("PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824;")?;
+    }
+    Ok(())
+}
+
+pub(super) fn stage_name(tipo: Tipo) -> &'static str {
+    match tipo {
+        Tipo::Personas => "lote_stage_personas",
+        Tipo::Defunciones => "lote_stage_defunciones",
+        Tipo::Nacimientos => "lote_stage_nacimientos",
+    }
+}
+
+/// A check that needs the registry: the SQL condition over the staged row `s` (and the person
+/// `p` with its RUN, if any), its code and message.
+pub(super) struct Cruce {
+    pub codigo: &'static str,
+    pub motivo: &'static str,
+    pub condicion: &'static str,
+}
+
+pub(super) fn cruces(tipo: Tipo) -> &'static [Cruce] {
+    match tipo {
+        Tipo::Personas => &[],
+        Tipo::Nacimientos => &[
+            Cruce {
+                codigo: "RUN_EXISTENTE",
+                motivo: "the registry already holds a person with this RUN",
+                condicion: "p.run IS NOT NULL",
+            },
+            Cruce {
+                codigo: "MADRE_SIN_HOGAR",
+                motivo: "run_madre is not a member of any household in the registry",
+                condicion: "NOT EXISTS (SELECT 1 FROM integrantes i WHERE i.run = s.run_madre)",
+            },
+            Cruce {
+                codigo: "NACIMIENTO_ANTES_QUE_MADRE",
+                motivo: "fecha_nacimiento is not after the mother's fecha_nacimiento",
+                condicion: "s.fecha_nacimiento <= (SELECT m.fecha_nacimiento FROM personas m \
+                            WHERE m.run = s.run_madre)",
+            },
+        ],
+        Tipo::Defunciones => &[
+            Cruce {
+                codigo: "RUN_DESCONOCIDO",
+                motivo: "the registry holds no person with this RUN",
+                condicion: "p.run IS NULL",
+            },
+            Cruce {
+                codigo: "DEFUNCION_ANTES_DE_NACIMIENTO",
+                motivo: "fecha_defuncion is before the person's fecha_nacimiento in the registry",
+                condicion: "s.fecha_defuncion < p.fecha_nacimiento",
+            },
+        ],
+    }
+}
+
+/// The statements that apply staged lines `(from, to]` of batch `lote`: the registry change
+/// and the provenance rows.
+pub(super) fn aplicar(tipo: Tipo, lote: i64, from: u64, to: u64) -> Vec<String> {
+    let stage = stage_name(tipo);
+    let range = format!("s.linea > {from} AND s.linea <= {to}");
+    let mut statements = match tipo {
+        Tipo::Personas => vec![format!(
+            "INSERT INTO personas (run, nombres, apellido_paterno, apellido_materno, \
+             fecha_nacimiento, sexo, nacionalidad) \
+             SELECT s.run, s.nombres, s.apellido_paterno, s.apellido_materno, s.fecha_nacimiento, \
+             s.sexo, s.nacionalidad FROM {stage} s WHERE {range} \
+             ON CONFLICT (run) DO UPDATE SET nombres = excluded.nombres, \
+             apellido_paterno = excluded.apellido_paterno, \
+             apellido_materno = excluded.apellido_materno, \
+             fecha_nacimiento = excluded.fecha_nacimiento, sexo = excluded.sexo, \
+             nacionalidad = excluded.nacionalidad"
+        )],
+        Tipo::Nacimientos => vec![
+            format!(
+                "INSERT INTO personas (run, nombres, apellido_paterno, apellido_materno, \
+                 fecha_nacimiento, sexo, nacionalidad) \
+                 SELECT s.run, s.nombres, s.apellido_paterno, s.apellido_materno, \
+                 s.fecha_nacimiento, s.sexo, 'CL' FROM {stage} s WHERE {range}"
+            ),
+            format!(
+                "INSERT INTO integrantes (run, hogar_id, parentesco) \
+                 SELECT s.run, i.hogar_id, 'hijo' FROM {stage} s \
+                 JOIN integrantes i ON i.run = s.run_madre WHERE {range}"
+            ),
+        ],
+        Tipo::Defunciones => vec![
+            format!(
+                "UPDATE personas SET fecha_defuncion = (SELECT s.fecha_defuncion FROM {stage} s \
+                 WHERE s.run = personas.run) \
+                 WHERE run IN (SELECT s.run FROM {stage} s WHERE {range})"
+            ),
+            // Benefits end on the day of death.
+            format!(
+                "UPDATE beneficios SET estado = 'extinguido', fecha_termino = (SELECT \
+                 s.fecha_defuncion FROM {stage} s WHERE s.run = beneficios.run) \
+                 WHERE estado <> 'extinguido' \
+                 AND run IN (SELECT s.run FROM {stage} s WHERE {range})"
+            ),
+        ],
+    };
+    statements.push(format!(
+        "INSERT INTO procedencia (run, lote_id, valores) \
+         SELECT s.run, {lote}, s.valores FROM {stage} s WHERE {range}"
+    ));
+    statements
+}

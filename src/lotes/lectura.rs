@@ -1,0 +1,223 @@
+//! Reading a batch file as a stream: its fingerprint, then its records one at a time (CSV or
+//! XML), each checked and staged. Memory stays flat whatever the file's size: a record, a
+//! buffer of [`STAGE_ROWS`] valid ones, the first [`MAX_RECHAZOS`] rejections and a fixed
+//! bitmap of the RUNs seen (12.5 MB).
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::feeds::{self, Filas, STAGE_ROWS};
+use super::{Envio, Formato, LoteError, MAX_RECHAZOS, Progreso, Rechazo, Tipo};
+use crate::db::DbConnection;
+use crate::domain::Run;
+
+/// What one pass over the file tells before reading its records.
+pub(super) struct Huella {
+    pub sha256: String,
+    pub size: u64,
+    pub bom: bool,
+    pub crlf: bool,
+    pub ends_with_newline: bool,
+}
+
+impl Huella {
+    pub fn of(path: &Path) -> std::io::Result<Huella> {
+        let mut file = File::open(path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let (mut size, mut first, mut crlf, mut first_line_done) =
+            (0u64, Vec::<u8>::new(), false, false);
+        let mut last = None;
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            let chunk = &buf[..n];
+            hasher.update(chunk);
+            if first.len() < 3 {
+                first.extend(chunk.iter().take(3 - first.len()));
+            }
+            if !first_line_done {
+                // CRLF is told by the end of the first line.
+                if let Some(at) = chunk.iter().position(|&b| b == b'\n') {
+                    let before = if at > 0 { Some(chunk[at - 1]) } else { last };
+                    crlf = before == Some(b'\r');
+                    first_line_done = true;
+                }
+            }
+            last = chunk.last().copied();
+            size += n as u64;
+        }
+        Ok(Huella {
+            sha256: hex::encode(hasher.finalize()),
+            size,
+            bom: first == [0xEF, 0xBB, 0xBF],
+            crlf,
+            ends_with_newline: last == Some(b'\n'),
+        })
+    }
+}
+
+/// The rejections of a batch: the first [`MAX_RECHAZOS`] in full, the rest counted.
+#[derive(Default)]
+pub(super) struct Rechazos {
+    pub kept: Vec<Rechazo>,
+    pub total: u64,
+}
+
+impl Rechazos {
+    pub fn push(&mut self, linea: u64, codigo: &str, motivo: String) {
+        self.total += 1;
+        if self.kept.len() < MAX_RECHAZOS {
+            self.kept.push(Rechazo {
+                linea,
+                codigo: codigo.to_owned(),
+                motivo,
+            });
+        }
+    }
+}
+
+/// What reading found: records read, staged (valid so far), the rejections and notices.
+pub(super) struct Lectura {
+    pub leidos: u64,
+    pub validos: u64,
+    /// Last line number staged (staged lines are at most this).
+    pub ultima_linea: u64,
+    pub rechazos: Rechazos,
+    /// Kept duplicate rejections, with the RUN, to name the earlier line once staged.
+    pub duplicados: Vec<(usize, u32)>,
+    pub avisos: Vec<String>,
+}
+
+/// One bit per possible RUN number: 100 million bits.
+struct Vistos(Vec<u64>);
+
+impl Vistos {
+    fn new() -> Vistos {
+        Vistos(vec![0; (Run::MAX as usize).div_ceil(64) + 1])
+    }
+
+    /// Marks `run`; false if it was already marked.
+    fn insert(&mut self, run: u32) -> bool {
+        let (word, bit) = ((run / 64) as usize, run % 64);
+        let seen = self.0[word] & (1 << bit) != 0;
+        self.0[word] |= 1 << bit;
+        !seen
+    }
+
+    #[cfg(test)]
+    fn contains(&self, run: u32) -> bool {
+        self.0[(run / 64) as usize] & (1 << (run % 64)) != 0
+    }
+}
+
+/// Reads, checks and stages every record of the file.
+pub(super) fn leer(
+    conn: &mut DbConnection,
+    tipo: Tipo,
+    envio: &Envio,
+    path: &Path,
+    huella: &Huella,
+    progreso: &mut dyn Progreso,
+) -> Result<Lectura, LoteError> {
+    let mut lectura = Lectura {
+        leidos: 0,
+        validos: 0,
+        ultima_linea: 0,
+        rechazos: Rechazos::default(),
+        duplicados: Vec::new(),
+        avisos: Vec::new(),
+    };
+    if huella.bom {
+        lectura
+            .avisos
+            .push("the file starts with a UTF-8 byte order mark (BOM); it was ignored".into());
+    }
+    if huella.crlf && envio.formato == Formato::Csv {
+        lectura
+            .avisos
+            .push("lines end with CRLF; read as line ends".into());
+    }
+    let mut state = Estado {
+        conn,
+        filas: Filas::new(tipo),
+        vistos: Vistos::new(),
+        lectura,
+    };
+    let reader = BufReader::with_capacity(1 << 16, File::open(path)?);
+    match envio.formato {
+        Formato::Csv => super::csv::leer(reader, tipo, huella, &mut state, progreso)?,
+        Formato::Xml => super::xml::leer(reader, tipo, huella, &mut state, progreso)?,
+    }
+    state.filas.stage(state.conn)?;
+    if state.lectura.leidos == 0 {
+        return Err(LoteError::Vacio);
+    }
+    progreso.validando(huella.size, huella.size, state.lectura.leidos);
+    Ok(state.lectura)
+}
+
+/// Reading in progress: where valid records go and what has been seen.
+pub(super) struct Estado<'c> {
+    conn: &'c mut DbConnection,
+    filas: Filas,
+    vistos: Vistos,
+    pub lectura: Lectura,
+}
+
+impl Estado<'_> {
+    /// One record, its fields in the kind's column order.
+    pub fn registro(&mut self, linea: u64, campos: &[&str]) -> Result<(), LoteError> {
+        self.lectura.leidos += 1;
+        let before = self.filas.len();
+        match feeds::parse(&mut self.filas, linea, campos) {
+            Err((codigo, motivo)) => self.lectura.rechazos.push(linea, codigo, motivo),
+            Ok(run) if !self.vistos.insert(run.numero()) => {
+                self.filas.truncate(before);
+                if self.lectura.rechazos.kept.len() < MAX_RECHAZOS {
+                    self.lectura
+                        .duplicados
+                        .push((self.lectura.rechazos.kept.len(), run.numero()));
+                }
+                self.lectura.rechazos.push(
+                    linea,
+                    "RUN_DUPLICADO",
+                    "the RUN appears earlier in this batch".into(),
+                );
+            }
+            Ok(_) => {
+                self.lectura.validos += 1;
+                self.lectura.ultima_linea = linea;
+                if self.filas.len() >= STAGE_ROWS {
+                    self.filas.stage(self.conn)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A record rejected before its fields could be read (wrong count, not UTF-8).
+    pub fn rechazo(&mut self, linea: u64, codigo: &str, motivo: String) {
+        self.lectura.leidos += 1;
+        self.lectura.rechazos.push(linea, codigo, motivo);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_run_bitmap_covers_every_run() {
+        let mut v = Vistos::new();
+        assert!(v.insert(Run::MAX));
+        assert!(!v.insert(Run::MAX));
+        assert!(v.insert(1));
+        assert!(v.contains(1) && !v.contains(2));
+    }
+}

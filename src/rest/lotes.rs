@@ -1,0 +1,148 @@
+//! `POST /api/v1/lotes/{tipo}` (RecepcionLotes): a provider sends a batch file as the body
+//! (`text/csv` or `application/xml`), optionally naming it with `X-Lote-Id`. The body is
+//! spooled to a temporary file (up to `broker.lotes_max_bytes`), then applied by the broker.
+
+use std::io::Write;
+
+use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+
+use super::support::{call, respond};
+use crate::broker::{Broker, Call, Service};
+use crate::error::ApiError;
+use crate::lotes::{self, Envio, Formato, SinProgreso, Tipo};
+use crate::ops::catalog::Operation;
+
+const OP: Service = Service::Op(Operation::RecepcionLotes);
+pub const LOTE_ID: &str = "x-lote-id";
+pub const REPETIDO: &str = "x-lote-repetido";
+
+pub async fn recibir(
+    req: HttpRequest,
+    tipo: web::Path<String>,
+    payload: web::Payload,
+    broker: web::Data<Broker>,
+) -> HttpResponse {
+    let mut call = call(&req, OP);
+    let tipo = Tipo::parse(&tipo);
+    if tipo.is_none() {
+        call.input_error = Some(ApiError::lote_rechazado(
+            "LOTE_TIPO_DESCONOCIDO",
+            404,
+            "Tipo de lote desconocido",
+            format!(
+                "the feed kinds are {}",
+                Tipo::ALL.map(Tipo::as_str).join(", ")
+            ),
+        ));
+    }
+    let formato = formato(&req);
+    if formato.is_none() && call.input_error.is_none() {
+        call.input_error = Some(ApiError::lote_rechazado(
+            "TIPO_NO_SOPORTADO",
+            415,
+            "Tipo de contenido no soportado",
+            "send a batch as text/csv or application/xml",
+        ));
+    }
+    let clave = req
+        .headers()
+        .get(LOTE_ID)
+        .map(|v| v.to_str().map(str::to_owned).unwrap_or_default());
+    // Only a client whose agreement grants RecepcionLotes gets its body read; others are
+    // refused (and audited) by the broker without it.
+    let granted = call.identity.as_deref().is_some_and(|identity| {
+        broker
+            .policy()
+            .agreements
+            .find(identity)
+            .is_some_and(|a| a.grant(Operation::RecepcionLotes).is_some())
+    });
+    let spooled = if granted && call.input_error.is_none() {
+        spool(payload, &mut call, broker.config.broker.lotes_max_bytes).await
+    } else {
+        None
+    };
+    let id_mensaje = call.message_id.clone();
+    let reply = broker
+        .into_inner()
+        .call(call, move |admission, conn| {
+            let (Some(tipo), Some(formato), Some(file)) = (tipo, formato, spooled) else {
+                return Err(ApiError::unavailable());
+            };
+            let grant = admission.agreement.grant(Operation::RecepcionLotes);
+            if !grant.is_some_and(|g| g.allows_tipo(tipo)) {
+                return Err(ApiError::no_autorizado(format!(
+                    "the agreement does not grant RecepcionLotes for {tipo}"
+                )));
+            }
+            let envio = Envio {
+                convenio: admission.agreement.id.to_string(),
+                tipo,
+                formato,
+                clave_proveedor: clave,
+                transporte: "rest",
+                id_mensaje,
+            };
+            Ok(lotes::recibir(conn, &envio, file.path(), &mut SinProgreso)?)
+        })
+        .await;
+    let repetido = matches!(&reply.result, Ok(informe) if informe.repetido);
+    let mut response = respond(&req, reply);
+    if repetido {
+        response.headers_mut().insert(
+            HeaderName::from_static(REPETIDO),
+            HeaderValue::from_static("true"),
+        );
+    }
+    response
+}
+
+fn formato(req: &HttpRequest) -> Option<Formato> {
+    let value = req.headers().get(CONTENT_TYPE)?.to_str().ok()?;
+    let mime = value.split(';').next()?.trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "text/csv" => Some(Formato::Csv),
+        "application/xml" | "text/xml" => Some(Formato::Xml),
+        _ => None,
+    }
+}
+
+/// Writes the body to a temporary file; a body over `max` bytes becomes the call's input error.
+async fn spool(
+    mut payload: web::Payload,
+    call: &mut Call,
+    max: u64,
+) -> Option<tempfile::NamedTempFile> {
+    let fail = |call: &mut Call, e: ApiError| {
+        call.input_error = Some(e);
+        None
+    };
+    let Ok(file) = tempfile::NamedTempFile::new() else {
+        tracing::error!("cannot create a temporary file for a batch");
+        return fail(call, ApiError::unavailable());
+    };
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+    let mut size = 0u64;
+    while let Some(chunk) = payload.next().await {
+        let Ok(bytes) = chunk else {
+            return fail(
+                call,
+                ApiError::solicitud_invalida("the body could not be read"),
+            );
+        };
+        size += bytes.len() as u64;
+        if size > max {
+            return fail(call, ApiError::demasiado_grande(max as usize));
+        }
+        if out.write_all(&bytes).is_err() {
+            tracing::error!("cannot write a batch to its temporary file");
+            return fail(call, ApiError::unavailable());
+        }
+    }
+    match out.into_inner() {
+        Ok(file) => Some(file),
+        Err(_) => fail(call, ApiError::unavailable()),
+    }
+}

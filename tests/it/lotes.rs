@@ -1,0 +1,701 @@
+//! Provider feeds (RecepcionLotes): the shipped sample batches apply over REST and the command
+//! line, once; bad records are reported by line and change nothing; a batch killed mid-apply
+//! leaves nothing, and a resend applies it whole; deaths show in lookups and eligibility.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use diesel::prelude::*;
+use serde_json::Value;
+use siis::db::DbConnection;
+use siis::db::schema::{auditoria, beneficios, lotes, personas, procedencia};
+
+use crate::registry;
+use crate::support::{Backend, Setup, TestNode, backends, repo_path};
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(repo_path(&format!("schemas/lotes/{name}"))).unwrap()
+}
+
+async fn post(
+    node: &TestNode,
+    agreement: &str,
+    tipo: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    lote_id: Option<&str>,
+) -> reqwest::Response {
+    let mut request = node
+        .client(Some(agreement))
+        .post(node.agency_url(&format!("/api/v1/lotes/{tipo}")))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(id) = lote_id {
+        request = request.header("x-lote-id", id);
+    }
+    request.send().await.unwrap()
+}
+
+fn count_lotes(conn: &mut DbConnection) -> i64 {
+    lotes::table.count().get_result(conn).unwrap()
+}
+
+fn person(conn: &mut DbConnection, run: i32) -> Option<(String, Option<chrono::NaiveDate>)> {
+    personas::table
+        .find(run)
+        .select((personas::nombres, personas::fecha_defuncion))
+        .first(conn)
+        .optional()
+        .unwrap()
+}
+
+fn rechazos(report: &Value) -> Vec<(u64, String)> {
+    report["rechazos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["linea"].as_u64().unwrap(),
+                r["codigo"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_sample_person_batches_apply_once_over_rest_in_csv_and_xml() {
+    for backend in backends() {
+        let node = TestNode::start(backend).await;
+        let mut db = node.db();
+
+        let first = post(
+            &node,
+            "srcei",
+            "personas",
+            "text/csv",
+            sample("personas.csv"),
+            None,
+        )
+        .await;
+        assert_eq!(first.status(), 200, "{backend:?}");
+        assert!(first.headers().get("x-lote-repetido").is_none());
+        let report: Value = first.json().await.unwrap();
+        assert_eq!(report["leidos"], 3);
+        assert_eq!(report["aplicados"], 3);
+        assert_eq!(report["rechazados"], 0);
+        assert_eq!(report["repetido"], false);
+        assert!(report["clave"].as_str().unwrap().starts_with("sha256:"));
+        assert_eq!(
+            person(&mut db, 71_000_003).unwrap().0,
+            "ANA, LUISA",
+            "quoted CSV field"
+        );
+
+        // The same file again: the first report, nothing applied twice.
+        let again = post(
+            &node,
+            "srcei",
+            "personas",
+            "text/csv",
+            sample("personas.csv"),
+            None,
+        )
+        .await;
+        assert_eq!(again.status(), 200);
+        assert_eq!(again.headers()["x-lote-repetido"], "true");
+        let second: Value = again.json().await.unwrap();
+        assert_eq!(second["lote"], report["lote"]);
+        assert_eq!(second["repetido"], true);
+        assert_eq!(second["aplicado"], report["aplicado"]);
+        assert_eq!(count_lotes(&mut db), 1);
+        let rows: i64 = procedencia::table.count().get_result(&mut db).unwrap();
+        assert_eq!(rows, 3);
+
+        let xml = post(
+            &node,
+            "srcei",
+            "personas",
+            "application/xml",
+            sample("personas.xml"),
+            Some("srcei-2026-11-28-001"),
+        )
+        .await;
+        assert_eq!(xml.status(), 200);
+        let report: Value = xml.json().await.unwrap();
+        assert_eq!(report["aplicados"], 2, "{report}");
+        assert_eq!(report["clave"], "srcei-2026-11-28-001");
+        assert_eq!(person(&mut db, 71_000_005).unwrap().0, "JOSEFINA");
+
+        // A provider batch id reused for other content is refused, not applied.
+        let reused = post(
+            &node,
+            "srcei",
+            "personas",
+            "text/csv",
+            sample("personas.csv"),
+            Some("srcei-2026-11-28-001"),
+        )
+        .await;
+        assert_eq!(reused.status(), 409);
+        let problem: Value = reused.json().await.unwrap();
+        assert_eq!(problem["code"], "LOTE_CLAVE_REUTILIZADA");
+        assert_eq!(count_lotes(&mut db), 2);
+
+        // One audit record per batch, naming no person.
+        let audited: Vec<(String, String, String)> = auditoria::table
+            .filter(auditoria::operacion.eq("RecepcionLotes"))
+            .select((
+                auditoria::convenio.assume_not_null(),
+                auditoria::sujetos,
+                auditoria::resultado,
+            ))
+            .load(&mut db)
+            .unwrap();
+        assert_eq!(audited.len(), 4);
+        assert!(
+            audited.iter().all(|(c, s, _)| c == "srcei" && s.is_empty()),
+            "{audited:?}"
+        );
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_death_batch_shows_in_the_ficha_and_eligibility_ends_benefits_and_has_provenance() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 400,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mut db = node.db();
+        let run = registry::with_ficha(&mut db, None);
+        let csv = format!("run,fecha_defuncion,comuna\n{run},2026-10-02,13101\n");
+        let response = post(
+            &node,
+            "srcei",
+            "defunciones",
+            "text/csv",
+            csv.into_bytes(),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{backend:?}");
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+
+        let ficha: Value = node
+            .client(Some("ips"))
+            .get(node.agency_url(&format!("/api/v1/personas/{run}/ficha")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ficha["fallecido"], true, "{ficha}");
+        let elegibilidad: Value = node
+            .client(Some("ips"))
+            .get(node.agency_url(&format!("/api/v1/personas/{run}/elegibilidad/PBS")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(elegibilidad["datos"]["fallecido"], true, "{elegibilidad}");
+        assert_eq!(elegibilidad["elegible"], false, "{elegibilidad}");
+        let vigentes: i64 = beneficios::table
+            .filter(beneficios::run.eq(run.numero() as i32))
+            .filter(beneficios::estado.ne("extinguido"))
+            .count()
+            .get_result(&mut db)
+            .unwrap();
+        assert_eq!(vigentes, 0);
+
+        // "Where did this death date come from?"
+        let out = node.siis(&[
+            "lotes",
+            "procedencia",
+            "--run",
+            &run.to_string(),
+            "--campo",
+            "fecha_defuncion",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 2, "{stdout}");
+        assert!(lines[1].starts_with(&format!("{},srcei,defunciones,", report["lote"])));
+        assert!(lines[1].contains(report["sha256"].as_str().unwrap()));
+        assert!(
+            lines[1].contains("\"fecha_defuncion\":\"2026-10-02\""),
+            "{stdout}"
+        );
+        // Name fields were not set by any batch.
+        let out = node.siis(&[
+            "lotes",
+            "procedencia",
+            "--run",
+            &run.to_string(),
+            "--campo",
+            "nombres",
+        ]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn bad_records_are_reported_by_line_and_only_good_ones_apply() {
+    for backend in backends() {
+        let node = TestNode::start(backend).await;
+        let mut db = node.db();
+        // A BOM and CRLF line ends are accepted and noted.
+        let personas = "\u{feff}run,nombres,apellido_paterno,apellido_materno,fecha_nacimiento,sexo,nacionalidad\r\n\
+            72000001-6,ANA,ROJAS,SOTO,1980-01-01,F,CL\r\n\
+            72000002-4,LUIS,ROJAS,SOTO,1981-01-01,M,CL\r\n\
+            72000003-2,EVA,ROJAS,SOTO,1982-13-01,F,CL\r\n\
+            72000001-6,ANA,ROJAS,SOTO,1980-01-01,F,CL\r\n\
+            72000004-0,PEDRO,ROJAS,SOTO,1983-01-01,X,CL\r\n\
+            72000005-9,SOFÍA,ROJAS\r\n\
+            72000006-7,TOMÁS,ROJAS,SOTO,1984-01-01,M,CL\r\n\
+            72000007-5,IGNACIA,ROJAS";
+        let response = post(
+            &node,
+            "srcei",
+            "personas",
+            "text/csv",
+            personas.into(),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{backend:?}");
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["leidos"], 8, "{report}");
+        assert_eq!(report["aplicados"], 3, "{report}");
+        assert_eq!(report["rechazados"], 5);
+        assert_eq!(
+            rechazos(&report),
+            [
+                (4, "FECHA_INVALIDA".to_owned()),
+                (5, "RUN_DUPLICADO".to_owned()),
+                (6, "SEXO_INVALIDO".to_owned()),
+                (7, "CAMPOS_INCORRECTOS".to_owned()),
+                (9, "REGISTRO_TRUNCADO".to_owned()),
+            ]
+        );
+        assert!(
+            report["rechazos"][1]["motivo"]
+                .as_str()
+                .unwrap()
+                .contains("line 2"),
+            "{report}"
+        );
+        let avisos = report["avisos"].to_string();
+        assert!(
+            avisos.contains("BOM") && avisos.contains("CRLF"),
+            "{avisos}"
+        );
+        assert_eq!(person(&mut db, 72_000_001).unwrap().0, "ANA");
+        assert!(person(&mut db, 72_000_003).is_none());
+        assert!(person(&mut db, 72_000_006).is_some());
+
+        // Deaths: wrong check digit, unknown comuna, unknown RUN, before the birth.
+        let defunciones = "run,fecha_defuncion,comuna\n\
+            72000001-7,2020-01-01,13101\n\
+            72000002-4,2020-01-01,99999\n\
+            72999999-7,2020-01-01,13101\n\
+            72000002-4,1970-01-01,13101\n\
+            72000006-7,2025-05-05,05101\n";
+        let response = post(
+            &node,
+            "srcei",
+            "defunciones",
+            "text/csv",
+            defunciones.into(),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let report: Value = response.json().await.unwrap();
+        let codes = rechazos(&report);
+        assert_eq!(codes[0], (2, "RUN_INVALIDO".to_owned()));
+        assert_eq!(codes[1], (3, "COMUNA_DESCONOCIDA".to_owned()));
+        assert_eq!(codes[2], (4, "RUN_DESCONOCIDO".to_owned()));
+        assert_eq!(codes[3], (5, "DEFUNCION_ANTES_DE_NACIMIENTO".to_owned()));
+        assert_eq!(report["aplicados"], 1);
+        assert!(person(&mut db, 72_000_002).unwrap().1.is_none());
+        assert_eq!(
+            person(&mut db, 72_000_006).unwrap().1,
+            chrono::NaiveDate::from_ymd_opt(2025, 5, 5)
+        );
+
+        // XML: a record with an unknown element, one with a field missing, by line.
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<lote xmlns="http://www.siis.gob.cl/esquemas/lotes/v1" tipo="defunciones">
+  <registro><run>72000003-2</run><fecha_defuncion>2026-01-01</fecha_defuncion><comuna>13101</comuna></registro>
+  <registro><run>72000006-7</run><fecha>2026-01-01</fecha><comuna>13101</comuna></registro>
+  <registro>
+    <run>72000001-6</run>
+    <comuna>13101</comuna>
+  </registro>
+</lote>
+"#;
+        let response = post(
+            &node,
+            "srcei",
+            "defunciones",
+            "application/xml",
+            xml.into(),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [
+                (3, "RUN_DESCONOCIDO".to_owned()),
+                (4, "CAMPO_DESCONOCIDO".to_owned()),
+                (5, "CAMPOS_INCORRECTOS".to_owned()),
+            ],
+            "{report}"
+        );
+        assert_eq!(report["aplicados"], 0);
+        let before = count_lotes(&mut db);
+
+        // Refused whole, nothing applied: a wrong header, a truncated XML document, an empty
+        // file, an unknown kind, a wrong content type.
+        let cases: [(&str, &str, Vec<u8>, u16, &str); 7] = [
+            (
+                "personas",
+                "application/xml",
+                sample("defunciones.xml"),
+                400,
+                "LOTE_ENCABEZADO_INVALIDO",
+            ),
+            (
+                "personas",
+                "application/xml",
+                b"<?xml version=\"1.0\"?><!DOCTYPE lote [<!ENTITY x \"y\">]><lote/>".to_vec(),
+                400,
+                "LOTE_MALFORMADO",
+            ),
+            (
+                "personas",
+                "text/csv",
+                b"rut,nombre\n72000009-2,X\n".to_vec(),
+                400,
+                "LOTE_ENCABEZADO_INVALIDO",
+            ),
+            (
+                "personas",
+                "application/xml",
+                sample("personas.xml")[..300].to_vec(),
+                400,
+                "LOTE_MALFORMADO",
+            ),
+            (
+                "personas",
+                "text/csv",
+                b"run,nombres,apellido_paterno,apellido_materno,fecha_nacimiento,sexo,nacionalidad\n"
+                    .to_vec(),
+                400,
+                "LOTE_VACIO",
+            ),
+            ("pensiones", "text/csv", b"x".to_vec(), 404, "LOTE_TIPO_DESCONOCIDO"),
+            ("personas", "application/json", b"{}".to_vec(), 415, "TIPO_NO_SOPORTADO"),
+        ];
+        for (tipo, content_type, body, status, code) in cases {
+            let response = post(&node, "srcei", tipo, content_type, body, None).await;
+            assert_eq!(response.status(), status, "{code}");
+            let problem: Value = response.json().await.unwrap();
+            assert_eq!(problem["code"], code);
+        }
+        assert_eq!(count_lotes(&mut db), before);
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn only_a_provider_agreement_may_send_batches() {
+    let node = TestNode::start(Backend::Sqlite).await;
+    for agreement in ["minvu", "ips", "operador"] {
+        let response = post(
+            &node,
+            agreement,
+            "personas",
+            "text/csv",
+            sample("personas.csv"),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 403, "{agreement}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["code"], "NO_AUTORIZADO");
+    }
+    let mut db = node.db();
+    assert_eq!(count_lotes(&mut db), 0);
+    assert!(person(&mut db, 71_000_001).is_none());
+    node.stop().await;
+}
+
+fn siis(node: &TestNode) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_siis"));
+    cmd.env_clear()
+        .env("SIIS__DATABASE__URL", node.database_url())
+        .env("SIIS__AGREEMENTS__DIR", repo_path("agreements"))
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn write_feed(path: &Path, n: u64) {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    siis::lotes::generar_personas(&mut out, siis::lotes::Formato::Csv, n, 73_000_000, 7).unwrap();
+}
+
+#[tokio::test]
+async fn a_batch_killed_while_applying_leaves_nothing_and_a_resend_applies_it_whole() {
+    use std::os::unix::process::ExitStatusExt;
+    for backend in backends() {
+        let node = TestNode::start(backend).await;
+        let dir = tempfile::TempDir::new().unwrap();
+        let file = dir.path().join("personas.csv");
+        let n = 300_000;
+        write_feed(&file, n);
+        let file_arg = file.to_str().unwrap();
+        let args = [
+            "ingest",
+            "--provider",
+            "srcei",
+            "--tipo",
+            "personas",
+            file_arg,
+        ];
+
+        let mut child = siis(&node)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = Vec::new();
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            seen.push(line.clone());
+            // Killed once part of the batch is written inside its transaction.
+            if line.starts_with("applying: ") && !line.starts_with("applying: 0/") {
+                child.kill().unwrap();
+                break;
+            }
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "{backend:?}: not killed mid-apply: {seen:?}"
+        );
+
+        let mut db = node.db();
+        let applied: i64 = personas::table
+            .filter(personas::run.ge(73_000_000))
+            .count()
+            .get_result(&mut db)
+            .unwrap();
+        assert_eq!(applied, 0, "{backend:?}: a killed batch left records");
+        assert_eq!(count_lotes(&mut db), 0);
+
+        let out = siis(&node).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout)
+                .contains(&format!("{n} record(s) read, {n} applied, 0 rejected"))
+        );
+        let applied: i64 = personas::table
+            .filter(personas::run.ge(73_000_000))
+            .count()
+            .get_result(&mut db)
+            .unwrap();
+        assert_eq!(applied, n as i64);
+        let provenance: i64 = procedencia::table.count().get_result(&mut db).unwrap();
+        assert_eq!(provenance, n as i64);
+
+        // And once more: already applied, nothing changes.
+        let out = siis(&node).args(args).output().unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("was already applied"));
+        assert_eq!(count_lotes(&mut db), 1);
+        node.stop().await;
+    }
+}
+
+#[test]
+fn the_command_line_refuses_what_the_agreement_does_not_grant() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let file = repo_path("schemas/lotes/personas.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_siis"))
+        .env_clear()
+        .env(
+            "SIIS__DATABASE__URL",
+            format!("sqlite://{}", dir.path().join("x.db").display()),
+        )
+        .env("SIIS__AGREEMENTS__DIR", repo_path("agreements"))
+        .args(["ingest", "--provider", "minvu", "--tipo", "personas"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("does not grant RecepcionLotes for personas"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("x.db").exists(), "nothing created");
+}
+
+#[tokio::test]
+async fn a_birth_batch_adds_the_newborn_to_the_mothers_household() {
+    use siis::db::schema::integrantes;
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 300,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mut db = node.db();
+        let madre = registry::with_ficha(&mut db, None);
+        let hogar: i64 = integrantes::table
+            .find(madre.numero() as i32)
+            .select(integrantes::hogar_id)
+            .first(&mut db)
+            .unwrap();
+        // The shipped samples name 12.345.678-5 as the mother: here, a member of the registry.
+        let with_mother = |name: &str| {
+            String::from_utf8(sample(name))
+                .unwrap()
+                .replace("12.345.678-5", &madre.to_string())
+                .into_bytes()
+        };
+        let response = post(
+            &node,
+            "srcei",
+            "nacimientos",
+            "text/csv",
+            with_mother("nacimientos.csv"),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{backend:?}");
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        let response = post(
+            &node,
+            "srcei",
+            "nacimientos",
+            "application/xml",
+            with_mother("nacimientos.xml"),
+            None,
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        for run in [74_000_001, 74_000_002] {
+            let (hogar_id, parentesco): (i64, String) = integrantes::table
+                .find(run)
+                .select((integrantes::hogar_id, integrantes::parentesco))
+                .first(&mut db)
+                .unwrap();
+            assert_eq!((hogar_id, parentesco.as_str()), (hogar, "hijo"));
+        }
+        // The newborn now shows among the household's members.
+        let ficha: Value = node
+            .client(Some("minvu"))
+            .get(node.agency_url(&format!("/api/v1/personas/{madre}/ficha")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            ficha["integrantes"].to_string().contains("74.000.001-2")
+                || ficha["integrantes"].to_string().contains("74000001-2"),
+            "{ficha}"
+        );
+
+        // Refused by line: already registered, a mother in no household, born before her.
+        let csv = format!(
+            "run,nombres,apellido_paterno,apellido_materno,fecha_nacimiento,sexo,run_madre\n\
+             74000001-2,AGUSTÍN,ROJAS,MUÑOZ,2026-11-02,M,{madre}\n\
+             74000003-9,LUZ,ROJAS,MUÑOZ,2026-11-02,F,71000001-8\n\
+             74000004-7,SOL,ROJAS,MUÑOZ,1900-01-01,F,{madre}\n"
+        );
+        let response = post(
+            &node,
+            "srcei",
+            "nacimientos",
+            "text/csv",
+            csv.into_bytes(),
+            None,
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [
+                (2, "RUN_EXISTENTE".to_owned()),
+                (3, "MADRE_SIN_HOGAR".to_owned()),
+                (4, "NACIMIENTO_ANTES_QUE_MADRE".to_owned()),
+            ],
+            "{report}"
+        );
+        assert_eq!(report["aplicados"], 0);
+        node.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn the_same_batch_sent_twice_at_once_applies_once() {
+    for backend in backends() {
+        let node = TestNode::start(backend).await;
+        let dir = tempfile::TempDir::new().unwrap();
+        let file = dir.path().join("p.csv");
+        write_feed(&file, 20_000);
+        let body = std::fs::read(&file).unwrap();
+        let (a, b) = tokio::join!(
+            post(&node, "srcei", "personas", "text/csv", body.clone(), None),
+            post(&node, "srcei", "personas", "text/csv", body, None)
+        );
+        let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+        assert_eq!(a["lote"], b["lote"], "{backend:?}: {a} {b}");
+        let mut repetidos = [
+            a["repetido"].as_bool().unwrap(),
+            b["repetido"].as_bool().unwrap(),
+        ];
+        repetidos.sort();
+        assert_eq!(repetidos, [false, true]);
+        let mut db = node.db();
+        assert_eq!(count_lotes(&mut db), 1);
+        let rows: i64 = procedencia::table.count().get_result(&mut db).unwrap();
+        assert_eq!(rows, 20_000);
+        node.stop().await;
+    }
+}
