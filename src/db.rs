@@ -10,8 +10,8 @@ mod reference;
 pub mod schema;
 mod url;
 
-pub(crate) use conn::SQLITE_PRAGMAS;
 pub use conn::{ConnectionManager, DbConnection, DbError, Pool, PooledConnection, open_pool};
+pub(crate) use conn::{SQLITE_PRAGMAS, forget_stat4_samples};
 pub use migrate::{MIGRATION_NAMES, run_migrations};
 pub use reference::sync_reference;
 pub use url::{DatabaseUrl, DatabaseUrlError};

@@ -177,8 +177,10 @@ pub fn seed(
         }
         Ok(())
     });
-    let analyzed =
-        loaded.and_then(|()| Ok(conn.batch_execute("ANALYZE").map_err(DbError::from)?));
+    let analyzed = loaded.and_then(|()| {
+        conn.batch_execute("ANALYZE").map_err(DbError::from)?;
+        Ok(crate::db::forget_stat4_samples(conn)?)
+    });
     if let DbConnection::Sqlite(c) = conn {
         // Back to the serving settings of `db::conn`.
         c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 1000;")
