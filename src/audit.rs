@@ -28,7 +28,7 @@ use crate::domain::Run;
 
 pub use read::{Access, NOT_COUNTED, VerifyReport, Which, accesses, count_since, verify};
 pub use row::GENESIS_HASH;
-pub use writer::AuditLog;
+pub use writer::{AuditLog, Durability};
 
 /// What happened in one request, as the transport and operation layers saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]

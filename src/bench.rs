@@ -224,13 +224,17 @@ async fn phase(
         let (shared, ops, choice) = (shared.clone(), ops.clone(), choice.clone());
         // In an open run each worker sends at its share of the rate, on a schedule, and latency
         // counts from the scheduled time (no coordinated omission).
-        let interval = options.rate.map(|r| {
-            Duration::from_secs_f64(options.concurrency.max(1) as f64 / f64::from(r.max(1)))
-        });
+        let workers = options.concurrency.max(1) as f64;
+        let interval = options
+            .rate
+            .map(|r| Duration::from_secs_f64(workers / f64::from(r.max(1))));
         tasks.spawn(async move {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(worker as u64);
             let mut tallies: BTreeMap<Op, Tally> = BTreeMap::new();
-            let mut next = Instant::now();
+            // Workers start staggered, so that arrivals are spread evenly over time instead
+            // of all workers sending at once, once per interval (bursts of `concurrency`).
+            let mut next = Instant::now()
+                + interval.map_or(Duration::ZERO, |every| every.mul_f64(worker as f64 / workers));
             while Instant::now() < deadline {
                 let op = ops[choice.sample(&mut rng)];
                 let started = match interval {

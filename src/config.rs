@@ -23,6 +23,7 @@ pub struct Config {
     pub agreements: AgreementsConfig,
     pub log: LogConfig,
     pub broker: BrokerConfig,
+    pub audit: AuditConfig,
     pub eligibility: EligibilityConfig,
     pub certificados: CertificadosConfig,
     pub encuestaje: EncuestajeConfig,
@@ -74,6 +75,15 @@ pub struct BrokerConfig {
     pub batch_max: usize,
     /// Largest provider batch file received over REST or SOAP (bytes), spooled to disk.
     pub lotes_max_bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// `fsync` (default): every answer waits until its audit record is flushed to disk.
+    /// `os`: the record is handed to the operating system before the answer and flushed at
+    /// checkpoints; it survives a crash of the node, not a power loss. See README, *Audit*.
+    pub durability: crate::audit::Durability,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -205,6 +215,7 @@ impl Default for Config {
             },
             log: LogConfig::default(),
             broker: BrokerConfig::default(),
+            audit: AuditConfig::default(),
             eligibility: EligibilityConfig::default(),
             certificados: CertificadosConfig::default(),
             encuestaje: EncuestajeConfig::default(),
@@ -459,6 +470,19 @@ mod tests {
         assert!(err.contains("database.pool_timeout_secs"), "{err}");
         let err = load_in_jail("[log]\nformat = \"xml\"\n", &[]).unwrap_err();
         assert!(err.contains("log.format"), "{err}");
+        let err = load_in_jail("[audit]\ndurability = \"never\"\n", &[]).unwrap_err();
+        assert!(err.contains("audit.durability"), "{err}");
+    }
+
+    #[test]
+    fn audit_durability_defaults_to_fsync() {
+        use crate::audit::Durability;
+        assert_eq!(
+            load_in_jail("", &[]).unwrap().audit.durability,
+            Durability::Fsync
+        );
+        let config = load_in_jail("", &[("SIIS__AUDIT__DURABILITY", "os")]).unwrap();
+        assert_eq!(config.audit.durability, Durability::Os);
     }
 
     #[test]

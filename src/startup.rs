@@ -223,7 +223,7 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
         }
     })?;
     let rules = Rules::load(&config.eligibility.rules)?;
-    let audit = AuditLog::start(&config.database.url)?;
+    let audit = AuditLog::start_with(&config.database.url, config.audit.durability)?;
     let restored = restore_daily_counts(&pool, &agreements)?;
     Ok(Broker::new(
         config.clone(),

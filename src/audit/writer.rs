@@ -44,14 +44,20 @@ impl AuditLog {
     /// = on` on PostgreSQL), reads the chain head and starts the writer thread. The audit tables
     /// must exist (run the migrations first).
     pub fn start(url: &DatabaseUrl) -> Result<AuditLog, AuditError> {
+        Self::start_with(url, Durability::Fsync)
+    }
+
+    /// [`start`](Self::start) with the durability of each commit chosen.
+    pub fn start_with(url: &DatabaseUrl, durability: Durability) -> Result<AuditLog, AuditError> {
         let manager = ConnectionManager::new(url.clone());
-        let mut conn = open_writer(&manager)?;
+        let mut conn = open_writer_with(&manager, durability)?;
         let head = read_head(&mut conn)?;
         tracing::info!(audit.head = head.id, "audit log opened");
         let (queue, inbox) = mpsc::channel();
         let commits = Arc::new(AtomicU64::new(0));
         let writer = Writer {
             manager,
+            durability,
             conn: Some(conn),
             head: Some(head),
             inbox,
@@ -127,6 +133,7 @@ struct Head {
 
 struct Writer {
     manager: ConnectionManager,
+    durability: Durability,
     /// `None` after a failure: reopened for the next group.
     conn: Option<DbConnection>,
     /// `None` after a failure (the commit may or may not have happened): re-read from the
@@ -192,7 +199,7 @@ impl Writer {
     fn write<'a>(&mut self, group: impl Iterator<Item = &'a Pending>) -> Result<i64, DbError> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
-            none => none.insert(open_writer(&self.manager)?),
+            none => none.insert(open_writer_with(&self.manager, self.durability)?),
         };
         let head = match &mut self.head {
             Some(head) => head,
@@ -253,16 +260,43 @@ fn insert_group(
     Ok(())
 }
 
-/// The writer's connection: an acknowledged record must survive a power loss, whatever the
-/// pool's settings (SQLite's pool runs with `synchronous = NORMAL`). On SQLite the audit
-/// tables live in the attached `audit` file, whose setting is the one that counts.
+/// How far a committed group of audit records is written before its requests are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// Flushed to the disk (fsync) at every commit: an acknowledged record survives a power
+    /// loss. Each answer waits for one disk flush (SQLite `synchronous = FULL`, PostgreSQL
+    /// `synchronous_commit = on`).
+    #[default]
+    Fsync,
+    /// Handed to the operating system at every commit and flushed at checkpoints: a record
+    /// survives the node's crash (even `kill -9`) but the last moments before a power loss or
+    /// kernel crash may be lost (the chain stays intact, only shorter). Answers do not wait for
+    /// the disk (SQLite `synchronous = NORMAL`, PostgreSQL `synchronous_commit = off`).
+    Os,
+}
+
+/// The writer's connection with every commit flushed to disk ([`Durability::Fsync`]).
+#[cfg(test)]
 pub(super) fn open_writer(manager: &ConnectionManager) -> Result<DbConnection, DbError> {
+    open_writer_with(manager, Durability::Fsync)
+}
+
+/// The writer's connection, with its durability set whatever the pool's settings (SQLite's
+/// pool runs with `synchronous = NORMAL`). On SQLite the audit tables live in the attached
+/// `audit` file, whose setting is the one that counts.
+pub(super) fn open_writer_with(
+    manager: &ConnectionManager,
+    durability: Durability,
+) -> Result<DbConnection, DbError> {
     let mut conn = manager.open()?;
-    let durable = match &conn {
-        DbConnection::Sqlite(_) => "PRAGMA audit.synchronous = FULL;",
-        DbConnection::Pg(_) => "SET synchronous_commit = on;",
+    let setting = match (&conn, durability) {
+        (DbConnection::Sqlite(_), Durability::Fsync) => "PRAGMA audit.synchronous = FULL;",
+        (DbConnection::Sqlite(_), Durability::Os) => "PRAGMA audit.synchronous = NORMAL;",
+        (DbConnection::Pg(_), Durability::Fsync) => "SET synchronous_commit = on;",
+        (DbConnection::Pg(_), Durability::Os) => "SET synchronous_commit = off;",
     };
-    conn.batch_execute(durable)?;
+    conn.batch_execute(setting)?;
     Ok(conn)
 }
 

@@ -211,5 +211,14 @@ fn the_writer_connection_is_durable() {
         // SQLite: 2 is FULL (the pool's connections run NORMAL, 1).
         let expected = if db.is_sqlite() { "2" } else { "on" };
         assert_eq!(found[0].value, expected);
+        // `durability = "os"`: handed to the operating system, flushed at checkpoints.
+        let mut relaxed = crate::audit::writer::open_writer_with(
+            &ConnectionManager::new(db.url.clone()),
+            crate::audit::Durability::Os,
+        )
+        .unwrap();
+        let found: Vec<Setting> = diesel::sql_query(query).load(&mut relaxed).unwrap();
+        let expected = if db.is_sqlite() { "1" } else { "off" };
+        assert_eq!(found[0].value, expected);
     }
 }
