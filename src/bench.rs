@@ -234,7 +234,9 @@ async fn phase(
             // Workers start staggered, so that arrivals are spread evenly over time instead
             // of all workers sending at once, once per interval (bursts of `concurrency`).
             let mut next = Instant::now()
-                + interval.map_or(Duration::ZERO, |every| every.mul_f64(worker as f64 / workers));
+                + interval.map_or(Duration::ZERO, |every| {
+                    every.mul_f64(worker as f64 / workers)
+                });
             while Instant::now() < deadline {
                 let op = ops[choice.sample(&mut rng)];
                 let started = match interval {

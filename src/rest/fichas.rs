@@ -54,10 +54,12 @@ pub async fn lote(
             Err(e) => call.input_error = Some(e),
         }
     }
+    let pool = broker.pool.clone();
     let reply = broker
         .into_inner()
         .call(call, move |admission, conn| {
-            lote::responder(&admission.agreement, conn, &runs.unwrap_or_default())
+            let runs = runs.unwrap_or_default();
+            lote::responder(&admission.agreement, conn, &runs, Some(&pool))
         })
         .await;
     respond(&req, reply)

@@ -500,3 +500,55 @@ async fn single_and_batch_lookups_answer_alike() {
         );
     }
 }
+
+/// A large batch read in two halves on two connections answers exactly as on one: same
+/// results, same order, invalid RUNs in place.
+#[tokio::test]
+async fn a_batch_split_over_two_connections_answers_as_one() {
+    use diesel::prelude::*;
+    use siis::db::schema::personas;
+    use siis::ops::lote;
+    for backend in backends() {
+        let setup = Setup {
+            persons: 2_000,
+            ..Setup::default()
+        };
+        let node = TestNode::start_with(backend, setup).await;
+        let mut conn = node.db();
+        let mut runs: Vec<String> = personas::table
+            .select(personas::run)
+            .order(personas::run.desc())
+            .limit(150)
+            .load::<i32>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                siis::domain::Run::from_numero(r as u32)
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        runs.insert(3, "1-0".into());
+        runs.push(registry::unknown().to_string());
+        let pool = siis::db::open_pool(
+            &node.config.database.url,
+            2,
+            std::time::Duration::from_secs(5),
+        )
+        .unwrap();
+        let alone = lote::consultar(&mut conn, &runs, None, true, None).unwrap();
+        let split = lote::consultar(&mut conn, &runs, None, true, Some(&pool)).unwrap();
+        assert_eq!(
+            serde_json::to_value(&split).unwrap(),
+            serde_json::to_value(&alone).unwrap()
+        );
+        let found = alone
+            .resultados
+            .iter()
+            .filter(|r| r.estado == "encontrado")
+            .count();
+        assert!(found > 50, "{found} found");
+        assert_eq!(alone.resultados[3].estado, "run_invalido");
+        assert_eq!(alone.resultados.last().unwrap().estado, "no_encontrado");
+    }
+}
