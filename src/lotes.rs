@@ -17,6 +17,7 @@
 
 mod csv;
 mod feeds;
+mod fichas;
 mod generar;
 mod lectura;
 mod registro;
@@ -53,16 +54,25 @@ pub enum Tipo {
     Defunciones,
     /// SRCeI: births (a new person, linked to the mother's household as `hijo`).
     Nacimientos,
+    /// Municipalities: survey results, each the new ficha in force of a household of the
+    /// comuna (the previous one becomes `reemplazada`).
+    Fichas,
 }
 
 impl Tipo {
-    pub const ALL: [Tipo; 3] = [Tipo::Personas, Tipo::Defunciones, Tipo::Nacimientos];
+    pub const ALL: [Tipo; 4] = [
+        Tipo::Personas,
+        Tipo::Defunciones,
+        Tipo::Nacimientos,
+        Tipo::Fichas,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Tipo::Personas => "personas",
             Tipo::Defunciones => "defunciones",
             Tipo::Nacimientos => "nacimientos",
+            Tipo::Fichas => "fichas",
         }
     }
 
@@ -128,6 +138,9 @@ pub struct Envio {
     pub transporte: &'static str,
     /// The request's message id (it names the batch's audit record).
     pub id_mensaje: Option<String>,
+    /// The agreement's comuna (scope), if it has one: a scoped provider's records may only
+    /// touch households of that comuna.
+    pub alcance: Option<crate::domain::Cut>,
 }
 
 /// One record the batch could not take.

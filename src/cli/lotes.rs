@@ -104,6 +104,7 @@ pub fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
         clave_proveedor: args.lote_id,
         transporte: "cli",
         id_mensaje: None,
+        alcance: agreement.scope,
     };
     let pool = startup::open_registry(config)?;
     let mut conn = pool.get()?;

@@ -22,6 +22,7 @@ const PERSONAS: &[&str] = &[
     "nacionalidad",
 ];
 const DEFUNCIONES: &[&str] = &["run", "fecha_defuncion", "comuna"];
+const FICHAS: &[&str] = &["run", "puntaje", "fecha_aplicacion"];
 const NACIMIENTOS: &[&str] = &[
     "run",
     "nombres",
@@ -37,6 +38,7 @@ pub(super) fn columnas(tipo: Tipo) -> &'static [&'static str] {
         Tipo::Personas => PERSONAS,
         Tipo::Defunciones => DEFUNCIONES,
         Tipo::Nacimientos => NACIMIENTOS,
+        Tipo::Fichas => FICHAS,
     }
 }
 
@@ -53,6 +55,7 @@ pub(super) fn campos(tipo: Tipo) -> &'static [&'static str] {
             "nacionalidad",
             "hogar",
         ],
+        Tipo::Fichas => &["puntaje", "quintil", "fecha_aplicacion"],
     }
 }
 
@@ -98,6 +101,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lote_stage_fichas (linea) {
+        linea -> BigInt,
+        run -> Integer,
+        puntaje -> Integer,
+        fecha_aplicacion -> Date,
+        valores -> Text,
+    }
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = lote_stage_personas, treat_none_as_default_value = false)]
 pub(super) struct PersonaFila {
@@ -136,11 +149,22 @@ pub(super) struct DefuncionFila {
     valores: String,
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = lote_stage_fichas, treat_none_as_default_value = false)]
+pub(super) struct FichaFila {
+    linea: i64,
+    run: i32,
+    puntaje: i32,
+    fecha_aplicacion: NaiveDate,
+    valores: String,
+}
+
 /// The valid records read so far and not yet staged.
 pub(super) enum Filas {
     Personas(Vec<PersonaFila>),
     Defunciones(Vec<DefuncionFila>),
     Nacimientos(Vec<NacimientoFila>),
+    Fichas(Vec<FichaFila>),
 }
 
 impl Filas {
@@ -149,6 +173,7 @@ impl Filas {
             Tipo::Personas => Filas::Personas(Vec::with_capacity(STAGE_ROWS)),
             Tipo::Defunciones => Filas::Defunciones(Vec::with_capacity(STAGE_ROWS)),
             Tipo::Nacimientos => Filas::Nacimientos(Vec::with_capacity(STAGE_ROWS)),
+            Tipo::Fichas => Filas::Fichas(Vec::with_capacity(STAGE_ROWS)),
         }
     }
 
@@ -157,6 +182,7 @@ impl Filas {
             Filas::Personas(v) => v.len(),
             Filas::Defunciones(v) => v.len(),
             Filas::Nacimientos(v) => v.len(),
+            Filas::Fichas(v) => v.len(),
         }
     }
 
@@ -166,6 +192,7 @@ impl Filas {
             Filas::Personas(v) => v.truncate(len),
             Filas::Defunciones(v) => v.truncate(len),
             Filas::Nacimientos(v) => v.truncate(len),
+            Filas::Fichas(v) => v.truncate(len),
         }
     }
 
@@ -192,6 +219,7 @@ impl Filas {
             Filas::Personas(rows) => bulk!(lote_stage_personas::table, rows),
             Filas::Defunciones(rows) => bulk!(lote_stage_defunciones::table, rows),
             Filas::Nacimientos(rows) => bulk!(lote_stage_nacimientos::table, rows),
+            Filas::Fichas(rows) => bulk!(lote_stage_fichas::table, rows),
         }
         Ok(())
     }
@@ -282,6 +310,24 @@ pub(super) fn parse(filas: &mut Filas, linea: u64, campos: &[&str]) -> Result<Ru
                 valores,
             });
         }
+        Filas::Fichas(rows) => {
+            let puntaje = crate::domain::Puntaje::parse(campos[1])
+                .map_err(|e| ("PUNTAJE_INVALIDO", format!("puntaje: {e}")))?;
+            let fecha_aplicacion = fecha("fecha_aplicacion", campos[2])?;
+            let valores = serde_json::json!({
+                "puntaje": puntaje.value(),
+                "quintil": puntaje.quintil().number(),
+                "fecha_aplicacion": fecha_aplicacion,
+            })
+            .to_string();
+            rows.push(FichaFila {
+                linea,
+                run: run.numero() as i32,
+                puntaje: i32::from(puntaje.value()),
+                fecha_aplicacion,
+                valores,
+            });
+        }
         Filas::Defunciones(rows) => {
             let fecha_defuncion = fecha("fecha_defuncion", campos[1])?;
             let comuna = Cut::parse(campos[2]).map_err(|e| {
@@ -369,6 +415,9 @@ pub(super) fn prepare(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
              apellido_materno TEXT NOT NULL, fecha_nacimiento DATE NOT NULL, sexo TEXT NOT NULL, \
              run_madre INTEGER NOT NULL"
         }
+        Tipo::Fichas => {
+            "run INTEGER NOT NULL, puntaje INTEGER NOT NULL, fecha_aplicacion DATE NOT NULL"
+        }
     };
     conn.batch_execute(&format!(
         "CREATE TEMPORARY TABLE {} (linea BIGINT PRIMARY KEY NOT NULL, {columns}, valores TEXT NOT NULL);",
@@ -391,6 +440,7 @@ pub(super) fn stage_name(tipo: Tipo) -> &'static str {
         Tipo::Personas => "lote_stage_personas",
         Tipo::Defunciones => "lote_stage_defunciones",
         Tipo::Nacimientos => "lote_stage_nacimientos",
+        Tipo::Fichas => "lote_stage_fichas",
     }
 }
 
@@ -399,40 +449,60 @@ pub(super) fn stage_name(tipo: Tipo) -> &'static str {
 pub(super) struct Cruce {
     pub codigo: &'static str,
     pub motivo: &'static str,
-    pub condicion: &'static str,
+    pub condicion: std::borrow::Cow<'static, str>,
 }
 
-pub(super) fn cruces(tipo: Tipo) -> &'static [Cruce] {
+/// The checks against the registry of a batch of `tipo` sent under an agreement scoped to
+/// `alcance` (if any); they run in order, each over the records the earlier ones kept.
+pub(super) fn cruces(tipo: Tipo, alcance: Option<Cut>) -> Vec<Cruce> {
+    if tipo == Tipo::Fichas {
+        return super::fichas::cruces(alcance);
+    }
+    cruces_fijos(tipo)
+        .iter()
+        .map(|c| Cruce {
+            codigo: c.codigo,
+            motivo: c.motivo,
+            condicion: c.condicion.clone(),
+        })
+        .collect()
+}
+
+fn cruces_fijos(tipo: Tipo) -> &'static [Cruce] {
     match tipo {
-        Tipo::Personas => &[],
+        Tipo::Personas | Tipo::Fichas => &[],
         Tipo::Nacimientos => &[
             Cruce {
                 codigo: "RUN_EXISTENTE",
                 motivo: "the registry already holds a person with this RUN",
-                condicion: "p.run IS NOT NULL",
+                condicion: std::borrow::Cow::Borrowed("p.run IS NOT NULL"),
             },
             Cruce {
                 codigo: "MADRE_SIN_HOGAR",
                 motivo: "run_madre is not a member of any household in the registry",
-                condicion: "NOT EXISTS (SELECT 1 FROM integrantes i WHERE i.run = s.run_madre)",
+                condicion: std::borrow::Cow::Borrowed(
+                    "NOT EXISTS (SELECT 1 FROM integrantes i WHERE i.run = s.run_madre)",
+                ),
             },
             Cruce {
                 codigo: "NACIMIENTO_ANTES_QUE_MADRE",
                 motivo: "fecha_nacimiento is not after the mother's fecha_nacimiento",
-                condicion: "s.fecha_nacimiento <= (SELECT m.fecha_nacimiento FROM personas m \
-                            WHERE m.run = s.run_madre)",
+                condicion: std::borrow::Cow::Borrowed(
+                    "s.fecha_nacimiento <= (SELECT m.fecha_nacimiento FROM personas m \
+                     WHERE m.run = s.run_madre)",
+                ),
             },
         ],
         Tipo::Defunciones => &[
             Cruce {
                 codigo: "RUN_DESCONOCIDO",
                 motivo: "the registry holds no person with this RUN",
-                condicion: "p.run IS NULL",
+                condicion: std::borrow::Cow::Borrowed("p.run IS NULL"),
             },
             Cruce {
                 codigo: "DEFUNCION_ANTES_DE_NACIMIENTO",
                 motivo: "fecha_defuncion is before the person's fecha_nacimiento in the registry",
-                condicion: "s.fecha_defuncion < p.fecha_nacimiento",
+                condicion: std::borrow::Cow::Borrowed("s.fecha_defuncion < p.fecha_nacimiento"),
             },
         ],
     }
@@ -444,6 +514,7 @@ pub(super) fn aplicar(tipo: Tipo, lote: i64, from: u64, to: u64) -> Vec<String> 
     let stage = stage_name(tipo);
     let range = format!("s.linea > {from} AND s.linea <= {to}");
     let mut statements = match tipo {
+        Tipo::Fichas => super::fichas::aplicar(stage, &range),
         Tipo::Personas => vec![format!(
             "INSERT INTO personas (run, nombres, apellido_paterno, apellido_materno, \
              fecha_nacimiento, sexo, nacionalidad) \

@@ -111,8 +111,17 @@ pub(super) fn aplicar(
             .filter(lotes::clave.eq(clave))
             .select(lotes::id)
             .first(conn)?;
-        for cruce in feeds::cruces(tipo) {
+        for cruce in &feeds::cruces(tipo, envio.alcance) {
             cruzar(conn, stage, cruce, &mut lectura)?;
+        }
+        if tipo == Tipo::Fichas && matches!(conn, DbConnection::Pg(_)) {
+            // New folios are numbered under the same lock as TrabajarEncuestaje's (SQLite
+            // needs none: the batch's transaction already holds its only write lock).
+            diesel::sql_query(format!(
+                "SELECT pg_advisory_xact_lock({})",
+                crate::ops::encuestaje::store::FOLIO_LOCK
+            ))
+            .execute(conn)?;
         }
         let aplicados = count(conn, &format!("SELECT COUNT(*) AS n FROM {stage}"))? as u64;
         progreso.aplicando(0, aplicados);

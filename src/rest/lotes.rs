@@ -84,6 +84,7 @@ pub async fn recibir(
                 clave_proveedor: clave,
                 transporte: "rest",
                 id_mensaje,
+                alcance: admission.agreement.scope,
             };
             Ok(lotes::recibir(conn, &envio, file.path(), &mut SinProgreso)?)
         })

@@ -699,3 +699,272 @@ async fn the_same_batch_sent_twice_at_once_applies_once() {
         node.stop().await;
     }
 }
+
+/// The household of `run` and its fichas: (folio, puntaje, fecha_aplicacion, estado), by folio.
+fn fichas_del_hogar(
+    conn: &mut DbConnection,
+    run: i32,
+) -> (i64, Vec<(i64, i32, chrono::NaiveDate, String)>) {
+    use siis::db::schema::{fichas, integrantes};
+    let hogar: i64 = integrantes::table
+        .find(run)
+        .select(integrantes::hogar_id)
+        .first(conn)
+        .unwrap();
+    let rows = fichas::table
+        .filter(fichas::hogar_id.eq(hogar))
+        .order(fichas::folio)
+        .select((
+            fichas::folio,
+            fichas::puntaje,
+            fichas::fecha_aplicacion,
+            fichas::estado,
+        ))
+        .load(conn)
+        .unwrap();
+    (hogar, rows)
+}
+
+#[tokio::test]
+async fn a_municipal_ficha_batch_replaces_the_households_ficha_only_in_its_comuna() {
+    use siis::db::schema::{fichas, integrantes};
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 300,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mut db = node.db();
+        // A household of Santiago with a ficha and at least two members.
+        let miembros: Vec<(i64, i32)> = integrantes::table
+            .inner_join(siis::db::schema::hogares::table)
+            .inner_join(fichas::table.on(fichas::hogar_id.eq(integrantes::hogar_id)))
+            .filter(siis::db::schema::hogares::cut.eq("13101"))
+            .filter(fichas::estado.eq("vigente"))
+            .select((integrantes::hogar_id, integrantes::run))
+            .order((integrantes::hogar_id, integrantes::run))
+            .load(&mut db)
+            .unwrap();
+        let (vecino, companero) = miembros
+            .windows(2)
+            .find(|w| w[0].0 == w[1].0)
+            .map(|w| {
+                (
+                    siis::domain::Run::from_numero(w[0].1 as u32).unwrap(),
+                    siis::domain::Run::from_numero(w[1].1 as u32).unwrap(),
+                )
+            })
+            .expect("a household of two in Santiago");
+        let (hogar, antes) = fichas_del_hogar(&mut db, vecino.numero() as i32);
+        let vigente = antes.iter().find(|f| f.3 == "vigente").unwrap().0;
+        // The shipped samples name 12.345.678-5: here, a member of a household of Santiago.
+        let of_vecino = |name: &str| {
+            String::from_utf8(sample(name))
+                .unwrap()
+                .replace("12.345.678-5", &vecino.to_string())
+                .into_bytes()
+        };
+        let response = post(
+            &node,
+            "muni-13101",
+            "fichas",
+            "text/csv",
+            of_vecino("fichas.csv"),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{backend:?}");
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(
+            (report["aplicados"].as_u64(), report["rechazados"].as_u64()),
+            (Some(1), Some(0)),
+            "{report}"
+        );
+        let (_, despues) = fichas_del_hogar(&mut db, vecino.numero() as i32);
+        let old = despues.iter().find(|f| f.0 == vigente).unwrap();
+        assert_eq!(old.3, "reemplazada");
+        let new: Vec<_> = despues.iter().filter(|f| f.3 == "vigente").collect();
+        assert_eq!(new.len(), 1);
+        assert_eq!(
+            (new[0].1, new[0].2.to_string()),
+            (9850, "2026-11-20".to_owned())
+        );
+        assert!(new[0].0 > vigente);
+
+        // The municipality (and anyone allowed) now reads the new ficha, quintile derived.
+        let ficha: Value = node
+            .client(Some("muni-13101"))
+            .get(node.agency_url(&format!("/api/v1/personas/{vecino}/ficha")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ficha["folio"], new[0].0, "{ficha}");
+        assert_eq!(ficha["puntaje"], 9850);
+        assert_eq!(ficha["quintil"], 2);
+        assert_eq!(ficha["fechaAplicacion"], "2026-11-20");
+
+        // The XML sample replaces it again; the provenance names both batches.
+        let response = post(
+            &node,
+            "muni-13101",
+            "fichas",
+            "application/xml",
+            of_vecino("fichas.xml"),
+            Some("muni-13101-2026-11-25"),
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        let (_, despues) = fichas_del_hogar(&mut db, vecino.numero() as i32);
+        let vigentes: Vec<_> = despues.iter().filter(|f| f.3 == "vigente").collect();
+        assert_eq!((vigentes.len(), vigentes[0].1), (1, 7420));
+        assert_eq!(despues.len(), antes.len() + 2);
+        let trail = siis::lotes::procedencia(&mut db, vecino, Some("puntaje")).unwrap();
+        assert_eq!(trail.len(), 2);
+        assert_eq!(trail[0].convenio, "muni-13101");
+        assert_eq!(trail[0].valores["puntaje"], 7420);
+        assert_eq!(trail[0].valores["quintil"], 1);
+
+        // Bad records, each by line, and nothing of theirs applied.
+        let afuera = registry::with_ficha_outside(&mut db, "13101");
+        let otro = registry::with_ficha(&mut db, Some("13101"));
+        let otro = {
+            // A second household of Santiago, other than the first.
+            let runs: Vec<i32> = integrantes::table
+                .inner_join(siis::db::schema::hogares::table)
+                .filter(siis::db::schema::hogares::cut.eq("13101"))
+                .filter(integrantes::hogar_id.ne(hogar))
+                .select(integrantes::run)
+                .order(integrantes::run)
+                .load(&mut db)
+                .unwrap();
+            runs.first()
+                .map(|r| siis::domain::Run::from_numero(*r as u32).unwrap())
+                .unwrap_or(otro)
+        };
+        // 71.000.001-8 is a registered person in no household.
+        let response = post(
+            &node,
+            "srcei",
+            "personas",
+            "text/csv",
+            sample("personas.csv"),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let fichas_antes: i64 = fichas::table.count().get_result(&mut db).unwrap();
+        let unknown = registry::unknown();
+        let hoy = siis::broker::local_today();
+        let manana = hoy.succ_opt().unwrap();
+        let csv = format!(
+            "run,puntaje,fecha_aplicacion\n\
+             {afuera},9000,2026-11-26\n\
+             {unknown},9000,2026-11-26\n\
+             71000001-8,9000,2026-11-26\n\
+             {otro},25000,2026-11-26\n\
+             {vecino},9000,2026-11-01\n\
+             {otro},9000,{manana}\n\
+             {otro},9000,2026-11-26\n\
+             {companero},9100,2026-11-27\n"
+        );
+        let response = post(
+            &node,
+            "muni-13101",
+            "fichas",
+            "text/csv",
+            csv.into_bytes(),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let report: Value = response.json().await.unwrap();
+        let expected = [
+            (2, "FUERA_DE_AMBITO".to_owned()),
+            (3, "RUN_DESCONOCIDO".to_owned()),
+            (4, "SIN_HOGAR".to_owned()),
+            (5, "PUNTAJE_INVALIDO".to_owned()),
+            (6, "FICHA_POSTERIOR".to_owned()),
+            (7, "FECHA_INVALIDA".to_owned()),
+        ];
+        assert_eq!(rechazos(&report), expected, "{report}");
+        // Line 8 (another household) and line 9 (the first household, dated after its ficha
+        // in force) apply.
+        assert_eq!(report["aplicados"], 2, "{report}");
+        let fichas_despues: i64 = fichas::table.count().get_result(&mut db).unwrap();
+        assert_eq!(fichas_despues, fichas_antes + 2);
+        let vigentes = |db: &mut DbConnection| -> Vec<i32> {
+            fichas_del_hogar(db, vecino.numero() as i32)
+                .1
+                .iter()
+                .filter(|f| f.3 == "vigente")
+                .map(|f| f.1)
+                .collect()
+        };
+        assert_eq!(vigentes(&mut db), [9100]);
+
+        // Two members of one household in one batch: the second is refused.
+        let (_, otras) = fichas_del_hogar(&mut db, otro.numero() as i32);
+        let csv =
+            format!("run,puntaje,fecha_aplicacion\n{vecino},9200,{hoy}\n{companero},9300,{hoy}\n");
+        let response = post(
+            &node,
+            "muni-13101",
+            "fichas",
+            "text/csv",
+            csv.into_bytes(),
+            None,
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [(3, "HOGAR_DUPLICADO".to_owned())],
+            "{report}"
+        );
+        assert_eq!(report["aplicados"], 1);
+        assert_eq!(fichas_del_hogar(&mut db, otro.numero() as i32).1, otras);
+        assert_eq!(vigentes(&mut db), [9200]);
+
+        // Valparaíso may not touch a household of Santiago; neither may the Registro Civil send
+        // fichas, nor Santiago persons.
+        let response = post(
+            &node,
+            "muni-05101",
+            "fichas",
+            "text/csv",
+            of_vecino("fichas.csv"),
+            None,
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [(2, "FUERA_DE_AMBITO".to_owned())],
+            "{report}"
+        );
+        for (agreement, tipo) in [("srcei", "fichas"), ("muni-13101", "personas")] {
+            let response = post(
+                &node,
+                agreement,
+                tipo,
+                "text/csv",
+                sample(&format!("{tipo}.csv")),
+                None,
+            )
+            .await;
+            assert_eq!(response.status(), 403, "{agreement} {tipo}");
+            let problem: Value = response.json().await.unwrap();
+            assert_eq!(problem["code"], "NO_AUTORIZADO");
+        }
+        let fichas_fin: i64 = fichas::table.count().get_result(&mut db).unwrap();
+        assert_eq!(fichas_fin, fichas_despues + 1);
+        node.stop().await;
+    }
+}

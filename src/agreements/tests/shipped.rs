@@ -90,6 +90,14 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
     assert!(grant.allows_tipo(crate::lotes::Tipo::Personas));
     assert!(grant.allows_tipo(crate::lotes::Tipo::Defunciones));
     assert!(grant.allows_tipo(crate::lotes::Tipo::Nacimientos));
+    assert!(!grant.allows_tipo(crate::lotes::Tipo::Fichas));
+    // Municipalities send survey results (fichas) and nothing else.
+    for muni in ["muni-13101", "muni-05101"] {
+        let agreement = set.get(&AgreementId::parse(muni).unwrap()).unwrap();
+        let grant = agreement.grant(Operation::RecepcionLotes).unwrap();
+        assert!(grant.allows_tipo(crate::lotes::Tipo::Fichas));
+        assert!(!grant.allows_tipo(crate::lotes::Tipo::Personas));
+    }
     assert_eq!(
         fields(&set, "minvu", ConsultarFichaFPS),
         all(ConsultarFichaFPS)
@@ -153,7 +161,8 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
                 Operation::EmitirCertificado,
                 SolicitarEncuestaje,
                 TrabajarEncuestaje,
-                EstadisticasTerritoriales
+                EstadisticasTerritoriales,
+                Operation::RecepcionLotes
             ]
         );
         for op in [
