@@ -15,6 +15,7 @@
 //!    set-based and records their provenance. A crash before the commit leaves nothing applied,
 //!    and resending the batch then applies it whole.
 
+mod beneficios;
 mod csv;
 mod feeds;
 mod fichas;
@@ -57,14 +58,20 @@ pub enum Tipo {
     /// Municipalities: survey results, each the new ficha in force of a household of the
     /// comuna (the previous one becomes `reemplazada`).
     Fichas,
+    /// SUSESO: grants and suspensions of the Subsidio Único Familiar.
+    Suf,
+    /// IPS: grants and suspensions of pensions (PASIS, PBS, APS).
+    Pensiones,
 }
 
 impl Tipo {
-    pub const ALL: [Tipo; 4] = [
+    pub const ALL: [Tipo; 6] = [
         Tipo::Personas,
         Tipo::Defunciones,
         Tipo::Nacimientos,
         Tipo::Fichas,
+        Tipo::Suf,
+        Tipo::Pensiones,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +80,8 @@ impl Tipo {
             Tipo::Defunciones => "defunciones",
             Tipo::Nacimientos => "nacimientos",
             Tipo::Fichas => "fichas",
+            Tipo::Suf => "suf",
+            Tipo::Pensiones => "pensiones",
         }
     }
 

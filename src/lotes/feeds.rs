@@ -39,6 +39,7 @@ pub(super) fn columnas(tipo: Tipo) -> &'static [&'static str] {
         Tipo::Defunciones => DEFUNCIONES,
         Tipo::Nacimientos => NACIMIENTOS,
         Tipo::Fichas => FICHAS,
+        Tipo::Suf | Tipo::Pensiones => super::beneficios::COLUMNAS,
     }
 }
 
@@ -56,6 +57,7 @@ pub(super) fn campos(tipo: Tipo) -> &'static [&'static str] {
             "hogar",
         ],
         Tipo::Fichas => &["puntaje", "quintil", "fecha_aplicacion"],
+        Tipo::Suf | Tipo::Pensiones => super::beneficios::CAMPOS,
     }
 }
 
@@ -165,6 +167,7 @@ pub(super) enum Filas {
     Defunciones(Vec<DefuncionFila>),
     Nacimientos(Vec<NacimientoFila>),
     Fichas(Vec<FichaFila>),
+    Beneficios(Tipo, Vec<super::beneficios::BeneficioFila>),
 }
 
 impl Filas {
@@ -174,6 +177,7 @@ impl Filas {
             Tipo::Defunciones => Filas::Defunciones(Vec::with_capacity(STAGE_ROWS)),
             Tipo::Nacimientos => Filas::Nacimientos(Vec::with_capacity(STAGE_ROWS)),
             Tipo::Fichas => Filas::Fichas(Vec::with_capacity(STAGE_ROWS)),
+            Tipo::Suf | Tipo::Pensiones => Filas::Beneficios(tipo, Vec::with_capacity(STAGE_ROWS)),
         }
     }
 
@@ -183,6 +187,7 @@ impl Filas {
             Filas::Defunciones(v) => v.len(),
             Filas::Nacimientos(v) => v.len(),
             Filas::Fichas(v) => v.len(),
+            Filas::Beneficios(_, v) => v.len(),
         }
     }
 
@@ -193,6 +198,7 @@ impl Filas {
             Filas::Defunciones(v) => v.truncate(len),
             Filas::Nacimientos(v) => v.truncate(len),
             Filas::Fichas(v) => v.truncate(len),
+            Filas::Beneficios(_, v) => v.truncate(len),
         }
     }
 
@@ -220,6 +226,9 @@ impl Filas {
             Filas::Defunciones(rows) => bulk!(lote_stage_defunciones::table, rows),
             Filas::Nacimientos(rows) => bulk!(lote_stage_nacimientos::table, rows),
             Filas::Fichas(rows) => bulk!(lote_stage_fichas::table, rows),
+            Filas::Beneficios(_, rows) => {
+                bulk!(super::beneficios::lote_stage_beneficios::table, rows)
+            }
         }
         Ok(())
     }
@@ -309,6 +318,15 @@ pub(super) fn parse(filas: &mut Filas, linea: u64, campos: &[&str]) -> Result<Ru
                 run_madre: madre.numero() as i32,
                 valores,
             });
+        }
+        Filas::Beneficios(tipo, rows) => {
+            rows.push(super::beneficios::parse(
+                *tipo,
+                linea,
+                run.numero() as i32,
+                campos,
+                fecha,
+            )?);
         }
         Filas::Fichas(rows) => {
             let puntaje = crate::domain::Puntaje::parse(campos[1])
@@ -418,6 +436,7 @@ pub(super) fn prepare(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
         Tipo::Fichas => {
             "run INTEGER NOT NULL, puntaje INTEGER NOT NULL, fecha_aplicacion DATE NOT NULL"
         }
+        Tipo::Suf | Tipo::Pensiones => super::beneficios::STAGE_COLUMNAS,
     };
     conn.batch_execute(&format!(
         "CREATE TEMPORARY TABLE {} (linea BIGINT PRIMARY KEY NOT NULL, {columns}, valores TEXT NOT NULL);",
@@ -441,6 +460,7 @@ pub(super) fn stage_name(tipo: Tipo) -> &'static str {
         Tipo::Defunciones => "lote_stage_defunciones",
         Tipo::Nacimientos => "lote_stage_nacimientos",
         Tipo::Fichas => "lote_stage_fichas",
+        Tipo::Suf | Tipo::Pensiones => super::beneficios::STAGE,
     }
 }
 
@@ -455,8 +475,10 @@ pub(super) struct Cruce {
 /// The checks against the registry of a batch of `tipo` sent under an agreement scoped to
 /// `alcance` (if any); they run in order, each over the records the earlier ones kept.
 pub(super) fn cruces(tipo: Tipo, alcance: Option<Cut>) -> Vec<Cruce> {
-    if tipo == Tipo::Fichas {
-        return super::fichas::cruces(alcance);
+    match tipo {
+        Tipo::Fichas => return super::fichas::cruces(alcance),
+        Tipo::Suf | Tipo::Pensiones => return super::beneficios::cruces(),
+        _ => {}
     }
     cruces_fijos(tipo)
         .iter()
@@ -470,7 +492,7 @@ pub(super) fn cruces(tipo: Tipo, alcance: Option<Cut>) -> Vec<Cruce> {
 
 fn cruces_fijos(tipo: Tipo) -> &'static [Cruce] {
     match tipo {
-        Tipo::Personas | Tipo::Fichas => &[],
+        Tipo::Personas | Tipo::Fichas | Tipo::Suf | Tipo::Pensiones => &[],
         Tipo::Nacimientos => &[
             Cruce {
                 codigo: "RUN_EXISTENTE",
@@ -515,6 +537,7 @@ pub(super) fn aplicar(tipo: Tipo, lote: i64, from: u64, to: u64) -> Vec<String> 
     let range = format!("s.linea > {from} AND s.linea <= {to}");
     let mut statements = match tipo {
         Tipo::Fichas => super::fichas::aplicar(stage, &range),
+        Tipo::Suf | Tipo::Pensiones => super::beneficios::aplicar(tipo, &range),
         Tipo::Personas => vec![format!(
             "INSERT INTO personas (run, nombres, apellido_paterno, apellido_materno, \
              fecha_nacimiento, sexo, nacionalidad) \
@@ -559,4 +582,17 @@ pub(super) fn aplicar(tipo: Tipo, lote: i64, from: u64, to: u64) -> Vec<String> 
          SELECT s.run, {lote}, s.valores FROM {stage} s WHERE {range}"
     ));
     statements
+}
+
+/// The PostgreSQL statement that serialises the new ids a kind numbers itself, if any: fichas
+/// take TrabajarEncuestaje's folio lock, benefits their own.
+pub(super) fn bloqueo(tipo: Tipo) -> Option<String> {
+    match tipo {
+        Tipo::Fichas => Some(format!(
+            "SELECT pg_advisory_xact_lock({})",
+            crate::ops::encuestaje::store::FOLIO_LOCK
+        )),
+        Tipo::Suf | Tipo::Pensiones => Some(super::beneficios::bloqueo()),
+        Tipo::Personas | Tipo::Defunciones | Tipo::Nacimientos => None,
+    }
 }

@@ -114,14 +114,10 @@ pub(super) fn aplicar(
         for cruce in &feeds::cruces(tipo, envio.alcance) {
             cruzar(conn, stage, cruce, &mut lectura)?;
         }
-        if tipo == Tipo::Fichas && matches!(conn, DbConnection::Pg(_)) {
-            // New folios are numbered under the same lock as TrabajarEncuestaje's (SQLite
-            // needs none: the batch's transaction already holds its only write lock).
-            diesel::sql_query(format!(
-                "SELECT pg_advisory_xact_lock({})",
-                crate::ops::encuestaje::store::FOLIO_LOCK
-            ))
-            .execute(conn)?;
+        if let (Some(bloqueo), DbConnection::Pg(_)) = (feeds::bloqueo(tipo), &*conn) {
+            // New folios / benefit ids are numbered under a lock (SQLite needs none: the
+            // batch's transaction already holds its only write lock).
+            diesel::sql_query(bloqueo).execute(conn)?;
         }
         let aplicados = count(conn, &format!("SELECT COUNT(*) AS n FROM {stage}"))? as u64;
         progreso.aplicando(0, aplicados);

@@ -413,7 +413,7 @@ async fn bad_records_are_reported_by_line_and_only_good_ones_apply() {
                 400,
                 "LOTE_VACIO",
             ),
-            ("pensiones", "text/csv", b"x".to_vec(), 404, "LOTE_TIPO_DESCONOCIDO"),
+            ("subsidios", "text/csv", b"x".to_vec(), 404, "LOTE_TIPO_DESCONOCIDO"),
             ("personas", "application/json", b"{}".to_vec(), 415, "TIPO_NO_SOPORTADO"),
         ];
         for (tipo, content_type, body, status, code) in cases {
