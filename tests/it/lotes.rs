@@ -968,3 +968,308 @@ async fn a_municipal_ficha_batch_replaces_the_households_ficha_only_in_its_comun
         node.stop().await;
     }
 }
+
+/// Living persons born before 2020 who have no benefit at all, by RUN.
+fn sin_beneficios(conn: &mut DbConnection) -> Vec<siis::domain::Run> {
+    let with: Vec<i32> = beneficios::table
+        .select(beneficios::run)
+        .load(conn)
+        .unwrap();
+    let runs: Vec<i32> = personas::table
+        .filter(personas::fecha_defuncion.is_null())
+        .filter(personas::fecha_nacimiento.lt(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()))
+        .filter(personas::run.ne_all(with))
+        .select(personas::run)
+        .order(personas::run)
+        .limit(10)
+        .load(conn)
+        .unwrap();
+    runs.into_iter()
+        .map(|r| siis::domain::Run::from_numero(r as u32).unwrap())
+        .collect()
+}
+
+/// A person's benefits of `programa`: (estado, monto, fecha_inicio, fecha_termino, fuente), by id.
+fn beneficios_de(
+    conn: &mut DbConnection,
+    run: siis::domain::Run,
+    programa: &str,
+) -> Vec<(String, i32, String, Option<String>, String)> {
+    beneficios::table
+        .filter(beneficios::run.eq(run.numero() as i32))
+        .filter(beneficios::programa.eq(programa))
+        .order(beneficios::id)
+        .select((
+            beneficios::estado,
+            beneficios::monto,
+            beneficios::fecha_inicio,
+            beneficios::fecha_termino,
+            beneficios::fuente,
+        ))
+        .load::<(
+            String,
+            i32,
+            chrono::NaiveDate,
+            Option<chrono::NaiveDate>,
+            String,
+        )>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|(e, m, i, t, f)| (e, m, i.to_string(), t.map(|t| t.to_string()), f))
+        .collect()
+}
+
+fn todos_los_beneficios(conn: &mut DbConnection) -> Vec<(i64, String, Option<chrono::NaiveDate>)> {
+    beneficios::table
+        .order(beneficios::id)
+        .select((
+            beneficios::id,
+            beneficios::estado,
+            beneficios::fecha_termino,
+        ))
+        .load(conn)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn benefit_batches_grant_and_suspend_benefits_and_refuse_what_does_not_fit() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 300,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mut db = node.db();
+        let libres = sin_beneficios(&mut db);
+        assert!(libres.len() >= 7, "{libres:?}");
+        let nino = libres[0];
+        let with = |name: &str, uno: siis::domain::Run, otro: Option<siis::domain::Run>| {
+            let mut text = String::from_utf8(sample(name))
+                .unwrap()
+                .replace("12.345.678-5", &uno.to_string());
+            if let Some(otro) = otro {
+                text = text.replace("11.111.111-1", &otro.to_string());
+            }
+            text.into_bytes()
+        };
+
+        // SUSESO grants the SUF (CSV), then suspends it (XML).
+        let response = post(
+            &node,
+            "suseso",
+            "suf",
+            "text/csv",
+            with("suf.csv", nino, None),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{backend:?}");
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        assert_eq!(
+            beneficios_de(&mut db, nino, "SUF"),
+            [(
+                "vigente".into(),
+                21243,
+                "2026-11-01".into(),
+                None,
+                "SUSESO".into()
+            )]
+        );
+        let response = post(
+            &node,
+            "suseso",
+            "suf",
+            "application/xml",
+            with("suf.xml", nino, None),
+            None,
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        assert_eq!(
+            beneficios_de(&mut db, nino, "SUF"),
+            [(
+                "suspendido".into(),
+                21243,
+                "2026-11-01".into(),
+                Some("2026-11-20".into()),
+                "SUSESO".into()
+            )]
+        );
+        // Granted again: the suspended grant is closed, the new one is in force.
+        let csv =
+            format!("run,programa,movimiento,monto,fecha\n{nino},SUF,concesion,22000,2026-11-25\n");
+        let report: Value = post(&node, "suseso", "suf", "text/csv", csv.into_bytes(), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        let suf = beneficios_de(&mut db, nino, "SUF");
+        assert_eq!(suf.len(), 2);
+        assert_eq!(suf[0].0, "extinguido");
+        assert_eq!(
+            suf[1],
+            (
+                "vigente".into(),
+                22000,
+                "2026-11-25".into(),
+                None,
+                "SUSESO".into()
+            )
+        );
+        let trail = siis::lotes::procedencia(&mut db, nino, Some("estado")).unwrap();
+        assert_eq!(trail.len(), 3);
+        assert_eq!(trail[0].convenio, "suseso");
+        assert_eq!(trail[0].valores["monto"], 22000);
+        assert_eq!(trail[1].valores["movimiento"], "suspension");
+
+        // IPS: a PBS granted and one suspended (a person of the seed with a PBS in force).
+        let pensionado: i32 = beneficios::table
+            .filter(beneficios::programa.eq("PBS"))
+            .filter(beneficios::estado.eq("vigente"))
+            .select(beneficios::run)
+            .order(beneficios::run)
+            .first(&mut db)
+            .expect("a PBS in force in the seeded registry");
+        let pensionado = siis::domain::Run::from_numero(pensionado as u32).unwrap();
+        let nuevo = libres[1];
+        let response = post(
+            &node,
+            "ips",
+            "pensiones",
+            "text/csv",
+            with("pensiones.csv", nuevo, Some(pensionado)),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 2, "{report}");
+        assert_eq!(
+            beneficios_de(&mut db, nuevo, "PBS"),
+            [(
+                "vigente".into(),
+                224004,
+                "2026-11-01".into(),
+                None,
+                "IPS".into()
+            )]
+        );
+        let pbs = beneficios_de(&mut db, pensionado, "PBS");
+        assert_eq!(
+            (pbs[0].0.as_str(), pbs[0].3.as_deref()),
+            ("suspendido", Some("2026-11-15"))
+        );
+        // The XML sample suspends the new one.
+        let report: Value = post(
+            &node,
+            "ips",
+            "pensiones",
+            "application/xml",
+            with("pensiones.xml", nuevo, None),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        assert_eq!(beneficios_de(&mut db, nuevo, "PBS")[0].0, "suspendido");
+
+        // Bad records, each by line; nothing of theirs applied.
+        let antes = todos_los_beneficios(&mut db);
+        let muerto = registry::deceased_with_ficha(&mut db);
+        let unknown = registry::unknown();
+        let lines = [
+            format!("{unknown},SUF,concesion,21243,2026-11-01"),
+            format!("{},PBS,concesion,21243,2026-11-01", libres[2]),
+            format!("{},SUF,alta,21243,2026-11-01", libres[3]),
+            format!("{},SUF,concesion,,2026-11-01", libres[4]),
+            format!("{},SUF,suspension,,2026-11-01", libres[5]),
+            format!("{nino},SUF,concesion,21243,2026-11-27"),
+            format!(
+                "{muerto},SUF,concesion,21243,{}",
+                siis::broker::local_today()
+            ),
+            format!("{},SUF,concesion,21243,1900-01-01", libres[6]),
+            format!("{pensionado},PBS,suspension,,2026-11-16"),
+            format!("{nuevo},PBS,concesion,224004,2026-11-10"),
+        ];
+        let suf_lines = lines[..8].join("\n");
+        let report: Value = post(
+            &node,
+            "suseso",
+            "suf",
+            "text/csv",
+            format!("run,programa,movimiento,monto,fecha\n{suf_lines}\n").into_bytes(),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [
+                (2, "RUN_DESCONOCIDO".to_owned()),
+                (3, "PROGRAMA_DESCONOCIDO".to_owned()),
+                (4, "MOVIMIENTO_INVALIDO".to_owned()),
+                (5, "MONTO_INVALIDO".to_owned()),
+                (6, "BENEFICIO_NO_VIGENTE".to_owned()),
+                (7, "BENEFICIO_YA_VIGENTE".to_owned()),
+                (8, "PERSONA_FALLECIDA".to_owned()),
+                (9, "FECHAS_DESORDENADAS".to_owned()),
+            ],
+            "{report}"
+        );
+        assert_eq!(report["aplicados"], 0);
+        // Out of order against the registry: a suspension of a benefit already suspended (not
+        // in force), a grant dated before the end of the earlier one.
+        let report: Value = post(
+            &node,
+            "ips",
+            "pensiones",
+            "text/csv",
+            format!(
+                "run,programa,movimiento,monto,fecha\n{}\n{}\n",
+                lines[8], lines[9]
+            )
+            .into_bytes(),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [
+                (2, "BENEFICIO_NO_VIGENTE".to_owned()),
+                (3, "FECHAS_DESORDENADAS".to_owned()),
+            ],
+            "{report}"
+        );
+        assert_eq!(todos_los_beneficios(&mut db), antes);
+
+        // Each provider sends only its own kind.
+        for (agreement, tipo) in [("srcei", "suf"), ("suseso", "pensiones"), ("ips", "suf")] {
+            let response = post(
+                &node,
+                agreement,
+                tipo,
+                "text/csv",
+                sample(&format!("{tipo}.csv")),
+                None,
+            )
+            .await;
+            assert_eq!(response.status(), 403, "{agreement} {tipo}");
+        }
+        assert_eq!(todos_los_beneficios(&mut db), antes);
+        node.stop().await;
+    }
+}
