@@ -152,6 +152,46 @@ pub struct Envio {
     pub alcance: Option<crate::domain::Cut>,
 }
 
+impl Envio {
+    /// A batch sent under `agreement` (its id and scope).
+    pub fn de(
+        agreement: &crate::agreements::Agreement,
+        tipo: Tipo,
+        formato: Formato,
+        clave_proveedor: Option<String>,
+        transporte: &'static str,
+        id_mensaje: Option<String>,
+    ) -> Envio {
+        Envio {
+            convenio: agreement.id.to_string(),
+            tipo,
+            formato,
+            clave_proveedor,
+            transporte,
+            id_mensaje,
+            alcance: agreement.scope,
+        }
+    }
+}
+
+/// Receives a batch sent by a client of `agreement` (REST or SOAP): refused with
+/// `NO_AUTORIZADO` unless the agreement grants RecepcionLotes for its kind.
+pub fn recibir_concedido(
+    agreement: &crate::agreements::Agreement,
+    conn: &mut DbConnection,
+    envio: &Envio,
+    archivo: &Path,
+) -> Result<Informe, crate::error::ApiError> {
+    let grant = agreement.grant(crate::ops::catalog::Operation::RecepcionLotes);
+    if !grant.is_some_and(|g| g.allows_tipo(envio.tipo)) {
+        return Err(crate::error::ApiError::no_autorizado(format!(
+            "the agreement does not grant RecepcionLotes for {}",
+            envio.tipo
+        )));
+    }
+    Ok(recibir(conn, envio, archivo, &mut SinProgreso)?)
+}
+
 /// One record the batch could not take.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Rechazo {
