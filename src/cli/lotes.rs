@@ -21,7 +21,7 @@ pub struct IngestArgs {
     /// RecepcionLotes for the tipo.
     #[arg(long)]
     provider: String,
-    /// The feed kind: personas, defunciones, nacimientos.
+    /// The feed kind: personas, defunciones, nacimientos, fichas, suf, pensiones.
     #[arg(long)]
     tipo: String,
     /// csv or xml (default: from the file's extension, csv otherwise).
