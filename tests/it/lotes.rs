@@ -830,6 +830,17 @@ async fn a_municipal_ficha_batch_replaces_the_households_ficha_only_in_its_comun
         assert_eq!(trail[0].convenio, "muni-13101");
         assert_eq!(trail[0].valores["puntaje"], 7420);
         assert_eq!(trail[0].valores["quintil"], 1);
+        // Eligibility reads the new ficha: the score of the latest survey.
+        let elegibilidad: Value = node
+            .client(Some("muni-13101"))
+            .get(node.agency_url(&format!("/api/v1/personas/{vecino}/elegibilidad/SUF")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(elegibilidad["datos"]["puntaje"], 7420, "{elegibilidad}");
 
         // Bad records, each by line, and nothing of theirs applied.
         let afuera = registry::with_ficha_outside(&mut db, "13101");
