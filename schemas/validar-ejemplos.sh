@@ -44,6 +44,8 @@ encuestaje-v1.xsd:RegistrarEventoEncuestajeRespuesta.xml
 sobre-v1.xsd:detalle.xml
 certificados-v1.xsd:EmitirCertificado.xml
 certificados-v1.xsd:EmitirCertificadoRespuesta.xml
+recepcionlotes-v1.xsd:RecibirLote.xml
+recepcionlotes-v1.xsd:RecibirLoteRespuesta.xml
 "
 
 fallas=0

@@ -15,8 +15,10 @@
 //!    set-based and records their provenance. A crash before the commit leaves nothing applied,
 //!    and resending the batch then applies it whole.
 
+mod beneficios;
 mod csv;
 mod feeds;
+mod fichas;
 mod generar;
 mod lectura;
 mod registro;
@@ -53,16 +55,33 @@ pub enum Tipo {
     Defunciones,
     /// SRCeI: births (a new person, linked to the mother's household as `hijo`).
     Nacimientos,
+    /// Municipalities: survey results, each the new ficha in force of a household of the
+    /// comuna (the previous one becomes `reemplazada`).
+    Fichas,
+    /// SUSESO: grants and suspensions of the Subsidio Único Familiar.
+    Suf,
+    /// IPS: grants and suspensions of pensions (PASIS, PBS, APS).
+    Pensiones,
 }
 
 impl Tipo {
-    pub const ALL: [Tipo; 3] = [Tipo::Personas, Tipo::Defunciones, Tipo::Nacimientos];
+    pub const ALL: [Tipo; 6] = [
+        Tipo::Personas,
+        Tipo::Defunciones,
+        Tipo::Nacimientos,
+        Tipo::Fichas,
+        Tipo::Suf,
+        Tipo::Pensiones,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Tipo::Personas => "personas",
             Tipo::Defunciones => "defunciones",
             Tipo::Nacimientos => "nacimientos",
+            Tipo::Fichas => "fichas",
+            Tipo::Suf => "suf",
+            Tipo::Pensiones => "pensiones",
         }
     }
 
@@ -128,6 +147,49 @@ pub struct Envio {
     pub transporte: &'static str,
     /// The request's message id (it names the batch's audit record).
     pub id_mensaje: Option<String>,
+    /// The agreement's comuna (scope), if it has one: a scoped provider's records may only
+    /// touch households of that comuna.
+    pub alcance: Option<crate::domain::Cut>,
+}
+
+impl Envio {
+    /// A batch sent under `agreement` (its id and scope).
+    pub fn de(
+        agreement: &crate::agreements::Agreement,
+        tipo: Tipo,
+        formato: Formato,
+        clave_proveedor: Option<String>,
+        transporte: &'static str,
+        id_mensaje: Option<String>,
+    ) -> Envio {
+        Envio {
+            convenio: agreement.id.to_string(),
+            tipo,
+            formato,
+            clave_proveedor,
+            transporte,
+            id_mensaje,
+            alcance: agreement.scope,
+        }
+    }
+}
+
+/// Receives a batch sent by a client of `agreement` (REST or SOAP): refused with
+/// `NO_AUTORIZADO` unless the agreement grants RecepcionLotes for its kind.
+pub fn recibir_concedido(
+    agreement: &crate::agreements::Agreement,
+    conn: &mut DbConnection,
+    envio: &Envio,
+    archivo: &Path,
+) -> Result<Informe, crate::error::ApiError> {
+    let grant = agreement.grant(crate::ops::catalog::Operation::RecepcionLotes);
+    if !grant.is_some_and(|g| g.allows_tipo(envio.tipo)) {
+        return Err(crate::error::ApiError::no_autorizado(format!(
+            "the agreement does not grant RecepcionLotes for {}",
+            envio.tipo
+        )));
+    }
+    Ok(recibir(conn, envio, archivo, &mut SinProgreso)?)
 }
 
 /// One record the batch could not take.

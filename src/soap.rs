@@ -104,6 +104,13 @@ pub const SERVICIOS: &[Servicio] = &[
         ],
         wsdl: include_str!("../wsdl/SolicitudEncuestaje.wsdl"),
     },
+    Servicio {
+        nombre: "RecepcionLotes",
+        prefix: "rl",
+        namespace: "http://www.siis.gob.cl/esquemas/recepcionlotes/v1",
+        operaciones: &["RecibirLote"],
+        wsdl: include_str!("../wsdl/RecepcionLotes.wsdl"),
+    },
 ];
 
 pub fn servicio(nombre: &str) -> Option<&'static Servicio> {

@@ -21,7 +21,7 @@ pub struct IngestArgs {
     /// RecepcionLotes for the tipo.
     #[arg(long)]
     provider: String,
-    /// The feed kind: personas, defunciones, nacimientos.
+    /// The feed kind: personas, defunciones, nacimientos, fichas, suf, pensiones.
     #[arg(long)]
     tipo: String,
     /// csv or xml (default: from the file's extension, csv otherwise).
@@ -104,6 +104,7 @@ pub fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
         clave_proveedor: args.lote_id,
         transporte: "cli",
         id_mensaje: None,
+        alcance: agreement.scope,
     };
     let pool = startup::open_registry(config)?;
     let mut conn = pool.get()?;

@@ -22,6 +22,7 @@ const PERSONAS: &[&str] = &[
     "nacionalidad",
 ];
 const DEFUNCIONES: &[&str] = &["run", "fecha_defuncion", "comuna"];
+const FICHAS: &[&str] = &["run", "puntaje", "fecha_aplicacion"];
 const NACIMIENTOS: &[&str] = &[
     "run",
     "nombres",
@@ -37,6 +38,8 @@ pub(super) fn columnas(tipo: Tipo) -> &'static [&'static str] {
         Tipo::Personas => PERSONAS,
         Tipo::Defunciones => DEFUNCIONES,
         Tipo::Nacimientos => NACIMIENTOS,
+        Tipo::Fichas => FICHAS,
+        Tipo::Suf | Tipo::Pensiones => super::beneficios::COLUMNAS,
     }
 }
 
@@ -53,6 +56,8 @@ pub(super) fn campos(tipo: Tipo) -> &'static [&'static str] {
             "nacionalidad",
             "hogar",
         ],
+        Tipo::Fichas => &["puntaje", "quintil", "fecha_aplicacion"],
+        Tipo::Suf | Tipo::Pensiones => super::beneficios::CAMPOS,
     }
 }
 
@@ -98,6 +103,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lote_stage_fichas (linea) {
+        linea -> BigInt,
+        run -> Integer,
+        puntaje -> Integer,
+        fecha_aplicacion -> Date,
+        valores -> Text,
+    }
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = lote_stage_personas, treat_none_as_default_value = false)]
 pub(super) struct PersonaFila {
@@ -136,11 +151,23 @@ pub(super) struct DefuncionFila {
     valores: String,
 }
 
+#[derive(Insertable)]
+#[diesel(table_name = lote_stage_fichas, treat_none_as_default_value = false)]
+pub(super) struct FichaFila {
+    linea: i64,
+    run: i32,
+    puntaje: i32,
+    fecha_aplicacion: NaiveDate,
+    valores: String,
+}
+
 /// The valid records read so far and not yet staged.
 pub(super) enum Filas {
     Personas(Vec<PersonaFila>),
     Defunciones(Vec<DefuncionFila>),
     Nacimientos(Vec<NacimientoFila>),
+    Fichas(Vec<FichaFila>),
+    Beneficios(Tipo, Vec<super::beneficios::BeneficioFila>),
 }
 
 impl Filas {
@@ -149,6 +176,8 @@ impl Filas {
             Tipo::Personas => Filas::Personas(Vec::with_capacity(STAGE_ROWS)),
             Tipo::Defunciones => Filas::Defunciones(Vec::with_capacity(STAGE_ROWS)),
             Tipo::Nacimientos => Filas::Nacimientos(Vec::with_capacity(STAGE_ROWS)),
+            Tipo::Fichas => Filas::Fichas(Vec::with_capacity(STAGE_ROWS)),
+            Tipo::Suf | Tipo::Pensiones => Filas::Beneficios(tipo, Vec::with_capacity(STAGE_ROWS)),
         }
     }
 
@@ -157,6 +186,8 @@ impl Filas {
             Filas::Personas(v) => v.len(),
             Filas::Defunciones(v) => v.len(),
             Filas::Nacimientos(v) => v.len(),
+            Filas::Fichas(v) => v.len(),
+            Filas::Beneficios(_, v) => v.len(),
         }
     }
 
@@ -166,6 +197,8 @@ impl Filas {
             Filas::Personas(v) => v.truncate(len),
             Filas::Defunciones(v) => v.truncate(len),
             Filas::Nacimientos(v) => v.truncate(len),
+            Filas::Fichas(v) => v.truncate(len),
+            Filas::Beneficios(_, v) => v.truncate(len),
         }
     }
 
@@ -192,6 +225,10 @@ impl Filas {
             Filas::Personas(rows) => bulk!(lote_stage_personas::table, rows),
             Filas::Defunciones(rows) => bulk!(lote_stage_defunciones::table, rows),
             Filas::Nacimientos(rows) => bulk!(lote_stage_nacimientos::table, rows),
+            Filas::Fichas(rows) => bulk!(lote_stage_fichas::table, rows),
+            Filas::Beneficios(_, rows) => {
+                bulk!(super::beneficios::lote_stage_beneficios::table, rows)
+            }
         }
         Ok(())
     }
@@ -282,6 +319,33 @@ pub(super) fn parse(filas: &mut Filas, linea: u64, campos: &[&str]) -> Result<Ru
                 valores,
             });
         }
+        Filas::Beneficios(tipo, rows) => {
+            rows.push(super::beneficios::parse(
+                *tipo,
+                linea,
+                run.numero() as i32,
+                campos,
+                fecha,
+            )?);
+        }
+        Filas::Fichas(rows) => {
+            let puntaje = crate::domain::Puntaje::parse(campos[1])
+                .map_err(|e| ("PUNTAJE_INVALIDO", format!("puntaje: {e}")))?;
+            let fecha_aplicacion = fecha("fecha_aplicacion", campos[2])?;
+            let valores = serde_json::json!({
+                "puntaje": puntaje.value(),
+                "quintil": puntaje.quintil().number(),
+                "fecha_aplicacion": fecha_aplicacion,
+            })
+            .to_string();
+            rows.push(FichaFila {
+                linea,
+                run: run.numero() as i32,
+                puntaje: i32::from(puntaje.value()),
+                fecha_aplicacion,
+                valores,
+            });
+        }
         Filas::Defunciones(rows) => {
             let fecha_defuncion = fecha("fecha_defuncion", campos[1])?;
             let comuna = Cut::parse(campos[2]).map_err(|e| {
@@ -369,6 +433,10 @@ pub(super) fn prepare(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
              apellido_materno TEXT NOT NULL, fecha_nacimiento DATE NOT NULL, sexo TEXT NOT NULL, \
              run_madre INTEGER NOT NULL"
         }
+        Tipo::Fichas => {
+            "run INTEGER NOT NULL, puntaje INTEGER NOT NULL, fecha_aplicacion DATE NOT NULL"
+        }
+        Tipo::Suf | Tipo::Pensiones => super::beneficios::STAGE_COLUMNAS,
     };
     conn.batch_execute(&format!(
         "CREATE TEMPORARY TABLE {} (linea BIGINT PRIMARY KEY NOT NULL, {columns}, valores TEXT NOT NULL);",
@@ -391,6 +459,8 @@ pub(super) fn stage_name(tipo: Tipo) -> &'static str {
         Tipo::Personas => "lote_stage_personas",
         Tipo::Defunciones => "lote_stage_defunciones",
         Tipo::Nacimientos => "lote_stage_nacimientos",
+        Tipo::Fichas => "lote_stage_fichas",
+        Tipo::Suf | Tipo::Pensiones => super::beneficios::STAGE,
     }
 }
 
@@ -399,40 +469,62 @@ pub(super) fn stage_name(tipo: Tipo) -> &'static str {
 pub(super) struct Cruce {
     pub codigo: &'static str,
     pub motivo: &'static str,
-    pub condicion: &'static str,
+    pub condicion: std::borrow::Cow<'static, str>,
 }
 
-pub(super) fn cruces(tipo: Tipo) -> &'static [Cruce] {
+/// The checks against the registry of a batch of `tipo` sent under an agreement scoped to
+/// `alcance` (if any); they run in order, each over the records the earlier ones kept.
+pub(super) fn cruces(tipo: Tipo, alcance: Option<Cut>) -> Vec<Cruce> {
     match tipo {
-        Tipo::Personas => &[],
+        Tipo::Fichas => return super::fichas::cruces(alcance),
+        Tipo::Suf | Tipo::Pensiones => return super::beneficios::cruces(),
+        _ => {}
+    }
+    cruces_fijos(tipo)
+        .iter()
+        .map(|c| Cruce {
+            codigo: c.codigo,
+            motivo: c.motivo,
+            condicion: c.condicion.clone(),
+        })
+        .collect()
+}
+
+fn cruces_fijos(tipo: Tipo) -> &'static [Cruce] {
+    match tipo {
+        Tipo::Personas | Tipo::Fichas | Tipo::Suf | Tipo::Pensiones => &[],
         Tipo::Nacimientos => &[
             Cruce {
                 codigo: "RUN_EXISTENTE",
                 motivo: "the registry already holds a person with this RUN",
-                condicion: "p.run IS NOT NULL",
+                condicion: std::borrow::Cow::Borrowed("p.run IS NOT NULL"),
             },
             Cruce {
                 codigo: "MADRE_SIN_HOGAR",
                 motivo: "run_madre is not a member of any household in the registry",
-                condicion: "NOT EXISTS (SELECT 1 FROM integrantes i WHERE i.run = s.run_madre)",
+                condicion: std::borrow::Cow::Borrowed(
+                    "NOT EXISTS (SELECT 1 FROM integrantes i WHERE i.run = s.run_madre)",
+                ),
             },
             Cruce {
                 codigo: "NACIMIENTO_ANTES_QUE_MADRE",
                 motivo: "fecha_nacimiento is not after the mother's fecha_nacimiento",
-                condicion: "s.fecha_nacimiento <= (SELECT m.fecha_nacimiento FROM personas m \
-                            WHERE m.run = s.run_madre)",
+                condicion: std::borrow::Cow::Borrowed(
+                    "s.fecha_nacimiento <= (SELECT m.fecha_nacimiento FROM personas m \
+                     WHERE m.run = s.run_madre)",
+                ),
             },
         ],
         Tipo::Defunciones => &[
             Cruce {
                 codigo: "RUN_DESCONOCIDO",
                 motivo: "the registry holds no person with this RUN",
-                condicion: "p.run IS NULL",
+                condicion: std::borrow::Cow::Borrowed("p.run IS NULL"),
             },
             Cruce {
                 codigo: "DEFUNCION_ANTES_DE_NACIMIENTO",
                 motivo: "fecha_defuncion is before the person's fecha_nacimiento in the registry",
-                condicion: "s.fecha_defuncion < p.fecha_nacimiento",
+                condicion: std::borrow::Cow::Borrowed("s.fecha_defuncion < p.fecha_nacimiento"),
             },
         ],
     }
@@ -444,6 +536,8 @@ pub(super) fn aplicar(tipo: Tipo, lote: i64, from: u64, to: u64) -> Vec<String> 
     let stage = stage_name(tipo);
     let range = format!("s.linea > {from} AND s.linea <= {to}");
     let mut statements = match tipo {
+        Tipo::Fichas => super::fichas::aplicar(stage, &range),
+        Tipo::Suf | Tipo::Pensiones => super::beneficios::aplicar(tipo, &range),
         Tipo::Personas => vec![format!(
             "INSERT INTO personas (run, nombres, apellido_paterno, apellido_materno, \
              fecha_nacimiento, sexo, nacionalidad) \
@@ -488,4 +582,17 @@ pub(super) fn aplicar(tipo: Tipo, lote: i64, from: u64, to: u64) -> Vec<String> 
          SELECT s.run, {lote}, s.valores FROM {stage} s WHERE {range}"
     ));
     statements
+}
+
+/// The PostgreSQL statement that serialises the new ids a kind numbers itself, if any: fichas
+/// take TrabajarEncuestaje's folio lock, benefits their own.
+pub(super) fn bloqueo(tipo: Tipo) -> Option<String> {
+    match tipo {
+        Tipo::Fichas => Some(format!(
+            "SELECT pg_advisory_xact_lock({})",
+            crate::ops::encuestaje::store::FOLIO_LOCK
+        )),
+        Tipo::Suf | Tipo::Pensiones => Some(super::beneficios::bloqueo()),
+        Tipo::Personas | Tipo::Defunciones | Tipo::Nacimientos => None,
+    }
 }

@@ -111,8 +111,13 @@ pub(super) fn aplicar(
             .filter(lotes::clave.eq(clave))
             .select(lotes::id)
             .first(conn)?;
-        for cruce in feeds::cruces(tipo) {
+        for cruce in &feeds::cruces(tipo, envio.alcance) {
             cruzar(conn, stage, cruce, &mut lectura)?;
+        }
+        if let (Some(bloqueo), DbConnection::Pg(_)) = (feeds::bloqueo(tipo), &*conn) {
+            // New folios / benefit ids are numbered under a lock (SQLite needs none: the
+            // batch's transaction already holds its only write lock).
+            diesel::sql_query(bloqueo).execute(conn)?;
         }
         let aplicados = count(conn, &format!("SELECT COUNT(*) AS n FROM {stage}"))? as u64;
         progreso.aplicando(0, aplicados);

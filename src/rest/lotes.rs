@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use super::support::{call, respond};
 use crate::broker::{Broker, Call, Service};
 use crate::error::ApiError;
-use crate::lotes::{self, Envio, Formato, SinProgreso, Tipo};
+use crate::lotes::{self, Envio, Formato, Tipo};
 use crate::ops::catalog::Operation;
 
 const OP: Service = Service::Op(Operation::RecepcionLotes);
@@ -71,21 +71,15 @@ pub async fn recibir(
             let (Some(tipo), Some(formato), Some(file)) = (tipo, formato, spooled) else {
                 return Err(ApiError::unavailable());
             };
-            let grant = admission.agreement.grant(Operation::RecepcionLotes);
-            if !grant.is_some_and(|g| g.allows_tipo(tipo)) {
-                return Err(ApiError::no_autorizado(format!(
-                    "the agreement does not grant RecepcionLotes for {tipo}"
-                )));
-            }
-            let envio = Envio {
-                convenio: admission.agreement.id.to_string(),
+            let envio = Envio::de(
+                &admission.agreement,
                 tipo,
                 formato,
-                clave_proveedor: clave,
-                transporte: "rest",
+                clave,
+                "rest",
                 id_mensaje,
-            };
-            Ok(lotes::recibir(conn, &envio, file.path(), &mut SinProgreso)?)
+            );
+            lotes::recibir_concedido(&admission.agreement, conn, &envio, file.path())
         })
         .await;
     let repetido = matches!(&reply.result, Ok(informe) if informe.repetido);

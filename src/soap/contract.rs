@@ -44,6 +44,10 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../schemas/metaservicios-v1.xsd"),
     ),
     ("lotes-v1.xsd", include_str!("../../schemas/lotes-v1.xsd")),
+    (
+        "recepcionlotes-v1.xsd",
+        include_str!("../../schemas/recepcionlotes-v1.xsd"),
+    ),
 ];
 
 /// The node's base URL for SOAP as this client reached it. The host comes from the request,

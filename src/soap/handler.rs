@@ -20,6 +20,7 @@ use crate::ops::{accesos, certificado, elegibilidad, ficha, identidad, lote, met
 use crate::rest::support::read_body;
 
 mod encuestaje;
+mod lotes;
 
 /// Everything an answer needs besides the result.
 struct Context {
@@ -313,6 +314,7 @@ async fn dispatch(
                 .await;
             render(&ctx, reply, super::estadisticas::encode)
         }
+        "RecibirLote" => lotes::dispatch(broker, call, &ctx).await,
         "allowedMethods" => {
             call.service = Service::Metaservicios;
             let reply = broker

@@ -532,7 +532,7 @@ async fn reload_refuses_a_broken_set_and_keeps_the_previous_one() {
     .unwrap();
     let ok = reload().await.unwrap();
     assert_eq!(ok.status(), 200);
-    assert_eq!(ok.json::<Value>().await.unwrap()["agreements"], 9);
+    assert_eq!(ok.json::<Value>().await.unwrap()["agreements"], 10);
     assert_eq!(nuevo.get(&ping).send().await.unwrap().status(), 200);
 
     // A broken file: refused with every problem named, and the previous set stays.

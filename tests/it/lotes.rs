@@ -413,7 +413,7 @@ async fn bad_records_are_reported_by_line_and_only_good_ones_apply() {
                 400,
                 "LOTE_VACIO",
             ),
-            ("pensiones", "text/csv", b"x".to_vec(), 404, "LOTE_TIPO_DESCONOCIDO"),
+            ("subsidios", "text/csv", b"x".to_vec(), 404, "LOTE_TIPO_DESCONOCIDO"),
             ("personas", "application/json", b"{}".to_vec(), 415, "TIPO_NO_SOPORTADO"),
         ];
         for (tipo, content_type, body, status, code) in cases {
@@ -696,6 +696,591 @@ async fn the_same_batch_sent_twice_at_once_applies_once() {
         assert_eq!(count_lotes(&mut db), 1);
         let rows: i64 = procedencia::table.count().get_result(&mut db).unwrap();
         assert_eq!(rows, 20_000);
+        node.stop().await;
+    }
+}
+
+/// The household of `run` and its fichas: (folio, puntaje, fecha_aplicacion, estado), by folio.
+fn fichas_del_hogar(
+    conn: &mut DbConnection,
+    run: i32,
+) -> (i64, Vec<(i64, i32, chrono::NaiveDate, String)>) {
+    use siis::db::schema::{fichas, integrantes};
+    let hogar: i64 = integrantes::table
+        .find(run)
+        .select(integrantes::hogar_id)
+        .first(conn)
+        .unwrap();
+    let rows = fichas::table
+        .filter(fichas::hogar_id.eq(hogar))
+        .order(fichas::folio)
+        .select((
+            fichas::folio,
+            fichas::puntaje,
+            fichas::fecha_aplicacion,
+            fichas::estado,
+        ))
+        .load(conn)
+        .unwrap();
+    (hogar, rows)
+}
+
+#[tokio::test]
+async fn a_municipal_ficha_batch_replaces_the_households_ficha_only_in_its_comuna() {
+    use siis::db::schema::{fichas, integrantes};
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 300,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mut db = node.db();
+        // A household of Santiago with a ficha and at least two members.
+        let miembros: Vec<(i64, i32)> = integrantes::table
+            .inner_join(siis::db::schema::hogares::table)
+            .inner_join(fichas::table.on(fichas::hogar_id.eq(integrantes::hogar_id)))
+            .filter(siis::db::schema::hogares::cut.eq("13101"))
+            .filter(fichas::estado.eq("vigente"))
+            .select((integrantes::hogar_id, integrantes::run))
+            .order((integrantes::hogar_id, integrantes::run))
+            .load(&mut db)
+            .unwrap();
+        let (vecino, companero) = miembros
+            .windows(2)
+            .find(|w| w[0].0 == w[1].0)
+            .map(|w| {
+                (
+                    siis::domain::Run::from_numero(w[0].1 as u32).unwrap(),
+                    siis::domain::Run::from_numero(w[1].1 as u32).unwrap(),
+                )
+            })
+            .expect("a household of two in Santiago");
+        let (hogar, antes) = fichas_del_hogar(&mut db, vecino.numero() as i32);
+        let vigente = antes.iter().find(|f| f.3 == "vigente").unwrap().0;
+        // The shipped samples name 12.345.678-5: here, a member of a household of Santiago.
+        let of_vecino = |name: &str| {
+            String::from_utf8(sample(name))
+                .unwrap()
+                .replace("12.345.678-5", &vecino.to_string())
+                .into_bytes()
+        };
+        let response = post(
+            &node,
+            "muni-13101",
+            "fichas",
+            "text/csv",
+            of_vecino("fichas.csv"),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{backend:?}");
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(
+            (report["aplicados"].as_u64(), report["rechazados"].as_u64()),
+            (Some(1), Some(0)),
+            "{report}"
+        );
+        let (_, despues) = fichas_del_hogar(&mut db, vecino.numero() as i32);
+        let old = despues.iter().find(|f| f.0 == vigente).unwrap();
+        assert_eq!(old.3, "reemplazada");
+        let new: Vec<_> = despues.iter().filter(|f| f.3 == "vigente").collect();
+        assert_eq!(new.len(), 1);
+        assert_eq!(
+            (new[0].1, new[0].2.to_string()),
+            (9850, "2026-11-20".to_owned())
+        );
+        assert!(new[0].0 > vigente);
+
+        // The municipality (and anyone allowed) now reads the new ficha, quintile derived.
+        let ficha: Value = node
+            .client(Some("muni-13101"))
+            .get(node.agency_url(&format!("/api/v1/personas/{vecino}/ficha")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(ficha["folio"], new[0].0, "{ficha}");
+        assert_eq!(ficha["puntaje"], 9850);
+        assert_eq!(ficha["quintil"], 2);
+        assert_eq!(ficha["fechaAplicacion"], "2026-11-20");
+
+        // The XML sample replaces it again; the provenance names both batches.
+        let response = post(
+            &node,
+            "muni-13101",
+            "fichas",
+            "application/xml",
+            of_vecino("fichas.xml"),
+            Some("muni-13101-2026-11-25"),
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        let (_, despues) = fichas_del_hogar(&mut db, vecino.numero() as i32);
+        let vigentes: Vec<_> = despues.iter().filter(|f| f.3 == "vigente").collect();
+        assert_eq!((vigentes.len(), vigentes[0].1), (1, 7420));
+        assert_eq!(despues.len(), antes.len() + 2);
+        let trail = siis::lotes::procedencia(&mut db, vecino, Some("puntaje")).unwrap();
+        assert_eq!(trail.len(), 2);
+        assert_eq!(trail[0].convenio, "muni-13101");
+        assert_eq!(trail[0].valores["puntaje"], 7420);
+        assert_eq!(trail[0].valores["quintil"], 1);
+        // Eligibility reads the new ficha: the score of the latest survey.
+        let elegibilidad: Value = node
+            .client(Some("muni-13101"))
+            .get(node.agency_url(&format!("/api/v1/personas/{vecino}/elegibilidad/SUF")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(elegibilidad["datos"]["puntaje"], 7420, "{elegibilidad}");
+
+        // Bad records, each by line, and nothing of theirs applied.
+        let afuera = registry::with_ficha_outside(&mut db, "13101");
+        let otro = registry::with_ficha(&mut db, Some("13101"));
+        let otro = {
+            // A second household of Santiago, other than the first.
+            let runs: Vec<i32> = integrantes::table
+                .inner_join(siis::db::schema::hogares::table)
+                .filter(siis::db::schema::hogares::cut.eq("13101"))
+                .filter(integrantes::hogar_id.ne(hogar))
+                .select(integrantes::run)
+                .order(integrantes::run)
+                .load(&mut db)
+                .unwrap();
+            runs.first()
+                .map(|r| siis::domain::Run::from_numero(*r as u32).unwrap())
+                .unwrap_or(otro)
+        };
+        // 71.000.001-8 is a registered person in no household.
+        let response = post(
+            &node,
+            "srcei",
+            "personas",
+            "text/csv",
+            sample("personas.csv"),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let fichas_antes: i64 = fichas::table.count().get_result(&mut db).unwrap();
+        let unknown = registry::unknown();
+        let hoy = siis::broker::local_today();
+        let manana = hoy.succ_opt().unwrap();
+        let csv = format!(
+            "run,puntaje,fecha_aplicacion\n\
+             {afuera},9000,2026-11-26\n\
+             {unknown},9000,2026-11-26\n\
+             71000001-8,9000,2026-11-26\n\
+             {otro},25000,2026-11-26\n\
+             {vecino},9000,2026-11-01\n\
+             {otro},9000,{manana}\n\
+             {otro},9000,2026-11-26\n\
+             {companero},9100,2026-11-27\n"
+        );
+        let response = post(
+            &node,
+            "muni-13101",
+            "fichas",
+            "text/csv",
+            csv.into_bytes(),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let report: Value = response.json().await.unwrap();
+        let expected = [
+            (2, "FUERA_DE_AMBITO".to_owned()),
+            (3, "RUN_DESCONOCIDO".to_owned()),
+            (4, "SIN_HOGAR".to_owned()),
+            (5, "PUNTAJE_INVALIDO".to_owned()),
+            (6, "FICHA_POSTERIOR".to_owned()),
+            (7, "FECHA_INVALIDA".to_owned()),
+        ];
+        assert_eq!(rechazos(&report), expected, "{report}");
+        // Line 8 (another household) and line 9 (the first household, dated after its ficha
+        // in force) apply.
+        assert_eq!(report["aplicados"], 2, "{report}");
+        let fichas_despues: i64 = fichas::table.count().get_result(&mut db).unwrap();
+        assert_eq!(fichas_despues, fichas_antes + 2);
+        let vigentes = |db: &mut DbConnection| -> Vec<i32> {
+            fichas_del_hogar(db, vecino.numero() as i32)
+                .1
+                .iter()
+                .filter(|f| f.3 == "vigente")
+                .map(|f| f.1)
+                .collect()
+        };
+        assert_eq!(vigentes(&mut db), [9100]);
+
+        // Two members of one household in one batch: the second is refused.
+        let (_, otras) = fichas_del_hogar(&mut db, otro.numero() as i32);
+        let csv =
+            format!("run,puntaje,fecha_aplicacion\n{vecino},9200,{hoy}\n{companero},9300,{hoy}\n");
+        let response = post(
+            &node,
+            "muni-13101",
+            "fichas",
+            "text/csv",
+            csv.into_bytes(),
+            None,
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [(3, "HOGAR_DUPLICADO".to_owned())],
+            "{report}"
+        );
+        assert_eq!(report["aplicados"], 1);
+        assert_eq!(fichas_del_hogar(&mut db, otro.numero() as i32).1, otras);
+        assert_eq!(vigentes(&mut db), [9200]);
+
+        // Valparaíso may not touch a household of Santiago; neither may the Registro Civil send
+        // fichas, nor Santiago persons.
+        let response = post(
+            &node,
+            "muni-05101",
+            "fichas",
+            "text/csv",
+            of_vecino("fichas.csv"),
+            None,
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [(2, "FUERA_DE_AMBITO".to_owned())],
+            "{report}"
+        );
+        for (agreement, tipo) in [("srcei", "fichas"), ("muni-13101", "personas")] {
+            let response = post(
+                &node,
+                agreement,
+                tipo,
+                "text/csv",
+                sample(&format!("{tipo}.csv")),
+                None,
+            )
+            .await;
+            assert_eq!(response.status(), 403, "{agreement} {tipo}");
+            let problem: Value = response.json().await.unwrap();
+            assert_eq!(problem["code"], "NO_AUTORIZADO");
+        }
+        let fichas_fin: i64 = fichas::table.count().get_result(&mut db).unwrap();
+        assert_eq!(fichas_fin, fichas_despues + 1);
+        node.stop().await;
+    }
+}
+
+/// Living persons born before 2020 who have no benefit at all, by RUN.
+fn sin_beneficios(conn: &mut DbConnection) -> Vec<siis::domain::Run> {
+    let with: Vec<i32> = beneficios::table
+        .select(beneficios::run)
+        .load(conn)
+        .unwrap();
+    let runs: Vec<i32> = personas::table
+        .filter(personas::fecha_defuncion.is_null())
+        .filter(personas::fecha_nacimiento.lt(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()))
+        .filter(personas::run.ne_all(with))
+        .select(personas::run)
+        .order(personas::run)
+        .limit(10)
+        .load(conn)
+        .unwrap();
+    runs.into_iter()
+        .map(|r| siis::domain::Run::from_numero(r as u32).unwrap())
+        .collect()
+}
+
+/// A person's benefits of `programa`: (estado, monto, fecha_inicio, fecha_termino, fuente), by id.
+fn beneficios_de(
+    conn: &mut DbConnection,
+    run: siis::domain::Run,
+    programa: &str,
+) -> Vec<(String, i32, String, Option<String>, String)> {
+    beneficios::table
+        .filter(beneficios::run.eq(run.numero() as i32))
+        .filter(beneficios::programa.eq(programa))
+        .order(beneficios::id)
+        .select((
+            beneficios::estado,
+            beneficios::monto,
+            beneficios::fecha_inicio,
+            beneficios::fecha_termino,
+            beneficios::fuente,
+        ))
+        .load::<(
+            String,
+            i32,
+            chrono::NaiveDate,
+            Option<chrono::NaiveDate>,
+            String,
+        )>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|(e, m, i, t, f)| (e, m, i.to_string(), t.map(|t| t.to_string()), f))
+        .collect()
+}
+
+fn todos_los_beneficios(conn: &mut DbConnection) -> Vec<(i64, String, Option<chrono::NaiveDate>)> {
+    beneficios::table
+        .order(beneficios::id)
+        .select((
+            beneficios::id,
+            beneficios::estado,
+            beneficios::fecha_termino,
+        ))
+        .load(conn)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn benefit_batches_grant_and_suspend_benefits_and_refuse_what_does_not_fit() {
+    for backend in backends() {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 300,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mut db = node.db();
+        let libres = sin_beneficios(&mut db);
+        assert!(libres.len() >= 7, "{libres:?}");
+        let nino = libres[0];
+        let with = |name: &str, uno: siis::domain::Run, otro: Option<siis::domain::Run>| {
+            let mut text = String::from_utf8(sample(name))
+                .unwrap()
+                .replace("12.345.678-5", &uno.to_string());
+            if let Some(otro) = otro {
+                text = text.replace("11.111.111-1", &otro.to_string());
+            }
+            text.into_bytes()
+        };
+
+        // SUSESO grants the SUF (CSV), then suspends it (XML).
+        let response = post(
+            &node,
+            "suseso",
+            "suf",
+            "text/csv",
+            with("suf.csv", nino, None),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{backend:?}");
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        assert_eq!(
+            beneficios_de(&mut db, nino, "SUF"),
+            [(
+                "vigente".into(),
+                21243,
+                "2026-11-01".into(),
+                None,
+                "SUSESO".into()
+            )]
+        );
+        let response = post(
+            &node,
+            "suseso",
+            "suf",
+            "application/xml",
+            with("suf.xml", nino, None),
+            None,
+        )
+        .await;
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        assert_eq!(
+            beneficios_de(&mut db, nino, "SUF"),
+            [(
+                "suspendido".into(),
+                21243,
+                "2026-11-01".into(),
+                Some("2026-11-20".into()),
+                "SUSESO".into()
+            )]
+        );
+        // Granted again: the suspended grant is closed, the new one is in force.
+        let csv =
+            format!("run,programa,movimiento,monto,fecha\n{nino},SUF,concesion,22000,2026-11-25\n");
+        let report: Value = post(&node, "suseso", "suf", "text/csv", csv.into_bytes(), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        let suf = beneficios_de(&mut db, nino, "SUF");
+        assert_eq!(suf.len(), 2);
+        assert_eq!(suf[0].0, "extinguido");
+        assert_eq!(
+            suf[1],
+            (
+                "vigente".into(),
+                22000,
+                "2026-11-25".into(),
+                None,
+                "SUSESO".into()
+            )
+        );
+        let trail = siis::lotes::procedencia(&mut db, nino, Some("estado")).unwrap();
+        assert_eq!(trail.len(), 3);
+        assert_eq!(trail[0].convenio, "suseso");
+        assert_eq!(trail[0].valores["monto"], 22000);
+        assert_eq!(trail[1].valores["movimiento"], "suspension");
+
+        // IPS: a PBS granted and one suspended (a person of the seed with a PBS in force).
+        let pensionado: i32 = beneficios::table
+            .filter(beneficios::programa.eq("PBS"))
+            .filter(beneficios::estado.eq("vigente"))
+            .select(beneficios::run)
+            .order(beneficios::run)
+            .first(&mut db)
+            .expect("a PBS in force in the seeded registry");
+        let pensionado = siis::domain::Run::from_numero(pensionado as u32).unwrap();
+        let nuevo = libres[1];
+        let response = post(
+            &node,
+            "ips",
+            "pensiones",
+            "text/csv",
+            with("pensiones.csv", nuevo, Some(pensionado)),
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let report: Value = response.json().await.unwrap();
+        assert_eq!(report["aplicados"], 2, "{report}");
+        assert_eq!(
+            beneficios_de(&mut db, nuevo, "PBS"),
+            [(
+                "vigente".into(),
+                224004,
+                "2026-11-01".into(),
+                None,
+                "IPS".into()
+            )]
+        );
+        let pbs = beneficios_de(&mut db, pensionado, "PBS");
+        assert_eq!(
+            (pbs[0].0.as_str(), pbs[0].3.as_deref()),
+            ("suspendido", Some("2026-11-15"))
+        );
+        // The XML sample suspends the new one.
+        let report: Value = post(
+            &node,
+            "ips",
+            "pensiones",
+            "application/xml",
+            with("pensiones.xml", nuevo, None),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(report["aplicados"], 1, "{report}");
+        assert_eq!(beneficios_de(&mut db, nuevo, "PBS")[0].0, "suspendido");
+
+        // Bad records, each by line; nothing of theirs applied.
+        let antes = todos_los_beneficios(&mut db);
+        let muerto = registry::deceased_with_ficha(&mut db);
+        let unknown = registry::unknown();
+        let lines = [
+            format!("{unknown},SUF,concesion,21243,2026-11-01"),
+            format!("{},PBS,concesion,21243,2026-11-01", libres[2]),
+            format!("{},SUF,alta,21243,2026-11-01", libres[3]),
+            format!("{},SUF,concesion,,2026-11-01", libres[4]),
+            format!("{},SUF,suspension,,2026-11-01", libres[5]),
+            format!("{nino},SUF,concesion,21243,2026-11-27"),
+            format!(
+                "{muerto},SUF,concesion,21243,{}",
+                siis::broker::local_today()
+            ),
+            format!("{},SUF,concesion,21243,1900-01-01", libres[6]),
+            format!("{pensionado},PBS,suspension,,2026-11-16"),
+            format!("{nuevo},PBS,concesion,224004,2026-11-10"),
+        ];
+        let suf_lines = lines[..8].join("\n");
+        let report: Value = post(
+            &node,
+            "suseso",
+            "suf",
+            "text/csv",
+            format!("run,programa,movimiento,monto,fecha\n{suf_lines}\n").into_bytes(),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [
+                (2, "RUN_DESCONOCIDO".to_owned()),
+                (3, "PROGRAMA_DESCONOCIDO".to_owned()),
+                (4, "MOVIMIENTO_INVALIDO".to_owned()),
+                (5, "MONTO_INVALIDO".to_owned()),
+                (6, "BENEFICIO_NO_VIGENTE".to_owned()),
+                (7, "BENEFICIO_YA_VIGENTE".to_owned()),
+                (8, "PERSONA_FALLECIDA".to_owned()),
+                (9, "FECHAS_DESORDENADAS".to_owned()),
+            ],
+            "{report}"
+        );
+        assert_eq!(report["aplicados"], 0);
+        // Out of order against the registry: a suspension of a benefit already suspended (not
+        // in force), a grant dated before the end of the earlier one.
+        let report: Value = post(
+            &node,
+            "ips",
+            "pensiones",
+            "text/csv",
+            format!(
+                "run,programa,movimiento,monto,fecha\n{}\n{}\n",
+                lines[8], lines[9]
+            )
+            .into_bytes(),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(
+            rechazos(&report),
+            [
+                (2, "BENEFICIO_NO_VIGENTE".to_owned()),
+                (3, "FECHAS_DESORDENADAS".to_owned()),
+            ],
+            "{report}"
+        );
+        assert_eq!(todos_los_beneficios(&mut db), antes);
+
+        // Each provider sends only its own kind.
+        for (agreement, tipo) in [("srcei", "suf"), ("suseso", "pensiones"), ("ips", "suf")] {
+            let response = post(
+                &node,
+                agreement,
+                tipo,
+                "text/csv",
+                sample(&format!("{tipo}.csv")),
+                None,
+            )
+            .await;
+            assert_eq!(response.status(), 403, "{agreement} {tipo}");
+        }
+        assert_eq!(todos_los_beneficios(&mut db), antes);
         node.stop().await;
     }
 }

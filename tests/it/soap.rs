@@ -13,6 +13,7 @@ mod encuestaje;
 mod estadisticas;
 mod faults;
 mod hostile;
+mod lotes;
 mod meta;
 mod parity;
 mod schemas;

@@ -159,6 +159,7 @@ pub const SHIPPED: &[&str] = &[
     "operador",
     "orasmi",
     "srcei",
+    "suseso",
 ];
 
 pub struct TestNode {

@@ -48,7 +48,8 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
             "muni-13101",
             "operador",
             "orasmi",
-            "srcei"
+            "srcei",
+            "suseso"
         ]
     );
     for a in set.iter() {
@@ -90,6 +91,23 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
     assert!(grant.allows_tipo(crate::lotes::Tipo::Personas));
     assert!(grant.allows_tipo(crate::lotes::Tipo::Defunciones));
     assert!(grant.allows_tipo(crate::lotes::Tipo::Nacimientos));
+    assert!(!grant.allows_tipo(crate::lotes::Tipo::Fichas));
+    let suseso = set.get(&AgreementId::parse("suseso").unwrap()).unwrap();
+    let grant = suseso.grant(Operation::RecepcionLotes).unwrap();
+    assert!(grant.allows_tipo(crate::lotes::Tipo::Suf));
+    assert!(!grant.allows_tipo(crate::lotes::Tipo::Pensiones));
+    assert_eq!(ops("suseso"), [Operation::RecepcionLotes]);
+    let ips = set.get(&AgreementId::parse("ips").unwrap()).unwrap();
+    let grant = ips.grant(Operation::RecepcionLotes).unwrap();
+    assert!(grant.allows_tipo(crate::lotes::Tipo::Pensiones));
+    assert!(!grant.allows_tipo(crate::lotes::Tipo::Suf));
+    // Municipalities send survey results (fichas) and nothing else.
+    for muni in ["muni-13101", "muni-05101"] {
+        let agreement = set.get(&AgreementId::parse(muni).unwrap()).unwrap();
+        let grant = agreement.grant(Operation::RecepcionLotes).unwrap();
+        assert!(grant.allows_tipo(crate::lotes::Tipo::Fichas));
+        assert!(!grant.allows_tipo(crate::lotes::Tipo::Personas));
+    }
     assert_eq!(
         fields(&set, "minvu", ConsultarFichaFPS),
         all(ConsultarFichaFPS)
@@ -105,7 +123,8 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
             ConsultarFichaFPS,
             ValidarIdentidad,
             ConsultarElegibilidad,
-            SolicitarEncuestaje
+            SolicitarEncuestaje,
+            Operation::RecepcionLotes
         ]
     );
     let ips_ficha = fields(&set, "ips", ConsultarFichaFPS);
@@ -153,7 +172,8 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
                 Operation::EmitirCertificado,
                 SolicitarEncuestaje,
                 TrabajarEncuestaje,
-                EstadisticasTerritoriales
+                EstadisticasTerritoriales,
+                Operation::RecepcionLotes
             ]
         );
         for op in [

@@ -392,9 +392,9 @@ fn tipos_only_for_recepcion_lotes_required_there_and_from_the_list() {
     assert!(grant.allows_tipo(Tipo::Defunciones));
     assert!(!grant.allows_tipo(Tipo::Personas));
     one_issue(
-        &format!("{lotes}tipos = [\"personas\", \"pensiones\"]\n"),
+        &format!("{lotes}tipos = [\"personas\", \"subsidios\"]\n"),
         "tipos",
-        "unknown tipo \"pensiones\"",
+        "unknown tipo \"subsidios\"",
     );
     one_issue(&format!("{lotes}tipos = []\n"), "tipos", "tipos is empty");
     one_issue(

@@ -170,7 +170,7 @@ pub fn aplicar(
 
 /// Key of the PostgreSQL advisory lock that serialises new folios (and households) within
 /// their transactions. SQLite needs none: the guarded UPDATE already holds its only writer lock.
-const FOLIO_LOCK: i64 = 0x5115_0004;
+pub(crate) const FOLIO_LOCK: i64 = 0x5115_0004;
 
 /// Replaces the household's ficha in force with the survey's; returns the new folio.
 fn nueva_ficha(conn: &mut DbConnection, fila: &Fila, r: &Resultado) -> QueryResult<i64> {

@@ -103,7 +103,14 @@ pub const ENCUESTAJE: Svc = Svc {
         "RegistrarEventoEncuestaje",
     ],
 };
-pub const SERVICES: [&Svc; 8] = [
+pub const RECEPCION: Svc = Svc {
+    name: "RecepcionLotes",
+    prefix: "rl",
+    ns: "http://www.siis.gob.cl/esquemas/recepcionlotes/v1",
+    xsd: "recepcionlotes-v1.xsd",
+    operations: &["RecibirLote"],
+};
+pub const SERVICES: [&Svc; 9] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,
@@ -112,6 +119,7 @@ pub const SERVICES: [&Svc; 8] = [
     &ESTADISTICAS,
     &META,
     &ENCUESTAJE,
+    &RECEPCION,
 ];
 
 pub fn action(svc: &Svc, operation: &str) -> String {

@@ -1,0 +1,88 @@
+//! The `fichas` feed: municipal survey results. Each record names a member of a household
+//! (`run`) and the survey's score and date; applying it makes a new ficha in force for the
+//! household, in the household's comuna, and the ficha in force before becomes `reemplazada`
+//! (the same change a survey result makes through TrabajarEncuestaje, see
+//! `ops::encuestaje::store`, here set-based for a whole batch). The quintile is not stored:
+//! it is derived from the score wherever a ficha is read.
+
+use std::borrow::Cow;
+
+use super::feeds::Cruce;
+use crate::domain::Cut;
+
+const STAGE: &str = "lote_stage_fichas";
+
+/// The household of the staged record's person (`s.run`).
+const HOGAR: &str = "(SELECT i.hogar_id FROM integrantes i WHERE i.run = s.run)";
+
+/// The registry checks of a `fichas` batch, in order; `alcance` is the sending agreement's
+/// comuna (a municipality may only replace fichas of households of its comuna).
+pub(super) fn cruces(alcance: Option<Cut>) -> Vec<Cruce> {
+    let mut cruces = vec![
+        Cruce {
+            codigo: "RUN_DESCONOCIDO",
+            motivo: "the registry holds no person with this RUN",
+            condicion: Cow::Borrowed("p.run IS NULL"),
+        },
+        Cruce {
+            codigo: "SIN_HOGAR",
+            motivo: "the person is not a member of any household in the registry",
+            condicion: Cow::Borrowed(
+                "NOT EXISTS (SELECT 1 FROM integrantes i WHERE i.run = s.run)",
+            ),
+        },
+    ];
+    if let Some(cut) = alcance {
+        // A CUT is five digits (checked when the agreement loaded): safe inside the statement.
+        let cut = cut.as_str();
+        debug_assert!(cut.bytes().all(|b| b.is_ascii_digit()));
+        cruces.push(Cruce {
+            codigo: "FUERA_DE_AMBITO",
+            motivo: "the person's household is not in the agreement's comuna",
+            condicion: Cow::Owned(format!(
+                "(SELECT h.cut FROM hogares h WHERE h.id = {HOGAR}) <> '{cut}'"
+            )),
+        });
+    }
+    cruces.extend([
+        Cruce {
+            codigo: "FICHA_POSTERIOR",
+            motivo: "the household's ficha in force was applied after this fecha_aplicacion",
+            condicion: Cow::Owned(format!(
+                "EXISTS (SELECT 1 FROM fichas f WHERE f.hogar_id = {HOGAR} \
+                 AND f.estado = 'vigente' AND f.fecha_aplicacion > s.fecha_aplicacion)"
+            )),
+        },
+        Cruce {
+            codigo: "HOGAR_DUPLICADO",
+            motivo: "an earlier line of this batch already gives this household's ficha",
+            condicion: Cow::Owned(format!(
+                "EXISTS (SELECT 1 FROM {STAGE} s2 JOIN integrantes i2 ON i2.run = s2.run \
+                 WHERE i2.hogar_id = {HOGAR} AND s2.linea < s.linea)"
+            )),
+        },
+    ]);
+    cruces
+}
+
+/// The statements that apply the staged lines selected by `range` (over `s`): the fichas in
+/// force of their households become `reemplazada`, and each household gets a new ficha in
+/// force with the next folios (numbered as TrabajarEncuestaje numbers them, from 1,000,001).
+pub(super) fn aplicar(stage: &str, range: &str) -> Vec<String> {
+    vec![
+        format!(
+            "UPDATE fichas SET estado = 'reemplazada' WHERE estado = 'vigente' AND hogar_id IN \
+             (SELECT i.hogar_id FROM {stage} s JOIN integrantes i ON i.run = s.run WHERE {range})"
+        ),
+        format!(
+            "INSERT INTO fichas (folio, hogar_id, puntaje, fecha_aplicacion, cut, estado) \
+             SELECT m.base + ROW_NUMBER() OVER (ORDER BY s.linea), i.hogar_id, s.puntaje, \
+             s.fecha_aplicacion, h.cut, 'vigente' \
+             FROM {stage} s JOIN integrantes i ON i.run = s.run \
+             JOIN hogares h ON h.id = i.hogar_id \
+             CROSS JOIN (SELECT CASE WHEN COALESCE(MAX(folio), 0) > 1000000 THEN MAX(folio) \
+             ELSE 1000000 END AS base FROM fichas) m \
+             WHERE {range}"
+        ),
+    ]
+}

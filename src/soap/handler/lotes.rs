@@ -1,0 +1,118 @@
+//! The RecepcionLotes service: RecibirLote carries a provider batch inline (base64 CSV or XML,
+//! within the 1 MiB SOAP body limit) and answers the same report, with the same exactly-once
+//! semantics, as `POST /api/v1/lotes/{tipo}`.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use actix_web::HttpResponse;
+use base64::Engine;
+
+use super::{Context, render};
+use crate::broker::{Broker, Call, Service};
+use crate::error::ApiError;
+use crate::lotes::{self, Envio, Formato, Informe, Tipo};
+use crate::ops::catalog::Operation;
+use crate::soap::xml::Xml;
+
+pub(super) async fn dispatch(broker: Arc<Broker>, mut call: Call, ctx: &Context) -> HttpResponse {
+    let r = &ctx.request;
+    call.service = Service::Op(Operation::RecepcionLotes);
+    let tipo = match Tipo::parse(r.value("cuerpo/tipo").unwrap_or("").trim()) {
+        Some(tipo) => Some(tipo),
+        None => {
+            call.input_error.get_or_insert(ApiError::lote_rechazado(
+                "LOTE_TIPO_DESCONOCIDO",
+                404,
+                "Tipo de lote desconocido",
+                format!(
+                    "the feed kinds are {}",
+                    Tipo::ALL.map(Tipo::as_str).join(", ")
+                ),
+            ));
+            None
+        }
+    };
+    let formato = Formato::parse(r.value("cuerpo/formato").unwrap_or("").trim());
+    if formato.is_none() {
+        call.input_error
+            .get_or_insert(ApiError::xml_invalido("formato must be csv or xml"));
+    }
+    let contenido: Vec<u8> = r
+        .value("cuerpo/contenido")
+        .unwrap_or("")
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let contenido = match base64::engine::general_purpose::STANDARD.decode(&contenido) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            call.input_error.get_or_insert(ApiError::xml_invalido(
+                "contenido must be the batch file in base64",
+            ));
+            None
+        }
+    };
+    let clave = r.value("cuerpo/idLote").map(str::to_owned);
+    let id_mensaje = call.message_id.clone();
+    let reply = broker
+        .call(call, move |admission, conn| {
+            let (Some(tipo), Some(formato), Some(contenido)) = (tipo, formato, contenido) else {
+                return Err(ApiError::unavailable());
+            };
+            let envio = Envio::de(
+                &admission.agreement,
+                tipo,
+                formato,
+                clave,
+                "soap",
+                id_mensaje,
+            );
+            // Written to a temporary file only once admitted: the batch is read from a file
+            // whatever its transport.
+            let mut file = tempfile::NamedTempFile::new().map_err(|_| ApiError::unavailable())?;
+            file.write_all(&contenido)
+                .and_then(|()| file.flush())
+                .map_err(|_| ApiError::unavailable())?;
+            lotes::recibir_concedido(&admission.agreement, conn, &envio, file.path())
+        })
+        .await;
+    render(ctx, reply, write)
+}
+
+fn write(x: &mut Xml, p: &str, i: &Informe) {
+    let t = |name: &str| format!("{p}:{name}");
+    x.open(&t("informe"))
+        .leaf(&t("lote"), i.lote)
+        .leaf(&t("convenio"), &i.convenio)
+        .leaf(&t("tipo"), &i.tipo)
+        .leaf(&t("formato"), &i.formato)
+        .leaf(&t("clave"), &i.clave)
+        .leaf(&t("sha256"), &i.sha256)
+        .leaf(&t("leidos"), i.leidos)
+        .leaf(&t("aplicados"), i.aplicados)
+        .leaf(&t("rechazados"), i.rechazados);
+    for r in &i.rechazos {
+        x.open(&t("rechazo"))
+            .leaf(&t("linea"), r.linea)
+            .leaf(&t("codigo"), &r.codigo)
+            .leaf(&t("motivo"), &r.motivo)
+            .close(&t("rechazo"));
+    }
+    x.leaf(&t("rechazosOmitidos"), i.rechazos_omitidos);
+    for aviso in &i.avisos {
+        x.leaf(&t("aviso"), aviso);
+    }
+    x.leaf(
+        &t("recibido"),
+        i.recibido
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    )
+    .leaf(
+        &t("aplicado"),
+        i.aplicado
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    )
+    .leaf(&t("repetido"), i.repetido)
+    .close(&t("informe"));
+}
