@@ -143,8 +143,60 @@ struct Writer {
     commits: Arc<AtomicU64>,
 }
 
+/// How often the checkpointer copies the audit log's WAL into its file (SQLite).
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// SQLite: copies the audit file's WAL into the file itself, on a connection and thread of its
+/// own, without waiting for or blocking the writer (`PASSIVE`). The writer's connection has
+/// automatic checkpoints off: run inside a commit, a checkpoint (and its flush) held up every
+/// request waiting for that commit, tens of milliseconds at a time.
+fn checkpointer(manager: ConnectionManager, stop: mpsc::Receiver<()>) {
+    let mut conn: Option<DbConnection> = None;
+    loop {
+        let stopping = !matches!(
+            stop.recv_timeout(CHECKPOINT_EVERY),
+            Err(mpsc::RecvTimeoutError::Timeout)
+        );
+        let connection = match &mut conn {
+            Some(c) => Ok(c),
+            none => manager.open().map(|c| none.insert(c)),
+        };
+        let done = connection.and_then(|c| {
+            c.batch_execute("PRAGMA audit.wal_checkpoint(PASSIVE);")
+                .map_err(DbError::from)
+        });
+        if let Err(error) = done {
+            tracing::warn!(error = %error, "audit checkpoint failed; retried in a second");
+            conn = None;
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
 impl Writer {
     fn run(mut self) {
+        let checkpoints = match self.conn {
+            Some(DbConnection::Sqlite(_)) => {
+                let (stop, stopped) = mpsc::channel::<()>();
+                let manager = self.manager.clone();
+                std::thread::Builder::new()
+                    .name("siis-audit-checkpoint".into())
+                    .spawn(move || checkpointer(manager, stopped))
+                    .ok()
+                    .map(|thread| (stop, thread))
+            }
+            _ => None,
+        };
+        self.serve();
+        if let Some((stop, thread)) = checkpoints {
+            drop(stop);
+            let _ = thread.join();
+        }
+    }
+
+    fn serve(&mut self) {
         // Blocks for the first message; stops when every AuditLog is dropped.
         while let Ok(first) = self.inbox.recv() {
             let mut group = Vec::new();
@@ -291,8 +343,13 @@ pub(super) fn open_writer_with(
 ) -> Result<DbConnection, DbError> {
     let mut conn = manager.open()?;
     let setting = match (&conn, durability) {
-        (DbConnection::Sqlite(_), Durability::Fsync) => "PRAGMA audit.synchronous = FULL;",
-        (DbConnection::Sqlite(_), Durability::Os) => "PRAGMA audit.synchronous = NORMAL;",
+        // Checkpoints run on their own thread (see `checkpointer`), not inside commits.
+        (DbConnection::Sqlite(_), Durability::Fsync) => {
+            "PRAGMA audit.synchronous = FULL; PRAGMA wal_autocheckpoint = 0;"
+        }
+        (DbConnection::Sqlite(_), Durability::Os) => {
+            "PRAGMA audit.synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;"
+        }
         (DbConnection::Pg(_), Durability::Fsync) => "SET synchronous_commit = on;",
         (DbConnection::Pg(_), Durability::Os) => "SET synchronous_commit = off;",
     };

@@ -222,3 +222,27 @@ fn the_writer_connection_is_durable() {
         assert_eq!(found[0].value, expected);
     }
 }
+
+/// SQLite: the writer commits with automatic checkpoints off, and a thread of its own copies
+/// the WAL into the audit file: records reach the file itself without a commit doing it.
+#[test]
+fn sqlite_checkpoints_run_beside_the_writer() {
+    let db = TestDb::sqlite();
+    let file = db.url.audit_file().unwrap();
+    let before = std::fs::metadata(&file).unwrap().len();
+    let log = AuditLog::start(&db.url).unwrap();
+    for n in 0..2_000u32 {
+        log.append_blocking(record(n, &[5_000_000 + n])).unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::metadata(&file).unwrap().len() < before + 200_000 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the audit file did not grow: no checkpoint ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    log.shutdown();
+    let mut conn = db.conn();
+    assert_eq!(crate::audit::verify(&mut conn).unwrap().records, 2_000);
+}
