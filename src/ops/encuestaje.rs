@@ -23,7 +23,7 @@ use crate::db::DbConnection;
 use crate::domain::{Cut, EncuestajeId, Run};
 use crate::error::ApiError;
 
-pub use errores::{comuna_desconocida, no_encontrado};
+pub use errores::no_encontrado;
 
 /// What an agency asks for.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ pub struct Solicitud {
 
 /// A comuna code from a request, as a caller error when it is not one of the catalogue's.
 pub fn parse_comuna(text: &str) -> Result<Cut, ApiError> {
-    Cut::parse(text).map_err(|e| comuna_desconocida(format!("comuna: {e}")))
+    Cut::parse(text).map_err(|e| ApiError::comuna_desconocida(format!("comuna: {e}")))
 }
 
 /// SolicitarEncuestaje: creates the request, routed to the comuna given or the person's last
@@ -73,7 +73,7 @@ pub fn solicitar(
             known
         }
         (None, None) => {
-            return Err(comuna_desconocida(
+            return Err(ApiError::comuna_desconocida(
                 "the registry knows no comuna for this person: give one",
             ));
         }

@@ -87,11 +87,6 @@ pub fn persona_fallecida() -> ApiError {
     )
 }
 
-/// The same error as the statistics' unknown comuna (one code, one status).
-pub fn comuna_desconocida(detail: impl Into<String>) -> ApiError {
-    ApiError::comuna_desconocida(detail)
-}
-
 pub fn paginacion_invalida(detail: impl Into<String>) -> ApiError {
     error(
         "PAGINACION_INVALIDA",
