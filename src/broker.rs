@@ -93,6 +93,8 @@ pub struct Call {
 pub struct Admission {
     pub agreement: Arc<Agreement>,
     pub today: NaiveDate,
+    /// The registry pool, for an operation that may use a second idle connection (batches).
+    pub pool: Pool,
 }
 
 /// The broker's answer: the message id (given or generated), the agreement it was answered
@@ -251,7 +253,11 @@ impl Broker {
         if let Some(error) = &call.input_error {
             return Err(refuse(error.clone()));
         }
-        Ok(Admission { agreement, today })
+        Ok(Admission {
+            agreement,
+            today,
+            pool: self.pool.clone(),
+        })
     }
 
     /// Admits, runs `work` on a registry connection off the async executor, projects the

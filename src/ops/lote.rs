@@ -6,7 +6,8 @@ use super::ficha::{self, FichaFps, Lookup};
 use std::collections::BTreeSet;
 
 use super::projection::Project;
-use crate::agreements::{Agreement, FieldSet};
+use crate::agreements::FieldSet;
+use crate::broker::Admission;
 use crate::db::{DbConnection, DbError, Pool};
 use crate::domain::{Cut, Run};
 use crate::error::ApiError;
@@ -134,17 +135,18 @@ pub fn check_size(runs: &[String], max: usize) -> Result<(), ApiError> {
 }
 
 /// ConsultarFichaFPS for a batch, as the agreement may see it.
+/// Large batches may read half their RUNs on a second connection, if one is idle.
 pub fn responder(
-    agreement: &Agreement,
+    admission: &Admission,
     conn: &mut DbConnection,
     runs: &[String],
-    spare: Option<&Pool>,
 ) -> Result<RespuestaLote, ApiError> {
+    let agreement = &admission.agreement;
     Ok(consultar(
         conn,
         runs,
         agreement.scope,
         ficha::wants_members(agreement),
-        spare,
+        Some(&admission.pool),
     )?)
 }

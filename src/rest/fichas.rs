@@ -54,12 +54,10 @@ pub async fn lote(
             Err(e) => call.input_error = Some(e),
         }
     }
-    let pool = broker.pool.clone();
     let reply = broker
         .into_inner()
         .call(call, move |admission, conn| {
-            let runs = runs.unwrap_or_default();
-            lote::responder(&admission.agreement, conn, &runs, Some(&pool))
+            lote::responder(admission, conn, &runs.unwrap_or_default())
         })
         .await;
     respond(&req, reply)

@@ -207,11 +207,8 @@ async fn dispatch(
                 Ok(()) => call.subjects = lote::subjects(&runs),
                 Err(e) => call.input_error = Some(e),
             }
-            let pool = broker.pool.clone();
             let reply = broker
-                .call(call, move |adm, conn| {
-                    lote::responder(&adm.agreement, conn, &runs, Some(&pool))
-                })
+                .call(call, move |adm, conn| lote::responder(adm, conn, &runs))
                 .await;
             render(&ctx, reply, encode::lote)
         }
