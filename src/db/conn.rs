@@ -151,9 +151,14 @@ pub fn open_pool(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Pool
     super::sync_reference(&mut first)?;
     forget_stat4_samples(&mut first)?;
     drop(first);
+    // A PostgreSQL connection can break with the server (restart, network); a checkout tests
+    // it with `SELECT 1`. A SQLite connection is a file handle that does not break, and the
+    // test was a statement prepared and run at every lookup.
+    let test_on_check_out = matches!(url, DatabaseUrl::Postgres(_));
     Ok(r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
+        .test_on_check_out(test_on_check_out)
         .connection_timeout(timeout)
         .build_unchecked(manager))
 }

@@ -73,3 +73,37 @@ pub struct Beneficio {
     pub fecha_termino: Option<NaiveDate>,
     pub fuente: String,
 }
+
+/// The condition `fichas.estado = 'vigente'` with the value written into the SQL, not bound.
+///
+/// SQLite can use the partial index `fichas_hogar_vigente` for a bound `estado = ?` only by
+/// looking at the bound value, so it re-prepares such a statement at every execution (the
+/// planner ran again for every lookup). With the literal the plan holds for any household
+/// and Diesel keeps the statement prepared (its query id is static).
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId, diesel::expression::ValidGrouping)]
+pub struct FichaEnVigor;
+
+impl diesel::Expression for FichaEnVigor {
+    type SqlType = diesel::sql_types::Bool;
+}
+
+impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for FichaEnVigor {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        out.push_identifier("fichas")?;
+        out.push_sql(".");
+        out.push_identifier("estado")?;
+        out.push_sql(" = 'vigente'");
+        Ok(())
+    }
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for FichaEnVigor where fichas::estado: diesel::AppearsOnTable<QS>
+{}
+
+impl<QS> diesel::SelectableExpression<QS> for FichaEnVigor where
+    fichas::estado: diesel::SelectableExpression<QS>
+{
+}

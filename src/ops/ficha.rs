@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::projection::{Project, any_below, keep, note};
 use crate::agreements::{Agreement, FieldSet};
-use crate::db::models::Ficha;
+use crate::db::models::{Ficha, FichaEnVigor};
 use crate::db::schema::{fichas, hogares, integrantes, personas};
 use crate::db::{DbConnection, DbError};
 use crate::domain::{Cut, Puntaje, Run};
@@ -187,7 +187,7 @@ pub fn household_of(conn: &mut DbConnection, run: Run) -> Result<Option<Househol
             personas::fecha_defuncion,
             personas::fecha_nacimiento,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(
         row.map(|(hogar_id, cut, defuncion, fecha_nacimiento)| Household {
@@ -203,9 +203,9 @@ pub fn household_of(conn: &mut DbConnection, run: Run) -> Result<Option<Househol
 pub fn ficha_of(conn: &mut DbConnection, hogar_id: i64) -> Result<Option<Ficha>, DbError> {
     Ok(fichas::table
         .filter(fichas::hogar_id.eq(hogar_id))
-        .filter(fichas::estado.eq("vigente"))
+        .filter(FichaEnVigor)
         .select(Ficha::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 
@@ -214,8 +214,11 @@ pub fn ficha_of(conn: &mut DbConnection, hogar_id: i64) -> Result<Option<Ficha>,
 ///
 /// Every query here compares with `=`, so Diesel keeps each one prepared on the connection
 /// between requests (an `IN (…)` list is prepared again each time: about 90 µs of a 160 µs
-/// lookup went to preparing before). Batches use [`consultar_varios`]; a test checks that
-/// both answer alike.
+/// lookup went to preparing before). None binds a `LIMIT` (`get_result`, not `first`: each
+/// reads one row by key) or the ficha's `estado` ([`FichaEnVigor`]): SQLite plans such a
+/// statement by the bound value and so prepared it again at every execution. Batches use
+/// [`consultar_varios`]; tests check that both answer alike and that the statements stay
+/// prepared.
 pub fn consultar(
     conn: &mut DbConnection,
     run: Run,
@@ -226,7 +229,7 @@ pub fn consultar(
         let exists = personas::table
             .find(run.numero() as i32)
             .select(personas::run)
-            .first::<i32>(conn)
+            .get_result::<i32>(conn)
             .optional()?
             .is_some();
         return Ok(match (exists, scope) {
@@ -311,7 +314,7 @@ pub fn consultar_varios(
         .collect();
     let fichas: HashMap<i64, Ficha> = fichas::table
         .filter(fichas::hogar_id.eq_any(&hogar_ids))
-        .filter(fichas::estado.eq("vigente"))
+        .filter(FichaEnVigor)
         .select(Ficha::as_select())
         .load(conn)?
         .into_iter()

@@ -169,7 +169,7 @@ pub fn validar(
             personas::fecha_nacimiento,
             personas::fecha_defuncion,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((nombres, paterno, materno, nacimiento, defuncion)) = person else {
         return Err(ApiError::no_encontrado());
@@ -179,7 +179,7 @@ pub fn validar(
             .inner_join(hogares::table)
             .filter(integrantes::run.eq(run.numero() as i32))
             .select(hogares::cut)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         if comuna.as_deref() != Some(cut.as_str()) {
             return Err(ApiError::fuera_de_ambito());
