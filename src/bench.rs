@@ -70,7 +70,10 @@ pub struct BenchOptions {
     pub key: PathBuf,
     /// CSV from `siis seed --sample` (`categoria,run`); `con_ficha` RUNs are used.
     pub sample: PathBuf,
+    /// Measured time per phase.
     pub duration: Duration,
+    /// Unmeasured time at the start of each phase (same load).
+    pub warmup: Duration,
     pub concurrency: usize,
     /// Requests per second for an open (fixed arrival rate) run; closed loop when `None`.
     pub rate: Option<u32>,
@@ -103,6 +106,7 @@ pub struct BenchReport {
     pub concurrency: usize,
     pub rate: Option<u32>,
     pub seconds_per_phase: f64,
+    pub warmup_seconds: f64,
     pub baseline: OpReport,
     pub mix: Vec<OpReport>,
 }
@@ -201,10 +205,36 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
             concurrency: options.concurrency,
             rate: options.rate,
             seconds_per_phase: seconds,
+            warmup_seconds: options.warmup.as_secs_f64(),
             baseline: report(Op::Ping, baseline.get(&Op::Ping).unwrap_or(&empty)),
             mix: mix.iter().map(|(op, t)| report(*op, t)).collect(),
         })
     })
+}
+
+/// The send times of an open (fixed arrival rate) run, evenly spaced, handed out by a thread
+/// of its own. A tokio timer fires on the next millisecond tick, so workers that slept until
+/// their own send times added up to a millisecond of the client's lateness to every figure;
+/// this thread wakes within tens of microseconds of each time. A time is sent when it comes;
+/// if every worker is busy it waits in the queue, and its latency still counts from it
+/// (no coordinated omission).
+fn pace(rate: u32, deadline: Instant) -> tokio::sync::mpsc::UnboundedReceiver<Instant> {
+    let (send, times) = tokio::sync::mpsc::unbounded_channel();
+    let every = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    std::thread::spawn(move || {
+        let mut next = Instant::now();
+        while next < deadline {
+            let now = Instant::now();
+            if next > now {
+                std::thread::sleep(next - now);
+            }
+            if send.send(next).is_err() {
+                return;
+            }
+            next += every;
+        }
+    });
+    times
 }
 
 /// Runs one phase for the configured duration and returns the merged tallies.
@@ -213,43 +243,42 @@ async fn phase(
     options: &BenchOptions,
     mix: &[(Op, u32)],
 ) -> BTreeMap<Op, Tally> {
-    let deadline = Instant::now() + options.duration;
+    let measured_from = Instant::now() + options.warmup;
+    let deadline = measured_from + options.duration;
     let ops: Vec<Op> = mix.iter().map(|m| m.0).collect();
     let weights: Vec<u32> = mix.iter().map(|m| m.1).collect();
     let Ok(choice) = WeightedIndex::new(&weights) else {
         return BTreeMap::new();
     };
+    // Open run: workers take send times from the pacer; closed loop: each sends again as soon
+    // as its previous answer is in.
+    let times = options
+        .rate
+        .map(|rate| Arc::new(tokio::sync::Mutex::new(pace(rate, deadline))));
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..options.concurrency.max(1) {
         let (shared, ops, choice) = (shared.clone(), ops.clone(), choice.clone());
-        // In an open run each worker sends at its share of the rate, on a schedule, and latency
-        // counts from the scheduled time (no coordinated omission).
-        let workers = options.concurrency.max(1) as f64;
-        let interval = options
-            .rate
-            .map(|r| Duration::from_secs_f64(workers / f64::from(r.max(1))));
+        let times = times.clone();
         tasks.spawn(async move {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(worker as u64);
             let mut tallies: BTreeMap<Op, Tally> = BTreeMap::new();
-            // Workers start staggered, so that arrivals are spread evenly over time instead
-            // of all workers sending at once, once per interval (bursts of `concurrency`).
-            let mut next = Instant::now()
-                + interval.map_or(Duration::ZERO, |every| {
-                    every.mul_f64(worker as f64 / workers)
-                });
-            while Instant::now() < deadline {
-                let op = ops[choice.sample(&mut rng)];
-                let started = match interval {
-                    Some(every) => {
-                        tokio::time::sleep_until(next.into()).await;
-                        let scheduled = next;
-                        next += every;
-                        scheduled
-                    }
+            loop {
+                let started = match &times {
+                    Some(times) => match times.lock().await.recv().await {
+                        Some(scheduled) => scheduled,
+                        None => break,
+                    },
                     None => Instant::now(),
                 };
+                if started >= deadline {
+                    break;
+                }
+                let op = ops[choice.sample(&mut rng)];
                 let outcome = send(&shared, op, &mut rng).await;
                 let micros = started.elapsed().as_micros().max(1) as u64;
+                if started < measured_from {
+                    continue;
+                }
                 let tally = tallies.entry(op).or_insert_with(Tally::new);
                 match outcome {
                     Ok(()) => {
@@ -385,14 +414,19 @@ fn client(options: &BenchOptions) -> Result<reqwest::Client, BenchError> {
 /// The report for people.
 pub fn print(report: &BenchReport) {
     println!(
-        "{} — {} connections{}, {:.0} s per phase",
+        "{} — {} connections{}, {:.0} s per phase{}",
         report.target,
         report.concurrency,
         report
             .rate
             .map(|r| format!(", fixed rate {r}/s"))
             .unwrap_or_default(),
-        report.seconds_per_phase
+        report.seconds_per_phase,
+        if report.warmup_seconds > 0.0 {
+            format!(" after {:.0} s of warm-up", report.warmup_seconds)
+        } else {
+            String::new()
+        }
     );
     println!(
         "{:<13} {:>9} {:>10} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8}  errors",

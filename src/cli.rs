@@ -136,6 +136,10 @@ struct BenchArgs {
     /// Seconds per phase (baseline, then mix).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Seconds each phase runs first without being measured (connections, statements and
+    /// pages warm up; the figures are the steady state after).
+    #[arg(long, default_value_t = 0)]
+    warmup: u64,
     /// Concurrent connections.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
@@ -338,6 +342,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 key: args.key,
                 sample: args.sample,
                 duration: std::time::Duration::from_secs(args.seconds.max(1)),
+                warmup: std::time::Duration::from_secs(args.warmup),
                 concurrency: args.concurrency.max(1),
                 rate: args.rate,
                 mix,

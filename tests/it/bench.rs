@@ -26,9 +26,8 @@ fields = ["run", "elegible", "regla"]
 programas = ["PBS"]
 "#;
 
-#[tokio::test]
-async fn bench_reports_every_operation_against_a_real_node() {
-    let dir = tempfile::TempDir::new().unwrap();
+/// A node with a 2,000-person registry and the load agreement, and a sample of one RUN.
+async fn node_for_bench(dir: &tempfile::TempDir) -> (TestNode, std::path::PathBuf) {
     let agreements = agreements_with(dir.path(), &[("carga.toml", CARGA)]);
     let node = TestNode::start_with(
         Backend::Sqlite,
@@ -42,21 +41,26 @@ async fn bench_reports_every_operation_against_a_real_node() {
     let run = registry::with_ficha(&mut node.db(), None);
     let sample = dir.path().join("sample.csv");
     std::fs::write(&sample, format!("categoria,run\ncon_ficha,{run}\n")).unwrap();
+    (node, sample)
+}
+
+/// Runs `siis bench` against the node with `args`; returns what it printed and its JSON.
+async fn bench(
+    node: &TestNode,
+    dir: &tempfile::TempDir,
+    sample: &std::path::Path,
+    args: &[&str],
+) -> (String, Value) {
     let json = dir.path().join("bench.json");
     let pki = node.pki.clone();
     let target = node.agency_url("");
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let sample = sample.to_owned();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_siis"))
             .env_clear()
-            .args([
-                "bench",
-                "--target",
-                &target,
-                "--seconds",
-                "1",
-                "--concurrency",
-                "2",
-            ])
+            .args(["bench", "--target", &target])
+            .args(&args)
             .arg("--ca")
             .arg(pki.join("ca.pem"))
             .arg("--cert")
@@ -72,16 +76,30 @@ async fn bench_reports_every_operation_against_a_real_node() {
     })
     .await
     .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "{stdout} {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("p99 ms"), "{stdout}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("bench.json")).unwrap())
             .unwrap();
+    (stdout, report)
+}
+
+#[tokio::test]
+async fn bench_reports_every_operation_against_a_real_node() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (node, sample) = node_for_bench(&dir).await;
+    let (stdout, report) = bench(
+        &node,
+        &dir,
+        &sample,
+        &["--seconds", "1", "--concurrency", "2"],
+    )
+    .await;
+    assert!(stdout.contains("p99 ms"), "{stdout}");
     assert!(report["baseline"]["ok"].as_u64().unwrap() > 0);
     assert_eq!(report["baseline"]["errors"], serde_json::json!({}));
     let ops: Vec<&str> = report["mix"]
@@ -99,6 +117,43 @@ async fn bench_reports_every_operation_against_a_real_node() {
         assert_eq!(r["errors"], serde_json::json!({}), "{r}");
         assert!(r["ratio_to_ping"].as_f64().unwrap() > 0.0);
         assert!(r["p99_ms"].as_f64().unwrap() >= r["p50_ms"].as_f64().unwrap());
+    }
+    node.stop().await;
+}
+
+/// At a fixed rate the bench sends on schedule and counts only the measured seconds: the
+/// warm-up's requests are sent but not reported, and no more than rate × seconds are.
+#[tokio::test]
+async fn bench_holds_a_fixed_rate_and_leaves_the_warm_up_out() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (node, sample) = node_for_bench(&dir).await;
+    let (stdout, report) = bench(
+        &node,
+        &dir,
+        &sample,
+        &[
+            "--seconds",
+            "2",
+            "--warmup",
+            "1",
+            "--rate",
+            "100",
+            "--concurrency",
+            "4",
+            "--mix",
+            "ficha=1",
+        ],
+    )
+    .await;
+    assert!(stdout.contains("after 1 s of warm-up"), "{stdout}");
+    assert_eq!(report["warmup_seconds"], 1.0);
+    assert_eq!(report["rate"], 100);
+    for r in std::iter::once(&report["baseline"]).chain(report["mix"].as_array().unwrap()) {
+        let ok = r["ok"].as_u64().unwrap();
+        // 200 send times fall in the 2 measured seconds; a loaded test machine may drop a few
+        // at the deadline, never add any.
+        assert!((150..=201).contains(&ok), "{r}");
+        assert_eq!(r["errors"], serde_json::json!({}), "{r}");
     }
     node.stop().await;
 }
