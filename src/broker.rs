@@ -115,6 +115,11 @@ pub struct Policy {
 pub struct Broker {
     policy: ArcSwap<Policy>,
     replay: ReplayGuard,
+    /// One permit per pooled connection: a request waits for a permit here, on the async
+    /// executor, before it takes a blocking thread. Without it every request beyond the pool's
+    /// size held a blocking thread while it waited for a connection, and the blocking pools
+    /// grew to dozens of threads (each with its own allocator arena) behind one slow batch.
+    registry_permits: Arc<tokio::sync::Semaphore>,
     pub audit: AuditLog,
     pub rules: Arc<Rules>,
     pub pool: Pool,
@@ -177,6 +182,9 @@ impl Broker {
         let limits = Limits::build(&agreements, None, restored_counts, local_today());
         Broker {
             replay: ReplayGuard::new(Duration::from_secs(config.broker.replay_window_secs)),
+            registry_permits: Arc::new(tokio::sync::Semaphore::new(
+                config.database.pool_size as usize,
+            )),
             policy: ArcSwap::from_pointee(Policy { agreements, limits }),
             audit,
             rules: Arc::new(rules),
@@ -289,7 +297,10 @@ impl Broker {
                 let agreement = admission.agreement.clone();
                 let pool = self.pool.clone();
                 let service = call.service;
+                // Never closed, so acquiring only waits.
+                let permit = self.registry_permits.clone().acquire_owned().await;
                 let outcome = actix_web::web::block(move || {
+                    let _permit = permit;
                     let mut conn = pool.get().map_err(|e| {
                         tracing::error!(error = %e, "no registry connection");
                         ApiError::unavailable()

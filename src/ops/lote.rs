@@ -83,15 +83,14 @@ pub fn consultar(
     let found = match second {
         Some(mut other) => {
             let (first_half, second_half) = valid.split_at(valid.len() / 2);
-            let (mine, theirs) = std::thread::scope(|s| {
-                let theirs = s.spawn(|| {
-                    ficha::consultar_varios(&mut other, second_half, scope, with_members)
-                });
-                let mine = ficha::consultar_varios(conn, first_half, scope, with_members);
-                (mine, theirs.join())
-            });
+            // On rayon's threads, which live as long as the node: a thread started for each
+            // batch took an allocator arena of its own, and private memory kept growing.
+            let (mine, theirs) = rayon::join(
+                || ficha::consultar_varios(conn, first_half, scope, with_members),
+                || ficha::consultar_varios(&mut other, second_half, scope, with_members),
+            );
             let mut found = mine?;
-            found.extend(theirs.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+            found.extend(theirs?);
             found
         }
         None => ficha::consultar_varios(conn, &valid, scope, with_members)?,
