@@ -297,31 +297,43 @@ impl Broker {
                 let agreement = admission.agreement.clone();
                 let pool = self.pool.clone();
                 let service = call.service;
-                // Never closed, so acquiring only waits.
-                let permit = self.registry_permits.clone().acquire_owned().await;
-                let outcome = actix_web::web::block(move || {
-                    let _permit = permit;
-                    let mut conn = pool.get().map_err(|e| {
-                        tracing::error!(error = %e, "no registry connection");
-                        ApiError::unavailable()
-                    })?;
-                    let mut value = work(&admission, &mut conn)?;
-                    if let Service::Op(op) = service
-                        && let Some(grant) = admission.agreement.grant(op)
-                    {
-                        value.project(&grant.fields);
+                // The wait for a permit counts against the pool's timeout, as the wait for a
+                // connection did: a stalled database answers 503, it does not queue forever.
+                let waited = Instant::now();
+                let timeout = Duration::from_secs(self.config.database.pool_timeout_secs);
+                let permit =
+                    tokio::time::timeout(timeout, self.registry_permits.clone().acquire_owned())
+                        .await;
+                let left = timeout.saturating_sub(waited.elapsed());
+                let outcome = match permit {
+                    Ok(Ok(permit)) => actix_web::web::block(move || {
+                        let _permit = permit;
+                        let mut conn = pool.get_timeout(left).map_err(|e| {
+                            tracing::error!(error = %e, "no registry connection");
+                            ApiError::unavailable()
+                        })?;
+                        let mut value = work(&admission, &mut conn)?;
+                        if let Service::Op(op) = service
+                            && let Some(grant) = admission.agreement.grant(op)
+                        {
+                            value.project(&grant.fields);
+                        }
+                        let disclosed = Disclosed {
+                            fields: value.disclosed(),
+                            subjects: value.subjects(),
+                        };
+                        Ok((value, disclosed))
+                    })
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::error!(error = %e, "blocking task failed");
+                        Err(ApiError::unavailable())
+                    }),
+                    _ => {
+                        tracing::error!("no registry connection within the pool timeout");
+                        Err(ApiError::unavailable())
                     }
-                    let disclosed = Disclosed {
-                        fields: value.disclosed(),
-                        subjects: value.subjects(),
-                    };
-                    Ok((value, disclosed))
-                })
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "blocking task failed");
-                    Err(ApiError::unavailable())
-                });
+                };
                 (outcome, Some(agreement))
             }
         };

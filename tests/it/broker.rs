@@ -664,3 +664,65 @@ async fn a_request_refused_by_the_rate_limit_does_not_use_up_its_message_id() {
     );
     node.stop().await;
 }
+
+/// A request that cannot get a registry connection within `database.pool_timeout_secs`
+/// (every permit held by slower requests) is answered 503 and audited, instead of queueing
+/// behind them without end; the requests holding the connections still finish.
+#[actix_web::test]
+async fn a_request_waits_for_a_connection_no_longer_than_the_pool_timeout() {
+    use siis::broker::{Call, Service, Transport};
+    use siis::ops::catalog::Operation;
+    use siis::ops::ficha::FichaFps;
+    use std::time::{Duration, Instant};
+    let node = TestNode::start_with(Backend::Sqlite, Setup::default()).await;
+    let pem = std::fs::read(node.pki.join("clients/minvu.pem")).unwrap();
+    use rustls_pki_types::pem::PemObject;
+    let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
+    let identity = std::sync::Arc::new(siis::identity::ClientIdentity::from_der(&der).unwrap());
+    let call = || Call {
+        identity: Some(identity.clone()),
+        transport: Transport::Rest,
+        service: Service::Op(Operation::ConsultarFichaFPS),
+        message_id: None,
+        subjects: Vec::new(),
+        input_error: None,
+        xroad: Vec::new(),
+    };
+    let size = node.config.database.pool_size as usize;
+    let timeout = Duration::from_secs(node.config.database.pool_timeout_secs);
+    let before = audit_count(&node);
+    let broker = node.node.broker.clone().into_inner();
+    // Every permit held for longer than the timeout.
+    let holders: Vec<_> = (0..size)
+        .map(|_| {
+            let broker = broker.clone();
+            let call = call();
+            actix_web::rt::spawn(async move {
+                broker
+                    .call(call, move |_, _| {
+                        std::thread::sleep(timeout * 3);
+                        Ok(FichaFps::default())
+                    })
+                    .await
+            })
+        })
+        .collect();
+    actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let reply = broker
+        .clone()
+        .call(call(), |_, _| Ok(FichaFps::default()))
+        .await;
+    let waited = started.elapsed();
+    let error = reply.result.expect_err("no connection: refused");
+    assert_eq!(error.status, 503, "{error:?}");
+    assert!(
+        waited >= timeout && waited < timeout * 2,
+        "answered after {waited:?}, timeout {timeout:?}"
+    );
+    for holder in holders {
+        assert!(holder.await.unwrap().result.is_ok());
+    }
+    assert_eq!(audit_count(&node), before + size as i64 + 1);
+    node.stop().await;
+}
