@@ -295,7 +295,6 @@ impl Broker {
             Err((error, agreement)) => (Err(error), agreement),
             Ok(admission) => {
                 let agreement = admission.agreement.clone();
-                let pool = self.pool.clone();
                 let service = call.service;
                 // The wait for a permit counts against the pool's timeout, as the wait for a
                 // connection did: a stalled database answers 503, it does not queue forever.
@@ -308,7 +307,7 @@ impl Broker {
                 let outcome = match permit {
                     Ok(Ok(permit)) => actix_web::web::block(move || {
                         let _permit = permit;
-                        let mut conn = pool.get_timeout(left).map_err(|e| {
+                        let mut conn = admission.pool.get_timeout(left).map_err(|e| {
                             tracing::error!(error = %e, "no registry connection");
                             ApiError::unavailable()
                         })?;
