@@ -6,11 +6,14 @@
 //!   inserts it in one transaction, commits, and only then answers each waiter (group commit).
 //! - Each record holds the hash of the previous one (`audit/row.rs` defines the encoding), so
 //!   [`verify`] can name the first record that was edited, removed or reordered.
-//! - `auditoria_sujetos` indexes records by RUN for [`accesses`] ("who looked at me").
+//! - `auditoria_sujetos` indexes records by RUN for [`accesses`] ("who looked at me"). A
+//!   thread of its own writes it after the answer (`audit/index.rs`); readers take the records
+//!   it has not reached yet from their `sujetos` column.
 //!
 //! The tables refuse UPDATE and DELETE (triggers in the migration); the chain catches whoever
 //! removes the triggers first. The RUN appears here and nowhere in the application logs.
 
+mod index;
 mod read;
 mod row;
 mod writer;

@@ -290,6 +290,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     match report.first_broken {
                         None => {
                             println!("audit chain intact: {} record(s) verified", report.records);
+                            if report.unindexed > 0 {
+                                println!(
+                                    "{} record(s) not yet in the by-person index (the node indexes them after answering; their chain was checked)",
+                                    report.unindexed
+                                );
+                            }
                             Ok(())
                         }
                         Some(id) => anyhow::bail!(

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::index::indexed_upto;
 use super::row::{AuditRow, GENESIS_HASH, parse_subjects, run_key, split_fields};
 use crate::db::schema::{auditoria, auditoria_sujetos};
 use crate::db::{DbConnection, DbError};
@@ -18,9 +19,14 @@ pub struct VerifyReport {
     pub records: u64,
     /// The id of the first record that does not hold: its id does not follow the previous one,
     /// its `hash_anterior` is not the previous record's hash, its `hash` does not match its
-    /// columns, or its `auditoria_sujetos` rows differ from its `sujetos`. A removed record is
-    /// named by the record after it; removing the last records cannot be seen from the chain.
+    /// columns, or (once indexed) its `auditoria_sujetos` rows differ from its `sujetos`. A
+    /// removed record is named by the record after it; removing the last records cannot be
+    /// seen from the chain.
     pub first_broken: Option<i64>,
+    /// Records the by-person index had not reached when the walk began (written after the
+    /// answer; a running node keeps this near zero). Their chain is checked, their index rows
+    /// are not yet.
+    pub unindexed: u64,
 }
 
 /// Walks the chain in id order, a page at a time, recomputing every hash and link.
@@ -28,7 +34,9 @@ pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
     let mut report = VerifyReport {
         records: 0,
         first_broken: None,
+        unindexed: 0,
     };
+    let indexed = indexed_upto(conn)?;
     let mut previous_id = 0;
     let mut previous_hash = GENESIS_HASH.to_owned();
     loop {
@@ -51,15 +59,22 @@ pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
             let split = index.partition_point(|(id, _)| *id <= row.id);
             let (own, rest) = index.split_at(split);
             index = rest;
-            let indexed: Vec<i32> = own
+            let own_rows: Vec<i32> = own
                 .iter()
                 .filter(|(id, _)| *id == row.id)
                 .map(|(_, run)| *run)
                 .collect();
+            let subjects = parse_subjects(&row.sujetos);
+            let index_holds = if row.id <= indexed {
+                subjects.is_some_and(|runs| runs == own_rows)
+            } else {
+                report.unindexed += 1;
+                subjects.is_some()
+            };
             let holds = row.id == previous_id + 1
                 && row.hash_anterior == previous_hash
                 && row.hash == row.chain_hash()
-                && parse_subjects(&row.sujetos).is_some_and(|runs| runs == indexed);
+                && index_holds;
             if !holds && report.first_broken.is_none() {
                 report.first_broken = Some(row.id);
             }
@@ -92,25 +107,48 @@ pub enum Which {
     Answered,
 }
 
-/// The latest `limit` records naming `run`, newest first.
+/// The latest `limit` records naming `run`, newest first: the indexed ones through
+/// `auditoria_sujetos`, the ones the index has not reached yet from their own `sujetos`.
 pub fn accesses(
     conn: &mut DbConnection,
     run: Run,
     which: Which,
     limit: i64,
 ) -> Result<Vec<Access>, DbError> {
-    let mut query = auditoria_sujetos::table
-        .inner_join(auditoria::table)
-        .filter(auditoria_sujetos::run.eq(run_key(run)))
-        .into_boxed();
-    if which == Which::Answered {
-        query = query.filter(auditoria::resultado.eq("OK"));
-    }
-    let rows: Vec<AuditRow> = query
-        .order(auditoria_sujetos::auditoria_id.desc())
-        .limit(limit.max(0))
+    let limit = limit.max(0);
+    let key = run_key(run);
+    // Read the mark first: rows indexed after this read belong to records the tail below
+    // reads anyway, so the bound keeps each record in one of the two lists.
+    let indexed = indexed_upto(conn)?;
+    let tail: Vec<AuditRow> = auditoria::table
+        .filter(auditoria::id.gt(indexed))
+        .order(auditoria::id.desc())
         .select(AuditRow::as_select())
         .load(conn)?;
+    let mut rows: Vec<AuditRow> = tail
+        .into_iter()
+        .filter(|row| which == Which::All || row.resultado == "OK")
+        .filter(|row| parse_subjects(&row.sujetos).is_some_and(|runs| runs.contains(&key)))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect();
+    let wanted = limit.saturating_sub(i64::try_from(rows.len()).unwrap_or(i64::MAX));
+    if wanted > 0 {
+        let mut query = auditoria_sujetos::table
+            .inner_join(auditoria::table)
+            .filter(auditoria_sujetos::run.eq(key))
+            .filter(auditoria_sujetos::auditoria_id.le(indexed))
+            .into_boxed();
+        if which == Which::Answered {
+            query = query.filter(auditoria::resultado.eq("OK"));
+        }
+        rows.extend(
+            query
+                .order(auditoria_sujetos::auditoria_id.desc())
+                .limit(wanted)
+                .select(AuditRow::as_select())
+                .load::<AuditRow>(conn)?,
+        );
+    }
     rows.into_iter()
         .map(|row| {
             let ts = DateTime::from_timestamp_micros(row.ts_us).ok_or_else(|| {

@@ -128,6 +128,7 @@ fn report(records: u64, first_broken: Option<i64>) -> VerifyReport {
     VerifyReport {
         records,
         first_broken,
+        unindexed: 0,
     }
 }
 
@@ -147,21 +148,30 @@ fn allow_tampering(conn: &mut DbConnection) {
     conn.batch_execute(sql).unwrap();
 }
 
-/// Makes every insert into `auditoria_sujetos` fail (after `auditoria` was written).
-fn refuse_subject_inserts(conn: &mut DbConnection, refuse: bool) {
+/// Makes every insert into `table` (`auditoria` or `auditoria_sujetos`) fail, or stops doing so.
+fn refuse_inserts(conn: &mut DbConnection, table: &str, refuse: bool) {
     let sql = match (&*conn, refuse) {
         (DbConnection::Sqlite(_), true) => {
-            "CREATE TRIGGER audit.test_refuse BEFORE INSERT ON auditoria_sujetos
-             BEGIN SELECT RAISE(ABORT, 'test: insert refused'); END;"
+            let schema = if table == "auditoria" {
+                "audit"
+            } else {
+                "indice"
+            };
+            format!(
+                "CREATE TRIGGER {schema}.test_refuse BEFORE INSERT ON {table}
+                 BEGIN SELECT RAISE(ABORT, 'test: insert refused'); END;"
+            )
         }
-        (DbConnection::Sqlite(_), false) => "DROP TRIGGER audit.test_refuse;",
-        (DbConnection::Pg(_), true) => {
+        (DbConnection::Sqlite(_), false) => "DROP TRIGGER test_refuse;".to_owned(),
+        (DbConnection::Pg(_), true) => format!(
             "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN RAISE EXCEPTION 'test: insert refused'; END $$;
-             CREATE TRIGGER test_refuse BEFORE INSERT ON auditoria_sujetos
+             CREATE TRIGGER test_refuse BEFORE INSERT ON {table}
              FOR EACH ROW EXECUTE FUNCTION test_refuse();"
+        ),
+        (DbConnection::Pg(_), false) => {
+            format!("DROP TRIGGER test_refuse ON {table}; DROP FUNCTION test_refuse();")
         }
-        (DbConnection::Pg(_), false) => "DROP TRIGGER test_refuse ON auditoria_sujetos;",
     };
-    conn.batch_execute(sql).unwrap();
+    conn.batch_execute(&sql).unwrap();
 }

@@ -8,17 +8,17 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use tokio::sync::oneshot;
 
-use super::row::{AuditRow, GENESIS_HASH, Pending, SubjectRow};
+use super::index::{self, Committed};
+use super::row::{AuditRow, GENESIS_HASH, Pending};
 use super::{AuditError, AuditId, AuditRecord};
-use crate::db::schema::{auditoria, auditoria_sujetos};
+use crate::db::schema::auditoria;
 use crate::db::{ConnectionManager, DatabaseUrl, DbConnection, DbError};
 
 /// Most records committed in one transaction.
 pub const MAX_GROUP: usize = 1_000;
-/// Rows per multi-row INSERT (14 columns × 1,000 and 2 × 5,000 stay under SQLite's 32,766
-/// parameters and PostgreSQL's 65,535).
+/// Rows per multi-row INSERT (16 columns × 1,000 stay under SQLite's 32,766 parameters and
+/// PostgreSQL's 65,535).
 const RECORDS_PER_INSERT: usize = 1_000;
-const SUBJECTS_PER_INSERT: usize = 5_000;
 
 type Reply = oneshot::Sender<Result<AuditId, AuditError>>;
 
@@ -49,10 +49,33 @@ impl AuditLog {
 
     /// [`start`](Self::start) with the durability of each commit chosen.
     pub fn start_with(url: &DatabaseUrl, durability: Durability) -> Result<AuditLog, AuditError> {
+        Self::open(url, durability, true)
+    }
+
+    /// A log whose by-person index is not written (records stay in the unindexed tail), to
+    /// test the readers and a later catch-up.
+    #[cfg(test)]
+    pub(super) fn start_unindexed(url: &DatabaseUrl) -> Result<AuditLog, AuditError> {
+        Self::open(url, Durability::Fsync, false)
+    }
+
+    fn open(
+        url: &DatabaseUrl,
+        durability: Durability,
+        indexed: bool,
+    ) -> Result<AuditLog, AuditError> {
         let manager = ConnectionManager::new(url.clone());
         let mut conn = open_writer_with(&manager, durability)?;
         let head = read_head(&mut conn)?;
         tracing::info!(audit.head = head.id, "audit log opened");
+        let index = if indexed {
+            Some(
+                index::start(manager.clone(), head.id)
+                    .map_err(|e| AuditError::Thread(Arc::new(e)))?,
+            )
+        } else {
+            None
+        };
         let (queue, inbox) = mpsc::channel();
         let commits = Arc::new(AtomicU64::new(0));
         let writer = Writer {
@@ -62,6 +85,7 @@ impl AuditLog {
             head: Some(head),
             inbox,
             commits: Arc::clone(&commits),
+            index,
         };
         let thread = std::thread::Builder::new()
             .name("siis-audit".into())
@@ -141,6 +165,9 @@ struct Writer {
     head: Option<Head>,
     inbox: mpsc::Receiver<Message>,
     commits: Arc<AtomicU64>,
+    /// The by-person index thread, handed each committed group's rows (`None` in tests that
+    /// leave the index behind).
+    index: Option<(mpsc::Sender<Committed>, JoinHandle<()>)>,
 }
 
 /// How often the checkpointer copies the audit log's WAL into its file (SQLite).
@@ -190,6 +217,13 @@ impl Writer {
             _ => None,
         };
         self.serve();
+        // The index thread writes what it was sent, then stops.
+        if let Some((sender, thread)) = self.index.take() {
+            drop(sender);
+            if thread.join().is_err() {
+                tracing::error!("the audit index thread panicked");
+            }
+        }
         if let Some((stop, thread)) = checkpoints {
             drop(stop);
             let _ = thread.join();
@@ -222,12 +256,17 @@ impl Writer {
     }
 
     /// Writes one group and answers its waiters: every one gets its id, or every one an error.
+    /// Then hands the group's index rows to the index thread.
     fn commit(&mut self, group: Vec<(Box<Pending>, Reply)>) {
         match self.write(group.iter().map(|(pending, _)| &**pending)) {
-            Ok(first_id) => {
+            Ok(committed) => {
                 self.commits.fetch_add(1, Ordering::Relaxed);
-                for (id, (_, reply)) in (first_id..).zip(group) {
+                for (id, (_, reply)) in (committed.first..).zip(group) {
                     let _ = reply.send(Ok(AuditId(id)));
+                }
+                if let Some((sender, _)) = &self.index {
+                    // Fails only if the thread died; the records stay readable unindexed.
+                    let _ = sender.send(committed);
                 }
             }
             Err(error) => {
@@ -247,8 +286,11 @@ impl Writer {
     }
 
     /// Chains the group after the head, inserts it in one transaction and commits; advances the
-    /// head only then. Returns the first id.
-    fn write<'a>(&mut self, group: impl Iterator<Item = &'a Pending>) -> Result<i64, DbError> {
+    /// head only then. Returns the ids written and the group's index rows.
+    fn write<'a>(
+        &mut self,
+        group: impl Iterator<Item = &'a Pending>,
+    ) -> Result<Committed, DbError> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
             none => none.insert(open_writer_with(&self.manager, self.durability)?),
@@ -266,35 +308,35 @@ impl Writer {
             previous.clone_from(&row.hash);
             rows.push(row);
         }
+        let first = head.id + 1;
         let Some(last) = rows.last() else {
-            return Ok(head.id + 1);
+            return Ok(Committed {
+                first,
+                last: head.id,
+                rows: subjects,
+            });
         };
         let new_head = Head {
             id: last.id,
             hash: last.hash.clone(),
         };
-        insert_group(conn, &rows, &subjects)?;
-        let first = head.id + 1;
+        insert_group(conn, &rows)?;
         *head = new_head;
-        Ok(first)
+        Ok(Committed {
+            first,
+            last: head.id,
+            rows: subjects,
+        })
     }
 }
 
-/// Inserts the rows in one transaction (multi-row INSERTs, which the MultiConnection lacks).
-fn insert_group(
-    conn: &mut DbConnection,
-    rows: &[AuditRow],
-    subjects: &[SubjectRow],
-) -> Result<(), DbError> {
+/// Inserts the records in one transaction (multi-row INSERTs, which the MultiConnection
+/// lacks). Their index rows are written afterwards, by the index thread.
+fn insert_group(conn: &mut DbConnection, rows: &[AuditRow]) -> Result<(), DbError> {
     macro_rules! insert {
         ($c:expr) => {{
             for chunk in rows.chunks(RECORDS_PER_INSERT) {
                 diesel::insert_into(auditoria::table)
-                    .values(chunk)
-                    .execute($c)?;
-            }
-            for chunk in subjects.chunks(SUBJECTS_PER_INSERT) {
-                diesel::insert_into(auditoria_sujetos::table)
                     .values(chunk)
                     .execute($c)?;
             }

@@ -50,16 +50,26 @@ pub(crate) const SQLITE_PRAGMAS: &str = "\
     PRAGMA cache_size = -65536;\
     PRAGMA mmap_size = 2147418112;";
 
-/// Attaches the audit log's own file as schema `audit` (created if missing). Unqualified
-/// names (`auditoria`, `auditoria_sujetos`) resolve to it because the registry file holds no
-/// tables of those names (migration `000008_audit_file` moved them there).
-fn attach_audit(conn: &mut SqliteConnection, path: &std::path::Path) -> QueryResult<()> {
+/// Attaches the audit log's own file as schema `audit` and its by-person index's as schema
+/// `indice` (both created if missing). Unqualified names (`auditoria`, `auditoria_sujetos`)
+/// resolve to them because the registry file holds no tables of those names (migrations
+/// `000008_audit_file` and `000009_audit_index` moved them there).
+fn attach_audit(
+    conn: &mut SqliteConnection,
+    audit: &std::path::Path,
+    index: &std::path::Path,
+) -> QueryResult<()> {
     use diesel::sql_types::Text;
-    let path = path.to_string_lossy();
-    diesel::sql_query("ATTACH DATABASE ? AS audit")
-        .bind::<Text, _>(path.as_ref())
-        .execute(conn)?;
-    conn.batch_execute("PRAGMA audit.journal_mode = WAL; PRAGMA audit.synchronous = NORMAL;")
+    for (path, schema) in [(audit, "audit"), (index, "indice")] {
+        let path = path.to_string_lossy();
+        diesel::sql_query(format!("ATTACH DATABASE ? AS {schema}"))
+            .bind::<Text, _>(path.as_ref())
+            .execute(conn)?;
+        conn.batch_execute(&format!(
+            "PRAGMA {schema}.journal_mode = WAL; PRAGMA {schema}.synchronous = NORMAL;"
+        ))?;
+    }
+    Ok(())
 }
 
 /// Opens connections for the pool, choosing the backend from the URL's scheme.
@@ -89,8 +99,10 @@ impl ConnectionManager {
                 let setup =
                     |e| connect_error(diesel::ConnectionError::CouldntSetupConfiguration(e));
                 conn.batch_execute(SQLITE_PRAGMAS).map_err(setup)?;
-                if let Some(audit) = self.url.audit_file() {
-                    attach_audit(&mut conn, &audit).map_err(setup)?;
+                if let (Some(audit), Some(index)) =
+                    (self.url.audit_file(), self.url.audit_index_file())
+                {
+                    attach_audit(&mut conn, &audit, &index).map_err(setup)?;
                 }
                 Ok(DbConnection::Sqlite(conn))
             }

@@ -17,6 +17,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-11-28-000006_estadisticas",
     "2026-11-28-000007_lotes",
     "2026-11-28-000008_audit_file",
+    "2026-11-28-000009_audit_index",
 ];
 
 /// Applies pending migrations and returns the names of those applied now.
@@ -104,6 +105,11 @@ mod tests {
             .unwrap();
         }
         log.shutdown();
+        // The writer of that time put each record's index rows in the same commit.
+        conn.batch_execute(
+            "INSERT INTO auditoria_sujetos (run, auditoria_id) SELECT 4999999 + id, id FROM auditoria",
+        )
+        .unwrap();
         let in_main = |conn: &mut DbConnection| {
             diesel::sql_query(
                 "SELECT count(*) AS n FROM main.sqlite_master WHERE name LIKE 'auditoria%'",
@@ -116,14 +122,55 @@ mod tests {
 
         let applied = run_migrations(&mut conn).unwrap();
         assert!(applied.iter().any(|v| v == "20261128000008"), "{applied:?}");
+        assert!(applied.iter().any(|v| v == "20261128000009"), "{applied:?}");
         assert_eq!(
             in_main(&mut conn),
             0,
             "the registry file keeps no audit table"
         );
         let report = verify(&mut conn).unwrap();
-        assert_eq!((report.records, report.first_broken), (5, None));
+        assert_eq!(
+            (report.records, report.first_broken, report.unindexed),
+            (5, None, 0)
+        );
         assert!(url.audit_file().unwrap().exists());
+        // 000009: the by-person index moved on to its own file, complete up to the last record.
+        assert!(url.audit_index_file().unwrap().exists());
+        let count = |conn: &mut DbConnection, sql: &str| {
+            diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+        };
+        assert_eq!(
+            count(
+                &mut conn,
+                "SELECT count(*) AS n FROM indice.auditoria_sujetos"
+            ),
+            5
+        );
+        assert_eq!(
+            count(
+                &mut conn,
+                "SELECT hasta AS n FROM indice.auditoria_sujetos_hasta"
+            ),
+            5
+        );
+        assert_eq!(
+            count(
+                &mut conn,
+                "SELECT count(*) AS n FROM audit.sqlite_master WHERE name LIKE 'auditoria_sujetos%'"
+            ),
+            0
+        );
+        assert_eq!(
+            crate::audit::accesses(
+                &mut conn,
+                crate::domain::Run::from_numero(5_000_002).unwrap(),
+                crate::audit::Which::All,
+                10
+            )
+            .unwrap()
+            .len(),
+            1
+        );
 
         // The log goes on from the moved chain, in the audit file.
         let log = AuditLog::start(&url).unwrap();
@@ -147,7 +194,10 @@ mod tests {
         log.append_blocking(record).unwrap();
         log.shutdown();
         let report = verify(&mut conn).unwrap();
-        assert_eq!((report.records, report.first_broken), (7, None));
+        assert_eq!(
+            (report.records, report.first_broken, report.unindexed),
+            (7, None, 0)
+        );
         // Append-only still holds in the new file.
         assert!(
             conn.batch_execute("DELETE FROM auditoria WHERE id = 1")

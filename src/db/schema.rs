@@ -98,6 +98,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// How far `auditoria_sujetos` goes: every record up to `hasta` is indexed (one row).
+    auditoria_sujetos_hasta (id) {
+        id -> Integer,
+        hasta -> BigInt,
+    }
+}
+
+diesel::table! {
     certificados (folio) {
         folio -> Text,
         tipo -> Text,
@@ -180,6 +188,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     beneficios,
     auditoria,
     auditoria_sujetos,
+    auditoria_sujetos_hasta,
     certificados,
     encuestajes,
     encuestaje_eventos,

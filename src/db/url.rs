@@ -80,15 +80,28 @@ impl DatabaseUrl {
     /// cache and memory map between requests instead of dropping them at every audit commit.
     /// On PostgreSQL the audit tables stay in the registry database (`None`).
     pub fn audit_file(&self) -> Option<PathBuf> {
+        self.beside("auditoria")
+    }
+
+    /// Where the audit log's by-person index lives on SQLite (`siis.db` →
+    /// `siis-auditoria-indice.db`, attached as schema `indice`): written after the answer by a
+    /// thread of its own, it needs a file of its own, since SQLite has one writer per file. On
+    /// PostgreSQL it stays in the registry database (`None`).
+    pub fn audit_index_file(&self) -> Option<PathBuf> {
+        self.beside("auditoria-indice")
+    }
+
+    /// A SQLite file beside the registry, its name the registry's stem plus `-{suffix}`.
+    fn beside(&self, suffix: &str) -> Option<PathBuf> {
         match self {
             DatabaseUrl::Sqlite(path) => {
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
                 let name = match (stem, path.extension()) {
                     (Some(stem), Some(ext)) => {
-                        format!("{stem}-auditoria.{}", ext.to_string_lossy())
+                        format!("{stem}-{suffix}.{}", ext.to_string_lossy())
                     }
-                    (Some(stem), None) => format!("{stem}-auditoria"),
-                    (None, _) => "auditoria.db".to_owned(),
+                    (Some(stem), None) => format!("{stem}-{suffix}"),
+                    (None, _) => format!("{suffix}.db"),
                 };
                 Some(path.with_file_name(name))
             }
@@ -165,6 +178,12 @@ mod tests {
             Some(PathBuf::from("var/registro-auditoria"))
         );
         assert_eq!(audit("postgres://siis@db.example/siis"), None);
+        let index = |url: &str| DatabaseUrl::parse(url).unwrap().audit_index_file();
+        assert_eq!(
+            index("sqlite:///srv/siis/siis.db"),
+            Some(PathBuf::from("/srv/siis/siis-auditoria-indice.db"))
+        );
+        assert_eq!(index("postgres://siis@db.example/siis"), None);
     }
 
     #[test]

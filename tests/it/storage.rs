@@ -42,10 +42,12 @@ struct Column {
 fn columns(conn: &mut DbConnection) -> Vec<(String, String)> {
     let query = match conn {
         DbConnection::Sqlite(_) => {
-            // The registry file and the audit log's own file (attached as `audit`).
+            // The registry file, the audit log's own file (attached as `audit`) and its
+            // by-person index's (attached as `indice`).
             "SELECT m.name AS table_name, p.name AS column_name \
              FROM (SELECT name, type FROM main.sqlite_master \
-                   UNION ALL SELECT name, type FROM audit.sqlite_master) m, \
+                   UNION ALL SELECT name, type FROM audit.sqlite_master \
+                   UNION ALL SELECT name, type FROM indice.sqlite_master) m, \
                   pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
              AND m.name <> '__diesel_schema_migrations'"

@@ -119,7 +119,7 @@ fn a_failed_group_fails_every_waiter_and_keeps_the_chain() {
         for i in 0..3 {
             log.append_blocking(record(i, &[])).unwrap();
         }
-        refuse_subject_inserts(&mut db.conn(), true);
+        refuse_inserts(&mut db.conn(), "auditoria", true);
         let answers: Vec<_> = (10..30)
             .map(|i| log.submit(record(i, &[8_000_000])).unwrap())
             .collect();
@@ -129,7 +129,7 @@ fn a_failed_group_fails_every_waiter_and_keeps_the_chain() {
         }
         // Nothing of the failed groups is left, and the head did not move.
         assert_eq!(stored_rows(&mut db.conn()).len(), 3);
-        refuse_subject_inserts(&mut db.conn(), false);
+        refuse_inserts(&mut db.conn(), "auditoria", false);
         let next = log.append_blocking(record(40, &[8_000_000])).unwrap();
         log.shutdown();
         assert_eq!(next.get(), 4);
@@ -245,4 +245,119 @@ fn sqlite_checkpoints_run_beside_the_writer() {
     log.shutdown();
     let mut conn = db.conn();
     assert_eq!(crate::audit::verify(&mut conn).unwrap().records, 2_000);
+}
+
+fn operations(conn: &mut DbConnection, who: u32, which: Which, limit: i64) -> Vec<String> {
+    accesses(conn, run(who), which, limit)
+        .unwrap()
+        .into_iter()
+        .map(|a| a.operation)
+        .collect()
+}
+
+fn index_rows(conn: &mut DbConnection) -> Vec<(i32, i64)> {
+    use crate::db::schema::auditoria_sujetos;
+    auditoria_sujetos::table
+        .select((auditoria_sujetos::run, auditoria_sujetos::auditoria_id))
+        .order((auditoria_sujetos::auditoria_id, auditoria_sujetos::run))
+        .load(conn)
+        .unwrap()
+}
+
+/// Waits until the index thread has reached `id`.
+fn wait_indexed(db: &TestDb, id: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while crate::audit::index::indexed_upto(&mut db.conn()).unwrap() < id {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not indexed up to {id}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A person's report and `verify` read the records the by-person index has not reached from
+/// their own `sujetos`; a later log indexes them, and nothing is listed twice.
+#[test]
+fn records_not_yet_indexed_are_still_reported_and_indexed_later() {
+    let (a, b) = (12_345_678, 9_876_543);
+    for db in databases() {
+        let log = AuditLog::start_unindexed(&db.url).unwrap();
+        let mut refused = record(3, &[a]);
+        refused.outcome = "NO_AUTORIZADO".into();
+        refused.http_status = 403;
+        for r in [record(1, &[a]), record(2, &[a, b]), refused] {
+            log.append_blocking(r).unwrap();
+        }
+        log.shutdown();
+        let mut conn = db.conn();
+        assert!(index_rows(&mut conn).is_empty());
+        assert_eq!(
+            operations(&mut conn, a, Which::All, 10),
+            ["op-3", "op-2", "op-1"]
+        );
+        assert_eq!(
+            operations(&mut conn, a, Which::Answered, 10),
+            ["op-2", "op-1"]
+        );
+        assert_eq!(operations(&mut conn, a, Which::All, 1), ["op-3"]);
+        assert_eq!(operations(&mut conn, b, Which::All, 10), ["op-2"]);
+        let found = verify(&mut conn).unwrap();
+        assert_eq!(
+            (found.records, found.first_broken, found.unindexed),
+            (3, None, 3)
+        );
+
+        // The next log indexes what the last one left, then its own records.
+        let log = AuditLog::start(&db.url).unwrap();
+        log.append_blocking(record(4, &[a])).unwrap();
+        log.shutdown();
+        let (ka, kb) = (i32::try_from(a).unwrap(), i32::try_from(b).unwrap());
+        assert_eq!(
+            index_rows(&mut conn),
+            [(ka, 1), (kb, 2), (ka, 2), (ka, 3), (ka, 4)]
+        );
+        assert_eq!(verify(&mut conn).unwrap(), report(4, None));
+        assert_eq!(
+            operations(&mut conn, a, Which::All, 10),
+            ["op-4", "op-3", "op-2", "op-1"]
+        );
+
+        // Half indexed, half not: one list, newest first, the limit across both.
+        let log = AuditLog::start_unindexed(&db.url).unwrap();
+        log.append_blocking(record(5, &[a])).unwrap();
+        log.shutdown();
+        assert_eq!(
+            operations(&mut conn, a, Which::All, 10),
+            ["op-5", "op-4", "op-3", "op-2", "op-1"]
+        );
+        assert_eq!(
+            operations(&mut conn, a, Which::Answered, 3),
+            ["op-5", "op-4", "op-2"]
+        );
+    }
+}
+
+/// The answer does not wait for the by-person index: with its writes failing, requests are
+/// still answered and reported, and the index catches up once it can write again.
+#[test]
+fn a_failing_index_delays_the_index_and_loses_nothing() {
+    let (a, b) = (12_345_678, 9_876_543);
+    for db in databases() {
+        let log = AuditLog::start(&db.url).unwrap();
+        log.append_blocking(record(1, &[a])).unwrap();
+        wait_indexed(&db, 1);
+        refuse_inserts(&mut db.conn(), "auditoria_sujetos", true);
+        assert_eq!(log.append_blocking(record(2, &[a])).unwrap().get(), 2);
+        assert_eq!(log.append_blocking(record(3, &[b])).unwrap().get(), 3);
+        let mut conn = db.conn();
+        assert_eq!(operations(&mut conn, a, Which::All, 10), ["op-2", "op-1"]);
+        refuse_inserts(&mut conn, "auditoria_sujetos", false);
+        log.append_blocking(record(4, &[a])).unwrap();
+        wait_indexed(&db, 4);
+        log.shutdown();
+        let (ka, kb) = (i32::try_from(a).unwrap(), i32::try_from(b).unwrap());
+        assert_eq!(index_rows(&mut conn), [(ka, 1), (ka, 2), (kb, 3), (ka, 4)]);
+        assert_eq!(verify(&mut conn).unwrap(), report(4, None));
+    }
 }

@@ -1,0 +1,1 @@
+DROP TABLE auditoria_sujetos_hasta;

@@ -1,0 +1,187 @@
+//! The by-person index (`auditoria_sujetos`), written after the answer.
+//!
+//! The writer commits a group of records and answers its requests; only then does it hand the
+//! group's index rows to this thread, which writes them with the mark `auditoria_sujetos_hasta`
+//! (the last record indexed) in one transaction of its own. A 500-RUN batch no longer puts 500
+//! random keys into the commit every request waits for. Until the index catches up, readers
+//! take the records after the mark from their own `sujetos` column ([`super::accesses`],
+//! [`super::verify`]), so nothing is missing from a person's report in between.
+//!
+//! The rows are derived data: if a group's rows are lost (the thread's commit failed, the node
+//! stopped between the writer's commit and this one, a power loss took the index file's last
+//! commits), the next group does not follow the mark and the records after the mark are read
+//! back from `auditoria` and indexed from their `sujetos`. The same happens at start-up.
+
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use super::row::{SubjectRow, parse_subjects};
+use crate::db::schema::{auditoria, auditoria_sujetos, auditoria_sujetos_hasta};
+use crate::db::{ConnectionManager, DbConnection, DbError};
+
+/// Rows per multi-row INSERT (2 columns × 5,000 stay under SQLite's 32,766 parameters).
+const SUBJECTS_PER_INSERT: usize = 5_000;
+/// Records read back per transaction when catching up from `auditoria`.
+const CATCH_UP_PAGE: i64 = 10_000;
+/// Committed groups written in one transaction at most.
+const GROUPS_PER_COMMIT: usize = 256;
+
+/// One committed group: records `first..=last` and their index rows.
+pub(super) struct Committed {
+    pub first: i64,
+    pub last: i64,
+    pub rows: Vec<SubjectRow>,
+}
+
+/// Starts the index thread. It first indexes whatever an earlier run left behind up to
+/// `head` (the writer's last committed record), then each group the writer sends, and stops
+/// once every sender is dropped and what they sent is written.
+pub(super) fn start(
+    manager: ConnectionManager,
+    head: i64,
+) -> std::io::Result<(mpsc::Sender<Committed>, JoinHandle<()>)> {
+    let (sender, inbox) = mpsc::channel();
+    let indexer = Indexer {
+        manager,
+        conn: None,
+        upto: None,
+    };
+    let thread = std::thread::Builder::new()
+        .name("siis-audit-index".into())
+        .spawn(move || indexer.run(head, inbox))?;
+    Ok((sender, thread))
+}
+
+/// How far the index goes: every record up to the returned id has its rows. 0 when the mark
+/// is missing (nothing indexed).
+pub(crate) fn indexed_upto(conn: &mut DbConnection) -> Result<i64, DbError> {
+    let upto: Option<i64> = auditoria_sujetos_hasta::table
+        .select(auditoria_sujetos_hasta::hasta)
+        .get_result(conn)
+        .optional()?;
+    Ok(upto.unwrap_or(0))
+}
+
+struct Indexer {
+    manager: ConnectionManager,
+    /// `None` after a failure: reopened for the next group.
+    conn: Option<DbConnection>,
+    /// The mark as last written; `None` until read (again, after a failure).
+    upto: Option<i64>,
+}
+
+impl Indexer {
+    fn run(mut self, head: i64, inbox: mpsc::Receiver<Committed>) {
+        self.index(Vec::new(), head);
+        while let Ok(first) = inbox.recv() {
+            let mut groups = vec![first];
+            while groups.len() < GROUPS_PER_COMMIT {
+                match inbox.try_recv() {
+                    Ok(group) => groups.push(group),
+                    Err(_) => break,
+                }
+            }
+            let last = groups.last().map_or(0, |g| g.last);
+            self.index(groups, last);
+        }
+    }
+
+    /// Indexes every record up to `last`: from `groups` when they follow the mark without a
+    /// gap, else read back from `auditoria`. A failure is logged and left for the next call.
+    fn index(&mut self, groups: Vec<Committed>, last: i64) {
+        if let Err(error) = self.try_index(groups, last) {
+            tracing::error!(
+                error = %error,
+                "audit index not written; retried with the next group (accesses still read the unindexed records)"
+            );
+            self.conn = None;
+            self.upto = None;
+        }
+    }
+
+    fn try_index(&mut self, groups: Vec<Committed>, last: i64) -> Result<(), DbError> {
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            none => none.insert(open_indexer(&self.manager)?),
+        };
+        let mut upto = match self.upto {
+            Some(upto) => upto,
+            None => indexed_upto(conn)?,
+        };
+        let follows = groups.first().is_some_and(|g| g.first == upto + 1)
+            && groups.windows(2).all(|w| w[1].first == w[0].last + 1);
+        if follows {
+            let rows: Vec<SubjectRow> = groups.into_iter().flat_map(|g| g.rows).collect();
+            write(conn, &rows, last)?;
+            upto = last;
+        }
+        // Anything else (a gap, an earlier failure, start-up): read the records back.
+        while upto < last {
+            let page: Vec<(i64, String)> = auditoria::table
+                .filter(auditoria::id.gt(upto))
+                .filter(auditoria::id.le(last))
+                .order(auditoria::id.asc())
+                .limit(CATCH_UP_PAGE)
+                .select((auditoria::id, auditoria::sujetos))
+                .load(conn)?;
+            let Some(&(end, _)) = page.last() else {
+                break;
+            };
+            // A `sujetos` that does not parse was edited: `verify` names that record.
+            let rows: Vec<SubjectRow> = page
+                .iter()
+                .flat_map(|(id, sujetos)| {
+                    parse_subjects(sujetos)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|run| SubjectRow {
+                            run,
+                            auditoria_id: *id,
+                        })
+                })
+                .collect();
+            write(conn, &rows, end)?;
+            upto = end;
+        }
+        self.upto = Some(upto);
+        Ok(())
+    }
+}
+
+/// The thread's own connection. Commits are not flushed to disk one by one (SQLite `synchronous
+/// = NORMAL`, the attach default; PostgreSQL `synchronous_commit = off`): rows lost to a power
+/// loss are rebuilt from `auditoria`, which is flushed.
+fn open_indexer(manager: &ConnectionManager) -> Result<DbConnection, DbError> {
+    let mut conn = manager.open()?;
+    if let DbConnection::Pg(_) = conn {
+        conn.batch_execute("SET synchronous_commit = off;")?;
+    }
+    Ok(conn)
+}
+
+/// Inserts the rows and moves the mark to `upto`, in one transaction. On SQLite the first
+/// statement writes the index file, so the transaction locks that file only, never the audit
+/// file the writer commits to.
+fn write(conn: &mut DbConnection, rows: &[SubjectRow], upto: i64) -> Result<(), DbError> {
+    macro_rules! write {
+        ($c:expr) => {{
+            for chunk in rows.chunks(SUBJECTS_PER_INSERT) {
+                diesel::insert_into(auditoria_sujetos::table)
+                    .values(chunk)
+                    .execute($c)?;
+            }
+            diesel::update(auditoria_sujetos_hasta::table)
+                .set(auditoria_sujetos_hasta::hasta.eq(upto))
+                .execute($c)?;
+            Ok::<_, diesel::result::Error>(())
+        }};
+    }
+    match conn {
+        DbConnection::Sqlite(c) => c.transaction(|c| write!(c))?,
+        DbConnection::Pg(c) => c.transaction(|c| write!(c))?,
+    }
+    Ok(())
+}
