@@ -146,6 +146,10 @@ impl Node {
             })
             .on_connect(client_identity)
             .disable_signals()
+            // actix-web leaves Nagle's algorithm on: the last segment of a large answer (a
+            // 500-RUN batch) then waited for the client's delayed ACK, 40 ms on Linux, for 1-2%
+            // of batches (README, *Load benchmark*).
+            .tcp_nodelay(true)
             .workers(workers)
             .listen_rustls_0_23(listeners.agency, tls.agency)?
         };
@@ -159,6 +163,7 @@ impl Node {
                     .default_service(web::to(not_found))
             })
             .disable_signals()
+            .tcp_nodelay(true)
             .workers(workers)
             .listen_rustls_0_23(listeners.public, tls.public)?
         };
@@ -171,6 +176,7 @@ impl Node {
                 .default_service(web::to(not_found))
         })
         .disable_signals()
+        .tcp_nodelay(true)
         .workers(1)
         .listen(listeners.admin)?;
 
