@@ -81,6 +81,9 @@ pub struct BenchOptions {
     pub mix: Vec<(Op, u32)>,
     /// Eligibility program asked about.
     pub programa: String,
+    /// The node's process id, when it runs on this machine: its memory is sampled during the
+    /// run (Linux `/proc`).
+    pub node_pid: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,6 +112,22 @@ pub struct BenchReport {
     pub warmup_seconds: f64,
     pub baseline: OpReport,
     pub mix: Vec<OpReport>,
+    /// The node's memory during the run, with `--node-pid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_memory: Option<Vec<MemorySample>>,
+}
+
+/// The node's private memory at one moment of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemorySample {
+    /// Seconds since the run began (warm-ups included).
+    pub seconds: f64,
+    /// `ping` or `mix`. The moment one phase ends and the next begins is sampled once for each.
+    pub phase: &'static str,
+    /// `RssAnon`: the memory the node allocated itself, without the mapped database files
+    /// (`VmRSS` counts each connection's map of the registry as the node touches it).
+    pub rss_anon_kib: u64,
+    pub threads: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,6 +140,8 @@ pub enum BenchError {
     Tls(String),
     #[error("runtime: {0}")]
     Runtime(#[from] std::io::Error),
+    #[error("--node-pid {0}: cannot read the process's memory ({1})")]
+    Node(u32, String),
 }
 
 /// Per-operation tallies while running.
@@ -159,6 +180,9 @@ struct Shared {
 }
 
 pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
+    if let Some(pid) = options.node_pid {
+        read_memory(pid).map_err(|e| BenchError::Node(pid, e))?;
+    }
     let runs = sample_runs(&options.sample)?;
     let client = client(options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -171,8 +195,15 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
         runs,
         programa: options.programa.clone(),
     });
-    runtime.block_on(async {
+    let sampler = match options.node_pid {
+        Some(pid) => Some(Sampler::start(pid, options)?),
+        None => None,
+    };
+    let report = runtime.block_on(async {
         let baseline = phase(&shared, options, &[(Op::Ping, 1)]).await;
+        if let Some(sampler) = &sampler {
+            sampler.phase("mix");
+        }
         let mix = phase(&shared, options, &options.mix).await;
         let seconds = options.duration.as_secs_f64();
         let ping_rate = baseline
@@ -208,8 +239,89 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
             warmup_seconds: options.warmup.as_secs_f64(),
             baseline: report(Op::Ping, baseline.get(&Op::Ping).unwrap_or(&empty)),
             mix: mix.iter().map(|(op, t)| report(*op, t)).collect(),
+            node_memory: None,
         })
+    });
+    report.map(|mut report: BenchReport| {
+        report.node_memory = sampler.map(Sampler::finish);
+        report
     })
+}
+
+/// Samples the node's memory on a thread of its own: every tenth of a phase (1 to 30 s), at
+/// each change of phase and at the end.
+struct Sampler {
+    events: std::sync::mpsc::Sender<&'static str>,
+    thread: std::thread::JoinHandle<Vec<MemorySample>>,
+}
+
+impl Sampler {
+    fn start(pid: u32, options: &BenchOptions) -> Result<Sampler, BenchError> {
+        let first = read_memory(pid).map_err(|e| BenchError::Node(pid, e))?;
+        let every = (options.duration + options.warmup)
+            .div_f64(10.0)
+            .clamp(Duration::from_secs(1), Duration::from_secs(30));
+        let (events, inbox) = std::sync::mpsc::channel::<&'static str>();
+        let began = Instant::now();
+        let thread = std::thread::spawn(move || {
+            let mut phase = "ping";
+            let mut samples = Vec::new();
+            let mut push = |phase: &'static str, (rss_anon_kib, threads): (u64, u64)| {
+                samples.push(MemorySample {
+                    seconds: began.elapsed().as_secs_f64(),
+                    phase,
+                    rss_anon_kib,
+                    threads,
+                });
+            };
+            push(phase, first);
+            loop {
+                let event = inbox.recv_timeout(every);
+                // The node may have gone away: the samples so far are what there is.
+                let Ok(now) = read_memory(pid) else {
+                    break;
+                };
+                match event {
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => push(phase, now),
+                    Ok(next) => {
+                        push(phase, now);
+                        phase = next;
+                        push(phase, now);
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                        push(phase, now);
+                        break;
+                    }
+                }
+            }
+            samples
+        });
+        Ok(Sampler { events, thread })
+    }
+
+    fn phase(&self, name: &'static str) {
+        let _ = self.events.send(name);
+    }
+
+    fn finish(self) -> Vec<MemorySample> {
+        drop(self.events);
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+/// `RssAnon` (KiB) and thread count of a process, from `/proc/PID/status`.
+fn read_memory(pid: u32) -> Result<(u64, u64), String> {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| format!("no {name} in /proc/{pid}/status"))
+    };
+    Ok((field("RssAnon:")?, field("Threads:")?))
 }
 
 /// The send times of an open (fixed arrival rate) run, evenly spaced, handed out by a thread
@@ -450,6 +562,36 @@ pub fn print(report: &BenchReport) {
             } else {
                 errors.join(" ")
             }
+        );
+    }
+    if let Some(samples) = &report.node_memory {
+        print_memory(samples);
+    }
+}
+
+/// The node's memory per phase: first and last sample, and over the phase's last half.
+fn print_memory(samples: &[MemorySample]) {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    for phase in ["ping", "mix"] {
+        let own: Vec<&MemorySample> = samples.iter().filter(|s| s.phase == phase).collect();
+        let (Some(first), Some(last)) = (own.first(), own.last()) else {
+            continue;
+        };
+        let middle = (first.seconds + last.seconds) / 2.0;
+        let half = own
+            .iter()
+            .find(|s| s.seconds >= middle)
+            .copied()
+            .unwrap_or(last);
+        let peak = own.iter().map(|s| s.rss_anon_kib).max().unwrap_or(0);
+        println!(
+            "node memory, {phase} phase (RssAnon): {:.1} -> {:.1} MiB ({:.1} -> {:.1} over its last half, peak {:.1}), {} threads at the end",
+            mib(first.rss_anon_kib),
+            mib(last.rss_anon_kib),
+            mib(half.rss_anon_kib),
+            mib(last.rss_anon_kib),
+            mib(peak),
+            last.threads
         );
     }
 }

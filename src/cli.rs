@@ -158,6 +158,10 @@ struct BenchArgs {
     /// Also write the report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// The node's process id (same machine): its private memory (RssAnon) and threads are
+    /// sampled through the run and reported per phase.
+    #[arg(long, value_name = "PID")]
+    node_pid: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -353,6 +357,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 rate: args.rate,
                 mix,
                 programa: args.programa,
+                node_pid: args.node_pid,
             };
             let report = crate::bench::run(&options)?;
             crate::bench::print(&report);

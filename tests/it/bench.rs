@@ -142,12 +142,34 @@ async fn bench_holds_a_fixed_rate_and_leaves_the_warm_up_out() {
             "4",
             "--mix",
             "ficha=1",
+            "--node-pid",
+            &std::process::id().to_string(),
         ],
     )
     .await;
     assert!(stdout.contains("after 1 s of warm-up"), "{stdout}");
     assert_eq!(report["warmup_seconds"], 1.0);
     assert_eq!(report["rate"], 100);
+    // The node runs in this test's process: its memory was sampled through both phases.
+    let samples = report["node_memory"].as_array().unwrap();
+    for phase in ["ping", "mix"] {
+        let own: Vec<&Value> = samples.iter().filter(|s| s["phase"] == phase).collect();
+        assert!(own.len() >= 2, "{phase}: {samples:?}");
+        for s in own {
+            assert!(s["rss_anon_kib"].as_u64().unwrap() > 0, "{s}");
+            assert!(s["threads"].as_u64().unwrap() > 1, "{s}");
+        }
+    }
+    let seconds: Vec<f64> = samples
+        .iter()
+        .map(|s| s["seconds"].as_f64().unwrap())
+        .collect();
+    assert!(seconds.windows(2).all(|w| w[0] <= w[1]), "{seconds:?}");
+    assert!(*seconds.last().unwrap() >= 5.0, "{seconds:?}");
+    assert!(
+        stdout.contains("node memory, mix phase (RssAnon)"),
+        "{stdout}"
+    );
     for r in std::iter::once(&report["baseline"]).chain(report["mix"].as_array().unwrap()) {
         let ok = r["ok"].as_u64().unwrap();
         // 200 send times fall in the 2 measured seconds; a loaded test machine may drop a few
@@ -190,4 +212,24 @@ fn bench_refuses_a_bad_mix_and_a_missing_sample() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.csv"));
+    // A node process that is not there is named before any request is sent.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siis"))
+        .env_clear()
+        .args([
+            "bench",
+            "--cert",
+            "c.pem",
+            "--key",
+            "k.pem",
+            "--node-pid",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--node-pid 0: cannot read the process's memory"),
+        "{stderr}"
+    );
 }
