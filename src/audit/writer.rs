@@ -129,7 +129,9 @@ impl AuditLog {
     }
 
     /// Stops the writer after committing everything queued before this call, and waits for it.
-    /// Later appends fail with [`AuditError::Closed`]. Blocks for at most one group commit.
+    /// Later appends fail with [`AuditError::Closed`]. Blocks for one group commit and for the
+    /// by-person index to take in what was committed (usually the last few groups; after a
+    /// long outage of the index, its whole backlog).
     pub fn shutdown(&self) {
         let _ = self.inner.queue.send(Message::Stop);
         let thread = match self.inner.thread.lock() {
