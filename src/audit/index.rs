@@ -28,6 +28,9 @@ const SUBJECTS_PER_INSERT: usize = 5_000;
 const CATCH_UP_PAGE: i64 = 10_000;
 /// Committed groups written in one transaction at most.
 const GROUPS_PER_COMMIT: usize = 256;
+/// After a failure, how long the thread waits before trying again (groups that arrive
+/// meanwhile are caught up from `auditoria` then), and how often it retries while behind.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One committed group: records `first..=last` and their index rows.
 pub(super) struct Committed {
@@ -48,6 +51,7 @@ pub(super) fn start(
         manager,
         conn: None,
         upto: None,
+        resting_until: None,
     };
     let thread = std::thread::Builder::new()
         .name("siis-audit-index".into())
@@ -71,34 +75,61 @@ struct Indexer {
     conn: Option<DbConnection>,
     /// The mark as last written; `None` until read (again, after a failure).
     upto: Option<i64>,
+    /// After a failure, no attempt before this time: a failure that repeats (a full disk, a
+    /// broken file) must not cost a read of the unindexed records at every commit.
+    resting_until: Option<std::time::Instant>,
 }
 
 impl Indexer {
     fn run(mut self, head: i64, inbox: mpsc::Receiver<Committed>) {
+        let mut last_seen = head;
         self.index(Vec::new(), head);
-        while let Ok(first) = inbox.recv() {
-            let mut groups = vec![first];
-            while groups.len() < GROUPS_PER_COMMIT {
-                match inbox.try_recv() {
-                    Ok(group) => groups.push(group),
-                    Err(_) => break,
+        loop {
+            match inbox.recv_timeout(RETRY_AFTER) {
+                Ok(first) => {
+                    let mut groups = vec![first];
+                    while groups.len() < GROUPS_PER_COMMIT {
+                        match inbox.try_recv() {
+                            Ok(group) => groups.push(group),
+                            Err(_) => break,
+                        }
+                    }
+                    last_seen = last_seen.max(groups.last().map_or(0, |g| g.last));
+                    self.index(groups, last_seen);
                 }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if self.upto.is_none_or(|upto| upto < last_seen) {
+                        self.index(Vec::new(), last_seen);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
-            let last = groups.last().map_or(0, |g| g.last);
-            self.index(groups, last);
+        }
+        // Stopping: one last attempt for whatever is left, whatever the last failure.
+        if self.upto.is_none_or(|upto| upto < last_seen) {
+            self.resting_until = None;
+            self.index(Vec::new(), last_seen);
         }
     }
 
     /// Indexes every record up to `last`: from `groups` when they follow the mark without a
-    /// gap, else read back from `auditoria`. A failure is logged and left for the next call.
+    /// gap, else read back from `auditoria`. A failure is logged and left for a later call.
     fn index(&mut self, groups: Vec<Committed>, last: i64) {
+        if self
+            .resting_until
+            .is_some_and(|until| std::time::Instant::now() < until)
+        {
+            return;
+        }
+        self.resting_until = None;
         if let Err(error) = self.try_index(groups, last) {
             tracing::error!(
                 error = %error,
-                "audit index not written; retried with the next group (accesses still read the unindexed records)"
+                "audit index not written; retried in a second (accesses still read the unindexed records)"
             );
             self.conn = None;
             self.upto = None;
+            self.resting_until = Some(std::time::Instant::now() + RETRY_AFTER);
         }
     }
 
@@ -166,22 +197,34 @@ fn open_indexer(manager: &ConnectionManager) -> Result<DbConnection, DbError> {
 /// statement writes the index file, so the transaction locks that file only, never the audit
 /// file the writer commits to.
 fn write(conn: &mut DbConnection, rows: &[SubjectRow], upto: i64) -> Result<(), DbError> {
-    macro_rules! write {
-        ($c:expr) => {{
+    // Rows already there (another node on the same database indexed them, or a node of an
+    // earlier version wrote them with their record) are left as they are: INSERT OR IGNORE on
+    // SQLite, ON CONFLICT DO NOTHING on PostgreSQL.
+    macro_rules! mark {
+        ($c:expr) => {
+            diesel::update(auditoria_sujetos_hasta::table)
+                .set(auditoria_sujetos_hasta::hasta.eq(upto))
+                .execute($c)
+        };
+    }
+    match conn {
+        DbConnection::Sqlite(c) => c.transaction(|c| {
+            for chunk in rows.chunks(SUBJECTS_PER_INSERT) {
+                diesel::insert_or_ignore_into(auditoria_sujetos::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            mark!(c)
+        })?,
+        DbConnection::Pg(c) => c.transaction(|c| {
             for chunk in rows.chunks(SUBJECTS_PER_INSERT) {
                 diesel::insert_into(auditoria_sujetos::table)
                     .values(chunk)
-                    .execute($c)?;
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
             }
-            diesel::update(auditoria_sujetos_hasta::table)
-                .set(auditoria_sujetos_hasta::hasta.eq(upto))
-                .execute($c)?;
-            Ok::<_, diesel::result::Error>(())
-        }};
-    }
-    match conn {
-        DbConnection::Sqlite(c) => c.transaction(|c| write!(c))?,
-        DbConnection::Pg(c) => c.transaction(|c| write!(c))?,
-    }
+            mark!(c)
+        })?,
+    };
     Ok(())
 }

@@ -361,3 +361,30 @@ fn a_failing_index_delays_the_index_and_loses_nothing() {
         assert_eq!(verify(&mut conn).unwrap(), report(4, None));
     }
 }
+
+/// Index rows already present past the mark (another node on the same database, or a node of
+/// an earlier version that wrote them with their record) do not stop the index.
+#[test]
+fn index_rows_already_present_do_not_stop_the_index() {
+    let a = 12_345_678;
+    for db in databases() {
+        let log = AuditLog::start(&db.url).unwrap();
+        log.append_blocking(record(1, &[a])).unwrap();
+        log.shutdown();
+        // Record 2 committed past the mark, its row written by someone else.
+        let log = AuditLog::start_unindexed(&db.url).unwrap();
+        log.append_blocking(record(2, &[a])).unwrap();
+        log.shutdown();
+        db.conn()
+            .batch_execute("INSERT INTO auditoria_sujetos (run, auditoria_id) VALUES (12345678, 2)")
+            .unwrap();
+        let log = AuditLog::start(&db.url).unwrap();
+        log.append_blocking(record(3, &[a])).unwrap();
+        wait_indexed(&db, 3);
+        log.shutdown();
+        let mut conn = db.conn();
+        let ka = i32::try_from(a).unwrap();
+        assert_eq!(index_rows(&mut conn), [(ka, 1), (ka, 2), (ka, 3)]);
+        assert_eq!(verify(&mut conn).unwrap(), report(3, None));
+    }
+}
