@@ -180,9 +180,11 @@ struct Shared {
 }
 
 pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
-    if let Some(pid) = options.node_pid {
-        read_memory(pid).map_err(|e| BenchError::Node(pid, e))?;
-    }
+    // First, so that a node pid that cannot be read is named before anything else is done.
+    let sampler = match options.node_pid {
+        Some(pid) => Some(Sampler::start(pid, options)?),
+        None => None,
+    };
     let runs = sample_runs(&options.sample)?;
     let client = client(options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -195,10 +197,6 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
         runs,
         programa: options.programa.clone(),
     });
-    let sampler = match options.node_pid {
-        Some(pid) => Some(Sampler::start(pid, options)?),
-        None => None,
-    };
     let report = runtime.block_on(async {
         let baseline = phase(&shared, options, &[(Op::Ping, 1)]).await;
         if let Some(sampler) = &sampler {

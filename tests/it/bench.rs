@@ -180,54 +180,26 @@ async fn bench_holds_a_fixed_rate_and_leaves_the_warm_up_out() {
     node.stop().await;
 }
 
+/// Runs `siis bench` with placeholder certificates and `args`; it must fail. Returns stderr.
+fn bench_refuses(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siis"))
+        .env_clear()
+        .args(["bench", "--cert", "c.pem", "--key", "k.pem"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
-fn bench_refuses_a_bad_mix_and_a_missing_sample() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siis"))
-        .env_clear()
-        .args([
-            "bench",
-            "--cert",
-            "c.pem",
-            "--key",
-            "k.pem",
-            "--mix",
-            "ficha=1,nada=2",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown operation \"nada\""));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siis"))
-        .env_clear()
-        .args([
-            "bench",
-            "--cert",
-            "c.pem",
-            "--key",
-            "k.pem",
-            "--sample",
-            "/nonexistent.csv",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.csv"));
+fn bench_refuses_a_bad_mix_a_missing_sample_and_an_unreadable_node() {
+    let stderr = bench_refuses(&["--mix", "ficha=1,nada=2"]);
+    assert!(stderr.contains("unknown operation \"nada\""), "{stderr}");
+    let stderr = bench_refuses(&["--sample", "/nonexistent.csv"]);
+    assert!(stderr.contains("/nonexistent.csv"), "{stderr}");
     // A node process that is not there is named before any request is sent.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_siis"))
-        .env_clear()
-        .args([
-            "bench",
-            "--cert",
-            "c.pem",
-            "--key",
-            "k.pem",
-            "--node-pid",
-            "0",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = bench_refuses(&["--node-pid", "0"]);
     assert!(
         stderr.contains("--node-pid 0: cannot read the process's memory"),
         "{stderr}"
