@@ -10,7 +10,9 @@ mod reference;
 pub mod schema;
 mod url;
 
-pub use conn::{ConnectionManager, DbConnection, DbError, Pool, PooledConnection, open_pool};
+pub use conn::{
+    ConnectionManager, DbConnection, DbError, Pool, PooledConnection, open_pool, shared_page_cache,
+};
 pub(crate) use conn::{SQLITE_PRAGMAS, forget_stat4_samples};
 pub use migrate::{MIGRATION_NAMES, run_migrations};
 pub use reference::sync_reference;

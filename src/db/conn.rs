@@ -154,6 +154,29 @@ pub(crate) fn forget_stat4_samples(conn: &mut DbConnection) -> Result<(), DbErro
     Ok(())
 }
 
+/// Whether the SQLite this binary runs on keeps every connection's page cache in one shared
+/// pool (compiled with `SQLITE_ENABLE_MEMORY_MANAGEMENT`, as libsqlite3-sys bundles it). In that
+/// pool a connection at its `cache_size` takes the oldest page of another connection, which
+/// then allocates a new one, so the audit writer's cache grew without bound under load and the
+/// node's memory with it, up to the sum of every connection's `cache_size`. This checkout's
+/// `.cargo/config.toml` builds SQLite without the option. `false` on PostgreSQL.
+pub fn shared_page_cache(conn: &mut DbConnection) -> Result<bool, DbError> {
+    let DbConnection::Sqlite(c) = conn else {
+        return Ok(false);
+    };
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let found: Found = diesel::sql_query(
+        "SELECT count(*) AS n FROM pragma_compile_options \
+         WHERE compile_options = 'ENABLE_MEMORY_MANAGEMENT'",
+    )
+    .get_result(c)?;
+    Ok(found.n > 0)
+}
+
 /// Opens one connection first (so a failure reports the backend's real error, not a pool
 /// timeout), runs pending migrations and the reference-data sync on it, then builds the pool.
 pub fn open_pool(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Pool, DbError> {
@@ -162,6 +185,14 @@ pub fn open_pool(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Pool
     super::run_migrations(&mut first)?;
     super::sync_reference(&mut first)?;
     forget_stat4_samples(&mut first)?;
+    if shared_page_cache(&mut first)? {
+        tracing::warn!(
+            "this build's SQLite shares one page cache among connections \
+             (SQLITE_ENABLE_MEMORY_MANAGEMENT): memory can grow under load up to the sum of \
+             every connection's cache_size; build from the project's checkout, whose \
+             .cargo/config.toml leaves the option out"
+        );
+    }
     drop(first);
     // A PostgreSQL connection can break with the server (restart, network); a checkout tests
     // it with `SELECT 1`. A SQLite connection is a file handle that does not break, and the

@@ -88,6 +88,22 @@ fn both_backends_have_the_same_tables_and_columns() {
     }
 }
 
+/// Each connection's page cache is held to its own `cache_size`. With SQLite's shared pool
+/// (`SQLITE_ENABLE_MEMORY_MANAGEMENT`, libsqlite3-sys's default) the audit writer took pages
+/// from the index thread's cache and the node grew ~9 MiB a minute under the benchmark's mix;
+/// `.cargo/config.toml` builds SQLite without it. Fails if that setting is lost.
+#[test]
+fn sqlite_page_caches_are_held_per_connection() {
+    let dir = TempDir::new().unwrap();
+    let db = TestDb::new(Backend::Sqlite, dir.path());
+    let pool = open_pool(&db.url, 1, Duration::from_secs(5)).unwrap();
+    let mut conn = pool.get().unwrap();
+    assert!(
+        !siis::db::shared_page_cache(&mut conn).unwrap(),
+        "SQLite was built with SQLITE_ENABLE_MEMORY_MANAGEMENT (see .cargo/config.toml)"
+    );
+}
+
 #[test]
 fn sqlite_runs_in_wal_mode_with_foreign_keys() {
     let dir = TempDir::new().unwrap();
