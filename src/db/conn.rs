@@ -157,9 +157,9 @@ pub(crate) fn forget_stat4_samples(conn: &mut DbConnection) -> Result<(), DbErro
 /// Whether the SQLite this binary runs on keeps every connection's page cache in one shared
 /// pool (compiled with `SQLITE_ENABLE_MEMORY_MANAGEMENT`, as libsqlite3-sys bundles it). In that
 /// pool a connection at its `cache_size` takes the oldest page of another connection, which
-/// then allocates a new one, so the audit writer's cache grew without bound under load and the
-/// node's memory with it, up to the sum of every connection's `cache_size`. This checkout's
-/// `.cargo/config.toml` builds SQLite without the option. `false` on PostgreSQL.
+/// then allocates a new one, so under load the audit writer's cache grew far past its own size
+/// and the node's memory with it, toward the sum of every connection's `cache_size`. This
+/// checkout's `.cargo/config.toml` builds SQLite without the option. `false` on PostgreSQL.
 pub fn shared_page_cache(conn: &mut DbConnection) -> Result<bool, DbError> {
     let DbConnection::Sqlite(c) = conn else {
         return Ok(false);

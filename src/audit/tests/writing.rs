@@ -263,6 +263,7 @@ fn sqlite_index_checkpoints_in_small_steps() {
     };
     let log = AuditLog::start(&db.url).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    // Read while the index's connection is open: SQLite removes the WAL when it closes.
     let mut largest = 0;
     for n in 0..300u32 {
         let subjects: Vec<u32> = (0..500).map(|_| rng.random_range(1..99_999_999)).collect();
