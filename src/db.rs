@@ -13,7 +13,7 @@ mod url;
 pub use conn::{
     ConnectionManager, DbConnection, DbError, Pool, PooledConnection, open_pool, shared_page_cache,
 };
-pub(crate) use conn::{SQLITE_PRAGMAS, forget_stat4_samples};
+pub(crate) use conn::{SQLITE_PRAGMAS, count, forget_stat4_samples};
 pub use migrate::{MIGRATION_NAMES, run_migrations};
 pub use reference::sync_reference;
 pub use url::{DatabaseUrl, DatabaseUrlError};

@@ -137,21 +137,27 @@ impl r2d2::ManageConnection for ConnectionManager {
 /// ran at 2,717 req/s instead of 3,620 (README, *Benchmarks*). Our queries are key lookups,
 /// planned the same whatever the value.
 pub(crate) fn forget_stat4_samples(conn: &mut DbConnection) -> Result<(), DbError> {
-    if let DbConnection::Sqlite(c) = conn {
-        #[derive(diesel::QueryableByName)]
-        struct Found {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let found: Found = diesel::sql_query(
+    if let DbConnection::Sqlite(_) = conn {
+        let samples = count(
+            conn,
             "SELECT count(*) AS n FROM main.sqlite_master WHERE name = 'sqlite_stat4'",
-        )
-        .get_result(c)?;
-        if found.n > 0 {
-            c.batch_execute("DELETE FROM main.sqlite_stat4;")?;
+        )?;
+        if samples > 0 {
+            conn.batch_execute("DELETE FROM main.sqlite_stat4;")?;
         }
     }
     Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Runs a query that returns one row with a `BIGINT` column `n` and returns `n`.
+pub(crate) fn count(conn: &mut DbConnection, sql: &str) -> QueryResult<i64> {
+    Ok(diesel::sql_query(sql).get_result::<Count>(conn)?.n)
 }
 
 /// Whether the SQLite this binary runs on keeps every connection's page cache in one shared
@@ -161,20 +167,15 @@ pub(crate) fn forget_stat4_samples(conn: &mut DbConnection) -> Result<(), DbErro
 /// and the node's memory with it, toward the sum of every connection's `cache_size`. This
 /// checkout's `.cargo/config.toml` builds SQLite without the option. `false` on PostgreSQL.
 pub fn shared_page_cache(conn: &mut DbConnection) -> Result<bool, DbError> {
-    let DbConnection::Sqlite(c) = conn else {
+    if let DbConnection::Pg(_) = conn {
         return Ok(false);
-    };
-    #[derive(diesel::QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
     }
-    let found: Found = diesel::sql_query(
+    let found = count(
+        conn,
         "SELECT count(*) AS n FROM pragma_compile_options \
          WHERE compile_options = 'ENABLE_MEMORY_MANAGEMENT'",
-    )
-    .get_result(c)?;
-    Ok(found.n > 0)
+    )?;
+    Ok(found > 0)
 }
 
 /// Opens one connection first (so a failure reports the backend's real error, not a pool

@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::feeds::{self, Cruce};
 use super::lectura::{Huella, Lectura};
 use super::{APPLY_CHUNK, Envio, Informe, LoteError, MAX_RECHAZOS, Progreso, Tipo};
-use crate::db::DbConnection;
 use crate::db::schema::{lotes, procedencia as procedencia_t};
+use crate::db::{DbConnection, count};
 use crate::domain::Run;
 
 /// The report of the batch `clave` of agreement `convenio`, if it was applied.
@@ -47,12 +47,6 @@ pub(super) enum Aplicado {
 struct Linea {
     #[diesel(sql_type = BigInt)]
     linea: i64,
-}
-
-#[derive(QueryableByName)]
-struct Cuenta {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
 }
 
 /// Applies the staged records of a batch in one transaction, with its `lotes` row.
@@ -179,10 +173,6 @@ pub(super) fn aplicar(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn count(conn: &mut DbConnection, sql: &str) -> QueryResult<i64> {
-    Ok(diesel::sql_query(sql).get_result::<Cuenta>(conn)?.n)
 }
 
 /// Rejects the staged records that fail a check against the registry, and unstages them.

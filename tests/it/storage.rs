@@ -88,15 +88,21 @@ fn both_backends_have_the_same_tables_and_columns() {
     }
 }
 
+/// A pool over a fresh SQLite registry in a folder that lives as long as the returned guard.
+fn sqlite_pool() -> (TempDir, siis::db::Pool) {
+    let dir = TempDir::new().unwrap();
+    let db = TestDb::new(Backend::Sqlite, dir.path());
+    let pool = open_pool(&db.url, 2, Duration::from_secs(5)).unwrap();
+    (dir, pool)
+}
+
 /// Each connection's page cache is held to its own `cache_size`. With SQLite's shared pool
 /// (`SQLITE_ENABLE_MEMORY_MANAGEMENT`, libsqlite3-sys's default) the audit writer took pages
 /// from the index thread's cache and the node grew ~9 MiB a minute under the benchmark's mix;
 /// `.cargo/config.toml` builds SQLite without it. Fails if that setting is lost.
 #[test]
 fn sqlite_page_caches_are_held_per_connection() {
-    let dir = TempDir::new().unwrap();
-    let db = TestDb::new(Backend::Sqlite, dir.path());
-    let pool = open_pool(&db.url, 1, Duration::from_secs(5)).unwrap();
+    let (_dir, pool) = sqlite_pool();
     let mut conn = pool.get().unwrap();
     assert!(
         !siis::db::shared_page_cache(&mut conn).unwrap(),
@@ -106,9 +112,7 @@ fn sqlite_page_caches_are_held_per_connection() {
 
 #[test]
 fn sqlite_runs_in_wal_mode_with_foreign_keys() {
-    let dir = TempDir::new().unwrap();
-    let db = TestDb::new(Backend::Sqlite, dir.path());
-    let pool = open_pool(&db.url, 2, Duration::from_secs(5)).unwrap();
+    let (_dir, pool) = sqlite_pool();
     let mut conn = pool.get().unwrap();
     #[derive(QueryableByName)]
     struct Mode {
