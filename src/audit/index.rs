@@ -22,12 +22,21 @@ use super::row::{SubjectRow, parse_subjects};
 use crate::db::schema::{auditoria, auditoria_sujetos, auditoria_sujetos_hasta};
 use crate::db::{ConnectionManager, DbConnection, DbError};
 
-/// Rows per multi-row INSERT (2 columns × 5,000 stay under SQLite's 32,766 parameters).
+/// Rows per multi-row INSERT on PostgreSQL (2 columns × 5,000, under its 65,535 parameters).
 const SUBJECTS_PER_INSERT: usize = 5_000;
 /// Records read back per transaction when catching up from `auditoria`.
 const CATCH_UP_PAGE: i64 = 10_000;
-/// Committed groups written in one transaction at most.
-const GROUPS_PER_COMMIT: usize = 256;
+/// The thread gathers what the writer sends for this long after the first group arrives, then
+/// writes it in one transaction. Under load the writer commits a group of one or two records
+/// every millisecond or so, and a commit for each rewrote the mark's page and the last page of
+/// the `auditoria_id` index with every row or two: three pages written per row where one is
+/// needed. Records wait this much longer in the unindexed tail, which readers take from
+/// `auditoria`.
+const GATHER_FOR: std::time::Duration = std::time::Duration::from_millis(50);
+/// ...or until this many rows are gathered. Each row lands on a page of its own, and a
+/// transaction's pages are checkpointed together, so a transaction stays near the checkpoint
+/// step ([`INDEX_CHECKPOINT_PAGES`]); one large group (a 500-RUN batch) is written alone.
+const ROWS_PER_COMMIT: usize = 300;
 /// After a failure, how long the thread waits before trying again (groups that arrive
 /// meanwhile are caught up from `auditoria` then), and how often it retries while behind.
 const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
@@ -87,15 +96,29 @@ impl Indexer {
         loop {
             match inbox.recv_timeout(RETRY_AFTER) {
                 Ok(first) => {
+                    let until = std::time::Instant::now() + GATHER_FOR;
+                    let mut rows = first.rows.len();
                     let mut groups = vec![first];
-                    while groups.len() < GROUPS_PER_COMMIT {
-                        match inbox.try_recv() {
-                            Ok(group) => groups.push(group),
-                            Err(_) => break,
+                    let mut stopping = false;
+                    while rows < ROWS_PER_COMMIT {
+                        let left = until.saturating_duration_since(std::time::Instant::now());
+                        match inbox.recv_timeout(left) {
+                            Ok(group) => {
+                                rows += group.rows.len();
+                                groups.push(group);
+                            }
+                            Err(mpsc::RecvTimeoutError::Timeout) => break,
+                            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                                stopping = true;
+                                break;
+                            }
                         }
                     }
                     last_seen = last_seen.max(groups.last().map_or(0, |g| g.last));
                     self.index(groups, last_seen);
+                    if stopping {
+                        break;
+                    }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if self.upto.is_none_or(|upto| upto < last_seen) {
@@ -207,7 +230,11 @@ const INDEX_CHECKPOINT_PAGES: u32 = 100;
 /// Inserts the rows and moves the mark to `upto`, in one transaction. On SQLite the first
 /// statement writes the index file, so the transaction locks that file only, never the audit
 /// file the writer commits to.
-fn write(conn: &mut DbConnection, rows: &[SubjectRow], upto: i64) -> Result<(), DbError> {
+pub(super) fn write(
+    conn: &mut DbConnection,
+    rows: &[SubjectRow],
+    upto: i64,
+) -> Result<(), DbError> {
     // Rows already there (another node on the same database indexed them, or a node of an
     // earlier version wrote them with their record) are left as they are: INSERT OR IGNORE on
     // SQLite, ON CONFLICT DO NOTHING on PostgreSQL.
@@ -219,10 +246,12 @@ fn write(conn: &mut DbConnection, rows: &[SubjectRow], upto: i64) -> Result<(), 
         };
     }
     match conn {
+        // One single-row INSERT per row, a statement prepared once: a multi-row INSERT is new
+        // SQL for every size, prepared again (parsed, planned) at each call.
         DbConnection::Sqlite(c) => c.transaction(|c| {
-            for chunk in rows.chunks(SUBJECTS_PER_INSERT) {
+            for row in rows {
                 diesel::insert_or_ignore_into(auditoria_sujetos::table)
-                    .values(chunk)
+                    .values(row)
                     .execute(c)?;
             }
             mark!(c)

@@ -16,8 +16,8 @@ use crate::db::{ConnectionManager, DatabaseUrl, DbConnection, DbError};
 
 /// Most records committed in one transaction.
 pub const MAX_GROUP: usize = 1_000;
-/// Rows per multi-row INSERT (16 columns × 1,000 stay under SQLite's 32,766 parameters and
-/// PostgreSQL's 65,535).
+/// Rows per multi-row INSERT on PostgreSQL (16 columns × 1,000 stay under its 65,535
+/// parameters).
 const RECORDS_PER_INSERT: usize = 1_000;
 
 type Reply = oneshot::Sender<Result<AuditId, AuditError>>;
@@ -332,26 +332,35 @@ impl Writer {
     }
 }
 
-/// Inserts the records in one transaction (multi-row INSERTs, which the MultiConnection
-/// lacks). Their index rows are written afterwards, by the index thread.
-fn insert_group(conn: &mut DbConnection, rows: &[AuditRow]) -> Result<(), DbError> {
-    macro_rules! insert {
-        ($c:expr) => {{
-            for chunk in rows.chunks(RECORDS_PER_INSERT) {
-                diesel::insert_into(auditoria::table)
-                    .values(chunk)
-                    .execute($c)?;
-            }
-            Ok::<_, diesel::result::Error>(())
-        }};
-    }
+/// Inserts the records in one transaction. Their index rows are written afterwards, by the
+/// index thread.
+///
+/// SQLite: one single-row INSERT per record, a statement prepared once per connection. A
+/// multi-row INSERT is new SQL for every group size, and Diesel prepares such statements again
+/// at each call: SQLite's parser and code generator ran for every record. PostgreSQL:
+/// multi-row INSERTs, one round trip per thousand records.
+pub(super) fn insert_group(conn: &mut DbConnection, rows: &[AuditRow]) -> Result<(), DbError> {
     match conn {
         // A deferred transaction whose first statement writes: it takes the write lock of the
         // audit file only (the first statement is an INSERT, so there is no read lock to
         // upgrade). IMMEDIATE would also lock the registry file, and a long registry write (a
         // provider batch) would then stall every request's audit record.
-        DbConnection::Sqlite(c) => c.transaction(|c| insert!(c))?,
-        DbConnection::Pg(c) => c.transaction(|c| insert!(c))?,
+        DbConnection::Sqlite(c) => c.transaction(|c| {
+            for row in rows {
+                diesel::insert_into(auditoria::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?,
+        DbConnection::Pg(c) => c.transaction(|c| {
+            for chunk in rows.chunks(RECORDS_PER_INSERT) {
+                diesel::insert_into(auditoria::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?,
     }
     Ok(())
 }

@@ -281,6 +281,59 @@ fn sqlite_index_checkpoints_in_small_steps() {
     );
 }
 
+/// SQLite: the writer's and the index's INSERTs are prepared once per connection, whatever the
+/// number of records in a group. A multi-row INSERT is new SQL for every group size, which
+/// Diesel prepares again at each call: SQLite parsed and planned the writer's INSERT for every
+/// group, 1.8% of the node's CPU under REST lookups. (Diesel reports each statement it caches.)
+#[test]
+fn sqlite_audit_inserts_are_prepared_once() {
+    use crate::audit::row::Pending;
+    use diesel::connection::InstrumentationEvent;
+    use std::sync::{Arc, Mutex};
+    let db = TestDb::sqlite();
+    let mut conn = open_writer(&ConnectionManager::new(db.url.clone())).unwrap();
+    let prepared: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = Arc::clone(&prepared);
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+            log.lock().unwrap().push(sql.to_owned());
+        }
+    });
+    let mut previous = GENESIS_HASH.to_owned();
+    let mut id = 0;
+    for size in [1, 3, 7] {
+        let mut rows = Vec::new();
+        let mut subjects = Vec::new();
+        for _ in 0..size {
+            id += 1;
+            let pending = Pending::new(record(id as u32, &[10_000 + id as u32])).unwrap();
+            let (row, index) = pending.chain(id, &previous);
+            subjects.extend(index);
+            previous.clone_from(&row.hash);
+            rows.push(row);
+        }
+        crate::audit::writer::insert_group(&mut conn, &rows).unwrap();
+        crate::audit::index::write(&mut conn, &subjects, id).unwrap();
+    }
+    let inserts: Vec<String> = prepared
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|sql| sql.starts_with("INSERT"))
+        .map(|sql| sql.split(" (").next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        inserts,
+        [
+            "INSERT INTO `auditoria`",
+            "INSERT OR IGNORE INTO `auditoria_sujetos`"
+        ],
+        "each INSERT prepared once over three groups of 1, 3 and 7 records"
+    );
+    assert_eq!(stored_rows(&mut conn).len(), 11);
+    assert_eq!(index_rows(&mut conn).len(), 11);
+}
+
 fn operations(conn: &mut DbConnection, who: u32, which: Which, limit: i64) -> Vec<String> {
     accesses(conn, run(who), which, limit)
         .unwrap()
