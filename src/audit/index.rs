@@ -12,7 +12,8 @@
 //! commits), the next group does not follow the mark and the records after the mark are read
 //! back from `auditoria` and indexed from their `sujetos`. The same happens at start-up.
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use diesel::connection::SimpleConnection;
@@ -28,10 +29,9 @@ const SUBJECTS_PER_INSERT: usize = 5_000;
 const CATCH_UP_PAGE: i64 = 10_000;
 /// The thread gathers what the writer sends for this long after the first group arrives, then
 /// writes it in one transaction. Under load the writer commits a group of one or two records
-/// every millisecond or so, and a commit for each rewrote the mark's page and the last page of
-/// the `auditoria_id` index with every row or two: three pages written per row where one is
-/// needed. Records wait this much longer in the unindexed tail, which readers take from
-/// `auditoria`.
+/// about every millisecond, and a transaction for each also rewrote the mark's page and the
+/// last page of the `auditoria_id` index: two pages for a row or two, beside each row's own.
+/// Records wait this much longer in the unindexed tail, which readers take from `auditoria`.
 const GATHER_FOR: std::time::Duration = std::time::Duration::from_millis(50);
 /// ...or until this many rows are gathered. Each row lands on a page of its own, and a
 /// transaction's pages are checkpointed together, so a transaction stays near the checkpoint
@@ -54,10 +54,12 @@ pub(super) struct Committed {
 pub(super) fn start(
     manager: ConnectionManager,
     head: i64,
+    commits: Arc<AtomicU64>,
 ) -> std::io::Result<(mpsc::Sender<Committed>, JoinHandle<()>)> {
     let (sender, inbox) = mpsc::channel();
     let indexer = Indexer {
         manager,
+        commits,
         conn: None,
         upto: None,
         resting_until: None,
@@ -80,6 +82,8 @@ pub(crate) fn indexed_upto(conn: &mut DbConnection) -> Result<i64, DbError> {
 
 struct Indexer {
     manager: ConnectionManager,
+    /// Transactions written (read by [`super::AuditLog::index_commits`]).
+    commits: Arc<AtomicU64>,
     /// `None` after a failure: reopened for the next group.
     conn: Option<DbConnection>,
     /// The mark as last written; `None` until read (again, after a failure).
@@ -170,6 +174,7 @@ impl Indexer {
         if follows {
             let rows: Vec<SubjectRow> = groups.into_iter().flat_map(|g| g.rows).collect();
             write(conn, &rows, last)?;
+            self.commits.fetch_add(1, Ordering::Relaxed);
             upto = last;
         }
         // Anything else (a gap, an earlier failure, start-up): read the records back.
@@ -198,6 +203,7 @@ impl Indexer {
                 })
                 .collect();
             write(conn, &rows, end)?;
+            self.commits.fetch_add(1, Ordering::Relaxed);
             upto = end;
         }
         self.upto = Some(upto);

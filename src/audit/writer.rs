@@ -37,6 +37,7 @@ struct Inner {
     queue: mpsc::Sender<Message>,
     thread: Mutex<Option<JoinHandle<()>>>,
     commits: Arc<AtomicU64>,
+    index_commits: Arc<AtomicU64>,
 }
 
 impl AuditLog {
@@ -68,9 +69,10 @@ impl AuditLog {
         let mut conn = open_writer_with(&manager, durability)?;
         let head = read_head(&mut conn)?;
         tracing::info!(audit.head = head.id, "audit log opened");
+        let index_commits = Arc::new(AtomicU64::new(0));
         let index = if indexed {
             Some(
-                index::start(manager.clone(), head.id)
+                index::start(manager.clone(), head.id, Arc::clone(&index_commits))
                     .map_err(|e| AuditError::Thread(Arc::new(e)))?,
             )
         } else {
@@ -96,6 +98,7 @@ impl AuditLog {
                 queue,
                 thread: Mutex::new(Some(thread)),
                 commits,
+                index_commits,
             }),
         })
     }
@@ -148,6 +151,11 @@ impl AuditLog {
     /// Transactions committed so far by this log's writer (each holds one group of records).
     pub fn commits(&self) -> u64 {
         self.inner.commits.load(Ordering::Relaxed)
+    }
+
+    /// Transactions committed so far by this log's by-person index thread.
+    pub fn index_commits(&self) -> u64 {
+        self.inner.index_commits.load(Ordering::Relaxed)
     }
 }
 

@@ -281,6 +281,32 @@ fn sqlite_index_checkpoints_in_small_steps() {
     );
 }
 
+/// The by-person index gathers the writer's groups into transactions of its own: records
+/// appended one by one (each its own group, committed and flushed apart) are indexed in a
+/// fraction of the transactions the writer needed.
+#[test]
+fn the_index_gathers_many_groups_per_transaction() {
+    for db in databases() {
+        let log = AuditLog::start(&db.url).unwrap();
+        let mut last = 0;
+        for n in 0..200u32 {
+            last = log
+                .append_blocking(record(n, &[4_000_000 + n]))
+                .unwrap()
+                .get();
+        }
+        wait_indexed(&db, last);
+        let (groups, transactions) = (log.commits(), log.index_commits());
+        log.shutdown();
+        assert_eq!(groups, 200, "one group per record appended alone");
+        assert!(
+            transactions <= 40,
+            "{transactions} index transactions for {groups} groups"
+        );
+        assert_eq!(index_rows(&mut db.conn()).len(), 200);
+    }
+}
+
 /// SQLite: the writer's and the index's INSERTs are prepared once per connection, whatever the
 /// number of records in a group. A multi-row INSERT is new SQL for every group size, which
 /// Diesel prepares again at each call: SQLite parsed and planned the writer's INSERT for every
