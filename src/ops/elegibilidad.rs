@@ -124,13 +124,12 @@ pub fn consultar(
     scope: Option<Cut>,
     today: NaiveDate,
 ) -> Result<Elegibilidad, ApiError> {
-    let Some(household) = ficha::household_of(conn, run)? else {
+    let Some((household, ficha)) = ficha::household_with_ficha(conn, run)? else {
         return Err(ApiError::no_encontrado());
     };
     if scope.is_some_and(|cut| cut.as_str() != household.cut) {
         return Err(ApiError::fuera_de_ambito());
     }
-    let ficha = ficha::ficha_of(conn, household.hogar_id)?;
     let puntaje = ficha
         .as_ref()
         .and_then(|f| Puntaje::new(i64::from(f.puntaje)).ok());
