@@ -187,7 +187,7 @@ pub fn responder(
         tracing::error!("certificate asked of a node without a document signing key");
         ApiError::unavailable()
     })?;
-    let Some(household) = ficha::household_of(conn, run)? else {
+    let Some((household, ficha)) = ficha::household_with_ficha(conn, run)? else {
         return Err(ApiError::no_encontrado());
     };
     if agreement
@@ -197,7 +197,7 @@ pub fn responder(
     {
         return Err(ApiError::fuera_de_ambito());
     }
-    let Some(ficha) = ficha::ficha_of(conn, household.hogar_id)? else {
+    let Some(ficha) = ficha else {
         return Err(ApiError::sin_ficha());
     };
     let (nombres, paterno, materno): (String, String, String) = personas::table
