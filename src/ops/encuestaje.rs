@@ -49,14 +49,12 @@ pub fn solicitar(
     plazo_dias: u32,
     today: NaiveDate,
 ) -> Result<Encuestaje, ApiError> {
-    let (household, fallecido) = match ficha::household_of(conn, solicitud.run)? {
-        Some(h) => {
-            let fallecido = h.fallecido;
-            (Some(h), fallecido)
-        }
+    let (household, en_vigor) = match ficha::household_with_ficha(conn, solicitud.run)? {
+        Some((h, ficha)) => (Some(h), ficha.is_some()),
         None if persona_existe(conn, solicitud.run)? => (None, false),
         None => return Err(ApiError::no_encontrado()),
     };
+    let fallecido = household.as_ref().is_some_and(|h| h.fallecido);
     let conocida = household.as_ref().and_then(|h| Cut::parse(&h.cut).ok());
     let cut = match (solicitud.comuna, conocida) {
         (Some(given), _) => {
@@ -81,9 +79,7 @@ pub fn solicitar(
     if fallecido {
         return Err(errores::persona_fallecida());
     }
-    if let Some(h) = &household
-        && ficha::ficha_of(conn, h.hogar_id)?.is_some()
-    {
+    if en_vigor {
         return Err(errores::ficha_vigente());
     }
     let now = store::now_us();

@@ -176,32 +176,15 @@ pub struct Household {
 }
 
 /// Finds the household of `run`, or `None` if the person is unknown or has no household.
+/// The same statement as [`household_with_ficha`], whose ficha this caller does not need.
 pub fn household_of(conn: &mut DbConnection, run: Run) -> Result<Option<Household>, DbError> {
-    let row: Option<(i64, String, Option<NaiveDate>, NaiveDate)> = integrantes::table
-        .inner_join(hogares::table)
-        .inner_join(personas::table)
-        .filter(integrantes::run.eq(run.numero() as i32))
-        .select((
-            integrantes::hogar_id,
-            hogares::cut,
-            personas::fecha_defuncion,
-            personas::fecha_nacimiento,
-        ))
-        .get_result(conn)
-        .optional()?;
-    Ok(
-        row.map(|(hogar_id, cut, defuncion, fecha_nacimiento)| Household {
-            hogar_id,
-            cut,
-            fallecido: defuncion.is_some(),
-            fecha_nacimiento,
-        }),
-    )
+    Ok(household_with_ficha(conn, run)?.map(|(household, _)| household))
 }
 
-/// [`household_of`] and the household's ficha in force, in one query (one round trip on
-/// PostgreSQL instead of two; the ficha is joined with its `estado` written into the SQL, like
-/// [`ficha_of`], so the statement stays prepared).
+/// The household of `run` (its comuna, whether the person is deceased) and the household's
+/// ficha in force, in one query: one round trip on PostgreSQL instead of two. The ficha is
+/// joined with its `estado` written into the SQL ([`FichaEnVigor`]), so the statement stays
+/// prepared. `None` if the person is unknown or has no household.
 pub fn household_with_ficha(
     conn: &mut DbConnection,
     run: Run,
@@ -232,16 +215,6 @@ pub fn household_with_ficha(
             (household, ficha)
         }),
     )
-}
-
-/// The ficha in force for a household.
-pub fn ficha_of(conn: &mut DbConnection, hogar_id: i64) -> Result<Option<Ficha>, DbError> {
-    Ok(fichas::table
-        .filter(fichas::hogar_id.eq(hogar_id))
-        .filter(FichaEnVigor)
-        .select(Ficha::as_select())
-        .get_result(conn)
-        .optional()?)
 }
 
 /// Looks up a RUN's ficha. Household members are read only when `with_members` (a caller
