@@ -11,7 +11,8 @@ pub mod schema;
 mod url;
 
 pub use conn::{
-    ConnectionManager, DbConnection, DbError, Pool, PooledConnection, open_pool, shared_page_cache,
+    ConnectionManager, DbConnection, DbError, Pool, Pooled, PooledConnection, RECENTLY_USED,
+    open_pool, shared_page_cache,
 };
 pub(crate) use conn::{SQLITE_PRAGMAS, count, forget_stat4_samples};
 pub use migrate::{MIGRATION_NAMES, run_migrations};

@@ -23,7 +23,11 @@ impl AppState {
         let pool = self.pool.clone();
         let outcome = actix_web::web::block(move || {
             let mut conn = pool.get()?;
-            work(&mut conn)
+            let outcome = work(&mut conn);
+            if let Err(error) = &outcome {
+                conn.note_failure(error);
+            }
+            outcome
         })
         .await;
         match outcome {

@@ -40,7 +40,7 @@ pub fn prepare(config: &Config) -> anyhow::Result<()> {
 pub fn ensure_population(config: &Config, pool: &Pool) -> anyhow::Result<()> {
     use diesel::prelude::*;
     let mut conn = pool.get()?;
-    let present: i64 = personas::table.count().get_result(&mut conn)?;
+    let present: i64 = personas::table.count().get_result(&mut **conn)?;
     if present > 0 {
         return Ok(());
     }

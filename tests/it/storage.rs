@@ -19,13 +19,13 @@ fn migrations_apply_once_and_load_the_territory() {
         let pool = open_pool(&db.url, 2, Duration::from_secs(5)).unwrap();
         let mut conn = pool.get().unwrap();
         assert!(siis::db::run_migrations(&mut conn).unwrap().is_empty());
-        let n_comunas: i64 = comunas::table.count().get_result(&mut *conn).unwrap();
-        let n_regiones: i64 = regiones::table.count().get_result(&mut *conn).unwrap();
+        let n_comunas: i64 = comunas::table.count().get_result(&mut **conn).unwrap();
+        let n_regiones: i64 = regiones::table.count().get_result(&mut **conn).unwrap();
         assert_eq!((n_comunas, n_regiones), (346, 15), "{backend:?}");
         let iquique: String = comunas::table
             .find("01101")
             .select(comunas::nombre)
-            .first(&mut *conn)
+            .first(&mut **conn)
             .unwrap();
         assert_eq!(iquique, "IQUIQUE");
     }
@@ -120,12 +120,92 @@ fn sqlite_runs_in_wal_mode_with_foreign_keys() {
         journal_mode: String,
     }
     let mode: Vec<Mode> = diesel::sql_query("PRAGMA journal_mode")
-        .load(&mut *conn)
+        .load(&mut **conn)
         .unwrap();
     assert_eq!(mode[0].journal_mode, "wal");
     // Foreign keys are enforced: a household in an unknown comuna is refused.
     let refused =
         diesel::sql_query("INSERT INTO hogares (id, cut, direccion) VALUES (1, '99999', 'x')")
-            .execute(&mut *conn);
+            .execute(&mut **conn);
     assert!(refused.is_err());
+}
+
+#[derive(QueryableByName)]
+struct BackendPid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+fn backend_pid(conn: &mut DbConnection) -> Result<i32, siis::db::DbError> {
+    Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<BackendPid>(conn)?
+        .pid)
+}
+
+/// Ends the server side of connection `pid` from outside, as a PostgreSQL restart or an
+/// administrator would, and waits until the server has let it go.
+fn terminate(url: &siis::db::DatabaseUrl, pid: i32) {
+    let mut admin = ConnectionManager::new(url.clone()).open().unwrap();
+    diesel::sql_query(format!("SELECT pg_terminate_backend({pid})"))
+        .execute(&mut admin)
+        .unwrap();
+    for _ in 0..100 {
+        let alive = diesel::sql_query(format!(
+            "SELECT pid FROM pg_stat_activity WHERE pid = {pid}"
+        ))
+        .load::<BackendPid>(&mut admin)
+        .unwrap();
+        if alive.is_empty() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("backend {pid} still alive");
+}
+
+/// A PostgreSQL connection whose server side ended is not handed out again. One used within
+/// the last `RECENTLY_USED` is given out untested: its request fails (503) and the connection
+/// is dropped, so the next request gets a new one. One idle for longer is tested at checkout
+/// and replaced before any request sees it. A query error that is not about the connection
+/// keeps it.
+#[actix_web::test]
+async fn postgres_connections_the_server_closed_are_replaced() {
+    use siis::state::AppState;
+    for backend in backends().into_iter().filter(|b| *b == Backend::Postgres) {
+        let dir = TempDir::new().unwrap();
+        let db = TestDb::new(backend, dir.path());
+        let pool = open_pool(&db.url, 1, Duration::from_secs(5)).unwrap();
+        let state = AppState {
+            config: std::sync::Arc::new(siis::config::Config::default()),
+            pool,
+        };
+        let pid = || state.with_db(|conn| backend_pid(conn));
+
+        let first = pid().await.unwrap();
+        let failing = state
+            .with_db(|conn| Ok(diesel::sql_query("SELECT 1 / 0").execute(&mut ***conn)?))
+            .await;
+        assert!(failing.is_err());
+        assert_eq!(
+            pid().await.unwrap(),
+            first,
+            "a failed query kept its connection"
+        );
+
+        terminate(&db.url, first);
+        let error = pid().await.unwrap_err();
+        assert_eq!(
+            actix_web::ResponseError::status_code(&error),
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+        );
+        let second = pid().await.unwrap();
+        assert_ne!(second, first);
+
+        terminate(&db.url, second);
+        std::thread::sleep(siis::db::RECENTLY_USED + Duration::from_millis(100));
+        let third = pid()
+            .await
+            .expect("an idle connection is tested before use");
+        assert_ne!(third, second);
+    }
 }

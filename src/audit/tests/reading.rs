@@ -22,7 +22,7 @@ fn tampering_is_named_by_record() {
         }
         log.shutdown();
         let mut conn = db.conn();
-        let c = &mut *conn;
+        let c: &mut DbConnection = &mut conn;
         assert_eq!(verify(c).unwrap(), report(10, None));
 
         let edit = "UPDATE auditoria SET resultado = 'OK' WHERE id = 4";

@@ -243,7 +243,7 @@ async fn a_person_without_household_gets_one_and_the_deadline_follows_the_config
         for run in [sin_hogar, con_hogar] {
             diesel::insert_into(personas::table)
                 .values(persona(run))
-                .execute(&mut *conn)
+                .execute(&mut **conn)
                 .unwrap();
         }
         diesel::insert_into(hogares::table)
@@ -252,7 +252,7 @@ async fn a_person_without_household_gets_one_and_the_deadline_follows_the_config
                 cut: "13101".into(),
                 direccion: "Calle 1".into(),
             })
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         diesel::insert_into(integrantes::table)
             .values(Integrante {
@@ -260,7 +260,7 @@ async fn a_person_without_household_gets_one_and_the_deadline_follows_the_config
                 hogar_id: 1,
                 parentesco: "jefe".into(),
             })
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         drop(conn);
         let node = siis::startup::Node::start(std::sync::Arc::new(config)).unwrap();
@@ -327,7 +327,7 @@ async fn a_person_without_household_gets_one_and_the_deadline_follows_the_config
         let cuts: Vec<String> = hogares::table
             .order(hogares::id)
             .select(hogares::cut)
-            .load(&mut pool.get().unwrap())
+            .load(&mut **pool.get().unwrap())
             .unwrap();
         assert_eq!(cuts, ["05101", "05101"]);
         node.stop().await.unwrap();
