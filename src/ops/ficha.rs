@@ -217,12 +217,15 @@ pub fn household_with_ficha(
     )
 }
 
-/// Looks up a RUN's ficha. Household members are read only when `with_members` (a caller
-/// whose grant has no `integrantes.*` field costs one query less).
+/// Looks up a RUN's ficha in one query ([`household_with_members`], or
+/// [`household_with_ficha`] for a caller whose grant has no `integrantes.*` field: members
+/// are then not read at all); a second one only tells an unknown RUN from a person without a
+/// household.
 ///
-/// Every query here compares with `=`, so Diesel keeps each one prepared on the connection
-/// between requests (an `IN (…)` list is prepared again each time: about 90 µs of a 160 µs
-/// lookup went to preparing before). None binds a `LIMIT` (`get_result`, not `first`: each
+/// Every query here is fixed SQL with one bound RUN, so Diesel keeps each one prepared on the
+/// connection between requests (an `IN (…)` list of bound values is prepared again each time:
+/// about 90 µs of a 160 µs lookup went to preparing before; the members' `IN (SELECT …)` is
+/// not such a list). None binds a `LIMIT` (`get_result`, not `first`: each
 /// reads one row by key) or the ficha's `estado` ([`FichaEnVigor`]): SQLite plans such a
 /// statement by the bound value and so prepared it again at every execution. Batches use
 /// [`consultar_varios`]; tests check that both answer alike and that the statements stay
@@ -233,7 +236,12 @@ pub fn consultar(
     scope: Option<Cut>,
     with_members: bool,
 ) -> Result<Lookup, DbError> {
-    let Some((household, ficha)) = household_with_ficha(conn, run)? else {
+    let found = if with_members {
+        household_with_members(conn, run)?
+    } else {
+        household_with_ficha(conn, run)?.map(|(household, ficha)| (household, ficha, Vec::new()))
+    };
+    let Some((household, ficha, members)) = found else {
         let exists = personas::table
             .find(run.numero() as i32)
             .select(personas::run)
@@ -252,18 +260,55 @@ pub fn consultar(
     let Some(ficha) = ficha else {
         return Ok(Lookup::NoFicha);
     };
-    let integrantes = if with_members {
-        let rows: Vec<MemberRow> = integrantes::table
-            .inner_join(personas::table)
-            .filter(integrantes::hogar_id.eq(household.hogar_id))
-            .order(integrantes::run)
-            .select(MEMBER_COLUMNS)
-            .load(conn)?;
-        Some(rows.into_iter().map(|row| integrante(row).1).collect())
-    } else {
-        None
-    };
+    let integrantes = with_members.then_some(members);
     Ok(Lookup::Found(build(run, &household, ficha, integrantes)))
+}
+
+/// A person's household, its ficha in force if any, and its members.
+type HouseholdRead = (Household, Option<Ficha>, Vec<IntegranteFicha>);
+
+/// What [`household_with_ficha`] reads, and the household's members (ordered by RUN), in one
+/// query: one round trip on PostgreSQL instead of two. Each row is a member with the
+/// household's comuna and ficha; the person's own row gives their dates. `None` if the person
+/// is unknown or has no household.
+fn household_with_members(
+    conn: &mut DbConnection,
+    run: Run,
+) -> Result<Option<HouseholdRead>, DbError> {
+    let key = run.numero() as i32;
+    let propio = diesel::alias!(integrantes as propio);
+    let of_the_person = propio
+        .filter(propio.field(integrantes::run).eq(key))
+        .select(propio.field(integrantes::hogar_id));
+    let rows: Vec<(String, Option<NaiveDate>, Option<Ficha>, MemberRow)> = integrantes::table
+        .inner_join(hogares::table)
+        .inner_join(personas::table)
+        .left_join(fichas::table.on(fichas::hogar_id.eq(integrantes::hogar_id).and(FichaEnVigor)))
+        .filter(integrantes::hogar_id.eq_any(of_the_person))
+        .order(integrantes::run)
+        .select((
+            hogares::cut,
+            personas::fecha_defuncion,
+            fichas::all_columns.nullable(),
+            MEMBER_COLUMNS,
+        ))
+        .load(conn)?;
+    let mut found = None;
+    let mut members = Vec::with_capacity(rows.len());
+    for (cut, defuncion, ficha, member) in rows {
+        let (hogar_id, member_run) = (member.0, member.1);
+        if member_run == key {
+            let household = Household {
+                hogar_id,
+                cut,
+                fallecido: defuncion.is_some(),
+                fecha_nacimiento: member.5,
+            };
+            found = Some((household, ficha));
+        }
+        members.push(integrante(member).1);
+    }
+    Ok(found.map(|(household, ficha)| (household, ficha, members)))
 }
 
 /// Looks up many RUNs at once, in a fixed number of queries (not one set per RUN); the
