@@ -346,7 +346,8 @@ impl Writer {
 /// SQLite: one single-row INSERT per record, a statement prepared once per connection. A
 /// multi-row INSERT is new SQL for every group size, and Diesel prepares such statements again
 /// at each call: SQLite's parser and code generator ran for every record. PostgreSQL:
-/// multi-row INSERTs, one round trip per thousand records.
+/// multi-row INSERTs, one round trip per thousand records; a group of up to a thousand is one
+/// statement outside an explicit transaction (a statement commits or fails whole).
 pub(super) fn insert_group(conn: &mut DbConnection, rows: &[AuditRow]) -> Result<(), DbError> {
     match conn {
         // A deferred transaction whose first statement writes: it takes the write lock of the
@@ -361,6 +362,13 @@ pub(super) fn insert_group(conn: &mut DbConnection, rows: &[AuditRow]) -> Result
             }
             Ok::<_, diesel::result::Error>(())
         })?,
+        // One statement is a transaction of its own: a group that fits one INSERT is written
+        // without BEGIN and COMMIT, two round trips fewer for every group.
+        DbConnection::Pg(c) if rows.len() <= RECORDS_PER_INSERT => {
+            diesel::insert_into(auditoria::table)
+                .values(rows)
+                .execute(c)?;
+        }
         DbConnection::Pg(c) => c.transaction(|c| {
             for chunk in rows.chunks(RECORDS_PER_INSERT) {
                 diesel::insert_into(auditoria::table)

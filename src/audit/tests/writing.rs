@@ -313,7 +313,6 @@ fn the_index_gathers_many_groups_per_transaction() {
 /// group, 1.8% of the node's CPU under REST lookups. (Diesel reports each statement it caches.)
 #[test]
 fn sqlite_audit_inserts_are_prepared_once() {
-    use crate::audit::row::Pending;
     use diesel::connection::InstrumentationEvent;
     use std::sync::{Arc, Mutex};
     let db = TestDb::sqlite();
@@ -325,21 +324,11 @@ fn sqlite_audit_inserts_are_prepared_once() {
             log.lock().unwrap().push(sql.to_owned());
         }
     });
-    let mut previous = GENESIS_HASH.to_owned();
-    let mut id = 0;
+    let mut chain = Chain::default();
     for size in [1, 3, 7] {
-        let mut rows = Vec::new();
-        let mut subjects = Vec::new();
-        for _ in 0..size {
-            id += 1;
-            let pending = Pending::new(record(id as u32, &[10_000 + id as u32])).unwrap();
-            let (row, index) = pending.chain(id, &previous);
-            subjects.extend(index);
-            previous.clone_from(&row.hash);
-            rows.push(row);
-        }
+        let (rows, subjects) = chain.next(size);
         crate::audit::writer::insert_group(&mut conn, &rows).unwrap();
-        crate::audit::index::write(&mut conn, &subjects, id).unwrap();
+        crate::audit::index::write(&mut conn, &subjects, chain.id).unwrap();
     }
     let inserts: Vec<String> = prepared
         .lock()
@@ -358,6 +347,73 @@ fn sqlite_audit_inserts_are_prepared_once() {
     );
     assert_eq!(stored_rows(&mut conn).len(), 11);
     assert_eq!(index_rows(&mut conn).len(), 11);
+}
+
+/// Records chained one after another from the start of an empty log, as the writer chains them.
+#[derive(Default)]
+struct Chain {
+    id: i64,
+    previous: String,
+}
+
+impl Chain {
+    /// The next `size` records and their index rows.
+    fn next(&mut self, size: usize) -> (Vec<AuditRow>, Vec<crate::audit::row::SubjectRow>) {
+        if self.previous.is_empty() {
+            self.previous = GENESIS_HASH.to_owned();
+        }
+        let mut rows = Vec::new();
+        let mut subjects = Vec::new();
+        for _ in 0..size {
+            self.id += 1;
+            let id = self.id;
+            let pending =
+                crate::audit::row::Pending::new(record(id as u32, &[10_000 + id as u32])).unwrap();
+            let (row, index) = pending.chain(id, &self.previous);
+            subjects.extend(index);
+            self.previous.clone_from(&row.hash);
+            rows.push(row);
+        }
+        (rows, subjects)
+    }
+}
+
+/// PostgreSQL: a group of up to a thousand records is one INSERT, which commits on its own,
+/// so the writer's round trips per group are one instead of three (BEGIN, INSERT, COMMIT).
+/// A larger group is several INSERTs in one transaction: all of it is written, or none.
+#[test]
+fn postgres_audit_groups_are_one_statement() {
+    use diesel::connection::InstrumentationEvent;
+    use std::sync::{Arc, Mutex};
+    for db in databases().into_iter().filter(|db| !db.is_sqlite()) {
+        let mut conn = open_writer(&ConnectionManager::new(db.url.clone())).unwrap();
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = Arc::clone(&seen);
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            let what = match event {
+                InstrumentationEvent::StartQuery { query, .. } => query.to_string(),
+                InstrumentationEvent::BeginTransaction { .. } => "BEGIN".into(),
+                InstrumentationEvent::CommitTransaction { .. } => "COMMIT".into(),
+                _ => return,
+            };
+            log.lock().unwrap().push(what);
+        });
+        let mut chain = Chain::default();
+        for size in [1, 7] {
+            let (rows, _) = chain.next(size);
+            crate::audit::writer::insert_group(&mut conn, &rows).unwrap();
+            let statements = std::mem::take(&mut *seen.lock().unwrap());
+            assert_eq!(statements.len(), 1, "{statements:#?}");
+            assert!(statements[0].starts_with("INSERT"), "{statements:#?}");
+        }
+        let (rows, _) = chain.next(1_001);
+        crate::audit::writer::insert_group(&mut conn, &rows).unwrap();
+        let statements = std::mem::take(&mut *seen.lock().unwrap());
+        assert_eq!(statements.first().map(String::as_str), Some("BEGIN"));
+        assert_eq!(statements.last().map(String::as_str), Some("COMMIT"));
+        assert_eq!(stored_rows(&mut conn).len(), 1_009);
+        assert_eq!(verify(&mut conn).unwrap().records, 1_009);
+    }
 }
 
 fn operations(conn: &mut DbConnection, who: u32, which: Which, limit: i64) -> Vec<String> {
