@@ -21,6 +21,9 @@ use serde::Serialize;
 
 use crate::domain::Run;
 
+mod cpu;
+pub use cpu::NodeCpu;
+
 /// One kind of request the benchmark sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -82,7 +85,7 @@ pub struct BenchOptions {
     /// Eligibility program asked about.
     pub programa: String,
     /// The node's process id, when it runs on this machine: its memory is sampled during the
-    /// run (Linux `/proc`).
+    /// run, and its CPU over each phase's measured seconds (Linux `/proc`).
     pub node_pid: Option<u32>,
 }
 
@@ -115,6 +118,9 @@ pub struct BenchReport {
     /// The node's memory during the run, with `--node-pid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node_memory: Option<Vec<MemorySample>>,
+    /// The node's CPU per request in each phase, with `--node-pid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_cpu: Option<Vec<NodeCpu>>,
 }
 
 /// The node's private memory at one moment of the run.
@@ -198,11 +204,11 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
         programa: options.programa.clone(),
     });
     let report = runtime.block_on(async {
-        let baseline = phase(&shared, options, &[(Op::Ping, 1)]).await;
+        let (baseline, ping_cpu) = phase(&shared, options, &[(Op::Ping, 1)], "ping").await;
         if let Some(sampler) = &sampler {
             sampler.phase("mix");
         }
-        let mix = phase(&shared, options, &options.mix).await;
+        let (mix, mix_cpu) = phase(&shared, options, &options.mix, "mix").await;
         let seconds = options.duration.as_secs_f64();
         let ping_rate = baseline
             .get(&Op::Ping)
@@ -238,6 +244,9 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
             baseline: report(Op::Ping, baseline.get(&Op::Ping).unwrap_or(&empty)),
             mix: mix.iter().map(|(op, t)| report(*op, t)).collect(),
             node_memory: None,
+            node_cpu: options
+                .node_pid
+                .map(|_| ping_cpu.into_iter().chain(mix_cpu).collect()),
         })
     });
     report.map(|mut report: BenchReport| {
@@ -347,19 +356,32 @@ fn pace(rate: u32, deadline: Instant) -> tokio::sync::mpsc::UnboundedReceiver<In
     times
 }
 
-/// Runs one phase for the configured duration and returns the merged tallies.
+/// Runs one phase for the configured duration and returns the merged tallies and, with
+/// `--node-pid`, the node's CPU per request over the measured seconds.
 async fn phase(
     shared: &Arc<Shared>,
     options: &BenchOptions,
     mix: &[(Op, u32)],
-) -> BTreeMap<Op, Tally> {
+    name: &'static str,
+) -> (BTreeMap<Op, Tally>, Option<NodeCpu>) {
     let measured_from = Instant::now() + options.warmup;
     let deadline = measured_from + options.duration;
     let ops: Vec<Op> = mix.iter().map(|m| m.0).collect();
     let weights: Vec<u32> = mix.iter().map(|m| m.1).collect();
     let Ok(choice) = WeightedIndex::new(&weights) else {
-        return BTreeMap::new();
+        return (BTreeMap::new(), None);
     };
+    // Read on a thread of its own at both ends of the measured seconds. A node that cannot be
+    // read any more (it stopped) gives no figure rather than a wrong one.
+    let cpu = options.node_pid.map(|pid| {
+        std::thread::spawn(move || {
+            std::thread::sleep(measured_from.saturating_duration_since(Instant::now()));
+            let first = cpu::Snapshot::read(pid).ok()?;
+            std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+            let last = cpu::Snapshot::read(pid).ok()?;
+            Some((first, last))
+        })
+    });
     // Open run: workers take send times from the pacer; closed loop: each sends again as soon
     // as its previous answer is in.
     let times = options
@@ -407,7 +429,14 @@ async fn phase(
             merged.entry(op).or_insert_with(Tally::new).merge(&t);
         }
     }
-    merged
+    let requests = merged
+        .values()
+        .map(|t| t.ok + t.errors.values().sum::<u64>())
+        .sum();
+    let cpu = cpu
+        .and_then(|reader| reader.join().ok().flatten())
+        .map(|(first, last)| first.per_request(&last, name, requests));
+    (merged, cpu)
 }
 
 /// Sends one request; `Err` names the kind of failure.
@@ -564,6 +593,9 @@ pub fn print(report: &BenchReport) {
     }
     if let Some(samples) = &report.node_memory {
         print_memory(samples);
+    }
+    for phase in report.node_cpu.iter().flatten() {
+        cpu::print(phase);
     }
 }
 

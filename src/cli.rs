@@ -159,7 +159,8 @@ struct BenchArgs {
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
     /// The node's process id (same machine): its private memory (RssAnon) and threads are
-    /// sampled through the run and reported per phase.
+    /// sampled through the run and reported per phase, with its CPU per request (in all and
+    /// by thread) over each phase's measured seconds.
     #[arg(long, value_name = "PID")]
     node_pid: Option<u32>,
 }

@@ -170,6 +170,16 @@ async fn bench_holds_a_fixed_rate_and_leaves_the_warm_up_out() {
         stdout.contains("node memory, mix phase (RssAnon)"),
         "{stdout}"
     );
+    // And its CPU over each phase's measured seconds, per request, in all and by thread.
+    let cpu = report["node_cpu"].as_array().unwrap();
+    let phases: Vec<&str> = cpu.iter().map(|c| c["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["ping", "mix"]);
+    for c in cpu {
+        assert!((150..=201).contains(&c["requests"].as_u64().unwrap()), "{c}");
+        assert!(c["us_per_request"].as_f64().unwrap() > 0.0, "{c}");
+        assert!(!c["by_thread"].as_object().unwrap().is_empty(), "{c}");
+    }
+    assert!(stdout.contains("node CPU, mix phase: "), "{stdout}");
     for r in std::iter::once(&report["baseline"]).chain(report["mix"].as_array().unwrap()) {
         let ok = r["ok"].as_u64().unwrap();
         // 200 send times fall in the 2 measured seconds; a loaded test machine may drop a few
