@@ -175,7 +175,10 @@ async fn bench_holds_a_fixed_rate_and_leaves_the_warm_up_out() {
     let phases: Vec<&str> = cpu.iter().map(|c| c["phase"].as_str().unwrap()).collect();
     assert_eq!(phases, ["ping", "mix"]);
     for c in cpu {
-        assert!((150..=201).contains(&c["requests"].as_u64().unwrap()), "{c}");
+        assert!(
+            (150..=201).contains(&c["requests"].as_u64().unwrap()),
+            "{c}"
+        );
         assert!(c["us_per_request"].as_f64().unwrap() > 0.0, "{c}");
         assert!(!c["by_thread"].as_object().unwrap().is_empty(), "{c}");
     }
