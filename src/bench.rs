@@ -519,6 +519,9 @@ pub fn sample_runs(path: &Path) -> Result<Vec<Run>, BenchError> {
     Ok(runs)
 }
 
+/// How long the bench keeps an idle connection for reuse: less than the node's keep-alive.
+const IDLE_CONNECTIONS_KEPT: Duration = Duration::from_secs(3);
+
 /// A keep-alive client presenting the agreement's certificate and trusting only `ca`.
 fn client(options: &BenchOptions) -> Result<reqwest::Client, BenchError> {
     let file_error = |path: &Path, e: String| BenchError::File(path.to_owned(), e);
@@ -546,6 +549,10 @@ fn client(options: &BenchOptions) -> Result<reqwest::Client, BenchError> {
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .pool_max_idle_per_host(options.concurrency.max(1))
+        // The node closes a keep-alive connection idle for 5 s (actix-web's default). A
+        // request sent on one just as the node closes it fails in transit, and that would
+        // count as the node's error: the bench lets idle connections go first.
+        .pool_idle_timeout(IDLE_CONNECTIONS_KEPT)
         .build()
         .map_err(|e| BenchError::Tls(e.to_string()))
 }
