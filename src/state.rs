@@ -23,11 +23,7 @@ impl AppState {
         let pool = self.pool.clone();
         let outcome = actix_web::web::block(move || {
             let mut conn = pool.get()?;
-            let outcome = work(&mut conn);
-            if let Err(error) = &outcome {
-                conn.note_failure(error);
-            }
-            outcome
+            work(&mut conn)
         })
         .await;
         match outcome {

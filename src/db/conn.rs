@@ -1,9 +1,11 @@
 //! The connection type over both backends and the r2d2 manager that opens it.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{InstrumentationEvent, SimpleConnection};
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sqlite::SqliteConnection;
@@ -33,31 +35,22 @@ pub const RECENTLY_USED: Duration = Duration::from_millis(500);
 pub struct Pooled {
     conn: DbConnection,
     returned: Instant,
-    gone: bool,
+    /// Set by the connection's own instrumentation ([`ConnectionManager::connect`]) when a
+    /// query fails because the server connection is lost, whoever ran the query.
+    gone: Arc<AtomicBool>,
 }
 
-impl Pooled {
-    fn new(conn: DbConnection) -> Self {
-        Pooled {
-            conn,
-            returned: Instant::now(),
-            gone: false,
-        }
-    }
-
-    /// Records `error` if it says the server connection is lost (closed by the server, or a
-    /// command that could not be sent): the pool then drops this connection when it comes
-    /// back instead of handing it to the next request.
-    pub fn note_failure(&mut self, error: &DbError) {
-        use diesel::result::{DatabaseErrorKind, Error};
-        if let DbError::Query(Error::DatabaseError(
+/// Whether a query error says the server connection is lost: closed by the server, or a
+/// command that could not be sent.
+fn server_gone(error: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        error,
+        Error::DatabaseError(
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _,
-        )) = error
-        {
-            self.gone = true;
-        }
-    }
+            _
+        )
+    )
 }
 
 impl Deref for Pooled {
@@ -171,8 +164,30 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Connection = Pooled;
     type Error = DbError;
 
+    /// Opens a connection. On PostgreSQL, its instrumentation notes a query that finds the
+    /// server gone, so that [`Self::has_broken`] drops the connection when it comes back
+    /// instead of handing it to the next request. (A caller that sets its own instrumentation,
+    /// as some tests do, replaces this one.)
     fn connect(&self) -> Result<Pooled, DbError> {
-        self.open().map(Pooled::new)
+        let mut conn = self.open()?;
+        let gone = Arc::new(AtomicBool::new(false));
+        if let DbConnection::Pg(pg) = &mut conn {
+            let flag = Arc::clone(&gone);
+            pg.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+                if let InstrumentationEvent::FinishQuery {
+                    error: Some(error), ..
+                } = event
+                    && server_gone(error)
+                {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            });
+        }
+        Ok(Pooled {
+            conn,
+            returned: Instant::now(),
+            gone,
+        })
     }
 
     /// Called at checkout (PostgreSQL only, see [`open_pool`]): a connection back from a
@@ -185,10 +200,10 @@ impl r2d2::ManageConnection for ConnectionManager {
     }
 
     /// Called when a connection goes back to the pool: notes the time, and drops the
-    /// connection if a query found its server gone ([`Pooled::note_failure`]).
+    /// connection if a query found its server gone.
     fn has_broken(&self, conn: &mut Pooled) -> bool {
         conn.returned = Instant::now();
-        conn.gone
+        conn.gone.load(Ordering::Relaxed)
     }
 }
 
@@ -274,38 +289,25 @@ pub fn open_pool(url: &DatabaseUrl, size: u32, timeout: Duration) -> Result<Pool
 mod tests {
     use super::*;
     use diesel::result::{DatabaseErrorKind, Error};
-    use r2d2::ManageConnection;
 
-    fn pooled() -> (tempfile::TempDir, ConnectionManager, Pooled) {
-        let dir = tempfile::TempDir::new().unwrap();
-        let manager = ConnectionManager::new(DatabaseUrl::Sqlite(dir.path().join("siis.db")));
-        let conn = manager.connect().unwrap();
-        (dir, manager, conn)
-    }
-
-    fn database_error(kind: DatabaseErrorKind) -> DbError {
-        DbError::Query(Error::DatabaseError(kind, Box::new("x".to_string())))
+    fn database_error(kind: DatabaseErrorKind) -> Error {
+        Error::DatabaseError(kind, Box::new("x".to_string()))
     }
 
     #[test]
-    fn a_lost_server_connection_is_dropped_when_it_comes_back() {
-        for kind in [
-            DatabaseErrorKind::ClosedConnection,
-            DatabaseErrorKind::UnableToSendCommand,
-        ] {
-            let (_dir, manager, mut conn) = pooled();
-            assert!(!manager.has_broken(&mut conn));
-            conn.note_failure(&database_error(kind));
-            assert!(manager.has_broken(&mut conn), "{kind:?}");
-        }
-    }
-
-    #[test]
-    fn other_query_failures_keep_the_connection() {
-        let (_dir, manager, mut conn) = pooled();
-        conn.note_failure(&DbError::Query(Error::NotFound));
-        conn.note_failure(&database_error(DatabaseErrorKind::UniqueViolation));
-        conn.note_failure(&database_error(DatabaseErrorKind::SerializationFailure));
-        assert!(!manager.has_broken(&mut conn));
+    fn a_lost_server_connection_is_told_from_other_failures() {
+        assert!(server_gone(&database_error(
+            DatabaseErrorKind::ClosedConnection
+        )));
+        assert!(server_gone(&database_error(
+            DatabaseErrorKind::UnableToSendCommand
+        )));
+        assert!(!server_gone(&Error::NotFound));
+        assert!(!server_gone(&database_error(
+            DatabaseErrorKind::UniqueViolation
+        )));
+        assert!(!server_gone(&database_error(
+            DatabaseErrorKind::SerializationFailure
+        )));
     }
 }

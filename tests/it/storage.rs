@@ -167,7 +167,7 @@ fn terminate(url: &siis::db::DatabaseUrl, pid: i32) {
 /// the last `RECENTLY_USED` is given out untested: its request fails (503) and the connection
 /// is dropped, so the next request gets a new one. One idle for longer is tested at checkout
 /// and replaced before any request sees it. A query error that is not about the connection
-/// keeps it.
+/// keeps it. Code that takes a connection from the pool itself gets the same.
 #[actix_web::test]
 async fn postgres_connections_the_server_closed_are_replaced() {
     use siis::state::AppState;
@@ -207,5 +207,13 @@ async fn postgres_connections_the_server_closed_are_replaced() {
             .await
             .expect("an idle connection is tested before use");
         assert_ne!(third, second);
+
+        // The same outside a request: the connection notes the failure itself.
+        terminate(&db.url, third);
+        let mut conn = state.pool.get().unwrap();
+        assert!(backend_pid(&mut conn).is_err());
+        drop(conn);
+        let fourth = backend_pid(&mut state.pool.get().unwrap()).unwrap();
+        assert_ne!(fourth, third);
     }
 }
