@@ -175,6 +175,22 @@ pub struct Household {
     pub fecha_nacimiento: NaiveDate,
 }
 
+impl Household {
+    fn new(
+        hogar_id: i64,
+        cut: String,
+        defuncion: Option<NaiveDate>,
+        fecha_nacimiento: NaiveDate,
+    ) -> Household {
+        Household {
+            hogar_id,
+            cut,
+            fallecido: defuncion.is_some(),
+            fecha_nacimiento,
+        }
+    }
+}
+
 /// Finds the household of `run`, or `None` if the person is unknown or has no household.
 /// The same statement as [`household_with_ficha`], whose ficha this caller does not need.
 pub fn household_of(conn: &mut DbConnection, run: Run) -> Result<Option<Household>, DbError> {
@@ -206,13 +222,10 @@ pub fn household_with_ficha(
         .optional()?;
     Ok(
         row.map(|(hogar_id, cut, defuncion, fecha_nacimiento, ficha)| {
-            let household = Household {
-                hogar_id,
-                cut,
-                fallecido: defuncion.is_some(),
-                fecha_nacimiento,
-            };
-            (household, ficha)
+            (
+                Household::new(hogar_id, cut, defuncion, fecha_nacimiento),
+                ficha,
+            )
         }),
     )
 }
@@ -298,13 +311,7 @@ fn household_with_members(
     for (cut, defuncion, ficha, member) in rows {
         let (hogar_id, member_run) = (member.0, member.1);
         if member_run == key {
-            let household = Household {
-                hogar_id,
-                cut,
-                fallecido: defuncion.is_some(),
-                fecha_nacimiento: member.5,
-            };
-            found = Some((household, ficha));
+            found = Some((Household::new(hogar_id, cut, defuncion, member.5), ficha));
         }
         members.push(integrante(member).1);
     }
@@ -334,13 +341,10 @@ pub fn consultar_varios(
         .load::<(i32, i64, String, Option<NaiveDate>, NaiveDate)>(conn)?
         .into_iter()
         .map(|(run, hogar_id, cut, defuncion, fecha_nacimiento)| {
-            let household = Household {
-                hogar_id,
-                cut,
-                fallecido: defuncion.is_some(),
-                fecha_nacimiento,
-            };
-            (run, household)
+            (
+                run,
+                Household::new(hogar_id, cut, defuncion, fecha_nacimiento),
+            )
         })
         .collect();
     // Persons without a household (e.g. a birth not yet placed) exist but have no ficha.

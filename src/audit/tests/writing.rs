@@ -324,7 +324,7 @@ fn sqlite_audit_inserts_are_prepared_once() {
             log.lock().unwrap().push(sql.to_owned());
         }
     });
-    let mut chain = Chain::default();
+    let mut chain = Chain::new();
     for size in [1, 3, 7] {
         let (rows, subjects) = chain.next(size);
         crate::audit::writer::insert_group(&mut conn, &rows).unwrap();
@@ -350,18 +350,21 @@ fn sqlite_audit_inserts_are_prepared_once() {
 }
 
 /// Records chained one after another from the start of an empty log, as the writer chains them.
-#[derive(Default)]
 struct Chain {
     id: i64,
     previous: String,
 }
 
 impl Chain {
+    fn new() -> Chain {
+        Chain {
+            id: 0,
+            previous: GENESIS_HASH.to_owned(),
+        }
+    }
+
     /// The next `size` records and their index rows.
     fn next(&mut self, size: usize) -> (Vec<AuditRow>, Vec<crate::audit::row::SubjectRow>) {
-        if self.previous.is_empty() {
-            self.previous = GENESIS_HASH.to_owned();
-        }
         let mut rows = Vec::new();
         let mut subjects = Vec::new();
         for _ in 0..size {
@@ -379,7 +382,7 @@ impl Chain {
 }
 
 /// PostgreSQL: a group of up to a thousand records is one INSERT, which commits on its own,
-/// so the writer's round trips per group are one instead of three (BEGIN, INSERT, COMMIT).
+/// without the BEGIN and COMMIT round trips around it.
 /// A larger group is several INSERTs in one transaction: all of it is written, or none.
 #[test]
 fn postgres_audit_groups_are_one_statement() {
@@ -398,7 +401,7 @@ fn postgres_audit_groups_are_one_statement() {
             };
             log.lock().unwrap().push(what);
         });
-        let mut chain = Chain::default();
+        let mut chain = Chain::new();
         for size in [1, 7] {
             let (rows, _) = chain.next(size);
             crate::audit::writer::insert_group(&mut conn, &rows).unwrap();
