@@ -14,7 +14,7 @@ pub use conn::{
     ConnectionManager, DbConnection, DbError, Pool, Pooled, PooledConnection, RECENTLY_USED,
     open_pool, shared_page_cache,
 };
-pub(crate) use conn::{SQLITE_PRAGMAS, count, forget_stat4_samples};
+pub(crate) use conn::{SQLITE_PRAGMAS, count, forget_stat4_samples, on_backend};
 pub use migrate::{MIGRATION_NAMES, run_migrations};
 pub use reference::sync_reference;
 pub use url::{DatabaseUrl, DatabaseUrlError};

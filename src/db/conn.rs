@@ -19,6 +19,21 @@ pub enum DbConnection {
     Pg(PgConnection),
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection (`&mut SqliteConnection` or
+/// `&mut PgConnection`); the body is compiled once for each backend. Through Diesel's
+/// `MultiConnection` every execution writes the statement's SQL out again (two walks of the
+/// query), even for a statement kept prepared: about 11 µs of the node's 154 µs per REST
+/// lookup on PostgreSQL. The per-request queries go straight to the backend with this.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Pg($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
