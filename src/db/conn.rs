@@ -21,9 +21,10 @@ pub enum DbConnection {
 
 /// Runs `$body` with `$c` bound to the backend's own connection (`&mut SqliteConnection` or
 /// `&mut PgConnection`); the body is compiled once for each backend. Through Diesel's
-/// `MultiConnection` every execution writes the statement's SQL out again (two walks of the
-/// query), even for a statement kept prepared: about 11 µs of the node's 154 µs per REST
-/// lookup on PostgreSQL. The per-request queries go straight to the backend with this.
+/// `MultiConnection` every execution writes the statement's SQL out again, even for a
+/// statement kept prepared: about 11 µs of the node's 154 µs per REST lookup on PostgreSQL.
+/// The lookups' queries (`ops::ficha`) go straight to the backend with this; the rarer
+/// operations and the audit threads still go through `MultiConnection`.
 macro_rules! on_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
