@@ -8,7 +8,7 @@ use siis::agreements::AgreementSet;
 use siis::ops::catalog::Operation;
 
 use crate::registry;
-use crate::support::{Setup, TestNode, backends, repo_path};
+use crate::support::{Backend, Setup, TestNode, backends, repo_path};
 
 /// Every leaf of a JSON document as a dotted path (array elements share their parent's path).
 pub fn leaf_paths(value: &Value) -> BTreeSet<String> {
@@ -563,6 +563,69 @@ async fn single_lookups_keep_their_statements_prepared() {
                 "a bound estado: {sql}"
             );
         }
+    }
+}
+
+/// On PostgreSQL a batch binds its RUNs (and then its households) as one array each
+/// (`= ANY($1)`), so its three statements stay prepared whatever the batch's size: a batch
+/// costs the server no parsing or planning, and a future that answers several waiting single
+/// lookups as one batch would not either. (SQLite has no array bind; its `IN` lists are new
+/// SQL for every size.)
+#[tokio::test]
+async fn postgres_batch_lookups_keep_their_statements_prepared() {
+    use diesel::Connection;
+    use diesel::connection::InstrumentationEvent;
+    use siis::ops::ficha::{Lookup, consultar_varios};
+    use std::sync::{Arc, Mutex};
+    for backend in backends().into_iter().filter(|b| *b == Backend::Postgres) {
+        let setup = Setup {
+            persons: 4_000,
+            ..Setup::default()
+        };
+        let node = TestNode::start_with(backend, setup).await;
+        let mut conn = node.db();
+        let first = registry::with_ficha(&mut conn, Some("13101"));
+        let second = registry::with_ficha_outside(&mut conn, "13101");
+        // The SQL each query ran, and how many statements went into the connection's cache.
+        let seen: Arc<Mutex<(Vec<String>, usize)>> = Arc::default();
+        let log = seen.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            let mut log = log.lock().unwrap();
+            match event {
+                InstrumentationEvent::StartQuery { query, .. } => log.0.push(query.to_string()),
+                InstrumentationEvent::CacheQuery { .. } => log.1 += 1,
+                _ => {}
+            }
+        });
+        let answers = consultar_varios(&mut conn, &[first, second], None, true).unwrap();
+        assert!(
+            answers.iter().all(|a| matches!(a, Lookup::Found(_))),
+            "{answers:?}"
+        );
+        let (queries, cached) = std::mem::take(&mut *seen.lock().unwrap());
+        // Households, fichas, members: each one statement, kept prepared.
+        assert_eq!((queries.len(), cached), (3, 3), "{queries:#?}");
+        let answers = consultar_varios(&mut conn, &[second, first, second], None, true).unwrap();
+        assert_eq!(answers.len(), 3);
+        assert!(matches!(&answers[1], Lookup::Found(f) if f.integrantes.is_some()));
+        let (again, cached_again) = std::mem::take(&mut *seen.lock().unwrap());
+        // The logged text ends with the bound values ("-- binds: […]"); the SQL is before it.
+        let sql = |logged: &[String]| -> Vec<String> {
+            logged
+                .iter()
+                .map(|q| q.split(" -- binds:").next().unwrap_or(q).to_owned())
+                .collect()
+        };
+        assert_eq!(
+            sql(&again),
+            sql(&queries),
+            "a batch of another size ran other SQL"
+        );
+        assert!(
+            queries.iter().all(|q| q.contains("= ANY($1)")),
+            "{queries:#?}"
+        );
+        assert_eq!(cached_again, 0, "a batch of another size prepared again");
     }
 }
 
