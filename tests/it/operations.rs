@@ -501,16 +501,34 @@ async fn single_and_batch_lookups_answer_alike() {
     }
 }
 
+/// The SQL of each query (with its binds, as Diesel logs it) and how many statements went
+/// into the connection's prepared-statement cache.
+type QueryLog = std::sync::Arc<std::sync::Mutex<(Vec<String>, usize)>>;
+
+/// Records what runs on `conn` from now on.
+fn record_queries(conn: &mut siis::db::DbConnection) -> QueryLog {
+    use diesel::Connection;
+    use diesel::connection::InstrumentationEvent;
+    let seen = QueryLog::default();
+    let log = seen.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        let mut log = log.lock().unwrap();
+        match event {
+            InstrumentationEvent::StartQuery { query, .. } => log.0.push(query.to_string()),
+            InstrumentationEvent::CacheQuery { .. } => log.1 += 1,
+            _ => {}
+        }
+    });
+    seen
+}
+
 /// A single lookup runs on statements that stay prepared between requests, on every backend:
 /// the second lookup prepares nothing new, and no statement binds a value SQLite's planner
 /// reads (a bound `LIMIT` or the partial index's `estado`), which makes SQLite prepare the
 /// statement again at every execution (a lookup's three-table join cost 61 µs instead of 7).
 #[tokio::test]
 async fn single_lookups_keep_their_statements_prepared() {
-    use diesel::Connection;
-    use diesel::connection::InstrumentationEvent;
     use siis::ops::ficha::consultar;
-    use std::sync::{Arc, Mutex};
     for backend in backends() {
         let setup = Setup {
             persons: 4_000,
@@ -520,16 +538,7 @@ async fn single_lookups_keep_their_statements_prepared() {
         let mut conn = node.db();
         let first = registry::with_ficha(&mut conn, Some("13101"));
         let second = registry::with_ficha_outside(&mut conn, "13101");
-        let seen: Arc<Mutex<(Vec<String>, usize)>> = Arc::default();
-        let log = seen.clone();
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            let mut log = log.lock().unwrap();
-            match event {
-                InstrumentationEvent::StartQuery { query, .. } => log.0.push(query.to_string()),
-                InstrumentationEvent::CacheQuery { .. } => log.1 += 1,
-                _ => {}
-            }
-        });
+        let seen = record_queries(&mut conn);
         assert!(matches!(
             consultar(&mut conn, first, None, true).unwrap(),
             siis::ops::ficha::Lookup::Found(_)
@@ -573,10 +582,7 @@ async fn single_lookups_keep_their_statements_prepared() {
 /// SQL for every size.)
 #[tokio::test]
 async fn postgres_batch_lookups_keep_their_statements_prepared() {
-    use diesel::Connection;
-    use diesel::connection::InstrumentationEvent;
     use siis::ops::ficha::{Lookup, consultar_varios};
-    use std::sync::{Arc, Mutex};
     for backend in backends().into_iter().filter(|b| *b == Backend::Postgres) {
         let setup = Setup {
             persons: 4_000,
@@ -586,17 +592,7 @@ async fn postgres_batch_lookups_keep_their_statements_prepared() {
         let mut conn = node.db();
         let first = registry::with_ficha(&mut conn, Some("13101"));
         let second = registry::with_ficha_outside(&mut conn, "13101");
-        // The SQL each query ran, and how many statements went into the connection's cache.
-        let seen: Arc<Mutex<(Vec<String>, usize)>> = Arc::default();
-        let log = seen.clone();
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            let mut log = log.lock().unwrap();
-            match event {
-                InstrumentationEvent::StartQuery { query, .. } => log.0.push(query.to_string()),
-                InstrumentationEvent::CacheQuery { .. } => log.1 += 1,
-                _ => {}
-            }
-        });
+        let seen = record_queries(&mut conn);
         let answers = consultar_varios(&mut conn, &[first, second], None, true).unwrap();
         assert!(
             answers.iter().all(|a| matches!(a, Lookup::Found(_))),
