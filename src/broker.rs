@@ -2,8 +2,10 @@
 //! client certificate acts under, refuses what the agreement does not allow (default deny),
 //! applies rate limits, quotas and replay protection, runs the operation, projects the answer
 //! onto the granted fields, and writes the audit record before the answer leaves. Transports
-//! (`rest/`, `soap/`) only decode, call [`Broker::call`] and encode.
+//! (`rest/`, `soap/`) only decode, call [`Broker::call`] (or [`Broker::consultar_ficha`] for a
+//! single FPS lookup, read together with those waiting at the same time) and encode.
 
+mod coalesce;
 mod limits;
 mod replay;
 
@@ -25,6 +27,8 @@ use crate::ops::catalog::Operation;
 use crate::ops::projection::Project;
 use crate::ops::reglas::Rules;
 
+use coalesce::Coalescer;
+pub use coalesce::GroupStats;
 pub use limits::Limits;
 pub use replay::ReplayGuard;
 
@@ -120,6 +124,8 @@ pub struct Broker {
     /// size held a blocking thread while it waited for a connection, and the blocking pools
     /// grew to dozens of threads (each with its own allocator arena) behind one slow batch.
     registry_permits: Arc<tokio::sync::Semaphore>,
+    /// Single FPS lookups waiting to be read together ([`Broker::consultar_ficha`]).
+    lookups: Arc<Coalescer>,
     pub audit: AuditLog,
     pub rules: Arc<Rules>,
     pub pool: Pool,
@@ -160,6 +166,20 @@ struct Disclosed {
     subjects: Option<Vec<Run>>,
 }
 
+/// `value` projected onto the agreement's grant for `service`, and what it then discloses.
+fn projected<T: Project>(mut value: T, service: Service, agreement: &Agreement) -> (T, Disclosed) {
+    if let Service::Op(op) = service
+        && let Some(grant) = agreement.grant(op)
+    {
+        value.project(&grant.fields);
+    }
+    let disclosed = Disclosed {
+        fields: value.disclosed(),
+        subjects: value.subjects(),
+    };
+    (value, disclosed)
+}
+
 /// Today's date in Chile (America/Santiago): agreements and quotas follow the civil day there.
 pub fn local_today() -> NaiveDate {
     Utc::now()
@@ -184,6 +204,10 @@ impl Broker {
             replay: ReplayGuard::new(Duration::from_secs(config.broker.replay_window_secs)),
             registry_permits: Arc::new(tokio::sync::Semaphore::new(
                 config.database.pool_size as usize,
+            )),
+            lookups: Arc::new(Coalescer::new(
+                config.broker.lookup_group_max,
+                config.broker.lookup_readers,
             )),
             policy: ArcSwap::from_pointee(Policy { agreements, limits }),
             audit,
@@ -279,15 +303,21 @@ impl Broker {
         // The message id is settled first, so that even a failed task answers with it.
         let (message_id, call) = self.message_id(call);
         let id = message_id.clone();
-        let task =
-            actix_web::rt::spawn(async move { self.call_inner(call, message_id, work).await });
+        let task = actix_web::rt::spawn(async move {
+            let service = call.service;
+            self.call_inner(call, message_id, |admission| {
+                self.on_connection(admission, service, work)
+            })
+            .await
+        });
         task.await.unwrap_or_else(|e| task_failed(e, id))
     }
 
-    async fn call_inner<T, F>(&self, call: Call, message_id: String, work: F) -> Reply<T>
+    /// Admits the call, has an admitted one answered by `answer`, and audits either.
+    async fn call_inner<T, A, Fut>(&self, call: Call, message_id: String, answer: A) -> Reply<T>
     where
-        T: Project + Send + 'static,
-        F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        A: FnOnce(Admission) -> Fut,
+        Fut: Future<Output = Result<(T, Disclosed), ApiError>>,
     {
         let started = Instant::now();
         let today = local_today();
@@ -295,45 +325,7 @@ impl Broker {
             Err((error, agreement)) => (Err(error), agreement),
             Ok(admission) => {
                 let agreement = admission.agreement.clone();
-                let service = call.service;
-                // The wait for a permit counts against the pool's timeout, as the wait for a
-                // connection did: a stalled database answers 503, it does not queue forever.
-                let waited = Instant::now();
-                let timeout = Duration::from_secs(self.config.database.pool_timeout_secs);
-                let permit =
-                    tokio::time::timeout(timeout, self.registry_permits.clone().acquire_owned())
-                        .await;
-                let left = timeout.saturating_sub(waited.elapsed());
-                let outcome = match permit {
-                    Ok(Ok(permit)) => actix_web::web::block(move || {
-                        let _permit = permit;
-                        let mut conn = admission.pool.get_timeout(left).map_err(|e| {
-                            tracing::error!(error = %e, "no registry connection");
-                            ApiError::unavailable()
-                        })?;
-                        let mut value = work(&admission, &mut conn)?;
-                        if let Service::Op(op) = service
-                            && let Some(grant) = admission.agreement.grant(op)
-                        {
-                            value.project(&grant.fields);
-                        }
-                        let disclosed = Disclosed {
-                            fields: value.disclosed(),
-                            subjects: value.subjects(),
-                        };
-                        Ok((value, disclosed))
-                    })
-                    .await
-                    .unwrap_or_else(|e| {
-                        tracing::error!(error = %e, "blocking task failed");
-                        Err(ApiError::unavailable())
-                    }),
-                    _ => {
-                        tracing::error!("no registry connection within the pool timeout");
-                        Err(ApiError::unavailable())
-                    }
-                };
-                (outcome, Some(agreement))
+                (answer(admission).await, Some(agreement))
             }
         };
         let (result, disclosed) = match result {
@@ -342,6 +334,44 @@ impl Broker {
         };
         self.finish(call, message_id, agreement, result, disclosed, started)
             .await
+    }
+
+    /// Runs `work` on a registry connection off the async executor and projects its result.
+    async fn on_connection<T, F>(
+        &self,
+        admission: Admission,
+        service: Service,
+        work: F,
+    ) -> Result<(T, Disclosed), ApiError>
+    where
+        T: Project + Send + 'static,
+        F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        // The wait for a permit counts against the pool's timeout, as the wait for a
+        // connection did: a stalled database answers 503, it does not queue forever.
+        let waited = Instant::now();
+        let timeout = Duration::from_secs(self.config.database.pool_timeout_secs);
+        let permit =
+            tokio::time::timeout(timeout, self.registry_permits.clone().acquire_owned()).await;
+        let left = timeout.saturating_sub(waited.elapsed());
+        let Ok(Ok(permit)) = permit else {
+            tracing::error!("no registry connection within the pool timeout");
+            return Err(ApiError::unavailable());
+        };
+        actix_web::web::block(move || {
+            let _permit = permit;
+            let mut conn = admission.pool.get_timeout(left).map_err(|e| {
+                tracing::error!(error = %e, "no registry connection");
+                ApiError::unavailable()
+            })?;
+            let value = work(&admission, &mut conn)?;
+            Ok(projected(value, service, &admission.agreement))
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "blocking task failed");
+            Err(ApiError::unavailable())
+        })
     }
 
     /// Like [`Broker::call`] for services that need no registry access (ping, metaservices).

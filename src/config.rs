@@ -73,6 +73,14 @@ pub struct BrokerConfig {
     pub replay_window_secs: u64,
     /// Most RUNs in one batch lookup.
     pub batch_max: usize,
+    /// Most single FPS lookups read together: lookups that wait for a registry connection at
+    /// the same time are read by one connection in one go (`src/broker/coalesce.rs`). 1 reads
+    /// each lookup alone.
+    pub lookup_group_max: usize,
+    /// Most connections reading queued single lookups at a time (at most `database.pool_size`
+    /// count). Fewer readers than connections make larger groups and leave connections for the
+    /// other operations.
+    pub lookup_readers: usize,
     /// Largest provider batch file received over REST or SOAP (bytes), spooled to disk.
     pub lotes_max_bytes: u64,
 }
@@ -262,6 +270,8 @@ impl Default for BrokerConfig {
         BrokerConfig {
             replay_window_secs: 600,
             batch_max: 500,
+            lookup_group_max: 16,
+            lookup_readers: 2,
             lotes_max_bytes: 4 << 30,
         }
     }

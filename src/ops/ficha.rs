@@ -15,6 +15,10 @@ use crate::domain::{Cut, Puntaje, Run};
 use crate::error::ApiError;
 use crate::ops::catalog::Operation;
 
+mod grupo;
+
+pub use grupo::read_many;
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FichaFps {
@@ -168,6 +172,7 @@ pub enum Lookup {
 }
 
 /// The person's household, its comuna and whether the person is deceased.
+#[derive(Clone)]
 pub struct Household {
     pub hogar_id: i64,
     pub cut: String,
@@ -229,53 +234,86 @@ pub fn household_with_ficha(
     )
 }
 
-/// Looks up a RUN's ficha in one query ([`household_with_members`], or
-/// [`household_with_ficha`] for a caller whose grant has no `integrantes.*` field: members
-/// are then not read at all); a second one only tells an unknown RUN from a person without a
-/// household.
-///
-/// Every query here is fixed SQL with one bound RUN, so Diesel keeps each one prepared on the
-/// connection between requests (an `IN (…)` list of bound values is prepared again each time:
-/// about 90 µs of a 160 µs lookup went to preparing before; the members' `IN (SELECT …)` is
-/// not such a list). None binds a `LIMIT` (`get_result`, not `first`: each
-/// reads one row by key) or the ficha's `estado` ([`FichaEnVigor`]): SQLite plans such a
-/// statement by the bound value and so prepared it again at every execution. Batches use
-/// [`consultar_varios`]; tests check that both answer alike and that the statements stay
-/// prepared.
+/// What the registry holds for one RUN, before any agreement's scope is applied.
+pub enum Reading {
+    /// No such person.
+    Unknown,
+    /// The person exists but has no household (e.g. a birth not yet placed).
+    NoHousehold,
+    /// The person's household, its ficha in force if any, and its members (empty when they
+    /// were not read).
+    Household(HouseholdRead),
+}
+
+impl Reading {
+    /// The answer for a caller limited (or not) to one comuna: the one rule that single
+    /// lookups, lookups read together ([`read_many`]) and batches ([`consultar_varios`]) share.
+    pub fn judge(self, run: Run, scope: Option<Cut>, with_members: bool) -> Lookup {
+        let (household, ficha, members) = match self {
+            Reading::Unknown => return Lookup::NotFound,
+            Reading::NoHousehold if scope.is_some() => return Lookup::OutOfScope,
+            Reading::NoHousehold => return Lookup::NoFicha,
+            Reading::Household(read) => read,
+        };
+        if scope.is_some_and(|cut| cut.as_str() != household.cut) {
+            return Lookup::OutOfScope;
+        }
+        let Some(ficha) = ficha else {
+            return Lookup::NoFicha;
+        };
+        Lookup::Found(build(
+            run,
+            &household,
+            ficha,
+            with_members.then_some(members),
+        ))
+    }
+}
+
+/// Looks up a RUN's ficha in one query ([`read`]), as a caller limited (or not) to `scope`
+/// may see it. Batches use [`consultar_varios`]; tests check that both answer alike and that
+/// the statements stay prepared.
 pub fn consultar(
     conn: &mut DbConnection,
     run: Run,
     scope: Option<Cut>,
     with_members: bool,
 ) -> Result<Lookup, DbError> {
+    Ok(read(conn, run, with_members)?.judge(run, scope, with_members))
+}
+
+/// Reads a RUN in one query ([`household_with_members`], or [`household_with_ficha`] when
+/// the caller's grant has no `integrantes.*` field: members are then not read at all); a
+/// second one only tells an unknown RUN from a person without a household.
+///
+/// Every query here is fixed SQL with one bound RUN, so Diesel keeps each one prepared on the
+/// connection between requests (an `IN (…)` list of bound values is prepared again each time:
+/// about 90 µs of a 160 µs lookup went to preparing before; the members' `IN (SELECT …)` is
+/// not such a list). None binds a `LIMIT` (`get_result`, not `first`: each
+/// reads one row by key) or the ficha's `estado` ([`FichaEnVigor`]): SQLite plans such a
+/// statement by the bound value and so prepared it again at every execution.
+pub fn read(conn: &mut DbConnection, run: Run, with_members: bool) -> Result<Reading, DbError> {
     let found = if with_members {
         household_with_members(conn, run)?
     } else {
         household_with_ficha(conn, run)?.map(|(household, ficha)| (household, ficha, Vec::new()))
     };
-    let Some((household, ficha, members)) = found else {
-        let query = personas::table
-            .find(run.numero() as i32)
-            .select(personas::run);
-        let exists = on_backend!(conn, |c| query.get_result::<i32>(c).optional())?.is_some();
-        return Ok(match (exists, scope) {
-            (false, _) => Lookup::NotFound,
-            (true, Some(_)) => Lookup::OutOfScope,
-            (true, None) => Lookup::NoFicha,
-        });
-    };
-    if scope.is_some_and(|cut| cut.as_str() != household.cut) {
-        return Ok(Lookup::OutOfScope);
+    if let Some(read) = found {
+        return Ok(Reading::Household(read));
     }
-    let Some(ficha) = ficha else {
-        return Ok(Lookup::NoFicha);
-    };
-    let integrantes = with_members.then_some(members);
-    Ok(Lookup::Found(build(run, &household, ficha, integrantes)))
+    let query = personas::table
+        .find(run.numero() as i32)
+        .select(personas::run);
+    let exists = on_backend!(conn, |c| query.get_result::<i32>(c).optional())?.is_some();
+    Ok(if exists {
+        Reading::NoHousehold
+    } else {
+        Reading::Unknown
+    })
 }
 
 /// A person's household, its ficha in force if any, and its members.
-type HouseholdRead = (Household, Option<Ficha>, Vec<IntegranteFicha>);
+pub type HouseholdRead = (Household, Option<Ficha>, Vec<IntegranteFicha>);
 
 /// What [`household_with_ficha`] reads, and the household's members (ordered by RUN), in one
 /// query: one round trip on PostgreSQL instead of two. Each row is a member with the
@@ -306,18 +344,40 @@ fn household_with_members(
             fichas::all_columns.nullable(),
             MEMBER_COLUMNS,
         ));
-    let rows: Vec<(String, Option<NaiveDate>, Option<Ficha>, MemberRow)> =
-        on_backend!(conn, |c| query.load(c))?;
-    let mut found = None;
-    let mut members = Vec::with_capacity(rows.len());
+    let rows: Vec<HouseholdRow> = on_backend!(conn, |c| query.load(c))?;
+    let (mut found, mut members) = households(rows, |member| member == key);
+    Ok(found.pop().map(|(_, household, ficha)| {
+        let members = members.remove(&household.hogar_id).unwrap_or_default();
+        (household, ficha, members)
+    }))
+}
+
+/// A row of the members query: the household's comuna, the member's date of death, the
+/// household's ficha in force, and the member.
+type HouseholdRow = (String, Option<NaiveDate>, Option<Ficha>, MemberRow);
+
+/// From the members query's rows: the household (and ficha) of each member `asked` for, and
+/// every household's members in the rows' order.
+type Households = (
+    Vec<(i32, Household, Option<Ficha>)>,
+    HashMap<i64, Vec<IntegranteFicha>>,
+);
+
+fn households(rows: Vec<HouseholdRow>, asked: impl Fn(i32) -> bool) -> Households {
+    let mut found = Vec::new();
+    let mut members: HashMap<i64, Vec<IntegranteFicha>> = HashMap::new();
     for (cut, defuncion, ficha, member) in rows {
         let (hogar_id, member_run) = (member.0, member.1);
-        if member_run == key {
-            found = Some((Household::new(hogar_id, cut, defuncion, member.5), ficha));
+        if asked(member_run) {
+            let household = Household::new(hogar_id, cut, defuncion, member.5);
+            found.push((member_run, household, ficha));
         }
-        members.push(integrante(member).1);
+        members
+            .entry(hogar_id)
+            .or_default()
+            .push(integrante(member).1);
     }
-    Ok(found.map(|(household, ficha)| (household, ficha, members)))
+    (found, members)
 }
 
 /// Looks up many RUNs at once, in a fixed number of queries (not one set per RUN); the
@@ -349,22 +409,7 @@ pub fn consultar_varios(
             )
         })
         .collect();
-    // Persons without a household (e.g. a birth not yet placed) exist but have no ficha.
-    let homeless: Vec<i32> = keys
-        .iter()
-        .copied()
-        .filter(|k| !households.contains_key(k))
-        .collect();
-    let existing: HashSet<i32> = if homeless.is_empty() {
-        HashSet::new()
-    } else {
-        personas::table
-            .filter(personas::run.eq_any(&homeless))
-            .select(personas::run)
-            .load::<i32>(conn)?
-            .into_iter()
-            .collect()
-    };
+    let existing = without_household(conn, &keys, |k| households.contains_key(k))?;
     let in_scope = |h: &Household| scope.is_none_or(|cut| cut.as_str() == h.cut);
     let hogar_ids: Vec<i64> = households
         .values()
@@ -393,32 +438,44 @@ pub fn consultar_varios(
             members.entry(hogar).or_default().push(member);
         }
     }
+    // A household's ficha is read once, whatever the number of its members asked.
     Ok(runs
         .iter()
         .map(|run| {
             let key = run.numero() as i32;
-            let Some(household) = households.get(&key) else {
-                return match (existing.contains(&key), scope) {
-                    (false, _) => Lookup::NotFound,
-                    (true, Some(_)) => Lookup::OutOfScope,
-                    (true, None) => Lookup::NoFicha,
-                };
+            let reading = match households.get(&key) {
+                None if existing.contains(&key) => Reading::NoHousehold,
+                None => Reading::Unknown,
+                Some(household) => Reading::Household((
+                    household.clone(),
+                    fichas.get(&household.hogar_id).cloned(),
+                    members
+                        .get(&household.hogar_id)
+                        .cloned()
+                        .unwrap_or_default(),
+                )),
             };
-            if !in_scope(household) {
-                return Lookup::OutOfScope;
-            }
-            // A household's ficha is read once, whatever the number of its members asked.
-            let Some(ficha) = fichas.get(&household.hogar_id).cloned() else {
-                return Lookup::NoFicha;
-            };
-            let integrantes = with_members.then(|| {
-                members
-                    .get(&household.hogar_id)
-                    .cloned()
-                    .unwrap_or_default()
-            });
-            Lookup::Found(build(*run, household, ficha, integrantes))
+            reading.judge(*run, scope, with_members)
         })
+        .collect())
+}
+
+/// Those of `keys` that have no household (`housed` is false) yet are persons on record (e.g.
+/// a birth not yet placed): they exist but have no ficha. No query when every key is housed.
+fn without_household(
+    conn: &mut DbConnection,
+    keys: &[i32],
+    housed: impl Fn(&i32) -> bool,
+) -> Result<HashSet<i32>, DbError> {
+    let homeless: Vec<i32> = keys.iter().copied().filter(|k| !housed(k)).collect();
+    if homeless.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(personas::table
+        .filter(personas::run.eq_any(&homeless))
+        .select(personas::run)
+        .load::<i32>(conn)?
+        .into_iter()
         .collect())
 }
 
@@ -488,18 +545,15 @@ fn build(
     }
 }
 
-/// ConsultarFichaFPS for one RUN, as the agreement may see it (scope, members only if any
-/// `integrantes.*` field is granted). Projection is the broker's.
-pub fn responder(
-    agreement: &Agreement,
-    conn: &mut DbConnection,
-    run: Run,
-) -> Result<FichaFps, ApiError> {
-    match consultar(conn, run, agreement.scope, wants_members(agreement))? {
-        Lookup::Found(f) => Ok(f),
-        Lookup::NotFound => Err(ApiError::no_encontrado()),
-        Lookup::OutOfScope => Err(ApiError::fuera_de_ambito()),
-        Lookup::NoFicha => Err(ApiError::sin_ficha()),
+impl Lookup {
+    /// The answer to ConsultarFichaFPS for one RUN, or the error the caller receives.
+    pub fn answer(self) -> Result<FichaFps, ApiError> {
+        match self {
+            Lookup::Found(f) => Ok(f),
+            Lookup::NotFound => Err(ApiError::no_encontrado()),
+            Lookup::OutOfScope => Err(ApiError::fuera_de_ambito()),
+            Lookup::NoFicha => Err(ApiError::sin_ficha()),
+        }
     }
 }
 

@@ -5,9 +5,7 @@ use serde::Deserialize;
 
 use super::support::{call, json_body, path_run, read_body, respond};
 use crate::broker::{Broker, Service};
-use crate::error::ApiError;
 use crate::ops::catalog::Operation;
-use crate::ops::ficha;
 use crate::ops::lote;
 
 const OP: Service = Service::Op(Operation::ConsultarFichaFPS);
@@ -19,13 +17,7 @@ pub async fn ficha(
 ) -> HttpResponse {
     let mut call = call(&req, OP);
     let run = path_run(&mut call, &run);
-    let reply = broker
-        .into_inner()
-        .call(call, move |admission, conn| {
-            let run = run.ok_or_else(ApiError::no_encontrado)?;
-            ficha::responder(&admission.agreement, conn, run)
-        })
-        .await;
+    let reply = broker.into_inner().consultar_ficha(call, run).await;
     respond(&req, reply)
 }
 

@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::identity::ClientIdentity;
 use crate::ops::catalog::Operation;
 use crate::ops::identidad::Afirmacion;
-use crate::ops::{accesos, certificado, elegibilidad, ficha, identidad, lote, meta};
+use crate::ops::{accesos, certificado, elegibilidad, identidad, lote, meta};
 use crate::rest::support::read_body;
 
 mod encuestaje;
@@ -189,15 +189,7 @@ async fn dispatch(
         "ConsultarFichaFPS" => {
             call.service = Service::Op(Operation::ConsultarFichaFPS);
             let run = subject(&mut call, run_at(r, "cuerpo/run"));
-            let reply = broker
-                .call(call, move |adm, conn| {
-                    ficha::responder(
-                        &adm.agreement,
-                        conn,
-                        run.ok_or_else(ApiError::no_encontrado)?,
-                    )
-                })
-                .await;
+            let reply = broker.consultar_ficha(call, run).await;
             render(&ctx, reply, encode::ficha)
         }
         "ConsultarFichaFPSLote" => {

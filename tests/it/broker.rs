@@ -665,64 +665,169 @@ async fn a_request_refused_by_the_rate_limit_does_not_use_up_its_message_id() {
     node.stop().await;
 }
 
-/// A request that cannot get a registry connection within `database.pool_timeout_secs`
-/// (every permit held by slower requests) is answered 503 and audited, instead of queueing
-/// behind them without end; the requests holding the connections still finish.
-#[actix_web::test]
-async fn a_request_waits_for_a_connection_no_longer_than_the_pool_timeout() {
+/// A REST ConsultarFichaFPS call as the transport hands it to the broker, from the client
+/// certificate of `agreement`.
+fn lookup_call(node: &TestNode, agreement: &str) -> siis::broker::Call {
+    use rustls_pki_types::pem::PemObject;
     use siis::broker::{Call, Service, Transport};
     use siis::ops::catalog::Operation;
-    use siis::ops::ficha::FichaFps;
-    use std::time::{Duration, Instant};
-    let node = TestNode::start_with(Backend::Sqlite, Setup::default()).await;
-    let pem = std::fs::read(node.pki.join("clients/minvu.pem")).unwrap();
-    use rustls_pki_types::pem::PemObject;
+    let pem = std::fs::read(node.pki.join(format!("clients/{agreement}.pem"))).unwrap();
     let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
-    let identity = std::sync::Arc::new(siis::identity::ClientIdentity::from_der(&der).unwrap());
-    let call = || Call {
-        identity: Some(identity.clone()),
+    let identity = siis::identity::ClientIdentity::from_der(&der).unwrap();
+    Call {
+        identity: Some(std::sync::Arc::new(identity)),
         transport: Transport::Rest,
         service: Service::Op(Operation::ConsultarFichaFPS),
         message_id: None,
         subjects: Vec::new(),
         input_error: None,
         xroad: Vec::new(),
-    };
-    let size = node.config.database.pool_size as usize;
-    let timeout = Duration::from_secs(node.config.database.pool_timeout_secs);
-    let before = audit_count(&node);
+    }
+}
+
+/// Takes every registry permit of `node` for `hold`, with requests that the broker admits and
+/// audits like any other; the handles answer when they are done.
+fn hold_every_connection(
+    node: &TestNode,
+    hold: std::time::Duration,
+) -> Vec<actix_web::rt::task::JoinHandle<siis::broker::Reply<siis::ops::ficha::FichaFps>>> {
     let broker = node.node.broker.clone().into_inner();
-    // Every permit held for longer than the timeout.
-    let holders: Vec<_> = (0..size)
+    (0..node.config.database.pool_size)
         .map(|_| {
             let broker = broker.clone();
-            let call = call();
+            let call = lookup_call(node, "minvu");
             actix_web::rt::spawn(async move {
                 broker
                     .call(call, move |_, _| {
-                        std::thread::sleep(timeout * 3);
-                        Ok(FichaFps::default())
+                        std::thread::sleep(hold);
+                        Ok(siis::ops::ficha::FichaFps::default())
                     })
                     .await
             })
         })
-        .collect();
+        .collect()
+}
+
+/// A request that cannot get a registry connection within `database.pool_timeout_secs`
+/// (every permit held by slower requests) is answered 503 and audited, instead of queueing
+/// behind them without end; the requests holding the connections still finish. A single FPS
+/// lookup, which queues to be read with others, waits no longer either, leaves the queue, and
+/// is never read.
+#[actix_web::test]
+async fn a_request_waits_for_a_connection_no_longer_than_the_pool_timeout() {
+    use siis::ops::ficha::FichaFps;
+    use std::time::{Duration, Instant};
+    let node = TestNode::start_with(Backend::Sqlite, Setup::default()).await;
+    let call = || lookup_call(&node, "minvu");
+    let size = node.config.database.pool_size as usize;
+    let timeout = Duration::from_secs(node.config.database.pool_timeout_secs);
+    let before = audit_count(&node);
+    let broker = node.node.broker.clone().into_inner();
+    // Every permit held for longer than the timeout (twice: once for each request below).
+    let holders = hold_every_connection(&node, timeout * 5);
     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    // Refused with 503 once the timeout has passed, not long after.
+    let refused_in_time = |reply: siis::broker::Reply<FichaFps>, started: Instant| {
+        let waited = started.elapsed();
+        let error = reply.result.expect_err("no connection: refused");
+        assert_eq!(error.status, 503, "{error:?}");
+        assert!(
+            waited >= timeout && waited < timeout * 2,
+            "answered after {waited:?}, timeout {timeout:?}"
+        );
+    };
     let started = Instant::now();
     let reply = broker
         .clone()
         .call(call(), |_, _| Ok(FichaFps::default()))
         .await;
-    let waited = started.elapsed();
-    let error = reply.result.expect_err("no connection: refused");
-    assert_eq!(error.status, 503, "{error:?}");
-    assert!(
-        waited >= timeout && waited < timeout * 2,
-        "answered after {waited:?}, timeout {timeout:?}"
-    );
+    refused_in_time(reply, started);
+    let started = Instant::now();
+    let lookup = broker
+        .clone()
+        .consultar_ficha(call(), Some(registry::unknown()));
+    refused_in_time(lookup.await, started);
     for holder in holders {
         assert!(holder.await.unwrap().result.is_ok());
     }
-    assert_eq!(audit_count(&node), before + size as i64 + 1);
+    assert_eq!(audit_count(&node), before + size as i64 + 2);
+    // The refused lookup left the queue: the next one is read alone, and only it.
+    let reply = broker
+        .clone()
+        .consultar_ficha(call(), Some(registry::unknown()))
+        .await;
+    assert_eq!(reply.result.unwrap_err().code, "NO_ENCONTRADO");
+    let read = broker.lookup_groups();
+    assert_eq!((read.groups, read.lookups), (1, 1), "{read:?}");
     node.stop().await;
+}
+
+/// Single lookups that wait for a connection together are read together (at most
+/// `broker.lookup_group_max` at a time), and each is still answered under its own agreement
+/// (scope, members, fields) exactly as when read alone, and audited once.
+#[actix_web::test]
+async fn lookups_waiting_together_are_read_together_and_answered_each_as_alone() {
+    use std::time::Duration;
+    for backend in backends() {
+        let setup = Setup {
+            persons: 4_000,
+            ..Setup::default()
+        };
+        let node = TestNode::start_with(backend, setup).await;
+        let mut conn = node.db();
+        let runs = registry::every_kind(&mut conn);
+        // Members and no scope, no members, members within one comuna.
+        let agreements = ["minvu", "ips", "muni-13101"];
+        let broker = node.node.broker.clone().into_inner();
+        let answer = |reply: siis::broker::Reply<siis::ops::ficha::FichaFps>| match reply.result {
+            Ok(ficha) => Ok(ficha),
+            // Out of scope answers NO_ENCONTRADO; the audit code tells it apart.
+            Err(e) => Err((e.code, e.audit_code)),
+        };
+        let mut alone = Vec::new();
+        for agreement in agreements {
+            for run in &runs {
+                let call = lookup_call(&node, agreement);
+                alone.push(answer(
+                    broker.clone().consultar_ficha(call, Some(*run)).await,
+                ));
+            }
+        }
+        let kinds: std::collections::BTreeSet<_> = alone
+            .iter()
+            .map(|a| a.as_ref().map(|f| f.integrantes.is_some()))
+            .collect();
+        assert_eq!(
+            kinds.len(),
+            5,
+            "with and without members, each error: {kinds:?}"
+        );
+        let before = (broker.lookup_groups(), audit_count(&node));
+        let holders = hold_every_connection(&node, Duration::from_millis(500));
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        let together: Vec<_> = agreements
+            .iter()
+            .flat_map(|agreement| runs.iter().map(move |run| (*agreement, *run)))
+            .map(|(agreement, run)| {
+                let (broker, call) = (broker.clone(), lookup_call(&node, agreement));
+                actix_web::rt::spawn(async move { broker.consultar_ficha(call, Some(run)).await })
+            })
+            .collect();
+        for holder in holders {
+            assert!(holder.await.unwrap().result.is_ok());
+        }
+        let mut answers = Vec::new();
+        for lookup in together {
+            answers.push(answer(lookup.await.unwrap()));
+        }
+        assert_eq!(answers, alone, "{backend:?}");
+        let read = broker.lookup_groups();
+        let max = node.config.broker.lookup_group_max as u64;
+        assert_eq!(read.lookups - before.0.lookups, 21, "{read:?}");
+        assert_eq!(read.groups - before.0.groups, 2, "16 and 5: {read:?}");
+        assert_eq!(read.largest, max, "{read:?}");
+        let pool = node.config.database.pool_size as i64;
+        assert_eq!(audit_count(&node), before.1 + pool + 21);
+        node.stop().await;
+    }
 }

@@ -445,12 +445,13 @@ async fn comparing_a_field_the_agreement_does_not_grant_is_refused() {
     node.stop().await;
 }
 
-/// A single lookup (statements kept prepared) and a batch (one query per table for all RUNs)
-/// give the same answer for every kind of person, with and without scope and members.
+/// A single lookup (statements kept prepared), a batch (one query per table for all RUNs)
+/// and lookups read together (`read_many`, one query on PostgreSQL) give the same answer for
+/// every kind of person, with and without scope and members.
 #[tokio::test]
 async fn single_and_batch_lookups_answer_alike() {
     use siis::domain::Cut;
-    use siis::ops::ficha::{Lookup, consultar, consultar_varios};
+    use siis::ops::ficha::{Lookup, consultar, consultar_varios, read_many};
     for backend in backends() {
         let setup = Setup {
             persons: 4_000,
@@ -458,24 +459,23 @@ async fn single_and_batch_lookups_answer_alike() {
         };
         let node = TestNode::start_with(backend, setup).await;
         let mut conn = node.db();
-        let runs = vec![
-            registry::with_ficha(&mut conn, None),
-            registry::with_ficha(&mut conn, Some("13101")),
-            registry::with_ficha_outside(&mut conn, "13101"),
-            registry::without_ficha(&mut conn),
-            registry::deceased_with_ficha(&mut conn),
-            registry::unknown(),
-        ];
+        let mut runs = registry::every_kind(&mut conn);
+        // The same RUN asked twice in one group.
+        runs.push(runs[0]);
         let mut kinds = BTreeSet::new();
         for scope in [None, Some(Cut::parse("13101").unwrap())] {
             for members in [false, true] {
                 let batch = consultar_varios(&mut conn, &runs, scope, members).unwrap();
-                assert_eq!(batch.len(), runs.len());
-                for (run, from_batch) in runs.iter().zip(batch) {
+                let together = read_many(&mut conn, &runs, members).unwrap();
+                assert_eq!((batch.len(), together.len()), (runs.len(), runs.len()));
+                for ((run, from_batch), read) in runs.iter().zip(batch).zip(together) {
                     let single = consultar(&mut conn, *run, scope, members).unwrap();
+                    let context = format!("{run} scope {scope:?} members {members}");
+                    assert_eq!(single, from_batch, "batch: {context}");
                     assert_eq!(
-                        single, from_batch,
-                        "{run} scope {scope:?} members {members}"
+                        single,
+                        read.judge(*run, scope, members),
+                        "together: {context}"
                     );
                     kinds.insert(match &single {
                         Lookup::Found(f) => {
@@ -577,12 +577,14 @@ async fn single_lookups_keep_their_statements_prepared() {
 
 /// On PostgreSQL a batch binds its RUNs (and then its households) as one array each
 /// (`= ANY($1)`), so its three statements stay prepared whatever the batch's size: a batch
-/// costs the server no parsing or planning, and a future that answers several waiting single
-/// lookups as one batch would not either. (SQLite has no array bind; its `IN` lists are new
-/// SQL for every size.)
+/// costs the server no parsing or planning. So does the one statement that reads single
+/// lookups waiting together (`read_many`), with members or without. (SQLite has no array
+/// bind; its `IN` lists are new SQL for every size, and `read_many` does not use them.)
 #[tokio::test]
 async fn postgres_batch_lookups_keep_their_statements_prepared() {
-    use siis::ops::ficha::{Lookup, consultar_varios};
+    use siis::db::DbConnection;
+    use siis::domain::Run;
+    use siis::ops::ficha::{Lookup, consultar_varios, read_many};
     for backend in backends().into_iter().filter(|b| *b == Backend::Postgres) {
         let setup = Setup {
             persons: 4_000,
@@ -593,35 +595,47 @@ async fn postgres_batch_lookups_keep_their_statements_prepared() {
         let first = registry::with_ficha(&mut conn, Some("13101"));
         let second = registry::with_ficha_outside(&mut conn, "13101");
         let seen = record_queries(&mut conn);
-        let answers = consultar_varios(&mut conn, &[first, second], None, true).unwrap();
-        assert!(
-            answers.iter().all(|a| matches!(a, Lookup::Found(_))),
-            "{answers:?}"
-        );
-        let (queries, cached) = std::mem::take(&mut *seen.lock().unwrap());
-        // Households, fichas, members: each one statement, kept prepared.
-        assert_eq!((queries.len(), cached), (3, 3), "{queries:#?}");
-        let answers = consultar_varios(&mut conn, &[second, first, second], None, true).unwrap();
-        assert_eq!(answers.len(), 3);
-        assert!(matches!(&answers[1], Lookup::Found(f) if f.integrantes.is_some()));
-        let (again, cached_again) = std::mem::take(&mut *seen.lock().unwrap());
-        // The logged text ends with the bound values ("-- binds: […]"); the SQL is before it.
-        let sql = |logged: &[String]| -> Vec<String> {
-            logged
-                .iter()
-                .map(|q| q.split(" -- binds:").next().unwrap_or(q).to_owned())
-                .collect()
+        // Reads two RUNs, then three: the statements run and prepared for two, after checking
+        // that three ran the same SQL and prepared nothing new.
+        let mut statements = |read: &dyn Fn(&mut DbConnection, &[Run]) -> Vec<Lookup>| {
+            let answers = read(&mut conn, &[first, second]);
+            assert!(
+                answers.iter().all(|a| matches!(a, Lookup::Found(_))),
+                "{answers:?}"
+            );
+            let (queries, cached) = std::mem::take(&mut *seen.lock().unwrap());
+            let answers = read(&mut conn, &[second, first, second]);
+            assert_eq!(answers.len(), 3);
+            assert!(matches!(&answers[1], Lookup::Found(_)), "{answers:?}");
+            let (again, cached_again) = std::mem::take(&mut *seen.lock().unwrap());
+            // The logged text ends with the bound values ("-- binds: […]"); the SQL is before.
+            let sql = |logged: &[String]| -> Vec<String> {
+                logged
+                    .iter()
+                    .map(|q| q.split(" -- binds:").next().unwrap_or(q).to_owned())
+                    .collect()
+            };
+            assert_eq!(sql(&again), sql(&queries), "another size ran other SQL");
+            assert!(
+                queries.iter().all(|q| q.contains("= ANY($1)")),
+                "{queries:#?}"
+            );
+            assert_eq!(cached_again, 0, "another size prepared again");
+            (queries.len(), cached)
         };
-        assert_eq!(
-            sql(&again),
-            sql(&queries),
-            "a batch of another size ran other SQL"
-        );
-        assert!(
-            queries.iter().all(|q| q.contains("= ANY($1)")),
-            "{queries:#?}"
-        );
-        assert_eq!(cached_again, 0, "a batch of another size prepared again");
+        // Households, fichas, members: each one statement, kept prepared.
+        let batch = statements(&|conn, runs| consultar_varios(conn, runs, None, true).unwrap());
+        assert_eq!(batch, (3, 3));
+        for members in [true, false] {
+            let together = statements(&|conn, runs| {
+                let readings = read_many(conn, runs, members).unwrap();
+                let judged = readings.into_iter().zip(runs);
+                judged
+                    .map(|(r, run)| r.judge(*run, None, members))
+                    .collect()
+            });
+            assert_eq!(together, (1, 1), "members {members}");
+        }
     }
 }
 

@@ -85,3 +85,38 @@ pub fn identity(conn: &mut DbConnection, run: Run) -> (String, String, String, c
 pub fn unknown() -> Run {
     Run::from_numero(999_999).expect("valid RUN")
 }
+
+/// A person on record without a household (as a birth not yet placed in one): added to the
+/// registry, since the seed places everyone.
+pub fn without_household(conn: &mut DbConnection) -> Run {
+    use siis::db::models::Persona;
+    let run = Run::from_numero(999_998).expect("valid RUN");
+    diesel::insert_into(personas::table)
+        .values(Persona {
+            run: run.numero() as i32,
+            nombres: "ANA MARÍA".into(),
+            apellido_paterno: "SOTO".into(),
+            apellido_materno: "PÉREZ".into(),
+            fecha_nacimiento: chrono::NaiveDate::from_ymd_opt(2026, 3, 14).expect("date"),
+            sexo: "F".into(),
+            nacionalidad: "CHILENA".into(),
+            fecha_defuncion: None,
+        })
+        .execute(conn)
+        .expect("person without household");
+    run
+}
+
+/// One RUN of every kind a lookup tells apart: with a ficha (anywhere, in comuna 13101,
+/// outside it), without ficha, deceased, without household (added), unknown.
+pub fn every_kind(conn: &mut DbConnection) -> Vec<Run> {
+    vec![
+        with_ficha(conn, None),
+        with_ficha(conn, Some("13101")),
+        with_ficha_outside(conn, "13101"),
+        without_ficha(conn),
+        deceased_with_ficha(conn),
+        without_household(conn),
+        unknown(),
+    ]
+}
