@@ -363,6 +363,11 @@ impl Config {
         if self.database.pool_size == 0 {
             return Err(ConfigError("database.pool_size must be at least 1".into()));
         }
+        if self.broker.lookup_group_max == 0 || self.broker.lookup_readers == 0 {
+            return Err(ConfigError(
+                "broker.lookup_group_max and broker.lookup_readers must be at least 1".into(),
+            ));
+        }
         if self
             .log
             .filter
@@ -476,6 +481,10 @@ mod tests {
         assert!(err.contains("pool_size"), "{err}");
         let err = load_in_jail("[broker]\nreplay_window_secs = 0\n", &[]).unwrap_err();
         assert!(err.contains("broker.replay_window_secs"), "{err}");
+        let err = load_in_jail("", &[("SIIS__BROKER__LOOKUP_READERS", "0")]).unwrap_err();
+        assert!(err.contains("broker.lookup_readers"), "{err}");
+        let err = load_in_jail("[broker]\nlookup_group_max = 0\n", &[]).unwrap_err();
+        assert!(err.contains("broker.lookup_group_max"), "{err}");
         let err = load_in_jail("[database]\npool_timeout_secs = 0\n", &[]).unwrap_err();
         assert!(err.contains("database.pool_timeout_secs"), "{err}");
         let err = load_in_jail("[log]\nformat = \"xml\"\n", &[]).unwrap_err();

@@ -58,7 +58,7 @@ struct Queue {
 
 impl Coalescer {
     /// A queue read by at most `readers` connections at a time, each taking at most
-    /// `group_max` lookups (at least one of each).
+    /// `group_max` lookups (the configuration checks both are at least one).
     pub fn new(group_max: usize, readers: usize) -> Coalescer {
         Coalescer {
             queue: Mutex::new(Queue::default()),
