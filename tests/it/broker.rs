@@ -831,3 +831,65 @@ async fn lookups_waiting_together_are_read_together_and_answered_each_as_alone()
         node.stop().await;
     }
 }
+
+/// A group whose read fails (here the registry's `fichas` table is gone) answers every lookup
+/// in it 503, with nothing disclosed, each audited as such; the next lookup, the registry
+/// whole again, is answered.
+#[actix_web::test]
+async fn a_group_whose_read_fails_answers_each_lookup_503() {
+    use std::time::Duration;
+    for backend in backends() {
+        let setup = Setup {
+            persons: 2_000,
+            ..Setup::default()
+        };
+        let node = TestNode::start_with(backend, setup).await;
+        let mut conn = node.db();
+        let run = registry::with_ficha(&mut conn, None);
+        let broker = node.node.broker.clone().into_inner();
+        let before = (broker.lookup_groups(), audit_count(&node));
+        let holders = hold_every_connection(&node, Duration::from_millis(400));
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        let lookups: Vec<_> = (0..5)
+            .map(|_| {
+                let (broker, call) = (broker.clone(), lookup_call(&node, "minvu"));
+                actix_web::rt::spawn(async move { broker.consultar_ficha(call, Some(run)).await })
+            })
+            .collect();
+        diesel::sql_query("ALTER TABLE fichas RENAME TO fichas_aparte")
+            .execute(&mut conn)
+            .unwrap();
+        for holder in holders {
+            assert!(holder.await.unwrap().result.is_ok());
+        }
+        for lookup in lookups {
+            let error = lookup.await.unwrap().result.unwrap_err();
+            assert_eq!((error.status, error.code), (503, "NO_DISPONIBLE"));
+        }
+        let read = broker.lookup_groups();
+        assert_eq!(read.groups - before.0.groups, 1, "{read:?}");
+        // Every record added since: the holders' and the lookups' may interleave.
+        let mut outcomes: Vec<String> = auditoria::table
+            .order(auditoria::id.desc())
+            .limit(audit_count(&node) - before.1)
+            .select(auditoria::resultado)
+            .load(&mut node.db())
+            .unwrap();
+        outcomes.sort();
+        let pool = node.config.database.pool_size as usize;
+        let mut expected = vec!["NO_DISPONIBLE"; 5];
+        expected.extend(vec!["OK"; pool]);
+        assert_eq!(outcomes, expected);
+        diesel::sql_query("ALTER TABLE fichas_aparte RENAME TO fichas")
+            .execute(&mut conn)
+            .unwrap();
+        let call = lookup_call(&node, "minvu");
+        let ficha = broker
+            .consultar_ficha(call, Some(run))
+            .await
+            .result
+            .unwrap();
+        assert_eq!(ficha.run, Some(run.to_string()));
+        node.stop().await;
+    }
+}
