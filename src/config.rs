@@ -77,9 +77,9 @@ pub struct BrokerConfig {
     /// the same time are read by one connection in one go (`src/broker/coalesce.rs`). 1 reads
     /// each lookup alone.
     pub lookup_group_max: usize,
-    /// Most connections reading queued single lookups at a time (at most `database.pool_size`
-    /// count). Fewer readers than connections make larger groups and leave connections for the
-    /// other operations.
+    /// Most connections reading queued single lookups at a time. A reader also needs one of
+    /// the `database.pool_size` permits, so more readers than that change nothing; fewer make
+    /// larger groups and leave connections to the other operations.
     pub lookup_readers: usize,
     /// Largest provider batch file received over REST or SOAP (bytes), spooled to disk.
     pub lotes_max_bytes: u64,

@@ -1,12 +1,14 @@
 //! Single FPS lookups that wait for a registry connection at the same time are read together.
 //!
-//! A lookup queues its RUN here, then waits for either its reading or a registry permit.
-//! Whoever gets a permit takes the queue (up to `broker.lookup_group_max` lookups, oldest
-//! first, its own or others') onto one connection and reads them all with
-//! [`ficha::read_many`]; each lookup then applies its own agreement (scope, members,
-//! projection) and writes its own audit record, exactly as alone. Under load the lookups
-//! share one blocking task, one connection checkout and, on PostgreSQL, one statement; a
-//! lookup that finds the queue empty reads alone, as before.
+//! A lookup queues its RUN here, then waits for its reading, its deadline, or a reader's slot
+//! and a registry permit. A lookup that gets both while it is still queued starts a reader: a
+//! blocking task that takes the queue (up to `broker.lookup_group_max` lookups, oldest first,
+//! its own among them) onto one connection and reads them all with [`ficha::read_many`]. At
+//! most `broker.lookup_readers` readers run at once, so under load the queue grows while they
+//! read. Each lookup then applies its own agreement (scope, members, projection) and writes
+//! its own audit record, exactly as alone. Under load the lookups share one blocking task, one
+//! connection checkout and, on PostgreSQL, one statement; a lookup that meets no other waiting
+//! (and a free reader's slot) is read alone, in a group of one.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +21,7 @@ use super::{Admission, Broker, Call, Disclosed, Reply, Service, projected, task_
 use crate::db::Pool;
 use crate::domain::Run;
 use crate::error::ApiError;
+use crate::ops::catalog::Operation;
 use crate::ops::ficha::{self, FichaFps, Reading};
 
 /// One queued lookup: its RUN, whether its agreement sees members, and where its reading goes.
@@ -42,12 +45,13 @@ pub struct Coalescer {
 }
 
 /// Groups of queued lookups read since start: how many, how many lookups they held, and the
-/// largest.
+/// largest; and how many lookups are queued now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GroupStats {
     pub groups: u64,
     pub lookups: u64,
     pub largest: u64,
+    pub queued: usize,
 }
 
 #[derive(Default)]
@@ -76,6 +80,7 @@ impl Coalescer {
             groups: self.groups.load(Ordering::Relaxed),
             lookups: self.lookups.load(Ordering::Relaxed),
             largest: self.largest.load(Ordering::Relaxed),
+            queued: self.queue().waiting.len(),
         }
     }
 
@@ -121,8 +126,9 @@ impl Coalescer {
 
     /// Runs on a blocking thread that holds a registry permit: takes the queue, reads it on
     /// one connection and hands each lookup its reading. Nothing queued (another reader took
-    /// it) is nothing to do. A lookup whose caller gave up is read all the same; its reading
-    /// is dropped.
+    /// it) is nothing to do. A lookup whose caller gave up (its deadline passed) is read all
+    /// the same; its reading is dropped. `wait` bounds the connection checkout (the permit
+    /// makes one free unless code outside the permits holds it).
     fn read_queued(&self, pool: &Pool, wait: std::time::Duration) {
         let group = self.take();
         if group.is_empty() {
@@ -177,7 +183,13 @@ impl Broker {
     /// [`Broker::call`] answers it: admitted, projected onto the grant and audited, one record
     /// per request. Its registry read is shared with the lookups waiting at the same time
     /// (module documentation).
-    pub async fn consultar_ficha(self: Arc<Self>, call: Call, run: Option<Run>) -> Reply<FichaFps> {
+    pub async fn consultar_ficha(
+        self: Arc<Self>,
+        mut call: Call,
+        run: Option<Run>,
+    ) -> Reply<FichaFps> {
+        // Members are read, and the answer projected, by this operation's grant only.
+        call.service = Service::Op(Operation::ConsultarFichaFPS);
         let (message_id, call) = self.message_id(call);
         let id = message_id.clone();
         let task = actix_web::rt::spawn(async move {
@@ -204,47 +216,65 @@ impl Broker {
         Ok(projected(value, service, agreement))
     }
 
-    /// A reader's slot, then a registry permit (`None` if the node is shutting down).
+    /// A reader's slot, then a registry permit (`None` only if a semaphore were closed, which
+    /// none is).
     async fn reader_permits(&self) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
         let reader = self.lookups.readers.clone().acquire_owned().await.ok()?;
         let registry = self.registry_permits.clone().acquire_owned().await.ok()?;
         Some((reader, registry))
     }
 
-    /// Queues the lookup, then waits for its reading, reading the queue itself whenever it
-    /// gets a registry permit while its lookup is still queued. The wait counts against the
-    /// pool's timeout: a stalled database answers 503, it does not queue forever.
+    /// Queues the lookup, then waits for its reading. Whenever it gets a reader's slot and a
+    /// registry permit while its lookup is still queued, it starts a reader with them and goes
+    /// on waiting; permits that come after another reader took its lookup go back at once.
+    /// The wait, reading included, ends at the pool's timeout: a stalled database answers
+    /// 503, it does not queue forever, and a lookup still queued then leaves the queue unread.
     async fn wait_for_reading(&self, run: Run, with_members: bool) -> Result<Reading, ApiError> {
         let timeout = std::time::Duration::from_secs(self.config.database.pool_timeout_secs);
         let deadline = Instant::now() + timeout;
         let (ticket, mut reading) = self.lookups.enqueue(run, with_members);
+        // The reader this lookup started, while it runs: it took the lookup, unless more were
+        // queued ahead of it than one group holds.
+        let mut reader: Option<tokio::task::JoinHandle<()>> = None;
         loop {
             let queued = self.lookups.is_queued(ticket);
             tokio::select! {
                 biased;
                 answer = &mut reading => {
-                    // A reader that died (a panic) dropped the sender: 503, as for any task.
-                    return answer.unwrap_or_else(|_| Err(ApiError::unavailable()));
-                }
-                permits = self.reader_permits(), if queued => {
-                    let Some(permit) = permits else {
-                        return Err(ApiError::unavailable());
-                    };
-                    let lookups = self.lookups.clone();
-                    let pool = self.pool.clone();
-                    let wait = deadline.saturating_duration_since(Instant::now());
-                    let read = actix_web::web::block(move || {
-                        let _permit = permit;
-                        lookups.read_queued(&pool, wait);
+                    return answer.unwrap_or_else(|_| {
+                        // The reader died (a panic) and dropped the sender.
+                        tracing::error!("lookup group read failed");
+                        Err(ApiError::unavailable())
                     });
-                    if let Err(error) = read.await {
-                        tracing::error!(error = %error, "blocking task failed");
-                    }
                 }
                 () = tokio::time::sleep_until(deadline) => {
                     self.lookups.withdraw(ticket);
                     tracing::error!("no registry connection within the pool timeout");
                     return Err(ApiError::unavailable());
+                }
+                () = async {
+                    match reader.as_mut() {
+                        Some(running) => drop(running.await),
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    reader = None;
+                }
+                permits = self.reader_permits(), if queued && reader.is_none() => {
+                    let Some(permits) = permits else {
+                        return Err(ApiError::unavailable());
+                    };
+                    if !self.lookups.is_queued(ticket) {
+                        continue;
+                    }
+                    let lookups = self.lookups.clone();
+                    let pool = self.pool.clone();
+                    // Not awaited here: this lookup waits for its reading and its deadline
+                    // like any other, and the reader holds the permits until it is done.
+                    reader = Some(tokio::task::spawn_blocking(move || {
+                        let _permits = permits;
+                        lookups.read_queued(&pool, timeout);
+                    }));
                 }
             }
         }

@@ -17,7 +17,7 @@ use crate::ops::catalog::Operation;
 
 mod grupo;
 
-pub use grupo::read_many;
+pub use grupo::{read_many, read_together};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -685,27 +685,55 @@ fn lookup_call(node: &TestNode, agreement: &str) -> siis::broker::Call {
     }
 }
 
-/// Takes every registry permit of `node` for `hold`, with requests that the broker admits and
-/// audits like any other; the handles answer when they are done.
+/// A gate that blocking code waits at until the test opens it.
+#[derive(Default)]
+struct Gate(std::sync::Mutex<bool>, std::sync::Condvar);
+
+impl Gate {
+    fn wait(&self) {
+        let open = self.0.lock().unwrap();
+        drop(self.1.wait_while(open, |open| !*open).unwrap());
+    }
+
+    fn open(&self) {
+        *self.0.lock().unwrap() = true;
+        self.1.notify_all();
+    }
+}
+
+/// Takes every registry permit of `node` until `gate` opens, with requests that the broker
+/// admits and audits like any other; the handles answer when they are done.
 fn hold_every_connection(
     node: &TestNode,
-    hold: std::time::Duration,
+    gate: &std::sync::Arc<Gate>,
 ) -> Vec<actix_web::rt::task::JoinHandle<siis::broker::Reply<siis::ops::ficha::FichaFps>>> {
     let broker = node.node.broker.clone().into_inner();
     (0..node.config.database.pool_size)
         .map(|_| {
-            let broker = broker.clone();
+            let (broker, gate) = (broker.clone(), gate.clone());
             let call = lookup_call(node, "minvu");
             actix_web::rt::spawn(async move {
                 broker
                     .call(call, move |_, _| {
-                        std::thread::sleep(hold);
+                        gate.wait();
                         Ok(siis::ops::ficha::FichaFps::default())
                     })
                     .await
             })
         })
         .collect()
+}
+
+/// Waits until `n` single lookups are queued on `node`'s broker (10 s at most).
+async fn until_queued(node: &TestNode, n: usize) {
+    let broker = node.node.broker.clone().into_inner();
+    for _ in 0..1000 {
+        if broker.lookup_groups().queued == n {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{:?}, not {n} queued", broker.lookup_groups());
 }
 
 /// A request that cannot get a registry connection within `database.pool_timeout_secs`
@@ -723,8 +751,9 @@ async fn a_request_waits_for_a_connection_no_longer_than_the_pool_timeout() {
     let timeout = Duration::from_secs(node.config.database.pool_timeout_secs);
     let before = audit_count(&node);
     let broker = node.node.broker.clone().into_inner();
-    // Every permit held for longer than the timeout (twice: once for each request below).
-    let holders = hold_every_connection(&node, timeout * 5);
+    // Every permit held until both requests below are refused.
+    let gate = std::sync::Arc::new(Gate::default());
+    let holders = hold_every_connection(&node, &gate);
     actix_web::rt::time::sleep(Duration::from_millis(200)).await;
     // Refused with 503 once the timeout has passed, not long after.
     let refused_in_time = |reply: siis::broker::Reply<FichaFps>, started: Instant| {
@@ -747,6 +776,12 @@ async fn a_request_waits_for_a_connection_no_longer_than_the_pool_timeout() {
         .clone()
         .consultar_ficha(call(), Some(registry::unknown()));
     refused_in_time(lookup.await, started);
+    assert_eq!(
+        broker.lookup_groups().queued,
+        0,
+        "the refused lookup left the queue"
+    );
+    gate.open();
     for holder in holders {
         assert!(holder.await.unwrap().result.is_ok());
     }
@@ -764,13 +799,15 @@ async fn a_request_waits_for_a_connection_no_longer_than_the_pool_timeout() {
 
 /// Single lookups that wait for a connection together are read together (at most
 /// `broker.lookup_group_max` at a time), and each is still answered under its own agreement
-/// (scope, members, fields) exactly as when read alone, and audited once.
+/// (scope, members, fields) exactly as a lookup read on its own connection, and audited once.
 #[actix_web::test]
 async fn lookups_waiting_together_are_read_together_and_answered_each_as_alone() {
-    use std::time::Duration;
+    use siis::ops::ficha;
     for backend in backends() {
         let setup = Setup {
             persons: 4_000,
+            // Long enough that no lookup gives up on a slow machine.
+            pool_timeout_secs: Some(30),
             ..Setup::default()
         };
         let node = TestNode::start_with(backend, setup).await;
@@ -779,18 +816,21 @@ async fn lookups_waiting_together_are_read_together_and_answered_each_as_alone()
         // Members and no scope, no members, members within one comuna.
         let agreements = ["minvu", "ips", "muni-13101"];
         let broker = node.node.broker.clone().into_inner();
-        let answer = |reply: siis::broker::Reply<siis::ops::ficha::FichaFps>| match reply.result {
+        let answer = |reply: siis::broker::Reply<ficha::FichaFps>| match reply.result {
             Ok(ficha) => Ok(ficha),
             // Out of scope answers NO_ENCONTRADO; the audit code tells it apart.
             Err(e) => Err((e.code, e.audit_code)),
         };
+        // Each read on a connection of its own (`Broker::call`), without the queue.
         let mut alone = Vec::new();
         for agreement in agreements {
-            for run in &runs {
+            for run in runs.clone() {
                 let call = lookup_call(&node, agreement);
-                alone.push(answer(
-                    broker.clone().consultar_ficha(call, Some(*run)).await,
-                ));
+                let reply = broker.clone().call(call, move |adm, conn| {
+                    let members = ficha::wants_members(&adm.agreement);
+                    ficha::consultar(conn, run, adm.agreement.scope, members)?.answer()
+                });
+                alone.push(answer(reply.await));
             }
         }
         let kinds: std::collections::BTreeSet<_> = alone
@@ -803,8 +843,8 @@ async fn lookups_waiting_together_are_read_together_and_answered_each_as_alone()
             "with and without members, each error: {kinds:?}"
         );
         let before = (broker.lookup_groups(), audit_count(&node));
-        let holders = hold_every_connection(&node, Duration::from_millis(500));
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        let gate = std::sync::Arc::new(Gate::default());
+        let holders = hold_every_connection(&node, &gate);
         let together: Vec<_> = agreements
             .iter()
             .flat_map(|agreement| runs.iter().map(move |run| (*agreement, *run)))
@@ -813,6 +853,8 @@ async fn lookups_waiting_together_are_read_together_and_answered_each_as_alone()
                 actix_web::rt::spawn(async move { broker.consultar_ficha(call, Some(run)).await })
             })
             .collect();
+        until_queued(&node, 21).await;
+        gate.open();
         for holder in holders {
             assert!(holder.await.unwrap().result.is_ok());
         }
@@ -837,10 +879,11 @@ async fn lookups_waiting_together_are_read_together_and_answered_each_as_alone()
 /// whole again, is answered.
 #[actix_web::test]
 async fn a_group_whose_read_fails_answers_each_lookup_503() {
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
     for backend in backends() {
         let setup = Setup {
             persons: 2_000,
+            pool_timeout_secs: Some(30),
             ..Setup::default()
         };
         let node = TestNode::start_with(backend, setup).await;
@@ -848,17 +891,20 @@ async fn a_group_whose_read_fails_answers_each_lookup_503() {
         let run = registry::with_ficha(&mut conn, None);
         let broker = node.node.broker.clone().into_inner();
         let before = (broker.lookup_groups(), audit_count(&node));
-        let holders = hold_every_connection(&node, Duration::from_millis(400));
-        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        let gate = std::sync::Arc::new(Gate::default());
+        let holders = hold_every_connection(&node, &gate);
         let lookups: Vec<_> = (0..5)
             .map(|_| {
                 let (broker, call) = (broker.clone(), lookup_call(&node, "minvu"));
                 actix_web::rt::spawn(async move { broker.consultar_ficha(call, Some(run)).await })
             })
             .collect();
+        until_queued(&node, 5).await;
         diesel::sql_query("ALTER TABLE fichas RENAME TO fichas_aparte")
             .execute(&mut conn)
             .unwrap();
+        let released = Instant::now();
+        gate.open();
         for holder in holders {
             assert!(holder.await.unwrap().result.is_ok());
         }
@@ -866,6 +912,9 @@ async fn a_group_whose_read_fails_answers_each_lookup_503() {
             let error = lookup.await.unwrap().result.unwrap_err();
             assert_eq!((error.status, error.code), (503, "NO_DISPONIBLE"));
         }
+        // Answered by the failed read, not by the lookups' own timeout.
+        let timeout = Duration::from_secs(node.config.database.pool_timeout_secs);
+        assert!(released.elapsed() < timeout, "{:?}", released.elapsed());
         let read = broker.lookup_groups();
         assert_eq!(read.groups - before.0.groups, 1, "{read:?}");
         // Every record added since: the holders' and the lookups' may interleave.

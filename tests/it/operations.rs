@@ -446,12 +446,13 @@ async fn comparing_a_field_the_agreement_does_not_grant_is_refused() {
 }
 
 /// A single lookup (statements kept prepared), a batch (one query per table for all RUNs)
-/// and lookups read together (`read_many`, one query on PostgreSQL) give the same answer for
-/// every kind of person, with and without scope and members.
+/// and lookups read together (`read_many`, and the one statement it uses on PostgreSQL,
+/// `read_together`, run on both backends) give the same answer for every kind of person, the
+/// same RUN twice among them, with and without scope and members.
 #[tokio::test]
 async fn single_and_batch_lookups_answer_alike() {
     use siis::domain::Cut;
-    use siis::ops::ficha::{Lookup, consultar, consultar_varios, read_many};
+    use siis::ops::ficha::{Lookup, consultar, consultar_varios, read_many, read_together};
     for backend in backends() {
         let setup = Setup {
             persons: 4_000,
@@ -466,17 +467,21 @@ async fn single_and_batch_lookups_answer_alike() {
         for scope in [None, Some(Cut::parse("13101").unwrap())] {
             for members in [false, true] {
                 let batch = consultar_varios(&mut conn, &runs, scope, members).unwrap();
-                let together = read_many(&mut conn, &runs, members).unwrap();
-                assert_eq!((batch.len(), together.len()), (runs.len(), runs.len()));
-                for ((run, from_batch), read) in runs.iter().zip(batch).zip(together) {
+                let many = read_many(&mut conn, &runs, members).unwrap();
+                // The one statement PostgreSQL's groups use, run here on either backend.
+                let together = read_together(&mut conn, &runs, members).unwrap();
+                assert_eq!(
+                    (batch.len(), many.len(), together.len()),
+                    (runs.len(), runs.len(), runs.len())
+                );
+                let reads = many.into_iter().zip(together);
+                for ((run, from_batch), (many, together)) in runs.iter().zip(batch).zip(reads) {
                     let single = consultar(&mut conn, *run, scope, members).unwrap();
                     let context = format!("{run} scope {scope:?} members {members}");
                     assert_eq!(single, from_batch, "batch: {context}");
-                    assert_eq!(
-                        single,
-                        read.judge(*run, scope, members),
-                        "together: {context}"
-                    );
+                    assert_eq!(single, many.judge(*run, scope, members), "many: {context}");
+                    let together = together.judge(*run, scope, members);
+                    assert_eq!(single, together, "together: {context}");
                     kinds.insert(match &single {
                         Lookup::Found(f) => {
                             assert_eq!(f.integrantes.is_some(), members);

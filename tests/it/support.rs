@@ -181,6 +181,8 @@ pub struct Setup {
     pub extra_clients: Vec<&'static str>,
     /// Agreements whose client certificates are revoked by a CRL the node honours.
     pub revoked: Vec<&'static str>,
+    /// `database.pool_timeout_secs` (default: 1 s, so that refusals come quickly).
+    pub pool_timeout_secs: Option<u64>,
 }
 
 impl TestNode {
@@ -205,6 +207,9 @@ impl TestNode {
         let mut config = test_config(&db, &pki, dir.path());
         if let Some(agreements) = setup.agreements {
             config.agreements.dir = agreements;
+        }
+        if let Some(secs) = setup.pool_timeout_secs {
+            config.database.pool_timeout_secs = secs;
         }
         if !setup.revoked.is_empty() {
             let ids: Vec<AgreementId> = setup

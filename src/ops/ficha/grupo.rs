@@ -38,8 +38,9 @@ pub fn read_many(
 }
 
 /// The one statement for all of `runs` (PostgreSQL's plan for it is a join per RUN, as for
-/// one); written for both backends, used on PostgreSQL.
-fn read_together(
+/// one), then the persons without a household if any. [`read_many`] uses it on PostgreSQL;
+/// it answers alike on SQLite (tests run it on both).
+pub fn read_together(
     conn: &mut DbConnection,
     runs: &[Run],
     with_members: bool,
