@@ -210,27 +210,77 @@ pub fn household_with_ficha(
     conn: &mut DbConnection,
     run: Run,
 ) -> Result<Option<(Household, Option<Ficha>)>, DbError> {
-    type Row = (i64, String, Option<NaiveDate>, NaiveDate, Option<Ficha>);
-    let query = integrantes::table
+    let query = lookup_join()
+        .filter(integrantes::run.eq(run.numero() as i32))
+        .select(household_columns());
+    let row: Option<HouseholdWithFicha> = on_backend!(conn, |c| query.get_result(c).optional())?;
+    Ok(row.map(household_with_ficha_row))
+}
+
+/// The join every lookup reads: each member with their household (its comuna), their person
+/// row and the household's ficha in force. The ficha is joined to the household
+/// (`hogares.id`), not to each member row, so PostgreSQL's plan probes `fichas` once per
+/// household instead of once per member (about 9% less server CPU per REST lookup, README
+/// *Load benchmark*); its `estado` is written into the SQL ([`FichaEnVigor`]), so the
+/// statements stay prepared.
+#[diesel::dsl::auto_type]
+fn lookup_join() -> _ {
+    integrantes::table
         .inner_join(hogares::table)
         .inner_join(personas::table)
-        .left_join(fichas::table.on(fichas::hogar_id.eq(integrantes::hogar_id).and(FichaEnVigor)))
-        .filter(integrantes::run.eq(run.numero() as i32))
-        .select((
-            integrantes::hogar_id,
-            hogares::cut,
-            personas::fecha_defuncion,
-            personas::fecha_nacimiento,
-            fichas::all_columns.nullable(),
-        ));
-    let row: Option<Row> = on_backend!(conn, |c| query.get_result(c).optional())?;
-    Ok(
-        row.map(|(hogar_id, cut, defuncion, fecha_nacimiento, ficha)| {
-            (
-                Household::new(hogar_id, cut, defuncion, fecha_nacimiento),
-                ficha,
-            )
-        }),
+        .left_join(fichas::table.on(fichas::hogar_id.eq(hogares::id).and(FichaEnVigor)))
+}
+
+/// The ficha's columns, absent when the household has none in force.
+type FichaColumns = diesel::dsl::Nullable<(
+    fichas::folio,
+    fichas::hogar_id,
+    fichas::puntaje,
+    fichas::fecha_aplicacion,
+    fichas::cut,
+    fichas::estado,
+)>;
+
+/// A person's household, as [`lookup_join`] gives it: household, comuna, date of death, birth
+/// date, the household's ficha in force.
+fn household_columns() -> (
+    integrantes::hogar_id,
+    hogares::cut,
+    personas::fecha_defuncion,
+    personas::fecha_nacimiento,
+    FichaColumns,
+) {
+    (
+        integrantes::hogar_id,
+        hogares::cut,
+        personas::fecha_defuncion,
+        personas::fecha_nacimiento,
+        fichas::all_columns.nullable(),
+    )
+}
+
+/// A row of [`household_columns`].
+type HouseholdWithFicha = (i64, String, Option<NaiveDate>, NaiveDate, Option<Ficha>);
+
+fn household_with_ficha_row(row: HouseholdWithFicha) -> (Household, Option<Ficha>) {
+    let (hogar_id, cut, defuncion, fecha_nacimiento, ficha) = row;
+    let household = Household::new(hogar_id, cut, defuncion, fecha_nacimiento);
+    (household, ficha)
+}
+
+/// Each member of a household, as [`lookup_join`] gives it: the household's comuna, the
+/// member's date of death, the household's ficha in force, the member ([`MEMBER_COLUMNS`]).
+fn household_member_columns() -> (
+    hogares::cut,
+    personas::fecha_defuncion,
+    FichaColumns,
+    MemberColumns,
+) {
+    (
+        hogares::cut,
+        personas::fecha_defuncion,
+        fichas::all_columns.nullable(),
+        MEMBER_COLUMNS,
     )
 }
 
@@ -320,9 +370,6 @@ pub type HouseholdRead = (Household, Option<Ficha>, Vec<IntegranteFicha>);
 /// household's comuna and ficha; the person's own row gives their dates. `None` if the person
 /// is unknown or has no household.
 ///
-/// The ficha is joined to the household (`hogares.id`), not to each member row, so
-/// PostgreSQL's plan probes `fichas` once per lookup instead of once per member: about 9% less
-/// server CPU per REST lookup (README, *Load benchmark*).
 fn household_with_members(
     conn: &mut DbConnection,
     run: Run,
@@ -332,18 +379,10 @@ fn household_with_members(
     let of_the_person = propio
         .filter(propio.field(integrantes::run).eq(key))
         .select(propio.field(integrantes::hogar_id));
-    let query = integrantes::table
-        .inner_join(hogares::table)
-        .inner_join(personas::table)
-        .left_join(fichas::table.on(fichas::hogar_id.eq(hogares::id).and(FichaEnVigor)))
+    let query = lookup_join()
         .filter(integrantes::hogar_id.eq_any(of_the_person))
         .order(integrantes::run)
-        .select((
-            hogares::cut,
-            personas::fecha_defuncion,
-            fichas::all_columns.nullable(),
-            MEMBER_COLUMNS,
-        ));
+        .select(household_member_columns());
     let rows: Vec<HouseholdRow> = on_backend!(conn, |c| query.load(c))?;
     let (mut found, mut members) = households(rows, |member| member == key);
     Ok(found.pop().map(|(_, household, ficha)| {
@@ -482,8 +521,8 @@ fn without_household(
 /// A household member as read: household, RUN, names, birth date, sex, relationship.
 type MemberRow = (i64, i32, String, String, String, NaiveDate, String, String);
 
-/// The columns of a [`MemberRow`] (members joined with their persons).
-const MEMBER_COLUMNS: (
+/// The column types of [`MEMBER_COLUMNS`].
+type MemberColumns = (
     integrantes::hogar_id,
     personas::run,
     personas::nombres,
@@ -492,7 +531,10 @@ const MEMBER_COLUMNS: (
     personas::fecha_nacimiento,
     personas::sexo,
     integrantes::parentesco,
-) = (
+);
+
+/// The columns of a [`MemberRow`] (members joined with their persons).
+const MEMBER_COLUMNS: MemberColumns = (
     integrantes::hogar_id,
     personas::run,
     personas::nombres,

@@ -5,17 +5,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::{
-    Household, HouseholdRow, MEMBER_COLUMNS, Reading, households, read as read_one,
+    Household, HouseholdRow, HouseholdWithFicha, Reading, household_columns,
+    household_member_columns, household_with_ficha_row, households, lookup_join, read as read_one,
     without_household,
 };
-use crate::db::models::{Ficha, FichaEnVigor};
-use crate::db::on_backend;
-use crate::db::schema::{fichas, hogares, integrantes, personas};
-use crate::db::{DbConnection, DbError};
+use crate::db::models::Ficha;
+use crate::db::schema::integrantes;
+use crate::db::{DbConnection, DbError, on_backend};
 use crate::domain::Run;
 
 /// Reads `runs` (members too if `with_members`), in their order. On PostgreSQL one statement
@@ -51,48 +50,22 @@ pub fn read_together(
         let of_the_persons = propio
             .filter(propio.field(integrantes::run).eq_any(&keys))
             .select(propio.field(integrantes::hogar_id));
-        let query = integrantes::table
-            .inner_join(hogares::table)
-            .inner_join(personas::table)
-            .left_join(fichas::table.on(fichas::hogar_id.eq(hogares::id).and(FichaEnVigor)))
+        let query = lookup_join()
             .filter(integrantes::hogar_id.eq_any(of_the_persons))
-            .order((integrantes::hogar_id, integrantes::run))
-            .select((
-                hogares::cut,
-                personas::fecha_defuncion,
-                fichas::all_columns.nullable(),
-                MEMBER_COLUMNS,
-            ));
+            .order(integrantes::run)
+            .select(household_member_columns());
         let rows: Vec<HouseholdRow> = on_backend!(conn, |c| query.load(c))?;
         let asked: HashSet<i32> = keys.iter().copied().collect();
         households(rows, |run| asked.contains(&run))
     } else {
-        type Row = (
-            i32,
-            i64,
-            String,
-            Option<NaiveDate>,
-            NaiveDate,
-            Option<Ficha>,
-        );
-        let query = integrantes::table
-            .inner_join(hogares::table)
-            .inner_join(personas::table)
-            .left_join(fichas::table.on(fichas::hogar_id.eq(hogares::id).and(FichaEnVigor)))
+        let query = lookup_join()
             .filter(integrantes::run.eq_any(&keys))
-            .select((
-                integrantes::run,
-                integrantes::hogar_id,
-                hogares::cut,
-                personas::fecha_defuncion,
-                personas::fecha_nacimiento,
-                fichas::all_columns.nullable(),
-            ));
-        let rows: Vec<Row> = on_backend!(conn, |c| query.load(c))?;
+            .select((integrantes::run, household_columns()));
+        let rows: Vec<(i32, HouseholdWithFicha)> = on_backend!(conn, |c| query.load(c))?;
         let found = rows
             .into_iter()
-            .map(|(run, hogar_id, cut, defuncion, nacimiento, ficha)| {
-                let household = Household::new(hogar_id, cut, defuncion, nacimiento);
+            .map(|(run, row)| {
+                let (household, ficha) = household_with_ficha_row(row);
                 (run, household, ficha)
             })
             .collect();
