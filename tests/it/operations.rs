@@ -506,6 +506,28 @@ async fn single_and_batch_lookups_answer_alike() {
     }
 }
 
+/// A node with 4,000 persons, a connection to its registry whose queries are recorded from
+/// now on, and two persons with a ficha (in comuna 13101 and outside it).
+async fn statement_probe(
+    backend: Backend,
+) -> (
+    TestNode,
+    siis::db::DbConnection,
+    [siis::domain::Run; 2],
+    QueryLog,
+) {
+    let setup = Setup {
+        persons: 4_000,
+        ..Setup::default()
+    };
+    let node = TestNode::start_with(backend, setup).await;
+    let mut conn = node.db();
+    let first = registry::with_ficha(&mut conn, Some("13101"));
+    let second = registry::with_ficha_outside(&mut conn, "13101");
+    let seen = record_queries(&mut conn);
+    (node, conn, [first, second], seen)
+}
+
 /// The SQL of each query (with its binds, as Diesel logs it) and how many statements went
 /// into the connection's prepared-statement cache.
 type QueryLog = std::sync::Arc<std::sync::Mutex<(Vec<String>, usize)>>;
@@ -535,15 +557,7 @@ fn record_queries(conn: &mut siis::db::DbConnection) -> QueryLog {
 async fn single_lookups_keep_their_statements_prepared() {
     use siis::ops::ficha::consultar;
     for backend in backends() {
-        let setup = Setup {
-            persons: 4_000,
-            ..Setup::default()
-        };
-        let node = TestNode::start_with(backend, setup).await;
-        let mut conn = node.db();
-        let first = registry::with_ficha(&mut conn, Some("13101"));
-        let second = registry::with_ficha_outside(&mut conn, "13101");
-        let seen = record_queries(&mut conn);
+        let (_node, mut conn, [first, second], seen) = statement_probe(backend).await;
         assert!(matches!(
             consultar(&mut conn, first, None, true).unwrap(),
             siis::ops::ficha::Lookup::Found(_)
@@ -591,15 +605,7 @@ async fn postgres_batch_lookups_keep_their_statements_prepared() {
     use siis::domain::Run;
     use siis::ops::ficha::{Lookup, consultar_varios, read_many};
     for backend in backends().into_iter().filter(|b| *b == Backend::Postgres) {
-        let setup = Setup {
-            persons: 4_000,
-            ..Setup::default()
-        };
-        let node = TestNode::start_with(backend, setup).await;
-        let mut conn = node.db();
-        let first = registry::with_ficha(&mut conn, Some("13101"));
-        let second = registry::with_ficha_outside(&mut conn, "13101");
-        let seen = record_queries(&mut conn);
+        let (_node, mut conn, [first, second], seen) = statement_probe(backend).await;
         // Reads two RUNs, then three: the statements run and prepared for two, after checking
         // that three ran the same SQL and prepared nothing new.
         let mut statements = |read: &dyn Fn(&mut DbConnection, &[Run]) -> Vec<Lookup>| {
