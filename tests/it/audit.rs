@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use siis::db::DbConnection;
 use siis::db::schema::auditoria;
 
+use crate::per_backend;
 use crate::registry;
 use crate::support::{Setup, TestNode, backends};
 
@@ -206,9 +207,8 @@ fn break_audit(conn: &mut DbConnection) {
     conn.batch_execute(sql).unwrap();
 }
 
-#[tokio::test]
-async fn no_answer_leaves_without_its_audit_record() {
-    for backend in backends() {
+per_backend!(
+    async fn no_answer_leaves_without_its_audit_record(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -232,7 +232,7 @@ async fn no_answer_leaves_without_its_audit_record() {
         );
         node.stop().await;
     }
-}
+);
 
 #[tokio::test]
 async fn a_batch_records_only_the_persons_and_fields_it_disclosed() {

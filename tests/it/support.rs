@@ -32,6 +32,46 @@ pub fn backends() -> Vec<Backend> {
     all
 }
 
+/// Whether the PostgreSQL half of the suite runs (`SIIS_TEST_POSTGRES_URL` names a server).
+pub fn postgres_configured() -> bool {
+    postgres_admin_url().is_some()
+}
+
+/// One test case per backend, so that one backend's failure never hides the other's result:
+///
+/// ```ignore
+/// per_backend!(async fn name(backend) { let node = TestNode::start(backend).await; ... });
+/// ```
+///
+/// makes `name::sqlite` and `name::postgres` (which runs only when `SIIS_TEST_POSTGRES_URL` is
+/// set, as CI sets it). The body sees the test file's imports.
+#[macro_export]
+macro_rules! per_backend {
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports, reason = "the body may use none of the test file's imports")]
+            use super::*;
+
+            async fn run($backend: $crate::support::Backend) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                run($crate::support::Backend::Sqlite).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if $crate::support::postgres_configured() {
+                    run($crate::support::Backend::Postgres).await
+                } else {
+                    eprintln!("SIIS_TEST_POSTGRES_URL is not set: the PostgreSQL case did not run");
+                }
+            }
+        }
+    };
+}
+
 fn postgres_admin_url() -> Option<String> {
     std::env::var("SIIS_TEST_POSTGRES_URL")
         .ok()
