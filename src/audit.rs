@@ -29,7 +29,10 @@ use chrono::{DateTime, Utc};
 use crate::db::DbError;
 use crate::domain::Run;
 
-pub use read::{Access, NOT_COUNTED, VerifyReport, Which, accesses, count_since, verify};
+pub use read::{
+    ANSWERED, Access, NO_COINCIDE, NOT_COUNTED, VerifyReport, Which, accesses, count_since,
+    failed_validations_since, verify,
+};
 pub use row::GENESIS_HASH;
 pub use writer::{AuditLog, Durability};
 
@@ -57,6 +60,9 @@ pub struct AuditRecord {
     pub latency_us: u64,
     /// The X-Road headers of the request, as `name=value` pairs joined by `; `.
     pub xroad: Option<String>,
+    /// A summary of refusals answered without a record of their own (a flood beyond
+    /// `broker.refusals_per_second`): how many this record stands for. `None` otherwise.
+    pub omitidos: Option<u64>,
 }
 
 /// The position of a committed record in the chain (1, 2, 3, …).

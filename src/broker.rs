@@ -2,19 +2,30 @@
 //! client certificate acts under, refuses what the agreement does not allow (default deny),
 //! applies rate limits, quotas and replay protection, runs the operation, projects the answer
 //! onto the granted fields, and writes the audit record before the answer leaves. Transports
-//! (`rest/`, `soap/`) only decode, call [`Broker::call`] (or [`Broker::consultar_ficha`] for a
-//! single FPS lookup, read together with those waiting at the same time) and encode.
+//! (`rest/`, `soap/`) only decode, call one of [`Broker::call`] (reads), [`Broker::call_write`]
+//! (writes, committed together with their audit record), [`Broker::call_write_reading`] (a
+//! write whose body is read only once admitted: provider batches) or
+//! [`Broker::consultar_ficha`] (a single FPS lookup, read together with those waiting at the
+//! same time), and encode.
+//!
+//! The unit of accounting is the person: a request about N persons (a batch of N RUNs, a feed
+//! of N records) takes N from the agreement's rate and daily quota. Refusals cost their sender
+//! too ([`refusals`]).
 
 mod coalesce;
 mod limits;
+mod record;
+mod refusals;
 mod replay;
+mod validaciones;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use chrono::{NaiveDate, Utc};
+use chrono::{NaiveDate, Timelike, Utc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::agreements::{Agreement, AgreementErrors, AgreementSet};
 use crate::audit::{AuditLog, AuditRecord};
@@ -29,8 +40,11 @@ use crate::ops::reglas::Rules;
 
 use coalesce::Coalescer;
 pub use coalesce::GroupStats;
-pub use limits::Limits;
+pub use limits::{AgreementLimits, Limits};
+use record::{Disclosed, RecordDraft};
+pub use refusals::{Omitidos, Refusals};
 pub use replay::ReplayGuard;
+pub use validaciones::{Reserva, ValidacionesFallidas};
 
 /// How a request arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,12 +98,21 @@ pub struct Call {
     pub service: Service,
     /// The caller's message id, if it sent one (`X-Request-Id`, `X-Road-Id`, SOAP `id`).
     pub message_id: Option<String>,
-    /// The persons the request is about (for the audit log and access reports).
+    /// The persons the request is about (for the audit log and access reports, and what it
+    /// costs: one unit of the agreement's rate and quota per person, at least one).
     pub subjects: Vec<Run>,
     /// A request the transport could not decode still counts, and is audited, as refused.
     pub input_error: Option<ApiError>,
     /// X-Road headers of the request as (name, value), for the audit log.
     pub xroad: Vec<(String, String)>,
+}
+
+impl Call {
+    /// What the request costs the agreement's rate and quota: one per person it names, and at
+    /// least one.
+    pub fn persons(&self) -> u64 {
+        (self.subjects.len() as u64).max(1)
+    }
 }
 
 /// The agreement a request was admitted under.
@@ -99,6 +122,27 @@ pub struct Admission {
     pub today: NaiveDate,
     /// The registry pool, for an operation that may use a second idle connection (batches).
     pub pool: Pool,
+    /// Today's identity comparisons that did not match, per agreement and person.
+    pub validaciones: Arc<ValidacionesFallidas>,
+    limits: Arc<AgreementLimits>,
+}
+
+impl Admission {
+    /// Takes `persons` more from the agreement's rate and quota, for work whose size is known
+    /// only once admitted (a feed's records, once read). Refused like an admission.
+    pub fn cobrar(&self, persons: u64) -> Result<(), ApiError> {
+        if persons == 0 {
+            return Ok(());
+        }
+        self.limits.admit(self.today, persons)
+    }
+
+    /// ValidarIdentidad: takes a place for one comparison about `run` (see
+    /// [`ValidacionesFallidas`]).
+    pub fn reservar_validacion(&self, run: Run) -> Result<Reserva, ApiError> {
+        self.validaciones
+            .reservar(&self.agreement.id, run, self.today, seconds_to_midnight())
+    }
 }
 
 /// The broker's answer: the message id (given or generated), the agreement it was answered
@@ -123,29 +167,26 @@ pub struct Broker {
     /// executor, before it takes a blocking thread. Without it every request beyond the pool's
     /// size held a blocking thread while it waited for a connection, and the blocking pools
     /// grew to dozens of threads (each with its own allocator arena) behind one slow batch.
-    registry_permits: Arc<tokio::sync::Semaphore>,
+    registry_permits: Arc<Semaphore>,
     /// Single FPS lookups waiting to be read together ([`Broker::consultar_ficha`]).
     lookups: Arc<Coalescer>,
+    /// Refusals per client certificate ([`refusals`]).
+    refusals: Refusals,
+    validaciones: Arc<ValidacionesFallidas>,
+    /// Provider batches in progress per agreement (`broker.lotes_max_concurrent` each).
+    lotes_en_curso: Mutex<HashMap<AgreementId, Arc<Semaphore>>>,
     pub audit: AuditLog,
     pub rules: Arc<Rules>,
     pub pool: Pool,
     pub config: Arc<Config>,
 }
 
-/// The X-Road headers as a JSON object for the audit log: unambiguous, each name once, each
-/// value at most 256 characters (the transports refuse longer ones; this is the last guard).
-fn xroad_json(pairs: &[(String, String)]) -> Option<String> {
-    if pairs.is_empty() {
-        return None;
-    }
-    let mut object = serde_json::Map::new();
-    for (name, value) in pairs.iter().take(8) {
-        let value: String = value.chars().take(256).collect();
-        object
-            .entry(name.chars().take(32).collect::<String>())
-            .or_insert(serde_json::Value::String(value));
-    }
-    Some(serde_json::Value::Object(object).to_string())
+/// What the registry says at start-up about today: persons each agreement's requests named,
+/// and identity comparisons that did not match.
+#[derive(Default)]
+pub struct Restored {
+    pub persons: HashMap<AgreementId, u64>,
+    pub failed_validations: HashMap<(AgreementId, u32), u32>,
 }
 
 /// The reply when a request's task died (a panic): nothing is sent but 503.
@@ -158,14 +199,6 @@ fn task_failed<T>(error: actix_web::rt::task::JoinError, message_id: String) -> 
     }
 }
 
-/// What an answer disclosed, for its audit record.
-#[derive(Default)]
-struct Disclosed {
-    fields: std::collections::BTreeSet<&'static str>,
-    /// The persons whose data the answer carries, when narrower than those asked about.
-    subjects: Option<Vec<Run>>,
-}
-
 /// `value` projected onto the agreement's grant for `service`, and what it then discloses.
 fn projected<T: Project>(mut value: T, service: Service, agreement: &Agreement) -> (T, Disclosed) {
     if let Service::Op(op) = service
@@ -176,6 +209,8 @@ fn projected<T: Project>(mut value: T, service: Service, agreement: &Agreement) 
     let disclosed = Disclosed {
         fields: value.disclosed(),
         subjects: value.subjects(),
+        outcome: value.audit_outcome(),
+        audited: false,
     };
     (value, disclosed)
 }
@@ -185,6 +220,12 @@ pub fn local_today() -> NaiveDate {
     Utc::now()
         .with_timezone(&chrono_tz::America::Santiago)
         .date_naive()
+}
+
+/// Seconds until the next civil day in Chile, when daily quotas renew.
+pub fn seconds_to_midnight() -> u64 {
+    let now = Utc::now().with_timezone(&chrono_tz::America::Santiago);
+    u64::from(86_400 - now.num_seconds_from_midnight()).max(1)
 }
 
 /// Longest message id accepted from a caller.
@@ -197,18 +238,25 @@ impl Broker {
         agreements: AgreementSet,
         rules: Rules,
         audit: AuditLog,
-        restored_counts: &HashMap<AgreementId, u64>,
+        restored: Restored,
     ) -> Broker {
-        let limits = Limits::build(&agreements, None, restored_counts, local_today());
+        let today = local_today();
+        let limits = Limits::build(&agreements, None, &restored.persons, today);
+        let broker = &config.broker;
         Broker {
-            replay: ReplayGuard::new(Duration::from_secs(config.broker.replay_window_secs)),
-            registry_permits: Arc::new(tokio::sync::Semaphore::new(
-                config.database.pool_size as usize,
-            )),
+            replay: ReplayGuard::new(Duration::from_secs(broker.replay_window_secs)),
+            registry_permits: Arc::new(Semaphore::new(config.database.pool_size as usize)),
             lookups: Arc::new(Coalescer::new(
-                config.broker.lookup_group_max,
-                config.broker.lookup_readers,
+                broker.lookup_group_max,
+                broker.lookup_readers,
             )),
+            refusals: Refusals::new(broker.refusals_per_second, broker.refusals_burst),
+            validaciones: Arc::new(ValidacionesFallidas::new(
+                broker.failed_validations_per_day,
+                today,
+                restored.failed_validations,
+            )),
+            lotes_en_curso: Mutex::new(HashMap::new()),
             policy: ArcSwap::from_pointee(Policy { agreements, limits }),
             audit,
             rules: Arc::new(rules),
@@ -245,7 +293,8 @@ impl Broker {
     }
 
     /// Default deny: the agreement must exist, be in force, grant the operation, and the
-    /// message must be new and within the agreement's limits.
+    /// message must be new and within the agreement's limits (one unit per person the request
+    /// names).
     fn admit(
         &self,
         call: &Call,
@@ -270,13 +319,11 @@ impl Broker {
             ))));
         }
         // Limits first: a refused request does not use up its message id.
-        match policy.limits.get(&agreement.id) {
-            Some(limits) => limits.admit(today).map_err(refuse)?,
-            None => {
-                tracing::error!(agreement = %agreement.id, "agreement without limits: refused");
-                return Err(refuse(ApiError::unavailable()));
-            }
-        }
+        let Some(limits) = policy.limits.get(&agreement.id).cloned() else {
+            tracing::error!(agreement = %agreement.id, "agreement without limits: refused");
+            return Err(refuse(ApiError::unavailable()));
+        };
+        limits.admit(today, call.persons()).map_err(refuse)?;
         if let Some(id) = &call.message_id
             && !self.replay.first_use(&agreement.id, id)
         {
@@ -289,58 +336,158 @@ impl Broker {
             agreement,
             today,
             pool: self.pool.clone(),
+            validaciones: self.validaciones.clone(),
+            limits,
         })
     }
 
     /// Admits, runs `work` on a registry connection off the async executor, projects the
     /// result onto the grant, audits, and only then returns. The whole sequence runs as a task
     /// of its own, so a caller that goes away cannot leave a read without its audit record.
+    /// For operations that only read the registry: writes go through [`Broker::call_write`].
     pub async fn call<T, F>(self: Arc<Self>, call: Call, work: F) -> Reply<T>
     where
         T: Project + Send + 'static,
         F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        // The message id is settled first, so that even a failed task answers with it.
-        let (message_id, call) = self.message_id(call);
-        let id = message_id.clone();
-        let task = actix_web::rt::spawn(async move {
+        self.spawn(call, move |broker, call, message_id| async move {
             let service = call.service;
-            self.call_inner(call, message_id, |admission| {
-                self.on_connection(admission, service, work)
-            })
-            .await
-        });
-        task.await.unwrap_or_else(|e| task_failed(e, id))
+            broker
+                .call_inner(call, message_id, |admission, _| {
+                    broker.on_connection(admission, service, None, work)
+                })
+                .await
+        })
+        .await
     }
 
-    /// Admits the call, has an admitted one answered by `answer`, and audits either.
+    /// [`Broker::call`] for an operation that writes to the registry: `work` runs in one
+    /// transaction, and the answer's audit record is written (and durable) before that
+    /// transaction commits. If the record cannot be written nothing is committed and the
+    /// caller gets 503; if the commit fails after the record, a second record of the same
+    /// message id says `NO_DISPONIBLE`. A write and its record commit together or not at all.
+    pub async fn call_write<T, F>(self: Arc<Self>, call: Call, work: F) -> Reply<T>
+    where
+        T: Project + Send + 'static,
+        F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.call_write_reading(
+            call,
+            |_| Ok(()),
+            async { Ok(()) },
+            move |a, c, ()| work(a, c),
+        )
+        .await
+    }
+
+    /// [`Broker::call_write`] for a request whose input is read only once it is admitted and
+    /// `check` (run on the admission) passes: a provider batch's body is not read for a
+    /// client whose agreement is not in force, does not grant the kind, is over its limits or
+    /// already has `broker.lotes_max_concurrent` batches in progress.
+    pub async fn call_write_reading<T, I, C, R, F>(
+        self: Arc<Self>,
+        call: Call,
+        check: C,
+        read: R,
+        work: F,
+    ) -> Reply<T>
+    where
+        T: Project + Send + 'static,
+        I: Send + 'static,
+        C: FnOnce(&Admission) -> Result<(), ApiError> + 'static,
+        R: Future<Output = Result<I, ApiError>> + 'static,
+        F: FnOnce(&Admission, &mut DbConnection, I) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.spawn(call, move |broker, call, message_id| async move {
+            let service = call.service;
+            let this = &*broker;
+            this.call_inner(call, message_id, |admission, draft| async move {
+                check(&admission)?;
+                let _in_progress = this.in_progress(&admission, service)?;
+                let input = read.await?;
+                this.on_connection(admission, service, Some(draft), move |a, c| {
+                    work(a, c, input)
+                })
+                .await
+            })
+            .await
+        })
+        .await
+    }
+
+    /// Like [`Broker::call`] for services that need no registry access (ping, metaservices).
+    pub async fn call_local<T, F>(self: Arc<Self>, call: Call, work: F) -> Reply<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Admission) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.spawn(call, move |broker, call, message_id| async move {
+            broker
+                .call_inner(call, message_id, |admission, _| async move {
+                    work(&admission).map(|value| (value, Disclosed::default()))
+                })
+                .await
+        })
+        .await
+    }
+
+    /// Settles the message id, then runs `task` as a task of its own (a caller that goes away
+    /// cannot skip its audit record); a task that dies answers 503 with the message id.
+    async fn spawn<T, G, Fut>(self: Arc<Self>, call: Call, task: G) -> Reply<T>
+    where
+        T: 'static,
+        G: FnOnce(Arc<Self>, Call, String) -> Fut + 'static,
+        Fut: Future<Output = Reply<T>> + 'static,
+    {
+        let (message_id, call) = self.message_id(call);
+        let id = message_id.clone();
+        let running = actix_web::rt::spawn(task(self, call, message_id));
+        running.await.unwrap_or_else(|e| task_failed(e, id))
+    }
+
+    /// Admits the call, has an admitted one answered by `answer`, and audits either. A
+    /// refusal beyond its certificate's refusal budget is answered 429 and counted instead of
+    /// audited ([`refusals`]).
     async fn call_inner<T, A, Fut>(&self, call: Call, message_id: String, answer: A) -> Reply<T>
     where
-        A: FnOnce(Admission) -> Fut,
+        A: FnOnce(Admission, RecordDraft) -> Fut,
         Fut: Future<Output = Result<(T, Disclosed), ApiError>>,
     {
-        let started = Instant::now();
+        let draft = RecordDraft::new(&call, &message_id, Instant::now());
         let today = local_today();
         let (result, agreement) = match self.admit(&call, today) {
-            Err((error, agreement)) => (Err(error), agreement),
+            Err((error, agreement)) => {
+                let id = agreement.as_ref().map(|a| a.id.as_str());
+                if let Err(retry) = self.refusals.admit(call.identity.as_deref(), id) {
+                    return Reply {
+                        message_id,
+                        agreement: agreement.map(|a| a.id.clone()),
+                        result: Err(ApiError::limite_excedido(retry)),
+                    };
+                }
+                (Err(error), agreement)
+            }
             Ok(admission) => {
                 let agreement = admission.agreement.clone();
-                (answer(admission).await, Some(agreement))
+                (answer(admission, draft.clone()).await, Some(agreement))
             }
         };
         let (result, disclosed) = match result {
             Ok((value, disclosed)) => (Ok(value), disclosed),
             Err(e) => (Err(e), Disclosed::default()),
         };
-        self.finish(call, message_id, agreement, result, disclosed, started)
+        self.finish(&draft, message_id, agreement, result, disclosed)
             .await
     }
 
     /// Runs `work` on a registry connection off the async executor and projects its result.
+    /// With a `draft`, `work` is a write: it runs in one transaction that commits only after
+    /// its audit record is durable ([`Broker::call_write`]).
     async fn on_connection<T, F>(
         &self,
         admission: Admission,
         service: Service,
+        write: Option<RecordDraft>,
         work: F,
     ) -> Result<(T, Disclosed), ApiError>
     where
@@ -358,14 +505,29 @@ impl Broker {
             tracing::error!("no registry connection within the pool timeout");
             return Err(ApiError::unavailable());
         };
+        let audit = self.audit.clone();
         actix_web::web::block(move || {
             let _permit = permit;
             let mut conn = admission.pool.get_timeout(left).map_err(|e| {
                 tracing::error!(error = %e, "no registry connection");
                 ApiError::unavailable()
             })?;
-            let value = work(&admission, &mut conn)?;
-            Ok(projected(value, service, &admission.agreement))
+            let Some(draft) = write else {
+                let value = work(&admission, &mut conn)?;
+                return Ok(projected(value, service, &admission.agreement));
+            };
+            crate::db::write_transaction(&mut conn, |conn| {
+                let value = work(&admission, conn)?;
+                let (value, mut disclosed) = projected(value, service, &admission.agreement);
+                let answer = Ok::<_, ApiError>(());
+                let record = draft.record(Some(&admission.agreement), &answer, &disclosed);
+                audit.append_blocking(record).map_err(|error| {
+                    tracing::error!(error = %error, "audit record not written: write rolled back");
+                    ApiError::unavailable()
+                })?;
+                disclosed.audited = true;
+                Ok((value, disclosed))
+            })
         })
         .await
         .unwrap_or_else(|e| {
@@ -374,32 +536,27 @@ impl Broker {
         })
     }
 
-    /// Like [`Broker::call`] for services that need no registry access (ping, metaservices).
-    pub async fn call_local<T, F>(self: Arc<Self>, call: Call, work: F) -> Reply<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Admission) -> Result<T, ApiError> + Send + 'static,
-    {
-        let (message_id, call) = self.message_id(call);
-        let id = message_id.clone();
-        let task = actix_web::rt::spawn(async move {
-            let started = Instant::now();
-            let today = local_today();
-            let (result, agreement) = match self.admit(&call, today) {
-                Err((error, agreement)) => (Err(error), agreement),
-                Ok(admission) => (work(&admission), Some(admission.agreement)),
-            };
-            self.finish(
-                call,
-                message_id,
-                agreement,
-                result,
-                Disclosed::default(),
-                started,
-            )
-            .await
-        });
-        task.await.unwrap_or_else(|e| task_failed(e, id))
+    /// A place among the agreement's provider batches in progress, for RecepcionLotes (none
+    /// needed otherwise); refused with `LOTES_EN_CURSO` when they are all taken.
+    fn in_progress(
+        &self,
+        admission: &Admission,
+        service: Service,
+    ) -> Result<Option<OwnedSemaphorePermit>, ApiError> {
+        if service != Service::Op(Operation::RecepcionLotes) {
+            return Ok(None);
+        }
+        let places = self
+            .lotes_en_curso
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(admission.agreement.id.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.config.broker.lotes_max_concurrent)))
+            .clone();
+        places
+            .try_acquire_owned()
+            .map(Some)
+            .map_err(|_| ApiError::lotes_en_curso())
     }
 
     /// The caller's message id when it is acceptable, else a generated one (a malformed id is
@@ -425,50 +582,25 @@ impl Broker {
         }
     }
 
-    /// Writes the audit record; an answer whose record could not be written is not sent.
+    /// Writes the audit record (unless a write's transaction already did); an answer whose
+    /// record could not be written is not sent.
     async fn finish<T>(
         &self,
-        mut call: Call,
+        draft: &RecordDraft,
         message_id: String,
         agreement: Option<Arc<Agreement>>,
         result: Result<T, ApiError>,
         disclosed: Disclosed,
-        started: Instant,
     ) -> Reply<T> {
-        let (outcome, status, fields) = match &result {
-            Ok(_) => (
-                "OK",
-                200,
-                disclosed.fields.iter().map(|f| (*f).to_owned()).collect(),
-            ),
-            // The status the caller received: on SOAP an outcome (no data, bad parameter) is a
-            // normal 200 answer with its estadoSobre.
-            Err(e) if call.transport == Transport::Soap && !e.estado_sobre().1 => {
-                (e.audit_outcome(), 200, Vec::new())
-            }
-            Err(e) => (e.audit_outcome(), e.status, Vec::new()),
-        };
-        if let Some(subjects) = disclosed.subjects {
-            call.subjects = subjects;
-        }
-        let record = AuditRecord {
-            ts: Utc::now(),
-            agreement: agreement.as_ref().map(|a| a.id.to_string()),
-            certificate: call.identity.as_ref().map(|i| i.fingerprint_hex()),
-            operation: call.service.name().to_owned(),
-            transport: call.transport.as_str(),
-            message_id: message_id.clone(),
-            subjects: call.subjects,
-            purpose: agreement.as_ref().map(|a| a.purpose.clone()),
-            fields,
-            outcome: outcome.to_owned(),
-            http_status: status,
-            latency_us: started.elapsed().as_micros() as u64,
-            xroad: xroad_json(&call.xroad),
+        let written = if disclosed.audited {
+            Ok(())
+        } else {
+            let record = draft.record(agreement.as_deref(), &result, &disclosed);
+            self.audit.append(record).await.map(drop)
         };
         let agreement = agreement.map(|a| a.id.clone());
-        match self.audit.append(record).await {
-            Ok(_) => Reply {
+        match written {
+            Ok(()) => Reply {
                 message_id,
                 agreement,
                 result,
@@ -482,5 +614,51 @@ impl Broker {
                 }
             }
         }
+    }
+
+    /// Writes one summary record per certificate whose refusals were answered without a record
+    /// of their own since the last summary ([`refusals`]); returns how many it wrote.
+    pub async fn summarize_refusals(&self) -> usize {
+        let mut written = 0;
+        for omitidos in self.refusals.take() {
+            let count = omitidos.count;
+            let record = AuditRecord {
+                ts: omitidos.since,
+                agreement: omitidos.agreement,
+                certificate: omitidos.certificate,
+                operation: "RechazosOmitidos".into(),
+                transport: "broker",
+                message_id: uuid::Uuid::new_v4().to_string(),
+                subjects: Vec::new(),
+                purpose: None,
+                fields: Vec::new(),
+                outcome: "LIMITE_EXCEDIDO".into(),
+                http_status: 429,
+                latency_us: 0,
+                xroad: None,
+                omitidos: Some(count),
+            };
+            match self.audit.append(record).await {
+                Ok(_) => written += 1,
+                Err(error) => {
+                    tracing::error!(error = %error, omitidos = count, "refusal summary not written");
+                }
+            }
+        }
+        written
+    }
+
+    /// Writes the refusal summaries every `broker.refusals_summary_secs`, for as long as the
+    /// returned task runs (the node aborts it when it stops, then writes a last summary).
+    pub fn spawn_refusal_summaries(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let every = Duration::from_secs(self.config.broker.refusals_summary_secs);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                self.summarize_refusals().await;
+            }
+        })
     }
 }

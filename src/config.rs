@@ -83,6 +83,23 @@ pub struct BrokerConfig {
     pub lookup_readers: usize,
     /// Largest provider batch file received over REST or SOAP (bytes), spooled to disk.
     pub lotes_max_bytes: u64,
+    /// Provider batches (lotes) one agreement may have in progress at once, over every
+    /// transport; one more is refused (`LOTES_EN_CURSO`, 429) before its body is read.
+    pub lotes_max_concurrent: usize,
+    /// Refused requests one client certificate may have audited one by one, per second. A
+    /// refusal beyond this rate (or [`BrokerConfig::refusals_burst`]) is answered 429
+    /// `LIMITE_EXCEDIDO` and counted instead, so a flood cannot grow the audit log faster than
+    /// this; the counts are written as one summary record per certificate
+    /// ([`BrokerConfig::refusals_summary_secs`]).
+    pub refusals_per_second: u32,
+    /// Refusals one certificate may have audited at once before `refusals_per_second` applies.
+    pub refusals_burst: u32,
+    /// How often the counts of refusals answered without a record of their own are written,
+    /// one summary record per certificate (and once more when the node stops).
+    pub refusals_summary_secs: u64,
+    /// ValidarIdentidad: comparisons that do not match one agreement may make about one person
+    /// in a (Chilean civil) day; more are refused (`VALIDACIONES_AGOTADAS`, 429) until midnight.
+    pub failed_validations_per_day: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -273,6 +290,11 @@ impl Default for BrokerConfig {
             lookup_group_max: 16,
             lookup_readers: 2,
             lotes_max_bytes: 4 << 30,
+            lotes_max_concurrent: 1,
+            refusals_per_second: 2,
+            refusals_burst: 20,
+            refusals_summary_secs: 60,
+            failed_validations_per_day: 5,
         }
     }
 }
@@ -362,6 +384,18 @@ impl Config {
         }
         if self.database.pool_size == 0 {
             return Err(ConfigError("database.pool_size must be at least 1".into()));
+        }
+        if self.broker.lotes_max_concurrent == 0
+            || self.broker.refusals_per_second == 0
+            || self.broker.refusals_burst == 0
+            || self.broker.refusals_summary_secs == 0
+            || self.broker.failed_validations_per_day == 0
+        {
+            return Err(ConfigError(
+                "broker.lotes_max_concurrent, broker.refusals_per_second, broker.refusals_burst, \
+                 broker.refusals_summary_secs and broker.failed_validations_per_day must be at least 1"
+                    .into(),
+            ));
         }
         if self.broker.lookup_group_max == 0 || self.broker.lookup_readers == 0 {
             return Err(ConfigError(

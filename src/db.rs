@@ -9,6 +9,7 @@ pub mod models;
 mod reference;
 pub mod schema;
 mod url;
+mod write;
 
 pub use conn::{
     ConnectionManager, DbConnection, DbError, Pool, Pooled, PooledConnection, RECENTLY_USED,
@@ -18,3 +19,4 @@ pub(crate) use conn::{SQLITE_PRAGMAS, count, forget_stat4_samples, on_backend};
 pub use migrate::{MIGRATION_NAMES, run_migrations};
 pub use reference::sync_reference;
 pub use url::{DatabaseUrl, DatabaseUrlError};
+pub use write::write_transaction;

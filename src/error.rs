@@ -75,6 +75,7 @@ impl ApiError {
             | "LIMITE_EXCEDIDO"
             | "CUOTA_EXCEDIDA" => ("02", true),
             "MENSAJE_REPETIDO" => ("03", true),
+            "VALIDACIONES_AGOTADAS" | "LOTES_EN_CURSO" => ("02", true),
             // Survey requests (ops/encuestaje/errores.rs).
             "TRANSICION_NO_PERMITIDA"
             | "VISITAS_AGOTADAS"
@@ -313,6 +314,49 @@ impl ApiError {
                 429,
                 "Cuota diaria excedida",
                 "the agreement's daily quota is used up; it renews at midnight, Chile time",
+            )
+        }
+    }
+
+    /// A request about more persons than the agreement's burst: it could never be admitted
+    /// whole, so it is refused rather than made to wait.
+    pub fn lote_supera_rafaga(personas: u64, rafaga: u32) -> ApiError {
+        Self::new(
+            "LOTE_SUPERA_RAFAGA",
+            413,
+            "Lote mayor que la ráfaga del convenio",
+            format!(
+                "this request is about {personas} persons and the agreement allows at most \
+                 {rafaga} at once (its burst): send smaller batches"
+            ),
+        )
+    }
+
+    /// The agreement already has `broker.lotes_max_concurrent` provider batches in progress.
+    pub fn lotes_en_curso() -> ApiError {
+        ApiError {
+            retry_after: Some(1),
+            ..Self::new(
+                "LOTES_EN_CURSO",
+                429,
+                "Lotes en curso",
+                "the agreement already has as many batches in progress as it may; send this one \
+                 when one of them is answered",
+            )
+        }
+    }
+
+    /// ValidarIdentidad: the agreement used up today's comparisons that do not match for this
+    /// person (`broker.failed_validations_per_day`).
+    pub fn validaciones_agotadas(retry_after: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                "VALIDACIONES_AGOTADAS",
+                429,
+                "Validaciones agotadas",
+                "the agreement made today's allowed number of identity comparisons that did not \
+                 match for this person; it may ask again after midnight, Chile time",
             )
         }
     }

@@ -42,6 +42,10 @@ pub use registro::{Procedencia, procedencia};
 /// (`rechazos_omitidos`), so a report stays small whatever the file.
 pub const MAX_RECHAZOS: usize = 1_000;
 
+/// Longest record read from a batch file (bytes): a record of any kind is well under 2 KiB, and
+/// a longer one is not held in memory to find out.
+pub const MAX_REGISTRO: u64 = 64 * 1024;
+
 /// Records applied per statement inside the batch's transaction (and per progress step).
 const APPLY_CHUNK: u64 = 50_000;
 
@@ -174,22 +178,58 @@ impl Envio {
     }
 }
 
-/// Receives a batch sent by a client of `agreement` (REST or SOAP): refused with
-/// `NO_AUTORIZADO` unless the agreement grants RecepcionLotes for its kind.
-pub fn recibir_concedido(
+/// Whether `agreement` may send batches of `tipo`: RecepcionLotes granted for that kind, or
+/// `NO_AUTORIZADO`. Checked before a batch's body is read.
+pub fn comprobar_tipo(
     agreement: &crate::agreements::Agreement,
+    tipo: Tipo,
+) -> Result<(), crate::error::ApiError> {
+    let grant = agreement.grant(crate::ops::catalog::Operation::RecepcionLotes);
+    if grant.is_some_and(|g| g.allows_tipo(tipo)) {
+        Ok(())
+    } else {
+        Err(crate::error::ApiError::no_autorizado(format!(
+            "the agreement does not grant RecepcionLotes for {tipo}"
+        )))
+    }
+}
+
+/// Receives a batch sent by a client (REST or SOAP) admitted by the broker: refused with
+/// `NO_AUTORIZADO` unless the agreement grants RecepcionLotes for its kind, and each record
+/// read costs one unit of the agreement's rate and quota ([`Cupo`]).
+pub fn recibir_concedido(
+    admission: &crate::broker::Admission,
     conn: &mut DbConnection,
     envio: &Envio,
     archivo: &Path,
 ) -> Result<Informe, crate::error::ApiError> {
-    let grant = agreement.grant(crate::ops::catalog::Operation::RecepcionLotes);
-    if !grant.is_some_and(|g| g.allows_tipo(envio.tipo)) {
-        return Err(crate::error::ApiError::no_autorizado(format!(
-            "the agreement does not grant RecepcionLotes for {}",
-            envio.tipo
-        )));
+    comprobar_tipo(&admission.agreement, envio.tipo)?;
+    Ok(recibir(conn, envio, archivo, &mut SinProgreso, admission)?)
+}
+
+/// What a batch's records cost its sender. A provider's feed is about persons as a lookup is:
+/// each record read takes one unit of the agreement's rate and daily quota, charged once the
+/// file is read and before anything is applied (the request itself took the first at its
+/// admission). A batch larger than the agreement's burst is refused whole
+/// (`LOTE_SUPERA_RAFAGA`), one the rate or quota cannot take now waits for the caller's retry.
+pub trait Cupo {
+    /// Takes `registros` more from the sender's budget, or refuses the batch.
+    fn cobrar(&self, registros: u64) -> Result<(), crate::error::ApiError>;
+}
+
+impl Cupo for crate::broker::Admission {
+    fn cobrar(&self, registros: u64) -> Result<(), crate::error::ApiError> {
+        crate::broker::Admission::cobrar(self, registros.saturating_sub(1))
     }
-    Ok(recibir(conn, envio, archivo, &mut SinProgreso)?)
+}
+
+/// The operators' own loads (`siis ingest`): no agency asks, nothing is charged.
+pub struct SinCupo;
+
+impl Cupo for SinCupo {
+    fn cobrar(&self, _: u64) -> Result<(), crate::error::ApiError> {
+        Ok(())
+    }
 }
 
 /// One record the batch could not take.
@@ -244,14 +284,20 @@ impl Project for Informe {
 /// Why a batch was refused as a whole (nothing applied).
 #[derive(Debug, thiserror::Error)]
 pub enum LoteError {
-    #[error(
-        "the header of the file does not match a {tipo} batch: expected {expected:?}, found {found:?}"
-    )]
+    /// The header is not the kind's. What the file holds is not repeated back: `diferencia`
+    /// says where it differs, in the node's words.
+    #[error("the header of the file does not match a {tipo} batch ({expected}): {diferencia}")]
     Encabezado {
         tipo: Tipo,
         expected: String,
-        found: String,
+        diferencia: String,
     },
+    /// A record longer than [`MAX_REGISTRO`] bytes (a quote never closed, an endless text):
+    /// the batch is refused whole rather than held in memory.
+    #[error(
+        "the record that starts near line {linea} is longer than {MAX_REGISTRO} bytes; no record of a batch is that long"
+    )]
+    RegistroDemasiadoGrande { linea: u64 },
     #[error("the file is not a valid {formato} batch: {detail}")]
     Formato {
         formato: &'static str,
@@ -267,6 +313,10 @@ pub enum LoteError {
     ClaveReutilizada(String),
     #[error("cannot read the batch file: {0}")]
     Io(#[from] std::io::Error),
+    /// The sender's rate or quota cannot take the batch's records (or it is larger than the
+    /// agreement's burst).
+    #[error("{0}")]
+    Cupo(crate::error::ApiError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -300,6 +350,7 @@ pub fn recibir(
     envio: &Envio,
     archivo: &Path,
     progreso: &mut dyn Progreso,
+    cupo: &dyn Cupo,
 ) -> Result<Informe, LoteError> {
     if let Some(clave) = &envio.clave_proveedor
         && (clave.is_empty() || clave.len() > 128 || !clave.bytes().all(|b| b.is_ascii_graphic()))
@@ -319,6 +370,7 @@ pub fn recibir(
     feeds::prepare(conn, feed)?;
     let outcome = (|| {
         let lectura = lectura::leer(conn, feed, envio, archivo, &huella, progreso)?;
+        cupo.cobrar(lectura.leidos).map_err(LoteError::Cupo)?;
         registro::aplicar(
             conn, feed, envio, &clave, &huella, lectura, recibido, progreso,
         )
@@ -365,6 +417,12 @@ impl From<LoteError> for crate::error::ApiError {
                 "Encabezado del lote inválido",
                 detail,
             ),
+            LoteError::RegistroDemasiadoGrande { .. } => ApiError::lote_rechazado(
+                "LOTE_REGISTRO_DEMASIADO_GRANDE",
+                400,
+                "Registro demasiado grande",
+                detail,
+            ),
             LoteError::Formato { .. } => {
                 ApiError::lote_rechazado("LOTE_MALFORMADO", 400, "Lote malformado", detail)
             }
@@ -381,6 +439,7 @@ impl From<LoteError> for crate::error::ApiError {
                 "Identificador de lote reutilizado",
                 detail,
             ),
+            LoteError::Cupo(error) => error,
             LoteError::Io(error) => {
                 tracing::error!(error = %error, "batch file unreadable");
                 ApiError::unavailable()

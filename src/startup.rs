@@ -80,6 +80,8 @@ pub struct Node {
     pub broker: web::Data<Broker>,
     handles: Vec<ServerHandle>,
     servers: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Writes the refusal summaries ([`Broker::spawn_refusal_summaries`]).
+    summaries: tokio::task::JoinHandle<()>,
 }
 
 /// Opens the registry: checks the SQLite folder, connects, migrates, loads reference data.
@@ -124,6 +126,7 @@ impl Node {
     ) -> Result<Node, StartError> {
         let certificados = web::Data::new(crate::certificados::Servicio::from_config(&config)?);
         let broker = web::Data::new(build_broker(&config, pool.clone())?);
+        let summaries = broker.clone().into_inner().spawn_refusal_summaries();
         crate::ops::estadisticas::resumen::programar(&config, pool.clone());
         let state = web::Data::new(AppState {
             config: config.clone(),
@@ -200,16 +203,19 @@ impl Node {
             broker,
             handles,
             servers,
+            summaries,
         })
     }
 
     /// Stops accepting, lets requests in flight finish (their audit records included), waits
-    /// for the servers to end, then closes the audit log.
+    /// for the servers to end, writes the last refusal summaries, then closes the audit log.
     pub async fn stop(self) -> std::io::Result<()> {
         for handle in &self.handles {
             handle.stop(true).await;
         }
         let result = self.servers.await.map_err(std::io::Error::other)?;
+        self.summaries.abort();
+        self.broker.summarize_refusals().await;
         self.broker.audit.shutdown();
         result
     }
@@ -230,22 +236,23 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
     })?;
     let rules = Rules::load(&config.eligibility.rules)?;
     let audit = AuditLog::start_with(&config.database.url, config.audit.durability)?;
-    let restored = restore_daily_counts(&pool, &agreements)?;
+    let restored = restore_today(&pool, &agreements)?;
     Ok(Broker::new(
         config.clone(),
         pool,
         agreements,
         rules,
         audit,
-        &restored,
+        restored,
     ))
 }
 
-/// Today's audited requests per agreement, so a restart does not reset daily quotas.
-fn restore_daily_counts(
+/// What today's audit records say the broker must remember after a restart: persons each
+/// agreement's requests named (daily quotas) and identity comparisons that did not match.
+fn restore_today(
     pool: &Pool,
     agreements: &AgreementSet,
-) -> Result<std::collections::HashMap<crate::domain::AgreementId, u64>, StartError> {
+) -> Result<crate::broker::Restored, StartError> {
     let mut conn = pool.get().map_err(DbError::from)?;
     // The start of today in Chile, when daily quotas renew.
     let midnight = crate::broker::local_today()
@@ -257,12 +264,19 @@ fn restore_daily_counts(
                 .earliest()
         })
         .map_or(0, |t| t.timestamp_micros());
-    let mut counts = std::collections::HashMap::new();
+    let mut restored = crate::broker::Restored::default();
     for agreement in agreements.iter() {
-        let used = crate::audit::count_since(&mut conn, agreement.id.as_str(), midnight)?;
-        counts.insert(agreement.id.clone(), used);
+        let id = agreement.id.as_str();
+        let used = crate::audit::count_since(&mut conn, id, midnight)?;
+        restored.persons.insert(agreement.id.clone(), used);
+        for run in crate::audit::failed_validations_since(&mut conn, id, midnight)? {
+            *restored
+                .failed_validations
+                .entry((agreement.id.clone(), run.numero()))
+                .or_insert(0) += 1;
+        }
     }
-    Ok(counts)
+    Ok(restored)
 }
 
 /// Reads the client certificate of each agency connection once, at the handshake's end.

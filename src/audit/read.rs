@@ -127,7 +127,7 @@ pub fn accesses(
         .load(conn)?;
     let mut rows: Vec<AuditRow> = tail
         .into_iter()
-        .filter(|row| which == Which::All || row.resultado == "OK")
+        .filter(|row| which == Which::All || ANSWERED.contains(&row.resultado.as_str()))
         .filter(|row| parse_subjects(&row.sujetos).is_some_and(|runs| runs.contains(&key)))
         .take(usize::try_from(limit).unwrap_or(usize::MAX))
         .collect();
@@ -139,7 +139,7 @@ pub fn accesses(
             .filter(auditoria_sujetos::auditoria_id.le(indexed))
             .into_boxed();
         if which == Which::Answered {
-            query = query.filter(auditoria::resultado.eq("OK"));
+            query = query.filter(auditoria::resultado.eq_any(ANSWERED));
         }
         rows.extend(
             query
@@ -177,18 +177,52 @@ pub const NOT_COUNTED: [&str; 4] = [
     "CUOTA_EXCEDIDA",
 ];
 
-/// How many of an agreement's records at or after `since_us` (microseconds since the epoch)
-/// counted against its daily quota, for restoring the count at start-up.
+/// How many persons an agreement's records at or after `since_us` (microseconds since the
+/// epoch) counted against its daily quota, for restoring the count at start-up: each record
+/// counts the persons it names, and at least one.
 pub fn count_since(
     conn: &mut DbConnection,
     agreement: &str,
     since_us: i64,
 ) -> Result<u64, DbError> {
-    let count: i64 = auditoria::table
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Nullable};
+    // `sujetos` holds RUNs separated by commas: its commas plus one ("" counts as one).
+    let persons: Option<i64> = auditoria::table
         .filter(auditoria::convenio.eq(agreement))
         .filter(auditoria::ts_us.ge(since_us))
         .filter(auditoria::resultado.ne_all(NOT_COUNTED))
-        .count()
+        .select(sql::<Nullable<BigInt>>(
+            "SUM(LENGTH(sujetos) - LENGTH(REPLACE(sujetos, ',', '')) + 1)",
+        ))
         .get_result(conn)?;
-    Ok(u64::try_from(count).unwrap_or(0))
+    Ok(persons.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
 }
+
+/// The persons whom an agreement's identity comparisons at or after `since_us` did not match
+/// (records of ValidarIdentidad with outcome `NO_COINCIDE`), one entry per comparison, for
+/// restoring the day's limit at start-up.
+pub fn failed_validations_since(
+    conn: &mut DbConnection,
+    agreement: &str,
+    since_us: i64,
+) -> Result<Vec<Run>, DbError> {
+    let rows: Vec<String> = auditoria::table
+        .filter(auditoria::convenio.eq(agreement))
+        .filter(auditoria::ts_us.ge(since_us))
+        .filter(auditoria::operacion.eq("ValidarIdentidad"))
+        .filter(auditoria::resultado.eq(NO_COINCIDE))
+        .select(auditoria::sujetos)
+        .load(conn)?;
+    Ok(rows
+        .iter()
+        .flat_map(|s| s.split(','))
+        .filter_map(|r| Run::parse(r).ok())
+        .collect())
+}
+
+/// The outcome of an identity comparison that was answered but did not match.
+pub const NO_COINCIDE: &str = "NO_COINCIDE";
+
+/// The outcomes of requests that were answered (what a person's access report lists).
+pub const ANSWERED: [&str; 2] = ["OK", NO_COINCIDE];

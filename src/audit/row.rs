@@ -4,7 +4,9 @@
 //! two different rows give the same bytes:
 //!
 //! `hash_anterior, id, ts_us, convenio, certificado, operacion, transporte, id_mensaje, sujetos,
-//! proposito, campos, resultado, estado_http, latencia_us`
+//! proposito, campos, resultado, estado_http, latencia_us`, then the columns added later, each
+//! only when present (so records written before it still verify): `xroad` as nullable text
+//! (its marker byte `1`), then `omitidos` as the byte `2` followed by the integer.
 //!
 //! - text: its length in bytes (8 bytes, big-endian) then its UTF-8 bytes;
 //! - nullable text: one byte `0` for NULL, or `1` followed by the text as above;
@@ -43,6 +45,7 @@ pub(crate) struct AuditRow {
     pub hash_anterior: String,
     pub hash: String,
     pub xroad: Option<String>,
+    pub omitidos: Option<i64>,
 }
 
 /// A row of `auditoria_sujetos`.
@@ -74,6 +77,10 @@ impl AuditRow {
         // Added later: covered when present, so records written before it still verify.
         if let Some(xroad) = &self.xroad {
             nullable(&mut h, Some(xroad));
+        }
+        if let Some(omitidos) = self.omitidos {
+            h.update([2]);
+            int(&mut h, omitidos);
         }
         hex::encode(h.finalize())
     }
@@ -145,6 +152,9 @@ impl Pending {
             hash_anterior: String::new(),
             hash: String::new(),
             xroad: record.xroad.map(clean),
+            omitidos: record
+                .omitidos
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
         };
         Ok(Pending { row, runs })
     }

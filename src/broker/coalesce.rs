@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::time::Instant;
 
-use super::{Admission, Broker, Call, Disclosed, Reply, Service, projected, task_failed};
+use super::record::Disclosed;
+use super::{Admission, Broker, Call, Reply, Service, projected};
 use crate::db::Pool;
 use crate::domain::Run;
 use crate::error::ApiError;
@@ -190,16 +191,15 @@ impl Broker {
     ) -> Reply<FichaFps> {
         // Members are read, and the answer projected, by this operation's grant only.
         call.service = Service::Op(Operation::ConsultarFichaFPS);
-        let (message_id, call) = self.message_id(call);
-        let id = message_id.clone();
-        let task = actix_web::rt::spawn(async move {
+        self.spawn(call, move |broker, call, message_id| async move {
             let service = call.service;
-            self.call_inner(call, message_id, |admission| {
-                self.lookup_coalesced(admission, service, run)
-            })
-            .await
-        });
-        task.await.unwrap_or_else(|e| task_failed(e, id))
+            broker
+                .call_inner(call, message_id, |admission, _| {
+                    broker.lookup_coalesced(admission, service, run)
+                })
+                .await
+        })
+        .await
     }
 
     async fn lookup_coalesced(

@@ -1,10 +1,13 @@
-//! Per-agreement rate limits (governor) and daily quotas. Both are checked and counted under
-//! one atomic step, so concurrent requests cannot overrun them.
+//! Per-agreement rate limits (governor) and daily quotas, counted in persons: a request about N
+//! persons (a batch of N RUNs, a feed of N records) takes N from both, so no path moves more
+//! persons than the agreement's rate. Both are checked and counted under one atomic step, so
+//! concurrent requests cannot overrun them.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 
-use chrono::{NaiveDate, Timelike, Utc};
+use chrono::NaiveDate;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
@@ -14,6 +17,7 @@ use crate::error::ApiError;
 
 pub struct AgreementLimits {
     limiter: DefaultDirectRateLimiter,
+    burst: NonZeroU32,
     daily_quota: u64,
     used: Mutex<(NaiveDate, u64)>,
 }
@@ -31,39 +35,47 @@ impl AgreementLimits {
         let burst = agreement.rate.burst.max(per_second);
         AgreementLimits {
             limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+            burst,
             daily_quota: agreement.daily_quota,
             used: Mutex::new(used),
         }
     }
 
-    /// Takes one request from the rate limit, then from today's quota.
-    pub fn admit(&self, today: NaiveDate) -> Result<(), ApiError> {
-        if let Err(not_until) = self.limiter.check() {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            return Err(ApiError::limite_excedido(
-                wait.as_secs_f64().ceil().max(1.0) as u64,
-            ));
+    /// Takes `persons` (at least 1) from the rate limit, then from today's quota. More persons
+    /// than the burst can never be admitted at once: `LOTE_SUPERA_RAFAGA`. A request the rate
+    /// admits but the quota refuses keeps its rate tokens: refused work counts too.
+    pub fn admit(&self, today: NaiveDate, persons: u64) -> Result<(), ApiError> {
+        let n = u32::try_from(persons.max(1))
+            .ok()
+            .and_then(NonZeroU32::new)
+            .filter(|n| *n <= self.burst)
+            .ok_or_else(|| ApiError::lote_supera_rafaga(persons, self.burst.get()))?;
+        match self.limiter.check_n(n) {
+            Ok(Ok(())) => {}
+            Ok(Err(not_until)) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                return Err(ApiError::limite_excedido(
+                    wait.as_secs_f64().ceil().max(1.0) as u64,
+                ));
+            }
+            Err(_insufficient) => {
+                return Err(ApiError::lote_supera_rafaga(persons, self.burst.get()));
+            }
         }
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         if used.0 != today {
             *used = (today, 0);
         }
-        if used.1 >= self.daily_quota {
-            return Err(ApiError::cuota_excedida(seconds_to_midnight()));
+        if used.1.saturating_add(u64::from(n.get())) > self.daily_quota {
+            return Err(ApiError::cuota_excedida(super::seconds_to_midnight()));
         }
-        used.1 += 1;
+        used.1 += u64::from(n.get());
         Ok(())
     }
 
     fn used(&self) -> (NaiveDate, u64) {
         *self.used.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
-
-/// Seconds until the next civil day in Chile, when daily quotas renew.
-fn seconds_to_midnight() -> u64 {
-    let now = Utc::now().with_timezone(&chrono_tz::America::Santiago);
-    u64::from(86_400 - now.num_seconds_from_midnight()).max(1)
 }
 
 impl Limits {

@@ -87,6 +87,7 @@ diesel::table! {
         hash_anterior -> Text,
         hash -> Text,
         xroad -> Nullable<Text>,
+        omitidos -> Nullable<BigInt>,
     }
 }
 

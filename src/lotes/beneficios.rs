@@ -75,8 +75,7 @@ pub(super) fn parse(
         return Err((
             "PROGRAMA_DESCONOCIDO",
             format!(
-                "programa {:?} is not a benefit of a {tipo} batch; they are {}",
-                programa.chars().take(20).collect::<String>(),
+                "programa is not a benefit of a {tipo} batch; they are {}",
                 programas.join(", ")
             ),
         ));

@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use super::lectura::{Estado, Huella};
+use super::lectura::{Estado, Huella, Limite};
 use super::{LoteError, Progreso, Tipo};
 
 /// Progress is reported every this many records.
@@ -11,6 +11,7 @@ const PROGRESS_EVERY: u64 = 10_000;
 
 pub(super) fn leer(
     reader: impl Read,
+    limite: &Limite,
     tipo: Tipo,
     huella: &Huella,
     state: &mut Estado<'_>,
@@ -27,15 +28,23 @@ pub(super) fn leer(
     let mut record = ::csv::ByteRecord::new();
     let mut header = true;
     loop {
-        let more = csv
-            .read_byte_record(&mut record)
-            .map_err(|e| match e.kind() {
+        let linea_actual = csv.position().line();
+        let more = csv.read_byte_record(&mut record).map_err(|e| {
+            if limite.excedido() {
+                return LoteError::RegistroDemasiadoGrande {
+                    linea: linea_actual,
+                };
+            }
+            match e.kind() {
                 ::csv::ErrorKind::Io(_) => LoteError::Io(std::io::Error::other(e.to_string())),
+                // The csv crate's messages name positions and counts, never the file's text.
                 _ => LoteError::Formato {
                     formato: "csv",
                     detail: e.to_string(),
                 },
-            })?;
+            }
+        })?;
+        limite.fin();
         if !more {
             break;
         }
@@ -56,13 +65,19 @@ pub(super) fn leer(
                         name.trim().to_owned()
                     })
                     .collect(),
-                Err(_) => vec!["(not UTF-8)".to_owned()],
+                Err(_) => {
+                    return Err(LoteError::Encabezado {
+                        tipo,
+                        expected: columnas.join(","),
+                        diferencia: "the header is not valid UTF-8".into(),
+                    });
+                }
             };
             if found != columnas {
                 return Err(LoteError::Encabezado {
                     tipo,
                     expected: columnas.join(","),
-                    found: found.join(","),
+                    diferencia: diferencia(columnas, &found),
                 });
             }
             continue;
@@ -105,8 +120,26 @@ pub(super) fn leer(
         return Err(LoteError::Encabezado {
             tipo,
             expected: columnas.join(","),
-            found: String::new(),
+            diferencia: "the file has no header row".into(),
         });
     }
     Ok(())
+}
+
+/// Where a header differs from the kind's columns, in the node's words: the file's own text is
+/// not repeated back.
+fn diferencia(columnas: &[&str], found: &[String]) -> String {
+    match columnas.iter().zip(found).position(|(c, f)| c != f) {
+        Some(i) => format!("column {} should be {}", i + 1, columnas[i]),
+        None if found.len() > columnas.len() => format!(
+            "it has {} columns, {} more than the kind's",
+            found.len(),
+            found.len() - columnas.len()
+        ),
+        None => format!(
+            "it has {} columns, {} fewer than the kind's",
+            found.len(),
+            columnas.len() - found.len()
+        ),
+    }
 }

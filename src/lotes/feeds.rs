@@ -348,12 +348,8 @@ pub(super) fn parse(filas: &mut Filas, linea: u64, campos: &[&str]) -> Result<Ru
         }
         Filas::Defunciones(rows) => {
             let fecha_defuncion = fecha("fecha_defuncion", campos[1])?;
-            let comuna = Cut::parse(campos[2]).map_err(|e| {
-                (
-                    "COMUNA_DESCONOCIDA",
-                    format!("comuna {:?}: {e}", campos[2].trim()),
-                )
-            })?;
+            let comuna = Cut::parse(campos[2])
+                .map_err(|e| ("COMUNA_DESCONOCIDA", format!("comuna: {e}")))?;
             let valores = serde_json::json!({
                 "fecha_defuncion": fecha_defuncion,
                 "comuna": comuna.as_str(),
@@ -415,9 +411,11 @@ pub(super) fn prepare(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     drop_stage(conn, tipo)?;
     if let DbConnection::Sqlite(c) = conn {
-        // Staging on disk, and no memory-mapped reads of the registry while a batch applies,
-        // so that memory stays flat however large the batch and the registry are.
-        c.batch_execute("PRAGMA temp_store = FILE; PRAGMA mmap_size = 0;")?;
+        // Staging on disk (`temp_store = FILE`, set by the caller's transaction:
+        // `db::write_transaction`, or `siis ingest`), and no memory-mapped reads of the
+        // registry while a batch applies, so that memory stays flat however large the batch
+        // and the registry are.
+        c.batch_execute("PRAGMA mmap_size = 0;")?;
     }
     let columns = match tipo {
         Tipo::Personas => {
@@ -448,8 +446,8 @@ pub(super) fn drop_stage(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()>
     use diesel::connection::SimpleConnection;
     conn.batch_execute(&format!("DROP TABLE IF EXISTS {};", stage_name(tipo)))?;
     if let DbConnection::Sqlite(c) = conn {
-        // Back to the serving settings of `db::conn`.
-        c.batch_execute("PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 1073741824;")?;
+        // Back to the serving setting of `db::conn` (`SQLITE_PRAGMAS`).
+        c.batch_execute("PRAGMA mmap_size = 2147418112;")?;
     }
     Ok(())
 }

@@ -3,14 +3,16 @@
 //! buffer of [`STAGE_ROWS`] valid ones, the first [`MAX_RECHAZOS`] rejections and a fixed
 //! bitmap of the RUNs seen (12.5 MB).
 
+use std::cell::Cell;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::rc::Rc;
 
 use sha2::{Digest, Sha256};
 
 use super::feeds::{self, Filas, STAGE_ROWS};
-use super::{Envio, Formato, LoteError, MAX_RECHAZOS, Progreso, Rechazo, Tipo};
+use super::{Envio, Formato, LoteError, MAX_RECHAZOS, MAX_REGISTRO, Progreso, Rechazo, Tipo};
 use crate::db::DbConnection;
 use crate::domain::Run;
 
@@ -149,10 +151,10 @@ pub(super) fn leer(
         vistos: Vistos::new(),
         lectura,
     };
-    let reader = BufReader::with_capacity(1 << 16, File::open(path)?);
+    let (reader, limite) = Acotado::new(BufReader::with_capacity(1 << 16, File::open(path)?));
     match envio.formato {
-        Formato::Csv => super::csv::leer(reader, tipo, huella, &mut state, progreso)?,
-        Formato::Xml => super::xml::leer(reader, tipo, huella, &mut state, progreso)?,
+        Formato::Csv => super::csv::leer(reader, &limite, tipo, huella, &mut state, progreso)?,
+        Formato::Xml => super::xml::leer(reader, &limite, tipo, huella, &mut state, progreso)?,
     }
     state.filas.stage(state.conn)?;
     if state.lectura.leidos == 0 {
@@ -160,6 +162,81 @@ pub(super) fn leer(
     }
     progreso.validando(huella.size, huella.size, state.lectura.leidos);
     Ok(state.lectura)
+}
+
+/// A reader that stops once more than [`MAX_REGISTRO`] bytes were read since the reader of
+/// the format last said a record (or XML event) ended: a quote never closed or an endless text
+/// is refused, never held in memory whole.
+pub(super) struct Acotado<R> {
+    inner: R,
+    limite: Limite,
+}
+
+/// The reader's side of [`Acotado`]: where a record ends, and whether the bound was passed.
+#[derive(Clone)]
+pub(super) struct Limite {
+    desde: Rc<Cell<u64>>,
+    excedido: Rc<Cell<bool>>,
+}
+
+impl<R> Acotado<R> {
+    pub fn new(inner: R) -> (Acotado<R>, Limite) {
+        let limite = Limite {
+            desde: Rc::new(Cell::new(0)),
+            excedido: Rc::new(Cell::new(false)),
+        };
+        (
+            Acotado {
+                inner,
+                limite: limite.clone(),
+            },
+            limite,
+        )
+    }
+
+    fn check(&self) -> std::io::Result<()> {
+        if self.limite.desde.get() > MAX_REGISTRO {
+            self.limite.excedido.set(true);
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a record is longer than the bound",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Limite {
+    /// A record (or XML event) ended: the next one has the whole bound.
+    pub fn fin(&self) {
+        self.desde.set(0);
+    }
+
+    /// Whether reading stopped because a record passed the bound.
+    pub fn excedido(&self) -> bool {
+        self.excedido.get()
+    }
+}
+
+impl<R: Read> Read for Acotado<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.check()?;
+        let n = self.inner.read(out)?;
+        self.limite.desde.set(self.limite.desde.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Acotado<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.check()?;
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.limite.desde.set(self.limite.desde.get() + amt as u64);
+        self.inner.consume(amt);
+    }
 }
 
 /// Reading in progress: where valid records go and what has been seen.

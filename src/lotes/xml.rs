@@ -11,7 +11,7 @@ use quick_xml::NsReader;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
-use super::lectura::{Estado, Huella};
+use super::lectura::{Estado, Huella, Limite};
 use super::{LoteError, Progreso, Tipo};
 
 pub const NAMESPACE: &str = "http://www.siis.gob.cl/esquemas/lotes/v1";
@@ -36,6 +36,7 @@ struct Registro {
 
 pub(super) fn leer(
     reader: impl BufRead,
+    limite: &Limite,
     tipo: Tipo,
     huella: &Huella,
     state: &mut Estado<'_>,
@@ -58,9 +59,15 @@ pub(super) fn leer(
     loop {
         buf.clear();
         let line = newlines.get() + 1;
-        let (resolved, event) = reader
-            .read_resolved_event_into(&mut buf)
-            .map_err(|e| invalid(format!("malformed XML near line {line}: {e}")))?;
+        // Each event (a tag, a text) is bounded: an endless one is refused, not buffered.
+        limite.fin();
+        let (resolved, event) = reader.read_resolved_event_into(&mut buf).map_err(|e| {
+            if limite.excedido() {
+                LoteError::RegistroDemasiadoGrande { linea: line }
+            } else {
+                invalid(format!("malformed XML near line {line}: {}", problema(&e)))
+            }
+        })?;
         let in_ns = matches!(&resolved, ResolveResult::Bound(ns) if ns.as_ref() == NAMESPACE);
         match event {
             Event::Decl(_) | Event::Comment(_) => {}
@@ -88,7 +95,7 @@ pub(super) fn leer(
                             return Err(LoteError::Encabezado {
                                 tipo,
                                 expected: format!("<lote tipo=\"{tipo}\">"),
-                                found: format!("<lote tipo=\"{found}\">"),
+                                diferencia: format!("the tipo attribute of lote is not \"{tipo}\""),
                             });
                         }
                     }
@@ -114,7 +121,7 @@ pub(super) fn leer(
                                 r.problem.get_or_insert((
                                     "CAMPO_DESCONOCIDO",
                                     format!(
-                                        "element {name:?} is not a field of {tipo}; the fields are {}",
+                                        "an element is not a field of {tipo}; the fields are {}",
                                         columnas.join(", ")
                                     ),
                                 ));
@@ -199,6 +206,21 @@ pub(super) fn leer(
                 return Ok(());
             }
         }
+    }
+}
+
+/// What was wrong with a document quick-xml could not read, in the node's words: its own
+/// messages can quote the document (an end tag's name), which is not sent back.
+fn problema(error: &quick_xml::Error) -> &'static str {
+    use quick_xml::Error;
+    match error {
+        Error::Syntax(_) => "a syntax error (an unclosed tag, comment or CDATA section)",
+        Error::IllFormed(_) => "the elements are not well nested",
+        Error::Encoding(_) => "the text is not valid UTF-8",
+        Error::Escape(_) => "a bad character or entity reference",
+        Error::Namespace(_) => "an undeclared namespace prefix",
+        Error::InvalidAttr(_) => "a malformed attribute",
+        _ => "the document cannot be read",
     }
 }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use super::projection::{Project, any_below, keep, note};
 use crate::agreements::{Agreement, FieldSet};
+use crate::broker::Admission;
 use crate::db::DbConnection;
 use crate::db::schema::{hogares, integrantes, personas};
 use crate::domain::{Cut, Run};
@@ -99,6 +100,28 @@ impl Project for ValidacionIdentidad {
             );
         }
         out
+    }
+
+    /// A comparison that did not match is audited as `NO_COINCIDE`: the limit on such
+    /// comparisons per person and day is restored from it at start-up.
+    fn audit_outcome(&self) -> Option<&'static str> {
+        (!self.coincide_todo()).then_some(crate::audit::NO_COINCIDE)
+    }
+}
+
+impl ValidacionIdentidad {
+    /// Whether every field compared matched (true when nothing was compared).
+    pub fn coincide_todo(&self) -> bool {
+        self.coincidencias.as_ref().is_none_or(|c| {
+            [
+                c.nombres,
+                c.apellido_paterno,
+                c.apellido_materno,
+                c.fecha_nacimiento,
+            ]
+            .iter()
+            .all(|m| *m != Some(false))
+        })
     }
 }
 
@@ -201,13 +224,17 @@ pub fn validar(
 }
 
 /// ValidarIdentidad as the agreement may ask it: every compared field must be granted. An
-/// empty claimed value is no claim (the same on every transport).
+/// empty claimed value is no claim (the same on every transport). A comparison that does not
+/// match uses up one of the agreement's daily comparisons for this person
+/// (`broker.failed_validations_per_day`): asked again and again, the answer would give the
+/// registry's value away.
 pub fn responder(
-    agreement: &Agreement,
+    admission: &Admission,
     conn: &mut DbConnection,
     run: Run,
     claim: &Afirmacion,
 ) -> Result<ValidacionIdentidad, ApiError> {
+    let agreement = &admission.agreement;
     let given = |v: &Option<String>| v.clone().filter(|t| !t.trim().is_empty());
     let claim = Afirmacion {
         run: claim.run.clone(),
@@ -217,7 +244,15 @@ pub fn responder(
         fecha_nacimiento: claim.fecha_nacimiento,
     };
     check_grant(agreement, &claim)?;
-    validar(conn, run, &claim, agreement.scope)
+    let reserva = admission.reservar_validacion(run)?;
+    let answer = validar(conn, run, &claim, agreement.scope);
+    if answer.as_ref().is_ok_and(|a| !a.coincide_todo()) {
+        // The place stays taken: this comparison did not match.
+        drop(reserva);
+    } else {
+        reserva.liberar();
+    }
+    answer
 }
 
 #[cfg(test)]

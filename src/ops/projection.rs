@@ -18,6 +18,12 @@ pub trait Project {
     fn subjects(&self) -> Option<Vec<crate::domain::Run>> {
         None
     }
+
+    /// The outcome its audit record carries when the answer is sent but is not a plain `OK`
+    /// (an identity comparison that did not match: `NO_COINCIDE`).
+    fn audit_outcome(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Adds `path` to `out` when `slot` holds a value.

@@ -40,7 +40,7 @@ pub async fn emitir(
     let servicio = servicio.into_inner();
     let reply = broker
         .into_inner()
-        .call(call, move |admission, conn| {
+        .call_write(call, move |admission, conn| {
             let (run, tipo) =
                 asked.ok_or_else(|| ApiError::solicitud_invalida("missing run or tipo"))?;
             let emisor = Emisor {

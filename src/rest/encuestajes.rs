@@ -57,7 +57,7 @@ pub async fn solicitar(
     let plazo = broker.config.encuestaje.plazo_dias;
     let reply = broker
         .into_inner()
-        .call(call, move |admission, conn| {
+        .call_write(call, move |admission, conn| {
             let solicitud = solicitud.ok_or_else(ApiError::no_encontrado)?;
             encuestaje::solicitar(
                 &admission.agreement,
@@ -146,7 +146,7 @@ pub async fn evento(
     };
     let reply = broker
         .into_inner()
-        .call(call, move |admission, conn| {
+        .call_write(call, move |admission, conn| {
             let entrada = entrada.ok_or_else(ApiError::unavailable)?;
             encuestaje::registrar(&admission.agreement, conn, &id, &entrada, admission.today)
         })

@@ -38,7 +38,7 @@ pub async fn validar(
             let (Some(run), Some(claim)) = (run, claim) else {
                 return Err(ApiError::solicitud_invalida("missing claim"));
             };
-            identidad::responder(&admission.agreement, conn, run, &claim)
+            identidad::responder(admission, conn, run, &claim)
         })
         .await;
     respond(&req, reply)

@@ -1,15 +1,16 @@
 //! `POST /api/v1/lotes/{tipo}` (RecepcionLotes): a provider sends a batch file as the body
-//! (`text/csv` or `application/xml`), optionally naming it with `X-Lote-Id`. The body is
-//! spooled to a temporary file (up to `broker.lotes_max_bytes`), then applied by the broker.
+//! (`text/csv` or `application/xml`), optionally naming it with `X-Lote-Id`. Once the broker
+//! has admitted the request, the body is spooled to a temporary file (up to
+//! `broker.lotes_max_bytes`), then applied.
 
 use std::io::Write;
 
-use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
 use super::support::{call, respond};
-use crate::broker::{Broker, Call, Service};
+use crate::broker::{Broker, Service};
 use crate::error::ApiError;
 use crate::lotes::{self, Envio, Formato, Tipo};
 use crate::ops::catalog::Operation;
@@ -46,41 +47,40 @@ pub async fn recibir(
             "send a batch as text/csv or application/xml",
         ));
     }
+    let max = broker.config.broker.lotes_max_bytes;
+    if declared_length(&req).is_some_and(|n| n > max) && call.input_error.is_none() {
+        call.input_error = Some(ApiError::demasiado_grande(max as usize));
+    }
     let clave = req
         .headers()
         .get(LOTE_ID)
         .map(|v| v.to_str().map(str::to_owned).unwrap_or_default());
-    // Only a client whose agreement grants RecepcionLotes gets its body read; others are
-    // refused (and audited) by the broker without it.
-    let granted = call.identity.as_deref().is_some_and(|identity| {
-        broker
-            .policy()
-            .agreements
-            .find(identity)
-            .is_some_and(|a| a.grant(Operation::RecepcionLotes).is_some())
-    });
-    let spooled = if granted && call.input_error.is_none() {
-        spool(payload, &mut call, broker.config.broker.lotes_max_bytes).await
-    } else {
-        None
-    };
     let id_mensaje = call.message_id.clone();
+    // The body is read only once the broker has admitted the request and the agreement grants
+    // this kind and has room for one more batch in progress.
     let reply = broker
         .into_inner()
-        .call(call, move |admission, conn| {
-            let (Some(tipo), Some(formato), Some(file)) = (tipo, formato, spooled) else {
-                return Err(ApiError::unavailable());
-            };
-            let envio = Envio::de(
-                &admission.agreement,
-                tipo,
-                formato,
-                clave,
-                "rest",
-                id_mensaje,
-            );
-            lotes::recibir_concedido(&admission.agreement, conn, &envio, file.path())
-        })
+        .call_write_reading(
+            call,
+            move |admission| {
+                tipo.map_or(Ok(()), |t| lotes::comprobar_tipo(&admission.agreement, t))
+            },
+            spool(payload, max),
+            move |admission, conn, file| {
+                let (Some(tipo), Some(formato)) = (tipo, formato) else {
+                    return Err(ApiError::unavailable());
+                };
+                let envio = Envio::de(
+                    &admission.agreement,
+                    tipo,
+                    formato,
+                    clave,
+                    "rest",
+                    id_mensaje,
+                );
+                lotes::recibir_concedido(admission, conn, &envio, file.path())
+            },
+        )
         .await;
     let repetido = matches!(&reply.result, Ok(informe) if informe.repetido);
     let mut response = respond(&req, reply);
@@ -93,6 +93,17 @@ pub async fn recibir(
     response
 }
 
+/// The body's length as the client declared it (`Content-Length`), if it did.
+fn declared_length(req: &HttpRequest) -> Option<u64> {
+    req.headers()
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn formato(req: &HttpRequest) -> Option<Formato> {
     let value = req.headers().get(CONTENT_TYPE)?.to_str().ok()?;
     let mime = value.split(';').next()?.trim().to_ascii_lowercase();
@@ -103,40 +114,30 @@ fn formato(req: &HttpRequest) -> Option<Formato> {
     }
 }
 
-/// Writes the body to a temporary file; a body over `max` bytes becomes the call's input error.
-async fn spool(
-    mut payload: web::Payload,
-    call: &mut Call,
-    max: u64,
-) -> Option<tempfile::NamedTempFile> {
-    let fail = |call: &mut Call, e: ApiError| {
-        call.input_error = Some(e);
-        None
-    };
+/// Writes the body to a temporary file (created 0600, removed when dropped); a body over `max`
+/// bytes is refused without being read further.
+async fn spool(mut payload: web::Payload, max: u64) -> Result<tempfile::NamedTempFile, ApiError> {
     let Ok(file) = tempfile::NamedTempFile::new() else {
         tracing::error!("cannot create a temporary file for a batch");
-        return fail(call, ApiError::unavailable());
+        return Err(ApiError::unavailable());
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
     let mut size = 0u64;
     while let Some(chunk) = payload.next().await {
         let Ok(bytes) = chunk else {
-            return fail(
-                call,
-                ApiError::solicitud_invalida("the body could not be read"),
-            );
+            return Err(ApiError::solicitud_invalida("the body could not be read"));
         };
         size += bytes.len() as u64;
         if size > max {
-            return fail(call, ApiError::demasiado_grande(max as usize));
+            return Err(ApiError::demasiado_grande(max as usize));
         }
         if out.write_all(&bytes).is_err() {
             tracing::error!("cannot write a batch to its temporary file");
-            return fail(call, ApiError::unavailable());
+            return Err(ApiError::unavailable());
         }
     }
-    match out.into_inner() {
-        Ok(file) => Some(file),
-        Err(_) => fail(call, ApiError::unavailable()),
-    }
+    out.into_inner().map_err(|_| {
+        tracing::error!("cannot write a batch to its temporary file");
+        ApiError::unavailable()
+    })
 }

@@ -145,6 +145,7 @@ async fn audit(
     };
     let v = &online.verificacion;
     let record = AuditRecord {
+        omitidos: None,
         ts: Utc::now(),
         agreement: None,
         certificate: None,

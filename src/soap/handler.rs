@@ -226,7 +226,7 @@ async fn dispatch(
             let reply = broker
                 .call(call, move |adm, conn| {
                     let run = run.ok_or_else(ApiError::no_encontrado)?;
-                    identidad::responder(&adm.agreement, conn, run, &claim)
+                    identidad::responder(adm, conn, run, &claim)
                 })
                 .await;
             render(&ctx, reply, encode::validacion)
@@ -267,7 +267,7 @@ async fn dispatch(
                 .app_data::<web::Data<crate::certificados::Servicio>>()
                 .cloned();
             let reply = broker
-                .call(call, move |adm, conn| {
+                .call_write(call, move |adm, conn| {
                     let run = run.ok_or_else(ApiError::no_encontrado)?;
                     let servicio = servicio.ok_or_else(ApiError::unavailable)?;
                     let emisor = certificado::Emisor {

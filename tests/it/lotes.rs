@@ -675,7 +675,15 @@ async fn a_birth_batch_adds_the_newborn_to_the_mothers_household() {
 #[tokio::test]
 async fn the_same_batch_sent_twice_at_once_applies_once() {
     for backend in backends() {
-        let node = TestNode::start(backend).await;
+        // Two batches of one agreement in progress at once, as the configuration may allow.
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                lotes_max_concurrent: Some(2),
+                ..Setup::default()
+            },
+        )
+        .await;
         let dir = tempfile::TempDir::new().unwrap();
         let file = dir.path().join("p.csv");
         write_feed(&file, 20_000);

@@ -154,6 +154,10 @@ pub fn test_config(db: &TestDb, pki_dir: &Path, dir: &Path) -> Config {
     config.listen.public = "127.0.0.1:0".parse().expect("addr");
     config.listen.admin = "127.0.0.1:0".parse().expect("addr");
     config.listen.workers = 1;
+    // Tests of refused requests see each refusal answered and audited; the tests of the
+    // refusal budget itself set it low (`Setup::refusal_budget`).
+    config.broker.refusals_per_second = 1_000;
+    config.broker.refusals_burst = 10_000;
     config.tls.dir = pki_dir.to_owned();
     config.agreements.dir = repo_path("agreements");
     config.eligibility.rules = repo_path("conf/elegibilidad.toml");
@@ -178,6 +182,28 @@ pub fn agreements_with<S: AsRef<str>>(dir: &Path, extra: &[(&str, S)]) -> PathBu
     }
     for (name, text) in extra {
         std::fs::write(out.join(name), text.as_ref()).expect("write agreement");
+    }
+    out
+}
+
+/// A copy of the shipped agreements whose limits are out of the way (for tests that compare
+/// answers, not limits): the same grants, scopes and clients.
+pub fn agreements_without_limits(dir: &Path) -> PathBuf {
+    let out = agreements_with::<&str>(dir, &[]);
+    for entry in std::fs::read_dir(&out).expect("agreements copy") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("agreement");
+        let mut lines: Vec<String> = Vec::new();
+        for line in text.lines() {
+            let key = line.split('=').next().unwrap_or("").trim();
+            lines.push(match key {
+                "per_second" => "per_second = 100000".into(),
+                "burst" => "burst = 100000".into(),
+                "daily_quota" => "daily_quota = 100000000".into(),
+                _ => line.to_owned(),
+            });
+        }
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write agreement");
     }
     out
 }
@@ -223,6 +249,12 @@ pub struct Setup {
     pub revoked: Vec<&'static str>,
     /// `database.pool_timeout_secs` (default: 1 s, so that refusals come quickly).
     pub pool_timeout_secs: Option<u64>,
+    /// `broker.refusals_per_second` and `broker.refusals_burst` (default: out of the way).
+    pub refusal_budget: Option<(u32, u32)>,
+    /// `broker.failed_validations_per_day` (default: the node's).
+    pub failed_validations_per_day: Option<u32>,
+    /// `broker.lotes_max_concurrent` (default: the node's).
+    pub lotes_max_concurrent: Option<usize>,
 }
 
 impl TestNode {
@@ -251,6 +283,16 @@ impl TestNode {
         if let Some(secs) = setup.pool_timeout_secs {
             config.database.pool_timeout_secs = secs;
         }
+        if let Some((per_second, burst)) = setup.refusal_budget {
+            config.broker.refusals_per_second = per_second;
+            config.broker.refusals_burst = burst;
+        }
+        if let Some(max) = setup.failed_validations_per_day {
+            config.broker.failed_validations_per_day = max;
+        }
+        if let Some(max) = setup.lotes_max_concurrent {
+            config.broker.lotes_max_concurrent = max;
+        }
         if !setup.revoked.is_empty() {
             let ids: Vec<AgreementId> = setup
                 .revoked
@@ -271,6 +313,10 @@ impl TestNode {
             };
             siis::seed::seed(&mut pool.get().expect("connection"), &options, &mut |_| {})
                 .expect("seed");
+        }
+        if std::env::var_os("SIIS_TEST_LOG").is_some() {
+            // The node's own logs on standard error (`--nocapture`), to see why a test failed.
+            siis::telemetry::init(&config.log);
         }
         let config = Arc::new(config);
         let node = Node::start(config.clone()).expect("node starts");

@@ -181,6 +181,7 @@ fn the_hash_follows_the_documented_encoding() {
         hash_anterior: GENESIS_HASH.into(),
         hash: String::new(),
         xroad: None,
+        omitidos: None,
     };
     let mut bytes = Vec::new();
     let text = |bytes: &mut Vec<u8>, s: &str| {
@@ -213,6 +214,23 @@ fn the_hash_follows_the_documented_encoding() {
     more.push(1);
     text(&mut more, "userId=CL1");
     assert_eq!(with_xroad.chain_hash(), hex::encode(Sha256::digest(&more)));
+
+    // A refusal summary's count follows as the byte 2 and the integer, with or without X-Road.
+    let summary = AuditRow {
+        omitidos: Some(41),
+        ..row.clone()
+    };
+    let mut counted = bytes.clone();
+    counted.push(2);
+    counted.extend(41i64.to_be_bytes());
+    assert_eq!(summary.chain_hash(), hex::encode(Sha256::digest(&counted)));
+    let both = AuditRow {
+        omitidos: Some(41),
+        ..with_xroad.clone()
+    };
+    more.push(2);
+    more.extend(41i64.to_be_bytes());
+    assert_eq!(both.chain_hash(), hex::encode(Sha256::digest(&more)));
 
     // Every column counts, NULL is not empty, and moving a boundary changes the hash.
     let variants: Vec<AuditRow> = vec![

@@ -30,7 +30,7 @@ pub(super) async fn dispatch(broker: Arc<Broker>, mut call: Call, ctx: &Context)
             };
             let plazo = broker.config.encuestaje.plazo_dias;
             let reply = broker
-                .call(call, move |adm, conn| {
+                .call_write(call, move |adm, conn| {
                     let run = run.ok_or_else(ApiError::no_encontrado)?;
                     let solicitud = Solicitud { run, comuna };
                     encuestaje::solicitar(&adm.agreement, conn, &solicitud, plazo, adm.today)
@@ -83,7 +83,7 @@ pub(super) async fn dispatch(broker: Arc<Broker>, mut call: Call, ctx: &Context)
                 fecha_aplicacion: text("cuerpo/fechaAplicacion"),
             };
             let reply = broker
-                .call(call, move |adm, conn| {
+                .call_write(call, move |adm, conn| {
                     encuestaje::registrar(&adm.agreement, conn, &id, &entrada, adm.today)
                 })
                 .await;

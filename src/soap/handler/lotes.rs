@@ -56,7 +56,7 @@ pub(super) async fn dispatch(broker: Arc<Broker>, mut call: Call, ctx: &Context)
     let clave = r.value("cuerpo/idLote").map(str::to_owned);
     let id_mensaje = call.message_id.clone();
     let reply = broker
-        .call(call, move |admission, conn| {
+        .call_write(call, move |admission, conn| {
             let (Some(tipo), Some(formato), Some(contenido)) = (tipo, formato, contenido) else {
                 return Err(ApiError::unavailable());
             };
@@ -74,7 +74,7 @@ pub(super) async fn dispatch(broker: Arc<Broker>, mut call: Call, ctx: &Context)
             file.write_all(&contenido)
                 .and_then(|()| file.flush())
                 .map_err(|_| ApiError::unavailable())?;
-            lotes::recibir_concedido(&admission.agreement, conn, &envio, file.path())
+            lotes::recibir_concedido(admission, conn, &envio, file.path())
         })
         .await;
     render(ctx, reply, write)

@@ -1,0 +1,110 @@
+//! The audit record of one request, as the broker writes it: drafted from the call when it
+//! arrives, completed with what the answer disclosed (or why it was refused).
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use chrono::Utc;
+
+use super::{Call, Transport};
+use crate::agreements::Agreement;
+use crate::audit::AuditRecord;
+use crate::domain::Run;
+use crate::error::ApiError;
+
+/// What an answer disclosed, for its audit record.
+#[derive(Default)]
+pub(super) struct Disclosed {
+    pub fields: BTreeSet<&'static str>,
+    /// The persons whose data the answer carries, when narrower than those asked about.
+    pub subjects: Option<Vec<Run>>,
+    /// The outcome to record when it is not `OK` although the answer is (a comparison that
+    /// did not match: `NO_COINCIDE`).
+    pub outcome: Option<&'static str>,
+    /// The record is already durable: it was written inside the write's transaction.
+    pub audited: bool,
+}
+
+/// Everything of a request's audit record that is known before it is answered.
+#[derive(Clone)]
+pub(super) struct RecordDraft {
+    certificate: Option<String>,
+    operation: &'static str,
+    transport: Transport,
+    message_id: String,
+    subjects: Vec<Run>,
+    xroad: Option<String>,
+    started: Instant,
+}
+
+impl RecordDraft {
+    pub fn new(call: &Call, message_id: &str, started: Instant) -> RecordDraft {
+        RecordDraft {
+            certificate: call.identity.as_ref().map(|i| i.fingerprint_hex()),
+            operation: call.service.name(),
+            transport: call.transport,
+            message_id: message_id.to_owned(),
+            subjects: call.subjects.clone(),
+            xroad: xroad_json(&call.xroad),
+            started,
+        }
+    }
+
+    /// The record of an answer (`Ok`) or a refusal, under `agreement` if one was identified.
+    pub fn record<T>(
+        &self,
+        agreement: Option<&Agreement>,
+        result: &Result<T, ApiError>,
+        disclosed: &Disclosed,
+    ) -> AuditRecord {
+        let (outcome, status, fields) = match result {
+            Ok(_) => (
+                disclosed.outcome.unwrap_or("OK"),
+                200,
+                disclosed.fields.iter().map(|f| (*f).to_owned()).collect(),
+            ),
+            // The status the caller received: on SOAP an outcome (no data, bad parameter) is a
+            // normal 200 answer with its estadoSobre.
+            Err(e) if self.transport == Transport::Soap && !e.estado_sobre().1 => {
+                (e.audit_outcome(), 200, Vec::new())
+            }
+            Err(e) => (e.audit_outcome(), e.status, Vec::new()),
+        };
+        let subjects = match (result, &disclosed.subjects) {
+            (Ok(_), Some(subjects)) => subjects.clone(),
+            _ => self.subjects.clone(),
+        };
+        AuditRecord {
+            ts: Utc::now(),
+            agreement: agreement.map(|a| a.id.to_string()),
+            certificate: self.certificate.clone(),
+            operation: self.operation.to_owned(),
+            transport: self.transport.as_str(),
+            message_id: self.message_id.clone(),
+            subjects,
+            purpose: agreement.map(|a| a.purpose.clone()),
+            fields,
+            outcome: outcome.to_owned(),
+            http_status: status,
+            latency_us: self.started.elapsed().as_micros() as u64,
+            xroad: self.xroad.clone(),
+            omitidos: None,
+        }
+    }
+}
+
+/// The X-Road headers as a JSON object for the audit log: unambiguous, each name once, each
+/// value at most 256 characters (the transports refuse longer ones; this is the last guard).
+fn xroad_json(pairs: &[(String, String)]) -> Option<String> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut object = serde_json::Map::new();
+    for (name, value) in pairs.iter().take(8) {
+        let value: String = value.chars().take(256).collect();
+        object
+            .entry(name.chars().take(32).collect::<String>())
+            .or_insert(serde_json::Value::String(value));
+    }
+    Some(serde_json::Value::Object(object).to_string())
+}

@@ -1,0 +1,120 @@
+//! Refusals cost their sender too. Each client certificate may have its refused requests
+//! audited one by one up to `broker.refusals_per_second` (after a burst of
+//! `broker.refusals_burst`); beyond that a refusal is answered 429 `LIMITE_EXCEDIDO` without a
+//! record of its own and only counted here, before anything is written. Every
+//! `broker.refusals_summary_secs` (and when the node stops) the counts become one summary record
+//! per certificate (`omitidos` = how many refusals it stands for), so a flood from any
+//! certificate of the CA grows the audit log by at most that rate, and every refusal is still
+//! accounted for: records plus their `omitidos`.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::identity::ClientIdentity;
+
+/// A certificate's fingerprint (SHA-256 of its DER), or zeros for a request without one.
+type Key = [u8; 32];
+
+/// Refusals of one certificate answered without a record of their own since the last summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Omitidos {
+    /// The certificate's fingerprint (lower-case hex), when it presented one.
+    pub certificate: Option<String>,
+    /// The agreement of the last such refusal, when the certificate acts under one.
+    pub agreement: Option<String>,
+    pub count: u64,
+    /// When the first of them arrived.
+    pub since: DateTime<Utc>,
+}
+
+pub struct Refusals {
+    limiter: DefaultKeyedRateLimiter<Key>,
+    counted: Mutex<HashMap<Key, Omitidos>>,
+}
+
+impl Refusals {
+    pub fn new(per_second: u32, burst: u32) -> Refusals {
+        let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        Refusals {
+            limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+            counted: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether this refusal may be audited on its own. If not, it is counted and the caller
+    /// gets the seconds after which the certificate's refusals are audited again.
+    pub fn admit(
+        &self,
+        identity: Option<&ClientIdentity>,
+        agreement: Option<&str>,
+    ) -> Result<(), u64> {
+        let key = identity.map_or([0; 32], |i| i.cert_sha256);
+        let Err(not_until) = self.limiter.check_key(&key) else {
+            return Ok(());
+        };
+        let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = counted.entry(key).or_insert_with(|| Omitidos {
+            certificate: identity.map(ClientIdentity::fingerprint_hex),
+            agreement: None,
+            count: 0,
+            since: Utc::now(),
+        });
+        entry.count += 1;
+        if let Some(agreement) = agreement {
+            entry.agreement = Some(agreement.to_owned());
+        }
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        Err(wait.as_secs_f64().ceil().max(1.0) as u64)
+    }
+
+    /// The counts since the last call, one per certificate, cleared; and the limiter forgets
+    /// certificates that have not been refused lately.
+    pub fn take(&self) -> Vec<Omitidos> {
+        let counted = std::mem::take(&mut *self.counted.lock().unwrap_or_else(|p| p.into_inner()));
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+        counted.into_values().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(byte: u8) -> ClientIdentity {
+        ClientIdentity {
+            subject_cn: None,
+            spki_sha256: [byte; 32],
+            cert_sha256: [byte; 32],
+        }
+    }
+
+    #[test]
+    fn past_the_burst_refusals_are_counted_per_certificate_not_audited() {
+        let refusals = Refusals::new(1, 3);
+        let (a, b) = (identity(1), identity(2));
+        for _ in 0..3 {
+            assert_eq!(refusals.admit(Some(&a), Some("minvu")), Ok(()));
+        }
+        for _ in 0..5 {
+            assert!(refusals.admit(Some(&a), Some("minvu")).is_err());
+        }
+        assert_eq!(
+            refusals.admit(Some(&b), None),
+            Ok(()),
+            "another certificate has its own budget"
+        );
+        let taken = refusals.take();
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].count, 5);
+        assert_eq!(taken[0].agreement.as_deref(), Some("minvu"));
+        assert_eq!(taken[0].certificate, Some(a.fingerprint_hex()));
+        assert!(refusals.take().is_empty(), "a summary is written once");
+    }
+}

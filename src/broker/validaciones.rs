@@ -1,0 +1,131 @@
+//! ValidarIdentidad answers whether a claimed name or birth date matches: asked again and
+//! again it would reveal the value (a birth date falls in minutes). So each agreement may make
+//! at most `broker.failed_validations_per_day` comparisons that do not match about one person
+//! in a day (Chile's civil day); the next is refused with `VALIDACIONES_AGOTADAS` until
+//! midnight. A comparison reserves its place before it reads the registry and gives it back
+//! when everything it compared matched (or nothing was compared), so concurrent guesses cannot
+//! overrun the limit. The counts live in memory and are restored at start-up from today's
+//! audit records whose outcome is `NO_COINCIDE`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::NaiveDate;
+
+use crate::domain::{AgreementId, Run};
+use crate::error::ApiError;
+
+type Key = (AgreementId, u32);
+
+pub struct ValidacionesFallidas {
+    max: u32,
+    today: Mutex<(NaiveDate, HashMap<Key, u32>)>,
+}
+
+/// A place taken for one comparison; dropped, it stays taken (the comparison did not match).
+pub struct Reserva {
+    registro: Arc<ValidacionesFallidas>,
+    key: Key,
+    day: NaiveDate,
+}
+
+impl ValidacionesFallidas {
+    /// At most `max` per agreement, person and day; `restored` are today's so far.
+    pub fn new(max: u32, today: NaiveDate, restored: HashMap<Key, u32>) -> ValidacionesFallidas {
+        ValidacionesFallidas {
+            max,
+            today: Mutex::new((today, restored)),
+        }
+    }
+
+    fn counts(&self, day: NaiveDate) -> MutexGuard<'_, (NaiveDate, HashMap<Key, u32>)> {
+        let mut counts = self.today.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.0 != day {
+            *counts = (day, HashMap::new());
+        }
+        counts
+    }
+
+    /// Takes a place for one comparison by `agreement` about `run` on `day`, or refuses when
+    /// the day's are used up.
+    pub fn reservar(
+        self: &Arc<Self>,
+        agreement: &AgreementId,
+        run: Run,
+        day: NaiveDate,
+        seconds_to_midnight: u64,
+    ) -> Result<Reserva, ApiError> {
+        let key = (agreement.clone(), run.numero());
+        let mut counts = self.counts(day);
+        let used = counts.1.entry(key.clone()).or_insert(0);
+        if *used >= self.max {
+            return Err(ApiError::validaciones_agotadas(seconds_to_midnight));
+        }
+        *used += 1;
+        Ok(Reserva {
+            registro: Arc::clone(self),
+            key,
+            day,
+        })
+    }
+
+    /// Comparisons that did not match today (for tests and start-up).
+    pub fn fallidas(&self, agreement: &AgreementId, run: Run, day: NaiveDate) -> u32 {
+        self.counts(day)
+            .1
+            .get(&(agreement.clone(), run.numero()))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl Reserva {
+    /// Gives the place back: the comparison matched, or compared nothing.
+    pub fn liberar(self) {
+        // Not `counts`: a place taken yesterday must not turn today's counts back a day.
+        let mut counts = self
+            .registro
+            .today
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if counts.0 == self.day
+            && let Some(used) = counts.1.get_mut(&self.key)
+        {
+            *used = used.saturating_sub(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_comparisons_are_limited_per_agreement_person_and_day() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let registro = Arc::new(ValidacionesFallidas::new(2, day, HashMap::new()));
+        let (ips, bbnn) = (
+            AgreementId::parse("ips").unwrap(),
+            AgreementId::parse("bbnn").unwrap(),
+        );
+        let run = Run::parse("12.345.678-5").unwrap();
+        let other = Run::parse("15.509.661-6").unwrap();
+        // A comparison that matches gives its place back.
+        registro.reservar(&ips, run, day, 1).unwrap().liberar();
+        drop(registro.reservar(&ips, run, day, 1).unwrap());
+        drop(registro.reservar(&ips, run, day, 1).unwrap());
+        let refused = registro.reservar(&ips, run, day, 7).err().unwrap();
+        assert_eq!(
+            (refused.code, refused.retry_after),
+            ("VALIDACIONES_AGOTADAS", Some(7))
+        );
+        assert!(
+            registro.reservar(&bbnn, run, day, 1).is_ok(),
+            "per agreement"
+        );
+        assert!(registro.reservar(&ips, other, day, 1).is_ok(), "per person");
+        let tomorrow = day.succ_opt().unwrap();
+        assert!(registro.reservar(&ips, run, tomorrow, 1).is_ok(), "per day");
+        assert_eq!(registro.fallidas(&ips, run, tomorrow), 1);
+    }
+}
