@@ -36,14 +36,15 @@ pub use replay::ReplayGuard;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Rest,
-    Soap,
+    /// SOAP in the version asked: a Fault's HTTP status depends on it ([`crate::soap::http_status`]).
+    Soap(crate::soap::SoapVersion),
 }
 
 impl Transport {
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Rest => "rest",
-            Transport::Soap => "soap",
+            Transport::Soap(_) => "soap",
         }
     }
 }
@@ -442,11 +443,15 @@ impl Broker {
                 disclosed.fields.iter().map(|f| (*f).to_owned()).collect(),
             ),
             // The status the caller received: on SOAP an outcome (no data, bad parameter) is a
-            // normal 200 answer with its estadoSobre.
-            Err(e) if call.transport == Transport::Soap && !e.estado_sobre().1 => {
-                (e.audit_outcome(), 200, Vec::new())
-            }
-            Err(e) => (e.audit_outcome(), e.status, Vec::new()),
+            // normal 200 answer with its estadoSobre, and a Fault travels with 500 or 400.
+            Err(e) => match call.transport {
+                Transport::Soap(version) => (
+                    e.audit_outcome(),
+                    crate::soap::http_status(e, version),
+                    Vec::new(),
+                ),
+                Transport::Rest => (e.audit_outcome(), e.status, Vec::new()),
+            },
         };
         if let Some(subjects) = disclosed.subjects {
             call.subjects = subjects;
