@@ -50,14 +50,15 @@ pub use validaciones::{Reserva, ValidacionesFallidas};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Rest,
-    Soap,
+    /// SOAP in the version asked: a Fault's HTTP status depends on it ([`crate::soap::http_status`]).
+    Soap(crate::soap::SoapVersion),
 }
 
 impl Transport {
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Rest => "rest",
-            Transport::Soap => "soap",
+            Transport::Soap(_) => "soap",
         }
     }
 }

@@ -219,6 +219,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { demo } => serve(config, demo),
         Command::Migrate => {
+            crate::fsperm::secure_database(&config.database.url)?;
             let mut conn = db::ConnectionManager::new(config.database.url.clone()).open()?;
             let applied = db::run_migrations(&mut conn)?;
             db::sync_reference(&mut conn)?;
@@ -288,6 +289,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Audit { command } => {
             // Read-only: an auditor may point this at a replica or use a read-only role.
+            crate::fsperm::secure_database(&config.database.url)?;
             let mut conn = db::ConnectionManager::new(config.database.url.clone()).open()?;
             match command {
                 AuditCommand::Verify => {

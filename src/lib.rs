@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod fsperm;
 pub mod identity;
 pub mod lotes;
 pub mod ops;

@@ -129,7 +129,7 @@ pub fn seed(
     let sample_file = match &options.sample {
         Some(path) => Some((
             path.clone(),
-            File::create(path).map_err(|source| SeedError::Sample {
+            crate::fsperm::create_private(path).map_err(|source| SeedError::Sample {
                 path: path.clone(),
                 source,
             })?,

@@ -13,6 +13,28 @@ use actix_web::web;
 
 pub use parse::SoapVersion;
 
+use crate::error::ApiError;
+
+/// Whether a Fault for `error` blames the request (SOAP 1.1 `Client`, SOAP 1.2 `Sender`) rather
+/// than the node (`Server`, `Receiver`): the line REST draws between 4xx and 5xx.
+pub(crate) fn is_sender(error: &ApiError) -> bool {
+    error.status < 500
+}
+
+/// The HTTP status of a SOAP answer carrying `error`: 200 when it is an outcome of the
+/// operation (an `estadoSobre` in a normal answer); for a Fault, 500 in SOAP 1.1 (WS-I Basic
+/// Profile 1.1, R1126), and in SOAP 1.2 400 for a Sender fault and 500 for a Receiver one
+/// (SOAP 1.2 Part 2, 7.5.2.4). JAX-WS and WCF take any other status for a transport failure
+/// and never read the Fault's `s:detalle`. The answer and its audit record both use this.
+pub fn http_status(error: &ApiError, version: SoapVersion) -> u16 {
+    let (_, is_fault) = error.estado_sobre();
+    match (is_fault, version, is_sender(error)) {
+        (false, _, _) => 200,
+        (true, SoapVersion::V12, true) => 400,
+        (true, _, _) => 500,
+    }
+}
+
 /// Namespaces of the envelope, the D.S. 81 schemas and X-Road.
 pub mod ns {
     pub const SOAP11: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -122,4 +144,38 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/soap/{servicio}", web::post().to(handler::post))
         .route("/soap/{servicio}", web::get().to(contract::wsdl))
         .route("/schemas/{file}", web::get().to(contract::schema));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_travel_with_500_or_a_sender_400_and_outcomes_with_200() {
+        use SoapVersion::{V11, V12};
+        let cases = [
+            // (error, REST status, SOAP 1.1, SOAP 1.2)
+            (ApiError::xml_invalido("x"), 400, 500, 400),
+            (ApiError::sin_convenio(), 403, 500, 400),
+            (ApiError::mensaje_repetido(), 409, 500, 400),
+            (ApiError::demasiado_grande(1), 413, 500, 400),
+            (ApiError::tipo_no_soportado_soap(), 415, 500, 400),
+            (ApiError::limite_excedido(1), 429, 500, 400),
+            (ApiError::cuota_excedida(60), 429, 500, 400),
+            (ApiError::unavailable(), 503, 500, 500),
+            (ApiError::estadisticas_no_calculadas(), 503, 500, 500),
+            // Outcomes: a normal answer with its estadoSobre.
+            (ApiError::no_encontrado(), 404, 200, 200),
+            (ApiError::run_invalido("x"), 400, 200, 200),
+        ];
+        for (error, rest, v11, v12) in cases {
+            assert_eq!(error.status, rest, "{}", error.code);
+            assert_eq!(
+                (http_status(&error, V11), http_status(&error, V12)),
+                (v11, v12),
+                "{}",
+                error.code
+            );
+        }
+    }
 }

@@ -34,6 +34,8 @@ pub enum StartError {
     Database(#[from] DbError),
     #[error("database folder {0}: {1}")]
     DatabaseFolder(String, String),
+    #[error(transparent)]
+    PrivateFile(#[from] crate::fsperm::PrivateFileError),
     #[error("agreements in {dir}: {errors}")]
     Agreements {
         dir: String,
@@ -84,7 +86,8 @@ pub struct Node {
     summaries: tokio::task::JoinHandle<()>,
 }
 
-/// Opens the registry: checks the SQLite folder, connects, migrates, loads reference data.
+/// Opens the registry: checks the SQLite folder, makes its files private (created 0600, or set
+/// to 0600 with a warning if found open to others), connects, migrates, loads reference data.
 pub fn open_registry(config: &Config) -> Result<Pool, StartError> {
     if let db::DatabaseUrl::Sqlite(path) = &config.database.url {
         let folder = match path.parent() {
@@ -100,6 +103,7 @@ pub fn open_registry(config: &Config) -> Result<Pool, StartError> {
             ));
         }
     }
+    crate::fsperm::secure_database(&config.database.url)?;
     Ok(db::open_pool(
         &config.database.url,
         config.database.pool_size,

@@ -64,11 +64,15 @@ impl RecordDraft {
                 disclosed.fields.iter().map(|f| (*f).to_owned()).collect(),
             ),
             // The status the caller received: on SOAP an outcome (no data, bad parameter) is a
-            // normal 200 answer with its estadoSobre.
-            Err(e) if self.transport == Transport::Soap && !e.estado_sobre().1 => {
-                (e.audit_outcome(), 200, Vec::new())
-            }
-            Err(e) => (e.audit_outcome(), e.status, Vec::new()),
+            // normal 200 answer with its estadoSobre, and a Fault travels with 500 or 400.
+            Err(e) => match self.transport {
+                Transport::Soap(version) => (
+                    e.audit_outcome(),
+                    crate::soap::http_status(e, version),
+                    Vec::new(),
+                ),
+                Transport::Rest => (e.audit_outcome(), e.status, Vec::new()),
+            },
         };
         let subjects = match (result, &disclosed.subjects) {
             (Ok(_), Some(subjects)) => subjects.clone(),

@@ -36,12 +36,14 @@ pub fn prepare(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Seeds the demo population when the registry is empty.
+/// Seeds the demo population when the registry is empty. A sample file an earlier demo left
+/// open to other users is set to 0600.
 pub fn ensure_population(config: &Config, pool: &Pool) -> anyhow::Result<()> {
     use diesel::prelude::*;
     let mut conn = pool.get()?;
     let present: i64 = personas::table.count().get_result(&mut **conn)?;
     if present > 0 {
+        crate::fsperm::tighten(Path::new(DEMO_SAMPLE))?;
         return Ok(());
     }
     println!("demo: generating a registry of {DEMO_PERSONS} persons (once)...");

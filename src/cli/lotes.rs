@@ -140,7 +140,8 @@ pub fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
         );
     }
     if let Some(path) = args.informe {
-        std::fs::write(&path, serde_json::to_string_pretty(&informe)?)
+        // The report names rejected lines and their values: private, as the registry is.
+        crate::fsperm::write_private(&path, serde_json::to_string_pretty(&informe)?.as_bytes())
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     }
     Ok(())
@@ -156,7 +157,8 @@ pub fn lotes(config: &Config, command: LotesCommand) -> anyhow::Result<()> {
             file,
         } => {
             let formato = formato_of(Some(&formato), &file)?;
-            let out = std::fs::File::create(&file)
+            // Synthetic, but RUNs and names all the same: private, as a real feed would be.
+            let out = crate::fsperm::create_private(&file)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let mut out = BufWriter::with_capacity(1 << 20, out);
             lotes::generar_personas(&mut out, formato, registros, desde, seed)?;

@@ -121,7 +121,7 @@ pub fn fault(sobre: &Sobre<'_>, error: &ApiError, estado: &str) -> String {
     let detail: String = error.detail.chars().take(300).collect();
     let mut x = Xml::new();
     envelope_open(&mut x, sobre);
-    let sender = error.status < 500;
+    let sender = super::is_sender(error);
     x.open("soap:Fault");
     match sobre.version {
         SoapVersion::V11 => {

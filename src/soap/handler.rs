@@ -37,21 +37,18 @@ pub async fn post(
     broker: web::Data<Broker>,
 ) -> HttpResponse {
     let broker = broker.into_inner();
+    let (version, action, input_error) = match version_of(&req) {
+        Ok((version, action)) => (version, action, None),
+        Err((version, error)) => (version, None, Some(error)),
+    };
     let mut call = Call {
         identity: req.conn_data::<Arc<ClientIdentity>>().cloned(),
-        transport: Transport::Soap,
+        transport: Transport::Soap(version),
         service: Service::Desconocido,
         message_id: None,
         subjects: Vec::new(),
-        input_error: None,
+        input_error,
         xroad: Vec::new(),
-    };
-    let (version, action) = match version_of(&req) {
-        Ok(found) => found,
-        Err((version, error)) => {
-            call.input_error = Some(error);
-            (version, None)
-        }
     };
     let body = read_body(payload, &mut call).await;
     let mut ctx = Context {
@@ -390,14 +387,16 @@ fn render<T>(ctx: &Context, reply: Reply<T>, write: impl Fn(&mut Xml, &str, &T))
         ),
         Err(error) => {
             let (estado, is_fault) = error.estado_sobre();
+            let status = super::http_status(error, ctx.version);
             if is_fault {
+                // Retry-After stays on rate-limit and quota Faults, whatever the status.
                 (
-                    error.status,
+                    status,
                     encode::fault(&sobre, error, estado),
                     error.retry_after,
                 )
             } else {
-                (200, encode::answer(&sobre, estado, None), None)
+                (status, encode::answer(&sobre, estado, None), None)
             }
         }
     };

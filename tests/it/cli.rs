@@ -9,7 +9,22 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 fn siis(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_siis"));
+    with_test_env(Command::new(env!("CARGO_BIN_EXE_siis")), dir)
+}
+
+/// `siis` under the usual umask (022), which leaves new files readable by everyone unless the
+/// program says otherwise: what the node's files must not depend on.
+fn siis_umask_022(dir: &Path) -> Command {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.args([
+        "-c",
+        "umask 022 && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_siis"),
+    ]);
+    with_test_env(cmd, dir)
+}
+
+fn with_test_env(mut cmd: Command, dir: &Path) -> Command {
     cmd.current_dir(dir)
         .env_clear()
         .env("SIIS__LISTEN__AGENCY", "127.0.0.1:0")
@@ -35,6 +50,13 @@ fn assert_one_line_failure(output: &Output, needle: &str) {
     assert_eq!(lines.len(), 1, "one line expected, got: {stderr}");
     assert!(lines[0].starts_with("siis: error: "), "{stderr}");
     assert!(lines[0].contains(needle), "{needle:?} not in: {stderr}");
+}
+
+/// The permission bits of a file, in octal.
+fn mode(path: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    format!("{:o}", meta.permissions().mode() & 0o777)
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -172,7 +194,7 @@ fn an_unreachable_postgres_keeps_the_real_error() {
 #[test]
 fn demo_serves_then_stops_cleanly_on_sigterm() {
     let dir = TempDir::new().unwrap();
-    let mut child = siis(dir.path())
+    let mut child = siis_umask_022(dir.path())
         .args(["serve", "--demo"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -209,6 +231,19 @@ fn demo_serves_then_stops_cleanly_on_sigterm() {
         "var/pki/server.pem",
     ] {
         assert!(dir.path().join(file).is_file(), "{file} missing");
+    }
+    // Whatever holds personal data is the node's user's alone, SQLite's WAL files included
+    // (present while the node runs).
+    for file in [
+        "var/siis.db",
+        "var/siis.db-wal",
+        "var/siis.db-shm",
+        "var/siis-auditoria.db",
+        "var/siis-auditoria.db-wal",
+        "var/siis-auditoria-indice.db",
+        "var/sample.csv",
+    ] {
+        assert_eq!(mode(&dir.path().join(file)), "600", "{file}");
     }
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -351,4 +386,85 @@ fn sighup_reloads_agreements_and_keeps_the_old_set_when_broken() {
         .status()
         .unwrap();
     assert!(wait_with_timeout(&mut child, Duration::from_secs(20)).success());
+}
+
+#[test]
+fn files_holding_personal_data_are_created_for_their_owner_only() {
+    let dir = TempDir::new().unwrap();
+    std::fs::create_dir(dir.path().join("var")).unwrap();
+    let run = |args: &[&str]| {
+        let out = siis_umask_022(dir.path())
+            .args(args)
+            .env("SIIS__DATABASE__URL", "sqlite://var/siis.db")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        stderr
+    };
+    let seeded = run(&["seed", "--persons", "300", "--sample", "var/sample.csv"]);
+    run(&["lotes", "generar", "--registros", "20", "feed.csv"]);
+    run(&[
+        "ingest",
+        "--provider",
+        "srcei",
+        "--tipo",
+        "personas",
+        "--informe",
+        "informe.json",
+        "feed.csv",
+    ]);
+    for file in [
+        "var/siis.db",
+        "var/siis-auditoria.db",
+        "var/siis-auditoria-indice.db",
+        "var/sample.csv",
+        "feed.csv",
+        "informe.json",
+    ] {
+        assert_eq!(mode(&dir.path().join(file)), "600", "{file}");
+    }
+    assert!(!seeded.contains("0600"), "nothing to tighten: {seeded}");
+}
+
+#[test]
+fn a_registry_open_to_others_is_set_to_0600_at_start_with_a_warning_naming_the_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new().unwrap();
+    let siis_in = |args: &[&str]| {
+        let out = siis(dir.path())
+            .args(args)
+            .env("SIIS__DATABASE__URL", "sqlite://siis.db")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        stderr
+    };
+    siis_in(&["migrate"]);
+    // As an earlier version, or a copy made under umask 022, would have left them.
+    for (file, loose) in [("siis.db", 0o644), ("siis-auditoria.db", 0o640)] {
+        std::fs::set_permissions(
+            dir.path().join(file),
+            std::fs::Permissions::from_mode(loose),
+        )
+        .unwrap();
+    }
+    // `estadisticas recalcular` opens the registry as `serve` does (startup::open_registry).
+    let stderr = siis_in(&["estadisticas", "recalcular"]);
+    for (file, was) in [("siis.db", "0644"), ("siis-auditoria.db", "0640")] {
+        assert_eq!(mode(&dir.path().join(file)), "600", "{file}");
+        let warning = stderr
+            .lines()
+            .find(|l| l.contains("WARN") && l.contains(&format!("file={file} ")))
+            .unwrap_or_else(|| panic!("no warning names {file}: {stderr}"));
+        assert!(
+            warning.contains(was) && warning.contains("0600"),
+            "{warning}"
+        );
+    }
+    assert_eq!(mode(&dir.path().join("siis-auditoria-indice.db")), "600");
+    // Once private, nothing more is said.
+    let again = siis_in(&["estadisticas", "recalcular"]);
+    assert!(!again.contains("0600"), "{again}");
 }

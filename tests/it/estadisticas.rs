@@ -1,6 +1,6 @@
-//! EstadisticasTerritoriales over REST: suppression as a user sees it, bad input, grants and
-//! projection, the audit record of every request, and how the summary stays fresh. (SOAP:
-//! `soap/estadisticas.rs`.)
+//! EstadisticasTerritoriales over REST: suppression as a user sees it (of persons, households
+//! and fichas alike), bad input, grants and projection, the audit record of every request, and
+//! how the summary stays fresh. (SOAP: `soap/estadisticas.rs`.)
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,6 +12,7 @@ use siis::db::schema::{auditoria, estadisticas_calculo, estadisticas_celdas, fic
 use siis::db::schema::{integrantes, personas};
 use siis::ops::estadisticas::resumen;
 
+use crate::per_backend;
 use crate::support::{Setup, TestNode, backends};
 
 /// Persons in the test registry: enough for published cells, few enough for suppressed ones.
@@ -105,7 +106,9 @@ async fn small_cells_are_reserved_and_none_can_be_derived_from_published_ones() 
                 }
             } else {
                 published += 1;
-                assert!(c["personas"].as_u64().unwrap() >= 10, "{c}");
+                for count in ["personas", "hogares", "fichas"] {
+                    assert!(c[count].as_u64().unwrap() >= 10, "{count}: {c}");
+                }
                 let avg = c["puntajePromedio"].as_f64().unwrap();
                 assert!((2_000.0..=16_400.0).contains(&avg), "{c}");
             }
@@ -429,3 +432,253 @@ async fn before_the_first_computation_the_answer_is_a_clear_503() {
         node.stop().await;
     }
 }
+
+/// The region of [`pocos_hogares`]: Arica y Parinacota and its four comunas.
+pub(crate) const REGION_POCOS_HOGARES: &str = "15";
+const COMUNAS_15: [&str; 4] = ["15101", "15102", "15201", "15202"];
+/// 30 persons in 3 households, 3 fichas.
+pub(crate) const TRES_HOGARES: (&str, &str) = ("15101", "1");
+/// 16 living persons in 8 households, and 4 more fichas of households whose members died.
+pub(crate) const OCHO_HOGARES: (&str, &str) = ("15201", "3");
+
+/// An empty registry but for region 15, every cell of whose comunas holds 12 persons in 12
+/// households (12 fichas), except two with plenty of persons: [`TRES_HOGARES`] and
+/// [`OCHO_HOGARES`]. Every other region is empty (reserved zeros), so within region 15 a
+/// reserved cell is protected only by the complements suppression chooses. Then the summary is
+/// recomputed (the command line, as an operator would).
+pub(crate) async fn pocos_hogares(node: &TestNode) {
+    use chrono::NaiveDate;
+    use siis::db::models::{Ficha, Hogar, Integrante, Persona};
+    wait_computed(node).await;
+    // Scores inside each quintile (I ≤ 8,500 … V ≥ 14,558).
+    let puntaje = |q: u32| [5_000, 10_000, 12_500, 14_000, 15_500][q as usize - 1];
+    let fecha = NaiveDate::from_ymd_opt(2009, 5, 4).expect("date");
+    let (mut personas_, mut hogares_, mut integrantes_, mut fichas_) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut run = 40_000_000;
+    let mut hogar = 0i64;
+    for cut in COMUNAS_15 {
+        for q in 1..=5u32 {
+            // (households, living members each, households whose members all died)
+            let forma = match (cut, q.to_string().as_str()) {
+                c if c == TRES_HOGARES => (3, 10, 0),
+                c if c == OCHO_HOGARES => (8, 2, 4),
+                _ => (12, 1, 0),
+            };
+            let (vivos, por_hogar, sin_vivos) = forma;
+            for h in 0..vivos + sin_vivos {
+                hogar += 1;
+                hogares_.push(Hogar {
+                    id: hogar,
+                    cut: cut.to_owned(),
+                    direccion: format!("Pasaje {hogar}"),
+                });
+                fichas_.push(Ficha {
+                    folio: 9_000_000 + hogar,
+                    hogar_id: hogar,
+                    puntaje: puntaje(q),
+                    fecha_aplicacion: fecha,
+                    cut: cut.to_owned(),
+                    estado: "vigente".into(),
+                });
+                let (miembros, fallecidos) = if h < vivos {
+                    (por_hogar, false)
+                } else {
+                    (1, true)
+                };
+                for m in 0..miembros {
+                    run += 1;
+                    personas_.push(Persona {
+                        run,
+                        nombres: "ROSA".into(),
+                        apellido_paterno: "MAMANI".into(),
+                        apellido_materno: "CHOQUE".into(),
+                        fecha_nacimiento: NaiveDate::from_ymd_opt(1970, 1, 1).expect("date"),
+                        sexo: "F".into(),
+                        nacionalidad: "CHILENA".into(),
+                        fecha_defuncion: fallecidos.then_some(fecha),
+                    });
+                    integrantes_.push(Integrante {
+                        run,
+                        hogar_id: hogar,
+                        parentesco: if m == 0 { "jefe" } else { "hijo" }.into(),
+                    });
+                }
+            }
+        }
+    }
+    let mut conn = node.db();
+    // Row by row: `MultiConnection` has no multi-row INSERT (about a thousand rows here).
+    conn.transaction(|conn| {
+        for p in &personas_ {
+            diesel::insert_into(personas::table)
+                .values(p)
+                .execute(conn)?;
+        }
+        for h in &hogares_ {
+            diesel::insert_into(hogares::table)
+                .values(h)
+                .execute(conn)?;
+        }
+        for i in &integrantes_ {
+            diesel::insert_into(integrantes::table)
+                .values(i)
+                .execute(conn)?;
+        }
+        for f in &fichas_ {
+            diesel::insert_into(fichas::table).values(f).execute(conn)?;
+        }
+        diesel::QueryResult::Ok(())
+    })
+    .expect("region 15");
+    let out = node.siis(&["estadisticas", "recalcular"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// One cell as an agency reads it: reserved, or its three counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Cifras {
+    Reservada,
+    Publicada {
+        personas: u64,
+        hogares: u64,
+        fichas: u64,
+    },
+}
+
+impl Cifras {
+    pub(crate) fn from_json(c: &Value) -> Cifras {
+        if c["reservado"] == true {
+            return Cifras::Reservada;
+        }
+        let n = |k: &str| c[k].as_u64().unwrap_or_else(|| panic!("{k} in {c}"));
+        Cifras::Publicada {
+            personas: n("personas"),
+            hogares: n("hogares"),
+            fichas: n("fichas"),
+        }
+    }
+
+    fn counts(&self) -> Option<[u64; 3]> {
+        match self {
+            Cifras::Reservada => None,
+            Cifras::Publicada {
+                personas,
+                hogares,
+                fichas,
+            } => Some([*personas, *hogares, *fichas]),
+        }
+    }
+}
+
+/// The table of region 15 as answers show it: (territory code, quintile) → cell, for its
+/// comunas, the region and the nation.
+pub(crate) type Tabla15 = HashMap<(String, String), Cifras>;
+
+/// Checks what an agency can do with [`pocos_hogares`]'s table: every published count is at
+/// least 10, the two cells with few households are reserved, and no additive relation (a
+/// territory's quintiles to its total, the comunas to the region, the regions to the nation)
+/// lets subtraction recover any count of a reserved cell.
+pub(crate) fn assert_nothing_small_nor_derivable(tabla: &Tabla15) {
+    for (cell, cifras) in tabla {
+        if let Some(counts) = cifras.counts() {
+            assert!(
+                counts.iter().all(|n| *n >= 10),
+                "{cell:?} publishes {cifras:?}"
+            );
+        }
+    }
+    for (cut, q) in [TRES_HOGARES, OCHO_HOGARES] {
+        let key = (cut.to_owned(), q.to_owned());
+        assert_eq!(tabla[&key], Cifras::Reservada, "{key:?}");
+    }
+    let cell = |code: &str, q: &str| &tabla[&(code.to_owned(), q.to_owned())];
+    let quintiles = ["1", "2", "3", "4", "5"];
+    let mut relations: Vec<(&Cifras, Vec<&Cifras>)> = Vec::new();
+    for code in COMUNAS_15.iter().chain([&REGION_POCOS_HOGARES]) {
+        relations.push((
+            cell(code, "total"),
+            quintiles.iter().map(|q| cell(code, q)).collect(),
+        ));
+    }
+    for q in quintiles.iter().chain([&"total"]) {
+        relations.push((
+            cell(REGION_POCOS_HOGARES, q),
+            COMUNAS_15.iter().map(|c| cell(c, q)).collect(),
+        ));
+    }
+    for (total, parts) in relations {
+        let hidden = parts
+            .iter()
+            .chain([&total])
+            .filter(|c| c.counts().is_none())
+            .count();
+        assert_ne!(hidden, 1, "one reserved cell in {total:?} = {parts:?}");
+    }
+    // The nation is region 15 (every other region is empty), so publishing both is no leak.
+    assert_eq!(cell("", "total"), cell(REGION_POCOS_HOGARES, "total"));
+}
+
+/// The answers' cells of region 15 (its comunas and itself) and the nation, keyed for
+/// [`assert_nothing_small_nor_derivable`]; the nation's code is empty.
+fn tabla15(answers: &[&Value]) -> Tabla15 {
+    answers
+        .iter()
+        .flat_map(|a| celdas(a))
+        .map(|c| {
+            (
+                (
+                    c["codigo"].as_str().unwrap_or("").to_owned(),
+                    c["quintil"].as_str().unwrap().to_owned(),
+                ),
+                Cifras::from_json(c),
+            )
+        })
+        .collect()
+}
+
+/// The REST view of [`pocos_hogares`]'s table.
+pub(crate) async fn tabla15_rest(node: &TestNode, agreement: &str) -> Tabla15 {
+    let (s1, comunas) = get(node, agreement, "?nivel=comuna&region=15").await;
+    let (s2, region) = get(node, agreement, "?region=15").await;
+    let (s3, nacion) = get(node, agreement, "").await;
+    assert_eq!((s1, s2, s3), (200, 200, 200), "{comunas} {region} {nacion}");
+    tabla15(&[&comunas, &region, &nacion])
+}
+
+per_backend!(
+    async fn many_persons_in_few_households_are_reserved_and_cannot_be_derived(backend) {
+        let node = TestNode::start(backend).await;
+        pocos_hogares(&node).await;
+        let tabla = tabla15_rest(&node, "operador").await;
+        assert_eq!(tabla.len(), 6 * 6, "four comunas, the region and the nation");
+        assert_nothing_small_nor_derivable(&tabla);
+        // Cells of 12 persons in 12 households are published as they are.
+        assert_eq!(
+            tabla[&("15202".to_owned(), "2".to_owned())],
+            Cifras::Publicada {
+                personas: 12,
+                hogares: 12,
+                fichas: 12
+            }
+        );
+        // A municipality sees the same table; MINVU (persons and households) the same pattern.
+        assert_eq!(tabla15_rest(&node, "muni-13101").await, tabla);
+        let (_, minvu) = get(&node, "minvu", "?nivel=comuna&region=15").await;
+        for c in celdas(&minvu) {
+            let key = (
+                c["codigo"].as_str().unwrap().to_owned(),
+                c["quintil"].as_str().unwrap().to_owned(),
+            );
+            assert_eq!(c["reservado"] == true, tabla[&key] == Cifras::Reservada, "{c}");
+            if let Some(h) = c["hogares"].as_u64() {
+                assert!(h >= 10, "{c}");
+            }
+        }
+        node.stop().await;
+    }
+);

@@ -129,16 +129,26 @@ pub(crate) fn break_audit(conn: &mut DbConnection) {
     conn.batch_execute(sql).unwrap();
 }
 
-/// Asserts a Fault: HTTP status, fault code for the version (`client` true for Client/Sender),
-/// estadoSobre and stable code; returns it.
+/// The HTTP status a Fault travels with: 500 in SOAP 1.1 (WS-I Basic Profile R1126); in SOAP
+/// 1.2, 400 for a Sender fault and 500 for a Receiver one. Never REST's 403, 409, 413 or 429,
+/// which JAX-WS and WCF clients take for a transport error, losing the Fault's detail.
+pub(crate) fn fault_status(v: V, client: bool) -> u16 {
+    match (v, client) {
+        (V::V12, true) => 400,
+        _ => 500,
+    }
+}
+
+/// Asserts a Fault: HTTP status ([`fault_status`]), fault code for the version (`client` true
+/// for Client/Sender), estadoSobre and stable code; returns it.
 pub(crate) fn assert_fault(
     answer: &Answer,
     v: V,
-    status: u16,
     client: bool,
     estado: &str,
     codigo: &str,
 ) -> client::Fault {
+    let status = fault_status(v, client);
     let fault = answer.fault(v);
     let code = match (v, client) {
         (V::V11, true) => "Client",

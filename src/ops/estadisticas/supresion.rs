@@ -1,14 +1,18 @@
 //! Statistical disclosure control for the territorial tables: primary suppression of every cell
-//! under the threshold, then complementary suppression until no suppressed cell can be worked
-//! out by subtracting published cells from a published total.
+//! with any count under the threshold, then complementary suppression until no suppressed cell
+//! can be worked out by subtracting published cells from a published total.
 //!
-//! A table is a list of cells (their person counts) and a list of additive relations
-//! `total = part₁ + part₂ + …` (a row, a column, a region over its comunas, the nation over its
-//! regions). A relation that holds exactly one suppressed cell gives that cell away, so another
-//! cell of the relation is suppressed too: the smallest published part (fewest persons, so the
-//! least information is lost), or the total when every part is already suppressed. Suppression
-//! only grows, so the loop ends; it stops when every relation holds none or at least two
-//! suppressed cells.
+//! A table is a list of cells (each with its counts: persons, households, fichas) and a list of
+//! additive relations `total = part₁ + part₂ + …` (a row, a column, a region over its comunas,
+//! the nation over its regions), which hold for every count. A cell is suppressed whole, all
+//! its counts at once, when any of them is under the threshold: a cell of 30 persons in 3
+//! households would otherwise publish the 3. A relation that holds exactly one suppressed cell
+//! gives that cell away, every count of it, so another cell of the relation is suppressed too:
+//! the smallest published part (fewest persons, so the least information is lost), or the total
+//! when every part is already suppressed. Since whole cells are suppressed, the suppressed
+//! members of a relation are the same for every count, and one pattern protects them all.
+//! Suppression only grows, so the loop ends; it stops when every relation holds none or at
+//! least two suppressed cells.
 
 /// One additive relation of the table, by cell index: `total = Σ partes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,10 +28,19 @@ impl Relacion {
     }
 }
 
-/// Which cells to suppress: those with fewer than `umbral` persons, and the complementary cells
-/// that protect them. `personas[i]` is cell `i`'s count; the answer has one flag per cell.
-pub fn suprimir(personas: &[u64], relaciones: &[Relacion], umbral: u64) -> Vec<bool> {
-    let mut suprimida: Vec<bool> = personas.iter().map(|&n| n < umbral).collect();
+/// Which cells to suppress: those with any count under `umbral`, and the complementary cells
+/// that protect them. `conteos[i]` holds cell `i`'s counts, persons first (the complement is
+/// chosen by it); the answer has one flag per cell.
+pub fn suprimir<const N: usize>(
+    conteos: &[[u64; N]],
+    relaciones: &[Relacion],
+    umbral: u64,
+) -> Vec<bool> {
+    let mut suprimida: Vec<bool> = conteos
+        .iter()
+        .map(|c| c.iter().any(|&n| n < umbral))
+        .collect();
+    let personas = |i: usize| conteos[i].first().copied().unwrap_or(0);
     loop {
         let mut cambio = false;
         for relacion in relaciones {
@@ -40,7 +53,7 @@ pub fn suprimir(personas: &[u64], relaciones: &[Relacion], umbral: u64) -> Vec<b
                 .iter()
                 .copied()
                 .filter(|&i| !suprimida[i])
-                .min_by_key(|&i| (personas[i], i))
+                .min_by_key(|&i| (personas(i), i))
                 .unwrap_or(relacion.total);
             if !suprimida[complemento] {
                 suprimida[complemento] = true;
@@ -77,6 +90,11 @@ pub fn recuperables(suprimida: &[bool], relaciones: &[Relacion]) -> Vec<usize> {
 mod tests {
     use super::*;
 
+    /// Cells counted by persons alone.
+    fn solo(personas: &[u64]) -> Vec<[u64; 1]> {
+        personas.iter().map(|&n| [n]).collect()
+    }
+
     /// A 2×2 table with row, column and grand totals: cells 0..4 inner (r0c0, r0c1, r1c0,
     /// r1c1), 4,5 row totals, 6,7 column totals, 8 the grand total.
     fn dos_por_dos(inner: [u64; 4]) -> (Vec<u64>, Vec<Relacion>) {
@@ -100,7 +118,7 @@ mod tests {
     #[test]
     fn nothing_small_nothing_suppressed() {
         let (cells, rel) = dos_por_dos([10, 20, 30, 40]);
-        assert_eq!(suprimir(&cells, &rel, 10), vec![false; 9]);
+        assert_eq!(suprimir(&solo(&cells), &rel, 10), vec![false; 9]);
     }
 
     #[test]
@@ -108,7 +126,7 @@ mod tests {
         // r0c0 = 3 is primary; its row and column each need a second cell, and the cell that
         // closes the rectangle (r1c1) protects the others' row and column.
         let (cells, rel) = dos_por_dos([3, 50, 40, 60]);
-        let s = suprimir(&cells, &rel, 10);
+        let s = suprimir(&solo(&cells), &rel, 10);
         assert_eq!(&s[..4], &[true, true, true, true]);
         assert_eq!(&s[4..], &[false; 5], "totals stay published");
         assert!(recuperables(&s, &rel).is_empty());
@@ -123,7 +141,7 @@ mod tests {
             total: 5,
             partes: vec![0, 1, 2, 3, 4],
         }];
-        let s = suprimir(&cells, &rel, 10);
+        let s = suprimir(&solo(&cells), &rel, 10);
         assert_eq!(s, vec![false, true, true, false, false, false]);
     }
 
@@ -134,7 +152,7 @@ mod tests {
             total: 2,
             partes: vec![0, 1],
         }];
-        assert_eq!(suprimir(&cells, &rel, 10), vec![true, true, false]);
+        assert_eq!(suprimir(&solo(&cells), &rel, 10), vec![true, true, false]);
     }
 
     #[test]
@@ -145,7 +163,7 @@ mod tests {
             total: 2,
             partes: vec![0, 1],
         }];
-        assert_eq!(suprimir(&cells, &rel, 10), vec![true, true, true]);
+        assert_eq!(suprimir(&solo(&cells), &rel, 10), vec![true, true, true]);
     }
 
     #[test]
@@ -156,7 +174,7 @@ mod tests {
             total: 2,
             partes: vec![0, 1],
         }];
-        assert_eq!(suprimir(&cells, &rel, 13), vec![true, true, false]);
+        assert_eq!(suprimir(&solo(&cells), &rel, 13), vec![true, true, false]);
     }
 
     #[test]
@@ -166,7 +184,7 @@ mod tests {
             total: 1,
             partes: vec![0],
         }];
-        assert_eq!(suprimir(&cells, &rel, 10), vec![true, true]);
+        assert_eq!(suprimir(&solo(&cells), &rel, 10), vec![true, true]);
     }
 
     #[test]
@@ -175,5 +193,41 @@ mod tests {
         let mut only_primary = vec![false; 9];
         only_primary[0] = true;
         assert_eq!(recuperables(&only_primary, &rel), vec![0]);
+    }
+
+    #[test]
+    fn few_households_among_many_persons_are_suppressed_with_a_complement() {
+        // A territory's five quintiles and total, as (persons, households, fichas): quintile 1
+        // has 30 persons in 3 households; quintile 2, 40 persons in 20 households but 9 fichas.
+        let cells = vec![
+            [30, 3, 3],
+            [40, 20, 9],
+            [50, 25, 25],
+            [60, 30, 30],
+            [70, 35, 35],
+            [250, 113, 102],
+        ];
+        let rel = vec![Relacion {
+            total: 5,
+            partes: vec![0, 1, 2, 3, 4],
+        }];
+        let s = suprimir(&cells, &rel, 10);
+        assert_eq!(s, vec![true, true, false, false, false, false]);
+        // Suppressing quintile 1 alone would give its 3 households away by subtraction.
+        let only_primary = [true, false, false, false, false, false];
+        assert_eq!(recuperables(&only_primary, &rel), vec![0]);
+        assert!(recuperables(&s, &rel).is_empty());
+    }
+
+    #[test]
+    fn a_count_under_the_threshold_suppresses_the_cell_and_its_complement() {
+        // Persons are plenty everywhere; one cell's fichas (9) decide, and its smallest
+        // sibling by persons goes with it.
+        let cells = vec![[50, 12, 9], [20, 10, 10], [35, 15, 15], [105, 37, 34]];
+        let rel = vec![Relacion {
+            total: 3,
+            partes: vec![0, 1, 2],
+        }];
+        assert_eq!(suprimir(&cells, &rel, 10), vec![true, true, false, false]);
     }
 }

@@ -1,5 +1,6 @@
 //! The published table: nation ⊃ region ⊃ comuna, each by quintile and in total, built from the
-//! counts per comuna and quintile, with its additive relations and its suppression pattern.
+//! counts per comuna and quintile, with its additive relations and its suppression pattern
+//! (over persons, households and fichas alike).
 //!
 //! The pattern is always computed over the whole national table, whatever a request asks for,
 //! so that two requests (say one region's comunas, and then the region itself) never publish
@@ -10,7 +11,7 @@ use std::ops::Add;
 
 use super::supresion::{Relacion, suprimir};
 
-/// Cells with fewer persons than this are suppressed.
+/// Cells with fewer persons, households or fichas than this are suppressed.
 pub const UMBRAL: u64 = 10;
 
 /// The quintiles, as their numbers.
@@ -158,10 +159,14 @@ pub fn publicar(comunas: &[(String, String)], conteos: &HashMap<(String, u8), Co
     let inicio = fila(&mut celdas, &mut relaciones, Ambito::Nacional, nacional);
     columnas(&mut relaciones, inicio, &filas_regiones);
 
-    let personas: Vec<u64> = celdas.iter().map(|c| c.conteo.personas).collect();
+    // Every count a cell publishes: a cell with any of them under the threshold is reserved.
+    let conteos: Vec<[u64; 3]> = celdas
+        .iter()
+        .map(|c| [c.conteo.personas, c.conteo.hogares, c.conteo.fichas])
+        .collect();
     for (celda, reservada) in celdas
         .iter_mut()
-        .zip(suprimir(&personas, &relaciones, UMBRAL))
+        .zip(suprimir(&conteos, &relaciones, UMBRAL))
     {
         celda.reservada = reservada;
     }
@@ -184,6 +189,18 @@ mod tests {
         }
     }
 
+    /// `n` persons in households of `por_hogar` living members, plus `sin_vivos` households
+    /// whose members have all died (a ficha still in force, no person and no household).
+    fn hogares(n: u64, por_hogar: u64, sin_vivos: u64) -> Conteo {
+        let hogares = n.div_ceil(por_hogar);
+        Conteo {
+            personas: n,
+            hogares,
+            fichas: hogares + sin_vivos,
+            suma_puntaje: (hogares + sin_vivos) * 9_000,
+        }
+    }
+
     fn celda<'a>(t: &'a Tabla, ambito: &Ambito, quintil: Option<u8>) -> &'a Celda {
         t.celdas
             .iter()
@@ -191,8 +208,11 @@ mod tests {
             .expect("cell")
     }
 
-    /// Every relation holds for every measure, every cell under the threshold is suppressed,
-    /// and no suppressed cell is the only one of its relation (differencing reveals nothing).
+    /// Every relation holds for every measure, every cell with a count (persons, households,
+    /// fichas) under the threshold is suppressed, every published count is at least the
+    /// threshold, and no suppressed cell is the only one of its relation (differencing reveals
+    /// none of its counts: cells are suppressed whole, so the hidden members of a relation are
+    /// the same for each count).
     fn check(t: &Tabla) -> Result<(), TestCaseError> {
         for r in &t.relaciones {
             let suma = r
@@ -202,9 +222,9 @@ mod tests {
             prop_assert_eq!(suma, t.celdas[r.total].conteo);
         }
         for c in &t.celdas {
-            if c.conteo.personas < UMBRAL {
-                prop_assert!(c.reservada, "{c:?} is under the threshold");
-            }
+            let k = c.conteo;
+            let menor = k.personas.min(k.hogares).min(k.fichas);
+            prop_assert_eq!(c.reservada || menor >= UMBRAL, true, "{:?} is published", c);
         }
         let flags: Vec<bool> = t.celdas.iter().map(|c| c.reservada).collect();
         prop_assert_eq!(recuperables(&flags, &t.relaciones), Vec::<usize>::new());
@@ -234,14 +254,15 @@ mod tests {
             regiones in 1usize..4,
             por_region in 1usize..5,
             counts in prop::collection::vec(
-                prop_oneof![0u64..12, 0u64..40, 0u64..400], 60
+                (prop_oneof![0u64..12, 0u64..40, 0u64..400], 1u64..8, 0u64..4), 60
             ),
         ) {
             let comunas = territorio(regiones, por_region);
             let mut conteos = HashMap::new();
             for (k, (_, cut)) in comunas.iter().enumerate() {
                 for q in QUINTILES {
-                    conteos.insert((cut.clone(), q), personas(counts[(k * 5 + usize::from(q) - 1) % 60]));
+                    let (n, por_hogar, sin_vivos) = counts[(k * 5 + usize::from(q) - 1) % 60];
+                    conteos.insert((cut.clone(), q), hogares(n, por_hogar, sin_vivos));
                 }
             }
             let t = publicar(&comunas, &conteos);
@@ -327,6 +348,39 @@ mod tests {
         );
         assert!(!celda(&t, &Ambito::Region("01".into()), None).reservada);
         assert!(!celda(&t, &Ambito::Nacional, None).reservada);
+    }
+
+    #[test]
+    fn many_persons_in_few_households_are_reserved_and_protected_across_the_hierarchy() {
+        // Two regions of two comunas, 40 persons in 20 households in every cell, except
+        // comuna 00000's quintile 1: 30 persons in 3 households (3 fichas), and comuna 01001's
+        // quintile 4: 16 persons in 8 households, with 12 fichas.
+        let comunas = territorio(2, 2);
+        let mut conteos = HashMap::new();
+        for (_, cut) in &comunas {
+            for q in QUINTILES {
+                conteos.insert((cut.clone(), q), hogares(40, 2, 0));
+            }
+        }
+        conteos.insert(("00000".to_owned(), 1), hogares(30, 10, 0));
+        conteos.insert(("01001".to_owned(), 4), hogares(16, 2, 4));
+        let t = publicar(&comunas, &conteos);
+        check_ok(&t);
+        let few = celda(&t, &Ambito::Comuna("00000".into()), Some(1));
+        assert!(few.reservada, "3 households: {few:?}");
+        let few = celda(&t, &Ambito::Comuna("01001".into()), Some(4));
+        assert!(few.reservada, "8 households: {few:?}");
+        // Its row and its column each hide a second cell.
+        let c0 = Ambito::Comuna("00000".into());
+        let row = QUINTILES
+            .iter()
+            .filter(|q| celda(&t, &c0, Some(**q)).reservada)
+            .count();
+        assert!(row >= 2, "row of 00000");
+        assert!(celda(&t, &Ambito::Comuna("00001".into()), Some(1)).reservada);
+        // Large aggregates stay published.
+        assert!(!celda(&t, &Ambito::Nacional, None).reservada);
+        assert!(!celda(&t, &Ambito::Region("00".into()), Some(1)).reservada);
     }
 
     #[test]

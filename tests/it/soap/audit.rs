@@ -54,9 +54,10 @@ async fn every_soap_request_is_audited_like_rest_even_when_refused() {
         assert_eq!(a.status, 200);
         // An outcome: HTTP 200 on SOAP, and the record keeps the status the caller received.
         expected.push((Some("minvu"), "ConsultarFichaFPS", "NO_ENCONTRADO", 200));
+        // Faults: HTTP 500 in SOAP 1.1, and the record keeps the 500 actually sent.
         let a = post_raw(&minvu, &url, ct, None, "<soapenv:Envelope".to_owned()).await;
-        assert_eq!(a.status, 400);
-        expected.push((Some("minvu"), "Desconocido", "XML_INVALIDO", 400));
+        assert_eq!(a.status, 500);
+        expected.push((Some("minvu"), "Desconocido", "XML_INVALIDO", 500));
         let a = call(
             &node.client(Some("sin-convenio")),
             &node,
@@ -67,8 +68,21 @@ async fn every_soap_request_is_audited_like_rest_even_when_refused() {
             "",
         )
         .await;
-        assert_eq!(a.status, 403);
-        expected.push((None, "listMethods", "NO_AUTORIZADO", 403));
+        assert_eq!(a.status, 500);
+        expected.push((None, "listMethods", "NO_AUTORIZADO", 500));
+        // The same refusal in SOAP 1.2, a Sender Fault: 400.
+        let a = call(
+            &node.client(Some("sin-convenio")),
+            &node,
+            V::V12,
+            &META,
+            "listMethods",
+            None,
+            "",
+        )
+        .await;
+        assert_eq!(a.status, 400);
+        expected.push((None, "listMethods", "NO_AUTORIZADO", 400));
         let cuerpo = format!("{}<e:programa>PBS</e:programa>", run_xml("e", run));
         let a = call(
             &node.client(Some("orasmi")),
@@ -80,12 +94,12 @@ async fn every_soap_request_is_audited_like_rest_even_when_refused() {
             &cuerpo,
         )
         .await;
-        assert_eq!(a.status, 403);
+        assert_eq!(a.status, 500);
         expected.push((
             Some("orasmi"),
             "ConsultarElegibilidad",
             "NO_AUTORIZADO",
-            403,
+            500,
         ));
         let body = envelope(
             v,
@@ -94,11 +108,21 @@ async fn every_soap_request_is_audited_like_rest_even_when_refused() {
             &operation(&FICHA, "ConsultarFichaFPS", None, &ficha),
         );
         let a = post_raw(&minvu, &url, "application/json", None, body.clone()).await;
-        assert_eq!(a.status, 415);
-        expected.push((Some("minvu"), "Desconocido", "TIPO_NO_SOPORTADO", 415));
+        assert_eq!(a.status, 500);
+        expected.push((Some("minvu"), "Desconocido", "TIPO_NO_SOPORTADO", 500));
         let a = post_raw(&minvu, &url, ct, None, "x".repeat(2 << 20)).await;
-        assert_eq!(a.status, 413);
-        expected.push((Some("minvu"), "Desconocido", "DEMASIADO_GRANDE", 413));
+        assert_eq!(a.status, 500);
+        expected.push((Some("minvu"), "Desconocido", "DEMASIADO_GRANDE", 500));
+        let a = post_raw(
+            &minvu,
+            &url,
+            "application/soap+xml; charset=utf-8",
+            None,
+            "x".repeat(2 << 20),
+        )
+        .await;
+        assert_eq!(a.status, 400);
+        expected.push((Some("minvu"), "Desconocido", "DEMASIADO_GRANDE", 400));
         let a = call(
             &minvu,
             &node,
@@ -109,11 +133,11 @@ async fn every_soap_request_is_audited_like_rest_even_when_refused() {
             &ficha,
         )
         .await;
-        assert_eq!(a.status, 409);
-        expected.push((Some("minvu"), "ConsultarFichaFPS", "MENSAJE_REPETIDO", 409));
+        assert_eq!(a.status, 500);
+        expected.push((Some("minvu"), "ConsultarFichaFPS", "MENSAJE_REPETIDO", 500));
         let a = post(&minvu, &node, v, &FICHA, "ConsultarFichaFPSLote", body).await;
-        assert_eq!(a.status, 400);
-        expected.push((Some("minvu"), "Desconocido", "OPERACION_DESCONOCIDA", 400));
+        assert_eq!(a.status, 500);
+        expected.push((Some("minvu"), "Desconocido", "OPERACION_DESCONOCIDA", 500));
         let a = call(
             &node.client(Some("ips")),
             &node,

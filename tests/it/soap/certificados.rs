@@ -105,12 +105,7 @@ async fn emitir_certificado_over_soap_signs_and_validates() {
                 &cuerpo,
             )
             .await;
-            assert_eq!(a.status, 403);
-            let fault = a.fault(v);
-            assert_eq!(
-                (fault.estado.as_str(), fault.codigo.as_str()),
-                ("02", "NO_AUTORIZADO")
-            );
+            super::assert_fault(&a, v, true, "02", "NO_AUTORIZADO");
         }
         use diesel::prelude::*;
         let issued: i64 = siis::db::schema::certificados::table

@@ -133,7 +133,7 @@ async fn the_survey_request_flow_over_soap() {
                 &evento("<n:evento>anular</n:evento><n:motivo>no</n:motivo>".into()),
             )
             .await;
-            assert_fault(&a, v, 403, true, "02", "FUERA_DE_AMBITO");
+            assert_fault(&a, v, true, "02", "FUERA_DE_AMBITO");
 
             let r = ok(
                 &node,

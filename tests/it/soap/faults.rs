@@ -1,5 +1,7 @@
 //! SOAP 1.1 and 1.2 are answered in the version asked, and failures are Faults with the
-//! estadoSobre, stable code and HTTP status of the table in schemas/README.md.
+//! estadoSobre and stable code of the table in schemas/README.md, sent with HTTP 500 (SOAP 1.1,
+//! WS-I Basic Profile R1126) or 400 / 500 (SOAP 1.2 Sender / Receiver), never with REST's
+//! 403, 409, 413, 415 or 429 ([`super::fault_status`]).
 
 use super::client::{
     ELEGIBILIDAD, FICHA, IDENTIDAD, META, V, call, envelope, estado, operation, post, post_raw,
@@ -72,7 +74,7 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
             assert_eq!(r.text_at("encabezado/proveedor"), Some("SIIS"));
             assert_eq!(r.text_at("encabezado/consumidor"), Some("minvu"));
 
-            // Malformed XML: 400, estadoSobre 04.
+            // Malformed XML: a Client / Sender Fault, estadoSobre 04.
             let truncated = envelope(
                 v,
                 &FICHA,
@@ -81,11 +83,11 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
             );
             let truncated = truncated[..truncated.len() - 30].to_owned();
             let a = post(&minvu, &node, v, &FICHA, "ConsultarFichaFPS", truncated).await;
-            assert_fault(&a, v, 400, true, "04", "XML_INVALIDO");
+            assert_fault(&a, v, true, "04", "XML_INVALIDO");
 
             // Unknown operation; an operation of another service; an unpublished service.
             let a = call(&minvu, &node, v, &FICHA, "ConsultarNada", None, "").await;
-            assert_fault(&a, v, 400, true, "04", "OPERACION_DESCONOCIDA");
+            assert_fault(&a, v, true, "04", "OPERACION_DESCONOCIDA");
             let other = envelope(
                 v,
                 &FICHA,
@@ -93,7 +95,7 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                 "<m:listMethods xmlns:m=\"http://www.siis.gob.cl/esquemas/metaservicios/v1\"/>",
             );
             let a = post(&minvu, &node, v, &FICHA, "listMethods", other).await;
-            assert_fault(&a, v, 400, true, "04", "OPERACION_DESCONOCIDA");
+            assert_fault(&a, v, true, "04", "OPERACION_DESCONOCIDA");
             let url = node.agency_url("/soap/ServicioInexistente");
             let body = envelope(v, &META, "", &operation(&META, "listMethods", None, ""));
             let a = match v {
@@ -109,7 +111,7 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                     .await
                 }
             };
-            assert_fault(&a, v, 400, true, "04", "OPERACION_DESCONOCIDA");
+            assert_fault(&a, v, true, "04", "OPERACION_DESCONOCIDA");
 
             // A SOAPAction (1.1 header, 1.2 parameter) naming another operation than the Body's.
             let body = envelope(
@@ -127,7 +129,7 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                 body.clone(),
             )
             .await;
-            assert_fault(&a, v, 400, true, "04", "OPERACION_DESCONOCIDA");
+            assert_fault(&a, v, true, "04", "OPERACION_DESCONOCIDA");
             assert!(
                 !a.text.contains("puntaje"),
                 "no answer with a mismatched action"
@@ -141,7 +143,7 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
             let a = post_raw(&minvu, &url, ct, None, body).await;
             assert_eq!(estado(&a.respuesta(v, &FICHA, "ConsultarFichaFPS")), "00");
 
-            // No agreement: 403, estadoSobre 01.
+            // No agreement (REST's 403): estadoSobre 01.
             let a = call(
                 &node.client(Some("sin-convenio")),
                 &node,
@@ -152,8 +154,8 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                 "",
             )
             .await;
-            assert_fault(&a, v, 403, true, "01", "NO_AUTORIZADO");
-            // Not granted (operation, program, field) or not in force: 403, estadoSobre 02.
+            assert_fault(&a, v, true, "01", "NO_AUTORIZADO");
+            // Not granted (operation, program, field) or not in force (REST's 403): estadoSobre 02.
             let cuerpo = format!("{}<e:programa>PBS</e:programa>", run_xml("e", run));
             let a = call(
                 &node.client(Some("orasmi")),
@@ -165,7 +167,7 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                 &cuerpo,
             )
             .await;
-            assert_fault(&a, v, 403, true, "02", "NO_AUTORIZADO");
+            assert_fault(&a, v, true, "02", "NO_AUTORIZADO");
             let cuerpo = format!("{}<e:programa>FSV1</e:programa>", run_xml("e", run));
             let a = call(
                 &node.client(Some("ips")),
@@ -177,7 +179,7 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                 &cuerpo,
             )
             .await;
-            assert_fault(&a, v, 403, true, "02", "NO_AUTORIZADO");
+            assert_fault(&a, v, true, "02", "NO_AUTORIZADO");
             let cuerpo = format!("{}<i:nombres>JUAN</i:nombres>", run_xml("i", run));
             let a = call(
                 &node.client(Some("vivos")),
@@ -189,7 +191,7 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                 &cuerpo,
             )
             .await;
-            assert_fault(&a, v, 403, true, "02", "CAMPO_NO_PERMITIDO");
+            assert_fault(&a, v, true, "02", "CAMPO_NO_PERMITIDO");
             let a = call(
                 &node.client(Some("vencido")),
                 &node,
@@ -200,17 +202,17 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                 &run_xml("f", run),
             )
             .await;
-            assert_fault(&a, v, 403, true, "02", "CONVENIO_NO_VIGENTE");
+            assert_fault(&a, v, true, "02", "CONVENIO_NO_VIGENTE");
 
-            // A replayed idSobre: 409, estadoSobre 03.
+            // A replayed idSobre (REST's 409): estadoSobre 03.
             let id = format!("repetido-{v:?}");
             let first = call(&minvu, &node, v, &META, "listMethods", Some(&id), "").await;
             let r = first.respuesta(v, &META, "listMethods");
             assert_eq!(r.text_at("encabezado/idSobre"), Some(id.as_str()));
             let a = call(&minvu, &node, v, &META, "listMethods", Some(&id), "").await;
-            assert_fault(&a, v, 409, true, "03", "MENSAJE_REPETIDO");
+            assert_fault(&a, v, true, "03", "MENSAJE_REPETIDO");
 
-            // The rate limit: 429 with Retry-After, estadoSobre 02.
+            // The rate limit (REST's 429): estadoSobre 02, and Retry-After kept on the Fault.
             let lento = node.client(Some("lento"));
             let mut limited = Vec::new();
             for _ in 0..6 {
@@ -224,7 +226,7 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                 "a burst of 2 at 1/s cannot admit 6 at once"
             );
             for a in &limited {
-                assert_fault(a, v, 429, true, "02", "LIMITE_EXCEDIDO");
+                assert_fault(a, v, true, "02", "LIMITE_EXCEDIDO");
                 let retry: u64 = a
                     .retry_after
                     .as_deref()
@@ -233,7 +235,7 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                 assert!(retry >= 1, "Retry-After: {:?}", a.retry_after);
             }
 
-            // A body over 1 MiB: 413.
+            // A body over 1 MiB (REST's 413).
             let huge = envelope(
                 v,
                 &FICHA,
@@ -246,10 +248,10 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                 ),
             );
             let a = post(&minvu, &node, v, &FICHA, "ConsultarFichaFPS", huge).await;
-            assert_fault(&a, v, 413, true, "04", "DEMASIADO_GRANDE");
+            assert_fault(&a, v, true, "04", "DEMASIADO_GRANDE");
         }
 
-        // A content type that is no SOAP version: 415, answered as SOAP 1.1.
+        // A content type that is no SOAP version (REST's 415): answered as SOAP 1.1, so 500.
         let url = node.agency_url("/soap/Metaservicios");
         let body = envelope(
             V::V11,
@@ -259,10 +261,11 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
         );
         for ct in ["application/json", "text/plain", "application/xml"] {
             let a = post_raw(&minvu, &url, ct, None, body.clone()).await;
-            assert_fault(&a, V::V11, 415, true, "04", "TIPO_NO_SOPORTADO");
+            assert_fault(&a, V::V11, true, "04", "TIPO_NO_SOPORTADO");
         }
 
-        // The registry's audit log unavailable: 503, Server / Receiver, estadoSobre 07, no data.
+        // The registry's audit log unavailable (REST's 503): Server / Receiver, estadoSobre 07, no
+        // data.
         break_audit(&mut node.db());
         for v in V::BOTH {
             let a = call(
@@ -275,7 +278,7 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
                 &run_xml("f", run),
             )
             .await;
-            assert_fault(&a, v, 503, false, "07", "NO_DISPONIBLE");
+            assert_fault(&a, v, false, "07", "NO_DISPONIBLE");
             assert!(
                 !a.text.contains("puntaje"),
                 "no data without audit: {}",

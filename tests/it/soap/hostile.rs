@@ -1,5 +1,6 @@
-//! Hostile and broken XML: each refused with a Fault (estadoSobre 04) or 413, quickly, without
-//! reading files or expanding entities, and the node keeps serving afterwards.
+//! Hostile and broken XML: each refused with a Fault (estadoSobre 04; HTTP 500 in SOAP 1.1, 400
+//! in SOAP 1.2, an oversized body included), quickly, without reading files or expanding
+//! entities, and the node keeps serving afterwards.
 
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ struct Case {
     what: &'static str,
     content_type: String,
     body: Vec<u8>,
-    /// Expected HTTP status and stable code; estadoSobre is 04 for all.
+    /// Expected HTTP status (a Client / Sender Fault) and stable code; estadoSobre is 04 for all.
     status: u16,
     codigos: &'static [&'static str],
 }
@@ -25,11 +26,7 @@ fn case(what: &'static str, v: V, body: impl Into<Vec<u8>>, codigo: &'static str
         what,
         content_type: format!("{}; charset=utf-8", v.content_type()),
         body: body.into(),
-        status: if codigo == "DEMASIADO_GRANDE" {
-            413
-        } else {
-            400
-        },
+        status: super::fault_status(v, true),
         codigos: match codigo {
             "XML_INVALIDO" => &["XML_INVALIDO"],
             "OPERACION_DESCONOCIDA" => &["OPERACION_DESCONOCIDA"],

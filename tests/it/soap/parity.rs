@@ -18,8 +18,9 @@ enum Learned {
     Data(Pairs),
     /// No data, and why: the stable code.
     Outcome(String),
-    /// Refused: HTTP status and stable code.
-    Refused(u16, String),
+    /// Refused: whether the request is blamed (REST 4xx, SOAP Client / Sender) rather than the
+    /// node (REST 5xx, SOAP Server / Receiver), and the stable code.
+    Refused(bool, String),
 }
 
 async fn over_rest(response: reqwest::Response) -> Learned {
@@ -42,7 +43,7 @@ async fn over_rest(response: reqwest::Response) -> Learned {
         {
             Learned::Outcome(body["code"].as_str().unwrap().to_owned())
         }
-        _ => Learned::Refused(status, body["code"].as_str().unwrap_or("").to_owned()),
+        _ => Learned::Refused(status < 500, body["code"].as_str().unwrap_or("").to_owned()),
     }
 }
 
@@ -51,7 +52,9 @@ async fn over_rest(response: reqwest::Response) -> Learned {
 fn over_soap(a: &Answer, v: V, svc: &Svc, op: &str, wrapper: &str, rest: &Learned) -> Learned {
     if a.status != 200 {
         let fault = a.fault(v);
-        return Learned::Refused(a.status, fault.codigo);
+        let sender = matches!(fault.code.as_str(), "Client" | "Sender");
+        assert_eq!(a.status, super::fault_status(v, sender), "{}", a.shown());
+        return Learned::Refused(sender, fault.codigo);
     }
     let r = a.respuesta(v, svc, op);
     match estado(&r) {
@@ -248,7 +251,7 @@ async fn rest_and_soap_disclose_the_same_data_under_every_agreement() {
                 );
             } else {
                 assert!(
-                    matches!(&soap, Learned::Refused(403, c) if c == "NO_AUTORIZADO"),
+                    matches!(&soap, Learned::Refused(true, c) if c == "NO_AUTORIZADO"),
                     "{id}: {soap:?}"
                 );
             }
