@@ -83,6 +83,7 @@ impl ApiError {
             | "PAGINACION_INVALIDA"
             | "ESTADO_DESCONOCIDO"
             | "ENCUESTAJE_EN_CURSO"
+            | "PERSONA_NO_ENCUESTABLE"
             | "EVENTO_INVALIDO" => ("03", false),
             "FUERA_DE_AMBITO" => ("02", true),
             code if code.starts_with("LOTE_") => ("03", false),

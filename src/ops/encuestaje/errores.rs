@@ -68,13 +68,30 @@ pub fn ficha_vigente() -> ApiError {
     )
 }
 
-/// The person already has an open request (from whichever agency: which one is not said).
+/// The person already has an open request in this comuna (from whichever agency: which one is
+/// not said). A request in another comuna does not count: it is that comuna's work, and saying
+/// so would disclose it.
 pub fn en_curso() -> ApiError {
     error(
         "ENCUESTAJE_EN_CURSO",
         409,
         "Encuestaje en curso",
-        "a survey request for this person is already open; its municipality is working it".into(),
+        "a survey request for this person is already open in this comuna; its municipality is \
+         working it"
+            .into(),
+    )
+}
+
+/// A survey recorded for a RUN the registry holds no living person for: unknown or deceased,
+/// one code for both, so that recording a survey is the only way a municipality learns it.
+pub fn persona_no_encuestable() -> ApiError {
+    error(
+        "PERSONA_NO_ENCUESTABLE",
+        409,
+        "Persona no encuestable",
+        "the registry holds no living person with this RUN: the survey cannot be recorded; annul \
+         the request"
+            .into(),
     )
 }
 
