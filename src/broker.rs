@@ -164,6 +164,8 @@ struct Disclosed {
     fields: std::collections::BTreeSet<&'static str>,
     /// The persons whose data the answer carries, when narrower than those asked about.
     subjects: Option<Vec<Run>>,
+    /// The persons asked about that the answer disclosed nothing about, with their outcome.
+    undisclosed: Vec<(Run, &'static str)>,
 }
 
 /// `value` projected onto the agreement's grant for `service`, and what it then discloses.
@@ -176,6 +178,7 @@ fn projected<T: Project>(mut value: T, service: Service, agreement: &Agreement) 
     let disclosed = Disclosed {
         fields: value.disclosed(),
         subjects: value.subjects(),
+        undisclosed: value.undisclosed(),
     };
     (value, disclosed)
 }
@@ -451,6 +454,12 @@ impl Broker {
         if let Some(subjects) = disclosed.subjects {
             call.subjects = subjects;
         }
+        if let Err(e) = &result
+            && let Some(run) = e.audit_subject
+            && !call.subjects.contains(&run)
+        {
+            call.subjects.push(run);
+        }
         let record = AuditRecord {
             ts: Utc::now(),
             agreement: agreement.as_ref().map(|a| a.id.to_string()),
@@ -459,6 +468,7 @@ impl Broker {
             transport: call.transport.as_str(),
             message_id: message_id.clone(),
             subjects: call.subjects,
+            undisclosed: disclosed.undisclosed,
             purpose: agreement.as_ref().map(|a| a.purpose.clone()),
             fields,
             outcome: outcome.to_owned(),

@@ -186,7 +186,10 @@ pub fn registrar(
             // Another event won the race (or, on PostgreSQL, took the same new folio): decide
             // again on what is stored now.
             Ok(Aplicacion::Cambiada) => continue,
-            Ok(Aplicacion::NoEncuestable) => return Err(errores::persona_no_encuestable()),
+            Ok(Aplicacion::NoEncuestable) => {
+                let run = Run::from_numero(antes.run as u32).ok();
+                return Err(errores::persona_no_encuestable(run));
+            }
             Err(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,

@@ -361,3 +361,136 @@ per_backend!(
         node.stop().await;
     }
 );
+
+/// The person's access report, as the operator reads it: (agreement, operation, outcome,
+/// fields) for each access, newest first.
+pub(crate) async fn report(
+    node: &TestNode,
+    run: Run,
+) -> Vec<(String, String, String, Vec<String>)> {
+    let body: Value = node
+        .client(Some("operador"))
+        .get(node.agency_url(&format!("/api/v1/personas/{run}/accesos")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["accesos"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|a| {
+            let text = |k: &str| a[k].as_str().unwrap_or("").to_owned();
+            let campos = a["campos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_owned())
+                .collect();
+            (
+                text("convenio"),
+                text("operacion"),
+                text("resultado"),
+                campos,
+            )
+        })
+        .collect()
+}
+
+per_backend!(
+    async fn every_request_that_names_a_person_shows_in_their_access_report(backend) {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 3_000,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mut conn = node.db();
+        let afuera = outside(&mut conn, COMUNA, true);
+        let mine = registry::with_ficha(&mut conn, Some(COMUNA));
+        let unknown = registry::unknown();
+        let client = node.client(Some(MUNI));
+        let url = |path: &str| node.agency_url(path);
+        // Santiago probes a person of another comuna: a single lookup, a batch (REST and
+        // SOAP), a survey request and a feed line; and an unknown RUN in a batch.
+        client
+            .get(url(&format!("/api/v1/personas/{afuera}/ficha")))
+            .send()
+            .await
+            .unwrap();
+        let r = client
+            .post(url("/api/v1/fichas/consultas"))
+            .json(&json!({ "runs": [mine.to_string(), afuera.to_string(), unknown.to_string()] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let cuerpo = format!("{}{}", run_xml("f", afuera), run_xml("f", mine));
+        let a = call(&client, &node, V::V11, &FICHA, "ConsultarFichaFPSLote", None, &cuerpo).await;
+        assert_eq!(a.status, 200, "{}", a.shown());
+        let r = client
+            .post(url("/api/v1/encuestajes"))
+            .json(&json!({ "run": afuera.to_string() }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let r = client
+            .post(url("/api/v1/lotes/fichas"))
+            .header("content-type", "text/csv")
+            .body(ficha_csv(afuera, 9_000))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+
+        let seen = report(&node, afuera).await;
+        let seen: Vec<(&str, &str, &str, usize)> = seen
+            .iter()
+            .map(|(c, o, r, f)| (c.as_str(), o.as_str(), r.as_str(), f.len()))
+            .collect();
+        let solicitud = seen
+            .iter()
+            .find(|a| a.1 == "SolicitarEncuestaje")
+            .map(|a| a.3)
+            .unwrap_or(0);
+        assert_eq!(
+            seen,
+            [
+                (MUNI, "RecepcionLotes", "FUERA_DE_AMBITO", 0),
+                (MUNI, "SolicitarEncuestaje", "OK", solicitud),
+                (MUNI, "ConsultarFichaFPS", "FUERA_DE_AMBITO", 0),
+                (MUNI, "ConsultarFichaFPS", "FUERA_DE_AMBITO", 0),
+                (MUNI, "ConsultarFichaFPS", "FUERA_DE_AMBITO", 0),
+            ],
+            "newest first, each probe with its outcome and no field"
+        );
+        assert!(solicitud > 0, "the request itself was disclosed to Santiago");
+        // The unknown RUN's report names the batch that asked about it.
+        let seen = report(&node, unknown).await;
+        assert_eq!(
+            seen,
+            [(
+                MUNI.to_owned(),
+                "ConsultarFichaFPS".to_owned(),
+                "NO_ENCONTRADO".to_owned(),
+                Vec::new()
+            )]
+        );
+        // The person of the comuna: both batches disclosed the ficha, with its fields.
+        let seen = report(&node, mine).await;
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        for (convenio, operacion, resultado, campos) in &seen {
+            assert_eq!(
+                (convenio.as_str(), operacion.as_str(), resultado.as_str()),
+                (MUNI, "ConsultarFichaFPS", "OK")
+            );
+            assert!(campos.iter().any(|c| c == "puntaje"), "{campos:?}");
+        }
+        node.stop().await;
+    }
+);

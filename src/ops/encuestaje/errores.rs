@@ -1,6 +1,7 @@
 //! The stable error codes of survey requests. Their estadoSobre mapping lives with every other
 //! code in `error.rs`.
 
+use crate::domain::Run;
 use crate::error::ApiError;
 
 fn error(code: &'static str, status: u16, title: &'static str, detail: String) -> ApiError {
@@ -11,6 +12,7 @@ fn error(code: &'static str, status: u16, title: &'static str, detail: String) -
         detail,
         retry_after: None,
         audit_code: None,
+        audit_subject: None,
         authentication: false,
     }
 }
@@ -84,15 +86,19 @@ pub fn en_curso() -> ApiError {
 
 /// A survey recorded for a RUN the registry holds no living person for: unknown or deceased,
 /// one code for both, so that recording a survey is the only way a municipality learns it.
-pub fn persona_no_encuestable() -> ApiError {
-    error(
-        "PERSONA_NO_ENCUESTABLE",
-        409,
-        "Persona no encuestable",
-        "the registry holds no living person with this RUN: the survey cannot be recorded; annul \
-         the request"
-            .into(),
-    )
+/// The refusal tells about `run`, so its audit record names them.
+pub fn persona_no_encuestable(run: Option<Run>) -> ApiError {
+    ApiError {
+        audit_subject: run,
+        ..error(
+            "PERSONA_NO_ENCUESTABLE",
+            409,
+            "Persona no encuestable",
+            "the registry holds no living person with this RUN: the survey cannot be recorded; \
+             annul the request"
+                .into(),
+        )
+    }
 }
 
 pub fn persona_fallecida() -> ApiError {

@@ -167,6 +167,23 @@ per_backend!(
             assert_eq!(status, 200);
         }
         assert_eq!(bodies[0], bodies[1], "one answer for unknown and deceased");
+        // Each step, the refusal too, is in the person's access report.
+        let seen: Vec<(String, String)> = crate::ambito::report(&node, registry::unknown())
+            .await
+            .into_iter()
+            .map(|(_, operacion, resultado, _)| (operacion, resultado))
+            .collect();
+        let step = |o: &str, r: &str| (o.to_owned(), r.to_owned());
+        assert_eq!(
+            seen,
+            [
+                step("TrabajarEncuestaje", "OK"),
+                step("TrabajarEncuestaje", "PERSONA_NO_ENCUESTABLE"),
+                step("TrabajarEncuestaje", "OK"),
+                step("SolicitarEncuestaje", "OK"),
+            ],
+            "newest first"
+        );
         let hogares_despues: i64 = hogares::table.count().get_result(&mut conn).unwrap();
         let fichas_despues: i64 = fichas::table.count().get_result(&mut conn).unwrap();
         assert_eq!(
