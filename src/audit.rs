@@ -49,8 +49,13 @@ pub struct AuditRecord {
     /// `rest`, `soap`, `admin`, …
     pub transport: &'static str,
     pub message_id: String,
-    /// The persons the request was about (may be empty).
+    /// The persons the request was about (may be empty), whose outcome is the record's.
     pub subjects: Vec<Run>,
+    /// Persons the request named whose own outcome differs from the record's, each with it
+    /// (`NO_ENCONTRADO`, `FUERA_DE_AMBITO`, …): those of an answered batch it disclosed
+    /// nothing about, the lines of a feed it refused. Nothing was disclosed about them, so
+    /// their access shows no field. A code is upper-case ASCII letters, digits and `_`.
+    pub undisclosed: Vec<(Run, &'static str)>,
     pub purpose: Option<String>,
     /// Field paths disclosed in the answer (none when refused). A path may not hold a comma.
     pub fields: Vec<String>,

@@ -212,6 +212,7 @@ fn projected<T: Project>(mut value: T, service: Service, agreement: &Agreement) 
         subjects: value.subjects(),
         outcome: value.audit_outcome(),
         audited: false,
+        undisclosed: value.undisclosed(),
     };
     (value, disclosed)
 }
@@ -631,6 +632,7 @@ impl Broker {
                 transport: "broker",
                 message_id: uuid::Uuid::new_v4().to_string(),
                 subjects: Vec::new(),
+                undisclosed: Vec::new(),
                 purpose: None,
                 fields: Vec::new(),
                 outcome: "LIMITE_EXCEDIDO".into(),

@@ -18,6 +18,10 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// What the audit log records when it differs from `code` (never sent).
     pub audit_code: Option<&'static str>,
+    /// A person the refusal tells something about although the request did not name them (a
+    /// survey refused for the RUN of the request it was recorded on): the audit record names
+    /// them, so the refusal shows in their access report (never sent).
+    pub audit_subject: Option<crate::domain::Run>,
     /// The client is not known at all (no agreement for its certificate): an authentication
     /// failure rather than an authorisation one.
     pub authentication: bool,
@@ -37,6 +41,7 @@ impl ApiError {
             detail: detail.into(),
             retry_after: None,
             audit_code: None,
+            audit_subject: None,
             authentication: false,
         }
     }
@@ -84,6 +89,7 @@ impl ApiError {
             | "PAGINACION_INVALIDA"
             | "ESTADO_DESCONOCIDO"
             | "ENCUESTAJE_EN_CURSO"
+            | "PERSONA_NO_ENCUESTABLE"
             | "EVENTO_INVALIDO" => ("03", false),
             "FUERA_DE_AMBITO" => ("02", true),
             code if code.starts_with("LOTE_") => ("03", false),

@@ -267,6 +267,11 @@ pub struct Informe {
     /// report.
     #[serde(default)]
     pub repetido: bool,
+    /// The persons named by lines refused against the registry, with each line's code (never
+    /// sent nor stored in the report): the batch's audit record names them, so that each such
+    /// line shows in its person's access report.
+    #[serde(skip)]
+    pub sujetos_rechazados: Vec<(crate::domain::Run, &'static str)>,
 }
 
 impl Project for Informe {
@@ -278,6 +283,10 @@ impl Project for Informe {
 
     fn disclosed(&self) -> BTreeSet<&'static str> {
         crate::ops::catalog::LOTES_FIELDS.iter().copied().collect()
+    }
+
+    fn undisclosed(&self) -> Vec<(crate::domain::Run, &'static str)> {
+        self.sujetos_rechazados.clone()
     }
 }
 

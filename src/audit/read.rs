@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use super::index::indexed_upto;
-use super::row::{AuditRow, GENESIS_HASH, parse_subjects, run_key, split_fields};
+use super::row::{AuditRow, GENESIS_HASH, parse_subjects, run_key, split_fields, subject_outcome};
 use crate::db::schema::{auditoria, auditoria_sujetos};
 use crate::db::{DbConnection, DbError};
 use crate::domain::Run;
@@ -92,30 +92,52 @@ pub struct Access {
     pub agreement: Option<String>,
     pub operation: String,
     pub purpose: Option<String>,
+    /// The fields disclosed about this person (none when their outcome is not `OK`).
     pub fields: Vec<String>,
+    /// What happened to this person's part of the request: `OK` (answered), or why not (the
+    /// record's code, or the person's own in a batch or feed, e.g. `FUERA_DE_AMBITO`).
     pub outcome: String,
     pub transport: String,
 }
 
-/// Which records of a person [`accesses`] lists.
+/// Which records of a person [`accesses`] lists, by that person's own outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {
-    /// Every record naming the person, refused ones included (operators).
+    /// Every record naming the person.
     All,
-    /// Only answered requests: what was actually disclosed (the person's own report). Filtered
-    /// before the limit, so refused requests cannot push real accesses out of the list.
+    /// Only where something was disclosed about the person (outcome `OK`, or `NO_COINCIDE`:
+    /// an identity comparison that was answered).
     Answered,
+    /// Only where nothing was: refused requests, and the persons of an answered batch or feed
+    /// it did not disclose (probes).
+    Unanswered,
 }
 
-/// The latest `limit` records naming `run`, newest first: the indexed ones through
-/// `auditoria_sujetos`, the ones the index has not reached yet from their own `sujetos`.
+impl Which {
+    fn keeps(self, access: &Access) -> bool {
+        match self {
+            Which::All => true,
+            Which::Answered => ANSWERED.contains(&access.outcome.as_str()),
+            Which::Unanswered => !ANSWERED.contains(&access.outcome.as_str()),
+        }
+    }
+}
+
+/// Records read per query from the index when some of them may be left out (a page of
+/// `Answered` holds records where the person's own outcome is not `OK`).
+const ACCESS_PAGE: i64 = 256;
+
+/// The latest `limit` records naming `run` that `which` keeps, newest first, each with the
+/// person's own outcome: the indexed ones through `auditoria_sujetos`, the ones the index has
+/// not reached yet from their own `sujetos`. Filtered before the limit, so that (for the
+/// person's own report) refusals cannot push real accesses out of the list, nor the reverse.
 pub fn accesses(
     conn: &mut DbConnection,
     run: Run,
     which: Which,
     limit: i64,
 ) -> Result<Vec<Access>, DbError> {
-    let limit = limit.max(0);
+    let limit = usize::try_from(limit.max(0)).unwrap_or(usize::MAX);
     let key = run_key(run);
     // Read the mark first: rows indexed after this read belong to records the tail below
     // reads anyway, so the bound keeps each record in one of the two lists.
@@ -125,48 +147,89 @@ pub fn accesses(
         .order(auditoria::id.desc())
         .select(AuditRow::as_select())
         .load(conn)?;
-    let mut rows: Vec<AuditRow> = tail
-        .into_iter()
-        .filter(|row| which == Which::All || ANSWERED.contains(&row.resultado.as_str()))
-        .filter(|row| parse_subjects(&row.sujetos).is_some_and(|runs| runs.contains(&key)))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .collect();
-    let wanted = limit.saturating_sub(i64::try_from(rows.len()).unwrap_or(i64::MAX));
-    if wanted > 0 {
+    let mut out = Vec::new();
+    keep(&mut out, tail, key, which, limit)?;
+    let mut below = indexed.saturating_add(1);
+    while out.len() < limit {
+        let want = i64::try_from(limit - out.len())
+            .unwrap_or(i64::MAX)
+            .max(ACCESS_PAGE);
         let mut query = auditoria_sujetos::table
             .inner_join(auditoria::table)
             .filter(auditoria_sujetos::run.eq(key))
-            .filter(auditoria_sujetos::auditoria_id.le(indexed))
+            .filter(auditoria_sujetos::auditoria_id.lt(below))
             .into_boxed();
-        if which == Which::Answered {
-            query = query.filter(auditoria::resultado.eq_any(ANSWERED));
+        // What SQL can tell from the record alone; the person's own outcome is read below.
+        query = match which {
+            Which::All => query,
+            Which::Answered => query.filter(auditoria::resultado.eq_any(ANSWERED)),
+            Which::Unanswered => query.filter(
+                auditoria::resultado
+                    .ne_all(ANSWERED)
+                    .or(auditoria::sujetos.like("%:%")),
+            ),
+        };
+        let page: Vec<AuditRow> = query
+            .order(auditoria_sujetos::auditoria_id.desc())
+            .limit(want)
+            .select(AuditRow::as_select())
+            .load(conn)?;
+        let read = page.len();
+        match page.last() {
+            Some(last) => below = last.id,
+            None => break,
         }
-        rows.extend(
-            query
-                .order(auditoria_sujetos::auditoria_id.desc())
-                .limit(wanted)
-                .select(AuditRow::as_select())
-                .load::<AuditRow>(conn)?,
-        );
+        keep(&mut out, page, key, which, limit)?;
+        if i64::try_from(read).unwrap_or(i64::MAX) < want {
+            break;
+        }
     }
-    rows.into_iter()
-        .map(|row| {
-            let ts = DateTime::from_timestamp_micros(row.ts_us).ok_or_else(|| {
-                DbError::Query(diesel::result::Error::DeserializationError(
-                    format!("audit record {} has an impossible time", row.id).into(),
-                ))
-            })?;
-            Ok(Access {
-                ts,
-                agreement: row.convenio,
-                operation: row.operacion,
-                purpose: row.proposito,
-                fields: split_fields(&row.campos),
-                outcome: row.resultado,
-                transport: row.transporte,
-            })
-        })
-        .collect()
+    Ok(out)
+}
+
+/// Appends to `out` (up to `limit`) the accesses to `key` of `rows` that `which` keeps.
+fn keep(
+    out: &mut Vec<Access>,
+    rows: Vec<AuditRow>,
+    key: i32,
+    which: Which,
+    limit: usize,
+) -> Result<(), DbError> {
+    for row in rows {
+        if out.len() >= limit {
+            break;
+        }
+        let Some(own) = subject_outcome(&row.sujetos, key) else {
+            continue;
+        };
+        let access = access(row, own)?;
+        if which.keeps(&access) {
+            out.push(access);
+        }
+    }
+    Ok(())
+}
+
+/// A record as one of its subjects sees it: with their own outcome (`own`) when they have one.
+fn access(row: AuditRow, own: Option<String>) -> Result<Access, DbError> {
+    let ts = DateTime::from_timestamp_micros(row.ts_us).ok_or_else(|| {
+        DbError::Query(diesel::result::Error::DeserializationError(
+            format!("audit record {} has an impossible time", row.id).into(),
+        ))
+    })?;
+    let (outcome, fields) = match own {
+        Some(code) => (code, Vec::new()),
+        None => (row.resultado, split_fields(&row.campos)),
+    };
+    Ok(Access {
+        ts,
+        agreement: row.convenio,
+        operation: row.operacion,
+        purpose: row.proposito,
+        fields,
+        outcome,
+        transport: row.transporte,
+    })
 }
 
 /// Outcomes decided before a request reaches the daily quota: they did not use it up.

@@ -14,6 +14,15 @@
 //!
 //! `hash_anterior` is the previous record's `hash` (lower-case hex), or [`GENESIS_HASH`] for
 //! record 1, so the hash covers the previous hash followed by the record's own columns.
+//!
+//! `sujetos` lists the persons a request named, comma-separated, each as its RUN
+//! (`12345678-5`). Version 2 of that column (the release of migration 000010; the hash is
+//! computed as before): a person whose own outcome differs from the record's carries it after a
+//! colon, `12345678-5:FUERA_DE_AMBITO` (the persons of a batch it did not disclose, the refused
+//! lines of a feed). A RUN never holds a colon, so a version-1 column reads the same under
+//! version 2, and the hash, computed over the column's text as before, covers each person's
+//! outcome. No column changed, so no migration: a node older than version 2 would take such a
+//! record for a broken link (`parse_subjects` fails), never for a different person.
 
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
@@ -131,10 +140,34 @@ impl Pending {
                 "a field path is empty or holds a comma",
             ));
         }
-        let mut runs: Vec<i32> = record.subjects.iter().map(|r| run_key(*r)).collect();
+        if record
+            .undisclosed
+            .iter()
+            .any(|(_, code)| !is_outcome_code(code))
+        {
+            return Err(AuditError::Invalid(
+                "a subject's outcome is not an upper-case code",
+            ));
+        }
+        let mut runs: Vec<i32> = record
+            .subjects
+            .iter()
+            .chain(record.undisclosed.iter().map(|(run, _)| run))
+            .map(|r| run_key(*r))
+            .collect();
         runs.sort_unstable();
         runs.dedup();
-        let subjects: Vec<String> = record.subjects.iter().map(Run::to_string).collect();
+        let subjects: Vec<String> = record
+            .subjects
+            .iter()
+            .map(Run::to_string)
+            .chain(
+                record
+                    .undisclosed
+                    .iter()
+                    .map(|(run, code)| format!("{run}:{code}")),
+            )
+            .collect();
         let row = AuditRow {
             id: 0,
             ts_us: record.ts.timestamp_micros(),
@@ -183,18 +216,49 @@ fn clean(value: String) -> String {
     }
 }
 
-/// The distinct RUN numbers a stored `sujetos` column names, sorted; `None` if one is not a RUN.
+/// Whether `code` may stand as a subject's outcome in `sujetos` (no comma, no colon).
+fn is_outcome_code(code: &str) -> bool {
+    !code.is_empty()
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// One entry of a stored `sujetos` column: the RUN and, if it has one, its own outcome.
+fn parse_entry(entry: &str) -> Option<(Run, Option<&str>)> {
+    match entry.split_once(':') {
+        None => Some((Run::parse(entry).ok()?, None)),
+        Some((run, code)) if is_outcome_code(code) => Some((Run::parse(run).ok()?, Some(code))),
+        Some(_) => None,
+    }
+}
+
+/// The distinct RUN numbers a stored `sujetos` column names, sorted; `None` if an entry is not
+/// a RUN (with its outcome code, in version 2).
 pub(crate) fn parse_subjects(sujetos: &str) -> Option<Vec<i32>> {
     if sujetos.is_empty() {
         return Some(Vec::new());
     }
     let mut runs = sujetos
         .split(',')
-        .map(|s| Run::parse(s).ok().map(run_key))
+        .map(|s| parse_entry(s).map(|(run, _)| run_key(run)))
         .collect::<Option<Vec<i32>>>()?;
     runs.sort_unstable();
     runs.dedup();
     Some(runs)
+}
+
+/// How a stored `sujetos` column names the person `key`: `None` if it does not; `Some(None)`
+/// if the record's outcome is theirs; `Some(Some(code))` if they have their own.
+pub(crate) fn subject_outcome(sujetos: &str, key: i32) -> Option<Option<String>> {
+    if sujetos.is_empty() {
+        return None;
+    }
+    sujetos
+        .split(',')
+        .filter_map(parse_entry)
+        .find(|(run, _)| run_key(*run) == key)
+        .map(|(_, code)| code.map(str::to_owned))
 }
 
 /// The stored `campos` column back as field paths.

@@ -16,6 +16,7 @@ use crate::db::schema::auditoria;
 use crate::db::{ConnectionManager, DatabaseUrl, DbConnection, Pool, PooledConnection, open_pool};
 
 mod reading;
+mod sujetos;
 mod writing;
 
 struct TestDb {
@@ -109,6 +110,7 @@ fn record(n: u32, subjects: &[u32]) -> AuditRecord {
         transport: "rest",
         message_id: format!("msg-{n}"),
         subjects: subjects.iter().map(|&s| run(s)).collect(),
+        undisclosed: Vec::new(),
         purpose: Some("postulación DS49".into()),
         fields: vec!["puntaje".into(), "hogar.integrantes".into()],
         outcome: "OK".into(),

@@ -23,6 +23,8 @@ pub(super) struct Disclosed {
     pub outcome: Option<&'static str>,
     /// The record is already durable: it was written inside the write's transaction.
     pub audited: bool,
+    /// The persons asked about that the answer disclosed nothing about, with their outcome.
+    pub undisclosed: Vec<(Run, &'static str)>,
 }
 
 /// Everything of a request's audit record that is known before it is answered.
@@ -74,10 +76,18 @@ impl RecordDraft {
                 Transport::Rest => (e.audit_outcome(), e.status, Vec::new()),
             },
         };
-        let subjects = match (result, &disclosed.subjects) {
+        let mut subjects = match (result, &disclosed.subjects) {
             (Ok(_), Some(subjects)) => subjects.clone(),
             _ => self.subjects.clone(),
         };
+        // A refusal about a person the request did not name (PERSONA_NO_ENCUESTABLE names the
+        // request's person) still shows in that person's access report.
+        if let Err(e) = result
+            && let Some(run) = e.audit_subject
+            && !subjects.contains(&run)
+        {
+            subjects.push(run);
+        }
         AuditRecord {
             ts: Utc::now(),
             agreement: agreement.map(|a| a.id.to_string()),
@@ -86,6 +96,7 @@ impl RecordDraft {
             transport: self.transport.as_str(),
             message_id: self.message_id.clone(),
             subjects,
+            undisclosed: disclosed.undisclosed.clone(),
             purpose: agreement.map(|a| a.purpose.clone()),
             fields,
             outcome: outcome.to_owned(),

@@ -18,6 +18,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-11-28-000007_lotes",
     "2026-11-28-000008_audit_file",
     "2026-11-28-000009_audit_index",
+    "2026-11-28-000010_encuestaje_ambito",
     "2026-12-04-000011_audit_omitidos",
 ];
 
@@ -100,6 +101,7 @@ mod tests {
                 transport: "rest",
                 message_id: format!("m-{n}"),
                 subjects: vec![crate::domain::Run::from_numero(5_000_000 + n).unwrap()],
+                undisclosed: Vec::new(),
                 purpose: None,
                 fields: vec!["puntaje".into()],
                 outcome: "OK".into(),
@@ -199,6 +201,7 @@ mod tests {
             transport: "rest",
             message_id: "after".into(),
             subjects: Vec::new(),
+            undisclosed: Vec::new(),
             purpose: None,
             fields: Vec::new(),
             outcome: "OK".into(),
@@ -219,6 +222,91 @@ mod tests {
         assert!(
             conn.batch_execute("DELETE FROM auditoria WHERE id = 1")
                 .is_err()
+        );
+    }
+
+    /// 000010 rebuilds the survey tables on SQLite (a foreign key cannot be dropped there):
+    /// requests and their events made before it are all kept, and after it a request may name
+    /// a RUN the registry does not hold and a person may have one open request per comuna.
+    #[test]
+    fn sqlite_survey_requests_made_before_000010_are_kept() {
+        use crate::db::{ConnectionManager, DatabaseUrl};
+        use diesel::prelude::*;
+        use diesel::sql_types::BigInt;
+
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let count = |conn: &mut DbConnection, sql: &str| {
+            diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+        };
+        let dir = tempfile::TempDir::new().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("siis.db"));
+        let mut conn = ConnectionManager::new(url).open().unwrap();
+        let DbConnection::Sqlite(c) = &mut conn else {
+            unreachable!()
+        };
+        for _ in 0..9 {
+            c.run_next_migration(SQLITE).unwrap();
+        }
+        crate::db::sync_reference(&mut conn).unwrap();
+        let open = "('solicitada', 'visita_programada', 'visita_fallida')";
+        let request = |id: &str, run: u32, cut: &str, estado: &str| {
+            format!(
+                "INSERT INTO encuestajes VALUES ('{id}', {run}, '{cut}', 'minvu', '{estado}', 0, \
+                 '2026-11-01', '2026-12-01', NULL, NULL, NULL, NULL, NULL, 0, 1, 1); \
+                 INSERT INTO encuestaje_eventos VALUES ('{id}', 0, 'solicitar', '{estado}', NULL, \
+                 NULL, 'minvu', 1);"
+            )
+        };
+        conn.batch_execute(&format!(
+            "INSERT INTO personas VALUES (5000000, 'ANA', 'SOTO', 'PÉREZ', '1960-05-17', 'F', \
+             'CL', NULL); {} {}",
+            request("a", 5_000_000, "13101", "solicitada"),
+            request("b", 5_000_000, "05101", "anulada"),
+        ))
+        .unwrap();
+        // Before: one open request per person, a RUN the registry holds.
+        assert!(
+            conn.batch_execute(&request("c", 5_000_000, "05101", "solicitada"))
+                .is_err()
+        );
+        assert!(
+            conn.batch_execute(&request("d", 6_000_000, "13101", "solicitada"))
+                .is_err()
+        );
+
+        let applied = run_migrations(&mut conn).unwrap();
+        assert!(applied.iter().any(|v| v == "20261128000010"), "{applied:?}");
+        assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM encuestajes"), 2);
+        assert_eq!(
+            count(&mut conn, "SELECT count(*) AS n FROM encuestaje_eventos"),
+            2
+        );
+        conn.batch_execute(&request("c", 5_000_000, "05101", "solicitada"))
+            .unwrap();
+        conn.batch_execute(&request("d", 6_000_000, "13101", "solicitada"))
+            .unwrap();
+        // Still one open request per person and comuna, and events of existing requests only.
+        assert!(
+            conn.batch_execute(&request("e", 5_000_000, "13101", "solicitada"))
+                .is_err()
+        );
+        assert!(
+            conn.batch_execute(
+                "INSERT INTO encuestaje_eventos VALUES ('z', 0, 'solicitar', 'solicitada', NULL, \
+                 NULL, 'minvu', 1)"
+            )
+            .is_err()
+        );
+        assert_eq!(
+            count(
+                &mut conn,
+                &format!("SELECT count(*) AS n FROM encuestajes WHERE estado IN {open}")
+            ),
+            3
         );
     }
 }

@@ -17,33 +17,43 @@ const HOGAR: &str = "(SELECT i.hogar_id FROM integrantes i WHERE i.run = s.run)"
 
 /// The registry checks of a `fichas` batch, in order; `alcance` is the sending agreement's
 /// comuna (a municipality may only replace fichas of households of its comuna).
+///
+/// A scoped sender gets one code for every line it may not touch, whatever the registry holds
+/// for that RUN: a person unknown, without a household, or of a household of another comuna
+/// all answer `FUERA_DE_AMBITO` with the same reason, so that a batch cannot tell them apart
+/// (DESIGN, *Agreements*: nothing an agency receives depends on persons outside its scope).
+/// Only a sender without a scope learns which of them it is.
 pub(super) fn cruces(alcance: Option<Cut>) -> Vec<Cruce> {
-    let mut cruces = vec![
-        Cruce {
-            codigo: "RUN_DESCONOCIDO",
-            motivo: "the registry holds no person with this RUN",
-            condicion: Cow::Borrowed("p.run IS NULL"),
-        },
-        Cruce {
-            codigo: "SIN_HOGAR",
-            motivo: "the person is not a member of any household in the registry",
-            condicion: Cow::Borrowed(
-                "NOT EXISTS (SELECT 1 FROM integrantes i WHERE i.run = s.run)",
-            ),
-        },
-    ];
-    if let Some(cut) = alcance {
-        // A CUT is five digits (checked when the agreement loaded): safe inside the statement.
-        let cut = cut.as_str();
-        debug_assert!(cut.bytes().all(|b| b.is_ascii_digit()));
-        cruces.push(Cruce {
-            codigo: "FUERA_DE_AMBITO",
-            motivo: "the person's household is not in the agreement's comuna",
-            condicion: Cow::Owned(format!(
-                "(SELECT h.cut FROM hogares h WHERE h.id = {HOGAR}) <> '{cut}'"
-            )),
-        });
-    }
+    let mut cruces = match alcance {
+        Some(cut) => {
+            // A CUT is five digits (checked when the agreement loaded): safe inside the
+            // statement.
+            let cut = cut.as_str();
+            debug_assert!(cut.bytes().all(|b| b.is_ascii_digit()));
+            vec![Cruce {
+                codigo: "FUERA_DE_AMBITO",
+                motivo: "no household of the agreement's comuna holds this RUN",
+                condicion: Cow::Owned(format!(
+                    "NOT EXISTS (SELECT 1 FROM integrantes i JOIN hogares h ON h.id = i.hogar_id \
+                     WHERE i.run = s.run AND h.cut = '{cut}')"
+                )),
+            }]
+        }
+        None => vec![
+            Cruce {
+                codigo: "RUN_DESCONOCIDO",
+                motivo: "the registry holds no person with this RUN",
+                condicion: Cow::Borrowed("p.run IS NULL"),
+            },
+            Cruce {
+                codigo: "SIN_HOGAR",
+                motivo: "the person is not a member of any household in the registry",
+                condicion: Cow::Borrowed(
+                    "NOT EXISTS (SELECT 1 FROM integrantes i WHERE i.run = s.run)",
+                ),
+            },
+        ],
+    };
     cruces.extend([
         Cruce {
             codigo: "FICHA_POSTERIOR",

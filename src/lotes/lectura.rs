@@ -69,6 +69,9 @@ impl Huella {
 pub(super) struct Rechazos {
     pub kept: Vec<Rechazo>,
     pub total: u64,
+    /// The persons named by lines refused against the registry, each with the line's code,
+    /// all of them (not only the kept ones): the batch's audit record names them.
+    pub sujetos: Vec<(Run, &'static str)>,
 }
 
 impl Rechazos {

@@ -49,6 +49,12 @@ struct Linea {
     linea: i64,
 }
 
+#[derive(QueryableByName)]
+struct RunFila {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    run: i32,
+}
+
 /// Applies the staged records of a batch in one transaction, with its `lotes` row.
 #[expect(
     clippy::too_many_arguments,
@@ -150,6 +156,7 @@ pub(super) fn aplicar(
             recibido,
             aplicado: now,
             repetido: false,
+            sujetos_rechazados: std::mem::take(&mut lectura.rechazos.sujetos),
         };
         let text = serde_json::to_string(&informe)
             .map_err(|e| DieselError::SerializationError(Box::new(e)))?;
@@ -200,8 +207,15 @@ fn cruzar(
             .rechazos
             .push(l.linea as u64, cruce.codigo, cruce.motivo.to_owned());
     }
-    // Those beyond the kept ones are counted only.
+    // Those beyond the kept ones are counted only; every one is named in the audit record.
     lectura.rechazos.total += n as u64 - lineas.len() as u64;
+    let runs: Vec<RunFila> =
+        diesel::sql_query(format!("SELECT s.run AS run {matching}")).load(conn)?;
+    lectura.rechazos.sujetos.extend(
+        runs.into_iter()
+            .filter_map(|r| Run::from_numero(u32::try_from(r.run).ok()?).ok())
+            .map(|run| (run, cruce.codigo)),
+    );
     diesel::sql_query(format!(
         "DELETE FROM {stage} WHERE linea IN (SELECT s.linea {matching})"
     ))

@@ -1,4 +1,6 @@
-//! ConsultarAccesos: who consulted a person's data, when, under which agreement and purpose.
+//! ConsultarAccesos: who consulted a person's data, when, under which agreement and purpose,
+//! and what came of it: every request that named the person, answered or not (a refusal, a
+//! person a batch did not disclose, a feed line refused), each with its outcome.
 
 use serde::Serialize;
 
@@ -10,7 +12,8 @@ use crate::audit;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{AgreementId, Run};
 
-/// Most accesses listed in one answer (newest first).
+/// Most accesses listed in one answer of each kind, answered and not (newest first): a flood
+/// of refused probes cannot push the real accesses out of the report, nor the reverse.
 pub const MAX_ACCESOS: i64 = 1_000;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -33,6 +36,11 @@ pub struct Acceso {
     pub operacion: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proposito: Option<String>,
+    /// `OK` when something was disclosed about the person, else why not (`NO_AUTORIZADO`,
+    /// `FUERA_DE_AMBITO`, `NO_ENCONTRADO`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resultado: Option<String>,
+    /// The fields disclosed about the person (empty when nothing was).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campos: Option<Vec<String>>,
 }
@@ -47,6 +55,7 @@ impl Project for Accesos {
                 keep(&mut a.institucion, grant, "accesos.institucion");
                 keep(&mut a.operacion, grant, "accesos.operacion");
                 keep(&mut a.proposito, grant, "accesos.proposito");
+                keep(&mut a.resultado, grant, "accesos.resultado");
                 keep(&mut a.campos, grant, "accesos.campos");
             }
         } else {
@@ -63,6 +72,7 @@ impl Project for Accesos {
             note(&mut out, &a.institucion, "accesos.institucion");
             note(&mut out, &a.operacion, "accesos.operacion");
             note(&mut out, &a.proposito, "accesos.proposito");
+            note(&mut out, &a.resultado, "accesos.resultado");
             if a.campos.as_ref().is_some_and(|c| !c.is_empty()) {
                 out.insert("accesos.campos");
             }
@@ -71,13 +81,23 @@ impl Project for Accesos {
     }
 }
 
-/// The answered accesses to `run`'s data (refused requests disclosed nothing and are left out).
+/// Every request that named `run`, newest first, with what came of it for that person: the
+/// latest [`MAX_ACCESOS`] that disclosed something and the latest [`MAX_ACCESOS`] that did not.
 pub fn consultar(
     conn: &mut DbConnection,
     run: Run,
     agreements: &AgreementSet,
 ) -> Result<Accesos, DbError> {
-    let accesos = audit::accesses(conn, run, audit::Which::Answered, MAX_ACCESOS)?
+    let mut found = audit::accesses(conn, run, audit::Which::Answered, MAX_ACCESOS)?;
+    found.extend(audit::accesses(
+        conn,
+        run,
+        audit::Which::Unanswered,
+        MAX_ACCESOS,
+    )?);
+    // Newest first; the sort is stable, so records of one instant keep the log's order.
+    found.sort_by_key(|a| std::cmp::Reverse(a.ts));
+    let accesos = found
         .into_iter()
         .map(|a| {
             let institucion = a
@@ -91,6 +111,7 @@ pub fn consultar(
                 institucion,
                 operacion: Some(a.operation),
                 proposito: a.purpose,
+                resultado: Some(a.outcome),
                 campos: Some(a.fields),
             }
         })

@@ -81,6 +81,7 @@ pub const ACCESOS_FIELDS: &[&str] = &[
     "accesos.institucion",
     "accesos.operacion",
     "accesos.proposito",
+    "accesos.resultado",
     "accesos.campos",
 ];
 

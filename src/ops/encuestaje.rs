@@ -1,23 +1,24 @@
 //! SolicitarEncuestaje and TrabajarEncuestaje: an agency asks for a person without a ficha in
-//! force to be surveyed; the request goes to the municipality of the person's last known
-//! comuna (or the one given), which works it through the states of [`estado`] until the
-//! survey's result becomes the household's ficha. The requester follows its own requests only.
+//! force to be surveyed; the request goes to the municipality of a comuna (a municipality's
+//! own, or for other agencies the one given or the person's last known one), which works it
+//! through the states of [`estado`] until the survey's result becomes the ficha of the
+//! person's household in that comuna. The requester follows its own requests only.
 
 mod errores;
 pub mod estado;
 mod filtro;
 mod respuesta;
+mod solicitud;
 pub mod store;
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 
 use self::estado::{Estado, Evento, EventoEntrada};
 pub use self::filtro::{Filtro, MAX_POR_PAGINA, POR_PAGINA};
 use self::respuesta::vista;
 pub use self::respuesta::{Cola, Encuestaje};
 pub use self::store::EventoFila;
-use self::store::{Fila, Resultado};
-use super::ficha;
+use self::store::{Aplicacion, Fila, Resultado};
 use crate::agreements::Agreement;
 use crate::db::DbConnection;
 use crate::domain::{Cut, EncuestajeId, Run};
@@ -29,7 +30,8 @@ pub use errores::no_encontrado;
 #[derive(Debug, Clone)]
 pub struct Solicitud {
     pub run: Run,
-    /// Where to survey, when not the person's last known comuna.
+    /// Where to survey: for a municipality its own comuna (the default), for other agencies
+    /// any (by default the person's last known one).
     pub comuna: Option<Cut>,
 }
 
@@ -38,10 +40,10 @@ pub fn parse_comuna(text: &str) -> Result<Cut, ApiError> {
     Cut::parse(text).map_err(|e| ApiError::comuna_desconocida(format!("comuna: {e}")))
 }
 
-/// SolicitarEncuestaje: creates the request, routed to the comuna given or the person's last
-/// known one, due `plazo_dias` calendar days after `today` (Chile's civil day). Refused for an
-/// unknown or deceased person, for one whose household has a ficha in force, and for a
-/// municipality asking outside its own comuna.
+/// SolicitarEncuestaje: creates the request, due `plazo_dias` calendar days after `today`
+/// (Chile's civil day). A municipality asks in its own comuna, for anyone (`solicitud.rs` says
+/// what it is told and why); an agency without a scope asks in the comuna given or the
+/// person's last known one.
 pub fn solicitar(
     agreement: &Agreement,
     conn: &mut DbConnection,
@@ -49,78 +51,7 @@ pub fn solicitar(
     plazo_dias: u32,
     today: NaiveDate,
 ) -> Result<Encuestaje, ApiError> {
-    let (household, en_vigor) = match ficha::household_with_ficha(conn, solicitud.run)? {
-        Some((h, ficha)) => (Some(h), ficha.is_some()),
-        None if persona_existe(conn, solicitud.run)? => (None, false),
-        None => return Err(ApiError::no_encontrado()),
-    };
-    let fallecido = household.as_ref().is_some_and(|h| h.fallecido);
-    let conocida = household.as_ref().and_then(|h| Cut::parse(&h.cut).ok());
-    let cut = match (solicitud.comuna, conocida) {
-        (Some(given), _) => {
-            if agreement.scope.is_some_and(|s| s != given) {
-                return Err(errores::fuera_de_ambito());
-            }
-            given
-        }
-        (None, Some(known)) => {
-            if agreement.scope.is_some_and(|s| s != known) {
-                // Where the person lives is not disclosed outside the municipality's comuna.
-                return Err(ApiError::fuera_de_ambito());
-            }
-            known
-        }
-        (None, None) => {
-            return Err(ApiError::comuna_desconocida(
-                "the registry knows no comuna for this person: give one",
-            ));
-        }
-    };
-    if fallecido {
-        return Err(errores::persona_fallecida());
-    }
-    if en_vigor {
-        return Err(errores::ficha_vigente());
-    }
-    let now = store::now_us();
-    let fila = Fila {
-        id: EncuestajeId::new().to_string(),
-        run: solicitud.run.numero() as i32,
-        cut: cut.to_string(),
-        convenio: agreement.id.to_string(),
-        estado: Estado::Solicitada.as_str().into(),
-        visitas_fallidas: 0,
-        fecha_solicitud: today,
-        fecha_vencimiento: today + Days::new(u64::from(plazo_dias)),
-        fecha_visita: None,
-        motivo_anulacion: None,
-        folio: None,
-        puntaje: None,
-        fecha_aplicacion: None,
-        version: 0,
-        creada_us: now,
-        actualizada_us: now,
-    };
-    match store::insertar(conn, &fila) {
-        Ok(()) => Ok(vista(&fila)),
-        // The unique index on open requests per person.
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Err(errores::en_curso()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-fn persona_existe(conn: &mut DbConnection, run: Run) -> Result<bool, ApiError> {
-    use crate::db::schema::personas;
-    use diesel::prelude::*;
-    Ok(personas::table
-        .find(run.numero() as i32)
-        .select(personas::run)
-        .first::<i32>(conn)
-        .optional()?
-        .is_some())
+    solicitud::solicitar(agreement, conn, solicitud, plazo_dias, today)
 }
 
 /// A request by its id as text; a malformed id cannot exist.
@@ -183,7 +114,9 @@ const INTENTOS: usize = 5;
 
 /// TrabajarEncuestaje: records an event on a request of the municipality's own comuna. The
 /// transition is decided on the request as read and applied only if it is still so; a
-/// concurrent change makes the event be decided again on the new state.
+/// concurrent change makes the event be decided again on the new state. A survey of a RUN the
+/// registry holds no living person for is refused (`PERSONA_NO_ENCUESTABLE`, one code for an
+/// unknown and a deceased person).
 pub fn registrar(
     agreement: &Agreement,
     conn: &mut DbConnection,
@@ -247,10 +180,16 @@ pub fn registrar(
             ts_us: despues.actualizada_us,
         };
         match store::aplicar(conn, &antes, &despues, fila_evento, resultado) {
-            Ok(true) => return Ok(vista(&store::leer(conn, &antes.id)?.unwrap_or(despues))),
+            Ok(Aplicacion::Aplicada) => {
+                return Ok(vista(&store::leer(conn, &antes.id)?.unwrap_or(despues)));
+            }
             // Another event won the race (or, on PostgreSQL, took the same new folio): decide
             // again on what is stored now.
-            Ok(false) => continue,
+            Ok(Aplicacion::Cambiada) => continue,
+            Ok(Aplicacion::NoEncuestable) => {
+                let run = Run::from_numero(antes.run as u32).ok();
+                return Err(errores::persona_no_encuestable(run));
+            }
             Err(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
                 _,

@@ -20,6 +20,11 @@ pub struct ResultadoLote {
     pub estado: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ficha: Option<FichaFps>,
+    /// Why a valid RUN got no ficha, as its person's access report shows it (never sent):
+    /// `NO_ENCONTRADO`, `SIN_FICHA`, or `FUERA_DE_AMBITO` where the caller was told
+    /// `no_encontrado`.
+    #[serde(skip)]
+    pub motivo: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,6 +58,16 @@ impl Project for RespuestaLote {
                 .filter_map(|r| Run::parse(&r.run).ok())
                 .collect(),
         )
+    }
+
+    /// The valid RUNs it returned no ficha for, each with why: the request named them, so
+    /// their access reports show it, with no field.
+    fn undisclosed(&self) -> Vec<(Run, &'static str)> {
+        self.resultados
+            .iter()
+            .filter(|r| r.ficha.is_none())
+            .filter_map(|r| Some((Run::parse(&r.run).ok()?, r.motivo?)))
+            .collect()
     }
 }
 
@@ -104,17 +119,20 @@ pub fn consultar(
                 run: text.chars().take(20).collect(),
                 estado: "run_invalido",
                 ficha: None,
+                motivo: None,
             },
             Ok(run) => {
-                let (estado, ficha) = match lookups.next().unwrap_or(Lookup::NotFound) {
-                    Lookup::Found(f) => ("encontrado", Some(f)),
-                    Lookup::NoFicha => ("sin_ficha", None),
-                    Lookup::NotFound | Lookup::OutOfScope => ("no_encontrado", None),
+                let (estado, ficha, motivo) = match lookups.next().unwrap_or(Lookup::NotFound) {
+                    Lookup::Found(f) => ("encontrado", Some(f), None),
+                    Lookup::NoFicha => ("sin_ficha", None, Some("SIN_FICHA")),
+                    Lookup::NotFound => ("no_encontrado", None, Some("NO_ENCONTRADO")),
+                    Lookup::OutOfScope => ("no_encontrado", None, Some("FUERA_DE_AMBITO")),
                 };
                 ResultadoLote {
                     run: run.to_string(),
                     estado,
                     ficha,
+                    motivo,
                 }
             }
         })

@@ -24,6 +24,14 @@ pub trait Project {
     fn audit_outcome(&self) -> Option<&'static str> {
         None
     }
+
+    /// Persons the request named that this answer disclosed nothing about, each with their own
+    /// outcome (a batch's persons it found no ficha for, a feed's refused lines): the audit
+    /// record names them too, so that each shows in that person's access report with what
+    /// happened and no field.
+    fn undisclosed(&self) -> Vec<(crate::domain::Run, &'static str)> {
+        Vec::new()
+    }
 }
 
 /// Adds `path` to `out` when `slot` holds a value.
@@ -225,6 +233,7 @@ mod tests {
                 institucion: Some("MINVU".into()),
                 operacion: Some("ConsultarFichaFPS".into()),
                 proposito: Some("Subsidios".into()),
+                resultado: Some("OK".into()),
                 campos: Some(vec!["puntaje".into()]),
             };
             check(Accesos { run: Some("6-K".into()), accesos: Some(vec![acceso; n]) }, &grant)?;

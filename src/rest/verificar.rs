@@ -153,6 +153,7 @@ async fn audit(
         transport: "rest",
         message_id: uuid::Uuid::new_v4().to_string(),
         subjects: vec![run],
+        undisclosed: Vec::new(),
         purpose: Some("Verificación pública de un certificado".into()),
         fields: v
             .certificado

@@ -254,7 +254,8 @@ pub fn accesos(x: &mut Xml, p: &str, a: &Accesos) {
             .opt(&t("convenio"), &acceso.convenio)
             .opt(&t("institucion"), &acceso.institucion)
             .opt(&t("operacion"), &acceso.operacion)
-            .opt(&t("proposito"), &acceso.proposito);
+            .opt(&t("proposito"), &acceso.proposito)
+            .opt(&t("resultado"), &acceso.resultado);
         for campo in acceso.campos.iter().flatten() {
             x.leaf(&t("campo"), campo);
         }

@@ -129,7 +129,7 @@ async fn a_person_can_learn_who_consulted_them() {
             .send()
             .await
             .unwrap();
-        // A refused request disclosed nothing and is not listed as an access.
+        // A refused request disclosed nothing: it is listed with its refusal and no field.
         node.client(Some("orasmi"))
             .get(node.agency_url(&format!("/api/v1/personas/{run}/elegibilidad/PBS")))
             .send()
@@ -146,29 +146,35 @@ async fn a_person_can_learn_who_consulted_them() {
             .await
             .unwrap();
         let accesos = body["accesos"].as_array().unwrap();
-        let who: Vec<(&str, &str)> = accesos
+        let who: Vec<(&str, &str, &str)> = accesos
             .iter()
             .map(|a| {
                 (
                     a["convenio"].as_str().unwrap(),
                     a["operacion"].as_str().unwrap(),
+                    a["resultado"].as_str().unwrap(),
                 )
             })
             .collect();
         assert_eq!(
             who,
-            [("ips", "ValidarIdentidad"), ("minvu", "ConsultarFichaFPS")],
+            [
+                ("orasmi", "ConsultarElegibilidad", "NO_AUTORIZADO"),
+                ("ips", "ValidarIdentidad", "OK"),
+                ("minvu", "ConsultarFichaFPS", "OK")
+            ],
             "newest first"
         );
+        assert_eq!(accesos[0]["campos"], json!([]));
         assert!(
-            accesos[1]["institucion"]
+            accesos[2]["institucion"]
                 .as_str()
                 .unwrap()
                 .contains("Vivienda")
         );
-        assert!(!accesos[1]["proposito"].as_str().unwrap().is_empty());
+        assert!(!accesos[2]["proposito"].as_str().unwrap().is_empty());
         assert!(
-            accesos[1]["campos"]
+            accesos[2]["campos"]
                 .as_array()
                 .unwrap()
                 .iter()
@@ -235,7 +241,7 @@ per_backend!(
 );
 
 #[tokio::test]
-async fn a_batch_records_only_the_persons_and_fields_it_disclosed() {
+async fn a_batch_names_every_person_and_the_fields_only_of_those_it_disclosed() {
     for backend in backends() {
         let node = TestNode::start_with(
             backend,
@@ -262,11 +268,11 @@ async fn a_batch_records_only_the_persons_and_fields_it_disclosed() {
             .unwrap();
         assert_eq!(
             sujetos,
-            mine.to_string(),
-            "the person outside the comuna was not disclosed"
+            format!("{mine},{other}:FUERA_DE_AMBITO"),
+            "the person outside the comuna was named, with nothing disclosed"
         );
         assert!(campos.contains("integrantes.nombres"), "{campos}");
-        // The other person's access report stays empty.
+        // The other person's access report shows the probe, with no field.
         let report: Value = node
             .client(Some("operador"))
             .get(node.agency_url(&format!("/api/v1/personas/{other}/accesos")))
@@ -276,7 +282,16 @@ async fn a_batch_records_only_the_persons_and_fields_it_disclosed() {
             .json()
             .await
             .unwrap();
-        assert_eq!(report["accesos"], json!([]));
+        let accesos = report["accesos"].as_array().unwrap();
+        assert_eq!(accesos.len(), 1, "{report}");
+        assert_eq!(
+            (
+                accesos[0]["convenio"].as_str(),
+                accesos[0]["resultado"].as_str()
+            ),
+            (Some("muni-13101"), Some("FUERA_DE_AMBITO"))
+        );
+        assert_eq!(accesos[0]["campos"], json!([]));
         // ValidarIdentidad records only the comparisons it made.
         node.client(Some("ips"))
             .post(node.agency_url("/api/v1/identidad/validaciones"))

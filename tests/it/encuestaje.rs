@@ -6,6 +6,7 @@
 mod concurrencia;
 mod flujo;
 mod rechazos;
+mod traslado;
 
 use chrono::{Days, NaiveDate};
 use diesel::prelude::*;

@@ -1,6 +1,7 @@
 //! Integration tests: the real node on port 0 with real TLS and a fresh database per test,
 //! on SQLite always and on PostgreSQL when SIIS_TEST_POSTGRES_URL is set.
 
+mod ambito;
 mod audit;
 mod bench;
 mod broker;

@@ -8,7 +8,7 @@
 
 mod audit;
 mod certificados;
-mod client;
+pub(crate) mod client;
 mod encuestaje;
 mod estadisticas;
 mod faults;
@@ -17,7 +17,7 @@ mod lotes;
 mod meta;
 mod parity;
 mod schemas;
-mod xml;
+pub(crate) mod xml;
 mod xroad;
 mod zeep;
 

@@ -1,6 +1,7 @@
 //! The stable error codes of survey requests. Their estadoSobre mapping lives with every other
 //! code in `error.rs`.
 
+use crate::domain::Run;
 use crate::error::ApiError;
 
 fn error(code: &'static str, status: u16, title: &'static str, detail: String) -> ApiError {
@@ -11,6 +12,7 @@ fn error(code: &'static str, status: u16, title: &'static str, detail: String) -
         detail,
         retry_after: None,
         audit_code: None,
+        audit_subject: None,
         authentication: false,
     }
 }
@@ -68,14 +70,35 @@ pub fn ficha_vigente() -> ApiError {
     )
 }
 
-/// The person already has an open request (from whichever agency: which one is not said).
+/// The person already has an open request in this comuna (from whichever agency: which one is
+/// not said). A request in another comuna does not count: it is that comuna's work, and saying
+/// so would disclose it.
 pub fn en_curso() -> ApiError {
     error(
         "ENCUESTAJE_EN_CURSO",
         409,
         "Encuestaje en curso",
-        "a survey request for this person is already open; its municipality is working it".into(),
+        "a survey request for this person is already open in this comuna; its municipality is \
+         working it"
+            .into(),
     )
+}
+
+/// A survey recorded for a RUN the registry holds no living person for: unknown or deceased,
+/// one code for both, so that recording a survey is the only way a municipality learns it.
+/// The refusal tells about `run`, so its audit record names them.
+pub fn persona_no_encuestable(run: Option<Run>) -> ApiError {
+    ApiError {
+        audit_subject: run,
+        ..error(
+            "PERSONA_NO_ENCUESTABLE",
+            409,
+            "Persona no encuestable",
+            "the registry holds no living person with this RUN: the survey cannot be recorded; \
+             annul the request"
+                .into(),
+        )
+    }
 }
 
 pub fn persona_fallecida() -> ApiError {

@@ -1,13 +1,13 @@
 //! Survey requests in the registry. A change is applied by an UPDATE guarded by the version
 //! the change was decided on, so two concurrent events on one request never both apply; the
-//! event row and any ficha it creates go in the same transaction.
+//! event row and any ficha (and household) it creates go in the same transaction.
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::db::models::{Ficha, Hogar, Integrante};
-use crate::db::schema::{encuestaje_eventos, encuestajes, fichas, hogares, integrantes};
+use crate::db::schema::{encuestaje_eventos, encuestajes, fichas, hogares, integrantes, personas};
 use crate::domain::{Cut, Puntaje, Run};
 use crate::ops::ficha;
 
@@ -115,25 +115,49 @@ pub fn cola(
     Ok((total, rows))
 }
 
-/// A survey's result, to become the household's ficha in force.
+/// A survey's result, to become the ficha in force of the person's household in the
+/// request's comuna.
 pub struct Resultado {
     pub puntaje: Puntaje,
     pub fecha_aplicacion: NaiveDate,
 }
 
-/// Applies `despues` over `antes` (same id) with its event, in one transaction. Returns false,
-/// changing nothing, when the request is no longer at `antes.version` (a concurrent event won).
-/// With a survey result, the household's ficha in force is replaced by a new one (a person
-/// without household gets one of their own in the request's comuna) and the request keeps the
-/// new folio.
+/// What applying an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aplicacion {
+    Aplicada,
+    /// The request is no longer at the version the event was decided on (a concurrent event
+    /// won): nothing changed.
+    Cambiada,
+    /// A survey of a RUN for which the registry holds no living person: nothing changed.
+    NoEncuestable,
+}
+
+/// Why [`aplicar`]'s transaction was rolled back.
+enum Deshecha {
+    Db(diesel::result::Error),
+    NoEncuestable,
+}
+
+impl From<diesel::result::Error> for Deshecha {
+    fn from(e: diesel::result::Error) -> Self {
+        Deshecha::Db(e)
+    }
+}
+
+/// Applies `despues` over `antes` (same id) with its event, in one transaction. Changes nothing
+/// when the request is no longer at `antes.version`, or when a survey result is for a RUN that
+/// is not a living person on record. A survey result becomes the ficha in force of the
+/// person's household in the request's comuna ([`nueva_ficha`]) and the request keeps the new
+/// folio.
 pub fn aplicar(
     conn: &mut DbConnection,
     antes: &Fila,
     despues: &Fila,
     evento: EventoFila,
     resultado: Option<Resultado>,
-) -> QueryResult<bool> {
-    conn.transaction(|conn| {
+) -> QueryResult<Aplicacion> {
+    let outcome = conn.transaction(|conn| {
         // The guarded UPDATE is the transaction's first statement: it takes SQLite's write lock
         // before anything is read, and on both backends it matches nothing if the request moved.
         let changed = diesel::update(
@@ -153,26 +177,51 @@ pub fn aplicar(
         ))
         .execute(conn)?;
         if changed == 0 {
-            return Ok(false);
+            return Ok(Aplicacion::Cambiada);
         }
         diesel::insert_into(encuestaje_eventos::table)
             .values(&evento)
             .execute(conn)?;
         if let Some(resultado) = resultado {
+            if !persona_viva(conn, antes.run)? {
+                return Err(Deshecha::NoEncuestable);
+            }
             let folio = nueva_ficha(conn, antes, &resultado)?;
             diesel::update(encuestajes::table.find(&antes.id))
                 .set(encuestajes::folio.eq(folio))
                 .execute(conn)?;
         }
-        Ok(true)
-    })
+        Ok(Aplicacion::Aplicada)
+    });
+    match outcome {
+        Ok(aplicacion) => Ok(aplicacion),
+        Err(Deshecha::NoEncuestable) => Ok(Aplicacion::NoEncuestable),
+        Err(Deshecha::Db(e)) => Err(e),
+    }
+}
+
+/// Whether `run` is a person on record without a date of death.
+fn persona_viva(conn: &mut DbConnection, run: i32) -> QueryResult<bool> {
+    let defuncion: Option<Option<NaiveDate>> = personas::table
+        .find(run)
+        .select(personas::fecha_defuncion)
+        .first(conn)
+        .optional()?;
+    Ok(matches!(defuncion, Some(None)))
 }
 
 /// Key of the PostgreSQL advisory lock that serialises new folios (and households) within
 /// their transactions. SQLite needs none: the guarded UPDATE already holds its only writer lock.
 pub(crate) const FOLIO_LOCK: i64 = 0x5115_0004;
 
-/// Replaces the household's ficha in force with the survey's; returns the new folio.
+/// Makes the survey the ficha in force of the person's household in the request's comuna;
+/// returns the new folio.
+///
+/// - A household already in that comuna: its ficha in force becomes `reemplazada`.
+/// - A household in another comuna: the person moved. They leave it for a household of their
+///   own in the request's comuna; that household, its other members and its ficha stay where
+///   they are (a household is never moved: each member who moved is surveyed where they live).
+/// - No household: the person gets one of their own in the request's comuna.
 fn nueva_ficha(conn: &mut DbConnection, fila: &Fila, r: &Resultado) -> QueryResult<i64> {
     if matches!(conn, DbConnection::Pg(_)) {
         use diesel::connection::SimpleConnection;
@@ -181,28 +230,19 @@ fn nueva_ficha(conn: &mut DbConnection, fila: &Fila, r: &Resultado) -> QueryResu
     let run = Run::from_numero(fila.run as u32)
         .map_err(|_| diesel::result::Error::DeserializationError("stored RUN".into()))?;
     let hogar_id = match ficha::household_of(conn, run).map_err(into_query)? {
-        Some(h) => {
-            if h.cut != fila.cut {
-                // Surveyed where the request was routed: that is the household's comuna now.
-                diesel::update(hogares::table.find(h.hogar_id))
-                    .set(hogares::cut.eq(&fila.cut))
-                    .execute(conn)?;
-            }
-            h.hogar_id
+        Some(h) if h.cut == fila.cut => h.hogar_id,
+        Some(_) => {
+            let id = nuevo_hogar(conn, &fila.cut)?;
+            diesel::update(integrantes::table.find(fila.run))
+                .set((
+                    integrantes::hogar_id.eq(id),
+                    integrantes::parentesco.eq("jefe"),
+                ))
+                .execute(conn)?;
+            id
         }
         None => {
-            let id = next_id(
-                hogares::table
-                    .select(diesel::dsl::max(hogares::id))
-                    .first(conn)?,
-            );
-            diesel::insert_into(hogares::table)
-                .values(Hogar {
-                    id,
-                    cut: fila.cut.clone(),
-                    direccion: String::new(),
-                })
-                .execute(conn)?;
+            let id = nuevo_hogar(conn, &fila.cut)?;
             diesel::insert_into(integrantes::table)
                 .values(Integrante {
                     run: fila.run,
@@ -237,6 +277,23 @@ fn nueva_ficha(conn: &mut DbConnection, fila: &Fila, r: &Resultado) -> QueryResu
         })
         .execute(conn)?;
     Ok(folio)
+}
+
+/// A new, empty household in comuna `cut` (numbered under [`FOLIO_LOCK`]); returns its id.
+fn nuevo_hogar(conn: &mut DbConnection, cut: &str) -> QueryResult<i64> {
+    let id = next_id(
+        hogares::table
+            .select(diesel::dsl::max(hogares::id))
+            .first(conn)?,
+    );
+    diesel::insert_into(hogares::table)
+        .values(Hogar {
+            id,
+            cut: cut.to_owned(),
+            direccion: String::new(),
+        })
+        .execute(conn)?;
+    Ok(id)
 }
 
 fn next_id(max: Option<i64>) -> i64 {

@@ -308,10 +308,19 @@ async fn bad_requests_get_their_code_and_change_nothing() {
         assert_eq!(r.status(), 415);
         assert_eq!(requests(&node), 0, "no refused request was stored");
 
-        // One open request per person, whoever asks (and without saying who did).
+        // One open request per person and comuna, whoever asks (and without saying who did);
+        // Santiago's own request goes to Santiago without naming it. (Another comuna's request
+        // does not count: tests/it/encuestaje/traslado.rs.)
         nueva(&node, sin).await;
-        for agreement in ["minvu", "ips"] {
-            let (s, r) = solicitar(&node, agreement, json!({ "run": sin.to_string() })).await;
+        for (agreement, body) in [
+            (
+                "minvu",
+                json!({ "run": sin.to_string(), "comuna": "13101" }),
+            ),
+            ("ips", json!({ "run": sin.to_string(), "comuna": "13101" })),
+            ("muni-13101", json!({ "run": sin.to_string() })),
+        ] {
+            let (s, r) = solicitar(&node, agreement, body).await;
             assert_eq!(
                 (s, r["code"].as_str()),
                 (409, Some("ENCUESTAJE_EN_CURSO")),
