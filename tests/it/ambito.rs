@@ -19,21 +19,10 @@ use crate::soap::client::{
     CERTIFICADOS, ELEGIBILIDAD, ENCUESTAJE, FICHA, IDENTIDAD, RECEPCION, Svc, V, call, run_xml,
 };
 use crate::soap::xml::{Pairs, json_pairs, soap_pairs};
-use crate::support::{Setup, TestNode, agreements_with, repo_path};
+use crate::support::{Setup, TestNode, agreements_without_limits};
 
 const MUNI: &str = "muni-13101";
 const COMUNA: &str = "13101";
-
-/// The shipped agreement of Santiago with room for every request of the walk in its rate.
-fn muni_sin_limite() -> String {
-    let shipped = std::fs::read_to_string(repo_path("agreements/muni-13101.toml")).unwrap();
-    let faster = shipped.replace(
-        "per_second = 30\nburst = 60",
-        "per_second = 1000\nburst = 1000",
-    );
-    assert_ne!(shipped, faster, "the shipped limits were found");
-    faster
-}
 
 /// Living persons of households outside `cut`, whose household has a ficha in force
 /// (`with_ficha`) or has none, in RUN order.
@@ -305,7 +294,8 @@ async fn every_answer(node: &TestNode, run: Run, n: u32) -> Vec<(&'static str, A
 per_backend!(
     async fn a_municipality_cannot_tell_an_unknown_run_from_a_person_of_another_comuna(backend) {
         let dir = TempDir::new().unwrap();
-        let agreements = agreements_with(dir.path(), &[("muni-13101.toml", muni_sin_limite())]);
+        // The shipped grants, with room for every request of the walk in their rates.
+        let agreements = agreements_without_limits(dir.path());
         let node = TestNode::start_with(
             backend,
             Setup {
