@@ -453,8 +453,8 @@ impl Signals {
     }
 }
 
-/// Serves until Ctrl-C (SIGINT) or SIGTERM; SIGHUP reloads the agreements (a broken set is
-/// refused and the previous one stays in force).
+/// Serves until Ctrl-C (SIGINT) or SIGTERM; SIGHUP reloads the agreements and the revocation
+/// list (a broken set or list is refused and both stay as they were).
 async fn wait_for_shutdown(node: &Node, signals: Signals) {
     let Signals(Some((mut term, mut hup))) = signals else {
         let _ = tokio::signal::ctrl_c().await;
@@ -464,10 +464,14 @@ async fn wait_for_shutdown(node: &Node, signals: Signals) {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return,
             _ = term.recv() => return,
-            _ = hup.recv() => {
-                if let Err(errors) = node.broker.reload() {
+            _ = hup.recv() => match node.reload() {
+                Ok(_) => {}
+                Err(startup::ReloadError::Agreements(errors)) => {
                     tracing::error!(problems = errors.0.len(), "agreements not reloaded: the previous set stays in force");
                     eprintln!("agreements not reloaded:\n{errors}");
+                }
+                Err(startup::ReloadError::Crl(error)) => {
+                    tracing::error!(error = %error, "revocation list not reloaded: it and the agreements stay as they were");
                 }
             }
         }

@@ -61,7 +61,9 @@ pub struct TlsConfig {
     /// `server-key.pem` (the node's certificate chain and key). `siis pki dev` writes one.
     pub dir: PathBuf,
     /// Optional certificate revocation list (PEM) for agency client certificates: a revoked
-    /// certificate fails the TLS handshake.
+    /// certificate fails the TLS handshake, and one revoked later is refused on its open
+    /// connection. Read again on reload (SIGHUP, `POST /admin/agreements/reload`); past its
+    /// nextUpdate every agency client is refused and `/readyz` answers 503.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crl: Option<PathBuf>,
 }

@@ -147,26 +147,49 @@ pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError
     Ok(report)
 }
 
+fn read_cert(path: &Path) -> Result<rustls_pki_types::CertificateDer<'static>, PkiError> {
+    let pem = fs::read(path).map_err(io_error(path))?;
+    rustls_pki_types::CertificateDer::from_pem_slice(&pem).map_err(|e| PkiError::Certificate {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
 /// The CRL file `revoke_dev` writes.
 pub const CRL: &str = "crl.pem";
 
 /// Writes `DIR/crl.pem`, signed by the development CA, revoking the client certificates of
-/// `revoked` (for trying and testing revocation: set `tls.crl` to it).
+/// `revoked` (for trying and testing revocation: set `tls.crl` to it). Its nextUpdate is the
+/// end of next year.
 pub fn revoke_dev(dir: &Path, revoked: &[AgreementId]) -> Result<PathBuf, PkiError> {
+    let year = chrono::Utc::now().year();
+    let next_update = chrono::NaiveDate::from_ymd_opt(year + 1, 12, 31)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or_default();
+    dev_crl(dir, revoked, next_update)
+}
+
+/// Like [`revoke_dev`], with the list's nextUpdate given (one in the past makes an expired
+/// list, for trying and testing what the node does with one).
+pub fn dev_crl(
+    dir: &Path,
+    revoked: &[AgreementId],
+    next_update: chrono::DateTime<chrono::Utc>,
+) -> Result<PathBuf, PkiError> {
     let key_path = dir.join(CA_KEY);
     let pem = fs::read_to_string(&key_path).map_err(io_error(&key_path))?;
     let issuer = Issuer::new(ca_params(), KeyPair::from_pem(&pem)?);
-    let year = chrono::Utc::now().year();
+    let this_update = (chrono::Utc::now() - chrono::TimeDelta::days(1))
+        .min(next_update - chrono::TimeDelta::seconds(1));
+    let at = |t: chrono::DateTime<chrono::Utc>| {
+        rcgen::date_time_ymd(1970, 1, 1)
+            + std::time::Duration::from_secs(t.timestamp().max(0).unsigned_abs())
+    };
     let mut revoked_certs = Vec::new();
     for id in revoked {
         let path = client_cert_path(dir, id);
-        let pem = fs::read(&path).map_err(io_error(&path))?;
-        let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).map_err(|e| {
-            PkiError::Certificate {
-                path: path.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+        let der = read_cert(&path)?;
         let (_, cert) =
             x509_parser::parse_x509_certificate(&der).map_err(|e| PkiError::Certificate {
                 path: path.clone(),
@@ -174,15 +197,15 @@ pub fn revoke_dev(dir: &Path, revoked: &[AgreementId]) -> Result<PathBuf, PkiErr
             })?;
         revoked_certs.push(rcgen::RevokedCertParams {
             serial_number: rcgen::SerialNumber::from_slice(cert.raw_serial()),
-            revocation_time: rcgen::date_time_ymd(year - 1, 1, 1),
+            revocation_time: at(this_update),
             reason_code: Some(rcgen::RevocationReason::KeyCompromise),
             invalidity_date: None,
         });
     }
     let params = rcgen::CertificateRevocationListParams {
-        this_update: rcgen::date_time_ymd(year - 1, 1, 1),
-        next_update: rcgen::date_time_ymd(year + 1, 12, 31),
-        crl_number: rcgen::SerialNumber::from(1u64),
+        this_update: at(this_update),
+        next_update: at(next_update),
+        crl_number: rcgen::SerialNumber::from(chrono::Utc::now().timestamp().unsigned_abs()),
         issuing_distribution_point: None,
         revoked_certs,
         key_identifier_method: rcgen::KeyIdMethod::Sha256,

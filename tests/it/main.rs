@@ -17,3 +17,4 @@ mod seed;
 mod soap;
 mod storage;
 mod support;
+mod trust;

@@ -7,6 +7,8 @@ fn identity(cn: Option<&str>, pin: u8) -> ClientIdentity {
         subject_cn: cn.map(str::to_owned),
         spki_sha256: [pin; 32],
         cert_sha256: [0xEE; 32],
+        ca_spki_sha256: None,
+        revocation: None,
     }
 }
 
