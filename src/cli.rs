@@ -263,6 +263,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let dir = dir.unwrap_or_else(|| config.agreements.dir.clone());
             match AgreementSet::load_dir(&dir) {
                 Ok(set) => {
+                    for warning in set.warnings() {
+                        println!("{warning}");
+                    }
                     for a in set.iter() {
                         println!(
                             "{}: {} ({} operation(s), in force {} to {})",
@@ -274,6 +277,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         );
                     }
                     println!("{}: {} agreement(s), all valid", dir.display(), set.len());
+                    if !set.warnings().is_empty() {
+                        println!("{} warning(s)", set.warnings().len());
+                    }
                     Ok(())
                 }
                 Err(errors) => {
@@ -392,6 +398,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for path in &report.created {
                 println!("wrote {}", path.display());
             }
+            println!(
+                "pins to paste into agreements (client and CA SPKI SHA-256): {}",
+                out.join(pki::PINS).display()
+            );
             println!(
                 "{}: CA, server certificate, {} client certificate(s) and the document signing key ready",
                 out.display(),

@@ -57,6 +57,9 @@ pub const CLIENTS_DIR: &str = "clients";
 /// The document signing key (certificates' signatures) and its public key.
 pub const DOC_KEY: &str = "documentos-key.pem";
 pub const DOC_PUB: &str = "documentos.pem";
+/// The SPKI pins of the CA and of each client certificate, as `[[clients]]` blocks to paste
+/// into agreements.
+pub const PINS: &str = "pins.toml";
 
 /// The agreement ids named by the `*.toml` files of a folder (file stem = agreement id).
 pub fn agreement_ids(dir: &Path) -> Result<Vec<AgreementId>, PkiError> {
@@ -144,7 +147,48 @@ pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError
         write_file(&out.join(DOC_PUB), &public, false, &mut report)?;
         write_file(&out.join(DOC_KEY), &private, true, &mut report)?;
     }
+    let pins = pins(out, agreements)?;
+    let pins_path = out.join(PINS);
+    if fs::read_to_string(&pins_path).ok().as_deref() != Some(pins.as_str()) {
+        write_file(&pins_path, &pins, false, &mut report)?;
+    }
     Ok(report)
+}
+
+/// `pins.toml`: the CA's SPKI pin, and a `[[clients]]` block per client certificate that binds
+/// its subject CN, its own pin and its CA's, ready to paste into its agreement.
+fn pins(out: &Path, agreements: &[AgreementId]) -> Result<String, PkiError> {
+    let ca = spki_sha256(&out.join(CA_CERT))?;
+    let mut text = format!(
+        "# SPKI SHA-256 pins of the development certificates in this folder, written by\n\
+         # `siis pki dev` (and rewritten when it issues a certificate again). Paste a client's\n\
+         # [[clients]] block into its agreement (agreements/ID.toml): the agreement then admits\n\
+         # only that key, with that name, issued by this CA.\n\n\
+         # The CA (ca.pem).\n\
+         ca_spki_sha256 = \"{ca}\"\n"
+    );
+    for id in agreements {
+        let client = spki_sha256(&client_cert_path(out, id))?;
+        text.push_str(&format!(
+            "\n# agreements/{id}.toml\n[[clients]]\nsubject_cn = \"{id}\"\n\
+             spki_sha256 = \"{client}\"\nca_spki_sha256 = \"{ca}\"\n"
+        ));
+    }
+    Ok(text)
+}
+
+/// The SHA-256 of a PEM certificate's DER SubjectPublicKeyInfo, in hex.
+fn spki_sha256(path: &Path) -> Result<String, PkiError> {
+    use sha2::{Digest, Sha256};
+    let der = read_cert(path)?;
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(&der).map_err(|e| PkiError::Certificate {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    Ok(hex::encode(Sha256::digest(
+        cert.tbs_certificate.subject_pki.raw,
+    )))
 }
 
 fn read_cert(path: &Path) -> Result<rustls_pki_types::CertificateDer<'static>, PkiError> {

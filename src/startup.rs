@@ -273,6 +273,12 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
             errors,
         }
     })?;
+    if !agreements.warnings().is_empty() {
+        tracing::warn!(
+            entries = agreements.warnings().len(),
+            "agreement clients named by subject CN alone (any CA of ca.pem may issue that name): see `siis agreements check`"
+        );
+    }
     let rules = Rules::load(&config.eligibility.rules)?;
     let audit = AuditLog::start_with(&config.database.url, config.audit.durability)?;
     let restored = restore_daily_counts(&pool, &agreements)?;

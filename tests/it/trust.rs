@@ -1,8 +1,10 @@
 //! The agency listener's trust boundary: revocation that reloads and reaches open connections
-//! (`revocation`). This file holds its helpers: a node started on a TLS folder the test
+//! (`revocation`) and agreements that bind the issuing CA (`identity`). This file holds their
+//! helpers: a node started on a TLS folder the test
 //! prepares, and a raw HTTP/1.1 client over one TLS connection, so that a test knows which
 //! connection a request travelled on and whether its session was resumed.
 
+mod identity;
 mod revocation;
 
 use std::io::{BufRead, BufReader, Read, Write};
