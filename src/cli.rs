@@ -424,6 +424,9 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         let pool = startup::open_registry(&config)?;
         if demo {
             demo::ensure_population(&config, &pool)?;
+        } else {
+            // After the registry, so that its own problems are reported first.
+            startup::refuse_ca_key(&config)?;
         }
         let node = Node::start_with(config.clone(), listeners, tls, pool)?;
         // Before "node started": a SIGHUP sent as soon as the node says it is up must reload,

@@ -66,6 +66,9 @@ pub struct TlsConfig {
     /// nextUpdate every agency client is refused and `/readyz` answers 503.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crl: Option<PathBuf>,
+    /// `serve` (without `--demo`) refuses a `dir` that holds a CA's private key (such as the
+    /// `ca-key.pem` of `siis pki dev`) unless this is true.
+    pub allow_ca_key: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -219,6 +222,7 @@ impl Default for Config {
             tls: TlsConfig {
                 dir: PathBuf::from("var/pki"),
                 crl: None,
+                allow_ca_key: false,
             },
             agreements: AgreementsConfig {
                 dir: PathBuf::from("agreements"),

@@ -303,7 +303,8 @@ fn remove_if_present(path: &Path) -> Result<(), PkiError> {
     }
 }
 
-/// Writes a PEM file; private keys are readable by their owner only.
+/// Writes a PEM file; private keys are readable by their owner only, also when they replace a
+/// file that was not (the creation mode applies to new files only).
 fn write_file(
     path: &Path,
     contents: &str,
@@ -316,6 +317,11 @@ fn write_file(
         options.mode(0o600);
     }
     let mut file = options.open(path).map_err(io_error(path))?;
+    if private {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(io_error(path))?;
+    }
     file.write_all(contents.as_bytes())
         .map_err(io_error(path))?;
     report.created.push(path.to_owned());

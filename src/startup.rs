@@ -233,9 +233,20 @@ impl Node {
     }
 }
 
-/// The TLS material named by the configuration.
+/// The TLS material named by the configuration. Private keys found readable beyond their
+/// owner are tightened to 0600 first, each with a warning.
 pub fn load_tls(config: &Config) -> Result<tls::TlsConfigs, StartError> {
+    tls::tighten_private_keys(&config.tls.dir, &[config.clave_privada_documentos()]);
     Ok(tls::load(&config.tls.dir, config.tls.crl.as_deref())?)
+}
+
+/// `serve` without `--demo`: a `tls.dir` holding a CA's private key is refused unless
+/// `tls.allow_ca_key` says so.
+pub fn refuse_ca_key(config: &Config) -> Result<(), StartError> {
+    Ok(tls::refuse_ca_key(
+        &config.tls.dir,
+        config.tls.allow_ca_key,
+    )?)
 }
 
 /// Why a reload changed nothing.

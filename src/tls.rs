@@ -2,6 +2,7 @@
 //! and what the agency listener trusts ([`Trust`]: the CAs, and a revocation list that reloads).
 
 mod crl;
+mod keys;
 mod trust;
 mod verifier;
 
@@ -16,6 +17,7 @@ use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyD
 
 use crate::pki;
 
+pub use keys::{refuse_ca_key, tighten as tighten_private_keys};
 pub use trust::{CrlStatus, PendingCrl, RevocationCheck, Trust, watch_expiry};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,10 @@ pub enum TlsError {
     Rustls(String),
     #[error("tls.crl {path}: {reason}")]
     Crl { path: PathBuf, reason: String },
+    #[error(
+        "{0} is the private key of a CA that the agency listener trusts: a production node must not hold the key that issues agency certificates; move it offline, or set tls.allow_ca_key = true (SIIS__TLS__ALLOW_CA_KEY=true) to run anyway"
+    )]
+    CaKey(PathBuf),
 }
 
 /// The server configurations of the agency (mutual TLS) and public listeners, and the trust

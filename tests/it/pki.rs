@@ -59,6 +59,27 @@ fn writes_a_ca_server_and_one_client_per_agreement() {
 }
 
 #[test]
+fn private_keys_are_owner_only_even_when_they_replace_a_looser_file() {
+    let dir = TempDir::new().unwrap();
+    let pki = dir.path().join("pki");
+    std::fs::create_dir(&pki).unwrap();
+    // Left over from an earlier attempt, readable by everyone: no ca.pem or server.pem beside
+    // them, so both keys are issued again over these files.
+    for key in ["ca-key.pem", "server-key.pem"] {
+        std::fs::write(pki.join(key), "old").unwrap();
+        std::fs::set_permissions(pki.join(key), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    siis::pki::dev(&pki, &[]).unwrap();
+    for key in ["ca-key.pem", "server-key.pem", "documentos-key.pem"] {
+        let mode = std::fs::metadata(pki.join(key))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{key}: mode {mode:o}");
+    }
+}
+
+#[test]
 fn pins_of_the_ca_and_of_each_client_are_written_to_paste_into_agreements() {
     let dir = TempDir::new().unwrap();
     let pki = dir.path().join("pki");

@@ -1,6 +1,6 @@
 //! The agency listener's trust boundary: revocation that reloads and reaches open connections
-//! (`revocation`) and agreements that bind the issuing CA (`identity`). This file holds their
-//! helpers: a node started on a TLS folder the test
+//! (`revocation`), agreements that bind the issuing CA and a node that refuses to hold a CA's
+//! key (`identity`). This file holds their helpers: a node started on a TLS folder the test
 //! prepares, and a raw HTTP/1.1 client over one TLS connection, so that a test knows which
 //! connection a request travelled on and whether its session was resumed.
 
