@@ -139,6 +139,14 @@ fn a_connection_identity_is_checked_against_the_list_in_force() {
     );
     assert_eq!(refused.estado_sobre(), ("01", true));
     assert!(ips.check_revocation().is_ok());
+    // A new connection of the same chain reads its path from memory: the same CA, the same
+    // verdict.
+    let again = identity("minvu");
+    assert_eq!(again.ca_spki_sha256, Some(ca));
+    assert_eq!(
+        again.check_revocation().unwrap_err().code,
+        "CERTIFICADO_REVOCADO"
+    );
 
     let expired = Utc::now() - TimeDelta::minutes(1);
     pki::dev_crl(dir.path(), &[], expired).unwrap();

@@ -6,9 +6,10 @@
 //! the list in force ([`RevocationCheck`]), because an open connection, or a resumed TLS
 //! session, keeps the certificate it was verified with.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
@@ -30,6 +31,21 @@ pub struct Trust {
     provider: Arc<CryptoProvider>,
     crl_path: Option<PathBuf>,
     in_force: ArcSwap<InForce>,
+    /// The paths of chains seen, by the SHA-256 of the chain: a chain's path depends only on
+    /// the chain and on the CAs, which do not change, and building it costs about as much as
+    /// the handshake's own verification of the client certificate.
+    paths: Mutex<HashMap<[u8; 32], ChainPath>>,
+}
+
+/// Most chain paths remembered (agencies present a few certificates each); past it the memory
+/// starts afresh.
+const PATHS_KEPT: usize = 1024;
+
+/// What a verified chain's path says: the CA it leads to, and its certificates as CRLs name them.
+#[derive(Clone)]
+struct ChainPath {
+    ca_spki_sha256: [u8; 32],
+    links: Arc<[Link]>,
 }
 
 /// A verifier and the revocation list it was built on, swapped together.
@@ -84,6 +100,7 @@ impl Trust {
             provider,
             crl_path,
             in_force: ArcSwap::from_pointee(in_force),
+            paths: Mutex::new(HashMap::new()),
         });
         if let Some(status) = trust.status() {
             tracing::info!(
@@ -156,7 +173,8 @@ impl Trust {
 
     /// The identity of a client whose chain the handshake verified: its certificate, the CA of
     /// `ca.pem` the chain leads to (the path is built again, as the handshake built it, to learn
-    /// which), and a handle on this trust for the per-request revocation check.
+    /// which; remembered per chain), and a handle on this trust for the per-request revocation
+    /// check.
     pub fn identify(
         self: &Arc<Self>,
         chain: &[CertificateDer<'_>],
@@ -165,10 +183,42 @@ impl Trust {
             return Err(IdentityError::Malformed("no certificate".into()));
         };
         let mut identity = ClientIdentity::from_der(end_entity)?;
-        let cert = webpki::EndEntityCert::try_from(end_entity)
-            .map_err(|e| IdentityError::Malformed(e.to_string()))?;
-        let mut links = vec![Link::of(&cert)];
-        match cert.verify_for_usage(
+        let links = match self.path(chain) {
+            Ok(path) => {
+                identity.ca_spki_sha256 = Some(path.ca_spki_sha256);
+                path.links
+            }
+            // Verified moments ago by the handshake; if the path no longer builds, no CA is
+            // named (an agreement that binds one does not match) and the end entity alone is
+            // checked against the revocation list.
+            Err(error) => {
+                tracing::warn!(error = %error, "client chain: no path to a CA");
+                let cert = webpki::EndEntityCert::try_from(end_entity)
+                    .map_err(|e| IdentityError::Malformed(e.to_string()))?;
+                Arc::from([Link::of(&cert)])
+            }
+        };
+        identity.revocation = Some(RevocationCheck {
+            links,
+            trust: self.clone(),
+        });
+        Ok(identity)
+    }
+
+    /// The path of `chain` to a CA of `ca.pem`, remembered or built.
+    fn path(&self, chain: &[CertificateDer<'_>]) -> Result<ChainPath, webpki::Error> {
+        let mut hash = Sha256::new();
+        for cert in chain {
+            hash.update((cert.len() as u64).to_be_bytes());
+            hash.update(cert.as_ref());
+        }
+        let key: [u8; 32] = hash.finalize().into();
+        let remembered = |paths: &HashMap<_, ChainPath>| paths.get(&key).cloned();
+        if let Some(path) = self.paths.lock().ok().as_deref().and_then(remembered) {
+            return Ok(path);
+        }
+        let cert = webpki::EndEntityCert::try_from(&chain[0])?;
+        let verified = cert.verify_for_usage(
             self.provider.signature_verification_algorithms.all,
             &self.roots.roots,
             &chain[1..],
@@ -176,21 +226,21 @@ impl Trust {
             webpki::KeyUsage::client_auth(),
             None,
             None,
-        ) {
-            Ok(path) => {
-                let anchor = webpki::spki_for_anchor(path.anchor());
-                identity.ca_spki_sha256 = Some(Sha256::digest(anchor.as_ref()).into());
-                links.extend(path.intermediate_certificates().map(Link::of));
+        )?;
+        let anchor = webpki::spki_for_anchor(verified.anchor());
+        let mut links = vec![Link::of(&cert)];
+        links.extend(verified.intermediate_certificates().map(Link::of));
+        let path = ChainPath {
+            ca_spki_sha256: Sha256::digest(anchor.as_ref()).into(),
+            links: links.into(),
+        };
+        if let Ok(mut paths) = self.paths.lock() {
+            if paths.len() >= PATHS_KEPT {
+                paths.clear();
             }
-            // Verified moments ago by the handshake; if the path no longer builds, no CA is
-            // named and an agreement that binds one does not match.
-            Err(error) => tracing::warn!(error = %error, "client chain: no path to a CA"),
+            paths.insert(key, path.clone());
         }
-        identity.revocation = Some(RevocationCheck {
-            links,
-            trust: self.clone(),
-        });
-        Ok(identity)
+        Ok(path)
     }
 
     fn check(&self, links: &[Link]) -> Result<(), ApiError> {
@@ -269,7 +319,7 @@ impl Link {
 /// ask whether the chain is still trusted ([`ClientIdentity::check_revocation`]).
 #[derive(Clone)]
 pub struct RevocationCheck {
-    links: Vec<Link>,
+    links: Arc<[Link]>,
     trust: Arc<Trust>,
 }
 
