@@ -1,4 +1,4 @@
-//! The admin listener (loopback only): liveness and readiness.
+//! The admin listener (loopback only): liveness, readiness and reload.
 
 use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection;
@@ -6,7 +6,9 @@ use serde_json::json;
 
 use crate::broker::Broker;
 use crate::error::ApiError;
+use crate::startup::{self, ReloadError};
 use crate::state::AppState;
+use crate::tls::{CrlStatus, Trust};
 
 /// The admin route table.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -23,32 +25,104 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// The registry answers a query.
-async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// The registry answers a query, and the revocation list (when configured) is not past its
+/// nextUpdate: asked at each probe, so a list that expires while the node runs turns it not
+/// ready (agency clients are refused from then on).
+async fn readyz(
+    state: web::Data<AppState>,
+    trust: web::Data<Trust>,
+) -> Result<HttpResponse, ApiError> {
     state
         .with_db(|conn| Ok(conn.batch_execute("SELECT 1")?))
         .await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({ "status": "ready", "database": state.config.database.url.backend() })))
+    let crl = trust.status();
+    if let Some(crl) = crl.as_ref().filter(|c| c.expired) {
+        return Ok(problem(
+            503,
+            "REVOCACION_VENCIDA",
+            "Lista de revocación vencida",
+            format!(
+                "tls.crl {}: its nextUpdate {} has passed; every agency client is refused until \
+                 a fresh list is loaded (SIGHUP or POST /admin/agreements/reload)",
+                crl.path.display(),
+                crl.next_update.to_rfc3339()
+            ),
+            Vec::new(),
+        ));
+    }
+    let mut ready = json!({ "status": "ready", "database": state.config.database.url.backend() });
+    if let Some(crl) = &crl {
+        ready["crl"] = crl_json(crl);
+    }
+    Ok(HttpResponse::Ok().json(ready))
 }
 
-/// Reloads the agreements from their folder; a broken set is refused (422, with every problem
-/// listed) and the previous set stays in force.
-async fn reload_agreements(broker: web::Data<Broker>) -> HttpResponse {
-    match broker.reload() {
-        Ok(count) => HttpResponse::Ok().json(json!({ "status": "reloaded", "agreements": count })),
-        Err(errors) => {
+/// Reloads the agreements and the revocation list together. A broken list or a broken set is
+/// refused (422, with every problem listed) and both stay as they were.
+async fn reload_agreements(broker: web::Data<Broker>, trust: web::Data<Trust>) -> HttpResponse {
+    match startup::reload(&broker, &trust) {
+        Ok(reloaded) => {
+            let mut body = json!({ "status": "reloaded", "agreements": reloaded.agreements });
+            if let Some(crl) = &reloaded.crl {
+                body["crl"] = crl_json(crl);
+            }
+            HttpResponse::Ok().json(body)
+        }
+        Err(ReloadError::Agreements(errors)) => {
             tracing::warn!(problems = errors.0.len(), "agreements reload refused");
-            HttpResponse::UnprocessableEntity()
-                .content_type("application/problem+json")
-                .json(json!({
-                    "type": "urn:siis:problema:CONVENIOS_INVALIDOS",
-                    "title": "Convenios inválidos",
-                    "status": 422,
-                    "code": "CONVENIOS_INVALIDOS",
-                    "detail": "the agreements were not reloaded; the previous set stays in force",
-                    "problemas": errors.0.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
-                }))
+            problem(
+                422,
+                "CONVENIOS_INVALIDOS",
+                "Convenios inválidos",
+                "the agreements were not reloaded; the previous set stays in force".into(),
+                errors.0.iter().map(|i| i.to_string()).collect(),
+            )
+        }
+        Err(ReloadError::Crl(error)) => {
+            tracing::warn!(error = %error, "revocation list reload refused");
+            problem(
+                422,
+                "CRL_INVALIDA",
+                "Lista de revocación inválida",
+                "neither the revocation list nor the agreements were reloaded; the list and the \
+                 agreements in force stay"
+                    .into(),
+                vec![error.to_string()],
+            )
         }
     }
+}
+
+fn crl_json(crl: &CrlStatus) -> serde_json::Value {
+    json!({
+        "file": crl.path.display().to_string(),
+        "next_update": crl.next_update.to_rfc3339(),
+        "entries": crl.entries,
+        "expired": crl.expired,
+    })
+}
+
+fn problem(
+    status: u16,
+    code: &str,
+    title: &str,
+    detail: String,
+    problemas: Vec<String>,
+) -> HttpResponse {
+    let mut body = json!({
+        "type": format!("urn:siis:problema:{code}"),
+        "title": title,
+        "status": status,
+        "code": code,
+        "detail": detail,
+    });
+    if !problemas.is_empty() {
+        body["problemas"] = json!(problemas);
+    }
+    HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR),
+    )
+    .content_type("application/problem+json")
+    .json(body)
 }

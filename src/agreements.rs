@@ -51,11 +51,14 @@ pub struct Agreement {
 }
 
 /// Which certificates act under an agreement: every criterion given must match, and the loader
-/// guarantees at least one is given.
+/// guarantees that a subject CN or an SPKI pin is given (a CA alone would admit every
+/// certificate it issues).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientMatch {
     pub subject_cn: Option<String>,
     pub spki_sha256: Option<[u8; 32]>,
+    /// The SPKI pin of the CA of `tls.dir/ca.pem` the certificate's chain must lead to.
+    pub ca_spki_sha256: Option<[u8; 32]>,
 }
 
 /// What an agreement grants for one operation.
@@ -95,17 +98,27 @@ impl Agreement {
 }
 
 impl ClientMatch {
-    /// True when every given criterion matches; an entry with no criterion matches nothing.
+    /// True when every given criterion matches; an entry with neither a subject CN nor an SPKI
+    /// pin matches nothing.
     pub fn matches(&self, identity: &ClientIdentity) -> bool {
         let cn = self
             .subject_cn
             .as_deref()
             .map(|cn| identity.subject_cn.as_deref() == Some(cn));
         let pin = self.spki_sha256.map(|pin| identity.spki_sha256 == pin);
+        let ca = self
+            .ca_spki_sha256
+            .map(|pin| identity.ca_spki_sha256 == Some(pin));
         match (cn, pin) {
             (None, None) => false,
-            (cn, pin) => cn.unwrap_or(true) && pin.unwrap_or(true),
+            (cn, pin) => cn.unwrap_or(true) && pin.unwrap_or(true) && ca.unwrap_or(true),
         }
+    }
+
+    /// Whether the entry names a certificate by its subject CN alone: any CA of `ca.pem` can
+    /// issue a certificate with that name.
+    pub fn by_name_alone(&self) -> bool {
+        self.subject_cn.is_some() && self.spki_sha256.is_none() && self.ca_spki_sha256.is_none()
     }
 }
 

@@ -310,6 +310,10 @@ impl Broker {
             .cloned()
             .ok_or_else(|| (ApiError::sin_convenio(), None))?;
         let refuse = |e: ApiError| (e, Some(agreement.clone()));
+        // Revoked since the handshake (open connection, resumed session): see src/tls/trust.rs.
+        if let Some(identity) = &call.identity {
+            identity.check_revocation().map_err(refuse)?;
+        }
         if !agreement.is_in_force(today) {
             return Err(refuse(ApiError::convenio_no_vigente()));
         }

@@ -264,6 +264,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let dir = dir.unwrap_or_else(|| config.agreements.dir.clone());
             match AgreementSet::load_dir(&dir) {
                 Ok(set) => {
+                    for warning in set.warnings() {
+                        println!("{warning}");
+                    }
                     for a in set.iter() {
                         println!(
                             "{}: {} ({} operation(s), in force {} to {})",
@@ -275,6 +278,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         );
                     }
                     println!("{}: {} agreement(s), all valid", dir.display(), set.len());
+                    if !set.warnings().is_empty() {
+                        println!("{} warning(s)", set.warnings().len());
+                    }
                     Ok(())
                 }
                 Err(errors) => {
@@ -395,6 +401,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("wrote {}", path.display());
             }
             println!(
+                "pins to paste into agreements (client and CA SPKI SHA-256): {}",
+                out.join(pki::PINS).display()
+            );
+            println!(
                 "{}: CA, server certificate, {} client certificate(s) and the document signing key ready",
                 out.display(),
                 report.clients.len()
@@ -416,6 +426,9 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         let pool = startup::open_registry(&config)?;
         if demo {
             demo::ensure_population(&config, &pool)?;
+        } else {
+            // After the registry, so that its own problems are reported first.
+            startup::refuse_ca_key(&config)?;
         }
         let node = Node::start_with(config.clone(), listeners, tls, pool)?;
         // Before "node started": a SIGHUP sent as soon as the node says it is up must reload,
@@ -455,8 +468,8 @@ impl Signals {
     }
 }
 
-/// Serves until Ctrl-C (SIGINT) or SIGTERM; SIGHUP reloads the agreements (a broken set is
-/// refused and the previous one stays in force).
+/// Serves until Ctrl-C (SIGINT) or SIGTERM; SIGHUP reloads the agreements and the revocation
+/// list (a broken set or list is refused and both stay as they were).
 async fn wait_for_shutdown(node: &Node, signals: Signals) {
     let Signals(Some((mut term, mut hup))) = signals else {
         let _ = tokio::signal::ctrl_c().await;
@@ -466,10 +479,14 @@ async fn wait_for_shutdown(node: &Node, signals: Signals) {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return,
             _ = term.recv() => return,
-            _ = hup.recv() => {
-                if let Err(errors) = node.broker.reload() {
+            _ = hup.recv() => match node.reload() {
+                Ok(_) => {}
+                Err(startup::ReloadError::Agreements(errors)) => {
                     tracing::error!(problems = errors.0.len(), "agreements not reloaded: the previous set stays in force");
                     eprintln!("agreements not reloaded:\n{errors}");
+                }
+                Err(startup::ReloadError::Crl(error)) => {
+                    tracing::error!(error = %error, "revocation list not reloaded: it and the agreements stay as they were");
                 }
             }
         }

@@ -61,9 +61,14 @@ pub struct TlsConfig {
     /// `server-key.pem` (the node's certificate chain and key). `siis pki dev` writes one.
     pub dir: PathBuf,
     /// Optional certificate revocation list (PEM) for agency client certificates: a revoked
-    /// certificate fails the TLS handshake.
+    /// certificate fails the TLS handshake, and one revoked later is refused on its open
+    /// connection. Read again on reload (SIGHUP, `POST /admin/agreements/reload`); past its
+    /// nextUpdate every agency client is refused and `/readyz` answers 503.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crl: Option<PathBuf>,
+    /// `serve` (without `--demo`) refuses a `dir` that holds a CA's private key (such as the
+    /// `ca-key.pem` of `siis pki dev`) unless this is true.
+    pub allow_ca_key: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -234,6 +239,7 @@ impl Default for Config {
             tls: TlsConfig {
                 dir: PathBuf::from("var/pki"),
                 crl: None,
+                allow_ca_key: false,
             },
             agreements: AgreementsConfig {
                 dir: PathBuf::from("agreements"),

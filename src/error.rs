@@ -81,6 +81,8 @@ impl ApiError {
             | "CUOTA_EXCEDIDA" => ("02", true),
             "MENSAJE_REPETIDO" => ("03", true),
             "VALIDACIONES_AGOTADAS" | "LOTES_EN_CURSO" => ("02", true),
+            // The client certificate's revocation (src/tls/trust.rs).
+            "CERTIFICADO_REVOCADO" | "REVOCACION_VENCIDA" => ("01", true),
             // Survey requests (ops/encuestaje/errores.rs).
             "TRANSICION_NO_PERMITIDA"
             | "VISITAS_AGOTADAS"
@@ -373,6 +375,28 @@ impl ApiError {
             409,
             "Mensaje repetido",
             "this message id was already used by this agreement within the replay window",
+        )
+    }
+
+    /// The connection's client certificate was revoked after its handshake (a revocation list
+    /// reloaded since): refused on every request, the connection then closed (src/tls/trust.rs).
+    pub fn certificado_revocado() -> ApiError {
+        Self::new(
+            "CERTIFICADO_REVOCADO",
+            403,
+            "Certificado revocado",
+            "the client certificate has been revoked",
+        )
+    }
+
+    /// The node's revocation list is past its nextUpdate: no certificate can be vouched for
+    /// until a fresh list is loaded, so every agency request is refused (src/tls/trust.rs).
+    pub fn revocacion_vencida() -> ApiError {
+        Self::new(
+            "REVOCACION_VENCIDA",
+            503,
+            "Revocación no verificable",
+            "the node cannot check certificate revocation right now; retry later",
         )
     }
 }

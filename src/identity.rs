@@ -1,12 +1,17 @@
 //! The identity of a client certificate: what an agreement's `[[clients]]` entries match on.
 //!
-//! The TLS layer has already verified the chain against the agency CA; this only reads the
-//! end-entity certificate to name who is calling.
+//! The TLS layer has already verified the chain against the agency CA; [`ClientIdentity::from_der`]
+//! only reads the end-entity certificate to name who is calling, and the TLS layer
+//! ([`crate::tls::Trust::identify`]) adds what it learnt from the verified chain: the CA it leads
+//! to, and a handle on the live revocation state that the broker checks on every request.
 
 use sha2::{Digest, Sha256};
 
+use crate::error::ApiError;
+use crate::tls::RevocationCheck;
+
 /// Who presented a client certificate, as agreements see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ClientIdentity {
     /// The subject's common name, when the subject has exactly one that reads as text.
     pub subject_cn: Option<String>,
@@ -14,6 +19,13 @@ pub struct ClientIdentity {
     pub spki_sha256: [u8; 32],
     /// SHA-256 of the whole DER certificate (its fingerprint, for the audit log).
     pub cert_sha256: [u8; 32],
+    /// SPKI pin of the CA of `tls.dir/ca.pem` that the verified chain leads to (its trust
+    /// anchor). `None` when not known (an identity read from a certificate alone): an agreement
+    /// that binds a CA then never matches.
+    pub ca_spki_sha256: Option<[u8; 32]>,
+    /// The chain's standing against the revocation list in force now; `None` for an identity
+    /// that did not come from a TLS connection (nothing to revoke it against).
+    pub revocation: Option<RevocationCheck>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,7 +56,19 @@ impl ClientIdentity {
             subject_cn,
             spki_sha256: Sha256::digest(cert.tbs_certificate.subject_pki.raw).into(),
             cert_sha256: Sha256::digest(der).into(),
+            ca_spki_sha256: None,
+            revocation: None,
         })
+    }
+
+    /// Refuses a certificate revoked since its connection's handshake (a CRL reloaded since),
+    /// or any certificate while the CRL in force is past its nextUpdate. The broker asks this
+    /// on every request: an open connection, or a resumed TLS session (which skips certificate
+    /// verification), would otherwise keep a revoked identity.
+    pub fn check_revocation(&self) -> Result<(), ApiError> {
+        self.revocation
+            .as_ref()
+            .map_or(Ok(()), RevocationCheck::check)
     }
 
     /// Lower-case hex of the certificate's SHA-256, for the audit log.
@@ -117,9 +141,9 @@ mod tests {
         ));
         let mut der = certificate(&["bbnn"]).0.der().to_vec();
         der.push(0);
-        assert_eq!(
+        assert!(matches!(
             ClientIdentity::from_der(&der),
             Err(IdentityError::TrailingData)
-        );
+        ));
     }
 }

@@ -57,6 +57,9 @@ pub const CLIENTS_DIR: &str = "clients";
 /// The document signing key (certificates' signatures) and its public key.
 pub const DOC_KEY: &str = "documentos-key.pem";
 pub const DOC_PUB: &str = "documentos.pem";
+/// The SPKI pins of the CA and of each client certificate, as `[[clients]]` blocks to paste
+/// into agreements.
+pub const PINS: &str = "pins.toml";
 
 /// The agreement ids named by the `*.toml` files of a folder (file stem = agreement id).
 pub fn agreement_ids(dir: &Path) -> Result<Vec<AgreementId>, PkiError> {
@@ -144,29 +147,93 @@ pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError
         write_file(&out.join(DOC_PUB), &public, false, &mut report)?;
         write_file(&out.join(DOC_KEY), &private, true, &mut report)?;
     }
+    let pins = pins(out, agreements)?;
+    let pins_path = out.join(PINS);
+    if fs::read_to_string(&pins_path).ok().as_deref() != Some(pins.as_str()) {
+        write_file(&pins_path, &pins, false, &mut report)?;
+    }
     Ok(report)
+}
+
+/// `pins.toml`: the CA's SPKI pin, and a `[[clients]]` block per client certificate that binds
+/// its subject CN, its own pin and its CA's, ready to paste into its agreement.
+fn pins(out: &Path, agreements: &[AgreementId]) -> Result<String, PkiError> {
+    let ca = spki_sha256(&out.join(CA_CERT))?;
+    let mut text = format!(
+        "# SPKI SHA-256 pins of the development certificates in this folder, written by\n\
+         # `siis pki dev` (and rewritten when it issues a certificate again). Paste a client's\n\
+         # [[clients]] block into its agreement (agreements/ID.toml): the agreement then admits\n\
+         # only that key, with that name, issued by this CA.\n\n\
+         # The CA (ca.pem).\n\
+         ca_spki_sha256 = \"{ca}\"\n"
+    );
+    for id in agreements {
+        let client = spki_sha256(&client_cert_path(out, id))?;
+        text.push_str(&format!(
+            "\n# agreements/{id}.toml\n[[clients]]\nsubject_cn = \"{id}\"\n\
+             spki_sha256 = \"{client}\"\nca_spki_sha256 = \"{ca}\"\n"
+        ));
+    }
+    Ok(text)
+}
+
+/// The SHA-256 of a PEM certificate's DER SubjectPublicKeyInfo, in hex.
+fn spki_sha256(path: &Path) -> Result<String, PkiError> {
+    use sha2::{Digest, Sha256};
+    let der = read_cert(path)?;
+    let (_, cert) =
+        x509_parser::parse_x509_certificate(&der).map_err(|e| PkiError::Certificate {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    Ok(hex::encode(Sha256::digest(
+        cert.tbs_certificate.subject_pki.raw,
+    )))
+}
+
+fn read_cert(path: &Path) -> Result<rustls_pki_types::CertificateDer<'static>, PkiError> {
+    let pem = fs::read(path).map_err(io_error(path))?;
+    rustls_pki_types::CertificateDer::from_pem_slice(&pem).map_err(|e| PkiError::Certificate {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// The CRL file `revoke_dev` writes.
 pub const CRL: &str = "crl.pem";
 
 /// Writes `DIR/crl.pem`, signed by the development CA, revoking the client certificates of
-/// `revoked` (for trying and testing revocation: set `tls.crl` to it).
+/// `revoked` (for trying and testing revocation: set `tls.crl` to it). Its nextUpdate is the
+/// end of next year.
 pub fn revoke_dev(dir: &Path, revoked: &[AgreementId]) -> Result<PathBuf, PkiError> {
+    let year = chrono::Utc::now().year();
+    let next_update = chrono::NaiveDate::from_ymd_opt(year + 1, 12, 31)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .unwrap_or_default();
+    dev_crl(dir, revoked, next_update)
+}
+
+/// Like [`revoke_dev`], with the list's nextUpdate given (one in the past makes an expired
+/// list, for trying and testing what the node does with one).
+pub fn dev_crl(
+    dir: &Path,
+    revoked: &[AgreementId],
+    next_update: chrono::DateTime<chrono::Utc>,
+) -> Result<PathBuf, PkiError> {
     let key_path = dir.join(CA_KEY);
     let pem = fs::read_to_string(&key_path).map_err(io_error(&key_path))?;
     let issuer = Issuer::new(ca_params(), KeyPair::from_pem(&pem)?);
-    let year = chrono::Utc::now().year();
+    let this_update = (chrono::Utc::now() - chrono::TimeDelta::days(1))
+        .min(next_update - chrono::TimeDelta::seconds(1));
+    let at = |t: chrono::DateTime<chrono::Utc>| {
+        rcgen::date_time_ymd(1970, 1, 1)
+            + std::time::Duration::from_secs(t.timestamp().max(0).unsigned_abs())
+    };
     let mut revoked_certs = Vec::new();
     for id in revoked {
         let path = client_cert_path(dir, id);
-        let pem = fs::read(&path).map_err(io_error(&path))?;
-        let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).map_err(|e| {
-            PkiError::Certificate {
-                path: path.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+        let der = read_cert(&path)?;
         let (_, cert) =
             x509_parser::parse_x509_certificate(&der).map_err(|e| PkiError::Certificate {
                 path: path.clone(),
@@ -174,15 +241,15 @@ pub fn revoke_dev(dir: &Path, revoked: &[AgreementId]) -> Result<PathBuf, PkiErr
             })?;
         revoked_certs.push(rcgen::RevokedCertParams {
             serial_number: rcgen::SerialNumber::from_slice(cert.raw_serial()),
-            revocation_time: rcgen::date_time_ymd(year - 1, 1, 1),
+            revocation_time: at(this_update),
             reason_code: Some(rcgen::RevocationReason::KeyCompromise),
             invalidity_date: None,
         });
     }
     let params = rcgen::CertificateRevocationListParams {
-        this_update: rcgen::date_time_ymd(year - 1, 1, 1),
-        next_update: rcgen::date_time_ymd(year + 1, 12, 31),
-        crl_number: rcgen::SerialNumber::from(1u64),
+        this_update: at(this_update),
+        next_update: at(next_update),
+        crl_number: rcgen::SerialNumber::from(chrono::Utc::now().timestamp().unsigned_abs()),
         issuing_distribution_point: None,
         revoked_certs,
         key_identifier_method: rcgen::KeyIdMethod::Sha256,
@@ -236,7 +303,8 @@ fn remove_if_present(path: &Path) -> Result<(), PkiError> {
     }
 }
 
-/// Writes a PEM file; private keys are readable by their owner only.
+/// Writes a PEM file; private keys are readable by their owner only, also when they replace a
+/// file that was not (the creation mode applies to new files only).
 fn write_file(
     path: &Path,
     contents: &str,
@@ -249,6 +317,11 @@ fn write_file(
         options.mode(0o600);
     }
     let mut file = options.open(path).map_err(io_error(path))?;
+    if private {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(io_error(path))?;
+    }
     file.write_all(contents.as_bytes())
         .map_err(io_error(path))?;
     report.created.push(path.to_owned());

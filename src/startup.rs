@@ -5,7 +5,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
+use actix_web::dev::{ServerHandle, Service};
+use actix_web::http::ConnectionType;
 use actix_web::{App, HttpServer, web};
 
 use crate::agreements::{AgreementErrors, AgreementSet};
@@ -17,7 +18,7 @@ use crate::error::ApiError;
 use crate::identity::ClientIdentity;
 use crate::ops::reglas::{Rules, RulesError};
 use crate::state::AppState;
-use crate::tls::{self, TlsError};
+use crate::tls::{self, TlsError, Trust};
 use crate::{admin, rest, soap};
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +81,8 @@ pub struct Node {
     pub public: SocketAddr,
     pub admin: SocketAddr,
     pub broker: web::Data<Broker>,
+    /// The agency listener's CAs and revocation list.
+    pub trust: Arc<Trust>,
     handles: Vec<ServerHandle>,
     servers: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Writes the refusal summaries ([`Broker::spawn_refusal_summaries`]).
@@ -140,9 +143,12 @@ impl Node {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
+        let trust = tls.trust.clone();
+        tls::watch_expiry(&trust);
         let agency = {
             let broker = broker.clone();
             let certificados = certificados.clone();
+            let trust = trust.clone();
             HttpServer::new(move || {
                 App::new()
                     .app_data(broker.clone())
@@ -150,8 +156,12 @@ impl Node {
                     .configure(rest::agency_routes)
                     .configure(soap::routes)
                     .default_service(web::to(rest::agency_not_found))
+                    .wrap_fn(|req, service| {
+                        let response = service.call(req);
+                        async move { response.await.map(close_if_revoked) }
+                    })
             })
-            .on_connect(client_identity)
+            .on_connect(move |conn, ext| client_identity(&trust, conn, ext))
             .disable_signals()
             // actix-web leaves Nagle's algorithm on: the last segment of a large answer (a
             // 500-RUN batch) then waited for the client's delayed ACK, 40 ms on Linux, for 1-2%
@@ -175,10 +185,12 @@ impl Node {
             .listen_rustls_0_23(listeners.public, tls.public)?
         };
         let admin_broker = broker.clone();
+        let admin_trust = web::Data::from(trust.clone());
         let admin = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(admin_broker.clone())
+                .app_data(admin_trust.clone())
                 .configure(admin::routes)
                 .default_service(web::to(not_found))
         })
@@ -205,10 +217,16 @@ impl Node {
             public: public_addr.ok_or_else(missing)?,
             admin: admin_addr.ok_or_else(missing)?,
             broker,
+            trust,
             handles,
             servers,
             summaries,
         })
+    }
+
+    /// Reloads the agreements and the revocation list together (SIGHUP): see [`reload`].
+    pub fn reload(&self) -> Result<Reloaded, ReloadError> {
+        reload(&self.broker, &self.trust)
     }
 
     /// Stops accepting, lets requests in flight finish (their audit records included), waits
@@ -225,9 +243,47 @@ impl Node {
     }
 }
 
-/// The TLS material named by the configuration.
+/// The TLS material named by the configuration. Private keys found readable beyond their
+/// owner are tightened to 0600 first, each with a warning.
 pub fn load_tls(config: &Config) -> Result<tls::TlsConfigs, StartError> {
+    tls::tighten_private_keys(&config.tls.dir, &[config.clave_privada_documentos()]);
     Ok(tls::load(&config.tls.dir, config.tls.crl.as_deref())?)
+}
+
+/// `serve` without `--demo`: a `tls.dir` holding a CA's private key is refused unless
+/// `tls.allow_ca_key` says so.
+pub fn refuse_ca_key(config: &Config) -> Result<(), StartError> {
+    Ok(tls::refuse_ca_key(
+        &config.tls.dir,
+        config.tls.allow_ca_key,
+    )?)
+}
+
+/// Why a reload changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("{0}")]
+    Crl(TlsError),
+    #[error("{0}")]
+    Agreements(AgreementErrors),
+}
+
+/// What a reload put in force.
+#[derive(Debug)]
+pub struct Reloaded {
+    pub agreements: usize,
+    /// The revocation list now in force (`None` without `tls.crl`).
+    pub crl: Option<tls::CrlStatus>,
+}
+
+/// Reloads the agreements and the revocation list (`tls.crl`) together, all or nothing: the
+/// list is read and checked first, then the agreements are loaded and swapped in, and only
+/// then the list. A broken list, or a broken agreement set, leaves both as they were.
+pub fn reload(broker: &Broker, trust: &Trust) -> Result<Reloaded, ReloadError> {
+    let crl = trust.read_crl().map_err(ReloadError::Crl)?;
+    let agreements = broker.reload().map_err(ReloadError::Agreements)?;
+    let crl = crl.and_then(|pending| trust.install(pending));
+    Ok(Reloaded { agreements, crl })
 }
 
 /// Agreements, eligibility rules and the audit log around an open registry.
@@ -238,6 +294,12 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
             errors,
         }
     })?;
+    if !agreements.warnings().is_empty() {
+        tracing::warn!(
+            entries = agreements.warnings().len(),
+            "agreement clients named by subject CN alone (any CA of ca.pem may issue that name): see `siis agreements check`"
+        );
+    }
     let rules = Rules::load(&config.eligibility.rules)?;
     let audit = AuditLog::start_with(&config.database.url, config.audit.durability)?;
     let restored = restore_today(&pool, &agreements)?;
@@ -283,21 +345,41 @@ fn restore_today(
     Ok(restored)
 }
 
+/// A response to a client whose certificate is no longer trusted (revoked since its handshake,
+/// or the revocation list expired) closes its connection after it is sent. The broker has
+/// refused and audited the request; actix-web offers no handle to close a connection from
+/// outside, so this is how an open connection of a revoked identity ends (HTTP/1.1; an HTTP/2
+/// connection stays open, each of its requests refused).
+fn close_if_revoked<B>(
+    mut response: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::dev::ServiceResponse<B> {
+    let revoked = response
+        .request()
+        .conn_data::<Arc<ClientIdentity>>()
+        .is_some_and(|identity| identity.check_revocation().is_err());
+    if revoked {
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    response
+}
+
 /// Reads the client certificate of each agency connection once, at the handshake's end.
-fn client_identity(conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions) {
+fn client_identity(
+    trust: &Arc<Trust>,
+    conn: &dyn std::any::Any,
+    ext: &mut actix_web::dev::Extensions,
+) {
     type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
     let Some(stream) = conn.downcast_ref::<Tls>() else {
         return;
     };
-    let Some(cert) = stream
-        .get_ref()
-        .1
-        .peer_certificates()
-        .and_then(|c| c.first())
-    else {
+    let Some(chain) = stream.get_ref().1.peer_certificates() else {
         return;
     };
-    match ClientIdentity::from_der(cert) {
+    match trust.identify(chain) {
         Ok(identity) => {
             ext.insert(Arc::new(identity));
         }

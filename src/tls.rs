@@ -1,4 +1,10 @@
-//! rustls configurations for the two TLS listeners, built with an explicit crypto provider.
+//! rustls configurations for the two TLS listeners, built with an explicit crypto provider,
+//! and what the agency listener trusts ([`Trust`]: the CAs, and a revocation list that reloads).
+
+mod crl;
+mod keys;
+mod trust;
+mod verifier;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -6,11 +12,13 @@ use std::sync::Arc;
 use rustls::RootCertStore;
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
-use rustls::server::WebPkiClientVerifier;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 
 use crate::pki;
+
+pub use keys::{refuse_ca_key, tighten as tighten_private_keys};
+pub use trust::{CrlStatus, PendingCrl, RevocationCheck, Trust, watch_expiry};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -22,13 +30,27 @@ pub enum TlsError {
     Pem { path: PathBuf, reason: String },
     #[error("TLS configuration: {0}")]
     Rustls(String),
+    #[error("tls.crl {path}: {reason}")]
+    Crl { path: PathBuf, reason: String },
+    #[error(
+        "{0} is the private key of a CA that the agency listener trusts: a production node must not hold the key that issues agency certificates; move it offline, or set tls.allow_ca_key = true (SIIS__TLS__ALLOW_CA_KEY=true) to run anyway"
+    )]
+    CaKey(PathBuf),
 }
 
-/// The server configurations of the agency (mutual TLS) and public listeners.
+/// The server configurations of the agency (mutual TLS) and public listeners, and the trust
+/// the agency listener's verifier reads (its revocation list reloads).
 #[derive(Clone)]
 pub struct TlsConfigs {
     pub agency: ServerConfig,
     pub public: ServerConfig,
+    pub trust: Arc<Trust>,
+}
+
+/// A CA of `ca.pem`: a trust anchor, and its name for messages.
+pub(crate) struct Ca {
+    pub anchor: rustls_pki_types::TrustAnchor<'static>,
+    pub name: String,
 }
 
 pub fn provider() -> Arc<CryptoProvider> {
@@ -42,22 +64,27 @@ pub fn load(dir: &Path, crl: Option<&Path>) -> Result<TlsConfigs, TlsError> {
     let chain = read_certs(&dir.join(pki::SERVER_CERT))?;
     let key = read_key(&dir.join(pki::SERVER_KEY))?;
 
+    let ca_error = |reason: String| TlsError::Pem {
+        path: dir.join(pki::CA_CERT),
+        reason,
+    };
     let mut roots = RootCertStore::empty();
+    let mut cas = Vec::new();
     for cert in ca {
-        roots.add(cert).map_err(|e| TlsError::Pem {
-            path: dir.join(pki::CA_CERT),
-            reason: e.to_string(),
-        })?;
+        let (_, parsed) =
+            x509_parser::parse_x509_certificate(&cert).map_err(|e| ca_error(e.to_string()))?;
+        let anchor = webpki::anchor_from_trusted_cert(&cert)
+            .map_err(|e| ca_error(e.to_string()))?
+            .to_owned();
+        cas.push(Ca {
+            name: parsed.subject().to_string(),
+            anchor: anchor.clone(),
+        });
+        roots.roots.push(anchor);
     }
     let provider = provider();
-    let mut verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
-    if let Some(path) = crl {
-        verifier = verifier.with_crls(read_crls(path)?);
-    }
-    let verifier = verifier
-        .build()
-        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let trust = Trust::load(cas, roots, provider.clone(), crl.map(Path::to_owned))?;
+    let verifier = Arc::new(verifier::LiveVerifier::new(trust.clone()));
     let rustls_error = |e: rustls::Error| TlsError::Rustls(e.to_string());
     let agency = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -71,7 +98,11 @@ pub fn load(dir: &Path, crl: Option<&Path>) -> Result<TlsConfigs, TlsError> {
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(rustls_error)?;
-    Ok(TlsConfigs { agency, public })
+    Ok(TlsConfigs {
+        agency,
+        public,
+        trust,
+    })
 }
 
 fn ensure_present(path: &Path) -> Result<(), TlsError> {
@@ -121,3 +152,6 @@ pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
         reason: e.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -48,6 +48,7 @@ struct RawLimits {
 struct RawClient {
     subject_cn: Option<Spanned<String>>,
     spki_sha256: Option<Spanned<String>>,
+    ca_spki_sha256: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -64,6 +65,8 @@ pub(crate) struct Checked {
     pub agreement: Option<Agreement>,
     pub clients: Vec<ClientSeen>,
     pub issues: Vec<AgreementIssue>,
+    /// What loads but deserves a reviewer's look (a client named by its subject CN alone).
+    pub warnings: Vec<AgreementIssue>,
 }
 
 /// A client criterion as written, with the line it is on.
@@ -77,6 +80,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
         file,
         text,
         issues: Vec::new(),
+        warnings: Vec::new(),
     };
     let raw: RawAgreement = match toml::from_str(text) {
         Ok(raw) => raw,
@@ -88,6 +92,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
                 agreement: None,
                 clients: Vec::new(),
                 issues: c.issues,
+                warnings: Vec::new(),
             };
         }
     };
@@ -155,6 +160,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
         agreement,
         clients: seen,
         issues: c.issues,
+        warnings: c.warnings,
     }
 }
 
@@ -162,6 +168,7 @@ struct Checker<'a> {
     file: &'a Path,
     text: &'a str,
     issues: Vec<AgreementIssue>,
+    warnings: Vec<AgreementIssue>,
 }
 
 impl Checker<'_> {
@@ -265,7 +272,7 @@ impl Checker<'_> {
         raw: Option<&Spanned<Vec<Spanned<RawClient>>>>,
     ) -> (Vec<ClientMatch>, Vec<ClientSeen>) {
         let (mut clients, mut seen) = (Vec::new(), Vec::new());
-        let none = "names no client: add a [[clients]] entry with subject_cn and/or spki_sha256";
+        let none = "names no client: add a [[clients]] entry with subject_cn and/or spki_sha256 (and ca_spki_sha256)";
         match raw {
             None => self.issues.push(AgreementIssue::new(self.file, None, none)),
             Some(list) if list.get_ref().is_empty() => self.issue(list, none),
@@ -275,11 +282,17 @@ impl Checker<'_> {
             let RawClient {
                 subject_cn,
                 spki_sha256,
+                ca_spki_sha256,
             } = entry.get_ref();
             if subject_cn.is_none() && spki_sha256.is_none() {
                 self.issue(
                     entry,
-                    "this [[clients]] entry gives neither subject_cn nor spki_sha256",
+                    match ca_spki_sha256 {
+                        None => "this [[clients]] entry gives neither subject_cn nor spki_sha256",
+                        Some(_) => {
+                            "this [[clients]] entry gives ca_spki_sha256 alone, which would admit every certificate that CA issues: add subject_cn and/or spki_sha256"
+                        }
+                    },
                 );
                 continue;
             }
@@ -290,29 +303,49 @@ impl Checker<'_> {
                 }
                 Some((cn.get_ref().clone(), line_at(self.text, cn.span().start)))
             });
-            let pin = spki_sha256.as_ref().and_then(|p| {
-                let Some(parsed) = pin::parse(p.get_ref()) else {
-                    self.issue(
-                        p,
-                        format!(
-                            "spki_sha256 {:?} is not a SHA-256 pin (64 hex characters, or base64 of 32 bytes)",
-                            p.get_ref()
-                        ),
-                    );
-                    return None;
-                };
-                Some((parsed, line_at(self.text, p.span().start)))
-            });
-            clients.push(ClientMatch {
+            let pin = spki_sha256
+                .as_ref()
+                .and_then(|p| self.pin("spki_sha256", p));
+            let ca = ca_spki_sha256
+                .as_ref()
+                .and_then(|p| self.pin("ca_spki_sha256", p));
+            let client = ClientMatch {
                 subject_cn: cn.as_ref().map(|(cn, _)| cn.clone()),
                 spki_sha256: pin.map(|(pin, _)| pin),
-            });
+                ca_spki_sha256: ca.map(|(pin, _)| pin),
+            };
+            if let Some(name) = subject_cn.as_ref().filter(|_| client.by_name_alone()) {
+                self.warnings.push(AgreementIssue::new(
+                    self.file,
+                    Some(line_at(self.text, name.span().start)),
+                    format!(
+                        "warning: subject_cn {:?} alone names this client: a certificate with that name from any CA of ca.pem acts under this agreement; add ca_spki_sha256 and/or spki_sha256 (`siis pki dev` writes them in pins.toml)",
+                        name.get_ref()
+                    ),
+                ));
+            }
+            clients.push(client);
             seen.push(ClientSeen {
                 subject_cn: cn,
                 spki_sha256: pin,
             });
         }
         (clients, seen)
+    }
+
+    /// A SHA-256 pin (`key` names it in the message), with its line.
+    fn pin(&mut self, key: &str, value: &Spanned<String>) -> Option<([u8; 32], usize)> {
+        let Some(parsed) = pin::parse(value.get_ref()) else {
+            self.issue(
+                value,
+                format!(
+                    "{key} {:?} is not a SHA-256 pin (64 hex characters, or base64 of 32 bytes)",
+                    value.get_ref()
+                ),
+            );
+            return None;
+        };
+        Some((parsed, line_at(self.text, value.span().start)))
     }
 
     fn grants(

@@ -17,6 +17,8 @@ use crate::identity::ClientIdentity;
 #[derive(Debug, Clone, Default)]
 pub struct AgreementSet {
     by_id: BTreeMap<AgreementId, Arc<Agreement>>,
+    /// What loaded but deserves a reviewer's look, in file and line order.
+    warnings: Vec<AgreementIssue>,
 }
 
 impl AgreementSet {
@@ -49,6 +51,7 @@ impl AgreementSet {
             };
             let checked = file::check(&path, &text);
             issues.extend(checked.issues);
+            set.warnings.extend(checked.warnings);
             for client in &checked.clients {
                 claims.claim(&path, client, &mut issues);
             }
@@ -72,6 +75,12 @@ impl AgreementSet {
         let mut matching = self.iter().filter(|a| a.matches(identity));
         let first = matching.next()?;
         matching.next().is_none().then_some(first)
+    }
+
+    /// What loaded but deserves a reviewer's look (`FILE:LINE: warning: …`): a client named by
+    /// its subject CN alone.
+    pub fn warnings(&self) -> &[AgreementIssue] {
+        &self.warnings
     }
 
     pub fn get(&self, id: &AgreementId) -> Option<&Arc<Agreement>> {

@@ -92,6 +92,8 @@ mod tests {
             subject_cn: None,
             spki_sha256: [byte; 32],
             cert_sha256: [byte; 32],
+            ca_spki_sha256: None,
+            revocation: None,
         }
     }
 

@@ -18,3 +18,4 @@ mod seed;
 mod soap;
 mod storage;
 mod support;
+mod trust;

@@ -59,6 +59,74 @@ fn writes_a_ca_server_and_one_client_per_agreement() {
 }
 
 #[test]
+fn private_keys_are_owner_only_even_when_they_replace_a_looser_file() {
+    let dir = TempDir::new().unwrap();
+    let pki = dir.path().join("pki");
+    std::fs::create_dir(&pki).unwrap();
+    // Left over from an earlier attempt, readable by everyone: no ca.pem or server.pem beside
+    // them, so both keys are issued again over these files.
+    for key in ["ca-key.pem", "server-key.pem"] {
+        std::fs::write(pki.join(key), "old").unwrap();
+        std::fs::set_permissions(pki.join(key), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    siis::pki::dev(&pki, &[]).unwrap();
+    for key in ["ca-key.pem", "server-key.pem", "documentos-key.pem"] {
+        let mode = std::fs::metadata(pki.join(key))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{key}: mode {mode:o}");
+    }
+}
+
+#[test]
+fn pins_of_the_ca_and_of_each_client_are_written_to_paste_into_agreements() {
+    let dir = TempDir::new().unwrap();
+    let pki = dir.path().join("pki");
+    let ids: Vec<_> = ["minvu", "muni-13101"]
+        .iter()
+        .map(|i| siis::domain::AgreementId::parse(i).unwrap())
+        .collect();
+    siis::pki::dev(&pki, &ids).unwrap();
+    let spki = |file: &str| {
+        let pem = std::fs::read_to_string(pki.join(file)).unwrap();
+        let id = siis::identity::ClientIdentity::from_der(&pem_body(&pem)).unwrap();
+        hex::encode(id.spki_sha256)
+    };
+    let text = std::fs::read_to_string(pki.join("pins.toml")).unwrap();
+    let pins: toml::Value = toml::from_str(&text).unwrap();
+    let ca = spki("ca.pem");
+    assert_eq!(pins["ca_spki_sha256"].as_str(), Some(ca.as_str()));
+    let clients = pins["clients"].as_array().unwrap();
+    assert_eq!(clients.len(), 2);
+    for (client, id) in clients.iter().zip(["minvu", "muni-13101"]) {
+        assert_eq!(client["subject_cn"].as_str(), Some(id));
+        let own = spki(&format!("clients/{id}.pem"));
+        assert_eq!(client["spki_sha256"].as_str(), Some(own.as_str()));
+        assert_eq!(client["ca_spki_sha256"].as_str(), Some(ca.as_str()));
+    }
+    assert!(
+        text.contains("# agreements/minvu.toml\n[[clients]]\n"),
+        "{text}"
+    );
+
+    // Unchanged certificates, unchanged file; a certificate issued again, new pins.
+    let report = siis::pki::dev(&pki, &ids).unwrap();
+    assert!(report.created.is_empty(), "{:?}", report.created);
+    std::fs::remove_file(pki.join("clients/minvu.pem")).unwrap();
+    let report = siis::pki::dev(&pki, &ids).unwrap();
+    assert!(
+        report.created.contains(&pki.join("pins.toml")),
+        "{:?}",
+        report.created
+    );
+    assert_ne!(
+        std::fs::read_to_string(pki.join("pins.toml")).unwrap(),
+        text
+    );
+}
+
+#[test]
 fn a_badly_named_agreement_file_is_refused() {
     let dir = TempDir::new().unwrap();
     std::fs::write(dir.path().join("Bad Name.toml"), "").unwrap();

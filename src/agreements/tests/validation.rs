@@ -219,7 +219,21 @@ fn clients_need_a_criterion_and_well_formed_pins() {
             &format!("subject_cn = \"demo\"\nspki_sha256 = \"{pin}\""),
         );
         one_issue(&text, "spki_sha256", "is not a SHA-256 pin");
+        let text = g.replace(
+            "subject_cn = \"demo\"",
+            &format!("subject_cn = \"demo\"\nca_spki_sha256 = \"{pin}\""),
+        );
+        one_issue(&text, "ca_spki_sha256", "ca_spki_sha256");
     }
+    // A CA alone would admit whatever that CA issues.
+    one_issue(
+        &g.replace(
+            "subject_cn = \"demo\"",
+            &format!("ca_spki_sha256 = \"{}\"", "ab".repeat(32)),
+        ),
+        "[[clients]]",
+        "ca_spki_sha256 alone",
+    );
 }
 
 #[test]
