@@ -125,7 +125,8 @@ per_backend!(
                 envelope,
             )
             .unwrap();
-        assert_eq!(fault.status, 403, "{fault:?}");
+        // SOAP 1.1: every Fault travels with 500 (WS-I Basic Profile R1126).
+        assert_eq!(fault.status, 500, "{fault:?}");
         assert!(fault.body.contains("<faultcode>soap:Client</faultcode>"), "{}", fault.body);
         assert!(fault.body.contains("<s:estadoSobre>01</s:estadoSobre>"), "{}", fault.body);
         assert!(fault.body.contains("<s:codigo>CERTIFICADO_REVOCADO</s:codigo>"), "{}", fault.body);
