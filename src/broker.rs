@@ -129,13 +129,16 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// Takes `persons` more from the agreement's rate and quota, for work whose size is known
-    /// only once admitted (a feed's records, once read). Refused like an admission.
-    pub fn cobrar(&self, persons: u64) -> Result<(), ApiError> {
-        if persons == 0 {
-            return Ok(());
+    /// For work whose size is known only once admitted (a feed's records, once read): the
+    /// request's admission took one unit of the agreement's rate and quota, this takes the rest
+    /// of `persons`. More persons than the burst are refused (`LOTE_SUPERA_RAFAGA`), as a
+    /// batch of them would have been at admission; otherwise refused like an admission.
+    pub fn cobrar_resto(&self, persons: u64) -> Result<(), ApiError> {
+        self.limits.fits(persons)?;
+        match persons.saturating_sub(1) {
+            0 => Ok(()),
+            rest => self.limits.admit(self.today, rest),
         }
-        self.limits.admit(self.today, persons)
     }
 
     /// ValidarIdentidad: takes a place for one comparison about `run` (see

@@ -219,7 +219,7 @@ pub trait Cupo {
 
 impl Cupo for crate::broker::Admission {
     fn cobrar(&self, registros: u64) -> Result<(), crate::error::ApiError> {
-        crate::broker::Admission::cobrar(self, registros.saturating_sub(1))
+        self.cobrar_resto(registros)
     }
 }
 

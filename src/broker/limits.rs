@@ -45,11 +45,11 @@ impl AgreementLimits {
     /// than the burst can never be admitted at once: `LOTE_SUPERA_RAFAGA`. A request the rate
     /// admits but the quota refuses keeps its rate tokens: refused work counts too.
     pub fn admit(&self, today: NaiveDate, persons: u64) -> Result<(), ApiError> {
+        self.fits(persons)?;
         let n = u32::try_from(persons.max(1))
             .ok()
             .and_then(NonZeroU32::new)
-            .filter(|n| *n <= self.burst)
-            .ok_or_else(|| ApiError::lote_supera_rafaga(persons, self.burst.get()))?;
+            .unwrap_or(self.burst);
         match self.limiter.check_n(n) {
             Ok(Ok(())) => {}
             Ok(Err(not_until)) => {
@@ -70,6 +70,14 @@ impl AgreementLimits {
             return Err(ApiError::cuota_excedida(super::seconds_to_midnight()));
         }
         used.1 += u64::from(n.get());
+        Ok(())
+    }
+
+    /// Refuses `persons` that could never be admitted at once (`LOTE_SUPERA_RAFAGA`).
+    pub fn fits(&self, persons: u64) -> Result<(), ApiError> {
+        if persons > u64::from(self.burst.get()) {
+            return Err(ApiError::lote_supera_rafaga(persons, self.burst.get()));
+        }
         Ok(())
     }
 

@@ -9,6 +9,7 @@ use siis::db::schema::auditoria;
 
 use crate::per_backend;
 use crate::registry;
+use crate::soap::break_audit;
 use crate::support::{Setup, TestNode, backends};
 
 #[tokio::test]
@@ -197,20 +198,6 @@ async fn a_person_can_learn_who_consulted_them() {
         assert!(!csv.contains(&other.to_string()));
         node.stop().await;
     }
-}
-
-/// Makes every audit insert fail, as a full disk or a lost database would.
-fn break_audit(conn: &mut DbConnection) {
-    let sql = match conn {
-        DbConnection::Sqlite(_) => {
-            "CREATE TRIGGER audit.auditoria_rota BEFORE INSERT ON auditoria BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END;"
-        }
-        DbConnection::Pg(_) => {
-            "CREATE FUNCTION auditoria_rota() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$ LANGUAGE plpgsql; \
-             CREATE TRIGGER auditoria_rota BEFORE INSERT ON auditoria FOR EACH ROW EXECUTE FUNCTION auditoria_rota();"
-        }
-    };
-    conn.batch_execute(sql).unwrap();
 }
 
 per_backend!(

@@ -32,7 +32,7 @@ async fn node(backend: Backend) -> TestNode {
 }
 
 /// `n` living persons whose household has no ficha, in RUN order.
-fn sin_ficha(node: &TestNode, n: usize) -> Vec<Run> {
+pub(crate) fn sin_ficha(node: &TestNode, n: usize) -> Vec<Run> {
     use siis::db::schema::personas;
     let mut conn = node.db();
     let with: Vec<i64> = fichas::table
@@ -66,7 +66,7 @@ async fn read(response: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
-async fn solicitar(node: &TestNode, agreement: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn solicitar(node: &TestNode, agreement: &str, body: Value) -> (u16, Value) {
     read(
         node.client(Some(agreement))
             .post(node.agency_url("/api/v1/encuestajes"))
@@ -89,7 +89,12 @@ async fn seguir(node: &TestNode, agreement: &str, id: &str) -> (u16, Value) {
     .await
 }
 
-async fn evento(node: &TestNode, agreement: &str, id: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn evento(
+    node: &TestNode,
+    agreement: &str,
+    id: &str,
+    body: Value,
+) -> (u16, Value) {
     read(
         node.client(Some(agreement))
             .post(node.agency_url(&format!("/api/v1/encuestajes/{id}/eventos")))
@@ -117,7 +122,7 @@ fn hoy() -> NaiveDate {
     siis::broker::local_today()
 }
 
-fn programar(dias: u64) -> Value {
+pub(crate) fn programar(dias: u64) -> Value {
     json!({ "evento": "programar_visita", "fechaVisita": hoy() + Days::new(dias) })
 }
 
@@ -126,7 +131,7 @@ fn encuestar(puntaje: i64) -> Value {
 }
 
 /// A new request by minvu for `run`, routed to Santiago (13101); returns its id.
-async fn nueva(node: &TestNode, run: Run) -> String {
+pub(crate) async fn nueva(node: &TestNode, run: Run) -> String {
     let (status, body) = solicitar(
         node,
         "minvu",
@@ -138,7 +143,7 @@ async fn nueva(node: &TestNode, run: Run) -> String {
 }
 
 /// The stored state of a request (estado, version) and how many events it has.
-fn stored(node: &TestNode, id: &str) -> (String, i32, i64) {
+pub(crate) fn stored(node: &TestNode, id: &str) -> (String, i32, i64) {
     let mut conn = node.db();
     let (estado, version): (String, i32) = encuestajes::table
         .find(id)
@@ -153,7 +158,7 @@ fn stored(node: &TestNode, id: &str) -> (String, i32, i64) {
     (estado, version, events)
 }
 
-fn requests(node: &TestNode) -> i64 {
+pub(crate) fn requests(node: &TestNode) -> i64 {
     encuestajes::table
         .count()
         .get_result(&mut node.db())

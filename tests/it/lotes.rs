@@ -2,6 +2,8 @@
 //! line, once; bad records are reported by line and change nothing; a batch killed mid-apply
 //! leaves nothing, and a resend applies it whole; deaths show in lookups and eligibility.
 
+mod admision;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -382,6 +382,27 @@ impl TestNode {
         )
     }
 
+    /// Stops the node and starts it again on the same registry, PKI and configuration (what
+    /// the broker remembers across a restart comes from the registry and the audit log).
+    pub async fn restart(self) -> TestNode {
+        let TestNode {
+            node,
+            pki,
+            config,
+            _db,
+            _dir,
+        } = self;
+        node.stop().await.expect("node stops cleanly");
+        let node = Node::start(config.clone()).expect("node starts again");
+        TestNode {
+            node,
+            pki,
+            config,
+            _db,
+            _dir,
+        }
+    }
+
     pub fn destroy_database(&self) {
         self._db.destroy();
     }

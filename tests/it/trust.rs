@@ -148,17 +148,46 @@ impl Raw {
         headers: &[(&str, &str)],
         body: &str,
     ) -> std::io::Result<RawAnswer> {
-        let mut request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n",
-            body.len()
-        );
+        self.send_declaring(method, path, headers, body.len() as u64, body)
+    }
+
+    /// Sends a request that declares a body of `length` bytes but sends only `body` (its start),
+    /// then reads the answer: a node that refuses without reading the body answers at once.
+    pub fn send_declaring(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        length: u64,
+        body: &str,
+    ) -> std::io::Result<RawAnswer> {
+        self.send_partial(method, path, headers, length, body)?;
+        self.read_answer()
+    }
+
+    /// Writes a request's head, declaring a body of `length` bytes, and `body` (all of it, or
+    /// only its start), without waiting for an answer.
+    pub fn send_partial(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        length: u64,
+        body: &str,
+    ) -> std::io::Result<()> {
+        let mut request =
+            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {length}\r\n");
         for (name, value) in headers {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
         request.push_str(body);
         self.tls.write_all(request.as_bytes())?;
-        self.tls.flush()?;
+        self.tls.flush()
+    }
+
+    /// Reads one answer: status line, headers and a body of its `Content-Length`.
+    pub fn read_answer(&mut self) -> std::io::Result<RawAnswer> {
         let mut reader = BufReader::new(&mut self.tls);
         let mut line = String::new();
         reader.read_line(&mut line)?;
