@@ -41,9 +41,13 @@ pub struct Agreement {
     pub clients: Vec<ClientMatch>,
     /// The operations granted, each with the fields it may disclose (at least one).
     pub grants: BTreeMap<Operation, Grant>,
+    /// Persons per second and at once, across every operation and transport.
     pub rate: RateLimit,
-    /// Requests allowed per calendar day (at least 1).
+    /// Persons per calendar day (at least 1).
     pub daily_quota: u64,
+    /// A provider's own budget for the records of its batches (`[limits.lotes]`), when it sets
+    /// one; otherwise batches draw on `rate` and `daily_quota` too.
+    pub lotes: Option<Budget>,
     /// Municipal agreements: only persons of this comuna may be consulted.
     pub scope: Option<Cut>,
     /// The file this agreement was read from.
@@ -78,6 +82,13 @@ pub struct Grant {
 pub struct RateLimit {
     pub per_second: NonZeroU32,
     pub burst: NonZeroU32,
+}
+
+/// A rate and a daily quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub rate: RateLimit,
+    pub daily_quota: u64,
 }
 
 impl Agreement {

@@ -68,6 +68,10 @@ pub struct AuditRecord {
     /// A summary of refusals answered without a record of their own (a flood beyond
     /// `broker.refusals_per_second`): how many this record stands for. `None` otherwise.
     pub omitidos: Option<u64>,
+    /// The units of its agreement's daily quota the request took (the persons it named; a
+    /// feed's records when they are charged to that budget). `None` when not known (records
+    /// written before it was kept); the quota is restored from it at start-up.
+    pub personas: Option<u64>,
 }
 
 /// The position of a committed record in the chain (1, 2, 3, …).

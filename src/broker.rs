@@ -4,7 +4,7 @@
 //! onto the granted fields, and writes the audit record before the answer leaves. Transports
 //! (`rest/`, `soap/`) only decode, call one of [`Broker::call`] (reads), [`Broker::call_write`]
 //! (writes, committed together with their audit record), [`Broker::call_write_reading`] (a
-//! write whose body is read only once admitted: provider batches) or
+//! write in steps, [`Escritura`], whose input is read only once admitted: provider batches) or
 //! [`Broker::consultar_ficha`] (a single FPS lookup, read together with those waiting at the
 //! same time), and encode.
 //!
@@ -20,6 +20,7 @@ mod replay;
 mod validaciones;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,7 +41,7 @@ use crate::ops::reglas::Rules;
 
 use coalesce::Coalescer;
 pub use coalesce::GroupStats;
-pub use limits::{AgreementLimits, Limits};
+pub use limits::{AgreementLimits, Limits, Used};
 use record::{Disclosed, RecordDraft};
 pub use refusals::{Omitidos, Refusals};
 pub use replay::ReplayGuard;
@@ -116,6 +117,61 @@ impl Call {
     }
 }
 
+/// A write, in the steps the broker runs it in ([`Broker::call_write_reading`]), all on one
+/// registry connection: `preparar` reads and checks what it needs before the registry's write
+/// lock is taken (a provider batch is read and staged here); `aplicar` makes the change, in one
+/// transaction that commits only with the answer's audit record; `terminar` tidies the
+/// connection afterwards, whatever happened.
+pub trait Escritura<I>: Send + 'static {
+    type Preparado;
+    type Respuesta: Project + Send + 'static;
+
+    fn preparar(
+        &mut self,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        input: I,
+    ) -> Result<Self::Preparado, ApiError>;
+
+    fn aplicar(
+        &mut self,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        preparado: Self::Preparado,
+    ) -> Result<Self::Respuesta, ApiError>;
+
+    fn terminar(&mut self, _conn: &mut DbConnection) {}
+}
+
+/// A write with nothing to prepare: one function, run in the transaction.
+struct Directa<F>(Option<F>);
+
+impl<T, F> Escritura<()> for Directa<F>
+where
+    T: Project + Send + 'static,
+    F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+{
+    type Preparado = ();
+    type Respuesta = T;
+
+    fn preparar(&mut self, _: &Admission, _: &mut DbConnection, (): ()) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    fn aplicar(
+        &mut self,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        (): (),
+    ) -> Result<T, ApiError> {
+        let work = self.0.take().ok_or_else(|| {
+            tracing::error!("a write was applied twice");
+            ApiError::unavailable()
+        })?;
+        work(admission, conn)
+    }
+}
+
 /// The agreement a request was admitted under.
 #[derive(Clone)]
 pub struct Admission {
@@ -123,22 +179,36 @@ pub struct Admission {
     pub today: NaiveDate,
     /// The registry pool, for an operation that may use a second idle connection (batches).
     pub pool: Pool,
-    /// Today's identity comparisons that did not match, per agreement and person.
-    pub validaciones: Arc<ValidacionesFallidas>,
-    limits: Arc<AgreementLimits>,
+    validaciones: Arc<ValidacionesFallidas>,
+    /// The budget the agreement's batch records draw on (its own, or the agreement's), and
+    /// whether it is its own.
+    lotes: Arc<AgreementLimits>,
+    lotes_apart: bool,
+    /// Units of the agreement's daily quota this request has taken so far (for its record).
+    charged: Arc<AtomicU64>,
 }
 
 impl Admission {
-    /// For work whose size is known only once admitted (a feed's records, once read): the
-    /// request's admission took one unit of the agreement's rate and quota, this takes the rest
-    /// of `persons`. More persons than the burst are refused (`LOTE_SUPERA_RAFAGA`), as a
-    /// batch of them would have been at admission; otherwise refused like an admission.
-    pub fn cobrar_resto(&self, persons: u64) -> Result<(), ApiError> {
-        self.limits.fits(persons)?;
-        match persons.saturating_sub(1) {
-            0 => Ok(()),
-            rest => self.limits.admit(self.today, rest),
+    /// The most records one batch of this agreement may hold (its records' burst).
+    pub fn lote_max(&self) -> u64 {
+        self.lotes.largest()
+    }
+
+    /// For a provider batch, once its file is read: charges its `records` to the budget its
+    /// records draw on (`[limits.lotes]`, or the agreement's), where the batch's admission
+    /// already took the first ([`Broker::call_write_reading`]). More records than that
+    /// budget's burst are refused (`LOTE_SUPERA_RAFAGA`); otherwise refused like an
+    /// admission.
+    pub fn cobrar_lote(&self, records: u64) -> Result<(), ApiError> {
+        self.lotes.fits(records)?;
+        let rest = records.saturating_sub(1);
+        if rest > 0 {
+            self.lotes.admit(self.today, rest)?;
+            if !self.lotes_apart {
+                self.charged.fetch_add(rest, Ordering::Relaxed);
+            }
         }
+        Ok(())
     }
 
     /// ValidarIdentidad: takes a place for one comparison about `run` (see
@@ -185,12 +255,21 @@ pub struct Broker {
     pub config: Arc<Config>,
 }
 
-/// What the registry says at start-up about today: persons each agreement's requests named,
-/// and identity comparisons that did not match.
+/// What the registry says at start-up about today: each budget's use, and identity
+/// comparisons that did not match (per agreement and RUN number).
 #[derive(Default)]
 pub struct Restored {
-    pub persons: HashMap<AgreementId, u64>,
+    pub used: Used,
     pub failed_validations: HashMap<(AgreementId, u32), u32>,
+}
+
+/// A request the broker did not admit: why, under which agreement (if one was found), and what
+/// it took of that agreement's quota before it was refused (a replayed id, a request the
+/// transport could not decode: both come after the limits).
+struct Refused {
+    error: ApiError,
+    agreement: Option<Arc<Agreement>>,
+    charged: u64,
 }
 
 /// The reply when a request's task died (a panic): nothing is sent but 503.
@@ -246,7 +325,7 @@ impl Broker {
         restored: Restored,
     ) -> Broker {
         let today = local_today();
-        let limits = Limits::build(&agreements, None, &restored.persons, today);
+        let limits = Limits::build(&agreements, None, &restored.used, today);
         let broker = &config.broker;
         Broker {
             replay: ReplayGuard::new(Duration::from_secs(broker.replay_window_secs)),
@@ -276,8 +355,9 @@ impl Broker {
     }
 
     /// Reloads the agreements from their folder. A set with any problem is refused whole and
-    /// the previous one stays in force. Limits and today's counts carry over for agreements
-    /// whose rate did not change.
+    /// the previous one stays in force. An agreement whose limits did not change keeps its
+    /// budgets as they are (bucket and today's count); one whose limits changed gets new ones
+    /// that carry today's count over.
     pub fn reload(&self) -> Result<usize, AgreementErrors> {
         let agreements = AgreementSet::load_dir(&self.config.agreements.dir)?;
         let count = agreements.len();
@@ -285,7 +365,7 @@ impl Broker {
             let limits = Limits::build(
                 &agreements,
                 Some(&current.limits),
-                &HashMap::new(),
+                &Used::default(),
                 local_today(),
             );
             Policy {
@@ -300,53 +380,67 @@ impl Broker {
     /// Default deny: the agreement must exist, be in force, grant the operation, and the
     /// message must be new and within the agreement's limits (one unit per person the request
     /// names).
-    fn admit(
-        &self,
-        call: &Call,
-        today: NaiveDate,
-    ) -> Result<Admission, (ApiError, Option<Arc<Agreement>>)> {
+    fn admit(&self, call: &Call, today: NaiveDate) -> Result<Admission, Refused> {
         let policy = self.policy.load();
         let agreement = call
             .identity
             .as_deref()
             .and_then(|identity| policy.agreements.find(identity))
             .cloned()
-            .ok_or_else(|| (ApiError::sin_convenio(), None))?;
-        let refuse = |e: ApiError| (e, Some(agreement.clone()));
+            .ok_or_else(|| Refused {
+                error: ApiError::sin_convenio(),
+                agreement: None,
+                charged: 0,
+            })?;
+        let mut charged = 0;
+        let refuse = |error: ApiError, charged: u64| Refused {
+            error,
+            agreement: Some(agreement.clone()),
+            charged,
+        };
         // Revoked since the handshake (open connection, resumed session): see src/tls/trust.rs.
         if let Some(identity) = &call.identity {
-            identity.check_revocation().map_err(refuse)?;
+            identity.check_revocation().map_err(|e| refuse(e, 0))?;
         }
         if !agreement.is_in_force(today) {
-            return Err(refuse(ApiError::convenio_no_vigente()));
+            return Err(refuse(ApiError::convenio_no_vigente(), 0));
         }
         if let Service::Op(op) = call.service
             && agreement.grant(op).is_none()
         {
-            return Err(refuse(ApiError::no_autorizado(format!(
-                "the agreement does not grant {op}"
-            ))));
+            return Err(refuse(
+                ApiError::no_autorizado(format!("the agreement does not grant {op}")),
+                0,
+            ));
         }
         // Limits first: a refused request does not use up its message id.
-        let Some(limits) = policy.limits.get(&agreement.id).cloned() else {
+        let (Some(limits), Some(lotes)) = (
+            policy.limits.get(&agreement.id).cloned(),
+            policy.limits.lotes(&agreement.id).cloned(),
+        ) else {
             tracing::error!(agreement = %agreement.id, "agreement without limits: refused");
-            return Err(refuse(ApiError::unavailable()));
+            return Err(refuse(ApiError::unavailable(), 0));
         };
-        limits.admit(today, call.persons()).map_err(refuse)?;
+        limits
+            .admit(today, call.persons())
+            .map_err(|e| refuse(e, 0))?;
+        charged += call.persons();
         if let Some(id) = &call.message_id
             && !self.replay.first_use(&agreement.id, id)
         {
-            return Err(refuse(ApiError::mensaje_repetido()));
+            return Err(refuse(ApiError::mensaje_repetido(), charged));
         }
         if let Some(error) = &call.input_error {
-            return Err(refuse(error.clone()));
+            return Err(refuse(error.clone(), charged));
         }
         Ok(Admission {
+            lotes_apart: policy.limits.lotes_apart(&agreement.id),
             agreement,
             today,
             pool: self.pool.clone(),
             validaciones: self.validaciones.clone(),
-            limits,
+            lotes,
+            charged: Arc::new(AtomicU64::new(charged)),
         })
     }
 
@@ -363,7 +457,7 @@ impl Broker {
             let service = call.service;
             broker
                 .call_inner(call, message_id, |admission, _| {
-                    broker.on_connection(admission, service, None, work)
+                    broker.on_connection(admission, service, work)
                 })
                 .await
         })
@@ -380,32 +474,26 @@ impl Broker {
         T: Project + Send + 'static,
         F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        self.call_write_reading(
-            call,
-            |_| Ok(()),
-            async { Ok(()) },
-            move |a, c, ()| work(a, c),
-        )
-        .await
+        self.call_write_reading(call, |_| Ok(()), async { Ok(()) }, Directa(Some(work)))
+            .await
     }
 
-    /// [`Broker::call_write`] for a request whose input is read only once it is admitted and
-    /// `check` (run on the admission) passes: a provider batch's body is not read for a
-    /// client whose agreement is not in force, does not grant the kind, is over its limits or
-    /// already has `broker.lotes_max_concurrent` batches in progress.
-    pub async fn call_write_reading<T, I, C, R, F>(
+    /// [`Broker::call_write`] for a write in steps ([`Escritura`]) whose input is read only
+    /// once it is admitted and `check` (run on the admission) passes: a provider batch's body
+    /// is not read for a client whose agreement is not in force, does not grant the kind, is
+    /// over its limits or already has `broker.lotes_max_concurrent` batches in progress.
+    pub async fn call_write_reading<I, C, R, E>(
         self: Arc<Self>,
         call: Call,
         check: C,
         read: R,
-        work: F,
-    ) -> Reply<T>
+        escritura: E,
+    ) -> Reply<E::Respuesta>
     where
-        T: Project + Send + 'static,
         I: Send + 'static,
         C: FnOnce(&Admission) -> Result<(), ApiError> + 'static,
         R: Future<Output = Result<I, ApiError>> + 'static,
-        F: FnOnce(&Admission, &mut DbConnection, I) -> Result<T, ApiError> + Send + 'static,
+        E: Escritura<I>,
     {
         self.spawn(call, move |broker, call, message_id| async move {
             let service = call.service;
@@ -414,10 +502,8 @@ impl Broker {
                 check(&admission)?;
                 let _in_progress = this.in_progress(&admission, service)?;
                 let input = read.await?;
-                this.on_connection(admission, service, Some(draft), move |a, c| {
-                    work(a, c, input)
-                })
-                .await
+                this.write_on_connection(admission, service, draft, input, escritura)
+                    .await
             })
             .await
         })
@@ -464,47 +550,61 @@ impl Broker {
     {
         let draft = RecordDraft::new(&call, &message_id, Instant::now());
         let today = local_today();
-        let (result, agreement) = match self.admit(&call, today) {
-            Err((error, agreement)) => {
+        let mut admitted = false;
+        let (result, agreement, charged) = match self.admit(&call, today) {
+            Err(Refused {
+                error,
+                agreement,
+                charged,
+            }) => {
                 let id = agreement.as_ref().map(|a| a.id.as_str());
-                if let Err(retry) = self.refusals.admit(call.identity.as_deref(), id) {
+                if let Err(retry) = self.refusals.admit(call.identity.as_deref(), id, charged) {
                     return Reply {
                         message_id,
                         agreement: agreement.map(|a| a.id.clone()),
                         result: Err(ApiError::limite_excedido(retry)),
                     };
                 }
-                (Err(error), agreement)
+                (Err(error), agreement, Arc::new(AtomicU64::new(charged)))
             }
             Ok(admission) => {
+                admitted = true;
                 let agreement = admission.agreement.clone();
-                (answer(admission, draft.clone()).await, Some(agreement))
+                let charged = admission.charged.clone();
+                let answer = answer(admission, draft.clone()).await;
+                (answer, Some(agreement), charged)
             }
         };
         let (result, disclosed) = match result {
             Ok((value, disclosed)) => (Ok(value), disclosed),
             Err(e) => (Err(e), Disclosed::default()),
         };
-        self.finish(&draft, message_id, agreement, result, disclosed)
-            .await
+        let charged = charged.load(Ordering::Relaxed);
+        let reply = self
+            .finish(&draft, message_id, agreement, result, disclosed, charged)
+            .await;
+        // A request the node could not answer (registry or audit unavailable: nothing was
+        // done) gives its message id back, so that its retry is not taken for a replay.
+        if admitted
+            && let (Err(e), Some(agreement), Some(id)) =
+                (&reply.result, &reply.agreement, &call.message_id)
+            && e.code == ApiError::unavailable().code
+        {
+            self.replay.forget(agreement, id);
+        }
+        reply
     }
 
-    /// Runs `work` on a registry connection off the async executor and projects its result.
-    /// With a `draft`, `work` is a write: it runs in one transaction that commits only after
-    /// its audit record is durable ([`Broker::call_write`]).
-    async fn on_connection<T, F>(
-        &self,
-        admission: Admission,
-        service: Service,
-        write: Option<RecordDraft>,
-        work: F,
-    ) -> Result<(T, Disclosed), ApiError>
+    /// Runs `work` with a registry connection off the async executor, once a permit and a
+    /// pooled connection are had within `database.pool_timeout_secs` (else 503: a stalled
+    /// database answers, it does not queue forever).
+    async fn with_connection<R, F>(&self, admission: Admission, work: F) -> Result<R, ApiError>
     where
-        T: Project + Send + 'static,
-        F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        R: Send + 'static,
+        F: FnOnce(Admission, &mut DbConnection) -> Result<R, ApiError> + Send + 'static,
     {
         // The wait for a permit counts against the pool's timeout, as the wait for a
-        // connection did: a stalled database answers 503, it does not queue forever.
+        // connection did.
         let waited = Instant::now();
         let timeout = Duration::from_secs(self.config.database.pool_timeout_secs);
         let permit =
@@ -514,29 +614,13 @@ impl Broker {
             tracing::error!("no registry connection within the pool timeout");
             return Err(ApiError::unavailable());
         };
-        let audit = self.audit.clone();
         actix_web::web::block(move || {
             let _permit = permit;
             let mut conn = admission.pool.get_timeout(left).map_err(|e| {
                 tracing::error!(error = %e, "no registry connection");
                 ApiError::unavailable()
             })?;
-            let Some(draft) = write else {
-                let value = work(&admission, &mut conn)?;
-                return Ok(projected(value, service, &admission.agreement));
-            };
-            crate::db::write_transaction(&mut conn, |conn| {
-                let value = work(&admission, conn)?;
-                let (value, mut disclosed) = projected(value, service, &admission.agreement);
-                let answer = Ok::<_, ApiError>(());
-                let record = draft.record(Some(&admission.agreement), &answer, &disclosed);
-                audit.append_blocking(record).map_err(|error| {
-                    tracing::error!(error = %error, "audit record not written: write rolled back");
-                    ApiError::unavailable()
-                })?;
-                disclosed.audited = true;
-                Ok((value, disclosed))
-            })
+            work(admission, &mut conn)
         })
         .await
         .unwrap_or_else(|e| {
@@ -545,8 +629,71 @@ impl Broker {
         })
     }
 
-    /// A place among the agreement's provider batches in progress, for RecepcionLotes (none
-    /// needed otherwise); refused with `LOTES_EN_CURSO` when they are all taken.
+    /// Runs a read on a registry connection and projects its result.
+    async fn on_connection<T, F>(
+        &self,
+        admission: Admission,
+        service: Service,
+        work: F,
+    ) -> Result<(T, Disclosed), ApiError>
+    where
+        T: Project + Send + 'static,
+        F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.with_connection(admission, move |admission, conn| {
+            let value = work(&admission, conn)?;
+            Ok(projected(value, service, &admission.agreement))
+        })
+        .await
+    }
+
+    /// Runs a write on a registry connection: its preparation first, then its change in one
+    /// transaction that commits only after the answer's audit record is durable, then its
+    /// tidying, whatever happened.
+    async fn write_on_connection<I, E>(
+        &self,
+        admission: Admission,
+        service: Service,
+        draft: RecordDraft,
+        input: I,
+        mut escritura: E,
+    ) -> Result<(E::Respuesta, Disclosed), ApiError>
+    where
+        I: Send + 'static,
+        E: Escritura<I>,
+    {
+        let audit = self.audit.clone();
+        self.with_connection(admission, move |admission, conn| {
+            let prepared = match escritura.preparar(&admission, conn, input) {
+                Ok(prepared) => prepared,
+                Err(error) => {
+                    escritura.terminar(conn);
+                    return Err(error);
+                }
+            };
+            let written = crate::db::write_transaction(conn, |conn| {
+                let value = escritura.aplicar(&admission, conn, prepared)?;
+                let (value, mut disclosed) = projected(value, service, &admission.agreement);
+                let answer = Ok::<_, ApiError>(());
+                let charged = admission.charged.load(Ordering::Relaxed);
+                let record = draft.record(Some(&admission.agreement), &answer, &disclosed, charged);
+                audit.append_blocking(record).map_err(|error| {
+                    tracing::error!(error = %error, "audit record not written: write rolled back");
+                    ApiError::unavailable()
+                })?;
+                disclosed.audited = true;
+                Ok((value, disclosed))
+            });
+            escritura.terminar(conn);
+            written
+        })
+        .await
+    }
+
+    /// For RecepcionLotes (nothing otherwise), before the batch is read: a place among the
+    /// agreement's batches in progress (refused with `LOTES_EN_CURSO` when they are all taken),
+    /// and the first record's unit of the budget its records draw on, when that is its own
+    /// (`[limits.lotes]`; the agreement's own took it at admission).
     fn in_progress(
         &self,
         admission: &Admission,
@@ -554,6 +701,9 @@ impl Broker {
     ) -> Result<Option<OwnedSemaphorePermit>, ApiError> {
         if service != Service::Op(Operation::RecepcionLotes) {
             return Ok(None);
+        }
+        if admission.lotes_apart {
+            admission.lotes.admit(admission.today, 1)?;
         }
         let places = self
             .lotes_en_curso
@@ -600,11 +750,12 @@ impl Broker {
         agreement: Option<Arc<Agreement>>,
         result: Result<T, ApiError>,
         disclosed: Disclosed,
+        charged: u64,
     ) -> Reply<T> {
         let written = if disclosed.audited {
             Ok(())
         } else {
-            let record = draft.record(agreement.as_deref(), &result, &disclosed);
+            let record = draft.record(agreement.as_deref(), &result, &disclosed, charged);
             self.audit.append(record).await.map(drop)
         };
         let agreement = agreement.map(|a| a.id.clone());
@@ -630,11 +781,10 @@ impl Broker {
     pub async fn summarize_refusals(&self) -> usize {
         let mut written = 0;
         for omitidos in self.refusals.take() {
-            let count = omitidos.count;
             let record = AuditRecord {
                 ts: omitidos.since,
-                agreement: omitidos.agreement,
-                certificate: omitidos.certificate,
+                agreement: omitidos.agreement.clone(),
+                certificate: omitidos.certificate.clone(),
                 operation: "RechazosOmitidos".into(),
                 transport: "broker",
                 message_id: uuid::Uuid::new_v4().to_string(),
@@ -646,28 +796,38 @@ impl Broker {
                 http_status: 429,
                 latency_us: 0,
                 xroad: None,
-                omitidos: Some(count),
+                omitidos: Some(omitidos.count),
+                personas: Some(omitidos.personas),
             };
             match self.audit.append(record).await {
                 Ok(_) => written += 1,
                 Err(error) => {
-                    tracing::error!(error = %error, omitidos = count, "refusal summary not written");
+                    // Counted again into the next summary: no refusal goes unaccounted.
+                    tracing::error!(error = %error, omitidos = omitidos.count, "refusal summary not written");
+                    self.refusals.put_back(omitidos);
                 }
             }
         }
         written
     }
 
-    /// Writes the refusal summaries every `broker.refusals_summary_secs`, for as long as the
-    /// returned task runs (the node aborts it when it stops, then writes a last summary).
-    pub fn spawn_refusal_summaries(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+    /// Writes the refusal summaries every `broker.refusals_summary_secs` until `stop` fires
+    /// (a summary being written is finished first); the node then writes a last one.
+    pub fn spawn_refusal_summaries(
+        self: Arc<Self>,
+        mut stop: tokio::sync::oneshot::Receiver<()>,
+    ) -> tokio::task::JoinHandle<()> {
         let every = Duration::from_secs(self.config.broker.refusals_summary_secs);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
             loop {
-                tick.tick().await;
-                self.summarize_refusals().await;
+                tokio::select! {
+                    _ = tick.tick() => {
+                        self.summarize_refusals().await;
+                    }
+                    _ = &mut stop => break,
+                }
             }
         })
     }

@@ -294,8 +294,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Audit { command } => {
-            // Read-only: an auditor may point this at a replica or use a read-only role.
-            crate::fsperm::secure_database(&config.database.url)?;
+            // Read-only: an auditor may point this at a replica or a copy, as another user or
+            // with a read-only role; a file open to others is named, not changed.
+            crate::fsperm::warn_if_open(&config.database.url);
             let mut conn = db::ConnectionManager::new(config.database.url.clone()).open()?;
             match command {
                 AuditCommand::Verify => {

@@ -334,8 +334,8 @@ impl ApiError {
             413,
             "Lote mayor que la ráfaga del convenio",
             format!(
-                "this request is about {personas} persons and the agreement allows at most \
-                 {rafaga} at once (its burst): send smaller batches"
+                "this request is about at least {personas} persons and the agreement allows at \
+                 most {rafaga} at once (its burst): send smaller batches"
             ),
         )
     }

@@ -97,6 +97,28 @@ fn sidecars(database: &Path) -> [PathBuf; 3] {
     })
 }
 
+/// For a command that only reads (`siis audit`, which an auditor may run as another user on a
+/// copy): warns about each database file of `url` open to other users, and changes nothing.
+/// Returns those files.
+pub fn warn_if_open(url: &DatabaseUrl) -> Vec<PathBuf> {
+    let mut open = Vec::new();
+    for database in database_files(url) {
+        for file in std::iter::once(database.clone()).chain(sidecars(&database)) {
+            if let Ok(meta) = std::fs::metadata(&file)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    file = %file.display(),
+                    mode = %format_args!("{:04o}", meta.permissions().mode() & 0o777),
+                    "a file holding personal data is open to other users of this machine (set it to 0600)"
+                );
+                open.push(file);
+            }
+        }
+    }
+    open
+}
+
 /// Before SQLite opens them: creates each missing database file of `url` empty and 0600 (an
 /// empty file is a new SQLite database), and sets any existing one, and its `-wal`, `-shm`
 /// and `-journal` files, to 0600 with a warning if it was open to others. Nothing on

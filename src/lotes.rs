@@ -21,22 +21,23 @@ mod feeds;
 mod fichas;
 mod generar;
 mod lectura;
+mod recepcion;
 mod registro;
 mod xml;
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::agreements::FieldSet;
-use crate::db::{DbConnection, DbError};
+use crate::db::DbError;
 use crate::ops::projection::Project;
 
 pub use generar::generar_personas;
-pub use registro::{Procedencia, procedencia};
+pub use recepcion::{Cupo, Preparado, Recepcion, SinCupo, aplicar, preparar, recibir, terminar};
+pub use registro::{Procedencia, procedencia, registros_desde};
 
 /// Rejections kept in full in a report; beyond this only their number is kept
 /// (`rechazos_omitidos`), so a report stays small whatever the file.
@@ -91,6 +92,21 @@ impl Tipo {
 
     pub fn parse(text: &str) -> Option<Tipo> {
         Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+
+    /// A kind from a request, or the error that names the kinds there are.
+    pub fn from_request(text: &str) -> Result<Tipo, crate::error::ApiError> {
+        Self::parse(text).ok_or_else(|| {
+            crate::error::ApiError::lote_rechazado(
+                "LOTE_TIPO_DESCONOCIDO",
+                404,
+                "Tipo de lote desconocido",
+                format!(
+                    "the feed kinds are {}",
+                    Self::ALL.map(Tipo::as_str).join(", ")
+                ),
+            )
+        })
     }
 
     /// The columns of this kind's CSV header (and the element names of its XML records), in
@@ -191,44 +207,6 @@ pub fn comprobar_tipo(
         Err(crate::error::ApiError::no_autorizado(format!(
             "the agreement does not grant RecepcionLotes for {tipo}"
         )))
-    }
-}
-
-/// Receives a batch sent by a client (REST or SOAP) admitted by the broker: refused with
-/// `NO_AUTORIZADO` unless the agreement grants RecepcionLotes for its kind, and each record
-/// read costs one unit of the agreement's rate and quota ([`Cupo`]).
-pub fn recibir_concedido(
-    admission: &crate::broker::Admission,
-    conn: &mut DbConnection,
-    envio: &Envio,
-    archivo: &Path,
-) -> Result<Informe, crate::error::ApiError> {
-    comprobar_tipo(&admission.agreement, envio.tipo)?;
-    Ok(recibir(conn, envio, archivo, &mut SinProgreso, admission)?)
-}
-
-/// What a batch's records cost its sender. A provider's feed is about persons as a lookup is:
-/// each record read takes one unit of the agreement's rate and daily quota, charged once the
-/// file is read and before anything is applied (the request itself took the first at its
-/// admission). A batch larger than the agreement's burst is refused whole
-/// (`LOTE_SUPERA_RAFAGA`), one the rate or quota cannot take now waits for the caller's retry.
-pub trait Cupo {
-    /// Takes `registros` more from the sender's budget, or refuses the batch.
-    fn cobrar(&self, registros: u64) -> Result<(), crate::error::ApiError>;
-}
-
-impl Cupo for crate::broker::Admission {
-    fn cobrar(&self, registros: u64) -> Result<(), crate::error::ApiError> {
-        self.cobrar_resto(registros)
-    }
-}
-
-/// The operators' own loads (`siis ingest`): no agency asks, nothing is charged.
-pub struct SinCupo;
-
-impl Cupo for SinCupo {
-    fn cobrar(&self, _: u64) -> Result<(), crate::error::ApiError> {
-        Ok(())
     }
 }
 
@@ -350,69 +328,6 @@ pub struct SinProgreso;
 impl Progreso for SinProgreso {
     fn validando(&mut self, _: u64, _: u64, _: u64) {}
     fn aplicando(&mut self, _: u64, _: u64) {}
-}
-
-/// Receives one batch from `archivo`: applies it exactly once, all valid records together, and
-/// returns its report (the first report again when the batch had already been applied).
-pub fn recibir(
-    conn: &mut DbConnection,
-    envio: &Envio,
-    archivo: &Path,
-    progreso: &mut dyn Progreso,
-    cupo: &dyn Cupo,
-) -> Result<Informe, LoteError> {
-    if let Some(clave) = &envio.clave_proveedor
-        && (clave.is_empty() || clave.len() > 128 || !clave.bytes().all(|b| b.is_ascii_graphic()))
-    {
-        return Err(LoteError::ClaveInvalida);
-    }
-    let recibido = Utc::now();
-    let huella = lectura::Huella::of(archivo)?;
-    let clave = envio
-        .clave_proveedor
-        .clone()
-        .unwrap_or_else(|| format!("sha256:{}", huella.sha256));
-    if let Some(previo) = registro::find(conn, &envio.convenio, &clave)? {
-        return repetido(previo, &huella.sha256, &clave);
-    }
-    let feed = feeds::feed(envio.tipo);
-    feeds::prepare(conn, feed)?;
-    let outcome = (|| {
-        let lectura = lectura::leer(conn, feed, envio, archivo, &huella, progreso)?;
-        cupo.cobrar(lectura.leidos).map_err(LoteError::Cupo)?;
-        registro::aplicar(
-            conn, feed, envio, &clave, &huella, lectura, recibido, progreso,
-        )
-    })();
-    // The staging table goes whatever happened (the connection may go back to a pool).
-    let dropped = feeds::drop_stage(conn, feed);
-    match outcome {
-        Ok(registro::Aplicado::Nuevo(informe)) => {
-            dropped?;
-            tracing::info!(
-                lote = informe.lote,
-                convenio = %informe.convenio,
-                tipo = %informe.tipo,
-                leidos = informe.leidos,
-                aplicados = informe.aplicados,
-                rechazados = informe.rechazados,
-                "batch applied"
-            );
-            Ok(informe)
-        }
-        Ok(registro::Aplicado::Previo(previo)) => repetido(previo, &huella.sha256, &clave),
-        Err(e) => Err(e),
-    }
-}
-
-fn repetido(previo: Informe, sha256: &str, clave: &str) -> Result<Informe, LoteError> {
-    if previo.sha256 != sha256 {
-        return Err(LoteError::ClaveReutilizada(clave.to_owned()));
-    }
-    Ok(Informe {
-        repetido: true,
-        ..previo
-    })
 }
 
 impl From<LoteError> for crate::error::ApiError {

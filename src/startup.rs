@@ -85,8 +85,11 @@ pub struct Node {
     pub trust: Arc<Trust>,
     handles: Vec<ServerHandle>,
     servers: tokio::task::JoinHandle<std::io::Result<()>>,
-    /// Writes the refusal summaries ([`Broker::spawn_refusal_summaries`]).
-    summaries: tokio::task::JoinHandle<()>,
+    /// Writes the refusal summaries ([`Broker::spawn_refusal_summaries`]), until told to stop.
+    summaries: (
+        tokio::task::JoinHandle<()>,
+        tokio::sync::oneshot::Sender<()>,
+    ),
 }
 
 /// Opens the registry: checks the SQLite folder, makes its files private (created 0600, or set
@@ -133,7 +136,11 @@ impl Node {
     ) -> Result<Node, StartError> {
         let certificados = web::Data::new(crate::certificados::Servicio::from_config(&config)?);
         let broker = web::Data::new(build_broker(&config, pool.clone())?);
-        let summaries = broker.clone().into_inner().spawn_refusal_summaries();
+        let (stop_summaries, stop) = tokio::sync::oneshot::channel();
+        let summaries = (
+            broker.clone().into_inner().spawn_refusal_summaries(stop),
+            stop_summaries,
+        );
         crate::ops::estadisticas::resumen::programar(&config, pool.clone());
         let state = web::Data::new(AppState {
             config: config.clone(),
@@ -236,7 +243,9 @@ impl Node {
             handle.stop(true).await;
         }
         let result = self.servers.await.map_err(std::io::Error::other)?;
-        self.summaries.abort();
+        let (summaries, stop) = self.summaries;
+        let _ = stop.send(());
+        let _ = summaries.await;
         self.broker.summarize_refusals().await;
         self.broker.audit.shutdown();
         result
@@ -334,7 +343,14 @@ fn restore_today(
     for agreement in agreements.iter() {
         let id = agreement.id.as_str();
         let used = crate::audit::count_since(&mut conn, id, midnight)?;
-        restored.persons.insert(agreement.id.clone(), used);
+        restored.used.persons.insert(agreement.id.clone(), used);
+        if agreement.lotes.is_some() {
+            let records = crate::lotes::registros_desde(&mut conn, id, midnight)?;
+            restored
+                .used
+                .lote_records
+                .insert(agreement.id.clone(), records);
+        }
         for run in crate::audit::failed_validations_since(&mut conn, id, midnight)? {
             *restored
                 .failed_validations

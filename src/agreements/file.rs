@@ -41,6 +41,16 @@ struct RawLimits {
     per_second: Spanned<u32>,
     burst: Spanned<u32>,
     daily_quota: Spanned<u64>,
+    /// `[limits.lotes]`: a provider's budget for the records of its batches.
+    lotes: Option<Spanned<RawBudget>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    per_second: Spanned<u32>,
+    burst: Spanned<u32>,
+    daily_quota: Spanned<u64>,
 }
 
 #[derive(Deserialize)]
@@ -112,10 +122,27 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
         );
     }
     let scope = raw.scope.as_ref().map(|s| c.scope(s));
-    let rate = c.rate(&raw.limits);
+    let rate = c.rate("limits", &raw.limits.per_second, &raw.limits.burst);
     let daily_quota = c.positive("limits.daily_quota", &raw.limits.daily_quota);
+    let lotes = raw.limits.lotes.as_ref().map(|b| {
+        let budget = b.get_ref();
+        let rate = c.rate("limits.lotes", &budget.per_second, &budget.burst);
+        let quota = c.positive("limits.lotes.daily_quota", &budget.daily_quota);
+        Some(crate::agreements::Budget {
+            rate: rate?,
+            daily_quota: quota?,
+        })
+    });
     let (clients, seen) = c.clients(raw.clients.as_ref());
     let grants = c.grants(raw.operations.as_ref());
+    if let Some(budget) = &raw.limits.lotes
+        && !grants.contains_key(&Operation::RecepcionLotes)
+    {
+        c.issue(
+            budget,
+            "[limits.lotes] is the budget of the batches an agreement sends: it needs RecepcionLotes granted",
+        );
+    }
     if let Some(scope) = &raw.scope
         && grants.contains_key(&Operation::ConsultarAccesos)
     {
@@ -149,6 +176,10 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
             grants,
             rate: rate?,
             daily_quota: daily_quota?,
+            lotes: match lotes {
+                None => None,
+                Some(budget) => Some(budget?),
+            },
             scope: match scope {
                 None => None,
                 Some(cut) => Some(cut?),
@@ -258,9 +289,14 @@ impl Checker<'_> {
         Some(*value.get_ref())
     }
 
-    fn rate(&mut self, limits: &RawLimits) -> Option<RateLimit> {
-        let per_second = self.positive("limits.per_second", &limits.per_second);
-        let burst = self.positive("limits.burst", &limits.burst);
+    fn rate(
+        &mut self,
+        table: &str,
+        per_second: &Spanned<u32>,
+        burst: &Spanned<u32>,
+    ) -> Option<RateLimit> {
+        let per_second = self.positive(&format!("{table}.per_second"), per_second);
+        let burst = self.positive(&format!("{table}.burst"), burst);
         Some(RateLimit {
             per_second: NonZeroU32::new(per_second?)?,
             burst: NonZeroU32::new(burst?)?,

@@ -233,16 +233,21 @@ fn access(row: AuditRow, own: Option<String>) -> Result<Access, DbError> {
 }
 
 /// Outcomes decided before a request reaches the daily quota: they did not use it up.
-pub const NOT_COUNTED: [&str; 4] = [
+/// Records that say what their request took (`personas`) need none of this list.
+pub const NOT_COUNTED: [&str; 7] = [
     "NO_AUTORIZADO",
     "CONVENIO_NO_VIGENTE",
     "LIMITE_EXCEDIDO",
     "CUOTA_EXCEDIDA",
+    "LOTE_SUPERA_RAFAGA",
+    "CERTIFICADO_REVOCADO",
+    "REVOCACION_VENCIDA",
 ];
 
 /// How many persons an agreement's records at or after `since_us` (microseconds since the
-/// epoch) counted against its daily quota, for restoring the count at start-up: each record
-/// counts the persons it names, and at least one.
+/// epoch) counted against its daily quota, for restoring the count at start-up: what each
+/// record says its request took (`personas`), or, for a record written before that was kept,
+/// the persons it names and at least one.
 pub fn count_since(
     conn: &mut DbConnection,
     agreement: &str,
@@ -256,7 +261,8 @@ pub fn count_since(
         .filter(auditoria::ts_us.ge(since_us))
         .filter(auditoria::resultado.ne_all(NOT_COUNTED))
         .select(sql::<Nullable<BigInt>>(
-            "SUM(LENGTH(sujetos) - LENGTH(REPLACE(sujetos, ',', '')) + 1)",
+            // CAST: PostgreSQL sums a BIGINT into a NUMERIC.
+            "CAST(SUM(COALESCE(personas, LENGTH(sujetos) - LENGTH(REPLACE(sujetos, ',', '')) + 1)) AS BIGINT)",
         ))
         .get_result(conn)?;
     Ok(persons.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))

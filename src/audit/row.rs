@@ -6,7 +6,8 @@
 //! `hash_anterior, id, ts_us, convenio, certificado, operacion, transporte, id_mensaje, sujetos,
 //! proposito, campos, resultado, estado_http, latencia_us`, then the columns added later, each
 //! only when present (so records written before it still verify): `xroad` as nullable text
-//! (its marker byte `1`), then `omitidos` as the byte `2` followed by the integer.
+//! (its marker byte `1`), then `omitidos` as the byte `2` followed by the integer, then
+//! `personas` as the byte `3` followed by the integer.
 //!
 //! - text: its length in bytes (8 bytes, big-endian) then its UTF-8 bytes;
 //! - nullable text: one byte `0` for NULL, or `1` followed by the text as above;
@@ -55,6 +56,7 @@ pub(crate) struct AuditRow {
     pub hash: String,
     pub xroad: Option<String>,
     pub omitidos: Option<i64>,
+    pub personas: Option<i64>,
 }
 
 /// A row of `auditoria_sujetos`.
@@ -90,6 +92,10 @@ impl AuditRow {
         if let Some(omitidos) = self.omitidos {
             h.update([2]);
             int(&mut h, omitidos);
+        }
+        if let Some(personas) = self.personas {
+            h.update([3]);
+            int(&mut h, personas);
         }
         hex::encode(h.finalize())
     }
@@ -187,6 +193,9 @@ impl Pending {
             xroad: record.xroad.map(clean),
             omitidos: record
                 .omitidos
+                .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+            personas: record
+                .personas
                 .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
         };
         Ok(Pending { row, runs })

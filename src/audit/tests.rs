@@ -102,6 +102,7 @@ fn run(numero: u32) -> Run {
 fn record(n: u32, subjects: &[u32]) -> AuditRecord {
     AuditRecord {
         omitidos: None,
+        personas: None,
         xroad: None,
         ts: Utc::now(),
         agreement: Some("minvu".into()),

@@ -1,7 +1,8 @@
 //! Per-agreement rate limits (governor) and daily quotas, counted in persons: a request about N
 //! persons (a batch of N RUNs, a feed of N records) takes N from both, so no path moves more
 //! persons than the agreement's rate. Both are checked and counted under one atomic step, so
-//! concurrent requests cannot overrun them.
+//! concurrent requests cannot overrun them. A provider may have a budget of its own for the
+//! records of its batches (`[limits.lotes]`); otherwise they draw on the agreement's.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -11,32 +12,42 @@ use chrono::NaiveDate;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use crate::agreements::{Agreement, AgreementSet};
+use crate::agreements::{AgreementSet, Budget};
 use crate::domain::AgreementId;
 use crate::error::ApiError;
 
+/// One budget: a token bucket (rate and burst) and a daily quota.
 pub struct AgreementLimits {
+    budget: Budget,
     limiter: DefaultDirectRateLimiter,
     burst: NonZeroU32,
-    daily_quota: u64,
     used: Mutex<(NaiveDate, u64)>,
 }
 
-/// The limits of every agreement in force, rebuilt when agreements reload (daily counts carry
-/// over for agreements that stay).
+/// The budgets of every agreement in force, rebuilt when agreements reload.
 #[derive(Default)]
 pub struct Limits {
     by_agreement: HashMap<AgreementId, Arc<AgreementLimits>>,
+    /// `[limits.lotes]`: the budgets of providers that set one for their batches' records.
+    lotes: HashMap<AgreementId, Arc<AgreementLimits>>,
+}
+
+/// Today's use of each budget when the node starts (from the audit log and the `lotes`
+/// table).
+#[derive(Debug, Default)]
+pub struct Used {
+    pub persons: HashMap<AgreementId, u64>,
+    pub lote_records: HashMap<AgreementId, u64>,
 }
 
 impl AgreementLimits {
-    fn new(agreement: &Agreement, used: (NaiveDate, u64)) -> AgreementLimits {
-        let per_second = agreement.rate.per_second;
-        let burst = agreement.rate.burst.max(per_second);
+    fn new(budget: Budget, used: (NaiveDate, u64)) -> AgreementLimits {
+        let per_second = budget.rate.per_second;
+        let burst = budget.rate.burst.max(per_second);
         AgreementLimits {
+            budget,
             limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
             burst,
-            daily_quota: agreement.daily_quota,
             used: Mutex::new(used),
         }
     }
@@ -63,10 +74,12 @@ impl AgreementLimits {
             }
         }
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
-        if used.0 != today {
+        // Forward only: work admitted before midnight and charged after it counts on the new
+        // day, and never turns the count back to the old one.
+        if today > used.0 {
             *used = (today, 0);
         }
-        if used.1.saturating_add(u64::from(n.get())) > self.daily_quota {
+        if used.1.saturating_add(u64::from(n.get())) > self.budget.daily_quota {
             return Err(ApiError::cuota_excedida(super::seconds_to_midnight()));
         }
         used.1 += u64::from(n.get());
@@ -75,10 +88,15 @@ impl AgreementLimits {
 
     /// Refuses `persons` that could never be admitted at once (`LOTE_SUPERA_RAFAGA`).
     pub fn fits(&self, persons: u64) -> Result<(), ApiError> {
-        if persons > u64::from(self.burst.get()) {
+        if persons > self.largest() {
             return Err(ApiError::lote_supera_rafaga(persons, self.burst.get()));
         }
         Ok(())
+    }
+
+    /// The most persons one request may take: the burst.
+    pub fn largest(&self) -> u64 {
+        u64::from(self.burst.get())
     }
 
     fn used(&self) -> (NaiveDate, u64) {
@@ -86,29 +104,107 @@ impl AgreementLimits {
     }
 }
 
+/// The budget `previous` had for an agreement, kept whole (its bucket and today's count) when
+/// the reloaded agreement sets the same one; else a new one that carries today's count over.
+fn carried(
+    budget: Budget,
+    previous: Option<&Arc<AgreementLimits>>,
+    restored: u64,
+    today: NaiveDate,
+) -> Arc<AgreementLimits> {
+    match previous {
+        Some(p) if p.budget == budget => Arc::clone(p),
+        Some(p) => Arc::new(AgreementLimits::new(budget, p.used())),
+        None => Arc::new(AgreementLimits::new(budget, (today, restored))),
+    }
+}
+
 impl Limits {
-    /// Limits for `set`; `previous` supplies today's counts, `restored` counts from the audit
-    /// log at start-up.
+    /// Limits for `set`; `previous` supplies the budgets in force (a reload), `used` today's
+    /// use at start-up.
     pub fn build(
         set: &AgreementSet,
         previous: Option<&Limits>,
-        restored: &HashMap<AgreementId, u64>,
+        used: &Used,
         today: NaiveDate,
     ) -> Limits {
-        let by_agreement = set
-            .iter()
-            .map(|a| {
-                let used = previous
-                    .and_then(|p| p.by_agreement.get(&a.id))
-                    .map(|l| l.used())
-                    .unwrap_or((today, restored.get(&a.id).copied().unwrap_or(0)));
-                (a.id.clone(), Arc::new(AgreementLimits::new(a, used)))
-            })
-            .collect();
-        Limits { by_agreement }
+        let mut limits = Limits::default();
+        for a in set.iter() {
+            let budget = Budget {
+                rate: a.rate,
+                daily_quota: a.daily_quota,
+            };
+            let before = previous.and_then(|p| p.by_agreement.get(&a.id));
+            let restored = used.persons.get(&a.id).copied().unwrap_or(0);
+            limits
+                .by_agreement
+                .insert(a.id.clone(), carried(budget, before, restored, today));
+            if let Some(budget) = a.lotes {
+                let before = previous.and_then(|p| p.lotes.get(&a.id));
+                let restored = used.lote_records.get(&a.id).copied().unwrap_or(0);
+                limits
+                    .lotes
+                    .insert(a.id.clone(), carried(budget, before, restored, today));
+            }
+        }
+        limits
     }
 
     pub fn get(&self, id: &AgreementId) -> Option<&Arc<AgreementLimits>> {
         self.by_agreement.get(id)
+    }
+
+    /// The budget an agreement's batch records draw on: its own, or the agreement's.
+    pub fn lotes(&self, id: &AgreementId) -> Option<&Arc<AgreementLimits>> {
+        self.lotes.get(id).or_else(|| self.get(id))
+    }
+
+    /// Whether the agreement's batch records have a budget of their own.
+    pub fn lotes_apart(&self, id: &AgreementId) -> bool {
+        self.lotes.contains_key(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agreements::RateLimit;
+
+    fn budget(per_second: u32, burst: u32, daily_quota: u64) -> AgreementLimits {
+        let rate = RateLimit {
+            per_second: NonZeroU32::new(per_second).unwrap(),
+            burst: NonZeroU32::new(burst).unwrap(),
+        };
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        AgreementLimits::new(Budget { rate, daily_quota }, (day, 0))
+    }
+
+    #[test]
+    fn persons_are_counted_and_a_batch_over_the_burst_never_fits() {
+        let limits = budget(100, 100, 25);
+        let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        assert_eq!(
+            limits.admit(day, 101).unwrap_err().code,
+            "LOTE_SUPERA_RAFAGA"
+        );
+        limits.admit(day, 10).unwrap();
+        limits.admit(day, 10).unwrap();
+        assert_eq!(limits.admit(day, 10).unwrap_err().code, "CUOTA_EXCEDIDA");
+        limits.admit(day, 5).unwrap();
+        assert_eq!(limits.used(), (day, 25));
+    }
+
+    #[test]
+    fn the_day_only_moves_forward() {
+        let limits = budget(1000, 100, 1000);
+        let (day, next) = (
+            NaiveDate::from_ymd_opt(2026, 12, 4).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 12, 5).unwrap(),
+        );
+        limits.admit(next, 3).unwrap();
+        // Admitted before midnight, charged after: it counts on the new day, which keeps its
+        // count.
+        limits.admit(day, 2).unwrap();
+        assert_eq!(limits.used(), (next, 5));
     }
 }

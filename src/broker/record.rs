@@ -52,12 +52,14 @@ impl RecordDraft {
         }
     }
 
-    /// The record of an answer (`Ok`) or a refusal, under `agreement` if one was identified.
+    /// The record of an answer (`Ok`) or a refusal, under `agreement` if one was identified,
+    /// that took `charged` units of that agreement's daily quota.
     pub fn record<T>(
         &self,
         agreement: Option<&Agreement>,
         result: &Result<T, ApiError>,
         disclosed: &Disclosed,
+        charged: u64,
     ) -> AuditRecord {
         let (outcome, status, fields) = match result {
             Ok(_) => (
@@ -104,6 +106,7 @@ impl RecordDraft {
             latency_us: self.started.elapsed().as_micros() as u64,
             xroad: self.xroad.clone(),
             omitidos: None,
+            personas: Some(charged),
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct Omitidos {
     /// The agreement of the last such refusal, when the certificate acts under one.
     pub agreement: Option<String>,
     pub count: u64,
+    /// The units of the agreement's daily quota they took before they were refused (a replayed
+    /// id is refused after the limits).
+    pub personas: u64,
     /// When the first of them arrived.
     pub since: DateTime<Utc>,
 }
@@ -53,6 +56,7 @@ impl Refusals {
         &self,
         identity: Option<&ClientIdentity>,
         agreement: Option<&str>,
+        charged: u64,
     ) -> Result<(), u64> {
         let key = identity.map_or([0; 32], |i| i.cert_sha256);
         let Err(not_until) = self.limiter.check_key(&key) else {
@@ -63,14 +67,36 @@ impl Refusals {
             certificate: identity.map(ClientIdentity::fingerprint_hex),
             agreement: None,
             count: 0,
+            personas: 0,
             since: Utc::now(),
         });
         entry.count += 1;
+        entry.personas += charged;
         if let Some(agreement) = agreement {
             entry.agreement = Some(agreement.to_owned());
         }
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         Err(wait.as_secs_f64().ceil().max(1.0) as u64)
+    }
+
+    /// Counts taken by [`Refusals::take`] whose summary could not be written: they go into the
+    /// next one.
+    pub fn put_back(&self, omitidos: Omitidos) {
+        let key = omitidos
+            .certificate
+            .as_deref()
+            .and_then(|hex| hex::decode(hex).ok())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+            .unwrap_or([0; 32]);
+        let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = counted.entry(key).or_insert_with(|| Omitidos {
+            count: 0,
+            personas: 0,
+            ..omitidos.clone()
+        });
+        entry.count += omitidos.count;
+        entry.personas += omitidos.personas;
+        entry.since = entry.since.min(omitidos.since);
     }
 
     /// The counts since the last call, one per certificate, cleared; and the limiter forgets
@@ -102,19 +128,20 @@ mod tests {
         let refusals = Refusals::new(1, 3);
         let (a, b) = (identity(1), identity(2));
         for _ in 0..3 {
-            assert_eq!(refusals.admit(Some(&a), Some("minvu")), Ok(()));
+            assert_eq!(refusals.admit(Some(&a), Some("minvu"), 1), Ok(()));
         }
         for _ in 0..5 {
-            assert!(refusals.admit(Some(&a), Some("minvu")).is_err());
+            assert!(refusals.admit(Some(&a), Some("minvu"), 1).is_err());
         }
         assert_eq!(
-            refusals.admit(Some(&b), None),
+            refusals.admit(Some(&b), None, 0),
             Ok(()),
             "another certificate has its own budget"
         );
         let taken = refusals.take();
         assert_eq!(taken.len(), 1);
         assert_eq!(taken[0].count, 5);
+        assert_eq!(taken[0].personas, 5);
         assert_eq!(taken[0].agreement.as_deref(), Some("minvu"));
         assert_eq!(taken[0].certificate, Some(a.fingerprint_hex()));
         assert!(refusals.take().is_empty(), "a summary is written once");

@@ -52,6 +52,12 @@ impl ReplayGuard {
             .push_back((now, agreement.clone(), id.to_owned()));
         true
     }
+
+    /// Gives the id back: its request was not answered (503), so the caller may send it again.
+    pub fn forget(&self, agreement: &AgreementId, id: &str) {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        seen.at.remove(&(agreement.clone(), id.to_owned()));
+    }
 }
 
 #[cfg(test)]
@@ -68,6 +74,11 @@ mod tests {
         assert!(guard.first_use(&b, "m-1"), "ids are per agreement");
         std::thread::sleep(Duration::from_millis(250));
         assert!(guard.first_use(&a, "m-1"));
+        guard.forget(&a, "m-1");
+        assert!(
+            guard.first_use(&a, "m-1"),
+            "a forgotten id may be used again"
+        );
     }
 
     #[test]

@@ -38,9 +38,11 @@ impl ValidacionesFallidas {
         }
     }
 
+    /// The counts, moved on to `day` if it is later than theirs (never back: a request
+    /// admitted before midnight and read after it counts on the new day).
     fn counts(&self, day: NaiveDate) -> MutexGuard<'_, (NaiveDate, HashMap<Key, u32>)> {
         let mut counts = self.today.lock().unwrap_or_else(|p| p.into_inner());
-        if counts.0 != day {
+        if day > counts.0 {
             *counts = (day, HashMap::new());
         }
         counts
@@ -57,6 +59,7 @@ impl ValidacionesFallidas {
     ) -> Result<Reserva, ApiError> {
         let key = (agreement.clone(), run.numero());
         let mut counts = self.counts(day);
+        let day = counts.0;
         let used = counts.1.entry(key.clone()).or_insert(0);
         if *used >= self.max {
             return Err(ApiError::validaciones_agotadas(seconds_to_midnight));
@@ -69,8 +72,9 @@ impl ValidacionesFallidas {
         })
     }
 
-    /// Comparisons that did not match today (for tests and start-up).
-    pub fn fallidas(&self, agreement: &AgreementId, run: Run, day: NaiveDate) -> u32 {
+    /// Comparisons that did not match on `day`.
+    #[cfg(test)]
+    fn fallidas(&self, agreement: &AgreementId, run: Run, day: NaiveDate) -> u32 {
         self.counts(day)
             .1
             .get(&(agreement.clone(), run.numero()))
@@ -127,5 +131,9 @@ mod tests {
         let tomorrow = day.succ_opt().unwrap();
         assert!(registro.reservar(&ips, run, tomorrow, 1).is_ok(), "per day");
         assert_eq!(registro.fallidas(&ips, run, tomorrow), 1);
+        // A request admitted yesterday and compared today counts today, and does not turn
+        // the counts back a day.
+        drop(registro.reservar(&ips, run, day, 1).unwrap());
+        assert_eq!(registro.fallidas(&ips, run, tomorrow), 2);
     }
 }

@@ -109,10 +109,13 @@ pub fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
     let pool = startup::open_registry(config)?;
     let mut conn = pool.get()?;
     let mut progreso = Barra::new();
-    // One transaction, as a batch an agency sends: nothing of it is applied until all is.
-    let informe = crate::db::write_transaction(&mut conn, |conn| {
-        lotes::recibir(conn, &envio, &args.file, &mut progreso, &lotes::SinCupo)
-    });
+    let informe = lotes::recibir(
+        &mut conn,
+        &envio,
+        &args.file,
+        &mut progreso,
+        &lotes::SinCupo,
+    );
     progreso.finish();
     let informe = informe?;
     if informe.repetido {

@@ -19,7 +19,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-11-28-000008_audit_file",
     "2026-11-28-000009_audit_index",
     "2026-11-28-000010_encuestaje_ambito",
-    "2026-12-04-000011_audit_omitidos",
+    "2026-12-04-000011_audit_cuentas",
 ];
 
 /// Applies pending migrations and returns the names of those applied now.
@@ -109,6 +109,7 @@ mod tests {
                 latency_us: 10,
                 xroad: (n == 4).then(|| "{}".into()),
                 omitidos: None,
+                personas: None,
             })
             .unwrap();
         }
@@ -194,6 +195,7 @@ mod tests {
         let log = AuditLog::start(&url).unwrap();
         let mut record = AuditRecord {
             omitidos: None,
+            personas: None,
             ts: chrono::Utc::now(),
             agreement: None,
             certificate: None,

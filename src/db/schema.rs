@@ -88,6 +88,7 @@ diesel::table! {
         hash -> Text,
         xroad -> Nullable<Text>,
         omitidos -> Nullable<BigInt>,
+        personas -> Nullable<BigInt>,
     }
 }
 

@@ -14,9 +14,8 @@ use super::DbConnection;
 /// would then wait for it). So the transaction begins with an `UPDATE` that matches no row: it
 /// takes the registry file's write lock, and only that file's. PostgreSQL needs none.
 ///
-/// On SQLite the transaction's temporary tables live in a file (`temp_store = FILE`, which
-/// SQLite cannot change inside a transaction): a provider batch stages its records in one, and
-/// memory stays flat whatever its size. Serving connections keep them in memory otherwise.
+/// A panic in `work` rolls the transaction back before it goes on unwinding: the connection
+/// goes back to its pool, and must not hold the write lock there.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -26,7 +25,6 @@ where
 {
     match conn {
         DbConnection::Sqlite(c) => {
-            c.batch_execute("PRAGMA temp_store = FILE")?;
             AnsiTransactionManager::begin_transaction(c)?;
             if let Err(error) = c.batch_execute("UPDATE regiones SET nombre = nombre WHERE 0") {
                 let _ = AnsiTransactionManager::rollback_transaction(c);
@@ -35,7 +33,15 @@ where
         }
         DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
-    let result = match work(conn) {
+    let worked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)));
+    let worked = match worked {
+        Ok(worked) => worked,
+        Err(panic) => {
+            let _ = <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(conn);
+            std::panic::resume_unwind(panic);
+        }
+    };
+    match worked {
         Ok(value) => <DbConnection as TransactionManager<DbConnection>>::commit_transaction(conn)
             .map(|()| value)
             .map_err(E::from),
@@ -47,10 +53,5 @@ where
             }
             Err(error)
         }
-    };
-    if let DbConnection::Sqlite(c) = conn {
-        // Back to the serving setting of `db::conn` (which drops the temporary tables).
-        c.batch_execute("PRAGMA temp_store = MEMORY")?;
     }
-    result
 }

@@ -87,7 +87,7 @@ pub(super) fn leer(
                 linea,
                 "UTF8_INVALIDO",
                 "the record is not valid UTF-8".into(),
-            );
+            )?;
             continue;
         };
         if fields.len() != columnas.len() {
@@ -101,13 +101,13 @@ pub(super) fn leer(
                         fields.len(),
                         columnas.len()
                     ),
-                );
+                )?;
             } else {
                 state.rechazo(
                     linea,
                     "CAMPOS_INCORRECTOS",
                     format!("expected {} fields, found {}", columnas.len(), fields.len()),
-                );
+                )?;
             }
             continue;
         }

@@ -411,11 +411,10 @@ pub(super) fn prepare(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     drop_stage(conn, tipo)?;
     if let DbConnection::Sqlite(c) = conn {
-        // Staging on disk (`temp_store = FILE`, set by the caller's transaction:
-        // `db::write_transaction`, or `siis ingest`), and no memory-mapped reads of the
-        // registry while a batch applies, so that memory stays flat however large the batch
-        // and the registry are.
-        c.batch_execute("PRAGMA mmap_size = 0;")?;
+        // Staging on disk, and no memory-mapped reads of the registry while a batch applies,
+        // so that memory stays flat however large the batch and the registry are. Set before
+        // the batch's transaction: SQLite cannot change `temp_store` inside one.
+        c.batch_execute("PRAGMA temp_store = FILE; PRAGMA mmap_size = 0;")?;
     }
     let columns = match tipo {
         Tipo::Personas => {
@@ -446,8 +445,8 @@ pub(super) fn drop_stage(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()>
     use diesel::connection::SimpleConnection;
     conn.batch_execute(&format!("DROP TABLE IF EXISTS {};", stage_name(tipo)))?;
     if let DbConnection::Sqlite(c) = conn {
-        // Back to the serving setting of `db::conn` (`SQLITE_PRAGMAS`).
-        c.batch_execute("PRAGMA mmap_size = 2147418112;")?;
+        // Back to the serving settings of `db::conn` (`SQLITE_PRAGMAS`).
+        c.batch_execute("PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 2147418112;")?;
     }
     Ok(())
 }

@@ -129,6 +129,7 @@ pub(super) fn leer(
     path: &Path,
     huella: &Huella,
     progreso: &mut dyn Progreso,
+    maximo: Option<u64>,
 ) -> Result<Lectura, LoteError> {
     let mut lectura = Lectura {
         leidos: 0,
@@ -149,6 +150,7 @@ pub(super) fn leer(
             .push("lines end with CRLF; read as line ends".into());
     }
     let mut state = Estado {
+        maximo,
         conn,
         filas: Filas::new(tipo),
         vistos: Vistos::new(),
@@ -244,6 +246,8 @@ impl<R: BufRead> BufRead for Acotado<R> {
 
 /// Reading in progress: where valid records go and what has been seen.
 pub(super) struct Estado<'c> {
+    /// The most records the batch may hold (the sender's burst): reading stops past it.
+    maximo: Option<u64>,
     conn: &'c mut DbConnection,
     filas: Filas,
     vistos: Vistos,
@@ -253,7 +257,7 @@ pub(super) struct Estado<'c> {
 impl Estado<'_> {
     /// One record, its fields in the kind's column order.
     pub fn registro(&mut self, linea: u64, campos: &[&str]) -> Result<(), LoteError> {
-        self.lectura.leidos += 1;
+        self.contar()?;
         let before = self.filas.len();
         match feeds::parse(&mut self.filas, linea, campos) {
             Err((codigo, motivo)) => self.lectura.rechazos.push(linea, codigo, motivo),
@@ -282,9 +286,22 @@ impl Estado<'_> {
     }
 
     /// A record rejected before its fields could be read (wrong count, not UTF-8).
-    pub fn rechazo(&mut self, linea: u64, codigo: &str, motivo: String) {
-        self.lectura.leidos += 1;
+    pub fn rechazo(&mut self, linea: u64, codigo: &str, motivo: String) -> Result<(), LoteError> {
+        self.contar()?;
         self.lectura.rechazos.push(linea, codigo, motivo);
+        Ok(())
+    }
+
+    /// One more record read; past the most the batch may hold, the batch is refused now,
+    /// before the rest of the file is read.
+    fn contar(&mut self) -> Result<(), LoteError> {
+        self.lectura.leidos += 1;
+        match self.maximo {
+            Some(maximo) if self.lectura.leidos > maximo => Err(LoteError::Cupo(
+                crate::error::ApiError::lote_supera_rafaga(self.lectura.leidos, maximo as u32),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

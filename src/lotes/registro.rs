@@ -298,3 +298,23 @@ pub fn procedencia(
         )
         .collect())
 }
+
+/// Records of the batches an agreement sent over REST or SOAP (not `siis ingest`) received at
+/// or after `since_us`, for restoring its batches' budget (`[limits.lotes]`) at start-up.
+pub fn registros_desde(
+    conn: &mut DbConnection,
+    convenio: &str,
+    since_us: i64,
+) -> Result<u64, crate::db::DbError> {
+    use diesel::sql_types::{BigInt, Nullable};
+    // CAST: PostgreSQL sums a BIGINT into a NUMERIC.
+    let total: Option<i64> = lotes::table
+        .filter(lotes::convenio.eq(convenio))
+        .filter(lotes::recibido_us.ge(since_us))
+        .filter(lotes::transporte.ne("cli"))
+        .select(diesel::dsl::sql::<Nullable<BigInt>>(
+            "CAST(SUM(leidos) AS BIGINT)",
+        ))
+        .get_result(conn)?;
+    Ok(total.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
+}

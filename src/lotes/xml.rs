@@ -295,7 +295,7 @@ fn push_text(
 
 fn finish(r: Registro, tipo: Tipo, state: &mut Estado<'_>) -> Result<(), LoteError> {
     if let Some((codigo, motivo)) = r.problem {
-        state.rechazo(r.linea, codigo, motivo);
+        state.rechazo(r.linea, codigo, motivo)?;
         return Ok(());
     }
     let missing: Vec<&str> = tipo
@@ -310,7 +310,7 @@ fn finish(r: Registro, tipo: Tipo, state: &mut Estado<'_>) -> Result<(), LoteErr
             r.linea,
             "CAMPOS_INCORRECTOS",
             format!("missing field(s): {}", missing.join(", ")),
-        );
+        )?;
         return Ok(());
     }
     let fields: Vec<&str> = r

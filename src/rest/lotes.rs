@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use super::support::{call, respond};
 use crate::broker::{Broker, Service};
 use crate::error::ApiError;
-use crate::lotes::{self, Envio, Formato, Tipo};
+use crate::lotes::{self, Formato, Recepcion, Tipo};
 use crate::ops::catalog::Operation;
 
 const OP: Service = Service::Op(Operation::RecepcionLotes);
@@ -26,18 +26,9 @@ pub async fn recibir(
     broker: web::Data<Broker>,
 ) -> HttpResponse {
     let mut call = call(&req, OP);
-    let tipo = Tipo::parse(&tipo);
-    if tipo.is_none() {
-        call.input_error = Some(ApiError::lote_rechazado(
-            "LOTE_TIPO_DESCONOCIDO",
-            404,
-            "Tipo de lote desconocido",
-            format!(
-                "the feed kinds are {}",
-                Tipo::ALL.map(Tipo::as_str).join(", ")
-            ),
-        ));
-    }
+    let tipo = Tipo::from_request(&tipo)
+        .map_err(|e| call.input_error = Some(e))
+        .ok();
     let formato = formato(&req);
     if formato.is_none() && call.input_error.is_none() {
         call.input_error = Some(ApiError::lote_rechazado(
@@ -58,30 +49,33 @@ pub async fn recibir(
     let id_mensaje = call.message_id.clone();
     // The body is read only once the broker has admitted the request and the agreement grants
     // this kind and has room for one more batch in progress.
-    let reply = broker
-        .into_inner()
-        .call_write_reading(
-            call,
-            move |admission| {
-                tipo.map_or(Ok(()), |t| lotes::comprobar_tipo(&admission.agreement, t))
-            },
-            spool(payload, max),
-            move |admission, conn, file| {
-                let (Some(tipo), Some(formato)) = (tipo, formato) else {
-                    return Err(ApiError::unavailable());
-                };
-                let envio = Envio::de(
-                    &admission.agreement,
-                    tipo,
-                    formato,
-                    clave,
-                    "rest",
-                    id_mensaje,
-                );
-                lotes::recibir_concedido(admission, conn, &envio, file.path())
-            },
-        )
-        .await;
+    let reply = match (tipo, formato) {
+        (Some(tipo), Some(formato)) => {
+            let recepcion = Recepcion {
+                tipo,
+                formato,
+                clave,
+                transporte: "rest",
+                id_mensaje,
+            };
+            broker
+                .into_inner()
+                .call_write_reading(
+                    call,
+                    move |admission| lotes::comprobar_tipo(&admission.agreement, tipo),
+                    spool(payload, max),
+                    recepcion,
+                )
+                .await
+        }
+        // Refused at admission with the call's input error, the body unread.
+        _ => {
+            broker
+                .into_inner()
+                .call_local::<lotes::Informe, _>(call, |_| Err(ApiError::unavailable()))
+                .await
+        }
+    };
     let repetido = matches!(&reply.result, Ok(informe) if informe.repetido);
     let mut response = respond(&req, reply);
     if repetido {

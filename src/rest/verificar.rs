@@ -146,6 +146,7 @@ async fn audit(
     let v = &online.verificacion;
     let record = AuditRecord {
         omitidos: None,
+        personas: None,
         ts: Utc::now(),
         agreement: None,
         certificate: None,

@@ -450,6 +450,11 @@ fn a_registry_open_to_others_is_set_to_0600_at_start_with_a_warning_naming_the_f
         )
         .unwrap();
     }
+    // `siis audit` only reads (an auditor may run it as another user): it names the files
+    // and changes nothing.
+    let audited = siis_in(&["audit", "verify"]);
+    assert!(audited.contains("file=siis.db "), "{audited}");
+    assert_eq!(mode(&dir.path().join("siis.db")), "644");
     // `estadisticas recalcular` opens the registry as `serve` does (startup::open_registry).
     let stderr = siis_in(&["estadisticas", "recalcular"]);
     for (file, was) in [("siis.db", "0644"), ("siis-auditoria.db", "0640")] {

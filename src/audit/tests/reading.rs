@@ -182,6 +182,7 @@ fn the_hash_follows_the_documented_encoding() {
         hash: String::new(),
         xroad: None,
         omitidos: None,
+        personas: None,
     };
     let mut bytes = Vec::new();
     let text = |bytes: &mut Vec<u8>, s: &str| {
@@ -231,6 +232,16 @@ fn the_hash_follows_the_documented_encoding() {
     more.push(2);
     more.extend(41i64.to_be_bytes());
     assert_eq!(both.chain_hash(), hex::encode(Sha256::digest(&more)));
+
+    // The persons a request was charged follow as the byte 3 and the integer.
+    let charged = AuditRow {
+        personas: Some(500),
+        ..row.clone()
+    };
+    let mut cost = bytes.clone();
+    cost.push(3);
+    cost.extend(500i64.to_be_bytes());
+    assert_eq!(charged.chain_hash(), hex::encode(Sha256::digest(&cost)));
 
     // Every column counts, NULL is not empty, and moving a boundary changes the hash.
     let variants: Vec<AuditRow> = vec![

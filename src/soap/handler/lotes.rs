@@ -2,7 +2,6 @@
 //! within the 1 MiB SOAP body limit) and answers the same report, with the same exactly-once
 //! semantics, as `POST /api/v1/lotes/{tipo}`.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use actix_web::HttpResponse;
@@ -11,28 +10,16 @@ use base64::Engine;
 use super::{Context, render};
 use crate::broker::{Broker, Call, Service};
 use crate::error::ApiError;
-use crate::lotes::{self, Envio, Formato, Informe, Tipo};
+use crate::lotes::{self, Formato, Informe, Recepcion, Tipo};
 use crate::ops::catalog::Operation;
 use crate::soap::xml::Xml;
 
 pub(super) async fn dispatch(broker: Arc<Broker>, mut call: Call, ctx: &Context) -> HttpResponse {
     let r = &ctx.request;
     call.service = Service::Op(Operation::RecepcionLotes);
-    let tipo = match Tipo::parse(r.value("cuerpo/tipo").unwrap_or("").trim()) {
-        Some(tipo) => Some(tipo),
-        None => {
-            call.input_error.get_or_insert(ApiError::lote_rechazado(
-                "LOTE_TIPO_DESCONOCIDO",
-                404,
-                "Tipo de lote desconocido",
-                format!(
-                    "the feed kinds are {}",
-                    Tipo::ALL.map(Tipo::as_str).join(", ")
-                ),
-            ));
-            None
-        }
-    };
+    let tipo = Tipo::from_request(r.value("cuerpo/tipo").unwrap_or("").trim())
+        .map_err(|e| call.input_error.get_or_insert(e).clone())
+        .ok();
     let formato = Formato::parse(r.value("cuerpo/formato").unwrap_or("").trim());
     if formato.is_none() {
         call.input_error
@@ -55,28 +42,31 @@ pub(super) async fn dispatch(broker: Arc<Broker>, mut call: Call, ctx: &Context)
     };
     let clave = r.value("cuerpo/idLote").map(str::to_owned);
     let id_mensaje = call.message_id.clone();
-    let reply = broker
-        .call_write(call, move |admission, conn| {
-            let (Some(tipo), Some(formato), Some(contenido)) = (tipo, formato, contenido) else {
-                return Err(ApiError::unavailable());
-            };
-            let envio = Envio::de(
-                &admission.agreement,
+    let reply = match (tipo, formato, contenido) {
+        (Some(tipo), Some(formato), Some(contenido)) => {
+            let recepcion = Recepcion {
                 tipo,
                 formato,
                 clave,
-                "soap",
+                transporte: "soap",
                 id_mensaje,
-            );
-            // Written to a temporary file only once admitted: the batch is read from a file
-            // whatever its transport.
-            let mut file = tempfile::NamedTempFile::new().map_err(|_| ApiError::unavailable())?;
-            file.write_all(&contenido)
-                .and_then(|()| file.flush())
-                .map_err(|_| ApiError::unavailable())?;
-            lotes::recibir_concedido(admission, conn, &envio, file.path())
-        })
-        .await;
+            };
+            broker
+                .call_write_reading(
+                    call,
+                    move |admission| lotes::comprobar_tipo(&admission.agreement, tipo),
+                    async move { Ok(contenido) },
+                    recepcion,
+                )
+                .await
+        }
+        // Refused at admission with the call's input error.
+        _ => {
+            broker
+                .call_local::<Informe, _>(call, |_| Err(ApiError::unavailable()))
+                .await
+        }
+    };
     render(ctx, reply, write)
 }
 

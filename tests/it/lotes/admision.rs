@@ -167,6 +167,14 @@ per_backend!(
         let (answer, took) = declared(&node, id, "personas", 100_000_000).await;
         assert_eq!((answer.status, answer.json()["code"].as_str()), (429, Some("CUOTA_EXCEDIDA")));
         assert!(took < Duration::from_secs(5), "{took:?}");
+
+        // After a restart the day's records are restored from the batches applied (5 of 6):
+        // a batch of 2 no longer fits.
+        let node = node.restart().await;
+        let response = post(&node, id, "personas", "text/csv", personas(2), None).await;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!((status, body["code"].as_str()), (429, Some("CUOTA_EXCEDIDA")), "{body}");
         node.stop().await;
     }
 );

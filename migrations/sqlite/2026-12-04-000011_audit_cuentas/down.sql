@@ -1,1 +1,2 @@
 ALTER TABLE audit.auditoria DROP COLUMN omitidos;
+ALTER TABLE audit.auditoria DROP COLUMN personas;

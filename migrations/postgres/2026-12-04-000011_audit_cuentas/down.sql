@@ -1,1 +1,2 @@
 ALTER TABLE auditoria DROP COLUMN omitidos;
+ALTER TABLE auditoria DROP COLUMN personas;
