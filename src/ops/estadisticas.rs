@@ -1,9 +1,10 @@
 //! EstadisticasTerritoriales: persons, households and fichas in force, and the average score,
 //! by territory (nation, region or comuna) and quintile, from the precomputed summary
 //! ([`resumen`]). Every cell under 10 persons, 10 households or 10 fichas is suppressed whole,
-//! and so is every cell that would let a suppressed one (any of its counts) be recovered by
-//! subtraction ([`supresion`]); the pattern is computed
-//! over the whole national table ([`tabla`]), so every answer is a subset of the same table.
+//! and so is every cell that would let a suppressed one (any of its counts), or a sum of
+//! suppressed ones under 10, be recovered by subtraction ([`supresion`]); the pattern is
+//! computed over the whole national table ([`tabla`]), so every answer is a subset of the same
+//! table.
 //!
 //! Every agreement that is granted the operation sees the national table: once suppressed the
 //! aggregates are not personal data, and a comuna-scoped agreement gains nothing a narrower

@@ -129,6 +129,15 @@ async fn small_cells_are_reserved_and_none_can_be_derived_from_published_ones() 
                 1,
                 "comuna {cut}: {row:?}"
             );
+            let row = fila(&body, cut);
+            let parts: Vec<Cifras> = (1..=5)
+                .map(|q| Cifras::from_json(row[&q.to_string()]))
+                .collect();
+            assert_no_small_sum(
+                &Cifras::from_json(row["total"]),
+                &parts,
+                &format!("comuna {cut}"),
+            );
         }
         // Columns: within each region, each quintile (and total) column over its comunas plus
         // the region's own cell never holds exactly one reserved cell.
@@ -136,16 +145,25 @@ async fn small_cells_are_reserved_and_none_can_be_derived_from_published_ones() 
         for region in celdas(&regions) {
             let code = region["codigo"].as_str().unwrap();
             let q = region["quintil"].as_str().unwrap();
-            let column: Vec<bool> = cells
+            let parts: Vec<Cifras> = cells
                 .iter()
                 .filter(|c| c["codigo"].as_str().unwrap().starts_with(code) && c["quintil"] == q)
-                .map(|c| c["reservado"] == true)
+                .map(Cifras::from_json)
+                .collect();
+            let column: Vec<bool> = parts
+                .iter()
+                .map(|c| *c == Cifras::Reservada)
                 .chain(std::iter::once(region["reservado"] == true))
                 .collect();
             assert_ne!(
                 column.iter().filter(|r| **r).count(),
                 1,
                 "region {code} quintile {q}"
+            );
+            assert_no_small_sum(
+                &Cifras::from_json(region),
+                &parts,
+                &format!("region {code} quintile {q}"),
             );
         }
 
@@ -575,6 +593,24 @@ impl Cifras {
     }
 }
 
+/// What subtraction gives an agency in one relation: with the total published, the total less
+/// the published parts is the sum of the reserved parts, for each count; it must be 0 or at
+/// least 10.
+fn assert_no_small_sum(total: &Cifras, parts: &[Cifras], relation: &str) {
+    let Some(total) = total.counts() else {
+        return;
+    };
+    let mut derived = total;
+    for counts in parts.iter().filter_map(Cifras::counts) {
+        for (d, n) in derived.iter_mut().zip(counts) {
+            *d -= n;
+        }
+    }
+    for (count, n) in ["personas", "hogares", "fichas"].into_iter().zip(derived) {
+        assert!(n == 0 || n >= 10, "{relation}: {n} {count} by subtraction");
+    }
+}
+
 /// The table of region 15 as answers show it: (territory code, quintile) → cell, for its
 /// comunas, the region and the nation.
 pub(crate) type Tabla15 = HashMap<(String, String), Cifras>;
@@ -582,7 +618,7 @@ pub(crate) type Tabla15 = HashMap<(String, String), Cifras>;
 /// Checks what an agency can do with [`pocos_hogares`]'s table: every published count is at
 /// least 10, the two cells with few households are reserved, and no additive relation (a
 /// territory's quintiles to its total, the comunas to the region, the regions to the nation)
-/// lets subtraction recover any count of a reserved cell.
+/// lets subtraction recover any count of a reserved cell, or a sum of reserved cells under 10.
 pub(crate) fn assert_nothing_small_nor_derivable(tabla: &Tabla15) {
     for (cell, cifras) in tabla {
         if let Some(counts) = cifras.counts() {
@@ -618,6 +654,8 @@ pub(crate) fn assert_nothing_small_nor_derivable(tabla: &Tabla15) {
             .filter(|c| c.counts().is_none())
             .count();
         assert_ne!(hidden, 1, "one reserved cell in {total:?} = {parts:?}");
+        let parts: Vec<Cifras> = parts.into_iter().cloned().collect();
+        assert_no_small_sum(total, &parts, &format!("{total:?} = {parts:?}"));
     }
     // The nation is region 15 (every other region is empty), so publishing both is no leak.
     assert_eq!(cell("", "total"), cell(REGION_POCOS_HOGARES, "total"));

@@ -1,18 +1,24 @@
 //! Statistical disclosure control for the territorial tables: primary suppression of every cell
-//! with any count under the threshold, then complementary suppression until no suppressed cell
-//! can be worked out by subtracting published cells from a published total.
+//! with any count under the threshold, then complementary suppression until subtracting
+//! published cells from a published total reveals neither a suppressed cell nor a sum of
+//! suppressed cells under the threshold.
 //!
 //! A table is a list of cells (each with its counts: persons, households, fichas) and a list of
 //! additive relations `total = part₁ + part₂ + …` (a row, a column, a region over its comunas,
 //! the nation over its regions), which hold for every count. A cell is suppressed whole, all
 //! its counts at once, when any of them is under the threshold: a cell of 30 persons in 3
-//! households would otherwise publish the 3. A relation that holds exactly one suppressed cell
-//! gives that cell away, every count of it, so another cell of the relation is suppressed too:
-//! the smallest published part (fewest persons, so the least information is lost), or the total
-//! when every part is already suppressed. Since whole cells are suppressed, the suppressed
-//! members of a relation are the same for every count, and one pattern protects them all.
-//! Suppression only grows, so the loop ends; it stops when every relation holds none or at
-//! least two suppressed cells.
+//! households would otherwise publish the 3. Then each relation is checked:
+//! - one suppressed member alone gives that cell away, every count of it;
+//! - with the total published, the total minus the published parts is the sum of the
+//!   suppressed parts, for each count: it must be 0 (nothing is hidden) or at least the
+//!   threshold, or two cells of 3 and 4 persons would publish their 7 (and their average).
+//!
+//! Either way another cell of the relation is suppressed: the smallest published part (fewest
+//! persons, so the least information is lost), or the total when every part is already
+//! suppressed. Since whole cells are suppressed, the suppressed members of a relation are the
+//! same for every count, and one pattern protects them all. Suppression only grows, so the
+//! loop ends; it stops when every relation passes both checks. With the total suppressed a
+//! relation reveals only a difference (the total less its suppressed parts), never a sum.
 
 /// One additive relation of the table, by cell index: `total = Σ partes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +32,27 @@ impl Relacion {
     pub fn miembros(&self) -> impl Iterator<Item = usize> + '_ {
         std::iter::once(self.total).chain(self.partes.iter().copied())
     }
+}
+
+/// Whether subtraction in `relacion` yields a sum of suppressed parts between 1 and
+/// `umbral − 1` on any count: with the total published, the total minus the published parts is
+/// exactly the sum of the suppressed ones.
+fn revela_suma<const N: usize>(
+    conteos: &[[u64; N]],
+    suprimida: &[bool],
+    relacion: &Relacion,
+    umbral: u64,
+) -> bool {
+    !suprimida[relacion.total]
+        && (0..N).any(|k| {
+            let suma: u64 = relacion
+                .partes
+                .iter()
+                .filter(|&&i| suprimida[i])
+                .map(|&i| conteos[i][k])
+                .sum();
+            (1..umbral).contains(&suma)
+        })
 }
 
 /// Which cells to suppress: those with any count under `umbral`, and the complementary cells
@@ -45,7 +72,7 @@ pub fn suprimir<const N: usize>(
         let mut cambio = false;
         for relacion in relaciones {
             let ocultas = relacion.miembros().filter(|&i| suprimida[i]).count();
-            if ocultas != 1 {
+            if ocultas != 1 && !revela_suma(conteos, &suprimida, relacion, umbral) {
                 continue;
             }
             let complemento = relacion
@@ -84,6 +111,23 @@ pub fn recuperables(suprimida: &[bool], relaciones: &[Relacion]) -> Vec<usize> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The relations (by index) whose subtraction yields a sum of suppressed parts between 1 and
+/// `umbral − 1` on some count. Empty for any answer of [`suprimir`]; the statement, beside
+/// [`recuperables`], of the second thing suppression guarantees.
+pub fn sumas_reveladas<const N: usize>(
+    conteos: &[[u64; N]],
+    suprimida: &[bool],
+    relaciones: &[Relacion],
+    umbral: u64,
+) -> Vec<usize> {
+    relaciones
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| revela_suma(conteos, suprimida, r, umbral))
+        .map(|(k, _)| k)
+        .collect()
 }
 
 #[cfg(test)]
@@ -217,6 +261,67 @@ mod tests {
         let only_primary = [true, false, false, false, false, false];
         assert_eq!(recuperables(&only_primary, &rel), vec![0]);
         assert!(recuperables(&s, &rel).is_empty());
+    }
+
+    #[test]
+    fn reserved_parts_that_sum_under_the_threshold_take_another_part_with_them() {
+        // A comuna's quintiles and total, as (persons, households, fichas): IV has 3 persons
+        // and V has 4, both reserved. With I to III and the total published, IV + V = 7 (and
+        // their average score) would follow by subtraction, so the smallest of I to III (by
+        // persons: II) is reserved too, and the reserved parts then sum to 32.
+        let cells = vec![
+            [40, 20, 20],
+            [25, 12, 12],
+            [30, 15, 15],
+            [3, 2, 2],
+            [4, 2, 2],
+            [102, 51, 51],
+        ];
+        let rel = vec![Relacion {
+            total: 5,
+            partes: vec![0, 1, 2, 3, 4],
+        }];
+        let s = suprimir(&cells, &rel, 10);
+        assert_eq!(s, vec![false, true, false, true, true, false]);
+        assert_eq!(
+            sumas_reveladas(&cells, &[false, false, false, true, true, false], &rel, 10),
+            vec![0]
+        );
+        assert!(sumas_reveladas(&cells, &s, &rel, 10).is_empty());
+    }
+
+    #[test]
+    fn a_small_sum_of_households_alone_takes_another_part() {
+        // IV and V are reserved for their households (3 and 4), with plenty of persons: the
+        // 55 persons they hide together are safe, their 7 households are not.
+        let cells = vec![
+            [40, 20, 20],
+            [25, 12, 12],
+            [30, 15, 15],
+            [30, 3, 3],
+            [25, 4, 4],
+            [150, 54, 54],
+        ];
+        let rel = vec![Relacion {
+            total: 5,
+            partes: vec![0, 1, 2, 3, 4],
+        }];
+        let s = suprimir(&cells, &rel, 10);
+        assert_eq!(s, vec![false, true, false, true, true, false]);
+    }
+
+    #[test]
+    fn a_reserved_total_reveals_no_sum_of_its_reserved_parts() {
+        // A total of 7 with every part reserved: subtraction gives nothing, and there is no
+        // published part left to reserve (the total is protected in its own relations).
+        let cells = vec![[3, 1, 1], [4, 2, 2], [7, 3, 3]];
+        let rel = vec![Relacion {
+            total: 2,
+            partes: vec![0, 1],
+        }];
+        let s = suprimir(&cells, &rel, 10);
+        assert_eq!(s, vec![true, true, true]);
+        assert!(sumas_reveladas(&cells, &s, &rel, 10).is_empty());
     }
 
     #[test]
