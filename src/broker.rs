@@ -308,8 +308,23 @@ pub fn local_today() -> NaiveDate {
 
 /// Seconds until the next civil day in Chile, when daily quotas renew.
 pub fn seconds_to_midnight() -> u64 {
-    let now = Utc::now().with_timezone(&chrono_tz::America::Santiago);
-    u64::from(86_400 - now.num_seconds_from_midnight()).max(1)
+    use chrono::TimeZone;
+    let santiago = chrono_tz::America::Santiago;
+    let now = Utc::now().with_timezone(&santiago);
+    let tomorrow = now.date_naive() + chrono::Days::new(1);
+    // Chile changes its clocks at midnight: on the day it springs forward 00:00 does not
+    // exist and the new day starts at 01:00; falling back, midnight happens twice.
+    let next = [0, 1].into_iter().find_map(|hour| {
+        santiago
+            .from_local_datetime(&tomorrow.and_hms_opt(hour, 0, 0)?)
+            .earliest()
+    });
+    match next {
+        Some(next) => u64::try_from((next - now).num_seconds())
+            .unwrap_or(0)
+            .max(1),
+        None => u64::from(86_400 - now.num_seconds_from_midnight()).max(1),
+    }
 }
 
 /// Longest message id accepted from a caller.

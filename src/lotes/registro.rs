@@ -86,8 +86,8 @@ pub(super) fn aplicar(
         }
     }
     let result = conn.transaction(|conn| {
-        // The batch's row first: it takes the write lock at once, and a batch applied
-        // meanwhile by another sender shows as a unique violation here.
+        // The batch's row first: a batch applied meanwhile by another sender shows as a unique
+        // violation here (the caller's write transaction holds SQLite's write lock already).
         let now = Utc::now();
         diesel::insert_into(lotes::table)
             .values((

@@ -417,3 +417,32 @@ fn tipos_only_for_recepcion_lotes_required_there_and_from_the_list() {
         "listed twice",
     );
 }
+
+#[test]
+fn a_budget_for_batches_needs_recepcion_lotes_and_its_three_keys() {
+    let g = good("demo");
+    let with_budget = |extra: &str| {
+        g.replace(
+            "daily_quota = 1000\n",
+            &format!("daily_quota = 1000\n\n[limits.lotes]\n{extra}"),
+        )
+    };
+    one_issue(
+        &with_budget("per_second = 100\nburst = 1000\ndaily_quota = 10000\n"),
+        "[limits.lotes]",
+        "needs RecepcionLotes granted",
+    );
+    let provider = format!(
+        "{}\n[operations.RecepcionLotes]\nfields = [\"lote\"]\ntipos = [\"personas\"]\n",
+        with_budget("per_second = 100\nburst = 1000\ndaily_quota = 10000\n")
+    );
+    let dir = write_all(&[("demo.toml", &provider)]);
+    let set = AgreementSet::load_dir(dir.path()).unwrap();
+    let budget = set.iter().next().unwrap().lotes.unwrap();
+    assert_eq!((budget.rate.burst.get(), budget.daily_quota), (1000, 10000));
+    one_issue(
+        &provider.replace("burst = 1000\n", "burst = 0\n"),
+        "burst = 0",
+        "limits.lotes.burst must be at least 1",
+    );
+}

@@ -158,8 +158,9 @@ pub fn aplicar(
     resultado: Option<Resultado>,
 ) -> QueryResult<Aplicacion> {
     let outcome = conn.transaction(|conn| {
-        // The guarded UPDATE is the transaction's first statement: it takes SQLite's write lock
-        // before anything is read, and on both backends it matches nothing if the request moved.
+        // A savepoint of the broker's write transaction (which holds SQLite's write lock from
+        // its first statement): on both backends the guarded UPDATE matches nothing if the
+        // request moved.
         let changed = diesel::update(
             encuestajes::table
                 .filter(encuestajes::id.eq(&antes.id))
