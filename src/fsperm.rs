@@ -71,7 +71,7 @@ pub fn tighten(path: &Path) -> Result<bool, PrivateFileError> {
     tracing::warn!(
         file = %path.display(),
         was = %format_args!("{mode:04o}"),
-        "a file holding personal data was open to other users of this machine: set to 0600"
+        "a private file (personal data or a key) was open to other users of this machine: set to 0600"
     );
     Ok(true)
 }

@@ -36,7 +36,9 @@ use crate::db::DbError;
 use crate::ops::projection::Project;
 
 pub use generar::generar_personas;
-pub use recepcion::{Cupo, Preparado, Recepcion, SinCupo, aplicar, preparar, recibir, terminar};
+pub use recepcion::{
+    Contenido, Cupo, Preparado, Recepcion, SinCupo, aplicar, preparar, recibir, terminar,
+};
 pub use registro::{Procedencia, procedencia, registros_desde};
 
 /// Rejections kept in full in a report; beyond this only their number is kept

@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::Datelike;
@@ -311,17 +310,16 @@ fn write_file(
     private: bool,
     report: &mut PkiReport,
 ) -> Result<(), PkiError> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    if private {
-        options.mode(0o600);
+    let mut file = if private {
+        crate::fsperm::create_private(path)
+    } else {
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
     }
-    let mut file = options.open(path).map_err(io_error(path))?;
-    if private {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(io_error(path))?;
-    }
+    .map_err(io_error(path))?;
     file.write_all(contents.as_bytes())
         .map_err(io_error(path))?;
     report.created.push(path.to_owned());

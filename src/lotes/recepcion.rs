@@ -220,61 +220,47 @@ impl Recepcion {
     }
 }
 
-impl Escritura<tempfile::NamedTempFile> for Recepcion {
-    type Preparado = Recibido;
-    type Respuesta = Informe;
+/// A batch's bytes as they reach the node: a file spooled by REST, the decoded content of a
+/// SOAP body. The batch is read from a file whatever its transport.
+pub trait Contenido: Send + 'static {
+    fn archivo(self) -> Result<tempfile::NamedTempFile, ApiError>;
+}
 
-    fn preparar(
-        &mut self,
-        admission: &Admission,
-        conn: &mut DbConnection,
-        archivo: tempfile::NamedTempFile,
-    ) -> Result<Recibido, ApiError> {
-        self.preparar_de(admission, conn, archivo.path())
-    }
-
-    fn aplicar(
-        &mut self,
-        _: &Admission,
-        conn: &mut DbConnection,
-        recibido: Recibido,
-    ) -> Result<Informe, ApiError> {
-        Ok(aplicar(
-            conn,
-            &recibido.envio,
-            recibido.preparado,
-            &mut SinProgreso,
-        )?)
-    }
-
-    fn terminar(&mut self, conn: &mut DbConnection) {
-        terminar(conn, self.tipo);
+impl Contenido for tempfile::NamedTempFile {
+    fn archivo(self) -> Result<tempfile::NamedTempFile, ApiError> {
+        Ok(self)
     }
 }
 
-impl Escritura<Vec<u8>> for Recepcion {
-    type Preparado = Recibido;
-    type Respuesta = Informe;
-
-    /// The batch is read from a file whatever its transport: written to one (0600) once the
-    /// request is admitted.
-    fn preparar(
-        &mut self,
-        admission: &Admission,
-        conn: &mut DbConnection,
-        contenido: Vec<u8>,
-    ) -> Result<Recibido, ApiError> {
+/// Written to a file (0600, removed when dropped) once the request is admitted.
+impl Contenido for Vec<u8> {
+    fn archivo(self) -> Result<tempfile::NamedTempFile, ApiError> {
         let mut file = tempfile::NamedTempFile::new().map_err(|error| {
             tracing::error!(error = %error, "cannot create a temporary file for a batch");
             ApiError::unavailable()
         })?;
-        file.write_all(&contenido)
+        file.write_all(&self)
             .and_then(|()| file.flush())
             .map_err(|error| {
                 tracing::error!(error = %error, "cannot write a batch to its temporary file");
                 ApiError::unavailable()
             })?;
-        self.preparar_de(admission, conn, file.path())
+        Ok(file)
+    }
+}
+
+impl<I: Contenido> Escritura<I> for Recepcion {
+    type Preparado = Recibido;
+    type Respuesta = Informe;
+
+    fn preparar(
+        &mut self,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        contenido: I,
+    ) -> Result<Recibido, ApiError> {
+        let archivo = contenido.archivo()?;
+        self.preparar_de(admission, conn, archivo.path())
     }
 
     fn aplicar(

@@ -2,7 +2,6 @@
 //! CA that the agency listener trusts (whoever holds it can issue an agency's certificate).
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use openssl::pkey::PKey;
@@ -46,24 +45,13 @@ pub fn tighten(dir: &Path, extra: &[PathBuf]) {
     files.sort();
     files.dedup();
     for file in files {
-        let Ok(mode) = fs::metadata(&file).map(|m| m.permissions().mode() & 0o777) else {
-            continue;
-        };
-        if mode & 0o077 == 0 {
-            continue;
-        }
-        match fs::set_permissions(&file, fs::Permissions::from_mode(0o600)) {
-            Ok(()) => tracing::warn!(
+        // `fsperm::tighten` warns, naming the file, when it sets one to 0600.
+        if let Err(error) = crate::fsperm::tighten(&file) {
+            tracing::warn!(
                 file = %file.display(),
-                mode = format!("{mode:o}"),
-                "private key readable beyond its owner: tightened to 600"
-            ),
-            Err(error) => tracing::warn!(
-                file = %file.display(),
-                mode = format!("{mode:o}"),
                 error = %error,
                 "private key readable beyond its owner, and it could not be tightened"
-            ),
+            );
         }
     }
 }
@@ -102,6 +90,8 @@ fn find_ca_key(dir: &Path) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     fn dev_pki() -> tempfile::TempDir {
