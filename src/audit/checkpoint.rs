@@ -15,14 +15,20 @@
 //! start over at the next commit; the file keeps its size and is written over from its
 //! beginning. A file past the bound (a reader held the log, or one transaction was larger than
 //! the bound) is cut back with `TRUNCATE`, as is a log that saw no commit for a whole tick (the
-//! load stopped). The two wait at most [`WAIT_FOR_READERS`] for a reader or for the writer: a
-//! reader that holds a snapshot longer makes the step fail, the writer goes on, and the step is
-//! tried again at the next tick. Nothing is lost: a checkpoint copies only committed frames,
-//! flushes the file, and only then lets the log start over.
+//! load stopped). The two wait at most [`WAIT_FOR_READERS`] for a reader: a reader that holds a
+//! snapshot longer makes the step fail, the writer goes on, and the step is tried again at the
+//! next tick. Nothing is lost: a checkpoint copies only committed frames, flushes the file,
+//! and only then lets the log start over.
+//!
+//! The audit file's `RESTART` and `TRUNCATE` under load run on the audit writer's own
+//! connection, between two groups ([`if_asked`]): this thread only asks. Run here, they first
+//! had to take the writer's lock, which the writer, committing back to back, holds most of the
+//! time; in the first 15-minute run one in a few failed to get it within the wait, and the log
+//! went on growing for another second.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -94,12 +100,48 @@ impl WalStatus {
     }
 }
 
-/// Shared between the checkpoint thread and [`super::AuditLog::wal`].
+/// Shared between the checkpoint thread, the audit writer and [`super::AuditLog::wal`].
 #[derive(Debug, Default)]
 pub(super) struct Gauge {
     limit: AtomicU64,
     bytes: [AtomicU64; 3],
     refused: [AtomicU64; 3],
+    /// The checkpoint the audit writer is asked to run between two groups: [`NONE`],
+    /// [`RESTART`] or [`TRUNCATE`].
+    asked: AtomicU8,
+}
+
+const NONE: u8 = 0;
+const RESTART: u8 = 1;
+const TRUNCATE: u8 = 2;
+/// The audit file's place in [`DatabaseUrl::wal_files`].
+const AUDIT: usize = 1;
+
+/// Run by the audit writer between two groups: the checkpoint of the audit file the checkpoint
+/// thread asked for, if any, waiting at most [`WAIT_FOR_READERS`] for readers.
+pub(super) fn if_asked(conn: &mut DbConnection, gauge: &Gauge) -> Result<(), DbError> {
+    let mode = match gauge.asked.swap(NONE, Ordering::Relaxed) {
+        RESTART => "RESTART",
+        TRUNCATE => "TRUNCATE",
+        _ => return Ok(()),
+    };
+    let waits: BusyTimeout = diesel::sql_query("PRAGMA busy_timeout").get_result(conn)?;
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout = {};",
+        WAIT_FOR_READERS.as_millis()
+    ))?;
+    let done = checkpoint(conn, "audit", mode);
+    conn.batch_execute(&format!("PRAGMA busy_timeout = {};", waits.timeout))?;
+    if done?.busy != 0 {
+        gauge.refused[AUDIT].fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct BusyTimeout {
+    #[diesel(sql_type = BigInt)]
+    timeout: i64,
 }
 
 impl Gauge {
@@ -234,7 +276,24 @@ fn tick(
             None
         };
         wal.last_log = passive.log;
-        if let Some(mode) = mode {
+        // Under load the audit writer runs its file's step itself (see the module's comment);
+        // an idle log is cut back here, where no writer waits for it.
+        if n == AUDIT && !idle {
+            let asked = match mode {
+                Some("TRUNCATE") => TRUNCATE,
+                Some(_) => RESTART,
+                None => NONE,
+            };
+            gauge.asked.store(asked, Ordering::Relaxed);
+            if asked != NONE && size > limit.bytes {
+                tracing::warn!(
+                    wal.schema = wal.schema,
+                    wal.bytes = size,
+                    wal.limit = limit.bytes,
+                    "WAL past its bound: a reader holds an old snapshot, or the writer is behind"
+                );
+            }
+        } else if let Some(mode) = mode {
             let done = checkpoint(conn, wal.schema, mode)?;
             if done.busy != 0 {
                 gauge.refused[n].fetch_add(1, Ordering::Relaxed);
