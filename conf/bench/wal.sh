@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Samples the size of the node's write-ahead logs and audit storage while a benchmark runs,
-# one CSV line every EVERY seconds for SECONDS seconds (README, *Benchmarks*, *Bounded WAL*).
+# one CSV line every EVERY seconds for SECONDS seconds (README, *Benchmarks*, *Bounded
+# write-ahead logs*). On SQLite each WAL's size is also read every second in between, and its
+# largest size so far is printed in a column of its own (`*_wal_peak`).
 #
 #   conf/bench/wal.sh sqlite   /work/bench-data/siis-11m.db               SECONDS [EVERY]
 #   conf/bench/wal.sh postgres postgres://postgres@127.0.0.1:54320/siis_bench SECONDS [EVERY]
@@ -18,15 +20,31 @@ start=$(date +%s)
 
 size() { stat -c %s "$1" 2>/dev/null || echo 0; }
 
-sqlite_header() {
-    echo "time,elapsed_s,registry,registry_wal,audit,audit_wal,index,index_wal"
-}
-sqlite_sample() {
+sqlite_files() {
     local db=$1 dir stem
     dir=$(dirname "$db") stem=$(basename "$db" .db)
-    local audit="$dir/$stem-auditoria.db" index="$dir/$stem-auditoria-indice.db"
-    echo "$(size "$db"),$(size "$db-wal"),$(size "$audit"),$(size "$audit-wal"),$(size "$index"),$(size "$index-wal")"
+    echo "$db $dir/$stem-auditoria.db $dir/$stem-auditoria-indice.db"
 }
+declare -A peak
+sqlite_header() {
+    echo "time,elapsed_s,registry,registry_wal,registry_wal_peak,audit,audit_wal,audit_wal_peak,index,index_wal,index_wal_peak"
+}
+sqlite_watch() {   # every second until the next sample: each WAL's largest size
+    local f s
+    for f in $(sqlite_files "$1"); do
+        s=$(size "$f-wal")
+        [ "$s" -le "${peak[$f]:-0}" ] || peak[$f]=$s
+    done
+}
+sqlite_sample() {
+    local f line=""
+    sqlite_watch "$1"
+    for f in $(sqlite_files "$1"); do
+        line="$line,$(size "$f"),$(size "$f-wal"),${peak[$f]:-0}"
+    done
+    echo "${line#,}"
+}
+postgres_watch() { :; }
 
 tables="auditoria auditoria_sujetos auditoria_sujetos_hasta"
 postgres_header() {
@@ -55,5 +73,5 @@ while :; do
     now=$(date +%s)
     echo "$(date -u +%H:%M:%S),$((now - start)),$("${backend}_sample" "$target")"
     [ $((now - start)) -lt "$seconds" ] || break
-    sleep "$every"
+    for _ in $(seq "$every"); do sleep 1; "${backend}_watch" "$target"; done
 done
