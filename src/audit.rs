@@ -13,6 +13,7 @@
 //! The tables refuse UPDATE and DELETE (triggers in the migration); the chain catches whoever
 //! removes the triggers first. The RUN appears here and nowhere in the application logs.
 
+mod checkpoint;
 mod index;
 mod read;
 mod row;
@@ -29,6 +30,7 @@ use chrono::{DateTime, Utc};
 use crate::db::DbError;
 use crate::domain::Run;
 
+pub use checkpoint::{WalFile, WalLimit, WalStatus};
 pub use read::{
     ANSWERED, Access, NO_COINCIDE, NOT_COUNTED, VerifyReport, Which, accesses, count_since,
     failed_validations_since, verify,

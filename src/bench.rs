@@ -87,6 +87,8 @@ pub struct BenchOptions {
     /// The node's process id, when it runs on this machine: its memory is sampled during the
     /// run, and its CPU over each phase's measured seconds (Linux `/proc`).
     pub node_pid: Option<u32>,
+    /// Whether the ping baseline runs before the mix (`--no-baseline` skips it).
+    pub baseline: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -204,7 +206,12 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
         programa: options.programa.clone(),
     });
     let report = runtime.block_on(async {
-        let (baseline, ping_cpu) = phase(&shared, options, &[(Op::Ping, 1)], "ping").await;
+        let ping: &[(Op, u32)] = if options.baseline {
+            &[(Op::Ping, 1)]
+        } else {
+            &[]
+        };
+        let (baseline, ping_cpu) = phase(&shared, options, ping, "ping").await;
         if let Some(sampler) = &sampler {
             sampler.phase("mix");
         }

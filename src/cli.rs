@@ -136,6 +136,10 @@ struct BenchArgs {
     /// Seconds per phase (baseline, then mix).
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Skip the ping baseline and run the mix alone (long runs whose point is the node's
+    /// state over time, not the ratio to ping, which is then 0).
+    #[arg(long)]
+    no_baseline: bool,
     /// Seconds each phase runs first without being measured (connections, statements and
     /// pages warm up; the figures are the steady state after).
     #[arg(long, default_value_t = 0)]
@@ -368,6 +372,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 mix,
                 programa: args.programa,
                 node_pid: args.node_pid,
+                baseline: !args.no_baseline,
             };
             let report = crate::bench::run(&options)?;
             crate::bench::print(&report);

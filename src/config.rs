@@ -39,6 +39,20 @@ pub struct DatabaseConfig {
     pub pool_size: u32,
     /// Seconds a request waits for a free connection before it is answered 503.
     pub pool_timeout_secs: u64,
+    /// SQLite: most megabytes each write-ahead log (`siis.db-wal`, `siis-auditoria.db-wal`,
+    /// `siis-auditoria-indice.db-wal`) may take on disk, however long the load. A thread
+    /// checkpoints every WAL each second and starts a log over once it reaches half this; a
+    /// file past it (a reader held an old snapshot) is cut back as soon as the reader lets go.
+    /// At 2,000 lookups/s the audit WAL grows about 16 MB a second. Ignored on PostgreSQL,
+    /// whose `pg_wal` the server bounds (`max_wal_size`). See README, *Storage*.
+    pub wal_limit_mb: u64,
+}
+
+impl DatabaseConfig {
+    /// The bound `wal_limit_mb` sets.
+    pub fn wal_limit(&self) -> crate::audit::WalLimit {
+        crate::audit::WalLimit::megabytes(self.wal_limit_mb)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -261,6 +275,7 @@ impl Default for DatabaseConfig {
             url: DatabaseUrl::Sqlite(PathBuf::from("var/siis.db")),
             pool_size: 4,
             pool_timeout_secs: 5,
+            wal_limit_mb: crate::audit::WalLimit::DEFAULT_MB,
         }
     }
 }
@@ -386,6 +401,11 @@ impl Config {
         if !(1..=365).contains(&self.encuestaje.plazo_dias) {
             return Err(ConfigError(
                 "encuestaje.plazo_dias must be between 1 and 365".into(),
+            ));
+        }
+        if !(4..=65_536).contains(&self.database.wal_limit_mb) {
+            return Err(ConfigError(
+                "database.wal_limit_mb must be between 4 and 65536".into(),
             ));
         }
         if self.database.pool_size == 0 {
@@ -525,6 +545,8 @@ mod tests {
         assert!(err.contains("broker.lookup_readers"), "{err}");
         let err = load_in_jail("[broker]\nlookup_group_max = 0\n", &[]).unwrap_err();
         assert!(err.contains("broker.lookup_group_max"), "{err}");
+        let err = load_in_jail("[database]\nwal_limit_mb = 1\n", &[]).unwrap_err();
+        assert!(err.contains("database.wal_limit_mb"), "{err}");
         let err = load_in_jail("[database]\npool_timeout_secs = 0\n", &[]).unwrap_err();
         assert!(err.contains("database.pool_timeout_secs"), "{err}");
         let err = load_in_jail("[log]\nformat = \"xml\"\n", &[]).unwrap_err();

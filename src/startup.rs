@@ -310,7 +310,11 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
         );
     }
     let rules = Rules::load(&config.eligibility.rules)?;
-    let audit = AuditLog::start_with(&config.database.url, config.audit.durability)?;
+    let audit = AuditLog::start_with(
+        &config.database.url,
+        config.audit.durability,
+        config.database.wal_limit(),
+    )?;
     let restored = restore_today(&pool, &agreements)?;
     Ok(Broker::new(
         config.clone(),

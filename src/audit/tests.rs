@@ -17,6 +17,7 @@ use crate::db::{ConnectionManager, DatabaseUrl, DbConnection, Pool, PooledConnec
 
 mod reading;
 mod sujetos;
+mod wal;
 mod writing;
 
 struct TestDb {

@@ -8,6 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use tokio::sync::oneshot;
 
+use super::checkpoint::{self, Gauge, WalLimit, WalStatus};
 use super::index::{self, Committed};
 use super::row::{AuditRow, GENESIS_HASH, Pending};
 use super::{AuditError, AuditId, AuditRecord};
@@ -38,6 +39,8 @@ struct Inner {
     thread: Mutex<Option<JoinHandle<()>>>,
     commits: Arc<AtomicU64>,
     index_commits: Arc<AtomicU64>,
+    url: DatabaseUrl,
+    wal: Arc<Gauge>,
 }
 
 impl AuditLog {
@@ -45,24 +48,30 @@ impl AuditLog {
     /// = on` on PostgreSQL), reads the chain head and starts the writer thread. The audit tables
     /// must exist (run the migrations first).
     pub fn start(url: &DatabaseUrl) -> Result<AuditLog, AuditError> {
-        Self::start_with(url, Durability::Fsync)
+        Self::start_with(url, Durability::Fsync, WalLimit::default())
     }
 
-    /// [`start`](Self::start) with the durability of each commit chosen.
-    pub fn start_with(url: &DatabaseUrl, durability: Durability) -> Result<AuditLog, AuditError> {
-        Self::open(url, durability, true)
+    /// [`start`](Self::start) with the durability of each commit and the bound on each SQLite
+    /// WAL chosen (`audit.durability`, `database.wal_limit_mb`).
+    pub fn start_with(
+        url: &DatabaseUrl,
+        durability: Durability,
+        wal_limit: WalLimit,
+    ) -> Result<AuditLog, AuditError> {
+        Self::open(url, durability, wal_limit, true)
     }
 
     /// A log whose by-person index is not written (records stay in the unindexed tail), to
     /// test the readers and a later catch-up.
     #[cfg(test)]
     pub(super) fn start_unindexed(url: &DatabaseUrl) -> Result<AuditLog, AuditError> {
-        Self::open(url, Durability::Fsync, false)
+        Self::open(url, Durability::Fsync, WalLimit::default(), false)
     }
 
     fn open(
         url: &DatabaseUrl,
         durability: Durability,
+        wal_limit: WalLimit,
         indexed: bool,
     ) -> Result<AuditLog, AuditError> {
         let manager = ConnectionManager::new(url.clone());
@@ -80,9 +89,12 @@ impl AuditLog {
         };
         let (queue, inbox) = mpsc::channel();
         let commits = Arc::new(AtomicU64::new(0));
+        let wal = Arc::new(Gauge::new(wal_limit));
         let writer = Writer {
             manager,
             durability,
+            wal_limit,
+            wal: Arc::clone(&wal),
             conn: Some(conn),
             head: Some(head),
             inbox,
@@ -99,6 +111,8 @@ impl AuditLog {
                 thread: Mutex::new(Some(thread)),
                 commits,
                 index_commits,
+                url: url.clone(),
+                wal,
             }),
         })
     }
@@ -157,6 +171,12 @@ impl AuditLog {
     pub fn index_commits(&self) -> u64 {
         self.inner.index_commits.load(Ordering::Relaxed)
     }
+
+    /// Each SQLite WAL's size as the checkpoint thread last saw it, against the bound (for a
+    /// readiness check: [`WalStatus::over_limit`]). No files on PostgreSQL.
+    pub fn wal(&self) -> WalStatus {
+        self.inner.wal.status(&self.inner.url)
+    }
 }
 
 /// The last committed record: the next one gets `id + 1` and links to `hash`.
@@ -168,6 +188,9 @@ struct Head {
 struct Writer {
     manager: ConnectionManager,
     durability: Durability,
+    wal_limit: WalLimit,
+    /// What the checkpoint thread last saw of each WAL.
+    wal: Arc<Gauge>,
     /// `None` after a failure: reopened for the next group.
     conn: Option<DbConnection>,
     /// `None` after a failure (the commit may or may not have happened): re-read from the
@@ -180,47 +203,20 @@ struct Writer {
     index: Option<(mpsc::Sender<Committed>, JoinHandle<()>)>,
 }
 
-/// How often the checkpointer copies the audit log's WAL into its file (SQLite).
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// SQLite: copies the audit file's WAL into the file itself, on a connection and thread of its
-/// own, without waiting for or blocking the writer (`PASSIVE`). The writer's connection has
-/// automatic checkpoints off: run inside a commit, a checkpoint (and its flush) held up every
-/// request waiting for that commit, tens of milliseconds at a time.
-fn checkpointer(manager: ConnectionManager, stop: mpsc::Receiver<()>) {
-    let mut conn: Option<DbConnection> = None;
-    loop {
-        let stopping = !matches!(
-            stop.recv_timeout(CHECKPOINT_EVERY),
-            Err(mpsc::RecvTimeoutError::Timeout)
-        );
-        let connection = match &mut conn {
-            Some(c) => Ok(c),
-            none => manager.open().map(|c| none.insert(c)),
-        };
-        let done = connection.and_then(|c| {
-            c.batch_execute("PRAGMA audit.wal_checkpoint(PASSIVE);")
-                .map_err(DbError::from)
-        });
-        if let Err(error) = done {
-            tracing::warn!(error = %error, "audit checkpoint failed; retried in a second");
-            conn = None;
-        }
-        if stopping {
-            return;
-        }
-    }
-}
-
 impl Writer {
     fn run(mut self) {
+        // SQLite: the writer's connection has automatic checkpoints off (run inside a commit, a
+        // checkpoint and its flush held up every request waiting for that commit, tens of
+        // milliseconds at a time); a thread of its own checkpoints every WAL and keeps each
+        // within its bound (`checkpoint.rs`).
         let checkpoints = match self.conn {
             Some(DbConnection::Sqlite(_)) => {
                 let (stop, stopped) = mpsc::channel::<()>();
-                let manager = self.manager.clone();
+                let (manager, limit, gauge) =
+                    (self.manager.clone(), self.wal_limit, Arc::clone(&self.wal));
                 std::thread::Builder::new()
                     .name("siis-audit-checkpoint".into())
-                    .spawn(move || checkpointer(manager, stopped))
+                    .spawn(move || checkpoint::run(manager, limit, gauge, stopped))
                     .ok()
                     .map(|thread| (stop, thread))
             }
@@ -261,6 +257,13 @@ impl Writer {
             }
             if stop {
                 break;
+            }
+            // Between two groups the writer holds no lock: a checkpoint the checkpoint thread
+            // asked for runs here, without waiting for the writer's lock.
+            if let Some(conn) = &mut self.conn
+                && let Err(error) = checkpoint::if_asked(conn, &self.wal)
+            {
+                tracing::warn!(error = %error, "audit checkpoint failed; asked again at the next tick");
             }
         }
     }
@@ -412,7 +415,7 @@ pub(super) fn open_writer_with(
 ) -> Result<DbConnection, DbError> {
     let mut conn = manager.open()?;
     let setting = match (&conn, durability) {
-        // Checkpoints run on their own thread (see `checkpointer`), not inside commits.
+        // Checkpoints run on their own thread (`checkpoint.rs`), not inside commits.
         (DbConnection::Sqlite(_), Durability::Fsync) => {
             "PRAGMA audit.synchronous = FULL; PRAGMA wal_autocheckpoint = 0;"
         }

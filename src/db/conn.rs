@@ -146,6 +146,11 @@ impl ConnectionManager {
         ConnectionManager { url }
     }
 
+    /// The database this manager opens.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
     pub fn open(&self) -> Result<DbConnection, DbError> {
         let connect_error = |source| DbError::Connect {
             url: self.url.redacted(),

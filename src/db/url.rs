@@ -91,6 +91,24 @@ impl DatabaseUrl {
         self.beside("auditoria-indice")
     }
 
+    /// Each SQLite write-ahead log with the schema its file is attached as on the node's
+    /// connections: the registry's (`main`), the audit log's (`audit`) and its index's
+    /// (`indice`). None on PostgreSQL.
+    pub fn wal_files(&self) -> Vec<(&'static str, PathBuf)> {
+        let DatabaseUrl::Sqlite(registry) = self else {
+            return Vec::new();
+        };
+        let wal = |file: PathBuf| {
+            let mut name = file.into_os_string();
+            name.push("-wal");
+            PathBuf::from(name)
+        };
+        let mut files = vec![("main", wal(registry.clone()))];
+        files.extend(self.audit_file().map(|f| ("audit", wal(f))));
+        files.extend(self.audit_index_file().map(|f| ("indice", wal(f))));
+        files
+    }
+
     /// A SQLite file beside the registry, its name the registry's stem plus `-{suffix}`.
     fn beside(&self, suffix: &str) -> Option<PathBuf> {
         match self {
@@ -184,6 +202,19 @@ mod tests {
             Some(PathBuf::from("/srv/siis/siis-auditoria-indice.db"))
         );
         assert_eq!(index("postgres://siis@db.example/siis"), None);
+        let wals = |url: &str| DatabaseUrl::parse(url).unwrap().wal_files();
+        assert_eq!(
+            wals("sqlite:///srv/siis/siis.db"),
+            [
+                ("main", PathBuf::from("/srv/siis/siis.db-wal")),
+                ("audit", PathBuf::from("/srv/siis/siis-auditoria.db-wal")),
+                (
+                    "indice",
+                    PathBuf::from("/srv/siis/siis-auditoria-indice.db-wal")
+                ),
+            ]
+        );
+        assert!(wals("postgres://siis@db.example/siis").is_empty());
     }
 
     #[test]
