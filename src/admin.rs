@@ -5,7 +5,7 @@ use diesel::connection::SimpleConnection;
 use serde_json::json;
 
 use crate::broker::Broker;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::startup::{self, ReloadError};
 use crate::state::AppState;
 use crate::tls::{CrlStatus, Trust};
@@ -38,9 +38,7 @@ async fn readyz(
     let crl = trust.status();
     if let Some(crl) = crl.as_ref().filter(|c| c.expired) {
         return Ok(problem(
-            503,
-            "REVOCACION_VENCIDA",
-            "Lista de revocación vencida",
+            ErrorCode::RevocacionVencida,
             format!(
                 "tls.crl {}: its nextUpdate {} has passed; every agency client is refused until \
                  a fresh list is loaded (SIGHUP or POST /admin/agreements/reload)",
@@ -71,9 +69,7 @@ async fn reload_agreements(broker: web::Data<Broker>, trust: web::Data<Trust>) -
         Err(ReloadError::Agreements(errors)) => {
             tracing::warn!(problems = errors.0.len(), "agreements reload refused");
             problem(
-                422,
-                "CONVENIOS_INVALIDOS",
-                "Convenios inválidos",
+                ErrorCode::ConveniosInvalidos,
                 "the agreements were not reloaded; the previous set stays in force".into(),
                 errors.0.iter().map(|i| i.to_string()).collect(),
             )
@@ -81,9 +77,7 @@ async fn reload_agreements(broker: web::Data<Broker>, trust: web::Data<Trust>) -
         Err(ReloadError::Crl(error)) => {
             tracing::warn!(error = %error, "revocation list reload refused");
             problem(
-                422,
-                "CRL_INVALIDA",
-                "Lista de revocación inválida",
+                ErrorCode::CrlInvalida,
                 "neither the revocation list nor the agreements were reloaded; the list and the \
                  agreements in force stay"
                     .into(),
@@ -102,18 +96,14 @@ fn crl_json(crl: &CrlStatus) -> serde_json::Value {
     })
 }
 
-fn problem(
-    status: u16,
-    code: &str,
-    title: &str,
-    detail: String,
-    problemas: Vec<String>,
-) -> HttpResponse {
+/// An admin problem (RFC 9457) with the list of what was wrong, when there is one.
+fn problem(code: ErrorCode, detail: String, problemas: Vec<String>) -> HttpResponse {
+    let status = code.status();
     let mut body = json!({
         "type": format!("urn:siis:problema:{code}"),
-        "title": title,
+        "title": code.title(),
         "status": status,
-        "code": code,
+        "code": code.as_str(),
         "detail": detail,
     });
     if !problemas.is_empty() {

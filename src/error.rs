@@ -1,23 +1,174 @@
 //! The error every transport renders: a stable machine code, an HTTP status and a message for
 //! the caller. The internal cause is logged where the error is made, never sent.
+//!
+//! Every code the node answers with is one variant of [`ErrorCode`], declared once below with
+//! its HTTP status, its title and how it travels in a D.S. 81 envelope; `docs/errores.md` lists
+//! them all (a test holds the two together).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+/// How a code travels in a D.S. 81 envelope: its `estadoSobre`, and whether it is a protocol
+/// failure (a SOAP Fault) rather than an outcome of the operation (a normal answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sobre {
+    pub estado: &'static str,
+    pub fault: bool,
+}
+
+/// An outcome of the operation, in a normal answer with this `estadoSobre`.
+const fn answer(estado: &'static str) -> Option<Sobre> {
+    Some(Sobre {
+        estado,
+        fault: false,
+    })
+}
+
+/// A protocol failure, a SOAP Fault with this `estadoSobre`.
+const fn fault(estado: &'static str) -> Option<Sobre> {
+    Some(Sobre {
+        estado,
+        fault: true,
+    })
+}
+
+/// Answered on the admin listener only: never in an envelope.
+const ADMIN: Option<Sobre> = None;
+
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal, $status:literal, $sobre:expr, $title:literal;)*) => {
+        /// A stable machine code sent to the caller. One declaration each: status, title and
+        /// envelope mapping cannot drift apart.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The code as the caller sees it (`RUN_INVALIDO`).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            /// The HTTP status a REST answer carries.
+            pub const fn status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)*
+                }
+            }
+
+            /// The problem's title (RFC 9457), in Spanish.
+            pub const fn title(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $title,)*
+                }
+            }
+
+            /// How the code travels in a D.S. 81 envelope; `None` for the admin listener's codes.
+            pub const fn sobre(self) -> Option<Sobre> {
+                match self {
+                    $(ErrorCode::$variant => $sobre,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // The request itself.
+    RunInvalido = "RUN_INVALIDO", 400, answer("03"), "RUN inválido";
+    SolicitudInvalida = "SOLICITUD_INVALIDA", 400, fault("04"), "Solicitud inválida";
+    /// Malformed or hostile XML: a DTD, an entity, too deep, not UTF-8, missing or doubled parts.
+    XmlInvalido = "XML_INVALIDO", 400, fault("04"), "XML inválido";
+    OperacionDesconocida = "OPERACION_DESCONOCIDA", 400, fault("04"), "Operación desconocida";
+    DemasiadoGrande = "DEMASIADO_GRANDE", 413, fault("04"), "Mensaje demasiado grande";
+    TipoNoSoportado = "TIPO_NO_SOPORTADO", 415, fault("04"), "Tipo de contenido no soportado";
+    RutaDesconocida = "RUTA_DESCONOCIDA", 404, fault("04"), "Ruta desconocida";
+    MetodoNoPermitido = "METODO_NO_PERMITIDO", 405, fault("04"), "Método no permitido";
+    // Who asks, and under which agreement.
+    /// Not granted; estadoSobre `01` instead when no agreement covers the certificate at all.
+    NoAutorizado = "NO_AUTORIZADO", 403, fault("02"), "No autorizado";
+    ConvenioNoVigente = "CONVENIO_NO_VIGENTE", 403, fault("02"), "Convenio no vigente";
+    CampoNoPermitido = "CAMPO_NO_PERMITIDO", 403, fault("02"), "Campo no permitido";
+    /// A municipality reaching outside its own comuna with a survey request.
+    FueraDeAmbito = "FUERA_DE_AMBITO", 403, fault("02"), "Fuera de ámbito";
+    CertificadoRevocado = "CERTIFICADO_REVOCADO", 403, fault("01"), "Certificado revocado";
+    RevocacionVencida = "REVOCACION_VENCIDA", 503, fault("01"), "Revocación no verificable";
+    MensajeRepetido = "MENSAJE_REPETIDO", 409, fault("03"), "Mensaje repetido";
+    // Limits.
+    LimiteExcedido = "LIMITE_EXCEDIDO", 429, fault("02"), "Límite de tasa excedido";
+    CuotaExcedida = "CUOTA_EXCEDIDA", 429, fault("02"), "Cuota diaria excedida";
+    LoteSuperaRafaga = "LOTE_SUPERA_RAFAGA", 413, answer("03"), "Lote mayor que la ráfaga del convenio";
+    LoteExcedido = "LOTE_EXCEDIDO", 413, answer("03"), "Lote demasiado grande";
+    LotesEnCurso = "LOTES_EN_CURSO", 429, fault("02"), "Lotes en curso";
+    ValidacionesAgotadas = "VALIDACIONES_AGOTADAS", 429, fault("02"), "Validaciones agotadas";
+    // What the registry holds.
+    NoEncontrado = "NO_ENCONTRADO", 404, answer("05"), "No encontrado";
+    SinFicha = "SIN_FICHA", 404, answer("05"), "Sin ficha";
+    ProgramaDesconocido = "PROGRAMA_DESCONOCIDO", 404, answer("03"), "Programa desconocido";
+    TipoCertificadoDesconocido = "TIPO_CERTIFICADO_DESCONOCIDO", 400, answer("03"), "Tipo de certificado desconocido";
+    // Territorial statistics.
+    NivelInvalido = "NIVEL_INVALIDO", 400, answer("03"), "Nivel inválido";
+    RegionDesconocida = "REGION_DESCONOCIDA", 400, answer("03"), "Región desconocida";
+    /// Also for survey requests.
+    ComunaDesconocida = "COMUNA_DESCONOCIDA", 400, answer("03"), "Comuna desconocida";
+    QuintilInvalido = "QUINTIL_INVALIDO", 400, answer("03"), "Quintil inválido";
+    EstadisticasNoCalculadas = "ESTADISTICAS_NO_CALCULADAS", 503, fault("07"), "Estadísticas no disponibles";
+    // Survey requests (ops/encuestaje/errores.rs).
+    TransicionNoPermitida = "TRANSICION_NO_PERMITIDA", 409, answer("03"), "Transición no permitida";
+    VisitasAgotadas = "VISITAS_AGOTADAS", 409, answer("03"), "Visitas agotadas";
+    FichaVigente = "FICHA_VIGENTE", 409, answer("03"), "Ficha vigente";
+    EncuestajeEnCurso = "ENCUESTAJE_EN_CURSO", 409, answer("03"), "Encuestaje en curso";
+    PersonaNoEncuestable = "PERSONA_NO_ENCUESTABLE", 409, answer("03"), "Persona no encuestable";
+    PersonaFallecida = "PERSONA_FALLECIDA", 409, answer("03"), "Persona fallecida";
+    PaginacionInvalida = "PAGINACION_INVALIDA", 400, answer("03"), "Paginación inválida";
+    EventoInvalido = "EVENTO_INVALIDO", 400, answer("03"), "Evento inválido";
+    EstadoDesconocido = "ESTADO_DESCONOCIDO", 400, answer("03"), "Estado desconocido";
+    // Provider feeds refused as a whole (src/lotes.rs).
+    LoteTipoDesconocido = "LOTE_TIPO_DESCONOCIDO", 404, answer("03"), "Tipo de lote desconocido";
+    LoteEncabezadoInvalido = "LOTE_ENCABEZADO_INVALIDO", 400, answer("03"), "Encabezado del lote inválido";
+    LoteRegistroDemasiadoGrande = "LOTE_REGISTRO_DEMASIADO_GRANDE", 400, answer("03"), "Registro demasiado grande";
+    LoteMalformado = "LOTE_MALFORMADO", 400, answer("03"), "Lote malformado";
+    LoteVacio = "LOTE_VACIO", 400, answer("03"), "Lote vacío";
+    LoteClaveInvalida = "LOTE_CLAVE_INVALIDA", 400, answer("03"), "Identificador de lote inválido";
+    LoteClaveReutilizada = "LOTE_CLAVE_REUTILIZADA", 409, answer("03"), "Identificador de lote reutilizado";
+    // The node.
+    /// The registry cannot be reached (pool exhausted, connection lost).
+    NoDisponible = "NO_DISPONIBLE", 503, fault("07"), "Servicio no disponible";
+    // The admin listener.
+    ConveniosInvalidos = "CONVENIOS_INVALIDOS", 422, ADMIN, "Convenios inválidos";
+    CrlInvalida = "CRL_INVALIDA", 422, ADMIN, "Lista de revocación inválida";
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {detail}")]
 pub struct ApiError {
-    /// Stable machine code sent to the caller (`RUN_INVALIDO`, `NO_AUTORIZADO`, …).
-    pub code: &'static str,
-    pub status: u16,
-    pub title: &'static str,
+    /// Stable machine code sent to the caller; it decides the status and the title.
+    pub code: ErrorCode,
     pub detail: String,
     /// Seconds after which a refused request may be retried (429).
     pub retry_after: Option<u64>,
     /// What the audit log records when it differs from `code` (never sent).
-    pub audit_code: Option<&'static str>,
+    pub audit_code: Option<ErrorCode>,
     /// A person the refusal tells something about although the request did not name them (a
     /// survey refused for the RUN of the request it was recorded on): the audit record names
     /// them, so the refusal shows in their access report (never sent).
@@ -28,22 +179,24 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(
-        code: &'static str,
-        status: u16,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Self {
+    /// An error with this code and a message for the caller (no personal data in it).
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError {
             code,
-            status,
-            title,
             detail: detail.into(),
             retry_after: None,
             audit_code: None,
             audit_subject: None,
             authentication: false,
         }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
+    pub fn title(&self) -> &'static str {
+        self.code.title()
     }
 
     /// The certificate acts under no agreement (SOAP estadoSobre 01).
@@ -54,163 +207,95 @@ impl ApiError {
         }
     }
 
-    /// How this error travels in a D.S. 81 envelope: its estadoSobre, and whether it is a
-    /// protocol failure (a SOAP Fault) rather than an outcome of the operation (a normal
-    /// answer). One mapping for every transport and for the audit log.
+    /// How this error travels in a D.S. 81 envelope (see [`Sobre`]). One mapping for every
+    /// transport and for the audit log.
     pub fn estado_sobre(&self) -> (&'static str, bool) {
-        match self.code {
-            "RUN_INVALIDO" | "LOTE_EXCEDIDO" | "PROGRAMA_DESCONOCIDO" => ("03", false),
-            "TIPO_CERTIFICADO_DESCONOCIDO" => ("03", false),
-            // Statistics (ops/estadisticas.rs); COMUNA_DESCONOCIDA also for survey requests.
-            "NIVEL_INVALIDO" | "REGION_DESCONOCIDA" | "COMUNA_DESCONOCIDA" | "QUINTIL_INVALIDO" => {
-                ("03", false)
-            }
-            "NO_ENCONTRADO" | "SIN_FICHA" => ("05", false),
-            "XML_INVALIDO"
-            | "OPERACION_DESCONOCIDA"
-            | "DEMASIADO_GRANDE"
-            | "SOLICITUD_INVALIDA"
-            | "TIPO_NO_SOPORTADO"
-            | "RUTA_DESCONOCIDA"
-            | "METODO_NO_PERMITIDO" => ("04", true),
-            "NO_AUTORIZADO" if self.authentication => ("01", true),
-            "NO_AUTORIZADO"
-            | "CAMPO_NO_PERMITIDO"
-            | "CONVENIO_NO_VIGENTE"
-            | "LIMITE_EXCEDIDO"
-            | "CUOTA_EXCEDIDA" => ("02", true),
-            "MENSAJE_REPETIDO" => ("03", true),
-            "VALIDACIONES_AGOTADAS" | "LOTES_EN_CURSO" => ("02", true),
-            // The client certificate's revocation (src/tls/trust.rs).
-            "CERTIFICADO_REVOCADO" | "REVOCACION_VENCIDA" => ("01", true),
-            // Survey requests (ops/encuestaje/errores.rs).
-            "TRANSICION_NO_PERMITIDA"
-            | "VISITAS_AGOTADAS"
-            | "FICHA_VIGENTE"
-            | "PERSONA_FALLECIDA"
-            | "PAGINACION_INVALIDA"
-            | "ESTADO_DESCONOCIDO"
-            | "ENCUESTAJE_EN_CURSO"
-            | "PERSONA_NO_ENCUESTABLE"
-            | "EVENTO_INVALIDO" => ("03", false),
-            "FUERA_DE_AMBITO" => ("02", true),
-            code if code.starts_with("LOTE_") => ("03", false),
-            // NO_DISPONIBLE, and any code added later until it is mapped here.
-            _ => ("07", true),
+        if self.authentication {
+            return ("01", true);
+        }
+        match self.code.sobre() {
+            Some(sobre) => (sobre.estado, sobre.fault),
+            // The admin listener's codes never reach an envelope; were one to, it is the
+            // node's failure.
+            None => ("07", true),
         }
     }
 
     /// The outcome code written to the audit log.
     pub fn audit_outcome(&self) -> &'static str {
-        self.audit_code.unwrap_or(self.code)
+        self.audit_code.unwrap_or(self.code).as_str()
     }
 
     /// The registry cannot be reached (pool exhausted, connection lost): 503.
     pub fn unavailable() -> ApiError {
         Self::new(
-            "NO_DISPONIBLE",
-            503,
-            "Servicio no disponible",
+            ErrorCode::NoDisponible,
             "the registry cannot be reached right now; retry later",
         )
     }
 
     pub fn not_found_route() -> ApiError {
         Self::new(
-            "RUTA_DESCONOCIDA",
-            404,
-            "Ruta desconocida",
+            ErrorCode::RutaDesconocida,
             "no operation is published at this path",
         )
     }
 
     pub fn metodo_no_permitido() -> ApiError {
         Self::new(
-            "METODO_NO_PERMITIDO",
-            405,
-            "Método no permitido",
+            ErrorCode::MetodoNoPermitido,
             "this path does not accept that HTTP method",
         )
     }
 
     pub fn run_invalido(reason: impl std::fmt::Display) -> ApiError {
-        Self::new(
-            "RUN_INVALIDO",
-            400,
-            "RUN inválido",
-            format!("invalid RUN: {reason}"),
-        )
+        Self::new(ErrorCode::RunInvalido, format!("invalid RUN: {reason}"))
     }
 
     pub fn solicitud_invalida(reason: impl Into<String>) -> ApiError {
-        Self::new("SOLICITUD_INVALIDA", 400, "Solicitud inválida", reason)
+        Self::new(ErrorCode::SolicitudInvalida, reason)
     }
 
     /// Malformed or hostile XML: a DTD, an entity, too deep, not UTF-8, missing or doubled parts.
     pub fn xml_invalido(detail: impl Into<String>) -> ApiError {
-        Self::new("XML_INVALIDO", 400, "XML inválido", detail)
+        Self::new(ErrorCode::XmlInvalido, detail)
     }
 
     pub fn operacion_desconocida(detail: impl Into<String>) -> ApiError {
-        Self::new(
-            "OPERACION_DESCONOCIDA",
-            400,
-            "Operación desconocida",
-            detail,
-        )
+        Self::new(ErrorCode::OperacionDesconocida, detail)
     }
 
     pub fn demasiado_grande(max: usize) -> ApiError {
         Self::new(
-            "DEMASIADO_GRANDE",
-            413,
-            "Mensaje demasiado grande",
+            ErrorCode::DemasiadoGrande,
             format!("the body may hold at most {max} bytes"),
         )
     }
 
     pub fn tipo_no_soportado_soap() -> ApiError {
         Self::new(
-            "TIPO_NO_SOPORTADO",
-            415,
-            "Tipo de contenido no soportado",
+            ErrorCode::TipoNoSoportado,
             "send SOAP 1.1 as text/xml or SOAP 1.2 as application/soap+xml",
         )
     }
 
     pub fn tipo_no_soportado() -> ApiError {
         Self::new(
-            "TIPO_NO_SOPORTADO",
-            415,
-            "Tipo de contenido no soportado",
+            ErrorCode::TipoNoSoportado,
             "send the body as application/json",
         )
     }
 
-    /// A provider batch refused as a whole (`LOTE_…` codes, see `lotes::LoteError`).
-    pub fn lote_rechazado(
-        code: &'static str,
-        status: u16,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> ApiError {
-        Self::new(code, status, title, detail)
-    }
-
     pub fn lote_excedido(max: usize) -> ApiError {
         Self::new(
-            "LOTE_EXCEDIDO",
-            413,
-            "Lote demasiado grande",
+            ErrorCode::LoteExcedido,
             format!("a batch may hold at most {max} RUNs"),
         )
     }
 
     pub fn no_encontrado() -> ApiError {
         Self::new(
-            "NO_ENCONTRADO",
-            404,
-            "No encontrado",
+            ErrorCode::NoEncontrado,
             "the registry holds no person with that RUN",
         )
     }
@@ -219,16 +304,14 @@ impl ApiError {
     /// disclosed), audited as `FUERA_DE_AMBITO`.
     pub fn fuera_de_ambito() -> ApiError {
         ApiError {
-            audit_code: Some("FUERA_DE_AMBITO"),
+            audit_code: Some(ErrorCode::FueraDeAmbito),
             ..Self::no_encontrado()
         }
     }
 
     pub fn sin_ficha() -> ApiError {
         Self::new(
-            "SIN_FICHA",
-            404,
-            "Sin ficha",
+            ErrorCode::SinFicha,
             "the person has no Ficha de Protección Social in force",
         )
     }
@@ -236,18 +319,14 @@ impl ApiError {
     pub fn programa_desconocido(programa: &str) -> ApiError {
         let shown: String = programa.chars().take(40).collect();
         Self::new(
-            "PROGRAMA_DESCONOCIDO",
-            404,
-            "Programa desconocido",
+            ErrorCode::ProgramaDesconocido,
             format!("no eligibility rules for program {shown:?}"),
         )
     }
 
     pub fn tipo_certificado_desconocido() -> ApiError {
         Self::new(
-            "TIPO_CERTIFICADO_DESCONOCIDO",
-            400,
-            "Tipo de certificado desconocido",
+            ErrorCode::TipoCertificadoDesconocido,
             "tipo must be \"constancia\" or \"certificado_fps\"",
         )
     }
@@ -255,49 +334,43 @@ impl ApiError {
     /// EstadisticasTerritoriales: `nivel` is not nacional, region or comuna, or does not fit
     /// the territory asked for.
     pub fn nivel_invalido(detail: impl Into<String>) -> ApiError {
-        Self::new("NIVEL_INVALIDO", 400, "Nivel inválido", detail)
+        Self::new(ErrorCode::NivelInvalido, detail)
     }
 
     pub fn region_desconocida(detail: impl Into<String>) -> ApiError {
-        Self::new("REGION_DESCONOCIDA", 400, "Región desconocida", detail)
+        Self::new(ErrorCode::RegionDesconocida, detail)
     }
 
     pub fn comuna_desconocida(detail: impl Into<String>) -> ApiError {
-        Self::new("COMUNA_DESCONOCIDA", 400, "Comuna desconocida", detail)
+        Self::new(ErrorCode::ComunaDesconocida, detail)
     }
 
     pub fn quintil_invalido(detail: impl Into<String>) -> ApiError {
-        Self::new("QUINTIL_INVALIDO", 400, "Quintil inválido", detail)
+        Self::new(ErrorCode::QuintilInvalido, detail)
     }
 
     /// The territorial statistics have not been computed yet (`siis estadisticas recalcular`).
     pub fn estadisticas_no_calculadas() -> ApiError {
         Self::new(
-            "ESTADISTICAS_NO_CALCULADAS",
-            503,
-            "Estadísticas no disponibles",
+            ErrorCode::EstadisticasNoCalculadas,
             "the territorial statistics have not been computed yet; retry later",
         )
     }
 
     pub fn no_autorizado(detail: impl Into<String>) -> ApiError {
-        Self::new("NO_AUTORIZADO", 403, "No autorizado", detail)
+        Self::new(ErrorCode::NoAutorizado, detail)
     }
 
     pub fn convenio_no_vigente() -> ApiError {
         Self::new(
-            "CONVENIO_NO_VIGENTE",
-            403,
-            "Convenio no vigente",
+            ErrorCode::ConvenioNoVigente,
             "the agreement this certificate acts under is not in force today",
         )
     }
 
     pub fn campo_no_permitido(field: &str) -> ApiError {
         Self::new(
-            "CAMPO_NO_PERMITIDO",
-            403,
-            "Campo no permitido",
+            ErrorCode::CampoNoPermitido,
             format!("the agreement does not grant the field {field}"),
         )
     }
@@ -306,9 +379,7 @@ impl ApiError {
         ApiError {
             retry_after: Some(retry_after),
             ..Self::new(
-                "LIMITE_EXCEDIDO",
-                429,
-                "Límite de tasa excedido",
+                ErrorCode::LimiteExcedido,
                 "the agreement's rate limit is exceeded; retry later",
             )
         }
@@ -318,9 +389,7 @@ impl ApiError {
         ApiError {
             retry_after: Some(retry_after),
             ..Self::new(
-                "CUOTA_EXCEDIDA",
-                429,
-                "Cuota diaria excedida",
+                ErrorCode::CuotaExcedida,
                 "the agreement's daily quota is used up; it renews at midnight, Chile time",
             )
         }
@@ -330,9 +399,7 @@ impl ApiError {
     /// whole, so it is refused rather than made to wait.
     pub fn lote_supera_rafaga(personas: u64, rafaga: u32) -> ApiError {
         Self::new(
-            "LOTE_SUPERA_RAFAGA",
-            413,
-            "Lote mayor que la ráfaga del convenio",
+            ErrorCode::LoteSuperaRafaga,
             format!(
                 "this request is about at least {personas} persons and the agreement allows at \
                  most {rafaga} at once (its burst): send smaller batches"
@@ -345,9 +412,7 @@ impl ApiError {
         ApiError {
             retry_after: Some(1),
             ..Self::new(
-                "LOTES_EN_CURSO",
-                429,
-                "Lotes en curso",
+                ErrorCode::LotesEnCurso,
                 "the agreement already has as many batches in progress as it may; send this one \
                  when one of them is answered",
             )
@@ -360,9 +425,7 @@ impl ApiError {
         ApiError {
             retry_after: Some(retry_after),
             ..Self::new(
-                "VALIDACIONES_AGOTADAS",
-                429,
-                "Validaciones agotadas",
+                ErrorCode::ValidacionesAgotadas,
                 "the agreement made today's allowed number of identity comparisons that did not \
                  match for this person; it may ask again after midnight, Chile time",
             )
@@ -371,9 +434,7 @@ impl ApiError {
 
     pub fn mensaje_repetido() -> ApiError {
         Self::new(
-            "MENSAJE_REPETIDO",
-            409,
-            "Mensaje repetido",
+            ErrorCode::MensajeRepetido,
             "this message id was already used by this agreement within the replay window",
         )
     }
@@ -382,9 +443,7 @@ impl ApiError {
     /// reloaded since): refused on every request, the connection then closed (src/tls/trust.rs).
     pub fn certificado_revocado() -> ApiError {
         Self::new(
-            "CERTIFICADO_REVOCADO",
-            403,
-            "Certificado revocado",
+            ErrorCode::CertificadoRevocado,
             "the client certificate has been revoked",
         )
     }
@@ -393,9 +452,7 @@ impl ApiError {
     /// until a fresh list is loaded, so every agency request is refused (src/tls/trust.rs).
     pub fn revocacion_vencida() -> ApiError {
         Self::new(
-            "REVOCACION_VENCIDA",
-            503,
-            "Revocación no verificable",
+            ErrorCode::RevocacionVencida,
             "the node cannot check certificate revocation right now; retry later",
         )
     }
@@ -414,7 +471,7 @@ struct Problem<'a> {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -426,10 +483,10 @@ impl ResponseError for ApiError {
             .content_type("application/problem+json")
             .json(Problem {
                 kind: format!("urn:siis:problema:{}", self.code),
-                title: self.title,
-                status: self.status,
+                title: self.title(),
+                status: self.status(),
                 detail: &self.detail,
-                code: self.code,
+                code: self.code.as_str(),
             })
     }
 }
@@ -445,5 +502,99 @@ impl From<crate::db::DbError> for ApiError {
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> ApiError {
         ApiError::from(crate::db::DbError::Query(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    fn root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn codes_are_unique_and_statuses_are_errors() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code} declared twice");
+            assert!((400..600).contains(&code.status()), "{code}");
+            // The estadoSobre values D.S. 81 defines for failures (06, timeout, is never sent).
+            if let Some(sobre) = code.sobre() {
+                assert!(["01", "02", "03", "04", "05", "07"].contains(&sobre.estado));
+            }
+        }
+    }
+
+    /// `docs/errores.md` has one row per code, `| `CODE` | status | estadoSobre | Fault |`,
+    /// that agrees with the declaration; and no row names a code that does not exist.
+    #[test]
+    fn every_code_is_documented_as_declared() {
+        let page = std::fs::read_to_string(root().join("docs/errores.md")).unwrap();
+        let rows: Vec<Vec<&str>> = page
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+            .collect();
+        for code in ErrorCode::ALL {
+            let name = format!("`{code}`");
+            let row = rows
+                .iter()
+                .find(|r| r[0] == name)
+                .unwrap_or_else(|| panic!("docs/errores.md has no row for {code}"));
+            assert_eq!(row[1], code.status().to_string(), "{code}: HTTP status");
+            let (estado, fault) = match code.sobre() {
+                Some(s) => (s.estado, if s.fault { "yes" } else { "no" }),
+                None => ("—", "—"),
+            };
+            assert!(row[2].starts_with(estado), "{code}: estadoSobre {}", row[2]);
+            assert_eq!(row[3], fault, "{code}: SOAP Fault");
+        }
+        let main_table = page.split("\n## ").nth(1).unwrap_or_default();
+        for line in main_table.lines().filter(|l| l.starts_with("| `")) {
+            let named = line.split('`').nth(1).unwrap();
+            assert!(
+                ErrorCode::ALL.iter().any(|c| c.as_str() == named),
+                "docs/errores.md lists {named}, which the node never answers"
+            );
+        }
+    }
+
+    /// Test code: the integration tests, and each source file's test modules.
+    fn test_sources(dir: &Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                test_sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let whole = path.components().any(|c| c.as_os_str() == "tests")
+                    || path.file_name().is_some_and(|n| n == "tests.rs");
+                match text.find("#[cfg(test)]") {
+                    _ if whole => out.push_str(&text),
+                    Some(at) => out.push_str(&text[at..]),
+                    None => {}
+                }
+            }
+        }
+    }
+
+    /// Each code is named by at least one test, which makes the node answer it and checks it.
+    #[test]
+    fn every_code_is_named_by_a_test() {
+        let mut tests = String::new();
+        test_sources(&root().join("tests"), &mut tests);
+        test_sources(&root().join("src"), &mut tests);
+        // This module names every code in its own way; it must not count.
+        let own = include_str!("error.rs");
+        let own_tests = &own[own.rfind("#[cfg(test)]").unwrap()..];
+        let tests = tests.replace(own_tests, "");
+        let untested: Vec<&str> = ErrorCode::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .filter(|c| !tests.contains(&format!("\"{c}\"")))
+            .collect();
+        assert!(untested.is_empty(), "no test names {untested:?}");
     }
 }

@@ -99,10 +99,8 @@ impl Tipo {
     /// A kind from a request, or the error that names the kinds there are.
     pub fn from_request(text: &str) -> Result<Tipo, crate::error::ApiError> {
         Self::parse(text).ok_or_else(|| {
-            crate::error::ApiError::lote_rechazado(
-                "LOTE_TIPO_DESCONOCIDO",
-                404,
-                "Tipo de lote desconocido",
+            crate::error::ApiError::new(
+                crate::error::ErrorCode::LoteTipoDesconocido,
                 format!(
                     "the feed kinds are {}",
                     Self::ALL.map(Tipo::as_str).join(", ")
@@ -337,34 +335,22 @@ impl From<LoteError> for crate::error::ApiError {
         use crate::error::ApiError;
         let detail = e.to_string();
         match e {
-            LoteError::Encabezado { .. } => ApiError::lote_rechazado(
-                "LOTE_ENCABEZADO_INVALIDO",
-                400,
-                "Encabezado del lote inválido",
-                detail,
-            ),
-            LoteError::RegistroDemasiadoGrande { .. } => ApiError::lote_rechazado(
-                "LOTE_REGISTRO_DEMASIADO_GRANDE",
-                400,
-                "Registro demasiado grande",
-                detail,
-            ),
-            LoteError::Formato { .. } => {
-                ApiError::lote_rechazado("LOTE_MALFORMADO", 400, "Lote malformado", detail)
+            LoteError::Encabezado { .. } => {
+                ApiError::new(crate::error::ErrorCode::LoteEncabezadoInvalido, detail)
             }
-            LoteError::Vacio => ApiError::lote_rechazado("LOTE_VACIO", 400, "Lote vacío", detail),
-            LoteError::ClaveInvalida => ApiError::lote_rechazado(
-                "LOTE_CLAVE_INVALIDA",
-                400,
-                "Identificador de lote inválido",
-                detail,
-            ),
-            LoteError::ClaveReutilizada(_) => ApiError::lote_rechazado(
-                "LOTE_CLAVE_REUTILIZADA",
-                409,
-                "Identificador de lote reutilizado",
-                detail,
-            ),
+            LoteError::RegistroDemasiadoGrande { .. } => {
+                ApiError::new(crate::error::ErrorCode::LoteRegistroDemasiadoGrande, detail)
+            }
+            LoteError::Formato { .. } => {
+                ApiError::new(crate::error::ErrorCode::LoteMalformado, detail)
+            }
+            LoteError::Vacio => ApiError::new(crate::error::ErrorCode::LoteVacio, detail),
+            LoteError::ClaveInvalida => {
+                ApiError::new(crate::error::ErrorCode::LoteClaveInvalida, detail)
+            }
+            LoteError::ClaveReutilizada(_) => {
+                ApiError::new(crate::error::ErrorCode::LoteClaveReutilizada, detail)
+            }
             LoteError::Cupo(error) => error,
             LoteError::Io(error) => {
                 tracing::error!(error = %error, "batch file unreadable");

@@ -18,7 +18,7 @@ use crate::error::ApiError;
 /// Whether a Fault for `error` blames the request (SOAP 1.1 `Client`, SOAP 1.2 `Sender`) rather
 /// than the node (`Server`, `Receiver`): the line REST draws between 4xx and 5xx.
 pub(crate) fn is_sender(error: &ApiError) -> bool {
-    error.status < 500
+    error.status() < 500
 }
 
 /// The HTTP status of a SOAP answer carrying `error`: 200 when it is an outcome of the
@@ -169,7 +169,7 @@ mod tests {
             (ApiError::run_invalido("x"), 400, 200, 200),
         ];
         for (error, rest, v11, v12) in cases {
-            assert_eq!(error.status, rest, "{}", error.code);
+            assert_eq!(error.status(), rest, "{}", error.code);
             assert_eq!(
                 (http_status(&error, V11), http_status(&error, V12)),
                 (v11, v12),

@@ -75,7 +75,7 @@ impl RecordDraft {
                     crate::soap::http_status(e, version),
                     Vec::new(),
                 ),
-                Transport::Rest => (e.audit_outcome(), e.status, Vec::new()),
+                Transport::Rest => (e.audit_outcome(), e.status(), Vec::new()),
             },
         };
         let mut subjects = match (result, &disclosed.subjects) {

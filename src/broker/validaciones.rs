@@ -120,7 +120,7 @@ mod tests {
         drop(registro.reservar(&ips, run, day, 1).unwrap());
         let refused = registro.reservar(&ips, run, day, 7).err().unwrap();
         assert_eq!(
-            (refused.code, refused.retry_after),
+            (refused.code.as_str(), refused.retry_after),
             ("VALIDACIONES_AGOTADAS", Some(7))
         );
         assert!(

@@ -329,7 +329,7 @@ mod tests {
             comuna,
             quintil,
         })
-        .map_err(|e| e.code)
+        .map_err(|e| e.code.as_str())
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::agreements::FieldSet;
 use crate::broker::Admission;
 use crate::db::{DbConnection, DbError, Pool};
 use crate::domain::{Cut, Run};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResultadoLote {
@@ -24,7 +24,7 @@ pub struct ResultadoLote {
     /// `NO_ENCONTRADO`, `SIN_FICHA`, or `FUERA_DE_AMBITO` where the caller was told
     /// `no_encontrado`.
     #[serde(skip)]
-    pub motivo: Option<&'static str>,
+    pub motivo: Option<ErrorCode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,7 +66,7 @@ impl Project for RespuestaLote {
         self.resultados
             .iter()
             .filter(|r| r.ficha.is_none())
-            .filter_map(|r| Some((Run::parse(&r.run).ok()?, r.motivo?)))
+            .filter_map(|r| Some((Run::parse(&r.run).ok()?, r.motivo?.as_str())))
             .collect()
     }
 }
@@ -124,9 +124,9 @@ pub fn consultar(
             Ok(run) => {
                 let (estado, ficha, motivo) = match lookups.next().unwrap_or(Lookup::NotFound) {
                     Lookup::Found(f) => ("encontrado", Some(f), None),
-                    Lookup::NoFicha => ("sin_ficha", None, Some("SIN_FICHA")),
-                    Lookup::NotFound => ("no_encontrado", None, Some("NO_ENCONTRADO")),
-                    Lookup::OutOfScope => ("no_encontrado", None, Some("FUERA_DE_AMBITO")),
+                    Lookup::NoFicha => ("sin_ficha", None, Some(ErrorCode::SinFicha)),
+                    Lookup::NotFound => ("no_encontrado", None, Some(ErrorCode::NoEncontrado)),
+                    Lookup::OutOfScope => ("no_encontrado", None, Some(ErrorCode::FueraDeAmbito)),
                 };
                 ResultadoLote {
                     run: run.to_string(),

@@ -31,10 +31,8 @@ pub async fn recibir(
         .ok();
     let formato = formato(&req);
     if formato.is_none() && call.input_error.is_none() {
-        call.input_error = Some(ApiError::lote_rechazado(
-            "TIPO_NO_SOPORTADO",
-            415,
-            "Tipo de contenido no soportado",
+        call.input_error = Some(ApiError::new(
+            crate::error::ErrorCode::TipoNoSoportado,
             "send a batch as text/csv or application/xml",
         ));
     }

@@ -56,8 +56,8 @@ pub fn error_page(error: &ApiError) -> String {
         "No se pudo verificar",
         &format!(
             "<p>{} (<code>{}</code>): {}</p>",
-            esc(error.title),
-            esc(error.code),
+            esc(error.title()),
+            esc(error.code.as_str()),
             esc(&error.detail)
         ),
     )

@@ -411,7 +411,7 @@ mod tests {
     fn code(text: &str) -> &'static str {
         match read(text.as_bytes(), SoapVersion::V11) {
             Ok(_) => "OK",
-            Err(e) => e.code,
+            Err(e) => e.code.as_str(),
         }
     }
 

@@ -759,7 +759,7 @@ async fn a_request_waits_for_a_connection_no_longer_than_the_pool_timeout() {
     let refused_in_time = |reply: siis::broker::Reply<FichaFps>, started: Instant| {
         let waited = started.elapsed();
         let error = reply.result.expect_err("no connection: refused");
-        assert_eq!(error.status, 503, "{error:?}");
+        assert_eq!(error.status(), 503, "{error:?}");
         assert!(
             waited >= timeout && waited < timeout * 2,
             "answered after {waited:?}, timeout {timeout:?}"
@@ -910,7 +910,10 @@ async fn a_group_whose_read_fails_answers_each_lookup_503() {
         }
         for lookup in lookups {
             let error = lookup.await.unwrap().result.unwrap_err();
-            assert_eq!((error.status, error.code), (503, "NO_DISPONIBLE"));
+            assert_eq!(
+                (error.status(), error.code.as_str()),
+                (503, "NO_DISPONIBLE")
+            );
         }
         // Answered by the failed read, not by the lookups' own timeout.
         let timeout = Duration::from_secs(node.config.database.pool_timeout_secs);

@@ -1,29 +1,17 @@
-//! The stable error codes of survey requests. Their estadoSobre mapping lives with every other
-//! code in `error.rs`.
+//! The errors of survey requests. Their codes are declared with every other code in `error.rs`.
 
 use crate::domain::Run;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
-fn error(code: &'static str, status: u16, title: &'static str, detail: String) -> ApiError {
-    ApiError {
-        code,
-        status,
-        title,
-        detail,
-        retry_after: None,
-        audit_code: None,
-        audit_subject: None,
-        authentication: false,
-    }
+fn error(code: ErrorCode, detail: String) -> ApiError {
+    ApiError::new(code, detail)
 }
 
 /// No request with that id for this agreement: also the answer for another agency's request,
 /// so that its existence is not disclosed.
 pub fn no_encontrado() -> ApiError {
     error(
-        "NO_ENCONTRADO",
-        404,
-        "No encontrado",
+        ErrorCode::NoEncontrado,
         "no survey request with that id for this agreement".into(),
     )
 }
@@ -31,9 +19,7 @@ pub fn no_encontrado() -> ApiError {
 /// The state machine does not allow that event in the request's current state.
 pub fn transicion_no_permitida(evento: &str, estado: &str) -> ApiError {
     error(
-        "TRANSICION_NO_PERMITIDA",
-        409,
-        "Transición no permitida",
+        ErrorCode::TransicionNoPermitida,
         format!("a request in state {estado} does not accept the event {evento}"),
     )
 }
@@ -41,9 +27,7 @@ pub fn transicion_no_permitida(evento: &str, estado: &str) -> ApiError {
 /// The request kept changing while an event was being applied (it was never applied).
 pub fn en_conflicto() -> ApiError {
     error(
-        "TRANSICION_NO_PERMITIDA",
-        409,
-        "Transición no permitida",
+        ErrorCode::TransicionNoPermitida,
         "the request kept changing while the event was applied; read it and try again".into(),
     )
 }
@@ -51,9 +35,7 @@ pub fn en_conflicto() -> ApiError {
 /// The request already had its two failed visits.
 pub fn visitas_agotadas() -> ApiError {
     error(
-        "VISITAS_AGOTADAS",
-        409,
-        "Visitas agotadas",
+        ErrorCode::VisitasAgotadas,
         "the request already has 2 failed visits, the most allowed: survey the household or \
          annul the request"
             .into(),
@@ -63,9 +45,7 @@ pub fn visitas_agotadas() -> ApiError {
 /// The person's household already has a ficha in force: nothing to request.
 pub fn ficha_vigente() -> ApiError {
     error(
-        "FICHA_VIGENTE",
-        409,
-        "Ficha vigente",
+        ErrorCode::FichaVigente,
         "the person's household already has a Ficha de Protección Social in force".into(),
     )
 }
@@ -75,9 +55,7 @@ pub fn ficha_vigente() -> ApiError {
 /// so would disclose it.
 pub fn en_curso() -> ApiError {
     error(
-        "ENCUESTAJE_EN_CURSO",
-        409,
-        "Encuestaje en curso",
+        ErrorCode::EncuestajeEnCurso,
         "a survey request for this person is already open in this comuna; its municipality is \
          working it"
             .into(),
@@ -91,9 +69,7 @@ pub fn persona_no_encuestable(run: Option<Run>) -> ApiError {
     ApiError {
         audit_subject: run,
         ..error(
-            "PERSONA_NO_ENCUESTABLE",
-            409,
-            "Persona no encuestable",
+            ErrorCode::PersonaNoEncuestable,
             "the registry holds no living person with this RUN: the survey cannot be recorded; \
              annul the request"
                 .into(),
@@ -103,44 +79,30 @@ pub fn persona_no_encuestable(run: Option<Run>) -> ApiError {
 
 pub fn persona_fallecida() -> ApiError {
     error(
-        "PERSONA_FALLECIDA",
-        409,
-        "Persona fallecida",
+        ErrorCode::PersonaFallecida,
         "the registry records this person as deceased".into(),
     )
 }
 
 pub fn paginacion_invalida(detail: impl Into<String>) -> ApiError {
-    error(
-        "PAGINACION_INVALIDA",
-        400,
-        "Paginación inválida",
-        detail.into(),
-    )
+    error(ErrorCode::PaginacionInvalida, detail.into())
 }
 
 /// An event whose data is missing, out of range or does not belong to it.
 pub fn evento_invalido(detail: impl Into<String>) -> ApiError {
-    error("EVENTO_INVALIDO", 400, "Evento inválido", detail.into())
+    error(ErrorCode::EventoInvalido, detail.into())
 }
 
 /// A municipality reaching outside its own comuna (a comuna code or request id is no personal
 /// data, so this is said plainly).
 pub fn fuera_de_ambito() -> ApiError {
     error(
-        "FUERA_DE_AMBITO",
-        403,
-        "Fuera de ámbito",
+        ErrorCode::FueraDeAmbito,
         "the agreement only covers survey requests of its own comuna".into(),
     )
 }
 
 /// A queue filtered by a state that does not exist.
 pub fn estado_desconocido(detail: impl Into<String>) -> ApiError {
-    error(
-        "ESTADO_DESCONOCIDO",
-        400,
-        "Estado desconocido",
-        detail.into(),
-    )
+    error(ErrorCode::EstadoDesconocido, detail.into())
 }

@@ -315,7 +315,7 @@ mod tests {
         ];
         for (estado, fallidas, expected) in table {
             for (evento, want) in eventos().iter().zip(expected) {
-                let got = siguiente(estado, fallidas, evento).map_err(|e| e.code);
+                let got = siguiente(estado, fallidas, evento).map_err(|e| e.code.as_str());
                 assert_eq!(got, want, "{estado:?} ({fallidas}) + {}", evento.nombre());
             }
         }

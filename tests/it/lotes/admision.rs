@@ -249,3 +249,26 @@ per_backend!(
         node.stop().await;
     }
 );
+
+per_backend!(
+    async fn a_bad_provider_batch_id_is_refused_and_nothing_is_applied(backend) {
+        let node = TestNode::start(backend).await;
+        // Empty, longer than 128 characters, or with a space or a control character.
+        let long = "x".repeat(129);
+        for clave in ["", long.as_str(), "srcei 2026", "srcei\t1"] {
+            let answer = post(&node, "srcei", "personas", "text/csv", personas(2), Some(clave)).await;
+            assert_eq!(answer.status(), 400, "{clave:?}");
+            let problem: Value = answer.json().await.unwrap();
+            assert_eq!(problem["code"], "LOTE_CLAVE_INVALIDA", "{clave:?}");
+            assert!(
+                !problem["detail"].as_str().unwrap().contains("srcei"),
+                "the id is not echoed: {problem}"
+            );
+        }
+        assert_eq!(count_lotes(&mut node.db()), 0);
+        // The same batch with a good id is applied.
+        let answer = post(&node, "srcei", "personas", "text/csv", personas(2), Some("srcei-1")).await;
+        assert_eq!(answer.status(), 200);
+        assert_eq!(count_lotes(&mut node.db()), 1);
+    }
+);
