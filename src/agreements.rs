@@ -20,8 +20,8 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::domain::{AgreementId, Cut};
-use crate::identity::ClientIdentity;
 use crate::ops::catalog::Operation;
+use crate::tls::ClientIdentity;
 
 pub use fields::FieldSet;
 pub use issues::{AgreementErrors, AgreementIssue};

@@ -34,10 +34,10 @@ use crate::config::Config;
 use crate::db::{DbConnection, Pool};
 use crate::domain::{AgreementId, Run};
 use crate::error::ApiError;
-use crate::identity::ClientIdentity;
 use crate::ops::catalog::Operation;
 use crate::ops::projection::Project;
 use crate::ops::reglas::Rules;
+use crate::tls::ClientIdentity;
 
 use coalesce::Coalescer;
 pub use coalesce::GroupStats;
@@ -51,11 +51,36 @@ pub use validaciones::{Reserva, ValidacionesFallidas};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Rest,
-    /// SOAP in the version asked: a Fault's HTTP status depends on it ([`crate::soap::http_status`]).
-    Soap(crate::soap::SoapVersion),
+    /// SOAP in the version asked: a Fault's HTTP status depends on it ([`Transport::status_of`]).
+    Soap(SoapVersion),
+}
+
+/// The SOAP version a request was sent in (its content type says which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SoapVersion {
+    V11,
+    V12,
 }
 
 impl Transport {
+    /// The HTTP status of an answer carrying `error`. On REST, the error's own. On SOAP, 200
+    /// when it is an outcome of the operation (an `estadoSobre` in a normal answer); for a
+    /// Fault, 500 in SOAP 1.1 (WS-I Basic Profile 1.1, R1126), and in SOAP 1.2 400 for a Sender
+    /// fault and 500 for a Receiver one (SOAP 1.2 Part 2, 7.5.2.4). JAX-WS and WCF take any
+    /// other status for a transport failure and never read the Fault's `s:detalle`. The answer
+    /// and its audit record both use this.
+    pub fn status_of(self, error: &ApiError) -> u16 {
+        let Transport::Soap(version) = self else {
+            return error.status();
+        };
+        let (_, is_fault) = error.estado_sobre();
+        match (is_fault, version, error.blames_request()) {
+            (false, _, _) => 200,
+            (true, SoapVersion::V12, true) => 400,
+            (true, _, _) => 500,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Transport::Rest => "rest",

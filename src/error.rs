@@ -199,6 +199,12 @@ impl ApiError {
         self.code.title()
     }
 
+    /// Whether the error blames the request (4xx; a SOAP 1.1 `Client`, SOAP 1.2 `Sender`
+    /// Fault) rather than the node (5xx; `Server`, `Receiver`).
+    pub fn blames_request(&self) -> bool {
+        self.status() < 500
+    }
+
     /// The certificate acts under no agreement (SOAP estadoSobre 01).
     pub fn sin_convenio() -> ApiError {
         ApiError {

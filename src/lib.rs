@@ -13,7 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod fsperm;
-pub mod identity;
+pub mod http;
 pub mod lotes;
 pub mod ops;
 pub mod pki;

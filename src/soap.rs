@@ -11,29 +11,7 @@ mod xml;
 
 use actix_web::web;
 
-pub use parse::SoapVersion;
-
-use crate::error::ApiError;
-
-/// Whether a Fault for `error` blames the request (SOAP 1.1 `Client`, SOAP 1.2 `Sender`) rather
-/// than the node (`Server`, `Receiver`): the line REST draws between 4xx and 5xx.
-pub(crate) fn is_sender(error: &ApiError) -> bool {
-    error.status() < 500
-}
-
-/// The HTTP status of a SOAP answer carrying `error`: 200 when it is an outcome of the
-/// operation (an `estadoSobre` in a normal answer); for a Fault, 500 in SOAP 1.1 (WS-I Basic
-/// Profile 1.1, R1126), and in SOAP 1.2 400 for a Sender fault and 500 for a Receiver one
-/// (SOAP 1.2 Part 2, 7.5.2.4). JAX-WS and WCF take any other status for a transport failure
-/// and never read the Fault's `s:detalle`. The answer and its audit record both use this.
-pub fn http_status(error: &ApiError, version: SoapVersion) -> u16 {
-    let (_, is_fault) = error.estado_sobre();
-    match (is_fault, version, is_sender(error)) {
-        (false, _, _) => 200,
-        (true, SoapVersion::V12, true) => 400,
-        (true, _, _) => 500,
-    }
-}
+pub use crate::broker::SoapVersion;
 
 /// Namespaces of the envelope, the D.S. 81 schemas and X-Road.
 pub mod ns {
@@ -152,6 +130,8 @@ mod tests {
 
     #[test]
     fn faults_travel_with_500_or_a_sender_400_and_outcomes_with_200() {
+        use crate::broker::Transport::Soap;
+        use crate::error::ApiError;
         use SoapVersion::{V11, V12};
         let cases = [
             // (error, REST status, SOAP 1.1, SOAP 1.2)
@@ -171,7 +151,7 @@ mod tests {
         for (error, rest, v11, v12) in cases {
             assert_eq!(error.status(), rest, "{}", error.code);
             assert_eq!(
-                (http_status(&error, V11), http_status(&error, V12)),
+                (Soap(V11).status_of(&error), Soap(V12).status_of(&error)),
                 (v11, v12),
                 "{}",
                 error.code

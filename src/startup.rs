@@ -15,9 +15,9 @@ use crate::broker::Broker;
 use crate::config::{Config, ListenConfig};
 use crate::db::{self, DbError, Pool};
 use crate::error::ApiError;
-use crate::identity::ClientIdentity;
 use crate::ops::reglas::{Rules, RulesError};
 use crate::state::AppState;
+use crate::tls::ClientIdentity;
 use crate::tls::{self, TlsError, Trust};
 use crate::{admin, rest, soap};
 

@@ -2,6 +2,7 @@
 //! and what the agency listener trusts ([`Trust`]: the CAs, and a revocation list that reloads).
 
 mod crl;
+pub mod identity;
 mod keys;
 mod trust;
 mod verifier;
@@ -17,6 +18,7 @@ use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyD
 
 use crate::pki;
 
+pub use identity::{ClientIdentity, IdentityError};
 pub use keys::{refuse_ca_key, tighten as tighten_private_keys};
 pub use trust::{CrlStatus, PendingCrl, RevocationCheck, Trust, watch_expiry};
 

@@ -10,7 +10,7 @@ use super::Agreement;
 use super::file::{self, ClientSeen};
 use super::issues::{AgreementErrors, AgreementIssue};
 use crate::domain::AgreementId;
-use crate::identity::ClientIdentity;
+use crate::tls::ClientIdentity;
 
 /// Every agreement of a folder, valid as a whole. Cheap to clone (agreements are shared); a
 /// reload builds a new set and swaps it in whole.

@@ -69,14 +69,7 @@ impl RecordDraft {
             ),
             // The status the caller received: on SOAP an outcome (no data, bad parameter) is a
             // normal 200 answer with its estadoSobre, and a Fault travels with 500 or 400.
-            Err(e) => match self.transport {
-                Transport::Soap(version) => (
-                    e.audit_outcome(),
-                    crate::soap::http_status(e, version),
-                    Vec::new(),
-                ),
-                Transport::Rest => (e.audit_outcome(), e.status(), Vec::new()),
-            },
+            Err(e) => (e.audit_outcome(), self.transport.status_of(e), Vec::new()),
         };
         let mut subjects = match (result, &disclosed.subjects) {
             (Ok(_), Some(subjects)) => subjects.clone(),

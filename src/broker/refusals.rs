@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::identity::ClientIdentity;
+use crate::tls::ClientIdentity;
 
 /// A certificate's fingerprint (SHA-256 of its DER), or zeros for a request without one.
 type Key = [u8; 32];

@@ -5,11 +5,12 @@
 use actix_web::http::header::{ACCEPT, CONTENT_DISPOSITION};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::support::{call, json_body, read_body, respond};
+use super::support::{call, json_body, respond};
 use crate::broker::{Broker, Reply, Service};
 use crate::certificados::Servicio;
 use crate::domain::Run;
 use crate::error::ApiError;
+use crate::http::read_body;
 use crate::ops::catalog::Operation;
 use crate::ops::certificado::{self, Emision, Emisor, Solicitud};
 

@@ -3,8 +3,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::support::{call, json_body, path_run, read_body, respond};
+use super::support::{call, json_body, path_run, respond};
 use crate::broker::{Broker, Service};
+use crate::http::read_body;
 use crate::ops::catalog::Operation;
 use crate::ops::lote;
 

@@ -2,10 +2,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::support::{call, json_body, read_body, respond};
+use super::support::{call, json_body, respond};
 use crate::broker::{Broker, Service};
 use crate::domain::Run;
 use crate::error::ApiError;
+use crate::http::read_body;
 use crate::ops::catalog::Operation;
 use crate::ops::identidad::{self, Afirmacion};
 

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::broker::{Broker, Call, Reply, Service, Transport};
 use crate::domain::Run;
 use crate::error::ApiError;
-use crate::identity::ClientIdentity;
+use crate::tls::ClientIdentity;
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const XROAD_ID: &str = "x-road-id";
@@ -60,30 +60,6 @@ pub fn path_run(call: &mut Call, text: &str) -> Option<Run> {
             None
         }
     }
-}
-
-/// Largest request body read on the agency listener (a 500-RUN batch is about 10 KiB).
-pub const MAX_BODY: usize = 1 << 20;
-
-/// Reads the body up to [`MAX_BODY`]; a larger one becomes the call's input error (413) and is
-/// not read further.
-pub async fn read_body(mut payload: web::Payload, call: &mut Call) -> Vec<u8> {
-    use futures_util::StreamExt;
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        match chunk {
-            Ok(bytes) if body.len() + bytes.len() <= MAX_BODY => body.extend_from_slice(&bytes),
-            Ok(_) => {
-                call.input_error = Some(ApiError::demasiado_grande(MAX_BODY));
-                return Vec::new();
-            }
-            Err(_) => {
-                call.input_error = Some(ApiError::solicitud_invalida("the body could not be read"));
-                return Vec::new();
-            }
-        }
-    }
-    body
 }
 
 /// A request refused before it reached an operation (unknown path, wrong method), audited.

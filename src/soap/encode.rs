@@ -3,8 +3,9 @@
 use chrono::{SecondsFormat, Utc};
 
 use super::ns;
-use super::parse::{SoapVersion, XRoadHeader};
+use super::parse::XRoadHeader;
 use super::xml::Xml;
+use crate::broker::SoapVersion;
 use crate::error::ApiError;
 use crate::ops::accesos::Accesos;
 use crate::ops::elegibilidad::Elegibilidad;
@@ -121,7 +122,7 @@ pub fn fault(sobre: &Sobre<'_>, error: &ApiError, estado: &str) -> String {
     let detail: String = error.detail.chars().take(300).collect();
     let mut x = Xml::new();
     envelope_open(&mut x, sobre);
-    let sender = super::is_sender(error);
+    let sender = error.blames_request();
     x.open("soap:Fault");
     match sobre.version {
         SoapVersion::V11 => {

@@ -7,17 +7,17 @@ use actix_web::http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::encode::{self, Sobre};
-use super::parse::{self, Request, SoapVersion};
+use super::parse::{self, Request};
 use super::xml::Xml;
 use super::{SERVICIOS, Servicio, contract, ns, servicio};
-use crate::broker::{Broker, Call, Reply, Service, Transport};
+use crate::broker::{Broker, Call, Reply, Service, SoapVersion, Transport};
 use crate::domain::Run;
 use crate::error::ApiError;
-use crate::identity::ClientIdentity;
+use crate::http::read_body;
 use crate::ops::catalog::Operation;
 use crate::ops::identidad::Afirmacion;
 use crate::ops::{accesos, certificado, elegibilidad, identidad, lote, meta};
-use crate::rest::support::read_body;
+use crate::tls::ClientIdentity;
 
 mod encuestaje;
 mod lotes;
@@ -387,7 +387,7 @@ fn render<T>(ctx: &Context, reply: Reply<T>, write: impl Fn(&mut Xml, &str, &T))
         ),
         Err(error) => {
             let (estado, is_fault) = error.estado_sobre();
-            let status = super::http_status(error, ctx.version);
+            let status = Transport::Soap(ctx.version).status_of(error);
             if is_fault {
                 // Retry-After stays on rate-limit and quota Faults, whatever the status.
                 (

@@ -6,6 +6,7 @@
 //! What it keeps of the operation element is a flat list of leaf values by path (for example
 //! `cuerpo/run/numero`), which the operation's decoder reads.
 
+use crate::broker::SoapVersion;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 use quick_xml::{NsReader, XmlVersion};
@@ -35,12 +36,6 @@ const XROAD_HEADERS: &[&str] = &[
     "issue",
     "protocolVersion",
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SoapVersion {
-    V11,
-    V12,
-}
 
 impl SoapVersion {
     pub fn namespace(self) -> &'static str {

@@ -124,7 +124,7 @@ fn a_connection_identity_is_checked_against_the_list_in_force() {
     };
     let (minvu, ips) = (identity("minvu"), identity("ips"));
     let ca_pem = read_certs(&dir.path().join(pki::CA_CERT)).unwrap();
-    let ca = crate::identity::ClientIdentity::from_der(&ca_pem[0])
+    let ca = crate::tls::ClientIdentity::from_der(&ca_pem[0])
         .unwrap()
         .spki_sha256;
     assert_eq!(minvu.ca_spki_sha256, Some(ca));

@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use super::crl::CrlFile;
 use super::{Ca, TlsError};
 use crate::error::ApiError;
-use crate::identity::{ClientIdentity, IdentityError};
+use crate::tls::{ClientIdentity, IdentityError};
 
 pub struct Trust {
     cas: Vec<Ca>,

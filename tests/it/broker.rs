@@ -673,7 +673,7 @@ fn lookup_call(node: &TestNode, agreement: &str) -> siis::broker::Call {
     use siis::ops::catalog::Operation;
     let pem = std::fs::read(node.pki.join(format!("clients/{agreement}.pem"))).unwrap();
     let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
-    let identity = siis::identity::ClientIdentity::from_der(&der).unwrap();
+    let identity = siis::tls::ClientIdentity::from_der(&der).unwrap();
     Call {
         identity: Some(std::sync::Arc::new(identity)),
         transport: Transport::Rest,

@@ -90,7 +90,7 @@ fn pins_of_the_ca_and_of_each_client_are_written_to_paste_into_agreements() {
     siis::pki::dev(&pki, &ids).unwrap();
     let spki = |file: &str| {
         let pem = std::fs::read_to_string(pki.join(file)).unwrap();
-        let id = siis::identity::ClientIdentity::from_der(&pem_body(&pem)).unwrap();
+        let id = siis::tls::ClientIdentity::from_der(&pem_body(&pem)).unwrap();
         hex::encode(id.spki_sha256)
     };
     let text = std::fs::read_to_string(pki.join("pins.toml")).unwrap();

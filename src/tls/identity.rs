@@ -7,8 +7,8 @@
 
 use sha2::{Digest, Sha256};
 
+use super::RevocationCheck;
 use crate::error::ApiError;
-use crate::tls::RevocationCheck;
 
 /// Who presented a client certificate, as agreements see it.
 #[derive(Debug, Clone)]
