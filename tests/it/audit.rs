@@ -10,11 +10,10 @@ use siis::db::schema::auditoria;
 use crate::per_backend;
 use crate::registry;
 use crate::soap::break_audit;
-use crate::support::{Setup, TestNode, backends};
+use crate::support::{Setup, TestNode};
 
-#[tokio::test]
-async fn every_request_is_audited_under_concurrent_load_and_the_chain_verifies() {
-    for backend in backends() {
+per_backend!(
+    async fn every_request_is_audited_under_concurrent_load_and_the_chain_verifies(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -53,7 +52,7 @@ async fn every_request_is_audited_under_concurrent_load_and_the_chain_verifies()
         assert!(stdout.contains("240 record(s) verified"), "{stdout}");
         node.stop().await;
     }
-}
+);
 
 /// Lifts the append-only guard, as someone with database access could, to tamper.
 fn allow_tampering(conn: &mut DbConnection) {
@@ -64,9 +63,8 @@ fn allow_tampering(conn: &mut DbConnection) {
     conn.batch_execute(sql).unwrap();
 }
 
-#[tokio::test]
-async fn an_edited_record_is_named_by_verify() {
-    for backend in backends() {
+per_backend!(
+    async fn an_edited_record_is_named_by_verify(backend) {
         let node = TestNode::start(backend).await;
         let client = node.client(Some("minvu"));
         for _ in 0..3 {
@@ -99,11 +97,10 @@ async fn an_edited_record_is_named_by_verify() {
         assert!(stderr.contains("broken at record 4"), "{stderr}");
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn a_person_can_learn_who_consulted_them() {
-    for backend in backends() {
+per_backend!(
+    async fn a_person_can_learn_who_consulted_them(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -198,7 +195,7 @@ async fn a_person_can_learn_who_consulted_them() {
         assert!(!csv.contains(&other.to_string()));
         node.stop().await;
     }
-}
+);
 
 per_backend!(
     async fn no_answer_leaves_without_its_audit_record(backend) {
@@ -227,9 +224,8 @@ per_backend!(
     }
 );
 
-#[tokio::test]
-async fn a_batch_names_every_person_and_the_fields_only_of_those_it_disclosed() {
-    for backend in backends() {
+per_backend!(
+    async fn a_batch_names_every_person_and_the_fields_only_of_those_it_disclosed(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -294,4 +290,4 @@ async fn a_batch_names_every_person_and_the_fields_only_of_those_it_disclosed() 
         assert_eq!(campos, "coincidencias.nombres,run,vivo");
         node.stop().await;
     }
-}
+);

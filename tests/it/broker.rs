@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 use siis::db::schema::auditoria;
 
+use crate::per_backend;
 use crate::registry;
-use crate::support::{Backend, Setup, TestNode, agreements_with, backends};
+use crate::support::{Backend, Setup, TestNode, agreements_with};
 
 /// The newest audit record: (agreement, operation, outcome, status, message id).
 fn last_audit(node: &TestNode) -> (Option<String>, String, String, i32, String) {
@@ -70,9 +71,8 @@ fn agreement_text(
     )
 }
 
-#[tokio::test]
-async fn a_certificate_without_agreement_is_refused_and_audited() {
-    for backend in backends() {
+per_backend!(
+    async fn a_certificate_without_agreement_is_refused_and_audited(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -102,7 +102,7 @@ async fn a_certificate_without_agreement_is_refused_and_audited() {
         );
         node.stop().await;
     }
-}
+);
 
 #[tokio::test]
 async fn an_agreement_out_of_its_validity_window_is_refused() {
@@ -150,9 +150,8 @@ async fn an_agreement_out_of_its_validity_window_is_refused() {
     node.stop().await;
 }
 
-#[tokio::test]
-async fn an_operation_the_agreement_does_not_grant_is_refused() {
-    for backend in backends() {
+per_backend!(
+    async fn an_operation_the_agreement_does_not_grant_is_refused(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -200,7 +199,7 @@ async fn an_operation_the_agreement_does_not_grant_is_refused() {
         );
         node.stop().await;
     }
-}
+);
 
 #[tokio::test]
 async fn a_revoked_certificate_fails_the_handshake() {
@@ -231,17 +230,16 @@ async fn a_revoked_certificate_fails_the_handshake() {
     node.stop().await;
 }
 
-#[tokio::test]
-async fn the_rate_limit_holds_under_concurrency_with_retry_after() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let agreements = agreements_with(
-        dir.path(),
-        &[(
-            "lento.toml",
-            &agreement_text("lento", "2026-01-01", "2030-12-31", 1, 5, 1_000),
-        )],
-    );
-    for backend in backends() {
+per_backend!(
+    async fn the_rate_limit_holds_under_concurrency_with_retry_after(backend) {
+        let dir = tempfile::TempDir::new().unwrap();
+        let agreements = agreements_with(
+            dir.path(),
+            &[(
+                "lento.toml",
+                &agreement_text("lento", "2026-01-01", "2030-12-31", 1, 5, 1_000),
+            )],
+        );
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -264,19 +262,18 @@ async fn the_rate_limit_holds_under_concurrency_with_retry_after() {
         }
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn the_daily_quota_holds_under_concurrency() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let agreements = agreements_with(
-        dir.path(),
-        &[(
-            "cuota.toml",
-            &agreement_text("cuota", "2026-01-01", "2030-12-31", 1000, 1000, 7),
-        )],
-    );
-    for backend in backends() {
+per_backend!(
+    async fn the_daily_quota_holds_under_concurrency(backend) {
+        let dir = tempfile::TempDir::new().unwrap();
+        let agreements = agreements_with(
+            dir.path(),
+            &[(
+                "cuota.toml",
+                &agreement_text("cuota", "2026-01-01", "2030-12-31", 1000, 1000, 7),
+            )],
+        );
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -295,7 +292,7 @@ async fn the_daily_quota_holds_under_concurrency() {
         }
         node.stop().await;
     }
-}
+);
 
 /// Sends `n` concurrent GETs; returns (status, problem code, Retry-After) for each.
 async fn futures_join(
@@ -328,9 +325,8 @@ async fn futures_join(
     tasks.join_all().await
 }
 
-#[tokio::test]
-async fn message_ids_are_echoed_generated_audited_and_never_replayed() {
-    for backend in backends() {
+per_backend!(
+    async fn message_ids_are_echoed_generated_audited_and_never_replayed(backend) {
         let node = TestNode::start(backend).await;
         let client = node.client(Some("minvu"));
         let url = node.agency_url("/api/v1/ping");
@@ -402,11 +398,10 @@ async fn message_ids_are_echoed_generated_audited_and_never_replayed() {
         );
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn bad_input_gets_stable_codes_and_changes_nothing() {
-    for backend in backends() {
+per_backend!(
+    async fn bad_input_gets_stable_codes_and_changes_nothing(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -500,7 +495,7 @@ async fn bad_input_gets_stable_codes_and_changes_nothing() {
         );
         node.stop().await;
     }
-}
+);
 
 #[tokio::test]
 async fn reload_refuses_a_broken_set_and_keeps_the_previous_one() {
@@ -562,9 +557,8 @@ async fn reload_refuses_a_broken_set_and_keeps_the_previous_one() {
     node.stop().await;
 }
 
-#[tokio::test]
-async fn unknown_paths_wrong_methods_and_huge_bodies_are_refused_and_audited() {
-    for backend in backends() {
+per_backend!(
+    async fn unknown_paths_wrong_methods_and_huge_bodies_are_refused_and_audited(backend) {
         let node = TestNode::start(backend).await;
         let client = node.client(Some("minvu"));
         let before = audit_count(&node);
@@ -606,7 +600,7 @@ async fn unknown_paths_wrong_methods_and_huge_bodies_are_refused_and_audited() {
         );
         node.stop().await;
     }
-}
+);
 
 #[tokio::test]
 async fn a_request_refused_by_the_rate_limit_does_not_use_up_its_message_id() {
@@ -797,13 +791,13 @@ async fn a_request_waits_for_a_connection_no_longer_than_the_pool_timeout() {
     node.stop().await;
 }
 
-/// Single lookups that wait for a connection together are read together (at most
-/// `broker.lookup_group_max` at a time), and each is still answered under its own agreement
-/// (scope, members, fields) exactly as a lookup read on its own connection, and audited once.
-#[actix_web::test]
-async fn lookups_waiting_together_are_read_together_and_answered_each_as_alone() {
-    use siis::ops::ficha;
-    for backend in backends() {
+per_backend!(
+    /// Single lookups that wait for a connection together are read together (at most
+    /// `broker.lookup_group_max` at a time), and each is still answered under its own agreement
+    /// (scope, members, fields) exactly as a lookup read on its own connection, and audited once.
+    #[actix_web::test]
+    async fn lookups_waiting_together_are_read_together_and_answered_each_as_alone(backend) {
+        use siis::ops::ficha;
         let setup = Setup {
             persons: 4_000,
             // Long enough that no lookup gives up on a slow machine.
@@ -872,15 +866,15 @@ async fn lookups_waiting_together_are_read_together_and_answered_each_as_alone()
         assert_eq!(audit_count(&node), before.1 + pool + 21);
         node.stop().await;
     }
-}
+);
 
-/// A group whose read fails (here the registry's `fichas` table is gone) answers every lookup
-/// in it 503, with nothing disclosed, each audited as such; the next lookup, the registry
-/// whole again, is answered.
-#[actix_web::test]
-async fn a_group_whose_read_fails_answers_each_lookup_503() {
-    use std::time::{Duration, Instant};
-    for backend in backends() {
+per_backend!(
+    /// A group whose read fails (here the registry's `fichas` table is gone) answers every lookup
+    /// in it 503, with nothing disclosed, each audited as such; the next lookup, the registry
+    /// whole again, is answered.
+    #[actix_web::test]
+    async fn a_group_whose_read_fails_answers_each_lookup_503(backend) {
+        use std::time::{Duration, Instant};
         let setup = Setup {
             persons: 2_000,
             pool_timeout_secs: Some(30),
@@ -944,4 +938,4 @@ async fn a_group_whose_read_fails_answers_each_lookup_503() {
         assert_eq!(ficha.run, Some(run.to_string()));
         node.stop().await;
     }
-}
+);

@@ -8,10 +8,9 @@ use serde_json::{Value, json};
 use siis::certificados::Payload;
 use siis::db::schema::{auditoria, certificados};
 
+use crate::per_backend;
 use crate::registry;
-use crate::support::{
-    Setup, TestDb, TestNode, agreements_with, backends, make_pki, repo_path, test_config,
-};
+use crate::support::{Setup, TestDb, TestNode, agreements_with, make_pki, repo_path, test_config};
 
 /// Decodes the QR code of the first image in a PDF, independently of the node's own reader.
 fn qr_of_pdf(pdf: &[u8]) -> String {
@@ -83,9 +82,10 @@ fn tamper(payload: &str) -> String {
     format!("{}.{signature}", URL_SAFE_NO_PAD.encode(fields.join("|")))
 }
 
-#[tokio::test]
-async fn a_certificate_goes_from_issue_to_pdf_to_qr_to_offline_and_online_verification() {
-    for backend in backends() {
+per_backend!(
+    async fn a_certificate_goes_from_issue_to_pdf_to_qr_to_offline_and_online_verification(
+        backend
+    ) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -325,38 +325,37 @@ async fn a_certificate_goes_from_issue_to_pdf_to_qr_to_offline_and_online_verifi
         assert_eq!(certificados_count(&node), 2);
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn refused_issues_are_clear_audited_and_write_nothing() {
-    // An agreement of the test's own, without scope, to reach a person without ficha anywhere.
-    let muni = std::fs::read_to_string(repo_path("agreements/muni-13101.toml")).unwrap();
-    // Working survey requests needs a scope: that grant goes with it.
-    let start = muni
-        .find("[operations.TrabajarEncuestaje]")
-        .expect("the municipality works survey requests");
-    let end = start + muni[start..].find("\n]\n").expect("end of the grant") + 3;
-    let muni = format!("{}{}", &muni[..start], &muni[end..]);
-    let unscoped = muni
-        .replace("id = \"muni-13101\"", "id = \"certificador\"")
-        .replace("scope = \"13101\"\n", "")
-        .replace(
-            "subject_cn = \"muni-13101\"",
-            "subject_cn = \"certificador\"",
-        );
-    // And one granted EmitirCertificado without the score fields.
-    let narrow = unscoped
-        .replace("id = \"certificador\"", "id = \"constancias\"")
-        .replace(
-            "subject_cn = \"certificador\"",
-            "subject_cn = \"constancias\"",
-        )
-        .replace(
-            "    \"datos.puntaje\",\n    \"datos.quintil\",\n    \"datos.integrantes\",\n]",
-            "]",
-        );
-    assert_ne!(narrow, unscoped.replace("certificador", "constancias"));
-    for backend in backends() {
+per_backend!(
+    async fn refused_issues_are_clear_audited_and_write_nothing(backend) {
+        // An agreement of the test's own, without scope, to reach a person without ficha anywhere.
+        let muni = std::fs::read_to_string(repo_path("agreements/muni-13101.toml")).unwrap();
+        // Working survey requests needs a scope: that grant goes with it.
+        let start = muni
+            .find("[operations.TrabajarEncuestaje]")
+            .expect("the municipality works survey requests");
+        let end = start + muni[start..].find("\n]\n").expect("end of the grant") + 3;
+        let muni = format!("{}{}", &muni[..start], &muni[end..]);
+        let unscoped = muni
+            .replace("id = \"muni-13101\"", "id = \"certificador\"")
+            .replace("scope = \"13101\"\n", "")
+            .replace(
+                "subject_cn = \"muni-13101\"",
+                "subject_cn = \"certificador\"",
+            );
+        // And one granted EmitirCertificado without the score fields.
+        let narrow = unscoped
+            .replace("id = \"certificador\"", "id = \"constancias\"")
+            .replace(
+                "subject_cn = \"certificador\"",
+                "subject_cn = \"constancias\"",
+            )
+            .replace(
+                "    \"datos.puntaje\",\n    \"datos.quintil\",\n    \"datos.integrantes\",\n]",
+                "]",
+            );
+        assert_ne!(narrow, unscoped.replace("certificador", "constancias"));
         let dir = tempfile::tempdir().unwrap();
         let agreements = agreements_with(
             dir.path(),
@@ -490,7 +489,7 @@ async fn refused_issues_are_clear_audited_and_write_nothing() {
         assert_eq!(certificados_count(&node), 1);
         node.stop().await;
     }
-}
+);
 
 /// A node with certificate settings of the test's own.
 async fn node_with(
@@ -510,9 +509,8 @@ async fn node_with(
     (node, db, dir)
 }
 
-#[tokio::test]
-async fn verification_is_rate_limited_per_address() {
-    for backend in backends() {
+per_backend!(
+    async fn verification_is_rate_limited_per_address(backend) {
         let (node, _db, dir) = node_with(backend, |c, _| {
             c.certificados.verificar_rafaga = 3;
             c.certificados.verificar_por_minuto = 1;
@@ -583,7 +581,7 @@ async fn verification_is_rate_limited_per_address() {
         assert!(html.text().await.unwrap().contains("LIMITE_EXCEDIDO"));
         node.stop().await.unwrap();
     }
-}
+);
 
 #[tokio::test]
 async fn a_node_that_issues_will_not_start_without_its_document_key() {

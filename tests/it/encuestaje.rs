@@ -16,7 +16,7 @@ use siis::domain::Run;
 
 use crate::registry;
 use crate::soap::{audit_after, last_audit_id};
-use crate::support::{Backend, Setup, TestNode, backends};
+use crate::support::{Backend, Setup, TestNode};
 
 const PERSONS: u64 = 3_000;
 

@@ -13,7 +13,7 @@ use siis::db::schema::{integrantes, personas};
 use siis::ops::estadisticas::resumen;
 
 use crate::per_backend;
-use crate::support::{Setup, TestNode, backends};
+use crate::support::{Setup, TestNode};
 
 /// Persons in the test registry: enough for published cells, few enough for suppressed ones.
 const PERSONS: u64 = 4_000;
@@ -81,9 +81,8 @@ fn living_with_ficha(conn: &mut DbConnection, cut: &str) -> i64 {
         .expect("count")
 }
 
-#[tokio::test]
-async fn small_cells_are_reserved_and_none_can_be_derived_from_published_ones() {
-    for backend in backends() {
+per_backend!(
+    async fn small_cells_are_reserved_and_none_can_be_derived_from_published_ones(backend) {
         let node = node_with_statistics(backend).await;
         let (status, body) = get(&node, "operador", "?nivel=comuna").await;
         assert_eq!(status, 200, "{body}");
@@ -186,11 +185,10 @@ async fn small_cells_are_reserved_and_none_can_be_derived_from_published_ones() 
         assert_eq!(sum, total);
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn filters_narrow_the_answer_to_the_territory_and_quintiles_asked() {
-    for backend in backends() {
+per_backend!(
+    async fn filters_narrow_the_answer_to_the_territory_and_quintiles_asked(backend) {
         let node = node_with_statistics(backend).await;
         let (status, body) = get(&node, "operador", "").await;
         assert_eq!(status, 200);
@@ -237,11 +235,10 @@ async fn filters_narrow_the_answer_to_the_territory_and_quintiles_asked() {
         }
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn bad_parameters_get_stable_codes_change_nothing_and_are_audited() {
-    for backend in backends() {
+per_backend!(
+    async fn bad_parameters_get_stable_codes_change_nothing_and_are_audited(backend) {
         let node = node_with_statistics(backend).await;
         let before: (i64, i64) = estadisticas_calculo::table
             .select((
@@ -303,11 +300,12 @@ async fn bad_parameters_get_stable_codes_change_nothing_and_are_audited() {
         assert_eq!((before, cells_before), (after, cells_after));
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn grants_decide_who_may_ask_and_which_fields_come_back_and_each_request_is_audited() {
-    for backend in backends() {
+per_backend!(
+    async fn grants_decide_who_may_ask_and_which_fields_come_back_and_each_request_is_audited(
+        backend
+    ) {
         let node = node_with_statistics(backend).await;
         // Not granted.
         let (status, body) = get(&node, "orasmi", "?nivel=region").await;
@@ -369,11 +367,10 @@ async fn grants_decide_who_may_ask_and_which_fields_come_back_and_each_request_i
         );
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn the_summary_stays_fresh_by_command_and_says_when_it_was_computed() {
-    for backend in backends() {
+per_backend!(
+    async fn the_summary_stays_fresh_by_command_and_says_when_it_was_computed(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -428,11 +425,10 @@ async fn the_summary_stays_fresh_by_command_and_says_when_it_was_computed() {
         assert!(fresh["calculadoEn"].as_str() >= first["calculadoEn"].as_str());
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn before_the_first_computation_the_answer_is_a_clear_503() {
-    for backend in backends() {
+per_backend!(
+    async fn before_the_first_computation_the_answer_is_a_clear_503(backend) {
         let node = node_with_statistics(backend).await;
         let mut conn = node.db();
         diesel::delete(estadisticas_celdas::table)
@@ -449,7 +445,7 @@ async fn before_the_first_computation_the_answer_is_a_clear_503() {
         );
         node.stop().await;
     }
-}
+);
 
 /// The region of [`pocos_hogares`]: Arica y Parinacota and its four comunas.
 pub(crate) const REGION_POCOS_HOGARES: &str = "15";

@@ -13,8 +13,9 @@ use serde_json::Value;
 use siis::db::DbConnection;
 use siis::db::schema::{auditoria, beneficios, lotes, personas, procedencia};
 
+use crate::per_backend;
 use crate::registry;
-use crate::support::{Backend, Setup, TestNode, backends, repo_path};
+use crate::support::{Backend, Setup, TestNode, repo_path};
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(repo_path(&format!("schemas/lotes/{name}"))).unwrap()
@@ -66,9 +67,8 @@ fn rechazos(report: &Value) -> Vec<(u64, String)> {
         .collect()
 }
 
-#[tokio::test]
-async fn the_sample_person_batches_apply_once_over_rest_in_csv_and_xml() {
-    for backend in backends() {
+per_backend!(
+    async fn the_sample_person_batches_apply_once_over_rest_in_csv_and_xml(backend) {
         let node = TestNode::start(backend).await;
         let mut db = node.db();
 
@@ -162,11 +162,12 @@ async fn the_sample_person_batches_apply_once_over_rest_in_csv_and_xml() {
         );
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn a_death_batch_shows_in_the_ficha_and_eligibility_ends_benefits_and_has_provenance() {
-    for backend in backends() {
+per_backend!(
+    async fn a_death_batch_shows_in_the_ficha_and_eligibility_ends_benefits_and_has_provenance(
+        backend
+    ) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -255,11 +256,10 @@ async fn a_death_batch_shows_in_the_ficha_and_eligibility_ends_benefits_and_has_
         assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn bad_records_are_reported_by_line_and_only_good_ones_apply() {
-    for backend in backends() {
+per_backend!(
+    async fn bad_records_are_reported_by_line_and_only_good_ones_apply(backend) {
         let node = TestNode::start(backend).await;
         let mut db = node.db();
         // A BOM and CRLF line ends are accepted and noted.
@@ -427,7 +427,7 @@ async fn bad_records_are_reported_by_line_and_only_good_ones_apply() {
         assert_eq!(count_lotes(&mut db), before);
         node.stop().await;
     }
-}
+);
 
 #[tokio::test]
 async fn only_a_provider_agreement_may_send_batches() {
@@ -466,10 +466,9 @@ fn write_feed(path: &Path, n: u64) {
     siis::lotes::generar_personas(&mut out, siis::lotes::Formato::Csv, n, 73_000_000, 7).unwrap();
 }
 
-#[tokio::test]
-async fn a_batch_killed_while_applying_leaves_nothing_and_a_resend_applies_it_whole() {
-    use std::os::unix::process::ExitStatusExt;
-    for backend in backends() {
+per_backend!(
+    async fn a_batch_killed_while_applying_leaves_nothing_and_a_resend_applies_it_whole(backend) {
+        use std::os::unix::process::ExitStatusExt;
         let node = TestNode::start(backend).await;
         let dir = tempfile::TempDir::new().unwrap();
         let file = dir.path().join("personas.csv");
@@ -544,7 +543,7 @@ async fn a_batch_killed_while_applying_leaves_nothing_and_a_resend_applies_it_wh
         assert_eq!(count_lotes(&mut db), 1);
         node.stop().await;
     }
-}
+);
 
 #[test]
 fn the_command_line_refuses_what_the_agreement_does_not_grant() {
@@ -570,10 +569,9 @@ fn the_command_line_refuses_what_the_agreement_does_not_grant() {
     assert!(!dir.path().join("x.db").exists(), "nothing created");
 }
 
-#[tokio::test]
-async fn a_birth_batch_adds_the_newborn_to_the_mothers_household() {
-    use siis::db::schema::integrantes;
-    for backend in backends() {
+per_backend!(
+    async fn a_birth_batch_adds_the_newborn_to_the_mothers_household(backend) {
+        use siis::db::schema::integrantes;
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -672,11 +670,10 @@ async fn a_birth_batch_adds_the_newborn_to_the_mothers_household() {
         assert_eq!(report["aplicados"], 0);
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn the_same_batch_sent_twice_at_once_applies_once() {
-    for backend in backends() {
+per_backend!(
+    async fn the_same_batch_sent_twice_at_once_applies_once(backend) {
         // Two batches of one agreement in progress at once, as the configuration may allow.
         let node = TestNode::start_with(
             backend,
@@ -708,7 +705,7 @@ async fn the_same_batch_sent_twice_at_once_applies_once() {
         assert_eq!(rows, 20_000);
         node.stop().await;
     }
-}
+);
 
 /// The household of `run` and its fichas: (folio, puntaje, fecha_aplicacion, estado), by folio.
 fn fichas_del_hogar(
@@ -735,10 +732,9 @@ fn fichas_del_hogar(
     (hogar, rows)
 }
 
-#[tokio::test]
-async fn a_municipal_ficha_batch_replaces_the_households_ficha_only_in_its_comuna() {
-    use siis::db::schema::{fichas, integrantes};
-    for backend in backends() {
+per_backend!(
+    async fn a_municipal_ficha_batch_replaces_the_households_ficha_only_in_its_comuna(backend) {
+        use siis::db::schema::{fichas, integrantes};
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -990,7 +986,7 @@ async fn a_municipal_ficha_batch_replaces_the_households_ficha_only_in_its_comun
         assert_eq!(fichas_fin, fichas_despues + 1);
         node.stop().await;
     }
-}
+);
 
 /// Living persons born before 2020 who have no benefit at all, by RUN.
 fn sin_beneficios(conn: &mut DbConnection) -> Vec<siis::domain::Run> {
@@ -1054,9 +1050,8 @@ fn todos_los_beneficios(conn: &mut DbConnection) -> Vec<(i64, String, Option<chr
         .unwrap()
 }
 
-#[tokio::test]
-async fn benefit_batches_grant_and_suspend_benefits_and_refuse_what_does_not_fit() {
-    for backend in backends() {
+per_backend!(
+    async fn benefit_batches_grant_and_suspend_benefits_and_refuse_what_does_not_fit(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -1295,4 +1290,4 @@ async fn benefit_batches_grant_and_suspend_benefits_and_refuse_what_does_not_fit
         assert_eq!(todos_los_beneficios(&mut db), antes);
         node.stop().await;
     }
-}
+);

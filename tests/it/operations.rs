@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 use siis::agreements::AgreementSet;
 use siis::ops::catalog::Operation;
 
+use crate::per_backend;
 use crate::registry;
-use crate::support::{Backend, Setup, TestNode, backends, repo_path};
+use crate::support::{Backend, Setup, TestNode, postgres_only, repo_path};
 
 /// Every leaf of a JSON document as a dotted path (array elements share their parent's path).
 pub fn leaf_paths(value: &Value) -> BTreeSet<String> {
@@ -43,10 +44,9 @@ fn granted(set: &AgreementSet, id: &str, op: Operation) -> Option<BTreeSet<Strin
         .map(|g| g.fields.iter().map(str::to_owned).collect())
 }
 
-#[tokio::test]
-async fn each_agreement_gets_exactly_its_grant_for_each_operation() {
-    let set = AgreementSet::load_dir(&repo_path("agreements")).unwrap();
-    for backend in backends() {
+per_backend!(
+    async fn each_agreement_gets_exactly_its_grant_for_each_operation(backend) {
+        let set = AgreementSet::load_dir(&repo_path("agreements")).unwrap();
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -206,11 +206,10 @@ async fn each_agreement_gets_exactly_its_grant_for_each_operation() {
         }
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn municipalities_see_only_their_own_comuna() {
-    for backend in backends() {
+per_backend!(
+    async fn municipalities_see_only_their_own_comuna(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -282,11 +281,10 @@ async fn municipalities_see_only_their_own_comuna() {
         assert!(batch["resultados"][1].get("ficha").is_none());
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn a_batch_answers_each_run_with_its_own_status() {
-    for backend in backends() {
+per_backend!(
+    async fn a_batch_answers_each_run_with_its_own_status(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -339,11 +337,10 @@ async fn a_batch_answers_each_run_with_its_own_status() {
         );
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn identity_validation_reports_mismatches_and_death_without_echoing() {
-    for backend in backends() {
+per_backend!(
+    async fn identity_validation_reports_mismatches_and_death_without_echoing(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -392,7 +389,7 @@ async fn identity_validation_reports_mismatches_and_death_without_echoing() {
         assert_eq!(r.status(), 400);
         node.stop().await;
     }
-}
+);
 
 #[tokio::test]
 async fn comparing_a_field_the_agreement_does_not_grant_is_refused() {
@@ -445,15 +442,14 @@ async fn comparing_a_field_the_agreement_does_not_grant_is_refused() {
     node.stop().await;
 }
 
-/// A single lookup (statements kept prepared), a batch (one query per table for all RUNs)
-/// and lookups read together (`read_many`, and the one statement it uses on PostgreSQL,
-/// `read_together`, run on both backends) give the same answer for every kind of person, the
-/// same RUN twice among them, with and without scope and members.
-#[tokio::test]
-async fn single_and_batch_lookups_answer_alike() {
-    use siis::domain::Cut;
-    use siis::ops::ficha::{Lookup, consultar, consultar_varios, read_many, read_together};
-    for backend in backends() {
+per_backend!(
+    /// A single lookup (statements kept prepared), a batch (one query per table for all RUNs)
+    /// and lookups read together (`read_many`, and the one statement it uses on PostgreSQL,
+    /// `read_together`, run on both backends) give the same answer for every kind of person, the
+    /// same RUN twice among them, with and without scope and members.
+    async fn single_and_batch_lookups_answer_alike(backend) {
+        use siis::domain::Cut;
+        use siis::ops::ficha::{Lookup, consultar, consultar_varios, read_many, read_together};
         let setup = Setup {
             persons: 4_000,
             ..Setup::default()
@@ -504,7 +500,7 @@ async fn single_and_batch_lookups_answer_alike() {
             "every kind of answer was compared: {kinds:?}"
         );
     }
-}
+);
 
 /// A node with 4,000 persons, a connection to its registry whose queries are recorded from
 /// now on, and two persons with a ficha (in comuna 13101 and outside it).
@@ -549,14 +545,13 @@ fn record_queries(conn: &mut siis::db::DbConnection) -> QueryLog {
     seen
 }
 
-/// A single lookup runs on statements that stay prepared between requests, on every backend:
-/// the second lookup prepares nothing new, and no statement binds a value SQLite's planner
-/// reads (a bound `LIMIT` or the partial index's `estado`), which makes SQLite prepare the
-/// statement again at every execution (a lookup's three-table join cost 61 µs instead of 7).
-#[tokio::test]
-async fn single_lookups_keep_their_statements_prepared() {
-    use siis::ops::ficha::consultar;
-    for backend in backends() {
+per_backend!(
+    /// A single lookup runs on statements that stay prepared between requests, on every backend:
+    /// the second lookup prepares nothing new, and no statement binds a value SQLite's planner
+    /// reads (a bound `LIMIT` or the partial index's `estado`), which makes SQLite prepare the
+    /// statement again at every execution (a lookup's three-table join cost 61 µs instead of 7).
+    async fn single_lookups_keep_their_statements_prepared(backend) {
+        use siis::ops::ficha::consultar;
         let (_node, mut conn, [first, second], seen) = statement_probe(backend).await;
         assert!(matches!(
             consultar(&mut conn, first, None, true).unwrap(),
@@ -592,7 +587,7 @@ async fn single_lookups_keep_their_statements_prepared() {
             );
         }
     }
-}
+);
 
 /// On PostgreSQL a batch binds its RUNs (and then its households) as one array each
 /// (`= ANY($1)`), so its three statements stay prepared whatever the batch's size: a batch
@@ -604,60 +599,60 @@ async fn postgres_batch_lookups_keep_their_statements_prepared() {
     use siis::db::DbConnection;
     use siis::domain::Run;
     use siis::ops::ficha::{Lookup, consultar_varios, read_many};
-    for backend in backends().into_iter().filter(|b| *b == Backend::Postgres) {
-        let (_node, mut conn, [first, second], seen) = statement_probe(backend).await;
-        // Reads two RUNs, then three: the statements run and prepared for two, after checking
-        // that three ran the same SQL and prepared nothing new.
-        let mut statements = |read: &dyn Fn(&mut DbConnection, &[Run]) -> Vec<Lookup>| {
-            let answers = read(&mut conn, &[first, second]);
-            assert!(
-                answers.iter().all(|a| matches!(a, Lookup::Found(_))),
-                "{answers:?}"
-            );
-            let (queries, cached) = std::mem::take(&mut *seen.lock().unwrap());
-            let answers = read(&mut conn, &[second, first, second]);
-            assert_eq!(answers.len(), 3);
-            assert!(matches!(&answers[1], Lookup::Found(_)), "{answers:?}");
-            let (again, cached_again) = std::mem::take(&mut *seen.lock().unwrap());
-            // The logged text ends with the bound values ("-- binds: […]"); the SQL is before.
-            let sql = |logged: &[String]| -> Vec<String> {
-                logged
-                    .iter()
-                    .map(|q| q.split(" -- binds:").next().unwrap_or(q).to_owned())
-                    .collect()
-            };
-            assert_eq!(sql(&again), sql(&queries), "another size ran other SQL");
-            assert!(
-                queries.iter().all(|q| q.contains("= ANY($1)")),
-                "{queries:#?}"
-            );
-            assert_eq!(cached_again, 0, "another size prepared again");
-            (queries.len(), cached)
+    let Some(backend) = postgres_only() else {
+        return;
+    };
+    let (_node, mut conn, [first, second], seen) = statement_probe(backend).await;
+    // Reads two RUNs, then three: the statements run and prepared for two, after checking
+    // that three ran the same SQL and prepared nothing new.
+    let mut statements = |read: &dyn Fn(&mut DbConnection, &[Run]) -> Vec<Lookup>| {
+        let answers = read(&mut conn, &[first, second]);
+        assert!(
+            answers.iter().all(|a| matches!(a, Lookup::Found(_))),
+            "{answers:?}"
+        );
+        let (queries, cached) = std::mem::take(&mut *seen.lock().unwrap());
+        let answers = read(&mut conn, &[second, first, second]);
+        assert_eq!(answers.len(), 3);
+        assert!(matches!(&answers[1], Lookup::Found(_)), "{answers:?}");
+        let (again, cached_again) = std::mem::take(&mut *seen.lock().unwrap());
+        // The logged text ends with the bound values ("-- binds: […]"); the SQL is before.
+        let sql = |logged: &[String]| -> Vec<String> {
+            logged
+                .iter()
+                .map(|q| q.split(" -- binds:").next().unwrap_or(q).to_owned())
+                .collect()
         };
-        // Households, fichas, members: each one statement, kept prepared.
-        let batch = statements(&|conn, runs| consultar_varios(conn, runs, None, true).unwrap());
-        assert_eq!(batch, (3, 3));
-        for members in [true, false] {
-            let together = statements(&|conn, runs| {
-                let readings = read_many(conn, runs, members).unwrap();
-                let judged = readings.into_iter().zip(runs);
-                judged
-                    .map(|(r, run)| r.judge(*run, None, members))
-                    .collect()
-            });
-            assert_eq!(together, (1, 1), "members {members}");
-        }
+        assert_eq!(sql(&again), sql(&queries), "another size ran other SQL");
+        assert!(
+            queries.iter().all(|q| q.contains("= ANY($1)")),
+            "{queries:#?}"
+        );
+        assert_eq!(cached_again, 0, "another size prepared again");
+        (queries.len(), cached)
+    };
+    // Households, fichas, members: each one statement, kept prepared.
+    let batch = statements(&|conn, runs| consultar_varios(conn, runs, None, true).unwrap());
+    assert_eq!(batch, (3, 3));
+    for members in [true, false] {
+        let together = statements(&|conn, runs| {
+            let readings = read_many(conn, runs, members).unwrap();
+            let judged = readings.into_iter().zip(runs);
+            judged
+                .map(|(r, run)| r.judge(*run, None, members))
+                .collect()
+        });
+        assert_eq!(together, (1, 1), "members {members}");
     }
 }
 
-/// A large batch read in two halves on two connections answers exactly as on one: same
-/// results, same order, invalid RUNs in place.
-#[tokio::test]
-async fn a_batch_split_over_two_connections_answers_as_one() {
-    use diesel::prelude::*;
-    use siis::db::schema::personas;
-    use siis::ops::lote;
-    for backend in backends() {
+per_backend!(
+    /// A large batch read in two halves on two connections answers exactly as on one: same
+    /// results, same order, invalid RUNs in place.
+    async fn a_batch_split_over_two_connections_answers_as_one(backend) {
+        use diesel::prelude::*;
+        use siis::db::schema::personas;
+        use siis::ops::lote;
         let setup = Setup {
             persons: 2_000,
             ..Setup::default()
@@ -700,4 +695,4 @@ async fn a_batch_split_over_two_connections_answers_as_one() {
         assert_eq!(alone.resultados[3].estado, "run_invalido");
         assert_eq!(alone.resultados.last().unwrap().estado, "no_encontrado");
     }
-}
+);

@@ -12,7 +12,8 @@ use siis::domain::{Puntaje, Quintil, Run};
 use siis::seed::{FECHA_CORTE, SeedError, SeedOptions, seed};
 use tempfile::TempDir;
 
-use crate::support::{Backend, TestDb, backends};
+use crate::per_backend;
+use crate::support::{Backend, TestDb};
 
 struct Seeded {
     conn: DbConnection,
@@ -48,20 +49,19 @@ fn all_personas(conn: &mut DbConnection) -> Vec<Persona> {
         .unwrap()
 }
 
-#[test]
-fn same_seed_gives_the_same_registry_on_every_backend() {
-    let reference = all_personas(&mut seeded(Backend::Sqlite, 3_000, 42).conn);
-    for backend in backends() {
+// Each case compares its backend's registry with one seeded on SQLite.
+per_backend!(
+    fn same_seed_gives_the_same_registry_on_every_backend(backend) {
+        let reference = all_personas(&mut seeded(Backend::Sqlite, 3_000, 42).conn);
         let mut again = seeded(backend, 3_000, 42);
         assert_eq!(all_personas(&mut again.conn), reference, "{backend:?}");
+        let other = all_personas(&mut seeded(Backend::Sqlite, 3_000, 43).conn);
+        assert_ne!(other, reference);
     }
-    let other = all_personas(&mut seeded(Backend::Sqlite, 3_000, 43).conn);
-    assert_ne!(other, reference);
-}
+);
 
-#[test]
-fn the_population_has_realistic_shapes() {
-    for backend in backends() {
+per_backend!(
+    fn the_population_has_realistic_shapes(backend) {
         let mut s = seeded(backend, 40_000, 7);
         let conn = &mut s.conn;
         let people = all_personas(conn);
@@ -139,12 +139,11 @@ fn the_population_has_realistic_shapes() {
             }
         }
     }
-}
+);
 
-#[test]
-fn benefits_agree_with_the_thresholds() {
-    let u = crate::support::umbrales();
-    for backend in backends() {
+per_backend!(
+    fn benefits_agree_with_the_thresholds(backend) {
+        let u = crate::support::umbrales();
         let mut s = seeded(backend, 30_000, 11);
         let conn = &mut s.conn;
         let rows: Vec<(Beneficio, Persona, Ficha)> = beneficios::table
@@ -197,11 +196,10 @@ fn benefits_agree_with_the_thresholds() {
             assert!(programs.contains(p), "no {p} granted");
         }
     }
-}
+);
 
-#[test]
-fn the_sample_file_lists_runs_by_their_true_category() {
-    for backend in backends() {
+per_backend!(
+    fn the_sample_file_lists_runs_by_their_true_category(backend) {
         let mut s = seeded(backend, 20_000, 5);
         let text = std::fs::read_to_string(s.dir.path().join("sample.csv")).unwrap();
         let mut lines = text.lines();
@@ -237,11 +235,10 @@ fn the_sample_file_lists_runs_by_their_true_category() {
             assert_eq!(seen.get(categoria), Some(&50), "{categoria}");
         }
     }
-}
+);
 
-#[test]
-fn seeding_refuses_a_registry_that_is_not_empty_and_changes_nothing() {
-    for backend in backends() {
+per_backend!(
+    fn seeding_refuses_a_registry_that_is_not_empty_and_changes_nothing(backend) {
         let mut s = seeded(backend, 1_000, 1);
         let before = all_personas(&mut s.conn);
         let options = SeedOptions {
@@ -255,7 +252,7 @@ fn seeding_refuses_a_registry_that_is_not_empty_and_changes_nothing() {
         assert!(matches!(err, SeedError::NotEmpty(1000)), "{err}");
         assert_eq!(all_personas(&mut s.conn), before);
     }
-}
+);
 
 #[test]
 fn seed_command_reports_figures_and_plain_progress() {

@@ -7,11 +7,11 @@ use siis::db::{ConnectionManager, DbConnection, open_pool};
 use std::time::Duration;
 use tempfile::TempDir;
 
-use crate::support::{Backend, TestDb, backends};
+use crate::per_backend;
+use crate::support::{Backend, TestDb, postgres_only};
 
-#[test]
-fn migrations_apply_once_and_load_the_territory() {
-    for backend in backends() {
+per_backend!(
+    fn migrations_apply_once_and_load_the_territory(backend) {
         let dir = TempDir::new().unwrap();
         let db = TestDb::new(backend, dir.path());
         open_pool(&db.url, 2, Duration::from_secs(5)).unwrap();
@@ -29,7 +29,7 @@ fn migrations_apply_once_and_load_the_territory() {
             .unwrap();
         assert_eq!(iquique, "IQUIQUE");
     }
-}
+);
 
 #[derive(QueryableByName, PartialEq, Debug)]
 struct Column {
@@ -68,25 +68,30 @@ fn columns(conn: &mut DbConnection) -> Vec<(String, String)> {
     all
 }
 
-#[test]
-fn both_backends_have_the_same_tables_and_columns() {
-    let mut shapes = Vec::new();
-    for backend in backends() {
-        let dir = TempDir::new().unwrap();
-        let db = TestDb::new(backend, dir.path());
-        drop(open_pool(&db.url, 1, Duration::from_secs(5)).unwrap());
-        let mut conn = ConnectionManager::new(db.url.clone()).open().unwrap();
-        let found = columns(&mut conn);
-        assert!(found.contains(&("personas".into(), "run".into())));
-        shapes.push((backend, found));
-    }
-    if let [(_, sqlite), (Backend::Postgres, postgres)] = shapes.as_slice() {
-        assert_eq!(
-            sqlite, postgres,
-            "migrations/sqlite and migrations/postgres drifted"
-        );
-    }
+/// The tables and columns a fresh registry of the backend has.
+fn shape(backend: Backend) -> Vec<(String, String)> {
+    let dir = TempDir::new().unwrap();
+    let db = TestDb::new(backend, dir.path());
+    drop(open_pool(&db.url, 1, Duration::from_secs(5)).unwrap());
+    let mut conn = ConnectionManager::new(db.url.clone()).open().unwrap();
+    let found = columns(&mut conn);
+    assert!(found.contains(&("personas".into(), "run".into())));
+    found
 }
+
+// The PostgreSQL case compares its shape with SQLite's.
+per_backend!(
+    fn both_backends_have_the_same_tables_and_columns(backend) {
+        let found = shape(backend);
+        if backend == Backend::Postgres {
+            let (sqlite, postgres) = (shape(Backend::Sqlite), found);
+            assert_eq!(
+                sqlite, postgres,
+                "migrations/sqlite and migrations/postgres drifted"
+            );
+        }
+    }
+);
 
 /// A pool over a fresh SQLite registry in a folder that lives as long as the returned guard.
 fn sqlite_pool() -> (TempDir, siis::db::Pool) {
@@ -171,49 +176,50 @@ fn terminate(url: &siis::db::DatabaseUrl, pid: i32) {
 #[actix_web::test]
 async fn postgres_connections_the_server_closed_are_replaced() {
     use siis::state::AppState;
-    for backend in backends().into_iter().filter(|b| *b == Backend::Postgres) {
-        let dir = TempDir::new().unwrap();
-        let db = TestDb::new(backend, dir.path());
-        let pool = open_pool(&db.url, 1, Duration::from_secs(5)).unwrap();
-        let state = AppState {
-            config: std::sync::Arc::new(siis::config::Config::default()),
-            pool,
-        };
-        let pid = || state.with_db(|conn| backend_pid(conn));
+    let Some(backend) = postgres_only() else {
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let db = TestDb::new(backend, dir.path());
+    let pool = open_pool(&db.url, 1, Duration::from_secs(5)).unwrap();
+    let state = AppState {
+        config: std::sync::Arc::new(siis::config::Config::default()),
+        pool,
+    };
+    let pid = || state.with_db(|conn| backend_pid(conn));
 
-        let first = pid().await.unwrap();
-        let failing = state
-            .with_db(|conn| Ok(diesel::sql_query("SELECT 1 / 0").execute(&mut ***conn)?))
-            .await;
-        assert!(failing.is_err());
-        assert_eq!(
-            pid().await.unwrap(),
-            first,
-            "a failed query kept its connection"
-        );
+    let first = pid().await.unwrap();
+    let failing = state
+        .with_db(|conn| Ok(diesel::sql_query("SELECT 1 / 0").execute(&mut ***conn)?))
+        .await;
+    assert!(failing.is_err());
+    assert_eq!(
+        pid().await.unwrap(),
+        first,
+        "a failed query kept its connection"
+    );
 
-        terminate(&db.url, first);
-        let error = pid().await.unwrap_err();
-        assert_eq!(
-            actix_web::ResponseError::status_code(&error),
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE
-        );
-        let second = pid().await.unwrap();
-        assert_ne!(second, first);
+    terminate(&db.url, first);
+    let error = pid().await.unwrap_err();
+    assert_eq!(
+        actix_web::ResponseError::status_code(&error),
+        actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+    );
+    let second = pid().await.unwrap();
+    assert_ne!(second, first);
 
-        terminate(&db.url, second);
-        std::thread::sleep(siis::db::RECENTLY_USED + Duration::from_millis(100));
-        let third = pid()
-            .await
-            .expect("an idle connection is tested before use");
-        assert_ne!(third, second);
+    terminate(&db.url, second);
+    std::thread::sleep(siis::db::RECENTLY_USED + Duration::from_millis(100));
+    let third = pid()
+        .await
+        .expect("an idle connection is tested before use");
+    assert_ne!(third, second);
 
-        // The same outside a request: the connection notes the failure itself.
-        terminate(&db.url, third);
-        let mut conn = state.pool.get().unwrap();
-        assert!(backend_pid(&mut conn).is_err());
-        drop(conn);
-        let fourth = backend_pid(&mut state.pool.get().unwrap()).unwrap();
-        assert_ne!(fourth, third);
-    }
+    // The same outside a request: the connection notes the failure itself.
+    terminate(&db.url, third);
+    let mut conn = state.pool.get().unwrap();
+    assert!(backend_pid(&mut conn).is_err());
+    drop(conn);
+    let fourth = backend_pid(&mut state.pool.get().unwrap()).unwrap();
+    assert_ne!(fourth, third);
 }

@@ -23,18 +23,24 @@ pub enum Backend {
     Postgres,
 }
 
-/// SQLite always; PostgreSQL too when `SIIS_TEST_POSTGRES_URL` names a server.
-pub fn backends() -> Vec<Backend> {
-    let mut all = vec![Backend::Sqlite];
-    if postgres_admin_url().is_some() {
-        all.push(Backend::Postgres);
-    }
-    all
-}
-
 /// Whether the PostgreSQL half of the suite runs (`SIIS_TEST_POSTGRES_URL` names a server).
 pub fn postgres_configured() -> bool {
     postgres_admin_url().is_some()
+}
+
+/// PostgreSQL, for a test case of that backend, when `SIIS_TEST_POSTGRES_URL` names a server
+/// (as CI sets it); otherwise `None`, said on stderr, and the case passes without running:
+///
+/// ```ignore
+/// let Some(backend) = postgres_only() else { return };
+/// ```
+pub fn postgres_only() -> Option<Backend> {
+    if postgres_configured() {
+        Some(Backend::Postgres)
+    } else {
+        eprintln!("SIIS_TEST_POSTGRES_URL is not set: the PostgreSQL case did not run");
+        None
+    }
 }
 
 /// One test case per backend, so that one backend's failure never hides the other's result:
@@ -44,31 +50,78 @@ pub fn postgres_configured() -> bool {
 /// ```
 ///
 /// makes `name::sqlite` and `name::postgres` (which runs only when `SIIS_TEST_POSTGRES_URL` is
-/// set, as CI sets it). The body sees the test file's imports.
+/// set, as CI sets it: see [`postgres_only`]). The body sees the test file's imports. The
+/// cases are `#[tokio::test]`s; `#[actix_web::test]` among the attributes makes them that
+/// instead (for bodies that spawn on actix's runtime), and a `fn` without `async` makes them
+/// plain `#[test]`s. `#[ignore]` goes on both cases; other attributes (doc comments) go on the
+/// module.
 #[macro_export]
 macro_rules! per_backend {
-    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
-        $(#[$meta])*
+    // Sorts the attributes: [the cases' runtime] [the cases' own] [the module's].
+    (@attrs [$($test:tt)*] [$($case:tt)*] [$($meta:tt)*] #[actix_web::test] $($rest:tt)*) => {
+        $crate::per_backend!(@attrs [actix_web::test] [$($case)*] [$($meta)*] $($rest)*);
+    };
+    (@attrs [$($test:tt)*] [$($case:tt)*] [$($meta:tt)*] #[ignore $($why:tt)*] $($rest:tt)*) => {
+        $crate::per_backend!(
+            @attrs [$($test)*] [$($case)* #[ignore $($why)*]] [$($meta)*] $($rest)*
+        );
+    };
+    (@attrs [$($test:tt)*] [$($case:tt)*] [$($meta:tt)*] #[$m:meta] $($rest:tt)*) => {
+        $crate::per_backend!(@attrs [$($test)*] [$($case)*] [$($meta)* #[$m]] $($rest)*);
+    };
+    (@attrs [$($test:tt)*] [$($case:tt)*] [$($meta:tt)*]
+        async fn $name:ident($backend:ident) $body:block) => {
+        $($meta)*
         mod $name {
             #[allow(unused_imports, reason = "the body may use none of the test file's imports")]
             use super::*;
 
             async fn run($backend: $crate::support::Backend) $body
 
-            #[tokio::test]
+            #[$($test)*]
+            $($case)*
             async fn sqlite() {
                 run($crate::support::Backend::Sqlite).await
             }
 
-            #[tokio::test]
+            #[$($test)*]
+            $($case)*
             async fn postgres() {
-                if $crate::support::postgres_configured() {
-                    run($crate::support::Backend::Postgres).await
-                } else {
-                    eprintln!("SIIS_TEST_POSTGRES_URL is not set: the PostgreSQL case did not run");
+                if let Some(backend) = $crate::support::postgres_only() {
+                    run(backend).await
                 }
             }
         }
+    };
+    (@attrs [tokio::test] [$($case:tt)*] [$($meta:tt)*]
+        fn $name:ident($backend:ident) $body:block) => {
+        $($meta)*
+        mod $name {
+            #[allow(unused_imports, reason = "the body may use none of the test file's imports")]
+            use super::*;
+
+            fn run($backend: $crate::support::Backend) $body
+
+            #[test]
+            $($case)*
+            fn sqlite() {
+                run($crate::support::Backend::Sqlite)
+            }
+
+            #[test]
+            $($case)*
+            fn postgres() {
+                if let Some(backend) = $crate::support::postgres_only() {
+                    run(backend)
+                }
+            }
+        }
+    };
+    (@attrs $($bad:tt)*) => {
+        compile_error!("per_backend! expects `[attributes] [async] fn name(backend) { ... }`");
+    };
+    ($($test:tt)*) => {
+        $crate::per_backend!(@attrs [tokio::test] [] [] $($test)*);
     };
 }
 

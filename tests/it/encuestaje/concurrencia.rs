@@ -1,10 +1,10 @@
 //! Concurrent changes: one event per version, one open request per person, one folio per survey.
 
 use super::*;
+use crate::per_backend;
 
-#[tokio::test]
-async fn concurrent_events_on_one_request_apply_once() {
-    for backend in backends() {
+per_backend!(
+    async fn concurrent_events_on_one_request_apply_once(backend) {
         let node = node(backend).await;
         let run = sin_ficha(&node, 1)[0];
         let id = nueva(&node, run).await;
@@ -54,14 +54,13 @@ async fn concurrent_events_on_one_request_apply_once() {
         assert_eq!(statuses, [201, 409, 409, 409], "{outcomes:?}");
         node.stop().await;
     }
-}
+);
 
-/// The guard itself: a change decided on a version that is no longer stored applies nothing,
-/// whatever the timing of real requests (which the test above cannot force).
-#[tokio::test]
-async fn a_change_decided_on_a_stale_version_is_not_applied() {
-    use siis::ops::encuestaje::store::{self, EventoFila};
-    for backend in backends() {
+per_backend!(
+    /// The guard itself: a change decided on a version that is no longer stored applies nothing,
+    /// whatever the timing of real requests (which the test above cannot force).
+    async fn a_change_decided_on_a_stale_version_is_not_applied(backend) {
+        use siis::ops::encuestaje::store::{self, EventoFila};
         let node = node(backend).await;
         let run = sin_ficha(&node, 1)[0];
         let id = nueva(&node, run).await;
@@ -90,13 +89,12 @@ async fn a_change_decided_on_a_stale_version_is_not_applied() {
         assert_eq!(stored(&node, &id), ("visita_programada".into(), 1, 2));
         node.stop().await;
     }
-}
+);
 
-/// Surveys of different households at once each get a ficha of their own (on PostgreSQL two of
-/// them may pick the same next folio: the loser is retried, not failed).
-#[tokio::test]
-async fn concurrent_surveys_of_different_households_each_get_their_folio() {
-    for backend in backends() {
+per_backend!(
+    /// Surveys of different households at once each get a ficha of their own (on PostgreSQL two of
+    /// them may pick the same next folio: the loser is retried, not failed).
+    async fn concurrent_surveys_of_different_households_each_get_their_folio(backend) {
         let node = node(backend).await;
         let mut ids = Vec::new();
         for run in sin_ficha(&node, 12) {
@@ -121,4 +119,4 @@ async fn concurrent_surveys_of_different_households_each_get_their_folio() {
         assert_eq!(folios.len(), ids.len(), "one folio each");
         node.stop().await;
     }
-}
+);

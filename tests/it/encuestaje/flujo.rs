@@ -1,10 +1,10 @@
 //! The flows that work: from agency to municipality to a new ficha, routing, and a registry written by hand.
 
 use super::*;
+use crate::per_backend;
 
-#[tokio::test]
-async fn a_request_goes_from_agency_to_municipality_to_a_new_ficha() {
-    for backend in backends() {
+per_backend!(
+    async fn a_request_goes_from_agency_to_municipality_to_a_new_ficha(backend) {
         let node = node(backend).await;
         let run = sin_ficha(&node, 1)[0];
         let before = last_audit_id(&node);
@@ -190,11 +190,10 @@ async fn a_request_goes_from_agency_to_municipality_to_a_new_ficha() {
         );
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn a_request_without_comuna_goes_to_the_last_known_one() {
-    for backend in backends() {
+per_backend!(
+    async fn a_request_without_comuna_goes_to_the_last_known_one(backend) {
         let node = node(backend).await;
         let run = sin_ficha(&node, 1)[0];
         let (status, body) = solicitar(&node, "orasmi", json!({ "run": run.to_string() })).await;
@@ -211,17 +210,16 @@ async fn a_request_without_comuna_goes_to_the_last_known_one() {
         assert_eq!(body["comuna"]["codigo"], hogar_cut.as_str());
         node.stop().await;
     }
-}
+);
 
-/// A registry written by hand: a person with no household at all (a birth not yet placed) and
-/// one whose household in Santiago has no ficha; the node's deadline set to 7 days.
-#[tokio::test]
-async fn a_person_without_household_gets_one_and_the_deadline_follows_the_config() {
-    use crate::support::{SHIPPED, TestDb, make_pki, test_config, tls_client};
-    use siis::db::models::{Hogar, Integrante, Persona};
-    use siis::db::schema::{hogares, personas};
+per_backend!(
+    /// A registry written by hand: a person with no household at all (a birth not yet placed) and
+    /// one whose household in Santiago has no ficha; the node's deadline set to 7 days.
+    async fn a_person_without_household_gets_one_and_the_deadline_follows_the_config(backend) {
+        use crate::support::{SHIPPED, TestDb, make_pki, test_config, tls_client};
+        use siis::db::models::{Hogar, Integrante, Persona};
+        use siis::db::schema::{hogares, personas};
 
-    for backend in backends() {
         let dir = tempfile::TempDir::new().unwrap();
         let db = TestDb::new(backend, dir.path());
         let pki = make_pki(dir.path(), SHIPPED);
@@ -335,4 +333,4 @@ async fn a_person_without_household_gets_one_and_the_deadline_follows_the_config
         drop(pool);
         drop(db);
     }
-}
+);

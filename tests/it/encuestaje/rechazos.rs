@@ -1,10 +1,10 @@
 //! What is refused, with its code, and changes nothing: transitions, scope, ownership, bad input.
 
 use super::*;
+use crate::per_backend;
 
-#[tokio::test]
-async fn transitions_the_state_machine_refuses_change_nothing() {
-    for backend in backends() {
+per_backend!(
+    async fn transitions_the_state_machine_refuses_change_nothing(backend) {
         let node = node(backend).await;
         let runs = sin_ficha(&node, 3);
         let muni = "muni-13101";
@@ -168,11 +168,10 @@ async fn transitions_the_state_machine_refuses_change_nothing() {
         assert_eq!(stored(&node, &id), ("visita_programada".into(), 1, 2));
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn a_municipality_works_its_own_comuna_only() {
-    for backend in backends() {
+per_backend!(
+    async fn a_municipality_works_its_own_comuna_only(backend) {
         let node = node(backend).await;
         let runs = sin_ficha(&node, 1);
         let id = nueva(&node, runs[0]).await;
@@ -213,11 +212,10 @@ async fn a_municipality_works_its_own_comuna_only() {
         assert_eq!((status, body["total"].as_i64()), (200, Some(0)), "{body}");
         node.stop().await;
     }
-}
+);
 
-#[tokio::test]
-async fn an_agency_never_sees_another_agencys_request() {
-    for backend in backends() {
+per_backend!(
+    async fn an_agency_never_sees_another_agencys_request(backend) {
         let node = node(backend).await;
         let run = sin_ficha(&node, 1)[0];
         let id = nueva(&node, run).await;
@@ -243,15 +241,14 @@ async fn an_agency_never_sees_another_agencys_request() {
         );
         node.stop().await;
     }
-}
+);
 
 fn uuid_like() -> String {
     "0b5f6c1e-8d43-4a57-9a39-5d3c1f4e2a10".into()
 }
 
-#[tokio::test]
-async fn bad_requests_get_their_code_and_change_nothing() {
-    for backend in backends() {
+per_backend!(
+    async fn bad_requests_get_their_code_and_change_nothing(backend) {
         let node = node(backend).await;
         let mut conn = node.db();
         let with = registry::with_ficha(&mut conn, None);
@@ -367,4 +364,4 @@ async fn bad_requests_get_their_code_and_change_nothing() {
         assert_eq!((s, r["total"].as_i64()), (200, Some(0)));
         node.stop().await;
     }
-}
+);

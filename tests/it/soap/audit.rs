@@ -4,12 +4,12 @@ use super::client::{
     ELEGIBILIDAD, FICHA, IDENTIDAD, META, V, call, envelope, operation, post, post_raw, run_xml,
 };
 use super::{audit_after, last_audit_id, unknown_xml};
+use crate::per_backend;
 use crate::registry;
-use crate::support::{Setup, TestNode, backends};
+use crate::support::{Setup, TestNode};
 
-#[tokio::test]
-async fn every_soap_request_is_audited_like_rest_even_when_refused() {
-    for backend in backends() {
+per_backend!(
+    async fn every_soap_request_is_audited_like_rest_even_when_refused(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -220,4 +220,4 @@ async fn every_soap_request_is_audited_like_rest_even_when_refused() {
         );
         node.stop().await;
     }
-}
+);

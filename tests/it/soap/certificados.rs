@@ -6,13 +6,13 @@ use base64::Engine;
 use siis::certificados::Payload;
 
 use super::client::{CERTIFICADOS, V, call, check_schema, estado, run_xml, xmllint_available};
+use crate::per_backend;
 use crate::registry;
-use crate::support::{Setup, TestNode, backends};
+use crate::support::{Setup, TestNode};
 
-#[tokio::test]
-async fn emitir_certificado_over_soap_signs_and_validates() {
-    let xmllint = xmllint_available();
-    for backend in backends() {
+per_backend!(
+    async fn emitir_certificado_over_soap_signs_and_validates(backend) {
+        let xmllint = xmllint_available();
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -105,7 +105,7 @@ async fn emitir_certificado_over_soap_signs_and_validates() {
                 &cuerpo,
             )
             .await;
-            super::assert_fault(&a, v, true, "02", "NO_AUTORIZADO");
+            crate::soap::assert_fault(&a, v, true, "02", "NO_AUTORIZADO");
         }
         use diesel::prelude::*;
         let issued: i64 = siis::db::schema::certificados::table
@@ -115,4 +115,4 @@ async fn emitir_certificado_over_soap_signs_and_validates() {
         assert_eq!(issued, 2, "one per SOAP version; refusals write nothing");
         node.stop().await;
     }
-}
+);

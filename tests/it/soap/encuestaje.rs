@@ -6,7 +6,8 @@ use chrono::Days;
 use super::assert_fault;
 use super::client::{ENCUESTAJE, V, call, estado, run_xml, validate};
 use super::xml::Element;
-use crate::support::{Setup, TestNode, backends};
+use crate::per_backend;
+use crate::support::{Setup, TestNode};
 
 fn hoy() -> chrono::NaiveDate {
     siis::broker::local_today()
@@ -29,9 +30,8 @@ async fn ok(node: &TestNode, v: V, agreement: &str, op: &str, cuerpo: &str) -> E
     r
 }
 
-#[tokio::test]
-async fn the_survey_request_flow_over_soap() {
-    for backend in backends() {
+per_backend!(
+    async fn the_survey_request_flow_over_soap(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -180,7 +180,7 @@ async fn the_survey_request_flow_over_soap() {
         assert_eq!(estado(&r), "03");
         node.stop().await;
     }
-}
+);
 
 fn r_folio(node: &TestNode, id: &str) -> i64 {
     use diesel::prelude::*;

@@ -15,16 +15,15 @@ use crate::estadisticas::{
     Cifras, Tabla15, assert_nothing_small_nor_derivable, pocos_hogares, tabla15_rest,
 };
 use crate::per_backend;
-use crate::support::{Setup, TestNode, backends};
+use crate::support::{Setup, TestNode};
 
 const OP: &str = "EstadisticasTerritoriales";
 
 /// A cell as both transports show it: code, quintile, reserved, persons, average score.
 type Cell = (String, String, String, Option<u64>, Option<f64>);
 
-#[tokio::test]
-async fn soap_answers_the_same_cells_as_rest_and_refuses_like_it() {
-    for backend in backends() {
+per_backend!(
+    async fn soap_answers_the_same_cells_as_rest_and_refuses_like_it(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -138,7 +137,7 @@ async fn soap_answers_the_same_cells_as_rest_and_refuses_like_it() {
         }
         node.stop().await;
     }
-}
+);
 
 per_backend!(
     async fn soap_reserves_few_households_among_many_persons_as_rest_does(backend) {

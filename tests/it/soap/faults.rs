@@ -8,36 +8,36 @@ use super::client::{
     run_xml,
 };
 use super::{agreement_text, agreements_with, assert_fault, break_audit};
+use crate::per_backend;
 use crate::registry;
-use crate::support::{Setup, TestNode, backends};
+use crate::support::{Setup, TestNode};
 
-#[tokio::test]
-async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let ficha = "[operations.ConsultarFichaFPS]\nfields = [\"run\", \"puntaje\"]\n";
-    let agreements = agreements_with(
-        dir.path(),
-        &[
-            (
-                "lento.toml",
-                agreement_text("lento", ("2026-01-01", "2030-12-31"), (1, 2), ficha),
-            ),
-            (
-                "vencido.toml",
-                agreement_text("vencido", ("2020-01-01", "2021-12-31"), (10, 10), ficha),
-            ),
-            (
-                "vivos.toml",
-                agreement_text(
-                    "vivos",
-                    ("2026-01-01", "2030-12-31"),
-                    (10, 10),
-                    "[operations.ValidarIdentidad]\nfields = [\"run\", \"vivo\"]\n",
+per_backend!(
+    async fn each_version_is_answered_in_kind_and_faults_follow_the_table(backend) {
+        let dir = tempfile::TempDir::new().unwrap();
+        let ficha = "[operations.ConsultarFichaFPS]\nfields = [\"run\", \"puntaje\"]\n";
+        let agreements = agreements_with(
+            dir.path(),
+            &[
+                (
+                    "lento.toml",
+                    agreement_text("lento", ("2026-01-01", "2030-12-31"), (1, 2), ficha),
                 ),
-            ),
-        ],
-    );
-    for backend in backends() {
+                (
+                    "vencido.toml",
+                    agreement_text("vencido", ("2020-01-01", "2021-12-31"), (10, 10), ficha),
+                ),
+                (
+                    "vivos.toml",
+                    agreement_text(
+                        "vivos",
+                        ("2026-01-01", "2030-12-31"),
+                        (10, 10),
+                        "[operations.ValidarIdentidad]\nfields = [\"run\", \"vivo\"]\n",
+                    ),
+                ),
+            ],
+        );
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -287,4 +287,4 @@ async fn each_version_is_answered_in_kind_and_faults_follow_the_table() {
         }
         node.stop().await;
     }
-}
+);

@@ -9,7 +9,8 @@ use siis::db::schema::{lotes, personas};
 
 use super::client::{RECEPCION, V, call, check_schema, estado, xmllint_available};
 use super::{assert_fault, audit_after, last_audit_id};
-use crate::support::{TestNode, backends, repo_path};
+use crate::per_backend;
+use crate::support::{TestNode, repo_path};
 
 const OP: &str = "RecibirLote";
 
@@ -31,9 +32,8 @@ fn count_lotes(node: &TestNode) -> i64 {
     lotes::table.count().get_result(&mut node.db()).unwrap()
 }
 
-#[tokio::test]
-async fn a_batch_sent_over_soap_applies_once_with_the_rest_report_and_key() {
-    for backend in backends() {
+per_backend!(
+    async fn a_batch_sent_over_soap_applies_once_with_the_rest_report_and_key(backend) {
         let node = TestNode::start(backend).await;
         let srcei = node.client(Some("srcei"));
         let before = last_audit_id(&node);
@@ -219,4 +219,4 @@ async fn a_batch_sent_over_soap_applies_once_with_the_rest_report_and_key() {
         );
         node.stop().await;
     }
-}
+);

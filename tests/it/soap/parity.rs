@@ -8,8 +8,9 @@ use siis::ops::catalog::Operation;
 
 use super::client::{Answer, ELEGIBILIDAD, FICHA, IDENTIDAD, Svc, V, call, estado, run_xml};
 use super::xml::{Pairs, json_pairs, soap_pairs};
+use crate::per_backend;
 use crate::registry;
-use crate::support::{SHIPPED, Setup, TestNode, agreements_without_limits, backends, repo_path};
+use crate::support::{SHIPPED, Setup, TestNode, agreements_without_limits, repo_path};
 
 /// What a caller learns from an answer, comparable across transports.
 #[derive(Debug, PartialEq, Eq)]
@@ -92,12 +93,11 @@ fn assert_same(rest: &Learned, soap: &Learned, what: &str) {
     assert_eq!(soap, rest, "{what}: SOAP and REST must disclose the same");
 }
 
-#[tokio::test]
-async fn rest_and_soap_disclose_the_same_data_under_every_agreement() {
-    let set = AgreementSet::load_dir(&repo_path("agreements")).unwrap();
-    let ids: Vec<&str> = set.iter().map(|a| a.id.as_str()).collect();
-    assert_eq!(ids, SHIPPED, "every shipped agreement is compared");
-    for backend in backends() {
+per_backend!(
+    async fn rest_and_soap_disclose_the_same_data_under_every_agreement(backend) {
+        let set = AgreementSet::load_dir(&repo_path("agreements")).unwrap();
+        let ids: Vec<&str> = set.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, SHIPPED, "every shipped agreement is compared");
         // The shipped grants with their limits out of the way: this compares answers.
         let agreements = tempfile::TempDir::new().unwrap();
         let node = TestNode::start_with(
@@ -352,7 +352,7 @@ async fn rest_and_soap_disclose_the_same_data_under_every_agreement() {
         assert!(compared > 40, "{compared} comparisons");
         node.stop().await;
     }
-}
+);
 
 /// A RUN with a wrong check digit, as text and as `t:Run`.
 fn bad(run: Run) -> String {

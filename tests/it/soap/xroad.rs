@@ -10,8 +10,9 @@ use siis::db::schema::auditoria;
 use super::client::{FICHA, IDENTIDAD, META, V, call, envelope, estado, operation, post, run_xml};
 use super::xml::{self, Element, XROAD, XROAD_ID};
 use super::{assert_fault, audit_after, last_audit_id};
+use crate::per_backend;
 use crate::registry;
-use crate::support::{Setup, TestNode, backends};
+use crate::support::{Setup, TestNode};
 
 /// X-Road headers in an unusual order, each declaring its own namespaces.
 fn xroad_headers(id: &str) -> String {
@@ -61,9 +62,8 @@ fn header_items(header: &Element) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn xroad_headers_are_echoed_in_order_and_their_id_is_the_message_id() {
-    for backend in backends() {
+per_backend!(
+    async fn xroad_headers_are_echoed_in_order_and_their_id_is_the_message_id(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -149,7 +149,7 @@ async fn xroad_headers_are_echoed_in_order_and_their_id_is_the_message_id() {
         }
         node.stop().await;
     }
-}
+);
 
 /// A living person with at least two given names (a space in `nombres`).
 fn with_two_names(node: &TestNode) -> (Run, String) {
@@ -164,9 +164,8 @@ fn with_two_names(node: &TestNode) -> (Run, String) {
     (Run::from_numero(run as u32).unwrap(), nombres)
 }
 
-#[tokio::test]
-async fn values_are_read_whole_and_echoes_stay_well_formed() {
-    for backend in backends() {
+per_backend!(
+    async fn values_are_read_whole_and_echoes_stay_well_formed(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -324,4 +323,4 @@ async fn values_are_read_whole_and_echoes_stay_well_formed() {
         }
         node.stop().await;
     }
-}
+);
