@@ -44,7 +44,7 @@ pub struct DatabaseConfig {
     /// checkpoints every WAL each second and starts a log over once it reaches half this; a
     /// file past it (a reader held an old snapshot) is cut back as soon as the reader lets go.
     /// At 2,000 lookups/s the audit WAL grows about 16 MB a second. Ignored on PostgreSQL,
-    /// whose `pg_wal` the server bounds (`max_wal_size`). See README, *Storage*.
+    /// whose `pg_wal` the server bounds (`max_wal_size`). See docs/storage.md.
     pub wal_limit_mb: u64,
 }
 
@@ -126,7 +126,7 @@ pub struct BrokerConfig {
 pub struct AuditConfig {
     /// `fsync` (default): every answer waits until its audit record is flushed to disk.
     /// `os`: the record is handed to the operating system before the answer and flushed at
-    /// checkpoints; it survives a crash of the node, not a power loss. See README, *Audit*.
+    /// checkpoints; it survives a crash of the node, not a power loss. See docs/audit.md, *Durability*.
     pub durability: crate::audit::Durability,
 }
 

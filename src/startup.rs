@@ -172,7 +172,7 @@ impl Node {
             .disable_signals()
             // actix-web leaves Nagle's algorithm on: the last segment of a large answer (a
             // 500-RUN batch) then waited for the client's delayed ACK, 40 ms on Linux, for 1-2%
-            // of batches (README, *Load benchmark*).
+            // of batches (`git show dc52f25:README.md`, *Load benchmark*).
             .tcp_nodelay(true)
             .workers(workers)
             .listen_rustls_0_23(listeners.agency, tls.agency)?

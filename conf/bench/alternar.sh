@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One load run of one build against the 11 M registry: start that build's node, run `siis
-# bench`, stop it. Comparisons alternate builds in the same hour (README, *Benchmarks*):
+# bench`, stop it. Comparisons alternate builds in the same hour (docs/benchmarks.md):
 #   for i in 1 2 3; do
 #     conf/bench/alternar.sh antes-$i  /tmp/siis-antes  /tmp/siis-antes.toml
 #     conf/bench/alternar.sh despues-$i target/release/siis conf/siis.toml

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Samples the size of the node's write-ahead logs and audit storage while a benchmark runs,
-# one CSV line every EVERY seconds for SECONDS seconds (README, *Benchmarks*, *Bounded
+# one CSV line every EVERY seconds for SECONDS seconds (docs/benchmarks.md, *Bounded
 # write-ahead logs*). On SQLite each WAL's size is also read every second in between, and its
 # largest size so far is printed in a column of its own (`*_wal_peak`).
 #

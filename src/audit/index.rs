@@ -230,7 +230,7 @@ fn open_indexer(manager: &ConnectionManager) -> Result<DbConnection, DbError> {
 /// and flushes them, and the audit writer's flush of its own WAL, which every answer waits
 /// for, waits for the disk meanwhile. In smaller steps no one flush is long: REST lookups at a
 /// fixed 1,000 req/s gave p99 4.84 and 3.87 ms against 6.05 and 6.79 ms at 1,000 pages,
-/// alternating on the same hour's machine (README, *Load benchmark*).
+/// alternating on the same hour's machine (`git show dc52f25:README.md`, *Load benchmark*).
 const INDEX_CHECKPOINT_PAGES: u32 = 100;
 
 /// Inserts the rows and moves the mark to `upto`, in one transaction. On SQLite the first

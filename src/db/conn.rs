@@ -41,7 +41,7 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 /// How long after its last use a pooled PostgreSQL connection is handed out again without a
 /// `SELECT 1` first (HikariCP's `aliveBypassWindowMs` has the same default). Under load every
 /// connection is back within milliseconds, and the test was one of a lookup's three round
-/// trips: REST lookups ran at 0.20 x ping with it and 0.23 without (README, *Load benchmark*).
+/// trips: REST lookups ran at 0.20 x ping with it and 0.23 without (`git show dc52f25:README.md`, *Load benchmark*).
 /// A connection idle for longer, as after a server restart, is still tested before use.
 pub const RECENTLY_USED: Duration = Duration::from_millis(500);
 
@@ -103,7 +103,7 @@ pub enum DbError {
 /// The memory map covers up to 2 GiB (SQLite's compiled maximum, `SQLITE_MAX_MMAP_SIZE`): the
 /// whole 11-million-person registry (1.4 GB), read without copying pages into each
 /// connection's cache. A 500-RUN batch took 26 ms of CPU with the map at 2 GiB against 36 ms
-/// at 1 GiB (README, *Benchmarks*).
+/// at 1 GiB (`git show dc52f25:README.md`, *Benchmarks*).
 pub(crate) const SQLITE_PRAGMAS: &str = "\
     PRAGMA busy_timeout = 10000;\
     PRAGMA journal_mode = WAL;\
@@ -232,7 +232,7 @@ impl r2d2::ManageConnection for ConnectionManager {
 /// The bundled SQLite is built with STAT4; with samples present, binding a new value to a
 /// parameter the samples could plan differently expires the statement, so every lookup of a
 /// new RUN was prepared again: 19% of a lookup's CPU went to re-preparing, and REST lookups
-/// ran at 2,717 req/s instead of 3,620 (README, *Benchmarks*). Our queries are key lookups,
+/// ran at 2,717 req/s instead of 3,620 (`git show dc52f25:README.md`, *Benchmarks*). Our queries are key lookups,
 /// planned the same whatever the value.
 pub(crate) fn forget_stat4_samples(conn: &mut DbConnection) -> Result<(), DbError> {
     if let DbConnection::Sqlite(_) = conn {

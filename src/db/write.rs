@@ -1,5 +1,5 @@
 //! The transaction a request's write runs in, so that the broker can commit it together with
-//! its audit record (README, *Audit*).
+//! its audit record (docs/audit.md).
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 

@@ -1,7 +1,7 @@
 //! Single lookups read together: the broker hands the lookups that waited for a registry
 //! connection at the same time to one connection, which reads them here. On PostgreSQL a
-//! statement for four RUNs costs about what three statements for one RUN do (README, *Load
-//! benchmark*), and the group makes one round trip instead of one per lookup.
+//! statement for four RUNs costs about what three statements for one RUN do (the load benchmark's
+//! history: `git show dc52f25:README.md`), and the group makes one round trip instead of one per lookup.
 
 use std::collections::{HashMap, HashSet};
 
