@@ -4,10 +4,11 @@ use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection;
 use serde_json::json;
 
+use crate::agreements::AgreementErrors;
 use crate::broker::Broker;
 use crate::error::{ApiError, ErrorCode};
-use crate::startup::{self, ReloadError};
 use crate::state::AppState;
+use crate::tls::TlsError;
 use crate::tls::{CrlStatus, Trust};
 
 /// The admin route table.
@@ -58,7 +59,7 @@ async fn readyz(
 /// Reloads the agreements and the revocation list together. A broken list or a broken set is
 /// refused (422, with every problem listed) and both stay as they were.
 async fn reload_agreements(broker: web::Data<Broker>, trust: web::Data<Trust>) -> HttpResponse {
-    match startup::reload(&broker, &trust) {
+    match reload(&broker, &trust) {
         Ok(reloaded) => {
             let mut body = json!({ "status": "reloaded", "agreements": reloaded.agreements });
             if let Some(crl) = &reloaded.crl {
@@ -115,4 +116,31 @@ fn problem(code: ErrorCode, detail: String, problemas: Vec<String>) -> HttpRespo
     )
     .content_type("application/problem+json")
     .json(body)
+}
+
+/// Why a reload changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("{0}")]
+    Crl(TlsError),
+    #[error("{0}")]
+    Agreements(AgreementErrors),
+}
+
+/// What a reload put in force.
+#[derive(Debug)]
+pub struct Reloaded {
+    pub agreements: usize,
+    /// The revocation list now in force (`None` without `tls.crl`).
+    pub crl: Option<CrlStatus>,
+}
+
+/// Reloads the agreements and the revocation list (`tls.crl`) together, all or nothing: the
+/// list is read and checked first, then the agreements are loaded and swapped in, and only
+/// then the list. A broken list, or a broken agreement set, leaves both as they were.
+pub fn reload(broker: &Broker, trust: &Trust) -> Result<Reloaded, ReloadError> {
+    let crl = trust.read_crl().map_err(ReloadError::Crl)?;
+    let agreements = broker.reload().map_err(ReloadError::Agreements)?;
+    let crl = crl.and_then(|pending| trust.install(pending));
+    Ok(Reloaded { agreements, crl })
 }

@@ -19,8 +19,8 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
+use crate::catalog::Operation;
 use crate::domain::{AgreementId, Cut};
-use crate::ops::catalog::Operation;
 use crate::tls::ClientIdentity;
 
 pub use fields::FieldSet;
@@ -74,7 +74,7 @@ pub struct Grant {
     /// about. `None` for every other operation.
     pub programas: Option<BTreeSet<String>>,
     /// Only for `RecepcionLotes`, where it is required: the feed kinds the provider may send.
-    pub tipos: Option<BTreeSet<crate::lotes::Tipo>>,
+    pub tipos: Option<BTreeSet<crate::catalog::TipoLote>>,
 }
 
 /// A token bucket: `per_second` sustained, up to `burst` at once.
@@ -135,7 +135,7 @@ impl ClientMatch {
 
 impl Grant {
     /// Whether this grant lets a provider send batches of `tipo`.
-    pub fn allows_tipo(&self, tipo: crate::lotes::Tipo) -> bool {
+    pub fn allows_tipo(&self, tipo: crate::catalog::TipoLote) -> bool {
         self.tipos.as_ref().is_some_and(|t| t.contains(&tipo))
     }
 

@@ -5,8 +5,8 @@
 //! (`rest/`, `soap/`) only decode, call one of [`Broker::call`] (reads), [`Broker::call_write`]
 //! (writes, committed together with their audit record), [`Broker::call_write_reading`] (a
 //! write in steps, [`Escritura`], whose input is read only once admitted: provider batches) or
-//! [`Broker::consultar_ficha`] (a single FPS lookup, read together with those waiting at the
-//! same time), and encode.
+//! [`Broker::call_grouped`] (a read shared with the same reads waiting at the same time: a
+//! single FPS lookup), and encode.
 //!
 //! The unit of accounting is the person: a request about N persons (a batch of N RUNs, a feed
 //! of N records) takes N from the agreement's rate and daily quota. Refusals cost their sender
@@ -30,17 +30,17 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::agreements::{Agreement, AgreementErrors, AgreementSet};
 use crate::audit::{AuditLog, AuditRecord};
+use crate::catalog::Operation;
 use crate::config::Config;
 use crate::db::{DbConnection, Pool};
 use crate::domain::{AgreementId, Run};
 use crate::error::ApiError;
-use crate::ops::catalog::Operation;
-use crate::ops::projection::Project;
-use crate::ops::reglas::Rules;
+use crate::projection::Project;
+use crate::reglas::Rules;
 use crate::tls::ClientIdentity;
 
-use coalesce::Coalescer;
-pub use coalesce::GroupStats;
+use coalesce::Groups;
+pub use coalesce::{GroupStats, ReadGroup};
 pub use limits::{AgreementLimits, Limits, Used};
 use record::{Disclosed, RecordDraft};
 pub use refusals::{Omitidos, Refusals};
@@ -267,8 +267,8 @@ pub struct Broker {
     /// size held a blocking thread while it waited for a connection, and the blocking pools
     /// grew to dozens of threads (each with its own allocator arena) behind one slow batch.
     registry_permits: Arc<Semaphore>,
-    /// Single FPS lookups waiting to be read together ([`Broker::consultar_ficha`]).
-    lookups: Arc<Coalescer>,
+    /// Reads waiting to be read together ([`Broker::call_grouped`]).
+    groups: Groups,
     /// Refusals per client certificate ([`refusals`]).
     refusals: Refusals,
     validaciones: Arc<ValidacionesFallidas>,
@@ -370,10 +370,7 @@ impl Broker {
         Broker {
             replay: ReplayGuard::new(Duration::from_secs(broker.replay_window_secs)),
             registry_permits: Arc::new(Semaphore::new(config.database.pool_size as usize)),
-            lookups: Arc::new(Coalescer::new(
-                broker.lookup_group_max,
-                broker.lookup_readers,
-            )),
+            groups: Groups::new(broker.lookup_group_max, broker.lookup_readers),
             refusals: Refusals::new(broker.refusals_per_second, broker.refusals_burst),
             validaciones: Arc::new(ValidacionesFallidas::new(
                 broker.failed_validations_per_day,

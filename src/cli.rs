@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 use crate::agreements::AgreementSet;
 use crate::config::Config;
 use crate::domain::Run;
-use crate::ops::reglas::Rules;
+use crate::reglas::Rules;
 use crate::seed::{SeedOptions, Umbrales};
 use crate::startup::{self, Node};
 use crate::{audit, db, pki, telemetry};
@@ -487,11 +487,11 @@ async fn wait_for_shutdown(node: &Node, signals: Signals) {
             _ = term.recv() => return,
             _ = hup.recv() => match node.reload() {
                 Ok(_) => {}
-                Err(startup::ReloadError::Agreements(errors)) => {
+                Err(crate::admin::ReloadError::Agreements(errors)) => {
                     tracing::error!(problems = errors.0.len(), "agreements not reloaded: the previous set stays in force");
                     eprintln!("agreements not reloaded:\n{errors}");
                 }
-                Err(startup::ReloadError::Crl(error)) => {
+                Err(crate::admin::ReloadError::Crl(error)) => {
                     tracing::error!(error = %error, "revocation list not reloaded: it and the agreements stay as they were");
                 }
             }

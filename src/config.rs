@@ -173,13 +173,18 @@ impl Default for CertificadosConfig {
     }
 }
 
+/// File names, inside the TLS folder, of the document signing key (certificates' signatures)
+/// and of its public key.
+pub const DOC_KEY: &str = "documentos-key.pem";
+pub const DOC_PUB: &str = "documentos.pem";
+
 impl Config {
     /// The document signing key's path (explicit, or beside the TLS material).
     pub fn clave_privada_documentos(&self) -> PathBuf {
         self.certificados
             .clave_privada
             .clone()
-            .unwrap_or_else(|| self.tls.dir.join(crate::pki::DOC_KEY))
+            .unwrap_or_else(|| self.tls.dir.join(DOC_KEY))
     }
 
     /// The document public key's path (explicit, or beside the TLS material).
@@ -187,7 +192,7 @@ impl Config {
         self.certificados
             .clave_publica
             .clone()
-            .unwrap_or_else(|| self.tls.dir.join(crate::pki::DOC_PUB))
+            .unwrap_or_else(|| self.tls.dir.join(DOC_PUB))
     }
 }
 

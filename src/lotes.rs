@@ -26,14 +26,14 @@ mod registro;
 mod xml;
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::agreements::FieldSet;
+use crate::catalog::TipoLote;
 use crate::db::DbError;
-use crate::ops::projection::Project;
+use crate::projection::Project;
 
 pub use generar::generar_personas;
 pub use recepcion::{
@@ -52,58 +52,15 @@ pub const MAX_REGISTRO: u64 = 64 * 1024;
 /// Records applied per statement inside the batch's transaction (and per progress step).
 const APPLY_CHUNK: u64 = 50_000;
 
-/// A feed kind: what the records of a batch are and what applying them changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Tipo {
-    /// SRCeI: new persons and changes of name (upsert by RUN).
-    Personas,
-    /// SRCeI: deaths (the person's death date; their benefits end that day).
-    Defunciones,
-    /// SRCeI: births (a new person, linked to the mother's household as `hijo`).
-    Nacimientos,
-    /// Municipalities: survey results, each the new ficha in force of a household of the
-    /// comuna (the previous one becomes `reemplazada`).
-    Fichas,
-    /// SUSESO: grants and suspensions of the Subsidio Único Familiar.
-    Suf,
-    /// IPS: grants and suspensions of pensions (PASIS, PBS, APS).
-    Pensiones,
-}
-
-impl Tipo {
-    pub const ALL: [Tipo; 6] = [
-        Tipo::Personas,
-        Tipo::Defunciones,
-        Tipo::Nacimientos,
-        Tipo::Fichas,
-        Tipo::Suf,
-        Tipo::Pensiones,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tipo::Personas => "personas",
-            Tipo::Defunciones => "defunciones",
-            Tipo::Nacimientos => "nacimientos",
-            Tipo::Fichas => "fichas",
-            Tipo::Suf => "suf",
-            Tipo::Pensiones => "pensiones",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Tipo> {
-        Self::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-
+impl TipoLote {
     /// A kind from a request, or the error that names the kinds there are.
-    pub fn from_request(text: &str) -> Result<Tipo, crate::error::ApiError> {
+    pub fn from_request(text: &str) -> Result<TipoLote, crate::error::ApiError> {
         Self::parse(text).ok_or_else(|| {
             crate::error::ApiError::new(
                 crate::error::ErrorCode::LoteTipoDesconocido,
                 format!(
                     "the feed kinds are {}",
-                    Self::ALL.map(Tipo::as_str).join(", ")
+                    Self::ALL.map(TipoLote::as_str).join(", ")
                 ),
             )
         })
@@ -118,12 +75,6 @@ impl Tipo {
     /// The fields of the registry a record of this kind sets (for provenance questions).
     pub fn campos(self) -> &'static [&'static str] {
         feeds::campos(self)
-    }
-}
-
-impl fmt::Display for Tipo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -159,7 +110,7 @@ impl Formato {
 pub struct Envio {
     /// The provider agreement it is sent under.
     pub convenio: String,
-    pub tipo: Tipo,
+    pub tipo: TipoLote,
     pub formato: Formato,
     /// The provider's own batch id, if it gave one (1 to 128 visible ASCII characters).
     pub clave_proveedor: Option<String>,
@@ -176,7 +127,7 @@ impl Envio {
     /// A batch sent under `agreement` (its id and scope).
     pub fn de(
         agreement: &crate::agreements::Agreement,
-        tipo: Tipo,
+        tipo: TipoLote,
         formato: Formato,
         clave_proveedor: Option<String>,
         transporte: &'static str,
@@ -198,9 +149,9 @@ impl Envio {
 /// `NO_AUTORIZADO`. Checked before a batch's body is read.
 pub fn comprobar_tipo(
     agreement: &crate::agreements::Agreement,
-    tipo: Tipo,
+    tipo: TipoLote,
 ) -> Result<(), crate::error::ApiError> {
-    let grant = agreement.grant(crate::ops::catalog::Operation::RecepcionLotes);
+    let grant = agreement.grant(crate::catalog::Operation::RecepcionLotes);
     if grant.is_some_and(|g| g.allows_tipo(tipo)) {
         Ok(())
     } else {
@@ -260,7 +211,7 @@ impl Project for Informe {
     }
 
     fn disclosed(&self) -> BTreeSet<&'static str> {
-        crate::ops::catalog::LOTES_FIELDS.iter().copied().collect()
+        crate::catalog::LOTES_FIELDS.iter().copied().collect()
     }
 
     fn undisclosed(&self) -> Vec<(crate::domain::Run, &'static str)> {
@@ -275,7 +226,7 @@ pub enum LoteError {
     /// says where it differs, in the node's words.
     #[error("the header of the file does not match a {tipo} batch ({expected}): {diferencia}")]
     Encabezado {
-        tipo: Tipo,
+        tipo: TipoLote,
         expected: String,
         diferencia: String,
     },

@@ -2,7 +2,6 @@
 //! input and output. `rest/` and `soap/` only decode, call these through the broker, and encode.
 
 pub mod accesos;
-pub mod catalog;
 pub mod certificado;
 pub mod elegibilidad;
 pub mod encuestaje;
@@ -11,5 +10,3 @@ pub mod ficha;
 pub mod identidad;
 pub mod lote;
 pub mod meta;
-pub mod projection;
-pub mod reglas;

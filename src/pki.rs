@@ -53,9 +53,7 @@ pub const CA_KEY: &str = "ca-key.pem";
 pub const SERVER_CERT: &str = "server.pem";
 pub const SERVER_KEY: &str = "server-key.pem";
 pub const CLIENTS_DIR: &str = "clients";
-/// The document signing key (certificates' signatures) and its public key.
-pub const DOC_KEY: &str = "documentos-key.pem";
-pub const DOC_PUB: &str = "documentos.pem";
+pub use crate::config::{DOC_KEY, DOC_PUB};
 /// The SPKI pins of the CA and of each client certificate, as `[[clients]]` blocks to paste
 /// into agreements.
 pub const PINS: &str = "pins.toml";

@@ -21,7 +21,7 @@ pub use generator::{Batch, Categoria, FECHA_CORTE, Generator, MAX_PERSONS};
 use crate::db::schema::{beneficios, fichas, hogares, integrantes, personas};
 use crate::db::{DbConnection, DbError};
 use crate::domain::Run;
-use crate::ops::reglas::Rules;
+use crate::reglas::Rules;
 
 /// Persons per batch (one transaction each).
 const BATCH_PERSONS: usize = 50_000;

@@ -9,13 +9,14 @@ use actix_web::dev::{ServerHandle, Service};
 use actix_web::http::ConnectionType;
 use actix_web::{App, HttpServer, web};
 
+use crate::admin::{ReloadError, Reloaded};
 use crate::agreements::{AgreementErrors, AgreementSet};
 use crate::audit::{AuditError, AuditLog};
 use crate::broker::Broker;
 use crate::config::{Config, ListenConfig};
 use crate::db::{self, DbError, Pool};
 use crate::error::ApiError;
-use crate::ops::reglas::{Rules, RulesError};
+use crate::reglas::{Rules, RulesError};
 use crate::state::AppState;
 use crate::tls::ClientIdentity;
 use crate::tls::{self, TlsError, Trust};
@@ -231,9 +232,9 @@ impl Node {
         })
     }
 
-    /// Reloads the agreements and the revocation list together (SIGHUP): see [`reload`].
+    /// Reloads the agreements and the revocation list together (SIGHUP): see [`admin::reload`].
     pub fn reload(&self) -> Result<Reloaded, ReloadError> {
-        reload(&self.broker, &self.trust)
+        admin::reload(&self.broker, &self.trust)
     }
 
     /// Stops accepting, lets requests in flight finish (their audit records included), waits
@@ -266,33 +267,6 @@ pub fn refuse_ca_key(config: &Config) -> Result<(), StartError> {
         &config.tls.dir,
         config.tls.allow_ca_key,
     )?)
-}
-
-/// Why a reload changed nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
-    #[error("{0}")]
-    Crl(TlsError),
-    #[error("{0}")]
-    Agreements(AgreementErrors),
-}
-
-/// What a reload put in force.
-#[derive(Debug)]
-pub struct Reloaded {
-    pub agreements: usize,
-    /// The revocation list now in force (`None` without `tls.crl`).
-    pub crl: Option<tls::CrlStatus>,
-}
-
-/// Reloads the agreements and the revocation list (`tls.crl`) together, all or nothing: the
-/// list is read and checked first, then the agreements are loaded and swapped in, and only
-/// then the list. A broken list, or a broken agreement set, leaves both as they were.
-pub fn reload(broker: &Broker, trust: &Trust) -> Result<Reloaded, ReloadError> {
-    let crl = trust.read_crl().map_err(ReloadError::Crl)?;
-    let agreements = broker.reload().map_err(ReloadError::Agreements)?;
-    let crl = crl.and_then(|pending| trust.install(pending));
-    Ok(Reloaded { agreements, crl })
 }
 
 /// Agreements, eligibility rules and the audit log around an open registry.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::ops::catalog::Operation;
+use crate::catalog::Operation;
 
 /// A set of field paths taken from the operation catalogue (`src/ops/catalog.rs`), such as
 /// `"run"` or `"integrantes.nombres"`. Iterates in a stable (sorted) order.

@@ -14,10 +14,10 @@ use toml::value::Datetime;
 
 use super::issues::{AgreementIssue, line_at};
 use super::{Agreement, ClientMatch, FieldSet, Grant, RateLimit, pin};
+use crate::catalog::Operation;
+use crate::catalog::TipoLote;
 use crate::domain::{AgreementId, Cut};
-use crate::lotes::Tipo;
-use crate::ops::catalog::Operation;
-use crate::ops::reglas::PROGRAMAS;
+use crate::reglas::PROGRAMAS;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -506,8 +506,8 @@ impl Checker<'_> {
         op: Operation,
         name: &Spanned<String>,
         raw: Option<&Spanned<Vec<Spanned<String>>>>,
-    ) -> Option<BTreeSet<Tipo>> {
-        let all = || Tipo::ALL.map(Tipo::as_str).join(", ");
+    ) -> Option<BTreeSet<TipoLote>> {
+        let all = || TipoLote::ALL.map(TipoLote::as_str).join(", ");
         let raw = match (op, raw) {
             (Operation::RecepcionLotes, None) => {
                 self.issue(
@@ -540,7 +540,7 @@ impl Checker<'_> {
         }
         let mut tipos = BTreeSet::new();
         for t in raw.get_ref() {
-            match Tipo::parse(t.get_ref()) {
+            match TipoLote::parse(t.get_ref()) {
                 None => self.issue(
                     t,
                     format!("unknown tipo {:?}; the tipos are {}", t.get_ref(), all()),

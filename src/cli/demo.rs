@@ -5,8 +5,8 @@ use std::path::Path;
 
 use crate::config::Config;
 use crate::db::{Pool, schema::personas};
-use crate::ops::reglas::Rules;
 use crate::pki;
+use crate::reglas::Rules;
 use crate::seed::{SeedOptions, Umbrales};
 use crate::startup::Node;
 

@@ -9,10 +9,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::agreements::AgreementSet;
 use crate::broker::local_today;
+use crate::catalog::Operation;
+use crate::catalog::TipoLote;
 use crate::config::Config;
 use crate::domain::Run;
-use crate::lotes::{self, Envio, Formato, Progreso, Tipo};
-use crate::ops::catalog::Operation;
+use crate::lotes::{self, Envio, Formato, Progreso};
 use crate::startup;
 
 #[derive(Debug, clap::Args)]
@@ -71,11 +72,11 @@ fn formato_of(text: Option<&str>, file: &Path) -> anyhow::Result<Formato> {
 }
 
 pub fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
-    let tipo = Tipo::parse(&args.tipo).ok_or_else(|| {
+    let tipo = TipoLote::parse(&args.tipo).ok_or_else(|| {
         anyhow::anyhow!(
             "--tipo {:?} is not a feed kind; the kinds are {}",
             args.tipo,
-            Tipo::ALL.map(Tipo::as_str).join(", ")
+            TipoLote::ALL.map(TipoLote::as_str).join(", ")
         )
     })?;
     let formato = formato_of(args.formato.as_deref(), &args.file)?;

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::Tipo;
+use super::TipoLote;
 use super::feeds::{Cruce, Falla};
 
 pub(super) const COLUMNAS: &[&str] = &["run", "programa", "movimiento", "monto", "fecha"];
@@ -54,16 +54,16 @@ pub(super) struct BeneficioFila {
 }
 
 /// The programs a kind may move, and the agency recorded as their source.
-pub(super) fn programas(tipo: Tipo) -> (&'static [&'static str], &'static str) {
+pub(super) fn programas(tipo: TipoLote) -> (&'static [&'static str], &'static str) {
     match tipo {
-        Tipo::Suf => (&["SUF"], "SUSESO"),
+        TipoLote::Suf => (&["SUF"], "SUSESO"),
         _ => (&["PASIS", "PBS", "APS"], "IPS"),
     }
 }
 
 /// Checks one record's fields after the RUN (`campos` in [`COLUMNAS`] order).
 pub(super) fn parse(
-    tipo: Tipo,
+    tipo: TipoLote,
     linea: i64,
     run: i32,
     campos: &[&str],
@@ -183,7 +183,7 @@ pub(super) fn bloqueo() -> String {
 }
 
 /// The statements that apply the staged lines selected by `range` (over `s`).
-pub(super) fn aplicar(tipo: Tipo, range: &str) -> Vec<String> {
+pub(super) fn aplicar(tipo: TipoLote, range: &str) -> Vec<String> {
     let (_, fuente) = programas(tipo);
     let staged = |movimiento: &str| {
         format!(

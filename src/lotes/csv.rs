@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use super::lectura::{Estado, Huella, Limite};
-use super::{LoteError, Progreso, Tipo};
+use super::{LoteError, Progreso, TipoLote};
 
 /// Progress is reported every this many records.
 const PROGRESS_EVERY: u64 = 10_000;
@@ -12,7 +12,7 @@ const PROGRESS_EVERY: u64 = 10_000;
 pub(super) fn leer(
     reader: impl Read,
     limite: &Limite,
-    tipo: Tipo,
+    tipo: TipoLote,
     huella: &Huella,
     state: &mut Estado<'_>,
     progreso: &mut dyn Progreso,

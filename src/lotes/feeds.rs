@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::Tipo;
+use super::TipoLote;
 use crate::db::DbConnection;
 use crate::domain::{Cut, Run};
 
@@ -33,21 +33,21 @@ const NACIMIENTOS: &[&str] = &[
     "run_madre",
 ];
 
-pub(super) fn columnas(tipo: Tipo) -> &'static [&'static str] {
+pub(super) fn columnas(tipo: TipoLote) -> &'static [&'static str] {
     match tipo {
-        Tipo::Personas => PERSONAS,
-        Tipo::Defunciones => DEFUNCIONES,
-        Tipo::Nacimientos => NACIMIENTOS,
-        Tipo::Fichas => FICHAS,
-        Tipo::Suf | Tipo::Pensiones => super::beneficios::COLUMNAS,
+        TipoLote::Personas => PERSONAS,
+        TipoLote::Defunciones => DEFUNCIONES,
+        TipoLote::Nacimientos => NACIMIENTOS,
+        TipoLote::Fichas => FICHAS,
+        TipoLote::Suf | TipoLote::Pensiones => super::beneficios::COLUMNAS,
     }
 }
 
-pub(super) fn campos(tipo: Tipo) -> &'static [&'static str] {
+pub(super) fn campos(tipo: TipoLote) -> &'static [&'static str] {
     match tipo {
-        Tipo::Personas => &PERSONAS[1..],
-        Tipo::Defunciones => &["fecha_defuncion"],
-        Tipo::Nacimientos => &[
+        TipoLote::Personas => &PERSONAS[1..],
+        TipoLote::Defunciones => &["fecha_defuncion"],
+        TipoLote::Nacimientos => &[
             "nombres",
             "apellido_paterno",
             "apellido_materno",
@@ -56,12 +56,12 @@ pub(super) fn campos(tipo: Tipo) -> &'static [&'static str] {
             "nacionalidad",
             "hogar",
         ],
-        Tipo::Fichas => &["puntaje", "quintil", "fecha_aplicacion"],
-        Tipo::Suf | Tipo::Pensiones => super::beneficios::CAMPOS,
+        TipoLote::Fichas => &["puntaje", "quintil", "fecha_aplicacion"],
+        TipoLote::Suf | TipoLote::Pensiones => super::beneficios::CAMPOS,
     }
 }
 
-pub(super) fn feed(tipo: Tipo) -> Tipo {
+pub(super) fn feed(tipo: TipoLote) -> TipoLote {
     tipo
 }
 
@@ -167,17 +167,19 @@ pub(super) enum Filas {
     Defunciones(Vec<DefuncionFila>),
     Nacimientos(Vec<NacimientoFila>),
     Fichas(Vec<FichaFila>),
-    Beneficios(Tipo, Vec<super::beneficios::BeneficioFila>),
+    Beneficios(TipoLote, Vec<super::beneficios::BeneficioFila>),
 }
 
 impl Filas {
-    pub fn new(tipo: Tipo) -> Filas {
+    pub fn new(tipo: TipoLote) -> Filas {
         match tipo {
-            Tipo::Personas => Filas::Personas(Vec::with_capacity(STAGE_ROWS)),
-            Tipo::Defunciones => Filas::Defunciones(Vec::with_capacity(STAGE_ROWS)),
-            Tipo::Nacimientos => Filas::Nacimientos(Vec::with_capacity(STAGE_ROWS)),
-            Tipo::Fichas => Filas::Fichas(Vec::with_capacity(STAGE_ROWS)),
-            Tipo::Suf | Tipo::Pensiones => Filas::Beneficios(tipo, Vec::with_capacity(STAGE_ROWS)),
+            TipoLote::Personas => Filas::Personas(Vec::with_capacity(STAGE_ROWS)),
+            TipoLote::Defunciones => Filas::Defunciones(Vec::with_capacity(STAGE_ROWS)),
+            TipoLote::Nacimientos => Filas::Nacimientos(Vec::with_capacity(STAGE_ROWS)),
+            TipoLote::Fichas => Filas::Fichas(Vec::with_capacity(STAGE_ROWS)),
+            TipoLote::Suf | TipoLote::Pensiones => {
+                Filas::Beneficios(tipo, Vec::with_capacity(STAGE_ROWS))
+            }
         }
     }
 
@@ -407,7 +409,7 @@ fn fecha(campo: &str, text: &str) -> Result<NaiveDate, Falla> {
 
 /// Creates the kind's staging table on this connection (temporary: invisible to every other
 /// connection, gone with the connection). On SQLite it is kept on disk, not in memory.
-pub(super) fn prepare(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
+pub(super) fn prepare(conn: &mut DbConnection, tipo: TipoLote) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     drop_stage(conn, tipo)?;
     if let DbConnection::Sqlite(c) = conn {
@@ -417,23 +419,23 @@ pub(super) fn prepare(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
         c.batch_execute("PRAGMA temp_store = FILE; PRAGMA mmap_size = 0;")?;
     }
     let columns = match tipo {
-        Tipo::Personas => {
+        TipoLote::Personas => {
             "run INTEGER NOT NULL, nombres TEXT NOT NULL, apellido_paterno TEXT NOT NULL, \
              apellido_materno TEXT NOT NULL, fecha_nacimiento DATE NOT NULL, sexo TEXT NOT NULL, \
              nacionalidad TEXT NOT NULL"
         }
-        Tipo::Defunciones => {
+        TipoLote::Defunciones => {
             "run INTEGER NOT NULL, fecha_defuncion DATE NOT NULL, comuna TEXT NOT NULL"
         }
-        Tipo::Nacimientos => {
+        TipoLote::Nacimientos => {
             "run INTEGER NOT NULL, nombres TEXT NOT NULL, apellido_paterno TEXT NOT NULL, \
              apellido_materno TEXT NOT NULL, fecha_nacimiento DATE NOT NULL, sexo TEXT NOT NULL, \
              run_madre INTEGER NOT NULL"
         }
-        Tipo::Fichas => {
+        TipoLote::Fichas => {
             "run INTEGER NOT NULL, puntaje INTEGER NOT NULL, fecha_aplicacion DATE NOT NULL"
         }
-        Tipo::Suf | Tipo::Pensiones => super::beneficios::STAGE_COLUMNAS,
+        TipoLote::Suf | TipoLote::Pensiones => super::beneficios::STAGE_COLUMNAS,
     };
     conn.batch_execute(&format!(
         "CREATE TEMPORARY TABLE {} (linea BIGINT PRIMARY KEY NOT NULL, {columns}, valores TEXT NOT NULL);",
@@ -441,7 +443,7 @@ pub(super) fn prepare(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
     ))
 }
 
-pub(super) fn drop_stage(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()> {
+pub(super) fn drop_stage(conn: &mut DbConnection, tipo: TipoLote) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     conn.batch_execute(&format!("DROP TABLE IF EXISTS {};", stage_name(tipo)))?;
     if let DbConnection::Sqlite(c) = conn {
@@ -451,13 +453,13 @@ pub(super) fn drop_stage(conn: &mut DbConnection, tipo: Tipo) -> QueryResult<()>
     Ok(())
 }
 
-pub(super) fn stage_name(tipo: Tipo) -> &'static str {
+pub(super) fn stage_name(tipo: TipoLote) -> &'static str {
     match tipo {
-        Tipo::Personas => "lote_stage_personas",
-        Tipo::Defunciones => "lote_stage_defunciones",
-        Tipo::Nacimientos => "lote_stage_nacimientos",
-        Tipo::Fichas => "lote_stage_fichas",
-        Tipo::Suf | Tipo::Pensiones => super::beneficios::STAGE,
+        TipoLote::Personas => "lote_stage_personas",
+        TipoLote::Defunciones => "lote_stage_defunciones",
+        TipoLote::Nacimientos => "lote_stage_nacimientos",
+        TipoLote::Fichas => "lote_stage_fichas",
+        TipoLote::Suf | TipoLote::Pensiones => super::beneficios::STAGE,
     }
 }
 
@@ -471,10 +473,10 @@ pub(super) struct Cruce {
 
 /// The checks against the registry of a batch of `tipo` sent under an agreement scoped to
 /// `alcance` (if any); they run in order, each over the records the earlier ones kept.
-pub(super) fn cruces(tipo: Tipo, alcance: Option<Cut>) -> Vec<Cruce> {
+pub(super) fn cruces(tipo: TipoLote, alcance: Option<Cut>) -> Vec<Cruce> {
     match tipo {
-        Tipo::Fichas => return super::fichas::cruces(alcance),
-        Tipo::Suf | Tipo::Pensiones => return super::beneficios::cruces(),
+        TipoLote::Fichas => return super::fichas::cruces(alcance),
+        TipoLote::Suf | TipoLote::Pensiones => return super::beneficios::cruces(),
         _ => {}
     }
     cruces_fijos(tipo)
@@ -487,10 +489,10 @@ pub(super) fn cruces(tipo: Tipo, alcance: Option<Cut>) -> Vec<Cruce> {
         .collect()
 }
 
-fn cruces_fijos(tipo: Tipo) -> &'static [Cruce] {
+fn cruces_fijos(tipo: TipoLote) -> &'static [Cruce] {
     match tipo {
-        Tipo::Personas | Tipo::Fichas | Tipo::Suf | Tipo::Pensiones => &[],
-        Tipo::Nacimientos => &[
+        TipoLote::Personas | TipoLote::Fichas | TipoLote::Suf | TipoLote::Pensiones => &[],
+        TipoLote::Nacimientos => &[
             Cruce {
                 codigo: "RUN_EXISTENTE",
                 motivo: "the registry already holds a person with this RUN",
@@ -512,7 +514,7 @@ fn cruces_fijos(tipo: Tipo) -> &'static [Cruce] {
                 ),
             },
         ],
-        Tipo::Defunciones => &[
+        TipoLote::Defunciones => &[
             Cruce {
                 codigo: "RUN_DESCONOCIDO",
                 motivo: "the registry holds no person with this RUN",
@@ -529,13 +531,13 @@ fn cruces_fijos(tipo: Tipo) -> &'static [Cruce] {
 
 /// The statements that apply staged lines `(from, to]` of batch `lote`: the registry change
 /// and the provenance rows.
-pub(super) fn aplicar(tipo: Tipo, lote: i64, from: u64, to: u64) -> Vec<String> {
+pub(super) fn aplicar(tipo: TipoLote, lote: i64, from: u64, to: u64) -> Vec<String> {
     let stage = stage_name(tipo);
     let range = format!("s.linea > {from} AND s.linea <= {to}");
     let mut statements = match tipo {
-        Tipo::Fichas => super::fichas::aplicar(stage, &range),
-        Tipo::Suf | Tipo::Pensiones => super::beneficios::aplicar(tipo, &range),
-        Tipo::Personas => vec![format!(
+        TipoLote::Fichas => super::fichas::aplicar(stage, &range),
+        TipoLote::Suf | TipoLote::Pensiones => super::beneficios::aplicar(tipo, &range),
+        TipoLote::Personas => vec![format!(
             "INSERT INTO personas (run, nombres, apellido_paterno, apellido_materno, \
              fecha_nacimiento, sexo, nacionalidad) \
              SELECT s.run, s.nombres, s.apellido_paterno, s.apellido_materno, s.fecha_nacimiento, \
@@ -546,7 +548,7 @@ pub(super) fn aplicar(tipo: Tipo, lote: i64, from: u64, to: u64) -> Vec<String> 
              fecha_nacimiento = excluded.fecha_nacimiento, sexo = excluded.sexo, \
              nacionalidad = excluded.nacionalidad"
         )],
-        Tipo::Nacimientos => vec![
+        TipoLote::Nacimientos => vec![
             format!(
                 "INSERT INTO personas (run, nombres, apellido_paterno, apellido_materno, \
                  fecha_nacimiento, sexo, nacionalidad) \
@@ -559,7 +561,7 @@ pub(super) fn aplicar(tipo: Tipo, lote: i64, from: u64, to: u64) -> Vec<String> 
                  JOIN integrantes i ON i.run = s.run_madre WHERE {range}"
             ),
         ],
-        Tipo::Defunciones => vec![
+        TipoLote::Defunciones => vec![
             format!(
                 "UPDATE personas SET fecha_defuncion = (SELECT s.fecha_defuncion FROM {stage} s \
                  WHERE s.run = personas.run) \
@@ -583,13 +585,13 @@ pub(super) fn aplicar(tipo: Tipo, lote: i64, from: u64, to: u64) -> Vec<String> 
 
 /// The PostgreSQL statement that serialises the new ids a kind numbers itself, if any: fichas
 /// take TrabajarEncuestaje's folio lock, benefits their own.
-pub(super) fn bloqueo(tipo: Tipo) -> Option<String> {
+pub(super) fn bloqueo(tipo: TipoLote) -> Option<String> {
     match tipo {
-        Tipo::Fichas => Some(format!(
+        TipoLote::Fichas => Some(format!(
             "SELECT pg_advisory_xact_lock({})",
             crate::ops::encuestaje::store::FOLIO_LOCK
         )),
-        Tipo::Suf | Tipo::Pensiones => Some(super::beneficios::bloqueo()),
-        Tipo::Personas | Tipo::Defunciones | Tipo::Nacimientos => None,
+        TipoLote::Suf | TipoLote::Pensiones => Some(super::beneficios::bloqueo()),
+        TipoLote::Personas | TipoLote::Defunciones | TipoLote::Nacimientos => None,
     }
 }

@@ -29,7 +29,7 @@ pub fn generar_personas(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let origin = NaiveDate::from_ymd_opt(1930, 1, 1).unwrap_or_default();
     match formato {
-        Formato::Csv => writeln!(out, "{}", super::Tipo::Personas.columnas().join(","))?,
+        Formato::Csv => writeln!(out, "{}", super::TipoLote::Personas.columnas().join(","))?,
         Formato::Xml => writeln!(
             out,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<lote xmlns=\"{}\" tipo=\"personas\">",

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use sha2::{Digest, Sha256};
 
 use super::feeds::{self, Filas, STAGE_ROWS};
-use super::{Envio, Formato, LoteError, MAX_RECHAZOS, MAX_REGISTRO, Progreso, Rechazo, Tipo};
+use super::{Envio, Formato, LoteError, MAX_RECHAZOS, MAX_REGISTRO, Progreso, Rechazo, TipoLote};
 use crate::db::DbConnection;
 use crate::domain::Run;
 
@@ -124,7 +124,7 @@ impl Vistos {
 /// Reads, checks and stages every record of the file.
 pub(super) fn leer(
     conn: &mut DbConnection,
-    tipo: Tipo,
+    tipo: TipoLote,
     envio: &Envio,
     path: &Path,
     huella: &Huella,

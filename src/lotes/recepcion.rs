@@ -10,7 +10,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::lectura::{self, Huella, Lectura};
-use super::{Envio, Formato, Informe, LoteError, Progreso, SinProgreso, Tipo, feeds, registro};
+use super::{Envio, Formato, Informe, LoteError, Progreso, SinProgreso, TipoLote, feeds, registro};
 use crate::broker::{Admission, Escritura};
 use crate::db::DbConnection;
 use crate::error::ApiError;
@@ -145,7 +145,7 @@ pub fn aplicar(
 
 /// Drops the batch's staging table and gives the connection back its serving settings,
 /// whatever happened (the connection goes back to a pool).
-pub fn terminar(conn: &mut DbConnection, tipo: Tipo) {
+pub fn terminar(conn: &mut DbConnection, tipo: TipoLote) {
     if let Err(error) = feeds::drop_stage(conn, feeds::feed(tipo)) {
         tracing::error!(error = %error, "batch staging table not dropped");
     }
@@ -181,7 +181,7 @@ fn repetido(previo: Informe, sha256: &str, clave: &str) -> Result<Informe, LoteE
 /// sent by an admitted client whose agreement grants its kind, read from a spooled file (REST)
 /// or from the bytes of a SOAP body.
 pub struct Recepcion {
-    pub tipo: Tipo,
+    pub tipo: TipoLote,
     pub formato: Formato,
     /// The provider's own batch id, if it gave one.
     pub clave: Option<String>,

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::feeds::{self, Cruce};
 use super::lectura::{Huella, Lectura};
-use super::{APPLY_CHUNK, Envio, Informe, LoteError, MAX_RECHAZOS, Progreso, Tipo};
+use super::{APPLY_CHUNK, Envio, Informe, LoteError, MAX_RECHAZOS, Progreso, TipoLote};
 use crate::db::schema::{lotes, procedencia as procedencia_t};
 use crate::db::{DbConnection, count};
 use crate::domain::Run;
@@ -62,7 +62,7 @@ struct RunFila {
 )]
 pub(super) fn aplicar(
     conn: &mut DbConnection,
-    tipo: Tipo,
+    tipo: TipoLote,
     envio: &Envio,
     clave: &str,
     huella: &Huella,
@@ -278,7 +278,9 @@ pub fn procedencia(
         .into_iter()
         .filter_map(
             |(lote, convenio, tipo, clave, sha256, transporte, r, a, valores)| {
-                let campos = Tipo::parse(&tipo).map(Tipo::campos).unwrap_or_default();
+                let campos = TipoLote::parse(&tipo)
+                    .map(TipoLote::campos)
+                    .unwrap_or_default();
                 if campo.is_some_and(|c| !campos.contains(&c)) {
                     return None;
                 }

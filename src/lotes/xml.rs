@@ -12,7 +12,7 @@ use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
 
 use super::lectura::{Estado, Huella, Limite};
-use super::{LoteError, Progreso, Tipo};
+use super::{LoteError, Progreso, TipoLote};
 
 pub const NAMESPACE: &str = "http://www.siis.gob.cl/esquemas/lotes/v1";
 /// Longest value of one field kept (longer ones reject their record, and are not kept).
@@ -37,7 +37,7 @@ struct Registro {
 pub(super) fn leer(
     reader: impl BufRead,
     limite: &Limite,
-    tipo: Tipo,
+    tipo: TipoLote,
     huella: &Huella,
     state: &mut Estado<'_>,
     progreso: &mut dyn Progreso,
@@ -293,7 +293,7 @@ fn push_text(
     }
 }
 
-fn finish(r: Registro, tipo: Tipo, state: &mut Estado<'_>) -> Result<(), LoteError> {
+fn finish(r: Registro, tipo: TipoLote, state: &mut Estado<'_>) -> Result<(), LoteError> {
     if let Some((codigo, motivo)) = r.problem {
         state.rechazo(r.linea, codigo, motivo)?;
         return Ok(());

@@ -6,11 +6,11 @@ use serde::Serialize;
 
 use std::collections::BTreeSet;
 
-use super::projection::{Project, any_below, keep, note};
 use crate::agreements::{AgreementSet, FieldSet};
 use crate::audit;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{AgreementId, Run};
+use crate::projection::{Project, any_below, keep, note};
 
 /// Most accesses listed in one answer of each kind, answered and not (newest first): a flood
 /// of refused probes cannot push the real accesses out of the report, nor the reverse.

@@ -8,14 +8,14 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::ficha;
-use super::projection::{Project, any_below, keep, note};
 use crate::agreements::Agreement;
+use crate::catalog::Operation;
 use crate::certificados::{Contenido, DocumentKeys, Folio, Tipo, pdf, store};
 use crate::db::DbConnection;
 use crate::db::schema::{integrantes, personas};
 use crate::domain::{Cut, Puntaje, Run};
 use crate::error::ApiError;
-use crate::ops::catalog::Operation;
+use crate::projection::{Project, any_below, keep, note};
 
 /// What the caller asks for.
 #[derive(Debug, Clone, Deserialize)]

@@ -8,13 +8,13 @@ use serde::Serialize;
 use super::ficha;
 use std::collections::BTreeSet;
 
-use super::projection::{Project, any_below, keep, note};
-use super::reglas::{Rules, Snapshot};
 use crate::agreements::{Agreement, FieldSet};
+use crate::catalog::Operation;
 use crate::db::DbConnection;
 use crate::domain::{Cut, Puntaje, Run};
 use crate::error::ApiError;
-use crate::ops::catalog::Operation;
+use crate::projection::{Project, any_below, keep, note};
+use crate::reglas::{Rules, Snapshot};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Elegibilidad {

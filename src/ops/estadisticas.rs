@@ -18,11 +18,11 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::projection::{Project, any_below, keep, note};
 use crate::agreements::FieldSet;
 use crate::db::DbConnection;
 use crate::domain::{Cut, CutError, comunas, regiones};
 use crate::error::ApiError;
+use crate::projection::{Project, any_below, keep, note};
 use tabla::{Ambito, Celda};
 
 /// The territorial level of the cells asked for.
@@ -315,7 +315,7 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::ops::catalog::ESTADISTICAS_FIELDS;
+    use crate::catalog::ESTADISTICAS_FIELDS;
 
     fn parse(
         nivel: Option<&str>,

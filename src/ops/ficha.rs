@@ -6,14 +6,17 @@ use serde::Serialize;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::projection::{Project, any_below, keep, note};
+use std::sync::Arc;
+
 use crate::agreements::{Agreement, FieldSet};
+use crate::broker::{Admission, Broker, Call, Reply, Service};
+use crate::catalog::Operation;
 use crate::db::models::{Ficha, FichaEnVigor};
 use crate::db::schema::{fichas, hogares, integrantes, personas};
 use crate::db::{DbConnection, DbError, on_backend};
 use crate::domain::{Cut, Puntaje, Run};
 use crate::error::ApiError;
-use crate::ops::catalog::Operation;
+use crate::projection::{Project, any_below, keep, note};
 
 mod grupo;
 
@@ -320,16 +323,69 @@ impl Reading {
     }
 }
 
-/// Looks up a RUN's ficha in one query ([`read`]), as a caller limited (or not) to `scope`
-/// may see it. Batches use [`consultar_varios`]; tests check that both answer alike and that
-/// the statements stay prepared.
-pub fn consultar(
-    conn: &mut DbConnection,
+/// What a single lookup asks the broker's groups for: the RUN, and whether its agreement sees
+/// members (lookups with and without members are read apart).
+#[derive(Debug, Clone, Copy)]
+struct Clave {
     run: Run,
-    scope: Option<Cut>,
     with_members: bool,
-) -> Result<Lookup, DbError> {
-    Ok(read(conn, run, with_members)?.judge(run, scope, with_members))
+}
+
+/// ConsultarFichaFPS for one RUN (`None`: the request's RUN was not valid), admitted, projected
+/// onto the grant and audited by the broker, one record per request. Its registry read is
+/// shared with the lookups waiting at the same time ([`Broker::call_grouped`]); the answer is
+/// then judged by this request's own agreement (scope, members).
+pub async fn consultar(broker: Arc<Broker>, mut call: Call, run: Option<Run>) -> Reply<FichaFps> {
+    // Members are read, and the answer projected, by this operation's grant only.
+    call.service = Service::Op(Operation::ConsultarFichaFPS);
+    let clave = move |admission: &Admission| {
+        let run = run.ok_or_else(ApiError::no_encontrado)?;
+        let with_members = wants_members(&admission.agreement);
+        Ok(Clave { run, with_members })
+    };
+    let answer = |admission: &Admission, (clave, reading): (Clave, Reading)| {
+        let Clave { run, with_members } = clave;
+        reading
+            .judge(run, admission.agreement.scope, with_members)
+            .answer()
+    };
+    broker.call_grouped(call, clave, read_group, answer).await
+}
+
+/// The broker's batch function for single lookups: reads the group on one connection, those
+/// with members and those without apart ([`read_many`]). A part whose read fails answers each
+/// of its lookups 503.
+fn read_group(
+    conn: &mut DbConnection,
+    claves: &[Clave],
+) -> Vec<Result<(Clave, Reading), ApiError>> {
+    let mut out: Vec<Option<Result<(Clave, Reading), ApiError>>> =
+        claves.iter().map(|_| None).collect();
+    for with_members in [true, false] {
+        let part: Vec<usize> = (0..claves.len())
+            .filter(|&i| claves[i].with_members == with_members)
+            .collect();
+        if part.is_empty() {
+            continue;
+        }
+        let runs: Vec<Run> = part.iter().map(|&i| claves[i].run).collect();
+        match read_many(conn, &runs, with_members) {
+            Ok(readings) => {
+                for (i, reading) in part.into_iter().zip(readings) {
+                    out[i] = Some(Ok((claves[i], reading)));
+                }
+            }
+            Err(error) => {
+                let error = ApiError::from(error);
+                for i in part {
+                    out[i] = Some(Err(error.clone()));
+                }
+            }
+        }
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(ApiError::unavailable())))
+        .collect()
 }
 
 /// Reads a RUN in one query ([`household_with_members`], or [`household_with_ficha`] when

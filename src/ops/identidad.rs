@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeSet;
 
-use super::projection::{Project, any_below, keep, note};
 use crate::agreements::{Agreement, FieldSet};
 use crate::broker::Admission;
+use crate::catalog::Operation;
 use crate::db::DbConnection;
 use crate::db::schema::{hogares, integrantes, personas};
 use crate::domain::{Cut, Run};
 use crate::error::ApiError;
-use crate::ops::catalog::Operation;
+use crate::projection::{Project, any_below, keep, note};
 
 /// What the caller claims. Only the fields given are compared.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -5,12 +5,12 @@ use serde::Serialize;
 use super::ficha::{self, FichaFps, Lookup};
 use std::collections::BTreeSet;
 
-use super::projection::Project;
 use crate::agreements::FieldSet;
 use crate::broker::Admission;
 use crate::db::{DbConnection, DbError, Pool};
 use crate::domain::{Cut, Run};
 use crate::error::{ApiError, ErrorCode};
+use crate::projection::Project;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResultadoLote {

@@ -4,9 +4,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::support::{call, path_run, respond};
 use crate::broker::{Broker, Service};
+use crate::catalog::Operation;
 use crate::error::ApiError;
 use crate::ops::accesos;
-use crate::ops::catalog::Operation;
 
 pub async fn consultar(
     req: HttpRequest,

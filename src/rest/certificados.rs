@@ -7,11 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::support::{call, json_body, respond};
 use crate::broker::{Broker, Reply, Service};
+use crate::catalog::Operation;
 use crate::certificados::Servicio;
 use crate::domain::Run;
 use crate::error::ApiError;
 use crate::http::read_body;
-use crate::ops::catalog::Operation;
 use crate::ops::certificado::{self, Emision, Emisor, Solicitud};
 
 pub async fn emitir(

@@ -4,8 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::support::{call, path_run, respond};
 use crate::broker::{Broker, Service};
+use crate::catalog::Operation;
 use crate::error::ApiError;
-use crate::ops::catalog::Operation;
 use crate::ops::elegibilidad;
 
 pub async fn consultar(

@@ -11,10 +11,10 @@ use serde::Deserialize;
 
 use super::support::{call, json_body, respond};
 use crate::broker::{Broker, Service};
+use crate::catalog::Operation;
 use crate::domain::Run;
 use crate::error::ApiError;
 use crate::http::read_body;
-use crate::ops::catalog::Operation;
 use crate::ops::encuestaje::estado::EventoEntrada;
 use crate::ops::encuestaje::{self, Filtro, Solicitud};
 

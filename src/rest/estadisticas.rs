@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::support::{call, respond};
 use crate::broker::{Broker, Service};
+use crate::catalog::Operation;
 use crate::error::ApiError;
-use crate::ops::catalog::Operation;
 use crate::ops::estadisticas::{self, Consulta, Parametros};
 
 /// The query parameters this endpoint reads; any other is refused, so that a misspelt filter

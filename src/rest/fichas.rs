@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::support::{call, json_body, path_run, respond};
 use crate::broker::{Broker, Service};
+use crate::catalog::Operation;
 use crate::http::read_body;
-use crate::ops::catalog::Operation;
 use crate::ops::lote;
 
 const OP: Service = Service::Op(Operation::ConsultarFichaFPS);
@@ -18,7 +18,7 @@ pub async fn ficha(
 ) -> HttpResponse {
     let mut call = call(&req, OP);
     let run = path_run(&mut call, &run);
-    let reply = broker.into_inner().consultar_ficha(call, run).await;
+    let reply = crate::ops::ficha::consultar(broker.into_inner(), call, run).await;
     respond(&req, reply)
 }
 

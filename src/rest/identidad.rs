@@ -4,10 +4,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::support::{call, json_body, respond};
 use crate::broker::{Broker, Service};
+use crate::catalog::Operation;
 use crate::domain::Run;
 use crate::error::ApiError;
 use crate::http::read_body;
-use crate::ops::catalog::Operation;
 use crate::ops::identidad::{self, Afirmacion};
 
 pub async fn validar(

@@ -11,9 +11,10 @@ use futures_util::StreamExt;
 
 use super::support::{call, respond};
 use crate::broker::{Broker, Service};
+use crate::catalog::Operation;
+use crate::catalog::TipoLote;
 use crate::error::ApiError;
-use crate::lotes::{self, Formato, Recepcion, Tipo};
-use crate::ops::catalog::Operation;
+use crate::lotes::{self, Formato, Recepcion};
 
 const OP: Service = Service::Op(Operation::RecepcionLotes);
 pub const LOTE_ID: &str = "x-lote-id";
@@ -26,7 +27,7 @@ pub async fn recibir(
     broker: web::Data<Broker>,
 ) -> HttpResponse {
     let mut call = call(&req, OP);
-    let tipo = Tipo::from_request(&tipo)
+    let tipo = TipoLote::from_request(&tipo)
         .map_err(|e| call.input_error = Some(e))
         .ok();
     let formato = formato(&req);

@@ -464,7 +464,7 @@ mod tests {
     use std::collections::HashSet;
 
     fn umbrales() -> Umbrales {
-        let rules = crate::ops::reglas::Rules::load(std::path::Path::new(concat!(
+        let rules = crate::reglas::Rules::load(std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/conf/elegibilidad.toml"
         )))

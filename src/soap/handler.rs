@@ -11,10 +11,10 @@ use super::parse::{self, Request};
 use super::xml::Xml;
 use super::{SERVICIOS, Servicio, contract, ns, servicio};
 use crate::broker::{Broker, Call, Reply, Service, SoapVersion, Transport};
+use crate::catalog::Operation;
 use crate::domain::Run;
 use crate::error::ApiError;
 use crate::http::read_body;
-use crate::ops::catalog::Operation;
 use crate::ops::identidad::Afirmacion;
 use crate::ops::{accesos, certificado, elegibilidad, identidad, lote, meta};
 use crate::tls::ClientIdentity;
@@ -186,7 +186,7 @@ async fn dispatch(
         "ConsultarFichaFPS" => {
             call.service = Service::Op(Operation::ConsultarFichaFPS);
             let run = subject(&mut call, run_at(r, "cuerpo/run"));
-            let reply = broker.consultar_ficha(call, run).await;
+            let reply = crate::ops::ficha::consultar(broker, call, run).await;
             render(&ctx, reply, encode::ficha)
         }
         "ConsultarFichaFPSLote" => {

@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 use serde_json::{Value, json};
 use siis::db::schema::auditoria;
+use siis::ops::ficha;
 
 use crate::per_backend;
 use crate::registry;
@@ -664,7 +665,7 @@ async fn a_request_refused_by_the_rate_limit_does_not_use_up_its_message_id() {
 fn lookup_call(node: &TestNode, agreement: &str) -> siis::broker::Call {
     use rustls_pki_types::pem::PemObject;
     use siis::broker::{Call, Service, Transport};
-    use siis::ops::catalog::Operation;
+    use siis::catalog::Operation;
     let pem = std::fs::read(node.pki.join(format!("clients/{agreement}.pem"))).unwrap();
     let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
     let identity = siis::tls::ClientIdentity::from_der(&der).unwrap();
@@ -766,9 +767,7 @@ async fn a_request_waits_for_a_connection_no_longer_than_the_pool_timeout() {
         .await;
     refused_in_time(reply, started);
     let started = Instant::now();
-    let lookup = broker
-        .clone()
-        .consultar_ficha(call(), Some(registry::unknown()));
+    let lookup = ficha::consultar(broker.clone(), call(), Some(registry::unknown()));
     refused_in_time(lookup.await, started);
     assert_eq!(
         broker.lookup_groups().queued,
@@ -781,10 +780,7 @@ async fn a_request_waits_for_a_connection_no_longer_than_the_pool_timeout() {
     }
     assert_eq!(audit_count(&node), before + size as i64 + 2);
     // The refused lookup left the queue: the next one is read alone, and only it.
-    let reply = broker
-        .clone()
-        .consultar_ficha(call(), Some(registry::unknown()))
-        .await;
+    let reply = ficha::consultar(broker.clone(), call(), Some(registry::unknown())).await;
     assert_eq!(reply.result.unwrap_err().code, "NO_ENCONTRADO");
     let read = broker.lookup_groups();
     assert_eq!((read.groups, read.lookups), (1, 1), "{read:?}");
@@ -822,7 +818,9 @@ per_backend!(
                 let call = lookup_call(&node, agreement);
                 let reply = broker.clone().call(call, move |adm, conn| {
                     let members = ficha::wants_members(&adm.agreement);
-                    ficha::consultar(conn, run, adm.agreement.scope, members)?.answer()
+                    ficha::read(conn, run, members)?
+                        .judge(run, adm.agreement.scope, members)
+                        .answer()
                 });
                 alone.push(answer(reply.await));
             }
@@ -844,7 +842,7 @@ per_backend!(
             .flat_map(|agreement| runs.iter().map(move |run| (*agreement, *run)))
             .map(|(agreement, run)| {
                 let (broker, call) = (broker.clone(), lookup_call(&node, agreement));
-                actix_web::rt::spawn(async move { broker.consultar_ficha(call, Some(run)).await })
+                actix_web::rt::spawn(async move { ficha::consultar(broker, call, Some(run)).await })
             })
             .collect();
         until_queued(&node, 21).await;
@@ -890,7 +888,7 @@ per_backend!(
         let lookups: Vec<_> = (0..5)
             .map(|_| {
                 let (broker, call) = (broker.clone(), lookup_call(&node, "minvu"));
-                actix_web::rt::spawn(async move { broker.consultar_ficha(call, Some(run)).await })
+                actix_web::rt::spawn(async move { ficha::consultar(broker, call, Some(run)).await })
             })
             .collect();
         until_queued(&node, 5).await;
@@ -930,8 +928,7 @@ per_backend!(
             .execute(&mut conn)
             .unwrap();
         let call = lookup_call(&node, "minvu");
-        let ficha = broker
-            .consultar_ficha(call, Some(run))
+        let ficha = ficha::consultar(broker, call, Some(run))
             .await
             .result
             .unwrap();

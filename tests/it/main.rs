@@ -12,6 +12,7 @@ mod escrituras;
 mod estadisticas;
 mod limites;
 mod lotes;
+mod modulos;
 mod node;
 mod operations;
 mod pki;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 use siis::agreements::AgreementSet;
-use siis::ops::catalog::Operation;
+use siis::catalog::Operation;
 
 use crate::per_backend;
 use crate::registry;
@@ -449,7 +449,7 @@ per_backend!(
     /// same RUN twice among them, with and without scope and members.
     async fn single_and_batch_lookups_answer_alike(backend) {
         use siis::domain::Cut;
-        use siis::ops::ficha::{Lookup, consultar, consultar_varios, read_many, read_together};
+        use siis::ops::ficha::{Lookup, consultar_varios, read, read_many, read_together};
         let setup = Setup {
             persons: 4_000,
             ..Setup::default()
@@ -472,7 +472,7 @@ per_backend!(
                 );
                 let reads = many.into_iter().zip(together);
                 for ((run, from_batch), (many, together)) in runs.iter().zip(batch).zip(reads) {
-                    let single = consultar(&mut conn, *run, scope, members).unwrap();
+                    let single = read(&mut conn, *run, members).unwrap().judge(*run, scope, members);
                     let context = format!("{run} scope {scope:?} members {members}");
                     assert_eq!(single, from_batch, "batch: {context}");
                     assert_eq!(single, many.judge(*run, scope, members), "many: {context}");
@@ -551,10 +551,10 @@ per_backend!(
     /// reads (a bound `LIMIT` or the partial index's `estado`), which makes SQLite prepare the
     /// statement again at every execution (a lookup's three-table join cost 61 µs instead of 7).
     async fn single_lookups_keep_their_statements_prepared(backend) {
-        use siis::ops::ficha::consultar;
+        use siis::ops::ficha::read;
         let (_node, mut conn, [first, second], seen) = statement_probe(backend).await;
         assert!(matches!(
-            consultar(&mut conn, first, None, true).unwrap(),
+            read(&mut conn, first, true).unwrap().judge(first, None, true),
             siis::ops::ficha::Lookup::Found(_)
         ));
         let prepared_by_first = std::mem::take(&mut seen.lock().unwrap().1);
@@ -563,7 +563,7 @@ per_backend!(
             "the first lookup prepares its statements"
         );
         seen.lock().unwrap().0.clear();
-        consultar(&mut conn, second, None, true).unwrap();
+        read(&mut conn, second, true).unwrap().judge(second, None, true);
         let (queries, prepared) = std::mem::take(&mut *seen.lock().unwrap());
         assert_eq!(
             prepared, 0,
@@ -572,10 +572,10 @@ per_backend!(
         // The members with their household and its ficha in force: one join.
         assert_eq!(queries.len(), 1, "{queries:#?}");
         // Without members: the household with its ficha, one join too.
-        consultar(&mut conn, first, None, false).unwrap();
+        read(&mut conn, first, false).unwrap().judge(first, None, false);
         let (without, prepared) = std::mem::take(&mut *seen.lock().unwrap());
         assert_eq!(without.len(), 1, "{without:#?}");
-        consultar(&mut conn, second, None, false).unwrap();
+        read(&mut conn, second, false).unwrap().judge(second, None, false);
         let (again, prepared_again) = std::mem::take(&mut *seen.lock().unwrap());
         assert_eq!((prepared > 0, prepared_again), (true, 0), "{again:#?}");
         for sql in queries.iter().chain(&without) {

@@ -263,8 +263,7 @@ pub fn agreements_without_limits(dir: &Path) -> PathBuf {
 
 /// The seed thresholds of the shipped eligibility rules.
 pub fn umbrales() -> siis::seed::Umbrales {
-    let rules =
-        siis::ops::reglas::Rules::load(&repo_path("conf/elegibilidad.toml")).expect("rules");
+    let rules = siis::reglas::Rules::load(&repo_path("conf/elegibilidad.toml")).expect("rules");
     siis::seed::Umbrales::from_rules(&rules).expect("thresholds")
 }
 

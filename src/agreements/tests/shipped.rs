@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::ops::catalog::Operation::{
+use crate::catalog::Operation::{
     ConsultarAccesos, ConsultarElegibilidad, ConsultarFichaFPS, EstadisticasTerritoriales,
     SolicitarEncuestaje, TrabajarEncuestaje, ValidarIdentidad,
 };
@@ -88,25 +88,25 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
     assert_eq!(ops("srcei"), [Operation::RecepcionLotes]);
     let srcei = set.get(&AgreementId::parse("srcei").unwrap()).unwrap();
     let grant = srcei.grant(Operation::RecepcionLotes).unwrap();
-    assert!(grant.allows_tipo(crate::lotes::Tipo::Personas));
-    assert!(grant.allows_tipo(crate::lotes::Tipo::Defunciones));
-    assert!(grant.allows_tipo(crate::lotes::Tipo::Nacimientos));
-    assert!(!grant.allows_tipo(crate::lotes::Tipo::Fichas));
+    assert!(grant.allows_tipo(crate::catalog::TipoLote::Personas));
+    assert!(grant.allows_tipo(crate::catalog::TipoLote::Defunciones));
+    assert!(grant.allows_tipo(crate::catalog::TipoLote::Nacimientos));
+    assert!(!grant.allows_tipo(crate::catalog::TipoLote::Fichas));
     let suseso = set.get(&AgreementId::parse("suseso").unwrap()).unwrap();
     let grant = suseso.grant(Operation::RecepcionLotes).unwrap();
-    assert!(grant.allows_tipo(crate::lotes::Tipo::Suf));
-    assert!(!grant.allows_tipo(crate::lotes::Tipo::Pensiones));
+    assert!(grant.allows_tipo(crate::catalog::TipoLote::Suf));
+    assert!(!grant.allows_tipo(crate::catalog::TipoLote::Pensiones));
     assert_eq!(ops("suseso"), [Operation::RecepcionLotes]);
     let ips = set.get(&AgreementId::parse("ips").unwrap()).unwrap();
     let grant = ips.grant(Operation::RecepcionLotes).unwrap();
-    assert!(grant.allows_tipo(crate::lotes::Tipo::Pensiones));
-    assert!(!grant.allows_tipo(crate::lotes::Tipo::Suf));
+    assert!(grant.allows_tipo(crate::catalog::TipoLote::Pensiones));
+    assert!(!grant.allows_tipo(crate::catalog::TipoLote::Suf));
     // Municipalities send survey results (fichas) and nothing else.
     for muni in ["muni-13101", "muni-05101"] {
         let agreement = set.get(&AgreementId::parse(muni).unwrap()).unwrap();
         let grant = agreement.grant(Operation::RecepcionLotes).unwrap();
-        assert!(grant.allows_tipo(crate::lotes::Tipo::Fichas));
-        assert!(!grant.allows_tipo(crate::lotes::Tipo::Personas));
+        assert!(grant.allows_tipo(crate::catalog::TipoLote::Fichas));
+        assert!(!grant.allows_tipo(crate::catalog::TipoLote::Personas));
     }
     assert_eq!(
         fields(&set, "minvu", ConsultarFichaFPS),
@@ -187,7 +187,7 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
         ] {
             assert_eq!(fields(&set, id, op), all(op), "{id} {op}");
         }
-        let every: Vec<String> = crate::ops::reglas::PROGRAMAS
+        let every: Vec<String> = crate::reglas::PROGRAMAS
             .iter()
             .map(|p| p.to_string())
             .collect();

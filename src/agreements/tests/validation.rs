@@ -1,7 +1,7 @@
 //! Every validation problem is reported with its file and line.
 
 use super::*;
-use crate::ops::catalog::Operation::{ConsultarElegibilidad, ConsultarFichaFPS, ValidarIdentidad};
+use crate::catalog::Operation::{ConsultarElegibilidad, ConsultarFichaFPS, ValidarIdentidad};
 
 #[test]
 fn the_template_of_these_tests_loads() {
@@ -388,8 +388,8 @@ fn working_survey_requests_needs_a_scope() {
 
 #[test]
 fn tipos_only_for_recepcion_lotes_required_there_and_from_the_list() {
-    use crate::lotes::Tipo;
-    use crate::ops::catalog::Operation::RecepcionLotes;
+    use crate::catalog::Operation::RecepcionLotes;
+    use crate::catalog::TipoLote;
     let g = good("demo");
     one_issue(
         &format!("{g}tipos = [\"personas\"]\n"),
@@ -403,8 +403,8 @@ fn tipos_only_for_recepcion_lotes_required_there_and_from_the_list() {
     )
     .unwrap();
     let grant = set.iter().next().unwrap().grant(RecepcionLotes).unwrap();
-    assert!(grant.allows_tipo(Tipo::Defunciones));
-    assert!(!grant.allows_tipo(Tipo::Personas));
+    assert!(grant.allows_tipo(TipoLote::Defunciones));
+    assert!(!grant.allows_tipo(TipoLote::Personas));
     one_issue(
         &format!("{lotes}tipos = [\"personas\", \"subsidios\"]\n"),
         "tipos",

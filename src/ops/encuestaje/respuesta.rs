@@ -10,7 +10,7 @@ use super::store::Fila;
 use crate::agreements::FieldSet;
 use crate::domain::{Puntaje, Run};
 use crate::ops::ficha::ComunaRef;
-use crate::ops::projection::{Project, any_below, keep, note};
+use crate::projection::{Project, any_below, keep, note};
 
 /// A survey request as an answer carries it (projected onto the grant before it leaves).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -206,8 +206,8 @@ mod tests {
         #[test]
         fn a_request_never_discloses_beyond_the_grant(
             grant in prop::sample::subsequence(
-                crate::ops::catalog::TRABAJO_ENCUESTAJE_FIELDS.to_vec(),
-                0..=crate::ops::catalog::TRABAJO_ENCUESTAJE_FIELDS.len(),
+                crate::catalog::TRABAJO_ENCUESTAJE_FIELDS.to_vec(),
+                0..=crate::catalog::TRABAJO_ENCUESTAJE_FIELDS.len(),
             )
         ) {
             let mut value = full();

@@ -8,8 +8,8 @@ use actix_web::HttpResponse;
 
 use super::{Context, render, run_at, subject};
 use crate::broker::{Broker, Call, Service};
+use crate::catalog::Operation;
 use crate::error::ApiError;
-use crate::ops::catalog::Operation;
 use crate::ops::encuestaje::estado::EventoEntrada;
 use crate::ops::encuestaje::{self, Cola, Encuestaje, Filtro, Solicitud};
 use crate::soap::xml::Xml;

@@ -9,15 +9,16 @@ use base64::Engine;
 
 use super::{Context, render};
 use crate::broker::{Broker, Call, Service};
+use crate::catalog::Operation;
+use crate::catalog::TipoLote;
 use crate::error::ApiError;
-use crate::lotes::{self, Formato, Informe, Recepcion, Tipo};
-use crate::ops::catalog::Operation;
+use crate::lotes::{self, Formato, Informe, Recepcion};
 use crate::soap::xml::Xml;
 
 pub(super) async fn dispatch(broker: Arc<Broker>, mut call: Call, ctx: &Context) -> HttpResponse {
     let r = &ctx.request;
     call.service = Service::Op(Operation::RecepcionLotes);
-    let tipo = Tipo::from_request(r.value("cuerpo/tipo").unwrap_or("").trim())
+    let tipo = TipoLote::from_request(r.value("cuerpo/tipo").unwrap_or("").trim())
         .map_err(|e| call.input_error.get_or_insert(e).clone())
         .ok();
     let formato = Formato::parse(r.value("cuerpo/formato").unwrap_or("").trim());

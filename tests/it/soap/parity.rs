@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 use siis::agreements::AgreementSet;
+use siis::catalog::Operation;
 use siis::domain::Run;
-use siis::ops::catalog::Operation;
 
 use super::client::{Answer, ELEGIBILIDAD, FICHA, IDENTIDAD, Svc, V, call, estado, run_xml};
 use super::xml::{Pairs, json_pairs, soap_pairs};

@@ -227,7 +227,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const SHIPPED: &str = include_str!("../../conf/elegibilidad.toml");
+    const SHIPPED: &str = include_str!("../conf/elegibilidad.toml");
 
     fn shipped() -> Rules {
         Rules::from_toml(SHIPPED, "conf/elegibilidad.toml").unwrap()

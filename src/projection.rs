@@ -62,8 +62,8 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::catalog::Operation;
     use crate::ops::accesos::{Acceso, Accesos};
-    use crate::ops::catalog::Operation;
     use crate::ops::elegibilidad::{DatosUsados, Elegibilidad};
     use crate::ops::ficha::{ComunaRef, FichaFps, IntegranteFicha};
     use crate::ops::identidad::{Coincidencias, ValidacionIdentidad};

@@ -1,4 +1,5 @@
-//! The catalogue of operations an agreement can grant, and the field paths each can disclose.
+//! The catalogue of what an agreement can grant: operations, the field paths each can
+//! disclose, and the kinds of provider feeds (lotes).
 //! Agreements name operations and fields from here; anything else is refused when they load.
 
 use std::fmt;
@@ -215,5 +216,56 @@ impl Operation {
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A feed kind: what the records of a batch are and what applying them changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TipoLote {
+    /// SRCeI: new persons and changes of name (upsert by RUN).
+    Personas,
+    /// SRCeI: deaths (the person's death date; their benefits end that day).
+    Defunciones,
+    /// SRCeI: births (a new person, linked to the mother's household as `hijo`).
+    Nacimientos,
+    /// Municipalities: survey results, each the new ficha in force of a household of the
+    /// comuna (the previous one becomes `reemplazada`).
+    Fichas,
+    /// SUSESO: grants and suspensions of the Subsidio Único Familiar.
+    Suf,
+    /// IPS: grants and suspensions of pensions (PASIS, PBS, APS).
+    Pensiones,
+}
+
+impl TipoLote {
+    pub const ALL: [TipoLote; 6] = [
+        TipoLote::Personas,
+        TipoLote::Defunciones,
+        TipoLote::Nacimientos,
+        TipoLote::Fichas,
+        TipoLote::Suf,
+        TipoLote::Pensiones,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TipoLote::Personas => "personas",
+            TipoLote::Defunciones => "defunciones",
+            TipoLote::Nacimientos => "nacimientos",
+            TipoLote::Fichas => "fichas",
+            TipoLote::Suf => "suf",
+            TipoLote::Pensiones => "pensiones",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TipoLote> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+}
+
+impl fmt::Display for TipoLote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
