@@ -153,6 +153,10 @@ impl Node {
         };
         let trust = tls.trust.clone();
         tls::watch_expiry(&trust);
+        let core = web::Data::new(crate::ops::Core {
+            broker: broker.clone().into_inner(),
+            certificados: certificados.clone().into_inner(),
+        });
         let agency = {
             let broker = broker.clone();
             let certificados = certificados.clone();
@@ -161,6 +165,7 @@ impl Node {
                 App::new()
                     .app_data(broker.clone())
                     .app_data(certificados.clone())
+                    .app_data(core.clone())
                     .configure(rest::agency_routes)
                     .configure(soap::routes)
                     .default_service(web::to(rest::agency_not_found))

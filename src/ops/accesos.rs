@@ -6,10 +6,14 @@ use serde::Serialize;
 
 use std::collections::BTreeSet;
 
+use super::{Core, Op};
 use crate::agreements::{AgreementSet, FieldSet};
 use crate::audit;
+use crate::broker::Admission;
+use crate::catalog::Operation;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{AgreementId, Run};
+use crate::error::ApiError;
 use crate::projection::{Project, any_below, keep, note};
 
 /// Most accesses listed in one answer of each kind, answered and not (newest first): a flood
@@ -120,4 +124,27 @@ pub fn consultar(
         run: Some(run.to_string()),
         accesos: Some(accesos),
     })
+}
+
+/// ConsultarAccesos (REST `GET /api/v1/personas/{run}/accesos`, SOAP ConsultarAccesos): the
+/// person's access report, for the registry's operators.
+pub struct ConsultarAccesos;
+
+impl Op for ConsultarAccesos {
+    const OPERATION: Operation = Operation::ConsultarAccesos;
+    type Request = Run;
+    type Response = Accesos;
+
+    fn subjects(run: &Run) -> Vec<Run> {
+        vec![*run]
+    }
+
+    fn handle(
+        core: &Core,
+        _: &Admission,
+        conn: &mut DbConnection,
+        run: Run,
+    ) -> Result<Accesos, ApiError> {
+        Ok(consultar(conn, run, &core.broker.policy().agreements)?)
+    }
 }

@@ -7,8 +7,9 @@ use chrono::{DateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::ficha;
+use super::{Core, Op, ficha};
 use crate::agreements::Agreement;
+use crate::broker::Admission;
 use crate::catalog::Operation;
 use crate::certificados::{Contenido, DocumentKeys, Folio, Tipo, pdf, store};
 use crate::db::DbConnection;
@@ -280,4 +281,40 @@ pub fn responder(
             integrantes,
         }),
     })
+}
+
+/// EmitirCertificado (REST `POST /api/v1/certificados`, SOAP EmitirCertificado): a write, so
+/// the folio and its audit record commit together.
+pub struct EmitirCertificado;
+
+/// A certificate asked for.
+#[derive(Debug, Clone)]
+pub struct Pedido {
+    pub run: Run,
+    pub tipo: Tipo,
+}
+
+impl Op for EmitirCertificado {
+    const OPERATION: Operation = Operation::EmitirCertificado;
+    const WRITES: bool = true;
+    type Request = Pedido;
+    type Response = Emision;
+
+    fn subjects(p: &Pedido) -> Vec<Run> {
+        vec![p.run]
+    }
+
+    fn handle(
+        core: &Core,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        p: Pedido,
+    ) -> Result<Emision, ApiError> {
+        let agreement = &admission.agreement;
+        let emisor = Emisor {
+            keys: core.certificados.keys.as_deref(),
+            url_base: &core.certificados.url_base,
+        };
+        responder(agreement, conn, &emisor, p.run, p.tipo, Utc::now())
+    }
 }

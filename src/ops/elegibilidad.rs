@@ -5,7 +5,8 @@
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use super::ficha;
+use super::{Core, Op, ficha};
+use crate::broker::Admission;
 use std::collections::BTreeSet;
 
 use crate::agreements::{Agreement, FieldSet};
@@ -175,6 +176,44 @@ pub fn responder(
 ) -> Result<Elegibilidad, ApiError> {
     check_program(agreement, rules, programa)?;
     consultar(conn, rules, run, programa, agreement.scope, today)
+}
+
+/// ConsultarElegibilidad (REST `GET /api/v1/personas/{run}/elegibilidad/{programa}`, SOAP
+/// ConsultarElegibilidad).
+pub struct ConsultarElegibilidad;
+
+/// A person and the program asked about.
+#[derive(Debug, Clone)]
+pub struct Pregunta {
+    pub run: Run,
+    pub programa: String,
+}
+
+impl Op for ConsultarElegibilidad {
+    const OPERATION: Operation = Operation::ConsultarElegibilidad;
+    type Request = Pregunta;
+    type Response = Elegibilidad;
+
+    fn subjects(p: &Pregunta) -> Vec<Run> {
+        vec![p.run]
+    }
+
+    fn handle(
+        core: &Core,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        p: Pregunta,
+    ) -> Result<Elegibilidad, ApiError> {
+        let rules = &core.broker.rules;
+        responder(
+            &admission.agreement,
+            conn,
+            rules,
+            p.run,
+            &p.programa,
+            admission.today,
+        )
+    }
 }
 
 #[cfg(test)]

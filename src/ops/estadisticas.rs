@@ -307,6 +307,30 @@ pub fn responder(conn: &mut DbConnection, consulta: &Consulta) -> Result<Estadis
     })
 }
 
+/// EstadisticasTerritoriales (REST `GET /api/v1/estadisticas`, SOAP EstadisticasTerritoriales):
+/// counts by territory, small cells suppressed; it names no person.
+pub struct EstadisticasTerritoriales;
+
+impl super::Op for EstadisticasTerritoriales {
+    const OPERATION: crate::catalog::Operation =
+        crate::catalog::Operation::EstadisticasTerritoriales;
+    type Request = Consulta;
+    type Response = Estadisticas;
+
+    fn subjects(_: &Consulta) -> Vec<crate::domain::Run> {
+        Vec::new()
+    }
+
+    fn handle(
+        _: &super::Core,
+        _: &crate::broker::Admission,
+        conn: &mut DbConnection,
+        consulta: Consulta,
+    ) -> Result<Estadisticas, ApiError> {
+        responder(conn, &consulta)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeSet;
 
+use super::{Core, Op};
 use crate::agreements::{Agreement, FieldSet};
 use crate::broker::Admission;
 use crate::catalog::Operation;
@@ -253,6 +254,35 @@ pub fn responder(
         reserva.liberar();
     }
     answer
+}
+
+/// ValidarIdentidad (REST `POST /api/v1/identidad/validaciones`, SOAP ValidarIdentidad).
+pub struct ValidarIdentidad;
+
+/// A claim about a person, with its RUN read.
+#[derive(Debug, Clone)]
+pub struct Validacion {
+    pub run: Run,
+    pub afirmacion: Afirmacion,
+}
+
+impl Op for ValidarIdentidad {
+    const OPERATION: Operation = Operation::ValidarIdentidad;
+    type Request = Validacion;
+    type Response = ValidacionIdentidad;
+
+    fn subjects(v: &Validacion) -> Vec<Run> {
+        vec![v.run]
+    }
+
+    fn handle(
+        _: &Core,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        v: Validacion,
+    ) -> Result<ValidacionIdentidad, ApiError> {
+        responder(admission, conn, v.run, &v.afirmacion)
+    }
 }
 
 #[cfg(test)]

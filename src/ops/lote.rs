@@ -1,12 +1,15 @@
 //! ConsultarFichaFPS for a batch of up to `broker.batch_max` RUNs, each with its own status.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ficha::{self, FichaFps, Lookup};
 use std::collections::BTreeSet;
 
+use super::{Core, Op};
 use crate::agreements::FieldSet;
 use crate::broker::Admission;
+use crate::catalog::Operation;
+use crate::config::Config;
 use crate::db::{DbConnection, DbError, Pool};
 use crate::domain::{Cut, Run};
 use crate::error::{ApiError, ErrorCode};
@@ -72,7 +75,7 @@ impl Project for RespuestaLote {
 }
 
 /// The valid RUNs of a batch, for the audit log.
-pub fn subjects(runs: &[String]) -> Vec<Run> {
+fn subjects(runs: &[String]) -> Vec<Run> {
     runs.iter().filter_map(|r| Run::parse(r).ok()).collect()
 }
 
@@ -140,8 +143,44 @@ pub fn consultar(
     Ok(RespuestaLote { resultados })
 }
 
+/// ConsultarFichaFPS for a batch of RUNs (REST `POST /api/v1/fichas/consultas`, SOAP
+/// ConsultarFichaFPSLote): each RUN answered as a single lookup would be, one unit of the
+/// agreement's rate and quota each.
+pub struct ConsultarFichaFPSLote;
+
+/// A batch as the caller sent it: RUNs as text, in order (an invalid one is answered
+/// `run_invalido` in its place).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lote {
+    pub runs: Vec<String>,
+}
+
+impl Op for ConsultarFichaFPSLote {
+    const OPERATION: Operation = Operation::ConsultarFichaFPS;
+    type Request = Lote;
+    type Response = RespuestaLote;
+
+    fn subjects(lote: &Lote) -> Vec<Run> {
+        subjects(&lote.runs)
+    }
+
+    fn check(lote: &Lote, config: &Config) -> Result<(), ApiError> {
+        check_size(&lote.runs, config.broker.batch_max)
+    }
+
+    fn handle(
+        _: &Core,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        lote: Lote,
+    ) -> Result<RespuestaLote, ApiError> {
+        responder(admission, conn, &lote.runs)
+    }
+}
+
 /// Checks a batch's size: 1 to `max` RUNs.
-pub fn check_size(runs: &[String], max: usize) -> Result<(), ApiError> {
+fn check_size(runs: &[String], max: usize) -> Result<(), ApiError> {
     match runs.len() {
         0 => Err(ApiError::solicitud_invalida(
             "a batch must list at least one RUN",
@@ -153,7 +192,7 @@ pub fn check_size(runs: &[String], max: usize) -> Result<(), ApiError> {
 
 /// ConsultarFichaFPS for a batch, as the agreement may see it.
 /// Large batches may read half their RUNs on a second connection, if one is idle.
-pub fn responder(
+fn responder(
     admission: &Admission,
     conn: &mut DbConnection,
     runs: &[String],

@@ -3,25 +3,20 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::support::{call, path_run, respond};
-use crate::broker::{Broker, Service};
+use crate::broker::Service;
 use crate::catalog::Operation;
-use crate::error::ApiError;
-use crate::ops::accesos;
+use crate::ops::accesos::ConsultarAccesos;
+use crate::ops::{self, Core};
 
 pub async fn consultar(
     req: HttpRequest,
     run: web::Path<String>,
-    broker: web::Data<Broker>,
+    core: web::Data<Core>,
 ) -> HttpResponse {
     let mut call = call(&req, Service::Op(Operation::ConsultarAccesos));
     let run = path_run(&mut call, &run);
-    let policy = broker.policy();
-    let reply = broker
-        .into_inner()
-        .call(call, move |_, conn| {
-            let run = run.ok_or_else(ApiError::no_encontrado)?;
-            Ok(accesos::consultar(conn, run, &policy.agreements)?)
-        })
-        .await;
-    respond(&req, reply)
+    respond(
+        &req,
+        ops::run::<ConsultarAccesos>(core.into_inner(), call, run).await,
+    )
 }

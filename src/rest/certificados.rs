@@ -6,58 +6,32 @@ use actix_web::http::header::{ACCEPT, CONTENT_DISPOSITION};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::support::{call, json_body, respond};
-use crate::broker::{Broker, Reply, Service};
+use crate::broker::{Reply, Service};
 use crate::catalog::Operation;
-use crate::certificados::Servicio;
 use crate::domain::Run;
 use crate::error::ApiError;
 use crate::http::read_body;
-use crate::ops::certificado::{self, Emision, Emisor, Solicitud};
+use crate::ops::certificado::{self, Emision, EmitirCertificado, Pedido, Solicitud};
+use crate::ops::{self, Core};
 
 pub async fn emitir(
     req: HttpRequest,
     payload: web::Payload,
-    broker: web::Data<Broker>,
-    servicio: web::Data<Servicio>,
+    core: web::Data<Core>,
 ) -> HttpResponse {
     let mut call = call(&req, Service::Op(Operation::EmitirCertificado));
     let body = read_body(payload, &mut call).await;
-    let solicitud = if call.input_error.is_none() {
-        json_body::<Solicitud>(&req, &body, &mut call)
-    } else {
-        None
-    };
-    let mut asked = None;
-    if let Some(s) = &solicitud {
+    let pedido = json_body::<Solicitud>(&req, &body, &mut call).and_then(|s| {
         match (Run::parse(&s.run), certificado::parse_tipo(&s.tipo)) {
             (Err(e), _) => call.input_error = Some(ApiError::run_invalido(e)),
             (Ok(_), Err(e)) => call.input_error = Some(e),
             (Ok(run), Ok(tipo)) => {
-                call.subjects.push(run);
-                asked = Some((run, tipo));
+                return Some(Pedido { run, tipo });
             }
         }
-    }
-    let servicio = servicio.into_inner();
-    let reply = broker
-        .into_inner()
-        .call_write(call, move |admission, conn| {
-            let (run, tipo) =
-                asked.ok_or_else(|| ApiError::solicitud_invalida("missing run or tipo"))?;
-            let emisor = Emisor {
-                keys: servicio.keys.as_deref(),
-                url_base: &servicio.url_base,
-            };
-            certificado::responder(
-                &admission.agreement,
-                conn,
-                &emisor,
-                run,
-                tipo,
-                chrono::Utc::now(),
-            )
-        })
-        .await;
+        None
+    });
+    let reply = ops::run::<EmitirCertificado>(core.into_inner(), call, pedido).await;
     if wants_pdf(&req) {
         pdf_response(&req, reply)
     } else {
@@ -114,14 +88,19 @@ fn pdf_response(req: &HttpRequest, reply: Reply<Emision>) -> HttpResponse {
                 .insert_header(("x-certificado-codigo", codigo.unwrap_or_default()))
                 .body(pdf)
         }
-        Ok(_) => respond(
-            req,
-            Reply::<()> {
-                message_id,
-                agreement,
-                result: Err(ApiError::campo_no_permitido("pdf")),
-            },
-        ),
+        // Every certificate carries its PDF, and EmitirCertificado refuses a grant without
+        // `pdf` before issuing ([`certificado::carried_fields`]): an issued one has it here.
+        Ok(_) => {
+            tracing::error!("an issued certificate came without its PDF");
+            respond(
+                req,
+                Reply::<()> {
+                    message_id,
+                    agreement,
+                    result: Err(ApiError::unavailable()),
+                },
+            )
+        }
         Err(e) => respond(
             req,
             Reply::<()> {

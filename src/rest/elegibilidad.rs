@@ -3,33 +3,21 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::support::{call, path_run, respond};
-use crate::broker::{Broker, Service};
+use crate::broker::Service;
 use crate::catalog::Operation;
-use crate::error::ApiError;
-use crate::ops::elegibilidad;
+use crate::ops::elegibilidad::{ConsultarElegibilidad, Pregunta};
+use crate::ops::{self, Core};
 
 pub async fn consultar(
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    broker: web::Data<Broker>,
+    core: web::Data<Core>,
 ) -> HttpResponse {
     let (run, programa) = path.into_inner();
     let mut call = call(&req, Service::Op(Operation::ConsultarElegibilidad));
-    let run = path_run(&mut call, &run);
-    let rules = broker.rules.clone();
-    let reply = broker
-        .into_inner()
-        .call(call, move |admission, conn| {
-            let run = run.ok_or_else(ApiError::no_encontrado)?;
-            elegibilidad::responder(
-                &admission.agreement,
-                conn,
-                &rules,
-                run,
-                &programa,
-                admission.today,
-            )
-        })
-        .await;
-    respond(&req, reply)
+    let pregunta = path_run(&mut call, &run).map(|run| Pregunta { run, programa });
+    respond(
+        &req,
+        ops::run::<ConsultarElegibilidad>(core.into_inner(), call, pregunta).await,
+    )
 }

@@ -5,16 +5,17 @@ use std::collections::HashMap;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::support::{call, respond};
-use crate::broker::{Broker, Service};
+use crate::broker::Service;
 use crate::catalog::Operation;
 use crate::error::ApiError;
-use crate::ops::estadisticas::{self, Consulta, Parametros};
+use crate::ops::estadisticas::{Consulta, EstadisticasTerritoriales, Parametros};
+use crate::ops::{self, Core};
 
 /// The query parameters this endpoint reads; any other is refused, so that a misspelt filter
 /// is never silently ignored.
 const PARAMETROS: [&str; 4] = ["nivel", "region", "comuna", "quintil"];
 
-pub async fn consultar(req: HttpRequest, broker: web::Data<Broker>) -> HttpResponse {
+pub async fn consultar(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
     let mut call = call(&req, Service::Op(Operation::EstadisticasTerritoriales));
     // Decoded here rather than by an extractor, so that a malformed query is audited too.
     let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
@@ -50,12 +51,6 @@ pub async fn consultar(req: HttpRequest, broker: web::Data<Broker>) -> HttpRespo
             None
         }
     };
-    let reply = broker
-        .into_inner()
-        .call(call, move |_, conn| {
-            let consulta = consulta.ok_or_else(ApiError::unavailable)?;
-            estadisticas::responder(conn, &consulta)
-        })
-        .await;
+    let reply = ops::run::<EstadisticasTerritoriales>(core.into_inner(), call, consulta).await;
     respond(&req, reply)
 }

@@ -3,44 +3,32 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::support::{call, json_body, respond};
-use crate::broker::{Broker, Service};
+use crate::broker::Service;
 use crate::catalog::Operation;
 use crate::domain::Run;
 use crate::error::ApiError;
 use crate::http::read_body;
-use crate::ops::identidad::{self, Afirmacion};
+use crate::ops::identidad::{Afirmacion, Validacion, ValidarIdentidad};
+use crate::ops::{self, Core};
 
 pub async fn validar(
     req: HttpRequest,
     payload: web::Payload,
-    broker: web::Data<Broker>,
+    core: web::Data<Core>,
 ) -> HttpResponse {
     let mut call = call(&req, Service::Op(Operation::ValidarIdentidad));
     let body = read_body(payload, &mut call).await;
-    let claim = if call.input_error.is_none() {
-        json_body::<Afirmacion>(&req, &body, &mut call)
-    } else {
-        None
-    };
-    let run = match claim.as_ref().map(|c| Run::parse(&c.run)) {
-        Some(Ok(run)) => {
-            call.subjects.push(run);
-            Some(run)
+    let validacion = json_body::<Afirmacion>(&req, &body, &mut call).and_then(|afirmacion| {
+        match Run::parse(&afirmacion.run) {
+            Ok(run) => Some(Validacion { run, afirmacion }),
+            Err(e) => {
+                call.input_error = Some(ApiError::run_invalido(e));
+                None
+            }
         }
-        Some(Err(e)) => {
-            call.input_error = Some(ApiError::run_invalido(e));
-            None
-        }
-        None => None,
-    };
-    let reply = broker
-        .into_inner()
-        .call(call, move |admission, conn| {
-            let (Some(run), Some(claim)) = (run, claim) else {
-                return Err(ApiError::solicitud_invalida("missing claim"));
-            };
-            identidad::responder(admission, conn, run, &claim)
-        })
-        .await;
-    respond(&req, reply)
+    });
+    respond(
+        &req,
+        ops::run::<ValidarIdentidad>(core.into_inner(), call, validacion).await,
+    )
 }

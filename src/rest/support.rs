@@ -83,6 +83,10 @@ pub fn json_body<T: DeserializeOwned>(
     body: &[u8],
     call: &mut Call,
 ) -> Option<T> {
+    // The body was not read (too large, broken): the call already says why.
+    if call.input_error.is_some() {
+        return None;
+    }
     let is_json = req
         .headers()
         .get(CONTENT_TYPE)

@@ -3,11 +3,19 @@
 
 use super::parse::Request;
 use super::xml::Xml;
+use crate::broker::Call;
 use crate::error::ApiError;
 use crate::ops::estadisticas::{Consulta, Estadisticas, Parametros};
 
-/// The request's parameters: `nivel`, `region`, `comuna` and any number of `quintil`.
-pub fn consulta(request: &Request) -> Result<Consulta, ApiError> {
+/// The request's parameters: `nivel`, `region`, `comuna` and any number of `quintil`; a bad one
+/// is the call's input error.
+pub fn consulta(request: &Request, call: &mut Call) -> Option<Consulta> {
+    parametros(request)
+        .map_err(|e| call.input_error.get_or_insert(e).clone())
+        .ok()
+}
+
+fn parametros(request: &Request) -> Result<Consulta, ApiError> {
     let quintiles: Vec<&str> = request
         .leaves
         .iter()

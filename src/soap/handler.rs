@@ -10,13 +10,18 @@ use super::encode::{self, Sobre};
 use super::parse::{self, Request};
 use super::xml::Xml;
 use super::{SERVICIOS, Servicio, contract, ns, servicio};
-use crate::broker::{Broker, Call, Reply, Service, SoapVersion, Transport};
+use crate::broker::{Call, Reply, Service, SoapVersion, Transport};
 use crate::catalog::Operation;
 use crate::domain::Run;
 use crate::error::ApiError;
 use crate::http::read_body;
-use crate::ops::identidad::Afirmacion;
-use crate::ops::{accesos, certificado, elegibilidad, identidad, lote, meta};
+use crate::ops::accesos::ConsultarAccesos;
+use crate::ops::certificado::{self, EmitirCertificado, Pedido};
+use crate::ops::elegibilidad::{ConsultarElegibilidad, Pregunta};
+use crate::ops::estadisticas::EstadisticasTerritoriales;
+use crate::ops::identidad::{Afirmacion, Validacion, ValidarIdentidad};
+use crate::ops::lote::{ConsultarFichaFPSLote, Lote};
+use crate::ops::{self, Core, Op, meta};
 use crate::tls::ClientIdentity;
 
 mod encuestaje;
@@ -34,9 +39,9 @@ pub async fn post(
     req: HttpRequest,
     path: web::Path<String>,
     payload: web::Payload,
-    broker: web::Data<Broker>,
+    core: web::Data<Core>,
 ) -> HttpResponse {
-    let broker = broker.into_inner();
+    let core = core.into_inner();
     let (version, action, input_error) = match version_of(&req) {
         Ok((version, action)) => (version, action, None),
         Err((version, error)) => (version, None, Some(error)),
@@ -72,10 +77,10 @@ pub async fn post(
         }
     }
     if call.input_error.is_some() {
-        let reply = broker.call_local(call, |_| Ok(())).await;
+        let reply = core.broker.clone().call_local(call, |_| Ok(())).await;
         return render(&ctx, reply, |_, _, _: &()| {});
     }
-    dispatch(&req, broker, call, ctx).await
+    dispatch(&req, core, call, ctx).await
 }
 
 /// The SOAP version from the Content-Type, and the action it names (SOAP 1.2) or the
@@ -175,130 +180,60 @@ fn batch_runs(request: &Request) -> Vec<String> {
     runs
 }
 
+/// Runs operation `O` for the envelope: `decode` reads its request (or records in the call why
+/// it cannot), the broker runs it ([`ops::run`]), `encode` writes its answer's body.
+async fn serve<O: Op>(
+    core: Arc<Core>,
+    mut call: Call,
+    ctx: &Context,
+    decode: fn(&Request, &mut Call) -> Option<O::Request>,
+    encode: fn(&mut Xml, &str, &O::Response),
+) -> HttpResponse {
+    let request = decode(&ctx.request, &mut call);
+    let reply = ops::run::<O>(core, call, request).await;
+    render(ctx, reply, encode)
+}
+
+/// The operations of every SOAP service, by the name of their element: each a decoder and an
+/// encoder around the operation it runs.
 async fn dispatch(
     req: &HttpRequest,
-    broker: Arc<Broker>,
+    core: Arc<Core>,
     mut call: Call,
     ctx: Context,
 ) -> HttpResponse {
+    let broker = core.broker.clone();
     let r = &ctx.request;
     match ctx.operation.as_str() {
         "ConsultarFichaFPS" => {
             call.service = Service::Op(Operation::ConsultarFichaFPS);
             let run = subject(&mut call, run_at(r, "cuerpo/run"));
-            let reply = crate::ops::ficha::consultar(broker, call, run).await;
+            let reply = ops::ficha::consultar(broker, call, run).await;
             render(&ctx, reply, encode::ficha)
         }
         "ConsultarFichaFPSLote" => {
-            call.service = Service::Op(Operation::ConsultarFichaFPS);
-            let runs = batch_runs(r);
-            match lote::check_size(&runs, broker.config.broker.batch_max) {
-                Ok(()) => call.subjects = lote::subjects(&runs),
-                Err(e) => call.input_error = Some(e),
-            }
-            let reply = broker
-                .call(call, move |adm, conn| lote::responder(adm, conn, &runs))
-                .await;
-            render(&ctx, reply, encode::lote)
+            serve::<ConsultarFichaFPSLote>(core, call, &ctx, decode_lote, encode::lote).await
         }
         "ValidarIdentidad" => {
-            call.service = Service::Op(Operation::ValidarIdentidad);
-            let run = subject(&mut call, run_at(r, "cuerpo/run"));
-            let claim = Afirmacion {
-                run: run.map(|r| r.to_string()).unwrap_or_default(),
-                nombres: r.value("cuerpo/nombres").map(str::to_owned),
-                apellido_paterno: r.value("cuerpo/apellidoPaterno").map(str::to_owned),
-                apellido_materno: r.value("cuerpo/apellidoMaterno").map(str::to_owned),
-                fecha_nacimiento: match r.value("cuerpo/fechaNacimiento").map(str::parse) {
-                    Some(Ok(date)) => Some(date),
-                    Some(Err(_)) => {
-                        call.input_error.get_or_insert(ApiError::xml_invalido(
-                            "fechaNacimiento is not a date (YYYY-MM-DD)",
-                        ));
-                        None
-                    }
-                    None => None,
-                },
-            };
-            let reply = broker
-                .call(call, move |adm, conn| {
-                    let run = run.ok_or_else(ApiError::no_encontrado)?;
-                    identidad::responder(adm, conn, run, &claim)
-                })
-                .await;
-            render(&ctx, reply, encode::validacion)
+            serve::<ValidarIdentidad>(core, call, &ctx, decode_validacion, encode::validacion).await
         }
         "ConsultarElegibilidad" => {
-            call.service = Service::Op(Operation::ConsultarElegibilidad);
-            let run = subject(&mut call, run_at(r, "cuerpo/run"));
-            let programa = r.value("cuerpo/programa").unwrap_or("").to_owned();
-            let rules = broker.rules.clone();
-            let reply = broker
-                .call(call, move |adm, conn| {
-                    let run = run.ok_or_else(ApiError::no_encontrado)?;
-                    elegibilidad::responder(&adm.agreement, conn, &rules, run, &programa, adm.today)
-                })
-                .await;
-            render(&ctx, reply, encode::elegibilidad)
+            let encode = encode::elegibilidad;
+            serve::<ConsultarElegibilidad>(core, call, &ctx, decode_pregunta, encode).await
         }
         "ConsultarAccesos" => {
-            call.service = Service::Op(Operation::ConsultarAccesos);
-            let run = subject(&mut call, run_at(r, "cuerpo/run"));
-            let policy = broker.policy();
-            let reply = broker
-                .call(call, move |_, conn| {
-                    let run = run.ok_or_else(ApiError::no_encontrado)?;
-                    Ok(accesos::consultar(conn, run, &policy.agreements)?)
-                })
-                .await;
-            render(&ctx, reply, encode::accesos)
+            serve::<ConsultarAccesos>(core, call, &ctx, decode_run, encode::accesos).await
         }
         "EmitirCertificado" => {
-            call.service = Service::Op(Operation::EmitirCertificado);
-            let run = subject(&mut call, run_at(r, "cuerpo/run"));
-            let tipo = certificado::parse_tipo(r.value("cuerpo/tipo").unwrap_or(""));
-            if let Err(e) = &tipo {
-                call.input_error.get_or_insert(e.clone());
-            }
-            let servicio = req
-                .app_data::<web::Data<crate::certificados::Servicio>>()
-                .cloned();
-            let reply = broker
-                .call_write(call, move |adm, conn| {
-                    let run = run.ok_or_else(ApiError::no_encontrado)?;
-                    let servicio = servicio.ok_or_else(ApiError::unavailable)?;
-                    let emisor = certificado::Emisor {
-                        keys: servicio.keys.as_deref(),
-                        url_base: &servicio.url_base,
-                    };
-                    certificado::responder(
-                        &adm.agreement,
-                        conn,
-                        &emisor,
-                        run,
-                        tipo?,
-                        chrono::Utc::now(),
-                    )
-                })
-                .await;
-            render(&ctx, reply, encode::certificado)
+            serve::<EmitirCertificado>(core, call, &ctx, decode_pedido, encode::certificado).await
         }
         "SolicitarEncuestaje"
         | "ConsultarEncuestaje"
         | "ListarEncuestajes"
         | "RegistrarEventoEncuestaje" => encuestaje::dispatch(broker, call, &ctx).await,
         "EstadisticasTerritoriales" => {
-            call.service = Service::Op(Operation::EstadisticasTerritoriales);
-            let consulta = super::estadisticas::consulta(r)
-                .map_err(|e| call.input_error.get_or_insert(e).clone())
-                .ok();
-            let reply = broker
-                .call(call, move |_, conn| {
-                    let consulta = consulta.ok_or_else(ApiError::unavailable)?;
-                    crate::ops::estadisticas::responder(conn, &consulta)
-                })
-                .await;
-            render(&ctx, reply, super::estadisticas::encode)
+            let (decode, encode) = (super::estadisticas::consulta, super::estadisticas::encode);
+            serve::<EstadisticasTerritoriales>(core, call, &ctx, decode, encode).await
         }
         "RecibirLote" => lotes::dispatch(broker, call, &ctx).await,
         "allowedMethods" => {
@@ -343,6 +278,60 @@ async fn dispatch(
             render(&ctx, reply, |_, _, _: &()| {})
         }
     }
+}
+
+/// The request's RUN (`cuerpo/run`), a subject of the call.
+fn decode_run(r: &Request, call: &mut Call) -> Option<Run> {
+    subject(call, run_at(r, "cuerpo/run"))
+}
+
+fn decode_lote(r: &Request, _: &mut Call) -> Option<Lote> {
+    Some(Lote {
+        runs: batch_runs(r),
+    })
+}
+
+fn decode_validacion(r: &Request, call: &mut Call) -> Option<Validacion> {
+    let run = decode_run(r, call);
+    let fecha_nacimiento = match r.value("cuerpo/fechaNacimiento").map(str::parse) {
+        Some(Ok(date)) => Some(date),
+        Some(Err(_)) => {
+            call.input_error.get_or_insert(ApiError::xml_invalido(
+                "fechaNacimiento is not a date (YYYY-MM-DD)",
+            ));
+            None
+        }
+        None => None,
+    };
+    let afirmacion = Afirmacion {
+        run: run.map(|r| r.to_string()).unwrap_or_default(),
+        nombres: r.value("cuerpo/nombres").map(str::to_owned),
+        apellido_paterno: r.value("cuerpo/apellidoPaterno").map(str::to_owned),
+        apellido_materno: r.value("cuerpo/apellidoMaterno").map(str::to_owned),
+        fecha_nacimiento,
+    };
+    Some(Validacion {
+        run: run?,
+        afirmacion,
+    })
+}
+
+fn decode_pregunta(r: &Request, call: &mut Call) -> Option<Pregunta> {
+    Some(Pregunta {
+        run: decode_run(r, call)?,
+        programa: r.value("cuerpo/programa").unwrap_or("").to_owned(),
+    })
+}
+
+fn decode_pedido(r: &Request, call: &mut Call) -> Option<Pedido> {
+    let run = decode_run(r, call);
+    let tipo = certificado::parse_tipo(r.value("cuerpo/tipo").unwrap_or(""))
+        .map_err(|e| call.input_error.get_or_insert(e).clone())
+        .ok();
+    Some(Pedido {
+        run: run?,
+        tipo: tipo?,
+    })
 }
 
 /// Records a parsed RUN as the call's subject, or its error as the call's input error.

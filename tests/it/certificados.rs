@@ -356,12 +356,19 @@ per_backend!(
                 "]",
             );
         assert_ne!(narrow, unscoped.replace("certificador", "constancias"));
+        // And one granted EmitirCertificado without the PDF.
+        let sin_pdf = unscoped
+            .replace("id = \"certificador\"", "id = \"sin-pdf\"")
+            .replace("subject_cn = \"certificador\"", "subject_cn = \"sin-pdf\"")
+            .replace("    \"payload\",\n    \"pdf\",\n", "    \"payload\",\n");
+        assert!(!sin_pdf.contains("\"pdf\""), "the PDF grant was found");
         let dir = tempfile::tempdir().unwrap();
         let agreements = agreements_with(
             dir.path(),
             &[
                 ("certificador.toml", &unscoped),
                 ("constancias.toml", &narrow),
+                ("sin-pdf.toml", &sin_pdf),
             ],
         );
         let node = TestNode::start_with(
@@ -479,6 +486,21 @@ per_backend!(
             .await
             .unwrap();
         assert_eq!(r.status(), 415);
+        // The PDF itself, asked under a grant without `pdf` (which every certificate carries):
+        // refused before anything is issued, and audited as refused.
+        let r = node
+            .client(Some("sin-pdf"))
+            .post(node.agency_url("/api/v1/certificados"))
+            .header("accept", "application/pdf")
+            .json(&json!({"run": other.to_string(), "tipo": "constancia"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        let problem: Value = r.json().await.unwrap();
+        assert_eq!(problem["code"], "CAMPO_NO_PERMITIDO", "{problem}");
+        assert_eq!(last_audit(&node).1, "CAMPO_NO_PERMITIDO");
+        assert_eq!(certificados_count(&node), 0);
         // The narrow grant still issues constancias.
         let r = post(
             node.client(Some("constancias")),
