@@ -19,7 +19,10 @@ use self::respuesta::vista;
 pub use self::respuesta::{Cola, Encuestaje};
 pub use self::store::EventoFila;
 use self::store::{Aplicacion, Fila, Resultado};
+use super::{Core, Op};
 use crate::agreements::Agreement;
+use crate::broker::Admission;
+use crate::catalog::Operation;
 use crate::db::DbConnection;
 use crate::domain::{Cut, EncuestajeId, Run};
 use crate::error::ApiError;
@@ -199,4 +202,120 @@ pub fn registrar(
     }
     tracing::warn!("survey request kept changing: event given up");
     Err(errores::en_conflicto())
+}
+
+/// SolicitarEncuestaje (REST `POST /api/v1/encuestajes`, SOAP SolicitarEncuestaje): a write.
+pub struct SolicitarEncuestaje;
+
+impl Op for SolicitarEncuestaje {
+    const OPERATION: Operation = Operation::SolicitarEncuestaje;
+    const WRITES: bool = true;
+    type Request = Solicitud;
+    type Response = Encuestaje;
+
+    fn subjects(s: &Solicitud) -> Vec<Run> {
+        vec![s.run]
+    }
+
+    fn handle(
+        core: &Core,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        s: Solicitud,
+    ) -> Result<Encuestaje, ApiError> {
+        let plazo = core.broker.config.encuestaje.plazo_dias;
+        solicitar(&admission.agreement, conn, &s, plazo, admission.today)
+    }
+}
+
+/// ConsultarEncuestaje (REST `GET /api/v1/encuestajes/{id}`, SOAP ConsultarEncuestaje): the
+/// requesting agency follows its request, under the SolicitarEncuestaje grant.
+pub struct ConsultarEncuestaje;
+
+impl Op for ConsultarEncuestaje {
+    const OPERATION: Operation = Operation::SolicitarEncuestaje;
+    /// The request's id, as sent.
+    type Request = String;
+    type Response = Encuestaje;
+
+    fn subjects(_: &String) -> Vec<Run> {
+        Vec::new()
+    }
+
+    fn handle(
+        _: &Core,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        id: String,
+    ) -> Result<Encuestaje, ApiError> {
+        seguir(&admission.agreement, conn, &id)
+    }
+}
+
+/// A comuna's queue, one page of it.
+#[derive(Debug, Clone)]
+pub struct PaginaCola {
+    /// The comuna's code, as sent.
+    pub comuna: String,
+    pub filtro: Filtro,
+}
+
+/// ListarEncuestajes (REST `GET /api/v1/municipios/{cut}/encuestajes`, SOAP
+/// ListarEncuestajes), under the TrabajarEncuestaje grant.
+pub struct ListarEncuestajes;
+
+impl Op for ListarEncuestajes {
+    const OPERATION: Operation = Operation::TrabajarEncuestaje;
+    type Request = PaginaCola;
+    type Response = Cola;
+
+    fn subjects(_: &PaginaCola) -> Vec<Run> {
+        Vec::new()
+    }
+
+    fn handle(
+        _: &Core,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        p: PaginaCola,
+    ) -> Result<Cola, ApiError> {
+        cola(&admission.agreement, conn, &p.comuna, &p.filtro)
+    }
+}
+
+/// An event for a request, by its id as sent.
+#[derive(Debug, Clone)]
+pub struct EventoPedido {
+    pub id: String,
+    pub entrada: EventoEntrada,
+}
+
+/// RegistrarEventoEncuestaje (REST `POST /api/v1/encuestajes/{id}/eventos`, SOAP
+/// RegistrarEventoEncuestaje), under the TrabajarEncuestaje grant: a write.
+pub struct RegistrarEventoEncuestaje;
+
+impl Op for RegistrarEventoEncuestaje {
+    const OPERATION: Operation = Operation::TrabajarEncuestaje;
+    const WRITES: bool = true;
+    type Request = EventoPedido;
+    type Response = Encuestaje;
+
+    fn subjects(_: &EventoPedido) -> Vec<Run> {
+        Vec::new()
+    }
+
+    fn handle(
+        _: &Core,
+        admission: &Admission,
+        conn: &mut DbConnection,
+        e: EventoPedido,
+    ) -> Result<Encuestaje, ApiError> {
+        registrar(
+            &admission.agreement,
+            conn,
+            &e.id,
+            &e.entrada,
+            admission.today,
+        )
+    }
 }

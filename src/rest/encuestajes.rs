@@ -10,13 +10,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::support::{call, json_body, respond};
-use crate::broker::{Broker, Service};
+use crate::broker::Service;
 use crate::catalog::Operation;
 use crate::domain::Run;
 use crate::error::ApiError;
 use crate::http::read_body;
 use crate::ops::encuestaje::estado::EventoEntrada;
-use crate::ops::encuestaje::{self, Filtro, Solicitud};
+use crate::ops::encuestaje::{
+    self, ConsultarEncuestaje, EventoPedido, Filtro, ListarEncuestajes, PaginaCola,
+    RegistrarEventoEncuestaje, SolicitarEncuestaje, Solicitud,
+};
+use crate::ops::{self, Core};
 
 const SOLICITAR: Service = Service::Op(Operation::SolicitarEncuestaje);
 const TRABAJAR: Service = Service::Op(Operation::TrabajarEncuestaje);
@@ -31,44 +35,31 @@ struct Cuerpo {
 pub async fn solicitar(
     req: HttpRequest,
     payload: web::Payload,
-    broker: web::Data<Broker>,
+    core: web::Data<Core>,
 ) -> HttpResponse {
     let mut call = call(&req, SOLICITAR);
     let body = read_body(payload, &mut call).await;
-    let mut solicitud = None;
-    if call.input_error.is_none()
-        && let Some(cuerpo) = json_body::<Cuerpo>(&req, &body, &mut call)
-    {
-        match Run::parse(&cuerpo.run) {
-            Ok(run) => {
-                call.subjects.push(run);
-                match cuerpo.comuna.as_deref().map(encuestaje::parse_comuna) {
-                    Some(Err(e)) => call.input_error = Some(e),
-                    comuna => {
-                        solicitud = Some(Solicitud {
-                            run,
-                            comuna: comuna.and_then(Result::ok),
-                        })
-                    }
-                }
+    let solicitud = json_body::<Cuerpo>(&req, &body, &mut call).and_then(|cuerpo| {
+        let run = match Run::parse(&cuerpo.run) {
+            Ok(run) => run,
+            Err(e) => {
+                call.input_error = Some(ApiError::run_invalido(e));
+                return None;
             }
-            Err(e) => call.input_error = Some(ApiError::run_invalido(e)),
+        };
+        call.subjects.push(run);
+        match cuerpo.comuna.as_deref().map(encuestaje::parse_comuna) {
+            Some(Err(e)) => {
+                call.input_error = Some(e);
+                None
+            }
+            comuna => Some(Solicitud {
+                run,
+                comuna: comuna.and_then(Result::ok),
+            }),
         }
-    }
-    let plazo = broker.config.encuestaje.plazo_dias;
-    let reply = broker
-        .into_inner()
-        .call_write(call, move |admission, conn| {
-            let solicitud = solicitud.ok_or_else(ApiError::no_encontrado)?;
-            encuestaje::solicitar(
-                &admission.agreement,
-                conn,
-                &solicitud,
-                plazo,
-                admission.today,
-            )
-        })
-        .await;
+    });
+    let reply = ops::run::<SolicitarEncuestaje>(core.into_inner(), call, solicitud).await;
     let location = reply
         .result
         .as_ref()
@@ -86,15 +77,11 @@ pub async fn solicitar(
 pub async fn seguir(
     req: HttpRequest,
     id: web::Path<String>,
-    broker: web::Data<Broker>,
+    core: web::Data<Core>,
 ) -> HttpResponse {
     let call = call(&req, SOLICITAR);
-    let reply = broker
-        .into_inner()
-        .call(call, move |admission, conn| {
-            encuestaje::seguir(&admission.agreement, conn, &id)
-        })
-        .await;
+    let reply =
+        ops::run::<ConsultarEncuestaje>(core.into_inner(), call, Some(id.into_inner())).await;
     respond(&req, reply)
 }
 
@@ -115,42 +102,35 @@ fn filtro(req: &HttpRequest) -> Result<Filtro, ApiError> {
     Filtro::parse(get("estado"), get("pagina"), get("porPagina"))
 }
 
-pub async fn cola(
-    req: HttpRequest,
-    cut: web::Path<String>,
-    broker: web::Data<Broker>,
-) -> HttpResponse {
+pub async fn cola(req: HttpRequest, cut: web::Path<String>, core: web::Data<Core>) -> HttpResponse {
     let mut call = call(&req, TRABAJAR);
-    let filtro = filtro(&req).map_err(|e| call.input_error = Some(e)).ok();
-    let reply = broker
-        .into_inner()
-        .call(call, move |admission, conn| {
-            let filtro = filtro.ok_or_else(ApiError::unavailable)?;
-            encuestaje::cola(&admission.agreement, conn, &cut, &filtro)
-        })
-        .await;
-    respond(&req, reply)
+    let pagina = filtro(&req)
+        .map_err(|e| call.input_error = Some(e))
+        .ok()
+        .map(|filtro| PaginaCola {
+            comuna: cut.into_inner(),
+            filtro,
+        });
+    respond(
+        &req,
+        ops::run::<ListarEncuestajes>(core.into_inner(), call, pagina).await,
+    )
 }
 
 pub async fn evento(
     req: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
-    broker: web::Data<Broker>,
+    core: web::Data<Core>,
 ) -> HttpResponse {
     let mut call = call(&req, TRABAJAR);
     let body = read_body(payload, &mut call).await;
-    let entrada = if call.input_error.is_none() {
-        json_body::<EventoEntrada>(&req, &body, &mut call)
-    } else {
-        None
-    };
-    let reply = broker
-        .into_inner()
-        .call_write(call, move |admission, conn| {
-            let entrada = entrada.ok_or_else(ApiError::unavailable)?;
-            encuestaje::registrar(&admission.agreement, conn, &id, &entrada, admission.today)
-        })
-        .await;
-    respond(&req, reply)
+    let pedido = json_body::<EventoEntrada>(&req, &body, &mut call).map(|entrada| EventoPedido {
+        id: id.into_inner(),
+        entrada,
+    });
+    respond(
+        &req,
+        ops::run::<RegistrarEventoEncuestaje>(core.into_inner(), call, pedido).await,
+    )
 }

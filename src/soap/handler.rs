@@ -230,7 +230,7 @@ async fn dispatch(
         "SolicitarEncuestaje"
         | "ConsultarEncuestaje"
         | "ListarEncuestajes"
-        | "RegistrarEventoEncuestaje" => encuestaje::dispatch(broker, call, &ctx).await,
+        | "RegistrarEventoEncuestaje" => encuestaje::dispatch(core, call, &ctx).await,
         "EstadisticasTerritoriales" => {
             let (decode, encode) = (super::estadisticas::consulta, super::estadisticas::encode);
             serve::<EstadisticasTerritoriales>(core, call, &ctx, decode, encode).await

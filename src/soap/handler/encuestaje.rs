@@ -6,90 +6,83 @@ use std::sync::Arc;
 
 use actix_web::HttpResponse;
 
-use super::{Context, render, run_at, subject};
-use crate::broker::{Broker, Call, Service};
-use crate::catalog::Operation;
-use crate::error::ApiError;
+use super::{Context, run_at, serve, subject};
+use crate::broker::Call;
+use crate::ops::Core;
 use crate::ops::encuestaje::estado::EventoEntrada;
-use crate::ops::encuestaje::{self, Cola, Encuestaje, Filtro, Solicitud};
+use crate::ops::encuestaje::{
+    self, Cola, ConsultarEncuestaje, Encuestaje, EventoPedido, Filtro, ListarEncuestajes,
+    PaginaCola, RegistrarEventoEncuestaje, SolicitarEncuestaje, Solicitud,
+};
+use crate::soap::parse::Request;
 use crate::soap::xml::Xml;
 
-pub(super) async fn dispatch(broker: Arc<Broker>, mut call: Call, ctx: &Context) -> HttpResponse {
-    let r = &ctx.request;
-    let text = |path: &str| r.value(path).map(str::to_owned);
+pub(super) async fn dispatch(core: Arc<Core>, call: Call, ctx: &Context) -> HttpResponse {
     match ctx.operation.as_str() {
         "SolicitarEncuestaje" => {
-            call.service = Service::Op(Operation::SolicitarEncuestaje);
-            let run = subject(&mut call, run_at(r, "cuerpo/run"));
-            let comuna = match r.value("cuerpo/comuna").map(encuestaje::parse_comuna) {
-                Some(Err(e)) => {
-                    call.input_error.get_or_insert(e);
-                    None
-                }
-                comuna => comuna.and_then(Result::ok),
-            };
-            let plazo = broker.config.encuestaje.plazo_dias;
-            let reply = broker
-                .call_write(call, move |adm, conn| {
-                    let run = run.ok_or_else(ApiError::no_encontrado)?;
-                    let solicitud = Solicitud { run, comuna };
-                    encuestaje::solicitar(&adm.agreement, conn, &solicitud, plazo, adm.today)
-                })
-                .await;
-            render(ctx, reply, write)
+            serve::<SolicitarEncuestaje>(core, call, ctx, decode_solicitud, write).await
         }
         "ConsultarEncuestaje" => {
-            call.service = Service::Op(Operation::SolicitarEncuestaje);
-            let id = text("cuerpo/id").unwrap_or_default();
-            let reply = broker
-                .call(call, move |adm, conn| {
-                    encuestaje::seguir(&adm.agreement, conn, &id)
-                })
-                .await;
-            render(ctx, reply, write)
+            serve::<ConsultarEncuestaje>(core, call, ctx, decode_id, write).await
         }
         "ListarEncuestajes" => {
-            call.service = Service::Op(Operation::TrabajarEncuestaje);
-            let comuna = text("cuerpo/comuna").unwrap_or_default();
-            let filtro = Filtro::parse(
-                r.value("cuerpo/estado"),
-                r.value("cuerpo/pagina"),
-                r.value("cuerpo/porPagina"),
-            )
-            .map_err(|e| call.input_error = Some(e))
-            .ok();
-            let reply = broker
-                .call(call, move |adm, conn| {
-                    let filtro = filtro.ok_or_else(ApiError::unavailable)?;
-                    encuestaje::cola(&adm.agreement, conn, &comuna, &filtro)
-                })
-                .await;
-            render(ctx, reply, write_cola)
+            serve::<ListarEncuestajes>(core, call, ctx, decode_pagina, write_cola).await
         }
-        _ => {
-            call.service = Service::Op(Operation::TrabajarEncuestaje);
-            let id = text("cuerpo/id").unwrap_or_default();
-            let puntaje = match r.value("cuerpo/puntaje").map(str::parse::<i64>) {
-                Some(Ok(p)) => Some(p),
-                // Outside any score's range: the operation refuses it with EVENTO_INVALIDO.
-                Some(Err(_)) => Some(i64::MIN),
-                None => None,
-            };
-            let entrada = EventoEntrada {
-                evento: text("cuerpo/evento").unwrap_or_default(),
-                fecha_visita: text("cuerpo/fechaVisita"),
-                motivo: text("cuerpo/motivo"),
-                puntaje,
-                fecha_aplicacion: text("cuerpo/fechaAplicacion"),
-            };
-            let reply = broker
-                .call_write(call, move |adm, conn| {
-                    encuestaje::registrar(&adm.agreement, conn, &id, &entrada, adm.today)
-                })
-                .await;
-            render(ctx, reply, write)
-        }
+        _ => serve::<RegistrarEventoEncuestaje>(core, call, ctx, decode_evento, write).await,
     }
+}
+
+fn text(r: &Request, path: &str) -> Option<String> {
+    r.value(path).map(str::to_owned)
+}
+
+fn decode_solicitud(r: &Request, call: &mut Call) -> Option<Solicitud> {
+    let run = subject(call, run_at(r, "cuerpo/run"));
+    let comuna = match r.value("cuerpo/comuna").map(encuestaje::parse_comuna) {
+        Some(Err(e)) => {
+            call.input_error.get_or_insert(e);
+            return None;
+        }
+        comuna => comuna.and_then(Result::ok),
+    };
+    Some(Solicitud { run: run?, comuna })
+}
+
+fn decode_id(r: &Request, _: &mut Call) -> Option<String> {
+    Some(text(r, "cuerpo/id").unwrap_or_default())
+}
+
+fn decode_pagina(r: &Request, call: &mut Call) -> Option<PaginaCola> {
+    let filtro = Filtro::parse(
+        r.value("cuerpo/estado"),
+        r.value("cuerpo/pagina"),
+        r.value("cuerpo/porPagina"),
+    )
+    .map_err(|e| call.input_error = Some(e))
+    .ok()?;
+    Some(PaginaCola {
+        comuna: text(r, "cuerpo/comuna").unwrap_or_default(),
+        filtro,
+    })
+}
+
+fn decode_evento(r: &Request, _: &mut Call) -> Option<EventoPedido> {
+    let puntaje = match r.value("cuerpo/puntaje").map(str::parse::<i64>) {
+        Some(Ok(p)) => Some(p),
+        // Outside any score's range: the operation refuses it with EVENTO_INVALIDO.
+        Some(Err(_)) => Some(i64::MIN),
+        None => None,
+    };
+    Some(EventoPedido {
+        id: text(r, "cuerpo/id").unwrap_or_default(),
+        entrada: EventoEntrada {
+            evento: text(r, "cuerpo/evento").unwrap_or_default(),
+            fecha_visita: text(r, "cuerpo/fechaVisita"),
+            motivo: text(r, "cuerpo/motivo"),
+            puntaje,
+            fecha_aplicacion: text(r, "cuerpo/fechaAplicacion"),
+        },
+    })
 }
 
 fn write(x: &mut Xml, p: &str, e: &Encuestaje) {
