@@ -14,6 +14,7 @@
 
 mod coalesce;
 mod limits;
+mod publico;
 mod record;
 mod refusals;
 mod replay;
@@ -103,6 +104,8 @@ pub enum Service {
     GetWsdl,
     /// A request whose operation could not be told (malformed or unknown): refused, audited.
     Desconocido,
+    /// A certificate's verification by anyone, on the public listener ([`Broker::call_public`]).
+    VerificarCertificado,
 }
 
 impl Service {
@@ -114,6 +117,16 @@ impl Service {
             Service::ListMethods => "listMethods",
             Service::GetWsdl => "getWsdl",
             Service::Desconocido => "Desconocido",
+            Service::VerificarCertificado => "VerificarCertificado",
+        }
+    }
+
+    /// The purpose a public service's audit records state (an agency's come from its
+    /// agreement).
+    pub fn public_purpose(self) -> Option<&'static str> {
+        match self {
+            Service::VerificarCertificado => Some("Verificación pública de un certificado"),
+            _ => None,
         }
     }
 }
@@ -132,6 +145,8 @@ pub struct Call {
     pub input_error: Option<ApiError>,
     /// X-Road headers of the request as (name, value), for the audit log.
     pub xroad: Vec<(String, String)>,
+    /// The address the request came from: public services are limited per address.
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl Call {
@@ -269,6 +284,8 @@ pub struct Broker {
     registry_permits: Arc<Semaphore>,
     /// Reads waiting to be read together ([`Broker::call_grouped`]).
     groups: Groups,
+    /// Public services' callers, by address ([`Broker::call_public`]).
+    direcciones: publico::Direcciones,
     /// Refusals per client certificate ([`refusals`]).
     refusals: Refusals,
     validaciones: Arc<ValidacionesFallidas>,
@@ -320,6 +337,7 @@ fn projected<T: Project>(mut value: T, service: Service, agreement: &Agreement) 
         outcome: value.audit_outcome(),
         audited: false,
         undisclosed: value.undisclosed(),
+        status: Some(value.http_status()),
     };
     (value, disclosed)
 }
@@ -371,6 +389,10 @@ impl Broker {
             replay: ReplayGuard::new(Duration::from_secs(broker.replay_window_secs)),
             registry_permits: Arc::new(Semaphore::new(config.database.pool_size as usize)),
             groups: Groups::new(broker.lookup_group_max, broker.lookup_readers),
+            direcciones: publico::Direcciones::new(
+                config.certificados.verificar_por_minuto,
+                config.certificados.verificar_rafaga,
+            ),
             refusals: Refusals::new(broker.refusals_per_second, broker.refusals_burst),
             validaciones: Arc::new(ValidacionesFallidas::new(
                 broker.failed_validations_per_day,
@@ -640,6 +662,15 @@ impl Broker {
         R: Send + 'static,
         F: FnOnce(Admission, &mut DbConnection) -> Result<R, ApiError> + Send + 'static,
     {
+        self.on_registry(move |conn| work(admission, conn)).await
+    }
+
+    /// [`Broker::with_connection`] without an admission (a public service's work).
+    async fn on_registry<R, F>(&self, work: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<R, ApiError> + Send + 'static,
+    {
         // The wait for a permit counts against the pool's timeout, as the wait for a
         // connection did.
         let waited = Instant::now();
@@ -651,13 +682,14 @@ impl Broker {
             tracing::error!("no registry connection within the pool timeout");
             return Err(ApiError::unavailable());
         };
+        let pool = self.pool.clone();
         actix_web::web::block(move || {
             let _permit = permit;
-            let mut conn = admission.pool.get_timeout(left).map_err(|e| {
+            let mut conn = pool.get_timeout(left).map_err(|e| {
                 tracing::error!(error = %e, "no registry connection");
                 ApiError::unavailable()
             })?;
-            work(admission, &mut conn)
+            work(&mut conn)
         })
         .await
         .unwrap_or_else(|e| {

@@ -20,20 +20,15 @@ pub mod verificar;
 pub use contenido::{Contenido, Folio, Tipo};
 pub use firma::{DocumentKeys, Payload};
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
-
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::Config;
 
-/// What the transports need to issue and verify: the keys, the published verification
-/// address and the per-IP verification limiter.
+/// What issuing and verifying need: the keys and the published verification address. (The
+/// broker limits verifications per address: `broker/publico.rs`.)
 pub struct Servicio {
     pub keys: Option<Arc<DocumentKeys>>,
     pub url_base: String,
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl Servicio {
@@ -56,27 +51,9 @@ impl Servicio {
                 }
             }
         };
-        let per_minute =
-            NonZeroU32::new(config.certificados.verificar_por_minuto).unwrap_or(NonZeroU32::MIN);
-        let burst =
-            NonZeroU32::new(config.certificados.verificar_rafaga).unwrap_or(NonZeroU32::MIN);
         Ok(Servicio {
             keys,
             url_base: config.certificados.url_verificacion.clone(),
-            limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
-        })
-    }
-
-    /// Admits one verification from `ip`, or says in how many seconds it may retry.
-    pub fn admit(&self, ip: IpAddr) -> Result<(), u64> {
-        use governor::clock::{Clock, DefaultClock};
-        // Forget addresses whose allowance is full again, so memory stays bounded.
-        if self.limiter.len() > 10_000 {
-            self.limiter.retain_recent();
-        }
-        self.limiter.check_key(&ip).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
         })
     }
 }

@@ -1,10 +1,28 @@
-//! What the HTTP transports (REST and SOAP) share below their own formats: reading a request
-//! body within the agency listener's bound.
+//! What the HTTP transports (REST and SOAP) share below their own formats: the broker's call
+//! for a request, and reading a request body within the agency listener's bound.
 
-use actix_web::web;
+use std::sync::Arc;
 
-use crate::broker::Call;
+use actix_web::{HttpRequest, web};
+
+use crate::broker::{Call, Service, Transport};
 use crate::error::ApiError;
+use crate::tls::ClientIdentity;
+
+/// The broker's call for this request, before its transport reads what it asks: who sent it
+/// (the TLS connection's client identity, the peer's address) and how.
+pub fn call(req: &HttpRequest, transport: Transport) -> Call {
+    Call {
+        identity: req.conn_data::<Arc<ClientIdentity>>().cloned(),
+        transport,
+        service: Service::Desconocido,
+        message_id: None,
+        subjects: Vec::new(),
+        input_error: None,
+        xroad: Vec::new(),
+        peer: req.peer_addr().map(|a| a.ip()),
+    }
+}
 
 /// Largest request body read on the agency listener (a 500-RUN batch is about 10 KiB).
 pub const MAX_BODY: usize = 1 << 20;

@@ -25,6 +25,12 @@ pub trait Project {
         None
     }
 
+    /// The HTTP status the answer is sent with, when not 200 (a verification of a folio the
+    /// node never issued: 404): its audit record keeps the status actually sent.
+    fn http_status(&self) -> u16 {
+        200
+    }
+
     /// Persons the request named that this answer disclosed nothing about, each with their own
     /// outcome (a batch's persons it found no ficha for, a feed's refused lines): the audit
     /// record names them too, so that each shows in that person's access report with what

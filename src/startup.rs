@@ -160,6 +160,7 @@ impl Node {
         let agency = {
             let broker = broker.clone();
             let certificados = certificados.clone();
+            let core = core.clone();
             let trust = trust.clone();
             HttpServer::new(move || {
                 App::new()
@@ -189,6 +190,7 @@ impl Node {
                 App::new()
                     .app_data(broker.clone())
                     .app_data(certificados.clone())
+                    .app_data(core.clone())
                     .configure(rest::public_routes)
                     .default_service(web::to(not_found))
             })

@@ -11,6 +11,8 @@ use crate::agreements::Agreement;
 use crate::audit::AuditRecord;
 use crate::domain::Run;
 use crate::error::ApiError;
+#[cfg(doc)]
+use crate::projection::Project;
 
 /// What an answer disclosed, for its audit record.
 #[derive(Default)]
@@ -25,6 +27,8 @@ pub(super) struct Disclosed {
     pub audited: bool,
     /// The persons asked about that the answer disclosed nothing about, with their outcome.
     pub undisclosed: Vec<(Run, &'static str)>,
+    /// The HTTP status the answer is sent with, when not 200 ([`Project::http_status`]).
+    pub status: Option<u16>,
 }
 
 /// Everything of a request's audit record that is known before it is answered.
@@ -37,6 +41,7 @@ pub(super) struct RecordDraft {
     subjects: Vec<Run>,
     xroad: Option<String>,
     started: Instant,
+    public_purpose: Option<&'static str>,
 }
 
 impl RecordDraft {
@@ -49,6 +54,7 @@ impl RecordDraft {
             subjects: call.subjects.clone(),
             xroad: xroad_json(&call.xroad),
             started,
+            public_purpose: call.service.public_purpose(),
         }
     }
 
@@ -64,7 +70,7 @@ impl RecordDraft {
         let (outcome, status, fields) = match result {
             Ok(_) => (
                 disclosed.outcome.unwrap_or("OK"),
-                200,
+                disclosed.status.unwrap_or(200),
                 disclosed.fields.iter().map(|f| (*f).to_owned()).collect(),
             ),
             // The status the caller received: on SOAP an outcome (no data, bad parameter) is a
@@ -92,7 +98,9 @@ impl RecordDraft {
             message_id: self.message_id.clone(),
             subjects,
             undisclosed: disclosed.undisclosed.clone(),
-            purpose: agreement.map(|a| a.purpose.clone()),
+            purpose: agreement
+                .map(|a| a.purpose.clone())
+                .or_else(|| self.public_purpose.map(str::to_owned)),
             fields,
             outcome: outcome.to_owned(),
             http_status: status,

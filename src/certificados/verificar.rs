@@ -69,24 +69,26 @@ impl Certificado {
     }
 
     /// The field paths this shows, for the audit record.
-    pub fn fields(&self) -> Vec<String> {
-        let mut out: BTreeSet<&str> = [
-            "tipo",
-            "emitido",
-            "emisor",
-            "run",
-            "nombre",
-            "comuna",
-            "folioFicha",
-            "fechaAplicacion",
+    pub fn fields(&self) -> BTreeSet<&'static str> {
+        let mut out: BTreeSet<&'static str> = [
+            "certificado.tipo",
+            "certificado.emitido",
+            "certificado.emisor",
+            "certificado.run",
+            "certificado.nombre",
+            "certificado.comuna",
+            "certificado.folioFicha",
+            "certificado.fechaAplicacion",
         ]
         .into();
         if self.puntaje.is_some() {
-            out.extend(["puntaje", "quintil", "integrantes"]);
+            out.extend([
+                "certificado.puntaje",
+                "certificado.quintil",
+                "certificado.integrantes",
+            ]);
         }
-        out.into_iter()
-            .map(|f| format!("certificado.{f}"))
-            .collect()
+        out
     }
 }
 

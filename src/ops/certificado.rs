@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use super::{Core, Op, ficha};
 use crate::agreements::Agreement;
-use crate::broker::Admission;
+use std::sync::Arc;
+
+use crate::broker::{Admission, Call, Reply, Service};
 use crate::catalog::Operation;
+use crate::certificados::verificar::Verificacion;
 use crate::certificados::{Contenido, DocumentKeys, Folio, Tipo, pdf, store};
 use crate::db::DbConnection;
 use crate::db::schema::{integrantes, personas};
@@ -317,4 +320,70 @@ impl Op for EmitirCertificado {
         };
         responder(agreement, conn, &emisor, p.run, p.tipo, Utc::now())
     }
+}
+/// VerificarCertificado (`GET /verificar/{folio}?codigo=` on the public listener): anyone
+/// with a certificate's folio and code checks it against the node's record and signature.
+/// The broker limits it per address and audits each verification of an issued folio, naming
+/// its person ([`crate::broker::Broker::call_public`]).
+pub async fn verificar(
+    core: Arc<Core>,
+    mut call: Call,
+    request: Option<Verificar>,
+) -> Reply<Verificacion> {
+    call.service = Service::VerificarCertificado;
+    if request.is_none() && call.input_error.is_none() {
+        call.input_error = Some(ApiError::unavailable());
+    }
+    let keys = core.certificados.keys.clone();
+    let broker = core.broker.clone();
+    broker
+        .call_public(call, move |conn| {
+            let request = request.ok_or_else(ApiError::unavailable)?;
+            let Some(keys) = keys else {
+                tracing::error!("verification asked of a node without the document public key");
+                return Err(ApiError::unavailable());
+            };
+            let online = crate::certificados::verificar::online(
+                conn,
+                keys.public(),
+                &request.folio,
+                &request.codigo,
+            )?;
+            Ok((online.verificacion, online.subject))
+        })
+        .await
+}
+
+/// A verification is public: it shows what the certificate printed (its RUN masked) to anyone
+/// with its code, and no grant narrows it. Its audit record names the fields shown and, when
+/// it is not valid, why.
+impl Project for Verificacion {
+    fn project(&mut self, _: &crate::agreements::FieldSet) {}
+
+    fn disclosed(&self) -> BTreeSet<&'static str> {
+        self.certificado
+            .as_ref()
+            .map(crate::certificados::verificar::Certificado::fields)
+            .unwrap_or_default()
+    }
+
+    fn audit_outcome(&self) -> Option<&'static str> {
+        (!self.valido).then_some(self.motivo)
+    }
+
+    /// 200 when valid, 404 for a folio the node never issued, 422 otherwise.
+    fn http_status(&self) -> u16 {
+        match self.motivo {
+            "VALIDO" => 200,
+            "FOLIO_DESCONOCIDO" => 404,
+            _ => 422,
+        }
+    }
+}
+
+/// A folio and the code printed beside it.
+#[derive(Debug, Clone)]
+pub struct Verificar {
+    pub folio: Folio,
+    pub codigo: String,
 }

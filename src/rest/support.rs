@@ -1,8 +1,6 @@
 //! What every REST handler shares: building the broker's [`Call`] from the HTTP request and
 //! rendering its [`Reply`].
 
-use std::sync::Arc;
-
 use actix_web::http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::Serialize;
@@ -11,7 +9,6 @@ use serde::de::DeserializeOwned;
 use crate::broker::{Broker, Call, Reply, Service, Transport};
 use crate::domain::Run;
 use crate::error::ApiError;
-use crate::tls::ClientIdentity;
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const XROAD_ID: &str = "x-road-id";
@@ -27,13 +24,10 @@ pub fn call(req: &HttpRequest, service: Service) -> Call {
             .map(|v| v.to_str().map(str::to_owned).unwrap_or_default())
     };
     Call {
-        identity: req.conn_data::<Arc<ClientIdentity>>().cloned(),
-        transport: Transport::Rest,
         service,
         message_id: header(REQUEST_ID).or_else(|| header(XROAD_ID)),
-        subjects: Vec::new(),
-        input_error: None,
         xroad: xroad_headers(req),
+        ..crate::http::call(req, Transport::Rest)
     }
 }
 

@@ -1,17 +1,20 @@
 //! `GET /verificar/{folio}?codigo=XXXXX-XXXXX` on the public listener (VerificarCertificado):
-//! no client certificate, rate limited per IP address, HTML for a person and JSON for a
-//! machine (`Accept: application/json`). Every verification of a folio the node issued is
-//! audited, with the person as its subject.
+//! no client certificate, HTML for a person and JSON for a machine (`Accept:
+//! application/json`). Decodes and renders only: the broker limits it per address and audits
+//! every verification of a folio the node issued, with the person as its subject
+//! (`ops::certificado::verificar`).
 
 use actix_web::http::header::ACCEPT;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use chrono::Utc;
 
-use crate::audit::AuditRecord;
-use crate::broker::Broker;
-use crate::certificados::verificar::{self, Online, Verificacion};
-use crate::certificados::{Folio, Servicio};
+use super::support::call;
+use crate::broker::{Call, Service};
+use crate::certificados::Folio;
+use crate::certificados::verificar::Verificacion;
 use crate::error::ApiError;
+use crate::ops::Core;
+use crate::ops::certificado::{self, Verificar};
+use crate::projection::Project;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,128 +55,49 @@ fn refuse(req: &HttpRequest, error: ApiError) -> HttpResponse {
 pub async fn verificar(
     req: HttpRequest,
     path: web::Path<String>,
-    broker: web::Data<Broker>,
-    servicio: web::Data<Servicio>,
+    core: web::Data<Core>,
 ) -> HttpResponse {
-    let Some(ip) = req.peer_addr().map(|a| a.ip()) else {
-        return refuse(&req, ApiError::unavailable());
-    };
-    if let Err(retry_after) = servicio.admit(ip) {
-        let error = ApiError {
-            detail: "too many verifications from this address; retry later".into(),
-            ..ApiError::limite_excedido(retry_after)
-        };
-        return refuse(&req, error);
+    let mut call = call(&req, Service::VerificarCertificado);
+    let request = decode(&req, &path, &mut call);
+    // Without a code, a person gets the form to type it in: static, it discloses nothing.
+    if request.is_none() && call.input_error.is_none() {
+        let folio = Folio::parse(&path)
+            .map(|f| f.as_str().to_owned())
+            .unwrap_or_default();
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(super::verificar_html::form_page(&folio));
     }
-    let started = std::time::Instant::now();
-    // Read by hand, so a malformed query string is a problem with a stable code too.
-    let Ok(query) = web::Query::<Query>::from_query(req.query_string()) else {
-        return refuse(
-            &req,
-            ApiError::solicitud_invalida("the query string holds only codigo=XXXXX-XXXXX"),
-        );
-    };
-    let Some(folio) = Folio::parse(&path) else {
-        return refuse(
-            &req,
-            ApiError::solicitud_invalida(
-                "a folio looks like CFP-XXXX-XXXX-XXXX or CON-XXXX-XXXX-XXXX",
-            ),
-        );
-    };
-    let codigo = match query.codigo.as_deref().map(str::trim) {
-        Some(c) if crate::certificados::firma::normalize_code(c).is_some() => c.to_owned(),
-        Some(_) => {
-            return refuse(
-                &req,
-                ApiError::solicitud_invalida(
-                    "a verification code is 10 letters and digits (XXXXX-XXXXX)",
-                ),
-            );
-        }
-        None if wants_json(&req) => {
-            return refuse(
-                &req,
-                ApiError::solicitud_invalida("the codigo query parameter is required"),
-            );
-        }
-        None => {
-            return HttpResponse::Ok()
-                .content_type("text/html; charset=utf-8")
-                .body(super::verificar_html::form_page(folio.as_str()));
-        }
-    };
-    let Some(keys) = servicio.keys.clone() else {
-        tracing::error!("verification asked of a node without the document public key");
-        return refuse(&req, ApiError::unavailable());
-    };
-    let pool = broker.pool.clone();
-    let checked = web::block(move || {
-        let mut conn = pool.get().map_err(|e| {
-            tracing::error!(error = %e, "no registry connection");
-            ApiError::unavailable()
-        })?;
-        verificar::online(&mut conn, keys.public(), &folio, &codigo).map_err(ApiError::from)
-    })
-    .await
-    .unwrap_or_else(|_| Err(ApiError::unavailable()));
-    let online = match checked {
-        Ok(online) => online,
-        Err(e) => return refuse(&req, e),
-    };
-    let status = match online.verificacion.motivo {
-        "VALIDO" => 200,
-        "FOLIO_DESCONOCIDO" => 404,
-        _ => 422,
-    };
-    let latency_us = started.elapsed().as_micros() as u64;
-    if let Err(e) = audit(&broker, &online, status, latency_us).await {
-        return refuse(&req, e);
+    let reply = certificado::verificar(core.into_inner(), call, request).await;
+    match reply.result {
+        Ok(v) => render(&req, v.http_status(), &v),
+        Err(e) => refuse(&req, e),
     }
-    render(&req, status, &online.verificacion)
 }
 
-/// A verification of an issued folio is audited before it is answered.
-async fn audit(
-    broker: &Broker,
-    online: &Online,
-    status: u16,
-    latency_us: u64,
-) -> Result<(), ApiError> {
-    let Some(run) = online.subject else {
-        return Ok(());
+/// The folio from the path and the code from the query string. A malformed one is the call's
+/// input error; no code at all, for a person, is `None` without an error (the form).
+fn decode(req: &HttpRequest, path: &str, call: &mut Call) -> Option<Verificar> {
+    let mut refuse = |detail: &str| {
+        call.input_error = Some(ApiError::solicitud_invalida(detail));
+        None
     };
-    let v = &online.verificacion;
-    let record = AuditRecord {
-        omitidos: None,
-        personas: None,
-        ts: Utc::now(),
-        agreement: None,
-        certificate: None,
-        operation: "VerificarCertificado".into(),
-        transport: "rest",
-        message_id: uuid::Uuid::new_v4().to_string(),
-        subjects: vec![run],
-        undisclosed: Vec::new(),
-        purpose: Some("Verificación pública de un certificado".into()),
-        fields: v
-            .certificado
-            .as_ref()
-            .map(|c| c.fields())
-            .unwrap_or_default(),
-        outcome: if v.valido {
-            "OK".into()
-        } else {
-            v.motivo.into()
-        },
-        http_status: status,
-        latency_us,
-        xroad: None,
+    // Read by hand, so a malformed query string is a problem with a stable code too.
+    let Ok(query) = web::Query::<Query>::from_query(req.query_string()) else {
+        return refuse("the query string holds only codigo=XXXXX-XXXXX");
     };
-    broker.audit.append(record).await.map(|_| ()).map_err(|e| {
-        tracing::error!(error = %e, "audit record not written: verification withheld");
-        ApiError::unavailable()
-    })
+    let Some(folio) = Folio::parse(path) else {
+        return refuse("a folio looks like CFP-XXXX-XXXX-XXXX or CON-XXXX-XXXX-XXXX");
+    };
+    match query.codigo.as_deref().map(str::trim) {
+        Some(c) if crate::certificados::firma::normalize_code(c).is_some() => Some(Verificar {
+            folio,
+            codigo: c.to_owned(),
+        }),
+        Some(_) => refuse("a verification code is 10 letters and digits (XXXXX-XXXXX)"),
+        None if wants_json(req) => refuse("the codigo query parameter is required"),
+        None => None,
+    }
 }
 
 fn render(req: &HttpRequest, status: u16, v: &Verificacion) -> HttpResponse {

@@ -22,7 +22,6 @@ use crate::ops::estadisticas::EstadisticasTerritoriales;
 use crate::ops::identidad::{Afirmacion, Validacion, ValidarIdentidad};
 use crate::ops::lote::{ConsultarFichaFPSLote, Lote};
 use crate::ops::{self, Core, Op, meta};
-use crate::tls::ClientIdentity;
 
 mod encuestaje;
 mod lotes;
@@ -47,13 +46,8 @@ pub async fn post(
         Err((version, error)) => (version, None, Some(error)),
     };
     let mut call = Call {
-        identity: req.conn_data::<Arc<ClientIdentity>>().cloned(),
-        transport: Transport::Soap(version),
-        service: Service::Desconocido,
-        message_id: None,
-        subjects: Vec::new(),
         input_error,
-        xroad: Vec::new(),
+        ..crate::http::call(&req, Transport::Soap(version))
     };
     let body = read_body(payload, &mut call).await;
     let mut ctx = Context {

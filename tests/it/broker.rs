@@ -677,6 +677,7 @@ fn lookup_call(node: &TestNode, agreement: &str) -> siis::broker::Call {
         subjects: Vec::new(),
         input_error: None,
         xroad: Vec::new(),
+        peer: None,
     }
 }
 

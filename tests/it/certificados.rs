@@ -255,6 +255,13 @@ per_backend!(
         );
         assert!(v.get("certificado").is_none());
         assert_eq!(last_audit(&node).1, "CODIGO_INCORRECTO");
+        // The record keeps the status the caller got.
+        let status: i32 = auditoria::table
+            .order(auditoria::id.desc())
+            .select(auditoria::estado_http)
+            .first(&mut node.db())
+            .unwrap();
+        assert_eq!(status, 422);
         let page = verify(folio.clone(), "00000-00000".into(), false)
             .await
             .unwrap()
@@ -533,7 +540,7 @@ async fn node_with(
 
 per_backend!(
     async fn verification_is_rate_limited_per_address(backend) {
-        let (node, _db, dir) = node_with(backend, |c, _| {
+        let (node, db, dir) = node_with(backend, |c, _| {
             c.certificados.verificar_rafaga = 3;
             c.certificados.verificar_por_minuto = 1;
         })
@@ -548,6 +555,11 @@ per_backend!(
             "https://localhost:{}/verificar/CFP-0000-0000-0000?codigo=00000-00000",
             node.public.port()
         );
+        let audited = || {
+            let mut conn = siis::db::ConnectionManager::new(db.url.clone()).open().unwrap();
+            auditoria::table.count().get_result::<i64>(&mut conn).unwrap()
+        };
+        let before = audited();
         // Bad input counts too: a malformed folio, an unknown query parameter, then a folio
         // never issued (the node's own public listener answers each with a stable code).
         let public = |path: &str| format!("https://localhost:{}{path}", node.public.port());
@@ -601,6 +613,8 @@ per_backend!(
         assert_eq!(html.status(), 429);
         assert!(html.headers().contains_key("retry-after"));
         assert!(html.text().await.unwrap().contains("LIMITE_EXCEDIDO"));
+        // None of these concerned a person: an anonymous caller leaves no audit record.
+        assert_eq!(audited(), before);
         node.stop().await.unwrap();
     }
 );
