@@ -12,6 +12,7 @@ pub mod ficha;
 pub mod identidad;
 pub mod lote;
 pub mod meta;
+pub mod recepcion;
 
 use std::sync::Arc;
 

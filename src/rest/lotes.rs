@@ -10,11 +10,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 
 use super::support::{call, respond};
-use crate::broker::{Broker, Service};
+use crate::broker::Service;
 use crate::catalog::Operation;
 use crate::catalog::TipoLote;
 use crate::error::ApiError;
-use crate::lotes::{self, Formato, Recepcion};
+use crate::lotes::Formato;
+use crate::ops::Core;
+use crate::ops::recepcion::{self, Pedido};
 
 const OP: Service = Service::Op(Operation::RecepcionLotes);
 pub const LOTE_ID: &str = "x-lote-id";
@@ -24,7 +26,7 @@ pub async fn recibir(
     req: HttpRequest,
     tipo: web::Path<String>,
     payload: web::Payload,
-    broker: web::Data<Broker>,
+    core: web::Data<Core>,
 ) -> HttpResponse {
     let mut call = call(&req, OP);
     let tipo = TipoLote::from_request(&tipo)
@@ -37,7 +39,7 @@ pub async fn recibir(
             "send a batch as text/csv or application/xml",
         ));
     }
-    let max = broker.config.broker.lotes_max_bytes;
+    let max = core.broker.config.broker.lotes_max_bytes;
     if declared_length(&req).is_some_and(|n| n > max) && call.input_error.is_none() {
         call.input_error = Some(ApiError::demasiado_grande(max as usize));
     }
@@ -45,36 +47,14 @@ pub async fn recibir(
         .headers()
         .get(LOTE_ID)
         .map(|v| v.to_str().map(str::to_owned).unwrap_or_default());
-    let id_mensaje = call.message_id.clone();
-    // The body is read only once the broker has admitted the request and the agreement grants
-    // this kind and has room for one more batch in progress.
-    let reply = match (tipo, formato) {
-        (Some(tipo), Some(formato)) => {
-            let recepcion = Recepcion {
-                tipo,
-                formato,
-                clave,
-                transporte: "rest",
-                id_mensaje,
-            };
-            broker
-                .into_inner()
-                .call_write_reading(
-                    call,
-                    move |admission| lotes::comprobar_tipo(&admission.agreement, tipo),
-                    spool(payload, max),
-                    recepcion,
-                )
-                .await
-        }
-        // Refused at admission with the call's input error, the body unread.
-        _ => {
-            broker
-                .into_inner()
-                .call_local::<lotes::Informe, _>(call, |_| Err(ApiError::unavailable()))
-                .await
-        }
-    };
+    let pedido = tipo.zip(formato).map(|(tipo, formato)| Pedido {
+        tipo,
+        formato,
+        clave,
+        transporte: "rest",
+    });
+    // The body is spooled only once the broker has admitted the batch (`ops::recepcion`).
+    let reply = recepcion::recibir(core.into_inner(), call, pedido, spool(payload, max)).await;
     let repetido = matches!(&reply.result, Ok(informe) if informe.repetido);
     let mut response = respond(&req, reply);
     if repetido {

@@ -229,7 +229,7 @@ async fn dispatch(
             let (decode, encode) = (super::estadisticas::consulta, super::estadisticas::encode);
             serve::<EstadisticasTerritoriales>(core, call, &ctx, decode, encode).await
         }
-        "RecibirLote" => lotes::dispatch(broker, call, &ctx).await,
+        "RecibirLote" => lotes::dispatch(core, call, &ctx).await,
         "allowedMethods" => {
             call.service = Service::Metaservicios;
             let reply = broker

@@ -8,16 +8,26 @@ use actix_web::HttpResponse;
 use base64::Engine;
 
 use super::{Context, render};
-use crate::broker::{Broker, Call, Service};
-use crate::catalog::Operation;
+use crate::broker::Call;
 use crate::catalog::TipoLote;
 use crate::error::ApiError;
-use crate::lotes::{self, Formato, Informe, Recepcion};
+use crate::lotes::{Formato, Informe};
+use crate::ops::Core;
+use crate::ops::recepcion::{self, Pedido};
+use crate::soap::parse::Request;
 use crate::soap::xml::Xml;
 
-pub(super) async fn dispatch(broker: Arc<Broker>, mut call: Call, ctx: &Context) -> HttpResponse {
-    let r = &ctx.request;
-    call.service = Service::Op(Operation::RecepcionLotes);
+pub(super) async fn dispatch(core: Arc<Core>, mut call: Call, ctx: &Context) -> HttpResponse {
+    let (pedido, contenido) = match decode(&ctx.request, &mut call) {
+        Some((pedido, contenido)) => (Some(pedido), contenido),
+        None => (None, Vec::new()),
+    };
+    let reply = recepcion::recibir(core, call, pedido, async move { Ok(contenido) }).await;
+    render(ctx, reply, write)
+}
+
+/// The batch's kind, format and id, and its content decoded from base64.
+fn decode(r: &Request, call: &mut Call) -> Option<(Pedido, Vec<u8>)> {
     let tipo = TipoLote::from_request(r.value("cuerpo/tipo").unwrap_or("").trim())
         .map_err(|e| call.input_error.get_or_insert(e).clone())
         .ok();
@@ -41,34 +51,13 @@ pub(super) async fn dispatch(broker: Arc<Broker>, mut call: Call, ctx: &Context)
             None
         }
     };
-    let clave = r.value("cuerpo/idLote").map(str::to_owned);
-    let id_mensaje = call.message_id.clone();
-    let reply = match (tipo, formato, contenido) {
-        (Some(tipo), Some(formato), Some(contenido)) => {
-            let recepcion = Recepcion {
-                tipo,
-                formato,
-                clave,
-                transporte: "soap",
-                id_mensaje,
-            };
-            broker
-                .call_write_reading(
-                    call,
-                    move |admission| lotes::comprobar_tipo(&admission.agreement, tipo),
-                    async move { Ok(contenido) },
-                    recepcion,
-                )
-                .await
-        }
-        // Refused at admission with the call's input error.
-        _ => {
-            broker
-                .call_local::<Informe, _>(call, |_| Err(ApiError::unavailable()))
-                .await
-        }
+    let pedido = Pedido {
+        tipo: tipo?,
+        formato: formato?,
+        clave: r.value("cuerpo/idLote").map(str::to_owned),
+        transporte: "soap",
     };
-    render(ctx, reply, write)
+    Some((pedido, contenido?))
 }
 
 fn write(x: &mut Xml, p: &str, i: &Informe) {
