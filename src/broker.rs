@@ -267,6 +267,17 @@ pub struct Reply<T> {
     pub result: Result<T, ApiError>,
 }
 
+impl<T> Reply<T> {
+    /// The same reply with its answer turned into what a transport sends.
+    pub fn map<U>(self, f: impl FnOnce(T) -> Result<U, ApiError>) -> Reply<U> {
+        Reply {
+            message_id: self.message_id,
+            agreement: self.agreement,
+            result: self.result.and_then(f),
+        }
+    }
+}
+
 /// The agreements in force and their limits, swapped together so that no request ever sees
 /// one without the other.
 pub struct Policy {

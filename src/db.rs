@@ -19,4 +19,4 @@ pub(crate) use conn::{SQLITE_PRAGMAS, count, forget_stat4_samples, on_backend};
 pub use migrate::{MIGRATION_NAMES, run_migrations};
 pub use reference::sync_reference;
 pub use url::{DatabaseUrl, DatabaseUrlError};
-pub use write::write_transaction;
+pub use write::{FOLIO_LOCK, write_transaction};

@@ -55,3 +55,8 @@ where
         }
     }
 }
+
+/// Key of the PostgreSQL advisory lock that serialises new folios (and households) within
+/// their transactions, whoever writes them (a survey's result, a municipal feed). SQLite needs
+/// none: the guarded UPDATE already holds its only writer lock.
+pub const FOLIO_LOCK: i64 = 0x5115_0004;

@@ -589,7 +589,7 @@ pub(super) fn bloqueo(tipo: TipoLote) -> Option<String> {
     match tipo {
         TipoLote::Fichas => Some(format!(
             "SELECT pg_advisory_xact_lock({})",
-            crate::ops::encuestaje::store::FOLIO_LOCK
+            crate::db::FOLIO_LOCK
         )),
         TipoLote::Suf | TipoLote::Pensiones => Some(super::beneficios::bloqueo()),
         TipoLote::Personas | TipoLote::Defunciones | TipoLote::Nacimientos => None,

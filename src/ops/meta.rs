@@ -3,7 +3,11 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use std::sync::Arc;
+
+use super::Core;
 use crate::agreements::Agreement;
+use crate::broker::{Call, Reply, Service};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -47,4 +51,21 @@ pub fn allowed_methods(agreement: &Agreement) -> OperacionesPermitidas {
             })
             .collect(),
     }
+}
+/// allowedMethods (REST `GET /api/v1/metaservicios/operaciones`, SOAP allowedMethods): what
+/// the caller's agreement grants. Any agreement in force may ask; it reads no registry data.
+pub async fn operaciones(core: Arc<Core>, mut call: Call) -> Reply<OperacionesPermitidas> {
+    call.service = Service::Metaservicios;
+    let broker = core.broker.clone();
+    broker
+        .call_local(call, |admission| Ok(allowed_methods(&admission.agreement)))
+        .await
+}
+
+/// The empty authenticated request (REST `GET /api/v1/ping`): admitted, limited and audited
+/// like any other, it reads nothing (the benchmark's baseline).
+pub async fn ping(core: Arc<Core>, mut call: Call) -> Reply<()> {
+    call.service = Service::Ping;
+    let broker = core.broker.clone();
+    broker.call_local(call, |_| Ok(())).await
 }

@@ -51,63 +51,62 @@ fn wants_pdf(req: &HttpRequest) -> bool {
 
 /// The PDF as the body; folio and code in `X-Certificado-Folio` / `X-Certificado-Codigo`.
 fn pdf_response(req: &HttpRequest, reply: Reply<Emision>) -> HttpResponse {
+    let reply = reply.map(|emision| match emision {
+        Emision {
+            pdf: Some(pdf),
+            folio: Some(folio),
+            codigo,
+            ..
+        } => Ok((pdf, folio, codigo)),
+        // Every certificate carries its PDF, and EmitirCertificado refuses a grant without
+        // `pdf` before issuing ([`certificado::carried_fields`]): an issued one has it here.
+        _ => {
+            tracing::error!("an issued certificate came without its PDF");
+            Err(ApiError::unavailable())
+        }
+    });
     let Reply {
         message_id,
         agreement,
         result,
     } = reply;
-    match result {
-        Ok(Emision {
-            pdf: Some(pdf),
-            folio: Some(folio),
-            codigo,
-            ..
-        }) => {
-            // The message id and X-Road headers, as every other answer carries them.
-            let echoed = respond(
+    let (pdf, folio, codigo) = match result {
+        Ok(document) => document,
+        Err(e) => {
+            let result = Err::<(), _>(e);
+            return respond(
                 req,
                 Reply {
                     message_id,
                     agreement,
-                    result: Ok(()),
+                    result,
                 },
             );
-            let mut builder = HttpResponse::Ok();
-            for (name, value) in echoed.headers() {
-                if name.as_str().starts_with("x-") {
-                    builder.insert_header((name.clone(), value.clone()));
-                }
-            }
-            builder
-                .content_type("application/pdf")
-                .insert_header((
-                    CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{folio}.pdf\""),
-                ))
-                .insert_header(("x-certificado-folio", folio))
-                .insert_header(("x-certificado-codigo", codigo.unwrap_or_default()))
-                .body(pdf)
         }
-        // Every certificate carries its PDF, and EmitirCertificado refuses a grant without
-        // `pdf` before issuing ([`certificado::carried_fields`]): an issued one has it here.
-        Ok(_) => {
-            tracing::error!("an issued certificate came without its PDF");
-            respond(
-                req,
-                Reply::<()> {
-                    message_id,
-                    agreement,
-                    result: Err(ApiError::unavailable()),
-                },
-            )
+    };
+    // The message id and X-Road headers, as every other answer carries them.
+    let result = Ok(());
+    let echoed = respond(
+        req,
+        Reply {
+            message_id,
+            agreement,
+            result,
+        },
+    );
+    let mut builder = HttpResponse::Ok();
+    for (name, value) in echoed.headers() {
+        if name.as_str().starts_with("x-") {
+            builder.insert_header((name.clone(), value.clone()));
         }
-        Err(e) => respond(
-            req,
-            Reply::<()> {
-                message_id,
-                agreement,
-                result: Err(e),
-            },
-        ),
     }
+    builder
+        .content_type("application/pdf")
+        .insert_header((
+            CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{folio}.pdf\""),
+        ))
+        .insert_header(("x-certificado-folio", folio))
+        .insert_header(("x-certificado-codigo", codigo.unwrap_or_default()))
+        .body(pdf)
 }

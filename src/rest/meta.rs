@@ -5,24 +5,16 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::support::{call, respond};
-use crate::broker::{Broker, Service};
-use crate::ops::meta;
+use crate::broker::Service;
+use crate::ops::{Core, meta};
 
-pub async fn ping(req: HttpRequest, broker: web::Data<Broker>) -> HttpResponse {
-    let reply = broker
-        .into_inner()
-        .call_local(call(&req, Service::Ping), |_| Ok(json!({ "ok": true })))
-        .await;
-    respond(&req, reply)
+pub async fn ping(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
+    let reply = meta::ping(core.into_inner(), call(&req, Service::Ping)).await;
+    respond(&req, reply.map(|()| Ok(json!({ "ok": true }))))
 }
 
-pub async fn operaciones(req: HttpRequest, broker: web::Data<Broker>) -> HttpResponse {
-    let reply = broker
-        .into_inner()
-        .call_local(call(&req, Service::Metaservicios), |admission| {
-            Ok(meta::allowed_methods(&admission.agreement))
-        })
-        .await;
+pub async fn operaciones(req: HttpRequest, core: web::Data<Core>) -> HttpResponse {
+    let reply = meta::operaciones(core.into_inner(), call(&req, Service::Metaservicios)).await;
     respond(&req, reply)
 }
 

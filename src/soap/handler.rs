@@ -231,10 +231,7 @@ async fn dispatch(
         }
         "RecibirLote" => lotes::dispatch(core, call, &ctx).await,
         "allowedMethods" => {
-            call.service = Service::Metaservicios;
-            let reply = broker
-                .call_local(call, |adm| Ok(meta::allowed_methods(&adm.agreement)))
-                .await;
+            let reply = meta::operaciones(core, call).await;
             render(&ctx, reply, encode::allowed_methods)
         }
         "listMethods" => {

@@ -211,9 +211,7 @@ fn persona_viva(conn: &mut DbConnection, run: i32) -> QueryResult<bool> {
     Ok(matches!(defuncion, Some(None)))
 }
 
-/// Key of the PostgreSQL advisory lock that serialises new folios (and households) within
-/// their transactions. SQLite needs none: the guarded UPDATE already holds its only writer lock.
-pub(crate) const FOLIO_LOCK: i64 = 0x5115_0004;
+use crate::db::FOLIO_LOCK;
 
 /// Makes the survey the ficha in force of the person's household in the request's comuna;
 /// returns the new folio.
