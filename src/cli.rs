@@ -245,7 +245,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 seed,
                 sample,
                 sample_size,
-                umbrales: Umbrales::from_rules(&Rules::load(&config.eligibility.rules)?)?,
+                umbrales: Umbrales::from_rules(&Rules::load(&config.elegibilidad.reglas)?)?,
             };
             let pool = startup::open_registry(&config)?;
             let mut conn = pool.get()?;

@@ -24,7 +24,7 @@ pub struct Config {
     pub log: LogConfig,
     pub broker: BrokerConfig,
     pub audit: AuditConfig,
-    pub eligibility: EligibilityConfig,
+    pub elegibilidad: ElegibilidadConfig,
     pub certificados: CertificadosConfig,
     pub encuestaje: EncuestajeConfig,
     pub estadisticas: EstadisticasConfig,
@@ -132,9 +132,9 @@ pub struct AuditConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct EligibilityConfig {
+pub struct ElegibilidadConfig {
     /// The eligibility rules and thresholds per program (TOML).
-    pub rules: PathBuf,
+    pub reglas: PathBuf,
 }
 
 /// Certificates (EmitirCertificado / VerificarCertificado); see `src/certificados.rs`.
@@ -266,7 +266,7 @@ impl Default for Config {
             log: LogConfig::default(),
             broker: BrokerConfig::default(),
             audit: AuditConfig::default(),
-            eligibility: EligibilityConfig::default(),
+            elegibilidad: ElegibilidadConfig::default(),
             certificados: CertificadosConfig::default(),
             encuestaje: EncuestajeConfig::default(),
             estadisticas: EstadisticasConfig::default(),
@@ -325,10 +325,10 @@ impl Default for BrokerConfig {
     }
 }
 
-impl Default for EligibilityConfig {
+impl Default for ElegibilidadConfig {
     fn default() -> Self {
-        EligibilityConfig {
-            rules: PathBuf::from("conf/elegibilidad.toml"),
+        ElegibilidadConfig {
+            reglas: PathBuf::from("conf/elegibilidad.toml"),
         }
     }
 }
@@ -522,6 +522,18 @@ mod tests {
         assert_eq!(config.listen.agency.port(), 9443);
         assert_eq!(config.tls.dir, PathBuf::from("/etc/siis/pki"));
         assert_eq!(config.database.pool_size, 8);
+    }
+
+    /// `[eligibility] rules` became `[elegibilidad] reglas` (2026-12): a file or variable
+    /// that still says so is refused, naming it, rather than silently using the default.
+    #[test]
+    fn the_eligibility_section_has_its_spanish_name() {
+        let renamed = load_in_jail("[elegibilidad]\nreglas = \"a.toml\"\n", &[]).unwrap();
+        assert_eq!(renamed.elegibilidad.reglas, PathBuf::from("a.toml"));
+        let old = load_in_jail("[eligibility]\nrules = \"b.toml\"\n", &[]).unwrap_err();
+        assert!(old.contains("eligibility"), "{old}");
+        let env = load_in_jail("", &[("SIIS__ELIGIBILITY__RULES", "c.toml")]).unwrap_err();
+        assert!(env.contains("eligibility"), "{env}");
     }
 
     #[test]

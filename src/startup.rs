@@ -290,7 +290,7 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
             "agreement clients named by subject CN alone (any CA of ca.pem may issue that name): see `siis agreements check`"
         );
     }
-    let rules = Rules::load(&config.eligibility.rules)?;
+    let rules = Rules::load(&config.elegibilidad.reglas)?;
     let audit = AuditLog::start_with(
         &config.database.url,
         config.audit.durability,

@@ -55,7 +55,7 @@ pub fn ensure_population(config: &Config, pool: &Pool) -> anyhow::Result<()> {
         seed: 1,
         sample: Some(DEMO_SAMPLE.into()),
         sample_size: 1_000,
-        umbrales: Umbrales::from_rules(&Rules::load(&config.eligibility.rules)?)?,
+        umbrales: Umbrales::from_rules(&Rules::load(&config.elegibilidad.reglas)?)?,
     };
     let report = super::progress::seed_with_progress(&mut conn, &options)?;
     super::progress::print_seed_report(&report, config);

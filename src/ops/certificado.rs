@@ -191,7 +191,7 @@ pub fn responder(
         tracing::error!("certificate asked of a node without a document signing key");
         ApiError::unavailable()
     })?;
-    let Some((household, ficha)) = ficha::household_with_ficha(conn, run)? else {
+    let Some((household, ficha)) = ficha::hogar_con_ficha(conn, run)? else {
         return Err(ApiError::no_encontrado());
     };
     if agreement

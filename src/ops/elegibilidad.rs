@@ -125,7 +125,7 @@ pub fn consultar(
     scope: Option<Cut>,
     today: NaiveDate,
 ) -> Result<Elegibilidad, ApiError> {
-    let Some((household, ficha)) = ficha::household_with_ficha(conn, run)? else {
+    let Some((household, ficha)) = ficha::hogar_con_ficha(conn, run)? else {
         return Err(ApiError::no_encontrado());
     };
     if scope.is_some_and(|cut| cut.as_str() != household.cut) {

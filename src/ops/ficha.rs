@@ -176,21 +176,21 @@ pub enum Lookup {
 
 /// The person's household, its comuna and whether the person is deceased.
 #[derive(Clone)]
-pub struct Household {
+pub struct HogarLeido {
     pub hogar_id: i64,
     pub cut: String,
     pub fallecido: bool,
     pub fecha_nacimiento: NaiveDate,
 }
 
-impl Household {
+impl HogarLeido {
     fn new(
         hogar_id: i64,
         cut: String,
         defuncion: Option<NaiveDate>,
         fecha_nacimiento: NaiveDate,
-    ) -> Household {
-        Household {
+    ) -> HogarLeido {
+        HogarLeido {
             hogar_id,
             cut,
             fallecido: defuncion.is_some(),
@@ -200,24 +200,24 @@ impl Household {
 }
 
 /// Finds the household of `run`, or `None` if the person is unknown or has no household.
-/// The same statement as [`household_with_ficha`], whose ficha this caller does not need.
-pub fn household_of(conn: &mut DbConnection, run: Run) -> Result<Option<Household>, DbError> {
-    Ok(household_with_ficha(conn, run)?.map(|(household, _)| household))
+/// The same statement as [`hogar_con_ficha`], whose ficha this caller does not need.
+pub fn hogar_de(conn: &mut DbConnection, run: Run) -> Result<Option<HogarLeido>, DbError> {
+    Ok(hogar_con_ficha(conn, run)?.map(|(household, _)| household))
 }
 
 /// The household of `run` (its comuna, whether the person is deceased) and the household's
 /// ficha in force, in one query: one round trip on PostgreSQL instead of two. The ficha is
 /// joined with its `estado` written into the SQL ([`FichaEnVigor`]), so the statement stays
 /// prepared. `None` if the person is unknown or has no household.
-pub fn household_with_ficha(
+pub fn hogar_con_ficha(
     conn: &mut DbConnection,
     run: Run,
-) -> Result<Option<(Household, Option<Ficha>)>, DbError> {
+) -> Result<Option<(HogarLeido, Option<Ficha>)>, DbError> {
     let query = lookup_join()
         .filter(integrantes::run.eq(run.numero() as i32))
-        .select(household_columns());
-    let row: Option<HouseholdWithFicha> = on_backend!(conn, |c| query.get_result(c).optional())?;
-    Ok(row.map(household_with_ficha_row))
+        .select(columnas_hogar());
+    let row: Option<HogarConFicha> = on_backend!(conn, |c| query.get_result(c).optional())?;
+    Ok(row.map(fila_hogar_con_ficha))
 }
 
 /// The join every lookup reads: each member with their household (its comuna), their person
@@ -246,7 +246,7 @@ type FichaColumns = diesel::dsl::Nullable<(
 
 /// A person's household, as [`lookup_join`] gives it: household, comuna, date of death, birth
 /// date, the household's ficha in force.
-fn household_columns() -> (
+fn columnas_hogar() -> (
     integrantes::hogar_id,
     hogares::cut,
     personas::fecha_defuncion,
@@ -262,18 +262,18 @@ fn household_columns() -> (
     )
 }
 
-/// A row of [`household_columns`].
-type HouseholdWithFicha = (i64, String, Option<NaiveDate>, NaiveDate, Option<Ficha>);
+/// A row of [`columnas_hogar`].
+type HogarConFicha = (i64, String, Option<NaiveDate>, NaiveDate, Option<Ficha>);
 
-fn household_with_ficha_row(row: HouseholdWithFicha) -> (Household, Option<Ficha>) {
+fn fila_hogar_con_ficha(row: HogarConFicha) -> (HogarLeido, Option<Ficha>) {
     let (hogar_id, cut, defuncion, fecha_nacimiento, ficha) = row;
-    let household = Household::new(hogar_id, cut, defuncion, fecha_nacimiento);
+    let household = HogarLeido::new(hogar_id, cut, defuncion, fecha_nacimiento);
     (household, ficha)
 }
 
 /// Each member of a household, as [`lookup_join`] gives it: the household's comuna, the
 /// member's date of death, the household's ficha in force, the member ([`MEMBER_COLUMNS`]).
-fn household_member_columns() -> (
+fn columnas_integrantes() -> (
     hogares::cut,
     personas::fecha_defuncion,
     FichaColumns,
@@ -292,21 +292,21 @@ pub enum Reading {
     /// No such person.
     Unknown,
     /// The person exists but has no household (e.g. a birth not yet placed).
-    NoHousehold,
+    SinHogar,
     /// The person's household, its ficha in force if any, and its members (empty when they
     /// were not read).
-    Household(HouseholdRead),
+    HogarLeido(LecturaHogar),
 }
 
 impl Reading {
     /// The answer for a caller limited (or not) to one comuna: the one rule that single
     /// lookups, lookups read together ([`read_many`]) and batches ([`consultar_varios`]) share.
-    pub fn judge(self, run: Run, scope: Option<Cut>, with_members: bool) -> Lookup {
+    pub fn judge(self, run: Run, scope: Option<Cut>, con_integrantes: bool) -> Lookup {
         let (household, ficha, members) = match self {
             Reading::Unknown => return Lookup::NotFound,
-            Reading::NoHousehold if scope.is_some() => return Lookup::OutOfScope,
-            Reading::NoHousehold => return Lookup::NoFicha,
-            Reading::Household(read) => read,
+            Reading::SinHogar if scope.is_some() => return Lookup::OutOfScope,
+            Reading::SinHogar => return Lookup::NoFicha,
+            Reading::HogarLeido(read) => read,
         };
         if scope.is_some_and(|cut| cut.as_str() != household.cut) {
             return Lookup::OutOfScope;
@@ -318,7 +318,7 @@ impl Reading {
             run,
             &household,
             ficha,
-            with_members.then_some(members),
+            con_integrantes.then_some(members),
         ))
     }
 }
@@ -328,7 +328,7 @@ impl Reading {
 #[derive(Debug, Clone, Copy)]
 struct Clave {
     run: Run,
-    with_members: bool,
+    con_integrantes: bool,
 }
 
 /// ConsultarFichaFPS for one RUN (`None`: the request's RUN was not valid), admitted, projected
@@ -340,13 +340,19 @@ pub async fn consultar(broker: Arc<Broker>, mut call: Call, run: Option<Run>) ->
     call.service = Service::Op(Operation::ConsultarFichaFPS);
     let clave = move |admission: &Admission| {
         let run = run.ok_or_else(ApiError::no_encontrado)?;
-        let with_members = wants_members(&admission.agreement);
-        Ok(Clave { run, with_members })
+        let con_integrantes = ve_integrantes(&admission.agreement);
+        Ok(Clave {
+            run,
+            con_integrantes,
+        })
     };
     let answer = |admission: &Admission, (clave, reading): (Clave, Reading)| {
-        let Clave { run, with_members } = clave;
+        let Clave {
+            run,
+            con_integrantes,
+        } = clave;
         reading
-            .judge(run, admission.agreement.scope, with_members)
+            .judge(run, admission.agreement.scope, con_integrantes)
             .answer()
     };
     broker.call_grouped(call, clave, read_group, answer).await
@@ -361,15 +367,15 @@ fn read_group(
 ) -> Vec<Result<(Clave, Reading), ApiError>> {
     let mut out: Vec<Option<Result<(Clave, Reading), ApiError>>> =
         claves.iter().map(|_| None).collect();
-    for with_members in [true, false] {
+    for con_integrantes in [true, false] {
         let part: Vec<usize> = (0..claves.len())
-            .filter(|&i| claves[i].with_members == with_members)
+            .filter(|&i| claves[i].con_integrantes == con_integrantes)
             .collect();
         if part.is_empty() {
             continue;
         }
         let runs: Vec<Run> = part.iter().map(|&i| claves[i].run).collect();
-        match read_many(conn, &runs, with_members) {
+        match read_many(conn, &runs, con_integrantes) {
             Ok(readings) => {
                 for (i, reading) in part.into_iter().zip(readings) {
                     out[i] = Some(Ok((claves[i], reading)));
@@ -388,7 +394,7 @@ fn read_group(
         .collect()
 }
 
-/// Reads a RUN in one query ([`household_with_members`], or [`household_with_ficha`] when
+/// Reads a RUN in one query ([`hogar_con_integrantes`], or [`hogar_con_ficha`] when
 /// the caller's grant has no `integrantes.*` field: members are then not read at all); a
 /// second one only tells an unknown RUN from a person without a household.
 ///
@@ -398,38 +404,38 @@ fn read_group(
 /// not such a list). None binds a `LIMIT` (`get_result`, not `first`: each
 /// reads one row by key) or the ficha's `estado` ([`FichaEnVigor`]): SQLite plans such a
 /// statement by the bound value and so prepared it again at every execution.
-pub fn read(conn: &mut DbConnection, run: Run, with_members: bool) -> Result<Reading, DbError> {
-    let found = if with_members {
-        household_with_members(conn, run)?
+pub fn read(conn: &mut DbConnection, run: Run, con_integrantes: bool) -> Result<Reading, DbError> {
+    let found = if con_integrantes {
+        hogar_con_integrantes(conn, run)?
     } else {
-        household_with_ficha(conn, run)?.map(|(household, ficha)| (household, ficha, Vec::new()))
+        hogar_con_ficha(conn, run)?.map(|(household, ficha)| (household, ficha, Vec::new()))
     };
     if let Some(read) = found {
-        return Ok(Reading::Household(read));
+        return Ok(Reading::HogarLeido(read));
     }
     let query = personas::table
         .find(run.numero() as i32)
         .select(personas::run);
     let exists = on_backend!(conn, |c| query.get_result::<i32>(c).optional())?.is_some();
     Ok(if exists {
-        Reading::NoHousehold
+        Reading::SinHogar
     } else {
         Reading::Unknown
     })
 }
 
 /// A person's household, its ficha in force if any, and its members.
-pub type HouseholdRead = (Household, Option<Ficha>, Vec<IntegranteFicha>);
+pub type LecturaHogar = (HogarLeido, Option<Ficha>, Vec<IntegranteFicha>);
 
-/// What [`household_with_ficha`] reads, and the household's members (ordered by RUN), in one
+/// What [`hogar_con_ficha`] reads, and the household's members (ordered by RUN), in one
 /// query: one round trip on PostgreSQL instead of two. Each row is a member with the
 /// household's comuna and ficha; the person's own row gives their dates. `None` if the person
 /// is unknown or has no household.
 ///
-fn household_with_members(
+fn hogar_con_integrantes(
     conn: &mut DbConnection,
     run: Run,
-) -> Result<Option<HouseholdRead>, DbError> {
+) -> Result<Option<LecturaHogar>, DbError> {
     let key = run.numero() as i32;
     let propio = diesel::alias!(integrantes as propio);
     let of_the_person = propio
@@ -438,9 +444,9 @@ fn household_with_members(
     let query = lookup_join()
         .filter(integrantes::hogar_id.eq_any(of_the_person))
         .order(integrantes::run)
-        .select(household_member_columns());
-    let rows: Vec<HouseholdRow> = on_backend!(conn, |c| query.load(c))?;
-    let (mut found, mut members) = households(rows, |member| member == key);
+        .select(columnas_integrantes());
+    let rows: Vec<FilaHogar> = on_backend!(conn, |c| query.load(c))?;
+    let (mut found, mut members) = hogares_leidos(rows, |member| member == key);
     Ok(found.pop().map(|(_, household, ficha)| {
         let members = members.remove(&household.hogar_id).unwrap_or_default();
         (household, ficha, members)
@@ -449,22 +455,22 @@ fn household_with_members(
 
 /// A row of the members query: the household's comuna, the member's date of death, the
 /// household's ficha in force, and the member.
-type HouseholdRow = (String, Option<NaiveDate>, Option<Ficha>, MemberRow);
+type FilaHogar = (String, Option<NaiveDate>, Option<Ficha>, MemberRow);
 
 /// From the members query's rows: the household (and ficha) of each member `asked` for, and
 /// every household's members in the rows' order.
-type Households = (
-    Vec<(i32, Household, Option<Ficha>)>,
+type HogaresLeidos = (
+    Vec<(i32, HogarLeido, Option<Ficha>)>,
     HashMap<i64, Vec<IntegranteFicha>>,
 );
 
-fn households(rows: Vec<HouseholdRow>, asked: impl Fn(i32) -> bool) -> Households {
+fn hogares_leidos(rows: Vec<FilaHogar>, asked: impl Fn(i32) -> bool) -> HogaresLeidos {
     let mut found = Vec::new();
     let mut members: HashMap<i64, Vec<IntegranteFicha>> = HashMap::new();
     for (cut, defuncion, ficha, member) in rows {
         let (hogar_id, member_run) = (member.0, member.1);
         if asked(member_run) {
-            let household = Household::new(hogar_id, cut, defuncion, member.5);
+            let household = HogarLeido::new(hogar_id, cut, defuncion, member.5);
             found.push((member_run, household, ficha));
         }
         members
@@ -481,10 +487,10 @@ pub fn consultar_varios(
     conn: &mut DbConnection,
     runs: &[Run],
     scope: Option<Cut>,
-    with_members: bool,
+    con_integrantes: bool,
 ) -> Result<Vec<Lookup>, DbError> {
     let keys: Vec<i32> = runs.iter().map(|r| r.numero() as i32).collect();
-    let households: HashMap<i32, Household> = integrantes::table
+    let households: HashMap<i32, HogarLeido> = integrantes::table
         .inner_join(hogares::table)
         .inner_join(personas::table)
         .filter(integrantes::run.eq_any(&keys))
@@ -500,12 +506,12 @@ pub fn consultar_varios(
         .map(|(run, hogar_id, cut, defuncion, fecha_nacimiento)| {
             (
                 run,
-                Household::new(hogar_id, cut, defuncion, fecha_nacimiento),
+                HogarLeido::new(hogar_id, cut, defuncion, fecha_nacimiento),
             )
         })
         .collect();
-    let existing = without_household(conn, &keys, |k| households.contains_key(k))?;
-    let in_scope = |h: &Household| scope.is_none_or(|cut| cut.as_str() == h.cut);
+    let existing = sin_hogar(conn, &keys, |k| households.contains_key(k))?;
+    let in_scope = |h: &HogarLeido| scope.is_none_or(|cut| cut.as_str() == h.cut);
     let hogar_ids: Vec<i64> = households
         .values()
         .filter(|h| in_scope(h))
@@ -520,7 +526,7 @@ pub fn consultar_varios(
         .map(|f| (f.hogar_id, f))
         .collect();
     let mut members: HashMap<i64, Vec<IntegranteFicha>> = HashMap::new();
-    if with_members && !fichas.is_empty() {
+    if con_integrantes && !fichas.is_empty() {
         let with_ficha: Vec<i64> = fichas.keys().copied().collect();
         let rows: Vec<MemberRow> = integrantes::table
             .inner_join(personas::table)
@@ -539,9 +545,9 @@ pub fn consultar_varios(
         .map(|run| {
             let key = run.numero() as i32;
             let reading = match households.get(&key) {
-                None if existing.contains(&key) => Reading::NoHousehold,
+                None if existing.contains(&key) => Reading::SinHogar,
                 None => Reading::Unknown,
-                Some(household) => Reading::Household((
+                Some(household) => Reading::HogarLeido((
                     household.clone(),
                     fichas.get(&household.hogar_id).cloned(),
                     members
@@ -550,14 +556,14 @@ pub fn consultar_varios(
                         .unwrap_or_default(),
                 )),
             };
-            reading.judge(*run, scope, with_members)
+            reading.judge(*run, scope, con_integrantes)
         })
         .collect())
 }
 
 /// Those of `keys` that have no household (`housed` is false) yet are persons on record (e.g.
 /// a birth not yet placed): they exist but have no ficha. No query when every key is housed.
-fn without_household(
+fn sin_hogar(
     conn: &mut DbConnection,
     keys: &[i32],
     housed: impl Fn(&i32) -> bool,
@@ -619,7 +625,7 @@ fn integrante(row: MemberRow) -> (i64, IntegranteFicha) {
 /// The full answer for one person from their household, its ficha and its members.
 fn build(
     run: Run,
-    household: &Household,
+    household: &HogarLeido,
     ficha: Ficha,
     integrantes: Option<Vec<IntegranteFicha>>,
 ) -> FichaFps {
@@ -656,7 +662,7 @@ impl Lookup {
 }
 
 /// Whether the agreement may see household members (if not, they are not even read).
-pub fn wants_members(agreement: &Agreement) -> bool {
+pub fn ve_integrantes(agreement: &Agreement) -> bool {
     agreement
         .grant(Operation::ConsultarFichaFPS)
         .is_some_and(|g| any_below(&g.fields, "integrantes."))

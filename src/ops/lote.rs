@@ -90,7 +90,7 @@ pub fn consultar(
     conn: &mut DbConnection,
     runs: &[String],
     scope: Option<Cut>,
-    with_members: bool,
+    con_integrantes: bool,
     spare: Option<&Pool>,
 ) -> Result<RespuestaLote, DbError> {
     let parsed: Vec<Result<Run, ()>> = runs.iter().map(|r| Run::parse(r).map_err(|_| ())).collect();
@@ -104,14 +104,14 @@ pub fn consultar(
             // On rayon's threads, which live as long as the node: a thread started for each
             // batch took an allocator arena of its own, and private memory kept growing.
             let (mine, theirs) = rayon::join(
-                || ficha::consultar_varios(conn, first_half, scope, with_members),
-                || ficha::consultar_varios(&mut other, second_half, scope, with_members),
+                || ficha::consultar_varios(conn, first_half, scope, con_integrantes),
+                || ficha::consultar_varios(&mut other, second_half, scope, con_integrantes),
             );
             let mut found = mine?;
             found.extend(theirs?);
             found
         }
-        None => ficha::consultar_varios(conn, &valid, scope, with_members)?,
+        None => ficha::consultar_varios(conn, &valid, scope, con_integrantes)?,
     };
     let mut lookups = found.into_iter();
     let resultados = runs
@@ -202,7 +202,7 @@ fn responder(
         conn,
         runs,
         agreement.scope,
-        ficha::wants_members(agreement),
+        ficha::ve_integrantes(agreement),
         Some(&admission.pool),
     )?)
 }

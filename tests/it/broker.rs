@@ -818,7 +818,7 @@ per_backend!(
             for run in runs.clone() {
                 let call = lookup_call(&node, agreement);
                 let reply = broker.clone().call(call, move |adm, conn| {
-                    let members = ficha::wants_members(&adm.agreement);
+                    let members = ficha::ve_integrantes(&adm.agreement);
                     ficha::read(conn, run, members)?
                         .judge(run, adm.agreement.scope, members)
                         .answer()

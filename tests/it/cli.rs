@@ -35,7 +35,7 @@ fn with_test_env(mut cmd: Command, dir: &Path) -> Command {
             crate::support::repo_path("agreements"),
         )
         .env(
-            "SIIS__ELIGIBILITY__RULES",
+            "SIIS__ELEGIBILIDAD__REGLAS",
             crate::support::repo_path("conf/elegibilidad.toml"),
         )
         .stdin(Stdio::null());

@@ -631,7 +631,7 @@ async fn postgres_batch_lookups_keep_their_statements_prepared() {
         assert_eq!(cached_again, 0, "another size prepared again");
         (queries.len(), cached)
     };
-    // Households, fichas, members: each one statement, kept prepared.
+    // HogaresLeidos, fichas, members: each one statement, kept prepared.
     let batch = statements(&|conn, runs| consultar_varios(conn, runs, None, true).unwrap());
     assert_eq!(batch, (3, 3));
     for members in [true, false] {

@@ -262,7 +262,7 @@ fn seed_command_reports_figures_and_plain_progress() {
         .env_clear()
         .env("SIIS__DATABASE__URL", "sqlite://registry.db")
         .env(
-            "SIIS__ELIGIBILITY__RULES",
+            "SIIS__ELEGIBILIDAD__REGLAS",
             crate::support::repo_path("conf/elegibilidad.toml"),
         )
         .args([
@@ -292,7 +292,7 @@ fn seed_command_reports_figures_and_plain_progress() {
         .env_clear()
         .env("SIIS__DATABASE__URL", "sqlite://registry.db")
         .env(
-            "SIIS__ELIGIBILITY__RULES",
+            "SIIS__ELEGIBILIDAD__REGLAS",
             crate::support::repo_path("conf/elegibilidad.toml"),
         )
         .args(["seed", "--persons", "10"])

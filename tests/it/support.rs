@@ -213,7 +213,7 @@ pub fn test_config(db: &TestDb, pki_dir: &Path, dir: &Path) -> Config {
     config.broker.refusals_burst = 10_000;
     config.tls.dir = pki_dir.to_owned();
     config.agreements.dir = repo_path("agreements");
-    config.eligibility.rules = repo_path("conf/elegibilidad.toml");
+    config.elegibilidad.reglas = repo_path("conf/elegibilidad.toml");
     let _ = dir;
     config
 }

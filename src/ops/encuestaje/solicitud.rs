@@ -26,7 +26,7 @@ use crate::db::DbConnection;
 use crate::db::models::Ficha;
 use crate::domain::{Cut, EncuestajeId, Run};
 use crate::error::ApiError;
-use crate::ops::ficha::{self, Household};
+use crate::ops::ficha::{self, HogarLeido};
 
 /// The request: to `comuna`, refused with the reason a requester may be told.
 pub(super) fn solicitar(
@@ -78,7 +78,7 @@ fn municipal(conn: &mut DbConnection, scope: Cut, solicitud: &Solicitud) -> Resu
     if cut != scope {
         return Err(errores::fuera_de_ambito());
     }
-    if let Some((household, ficha)) = ficha::household_with_ficha(conn, solicitud.run)?
+    if let Some((household, ficha)) = ficha::hogar_con_ficha(conn, solicitud.run)?
         && household.cut == scope.as_str()
     {
         ya_atendida(&household, ficha.as_ref(), cut)?;
@@ -89,7 +89,7 @@ fn municipal(conn: &mut DbConnection, scope: Cut, solicitud: &Solicitud) -> Resu
 /// A request of an agency without a scope: to the comuna given, or the person's last known one.
 fn nacional(conn: &mut DbConnection, solicitud: &Solicitud) -> Result<Cut, ApiError> {
     let run = solicitud.run;
-    let Some((household, ficha)) = ficha::household_with_ficha(conn, run)? else {
+    let Some((household, ficha)) = ficha::hogar_con_ficha(conn, run)? else {
         if !persona_existe(conn, run)? {
             return Err(ApiError::no_encontrado());
         }
@@ -109,7 +109,7 @@ fn nacional(conn: &mut DbConnection, solicitud: &Solicitud) -> Result<Cut, ApiEr
 /// Refuses a request the registry already answers: a deceased person, or a household whose
 /// ficha in force is of the comuna asked for. A request in another comuna is a move (the
 /// survey gives the person a household there) and goes ahead.
-fn ya_atendida(household: &Household, ficha: Option<&Ficha>, cut: Cut) -> Result<(), ApiError> {
+fn ya_atendida(household: &HogarLeido, ficha: Option<&Ficha>, cut: Cut) -> Result<(), ApiError> {
     if household.fallecido {
         return Err(errores::persona_fallecida());
     }

@@ -228,7 +228,7 @@ fn nueva_ficha(conn: &mut DbConnection, fila: &Fila, r: &Resultado) -> QueryResu
     }
     let run = Run::from_numero(fila.run as u32)
         .map_err(|_| diesel::result::Error::DeserializationError("stored RUN".into()))?;
-    let hogar_id = match ficha::household_of(conn, run).map_err(into_query)? {
+    let hogar_id = match ficha::hogar_de(conn, run).map_err(into_query)? {
         Some(h) if h.cut == fila.cut => h.hogar_id,
         Some(_) => {
             let id = nuevo_hogar(conn, &fila.cut)?;

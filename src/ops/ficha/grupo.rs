@@ -8,16 +8,15 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 
 use super::{
-    Household, HouseholdRow, HouseholdWithFicha, Reading, household_columns,
-    household_member_columns, household_with_ficha_row, households, lookup_join, read as read_one,
-    without_household,
+    FilaHogar, HogarConFicha, HogarLeido, Reading, columnas_hogar, columnas_integrantes,
+    fila_hogar_con_ficha, hogares_leidos, lookup_join, read as read_one, sin_hogar,
 };
 use crate::db::models::Ficha;
 use crate::db::schema::integrantes;
 use crate::db::{DbConnection, DbError, on_backend};
 use crate::domain::Run;
 
-/// Reads `runs` (members too if `with_members`), in their order. On PostgreSQL one statement
+/// Reads `runs` (members too if `con_integrantes`), in their order. On PostgreSQL one statement
 /// reads them all, whatever their number: it binds the RUNs as one array (`= ANY($1)`), so it
 /// stays prepared, and a second one runs only if some RUN has no household. On SQLite, inside
 /// the node's own process, each RUN goes through the single lookup's prepared statement
@@ -26,13 +25,13 @@ use crate::domain::Run;
 pub fn read_many(
     conn: &mut DbConnection,
     runs: &[Run],
-    with_members: bool,
+    con_integrantes: bool,
 ) -> Result<Vec<Reading>, DbError> {
     if runs.len() > 1 && matches!(conn, DbConnection::Pg(_)) {
-        return read_together(conn, runs, with_members);
+        return read_together(conn, runs, con_integrantes);
     }
     runs.iter()
-        .map(|run| read_one(conn, *run, with_members))
+        .map(|run| read_one(conn, *run, con_integrantes))
         .collect()
 }
 
@@ -42,10 +41,10 @@ pub fn read_many(
 pub fn read_together(
     conn: &mut DbConnection,
     runs: &[Run],
-    with_members: bool,
+    con_integrantes: bool,
 ) -> Result<Vec<Reading>, DbError> {
     let keys: Vec<i32> = runs.iter().map(|r| r.numero() as i32).collect();
-    let (found, members) = if with_members {
+    let (found, members) = if con_integrantes {
         let propio = diesel::alias!(integrantes as propio);
         let of_the_persons = propio
             .filter(propio.field(integrantes::run).eq_any(&keys))
@@ -53,36 +52,36 @@ pub fn read_together(
         let query = lookup_join()
             .filter(integrantes::hogar_id.eq_any(of_the_persons))
             .order(integrantes::run)
-            .select(household_member_columns());
-        let rows: Vec<HouseholdRow> = on_backend!(conn, |c| query.load(c))?;
+            .select(columnas_integrantes());
+        let rows: Vec<FilaHogar> = on_backend!(conn, |c| query.load(c))?;
         let asked: HashSet<i32> = keys.iter().copied().collect();
-        households(rows, |run| asked.contains(&run))
+        hogares_leidos(rows, |run| asked.contains(&run))
     } else {
         let query = lookup_join()
             .filter(integrantes::run.eq_any(&keys))
-            .select((integrantes::run, household_columns()));
-        let rows: Vec<(i32, HouseholdWithFicha)> = on_backend!(conn, |c| query.load(c))?;
+            .select((integrantes::run, columnas_hogar()));
+        let rows: Vec<(i32, HogarConFicha)> = on_backend!(conn, |c| query.load(c))?;
         let found = rows
             .into_iter()
             .map(|(run, row)| {
-                let (household, ficha) = household_with_ficha_row(row);
+                let (household, ficha) = fila_hogar_con_ficha(row);
                 (run, household, ficha)
             })
             .collect();
         (found, Default::default())
     };
-    let found: HashMap<i32, (Household, Option<Ficha>)> = found
+    let found: HashMap<i32, (HogarLeido, Option<Ficha>)> = found
         .into_iter()
         .map(|(run, household, ficha)| (run, (household, ficha)))
         .collect();
-    let existing = without_household(conn, &keys, |k| found.contains_key(k))?;
+    let existing = sin_hogar(conn, &keys, |k| found.contains_key(k))?;
     Ok(keys
         .iter()
         .map(|key| match found.get(key) {
-            None if existing.contains(key) => Reading::NoHousehold,
+            None if existing.contains(key) => Reading::SinHogar,
             None => Reading::Unknown,
             // The same RUN, or two of one household, may be asked by two lookups of a group.
-            Some((household, ficha)) => Reading::Household((
+            Some((household, ficha)) => Reading::HogarLeido((
                 household.clone(),
                 ficha.clone(),
                 members

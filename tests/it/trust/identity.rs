@@ -97,7 +97,7 @@ fn siis(dir: &Path) -> Command {
         .env("SIIS__DATABASE__URL", "sqlite://siis.db")
         .env("SIIS__AGREEMENTS__DIR", repo_path("agreements"))
         .env(
-            "SIIS__ELIGIBILITY__RULES",
+            "SIIS__ELEGIBILIDAD__REGLAS",
             repo_path("conf/elegibilidad.toml"),
         )
         .env("SIIS__TLS__DIR", "pki")
