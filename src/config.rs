@@ -137,7 +137,7 @@ pub struct ElegibilidadConfig {
     pub reglas: PathBuf,
 }
 
-/// Certificates (EmitirCertificado / VerificarCertificado); see `src/certificados.rs`.
+/// Certificates (EmitirCertificado / VerificarCertificado); see `src/ops/certificados.rs`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct CertificadosConfig {

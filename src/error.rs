@@ -131,7 +131,7 @@ error_codes! {
     PaginacionInvalida = "PAGINACION_INVALIDA", 400, answer("03"), "Paginación inválida";
     EventoInvalido = "EVENTO_INVALIDO", 400, answer("03"), "Evento inválido";
     EstadoDesconocido = "ESTADO_DESCONOCIDO", 400, answer("03"), "Estado desconocido";
-    // Provider feeds refused as a whole (src/lotes.rs).
+    // Provider feeds refused as a whole (src/ops/lotes.rs).
     LoteTipoDesconocido = "LOTE_TIPO_DESCONOCIDO", 404, answer("03"), "Tipo de lote desconocido";
     LoteEncabezadoInvalido = "LOTE_ENCABEZADO_INVALIDO", 400, answer("03"), "Encabezado del lote inválido";
     LoteRegistroDemasiadoGrande = "LOTE_REGISTRO_DEMASIADO_GRANDE", 400, answer("03"), "Registro demasiado grande";

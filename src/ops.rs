@@ -5,12 +5,14 @@
 
 pub mod accesos;
 pub mod certificado;
+pub mod certificados;
 pub mod elegibilidad;
 pub mod encuestaje;
 pub mod estadisticas;
 pub mod ficha;
 pub mod identidad;
 pub mod lote;
+pub mod lotes;
 pub mod meta;
 pub mod recepcion;
 
@@ -18,11 +20,11 @@ use std::sync::Arc;
 
 use crate::broker::{Admission, Broker, Call, Reply, Service};
 use crate::catalog::Operation;
-use crate::certificados::Servicio;
 use crate::config::Config;
 use crate::db::DbConnection;
 use crate::domain::Run;
 use crate::error::ApiError;
+use crate::ops::certificados::Servicio;
 use crate::projection::Project;
 
 /// What operations run against besides their admission and a registry connection: the broker

@@ -140,7 +140,7 @@ pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError
     }
 
     if !out.join(DOC_KEY).is_file() || !out.join(DOC_PUB).is_file() {
-        let (private, public) = crate::certificados::firma::generate_pem()?;
+        let (private, public) = generate_pem()?;
         write_file(&out.join(DOC_PUB), &public, false, &mut report)?;
         write_file(&out.join(DOC_KEY), &private, true, &mut report)?;
     }
@@ -322,4 +322,13 @@ fn write_file(
         .map_err(io_error(path))?;
     report.created.push(path.to_owned());
     Ok(())
+}
+
+/// A fresh Ed25519 key pair as (private PKCS#8 PEM, public SPKI PEM): the document signing key
+/// certificates are signed with.
+pub fn generate_pem() -> Result<(String, String), openssl::error::ErrorStack> {
+    let key = openssl::pkey::PKey::generate_ed25519()?;
+    let private = String::from_utf8_lossy(&key.private_key_to_pem_pkcs8()?).into_owned();
+    let public = String::from_utf8_lossy(&key.public_key_to_pem()?).into_owned();
+    Ok((private, public))
 }

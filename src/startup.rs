@@ -50,7 +50,7 @@ pub enum StartError {
     #[error(
         "certificados: document key: {0} (run `siis pki dev`, or set certificados.emitir = false)"
     )]
-    DocumentKey(#[from] crate::certificados::firma::KeyError),
+    DocumentKey(#[from] crate::ops::certificados::firma::KeyError),
     #[error("server: {0}")]
     Server(#[from] std::io::Error),
 }
@@ -135,7 +135,8 @@ impl Node {
         tls: tls::TlsConfigs,
         pool: Pool,
     ) -> Result<Node, StartError> {
-        let certificados = web::Data::new(crate::certificados::Servicio::from_config(&config)?);
+        let certificados =
+            web::Data::new(crate::ops::certificados::Servicio::from_config(&config)?);
         let broker = web::Data::new(build_broker(&config, pool.clone())?);
         let (stop_summaries, stop) = tokio::sync::oneshot::channel();
         let summaries = (
@@ -330,7 +331,7 @@ fn restore_today(
         let used = crate::audit::count_since(&mut conn, id, midnight)?;
         restored.used.persons.insert(agreement.id.clone(), used);
         if agreement.lotes.is_some() {
-            let records = crate::lotes::registros_desde(&mut conn, id, midnight)?;
+            let records = crate::ops::lotes::registros_desde(&mut conn, id, midnight)?;
             restored
                 .used
                 .lote_records

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use crate::certificados::firma::load_public;
-use crate::certificados::verificar::{self, Certificado};
+use crate::ops::certificados::firma::load_public;
+use crate::ops::certificados::verificar::{self, Certificado};
 
 /// Prints whether `input` is a valid certificate; `Ok(false)` when it is not (the command
 /// then exits non-zero).

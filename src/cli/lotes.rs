@@ -13,7 +13,7 @@ use crate::catalog::Operation;
 use crate::catalog::TipoLote;
 use crate::config::Config;
 use crate::domain::Run;
-use crate::lotes::{self, Envio, Formato, Progreso};
+use crate::ops::lotes::{self, Envio, Formato, Progreso};
 use crate::startup;
 
 #[derive(Debug, clap::Args)]

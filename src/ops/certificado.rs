@@ -13,12 +13,12 @@ use std::sync::Arc;
 
 use crate::broker::{Admission, Call, Reply, Service};
 use crate::catalog::Operation;
-use crate::certificados::verificar::Verificacion;
-use crate::certificados::{Contenido, DocumentKeys, Folio, Tipo, pdf, store};
 use crate::db::DbConnection;
 use crate::db::schema::{integrantes, personas};
 use crate::domain::{Cut, Puntaje, Run};
 use crate::error::ApiError;
+use crate::ops::certificados::verificar::Verificacion;
+use crate::ops::certificados::{Contenido, DocumentKeys, Folio, Tipo, pdf, store};
 use crate::projection::{Project, any_below, keep, note};
 
 /// What the caller asks for.
@@ -343,7 +343,7 @@ pub async fn verificar(
                 tracing::error!("verification asked of a node without the document public key");
                 return Err(ApiError::unavailable());
             };
-            let online = crate::certificados::verificar::online(
+            let online = crate::ops::certificados::verificar::online(
                 conn,
                 keys.public(),
                 &request.folio,
@@ -363,7 +363,7 @@ impl Project for Verificacion {
     fn disclosed(&self) -> BTreeSet<&'static str> {
         self.certificado
             .as_ref()
-            .map(crate::certificados::verificar::Certificado::fields)
+            .map(crate::ops::certificados::verificar::Certificado::fields)
             .unwrap_or_default()
     }
 

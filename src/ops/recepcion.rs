@@ -1,6 +1,6 @@
 //! RecepcionLotes (REST `POST /api/v1/lotes/{tipo}`, SOAP RecibirLote): a provider's batch of
 //! records (persons, deaths, births, fichas, benefits) applied to the registry exactly once.
-//! The batch machinery (reading, staging, applying, the report) is `crate::lotes`; this is the
+//! The batch machinery (reading, staging, applying, the report) is `crate::ops::lotes`; this is the
 //! operation's one entry point, which every transport calls.
 
 use std::future::Future;
@@ -10,7 +10,7 @@ use super::Core;
 use crate::broker::{Call, Reply, Service};
 use crate::catalog::{Operation, TipoLote};
 use crate::error::ApiError;
-use crate::lotes::{self, Contenido, Formato, Informe, Recepcion};
+use crate::ops::lotes::{self, Contenido, Formato, Informe, Recepcion};
 
 /// A batch as its transport announced it, before its content is read.
 #[derive(Debug, Clone)]

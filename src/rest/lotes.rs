@@ -14,8 +14,8 @@ use crate::broker::Service;
 use crate::catalog::Operation;
 use crate::catalog::TipoLote;
 use crate::error::ApiError;
-use crate::lotes::Formato;
 use crate::ops::Core;
+use crate::ops::lotes::Formato;
 use crate::ops::recepcion::{self, Pedido};
 
 const OP: Service = Service::Op(Operation::RecepcionLotes);

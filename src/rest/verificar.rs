@@ -9,11 +9,11 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use super::support::call;
 use crate::broker::{Call, Service};
-use crate::certificados::Folio;
-use crate::certificados::verificar::Verificacion;
 use crate::error::ApiError;
 use crate::ops::Core;
 use crate::ops::certificado::{self, Verificar};
+use crate::ops::certificados::Folio;
+use crate::ops::certificados::verificar::Verificacion;
 use crate::projection::Project;
 
 #[derive(serde::Deserialize)]
@@ -90,10 +90,12 @@ fn decode(req: &HttpRequest, path: &str, call: &mut Call) -> Option<Verificar> {
         return refuse("a folio looks like CFP-XXXX-XXXX-XXXX or CON-XXXX-XXXX-XXXX");
     };
     match query.codigo.as_deref().map(str::trim) {
-        Some(c) if crate::certificados::firma::normalize_code(c).is_some() => Some(Verificar {
-            folio,
-            codigo: c.to_owned(),
-        }),
+        Some(c) if crate::ops::certificados::firma::normalize_code(c).is_some() => {
+            Some(Verificar {
+                folio,
+                codigo: c.to_owned(),
+            })
+        }
         Some(_) => refuse("a verification code is 10 letters and digits (XXXXX-XXXXX)"),
         None if wants_json(req) => refuse("the codigo query parameter is required"),
         None => None,

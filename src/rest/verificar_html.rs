@@ -1,7 +1,7 @@
 //! The verification pages for people (Spanish, no scripts, no external resources).
 
-use crate::certificados::verificar::Verificacion;
 use crate::error::ApiError;
+use crate::ops::certificados::verificar::Verificacion;
 
 /// Escapes text for HTML.
 fn esc(text: &str) -> String {

@@ -5,8 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use diesel::prelude::*;
 use serde_json::{Value, json};
-use siis::certificados::Payload;
 use siis::db::schema::{auditoria, certificados};
+use siis::ops::certificados::Payload;
 
 use crate::per_backend;
 use crate::registry;
@@ -46,7 +46,7 @@ fn qr_of_pdf(pdf: &[u8]) -> String {
 }
 
 fn public_key(node: &TestNode) -> openssl::pkey::PKey<openssl::pkey::Public> {
-    siis::certificados::firma::load_public(&node.pki.join("documentos.pem")).unwrap()
+    siis::ops::certificados::firma::load_public(&node.pki.join("documentos.pem")).unwrap()
 }
 
 fn certificados_count(node: &TestNode) -> i64 {
@@ -662,7 +662,7 @@ fn pki_dev_writes_a_private_document_key_and_its_public_key() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o077, 0, "private key mode {mode:o}");
-    let keys = siis::certificados::DocumentKeys::load(
+    let keys = siis::ops::certificados::DocumentKeys::load(
         &pki.join("documentos-key.pem"),
         &pki.join("documentos.pem"),
     )

@@ -463,7 +463,8 @@ fn siis(node: &TestNode) -> Command {
 
 fn write_feed(path: &Path, n: u64) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    siis::lotes::generar_personas(&mut out, siis::lotes::Formato::Csv, n, 73_000_000, 7).unwrap();
+    siis::ops::lotes::generar_personas(&mut out, siis::ops::lotes::Formato::Csv, n, 73_000_000, 7)
+        .unwrap();
 }
 
 per_backend!(
@@ -831,7 +832,7 @@ per_backend!(
         let vigentes: Vec<_> = despues.iter().filter(|f| f.3 == "vigente").collect();
         assert_eq!((vigentes.len(), vigentes[0].1), (1, 7420));
         assert_eq!(despues.len(), antes.len() + 2);
-        let trail = siis::lotes::procedencia(&mut db, vecino, Some("puntaje")).unwrap();
+        let trail = siis::ops::lotes::procedencia(&mut db, vecino, Some("puntaje")).unwrap();
         assert_eq!(trail.len(), 2);
         assert_eq!(trail[0].convenio, "muni-13101");
         assert_eq!(trail[0].valores["puntaje"], 7420);
@@ -1140,7 +1141,7 @@ per_backend!(
                 "SUSESO".into()
             )
         );
-        let trail = siis::lotes::procedencia(&mut db, nino, Some("estado")).unwrap();
+        let trail = siis::ops::lotes::procedencia(&mut db, nino, Some("estado")).unwrap();
         assert_eq!(trail.len(), 3);
         assert_eq!(trail[0].convenio, "suseso");
         assert_eq!(trail[0].valores["monto"], 22000);

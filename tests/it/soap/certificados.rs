@@ -3,7 +3,7 @@
 //! answers validate against `certificados-v1.xsd`, and refusals map to the D.S. 81 codes.
 
 use base64::Engine;
-use siis::certificados::Payload;
+use siis::ops::certificados::Payload;
 
 use super::client::{CERTIFICADOS, V, call, check_schema, estado, run_xml, xmllint_available};
 use crate::per_backend;
@@ -24,7 +24,7 @@ per_backend!(
         let mine = registry::with_ficha(&mut node.db(), Some("13101"));
         let other = registry::with_ficha_outside(&mut node.db(), "13101");
         let muni = node.client(Some("muni-13101"));
-        let key = siis::certificados::firma::load_public(&node.pki.join("documentos.pem")).unwrap();
+        let key = siis::ops::certificados::firma::load_public(&node.pki.join("documentos.pem")).unwrap();
         for v in V::BOTH {
             let cuerpo = format!("{}<c:tipo>certificado_fps</c:tipo>", run_xml("c", mine));
             let a = call(
@@ -56,7 +56,7 @@ per_backend!(
                 .decode(c.text_at("pdf").unwrap())
                 .unwrap();
             assert_eq!(
-                siis::certificados::pdf::payload_from_pdf(&pdf).unwrap(),
+                siis::ops::certificados::pdf::payload_from_pdf(&pdf).unwrap(),
                 payload_text
             );
 

@@ -287,7 +287,7 @@ pub fn decode_qr(w: usize, h: usize, pixels: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certificados::contenido::tests::sample;
+    use crate::ops::certificados::contenido::tests::sample;
 
     #[test]
     fn the_qr_code_in_the_pdf_reads_back() {

@@ -11,13 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::contenido::Contenido;
 
-/// A fresh Ed25519 key pair as (private PKCS#8 PEM, public SPKI PEM).
-pub fn generate_pem() -> Result<(String, String), openssl::error::ErrorStack> {
-    let key = PKey::generate_ed25519()?;
-    let private = String::from_utf8_lossy(&key.private_key_to_pem_pkcs8()?).into_owned();
-    let public = String::from_utf8_lossy(&key.public_key_to_pem()?).into_owned();
-    Ok((private, public))
-}
+pub use crate::pki::generate_pem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -244,7 +238,7 @@ pub fn code_matches(payload: &Payload, typed: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certificados::contenido::tests::sample;
+    use crate::ops::certificados::contenido::tests::sample;
 
     fn keys() -> DocumentKeys {
         let dir = tempfile::tempdir().unwrap();
