@@ -481,83 +481,21 @@ fn hogares_leidos(rows: Vec<FilaHogar>, asked: impl Fn(i32) -> bool) -> HogaresL
     (found, members)
 }
 
-/// Looks up many RUNs at once, in a fixed number of queries (not one set per RUN); the
-/// answers come in the order of `runs`.
+/// Looks up many RUNs at once, as a caller limited (or not) to `scope` may see them, in the
+/// order of `runs`: read as lookups waiting together are ([`read_many`]: one statement on
+/// PostgreSQL, the single lookup's prepared statement per RUN on SQLite), then judged each as
+/// alone. A batch and a group share this one read path.
 pub fn consultar_varios(
     conn: &mut DbConnection,
     runs: &[Run],
     scope: Option<Cut>,
     con_integrantes: bool,
 ) -> Result<Vec<Lookup>, DbError> {
-    let keys: Vec<i32> = runs.iter().map(|r| r.numero() as i32).collect();
-    let households: HashMap<i32, HogarLeido> = integrantes::table
-        .inner_join(hogares::table)
-        .inner_join(personas::table)
-        .filter(integrantes::run.eq_any(&keys))
-        .select((
-            integrantes::run,
-            integrantes::hogar_id,
-            hogares::cut,
-            personas::fecha_defuncion,
-            personas::fecha_nacimiento,
-        ))
-        .load::<(i32, i64, String, Option<NaiveDate>, NaiveDate)>(conn)?
+    let readings = read_many(conn, runs, con_integrantes)?;
+    Ok(readings
         .into_iter()
-        .map(|(run, hogar_id, cut, defuncion, fecha_nacimiento)| {
-            (
-                run,
-                HogarLeido::new(hogar_id, cut, defuncion, fecha_nacimiento),
-            )
-        })
-        .collect();
-    let existing = sin_hogar(conn, &keys, |k| households.contains_key(k))?;
-    let in_scope = |h: &HogarLeido| scope.is_none_or(|cut| cut.as_str() == h.cut);
-    let hogar_ids: Vec<i64> = households
-        .values()
-        .filter(|h| in_scope(h))
-        .map(|h| h.hogar_id)
-        .collect();
-    let fichas: HashMap<i64, Ficha> = fichas::table
-        .filter(fichas::hogar_id.eq_any(&hogar_ids))
-        .filter(FichaEnVigor)
-        .select(Ficha::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|f| (f.hogar_id, f))
-        .collect();
-    let mut members: HashMap<i64, Vec<IntegranteFicha>> = HashMap::new();
-    if con_integrantes && !fichas.is_empty() {
-        let with_ficha: Vec<i64> = fichas.keys().copied().collect();
-        let rows: Vec<MemberRow> = integrantes::table
-            .inner_join(personas::table)
-            .filter(integrantes::hogar_id.eq_any(&with_ficha))
-            .order((integrantes::hogar_id, integrantes::run))
-            .select(MEMBER_COLUMNS)
-            .load(conn)?;
-        for row in rows {
-            let (hogar, member) = integrante(row);
-            members.entry(hogar).or_default().push(member);
-        }
-    }
-    // A household's ficha is read once, whatever the number of its members asked.
-    Ok(runs
-        .iter()
-        .map(|run| {
-            let key = run.numero() as i32;
-            let reading = match households.get(&key) {
-                None if existing.contains(&key) => Reading::SinHogar,
-                None => Reading::Unknown,
-                Some(household) => Reading::HogarLeido((
-                    household.clone(),
-                    fichas.get(&household.hogar_id).cloned(),
-                    members
-                        .get(&household.hogar_id)
-                        .cloned()
-                        .unwrap_or_default(),
-                )),
-            };
-            reading.judge(*run, scope, con_integrantes)
-        })
+        .zip(runs)
+        .map(|(reading, run)| reading.judge(*run, scope, con_integrantes))
         .collect())
 }
 
