@@ -296,7 +296,7 @@ pub struct Broker {
     /// Reads waiting to be read together ([`Broker::call_grouped`]).
     groups: Groups,
     /// Public services' callers, by address ([`Broker::call_public`]).
-    direcciones: publico::Direcciones,
+    addresses: publico::PerAddress,
     /// Refusals per client certificate ([`refusals`]).
     refusals: Refusals,
     validaciones: Arc<ValidacionesFallidas>,
@@ -400,7 +400,7 @@ impl Broker {
             replay: ReplayGuard::new(Duration::from_secs(broker.replay_window_secs)),
             registry_permits: Arc::new(Semaphore::new(config.database.pool_size as usize)),
             groups: Groups::new(broker.lookup_group_max, broker.lookup_readers),
-            direcciones: publico::Direcciones::new(
+            addresses: publico::PerAddress::new(
                 config.certificados.verificar_por_minuto,
                 config.certificados.verificar_rafaga,
             ),

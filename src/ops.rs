@@ -47,8 +47,9 @@ pub trait Op: 'static {
     /// The persons the request names: its audit record names them, answered or refused.
     fn subjects(request: &Self::Request) -> Vec<Run>;
 
-    /// Refuses a request that can never be run, before it is admitted (a batch larger than the
-    /// node takes): such a refusal names no person.
+    /// Refuses a request that can never be run (a batch larger than the node takes). It is
+    /// applied at admission, once the agreement is known (so it costs one unit and uses the
+    /// message id), before the operation runs; such a refusal names no person.
     fn check(_request: &Self::Request, _config: &Config) -> Result<(), ApiError> {
         Ok(())
     }
@@ -73,19 +74,16 @@ pub async fn run<O: Op>(
 ) -> Reply<O::Response> {
     call.service = Service::Op(O::OPERATION);
     match &request {
-        Some(request) if call.input_error.is_none() => {
-            match O::check(request, &core.broker.config) {
-                Ok(()) => {
-                    for run in O::subjects(request) {
-                        if !call.subjects.contains(&run) {
-                            call.subjects.push(run);
-                        }
-                    }
-                }
+        // The request's own subjects replace what the transport noted while decoding (the same
+        // persons): each named once per time the request names them, so a batch that repeats a
+        // RUN costs a unit for each time.
+        Some(request) => match call.input_error {
+            None => match O::check(request, &core.broker.config) {
+                Ok(()) => call.subjects = O::subjects(request),
                 Err(error) => call.input_error = Some(error),
-            }
-        }
-        Some(_) => {}
+            },
+            Some(_) => call.subjects = O::subjects(request),
+        },
         None if call.input_error.is_none() => {
             tracing::error!(operation = %O::OPERATION, "a request was not decoded and no error says why");
             call.input_error = Some(ApiError::unavailable());

@@ -160,13 +160,11 @@ impl Node {
         });
         let agency = {
             let broker = broker.clone();
-            let certificados = certificados.clone();
             let core = core.clone();
             let trust = trust.clone();
             HttpServer::new(move || {
                 App::new()
                     .app_data(broker.clone())
-                    .app_data(certificados.clone())
                     .app_data(core.clone())
                     .configure(rest::agency_routes)
                     .configure(soap::routes)
@@ -190,7 +188,6 @@ impl Node {
             HttpServer::new(move || {
                 App::new()
                     .app_data(broker.clone())
-                    .app_data(certificados.clone())
                     .app_data(core.clone())
                     .configure(rest::public_routes)
                     .default_service(web::to(not_found))

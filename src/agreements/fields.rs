@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::catalog::Operation;
 
-/// A set of field paths taken from the operation catalogue (`src/ops/catalog.rs`), such as
+/// A set of field paths taken from the operation catalogue (`src/catalog.rs`), such as
 /// `"run"` or `"integrantes.nombres"`. Iterates in a stable (sorted) order.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct FieldSet(BTreeSet<&'static str>);

@@ -125,10 +125,15 @@ impl Groups {
                 queued: self.queued.clone(),
             })
         });
-        group
+        let group = group
             .clone()
             .downcast::<Coalescer<K, V>>()
-            .unwrap_or_else(|_| unreachable!("a group is kept under its own key type"))
+            .unwrap_or_else(|_| unreachable!("a group is kept under its own key type"));
+        debug_assert!(
+            std::ptr::fn_addr_eq(group.read, read),
+            "one batch function per key type"
+        );
+        group
     }
 }
 
@@ -198,8 +203,19 @@ impl<K: Send + 'static, V: Send + 'static> Coalescer<K, V> {
         self.stats.largest.fetch_max(size as u64, Ordering::Relaxed);
         tracing::debug!(reads = size, "reads read together");
         let readings = (self.read)(&mut conn, &keys);
-        // A batch function that answered fewer keys than it was given drops their senders:
-        // those callers get 503 (see `Broker::read_grouped`).
+        // One reading per key, in order, or none is handed out: a reading given to the wrong
+        // caller would be another person's.
+        if readings.len() != size {
+            tracing::error!(
+                keys = size,
+                readings = readings.len(),
+                "a batch function answered another number of keys than it was given"
+            );
+            for reply in replies {
+                let _ = reply.send(Err(ApiError::unavailable()));
+            }
+            return;
+        }
         for (reply, reading) in replies.into_iter().zip(readings) {
             let _ = reply.send(reading);
         }
@@ -303,11 +319,13 @@ impl Broker {
                     }
                     let group = group.clone();
                     let pool = self.pool.clone();
+                    // The checkout waits no longer than this caller's deadline.
+                    let left = deadline.saturating_duration_since(Instant::now());
                     // Not awaited here: this caller waits for its reading and its deadline
                     // like any other, and the reader holds the permits until it is done.
                     reader = Some(tokio::task::spawn_blocking(move || {
                         let _permits = permits;
-                        group.read_queued(&pool, timeout);
+                        group.read_queued(&pool, left);
                     }));
                 }
             }

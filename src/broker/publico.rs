@@ -18,19 +18,19 @@ use crate::error::ApiError;
 use crate::projection::Project;
 
 /// Most addresses remembered before those whose allowance is full again are forgotten.
-const MAX_DIRECCIONES: usize = 10_000;
+const MAX_ADDRESSES: usize = 10_000;
 
 /// The public services' allowance, per address.
-pub(super) struct Direcciones {
+pub(super) struct PerAddress {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
 }
 
-impl Direcciones {
+impl PerAddress {
     /// `per_minute` requests a minute per address, `burst` at once (zero counts as one).
-    pub fn new(per_minute: u32, burst: u32) -> Direcciones {
+    pub fn new(per_minute: u32, burst: u32) -> PerAddress {
         let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-        Direcciones {
+        PerAddress {
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)),
         }
     }
@@ -38,7 +38,7 @@ impl Direcciones {
     /// Admits one request from `ip`, or says in how many seconds it may retry.
     fn admit(&self, ip: IpAddr) -> Result<(), u64> {
         use governor::clock::{Clock, DefaultClock};
-        if self.limiter.len() > MAX_DIRECCIONES {
+        if self.limiter.len() > MAX_ADDRESSES {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&ip).map_err(|not_until| {
@@ -101,7 +101,7 @@ impl Broker {
             tracing::error!("a public request without the caller's address");
             return Err(ApiError::unavailable());
         };
-        if let Err(retry_after) = self.direcciones.admit(ip) {
+        if let Err(retry_after) = self.addresses.admit(ip) {
             return Err(ApiError {
                 detail: "too many requests from this address; retry later".into(),
                 ..ApiError::limite_excedido(retry_after)

@@ -326,7 +326,7 @@ impl Reading {
 /// What a single lookup asks the broker's groups for: the RUN, and whether its agreement sees
 /// members (lookups with and without members are read apart).
 #[derive(Debug, Clone, Copy)]
-struct Clave {
+struct LookupKey {
     run: Run,
     con_integrantes: bool,
 }
@@ -338,24 +338,24 @@ struct Clave {
 pub async fn consultar(broker: Arc<Broker>, mut call: Call, run: Option<Run>) -> Reply<FichaFps> {
     // Members are read, and the answer projected, by this operation's grant only.
     call.service = Service::Op(Operation::ConsultarFichaFPS);
-    let clave = move |admission: &Admission| {
+    let key = move |admission: &Admission| {
         let run = run.ok_or_else(ApiError::no_encontrado)?;
         let con_integrantes = ve_integrantes(&admission.agreement);
-        Ok(Clave {
+        Ok(LookupKey {
             run,
             con_integrantes,
         })
     };
-    let answer = |admission: &Admission, (clave, reading): (Clave, Reading)| {
-        let Clave {
+    let answer = |admission: &Admission, (key, reading): (LookupKey, Reading)| {
+        let LookupKey {
             run,
             con_integrantes,
-        } = clave;
+        } = key;
         reading
             .judge(run, admission.agreement.scope, con_integrantes)
             .answer()
     };
-    broker.call_grouped(call, clave, read_group, answer).await
+    broker.call_grouped(call, key, read_group, answer).await
 }
 
 /// The broker's batch function for single lookups: reads the group on one connection, those
@@ -363,22 +363,22 @@ pub async fn consultar(broker: Arc<Broker>, mut call: Call, run: Option<Run>) ->
 /// of its lookups 503.
 fn read_group(
     conn: &mut DbConnection,
-    claves: &[Clave],
-) -> Vec<Result<(Clave, Reading), ApiError>> {
-    let mut out: Vec<Option<Result<(Clave, Reading), ApiError>>> =
-        claves.iter().map(|_| None).collect();
+    keys: &[LookupKey],
+) -> Vec<Result<(LookupKey, Reading), ApiError>> {
+    let mut out: Vec<Option<Result<(LookupKey, Reading), ApiError>>> =
+        keys.iter().map(|_| None).collect();
     for con_integrantes in [true, false] {
-        let part: Vec<usize> = (0..claves.len())
-            .filter(|&i| claves[i].con_integrantes == con_integrantes)
+        let part: Vec<usize> = (0..keys.len())
+            .filter(|&i| keys[i].con_integrantes == con_integrantes)
             .collect();
         if part.is_empty() {
             continue;
         }
-        let runs: Vec<Run> = part.iter().map(|&i| claves[i].run).collect();
+        let runs: Vec<Run> = part.iter().map(|&i| keys[i].run).collect();
         match read_many(conn, &runs, con_integrantes) {
             Ok(readings) => {
                 for (i, reading) in part.into_iter().zip(readings) {
-                    out[i] = Some(Ok((claves[i], reading)));
+                    out[i] = Some(Ok((keys[i], reading)));
                 }
             }
             Err(error) => {

@@ -24,7 +24,10 @@ pub async fn emitir(
     let pedido = json_body::<Solicitud>(&req, &body, &mut call).and_then(|s| {
         match (Run::parse(&s.run), certificado::parse_tipo(&s.tipo)) {
             (Err(e), _) => call.input_error = Some(ApiError::run_invalido(e)),
-            (Ok(_), Err(e)) => call.input_error = Some(e),
+            (Ok(run), Err(e)) => {
+                call.subjects.push(run);
+                call.input_error = Some(e);
+            }
             (Ok(run), Ok(tipo)) => {
                 return Some(Pedido { run, tipo });
             }

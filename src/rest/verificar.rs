@@ -7,8 +7,7 @@
 use actix_web::http::header::ACCEPT;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
-use super::support::call;
-use crate::broker::{Call, Service};
+use crate::broker::{Call, Transport};
 use crate::error::ApiError;
 use crate::ops::Core;
 use crate::ops::certificado::{self, Verificar};
@@ -57,7 +56,9 @@ pub async fn verificar(
     path: web::Path<String>,
     core: web::Data<Core>,
 ) -> HttpResponse {
-    let mut call = call(&req, Service::VerificarCertificado);
+    // No caller-chosen message id or X-Road headers: an anonymous caller writes nothing of its
+    // own into an audit record.
+    let mut call = crate::http::call(&req, Transport::Rest);
     let request = decode(&req, &path, &mut call);
     // Without a code, a person gets the form to type it in: static, it discloses nothing.
     if request.is_none() && call.input_error.is_none() {

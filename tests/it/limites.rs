@@ -50,6 +50,11 @@ per_backend!(
         let (status, body) = batch(&node, "orasmi", &runs(11)).await;
         assert_eq!((status, body["code"].as_str()), (413, Some("LOTE_SUPERA_RAFAGA")));
 
+        // One person named eleven times is eleven lookups, and eleven units.
+        let same = vec![runs(1)[0].clone(); 11];
+        let (status, body) = batch(&node, "orasmi", &same).await;
+        assert_eq!((status, body["code"].as_str()), (413, Some("LOTE_SUPERA_RAFAGA")));
+
         // The same over SOAP: a whole-batch refusal, as an outcome with estadoSobre 03.
         let cuerpo: String = runs(11)
             .iter()
