@@ -35,16 +35,32 @@ impl PerAddress {
         }
     }
 
-    /// Admits one request from `ip`, or says in how many seconds it may retry.
+    /// Admits one request from `ip`, or says in how many seconds it may retry. An IPv6
+    /// address counts by its /64 network: one subscriber's line holds a whole /64, and would
+    /// otherwise get a fresh allowance from each address in it.
     fn admit(&self, ip: IpAddr) -> Result<(), u64> {
         use governor::clock::{Clock, DefaultClock};
         if self.limiter.len() > MAX_ADDRESSES {
             self.limiter.retain_recent();
         }
-        self.limiter.check_key(&ip).map_err(|not_until| {
+        self.limiter.check_key(&network(ip)).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
         })
+    }
+}
+
+/// The key an address is limited by: an IPv4 address itself, an IPv6 address its /64 network.
+fn network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+            }
+        },
     }
 }
 
@@ -111,5 +127,27 @@ impl Broker {
             Some(error) => Err(error.clone()),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_network_shares_one_allowance_and_ipv4_addresses_do_not() {
+        let limits = PerAddress::new(60, 2);
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        // Three addresses of one /64: the third is over the burst of two.
+        assert!(limits.admit(ip("2001:db8:1:2::1")).is_ok());
+        assert!(limits.admit(ip("2001:db8:1:2::ffff")).is_ok());
+        assert!(limits.admit(ip("2001:db8:1:2:abcd::7")).is_err());
+        // Another /64, and IPv4 addresses, each have their own.
+        assert!(limits.admit(ip("2001:db8:1:3::1")).is_ok());
+        assert!(limits.admit(ip("192.0.2.1")).is_ok());
+        assert!(limits.admit(ip("192.0.2.2")).is_ok());
+        // An IPv4-mapped IPv6 address is its IPv4 address.
+        assert!(limits.admit(ip("::ffff:192.0.2.1")).is_ok());
+        assert!(limits.admit(ip("192.0.2.1")).is_err());
     }
 }
