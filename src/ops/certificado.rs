@@ -12,7 +12,7 @@ use crate::agreements::Agreement;
 use std::sync::Arc;
 
 use crate::broker::{Admission, Call, Reply, Service};
-use crate::catalog::Operation;
+use crate::catalog::{CERTIFICADO_FIELDS, Operation};
 use crate::db::DbConnection;
 use crate::db::schema::{integrantes, personas};
 use crate::domain::{Cut, Puntaje, Run};
@@ -130,31 +130,15 @@ impl Project for Emision {
 }
 
 /// The fields a certificate of `tipo` carries in its payload and PDF: the agreement must grant
-/// them all, since the document discloses them whatever the JSON shows.
-pub fn carried_fields(tipo: Tipo) -> &'static [&'static str] {
-    match tipo {
-        Tipo::Constancia => &[
-            "payload",
-            "pdf",
-            "datos.run",
-            "datos.nombre",
-            "datos.folioFicha",
-            "datos.fechaAplicacion",
-            "datos.comuna",
-        ],
-        Tipo::CertificadoFps => &[
-            "payload",
-            "pdf",
-            "datos.run",
-            "datos.nombre",
-            "datos.folioFicha",
-            "datos.fechaAplicacion",
-            "datos.comuna",
-            "datos.puntaje",
-            "datos.quintil",
-            "datos.integrantes",
-        ],
-    }
+/// them all, since the document discloses them whatever the JSON shows. Read from the
+/// catalogue's list (`catalog::CERTIFICADO_FIELDS`): the payload, the PDF and the certified
+/// data, less the score for a constancia.
+pub fn carried_fields(tipo: Tipo) -> impl Iterator<Item = &'static str> {
+    const SCORE: [&str; 3] = ["datos.puntaje", "datos.quintil", "datos.integrantes"];
+    CERTIFICADO_FIELDS.iter().copied().filter(move |f| {
+        let carried = *f == "payload" || *f == "pdf" || f.starts_with("datos.");
+        carried && (tipo == Tipo::CertificadoFps || !SCORE.contains(f))
+    })
 }
 
 /// The kind asked for, or a clear input error.
@@ -181,10 +165,7 @@ pub fn responder(
     let grant = agreement
         .grant(Operation::EmitirCertificado)
         .ok_or_else(|| ApiError::no_autorizado("the agreement does not grant EmitirCertificado"))?;
-    if let Some(missing) = carried_fields(tipo)
-        .iter()
-        .find(|f| !grant.fields.contains(f))
-    {
+    if let Some(missing) = carried_fields(tipo).find(|f| !grant.fields.contains(f)) {
         return Err(ApiError::campo_no_permitido(missing));
     }
     let keys = emisor.keys.filter(|k| k.can_sign()).ok_or_else(|| {
@@ -386,4 +367,28 @@ impl Project for Verificacion {
 pub struct Verificar {
     pub folio: Folio,
     pub codigo: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What each kind's document carries, read from the catalogue: a constancia has no score.
+    #[test]
+    fn each_kind_carries_its_documents_fields() {
+        let common = [
+            "payload",
+            "pdf",
+            "datos.run",
+            "datos.nombre",
+            "datos.folioFicha",
+            "datos.fechaAplicacion",
+            "datos.comuna",
+        ];
+        let constancia: Vec<_> = carried_fields(Tipo::Constancia).collect();
+        assert_eq!(constancia, common);
+        let fps: Vec<_> = carried_fields(Tipo::CertificadoFps).collect();
+        let score = ["datos.puntaje", "datos.quintil", "datos.integrantes"];
+        assert_eq!(fps, [&common[..], &score[..]].concat());
+    }
 }
