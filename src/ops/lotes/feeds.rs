@@ -246,14 +246,7 @@ pub(super) fn parse(filas: &mut Filas, linea: u64, campos: &[&str]) -> Result<Ru
     let linea = linea as i64;
     match filas {
         Filas::Personas(rows) => {
-            let nombres = texto("nombres", campos[1])?;
-            let apellido_paterno = texto("apellido_paterno", campos[2])?;
-            let apellido_materno = texto("apellido_materno", campos[3])?;
-            let fecha_nacimiento = fecha("fecha_nacimiento", campos[4])?;
-            let sexo = match campos[5].trim() {
-                s @ ("F" | "M") => s.to_owned(),
-                _ => return Err(("SEXO_INVALIDO", "sexo must be F or M".to_owned())),
-            };
+            let persona = Persona::parse(campos)?;
             let nacionalidad = campos[6].trim();
             if nacionalidad.len() != 2 || !nacionalidad.bytes().all(|b| b.is_ascii_uppercase()) {
                 return Err((
@@ -261,15 +254,14 @@ pub(super) fn parse(filas: &mut Filas, linea: u64, campos: &[&str]) -> Result<Ru
                     "nacionalidad must be an ISO 3166 alpha-2 code such as CL".to_owned(),
                 ));
             }
-            let valores = serde_json::json!({
-                "nombres": nombres,
-                "apellido_paterno": apellido_paterno,
-                "apellido_materno": apellido_materno,
-                "fecha_nacimiento": fecha_nacimiento,
-                "sexo": sexo,
-                "nacionalidad": nacionalidad,
-            })
-            .to_string();
+            let valores = persona.valores(&[("nacionalidad", nacionalidad)]);
+            let Persona {
+                nombres,
+                apellido_paterno,
+                apellido_materno,
+                fecha_nacimiento,
+                sexo,
+            } = persona;
             rows.push(PersonaFila {
                 linea,
                 run: run.numero() as i32,
@@ -283,14 +275,7 @@ pub(super) fn parse(filas: &mut Filas, linea: u64, campos: &[&str]) -> Result<Ru
             });
         }
         Filas::Nacimientos(rows) => {
-            let nombres = texto("nombres", campos[1])?;
-            let apellido_paterno = texto("apellido_paterno", campos[2])?;
-            let apellido_materno = texto("apellido_materno", campos[3])?;
-            let fecha_nacimiento = fecha("fecha_nacimiento", campos[4])?;
-            let sexo = match campos[5].trim() {
-                s @ ("F" | "M") => s.to_owned(),
-                _ => return Err(("SEXO_INVALIDO", "sexo must be F or M".to_owned())),
-            };
+            let persona = Persona::parse(campos)?;
             let madre =
                 Run::parse(campos[6]).map_err(|e| ("RUN_INVALIDO", format!("run_madre: {e}")))?;
             if madre == run {
@@ -299,16 +284,15 @@ pub(super) fn parse(filas: &mut Filas, linea: u64, campos: &[&str]) -> Result<Ru
                     "run_madre is the newborn's own RUN".to_owned(),
                 ));
             }
-            let valores = serde_json::json!({
-                "nombres": nombres,
-                "apellido_paterno": apellido_paterno,
-                "apellido_materno": apellido_materno,
-                "fecha_nacimiento": fecha_nacimiento,
-                "sexo": sexo,
-                "nacionalidad": "CL",
-                "run_madre": madre.to_string(),
-            })
-            .to_string();
+            let valores =
+                persona.valores(&[("nacionalidad", "CL"), ("run_madre", &madre.to_string())]);
+            let Persona {
+                nombres,
+                apellido_paterno,
+                apellido_materno,
+                fecha_nacimiento,
+                sexo,
+            } = persona;
             rows.push(NacimientoFila {
                 linea,
                 run: run.numero() as i32,
@@ -367,6 +351,45 @@ pub(super) fn parse(filas: &mut Filas, linea: u64, campos: &[&str]) -> Result<Ru
         }
     }
     Ok(run)
+}
+
+/// What a person's record and a birth's share, in columns 1 to 5: names, birth date and sex.
+struct Persona {
+    nombres: String,
+    apellido_paterno: String,
+    apellido_materno: String,
+    fecha_nacimiento: NaiveDate,
+    sexo: String,
+}
+
+impl Persona {
+    fn parse(campos: &[&str]) -> Result<Persona, Falla> {
+        Ok(Persona {
+            nombres: texto("nombres", campos[1])?,
+            apellido_paterno: texto("apellido_paterno", campos[2])?,
+            apellido_materno: texto("apellido_materno", campos[3])?,
+            fecha_nacimiento: fecha("fecha_nacimiento", campos[4])?,
+            sexo: match campos[5].trim() {
+                s @ ("F" | "M") => s.to_owned(),
+                _ => return Err(("SEXO_INVALIDO", "sexo must be F or M".to_owned())),
+            },
+        })
+    }
+
+    /// The values the record sets, with the kind's own `more`, as its provenance keeps them.
+    fn valores(&self, more: &[(&str, &str)]) -> String {
+        let mut valores = serde_json::json!({
+            "nombres": self.nombres,
+            "apellido_paterno": self.apellido_paterno,
+            "apellido_materno": self.apellido_materno,
+            "fecha_nacimiento": self.fecha_nacimiento,
+            "sexo": self.sexo,
+        });
+        for (k, v) in more {
+            valores[*k] = serde_json::Value::from(*v);
+        }
+        valores.to_string()
+    }
 }
 
 fn parse_run(text: &str) -> Result<Run, Falla> {
