@@ -19,7 +19,7 @@ use crate::soap::client::{
     CERTIFICADOS, ELEGIBILIDAD, ENCUESTAJE, FICHA, IDENTIDAD, RECEPCION, Svc, V, call, run_xml,
 };
 use crate::soap::xml::{Pairs, json_pairs, soap_pairs};
-use crate::support::{Setup, TestNode, agreements_without_limits};
+use crate::support::{Setup, TestNode, access_report, agreements_without_limits};
 
 const MUNI: &str = "muni-13101";
 const COMUNA: &str = "13101";
@@ -358,15 +358,7 @@ pub(crate) async fn report(
     node: &TestNode,
     run: Run,
 ) -> Vec<(String, String, String, Vec<String>)> {
-    let body: Value = node
-        .client(Some("operador"))
-        .get(node.agency_url(&format!("/api/v1/personas/{run}/accesos")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body: Value = access_report(node, run).await;
     body["accesos"]
         .as_array()
         .unwrap_or_else(|| panic!("{body}"))

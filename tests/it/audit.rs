@@ -10,7 +10,7 @@ use siis::db::schema::auditoria;
 use crate::per_backend;
 use crate::registry;
 use crate::soap::break_audit;
-use crate::support::{Setup, TestNode};
+use crate::support::{Setup, TestNode, access_report};
 
 per_backend!(
     async fn every_request_is_audited_under_concurrent_load_and_the_chain_verifies(backend) {
@@ -134,15 +134,7 @@ per_backend!(
             .await
             .unwrap();
 
-        let body: Value = node
-            .client(Some("operador"))
-            .get(node.agency_url(&format!("/api/v1/personas/{run}/accesos")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body: Value = access_report(&node, run).await;
         let accesos = body["accesos"].as_array().unwrap();
         let who: Vec<(&str, &str, &str)> = accesos
             .iter()
@@ -256,15 +248,7 @@ per_backend!(
         );
         assert!(campos.contains("integrantes.nombres"), "{campos}");
         // The other person's access report shows the probe, with no field.
-        let report: Value = node
-            .client(Some("operador"))
-            .get(node.agency_url(&format!("/api/v1/personas/{other}/accesos")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let report: Value = access_report(&node, other).await;
         let accesos = report["accesos"].as_array().unwrap();
         assert_eq!(accesos.len(), 1, "{report}");
         assert_eq!(

@@ -11,7 +11,7 @@ use siis::domain::Run;
 use crate::per_backend;
 use crate::registry;
 use crate::soap::client::{FICHA, IDENTIDAD, V, call, run_xml};
-use crate::support::{Setup, TestNode, agreements_with, repo_path};
+use crate::support::{Setup, TestNode, access_report, agreements_with, repo_path};
 
 /// `n` distinct valid RUNs (persons the registry may or may not hold).
 fn runs(n: u32) -> Vec<String> {
@@ -262,15 +262,7 @@ per_backend!(
             .unwrap();
         assert_eq!(outcomes.iter().filter(|o| *o == "NO_COINCIDE").count(), 4);
         assert_eq!(outcomes.iter().filter(|o| *o == "VALIDACIONES_AGOTADAS").count(), 3);
-        let report: Value = node
-            .client(Some("operador"))
-            .get(node.agency_url(&format!("/api/v1/personas/{run}/accesos")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let report: Value = access_report(&node, run).await;
         let listed = report["accesos"].as_array().unwrap();
         assert!(
             listed

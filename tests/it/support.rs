@@ -497,3 +497,15 @@ pub fn tls_client(
     }
     client.build().expect("client")
 }
+
+/// A person's access report (ConsultarAccesos) as the registry's operator reads it.
+pub async fn access_report(node: &TestNode, run: impl std::fmt::Display) -> serde_json::Value {
+    node.client(Some("operador"))
+        .get(node.agency_url(&format!("/api/v1/personas/{run}/accesos")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
