@@ -168,22 +168,7 @@ pub fn read(body: &[u8], version: SoapVersion) -> Result<Request, ApiError> {
             Event::DocType(_) => return Err(invalid("a DTD is not accepted")),
             Event::PI(_) => return Err(invalid("processing instructions are not accepted")),
             Event::GeneralRef(reference) => {
-                let resolved = if reference.is_char_ref() {
-                    reference
-                        .resolve_char_ref()
-                        .ok()
-                        .flatten()
-                        .ok_or_else(|| invalid("a bad character reference"))?
-                } else {
-                    match reference.as_ref() {
-                        "lt" => '<',
-                        "gt" => '>',
-                        "amp" => '&',
-                        "apos" => '\'',
-                        "quot" => '"',
-                        _ => return Err(invalid("entities are not accepted")),
-                    }
-                };
+                let resolved = crate::xml::referencia(&reference).map_err(invalid)?;
                 check_chars(resolved.encode_utf8(&mut [0; 4]))?;
                 text_buf.push(resolved);
             }

@@ -171,24 +171,8 @@ pub(super) fn leer(
                 push_text(&mut registro, depth, &content, line)?;
             }
             Event::GeneralRef(reference) => {
-                let resolved = if reference.is_char_ref() {
-                    reference
-                        .resolve_char_ref()
-                        .ok()
-                        .flatten()
-                        .ok_or_else(|| invalid(format!("line {line}: a bad character reference")))?
-                } else {
-                    match reference.as_ref() {
-                        "lt" => '<',
-                        "gt" => '>',
-                        "amp" => '&',
-                        "apos" => '\'',
-                        "quot" => '"',
-                        _ => {
-                            return Err(invalid(format!("line {line}: entities are not accepted")));
-                        }
-                    }
-                };
+                let resolved = crate::xml::referencia(&reference)
+                    .map_err(|why| invalid(format!("line {line}: {why}")))?;
                 push_text(
                     &mut registro,
                     depth,
