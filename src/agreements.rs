@@ -4,7 +4,6 @@
 //! `agreements/README.md`). [`AgreementSet::load_dir`] reads them all and either returns a valid
 //! set or every problem it found, each with its file and line; there is no partial set.
 
-mod fields;
 mod file;
 mod issues;
 mod pin;
@@ -23,7 +22,7 @@ use crate::catalog::Operation;
 use crate::domain::{AgreementId, Cut};
 use crate::tls::ClientIdentity;
 
-pub use fields::FieldSet;
+use crate::projection::FieldSet;
 pub use issues::{AgreementErrors, AgreementIssue};
 pub use set::AgreementSet;
 

@@ -3,6 +3,12 @@
 //! Agreements name operations and fields from here; anything else is refused when they load.
 
 use std::fmt;
+use std::sync::LazyLock;
+
+use crate::projection::Campos;
+use crate::respuestas::{
+    Accesos, Elegibilidad, Emision, Encuestaje, Estadisticas, FichaFps, ValidacionIdentidad,
+};
 
 /// An operation of the service core, whatever the transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -27,136 +33,8 @@ pub enum Operation {
     RecepcionLotes,
 }
 
-/// Field paths of `ConsultarFichaFPS` responses (`integrantes.*` apply to each member).
-pub const FICHA_FIELDS: &[&str] = &[
-    "run",
-    "folio",
-    "puntaje",
-    "quintil",
-    "fechaAplicacion",
-    "comuna.codigo",
-    "comuna.nombre",
-    "estado",
-    "fallecido",
-    "integrantes.run",
-    "integrantes.nombres",
-    "integrantes.apellidoPaterno",
-    "integrantes.apellidoMaterno",
-    "integrantes.fechaNacimiento",
-    "integrantes.sexo",
-    "integrantes.parentesco",
-];
-
-/// Field paths of `ValidarIdentidad` responses: whether each claimed value matches, and whether
-/// the person is alive. Registry values themselves are never returned.
-pub const IDENTIDAD_FIELDS: &[&str] = &[
-    "run",
-    "coincidencias.nombres",
-    "coincidencias.apellidoPaterno",
-    "coincidencias.apellidoMaterno",
-    "coincidencias.fechaNacimiento",
-    "vivo",
-];
-
-/// Field paths of `ConsultarElegibilidad` responses: the decision, the rule that decided it and
-/// the data the rule used.
-pub const ELEGIBILIDAD_FIELDS: &[&str] = &[
-    "run",
-    "programa",
-    "elegible",
-    "regla",
-    "motivo",
-    "datos.puntaje",
-    "datos.quintil",
-    "datos.edad",
-    "datos.fallecido",
-    "datos.tieneFicha",
-    "datos.comuna",
-];
-
-/// Field paths of `ConsultarAccesos` responses (one entry per audited access).
-pub const ACCESOS_FIELDS: &[&str] = &[
-    "run",
-    "accesos.fecha",
-    "accesos.convenio",
-    "accesos.institucion",
-    "accesos.operacion",
-    "accesos.proposito",
-    "accesos.resultado",
-    "accesos.campos",
-];
-
-/// Field paths of `EmitirCertificado` responses: the certificate's identity, its payload and
-/// PDF (which carry the certified data), and the certified data itself (`datos.*`).
-pub const CERTIFICADO_FIELDS: &[&str] = &[
-    "folio",
-    "tipo",
-    "emitido",
-    "codigo",
-    "urlVerificacion",
-    "payload",
-    "pdf",
-    "datos.run",
-    "datos.nombre",
-    "datos.folioFicha",
-    "datos.fechaAplicacion",
-    "datos.comuna",
-    "datos.puntaje",
-    "datos.quintil",
-    "datos.integrantes",
-];
-
-/// Field paths of `SolicitarEncuestaje` responses: the request as its requester follows it
-/// (in a queue, each listed request carries the same paths).
-pub const SOLICITUD_ENCUESTAJE_FIELDS: &[&str] = &[
-    "id",
-    "run",
-    "comuna.codigo",
-    "comuna.nombre",
-    "estado",
-    "fechaSolicitud",
-    "fechaVencimiento",
-    "fechaVisita",
-    "visitasFallidas",
-    "motivoAnulacion",
-    "folio",
-];
-
-/// Field paths of `TrabajarEncuestaje` responses: the request as its municipality works it,
-/// with who asked for it and the survey result.
-pub const TRABAJO_ENCUESTAJE_FIELDS: &[&str] = &[
-    "id",
-    "run",
-    "comuna.codigo",
-    "comuna.nombre",
-    "estado",
-    "solicitante",
-    "fechaSolicitud",
-    "fechaVencimiento",
-    "fechaVisita",
-    "visitasFallidas",
-    "motivoAnulacion",
-    "folio",
-    "puntaje",
-    "quintil",
-    "fechaAplicacion",
-];
-
-/// Field paths of `EstadisticasTerritoriales` responses (`celdas.*` apply to each cell).
-pub const ESTADISTICAS_FIELDS: &[&str] = &[
-    "calculadoEn",
-    "celdas.ambito",
-    "celdas.codigo",
-    "celdas.nombre",
-    "celdas.quintil",
-    "celdas.reservado",
-    "celdas.personas",
-    "celdas.hogares",
-    "celdas.fichas",
-    "celdas.puntajePromedio",
-];
-
-/// Field paths of `RecepcionLotes` answers: the batch's report.
+/// Field paths of `RecepcionLotes` answers: the batch's report (`ops::lotes::Informe`, a
+/// provider's account of its own batch; of its fields, only `rechazos` is ever withheld).
 pub const LOTES_FIELDS: &[&str] = &[
     "lote",
     "tipo",
@@ -197,20 +75,36 @@ impl Operation {
         Self::ALL.into_iter().find(|op| op.name() == name)
     }
 
-    /// Every field path this operation's response can carry.
+    /// Every field path this operation's response can carry: its answer type's fields, as
+    /// that type declares them (`src/respuestas.rs`), less those tagged for another operation.
+    /// `integrantes.*`, `accesos.*`, `celdas.*` apply to each item of the list.
     pub fn fields(self) -> &'static [&'static str] {
         match self {
-            Operation::ConsultarFichaFPS => FICHA_FIELDS,
-            Operation::ValidarIdentidad => IDENTIDAD_FIELDS,
-            Operation::ConsultarElegibilidad => ELEGIBILIDAD_FIELDS,
-            Operation::ConsultarAccesos => ACCESOS_FIELDS,
-            Operation::EmitirCertificado => CERTIFICADO_FIELDS,
-            Operation::SolicitarEncuestaje => SOLICITUD_ENCUESTAJE_FIELDS,
-            Operation::TrabajarEncuestaje => TRABAJO_ENCUESTAJE_FIELDS,
-            Operation::EstadisticasTerritoriales => ESTADISTICAS_FIELDS,
+            Operation::ConsultarFichaFPS => FichaFps::campos(),
+            Operation::ValidarIdentidad => ValidacionIdentidad::campos(),
+            Operation::ConsultarElegibilidad => Elegibilidad::campos(),
+            Operation::ConsultarAccesos => Accesos::campos(),
+            Operation::EmitirCertificado => Emision::campos(),
+            Operation::SolicitarEncuestaje => {
+                static CAMPOS: LazyLock<Vec<&'static str>> =
+                    LazyLock::new(|| sin_etiqueta::<Encuestaje>("TrabajarEncuestaje"));
+                &CAMPOS
+            }
+            Operation::TrabajarEncuestaje => Encuestaje::campos(),
+            Operation::EstadisticasTerritoriales => Estadisticas::campos(),
             Operation::RecepcionLotes => LOTES_FIELDS,
         }
     }
+}
+
+/// `T`'s paths less the leaves tagged `etiqueta` (the fields only that operation carries).
+fn sin_etiqueta<T: Campos>(etiqueta: &str) -> Vec<&'static str> {
+    let tagged = T::etiquetas();
+    T::campos()
+        .iter()
+        .copied()
+        .filter(|c| !tagged.contains(&(c, etiqueta)))
+        .collect()
 }
 
 impl fmt::Display for Operation {

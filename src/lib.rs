@@ -18,6 +18,7 @@ pub mod ops;
 pub mod pki;
 pub mod projection;
 pub mod reglas;
+pub mod respuestas;
 pub mod rest;
 pub mod seed;
 pub mod soap;

@@ -1,9 +1,137 @@
 //! Projection: the typed response loses every field its agreement does not grant, before any
 //! transport encodes it. SOAP and REST therefore cannot disclose different things.
+//!
+//! An answer type declares its field names once, in its serde attributes; `#[derive(Campos)]`
+//! (the `siis-derive` crate, `derive/`) reads them and gives [`Campos`]: the paths the catalogue
+//! lists and agreements grant, the cut to a grant, the paths an answer carries for the audit
+//! log, and the walk the SOAP encoder writes as XML.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use crate::agreements::FieldSet;
+pub use siis_derive::Campos;
+
+/// A set of field paths taken from the operation catalogue (`src/catalog.rs`), such as
+/// `"run"` or `"integrantes.nombres"`. Iterates in a stable (sorted) order.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct FieldSet(BTreeSet<&'static str>);
+
+impl FieldSet {
+    pub fn new(paths: impl IntoIterator<Item = &'static str>) -> FieldSet {
+        FieldSet(paths.into_iter().collect())
+    }
+
+    pub fn contains(&self, path: &str) -> bool {
+        self.0.contains(path)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.iter().copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The fields of an answer type, as `#[derive(Campos)]` reads them from its serde attributes.
+/// Paths are the JSON names, nested ones joined by `.` (`comuna.codigo`); the indices below are
+/// positions in [`Campos::campos`], offset by `base` inside an enclosing type.
+pub trait Campos {
+    /// Every path this type can carry, in declaration order.
+    fn campos() -> &'static [&'static str];
+
+    /// The leaves tagged `#[campos(etiqueta = "…")]`, each with its tag.
+    fn etiquetas() -> &'static [(&'static str, &'static str)];
+
+    /// Clears every field whose index is not `concedido`.
+    fn recortar(&mut self, base: usize, concedido: &dyn Fn(usize) -> bool);
+
+    /// Calls `out` with the index of every field this value carries.
+    fn revelados(&self, base: usize, out: &mut dyn FnMut(usize));
+
+    /// Walks the value's fields in declaration order (the SOAP encoder's XML).
+    fn escribir(&self, w: &mut dyn Escritor);
+}
+
+/// What [`Campos::escribir`] writes to: element names are the field names (or a list's
+/// `elemento`), without a namespace prefix.
+pub trait Escritor {
+    fn abrir(&mut self, nombre: &str);
+    fn cerrar(&mut self, nombre: &str);
+    fn hoja(&mut self, nombre: &str, texto: &str);
+    /// A RUN in its canonical text form (`12345678-5`).
+    fn run(&mut self, nombre: &str, run: &str);
+}
+
+/// The text of a leaf value in XML (JSON has serde's).
+pub trait Hoja {
+    fn texto(&self) -> Cow<'_, str>;
+}
+
+impl Hoja for String {
+    fn texto(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl Hoja for &'static str {
+    fn texto(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+macro_rules! hoja_display {
+    ($($t:ty),*) => {
+        $(impl Hoja for $t {
+            fn texto(&self) -> Cow<'_, str> {
+                Cow::Owned(self.to_string())
+            }
+        })*
+    };
+}
+
+hoja_display!(bool, u8, u16, u32, u64, i64, f64, chrono::NaiveDate);
+
+/// An instant, to the second, in UTC (`2026-12-05T10:00:00Z`).
+impl Hoja for chrono::DateTime<chrono::Utc> {
+    fn texto(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    }
+}
+
+/// Bytes (a PDF), in base64.
+impl Hoja for Vec<u8> {
+    fn texto(&self) -> Cow<'_, str> {
+        use base64::Engine;
+        Cow::Owned(base64::engine::general_purpose::STANDARD.encode(self))
+    }
+}
+
+/// `padre.hijo`, kept for the life of the process (the catalogue's paths are built once).
+pub fn ruta(padre: &str, hijo: &str) -> &'static str {
+    Box::leak(format!("{padre}.{hijo}").into_boxed_str())
+}
+
+/// Cuts `value` down to `grant` (every path not granted is cleared).
+pub fn recortar<T: Campos>(value: &mut T, grant: &FieldSet) {
+    let campos = T::campos();
+    value.recortar(0, &|i| grant.contains(campos[i]));
+}
+
+/// The paths `value` carries.
+pub fn revelados<T: Campos>(value: &T) -> BTreeSet<&'static str> {
+    let campos = T::campos();
+    let mut out = BTreeSet::new();
+    value.revelados(0, &mut |i| {
+        out.insert(campos[i]);
+    });
+    out
+}
 
 /// A response that can be cut down to the granted field paths.
 pub trait Project {
@@ -37,20 +165,6 @@ pub trait Project {
     /// happened and no field.
     fn undisclosed(&self) -> Vec<(crate::domain::Run, &'static str)> {
         Vec::new()
-    }
-}
-
-/// Adds `path` to `out` when `slot` holds a value.
-pub fn note<T>(out: &mut BTreeSet<&'static str>, slot: &Option<T>, path: &'static str) {
-    if slot.is_some() {
-        out.insert(path);
-    }
-}
-
-/// Keeps `slot` only if `path` is granted.
-pub fn keep<T>(slot: &mut Option<T>, grant: &FieldSet, path: &str) {
-    if !grant.contains(path) {
-        *slot = None;
     }
 }
 
@@ -194,6 +308,59 @@ mod tests {
         let all = op.fields().to_vec();
         let n = all.len();
         prop::sample::subsequence(all, 0..=n)
+    }
+
+    #[test]
+    fn a_field_set_keeps_each_path_once() {
+        let set = FieldSet::new(["run", "puntaje", "run"]);
+        assert_eq!(set.iter().collect::<Vec<_>>(), ["puntaje", "run"]);
+        assert!(set.contains("run") && !set.contains("folio"));
+        assert!(FieldSet::default().is_empty());
+    }
+
+    /// The catalogue's paths are the answer types' JSON names, in declaration order, nested
+    /// ones below their parent; a field tagged for one operation is left out of the other's.
+    #[test]
+    fn the_catalogue_reads_each_answer_s_declared_names() {
+        assert_eq!(
+            Operation::ConsultarFichaFPS.fields(),
+            [
+                "run",
+                "folio",
+                "puntaje",
+                "quintil",
+                "fechaAplicacion",
+                "comuna.codigo",
+                "comuna.nombre",
+                "estado",
+                "fallecido",
+                "integrantes.run",
+                "integrantes.nombres",
+                "integrantes.apellidoPaterno",
+                "integrantes.apellidoMaterno",
+                "integrantes.fechaNacimiento",
+                "integrantes.sexo",
+                "integrantes.parentesco",
+            ]
+        );
+        let trabajo = Operation::TrabajarEncuestaje.fields();
+        let solicitud = Operation::SolicitarEncuestaje.fields();
+        let solo_trabajo: Vec<_> = trabajo.iter().filter(|f| !solicitud.contains(f)).collect();
+        assert_eq!(
+            solo_trabajo,
+            [&"solicitante", &"puntaje", &"quintil", &"fechaAplicacion"]
+        );
+        assert!(solicitud.iter().all(|f| trabajo.contains(f)));
+        assert!(
+            Operation::EmitirCertificado
+                .fields()
+                .contains(&"urlVerificacion")
+        );
+        assert!(
+            Operation::ConsultarAccesos
+                .fields()
+                .contains(&"accesos.campos")
+        );
     }
 
     proptest! {

@@ -5,21 +5,22 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::Deserialize;
 
 use super::{Core, Op, ficha};
 use crate::agreements::Agreement;
 use std::sync::Arc;
 
 use crate::broker::{Admission, Call, Reply, Service};
-use crate::catalog::{CERTIFICADO_FIELDS, Operation};
+use crate::catalog::Operation;
 use crate::db::DbConnection;
 use crate::db::schema::{integrantes, personas};
 use crate::domain::{Cut, Puntaje, Run};
 use crate::error::ApiError;
 use crate::ops::certificados::verificar::Verificacion;
 use crate::ops::certificados::{Contenido, DocumentKeys, Folio, Tipo, pdf, store};
-use crate::projection::{Project, any_below, keep, note};
+use crate::projection::{Project, recortar, revelados};
+pub use crate::respuestas::{Datos, Emision};
 
 /// What the caller asks for.
 #[derive(Debug, Clone, Deserialize)]
@@ -29,116 +30,30 @@ pub struct Solicitud {
     pub tipo: String,
 }
 
-/// The certified data, as the JSON/SOAP answer shows it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Datos {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nombre: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub folio_ficha: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fecha_aplicacion: Option<chrono::NaiveDate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comuna: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub puntaje: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quintil: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub integrantes: Option<u32>,
-}
-
-/// An issued certificate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Emision {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub folio: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tipo: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub emitido: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub codigo: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url_verificacion: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub payload: Option<String>,
-    /// The PDF, base64 in JSON.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "base64_pdf")]
-    pub pdf: Option<Vec<u8>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub datos: Option<Datos>,
-}
-
-fn base64_pdf<S: Serializer>(pdf: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
-    use base64::Engine;
-    match pdf {
-        Some(bytes) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes)),
-        None => s.serialize_none(),
-    }
-}
-
 impl Project for Emision {
-    fn project(&mut self, grant: &crate::agreements::FieldSet) {
-        keep(&mut self.folio, grant, "folio");
-        keep(&mut self.tipo, grant, "tipo");
-        keep(&mut self.emitido, grant, "emitido");
-        keep(&mut self.codigo, grant, "codigo");
-        keep(&mut self.url_verificacion, grant, "urlVerificacion");
-        keep(&mut self.payload, grant, "payload");
-        keep(&mut self.pdf, grant, "pdf");
-        if let Some(d) = &mut self.datos {
-            keep(&mut d.run, grant, "datos.run");
-            keep(&mut d.nombre, grant, "datos.nombre");
-            keep(&mut d.folio_ficha, grant, "datos.folioFicha");
-            keep(&mut d.fecha_aplicacion, grant, "datos.fechaAplicacion");
-            keep(&mut d.comuna, grant, "datos.comuna");
-            keep(&mut d.puntaje, grant, "datos.puntaje");
-            keep(&mut d.quintil, grant, "datos.quintil");
-            keep(&mut d.integrantes, grant, "datos.integrantes");
-        }
-        if !any_below(grant, "datos.") {
-            self.datos = None;
-        }
+    fn project(&mut self, grant: &crate::projection::FieldSet) {
+        recortar(self, grant);
     }
 
     fn disclosed(&self) -> BTreeSet<&'static str> {
-        let mut out = BTreeSet::new();
-        note(&mut out, &self.folio, "folio");
-        note(&mut out, &self.tipo, "tipo");
-        note(&mut out, &self.emitido, "emitido");
-        note(&mut out, &self.codigo, "codigo");
-        note(&mut out, &self.url_verificacion, "urlVerificacion");
-        note(&mut out, &self.payload, "payload");
-        note(&mut out, &self.pdf, "pdf");
-        if let Some(d) = &self.datos {
-            note(&mut out, &d.run, "datos.run");
-            note(&mut out, &d.nombre, "datos.nombre");
-            note(&mut out, &d.folio_ficha, "datos.folioFicha");
-            note(&mut out, &d.fecha_aplicacion, "datos.fechaAplicacion");
-            note(&mut out, &d.comuna, "datos.comuna");
-            note(&mut out, &d.puntaje, "datos.puntaje");
-            note(&mut out, &d.quintil, "datos.quintil");
-            note(&mut out, &d.integrantes, "datos.integrantes");
-        }
-        out
+        revelados(self)
     }
 }
 
 /// The fields a certificate of `tipo` carries in its payload and PDF: the agreement must grant
 /// them all, since the document discloses them whatever the JSON shows. Read from the
-/// catalogue's list (`catalog::CERTIFICADO_FIELDS`): the payload, the PDF and the certified
-/// data, less the score for a constancia.
+/// catalogue's list (`EmitirCertificado`'s fields, as `Emision` declares them): the payload, the
+/// PDF and the certified data, less the score for a constancia.
 pub fn carried_fields(tipo: Tipo) -> impl Iterator<Item = &'static str> {
     const SCORE: [&str; 3] = ["datos.puntaje", "datos.quintil", "datos.integrantes"];
-    CERTIFICADO_FIELDS.iter().copied().filter(move |f| {
-        let carried = *f == "payload" || *f == "pdf" || f.starts_with("datos.");
-        carried && (tipo == Tipo::CertificadoFps || !SCORE.contains(f))
-    })
+    Operation::EmitirCertificado
+        .fields()
+        .iter()
+        .copied()
+        .filter(move |f| {
+            let carried = *f == "payload" || *f == "pdf" || f.starts_with("datos.");
+            carried && (tipo == Tipo::CertificadoFps || !SCORE.contains(f))
+        })
 }
 
 /// The kind asked for, or a clear input error.
@@ -339,13 +254,14 @@ pub async fn verificar(
 /// with its code, and no grant narrows it. Its audit record names the fields shown and, when
 /// it is not valid, why.
 impl Project for Verificacion {
-    fn project(&mut self, _: &crate::agreements::FieldSet) {}
+    fn project(&mut self, _: &crate::projection::FieldSet) {}
 
+    /// What it shows of the person: the certificate's fields (whether it is valid, why not
+    /// and its folio answer the caller's own question).
     fn disclosed(&self) -> BTreeSet<&'static str> {
-        self.certificado
-            .as_ref()
-            .map(crate::ops::certificados::verificar::Certificado::fields)
-            .unwrap_or_default()
+        let mut shown = revelados(self);
+        shown.retain(|f| f.starts_with("certificado."));
+        shown
     }
 
     fn audit_outcome(&self) -> Option<&'static str> {

@@ -3,90 +3,28 @@
 //! it used.
 
 use chrono::{Datelike, NaiveDate};
-use serde::Serialize;
 
 use super::{Core, Op, ficha};
 use crate::broker::Admission;
 use std::collections::BTreeSet;
 
-use crate::agreements::{Agreement, FieldSet};
+use crate::agreements::Agreement;
 use crate::catalog::Operation;
 use crate::db::DbConnection;
 use crate::domain::{Cut, Puntaje, Run};
 use crate::error::ApiError;
-use crate::projection::{Project, any_below, keep, note};
+use crate::projection::FieldSet;
+use crate::projection::{Project, recortar, revelados};
 use crate::reglas::{Rules, Snapshot};
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Elegibilidad {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub programa: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub elegible: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub regla: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub motivo: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub datos: Option<DatosUsados>,
-}
-
-/// The registry data the deciding rules read (only those).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DatosUsados {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub puntaje: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quintil: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub edad: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fallecido: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tiene_ficha: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comuna: Option<String>,
-}
+pub use crate::respuestas::{DatosUsados, Elegibilidad};
 
 impl Project for Elegibilidad {
     fn project(&mut self, grant: &FieldSet) {
-        keep(&mut self.run, grant, "run");
-        keep(&mut self.programa, grant, "programa");
-        keep(&mut self.elegible, grant, "elegible");
-        keep(&mut self.regla, grant, "regla");
-        keep(&mut self.motivo, grant, "motivo");
-        if let Some(d) = &mut self.datos {
-            keep(&mut d.puntaje, grant, "datos.puntaje");
-            keep(&mut d.quintil, grant, "datos.quintil");
-            keep(&mut d.edad, grant, "datos.edad");
-            keep(&mut d.fallecido, grant, "datos.fallecido");
-            keep(&mut d.tiene_ficha, grant, "datos.tieneFicha");
-            keep(&mut d.comuna, grant, "datos.comuna");
-        }
-        if !any_below(grant, "datos.") {
-            self.datos = None;
-        }
+        recortar(self, grant);
     }
 
     fn disclosed(&self) -> BTreeSet<&'static str> {
-        let mut out = BTreeSet::new();
-        note(&mut out, &self.run, "run");
-        note(&mut out, &self.programa, "programa");
-        note(&mut out, &self.elegible, "elegible");
-        note(&mut out, &self.regla, "regla");
-        note(&mut out, &self.motivo, "motivo");
-        if let Some(d) = &self.datos {
-            note(&mut out, &d.puntaje, "datos.puntaje");
-            note(&mut out, &d.quintil, "datos.quintil");
-            note(&mut out, &d.edad, "datos.edad");
-            note(&mut out, &d.fallecido, "datos.fallecido");
-            note(&mut out, &d.tiene_ficha, "datos.tieneFicha");
-            note(&mut out, &d.comuna, "datos.comuna");
-        }
-        out
+        revelados(self)
     }
 }
 

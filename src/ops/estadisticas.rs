@@ -16,13 +16,12 @@ pub mod tabla;
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
-
-use crate::agreements::FieldSet;
 use crate::db::DbConnection;
 use crate::domain::{Cut, CutError, comunas, regiones};
 use crate::error::ApiError;
-use crate::projection::{Project, any_below, keep, note};
+use crate::projection::FieldSet;
+use crate::projection::{Project, recortar, revelados};
+pub use crate::respuestas::{CeldaPublicada, Estadisticas};
 use tabla::{Ambito, Celda};
 
 /// The territorial level of the cells asked for.
@@ -167,80 +166,13 @@ impl Consulta {
     }
 }
 
-/// The answer: when the counts were computed, and the cells asked for.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Estadisticas {
-    /// When the summary was computed (RFC 3339, UTC).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub calculado_en: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub celdas: Option<Vec<CeldaPublicada>>,
-}
-
-/// One published cell. A suppressed one (`reservado`) carries no counts and no average.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CeldaPublicada {
-    /// `nacional`, `region` or `comuna`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ambito: Option<&'static str>,
-    /// Region code (`13`) or CUT (`13101`); none for the nation.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub codigo: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nombre: Option<String>,
-    /// `1` to `5`, or `total` for all quintiles.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quintil: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reservado: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub personas: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hogares: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fichas: Option<u64>,
-    /// Mean score of the cell's fichas, to one decimal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub puntaje_promedio: Option<f64>,
-}
-
 impl Project for Estadisticas {
     fn project(&mut self, grant: &FieldSet) {
-        keep(&mut self.calculado_en, grant, "calculadoEn");
-        if any_below(grant, "celdas.") {
-            for c in self.celdas.iter_mut().flatten() {
-                keep(&mut c.ambito, grant, "celdas.ambito");
-                keep(&mut c.codigo, grant, "celdas.codigo");
-                keep(&mut c.nombre, grant, "celdas.nombre");
-                keep(&mut c.quintil, grant, "celdas.quintil");
-                keep(&mut c.reservado, grant, "celdas.reservado");
-                keep(&mut c.personas, grant, "celdas.personas");
-                keep(&mut c.hogares, grant, "celdas.hogares");
-                keep(&mut c.fichas, grant, "celdas.fichas");
-                keep(&mut c.puntaje_promedio, grant, "celdas.puntajePromedio");
-            }
-        } else {
-            self.celdas = None;
-        }
+        recortar(self, grant);
     }
 
     fn disclosed(&self) -> BTreeSet<&'static str> {
-        let mut out = BTreeSet::new();
-        note(&mut out, &self.calculado_en, "calculadoEn");
-        for c in self.celdas.iter().flatten() {
-            note(&mut out, &c.ambito, "celdas.ambito");
-            note(&mut out, &c.codigo, "celdas.codigo");
-            note(&mut out, &c.nombre, "celdas.nombre");
-            note(&mut out, &c.quintil, "celdas.quintil");
-            note(&mut out, &c.reservado, "celdas.reservado");
-            note(&mut out, &c.personas, "celdas.personas");
-            note(&mut out, &c.hogares, "celdas.hogares");
-            note(&mut out, &c.fichas, "celdas.fichas");
-            note(&mut out, &c.puntaje_promedio, "celdas.puntajePromedio");
-        }
-        out
+        revelados(self)
     }
 }
 
@@ -339,7 +271,6 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::catalog::ESTADISTICAS_FIELDS;
 
     fn parse(
         nivel: Option<&str>,
@@ -462,9 +393,9 @@ mod tests {
         /// audit log is told exactly what remains.
         #[test]
         fn projection_keeps_exactly_the_granted_fields(
-            mask in prop::collection::vec(any::<bool>(), ESTADISTICAS_FIELDS.len())
+            mask in prop::collection::vec(any::<bool>(), crate::catalog::Operation::EstadisticasTerritoriales.fields().len())
         ) {
-            let grant: Vec<&str> = ESTADISTICAS_FIELDS
+            let grant: Vec<&str> = crate::catalog::Operation::EstadisticasTerritoriales.fields()
                 .iter()
                 .zip(&mask)
                 .filter(|(_, keep)| **keep)

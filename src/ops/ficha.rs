@@ -2,13 +2,12 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use serde::Serialize;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use std::sync::Arc;
 
-use crate::agreements::{Agreement, FieldSet};
+use crate::agreements::Agreement;
 use crate::broker::{Admission, Broker, Call, Reply, Service};
 use crate::catalog::Operation;
 use crate::db::models::{Ficha, FichaEnVigor};
@@ -16,152 +15,21 @@ use crate::db::schema::{fichas, hogares, integrantes, personas};
 use crate::db::{DbConnection, DbError, on_backend};
 use crate::domain::{Cut, Puntaje, Run};
 use crate::error::ApiError;
-use crate::projection::{Project, any_below, keep, note};
+use crate::projection::FieldSet;
+use crate::projection::{Project, any_below, recortar, revelados};
+pub use crate::respuestas::{ComunaRef, FichaFps, IntegranteFicha};
 
 mod grupo;
 
 pub use grupo::{read_many, read_together};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FichaFps {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub folio: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub puntaje: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quintil: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fecha_aplicacion: Option<NaiveDate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comuna: Option<ComunaRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub estado: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fallecido: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub integrantes: Option<Vec<IntegranteFicha>>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ComunaRef {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub codigo: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nombre: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IntegranteFicha {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nombres: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub apellido_paterno: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub apellido_materno: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fecha_nacimiento: Option<NaiveDate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sexo: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub parentesco: Option<String>,
-}
-
 impl Project for FichaFps {
     fn project(&mut self, grant: &FieldSet) {
-        keep(&mut self.run, grant, "run");
-        keep(&mut self.folio, grant, "folio");
-        keep(&mut self.puntaje, grant, "puntaje");
-        keep(&mut self.quintil, grant, "quintil");
-        keep(&mut self.fecha_aplicacion, grant, "fechaAplicacion");
-        keep(&mut self.estado, grant, "estado");
-        keep(&mut self.fallecido, grant, "fallecido");
-        if let Some(comuna) = &mut self.comuna {
-            keep(&mut comuna.codigo, grant, "comuna.codigo");
-            keep(&mut comuna.nombre, grant, "comuna.nombre");
-        }
-        if !any_below(grant, "comuna.") {
-            self.comuna = None;
-        }
-        if any_below(grant, "integrantes.") {
-            for m in self.integrantes.iter_mut().flatten() {
-                m.project(grant);
-            }
-        } else {
-            self.integrantes = None;
-        }
+        recortar(self, grant);
     }
 
     fn disclosed(&self) -> BTreeSet<&'static str> {
-        let mut out = BTreeSet::new();
-        note(&mut out, &self.run, "run");
-        note(&mut out, &self.folio, "folio");
-        note(&mut out, &self.puntaje, "puntaje");
-        note(&mut out, &self.quintil, "quintil");
-        note(&mut out, &self.fecha_aplicacion, "fechaAplicacion");
-        note(&mut out, &self.estado, "estado");
-        note(&mut out, &self.fallecido, "fallecido");
-        if let Some(c) = &self.comuna {
-            note(&mut out, &c.codigo, "comuna.codigo");
-            note(&mut out, &c.nombre, "comuna.nombre");
-        }
-        for m in self.integrantes.iter().flatten() {
-            out.extend(m.disclosed());
-        }
-        out
-    }
-}
-
-impl Project for IntegranteFicha {
-    fn project(&mut self, grant: &FieldSet) {
-        keep(&mut self.run, grant, "integrantes.run");
-        keep(&mut self.nombres, grant, "integrantes.nombres");
-        keep(
-            &mut self.apellido_paterno,
-            grant,
-            "integrantes.apellidoPaterno",
-        );
-        keep(
-            &mut self.apellido_materno,
-            grant,
-            "integrantes.apellidoMaterno",
-        );
-        keep(
-            &mut self.fecha_nacimiento,
-            grant,
-            "integrantes.fechaNacimiento",
-        );
-        keep(&mut self.sexo, grant, "integrantes.sexo");
-        keep(&mut self.parentesco, grant, "integrantes.parentesco");
-    }
-
-    fn disclosed(&self) -> BTreeSet<&'static str> {
-        let mut out = BTreeSet::new();
-        note(&mut out, &self.run, "integrantes.run");
-        note(&mut out, &self.nombres, "integrantes.nombres");
-        note(
-            &mut out,
-            &self.apellido_paterno,
-            "integrantes.apellidoPaterno",
-        );
-        note(
-            &mut out,
-            &self.apellido_materno,
-            "integrantes.apellidoMaterno",
-        );
-        note(
-            &mut out,
-            &self.fecha_nacimiento,
-            "integrantes.fechaNacimiento",
-        );
-        note(&mut out, &self.sexo, "integrantes.sexo");
-        note(&mut out, &self.parentesco, "integrantes.parentesco");
-        out
+        revelados(self)
     }
 }
 

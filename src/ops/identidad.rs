@@ -3,19 +3,21 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use std::collections::BTreeSet;
 
 use super::{Core, Op};
-use crate::agreements::{Agreement, FieldSet};
+use crate::agreements::Agreement;
 use crate::broker::Admission;
 use crate::catalog::Operation;
 use crate::db::DbConnection;
 use crate::db::schema::{hogares, integrantes, personas};
 use crate::domain::{Cut, Run};
 use crate::error::ApiError;
-use crate::projection::{Project, any_below, keep, note};
+use crate::projection::FieldSet;
+use crate::projection::{Project, recortar, revelados};
+pub use crate::respuestas::{Coincidencias, ValidacionIdentidad};
 
 /// What the caller claims. Only the fields given are compared.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -28,79 +30,13 @@ pub struct Afirmacion {
     pub fecha_nacimiento: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Coincidencias {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub nombres: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub apellido_paterno: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub apellido_materno: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fecha_nacimiento: Option<bool>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ValidacionIdentidad {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub coincidencias: Option<Coincidencias>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vivo: Option<bool>,
-}
-
 impl Project for ValidacionIdentidad {
     fn project(&mut self, grant: &FieldSet) {
-        keep(&mut self.run, grant, "run");
-        keep(&mut self.vivo, grant, "vivo");
-        if let Some(c) = &mut self.coincidencias {
-            keep(&mut c.nombres, grant, "coincidencias.nombres");
-            keep(
-                &mut c.apellido_paterno,
-                grant,
-                "coincidencias.apellidoPaterno",
-            );
-            keep(
-                &mut c.apellido_materno,
-                grant,
-                "coincidencias.apellidoMaterno",
-            );
-            keep(
-                &mut c.fecha_nacimiento,
-                grant,
-                "coincidencias.fechaNacimiento",
-            );
-        }
-        if !any_below(grant, "coincidencias.") {
-            self.coincidencias = None;
-        }
+        recortar(self, grant);
     }
 
     fn disclosed(&self) -> BTreeSet<&'static str> {
-        let mut out = BTreeSet::new();
-        note(&mut out, &self.run, "run");
-        note(&mut out, &self.vivo, "vivo");
-        if let Some(c) = &self.coincidencias {
-            note(&mut out, &c.nombres, "coincidencias.nombres");
-            note(
-                &mut out,
-                &c.apellido_paterno,
-                "coincidencias.apellidoPaterno",
-            );
-            note(
-                &mut out,
-                &c.apellido_materno,
-                "coincidencias.apellidoMaterno",
-            );
-            note(
-                &mut out,
-                &c.fecha_nacimiento,
-                "coincidencias.fechaNacimiento",
-            );
-        }
-        out
+        revelados(self)
     }
 
     /// A comparison that did not match is audited as `NO_COINCIDE`: the limit on such

@@ -6,13 +6,13 @@ use super::ficha::{self, FichaFps, Lookup};
 use std::collections::BTreeSet;
 
 use super::{Core, Op};
-use crate::agreements::FieldSet;
 use crate::broker::Admission;
 use crate::catalog::Operation;
 use crate::config::Config;
 use crate::db::{DbConnection, DbError, Pool};
 use crate::domain::{Cut, Run};
 use crate::error::{ApiError, ErrorCode};
+use crate::projection::FieldSet;
 use crate::projection::Project;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -30,9 +30,9 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::agreements::FieldSet;
 use crate::catalog::TipoLote;
 use crate::db::DbError;
+use crate::projection::FieldSet;
 use crate::projection::Project;
 
 pub use generar::generar_personas;

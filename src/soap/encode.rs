@@ -7,12 +7,9 @@ use super::parse::XRoadHeader;
 use super::xml::Xml;
 use crate::broker::SoapVersion;
 use crate::error::ApiError;
-use crate::ops::accesos::Accesos;
-use crate::ops::elegibilidad::Elegibilidad;
-use crate::ops::ficha::FichaFps;
-use crate::ops::identidad::ValidacionIdentidad;
 use crate::ops::lote::RespuestaLote;
 use crate::ops::meta::OperacionesPermitidas;
+use crate::projection::{Campos, Escritor};
 
 fn glosa(estado: &str) -> &'static str {
     match estado {
@@ -165,38 +162,43 @@ pub fn fault(sobre: &Sobre<'_>, error: &ApiError, estado: &str) -> String {
     x.finish()
 }
 
-pub fn ficha(x: &mut Xml, p: &str, f: &FichaFps) {
-    let t = |name: &str| format!("{p}:{name}");
-    x.open(&t("ficha"))
-        .run(&t("run"), &f.run)
-        .opt(&t("folio"), &f.folio)
-        .opt(&t("puntaje"), &f.puntaje)
-        .opt(&t("quintil"), &f.quintil)
-        .opt(&t("fechaAplicacion"), &f.fecha_aplicacion);
-    if let Some(c) = &f.comuna {
-        x.open(&t("comuna"))
-            .opt(&t("codigo"), &c.codigo)
-            .opt(&t("nombre"), &c.nombre)
-            .close(&t("comuna"));
+/// An answer type as the element `raiz` of the service's schema (prefix `p`): its fields in
+/// declaration order, each named as the type declares it (`respuestas`, `projection::Campos`);
+/// a field projection cleared is not written.
+pub fn elemento<T: Campos>(x: &mut Xml, p: &str, raiz: &str, value: &T) {
+    let mut w = Escribe { x, p };
+    w.abrir(raiz);
+    value.escribir(&mut w);
+    w.cerrar(raiz);
+}
+
+/// The encoder of an answer that is one element `raiz` (see [`elemento`]).
+pub fn como<T: Campos>(raiz: &'static str) -> impl Fn(&mut Xml, &str, &T) {
+    move |x, p, value| elemento(x, p, raiz, value)
+}
+
+/// [`Escritor`] onto the envelope: each name in the service's namespace.
+struct Escribe<'a> {
+    x: &'a mut Xml,
+    p: &'a str,
+}
+
+impl Escritor for Escribe<'_> {
+    fn abrir(&mut self, nombre: &str) {
+        self.x.open(&format!("{}:{nombre}", self.p));
     }
-    x.opt(&t("estado"), &f.estado)
-        .opt(&t("fallecido"), &f.fallecido);
-    if let Some(members) = &f.integrantes {
-        x.open(&t("integrantes"));
-        for m in members {
-            x.open(&t("integrante"))
-                .run(&t("run"), &m.run)
-                .opt(&t("nombres"), &m.nombres)
-                .opt(&t("apellidoPaterno"), &m.apellido_paterno)
-                .opt(&t("apellidoMaterno"), &m.apellido_materno)
-                .opt(&t("fechaNacimiento"), &m.fecha_nacimiento)
-                .opt(&t("sexo"), &m.sexo)
-                .opt(&t("parentesco"), &m.parentesco)
-                .close(&t("integrante"));
-        }
-        x.close(&t("integrantes"));
+
+    fn cerrar(&mut self, nombre: &str) {
+        self.x.close(&format!("{}:{nombre}", self.p));
     }
-    x.close(&t("ficha"));
+
+    fn hoja(&mut self, nombre: &str, texto: &str) {
+        self.x.leaf(&format!("{}:{nombre}", self.p), texto);
+    }
+
+    fn run(&mut self, nombre: &str, run: &str) {
+        self.x.run(&format!("{}:{nombre}", self.p), Some(run));
+    }
 }
 
 pub fn lote(x: &mut Xml, p: &str, r: &RespuestaLote) {
@@ -205,64 +207,10 @@ pub fn lote(x: &mut Xml, p: &str, r: &RespuestaLote) {
             .leaf(&format!("{p}:run"), &item.run)
             .leaf(&format!("{p}:estado"), item.estado);
         if let Some(f) = &item.ficha {
-            ficha(x, p, f);
+            elemento(x, p, "ficha", f);
         }
         x.close(&format!("{p}:resultado"));
     }
-}
-
-pub fn validacion(x: &mut Xml, p: &str, v: &ValidacionIdentidad) {
-    let t = |name: &str| format!("{p}:{name}");
-    x.open(&t("validacion")).run(&t("run"), &v.run);
-    if let Some(c) = &v.coincidencias {
-        x.open(&t("coincidencias"))
-            .opt(&t("nombres"), &c.nombres)
-            .opt(&t("apellidoPaterno"), &c.apellido_paterno)
-            .opt(&t("apellidoMaterno"), &c.apellido_materno)
-            .opt(&t("fechaNacimiento"), &c.fecha_nacimiento)
-            .close(&t("coincidencias"));
-    }
-    x.opt(&t("vivo"), &v.vivo).close(&t("validacion"));
-}
-
-pub fn elegibilidad(x: &mut Xml, p: &str, e: &Elegibilidad) {
-    let t = |name: &str| format!("{p}:{name}");
-    x.open(&t("elegibilidad"))
-        .run(&t("run"), &e.run)
-        .opt(&t("programa"), &e.programa)
-        .opt(&t("elegible"), &e.elegible)
-        .opt(&t("regla"), &e.regla)
-        .opt(&t("motivo"), &e.motivo);
-    if let Some(d) = &e.datos {
-        x.open(&t("datos"))
-            .opt(&t("puntaje"), &d.puntaje)
-            .opt(&t("quintil"), &d.quintil)
-            .opt(&t("edad"), &d.edad)
-            .opt(&t("fallecido"), &d.fallecido)
-            .opt(&t("tieneFicha"), &d.tiene_ficha)
-            .opt(&t("comuna"), &d.comuna)
-            .close(&t("datos"));
-    }
-    x.close(&t("elegibilidad"));
-}
-
-pub fn accesos(x: &mut Xml, p: &str, a: &Accesos) {
-    let t = |name: &str| format!("{p}:{name}");
-    x.open(&t("accesos")).run(&t("run"), &a.run);
-    for acceso in a.accesos.iter().flatten() {
-        x.open(&t("acceso"))
-            .opt(&t("fecha"), &acceso.fecha)
-            .opt(&t("convenio"), &acceso.convenio)
-            .opt(&t("institucion"), &acceso.institucion)
-            .opt(&t("operacion"), &acceso.operacion)
-            .opt(&t("proposito"), &acceso.proposito)
-            .opt(&t("resultado"), &acceso.resultado);
-        for campo in acceso.campos.iter().flatten() {
-            x.leaf(&t("campo"), campo);
-        }
-        x.close(&t("acceso"));
-    }
-    x.close(&t("accesos"));
 }
 
 pub fn allowed_methods(x: &mut Xml, p: &str, o: &OperacionesPermitidas) {
@@ -279,37 +227,4 @@ pub fn allowed_methods(x: &mut Xml, p: &str, o: &OperacionesPermitidas) {
         }
         x.close(&t("operacion"));
     }
-}
-
-pub fn certificado(x: &mut Xml, p: &str, e: &crate::ops::certificado::Emision) {
-    use base64::Engine;
-    let t = |name: &str| format!("{p}:{name}");
-    let emitido = e
-        .emitido
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-    let pdf = e
-        .pdf
-        .as_ref()
-        .map(|b| base64::engine::general_purpose::STANDARD.encode(b));
-    x.open(&t("certificado"))
-        .opt(&t("folio"), &e.folio)
-        .opt(&t("tipo"), &e.tipo)
-        .opt(&t("emitido"), &emitido)
-        .opt(&t("codigo"), &e.codigo)
-        .opt(&t("urlVerificacion"), &e.url_verificacion)
-        .opt(&t("payload"), &e.payload)
-        .opt(&t("pdf"), &pdf);
-    if let Some(d) = &e.datos {
-        x.open(&t("datos"))
-            .run(&t("run"), &d.run)
-            .opt(&t("nombre"), &d.nombre)
-            .opt(&t("folioFicha"), &d.folio_ficha)
-            .opt(&t("fechaAplicacion"), &d.fecha_aplicacion)
-            .opt(&t("comuna"), &d.comuna)
-            .opt(&t("puntaje"), &d.puntaje)
-            .opt(&t("quintil"), &d.quintil)
-            .opt(&t("integrantes"), &d.integrantes)
-            .close(&t("datos"));
-    }
-    x.close(&t("certificado"));
 }

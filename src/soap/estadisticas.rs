@@ -2,10 +2,9 @@
 //! cells (schema `schemas/estadisticas-v1.xsd`).
 
 use super::parse::Request;
-use super::xml::Xml;
 use crate::broker::Call;
 use crate::error::ApiError;
-use crate::ops::estadisticas::{Consulta, Estadisticas, Parametros};
+use crate::ops::estadisticas::{Consulta, Parametros};
 
 /// The request's parameters: `nivel`, `region`, `comuna` and any number of `quintil`; a bad one
 /// is the call's input error.
@@ -29,24 +28,4 @@ fn parametros(request: &Request) -> Result<Consulta, ApiError> {
         comuna: request.value("cuerpo/comuna"),
         quintil: (!quintiles.is_empty()).then_some(quintil.as_str()),
     })
-}
-
-pub fn encode(x: &mut Xml, p: &str, e: &Estadisticas) {
-    let t = |name: &str| format!("{p}:{name}");
-    x.open(&t("estadisticas"))
-        .opt(&t("calculadoEn"), &e.calculado_en);
-    for c in e.celdas.iter().flatten() {
-        x.open(&t("celda"))
-            .opt(&t("ambito"), &c.ambito)
-            .opt(&t("codigo"), &c.codigo)
-            .opt(&t("nombre"), &c.nombre)
-            .opt(&t("quintil"), &c.quintil)
-            .opt(&t("reservado"), &c.reservado)
-            .opt(&t("personas"), &c.personas)
-            .opt(&t("hogares"), &c.hogares)
-            .opt(&t("fichas"), &c.fichas)
-            .opt(&t("puntajePromedio"), &c.puntaje_promedio)
-            .close(&t("celda"));
-    }
-    x.close(&t("estadisticas"));
 }

@@ -181,7 +181,7 @@ async fn serve<O: Op>(
     mut call: Call,
     ctx: &Context,
     decode: fn(&Request, &mut Call) -> Option<O::Request>,
-    encode: fn(&mut Xml, &str, &O::Response),
+    encode: impl Fn(&mut Xml, &str, &O::Response),
 ) -> HttpResponse {
     let request = decode(&ctx.request, &mut call);
     let reply = ops::run::<O>(core, call, request).await;
@@ -203,30 +203,32 @@ async fn dispatch(
             call.service = Service::Op(Operation::ConsultarFichaFPS);
             let run = subject(&mut call, run_at(r, "cuerpo/run"));
             let reply = ops::ficha::consultar(broker, call, run).await;
-            render(&ctx, reply, encode::ficha)
+            render(&ctx, reply, encode::como("ficha"))
         }
         "ConsultarFichaFPSLote" => {
             serve::<ConsultarFichaFPSLote>(core, call, &ctx, decode_lote, encode::lote).await
         }
         "ValidarIdentidad" => {
-            serve::<ValidarIdentidad>(core, call, &ctx, decode_validacion, encode::validacion).await
+            let encode = encode::como("validacion");
+            serve::<ValidarIdentidad>(core, call, &ctx, decode_validacion, encode).await
         }
         "ConsultarElegibilidad" => {
-            let encode = encode::elegibilidad;
+            let encode = encode::como("elegibilidad");
             serve::<ConsultarElegibilidad>(core, call, &ctx, decode_pregunta, encode).await
         }
         "ConsultarAccesos" => {
-            serve::<ConsultarAccesos>(core, call, &ctx, decode_run, encode::accesos).await
+            serve::<ConsultarAccesos>(core, call, &ctx, decode_run, encode::como("accesos")).await
         }
         "EmitirCertificado" => {
-            serve::<EmitirCertificado>(core, call, &ctx, decode_pedido, encode::certificado).await
+            let encode = encode::como("certificado");
+            serve::<EmitirCertificado>(core, call, &ctx, decode_pedido, encode).await
         }
         "SolicitarEncuestaje"
         | "ConsultarEncuestaje"
         | "ListarEncuestajes"
         | "RegistrarEventoEncuestaje" => encuestaje::dispatch(core, call, &ctx).await,
         "EstadisticasTerritoriales" => {
-            let (decode, encode) = (super::estadisticas::consulta, super::estadisticas::encode);
+            let (decode, encode) = (super::estadisticas::consulta, encode::como("estadisticas"));
             serve::<EstadisticasTerritoriales>(core, call, &ctx, decode, encode).await
         }
         "RecibirLote" => lotes::dispatch(core, call, &ctx).await,

@@ -62,8 +62,8 @@ impl Xml {
     }
 
     /// A RUN written as `t:Run` (`numero` + `dv`) from its canonical text `12345678-5`.
-    pub fn run(&mut self, tag: &str, value: &Option<String>) -> &mut Self {
-        if let Some((numero, dv)) = value.as_deref().and_then(|r| r.split_once('-')) {
+    pub fn run(&mut self, tag: &str, value: Option<&str>) -> &mut Self {
+        if let Some((numero, dv)) = value.and_then(|r| r.split_once('-')) {
             self.open(tag)
                 .leaf("t:numero", numero)
                 .leaf("t:dv", dv)

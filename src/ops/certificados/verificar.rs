@@ -2,7 +2,6 @@
 //! payload or a PDF, with only the public key). Transport-free: `rest/verificar.rs` and the
 //! command line only decode and render.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -14,33 +13,47 @@ use super::firma::{Invalid, Payload, code_matches};
 use super::{pdf, store};
 use crate::db::DbConnection;
 use crate::domain::Run;
+use crate::projection::Campos;
 
 /// The answer of a verification, for people (HTML) and machines (JSON).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Campos)]
 #[serde(rename_all = "camelCase")]
 pub struct Verificacion {
+    #[campos(siempre)]
     pub valido: bool,
     /// `VALIDO`, `FOLIO_DESCONOCIDO`, `CODIGO_INCORRECTO` or `FIRMA_INVALIDA`.
+    #[campos(siempre)]
     pub motivo: &'static str,
+    #[campos(siempre)]
     pub folio: String,
     /// Only when valid (the code matched and the signature checks).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado)]
     pub certificado: Option<Certificado>,
 }
 
 /// What a valid certificate says, as the verification page shows it: everything printed on
 /// the document except the RUN, which is masked.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Campos)]
 #[serde(rename_all = "camelCase")]
 pub struct Certificado {
+    #[campos(siempre)]
     pub tipo: &'static str,
+    #[campos(siempre)]
     pub emitido: DateTime<Utc>,
+    #[campos(siempre)]
     pub emisor: String,
+    #[campos(siempre)]
     pub run: String,
+    #[campos(siempre)]
     pub nombre: String,
+    #[campos(siempre)]
     pub comuna: String,
+    #[campos(siempre)]
     pub comuna_nombre: String,
+    #[campos(siempre)]
     pub folio_ficha: i64,
+    #[campos(siempre)]
     pub fecha_aplicacion: NaiveDate,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub puntaje: Option<u16>,
@@ -66,29 +79,6 @@ impl Certificado {
             quintil: c.quintil,
             integrantes: c.integrantes,
         }
-    }
-
-    /// The field paths this shows, for the audit record.
-    pub fn fields(&self) -> BTreeSet<&'static str> {
-        let mut out: BTreeSet<&'static str> = [
-            "certificado.tipo",
-            "certificado.emitido",
-            "certificado.emisor",
-            "certificado.run",
-            "certificado.nombre",
-            "certificado.comuna",
-            "certificado.folioFicha",
-            "certificado.fechaAplicacion",
-        ]
-        .into();
-        if self.puntaje.is_some() {
-            out.extend([
-                "certificado.puntaje",
-                "certificado.quintil",
-                "certificado.integrantes",
-            ]);
-        }
-        out
     }
 }
 

@@ -2,97 +2,23 @@
 
 use std::collections::BTreeSet;
 
-use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::store;
 use super::store::Fila;
-use crate::agreements::FieldSet;
 use crate::domain::{Puntaje, Run};
 use crate::ops::ficha::ComunaRef;
-use crate::projection::{Project, any_below, keep, note};
-
-/// A survey request as an answer carries it (projected onto the grant before it leaves).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Encuestaje {
-    /// The person the request is about, for the audit log (never sent).
-    #[serde(skip)]
-    pub sujeto: Option<Run>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub run: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comuna: Option<ComunaRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub estado: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub solicitante: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fecha_solicitud: Option<NaiveDate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fecha_vencimiento: Option<NaiveDate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fecha_visita: Option<NaiveDate>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub visitas_fallidas: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub motivo_anulacion: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub folio: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub puntaje: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub quintil: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fecha_aplicacion: Option<NaiveDate>,
-}
+use crate::projection::FieldSet;
+use crate::projection::{Project, recortar, revelados};
+pub use crate::respuestas::Encuestaje;
 
 impl Project for Encuestaje {
     fn project(&mut self, grant: &FieldSet) {
-        keep(&mut self.id, grant, "id");
-        keep(&mut self.run, grant, "run");
-        keep(&mut self.estado, grant, "estado");
-        keep(&mut self.solicitante, grant, "solicitante");
-        keep(&mut self.fecha_solicitud, grant, "fechaSolicitud");
-        keep(&mut self.fecha_vencimiento, grant, "fechaVencimiento");
-        keep(&mut self.fecha_visita, grant, "fechaVisita");
-        keep(&mut self.visitas_fallidas, grant, "visitasFallidas");
-        keep(&mut self.motivo_anulacion, grant, "motivoAnulacion");
-        keep(&mut self.folio, grant, "folio");
-        keep(&mut self.puntaje, grant, "puntaje");
-        keep(&mut self.quintil, grant, "quintil");
-        keep(&mut self.fecha_aplicacion, grant, "fechaAplicacion");
-        if let Some(c) = &mut self.comuna {
-            keep(&mut c.codigo, grant, "comuna.codigo");
-            keep(&mut c.nombre, grant, "comuna.nombre");
-        }
-        if !any_below(grant, "comuna.") {
-            self.comuna = None;
-        }
+        recortar(self, grant);
     }
 
     fn disclosed(&self) -> BTreeSet<&'static str> {
-        let mut out = BTreeSet::new();
-        note(&mut out, &self.id, "id");
-        note(&mut out, &self.run, "run");
-        note(&mut out, &self.estado, "estado");
-        note(&mut out, &self.solicitante, "solicitante");
-        note(&mut out, &self.fecha_solicitud, "fechaSolicitud");
-        note(&mut out, &self.fecha_vencimiento, "fechaVencimiento");
-        note(&mut out, &self.fecha_visita, "fechaVisita");
-        note(&mut out, &self.visitas_fallidas, "visitasFallidas");
-        note(&mut out, &self.motivo_anulacion, "motivoAnulacion");
-        note(&mut out, &self.folio, "folio");
-        note(&mut out, &self.puntaje, "puntaje");
-        note(&mut out, &self.quintil, "quintil");
-        note(&mut out, &self.fecha_aplicacion, "fechaAplicacion");
-        if let Some(c) = &self.comuna {
-            note(&mut out, &c.codigo, "comuna.codigo");
-            note(&mut out, &c.nombre, "comuna.nombre");
-        }
-        out
+        revelados(self)
     }
 
     fn subjects(&self) -> Option<Vec<Run>> {
@@ -160,6 +86,7 @@ pub(super) fn vista(fila: &Fila) -> Encuestaje {
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveDate;
     use proptest::prelude::*;
 
     use super::*;
@@ -206,8 +133,8 @@ mod tests {
         #[test]
         fn a_request_never_discloses_beyond_the_grant(
             grant in prop::sample::subsequence(
-                crate::catalog::TRABAJO_ENCUESTAJE_FIELDS.to_vec(),
-                0..=crate::catalog::TRABAJO_ENCUESTAJE_FIELDS.len(),
+                crate::catalog::Operation::TrabajarEncuestaje.fields().to_vec(),
+                0..=crate::catalog::Operation::TrabajarEncuestaje.fields().len(),
             )
         ) {
             let mut value = full();

@@ -86,7 +86,7 @@ fn decode_evento(r: &Request, _: &mut Call) -> Option<EventoPedido> {
 }
 
 fn write(x: &mut Xml, p: &str, e: &Encuestaje) {
-    encuestaje_xml(x, p, e);
+    crate::soap::encode::elemento(x, p, "encuestaje", e);
 }
 
 fn write_cola(x: &mut Xml, p: &str, c: &Cola) {
@@ -98,32 +98,7 @@ fn write_cola(x: &mut Xml, p: &str, c: &Cola) {
         .leaf(&t("porPagina"), c.por_pagina)
         .leaf(&t("total"), c.total);
     for e in &c.encuestajes {
-        encuestaje_xml(x, p, e);
+        write(x, p, e);
     }
     x.close(&t("cola"));
-}
-
-fn encuestaje_xml(x: &mut Xml, p: &str, e: &Encuestaje) {
-    let t = |name: &str| format!("{p}:{name}");
-    x.open(&t("encuestaje"))
-        .opt(&t("id"), &e.id)
-        .run(&t("run"), &e.run);
-    if let Some(c) = &e.comuna {
-        x.open(&t("comuna"))
-            .opt(&t("codigo"), &c.codigo)
-            .opt(&t("nombre"), &c.nombre)
-            .close(&t("comuna"));
-    }
-    x.opt(&t("estado"), &e.estado)
-        .opt(&t("solicitante"), &e.solicitante)
-        .opt(&t("fechaSolicitud"), &e.fecha_solicitud)
-        .opt(&t("fechaVencimiento"), &e.fecha_vencimiento)
-        .opt(&t("fechaVisita"), &e.fecha_visita)
-        .opt(&t("visitasFallidas"), &e.visitas_fallidas)
-        .opt(&t("motivoAnulacion"), &e.motivo_anulacion)
-        .opt(&t("folio"), &e.folio)
-        .opt(&t("puntaje"), &e.puntaje)
-        .opt(&t("quintil"), &e.quintil)
-        .opt(&t("fechaAplicacion"), &e.fecha_aplicacion)
-        .close(&t("encuestaje"));
 }

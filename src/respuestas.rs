@@ -1,0 +1,314 @@
+//! The answers' shapes: every type an operation answers with, each field's name declared once
+//! in its serde attributes. `#[derive(Campos)]` reads them for the catalogue's field paths
+//! (what agreements grant), projection, the audit log and the SOAP encoder; the JSON is serde's.
+//! Each type's `Project` (its subjects, its audit outcome) lives with its operation in `ops/`.
+//!
+//! `#[campos(run)]` marks a RUN (XML `t:Run`), `anidado` a nested answer type, `elemento` the
+//! XML element of each item of a list (inside an element named after the field with
+//! `envoltorio`), `etiqueta` a field only some operations carry (see `catalog`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Serialize, Serializer};
+
+use crate::domain::Run;
+use crate::projection::Campos;
+
+// ConsultarFichaFPS
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[serde(rename_all = "camelCase")]
+pub struct FichaFps {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folio: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub puntaje: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quintil: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_aplicacion: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado)]
+    pub comuna: Option<ComunaRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estado: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallecido: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado, envoltorio, elemento = "integrante")]
+    pub integrantes: Option<Vec<IntegranteFicha>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+pub struct ComunaRef {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codigo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nombre: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[serde(rename_all = "camelCase")]
+pub struct IntegranteFicha {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nombres: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apellido_paterno: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apellido_materno: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_nacimiento: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sexo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parentesco: Option<String>,
+}
+
+// ValidarIdentidad
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[serde(rename_all = "camelCase")]
+pub struct Coincidencias {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nombres: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apellido_paterno: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub apellido_materno: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_nacimiento: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+pub struct ValidacionIdentidad {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado)]
+    pub coincidencias: Option<Coincidencias>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vivo: Option<bool>,
+}
+
+// ConsultarElegibilidad
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+pub struct Elegibilidad {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programa: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elegible: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regla: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motivo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado)]
+    pub datos: Option<DatosUsados>,
+}
+
+/// The registry data the deciding rules read (only those).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[serde(rename_all = "camelCase")]
+pub struct DatosUsados {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub puntaje: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quintil: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edad: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallecido: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiene_ficha: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comuna: Option<String>,
+}
+
+// ConsultarAccesos
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+pub struct Accesos {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado, elemento = "acceso")]
+    pub accesos: Option<Vec<Acceso>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+pub struct Acceso {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub convenio: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub institucion: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operacion: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposito: Option<String>,
+    /// `OK` when something was disclosed about the person, else why not (`NO_AUTORIZADO`,
+    /// `FUERA_DE_AMBITO`, `NO_ENCONTRADO`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resultado: Option<String>,
+    /// The fields disclosed about the person (empty when nothing was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(elemento = "campo")]
+    pub campos: Option<Vec<String>>,
+}
+
+// EmitirCertificado
+
+/// The certified data, as the JSON/SOAP answer shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[serde(rename_all = "camelCase")]
+pub struct Datos {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nombre: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folio_ficha: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_aplicacion: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comuna: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub puntaje: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quintil: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub integrantes: Option<u32>,
+}
+
+/// An issued certificate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[serde(rename_all = "camelCase")]
+pub struct Emision {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folio: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tipo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emitido: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codigo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_verificacion: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// The PDF, base64 in JSON.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "base64_pdf")]
+    pub pdf: Option<Vec<u8>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado)]
+    pub datos: Option<Datos>,
+}
+
+fn base64_pdf<S: Serializer>(pdf: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    use base64::Engine;
+    match pdf {
+        Some(bytes) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes)),
+        None => s.serialize_none(),
+    }
+}
+
+// SolicitarEncuestaje and TrabajarEncuestaje (the fields tagged TrabajarEncuestaje are the
+// municipality's only: who asked, and the survey's result)
+
+/// A survey request as an answer carries it (projected onto the grant before it leaves).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[serde(rename_all = "camelCase")]
+pub struct Encuestaje {
+    /// The person the request is about, for the audit log (never sent).
+    #[serde(skip)]
+    pub sujeto: Option<Run>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado)]
+    pub comuna: Option<ComunaRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estado: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(etiqueta = "TrabajarEncuestaje")]
+    pub solicitante: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_solicitud: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_vencimiento: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_visita: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visitas_fallidas: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motivo_anulacion: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folio: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(etiqueta = "TrabajarEncuestaje")]
+    pub puntaje: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(etiqueta = "TrabajarEncuestaje")]
+    pub quintil: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(etiqueta = "TrabajarEncuestaje")]
+    pub fecha_aplicacion: Option<NaiveDate>,
+}
+
+// EstadisticasTerritoriales
+
+/// The answer: when the counts were computed, and the cells asked for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[serde(rename_all = "camelCase")]
+pub struct Estadisticas {
+    /// When the summary was computed (RFC 3339, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calculado_en: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado, elemento = "celda")]
+    pub celdas: Option<Vec<CeldaPublicada>>,
+}
+
+/// One published cell. A suppressed one (`reservado`) carries no counts and no average.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[serde(rename_all = "camelCase")]
+pub struct CeldaPublicada {
+    /// `nacional`, `region` or `comuna`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ambito: Option<&'static str>,
+    /// Region code (`13`) or CUT (`13101`); none for the nation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codigo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nombre: Option<String>,
+    /// `1` to `5`, or `total` for all quintiles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quintil: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservado: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub personas: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hogares: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fichas: Option<u64>,
+    /// Mean score of the cell's fichas, to one decimal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub puntaje_promedio: Option<f64>,
+}
