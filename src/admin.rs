@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, web};
 use diesel::connection::SimpleConnection;
 use serde_json::json;
 
-use crate::agreements::AgreementErrors;
 use crate::broker::Broker;
+use crate::convenios::ConvenioErrors;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::tls::TlsError;
@@ -15,10 +15,7 @@ use crate::tls::{CrlStatus, Trust};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
-        .route(
-            "/admin/agreements/reload",
-            web::post().to(reload_agreements),
-        );
+        .route("/admin/convenios/reload", web::post().to(reload_convenios));
 }
 
 /// The process is up and answering.
@@ -42,7 +39,7 @@ async fn readyz(
             ErrorCode::RevocacionVencida,
             format!(
                 "tls.crl {}: its nextUpdate {} has passed; every agency client is refused until \
-                 a fresh list is loaded (SIGHUP or POST /admin/agreements/reload)",
+                 a fresh list is loaded (SIGHUP or POST /admin/convenios/reload)",
                 crl.path.display(),
                 crl.next_update.to_rfc3339()
             ),
@@ -58,16 +55,16 @@ async fn readyz(
 
 /// Reloads the agreements and the revocation list together. A broken list or a broken set is
 /// refused (422, with every problem listed) and both stay as they were.
-async fn reload_agreements(broker: web::Data<Broker>, trust: web::Data<Trust>) -> HttpResponse {
+async fn reload_convenios(broker: web::Data<Broker>, trust: web::Data<Trust>) -> HttpResponse {
     match reload(&broker, &trust) {
         Ok(reloaded) => {
-            let mut body = json!({ "status": "reloaded", "agreements": reloaded.agreements });
+            let mut body = json!({ "status": "reloaded", "convenios": reloaded.convenios });
             if let Some(crl) = &reloaded.crl {
                 body["crl"] = crl_json(crl);
             }
             HttpResponse::Ok().json(body)
         }
-        Err(ReloadError::Agreements(errors)) => {
+        Err(ReloadError::Convenios(errors)) => {
             tracing::warn!(problems = errors.0.len(), "agreements reload refused");
             problem(
                 ErrorCode::ConveniosInvalidos,
@@ -124,13 +121,13 @@ pub enum ReloadError {
     #[error("{0}")]
     Crl(TlsError),
     #[error("{0}")]
-    Agreements(AgreementErrors),
+    Convenios(ConvenioErrors),
 }
 
 /// What a reload put in force.
 #[derive(Debug)]
 pub struct Reloaded {
-    pub agreements: usize,
+    pub convenios: usize,
     /// The revocation list now in force (`None` without `tls.crl`).
     pub crl: Option<CrlStatus>,
 }
@@ -140,7 +137,7 @@ pub struct Reloaded {
 /// then the list. A broken list, or a broken agreement set, leaves both as they were.
 pub fn reload(broker: &Broker, trust: &Trust) -> Result<Reloaded, ReloadError> {
     let crl = trust.read_crl().map_err(ReloadError::Crl)?;
-    let agreements = broker.reload().map_err(ReloadError::Agreements)?;
+    let convenios = broker.reload().map_err(ReloadError::Convenios)?;
     let crl = crl.and_then(|pending| trust.install(pending));
-    Ok(Reloaded { agreements, crl })
+    Ok(Reloaded { convenios, crl })
 }

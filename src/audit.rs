@@ -44,7 +44,7 @@ pub struct AuditRecord {
     /// When the request arrived.
     pub ts: DateTime<Utc>,
     /// The agreement (convenio) the caller acted under, when one was identified.
-    pub agreement: Option<String>,
+    pub convenio: Option<String>,
     /// SHA-256 (hex) of the client certificate, when one was presented.
     pub certificate: Option<String>,
     pub operation: String,

@@ -29,12 +29,12 @@ use arc_swap::ArcSwap;
 use chrono::{NaiveDate, Timelike, Utc};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::agreements::{Agreement, AgreementErrors, AgreementSet};
 use crate::audit::{AuditLog, AuditRecord};
 use crate::catalog::Operation;
 use crate::config::Config;
+use crate::convenios::{Convenio, ConvenioErrors, ConvenioSet};
 use crate::db::{DbConnection, Pool};
-use crate::domain::{AgreementId, Run};
+use crate::domain::{ConvenioId, Run};
 use crate::error::ApiError;
 use crate::projection::Project;
 use crate::reglas::Rules;
@@ -42,7 +42,7 @@ use crate::tls::ClientIdentity;
 
 use coalesce::Groups;
 pub use coalesce::{GroupStats, ReadGroup};
-pub use limits::{AgreementLimits, Limits, Used};
+pub use limits::{ConvenioLimits, Limits, Used};
 use record::{Disclosed, RecordDraft};
 pub use refusals::{Omitidos, Refusals};
 pub use replay::ReplayGuard;
@@ -215,14 +215,14 @@ where
 /// The agreement a request was admitted under.
 #[derive(Clone)]
 pub struct Admission {
-    pub agreement: Arc<Agreement>,
+    pub convenio: Arc<Convenio>,
     pub today: NaiveDate,
     /// The registry pool, for an operation that may use a second idle connection (batches).
     pub pool: Pool,
     validaciones: Arc<ValidacionesFallidas>,
     /// The budget the agreement's batch records draw on (its own, or the agreement's), and
     /// whether it is its own.
-    lotes: Arc<AgreementLimits>,
+    lotes: Arc<ConvenioLimits>,
     lotes_apart: bool,
     /// Units of the agreement's daily quota this request has taken so far (for its record).
     charged: Arc<AtomicU64>,
@@ -255,7 +255,7 @@ impl Admission {
     /// [`ValidacionesFallidas`]).
     pub fn reservar_validacion(&self, run: Run) -> Result<Reserva, ApiError> {
         self.validaciones
-            .reservar(&self.agreement.id, run, self.today, seconds_to_midnight())
+            .reservar(&self.convenio.id, run, self.today, seconds_to_midnight())
     }
 }
 
@@ -263,7 +263,7 @@ impl Admission {
 /// under (if any) and the projected result.
 pub struct Reply<T> {
     pub message_id: String,
-    pub agreement: Option<AgreementId>,
+    pub convenio: Option<ConvenioId>,
     pub result: Result<T, ApiError>,
 }
 
@@ -272,7 +272,7 @@ impl<T> Reply<T> {
     pub fn map<U>(self, f: impl FnOnce(T) -> Result<U, ApiError>) -> Reply<U> {
         Reply {
             message_id: self.message_id,
-            agreement: self.agreement,
+            convenio: self.convenio,
             result: self.result.and_then(f),
         }
     }
@@ -281,7 +281,7 @@ impl<T> Reply<T> {
 /// The agreements in force and their limits, swapped together so that no request ever sees
 /// one without the other.
 pub struct Policy {
-    pub agreements: AgreementSet,
+    pub convenios: ConvenioSet,
     limits: Limits,
 }
 
@@ -301,7 +301,7 @@ pub struct Broker {
     refusals: Refusals,
     validaciones: Arc<ValidacionesFallidas>,
     /// Provider batches in progress per agreement (`broker.lotes_max_concurrent` each).
-    lotes_en_curso: Mutex<HashMap<AgreementId, Arc<Semaphore>>>,
+    lotes_en_curso: Mutex<HashMap<ConvenioId, Arc<Semaphore>>>,
     pub audit: AuditLog,
     pub rules: Arc<Rules>,
     pub pool: Pool,
@@ -313,7 +313,7 @@ pub struct Broker {
 #[derive(Default)]
 pub struct Restored {
     pub used: Used,
-    pub failed_validations: HashMap<(AgreementId, u32), u32>,
+    pub failed_validations: HashMap<(ConvenioId, u32), u32>,
 }
 
 /// A request the broker did not admit: why, under which agreement (if one was found), and what
@@ -321,7 +321,7 @@ pub struct Restored {
 /// transport could not decode: both come after the limits).
 struct Refused {
     error: ApiError,
-    agreement: Option<Arc<Agreement>>,
+    convenio: Option<Arc<Convenio>>,
     charged: u64,
 }
 
@@ -330,15 +330,15 @@ fn task_failed<T>(error: actix_web::rt::task::JoinError, message_id: String) -> 
     tracing::error!(error = %error, "request task failed");
     Reply {
         message_id,
-        agreement: None,
+        convenio: None,
         result: Err(ApiError::unavailable()),
     }
 }
 
 /// `value` projected onto the agreement's grant for `service`, and what it then discloses.
-fn projected<T: Project>(mut value: T, service: Service, agreement: &Agreement) -> (T, Disclosed) {
+fn projected<T: Project>(mut value: T, service: Service, convenio: &Convenio) -> (T, Disclosed) {
     if let Service::Op(op) = service
-        && let Some(grant) = agreement.grant(op)
+        && let Some(grant) = convenio.grant(op)
     {
         value.project(&grant.fields);
     }
@@ -388,13 +388,13 @@ impl Broker {
     pub fn new(
         config: Arc<Config>,
         pool: Pool,
-        agreements: AgreementSet,
+        convenios: ConvenioSet,
         rules: Rules,
         audit: AuditLog,
         restored: Restored,
     ) -> Broker {
         let today = local_today();
-        let limits = Limits::build(&agreements, None, &restored.used, today);
+        let limits = Limits::build(&convenios, None, &restored.used, today);
         let broker = &config.broker;
         Broker {
             replay: ReplayGuard::new(Duration::from_secs(broker.replay_window_secs)),
@@ -411,7 +411,7 @@ impl Broker {
                 restored.failed_validations,
             )),
             lotes_en_curso: Mutex::new(HashMap::new()),
-            policy: ArcSwap::from_pointee(Policy { agreements, limits }),
+            policy: ArcSwap::from_pointee(Policy { convenios, limits }),
             audit,
             rules: Arc::new(rules),
             pool,
@@ -428,22 +428,22 @@ impl Broker {
     /// the previous one stays in force. An agreement whose limits did not change keeps its
     /// budgets as they are (bucket and today's count); one whose limits changed gets new ones
     /// that carry today's count over.
-    pub fn reload(&self) -> Result<usize, AgreementErrors> {
-        let agreements = AgreementSet::load_dir(&self.config.agreements.dir)?;
-        let count = agreements.len();
+    pub fn reload(&self) -> Result<usize, ConvenioErrors> {
+        let convenios = ConvenioSet::load_dir(&self.config.convenios.dir)?;
+        let count = convenios.len();
         self.policy.rcu(|current| {
             let limits = Limits::build(
-                &agreements,
+                &convenios,
                 Some(&current.limits),
                 &Used::default(),
                 local_today(),
             );
             Policy {
-                agreements: agreements.clone(),
+                convenios: convenios.clone(),
                 limits,
             }
         });
-        tracing::info!(agreements = count, "agreements reloaded");
+        tracing::info!(convenios = count, "agreements reloaded");
         Ok(count)
     }
 
@@ -452,31 +452,31 @@ impl Broker {
     /// names).
     fn admit(&self, call: &Call, today: NaiveDate) -> Result<Admission, Refused> {
         let policy = self.policy.load();
-        let agreement = call
+        let convenio = call
             .identity
             .as_deref()
-            .and_then(|identity| policy.agreements.find(identity))
+            .and_then(|identity| policy.convenios.find(identity))
             .cloned()
             .ok_or_else(|| Refused {
                 error: ApiError::sin_convenio(),
-                agreement: None,
+                convenio: None,
                 charged: 0,
             })?;
         let mut charged = 0;
         let refuse = |error: ApiError, charged: u64| Refused {
             error,
-            agreement: Some(agreement.clone()),
+            convenio: Some(convenio.clone()),
             charged,
         };
         // Revoked since the handshake (open connection, resumed session): see src/tls/trust.rs.
         if let Some(identity) = &call.identity {
             identity.check_revocation().map_err(|e| refuse(e, 0))?;
         }
-        if !agreement.is_in_force(today) {
+        if !convenio.is_in_force(today) {
             return Err(refuse(ApiError::convenio_no_vigente(), 0));
         }
         if let Service::Op(op) = call.service
-            && agreement.grant(op).is_none()
+            && convenio.grant(op).is_none()
         {
             return Err(refuse(
                 ApiError::no_autorizado(format!("the agreement does not grant {op}")),
@@ -485,10 +485,10 @@ impl Broker {
         }
         // Limits first: a refused request does not use up its message id.
         let (Some(limits), Some(lotes)) = (
-            policy.limits.get(&agreement.id).cloned(),
-            policy.limits.lotes(&agreement.id).cloned(),
+            policy.limits.get(&convenio.id).cloned(),
+            policy.limits.lotes(&convenio.id).cloned(),
         ) else {
-            tracing::error!(agreement = %agreement.id, "agreement without limits: refused");
+            tracing::error!(convenio = %convenio.id, "agreement without limits: refused");
             return Err(refuse(ApiError::unavailable(), 0));
         };
         limits
@@ -496,7 +496,7 @@ impl Broker {
             .map_err(|e| refuse(e, 0))?;
         charged += call.persons();
         if let Some(id) = &call.message_id
-            && !self.replay.first_use(&agreement.id, id)
+            && !self.replay.first_use(&convenio.id, id)
         {
             return Err(refuse(ApiError::mensaje_repetido(), charged));
         }
@@ -504,8 +504,8 @@ impl Broker {
             return Err(refuse(error.clone(), charged));
         }
         Ok(Admission {
-            lotes_apart: policy.limits.lotes_apart(&agreement.id),
-            agreement,
+            lotes_apart: policy.limits.lotes_apart(&convenio.id),
+            convenio,
             today,
             pool: self.pool.clone(),
             validaciones: self.validaciones.clone(),
@@ -621,28 +621,28 @@ impl Broker {
         let draft = RecordDraft::new(&call, &message_id, Instant::now());
         let today = local_today();
         let mut admitted = false;
-        let (result, agreement, charged) = match self.admit(&call, today) {
+        let (result, convenio, charged) = match self.admit(&call, today) {
             Err(Refused {
                 error,
-                agreement,
+                convenio,
                 charged,
             }) => {
-                let id = agreement.as_ref().map(|a| a.id.as_str());
+                let id = convenio.as_ref().map(|a| a.id.as_str());
                 if let Err(retry) = self.refusals.admit(call.identity.as_deref(), id, charged) {
                     return Reply {
                         message_id,
-                        agreement: agreement.map(|a| a.id.clone()),
+                        convenio: convenio.map(|a| a.id.clone()),
                         result: Err(ApiError::limite_excedido(retry)),
                     };
                 }
-                (Err(error), agreement, Arc::new(AtomicU64::new(charged)))
+                (Err(error), convenio, Arc::new(AtomicU64::new(charged)))
             }
             Ok(admission) => {
                 admitted = true;
-                let agreement = admission.agreement.clone();
+                let convenio = admission.convenio.clone();
                 let charged = admission.charged.clone();
                 let answer = answer(admission, draft.clone()).await;
-                (answer, Some(agreement), charged)
+                (answer, Some(convenio), charged)
             }
         };
         let (result, disclosed) = match result {
@@ -651,16 +651,16 @@ impl Broker {
         };
         let charged = charged.load(Ordering::Relaxed);
         let reply = self
-            .finish(&draft, message_id, agreement, result, disclosed, charged)
+            .finish(&draft, message_id, convenio, result, disclosed, charged)
             .await;
         // A request the node could not answer (registry or audit unavailable: nothing was
         // done) gives its message id back, so that its retry is not taken for a replay.
         if admitted
-            && let (Err(e), Some(agreement), Some(id)) =
-                (&reply.result, &reply.agreement, &call.message_id)
+            && let (Err(e), Some(convenio), Some(id)) =
+                (&reply.result, &reply.convenio, &call.message_id)
             && e.code == ApiError::unavailable().code
         {
-            self.replay.forget(agreement, id);
+            self.replay.forget(convenio, id);
         }
         reply
     }
@@ -722,7 +722,7 @@ impl Broker {
     {
         self.with_connection(admission, move |admission, conn| {
             let value = work(&admission, conn)?;
-            Ok(projected(value, service, &admission.agreement))
+            Ok(projected(value, service, &admission.convenio))
         })
         .await
     }
@@ -753,10 +753,10 @@ impl Broker {
             };
             let written = crate::db::write_transaction(conn, |conn| {
                 let value = escritura.aplicar(&admission, conn, prepared)?;
-                let (value, mut disclosed) = projected(value, service, &admission.agreement);
+                let (value, mut disclosed) = projected(value, service, &admission.convenio);
                 let answer = Ok::<_, ApiError>(());
                 let charged = admission.charged.load(Ordering::Relaxed);
-                let record = draft.record(Some(&admission.agreement), &answer, &disclosed, charged);
+                let record = draft.record(Some(&admission.convenio), &answer, &disclosed, charged);
                 audit.append_blocking(record).map_err(|error| {
                     tracing::error!(error = %error, "audit record not written: write rolled back");
                     ApiError::unavailable()
@@ -789,7 +789,7 @@ impl Broker {
             .lotes_en_curso
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .entry(admission.agreement.id.clone())
+            .entry(admission.convenio.id.clone())
             .or_insert_with(|| Arc::new(Semaphore::new(self.config.broker.lotes_max_concurrent)))
             .clone();
         places
@@ -827,7 +827,7 @@ impl Broker {
         &self,
         draft: &RecordDraft,
         message_id: String,
-        agreement: Option<Arc<Agreement>>,
+        convenio: Option<Arc<Convenio>>,
         result: Result<T, ApiError>,
         disclosed: Disclosed,
         charged: u64,
@@ -835,21 +835,21 @@ impl Broker {
         let written = if disclosed.audited {
             Ok(())
         } else {
-            let record = draft.record(agreement.as_deref(), &result, &disclosed, charged);
+            let record = draft.record(convenio.as_deref(), &result, &disclosed, charged);
             self.audit.append(record).await.map(drop)
         };
-        let agreement = agreement.map(|a| a.id.clone());
+        let convenio = convenio.map(|a| a.id.clone());
         match written {
             Ok(()) => Reply {
                 message_id,
-                agreement,
+                convenio,
                 result,
             },
             Err(error) => {
                 tracing::error!(error = %error, "audit record not written: answer withheld");
                 Reply {
                     message_id,
-                    agreement,
+                    convenio,
                     result: Err(ApiError::unavailable()),
                 }
             }
@@ -863,7 +863,7 @@ impl Broker {
         for omitidos in self.refusals.take() {
             let record = AuditRecord {
                 ts: omitidos.since,
-                agreement: omitidos.agreement.clone(),
+                convenio: omitidos.convenio.clone(),
                 certificate: omitidos.certificate.clone(),
                 operation: "RechazosOmitidos".into(),
                 transport: "broker",

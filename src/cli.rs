@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::agreements::AgreementSet;
 use crate::config::Config;
+use crate::convenios::ConvenioSet;
 use crate::domain::Run;
 use crate::reglas::Rules;
 use crate::seed::{SeedOptions, Umbrales};
@@ -67,9 +67,9 @@ enum Command {
         command: PkiCommand,
     },
     /// Agreements (convenios).
-    Agreements {
+    Convenios {
         #[command(subcommand)]
-        command: AgreementsCommand,
+        command: ConveniosCommand,
     },
     /// The audit log.
     Audit {
@@ -170,10 +170,10 @@ struct BenchArgs {
 }
 
 #[derive(Debug, Subcommand)]
-enum AgreementsCommand {
+enum ConveniosCommand {
     /// Validate every agreement file; problems are listed as FILE:LINE: problem.
     Check {
-        /// Folder to check (default: agreements.dir from the configuration).
+        /// Folder to check (default: convenios.dir from the configuration).
         dir: Option<PathBuf>,
     },
 }
@@ -196,9 +196,9 @@ enum PkiCommand {
     Dev {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// Agreements folder (default: agreements.dir from the configuration).
+        /// Convenios folder (default: convenios.dir from the configuration).
         #[arg(long, value_name = "DIR")]
-        agreements: Option<PathBuf>,
+        convenios: Option<PathBuf>,
     },
 }
 
@@ -262,11 +262,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             estadisticas::recalcular(&mut conn)?;
             Ok(())
         }
-        Command::Agreements {
-            command: AgreementsCommand::Check { dir },
+        Command::Convenios {
+            command: ConveniosCommand::Check { dir },
         } => {
-            let dir = dir.unwrap_or_else(|| config.agreements.dir.clone());
-            match AgreementSet::load_dir(&dir) {
+            let dir = dir.unwrap_or_else(|| config.convenios.dir.clone());
+            match ConvenioSet::load_dir(&dir) {
                 Ok(set) => {
                     for warning in set.warnings() {
                         println!("{warning}");
@@ -330,7 +330,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         println!(
                             "{},{},{},{},\"{}\",\"{}\"",
                             a.ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                            a.agreement.as_deref().unwrap_or("-"),
+                            a.convenio.as_deref().unwrap_or("-"),
                             a.operation,
                             a.outcome,
                             a.purpose.as_deref().unwrap_or("").replace('"', "'"),
@@ -399,10 +399,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest(args) => lotes::ingest(&config, args),
         Command::Lotes { command } => lotes::lotes(&config, command),
         Command::Pki {
-            command: PkiCommand::Dev { out, agreements },
+            command: PkiCommand::Dev { out, convenios },
         } => {
-            let dir = agreements.unwrap_or_else(|| config.agreements.dir.clone());
-            let report = pki::dev(&out, &pki::agreement_ids(&dir)?)?;
+            let dir = convenios.unwrap_or_else(|| config.convenios.dir.clone());
+            let report = pki::dev(&out, &pki::convenio_ids(&dir)?)?;
             for path in &report.created {
                 println!("wrote {}", path.display());
             }
@@ -487,7 +487,7 @@ async fn wait_for_shutdown(node: &Node, signals: Signals) {
             _ = term.recv() => return,
             _ = hup.recv() => match node.reload() {
                 Ok(_) => {}
-                Err(crate::admin::ReloadError::Agreements(errors)) => {
+                Err(crate::admin::ReloadError::Convenios(errors)) => {
                     tracing::error!(problems = errors.0.len(), "agreements not reloaded: the previous set stays in force");
                     eprintln!("agreements not reloaded:\n{errors}");
                 }

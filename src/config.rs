@@ -20,7 +20,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub listen: ListenConfig,
     pub tls: TlsConfig,
-    pub agreements: AgreementsConfig,
+    pub convenios: ConveniosConfig,
     pub log: LogConfig,
     pub broker: BrokerConfig,
     pub audit: AuditConfig,
@@ -76,7 +76,7 @@ pub struct TlsConfig {
     pub dir: PathBuf,
     /// Optional certificate revocation list (PEM) for agency client certificates: a revoked
     /// certificate fails the TLS handshake, and one revoked later is refused on its open
-    /// connection. Read again on reload (SIGHUP, `POST /admin/agreements/reload`); past its
+    /// connection. Read again on reload (SIGHUP, `POST /admin/convenios/reload`); past its
     /// nextUpdate every agency client is refused and `/readyz` answers 503.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub crl: Option<PathBuf>,
@@ -212,7 +212,7 @@ impl Default for EncuestajeConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct AgreementsConfig {
+pub struct ConveniosConfig {
     /// Folder with one TOML file per agreement (convenio).
     pub dir: PathBuf,
 }
@@ -260,8 +260,8 @@ impl Default for Config {
                 crl: None,
                 allow_ca_key: false,
             },
-            agreements: AgreementsConfig {
-                dir: PathBuf::from("agreements"),
+            convenios: ConveniosConfig {
+                dir: PathBuf::from("convenios"),
             },
             log: LogConfig::default(),
             broker: BrokerConfig::default(),
@@ -302,9 +302,9 @@ impl Default for TlsConfig {
     }
 }
 
-impl Default for AgreementsConfig {
+impl Default for ConveniosConfig {
     fn default() -> Self {
-        Config::default().agreements
+        Config::default().convenios
     }
 }
 
@@ -534,6 +534,18 @@ mod tests {
         assert!(old.contains("eligibility"), "{old}");
         let env = load_in_jail("", &[("SIIS__ELIGIBILITY__RULES", "c.toml")]).unwrap_err();
         assert!(env.contains("eligibility"), "{env}");
+    }
+
+    /// `[agreements] dir` became `[convenios] dir` (2026-12), with the folder: a file or
+    /// variable that still says so is refused, naming it.
+    #[test]
+    fn the_convenios_section_has_its_spanish_name() {
+        let renamed = load_in_jail("[convenios]\ndir = \"c\"\n", &[]).unwrap();
+        assert_eq!(renamed.convenios.dir, PathBuf::from("c"));
+        let old = load_in_jail("[agreements]\ndir = \"a\"\n", &[]).unwrap_err();
+        assert!(old.contains("agreements"), "{old}");
+        let env = load_in_jail("", &[("SIIS__AGREEMENTS__DIR", "a")]).unwrap_err();
+        assert!(env.contains("agreements"), "{env}");
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //!
 //! Each type has a `parse` constructor that is the only way in from untrusted text.
 
-mod agreement_id;
+mod convenio_id;
 mod cut;
 mod encuestaje_id;
 mod puntaje;
 mod run;
 
-pub use agreement_id::{AgreementId, AgreementIdError};
+pub use convenio_id::{ConvenioId, ConvenioIdError};
 pub use cut::{Comuna, Cut, CutError, Region, comunas, regiones};
 pub use encuestaje_id::{EncuestajeId, EncuestajeIdError};
 pub use puntaje::{Puntaje, PuntajeError, Quintil};

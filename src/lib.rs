@@ -2,13 +2,13 @@
 //! feed it. See README.md for what it does and how to run it.
 
 pub mod admin;
-pub mod agreements;
 pub mod audit;
 pub mod bench;
 pub mod broker;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod convenios;
 pub mod db;
 pub mod domain;
 pub mod error;

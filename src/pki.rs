@@ -14,13 +14,13 @@ use rcgen::{
 
 use rustls_pki_types::pem::PemObject;
 
-use crate::domain::AgreementId;
+use crate::domain::ConvenioId;
 
 /// What `siis pki dev` wrote (paths of files created now; existing ones are kept).
 #[derive(Debug, Default)]
 pub struct PkiReport {
     pub created: Vec<PathBuf>,
-    pub clients: Vec<AgreementId>,
+    pub clients: Vec<ConvenioId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +33,7 @@ pub enum PkiError {
     #[error("certificate generation: {0}")]
     Rcgen(#[from] rcgen::Error),
     #[error("{path}: file name is not a valid agreement id ({reason})")]
-    AgreementName { path: PathBuf, reason: String },
+    ConvenioName { path: PathBuf, reason: String },
     #[error("document key: {0}")]
     DocumentKey(#[from] openssl::error::ErrorStack),
     #[error("{path}: not a readable certificate ({reason})")]
@@ -59,13 +59,13 @@ pub use crate::config::{DOC_KEY, DOC_PUB};
 pub const PINS: &str = "pins.toml";
 
 /// The agreement ids named by the `*.toml` files of a folder (file stem = agreement id).
-pub fn agreement_ids(dir: &Path) -> Result<Vec<AgreementId>, PkiError> {
+pub fn convenio_ids(dir: &Path) -> Result<Vec<ConvenioId>, PkiError> {
     let mut ids = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_error(dir))? {
         let path = entry.map_err(io_error(dir))?.path();
         if path.extension().is_some_and(|e| e == "toml") {
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            let id = AgreementId::parse(stem).map_err(|e| PkiError::AgreementName {
+            let id = ConvenioId::parse(stem).map_err(|e| PkiError::ConvenioName {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
@@ -78,7 +78,7 @@ pub fn agreement_ids(dir: &Path) -> Result<Vec<AgreementId>, PkiError> {
 
 /// Writes whatever is missing of a development PKI under `out`: the CA (reused when its key is
 /// present), the server certificate, and a client certificate for each agreement.
-pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError> {
+pub fn dev(out: &Path, convenios: &[ConvenioId]) -> Result<PkiReport, PkiError> {
     let mut report = PkiReport::default();
     fs::create_dir_all(out.join(CLIENTS_DIR)).map_err(io_error(out))?;
 
@@ -94,7 +94,7 @@ pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError
         write_file(&ca_key_path, &key.serialize_pem(), true, &mut report)?;
         // A new CA invalidates whatever it did not sign.
         remove_if_present(&out.join(SERVER_CERT))?;
-        for id in agreements {
+        for id in convenios {
             remove_if_present(&client_cert_path(out, id))?;
         }
         key
@@ -122,7 +122,7 @@ pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError
         )?;
     }
 
-    for id in agreements {
+    for id in convenios {
         let cert_path = client_cert_path(out, id);
         let key_path = client_key_path(out, id);
         if !cert_path.is_file() || !key_path.is_file() {
@@ -144,7 +144,7 @@ pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError
         write_file(&out.join(DOC_PUB), &public, false, &mut report)?;
         write_file(&out.join(DOC_KEY), &private, true, &mut report)?;
     }
-    let pins = pins(out, agreements)?;
+    let pins = pins(out, convenios)?;
     let pins_path = out.join(PINS);
     if fs::read_to_string(&pins_path).ok().as_deref() != Some(pins.as_str()) {
         write_file(&pins_path, &pins, false, &mut report)?;
@@ -154,20 +154,20 @@ pub fn dev(out: &Path, agreements: &[AgreementId]) -> Result<PkiReport, PkiError
 
 /// `pins.toml`: the CA's SPKI pin, and a `[[clients]]` block per client certificate that binds
 /// its subject CN, its own pin and its CA's, ready to paste into its agreement.
-fn pins(out: &Path, agreements: &[AgreementId]) -> Result<String, PkiError> {
+fn pins(out: &Path, convenios: &[ConvenioId]) -> Result<String, PkiError> {
     let ca = spki_sha256(&out.join(CA_CERT))?;
     let mut text = format!(
         "# SPKI SHA-256 pins of the development certificates in this folder, written by\n\
          # `siis pki dev` (and rewritten when it issues a certificate again). Paste a client's\n\
-         # [[clients]] block into its agreement (agreements/ID.toml): the agreement then admits\n\
+         # [[clients]] block into its agreement (convenios/ID.toml): the agreement then admits\n\
          # only that key, with that name, issued by this CA.\n\n\
          # The CA (ca.pem).\n\
          ca_spki_sha256 = \"{ca}\"\n"
     );
-    for id in agreements {
+    for id in convenios {
         let client = spki_sha256(&client_cert_path(out, id))?;
         text.push_str(&format!(
-            "\n# agreements/{id}.toml\n[[clients]]\nsubject_cn = \"{id}\"\n\
+            "\n# convenios/{id}.toml\n[[clients]]\nsubject_cn = \"{id}\"\n\
              spki_sha256 = \"{client}\"\nca_spki_sha256 = \"{ca}\"\n"
         ));
     }
@@ -202,7 +202,7 @@ pub const CRL: &str = "crl.pem";
 /// Writes `DIR/crl.pem`, signed by the development CA, revoking the client certificates of
 /// `revoked` (for trying and testing revocation: set `tls.crl` to it). Its nextUpdate is the
 /// end of next year.
-pub fn revoke_dev(dir: &Path, revoked: &[AgreementId]) -> Result<PathBuf, PkiError> {
+pub fn revoke_dev(dir: &Path, revoked: &[ConvenioId]) -> Result<PathBuf, PkiError> {
     let year = chrono::Utc::now().year();
     let next_update = chrono::NaiveDate::from_ymd_opt(year + 1, 12, 31)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -215,7 +215,7 @@ pub fn revoke_dev(dir: &Path, revoked: &[AgreementId]) -> Result<PathBuf, PkiErr
 /// list, for trying and testing what the node does with one).
 pub fn dev_crl(
     dir: &Path,
-    revoked: &[AgreementId],
+    revoked: &[ConvenioId],
     next_update: chrono::DateTime<chrono::Utc>,
 ) -> Result<PathBuf, PkiError> {
     let key_path = dir.join(CA_KEY);
@@ -258,11 +258,11 @@ pub fn dev_crl(
     Ok(out)
 }
 
-pub fn client_cert_path(dir: &Path, id: &AgreementId) -> PathBuf {
+pub fn client_cert_path(dir: &Path, id: &ConvenioId) -> PathBuf {
     dir.join(CLIENTS_DIR).join(format!("{id}.pem"))
 }
 
-pub fn client_key_path(dir: &Path, id: &AgreementId) -> PathBuf {
+pub fn client_key_path(dir: &Path, id: &ConvenioId) -> PathBuf {
     dir.join(CLIENTS_DIR).join(format!("{id}-key.pem"))
 }
 

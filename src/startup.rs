@@ -10,10 +10,10 @@ use actix_web::http::ConnectionType;
 use actix_web::{App, HttpServer, web};
 
 use crate::admin::{ReloadError, Reloaded};
-use crate::agreements::{AgreementErrors, AgreementSet};
 use crate::audit::{AuditError, AuditLog};
 use crate::broker::Broker;
 use crate::config::{Config, ListenConfig};
+use crate::convenios::{ConvenioErrors, ConvenioSet};
 use crate::db::{self, DbError, Pool};
 use crate::error::ApiError;
 use crate::reglas::{Rules, RulesError};
@@ -39,10 +39,7 @@ pub enum StartError {
     #[error(transparent)]
     PrivateFile(#[from] crate::fsperm::PrivateFileError),
     #[error("agreements in {dir}: {errors}")]
-    Agreements {
-        dir: String,
-        errors: AgreementErrors,
-    },
+    Convenios { dir: String, errors: ConvenioErrors },
     #[error("eligibility rules: {0}")]
     Rules(#[from] RulesError),
     #[error("audit log: {0}")]
@@ -276,15 +273,14 @@ pub fn refuse_ca_key(config: &Config) -> Result<(), StartError> {
 
 /// Agreements, eligibility rules and the audit log around an open registry.
 pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartError> {
-    let agreements = AgreementSet::load_dir(&config.agreements.dir).map_err(|errors| {
-        StartError::Agreements {
-            dir: config.agreements.dir.display().to_string(),
+    let convenios =
+        ConvenioSet::load_dir(&config.convenios.dir).map_err(|errors| StartError::Convenios {
+            dir: config.convenios.dir.display().to_string(),
             errors,
-        }
-    })?;
-    if !agreements.warnings().is_empty() {
+        })?;
+    if !convenios.warnings().is_empty() {
         tracing::warn!(
-            entries = agreements.warnings().len(),
+            entries = convenios.warnings().len(),
             "agreement clients named by subject CN alone (any CA of ca.pem may issue that name): see `siis agreements check`"
         );
     }
@@ -294,11 +290,11 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
         config.audit.durability,
         config.database.wal_limit(),
     )?;
-    let restored = restore_today(&pool, &agreements)?;
+    let restored = restore_today(&pool, &convenios)?;
     Ok(Broker::new(
         config.clone(),
         pool,
-        agreements,
+        convenios,
         rules,
         audit,
         restored,
@@ -309,7 +305,7 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
 /// agreement's requests named (daily quotas) and identity comparisons that did not match.
 fn restore_today(
     pool: &Pool,
-    agreements: &AgreementSet,
+    convenios: &ConvenioSet,
 ) -> Result<crate::broker::Restored, StartError> {
     let mut conn = pool.get().map_err(DbError::from)?;
     // The start of today in Chile, when daily quotas renew.
@@ -323,21 +319,21 @@ fn restore_today(
         })
         .map_or(0, |t| t.timestamp_micros());
     let mut restored = crate::broker::Restored::default();
-    for agreement in agreements.iter() {
-        let id = agreement.id.as_str();
+    for convenio in convenios.iter() {
+        let id = convenio.id.as_str();
         let used = crate::audit::count_since(&mut conn, id, midnight)?;
-        restored.used.persons.insert(agreement.id.clone(), used);
-        if agreement.lotes.is_some() {
+        restored.used.persons.insert(convenio.id.clone(), used);
+        if convenio.lotes.is_some() {
             let records = crate::ops::lotes::registros_desde(&mut conn, id, midnight)?;
             restored
                 .used
                 .lote_records
-                .insert(agreement.id.clone(), records);
+                .insert(convenio.id.clone(), records);
         }
         for run in crate::audit::failed_validations_since(&mut conn, id, midnight)? {
             *restored
                 .failed_validations
-                .entry((agreement.id.clone(), run.numero()))
+                .entry((convenio.id.clone(), run.numero()))
                 .or_insert(0) += 1;
         }
     }

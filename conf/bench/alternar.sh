@@ -21,7 +21,7 @@ DATA=${DATA:-/tmp/siis-bench}
 BENCH=${BENCH:-target/release/siis}
 read -r -a node_env <<< "${NODE_ENV-SIIS__TLS__ALLOW_CA_KEY=true}"
 env "${node_env[@]}" SIIS__DATABASE__URL="sqlite://$DATA/siis-11m.db" SIIS__TLS__DIR="$DATA/pki" \
-  SIIS__AGREEMENTS__DIR=conf/bench SIIS__LOG__FILTER=warn SIIS__ESTADISTICAS__RECALCULAR_CADA_SECS=0 \
+  SIIS__CONVENIOS__DIR=conf/bench SIIS__LOG__FILTER=warn SIIS__ESTADISTICAS__RECALCULAR_CADA_SECS=0 \
   "$bin" --config "$conf" serve > "$DATA/node-$label.log" 2>&1 &
 node=$!
 for _ in $(seq 120); do curl -sf http://127.0.0.1:8480/readyz > /dev/null && break; sleep 1; done

@@ -89,7 +89,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Access {
     pub ts: DateTime<Utc>,
-    pub agreement: Option<String>,
+    pub convenio: Option<String>,
     pub operation: String,
     pub purpose: Option<String>,
     /// The fields disclosed about this person (none when their outcome is not `OK`).
@@ -223,7 +223,7 @@ fn access(row: AuditRow, own: Option<String>) -> Result<Access, DbError> {
     };
     Ok(Access {
         ts,
-        agreement: row.convenio,
+        convenio: row.convenio,
         operation: row.operacion,
         purpose: row.proposito,
         fields,
@@ -248,16 +248,12 @@ pub const NOT_COUNTED: [&str; 7] = [
 /// epoch) counted against its daily quota, for restoring the count at start-up: what each
 /// record says its request took (`personas`), or, for a record written before that was kept,
 /// the persons it names and at least one.
-pub fn count_since(
-    conn: &mut DbConnection,
-    agreement: &str,
-    since_us: i64,
-) -> Result<u64, DbError> {
+pub fn count_since(conn: &mut DbConnection, convenio: &str, since_us: i64) -> Result<u64, DbError> {
     use diesel::dsl::sql;
     use diesel::sql_types::{BigInt, Nullable};
     // `sujetos` holds RUNs separated by commas: its commas plus one ("" counts as one).
     let persons: Option<i64> = auditoria::table
-        .filter(auditoria::convenio.eq(agreement))
+        .filter(auditoria::convenio.eq(convenio))
         .filter(auditoria::ts_us.ge(since_us))
         .filter(auditoria::resultado.ne_all(NOT_COUNTED))
         .select(sql::<Nullable<BigInt>>(
@@ -273,11 +269,11 @@ pub fn count_since(
 /// restoring the day's limit at start-up.
 pub fn failed_validations_since(
     conn: &mut DbConnection,
-    agreement: &str,
+    convenio: &str,
     since_us: i64,
 ) -> Result<Vec<Run>, DbError> {
     let rows: Vec<String> = auditoria::table
-        .filter(auditoria::convenio.eq(agreement))
+        .filter(auditoria::convenio.eq(convenio))
         .filter(auditoria::ts_us.ge(since_us))
         .filter(auditoria::operacion.eq("ValidarIdentidad"))
         .filter(auditoria::resultado.eq(NO_COINCIDE))

@@ -177,7 +177,7 @@ impl Pending {
         let row = AuditRow {
             id: 0,
             ts_us: record.ts.timestamp_micros(),
-            convenio: record.agreement.map(clean),
+            convenio: record.convenio.map(clean),
             certificado: record.certificate.map(clean),
             operacion: clean(record.operation),
             transporte: clean(record.transport.to_owned()),

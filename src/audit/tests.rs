@@ -106,7 +106,7 @@ fn record(n: u32, subjects: &[u32]) -> AuditRecord {
         personas: None,
         xroad: None,
         ts: Utc::now(),
-        agreement: Some("minvu".into()),
+        convenio: Some("minvu".into()),
         certificate: Some("ab".repeat(32)),
         operation: format!("op-{n}"),
         transport: "rest",

@@ -254,7 +254,7 @@ impl Broker {
                 let key = key(&admission)?;
                 let reading = this.read_grouped(read, key).await?;
                 let value = answer(&admission, reading)?;
-                Ok::<_, ApiError>(projected(value, service, &admission.agreement))
+                Ok::<_, ApiError>(projected(value, service, &admission.convenio))
             })
             .await
         })

@@ -12,12 +12,12 @@ use chrono::NaiveDate;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use crate::agreements::{AgreementSet, Budget};
-use crate::domain::AgreementId;
+use crate::convenios::{Budget, ConvenioSet};
+use crate::domain::ConvenioId;
 use crate::error::ApiError;
 
 /// One budget: a token bucket (rate and burst) and a daily quota.
-pub struct AgreementLimits {
+pub struct ConvenioLimits {
     budget: Budget,
     limiter: DefaultDirectRateLimiter,
     burst: NonZeroU32,
@@ -27,24 +27,24 @@ pub struct AgreementLimits {
 /// The budgets of every agreement in force, rebuilt when agreements reload.
 #[derive(Default)]
 pub struct Limits {
-    by_agreement: HashMap<AgreementId, Arc<AgreementLimits>>,
+    by_convenio: HashMap<ConvenioId, Arc<ConvenioLimits>>,
     /// `[limits.lotes]`: the budgets of providers that set one for their batches' records.
-    lotes: HashMap<AgreementId, Arc<AgreementLimits>>,
+    lotes: HashMap<ConvenioId, Arc<ConvenioLimits>>,
 }
 
 /// Today's use of each budget when the node starts (from the audit log and the `lotes`
 /// table).
 #[derive(Debug, Default)]
 pub struct Used {
-    pub persons: HashMap<AgreementId, u64>,
-    pub lote_records: HashMap<AgreementId, u64>,
+    pub persons: HashMap<ConvenioId, u64>,
+    pub lote_records: HashMap<ConvenioId, u64>,
 }
 
-impl AgreementLimits {
-    fn new(budget: Budget, used: (NaiveDate, u64)) -> AgreementLimits {
+impl ConvenioLimits {
+    fn new(budget: Budget, used: (NaiveDate, u64)) -> ConvenioLimits {
         let per_second = budget.rate.per_second;
         let burst = budget.rate.burst.max(per_second);
-        AgreementLimits {
+        ConvenioLimits {
             budget,
             limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
             burst,
@@ -108,14 +108,14 @@ impl AgreementLimits {
 /// the reloaded agreement sets the same one; else a new one that carries today's count over.
 fn carried(
     budget: Budget,
-    previous: Option<&Arc<AgreementLimits>>,
+    previous: Option<&Arc<ConvenioLimits>>,
     restored: u64,
     today: NaiveDate,
-) -> Arc<AgreementLimits> {
+) -> Arc<ConvenioLimits> {
     match previous {
         Some(p) if p.budget == budget => Arc::clone(p),
-        Some(p) => Arc::new(AgreementLimits::new(budget, p.used())),
-        None => Arc::new(AgreementLimits::new(budget, (today, restored))),
+        Some(p) => Arc::new(ConvenioLimits::new(budget, p.used())),
+        None => Arc::new(ConvenioLimits::new(budget, (today, restored))),
     }
 }
 
@@ -123,7 +123,7 @@ impl Limits {
     /// Limits for `set`; `previous` supplies the budgets in force (a reload), `used` today's
     /// use at start-up.
     pub fn build(
-        set: &AgreementSet,
+        set: &ConvenioSet,
         previous: Option<&Limits>,
         used: &Used,
         today: NaiveDate,
@@ -134,10 +134,10 @@ impl Limits {
                 rate: a.rate,
                 daily_quota: a.daily_quota,
             };
-            let before = previous.and_then(|p| p.by_agreement.get(&a.id));
+            let before = previous.and_then(|p| p.by_convenio.get(&a.id));
             let restored = used.persons.get(&a.id).copied().unwrap_or(0);
             limits
-                .by_agreement
+                .by_convenio
                 .insert(a.id.clone(), carried(budget, before, restored, today));
             if let Some(budget) = a.lotes {
                 let before = previous.and_then(|p| p.lotes.get(&a.id));
@@ -150,17 +150,17 @@ impl Limits {
         limits
     }
 
-    pub fn get(&self, id: &AgreementId) -> Option<&Arc<AgreementLimits>> {
-        self.by_agreement.get(id)
+    pub fn get(&self, id: &ConvenioId) -> Option<&Arc<ConvenioLimits>> {
+        self.by_convenio.get(id)
     }
 
     /// The budget an agreement's batch records draw on: its own, or the agreement's.
-    pub fn lotes(&self, id: &AgreementId) -> Option<&Arc<AgreementLimits>> {
+    pub fn lotes(&self, id: &ConvenioId) -> Option<&Arc<ConvenioLimits>> {
         self.lotes.get(id).or_else(|| self.get(id))
     }
 
     /// Whether the agreement's batch records have a budget of their own.
-    pub fn lotes_apart(&self, id: &AgreementId) -> bool {
+    pub fn lotes_apart(&self, id: &ConvenioId) -> bool {
         self.lotes.contains_key(id)
     }
 }
@@ -168,15 +168,15 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agreements::RateLimit;
+    use crate::convenios::RateLimit;
 
-    fn budget(per_second: u32, burst: u32, daily_quota: u64) -> AgreementLimits {
+    fn budget(per_second: u32, burst: u32, daily_quota: u64) -> ConvenioLimits {
         let rate = RateLimit {
             per_second: NonZeroU32::new(per_second).unwrap(),
             burst: NonZeroU32::new(burst).unwrap(),
         };
         let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
-        AgreementLimits::new(Budget { rate, daily_quota }, (day, 0))
+        ConvenioLimits::new(Budget { rate, daily_quota }, (day, 0))
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl Broker {
                 Err(error) => {
                     return Reply {
                         message_id,
-                        agreement: None,
+                        convenio: None,
                         result: Err(error),
                     };
                 }
@@ -94,7 +94,7 @@ impl Broker {
             let Some(run) = subject else {
                 return Reply {
                     message_id,
-                    agreement: None,
+                    convenio: None,
                     result: Ok(value),
                 };
             };

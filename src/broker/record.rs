@@ -7,8 +7,8 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::{Call, Transport};
-use crate::agreements::Agreement;
 use crate::audit::AuditRecord;
+use crate::convenios::Convenio;
 use crate::domain::Run;
 use crate::error::ApiError;
 #[cfg(doc)]
@@ -58,11 +58,11 @@ impl RecordDraft {
         }
     }
 
-    /// The record of an answer (`Ok`) or a refusal, under `agreement` if one was identified,
+    /// The record of an answer (`Ok`) or a refusal, under `convenio` if one was identified,
     /// that took `charged` units of that agreement's daily quota.
     pub fn record<T>(
         &self,
-        agreement: Option<&Agreement>,
+        convenio: Option<&Convenio>,
         result: &Result<T, ApiError>,
         disclosed: &Disclosed,
         charged: u64,
@@ -91,14 +91,14 @@ impl RecordDraft {
         }
         AuditRecord {
             ts: Utc::now(),
-            agreement: agreement.map(|a| a.id.to_string()),
+            convenio: convenio.map(|a| a.id.to_string()),
             certificate: self.certificate.clone(),
             operation: self.operation.to_owned(),
             transport: self.transport.as_str(),
             message_id: self.message_id.clone(),
             subjects,
             undisclosed: disclosed.undisclosed.clone(),
-            purpose: agreement
+            purpose: convenio
                 .map(|a| a.purpose.clone())
                 .or_else(|| self.public_purpose.map(str::to_owned)),
             fields,

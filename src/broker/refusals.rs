@@ -26,7 +26,7 @@ pub struct Omitidos {
     /// The certificate's fingerprint (lower-case hex), when it presented one.
     pub certificate: Option<String>,
     /// The agreement of the last such refusal, when the certificate acts under one.
-    pub agreement: Option<String>,
+    pub convenio: Option<String>,
     pub count: u64,
     /// The units of the agreement's daily quota they took before they were refused (a replayed
     /// id is refused after the limits).
@@ -55,7 +55,7 @@ impl Refusals {
     pub fn admit(
         &self,
         identity: Option<&ClientIdentity>,
-        agreement: Option<&str>,
+        convenio: Option<&str>,
         charged: u64,
     ) -> Result<(), u64> {
         let key = identity.map_or([0; 32], |i| i.cert_sha256);
@@ -65,15 +65,15 @@ impl Refusals {
         let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
         let entry = counted.entry(key).or_insert_with(|| Omitidos {
             certificate: identity.map(ClientIdentity::fingerprint_hex),
-            agreement: None,
+            convenio: None,
             count: 0,
             personas: 0,
             since: Utc::now(),
         });
         entry.count += 1;
         entry.personas += charged;
-        if let Some(agreement) = agreement {
-            entry.agreement = Some(agreement.to_owned());
+        if let Some(convenio) = convenio {
+            entry.convenio = Some(convenio.to_owned());
         }
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         Err(wait.as_secs_f64().ceil().max(1.0) as u64)
@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(taken.len(), 1);
         assert_eq!(taken[0].count, 5);
         assert_eq!(taken[0].personas, 5);
-        assert_eq!(taken[0].agreement.as_deref(), Some("minvu"));
+        assert_eq!(taken[0].convenio.as_deref(), Some("minvu"));
         assert_eq!(taken[0].certificate, Some(a.fingerprint_hex()));
         assert!(refusals.take().is_empty(), "a summary is written once");
     }

@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::domain::AgreementId;
+use crate::domain::ConvenioId;
 
 pub struct ReplayGuard {
     window: Duration,
@@ -13,8 +13,8 @@ pub struct ReplayGuard {
 
 #[derive(Default)]
 struct Seen {
-    at: HashMap<(AgreementId, String), Instant>,
-    order: VecDeque<(Instant, AgreementId, String)>,
+    at: HashMap<(ConvenioId, String), Instant>,
+    order: VecDeque<(Instant, ConvenioId, String)>,
 }
 
 impl ReplayGuard {
@@ -27,7 +27,7 @@ impl ReplayGuard {
 
     /// Records the id and returns true if it is new within the window (check and insert are
     /// one step under the lock).
-    pub fn first_use(&self, agreement: &AgreementId, id: &str) -> bool {
+    pub fn first_use(&self, convenio: &ConvenioId, id: &str) -> bool {
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         while let Some((t, _, _)) = seen.order.front() {
@@ -41,22 +41,21 @@ impl ReplayGuard {
                 }
             }
         }
-        let key = (agreement.clone(), id.to_owned());
+        let key = (convenio.clone(), id.to_owned());
         if let Some(t) = seen.at.get(&key)
             && now.duration_since(*t) < self.window
         {
             return false;
         }
         seen.at.insert(key, now);
-        seen.order
-            .push_back((now, agreement.clone(), id.to_owned()));
+        seen.order.push_back((now, convenio.clone(), id.to_owned()));
         true
     }
 
     /// Gives the id back: its request was not answered (503), so the caller may send it again.
-    pub fn forget(&self, agreement: &AgreementId, id: &str) {
+    pub fn forget(&self, convenio: &ConvenioId, id: &str) {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        seen.at.remove(&(agreement.clone(), id.to_owned()));
+        seen.at.remove(&(convenio.clone(), id.to_owned()));
     }
 }
 
@@ -67,8 +66,8 @@ mod tests {
     #[test]
     fn the_same_id_is_refused_within_the_window_and_accepted_after() {
         let guard = ReplayGuard::new(Duration::from_millis(200));
-        let a = AgreementId::parse("minvu").unwrap();
-        let b = AgreementId::parse("ips").unwrap();
+        let a = ConvenioId::parse("minvu").unwrap();
+        let b = ConvenioId::parse("ips").unwrap();
         assert!(guard.first_use(&a, "m-1"));
         assert!(!guard.first_use(&a, "m-1"));
         assert!(guard.first_use(&b, "m-1"), "ids are per agreement");
@@ -84,7 +83,7 @@ mod tests {
     #[test]
     fn concurrent_uses_of_one_id_admit_exactly_one() {
         let guard = std::sync::Arc::new(ReplayGuard::new(Duration::from_secs(60)));
-        let a = AgreementId::parse("minvu").unwrap();
+        let a = ConvenioId::parse("minvu").unwrap();
         let admitted: usize = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
                 .map(|_| {

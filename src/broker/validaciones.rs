@@ -12,10 +12,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::NaiveDate;
 
-use crate::domain::{AgreementId, Run};
+use crate::domain::{ConvenioId, Run};
 use crate::error::ApiError;
 
-type Key = (AgreementId, u32);
+type Key = (ConvenioId, u32);
 
 pub struct ValidacionesFallidas {
     max: u32,
@@ -48,16 +48,16 @@ impl ValidacionesFallidas {
         counts
     }
 
-    /// Takes a place for one comparison by `agreement` about `run` on `day`, or refuses when
+    /// Takes a place for one comparison by `convenio` about `run` on `day`, or refuses when
     /// the day's are used up.
     pub fn reservar(
         self: &Arc<Self>,
-        agreement: &AgreementId,
+        convenio: &ConvenioId,
         run: Run,
         day: NaiveDate,
         seconds_to_midnight: u64,
     ) -> Result<Reserva, ApiError> {
-        let key = (agreement.clone(), run.numero());
+        let key = (convenio.clone(), run.numero());
         let mut counts = self.counts(day);
         let day = counts.0;
         let used = counts.1.entry(key.clone()).or_insert(0);
@@ -74,10 +74,10 @@ impl ValidacionesFallidas {
 
     /// Comparisons that did not match on `day`.
     #[cfg(test)]
-    fn fallidas(&self, agreement: &AgreementId, run: Run, day: NaiveDate) -> u32 {
+    fn fallidas(&self, convenio: &ConvenioId, run: Run, day: NaiveDate) -> u32 {
         self.counts(day)
             .1
-            .get(&(agreement.clone(), run.numero()))
+            .get(&(convenio.clone(), run.numero()))
             .copied()
             .unwrap_or(0)
     }
@@ -105,12 +105,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn failed_comparisons_are_limited_per_agreement_person_and_day() {
+    fn failed_comparisons_are_limited_per_convenio_person_and_day() {
         let day = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
         let registro = Arc::new(ValidacionesFallidas::new(2, day, HashMap::new()));
         let (ips, bbnn) = (
-            AgreementId::parse("ips").unwrap(),
-            AgreementId::parse("bbnn").unwrap(),
+            ConvenioId::parse("ips").unwrap(),
+            ConvenioId::parse("bbnn").unwrap(),
         );
         let run = Run::parse("12.345.678-5").unwrap();
         let other = Run::parse("15.509.661-6").unwrap();

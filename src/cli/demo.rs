@@ -21,12 +21,12 @@ pub fn prepare(config: &Config) -> anyhow::Result<()> {
         std::fs::create_dir_all(folder)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", folder.display()))?;
     }
-    let agreements = if config.agreements.dir.is_dir() {
-        pki::agreement_ids(&config.agreements.dir)?
+    let convenios = if config.convenios.dir.is_dir() {
+        pki::convenio_ids(&config.convenios.dir)?
     } else {
         Vec::new()
     };
-    let report = pki::dev(&config.tls.dir, &agreements)?;
+    let report = pki::dev(&config.tls.dir, &convenios)?;
     if !report.created.is_empty() {
         println!(
             "demo: wrote development certificates to {}",
@@ -74,7 +74,7 @@ fn sample_run(categoria: &str) -> Option<String> {
 pub fn print_welcome(config: &Config, node: &Node) {
     let pki = config.tls.dir.display();
     let agency = node.agency.port();
-    let ids = pki::agreement_ids(&config.agreements.dir).unwrap_or_default();
+    let ids = pki::convenio_ids(&config.convenios.dir).unwrap_or_default();
     let client = ids
         .iter()
         .find(|id| id.as_str() == "minvu")

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::agreements::AgreementSet;
 use crate::broker::local_today;
 use crate::catalog::Operation;
 use crate::catalog::TipoLote;
 use crate::config::Config;
+use crate::convenios::ConvenioSet;
 use crate::domain::Run;
 use crate::ops::lotes::{self, Envio, Formato, Progreso};
 use crate::startup;
@@ -80,32 +80,32 @@ pub fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
         )
     })?;
     let formato = formato_of(args.formato.as_deref(), &args.file)?;
-    let agreements = AgreementSet::load_dir(&config.agreements.dir)
+    let convenios = ConvenioSet::load_dir(&config.convenios.dir)
         .map_err(|e| anyhow::anyhow!("the agreements do not load:\n{e}"))?;
-    let agreement = agreements
+    let convenio = convenios
         .iter()
         .find(|a| a.id.as_str() == args.provider)
         .ok_or_else(|| anyhow::anyhow!("no agreement {:?}", args.provider))?;
-    if !agreement.is_in_force(local_today()) {
-        anyhow::bail!("agreement {} is not in force today", agreement.id);
+    if !convenio.is_in_force(local_today()) {
+        anyhow::bail!("agreement {} is not in force today", convenio.id);
     }
-    if !agreement
+    if !convenio
         .grant(Operation::RecepcionLotes)
         .is_some_and(|g| g.allows_tipo(tipo))
     {
         anyhow::bail!(
             "agreement {} does not grant RecepcionLotes for {tipo}",
-            agreement.id
+            convenio.id
         );
     }
     let envio = Envio {
-        convenio: agreement.id.to_string(),
+        convenio: convenio.id.to_string(),
         tipo,
         formato,
         clave_proveedor: args.lote_id,
         transporte: "cli",
         id_mensaje: None,
-        alcance: agreement.scope,
+        alcance: convenio.scope,
     };
     let pool = startup::open_registry(config)?;
     let mut conn = pool.get()?;

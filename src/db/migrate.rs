@@ -95,7 +95,7 @@ mod tests {
         for n in 0..5u32 {
             log.append_blocking(AuditRecord {
                 ts: chrono::Utc::now(),
-                agreement: Some("minvu".into()),
+                convenio: Some("minvu".into()),
                 certificate: None,
                 operation: format!("op-{n}"),
                 transport: "rest",
@@ -197,7 +197,7 @@ mod tests {
             omitidos: None,
             personas: None,
             ts: chrono::Utc::now(),
-            agreement: None,
+            convenio: None,
             certificate: None,
             operation: "after".into(),
             transport: "rest",

@@ -5,12 +5,12 @@
 use std::collections::BTreeSet;
 
 use super::{Core, Op};
-use crate::agreements::AgreementSet;
 use crate::audit;
 use crate::broker::Admission;
 use crate::catalog::Operation;
+use crate::convenios::ConvenioSet;
 use crate::db::{DbConnection, DbError};
-use crate::domain::{AgreementId, Run};
+use crate::domain::{ConvenioId, Run};
 use crate::error::ApiError;
 use crate::projection::FieldSet;
 use crate::projection::{Project, recortar, revelados};
@@ -35,7 +35,7 @@ impl Project for Accesos {
 pub fn consultar(
     conn: &mut DbConnection,
     run: Run,
-    agreements: &AgreementSet,
+    convenios: &ConvenioSet,
 ) -> Result<Accesos, DbError> {
     let mut found = audit::accesses(conn, run, audit::Which::Answered, MAX_ACCESOS)?;
     found.extend(audit::accesses(
@@ -50,13 +50,13 @@ pub fn consultar(
         .into_iter()
         .map(|a| {
             let institucion = a
-                .agreement
+                .convenio
                 .as_deref()
-                .and_then(|id| AgreementId::parse(id).ok())
-                .and_then(|id| agreements.get(&id).map(|g| g.agency.clone()));
+                .and_then(|id| ConvenioId::parse(id).ok())
+                .and_then(|id| convenios.get(&id).map(|g| g.agency.clone()));
             Acceso {
                 fecha: Some(a.ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                convenio: a.agreement,
+                convenio: a.convenio,
                 institucion,
                 operacion: Some(a.operation),
                 proposito: a.purpose,
@@ -90,6 +90,6 @@ impl Op for ConsultarAccesos {
         conn: &mut DbConnection,
         run: Run,
     ) -> Result<Accesos, ApiError> {
-        Ok(consultar(conn, run, &core.broker.policy().agreements)?)
+        Ok(consultar(conn, run, &core.broker.policy().convenios)?)
     }
 }

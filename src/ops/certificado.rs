@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::{Core, Op, ficha};
-use crate::agreements::Agreement;
+use crate::convenios::Convenio;
 use std::sync::Arc;
 
 use crate::broker::{Admission, Call, Reply, Service};
@@ -70,14 +70,14 @@ pub struct Emisor<'a> {
 
 /// EmitirCertificado as the agreement may ask it.
 pub fn responder(
-    agreement: &Agreement,
+    convenio: &Convenio,
     conn: &mut DbConnection,
     emisor: &Emisor<'_>,
     run: Run,
     tipo: Tipo,
     now: DateTime<Utc>,
 ) -> Result<Emision, ApiError> {
-    let grant = agreement
+    let grant = convenio
         .grant(Operation::EmitirCertificado)
         .ok_or_else(|| ApiError::no_autorizado("the agreement does not grant EmitirCertificado"))?;
     if let Some(missing) = carried_fields(tipo).find(|f| !grant.fields.contains(f)) {
@@ -90,7 +90,7 @@ pub fn responder(
     let Some((household, ficha)) = ficha::hogar_con_ficha(conn, run)? else {
         return Err(ApiError::no_encontrado());
     };
-    if agreement
+    if convenio
         .scope
         .as_ref()
         .is_some_and(|cut| cut.as_str() != household.cut)
@@ -138,7 +138,7 @@ pub fn responder(
         tipo,
         folio,
         emitido: now.trunc_subsecs(0),
-        emisor: agreement.id.to_string(),
+        emisor: convenio.id.to_string(),
         run,
         nombre: format!("{nombres} {paterno} {materno}"),
         folio_ficha: ficha.folio,
@@ -209,12 +209,12 @@ impl Op for EmitirCertificado {
         conn: &mut DbConnection,
         p: Pedido,
     ) -> Result<Emision, ApiError> {
-        let agreement = &admission.agreement;
+        let convenio = &admission.convenio;
         let emisor = Emisor {
             keys: core.certificados.keys.as_deref(),
             url_base: &core.certificados.url_base,
         };
-        responder(agreement, conn, &emisor, p.run, p.tipo, Utc::now())
+        responder(convenio, conn, &emisor, p.run, p.tipo, Utc::now())
     }
 }
 /// VerificarCertificado (`GET /verificar/{folio}?codigo=` on the public listener): anyone

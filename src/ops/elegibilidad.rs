@@ -8,8 +8,8 @@ use super::{Core, Op, ficha};
 use crate::broker::Admission;
 use std::collections::BTreeSet;
 
-use crate::agreements::Agreement;
 use crate::catalog::Operation;
+use crate::convenios::Convenio;
 use crate::db::DbConnection;
 use crate::domain::{Cut, Puntaje, Run};
 use crate::error::ApiError;
@@ -38,11 +38,11 @@ pub fn age_on(birth: NaiveDate, today: NaiveDate) -> u32 {
 }
 
 /// The program must have rules, and the agreement must grant it.
-pub fn check_program(agreement: &Agreement, rules: &Rules, programa: &str) -> Result<(), ApiError> {
+pub fn check_program(convenio: &Convenio, rules: &Rules, programa: &str) -> Result<(), ApiError> {
     if !rules.programs().any(|p| p == programa) {
         return Err(ApiError::programa_desconocido(programa));
     }
-    let granted = agreement
+    let granted = convenio
         .grant(Operation::ConsultarElegibilidad)
         .is_some_and(|g| g.programas.as_ref().is_some_and(|p| p.contains(programa)));
     if granted {
@@ -105,15 +105,15 @@ pub fn consultar(
 
 /// ConsultarElegibilidad as the agreement may ask it (the program must be granted).
 pub fn responder(
-    agreement: &Agreement,
+    convenio: &Convenio,
     conn: &mut DbConnection,
     rules: &Rules,
     run: Run,
     programa: &str,
     today: NaiveDate,
 ) -> Result<Elegibilidad, ApiError> {
-    check_program(agreement, rules, programa)?;
-    consultar(conn, rules, run, programa, agreement.scope, today)
+    check_program(convenio, rules, programa)?;
+    consultar(conn, rules, run, programa, convenio.scope, today)
 }
 
 /// ConsultarElegibilidad (REST `GET /api/v1/personas/{run}/elegibilidad/{programa}`, SOAP
@@ -144,7 +144,7 @@ impl Op for ConsultarElegibilidad {
     ) -> Result<Elegibilidad, ApiError> {
         let rules = &core.broker.rules;
         responder(
-            &admission.agreement,
+            &admission.convenio,
             conn,
             rules,
             p.run,

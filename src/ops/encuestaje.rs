@@ -20,9 +20,9 @@ pub use self::respuesta::{Cola, Encuestaje};
 pub use self::store::EventoFila;
 use self::store::{Aplicacion, Fila, Resultado};
 use super::{Core, Op};
-use crate::agreements::Agreement;
 use crate::broker::Admission;
 use crate::catalog::Operation;
+use crate::convenios::Convenio;
 use crate::db::DbConnection;
 use crate::domain::{Cut, EncuestajeId, Run};
 use crate::error::ApiError;
@@ -48,13 +48,13 @@ pub fn parse_comuna(text: &str) -> Result<Cut, ApiError> {
 /// what it is told and why); an agency without a scope asks in the comuna given or the
 /// person's last known one.
 pub fn solicitar(
-    agreement: &Agreement,
+    convenio: &Convenio,
     conn: &mut DbConnection,
     solicitud: &Solicitud,
     plazo_dias: u32,
     today: NaiveDate,
 ) -> Result<Encuestaje, ApiError> {
-    solicitud::solicitar(agreement, conn, solicitud, plazo_dias, today)
+    solicitud::solicitar(convenio, conn, solicitud, plazo_dias, today)
 }
 
 /// A request by its id as text; a malformed id cannot exist.
@@ -66,20 +66,20 @@ fn leer(conn: &mut DbConnection, id: &str) -> Result<Fila, ApiError> {
 /// Following a request (part of SolicitarEncuestaje): only the agreement that asked for it
 /// sees it; to anyone else it does not exist.
 pub fn seguir(
-    agreement: &Agreement,
+    convenio: &Convenio,
     conn: &mut DbConnection,
     id: &str,
 ) -> Result<Encuestaje, ApiError> {
     let fila = leer(conn, id)?;
-    if fila.convenio != agreement.id.as_str() {
+    if fila.convenio != convenio.id.as_str() {
         return Err(no_encontrado());
     }
     Ok(vista(&fila))
 }
 
 /// The comuna a municipal agreement works; `cut` must be it.
-fn en_ambito(agreement: &Agreement, cut: &str) -> Result<(), ApiError> {
-    match agreement.scope {
+fn en_ambito(convenio: &Convenio, cut: &str) -> Result<(), ApiError> {
+    match convenio.scope {
         Some(scope) if scope.as_str() == cut => Ok(()),
         _ => Err(errores::fuera_de_ambito()),
     }
@@ -87,13 +87,13 @@ fn en_ambito(agreement: &Agreement, cut: &str) -> Result<(), ApiError> {
 
 /// TrabajarEncuestaje: one page of the comuna's queue (the municipality's own comuna only).
 pub fn cola(
-    agreement: &Agreement,
+    convenio: &Convenio,
     conn: &mut DbConnection,
     cut: &str,
     filtro: &Filtro,
 ) -> Result<Cola, ApiError> {
     let cut = parse_comuna(cut)?;
-    en_ambito(agreement, cut.as_str())?;
+    en_ambito(convenio, cut.as_str())?;
     let offset = i64::from(filtro.pagina - 1) * i64::from(filtro.por_pagina);
     let (total, filas) = store::cola(
         conn,
@@ -121,7 +121,7 @@ const INTENTOS: usize = 5;
 /// registry holds no living person for is refused (`PERSONA_NO_ENCUESTABLE`, one code for an
 /// unknown and a deceased person).
 pub fn registrar(
-    agreement: &Agreement,
+    convenio: &Convenio,
     conn: &mut DbConnection,
     id: &str,
     entrada: &EventoEntrada,
@@ -129,7 +129,7 @@ pub fn registrar(
 ) -> Result<Encuestaje, ApiError> {
     for _ in 0..INTENTOS {
         let antes = leer(conn, id)?;
-        en_ambito(agreement, &antes.cut)?;
+        en_ambito(convenio, &antes.cut)?;
         let evento = Evento::from_entrada(entrada, today)?;
         let actual = Estado::parse(&antes.estado).ok_or_else(|| {
             tracing::error!(encuestaje.estado = %antes.estado, "stored request in an unknown state");
@@ -179,7 +179,7 @@ pub fn registrar(
             estado: despues.estado.clone(),
             fecha,
             motivo,
-            convenio: agreement.id.to_string(),
+            convenio: convenio.id.to_string(),
             ts_us: despues.actualizada_us,
         };
         match store::aplicar(conn, &antes, &despues, fila_evento, resultado) {
@@ -224,7 +224,7 @@ impl Op for SolicitarEncuestaje {
         s: Solicitud,
     ) -> Result<Encuestaje, ApiError> {
         let plazo = core.broker.config.encuestaje.plazo_dias;
-        solicitar(&admission.agreement, conn, &s, plazo, admission.today)
+        solicitar(&admission.convenio, conn, &s, plazo, admission.today)
     }
 }
 
@@ -248,7 +248,7 @@ impl Op for ConsultarEncuestaje {
         conn: &mut DbConnection,
         id: String,
     ) -> Result<Encuestaje, ApiError> {
-        seguir(&admission.agreement, conn, &id)
+        seguir(&admission.convenio, conn, &id)
     }
 }
 
@@ -279,7 +279,7 @@ impl Op for ListarEncuestajes {
         conn: &mut DbConnection,
         p: PaginaCola,
     ) -> Result<Cola, ApiError> {
-        cola(&admission.agreement, conn, &p.comuna, &p.filtro)
+        cola(&admission.convenio, conn, &p.comuna, &p.filtro)
     }
 }
 
@@ -311,7 +311,7 @@ impl Op for RegistrarEventoEncuestaje {
         e: EventoPedido,
     ) -> Result<Encuestaje, ApiError> {
         registrar(
-            &admission.agreement,
+            &admission.convenio,
             conn,
             &e.id,
             &e.entrada,

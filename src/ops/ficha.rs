@@ -7,9 +7,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use std::sync::Arc;
 
-use crate::agreements::Agreement;
 use crate::broker::{Admission, Broker, Call, Reply, Service};
 use crate::catalog::Operation;
+use crate::convenios::Convenio;
 use crate::db::models::{Ficha, FichaEnVigor};
 use crate::db::schema::{fichas, hogares, integrantes, personas};
 use crate::db::{DbConnection, DbError, on_backend};
@@ -208,7 +208,7 @@ pub async fn consultar(broker: Arc<Broker>, mut call: Call, run: Option<Run>) ->
     call.service = Service::Op(Operation::ConsultarFichaFPS);
     let key = move |admission: &Admission| {
         let run = run.ok_or_else(ApiError::no_encontrado)?;
-        let con_integrantes = ve_integrantes(&admission.agreement);
+        let con_integrantes = ve_integrantes(&admission.convenio);
         Ok(LookupKey {
             run,
             con_integrantes,
@@ -220,7 +220,7 @@ pub async fn consultar(broker: Arc<Broker>, mut call: Call, run: Option<Run>) ->
             con_integrantes,
         } = key;
         reading
-            .judge(run, admission.agreement.scope, con_integrantes)
+            .judge(run, admission.convenio.scope, con_integrantes)
             .answer()
     };
     broker.call_grouped(call, key, read_group, answer).await
@@ -468,8 +468,8 @@ impl Lookup {
 }
 
 /// Whether the agreement may see household members (if not, they are not even read).
-pub fn ve_integrantes(agreement: &Agreement) -> bool {
-    agreement
+pub fn ve_integrantes(convenio: &Convenio) -> bool {
+    convenio
         .grant(Operation::ConsultarFichaFPS)
         .is_some_and(|g| any_below(&g.fields, "integrantes."))
 }

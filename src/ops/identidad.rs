@@ -8,9 +8,9 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 
 use super::{Core, Op};
-use crate::agreements::Agreement;
 use crate::broker::Admission;
 use crate::catalog::Operation;
+use crate::convenios::Convenio;
 use crate::db::DbConnection;
 use crate::db::schema::{hogares, integrantes, personas};
 use crate::domain::{Cut, Run};
@@ -83,8 +83,8 @@ impl Afirmacion {
 }
 
 /// Every field the claim asks to compare must be granted: comparing a field is disclosing it.
-pub fn check_grant(agreement: &Agreement, claim: &Afirmacion) -> Result<(), ApiError> {
-    let grant = agreement.grant(Operation::ValidarIdentidad);
+pub fn check_grant(convenio: &Convenio, claim: &Afirmacion) -> Result<(), ApiError> {
+    let grant = convenio.grant(Operation::ValidarIdentidad);
     for field in claim.compared_fields() {
         if !grant.is_some_and(|g| g.fields.contains(field)) {
             return Err(ApiError::campo_no_permitido(field));
@@ -171,7 +171,7 @@ pub fn responder(
     run: Run,
     claim: &Afirmacion,
 ) -> Result<ValidacionIdentidad, ApiError> {
-    let agreement = &admission.agreement;
+    let convenio = &admission.convenio;
     let given = |v: &Option<String>| v.clone().filter(|t| !t.trim().is_empty());
     let claim = Afirmacion {
         run: claim.run.clone(),
@@ -180,9 +180,9 @@ pub fn responder(
         apellido_materno: given(&claim.apellido_materno),
         fecha_nacimiento: claim.fecha_nacimiento,
     };
-    check_grant(agreement, &claim)?;
+    check_grant(convenio, &claim)?;
     let reserva = admission.reservar_validacion(run)?;
-    let answer = validar(conn, run, &claim, agreement.scope);
+    let answer = validar(conn, run, &claim, convenio.scope);
     if answer.as_ref().is_ok_and(|a| !a.coincide_todo()) {
         // The place stays taken: this comparison did not match.
         drop(reserva);

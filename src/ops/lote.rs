@@ -197,12 +197,12 @@ fn responder(
     conn: &mut DbConnection,
     runs: &[String],
 ) -> Result<RespuestaLote, ApiError> {
-    let agreement = &admission.agreement;
+    let convenio = &admission.convenio;
     Ok(consultar(
         conn,
         runs,
-        agreement.scope,
-        ficha::ve_integrantes(agreement),
+        convenio.scope,
+        ficha::ve_integrantes(convenio),
         Some(&admission.pool),
     )?)
 }

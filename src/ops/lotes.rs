@@ -124,9 +124,9 @@ pub struct Envio {
 }
 
 impl Envio {
-    /// A batch sent under `agreement` (its id and scope).
+    /// A batch sent under `convenio` (its id and scope).
     pub fn de(
-        agreement: &crate::agreements::Agreement,
+        convenio: &crate::convenios::Convenio,
         tipo: TipoLote,
         formato: Formato,
         clave_proveedor: Option<String>,
@@ -134,24 +134,24 @@ impl Envio {
         id_mensaje: Option<String>,
     ) -> Envio {
         Envio {
-            convenio: agreement.id.to_string(),
+            convenio: convenio.id.to_string(),
             tipo,
             formato,
             clave_proveedor,
             transporte,
             id_mensaje,
-            alcance: agreement.scope,
+            alcance: convenio.scope,
         }
     }
 }
 
-/// Whether `agreement` may send batches of `tipo`: RecepcionLotes granted for that kind, or
+/// Whether `convenio` may send batches of `tipo`: RecepcionLotes granted for that kind, or
 /// `NO_AUTORIZADO`. Checked before a batch's body is read.
 pub fn comprobar_tipo(
-    agreement: &crate::agreements::Agreement,
+    convenio: &crate::convenios::Convenio,
     tipo: TipoLote,
 ) -> Result<(), crate::error::ApiError> {
-    let grant = agreement.grant(crate::catalog::Operation::RecepcionLotes);
+    let grant = convenio.grant(crate::catalog::Operation::RecepcionLotes);
     if grant.is_some_and(|g| g.allows_tipo(tipo)) {
         Ok(())
     } else {

@@ -6,8 +6,8 @@ use serde::Serialize;
 use std::sync::Arc;
 
 use super::Core;
-use crate::agreements::Agreement;
 use crate::broker::{Call, Reply, Service};
+use crate::convenios::Convenio;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -30,15 +30,15 @@ pub struct OperacionPermitida {
     pub programas: Option<Vec<String>>,
 }
 
-pub fn allowed_methods(agreement: &Agreement) -> OperacionesPermitidas {
+pub fn allowed_methods(convenio: &Convenio) -> OperacionesPermitidas {
     OperacionesPermitidas {
-        convenio: agreement.id.to_string(),
-        institucion: agreement.agency.clone(),
-        proposito: agreement.purpose.clone(),
-        vigente_desde: agreement.valid_from,
-        vigente_hasta: agreement.valid_until,
-        ambito_comuna: agreement.scope.map(|c| c.to_string()),
-        operaciones: agreement
+        convenio: convenio.id.to_string(),
+        institucion: convenio.agency.clone(),
+        proposito: convenio.purpose.clone(),
+        vigente_desde: convenio.valid_from,
+        vigente_hasta: convenio.valid_until,
+        ambito_comuna: convenio.scope.map(|c| c.to_string()),
+        operaciones: convenio
             .grants
             .iter()
             .map(|(op, grant)| OperacionPermitida {
@@ -58,7 +58,7 @@ pub async fn operaciones(core: Arc<Core>, mut call: Call) -> Reply<OperacionesPe
     call.service = Service::Metaservicios;
     let broker = core.broker.clone();
     broker
-        .call_local(call, |admission| Ok(allowed_methods(&admission.agreement)))
+        .call_local(call, |admission| Ok(allowed_methods(&admission.convenio)))
         .await
 }
 

@@ -60,7 +60,7 @@ where
     broker
         .call_write_reading(
             call,
-            move |admission| lotes::comprobar_tipo(&admission.agreement, tipo),
+            move |admission| lotes::comprobar_tipo(&admission.convenio, tipo),
             contenido,
             recepcion,
         )

@@ -70,7 +70,7 @@ fn pdf_response(req: &HttpRequest, reply: Reply<Emision>) -> HttpResponse {
     });
     let Reply {
         message_id,
-        agreement,
+        convenio,
         result,
     } = reply;
     let (pdf, folio, codigo) = match result {
@@ -81,7 +81,7 @@ fn pdf_response(req: &HttpRequest, reply: Reply<Emision>) -> HttpResponse {
                 req,
                 Reply {
                     message_id,
-                    agreement,
+                    convenio,
                     result,
                 },
             );
@@ -93,7 +93,7 @@ fn pdf_response(req: &HttpRequest, reply: Reply<Emision>) -> HttpResponse {
         req,
         Reply {
             message_id,
-            agreement,
+            convenio,
             result,
         },
     );

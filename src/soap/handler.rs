@@ -358,7 +358,7 @@ fn render<T>(ctx: &Context, reply: Reply<T>, write: impl Fn(&mut Xml, &str, &T))
         namespace,
         operation,
         message_id: &reply.message_id,
-        consumidor: reply.agreement.as_ref().map(|a| a.as_str()),
+        consumidor: reply.convenio.as_ref().map(|a| a.as_str()),
         xroad: &ctx.request.xroad,
     };
     let (status, body, retry) = match &reply.result {

@@ -6,12 +6,12 @@ use std::path::Path;
 use chrono::{TimeDelta, Utc};
 
 use super::*;
-use crate::domain::AgreementId;
+use crate::domain::ConvenioId;
 
-fn ids(names: &[&str]) -> Vec<AgreementId> {
+fn ids(names: &[&str]) -> Vec<ConvenioId> {
     names
         .iter()
-        .map(|n| AgreementId::parse(n).unwrap())
+        .map(|n| ConvenioId::parse(n).unwrap())
         .collect()
 }
 

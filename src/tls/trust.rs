@@ -1,7 +1,7 @@
 //! What the agency listener trusts now: the CAs of `ca.pem` and the revocation list in force.
 //!
 //! The CAs are read once, at start-up. The revocation list (`tls.crl`) is read again with the
-//! agreements (SIGHUP, `POST /admin/agreements/reload`): the verifier that new handshakes use
+//! agreements (SIGHUP, `POST /admin/convenios/reload`): the verifier that new handshakes use
 //! is swapped whole ([`super::verifier::LiveVerifier`]), and every request is checked against
 //! the list in force ([`RevocationCheck`]), because an open connection, or a resumed TLS
 //! session, keeps the certificate it was verified with.
@@ -160,7 +160,7 @@ impl Trust {
             tracing::error!(
                 crl.next_update = %crl.next_update,
                 "the revocation list (tls.crl) is past its nextUpdate: every agency client is \
-                 refused until a fresh list is loaded (SIGHUP or POST /admin/agreements/reload)"
+                 refused until a fresh list is loaded (SIGHUP or POST /admin/convenios/reload)"
             );
         }
         Some(CrlStatus {

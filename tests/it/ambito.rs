@@ -19,7 +19,7 @@ use crate::soap::client::{
     CERTIFICADOS, ELEGIBILIDAD, ENCUESTAJE, FICHA, IDENTIDAD, RECEPCION, Svc, V, call, run_xml,
 };
 use crate::soap::xml::{Pairs, json_pairs, soap_pairs};
-use crate::support::{Setup, TestNode, access_report, agreements_without_limits};
+use crate::support::{Setup, TestNode, access_report, convenios_without_limits};
 
 const MUNI: &str = "muni-13101";
 const COMUNA: &str = "13101";
@@ -295,12 +295,12 @@ per_backend!(
     async fn a_municipality_cannot_tell_an_unknown_run_from_a_person_of_another_comuna(backend) {
         let dir = TempDir::new().unwrap();
         // The shipped grants, with room for every request of the walk in their rates.
-        let agreements = agreements_without_limits(dir.path());
+        let convenios = convenios_without_limits(dir.path());
         let node = TestNode::start_with(
             backend,
             Setup {
                 persons: 3_000,
-                agreements: Some(agreements),
+                convenios: Some(convenios),
                 ..Setup::default()
             },
         )

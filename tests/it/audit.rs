@@ -25,8 +25,8 @@ per_backend!(
         let run = registry::with_ficha(&mut node.db(), None);
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..240usize {
-            let agreement = ["minvu", "ips", "orasmi", "bbnn"][i % 4];
-            let client = node.client(Some(agreement));
+            let convenio = ["minvu", "ips", "orasmi", "bbnn"][i % 4];
+            let client = node.client(Some(convenio));
             let url = match i % 6 {
                 0 => node.agency_url("/api/v1/ping"),
                 1 | 2 => node.agency_url(&format!("/api/v1/personas/{run}/ficha")),

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use crate::registry;
-use crate::support::{Backend, Setup, TestNode, agreements_with};
+use crate::support::{Backend, Setup, TestNode, convenios_with};
 
 const CARGA: &str = r#"id = "carga"
 agency = "Banco de pruebas de carga"
@@ -28,12 +28,12 @@ programas = ["PBS"]
 
 /// A node with a 2,000-person registry and the load agreement, and a sample of one RUN.
 async fn node_for_bench(dir: &tempfile::TempDir) -> (TestNode, std::path::PathBuf) {
-    let agreements = agreements_with(dir.path(), &[("carga.toml", CARGA)]);
+    let convenios = convenios_with(dir.path(), &[("carga.toml", CARGA)]);
     let node = TestNode::start_with(
         Backend::Sqlite,
         Setup {
             persons: 2_000,
-            agreements: Some(agreements),
+            convenios: Some(convenios),
             ..Setup::default()
         },
     )

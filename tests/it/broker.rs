@@ -8,7 +8,7 @@ use siis::ops::ficha;
 
 use crate::per_backend;
 use crate::registry;
-use crate::support::{Backend, Setup, TestNode, agreements_with};
+use crate::support::{Backend, Setup, TestNode, convenios_with};
 
 /// The newest audit record: (agreement, operation, outcome, status, message id).
 fn last_audit(node: &TestNode) -> (Option<String>, String, String, i32, String) {
@@ -55,7 +55,7 @@ async fn problem(response: reqwest::Response) -> (u16, Value) {
     (status, response.json().await.expect("problem body"))
 }
 
-fn agreement_text(
+fn convenio_text(
     id: &str,
     from: &str,
     until: &str,
@@ -73,7 +73,7 @@ fn agreement_text(
 }
 
 per_backend!(
-    async fn a_certificate_without_agreement_is_refused_and_audited(backend) {
+    async fn a_certificate_without_convenio_is_refused_and_audited(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -95,8 +95,8 @@ per_backend!(
             (403, Some("NO_AUTORIZADO"))
         );
         assert_eq!(audit_count(&node), before + 1);
-        let (agreement, operation, outcome, http, _) = last_audit(&node);
-        assert_eq!(agreement, None);
+        let (convenio, operation, outcome, http, _) = last_audit(&node);
+        assert_eq!(convenio, None);
         assert_eq!(
             (operation.as_str(), outcome.as_str(), http),
             ("Ping", "NO_AUTORIZADO", 403)
@@ -106,25 +106,25 @@ per_backend!(
 );
 
 #[tokio::test]
-async fn an_agreement_out_of_its_validity_window_is_refused() {
+async fn a_convenio_out_of_its_validity_window_is_refused() {
     let dir = tempfile::TempDir::new().unwrap();
-    let agreements = agreements_with(
+    let convenios = convenios_with(
         dir.path(),
         &[
             (
                 "vencido.toml",
-                &agreement_text("vencido", "2020-01-01", "2021-12-31", 10, 10, 100),
+                &convenio_text("vencido", "2020-01-01", "2021-12-31", 10, 10, 100),
             ),
             (
                 "futuro.toml",
-                &agreement_text("futuro", "2030-01-01", "2031-12-31", 10, 10, 100),
+                &convenio_text("futuro", "2030-01-01", "2031-12-31", 10, 10, 100),
             ),
         ],
     );
     let node = TestNode::start_with(
         Backend::Sqlite,
         Setup {
-            agreements: Some(agreements),
+            convenios: Some(convenios),
             ..Setup::default()
         },
     )
@@ -142,9 +142,9 @@ async fn an_agreement_out_of_its_validity_window_is_refused() {
             (403, Some("CONVENIO_NO_VIGENTE")),
             "{id}"
         );
-        let (agreement, _, outcome, _, _) = last_audit(&node);
+        let (convenio, _, outcome, _, _) = last_audit(&node);
         assert_eq!(
-            (agreement.as_deref(), outcome.as_str()),
+            (convenio.as_deref(), outcome.as_str()),
             (Some(id), "CONVENIO_NO_VIGENTE")
         );
     }
@@ -152,7 +152,7 @@ async fn an_agreement_out_of_its_validity_window_is_refused() {
 }
 
 per_backend!(
-    async fn an_operation_the_agreement_does_not_grant_is_refused(backend) {
+    async fn an_operation_the_convenio_does_not_grant_is_refused(backend) {
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -163,13 +163,13 @@ per_backend!(
         .await;
         let run = registry::with_ficha(&mut node.db(), None);
         // ORASMI may look up fichas but not eligibility; the operator only reads accesses.
-        for (agreement, path) in [
+        for (convenio, path) in [
             ("orasmi", format!("/api/v1/personas/{run}/elegibilidad/PBS")),
             ("operador", format!("/api/v1/personas/{run}/ficha")),
             ("bbnn", format!("/api/v1/personas/{run}/accesos")),
         ] {
             let response = node
-                .client(Some(agreement))
+                .client(Some(convenio))
                 .get(node.agency_url(&path))
                 .send()
                 .await
@@ -178,7 +178,7 @@ per_backend!(
             assert_eq!(
                 (status, body["code"].as_str()),
                 (403, Some("NO_AUTORIZADO")),
-                "{agreement} {path}"
+                "{convenio} {path}"
             );
             let detail = body["detail"].as_str().unwrap();
             assert!(
@@ -234,17 +234,17 @@ async fn a_revoked_certificate_fails_the_handshake() {
 per_backend!(
     async fn the_rate_limit_holds_under_concurrency_with_retry_after(backend) {
         let dir = tempfile::TempDir::new().unwrap();
-        let agreements = agreements_with(
+        let convenios = convenios_with(
             dir.path(),
             &[(
                 "lento.toml",
-                &agreement_text("lento", "2026-01-01", "2030-12-31", 1, 5, 1_000),
+                &convenio_text("lento", "2026-01-01", "2030-12-31", 1, 5, 1_000),
             )],
         );
         let node = TestNode::start_with(
             backend,
             Setup {
-                agreements: Some(agreements.clone()),
+                convenios: Some(convenios.clone()),
                 ..Setup::default()
             },
         )
@@ -268,17 +268,17 @@ per_backend!(
 per_backend!(
     async fn the_daily_quota_holds_under_concurrency(backend) {
         let dir = tempfile::TempDir::new().unwrap();
-        let agreements = agreements_with(
+        let convenios = convenios_with(
             dir.path(),
             &[(
                 "cuota.toml",
-                &agreement_text("cuota", "2026-01-01", "2030-12-31", 1000, 1000, 7),
+                &convenio_text("cuota", "2026-01-01", "2030-12-31", 1000, 1000, 7),
             )],
         );
         let node = TestNode::start_with(
             backend,
             Setup {
-                agreements: Some(agreements.clone()),
+                convenios: Some(convenios.clone()),
                 ..Setup::default()
             },
         )
@@ -501,39 +501,35 @@ per_backend!(
 #[tokio::test]
 async fn reload_refuses_a_broken_set_and_keeps_the_previous_one() {
     let dir = tempfile::TempDir::new().unwrap();
-    let agreements = agreements_with::<&str>(dir.path(), &[]);
+    let convenios = convenios_with::<&str>(dir.path(), &[]);
     let node = TestNode::start_with(
         Backend::Sqlite,
         Setup {
-            agreements: Some(agreements.clone()),
+            convenios: Some(convenios.clone()),
             extra_clients: vec!["nuevo"],
             ..Setup::default()
         },
     )
     .await;
     let admin = node.client(None);
-    let reload = || {
-        admin
-            .post(node.admin_url("/admin/agreements/reload"))
-            .send()
-    };
+    let reload = || admin.post(node.admin_url("/admin/convenios/reload")).send();
     // A new, valid agreement becomes usable after a reload.
     let nuevo = node.client(Some("nuevo"));
     let ping = node.agency_url("/api/v1/ping");
     assert_eq!(nuevo.get(&ping).send().await.unwrap().status(), 403);
     std::fs::write(
-        agreements.join("nuevo.toml"),
-        agreement_text("nuevo", "2026-01-01", "2030-12-31", 10, 10, 100),
+        convenios.join("nuevo.toml"),
+        convenio_text("nuevo", "2026-01-01", "2030-12-31", 10, 10, 100),
     )
     .unwrap();
     let ok = reload().await.unwrap();
     assert_eq!(ok.status(), 200);
-    assert_eq!(ok.json::<Value>().await.unwrap()["agreements"], 10);
+    assert_eq!(ok.json::<Value>().await.unwrap()["convenios"], 10);
     assert_eq!(nuevo.get(&ping).send().await.unwrap().status(), 200);
 
     // A broken file: refused with every problem named, and the previous set stays.
     std::fs::write(
-        agreements.join("roto.toml"),
+        convenios.join("roto.toml"),
         "id = \"roto\"\nvalid_from = 2026-13-01\n",
     )
     .unwrap();
@@ -606,17 +602,17 @@ per_backend!(
 #[tokio::test]
 async fn a_request_refused_by_the_rate_limit_does_not_use_up_its_message_id() {
     let dir = tempfile::TempDir::new().unwrap();
-    let agreements = agreements_with(
+    let convenios = convenios_with(
         dir.path(),
         &[(
             "lento.toml",
-            &agreement_text("lento", "2026-01-01", "2030-12-31", 1, 1, 1_000),
+            &convenio_text("lento", "2026-01-01", "2030-12-31", 1, 1, 1_000),
         )],
     );
     let node = TestNode::start_with(
         Backend::Sqlite,
         Setup {
-            agreements: Some(agreements),
+            convenios: Some(convenios),
             ..Setup::default()
         },
     )
@@ -661,12 +657,12 @@ async fn a_request_refused_by_the_rate_limit_does_not_use_up_its_message_id() {
 }
 
 /// A REST ConsultarFichaFPS call as the transport hands it to the broker, from the client
-/// certificate of `agreement`.
-fn lookup_call(node: &TestNode, agreement: &str) -> siis::broker::Call {
+/// certificate of `convenio`.
+fn lookup_call(node: &TestNode, convenio: &str) -> siis::broker::Call {
     use rustls_pki_types::pem::PemObject;
     use siis::broker::{Call, Service, Transport};
     use siis::catalog::Operation;
-    let pem = std::fs::read(node.pki.join(format!("clients/{agreement}.pem"))).unwrap();
+    let pem = std::fs::read(node.pki.join(format!("clients/{convenio}.pem"))).unwrap();
     let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
     let identity = siis::tls::ClientIdentity::from_der(&der).unwrap();
     Call {
@@ -805,7 +801,7 @@ per_backend!(
         let mut conn = node.db();
         let runs = registry::every_kind(&mut conn);
         // Members and no scope, no members, members within one comuna.
-        let agreements = ["minvu", "ips", "muni-13101"];
+        let convenios = ["minvu", "ips", "muni-13101"];
         let broker = node.node.broker.clone().into_inner();
         let answer = |reply: siis::broker::Reply<ficha::FichaFps>| match reply.result {
             Ok(ficha) => Ok(ficha),
@@ -814,13 +810,13 @@ per_backend!(
         };
         // Each read on a connection of its own (`Broker::call`), without the queue.
         let mut alone = Vec::new();
-        for agreement in agreements {
+        for convenio in convenios {
             for run in runs.clone() {
-                let call = lookup_call(&node, agreement);
+                let call = lookup_call(&node, convenio);
                 let reply = broker.clone().call(call, move |adm, conn| {
-                    let members = ficha::ve_integrantes(&adm.agreement);
+                    let members = ficha::ve_integrantes(&adm.convenio);
                     ficha::read(conn, run, members)?
-                        .judge(run, adm.agreement.scope, members)
+                        .judge(run, adm.convenio.scope, members)
                         .answer()
                 });
                 alone.push(answer(reply.await));
@@ -838,11 +834,11 @@ per_backend!(
         let before = (broker.lookup_groups(), audit_count(&node));
         let gate = std::sync::Arc::new(Gate::default());
         let holders = hold_every_connection(&node, &gate);
-        let together: Vec<_> = agreements
+        let together: Vec<_> = convenios
             .iter()
-            .flat_map(|agreement| runs.iter().map(move |run| (*agreement, *run)))
-            .map(|(agreement, run)| {
-                let (broker, call) = (broker.clone(), lookup_call(&node, agreement));
+            .flat_map(|convenio| runs.iter().map(move |run| (*convenio, *run)))
+            .map(|(convenio, run)| {
+                let (broker, call) = (broker.clone(), lookup_call(&node, convenio));
                 actix_web::rt::spawn(async move { ficha::consultar(broker, call, Some(run)).await })
             })
             .collect();

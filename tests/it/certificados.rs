@@ -10,7 +10,7 @@ use siis::ops::certificados::Payload;
 
 use crate::per_backend;
 use crate::registry;
-use crate::support::{Setup, TestDb, TestNode, agreements_with, make_pki, repo_path, test_config};
+use crate::support::{Setup, TestDb, TestNode, convenios_with, make_pki, repo_path, test_config};
 
 /// Decodes the QR code of the first image in a PDF, independently of the node's own reader.
 fn qr_of_pdf(pdf: &[u8]) -> String {
@@ -337,7 +337,7 @@ per_backend!(
 per_backend!(
     async fn refused_issues_are_clear_audited_and_write_nothing(backend) {
         // An agreement of the test's own, without scope, to reach a person without ficha anywhere.
-        let muni = std::fs::read_to_string(repo_path("agreements/muni-13101.toml")).unwrap();
+        let muni = std::fs::read_to_string(repo_path("convenios/muni-13101.toml")).unwrap();
         // Working survey requests needs a scope: that grant goes with it.
         let start = muni
             .find("[operations.TrabajarEncuestaje]")
@@ -370,7 +370,7 @@ per_backend!(
             .replace("    \"payload\",\n    \"pdf\",\n", "    \"payload\",\n");
         assert!(!sin_pdf.contains("\"pdf\""), "the PDF grant was found");
         let dir = tempfile::tempdir().unwrap();
-        let agreements = agreements_with(
+        let convenios = convenios_with(
             dir.path(),
             &[
                 ("certificador.toml", &unscoped),
@@ -382,7 +382,7 @@ per_backend!(
             backend,
             Setup {
                 persons: 10_000,
-                agreements: Some(agreements),
+                convenios: Some(convenios),
                 ..Setup::default()
             },
         )

@@ -31,8 +31,8 @@ fn with_test_env(mut cmd: Command, dir: &Path) -> Command {
         .env("SIIS__LISTEN__PUBLIC", "127.0.0.1:0")
         .env("SIIS__LISTEN__ADMIN", "127.0.0.1:0")
         .env(
-            "SIIS__AGREEMENTS__DIR",
-            crate::support::repo_path("agreements"),
+            "SIIS__CONVENIOS__DIR",
+            crate::support::repo_path("convenios"),
         )
         .env(
             "SIIS__ELEGIBILIDAD__REGLAS",
@@ -287,10 +287,10 @@ fn blocking_get(ca: &Path, url: &str) -> u16 {
 }
 
 #[test]
-fn agreements_check_names_file_line_and_problem() {
+fn convenios_check_names_file_line_and_problem() {
     let dir = TempDir::new().unwrap();
     let ok = siis(dir.path())
-        .args(["agreements", "check"])
+        .args(["convenios", "check"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&ok.stdout);
@@ -301,13 +301,13 @@ fn agreements_check_names_file_line_and_problem() {
     std::fs::create_dir(&bad).unwrap();
     std::fs::write(
         bad.join("minvu.toml"),
-        std::fs::read_to_string(crate::support::repo_path("agreements/minvu.toml"))
+        std::fs::read_to_string(crate::support::repo_path("convenios/minvu.toml"))
             .unwrap()
             .replacen("\"folio\"", "\"folioo\"", 1),
     )
     .unwrap();
     let out = siis(dir.path())
-        .args(["agreements", "check", "bad"])
+        .args(["convenios", "check", "bad"])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -326,18 +326,18 @@ fn agreements_check_names_file_line_and_problem() {
 }
 
 #[test]
-fn sighup_reloads_agreements_and_keeps_the_old_set_when_broken() {
+fn sighup_reloads_convenios_and_keeps_the_old_set_when_broken() {
     let dir = TempDir::new().unwrap();
-    let agreements = dir.path().join("agreements");
-    std::fs::create_dir(&agreements).unwrap();
+    let convenios = dir.path().join("convenios");
+    std::fs::create_dir(&convenios).unwrap();
     std::fs::copy(
-        crate::support::repo_path("agreements/minvu.toml"),
-        agreements.join("minvu.toml"),
+        crate::support::repo_path("convenios/minvu.toml"),
+        convenios.join("minvu.toml"),
     )
     .unwrap();
     let mut child = siis(dir.path())
         .args(["serve", "--demo"])
-        .env("SIIS__AGREEMENTS__DIR", "agreements")
+        .env("SIIS__CONVENIOS__DIR", "convenios")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -371,13 +371,13 @@ fn sighup_reloads_agreements_and_keeps_the_old_set_when_broken() {
         );
     };
     std::fs::copy(
-        crate::support::repo_path("agreements/ips.toml"),
-        agreements.join("ips.toml"),
+        crate::support::repo_path("convenios/ips.toml"),
+        convenios.join("ips.toml"),
     )
     .unwrap();
     hup(child.id());
-    assert!(wait_for("agreements reloaded").contains("agreements=2"));
-    std::fs::write(agreements.join("roto.toml"), "id = 1\n").unwrap();
+    assert!(wait_for("agreements reloaded").contains("convenios=2"));
+    std::fs::write(convenios.join("roto.toml"), "id = 1\n").unwrap();
     hup(child.id());
     wait_for("agreements not reloaded");
     wait_for("roto.toml");

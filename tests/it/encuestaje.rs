@@ -66,9 +66,9 @@ async fn read(response: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
-pub(crate) async fn solicitar(node: &TestNode, agreement: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn solicitar(node: &TestNode, convenio: &str, body: Value) -> (u16, Value) {
     read(
-        node.client(Some(agreement))
+        node.client(Some(convenio))
             .post(node.agency_url("/api/v1/encuestajes"))
             .json(&body)
             .send()
@@ -78,9 +78,9 @@ pub(crate) async fn solicitar(node: &TestNode, agreement: &str, body: Value) -> 
     .await
 }
 
-async fn seguir(node: &TestNode, agreement: &str, id: &str) -> (u16, Value) {
+async fn seguir(node: &TestNode, convenio: &str, id: &str) -> (u16, Value) {
     read(
-        node.client(Some(agreement))
+        node.client(Some(convenio))
             .get(node.agency_url(&format!("/api/v1/encuestajes/{id}")))
             .send()
             .await
@@ -89,14 +89,9 @@ async fn seguir(node: &TestNode, agreement: &str, id: &str) -> (u16, Value) {
     .await
 }
 
-pub(crate) async fn evento(
-    node: &TestNode,
-    agreement: &str,
-    id: &str,
-    body: Value,
-) -> (u16, Value) {
+pub(crate) async fn evento(node: &TestNode, convenio: &str, id: &str, body: Value) -> (u16, Value) {
     read(
-        node.client(Some(agreement))
+        node.client(Some(convenio))
             .post(node.agency_url(&format!("/api/v1/encuestajes/{id}/eventos")))
             .json(&body)
             .send()
@@ -106,9 +101,9 @@ pub(crate) async fn evento(
     .await
 }
 
-async fn cola(node: &TestNode, agreement: &str, cut: &str, query: &str) -> (u16, Value) {
+async fn cola(node: &TestNode, convenio: &str, cut: &str, query: &str) -> (u16, Value) {
     read(
-        node.client(Some(agreement))
+        node.client(Some(convenio))
             .get(node.agency_url(&format!("/api/v1/municipios/{cut}/encuestajes{query}")))
             .send()
             .await

@@ -42,9 +42,9 @@ async fn wait_computed(node: &TestNode) {
     }
 }
 
-async fn get(node: &TestNode, agreement: &str, query: &str) -> (u16, Value) {
+async fn get(node: &TestNode, convenio: &str, query: &str) -> (u16, Value) {
     let response = node
-        .client(Some(agreement))
+        .client(Some(convenio))
         .get(node.agency_url(&format!("/api/v1/estadisticas{query}")))
         .send()
         .await
@@ -676,10 +676,10 @@ fn tabla15(answers: &[&Value]) -> Tabla15 {
 }
 
 /// The REST view of [`pocos_hogares`]'s table.
-pub(crate) async fn tabla15_rest(node: &TestNode, agreement: &str) -> Tabla15 {
-    let (s1, comunas) = get(node, agreement, "?nivel=comuna&region=15").await;
-    let (s2, region) = get(node, agreement, "?region=15").await;
-    let (s3, nacion) = get(node, agreement, "").await;
+pub(crate) async fn tabla15_rest(node: &TestNode, convenio: &str) -> Tabla15 {
+    let (s1, comunas) = get(node, convenio, "?nivel=comuna&region=15").await;
+    let (s2, region) = get(node, convenio, "?region=15").await;
+    let (s3, nacion) = get(node, convenio, "").await;
     assert_eq!((s1, s2, s3), (200, 200, 200), "{comunas} {region} {nacion}");
     tabla15(&[&comunas, &region, &nacion])
 }

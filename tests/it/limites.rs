@@ -11,7 +11,7 @@ use siis::domain::Run;
 use crate::per_backend;
 use crate::registry;
 use crate::soap::client::{FICHA, IDENTIDAD, V, call, run_xml};
-use crate::support::{Setup, TestNode, access_report, agreements_with, repo_path};
+use crate::support::{Setup, TestNode, access_report, convenios_with, repo_path};
 
 /// `n` distinct valid RUNs (persons the registry may or may not hold).
 fn runs(n: u32) -> Vec<String> {
@@ -20,9 +20,9 @@ fn runs(n: u32) -> Vec<String> {
         .collect()
 }
 
-async fn batch(node: &TestNode, agreement: &str, runs: &[String]) -> (u16, Value) {
+async fn batch(node: &TestNode, convenio: &str, runs: &[String]) -> (u16, Value) {
     let response = node
-        .client(Some(agreement))
+        .client(Some(convenio))
         .post(node.agency_url("/api/v1/fichas/consultas"))
         .json(&json!({ "runs": runs }))
         .send()
@@ -34,7 +34,7 @@ async fn batch(node: &TestNode, agreement: &str, runs: &[String]) -> (u16, Value
 
 /// A copy of ORASMI's agreement under another id, with these limits.
 fn orasmi_con(id: &str, per_second: u32, burst: u32, quota: u64) -> String {
-    std::fs::read_to_string(repo_path("agreements/orasmi.toml"))
+    std::fs::read_to_string(repo_path("convenios/orasmi.toml"))
         .unwrap()
         .replace("\"orasmi\"", &format!("\"{id}\""))
         .replace(
@@ -87,14 +87,14 @@ per_backend!(
 per_backend!(
     async fn the_daily_quota_counts_persons_and_is_restored_in_persons(backend) {
         let dir = tempfile::TempDir::new().unwrap();
-        let agreements = agreements_with(
+        let convenios = convenios_with(
             dir.path(),
             &[("cuota-prueba.toml", orasmi_con("cuota-prueba", 1000, 100, 25))],
         );
         let node = TestNode::start_with(
             backend,
             Setup {
-                agreements: Some(agreements),
+                convenios: Some(convenios),
                 ..Setup::default()
             },
         )
@@ -194,9 +194,9 @@ per_backend!(
     }
 );
 
-async fn validar(node: &TestNode, agreement: &str, claim: Value) -> (u16, Value) {
+async fn validar(node: &TestNode, convenio: &str, claim: Value) -> (u16, Value) {
     let response = node
-        .client(Some(agreement))
+        .client(Some(convenio))
         .post(node.agency_url("/api/v1/identidad/validaciones"))
         .json(&claim)
         .send()

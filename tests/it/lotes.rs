@@ -23,14 +23,14 @@ fn sample(name: &str) -> Vec<u8> {
 
 async fn post(
     node: &TestNode,
-    agreement: &str,
+    convenio: &str,
     tipo: &str,
     content_type: &str,
     body: Vec<u8>,
     lote_id: Option<&str>,
 ) -> reqwest::Response {
     let mut request = node
-        .client(Some(agreement))
+        .client(Some(convenio))
         .post(node.agency_url(&format!("/api/v1/lotes/{tipo}")))
         .header("content-type", content_type)
         .body(body);
@@ -430,19 +430,19 @@ per_backend!(
 );
 
 #[tokio::test]
-async fn only_a_provider_agreement_may_send_batches() {
+async fn only_a_provider_convenio_may_send_batches() {
     let node = TestNode::start(Backend::Sqlite).await;
-    for agreement in ["minvu", "ips", "operador"] {
+    for convenio in ["minvu", "ips", "operador"] {
         let response = post(
             &node,
-            agreement,
+            convenio,
             "personas",
             "text/csv",
             sample("personas.csv"),
             None,
         )
         .await;
-        assert_eq!(response.status(), 403, "{agreement}");
+        assert_eq!(response.status(), 403, "{convenio}");
         let problem: Value = response.json().await.unwrap();
         assert_eq!(problem["code"], "NO_AUTORIZADO");
     }
@@ -456,7 +456,7 @@ fn siis(node: &TestNode) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_siis"));
     cmd.env_clear()
         .env("SIIS__DATABASE__URL", node.database_url())
-        .env("SIIS__AGREEMENTS__DIR", repo_path("agreements"))
+        .env("SIIS__CONVENIOS__DIR", repo_path("convenios"))
         .stdin(Stdio::null());
     cmd
 }
@@ -547,7 +547,7 @@ per_backend!(
 );
 
 #[test]
-fn the_command_line_refuses_what_the_agreement_does_not_grant() {
+fn the_command_line_refuses_what_the_convenio_does_not_grant() {
     let dir = tempfile::TempDir::new().unwrap();
     let file = repo_path("schemas/lotes/personas.csv");
     let out = Command::new(env!("CARGO_BIN_EXE_siis"))
@@ -556,7 +556,7 @@ fn the_command_line_refuses_what_the_agreement_does_not_grant() {
             "SIIS__DATABASE__URL",
             format!("sqlite://{}", dir.path().join("x.db").display()),
         )
-        .env("SIIS__AGREEMENTS__DIR", repo_path("agreements"))
+        .env("SIIS__CONVENIOS__DIR", repo_path("convenios"))
         .args(["ingest", "--provider", "minvu", "--tipo", "personas"])
         .arg(&file)
         .output()
@@ -969,17 +969,17 @@ per_backend!(
             [(2, "FUERA_DE_AMBITO".to_owned())],
             "{report}"
         );
-        for (agreement, tipo) in [("srcei", "fichas"), ("muni-13101", "personas")] {
+        for (convenio, tipo) in [("srcei", "fichas"), ("muni-13101", "personas")] {
             let response = post(
                 &node,
-                agreement,
+                convenio,
                 tipo,
                 "text/csv",
                 sample(&format!("{tipo}.csv")),
                 None,
             )
             .await;
-            assert_eq!(response.status(), 403, "{agreement} {tipo}");
+            assert_eq!(response.status(), 403, "{convenio} {tipo}");
             let problem: Value = response.json().await.unwrap();
             assert_eq!(problem["code"], "NO_AUTORIZADO");
         }
@@ -1276,17 +1276,17 @@ per_backend!(
         assert_eq!(todos_los_beneficios(&mut db), antes);
 
         // Each provider sends only its own kind.
-        for (agreement, tipo) in [("srcei", "suf"), ("suseso", "pensiones"), ("ips", "suf")] {
+        for (convenio, tipo) in [("srcei", "suf"), ("suseso", "pensiones"), ("ips", "suf")] {
             let response = post(
                 &node,
-                agreement,
+                convenio,
                 tipo,
                 "text/csv",
                 sample(&format!("{tipo}.csv")),
                 None,
             )
             .await;
-            assert_eq!(response.status(), 403, "{agreement} {tipo}");
+            assert_eq!(response.status(), 403, "{convenio} {tipo}");
         }
         assert_eq!(todos_los_beneficios(&mut db), antes);
         node.stop().await;

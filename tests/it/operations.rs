@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use siis::agreements::AgreementSet;
 use siis::catalog::Operation;
+use siis::convenios::ConvenioSet;
 
 use crate::per_backend;
 use crate::registry;
@@ -36,8 +36,8 @@ pub fn leaf_paths(value: &Value) -> BTreeSet<String> {
     out
 }
 
-fn granted(set: &AgreementSet, id: &str, op: Operation) -> Option<BTreeSet<String>> {
-    let id = siis::domain::AgreementId::parse(id).unwrap();
+fn granted(set: &ConvenioSet, id: &str, op: Operation) -> Option<BTreeSet<String>> {
+    let id = siis::domain::ConvenioId::parse(id).unwrap();
     set.get(&id)
         .unwrap()
         .grant(op)
@@ -45,8 +45,8 @@ fn granted(set: &AgreementSet, id: &str, op: Operation) -> Option<BTreeSet<Strin
 }
 
 per_backend!(
-    async fn each_agreement_gets_exactly_its_grant_for_each_operation(backend) {
-        let set = AgreementSet::load_dir(&repo_path("agreements")).unwrap();
+    async fn each_convenio_gets_exactly_its_grant_for_each_operation(backend) {
+        let set = ConvenioSet::load_dir(&repo_path("convenios")).unwrap();
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -55,10 +55,10 @@ per_backend!(
             },
         )
         .await;
-        for agreement in set.iter() {
-            let id = agreement.id.as_str();
+        for convenio in set.iter() {
+            let id = convenio.id.as_str();
             let client = node.client(Some(id));
-            let scope = agreement.scope.map(|c| c.to_string());
+            let scope = convenio.scope.map(|c| c.to_string());
             let run = registry::with_ficha(&mut node.db(), scope.as_deref());
             let (nombres, paterno, materno, nacimiento) = registry::identity(&mut node.db(), run);
 
@@ -120,7 +120,7 @@ per_backend!(
             }
 
             // ConsultarElegibilidad, for a program the agreement may ask about.
-            let grant = agreement.grant(Operation::ConsultarElegibilidad);
+            let grant = convenio.grant(Operation::ConsultarElegibilidad);
             let programa = grant
                 .and_then(|g| g.programas.as_ref())
                 .and_then(|p| p.iter().next().cloned())
@@ -197,7 +197,7 @@ per_backend!(
                 .iter()
                 .map(|o| o["operacion"].as_str().unwrap().to_owned())
                 .collect();
-            let expected: BTreeSet<String> = agreement
+            let expected: BTreeSet<String> = convenio
                 .grants
                 .keys()
                 .map(|op| op.name().to_owned())
@@ -392,12 +392,12 @@ per_backend!(
 );
 
 #[tokio::test]
-async fn comparing_a_field_the_agreement_does_not_grant_is_refused() {
+async fn comparing_a_field_the_convenio_does_not_grant_is_refused() {
     let dir = tempfile::TempDir::new().unwrap();
-    let agreements = dir.path().join("agreements");
-    std::fs::create_dir(&agreements).unwrap();
+    let convenios = dir.path().join("convenios");
+    std::fs::create_dir(&convenios).unwrap();
     std::fs::write(
-        agreements.join("vivos.toml"),
+        convenios.join("vivos.toml"),
         "id = \"vivos\"\nagency = \"Agencia\"\nlegal_basis = \"Ley 19.628\"\npurpose = \"Supervivencia\"\n\
          valid_from = 2026-01-01\nvalid_until = 2030-12-31\n[limits]\nper_second = 10\nburst = 10\ndaily_quota = 100\n\
          [[clients]]\nsubject_cn = \"vivos\"\n[operations.ValidarIdentidad]\nfields = [\"run\", \"vivo\"]\n",
@@ -407,7 +407,7 @@ async fn comparing_a_field_the_agreement_does_not_grant_is_refused() {
         crate::support::Backend::Sqlite,
         Setup {
             persons: 300,
-            agreements: Some(agreements),
+            convenios: Some(convenios),
             ..Setup::default()
         },
     )

@@ -6,18 +6,18 @@ use std::process::Command;
 use tempfile::TempDir;
 
 #[test]
-fn writes_a_ca_server_and_one_client_per_agreement() {
+fn writes_a_ca_server_and_one_client_per_convenio() {
     let dir = TempDir::new().unwrap();
-    let agreements = dir.path().join("agreements");
-    std::fs::create_dir(&agreements).unwrap();
+    let convenios = dir.path().join("convenios");
+    std::fs::create_dir(&convenios).unwrap();
     for id in ["minvu", "muni-13101"] {
-        std::fs::write(agreements.join(format!("{id}.toml")), "").unwrap();
+        std::fs::write(convenios.join(format!("{id}.toml")), "").unwrap();
     }
-    std::fs::write(agreements.join("README.md"), "not an agreement").unwrap();
+    std::fs::write(convenios.join("README.md"), "not an agreement").unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_siis"))
         .current_dir(dir.path())
         .env_clear()
-        .args(["pki", "dev", "--out", "pki", "--agreements", "agreements"])
+        .args(["pki", "dev", "--out", "pki", "--convenios", "convenios"])
         .output()
         .unwrap();
     assert!(
@@ -53,7 +53,7 @@ fn writes_a_ca_server_and_one_client_per_agreement() {
 
     // A second run keeps what exists.
     let ca_before = std::fs::read(pki.join("ca.pem")).unwrap();
-    let report = siis::pki::dev(&pki, &siis::pki::agreement_ids(&agreements).unwrap()).unwrap();
+    let report = siis::pki::dev(&pki, &siis::pki::convenio_ids(&convenios).unwrap()).unwrap();
     assert!(report.created.is_empty(), "{:?}", report.created);
     assert_eq!(std::fs::read(pki.join("ca.pem")).unwrap(), ca_before);
 }
@@ -80,12 +80,12 @@ fn private_keys_are_owner_only_even_when_they_replace_a_looser_file() {
 }
 
 #[test]
-fn pins_of_the_ca_and_of_each_client_are_written_to_paste_into_agreements() {
+fn pins_of_the_ca_and_of_each_client_are_written_to_paste_into_convenios() {
     let dir = TempDir::new().unwrap();
     let pki = dir.path().join("pki");
     let ids: Vec<_> = ["minvu", "muni-13101"]
         .iter()
-        .map(|i| siis::domain::AgreementId::parse(i).unwrap())
+        .map(|i| siis::domain::ConvenioId::parse(i).unwrap())
         .collect();
     siis::pki::dev(&pki, &ids).unwrap();
     let spki = |file: &str| {
@@ -106,7 +106,7 @@ fn pins_of_the_ca_and_of_each_client_are_written_to_paste_into_agreements() {
         assert_eq!(client["ca_spki_sha256"].as_str(), Some(ca.as_str()));
     }
     assert!(
-        text.contains("# agreements/minvu.toml\n[[clients]]\n"),
+        text.contains("# convenios/minvu.toml\n[[clients]]\n"),
         "{text}"
     );
 
@@ -127,10 +127,10 @@ fn pins_of_the_ca_and_of_each_client_are_written_to_paste_into_agreements() {
 }
 
 #[test]
-fn a_badly_named_agreement_file_is_refused() {
+fn a_badly_named_convenio_file_is_refused() {
     let dir = TempDir::new().unwrap();
     std::fs::write(dir.path().join("Bad Name.toml"), "").unwrap();
-    let err = siis::pki::agreement_ids(dir.path()).unwrap_err();
+    let err = siis::pki::convenio_ids(dir.path()).unwrap_err();
     assert!(err.to_string().contains("Bad Name.toml"), "{err}");
 }
 

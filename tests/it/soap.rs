@@ -31,10 +31,10 @@ use self::client::{Answer, V, run_xml};
 use crate::registry;
 use crate::support::TestNode;
 
-pub(crate) use crate::support::agreements_with;
+pub(crate) use crate::support::convenios_with;
 
 /// A test agreement: validity, rate (per second, burst) and the `[operations…]` tables.
-pub(crate) fn agreement_text(
+pub(crate) fn convenio_text(
     id: &str,
     valid: (&str, &str),
     rate: (u32, u32),

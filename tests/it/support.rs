@@ -13,7 +13,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use siis::config::Config;
 use siis::db::DatabaseUrl;
-use siis::domain::AgreementId;
+use siis::domain::ConvenioId;
 use siis::startup::Node;
 use tempfile::TempDir;
 
@@ -187,11 +187,11 @@ impl Drop for TestDb {
 }
 
 /// Development certificates for a test, with client certificates for the given agreements.
-pub fn make_pki(dir: &Path, agreements: &[&str]) -> PathBuf {
+pub fn make_pki(dir: &Path, convenios: &[&str]) -> PathBuf {
     let pki_dir = dir.join("pki");
-    let ids: Vec<AgreementId> = agreements
+    let ids: Vec<ConvenioId> = convenios
         .iter()
-        .map(|a| AgreementId::parse(a).expect("agreement id"))
+        .map(|a| ConvenioId::parse(a).expect("agreement id"))
         .collect();
     siis::pki::dev(&pki_dir, &ids).expect("dev pki");
     pki_dir
@@ -212,7 +212,7 @@ pub fn test_config(db: &TestDb, pki_dir: &Path, dir: &Path) -> Config {
     config.broker.refusals_per_second = 1_000;
     config.broker.refusals_burst = 10_000;
     config.tls.dir = pki_dir.to_owned();
-    config.agreements.dir = repo_path("agreements");
+    config.convenios.dir = repo_path("convenios");
     config.elegibilidad.reglas = repo_path("conf/elegibilidad.toml");
     let _ = dir;
     config
@@ -224,10 +224,10 @@ pub fn repo_path(relative: &str) -> PathBuf {
 }
 
 /// A copy of the shipped agreements plus extra files, in a folder of the test's own.
-pub fn agreements_with<S: AsRef<str>>(dir: &Path, extra: &[(&str, S)]) -> PathBuf {
-    let out = dir.join("agreements");
+pub fn convenios_with<S: AsRef<str>>(dir: &Path, extra: &[(&str, S)]) -> PathBuf {
+    let out = dir.join("convenios");
     std::fs::create_dir_all(&out).expect("agreements folder");
-    for entry in std::fs::read_dir(repo_path("agreements")).expect("shipped agreements") {
+    for entry in std::fs::read_dir(repo_path("convenios")).expect("shipped agreements") {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "toml") {
             std::fs::copy(&path, out.join(path.file_name().expect("name"))).expect("copy");
@@ -241,8 +241,8 @@ pub fn agreements_with<S: AsRef<str>>(dir: &Path, extra: &[(&str, S)]) -> PathBu
 
 /// A copy of the shipped agreements whose limits are out of the way (for tests that compare
 /// answers, not limits): the same grants, scopes and clients.
-pub fn agreements_without_limits(dir: &Path) -> PathBuf {
-    let out = agreements_with::<&str>(dir, &[]);
+pub fn convenios_without_limits(dir: &Path) -> PathBuf {
+    let out = convenios_with::<&str>(dir, &[]);
     for entry in std::fs::read_dir(&out).expect("agreements copy") {
         let path = entry.expect("entry").path();
         let text = std::fs::read_to_string(&path).expect("agreement");
@@ -293,8 +293,8 @@ pub struct TestNode {
 pub struct Setup {
     /// Persons to seed (seed 1) before the node starts; 0 leaves the registry empty.
     pub persons: u64,
-    /// An agreements folder of the test's own (default: the shipped `agreements/`).
-    pub agreements: Option<PathBuf>,
+    /// An agreements folder of the test's own (default: the shipped `convenios/`).
+    pub convenios: Option<PathBuf>,
     /// Client certificates beyond the shipped agreements' (e.g. for an unknown agency).
     pub extra_clients: Vec<&'static str>,
     /// Agreements whose client certificates are revoked by a CRL the node honours.
@@ -319,8 +319,8 @@ impl TestNode {
         let db = TestDb::new(backend, dir.path());
         let mut clients: Vec<&str> = SHIPPED.to_vec();
         clients.extend(setup.extra_clients.iter().copied());
-        if let Some(agreements) = &setup.agreements {
-            for id in siis::pki::agreement_ids(agreements).expect("agreement ids") {
+        if let Some(convenios) = &setup.convenios {
+            for id in siis::pki::convenio_ids(convenios).expect("agreement ids") {
                 let id: &'static str = Box::leak(id.to_string().into_boxed_str());
                 clients.push(id);
             }
@@ -329,8 +329,8 @@ impl TestNode {
         clients.dedup();
         let pki = make_pki(dir.path(), &clients);
         let mut config = test_config(&db, &pki, dir.path());
-        if let Some(agreements) = setup.agreements {
-            config.agreements.dir = agreements;
+        if let Some(convenios) = setup.convenios {
+            config.convenios.dir = convenios;
         }
         if let Some(secs) = setup.pool_timeout_secs {
             config.database.pool_timeout_secs = secs;
@@ -346,10 +346,10 @@ impl TestNode {
             config.broker.lotes_max_concurrent = max;
         }
         if !setup.revoked.is_empty() {
-            let ids: Vec<AgreementId> = setup
+            let ids: Vec<ConvenioId> = setup
                 .revoked
                 .iter()
-                .map(|a| AgreementId::parse(a).expect("id"))
+                .map(|a| ConvenioId::parse(a).expect("id"))
                 .collect();
             config.tls.crl = Some(siis::pki::revoke_dev(&pki, &ids).expect("crl"));
         }
@@ -418,10 +418,10 @@ impl TestNode {
         format!("http://{}{path}", self.node.admin)
     }
 
-    /// A client that trusts the test CA and, when `agreement` is given, presents that
+    /// A client that trusts the test CA and, when `convenio` is given, presents that
     /// agreement's client certificate.
-    pub fn client(&self, agreement: Option<&str>) -> reqwest::Client {
-        let identity = agreement.map(|a| {
+    pub fn client(&self, convenio: Option<&str>) -> reqwest::Client {
+        let identity = convenio.map(|a| {
             (
                 self.pki.join("clients").join(format!("{a}.pem")),
                 self.pki.join("clients").join(format!("{a}-key.pem")),

@@ -68,19 +68,19 @@ impl Started {
     }
 }
 
-/// A rustls client configuration trusting `pki/ca.pem` and presenting `agreement`'s certificate.
+/// A rustls client configuration trusting `pki/ca.pem` and presenting `convenio`'s certificate.
 /// Its session cache lets a second connection resume the first one's session.
-pub fn raw_config(pki: &Path, agreement: &str) -> Arc<rustls::ClientConfig> {
+pub fn raw_config(pki: &Path, convenio: &str) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(pki.join("ca.pem")).expect("ca") {
         roots.add(cert.expect("ca cert")).expect("add ca");
     }
-    let chain = CertificateDer::pem_file_iter(pki.join(format!("clients/{agreement}.pem")))
+    let chain = CertificateDer::pem_file_iter(pki.join(format!("clients/{convenio}.pem")))
         .expect("cert")
         .collect::<Result<Vec<_>, _>>()
         .expect("chain");
-    let key = PrivateKeyDer::from_pem_file(pki.join(format!("clients/{agreement}-key.pem")))
-        .expect("key");
+    let key =
+        PrivateKeyDer::from_pem_file(pki.join(format!("clients/{convenio}-key.pem"))).expect("key");
     let config = rustls::ClientConfig::builder_with_provider(siis::tls::provider())
         .with_safe_default_protocol_versions()
         .expect("protocols")

@@ -85,12 +85,12 @@ fn accesses_lists_the_records_naming_a_run_newest_first() {
         refused.outcome = "NO_AUTORIZADO".into();
         refused.http_status = 403;
         refused.fields.clear();
-        refused.agreement = None;
+        refused.convenio = None;
         refused.purpose = None;
         refused.transport = "soap";
         let expected_refused = Access {
             ts: Utc.timestamp_micros(refused.ts.timestamp_micros()).unwrap(),
-            agreement: None,
+            convenio: None,
             operation: "op-3".into(),
             purpose: None,
             fields: vec![],
@@ -113,7 +113,7 @@ fn accesses_lists_the_records_naming_a_run_newest_first() {
         assert_eq!(operations, ["op-5", "op-3", "op-1"]);
         assert_eq!(seen[1], expected_refused);
         assert_eq!(seen[0].fields, ["puntaje", "hogar.integrantes"]);
-        assert_eq!(seen[0].agreement.as_deref(), Some("minvu"));
+        assert_eq!(seen[0].convenio.as_deref(), Some("minvu"));
         let latest: Vec<String> = accesses(&mut conn, run(a), Which::All, 2)
             .unwrap()
             .into_iter()
@@ -136,21 +136,21 @@ fn accesses_lists_the_records_naming_a_run_newest_first() {
 }
 
 #[test]
-fn count_since_counts_one_agreement_from_a_time() {
+fn count_since_counts_one_convenio_from_a_time() {
     for db in databases() {
         let log = AuditLog::start(&db.url).unwrap();
         let midnight = Utc.with_ymd_and_hms(2026, 11, 28, 0, 0, 0).unwrap();
-        for (i, (agreement, minutes)) in [("minvu", -5), ("minvu", 0), ("minvu", 30), ("ips", 10)]
+        for (i, (convenio, minutes)) in [("minvu", -5), ("minvu", 0), ("minvu", 30), ("ips", 10)]
             .into_iter()
             .enumerate()
         {
             let mut r = record(u32::try_from(i).unwrap(), &[]);
-            r.agreement = Some(agreement.into());
+            r.convenio = Some(convenio.into());
             r.ts = midnight + chrono::Duration::minutes(minutes);
             log.append_blocking(r).unwrap();
         }
         let mut anonymous = record(9, &[]);
-        anonymous.agreement = None;
+        anonymous.convenio = None;
         log.append_blocking(anonymous).unwrap();
         log.shutdown();
         let mut conn = db.conn();

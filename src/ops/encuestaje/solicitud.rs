@@ -21,7 +21,7 @@ use super::estado::Estado;
 use super::respuesta::{Encuestaje, vista};
 use super::store::{self, Fila};
 use super::{Solicitud, errores};
-use crate::agreements::Agreement;
+use crate::convenios::Convenio;
 use crate::db::DbConnection;
 use crate::db::models::Ficha;
 use crate::domain::{Cut, EncuestajeId, Run};
@@ -30,13 +30,13 @@ use crate::ops::ficha::{self, HogarLeido};
 
 /// The request: to `comuna`, refused with the reason a requester may be told.
 pub(super) fn solicitar(
-    agreement: &Agreement,
+    convenio: &Convenio,
     conn: &mut DbConnection,
     solicitud: &Solicitud,
     plazo_dias: u32,
     today: NaiveDate,
 ) -> Result<Encuestaje, ApiError> {
-    let cut = match agreement.scope {
+    let cut = match convenio.scope {
         Some(scope) => municipal(conn, scope, solicitud)?,
         None => nacional(conn, solicitud)?,
     };
@@ -45,7 +45,7 @@ pub(super) fn solicitar(
         id: EncuestajeId::new().to_string(),
         run: solicitud.run.numero() as i32,
         cut: cut.to_string(),
-        convenio: agreement.id.to_string(),
+        convenio: convenio.id.to_string(),
         estado: Estado::Solicitada.as_str().into(),
         visitas_fallidas: 0,
         fecha_solicitud: today,

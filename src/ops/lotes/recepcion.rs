@@ -198,7 +198,7 @@ pub struct Recibido {
 impl Recepcion {
     fn envio(&self, admission: &Admission) -> Envio {
         Envio::de(
-            &admission.agreement,
+            &admission.convenio,
             self.tipo,
             self.formato,
             self.clave.clone(),
@@ -213,7 +213,7 @@ impl Recepcion {
         conn: &mut DbConnection,
         archivo: &Path,
     ) -> Result<Recibido, ApiError> {
-        super::comprobar_tipo(&admission.agreement, self.tipo)?;
+        super::comprobar_tipo(&admission.convenio, self.tipo)?;
         let envio = self.envio(admission);
         let preparado = preparar(conn, &envio, archivo, &mut SinProgreso, admission)?;
         Ok(Recibido { envio, preparado })

@@ -309,7 +309,7 @@ per_backend!(
         // Santiago's own request goes to Santiago without naming it. (Another comuna's request
         // does not count: tests/it/encuestaje/traslado.rs.)
         nueva(&node, sin).await;
-        for (agreement, body) in [
+        for (convenio, body) in [
             (
                 "minvu",
                 json!({ "run": sin.to_string(), "comuna": "13101" }),
@@ -317,7 +317,7 @@ per_backend!(
             ("ips", json!({ "run": sin.to_string(), "comuna": "13101" })),
             ("muni-13101", json!({ "run": sin.to_string() })),
         ] {
-            let (s, r) = solicitar(&node, agreement, body).await;
+            let (s, r) = solicitar(&node, convenio, body).await;
             assert_eq!(
                 (s, r["code"].as_str()),
                 (409, Some("ENCUESTAJE_EN_CURSO")),

@@ -25,9 +25,9 @@ fn pareja(node: &TestNode, cut: &str) -> (Run, Run, i64, i64) {
     (run(pair[0].1), run(pair[1].1), pair[0].0, pair[0].2)
 }
 
-async fn ficha(node: &TestNode, agreement: &str, run: Run) -> (u16, Value) {
+async fn ficha(node: &TestNode, convenio: &str, run: Run) -> (u16, Value) {
     read(
-        node.client(Some(agreement))
+        node.client(Some(convenio))
             .get(node.agency_url(&format!("/api/v1/personas/{run}/ficha")))
             .send()
             .await

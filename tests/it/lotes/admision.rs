@@ -8,18 +8,18 @@ use serde_json::Value;
 
 use super::{count_lotes, post};
 use crate::per_backend;
-use crate::support::{Setup, TestNode, agreements_with, repo_path};
+use crate::support::{Setup, TestNode, convenios_with, repo_path};
 use crate::trust::{Raw, RawAnswer, raw_config};
 
-/// Sends `tipo` as `agreement` over a connection of its own, declaring a body of `length` bytes
+/// Sends `tipo` as `convenio` over a connection of its own, declaring a body of `length` bytes
 /// but sending only its first line: a node that reads the body before refusing never answers.
 async fn declared(
     node: &TestNode,
-    agreement: &str,
+    convenio: &str,
     tipo: &str,
     length: u64,
 ) -> (RawAnswer, Duration) {
-    let config = raw_config(&node.pki, agreement);
+    let config = raw_config(&node.pki, convenio);
     let addr = node.node.agency;
     let path = format!("/api/v1/lotes/{tipo}");
     tokio::task::spawn_blocking(move || {
@@ -57,7 +57,7 @@ fn personas(n: u32) -> Vec<u8> {
 
 /// SRCeI's agreement under another id, with these limits (a burst never below the rate).
 fn proveedor(id: &str, per_second: u32, burst: u32, quota: u64) -> String {
-    let shipped = std::fs::read_to_string(repo_path("agreements/srcei.toml")).unwrap();
+    let shipped = std::fs::read_to_string(repo_path("convenios/srcei.toml")).unwrap();
     let text = shipped.replace("\"srcei\"", &format!("\"{id}\"")).replace(
         "per_second = 2000\nburst = 200000\ndaily_quota = 5000000",
         &format!("per_second = {per_second}\nburst = {burst}\ndaily_quota = {quota}"),
@@ -140,12 +140,12 @@ per_backend!(
     async fn a_batch_costs_one_unit_per_record(backend) {
         // A provider of at most 5 persons at once and 6 a day.
         let dir = tempfile::TempDir::new().unwrap();
-        let agreements =
-            agreements_with(dir.path(), &[("proveedor-prueba.toml", proveedor("proveedor-prueba", 5, 5, 6))]);
+        let convenios =
+            convenios_with(dir.path(), &[("proveedor-prueba.toml", proveedor("proveedor-prueba", 5, 5, 6))]);
         let node = TestNode::start_with(
             backend,
             Setup {
-                agreements: Some(agreements),
+                convenios: Some(convenios),
                 ..Setup::default()
             },
         )

@@ -14,9 +14,9 @@ fn hoy() -> chrono::NaiveDate {
 }
 
 /// Calls `op` and returns its `…Respuesta`, validated against the schema.
-async fn ok(node: &TestNode, v: V, agreement: &str, op: &str, cuerpo: &str) -> Element {
+async fn ok(node: &TestNode, v: V, convenio: &str, op: &str, cuerpo: &str) -> Element {
     let a = call(
-        &node.client(Some(agreement)),
+        &node.client(Some(convenio)),
         node,
         v,
         &ENCUESTAJE,

@@ -7,7 +7,7 @@ use super::client::{
     ELEGIBILIDAD, FICHA, IDENTIDAD, META, V, call, envelope, estado, operation, post, post_raw,
     run_xml,
 };
-use super::{agreement_text, agreements_with, assert_fault, break_audit};
+use super::{assert_fault, break_audit, convenio_text, convenios_with};
 use crate::per_backend;
 use crate::registry;
 use crate::support::{Setup, TestNode};
@@ -16,20 +16,20 @@ per_backend!(
     async fn each_version_is_answered_in_kind_and_faults_follow_the_table(backend) {
         let dir = tempfile::TempDir::new().unwrap();
         let ficha = "[operations.ConsultarFichaFPS]\nfields = [\"run\", \"puntaje\"]\n";
-        let agreements = agreements_with(
+        let convenios = convenios_with(
             dir.path(),
             &[
                 (
                     "lento.toml",
-                    agreement_text("lento", ("2026-01-01", "2030-12-31"), (1, 2), ficha),
+                    convenio_text("lento", ("2026-01-01", "2030-12-31"), (1, 2), ficha),
                 ),
                 (
                     "vencido.toml",
-                    agreement_text("vencido", ("2020-01-01", "2021-12-31"), (10, 10), ficha),
+                    convenio_text("vencido", ("2020-01-01", "2021-12-31"), (10, 10), ficha),
                 ),
                 (
                     "vivos.toml",
-                    agreement_text(
+                    convenio_text(
                         "vivos",
                         ("2026-01-01", "2030-12-31"),
                         (10, 10),
@@ -42,7 +42,7 @@ per_backend!(
             backend,
             Setup {
                 persons: 300,
-                agreements: Some(agreements.clone()),
+                convenios: Some(convenios.clone()),
                 extra_clients: vec!["sin-convenio"],
                 ..Setup::default()
             },

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use siis::agreements::AgreementSet;
+use siis::convenios::ConvenioSet;
 
 use super::assert_fault;
 use super::client::{META, SERVICES, V, call};
@@ -12,9 +12,9 @@ use super::xml::{self};
 use crate::support::{Backend, TestNode, repo_path};
 
 #[tokio::test]
-async fn metaservices_describe_the_node_and_the_callers_agreement() {
+async fn metaservices_describe_the_node_and_the_callers_convenio() {
     let node = TestNode::start(Backend::Sqlite).await;
-    let set = AgreementSet::load_dir(&repo_path("agreements")).unwrap();
+    let set = ConvenioSet::load_dir(&repo_path("convenios")).unwrap();
     let minvu = node.client(Some("minvu"));
     for v in V::BOTH {
         // listMethods: the five services, each with its operations.
@@ -43,8 +43,8 @@ async fn metaservices_describe_the_node_and_the_callers_agreement() {
         assert_eq!(listed, expected);
 
         // allowedMethods: exactly the caller's agreement, as REST tells it too.
-        for agreement in set.iter() {
-            let id = agreement.id.as_str();
+        for convenio in set.iter() {
+            let id = convenio.id.as_str();
             let c = node.client(Some(id));
             let a = call(&c, &node, v, &META, "allowedMethods", None, "").await;
             let r = a.respuesta(v, &META, "allowedMethods");
@@ -52,7 +52,7 @@ async fn metaservices_describe_the_node_and_the_callers_agreement() {
             assert_eq!(cuerpo.text_at("convenio"), Some(id));
             assert_eq!(
                 cuerpo.text_at("institucion"),
-                Some(agreement.agency.as_str())
+                Some(convenio.agency.as_str())
             );
             type Grants = BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>;
             let soap: Grants = cuerpo
@@ -67,7 +67,7 @@ async fn metaservices_describe_the_node_and_the_callers_agreement() {
                     )
                 })
                 .collect();
-            let truth: Grants = agreement
+            let truth: Grants = convenio
                 .grants
                 .iter()
                 .map(|(op, g)| {
@@ -81,7 +81,7 @@ async fn metaservices_describe_the_node_and_the_callers_agreement() {
                 })
                 .collect();
             assert_eq!(soap, truth, "{id}");
-            assert_eq!(cuerpo.all("operacion").count(), agreement.grants.len());
+            assert_eq!(cuerpo.all("operacion").count(), convenio.grants.len());
             let rest: Value = c
                 .get(node.agency_url("/api/v1/metaservicios/operaciones"))
                 .send()

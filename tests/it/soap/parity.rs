@@ -2,15 +2,15 @@
 //! shipped agreement; what one refuses, the other refuses with the same stable code.
 
 use serde_json::{Value, json};
-use siis::agreements::AgreementSet;
 use siis::catalog::Operation;
+use siis::convenios::ConvenioSet;
 use siis::domain::Run;
 
 use super::client::{Answer, ELEGIBILIDAD, FICHA, IDENTIDAD, Svc, V, call, estado, run_xml};
 use super::xml::{Pairs, json_pairs, soap_pairs};
 use crate::per_backend;
 use crate::registry;
-use crate::support::{SHIPPED, Setup, TestNode, agreements_without_limits, repo_path};
+use crate::support::{SHIPPED, Setup, TestNode, convenios_without_limits, repo_path};
 
 /// What a caller learns from an answer, comparable across transports.
 #[derive(Debug, PartialEq, Eq)]
@@ -94,17 +94,17 @@ fn assert_same(rest: &Learned, soap: &Learned, what: &str) {
 }
 
 per_backend!(
-    async fn rest_and_soap_disclose_the_same_data_under_every_agreement(backend) {
-        let set = AgreementSet::load_dir(&repo_path("agreements")).unwrap();
+    async fn rest_and_soap_disclose_the_same_data_under_every_convenio(backend) {
+        let set = ConvenioSet::load_dir(&repo_path("convenios")).unwrap();
         let ids: Vec<&str> = set.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(ids, SHIPPED, "every shipped agreement is compared");
         // The shipped grants with their limits out of the way: this compares answers.
-        let agreements = tempfile::TempDir::new().unwrap();
+        let convenios = tempfile::TempDir::new().unwrap();
         let node = TestNode::start_with(
             backend,
             Setup {
                 persons: 4_000,
-                agreements: Some(agreements_without_limits(agreements.path())),
+                convenios: Some(convenios_without_limits(convenios.path())),
                 ..Setup::default()
             },
         )
@@ -112,10 +112,10 @@ per_backend!(
         let without = registry::without_ficha(&mut node.db());
         let deceased = registry::deceased_with_ficha(&mut node.db());
         let mut compared = 0;
-        for (n, agreement) in set.iter().enumerate() {
-            let id = agreement.id.as_str();
+        for (n, convenio) in set.iter().enumerate() {
+            let id = convenio.id.as_str();
             let client = node.client(Some(id));
-            let scope = agreement.scope.map(|c| c.to_string());
+            let scope = convenio.scope.map(|c| c.to_string());
             let run = registry::with_ficha(&mut node.db(), scope.as_deref());
             let mut persons = vec![run, registry::unknown()];
             if let Some(cut) = &scope {
@@ -124,7 +124,7 @@ per_backend!(
                 persons.push(deceased);
             }
             let v = if n % 2 == 0 { V::V11 } else { V::V12 };
-            let grants = |op| agreement.grant(op).is_some();
+            let grants = |op| convenio.grant(op).is_some();
 
             // ConsultarFichaFPS, for a person with ficha, an unknown one and one outside the
             // scope (or deceased).
@@ -198,7 +198,7 @@ per_backend!(
             // ValidarIdentidad: the registry's names right and wrong, only fields it may compare.
             let (nombres, paterno, materno, nacimiento) = registry::identity(&mut node.db(), run);
             let may = |f: &str| {
-                agreement
+                convenio
                     .grant(Operation::ValidarIdentidad)
                     .is_some_and(|g| g.fields.iter().any(|x| x == f))
             };
@@ -294,7 +294,7 @@ per_backend!(
 
             // ConsultarElegibilidad: up to three programs the agreement lists (PBS when it lists
             // none; more would run into the municipalities' rate limits), and one it does not.
-            let mut programas: Vec<String> = agreement
+            let mut programas: Vec<String> = convenio
                 .grant(Operation::ConsultarElegibilidad)
                 .and_then(|g| g.programas.as_ref())
                 .map(|p| p.iter().take(3).cloned().collect())

@@ -1,7 +1,7 @@
 //! Every answer the node can produce validates against its XSD (xmllint): a success of every
 //! operation, the outcomes 03 and 05, and the `s:detalle` of Faults.
 
-use siis::agreements::AgreementSet;
+use siis::convenios::ConvenioSet;
 
 use super::client::{
     ACCESOS, Answer, ELEGIBILIDAD, FICHA, IDENTIDAD, META, SERVICES, Svc, V, call, check_schema,
@@ -34,7 +34,7 @@ per_backend!(
         let misplaced = misplaced.replace("</f:puntaje>", "</f:puntaje><f:folio>1</f:folio>");
         assert!(check_schema_text("fichafps-v1.xsd", &misplaced).is_err());
 
-        let set = AgreementSet::load_dir(&repo_path("agreements")).unwrap();
+        let set = ConvenioSet::load_dir(&repo_path("convenios")).unwrap();
         let node = TestNode::start_with(
             backend,
             Setup {
@@ -128,14 +128,14 @@ per_backend!(
             );
             let a = call(&ips, &node, v, &IDENTIDAD, "ValidarIdentidad", None, &claim).await;
             ok("identidad", &IDENTIDAD, "ValidarIdentidad", a);
-            for (agreement, programa) in [
+            for (convenio, programa) in [
                 ("minvu", "FSV1"),
                 ("ips", "PBS"),
                 ("bbnn", "BBNN_GRATUIDAD"),
             ] {
                 let cuerpo = format!("{}<e:programa>{programa}</e:programa>", run_xml("e", found));
                 let a = call(
-                    &node.client(Some(agreement)),
+                    &node.client(Some(convenio)),
                     &node,
                     v,
                     &ELEGIBILIDAD,
@@ -145,7 +145,7 @@ per_backend!(
                 )
                 .await;
                 ok(
-                    &format!("elegibilidad {agreement} {programa}"),
+                    &format!("elegibilidad {convenio} {programa}"),
                     &ELEGIBILIDAD,
                     "ConsultarElegibilidad",
                     a,
@@ -172,8 +172,8 @@ per_backend!(
             ok("accesos", &ACCESOS, "ConsultarAccesos", a);
             let a = call(&minvu, &node, v, &META, "listMethods", None, "").await;
             ok("listMethods", &META, "listMethods", a);
-            for agreement in set.iter() {
-                let id = agreement.id.as_str();
+            for convenio in set.iter() {
+                let id = convenio.id.as_str();
                 let a = call(
                     &node.client(Some(id)),
                     &node,

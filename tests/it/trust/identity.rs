@@ -1,5 +1,5 @@
 //! Who a certificate is: an agreement can bind the CA that issued it (besides its name and
-//! key), `siis agreements check` warns about a name bound alone, `serve` refuses to hold a CA's
+//! key), `siis convenios check` warns about a name bound alone, `serve` refuses to hold a CA's
 //! private key, and private keys stay readable by their owner only.
 
 use std::io::{BufRead, BufReader};
@@ -9,18 +9,18 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use siis::domain::AgreementId;
+use siis::domain::ConvenioId;
 use tempfile::TempDir;
 
 use super::Started;
 use crate::per_backend;
-use crate::support::{agreements_with, make_pki, repo_path};
+use crate::support::{convenios_with, make_pki, repo_path};
 
 /// The `[[clients]]` block `siis pki dev` wrote for `id` in `pki/pins.toml`.
 fn pinned_block(pki: &Path, id: &str) -> String {
     let pins = std::fs::read_to_string(pki.join("pins.toml")).unwrap();
     let start = pins
-        .find(&format!("# agreements/{id}.toml\n"))
+        .find(&format!("# convenios/{id}.toml\n"))
         .unwrap_or_else(|| panic!("no block for {id}: {pins}"));
     let block = &pins[start..];
     let end = block[1..].find("\n# ").map_or(block.len(), |e| e + 1);
@@ -28,7 +28,7 @@ fn pinned_block(pki: &Path, id: &str) -> String {
 }
 
 per_backend!(
-    async fn an_agreement_binding_its_ca_refuses_the_same_name_from_another_ca_of_the_bundle(
+    async fn a_convenio_binding_its_ca_refuses_the_same_name_from_another_ca_of_the_bundle(
         backend
     ) {
         let other = TempDir::new().unwrap();
@@ -39,13 +39,13 @@ per_backend!(
             bundle.push_str(&std::fs::read_to_string(other_pki.join("ca.pem")).unwrap());
             std::fs::write(pki.join("ca.pem"), bundle).unwrap();
             // minvu pastes the block `siis pki dev` wrote for it; ips keeps its name alone.
-            let minvu = std::fs::read_to_string(repo_path("agreements/minvu.toml"))
+            let minvu = std::fs::read_to_string(repo_path("convenios/minvu.toml"))
                 .unwrap()
                 .replace("[[clients]]\nsubject_cn = \"minvu\"\n", &pinned_block(pki, "minvu"));
             assert!(minvu.contains("ca_spki_sha256"), "{minvu}");
             let dir = pki.parent().unwrap().join("convenios");
             std::fs::create_dir(&dir).unwrap();
-            config.agreements.dir = agreements_with(&dir, &[("minvu.toml", minvu)]);
+            config.convenios.dir = convenios_with(&dir, &[("minvu.toml", minvu)]);
         })
         .await;
         let ping = |pki: &Path, id: &str| {
@@ -95,7 +95,7 @@ fn siis(dir: &Path) -> Command {
         .env("SIIS__LISTEN__PUBLIC", "127.0.0.1:0")
         .env("SIIS__LISTEN__ADMIN", "127.0.0.1:0")
         .env("SIIS__DATABASE__URL", "sqlite://siis.db")
-        .env("SIIS__AGREEMENTS__DIR", repo_path("agreements"))
+        .env("SIIS__CONVENIOS__DIR", repo_path("convenios"))
         .env(
             "SIIS__ELEGIBILIDAD__REGLAS",
             repo_path("conf/elegibilidad.toml"),
@@ -151,9 +151,9 @@ fn blocking_ping(pki: &Path, id: &str, agency: &str) -> Option<u16> {
 #[test]
 fn serve_refuses_a_tls_folder_holding_the_ca_key_unless_allowed() {
     let dir = TempDir::new().unwrap();
-    let ids: Vec<AgreementId> = ["minvu", "ips"]
+    let ids: Vec<ConvenioId> = ["minvu", "ips"]
         .iter()
-        .map(|i| AgreementId::parse(i).unwrap())
+        .map(|i| ConvenioId::parse(i).unwrap())
         .collect();
     let pki = dir.path().join("pki");
     siis::pki::dev(&pki, &ids).unwrap();
@@ -214,10 +214,10 @@ fn serve_refuses_a_tls_folder_holding_the_ca_key_unless_allowed() {
 }
 
 #[test]
-fn agreements_check_warns_about_a_client_named_by_its_cn_alone() {
+fn convenios_check_warns_about_a_client_named_by_its_cn_alone() {
     let dir = TempDir::new().unwrap();
     let out = siis(dir.path())
-        .args(["agreements", "check"])
+        .args(["convenios", "check"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -233,14 +233,14 @@ fn agreements_check_warns_about_a_client_named_by_its_cn_alone() {
     assert!(
         warnings
             .iter()
-            .any(|w| w.contains("agreements/minvu.toml:") && w.contains("\"minvu\"")),
+            .any(|w| w.contains("convenios/minvu.toml:") && w.contains("\"minvu\"")),
         "{stdout}"
     );
     assert!(stdout.contains("9 warning(s)"), "{stdout}");
 
     // Pinned as `siis pki dev` suggests: no warning.
     let pki = make_pki(dir.path(), &["minvu"]);
-    let minvu = std::fs::read_to_string(repo_path("agreements/minvu.toml"))
+    let minvu = std::fs::read_to_string(repo_path("convenios/minvu.toml"))
         .unwrap()
         .replace(
             "[[clients]]\nsubject_cn = \"minvu\"\n",
@@ -250,7 +250,7 @@ fn agreements_check_warns_about_a_client_named_by_its_cn_alone() {
     std::fs::create_dir(&folder).unwrap();
     std::fs::write(folder.join("minvu.toml"), minvu).unwrap();
     let out = siis(dir.path())
-        .args(["agreements", "check", "pinned"])
+        .args(["convenios", "check", "pinned"])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -8,16 +8,16 @@ use chrono::{TimeDelta, Utc};
 use diesel::prelude::*;
 use serde_json::Value;
 use siis::db::schema::auditoria;
-use siis::domain::AgreementId;
+use siis::domain::ConvenioId;
 
 use super::{Raw, Started, raw_config};
 use crate::per_backend;
 use crate::support::{Setup, TestNode};
 
-fn ids(names: &[&str]) -> Vec<AgreementId> {
+fn ids(names: &[&str]) -> Vec<ConvenioId> {
     names
         .iter()
-        .map(|n| AgreementId::parse(n).unwrap())
+        .map(|n| ConvenioId::parse(n).unwrap())
         .collect()
 }
 
@@ -43,7 +43,7 @@ async fn node_with_a_crl(backend: crate::support::Backend) -> TestNode {
 async fn reload(node: &TestNode) -> (u16, Value) {
     let response = node
         .client(None)
-        .post(node.admin_url("/admin/agreements/reload"))
+        .post(node.admin_url("/admin/convenios/reload"))
         .send()
         .await
         .unwrap();
@@ -58,9 +58,9 @@ fn revoke(node: &TestNode, revoked: &[&str]) {
     siis::pki::revoke_dev(&node.pki, &ids(&all)).unwrap();
 }
 
-async fn ping(node: &TestNode, agreement: &str) -> Result<u16, reqwest::Error> {
+async fn ping(node: &TestNode, convenio: &str) -> Result<u16, reqwest::Error> {
     let response = node
-        .client(Some(agreement))
+        .client(Some(convenio))
         .get(node.agency_url("/api/v1/ping"))
         .send()
         .await?;

@@ -6,46 +6,42 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::Agreement;
+use super::Convenio;
 use super::file::{self, ClientSeen};
-use super::issues::{AgreementErrors, AgreementIssue};
-use crate::domain::AgreementId;
+use super::issues::{ConvenioErrors, ConvenioIssue};
+use crate::domain::ConvenioId;
 use crate::tls::ClientIdentity;
 
 /// Every agreement of a folder, valid as a whole. Cheap to clone (agreements are shared); a
 /// reload builds a new set and swaps it in whole.
 #[derive(Debug, Clone, Default)]
-pub struct AgreementSet {
-    by_id: BTreeMap<AgreementId, Arc<Agreement>>,
+pub struct ConvenioSet {
+    by_id: BTreeMap<ConvenioId, Arc<Convenio>>,
     /// What loaded but deserves a reviewer's look, in file and line order.
-    warnings: Vec<AgreementIssue>,
+    warnings: Vec<ConvenioIssue>,
 }
 
-impl AgreementSet {
+impl ConvenioSet {
     /// Loads every `*.toml` file of `dir` (other files are ignored). Fails, listing every
     /// problem of every file, when any file is wrong, when two agreements claim the same client
     /// certificate, or when the folder is missing or holds no agreement.
-    pub fn load_dir(dir: &Path) -> Result<AgreementSet, AgreementErrors> {
-        let paths = agreement_files(dir).map_err(|issue| AgreementErrors(vec![issue]))?;
+    pub fn load_dir(dir: &Path) -> Result<ConvenioSet, ConvenioErrors> {
+        let paths = convenio_files(dir).map_err(|issue| ConvenioErrors(vec![issue]))?;
         if paths.is_empty() {
-            return Err(AgreementErrors(vec![AgreementIssue::new(
+            return Err(ConvenioErrors(vec![ConvenioIssue::new(
                 dir,
                 None,
                 "no agreement files (*.toml) in this folder",
             )]));
         }
         let mut issues = Vec::new();
-        let mut set = AgreementSet::default();
+        let mut set = ConvenioSet::default();
         let mut claims = Claims::default();
         for path in paths {
             let text = match fs::read_to_string(&path) {
                 Ok(text) => text,
                 Err(e) => {
-                    issues.push(AgreementIssue::new(
-                        &path,
-                        None,
-                        format!("cannot read: {e}"),
-                    ));
+                    issues.push(ConvenioIssue::new(&path, None, format!("cannot read: {e}")));
                     continue;
                 }
             };
@@ -55,23 +51,23 @@ impl AgreementSet {
             for client in &checked.clients {
                 claims.claim(&path, client, &mut issues);
             }
-            if let Some(agreement) = checked.agreement {
-                set.by_id.insert(agreement.id.clone(), Arc::new(agreement));
+            if let Some(convenio) = checked.convenio {
+                set.by_id.insert(convenio.id.clone(), Arc::new(convenio));
             }
         }
         if issues.is_empty() {
             return Ok(set);
         }
         issues.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-        Err(AgreementErrors(issues))
+        Err(ConvenioErrors(issues))
     }
 
     /// The one agreement whose clients match this certificate. `None` when none does, and also
     /// when more than one does (possible only when one agreement names a client by subject and
     /// another by pin alone): an ambiguous certificate is refused rather than guessed.
     ///
-    /// Whether the agreement is in force is the caller's question ([`Agreement::is_in_force`]).
-    pub fn find(&self, identity: &ClientIdentity) -> Option<&Arc<Agreement>> {
+    /// Whether the agreement is in force is the caller's question ([`Convenio::is_in_force`]).
+    pub fn find(&self, identity: &ClientIdentity) -> Option<&Arc<Convenio>> {
         let mut matching = self.iter().filter(|a| a.matches(identity));
         let first = matching.next()?;
         matching.next().is_none().then_some(first)
@@ -79,16 +75,16 @@ impl AgreementSet {
 
     /// What loaded but deserves a reviewer's look (`FILE:LINE: warning: …`): a client named by
     /// its subject CN alone.
-    pub fn warnings(&self) -> &[AgreementIssue] {
+    pub fn warnings(&self) -> &[ConvenioIssue] {
         &self.warnings
     }
 
-    pub fn get(&self, id: &AgreementId) -> Option<&Arc<Agreement>> {
+    pub fn get(&self, id: &ConvenioId) -> Option<&Arc<Convenio>> {
         self.by_id.get(id)
     }
 
     /// The agreements in id order.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<Agreement>> {
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Convenio>> {
         self.by_id.values()
     }
 
@@ -102,9 +98,9 @@ impl AgreementSet {
 }
 
 /// The `*.toml` files of `dir`, sorted by name.
-fn agreement_files(dir: &Path) -> Result<Vec<PathBuf>, AgreementIssue> {
+fn convenio_files(dir: &Path) -> Result<Vec<PathBuf>, ConvenioIssue> {
     let unreadable = |e: std::io::Error| {
-        AgreementIssue::new(dir, None, format!("cannot read the agreements folder: {e}"))
+        ConvenioIssue::new(dir, None, format!("cannot read the agreements folder: {e}"))
     };
     let mut paths = Vec::new();
     for entry in fs::read_dir(dir).map_err(unreadable)? {
@@ -125,11 +121,11 @@ struct Claims {
 }
 
 impl Claims {
-    fn claim(&mut self, path: &Path, client: &ClientSeen, issues: &mut Vec<AgreementIssue>) {
+    fn claim(&mut self, path: &Path, client: &ClientSeen, issues: &mut Vec<ConvenioIssue>) {
         if let Some((cn, line)) = &client.subject_cn
             && let Some(other) = claim(&mut self.subjects, cn.clone(), path, *line)
         {
-            issues.push(AgreementIssue::new(
+            issues.push(ConvenioIssue::new(
                 path,
                 Some(*line),
                 format!(
@@ -140,7 +136,7 @@ impl Claims {
         if let Some((pin, line)) = &client.spki_sha256
             && let Some(other) = claim(&mut self.pins, *pin, path, *line)
         {
-            issues.push(AgreementIssue::new(
+            issues.push(ConvenioIssue::new(
                 path,
                 Some(*line),
                 format!(

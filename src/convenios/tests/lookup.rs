@@ -32,7 +32,7 @@ fn find_matches_by_subject_by_pin_and_by_both() {
         ("porpin.toml", &by_pin),
         ("ambos.toml", &by_both),
     ]);
-    let set = AgreementSet::load_dir(dir.path()).unwrap();
+    let set = ConvenioSet::load_dir(dir.path()).unwrap();
     let found = |cn: Option<&str>, p: u8| set.find(&identity(cn, p)).map(|a| a.id.to_string());
 
     assert_eq!(found(Some("porcn"), 9).as_deref(), Some("porcn"));
@@ -66,7 +66,7 @@ fn a_bound_ca_must_be_the_one_the_chain_leads_to() {
         ),
     );
     let dir = write_all(&[("conca.toml", &cn_and_ca), ("tres.toml", &all_three)]);
-    let set = AgreementSet::load_dir(dir.path()).unwrap();
+    let set = ConvenioSet::load_dir(dir.path()).unwrap();
     assert!(set.warnings().is_empty(), "{:?}", set.warnings());
     let found = |cn: &str, pin: u8, ca: Option<u8>| {
         set.find(&issued_by(Some(cn), pin, ca))
@@ -87,7 +87,7 @@ fn a_bound_ca_must_be_the_one_the_chain_leads_to() {
 fn a_client_named_by_its_cn_alone_loads_with_a_warning_on_its_line() {
     let g = good("solo");
     let dir = write_all(&[("solo.toml", &g)]);
-    let set = AgreementSet::load_dir(dir.path()).unwrap();
+    let set = ConvenioSet::load_dir(dir.path()).unwrap();
     let warnings = set.warnings();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0].line, Some(line_of(&g, "subject_cn")));
@@ -117,7 +117,7 @@ fn a_client_named_by_its_cn_alone_loads_with_a_warning_on_its_line() {
         );
         let dir = write_all(&[("solo.toml", &pinned)]);
         assert!(
-            AgreementSet::load_dir(dir.path())
+            ConvenioSet::load_dir(dir.path())
                 .unwrap()
                 .warnings()
                 .is_empty()
@@ -138,7 +138,7 @@ fn find_works_from_a_real_certificate() {
         "subject_cn = \"pinned\"",
         &format!("spki_sha256 = \"{}\"", hex::encode(id.spki_sha256)),
     );
-    let set = AgreementSet::load_dir(
+    let set = ConvenioSet::load_dir(
         write_all(&[("pinned.toml", &text), ("otro.toml", &good("otro"))]).path(),
     )
     .unwrap();
@@ -150,8 +150,8 @@ fn in_force_from_the_first_day_to_the_last_inclusive() {
     let g = good("demo")
         .replace("2026-01-01", "2026-03-01")
         .replace("2028-12-31", "2027-02-28");
-    let set = AgreementSet::load_dir(write_all(&[("demo.toml", &g)]).path()).unwrap();
-    let a = set.get(&AgreementId::parse("demo").unwrap()).unwrap();
+    let set = ConvenioSet::load_dir(write_all(&[("demo.toml", &g)]).path()).unwrap();
+    let a = set.get(&ConvenioId::parse("demo").unwrap()).unwrap();
     assert!(!a.is_in_force(date(2026, 2, 28)));
     assert!(a.is_in_force(date(2026, 3, 1)));
     assert!(a.is_in_force(date(2026, 11, 28)));

@@ -45,11 +45,11 @@ pub(super) fn write_all(files: &[(&str, &str)]) -> TempDir {
     dir
 }
 
-pub(super) fn issues(files: &[(&str, &str)]) -> Vec<AgreementIssue> {
+pub(super) fn issues(files: &[(&str, &str)]) -> Vec<ConvenioIssue> {
     let dir = write_all(files);
-    match AgreementSet::load_dir(dir.path()) {
+    match ConvenioSet::load_dir(dir.path()) {
         Ok(set) => panic!("loaded {} agreements, expected issues", set.len()),
-        Err(AgreementErrors(issues)) => issues,
+        Err(ConvenioErrors(issues)) => issues,
     }
 }
 

@@ -3,23 +3,23 @@
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AgreementId(String);
+pub struct ConvenioId(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("an agreement id is 1 to 64 characters of a-z, 0-9 and '-', starting with a letter")]
-pub struct AgreementIdError;
+pub struct ConvenioIdError;
 
-impl AgreementId {
-    pub fn parse(input: &str) -> Result<AgreementId, AgreementIdError> {
+impl ConvenioId {
+    pub fn parse(input: &str) -> Result<ConvenioId, ConvenioIdError> {
         let ok = (1..=64).contains(&input.len())
             && input.starts_with(|c: char| c.is_ascii_lowercase())
             && input
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if ok {
-            Ok(AgreementId(input.to_owned()))
+            Ok(ConvenioId(input.to_owned()))
         } else {
-            Err(AgreementIdError)
+            Err(ConvenioIdError)
         }
     }
 
@@ -28,7 +28,7 @@ impl AgreementId {
     }
 }
 
-impl fmt::Display for AgreementId {
+impl fmt::Display for ConvenioId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -41,7 +41,7 @@ mod tests {
     #[test]
     fn accepts_the_shipped_shapes_and_nothing_else() {
         for ok in ["minvu", "ips", "muni-13101", "bbnn"] {
-            assert_eq!(AgreementId::parse(ok).unwrap().as_str(), ok);
+            assert_eq!(ConvenioId::parse(ok).unwrap().as_str(), ok);
         }
         for bad in [
             "",
@@ -52,7 +52,7 @@ mod tests {
             "a b",
             &"x".repeat(65),
         ] {
-            assert_eq!(AgreementId::parse(bad), Err(AgreementIdError), "{bad}");
+            assert_eq!(ConvenioId::parse(bad), Err(ConvenioIdError), "{bad}");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Agreements (convenios): loading, validation and lookup by client identity.
 //!
-//! One TOML file per agreement in `agreements/` (the format is documented in
-//! `agreements/README.md`). [`AgreementSet::load_dir`] reads them all and either returns a valid
+//! One TOML file per agreement in `convenios/` (the format is documented in
+//! `convenios/README.md`). [`ConvenioSet::load_dir`] reads them all and either returns a valid
 //! set or every problem it found, each with its file and line; there is no partial set.
 
 mod file;
@@ -19,17 +19,17 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::catalog::Operation;
-use crate::domain::{AgreementId, Cut};
+use crate::domain::{ConvenioId, Cut};
 use crate::tls::ClientIdentity;
 
 use crate::projection::FieldSet;
-pub use issues::{AgreementErrors, AgreementIssue};
-pub use set::AgreementSet;
+pub use issues::{ConvenioErrors, ConvenioIssue};
+pub use set::ConvenioSet;
 
 /// One data-exchange agreement, as loaded and validated from its file.
 #[derive(Debug, Clone)]
-pub struct Agreement {
-    pub id: AgreementId,
+pub struct Convenio {
+    pub id: ConvenioId,
     pub agency: String,
     pub legal_basis: String,
     pub purpose: String,
@@ -90,7 +90,7 @@ pub struct Budget {
     pub daily_quota: u64,
 }
 
-impl Agreement {
+impl Convenio {
     /// Whether `today` lies within `valid_from..=valid_until`.
     pub fn is_in_force(&self, today: NaiveDate) -> bool {
         (self.valid_from..=self.valid_until).contains(&today)

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 /// One problem in one agreement file (or in the folder itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgreementIssue {
+pub struct ConvenioIssue {
     pub file: PathBuf,
     /// 1-based line of the offending key or value; `None` for whole-file problems.
     pub line: Option<usize>,
@@ -15,11 +15,11 @@ pub struct AgreementIssue {
 /// Every problem found, each naming file, line and problem; `Display` prints one per line as
 /// `FILE:LINE: problem` (or `FILE: problem` when there is no line).
 #[derive(Debug)]
-pub struct AgreementErrors(pub Vec<AgreementIssue>);
+pub struct ConvenioErrors(pub Vec<ConvenioIssue>);
 
-impl AgreementIssue {
+impl ConvenioIssue {
     pub(crate) fn new(file: &Path, line: Option<usize>, message: impl Into<String>) -> Self {
-        AgreementIssue {
+        ConvenioIssue {
             file: file.to_owned(),
             line,
             message: message.into(),
@@ -27,7 +27,7 @@ impl AgreementIssue {
     }
 }
 
-impl fmt::Display for AgreementIssue {
+impl fmt::Display for ConvenioIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
             Some(line) => write!(f, "{}:{line}: {}", self.file.display(), self.message),
@@ -36,7 +36,7 @@ impl fmt::Display for AgreementIssue {
     }
 }
 
-impl fmt::Display for AgreementErrors {
+impl fmt::Display for ConvenioErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, issue) in self.0.iter().enumerate() {
             if i > 0 {
@@ -48,7 +48,7 @@ impl fmt::Display for AgreementErrors {
     }
 }
 
-impl std::error::Error for AgreementErrors {}
+impl std::error::Error for ConvenioErrors {}
 
 /// The 1-based line holding byte `offset` of `text`.
 pub(crate) fn line_at(text: &str, offset: usize) -> usize {
@@ -66,22 +66,22 @@ mod tests {
 
     #[test]
     fn prints_one_issue_per_line() {
-        let errors = AgreementErrors(vec![
-            AgreementIssue::new(
-                Path::new("agreements/ips.toml"),
+        let errors = ConvenioErrors(vec![
+            ConvenioIssue::new(
+                Path::new("convenios/ips.toml"),
                 Some(12),
                 "limits.burst must be at least 1",
             ),
-            AgreementIssue::new(
-                Path::new("agreements"),
+            ConvenioIssue::new(
+                Path::new("convenios"),
                 None,
                 "no agreement files (*.toml) in this folder",
             ),
         ]);
         assert_eq!(
             errors.to_string(),
-            "agreements/ips.toml:12: limits.burst must be at least 1\n\
-             agreements: no agreement files (*.toml) in this folder"
+            "convenios/ips.toml:12: limits.burst must be at least 1\n\
+             convenios: no agreement files (*.toml) in this folder"
         );
     }
 

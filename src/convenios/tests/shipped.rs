@@ -1,4 +1,4 @@
-//! The agreements shipped in `agreements/` load and grant what their README promises.
+//! The agreements shipped in `convenios/` load and grant what their README promises.
 
 use std::path::Path;
 
@@ -8,20 +8,20 @@ use crate::catalog::Operation::{
     SolicitarEncuestaje, TrabajarEncuestaje, ValidarIdentidad,
 };
 
-fn shipped() -> AgreementSet {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("agreements");
-    AgreementSet::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"))
+fn shipped() -> ConvenioSet {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("convenios");
+    ConvenioSet::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn fields(set: &AgreementSet, id: &str, op: Operation) -> Vec<&'static str> {
-    let a = set.get(&AgreementId::parse(id).unwrap()).unwrap();
+fn fields(set: &ConvenioSet, id: &str, op: Operation) -> Vec<&'static str> {
+    let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
     let mut fields: Vec<_> = a.grant(op).unwrap().fields.iter().collect();
     fields.sort_unstable();
     fields
 }
 
-fn programas(set: &AgreementSet, id: &str) -> Option<Vec<String>> {
-    let a = set.get(&AgreementId::parse(id).unwrap()).unwrap();
+fn programas(set: &ConvenioSet, id: &str) -> Option<Vec<String>> {
+    let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
     let grant = a.grant(ConsultarElegibilidad).unwrap();
     grant
         .programas
@@ -35,7 +35,7 @@ fn sorted(mut v: Vec<&'static str>) -> Vec<&'static str> {
 }
 
 #[test]
-fn the_shipped_agreements_load_with_the_grants_they_promise() {
+fn the_shipped_convenios_load_with_the_grants_they_promise() {
     let set = shipped();
     let ids: Vec<_> = set.iter().map(|a| a.id.to_string()).collect();
     assert_eq!(
@@ -68,7 +68,7 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
     }
     let all = |op: Operation| sorted(op.fields().to_vec());
     let ops = |id: &str| {
-        let a = set.get(&AgreementId::parse(id).unwrap()).unwrap();
+        let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
         a.grants.keys().copied().collect::<Vec<_>>()
     };
 
@@ -86,25 +86,25 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
     assert!(!minvu_est.contains(&"celdas.puntajePromedio"));
     // The Registro Civil only sends batches (persons and deaths); it asks nothing.
     assert_eq!(ops("srcei"), [Operation::RecepcionLotes]);
-    let srcei = set.get(&AgreementId::parse("srcei").unwrap()).unwrap();
+    let srcei = set.get(&ConvenioId::parse("srcei").unwrap()).unwrap();
     let grant = srcei.grant(Operation::RecepcionLotes).unwrap();
     assert!(grant.allows_tipo(crate::catalog::TipoLote::Personas));
     assert!(grant.allows_tipo(crate::catalog::TipoLote::Defunciones));
     assert!(grant.allows_tipo(crate::catalog::TipoLote::Nacimientos));
     assert!(!grant.allows_tipo(crate::catalog::TipoLote::Fichas));
-    let suseso = set.get(&AgreementId::parse("suseso").unwrap()).unwrap();
+    let suseso = set.get(&ConvenioId::parse("suseso").unwrap()).unwrap();
     let grant = suseso.grant(Operation::RecepcionLotes).unwrap();
     assert!(grant.allows_tipo(crate::catalog::TipoLote::Suf));
     assert!(!grant.allows_tipo(crate::catalog::TipoLote::Pensiones));
     assert_eq!(ops("suseso"), [Operation::RecepcionLotes]);
-    let ips = set.get(&AgreementId::parse("ips").unwrap()).unwrap();
+    let ips = set.get(&ConvenioId::parse("ips").unwrap()).unwrap();
     let grant = ips.grant(Operation::RecepcionLotes).unwrap();
     assert!(grant.allows_tipo(crate::catalog::TipoLote::Pensiones));
     assert!(!grant.allows_tipo(crate::catalog::TipoLote::Suf));
     // Municipalities send survey results (fichas) and nothing else.
     for muni in ["muni-13101", "muni-05101"] {
-        let agreement = set.get(&AgreementId::parse(muni).unwrap()).unwrap();
-        let grant = agreement.grant(Operation::RecepcionLotes).unwrap();
+        let convenio = set.get(&ConvenioId::parse(muni).unwrap()).unwrap();
+        let grant = convenio.grant(Operation::RecepcionLotes).unwrap();
         assert!(grant.allows_tipo(crate::catalog::TipoLote::Fichas));
         assert!(!grant.allows_tipo(crate::catalog::TipoLote::Personas));
     }
@@ -113,7 +113,7 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
         all(ConsultarFichaFPS)
     );
     assert_eq!(programas(&set, "minvu").unwrap(), ["FSV1", "FSV2"]);
-    let minvu = set.get(&AgreementId::parse("minvu").unwrap()).unwrap();
+    let minvu = set.get(&ConvenioId::parse("minvu").unwrap()).unwrap();
     assert_eq!(minvu.rate.per_second.get(), 200);
     assert_eq!(minvu.daily_quota, 500_000);
 
@@ -151,7 +151,7 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
             "fallecido"
         ])
     );
-    let orasmi = set.get(&AgreementId::parse("orasmi").unwrap()).unwrap();
+    let orasmi = set.get(&ConvenioId::parse("orasmi").unwrap()).unwrap();
     assert_eq!(
         (orasmi.rate.per_second.get(), orasmi.rate.burst.get()),
         (5, 10)
@@ -161,7 +161,7 @@ fn the_shipped_agreements_load_with_the_grants_they_promise() {
     assert_eq!(programas(&set, "bbnn").unwrap(), ["BBNN_GRATUIDAD"]);
 
     for (id, cut) in [("muni-13101", "13101"), ("muni-05101", "05101")] {
-        let a = set.get(&AgreementId::parse(id).unwrap()).unwrap();
+        let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
         assert_eq!(a.scope.map(|c| c.to_string()).as_deref(), Some(cut));
         assert_eq!(
             ops(id),

@@ -1,4 +1,4 @@
-//! One agreement file: its TOML shape and the checks that turn it into an [`Agreement`].
+//! One agreement file: its TOML shape and the checks that turn it into an [`Convenio`].
 //!
 //! A TOML syntax or type error stops at the first one (that is how the parser works); once the
 //! file parses, every semantic problem is reported, each at the line of the offending value.
@@ -12,16 +12,16 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::value::Datetime;
 
-use super::issues::{AgreementIssue, line_at};
-use super::{Agreement, ClientMatch, FieldSet, Grant, RateLimit, pin};
+use super::issues::{ConvenioIssue, line_at};
+use super::{ClientMatch, Convenio, FieldSet, Grant, RateLimit, pin};
 use crate::catalog::Operation;
 use crate::catalog::TipoLote;
-use crate::domain::{AgreementId, Cut};
+use crate::domain::{ConvenioId, Cut};
 use crate::reglas::PROGRAMAS;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawAgreement {
+struct RawConvenio {
     id: Spanned<String>,
     agency: Spanned<String>,
     legal_basis: Spanned<String>,
@@ -72,11 +72,11 @@ struct RawGrant {
 /// What checking one file found: the agreement when it has no issue, and the client criteria it
 /// could read (with their lines) so that the set can look for overlaps even in a broken file.
 pub(crate) struct Checked {
-    pub agreement: Option<Agreement>,
+    pub convenio: Option<Convenio>,
     pub clients: Vec<ClientSeen>,
-    pub issues: Vec<AgreementIssue>,
+    pub issues: Vec<ConvenioIssue>,
     /// What loads but deserves a reviewer's look (a client named by its subject CN alone).
-    pub warnings: Vec<AgreementIssue>,
+    pub warnings: Vec<ConvenioIssue>,
 }
 
 /// A client criterion as written, with the line it is on.
@@ -92,14 +92,14 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
         issues: Vec::new(),
         warnings: Vec::new(),
     };
-    let raw: RawAgreement = match toml::from_str(text) {
+    let raw: RawConvenio = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
             let line = e.span().map(|span| line_at(text, span.start));
             c.issues
-                .push(AgreementIssue::new(file, line, e.message().trim_end()));
+                .push(ConvenioIssue::new(file, line, e.message().trim_end()));
             return Checked {
-                agreement: None,
+                convenio: None,
                 clients: Vec::new(),
                 issues: c.issues,
                 warnings: Vec::new(),
@@ -128,7 +128,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
         let budget = b.get_ref();
         let rate = c.rate("limits.lotes", &budget.per_second, &budget.burst);
         let quota = c.positive("limits.lotes.daily_quota", &budget.daily_quota);
-        Some(crate::agreements::Budget {
+        Some(crate::convenios::Budget {
             rate: rate?,
             daily_quota: quota?,
         })
@@ -164,8 +164,8 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
         );
     }
 
-    let agreement = c.issues.is_empty().then_some(()).and_then(|()| {
-        Some(Agreement {
+    let convenio = c.issues.is_empty().then_some(()).and_then(|()| {
+        Some(Convenio {
             id: id?,
             agency,
             legal_basis,
@@ -188,7 +188,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
         })
     });
     Checked {
-        agreement,
+        convenio,
         clients: seen,
         issues: c.issues,
         warnings: c.warnings,
@@ -198,28 +198,28 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
 struct Checker<'a> {
     file: &'a Path,
     text: &'a str,
-    issues: Vec<AgreementIssue>,
-    warnings: Vec<AgreementIssue>,
+    issues: Vec<ConvenioIssue>,
+    warnings: Vec<ConvenioIssue>,
 }
 
 impl Checker<'_> {
     fn issue<T>(&mut self, at: &Spanned<T>, message: impl Into<String>) {
         let line = line_at(self.text, at.span().start);
         self.issues
-            .push(AgreementIssue::new(self.file, Some(line), message));
+            .push(ConvenioIssue::new(self.file, Some(line), message));
     }
 
-    fn id(&mut self, id: &Spanned<String>) -> Option<AgreementId> {
+    fn id(&mut self, id: &Spanned<String>) -> Option<ConvenioId> {
         let stem = self.file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        if let Err(e) = AgreementId::parse(stem) {
-            self.issues.push(AgreementIssue::new(
+        if let Err(e) = ConvenioId::parse(stem) {
+            self.issues.push(ConvenioIssue::new(
                 self.file,
                 None,
                 format!("the file name {stem:?} is not an agreement id ({e}); rename the file"),
             ));
             return None;
         }
-        match AgreementId::parse(id.get_ref()) {
+        match ConvenioId::parse(id.get_ref()) {
             Err(e) => {
                 self.issue(
                     id,
@@ -310,7 +310,7 @@ impl Checker<'_> {
         let (mut clients, mut seen) = (Vec::new(), Vec::new());
         let none = "names no client: add a [[clients]] entry with subject_cn and/or spki_sha256 (and ca_spki_sha256)";
         match raw {
-            None => self.issues.push(AgreementIssue::new(self.file, None, none)),
+            None => self.issues.push(ConvenioIssue::new(self.file, None, none)),
             Some(list) if list.get_ref().is_empty() => self.issue(list, none),
             Some(_) => {}
         }
@@ -351,7 +351,7 @@ impl Checker<'_> {
                 ca_spki_sha256: ca.map(|(pin, _)| pin),
             };
             if let Some(name) = subject_cn.as_ref().filter(|_| client.by_name_alone()) {
-                self.warnings.push(AgreementIssue::new(
+                self.warnings.push(ConvenioIssue::new(
                     self.file,
                     Some(line_at(self.text, name.span().start)),
                     format!(
@@ -394,7 +394,7 @@ impl Checker<'_> {
             operation_names()
         );
         if raw.is_none_or(BTreeMap::is_empty) {
-            self.issues.push(AgreementIssue::new(self.file, None, none));
+            self.issues.push(ConvenioIssue::new(self.file, None, none));
         }
         for (name, grant) in raw.into_iter().flatten() {
             let Some(op) = Operation::parse(name.get_ref()) else {

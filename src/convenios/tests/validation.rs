@@ -6,7 +6,7 @@ use crate::catalog::Operation::{ConsultarElegibilidad, ConsultarFichaFPS, Valida
 #[test]
 fn the_template_of_these_tests_loads() {
     let dir = write_all(&[("demo.toml", &good("demo")), ("README.md", "# not toml")]);
-    let set = AgreementSet::load_dir(dir.path()).unwrap();
+    let set = ConvenioSet::load_dir(dir.path()).unwrap();
     assert_eq!(set.len(), 1);
     let a = set.iter().next().unwrap();
     assert_eq!(
@@ -131,7 +131,7 @@ fn programas_only_for_elegibilidad_and_from_the_list() {
         "only to ConsultarElegibilidad",
     );
     let eleg = format!("{g}\n[operations.ConsultarElegibilidad]\nfields = [\"elegible\"]\n");
-    let load = AgreementSet::load_dir(
+    let load = ConvenioSet::load_dir(
         write_all(&[(
             "demo.toml",
             &format!("{eleg}programas = [\"SUF\", \"FSV1\"]\n"),
@@ -267,7 +267,7 @@ fn scope_must_be_a_comuna() {
     };
     one_issue(&with("99999"), "scope", "no comuna has that code");
     one_issue(&with("131"), "scope", "five digits");
-    let set = AgreementSet::load_dir(write_all(&[("demo.toml", &with("05101"))]).path()).unwrap();
+    let set = ConvenioSet::load_dir(write_all(&[("demo.toml", &with("05101"))]).path()).unwrap();
     assert_eq!(
         set.iter().next().unwrap().scope,
         Some(Cut::parse("05101").unwrap())
@@ -275,7 +275,7 @@ fn scope_must_be_a_comuna() {
 }
 
 #[test]
-fn two_agreements_cannot_claim_the_same_certificate() {
+fn two_convenios_cannot_claim_the_same_certificate() {
     let a = good("alfa");
     let b = good("beta").replace("subject_cn = \"beta\"", "subject_cn = \"alfa\"");
     let found = issues(&[("alfa.toml", &a), ("beta.toml", &b)]);
@@ -311,7 +311,7 @@ fn every_problem_of_every_file_is_reported_in_order() {
         ("alfa.toml", &a),
         ("gamma.toml", &good("gamma")),
     ]);
-    let errors = AgreementSet::load_dir(dir.path()).unwrap_err();
+    let errors = ConvenioSet::load_dir(dir.path()).unwrap_err();
     let lines: Vec<String> = errors.to_string().lines().map(str::to_owned).collect();
     assert_eq!(lines.len(), 3, "{errors}");
     let alfa = dir.path().join("alfa.toml");
@@ -336,7 +336,7 @@ fn every_problem_of_every_file_is_reported_in_order() {
 #[test]
 fn a_missing_or_empty_folder_is_an_error() {
     let dir = write_all(&[("README.md", "# convenios")]);
-    let errors = AgreementSet::load_dir(dir.path()).unwrap_err();
+    let errors = ConvenioSet::load_dir(dir.path()).unwrap_err();
     assert_eq!(errors.0.len(), 1);
     assert!(
         errors.0[0].message.contains("no agreement files"),
@@ -344,7 +344,7 @@ fn a_missing_or_empty_folder_is_an_error() {
     );
 
     let missing = dir.path().join("no-existe");
-    let errors = AgreementSet::load_dir(&missing).unwrap_err();
+    let errors = ConvenioSet::load_dir(&missing).unwrap_err();
     assert_eq!(errors.0[0].file, missing);
     assert!(
         errors.0[0]
@@ -365,7 +365,7 @@ fn eligibility_must_list_its_programs() {
 }
 
 #[test]
-fn a_scoped_agreement_cannot_read_access_reports() {
+fn a_scoped_convenio_cannot_read_access_reports() {
     let g = good("demo");
     let text = format!(
         "scope = \"13101\"\n{g}[operations.ConsultarAccesos]\nfields = [\"run\", \"accesos.fecha\"]\n"
@@ -383,7 +383,7 @@ fn working_survey_requests_needs_a_scope() {
         "needs the scope",
     );
     let scoped = format!("scope = \"13101\"\n{g}{grant}");
-    assert!(AgreementSet::load_dir(write_all(&[("demo.toml", &scoped)]).path()).is_ok());
+    assert!(ConvenioSet::load_dir(write_all(&[("demo.toml", &scoped)]).path()).is_ok());
 }
 
 #[test]
@@ -398,7 +398,7 @@ fn tipos_only_for_recepcion_lotes_required_there_and_from_the_list() {
     );
     let lotes = format!("{g}\n[operations.RecepcionLotes]\nfields = [\"lote\", \"aplicados\"]\n");
     one_issue(&lotes, "[operations.RecepcionLotes]", "must list its tipos");
-    let set = AgreementSet::load_dir(
+    let set = ConvenioSet::load_dir(
         write_all(&[("demo.toml", &format!("{lotes}tipos = [\"defunciones\"]\n"))]).path(),
     )
     .unwrap();
@@ -437,7 +437,7 @@ fn a_budget_for_batches_needs_recepcion_lotes_and_its_three_keys() {
         with_budget("per_second = 100\nburst = 1000\ndaily_quota = 10000\n")
     );
     let dir = write_all(&[("demo.toml", &provider)]);
-    let set = AgreementSet::load_dir(dir.path()).unwrap();
+    let set = ConvenioSet::load_dir(dir.path()).unwrap();
     let budget = set.iter().next().unwrap().lotes.unwrap();
     assert_eq!((budget.rate.burst.get(), budget.daily_quota), (1000, 10000));
     one_issue(
