@@ -48,7 +48,7 @@ pub struct Convenio {
     /// one; otherwise batches draw on `rate` and `daily_quota` too.
     pub lotes: Option<Budget>,
     /// Municipal agreements: only persons of this comuna may be consulted.
-    pub scope: Option<Cut>,
+    pub ambito: Option<Cut>,
     /// The file this agreement was read from.
     pub file: PathBuf,
 }

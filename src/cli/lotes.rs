@@ -105,7 +105,7 @@ pub fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
         clave_proveedor: args.lote_id,
         transporte: "cli",
         id_mensaje: None,
-        alcance: convenio.scope,
+        alcance: convenio.ambito,
     };
     let pool = startup::open_registry(config)?;
     let mut conn = pool.get()?;

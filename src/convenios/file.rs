@@ -28,7 +28,7 @@ struct RawConvenio {
     purpose: Spanned<String>,
     valid_from: Spanned<Datetime>,
     valid_until: Spanned<Datetime>,
-    scope: Option<Spanned<String>>,
+    ambito: Option<Spanned<String>>,
     limits: RawLimits,
     clients: Option<Spanned<Vec<Spanned<RawClient>>>>,
     // Not `Spanned`: a spanned table loses the spans of its keys.
@@ -121,7 +121,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
             format!("valid_until {until} is before valid_from {from}"),
         );
     }
-    let scope = raw.scope.as_ref().map(|s| c.scope(s));
+    let scope = raw.ambito.as_ref().map(|s| c.ambito(s));
     let rate = c.rate("limits", &raw.limits.per_second, &raw.limits.burst);
     let daily_quota = c.positive("limits.daily_quota", &raw.limits.daily_quota);
     let lotes = raw.limits.lotes.as_ref().map(|b| {
@@ -143,7 +143,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
             "[limits.lotes] is the budget of the batches an agreement sends: it needs RecepcionLotes granted",
         );
     }
-    if let Some(scope) = &raw.scope
+    if let Some(scope) = &raw.ambito
         && grants.contains_key(&Operation::ConsultarAccesos)
     {
         c.issue(
@@ -151,7 +151,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
             "a comuna-scoped agreement cannot be granted ConsultarAccesos (access reports are national)",
         );
     }
-    if raw.scope.is_none()
+    if raw.ambito.is_none()
         && let Some((name, _)) = raw
             .operations
             .iter()
@@ -160,7 +160,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
     {
         c.issue(
             name,
-            "TrabajarEncuestaje is for a municipality: the agreement needs the scope (comuna) whose survey requests it works",
+            "TrabajarEncuestaje is for a municipality: the agreement needs the ambito (comuna) whose survey requests it works",
         );
     }
 
@@ -180,7 +180,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
                 None => None,
                 Some(budget) => Some(budget?),
             },
-            scope: match scope {
+            ambito: match scope {
                 None => None,
                 Some(cut) => Some(cut?),
             },
@@ -266,12 +266,12 @@ impl Checker<'_> {
         date
     }
 
-    fn scope(&mut self, scope: &Spanned<String>) -> Option<Cut> {
+    fn ambito(&mut self, scope: &Spanned<String>) -> Option<Cut> {
         Cut::parse(scope.get_ref())
             .map_err(|e| {
                 self.issue(
                     scope,
-                    format!("scope {:?} is not a comuna code ({e})", scope.get_ref()),
+                    format!("ambito {:?} is not a comuna code ({e})", scope.get_ref()),
                 );
             })
             .ok()

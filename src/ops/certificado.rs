@@ -91,7 +91,7 @@ pub fn responder(
         return Err(ApiError::no_encontrado());
     };
     if convenio
-        .scope
+        .ambito
         .as_ref()
         .is_some_and(|cut| cut.as_str() != household.cut)
     {

@@ -113,7 +113,7 @@ pub fn responder(
     today: NaiveDate,
 ) -> Result<Elegibilidad, ApiError> {
     check_program(convenio, rules, programa)?;
-    consultar(conn, rules, run, programa, convenio.scope, today)
+    consultar(conn, rules, run, programa, convenio.ambito, today)
 }
 
 /// ConsultarElegibilidad (REST `GET /api/v1/personas/{run}/elegibilidad/{programa}`, SOAP

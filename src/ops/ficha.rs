@@ -220,7 +220,7 @@ pub async fn consultar(broker: Arc<Broker>, mut call: Call, run: Option<Run>) ->
             con_integrantes,
         } = key;
         reading
-            .judge(run, admission.convenio.scope, con_integrantes)
+            .judge(run, admission.convenio.ambito, con_integrantes)
             .answer()
     };
     broker.call_grouped(call, key, read_group, answer).await

@@ -182,7 +182,7 @@ pub fn responder(
     };
     check_grant(convenio, &claim)?;
     let reserva = admission.reservar_validacion(run)?;
-    let answer = validar(conn, run, &claim, convenio.scope);
+    let answer = validar(conn, run, &claim, convenio.ambito);
     if answer.as_ref().is_ok_and(|a| !a.coincide_todo()) {
         // The place stays taken: this comparison did not match.
         drop(reserva);

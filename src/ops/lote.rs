@@ -201,7 +201,7 @@ fn responder(
     Ok(consultar(
         conn,
         runs,
-        convenio.scope,
+        convenio.ambito,
         ficha::ve_integrantes(convenio),
         Some(&admission.pool),
     )?)

@@ -140,7 +140,7 @@ impl Envio {
             clave_proveedor,
             transporte,
             id_mensaje,
-            alcance: convenio.scope,
+            alcance: convenio.ambito,
         }
     }
 }

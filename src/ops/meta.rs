@@ -37,7 +37,7 @@ pub fn allowed_methods(convenio: &Convenio) -> OperacionesPermitidas {
         proposito: convenio.purpose.clone(),
         vigente_desde: convenio.valid_from,
         vigente_hasta: convenio.valid_until,
-        ambito_comuna: convenio.scope.map(|c| c.to_string()),
+        ambito_comuna: convenio.ambito.map(|c| c.to_string()),
         operaciones: convenio
             .grants
             .iter()

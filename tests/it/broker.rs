@@ -816,7 +816,7 @@ per_backend!(
                 let reply = broker.clone().call(call, move |adm, conn| {
                     let members = ficha::ve_integrantes(&adm.convenio);
                     ficha::read(conn, run, members)?
-                        .judge(run, adm.convenio.scope, members)
+                        .judge(run, adm.convenio.ambito, members)
                         .answer()
                 });
                 alone.push(answer(reply.await));

@@ -346,7 +346,7 @@ per_backend!(
         let muni = format!("{}{}", &muni[..start], &muni[end..]);
         let unscoped = muni
             .replace("id = \"muni-13101\"", "id = \"certificador\"")
-            .replace("scope = \"13101\"\n", "")
+            .replace("ambito = \"13101\"\n", "")
             .replace(
                 "subject_cn = \"muni-13101\"",
                 "subject_cn = \"certificador\"",

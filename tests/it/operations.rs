@@ -58,7 +58,7 @@ per_backend!(
         for convenio in set.iter() {
             let id = convenio.id.as_str();
             let client = node.client(Some(id));
-            let scope = convenio.scope.map(|c| c.to_string());
+            let scope = convenio.ambito.map(|c| c.to_string());
             let run = registry::with_ficha(&mut node.db(), scope.as_deref());
             let (nombres, paterno, materno, nacimiento) = registry::identity(&mut node.db(), run);
 

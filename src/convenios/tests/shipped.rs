@@ -64,7 +64,7 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
             a.id.as_str() == "operador"
         );
         let scoped = a.id.as_str().starts_with("muni-");
-        assert_eq!(a.scope.is_some(), scoped, "{}", a.id);
+        assert_eq!(a.ambito.is_some(), scoped, "{}", a.id);
     }
     let all = |op: Operation| sorted(op.fields().to_vec());
     let ops = |id: &str| {
@@ -162,7 +162,7 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
 
     for (id, cut) in [("muni-13101", "13101"), ("muni-05101", "05101")] {
         let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
-        assert_eq!(a.scope.map(|c| c.to_string()).as_deref(), Some(cut));
+        assert_eq!(a.ambito.map(|c| c.to_string()).as_deref(), Some(cut));
         assert_eq!(
             ops(id),
             [

@@ -14,7 +14,7 @@ fn the_template_of_these_tests_loads() {
         FieldSet::new(["run", "puntaje"])
     );
     assert!(a.grant(ValidarIdentidad).is_none());
-    assert_eq!(a.scope, None);
+    assert_eq!(a.ambito, None);
 }
 
 #[test]
@@ -256,20 +256,31 @@ fn limits_must_be_positive() {
     );
 }
 
+/// `scope` became `ambito` (2026-12): a file that still says so is refused, naming the key,
+/// rather than read as a national agreement.
 #[test]
-fn scope_must_be_a_comuna() {
+fn the_old_scope_key_is_refused() {
+    let old = good("demo").replace(
+        "valid_until = 2028-12-31",
+        "valid_until = 2028-12-31\nscope = \"13101\"",
+    );
+    one_issue(&old, "scope", "unknown field `scope`");
+}
+
+#[test]
+fn ambito_must_be_a_comuna() {
     let g = good("demo");
     let with = |s: &str| {
         g.replace(
             "valid_until = 2028-12-31",
-            &format!("valid_until = 2028-12-31\nscope = \"{s}\""),
+            &format!("valid_until = 2028-12-31\nambito = \"{s}\""),
         )
     };
-    one_issue(&with("99999"), "scope", "no comuna has that code");
-    one_issue(&with("131"), "scope", "five digits");
+    one_issue(&with("99999"), "ambito", "no comuna has that code");
+    one_issue(&with("131"), "ambito", "five digits");
     let set = ConvenioSet::load_dir(write_all(&[("demo.toml", &with("05101"))]).path()).unwrap();
     assert_eq!(
-        set.iter().next().unwrap().scope,
+        set.iter().next().unwrap().ambito,
         Some(Cut::parse("05101").unwrap())
     );
 }
@@ -368,9 +379,9 @@ fn eligibility_must_list_its_programs() {
 fn a_scoped_convenio_cannot_read_access_reports() {
     let g = good("demo");
     let text = format!(
-        "scope = \"13101\"\n{g}[operations.ConsultarAccesos]\nfields = [\"run\", \"accesos.fecha\"]\n"
+        "ambito = \"13101\"\n{g}[operations.ConsultarAccesos]\nfields = [\"run\", \"accesos.fecha\"]\n"
     );
-    one_issue(&text, "scope =", "cannot be granted ConsultarAccesos");
+    one_issue(&text, "ambito =", "cannot be granted ConsultarAccesos");
 }
 
 #[test]
@@ -380,9 +391,9 @@ fn working_survey_requests_needs_a_scope() {
     one_issue(
         &format!("{g}{grant}"),
         "[operations.TrabajarEncuestaje]",
-        "needs the scope",
+        "needs the ambito",
     );
-    let scoped = format!("scope = \"13101\"\n{g}{grant}");
+    let scoped = format!("ambito = \"13101\"\n{g}{grant}");
     assert!(ConvenioSet::load_dir(write_all(&[("demo.toml", &scoped)]).path()).is_ok());
 }
 

@@ -36,7 +36,7 @@ pub(super) fn solicitar(
     plazo_dias: u32,
     today: NaiveDate,
 ) -> Result<Encuestaje, ApiError> {
-    let cut = match convenio.scope {
+    let cut = match convenio.ambito {
         Some(scope) => municipal(conn, scope, solicitud)?,
         None => nacional(conn, solicitud)?,
     };
