@@ -36,7 +36,7 @@ pub use read::{
     failed_validations_since, verify,
 };
 pub use row::GENESIS_HASH;
-pub use writer::{AuditLog, Durability};
+pub use writer::{AuditHealth, AuditLog, Durability};
 
 /// What happened in one request, as the transport and operation layers saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,7 @@
 
 mod coalesce;
 mod limits;
+mod metrics;
 mod publico;
 mod record;
 mod refusals;
@@ -35,7 +36,7 @@ use crate::config::Config;
 use crate::convenios::{Convenio, ConvenioErrors, ConvenioSet};
 use crate::db::{DbConnection, Pool};
 use crate::domain::{ConvenioId, Run};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::projection::Project;
 use crate::reglas::Rules;
 use crate::tls::ClientIdentity;
@@ -43,6 +44,7 @@ use crate::tls::ClientIdentity;
 use coalesce::Groups;
 pub use coalesce::{GroupStats, ReadGroup};
 pub use limits::{ConvenioLimits, Limits, Used};
+pub use metrics::BrokerMetrics;
 use record::{Disclosed, RecordDraft};
 pub use refusals::{Omitidos, Refusals};
 pub use replay::ReplayGuard;
@@ -303,6 +305,8 @@ pub struct Broker {
     /// Provider batches in progress per agreement (`broker.lotes_max_concurrent` each).
     lotes_en_curso: Mutex<HashMap<ConvenioId, Arc<Semaphore>>>,
     pub audit: AuditLog,
+    /// What `/metrics` shows of the broker ([`Broker::register_metrics`]).
+    pub metrics: BrokerMetrics,
     pub rules: Arc<Rules>,
     pub pool: Pool,
     pub config: Arc<Config>,
@@ -413,10 +417,58 @@ impl Broker {
             lotes_en_curso: Mutex::new(HashMap::new()),
             policy: ArcSwap::from_pointee(Policy { convenios, limits }),
             audit,
+            metrics: BrokerMetrics::default(),
             rules: Arc::new(rules),
             pool,
             config,
         }
+    }
+
+    /// Adds what the broker and its audit log measure to a scrape's `registry`, with each
+    /// agreement's quota left today read now.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        let policy = self.policy();
+        let today = local_today();
+        self.metrics.cupo.clear();
+        for convenio in policy.convenios.iter() {
+            for (budget, limits) in [
+                ("consultas", policy.limits.get(&convenio.id)),
+                ("lotes", policy.limits.lotes(&convenio.id)),
+            ] {
+                if let Some(limits) = limits
+                    && (budget == "consultas" || policy.limits.lotes_apart(&convenio.id))
+                {
+                    let left = i64::try_from(limits.remaining(today)).unwrap_or(i64::MAX);
+                    let cupo = metrics::Cupo {
+                        convenio: convenio.id.to_string(),
+                        budget,
+                    };
+                    self.metrics.cupo.get_or_create(&cupo).set(left);
+                }
+            }
+        }
+        let en_curso: usize = self
+            .lotes_en_curso
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .map(|places| {
+                self.config
+                    .broker
+                    .lotes_max_concurrent
+                    .saturating_sub(places.available_permits())
+            })
+            .sum();
+        self.metrics
+            .lotes_en_curso
+            .set(i64::try_from(en_curso).unwrap_or(i64::MAX));
+        self.metrics.register(registry);
+        registry.register(
+            "siis_lookup_group_size",
+            "Single lookups read together on one connection (broker.lookup_group_max at most)",
+            self.groups.sizes(),
+        );
+        self.audit.register_metrics(registry);
     }
 
     /// The agreements in force now (and their limits).
@@ -629,6 +681,12 @@ impl Broker {
             }) => {
                 let id = convenio.as_ref().map(|a| a.id.as_str());
                 if let Err(retry) = self.refusals.admit(call.identity.as_deref(), id, charged) {
+                    draft.count(
+                        &self.metrics,
+                        id,
+                        ErrorCode::LimiteExcedido.as_str(),
+                        charged,
+                    );
                     return Reply {
                         message_id,
                         convenio: convenio.map(|a| a.id.clone()),
@@ -694,12 +752,14 @@ impl Broker {
             return Err(ApiError::unavailable());
         };
         let pool = self.pool.clone();
+        let pool_wait = self.metrics.pool_wait.clone();
         actix_web::web::block(move || {
             let _permit = permit;
             let mut conn = pool.get_timeout(left).map_err(|e| {
                 tracing::error!(error = %e, "no registry connection");
                 ApiError::unavailable()
             })?;
+            pool_wait.observe(waited.elapsed().as_secs_f64());
             work(&mut conn)
         })
         .await
@@ -832,6 +892,12 @@ impl Broker {
         disclosed: Disclosed,
         charged: u64,
     ) -> Reply<T> {
+        draft.count(
+            &self.metrics,
+            convenio.as_ref().map(|c| c.id.as_str()),
+            RecordDraft::outcome(&result, &disclosed),
+            charged,
+        );
         let written = if disclosed.audited {
             Ok(())
         } else {

@@ -62,8 +62,12 @@ pub struct ListenConfig {
     pub agency: SocketAddr,
     /// Public: TLS without client certificate (certificate verification, docs).
     pub public: SocketAddr,
-    /// Administration: plain HTTP, loopback only (health, readiness, metrics, reload).
+    /// Administration: plain HTTP (health, readiness, metrics, reload), on a loopback address
+    /// unless `admin_allow` names the networks that may reach it.
     pub admin: SocketAddr,
+    /// Networks (CIDR) besides loopback whose requests the admin listener serves: a probe or a
+    /// Prometheus scraper in a container network. Required for a non-loopback `admin`.
+    pub admin_allow: Vec<ipnet::IpNet>,
     /// HTTP worker threads per TLS listener (0 = one per core).
     pub workers: usize,
 }
@@ -121,13 +125,25 @@ pub struct BrokerConfig {
     pub failed_validations_per_day: u32,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuditConfig {
     /// `fsync` (default): every answer waits until its audit record is flushed to disk.
     /// `os`: the record is handed to the operating system before the answer and flushed at
     /// checkpoints; it survives a crash of the node, not a power loss. See docs/audit.md, *Durability*.
     pub durability: crate::audit::Durability,
+    /// `/readyz` answers 503 `AUDITORIA_DETENIDA` once audit records have waited this many
+    /// seconds with the writer making no progress.
+    pub stall_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            durability: crate::audit::Durability::default(),
+            stall_secs: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -291,6 +307,7 @@ impl Default for ListenConfig {
             agency: SocketAddr::from(([127, 0, 0, 1], 8443)),
             public: SocketAddr::from(([127, 0, 0, 1], 8444)),
             admin: SocketAddr::from(([127, 0, 0, 1], 8480)),
+            admin_allow: Vec::new(),
             workers: 0,
         }
     }
@@ -375,11 +392,15 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        if !self.listen.admin.ip().is_loopback() {
+        if !self.listen.admin.ip().is_loopback() && self.listen.admin_allow.is_empty() {
             return Err(ConfigError(format!(
-                "listen.admin must be a loopback address, not {}",
+                "listen.admin must be a loopback address, not {}, unless listen.admin_allow \
+                 names the networks that may reach it",
                 self.listen.admin
             )));
+        }
+        if self.audit.stall_secs == 0 {
+            return Err(ConfigError("audit.stall_secs must be at least 1".into()));
         }
         if self.database.pool_timeout_secs == 0 {
             return Err(ConfigError(
@@ -546,6 +567,31 @@ mod tests {
         assert!(old.contains("agreements"), "{old}");
         let env = load_in_jail("", &[("SIIS__AGREEMENTS__DIR", "a")]).unwrap_err();
         assert!(env.contains("agreements"), "{env}");
+    }
+
+    /// A non-loopback admin listener needs the networks it serves; a network that is not CIDR
+    /// is refused, naming the key.
+    #[test]
+    fn the_admin_listener_leaves_loopback_only_with_its_networks() {
+        let file = "[listen]\nadmin = \"0.0.0.0:8480\"\nadmin_allow = [\"10.0.0.0/8\"]\n";
+        let config = load_in_jail(file, &[]).unwrap();
+        assert_eq!(config.listen.admin_allow, ["10.0.0.0/8".parse().unwrap()]);
+        let env = load_in_jail(
+            "",
+            &[
+                ("SIIS__LISTEN__ADMIN", "0.0.0.0:8480"),
+                (
+                    "SIIS__LISTEN__ADMIN_ALLOW",
+                    "[\"172.16.0.0/12\", \"fd00::/8\"]",
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(env.listen.admin_allow.len(), 2);
+        let bad = load_in_jail("[listen]\nadmin_allow = [\"10.0.0.0\"]\n", &[]).unwrap_err();
+        assert!(bad.contains("listen.admin_allow"), "{bad}");
+        let stall = load_in_jail("[audit]\nstall_secs = 0\n", &[]).unwrap_err();
+        assert!(stall.contains("audit.stall_secs"), "{stall}");
     }
 
     #[test]

@@ -145,6 +145,13 @@ error_codes! {
     // The admin listener.
     ConveniosInvalidos = "CONVENIOS_INVALIDOS", 422, ADMIN, "Convenios inválidos";
     CrlInvalida = "CRL_INVALIDA", 422, ADMIN, "Lista de revocación inválida";
+    /// `/readyz`: audit records wait with the writer making no progress, or the WAL
+    /// checkpoint thread stopped.
+    AuditoriaDetenida = "AUDITORIA_DETENIDA", 503, ADMIN, "Auditoría detenida";
+    /// `/readyz`: a SQLite write-ahead log is past `database.wal_limit_mb`.
+    WalExcedido = "WAL_EXCEDIDO", 503, ADMIN, "Registro de escritura anticipada excedido";
+    /// A request to the admin listener from an address outside `listen.admin_allow`.
+    AdminNoPermitido = "ADMIN_NO_PERMITIDO", 403, ADMIN, "Dirección no permitida";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -196,11 +196,14 @@ impl Node {
         };
         let admin_broker = broker.clone();
         let admin_trust = web::Data::from(trust.clone());
+        let admin_allow = web::Data::new(admin::Allow(config.listen.admin_allow.clone()));
         let admin = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(admin_broker.clone())
                 .app_data(admin_trust.clone())
+                .app_data(admin_allow.clone())
+                .wrap(actix_web::middleware::from_fn(admin::gate))
                 .configure(admin::routes)
                 .default_service(web::to(not_found))
         })

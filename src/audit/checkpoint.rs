@@ -91,6 +91,9 @@ pub struct WalFile {
 pub struct WalStatus {
     pub limit: u64,
     pub files: Vec<WalFile>,
+    /// When the checkpoint thread last finished a tick (`None` before its first, and on
+    /// PostgreSQL, which has no such thread).
+    pub ticked: Option<std::time::SystemTime>,
 }
 
 impl WalStatus {
@@ -109,6 +112,9 @@ pub(super) struct Gauge {
     /// The checkpoint the audit writer is asked to run between two groups: [`NONE`],
     /// [`RESTART`] or [`TRUNCATE`].
     asked: AtomicU8,
+    /// When the checkpoint thread last finished a tick (milliseconds since the Unix epoch; 0
+    /// before its first), for readiness: a thread that stopped ticking no longer bounds a WAL.
+    ticked_ms: AtomicU64,
 }
 
 const NONE: u8 = 0;
@@ -162,10 +168,22 @@ impl Gauge {
                 refused: self.refused[n].load(Ordering::Relaxed),
             })
             .collect();
+        let ticked = match self.ticked_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(std::time::UNIX_EPOCH + Duration::from_millis(ms)),
+        };
         WalStatus {
             limit: self.limit.load(Ordering::Relaxed),
             files,
+            ticked,
         }
+    }
+
+    fn ticked(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.ticked_ms.store(now, Ordering::Relaxed);
     }
 }
 
@@ -224,6 +242,9 @@ pub(super) fn run(
             none => open(&manager, &mut wals).map(|c| none.insert(c)),
         }
         .and_then(|c| tick(c, &mut wals, limit, &gauge));
+        if done.is_ok() {
+            gauge.ticked();
+        }
         if let Err(error) = done {
             tracing::warn!(error = %error, "WAL checkpoint failed; retried at the next tick");
             conn = None;

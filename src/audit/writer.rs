@@ -6,6 +6,11 @@ use std::thread::JoinHandle;
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge as PromGauge};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
 use tokio::sync::oneshot;
 
 use super::checkpoint::{self, Gauge, WalLimit, WalStatus};
@@ -41,6 +46,60 @@ struct Inner {
     index_commits: Arc<AtomicU64>,
     url: DatabaseUrl,
     wal: Arc<Gauge>,
+    wal_every: std::time::Duration,
+    progress: Arc<Progress>,
+}
+
+/// How far the writer has got, for `/metrics` and readiness.
+struct Progress {
+    /// Records queued and not yet committed (or failed).
+    queued: AtomicU64,
+    /// When the writer last took a group or finished one (ms since the Unix epoch).
+    moved_ms: AtomicU64,
+    /// How long each group's transaction took.
+    commit_seconds: Histogram,
+    /// When the log was opened (ms since the Unix epoch).
+    started_ms: u64,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            queued: AtomicU64::new(0),
+            moved_ms: AtomicU64::new(now_ms()),
+            // 0.1 ms to about 3 s.
+            commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
+            started_ms: now_ms(),
+        }
+    }
+
+    fn started_ms(&self) -> u64 {
+        self.started_ms
+    }
+
+    fn moved(&self) {
+        self.moved_ms.store(now_ms(), Ordering::Relaxed);
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// What readiness asks of the audit log ([`AuditLog::health`]).
+#[derive(Debug, Clone)]
+pub struct AuditHealth {
+    /// Records waiting for their commit.
+    pub queued: u64,
+    /// How long records have waited with the writer making no progress (`None` when none
+    /// waits).
+    pub writer_stalled_for: Option<std::time::Duration>,
+    /// How long since the WAL checkpoint thread last finished a tick, when it is late: more
+    /// than ten of its periods (SQLite only; `None` on time or on PostgreSQL).
+    pub checkpoints_late_by: Option<std::time::Duration>,
+    pub wal: WalStatus,
 }
 
 impl AuditLog {
@@ -90,7 +149,9 @@ impl AuditLog {
         let (queue, inbox) = mpsc::channel();
         let commits = Arc::new(AtomicU64::new(0));
         let wal = Arc::new(Gauge::new(wal_limit));
+        let progress = Arc::new(Progress::new());
         let writer = Writer {
+            progress: Arc::clone(&progress),
             manager,
             durability,
             wal_limit,
@@ -113,6 +174,8 @@ impl AuditLog {
                 index_commits,
                 url: url.clone(),
                 wal,
+                wal_every: wal_limit.every,
+                progress,
             }),
         })
     }
@@ -138,10 +201,14 @@ impl AuditLog {
     ) -> Result<oneshot::Receiver<Result<AuditId, AuditError>>, AuditError> {
         let pending = Pending::new(record)?;
         let (reply, answer) = oneshot::channel();
+        self.inner.progress.queued.fetch_add(1, Ordering::Relaxed);
         self.inner
             .queue
             .send(Message::Append(Box::new(pending), reply))
-            .map_err(|_| AuditError::Closed)?;
+            .map_err(|_| {
+                self.inner.progress.queued.fetch_sub(1, Ordering::Relaxed);
+                AuditError::Closed
+            })?;
         Ok(answer)
     }
 
@@ -177,6 +244,70 @@ impl AuditLog {
     pub fn wal(&self) -> WalStatus {
         self.inner.wal.status(&self.inner.url)
     }
+
+    /// Whether the writer and the checkpoint thread keep up: records waiting with no progress
+    /// for a while, or a checkpoint thread that stopped ticking, make the node not ready.
+    pub fn health(&self) -> AuditHealth {
+        let progress = &self.inner.progress;
+        let queued = progress.queued.load(Ordering::Relaxed);
+        let since = |ms: u64| std::time::Duration::from_millis(now_ms().saturating_sub(ms));
+        let wal = self.wal();
+        let checkpoints_late_by = match (self.inner.url.wal_files().is_empty(), wal.ticked) {
+            (true, _) => None,
+            (false, ticked) => {
+                let age = ticked
+                    .and_then(|t| t.elapsed().ok())
+                    .unwrap_or_else(|| since(progress.started_ms()));
+                (age > self.inner.wal_every * 10).then_some(age)
+            }
+        };
+        AuditHealth {
+            queued,
+            writer_stalled_for: (queued > 0)
+                .then(|| since(progress.moved_ms.load(Ordering::Relaxed))),
+            checkpoints_late_by,
+            wal,
+        }
+    }
+
+    /// Adds the audit log's measures to a scrape's `registry`.
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        let progress = &self.inner.progress;
+        registry.register(
+            "siis_audit_queue",
+            "Audit records waiting for their group commit",
+            ConstGauge::new(
+                i64::try_from(progress.queued.load(Ordering::Relaxed)).unwrap_or(i64::MAX),
+            ),
+        );
+        registry.register_with_unit(
+            "siis_audit_commit_duration",
+            "Time each audit group commit took (one transaction, fsync included)",
+            Unit::Seconds,
+            progress.commit_seconds.clone(),
+        );
+        registry.register(
+            "siis_audit_commits",
+            "Audit group commits since start",
+            ConstCounter::new(self.commits()),
+        );
+        registry.register(
+            "siis_audit_index_commits",
+            "Commits of the audit log's by-person index since start",
+            ConstCounter::new(self.index_commits()),
+        );
+        let wal: Family<Vec<(&'static str, String)>, PromGauge> = Family::default();
+        for file in self.wal().files {
+            wal.get_or_create(&vec![("schema", file.schema.to_owned())])
+                .set(i64::try_from(file.bytes).unwrap_or(i64::MAX));
+        }
+        registry.register_with_unit(
+            "siis_wal_size",
+            "Size of each SQLite write-ahead log as the checkpoint thread last saw it",
+            Unit::Bytes,
+            wal,
+        );
+    }
 }
 
 /// The last committed record: the next one gets `id + 1` and links to `hash`.
@@ -186,6 +317,7 @@ struct Head {
 }
 
 struct Writer {
+    progress: Arc<Progress>,
     manager: ConnectionManager,
     durability: Durability,
     wal_limit: WalLimit,
@@ -239,6 +371,7 @@ impl Writer {
     fn serve(&mut self) {
         // Blocks for the first message; stops when every AuditLog is dropped.
         while let Ok(first) = self.inbox.recv() {
+            self.progress.moved();
             let mut group = Vec::new();
             let mut stop = false;
             match first {
@@ -271,7 +404,16 @@ impl Writer {
     /// Writes one group and answers its waiters: every one gets its id, or every one an error.
     /// Then hands the group's index rows to the index thread.
     fn commit(&mut self, group: Vec<(Box<Pending>, Reply)>) {
-        match self.write(group.iter().map(|(pending, _)| &**pending)) {
+        let started = std::time::Instant::now();
+        let written = self.write(group.iter().map(|(pending, _)| &**pending));
+        self.progress
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.progress
+            .queued
+            .fetch_sub(group.len() as u64, Ordering::Relaxed);
+        self.progress.moved();
+        match written {
             Ok(committed) => {
                 self.commits.fetch_add(1, Ordering::Relaxed);
                 for (id, (_, reply)) in (committed.first..).zip(group) {

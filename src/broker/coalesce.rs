@@ -17,6 +17,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::time::Instant;
 
@@ -55,11 +56,23 @@ struct Coalescer<K, V> {
 }
 
 /// Groups read since start, over every key type.
-#[derive(Default)]
 struct Counters {
     groups: AtomicU64,
     reads: AtomicU64,
     largest: AtomicU64,
+    /// Each group's size, for `/metrics` (`siis_lookup_group_size`).
+    sizes: Histogram,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            groups: AtomicU64::default(),
+            reads: AtomicU64::default(),
+            largest: AtomicU64::default(),
+            sizes: super::metrics::group_sizes(),
+        }
+    }
 }
 
 /// Groups of reads read together since start: how many, how many reads they held, and the
@@ -95,6 +108,11 @@ impl Groups {
             stats: Arc::default(),
             queued: Arc::default(),
         }
+    }
+
+    /// The sizes of the groups read so far (shared with a scrape's registry).
+    pub fn sizes(&self) -> Histogram {
+        self.stats.sizes.clone()
     }
 
     pub fn stats(&self) -> GroupStats {
@@ -201,6 +219,7 @@ impl<K: Send + 'static, V: Send + 'static> Coalescer<K, V> {
         self.stats.groups.fetch_add(1, Ordering::Relaxed);
         self.stats.reads.fetch_add(size as u64, Ordering::Relaxed);
         self.stats.largest.fetch_max(size as u64, Ordering::Relaxed);
+        self.stats.sizes.observe(size as f64);
         tracing::debug!(reads = size, "reads read together");
         let readings = (self.read)(&mut conn, &keys);
         // One reading per key, in order, or none is handed out: a reading given to the wrong

@@ -99,6 +99,13 @@ impl ConvenioLimits {
         u64::from(self.burst.get())
     }
 
+    /// What today's quota has left (the whole quota on a day nothing was charged yet).
+    pub fn remaining(&self, today: NaiveDate) -> u64 {
+        let (day, used) = self.used();
+        let used = if day < today { 0 } else { used };
+        self.budget.daily_quota.saturating_sub(used)
+    }
+
     fn used(&self) -> (NaiveDate, u64) {
         *self.used.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 
-use super::{Call, Transport};
+use super::{BrokerMetrics, Call, Transport};
 use crate::audit::AuditRecord;
 use crate::convenios::Convenio;
 use crate::domain::Run;
@@ -58,6 +58,27 @@ impl RecordDraft {
         }
     }
 
+    /// Counts a request in the broker's metrics: its outcome `code` and the persons it took.
+    pub fn count(&self, metrics: &BrokerMetrics, convenio: Option<&str>, code: &str, charged: u64) {
+        metrics.answered(
+            convenio,
+            self.operation,
+            self.transport.as_str(),
+            code,
+            charged,
+            self.started.elapsed(),
+        );
+    }
+
+    /// The outcome code an answer's record keeps: `OK`, what the answer says when it is not a
+    /// plain one (`NO_COINCIDE`), or the error's code.
+    pub fn outcome<'a, T>(result: &'a Result<T, ApiError>, disclosed: &Disclosed) -> &'a str {
+        match result {
+            Ok(_) => disclosed.outcome.unwrap_or("OK"),
+            Err(e) => e.audit_outcome(),
+        }
+    }
+
     /// The record of an answer (`Ok`) or a refusal, under `convenio` if one was identified,
     /// that took `charged` units of that agreement's daily quota.
     pub fn record<T>(
@@ -67,15 +88,15 @@ impl RecordDraft {
         disclosed: &Disclosed,
         charged: u64,
     ) -> AuditRecord {
-        let (outcome, status, fields) = match result {
+        let outcome = Self::outcome(result, disclosed);
+        let (status, fields) = match result {
             Ok(_) => (
-                disclosed.outcome.unwrap_or("OK"),
                 disclosed.status.unwrap_or(200),
                 disclosed.fields.iter().map(|f| (*f).to_owned()).collect(),
             ),
             // The status the caller received: on SOAP an outcome (no data, bad parameter) is a
             // normal 200 answer with its estadoSobre, and a Fault travels with 500 or 400.
-            Err(e) => (e.audit_outcome(), self.transport.status_of(e), Vec::new()),
+            Err(e) => (self.transport.status_of(e), Vec::new()),
         };
         let mut subjects = match (result, &disclosed.subjects) {
             (Ok(_), Some(subjects)) => subjects.clone(),

@@ -57,12 +57,24 @@ where
         transporte: pedido.transporte,
         id_mensaje: call.message_id.clone(),
     };
-    broker
+    let reply = Arc::clone(&broker)
         .call_write_reading(
             call,
             move |admission| lotes::comprobar_tipo(&admission.convenio, tipo),
             contenido,
             recepcion,
         )
-        .await
+        .await;
+    if let (Ok(informe), Some(convenio)) = (&reply.result, &reply.convenio)
+        && !informe.repetido
+    {
+        broker.metrics.lote(
+            convenio.as_str(),
+            &informe.tipo,
+            informe.leidos,
+            informe.aplicados,
+            informe.rechazados,
+        );
+    }
+    reply
 }

@@ -12,6 +12,7 @@ mod escrituras;
 mod estadisticas;
 mod limites;
 mod lotes;
+mod metricas;
 mod modulos;
 mod node;
 mod operations;

@@ -307,6 +307,10 @@ pub struct Setup {
     pub failed_validations_per_day: Option<u32>,
     /// `broker.lotes_max_concurrent` (default: the node's).
     pub lotes_max_concurrent: Option<usize>,
+    /// `audit.stall_secs` (default: the node's).
+    pub audit_stall_secs: Option<u64>,
+    /// `database.wal_limit_mb` (default: the node's).
+    pub wal_limit_mb: Option<u64>,
 }
 
 impl TestNode {
@@ -344,6 +348,12 @@ impl TestNode {
         }
         if let Some(max) = setup.lotes_max_concurrent {
             config.broker.lotes_max_concurrent = max;
+        }
+        if let Some(secs) = setup.audit_stall_secs {
+            config.audit.stall_secs = secs;
+        }
+        if let Some(mb) = setup.wal_limit_mb {
+            config.database.wal_limit_mb = mb;
         }
         if !setup.revoked.is_empty() {
             let ids: Vec<ConvenioId> = setup
