@@ -17,6 +17,7 @@ mod checkpoint;
 mod index;
 mod read;
 mod row;
+pub mod signed;
 mod writer;
 
 #[cfg(test)]

@@ -180,8 +180,18 @@ enum ConveniosCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Walk the hash chain and name the first broken record.
-    Verify,
+    /// Walk the hash chain and name the first broken record; with --checkpoints, also check
+    /// that the log still holds every record a signed checkpoint covers (a rewrite or a
+    /// truncation before the last checkpoint is caught).
+    Verify {
+        /// A checkpoint file (`audit.checkpoints`, or a copy shipped elsewhere).
+        #[arg(long, value_name = "FILE")]
+        checkpoints: Option<PathBuf>,
+        /// The public key checkpoints are signed with (default: beside
+        /// audit.clave_checkpoints, `tls.dir/auditoria.pem`).
+        #[arg(long, value_name = "FILE")]
+        clave_publica: Option<PathBuf>,
+    },
     /// Who consulted this person's data, when, under which agreement and purpose.
     Accesos {
         /// The person's RUN (12.345.678-5, 12345678-5 or 123456785).
@@ -303,7 +313,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             crate::fsperm::warn_if_open(&config.database.url);
             let mut conn = db::ConnectionManager::new(config.database.url.clone()).open()?;
             match command {
-                AuditCommand::Verify => {
+                AuditCommand::Verify {
+                    checkpoints,
+                    clave_publica,
+                } => {
                     let report = audit::verify(&mut conn)?;
                     match report.first_broken {
                         None => {
@@ -312,6 +325,27 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                                 println!(
                                     "{} record(s) not yet in the by-person index (the node indexes them after answering; their chain was checked)",
                                     report.unindexed
+                                );
+                            }
+                            if let Some(file) = checkpoints {
+                                let key = clave_publica
+                                    .unwrap_or_else(|| config.clave_publica_checkpoints());
+                                let key = audit::signed::read_public_key(&key)?;
+                                let lines = audit::signed::read_file(&file)?;
+                                let found = audit::signed::verify(&mut conn, &lines, &key)?;
+                                if !found.problems.is_empty() {
+                                    for problem in &found.problems {
+                                        eprintln!("{}: {problem}", file.display());
+                                    }
+                                    anyhow::bail!(
+                                        "{} of {} checkpoint(s) do not match the audit log",
+                                        found.problems.len(),
+                                        found.checked
+                                    );
+                                }
+                                println!(
+                                    "{} checkpoint(s) verified: the log holds every record they signed",
+                                    found.checked
                                 );
                             }
                             Ok(())

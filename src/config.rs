@@ -135,6 +135,17 @@ pub struct AuditConfig {
     /// `/readyz` answers 503 `AUDITORIA_DETENIDA` once audit records have waited this many
     /// seconds with the writer making no progress.
     pub stall_secs: u64,
+    /// How often the node signs the chain's head into the checkpoint file (`audit::signed`).
+    pub checkpoint_secs: u64,
+    /// The checkpoint file (JSON lines, appended). Default: beside a SQLite registry
+    /// (`siis.db` → `siis-checkpoints.jsonl`), `var/siis-checkpoints.jsonl` on PostgreSQL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<PathBuf>,
+    /// The key that signs checkpoints (Ed25519, PKCS#8 PEM). Default:
+    /// `tls.dir/auditoria-key.pem`, which `siis pki dev` writes; its public key beside it
+    /// (`auditoria.pem`) is what `siis audit verify --checkpoints` checks with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clave_checkpoints: Option<PathBuf>,
 }
 
 impl Default for AuditConfig {
@@ -142,6 +153,9 @@ impl Default for AuditConfig {
         AuditConfig {
             durability: crate::audit::Durability::default(),
             stall_secs: 10,
+            checkpoint_secs: 60,
+            checkpoints: None,
+            clave_checkpoints: None,
         }
     }
 }
@@ -193,8 +207,47 @@ impl Default for CertificadosConfig {
 /// and of its public key.
 pub const DOC_KEY: &str = "documentos-key.pem";
 pub const DOC_PUB: &str = "documentos.pem";
+/// File names, inside the TLS folder, of the key that signs audit checkpoints and of its
+/// public key.
+pub const AUDIT_KEY: &str = "auditoria-key.pem";
+pub const AUDIT_PUB: &str = "auditoria.pem";
 
 impl Config {
+    /// The audit checkpoint key's path (explicit, or beside the TLS material).
+    pub fn clave_checkpoints(&self) -> PathBuf {
+        self.audit
+            .clave_checkpoints
+            .clone()
+            .unwrap_or_else(|| self.tls.dir.join(AUDIT_KEY))
+    }
+
+    /// The public key checkpoints verify with: beside the private key.
+    pub fn clave_publica_checkpoints(&self) -> PathBuf {
+        let key = self.clave_checkpoints();
+        match key.file_name().and_then(|n| n.to_str()) {
+            Some(name) if name.ends_with("-key.pem") => {
+                key.with_file_name(name.replace("-key.pem", ".pem"))
+            }
+            _ => key.with_extension("pub.pem"),
+        }
+    }
+
+    /// The checkpoint file's path (explicit, or beside a SQLite registry).
+    pub fn checkpoints(&self) -> PathBuf {
+        self.audit
+            .checkpoints
+            .clone()
+            .unwrap_or_else(|| match &self.database.url {
+                crate::db::DatabaseUrl::Sqlite(path) => {
+                    let stem = path
+                        .file_stem()
+                        .map_or_else(|| "siis".into(), |s| s.to_string_lossy().into_owned());
+                    path.with_file_name(format!("{stem}-checkpoints.jsonl"))
+                }
+                crate::db::DatabaseUrl::Postgres(_) => PathBuf::from("var/siis-checkpoints.jsonl"),
+            })
+    }
+
     /// The document signing key's path (explicit, or beside the TLS material).
     pub fn clave_privada_documentos(&self) -> PathBuf {
         self.certificados
@@ -401,6 +454,11 @@ impl Config {
         }
         if self.audit.stall_secs == 0 {
             return Err(ConfigError("audit.stall_secs must be at least 1".into()));
+        }
+        if self.audit.checkpoint_secs == 0 {
+            return Err(ConfigError(
+                "audit.checkpoint_secs must be at least 1 (checkpoints are not optional)".into(),
+            ));
         }
         if self.database.pool_timeout_secs == 0 {
             return Err(ConfigError(

@@ -53,7 +53,7 @@ pub const CA_KEY: &str = "ca-key.pem";
 pub const SERVER_CERT: &str = "server.pem";
 pub const SERVER_KEY: &str = "server-key.pem";
 pub const CLIENTS_DIR: &str = "clients";
-pub use crate::config::{DOC_KEY, DOC_PUB};
+pub use crate::config::{AUDIT_KEY, AUDIT_PUB, DOC_KEY, DOC_PUB};
 /// The SPKI pins of the CA and of each client certificate, as `[[clients]]` blocks to paste
 /// into agreements.
 pub const PINS: &str = "pins.toml";
@@ -139,10 +139,12 @@ pub fn dev(out: &Path, convenios: &[ConvenioId]) -> Result<PkiReport, PkiError> 
         report.clients.push(id.clone());
     }
 
-    if !out.join(DOC_KEY).is_file() || !out.join(DOC_PUB).is_file() {
-        let (private, public) = generate_pem()?;
-        write_file(&out.join(DOC_PUB), &public, false, &mut report)?;
-        write_file(&out.join(DOC_KEY), &private, true, &mut report)?;
+    for (key, public) in [(DOC_KEY, DOC_PUB), (AUDIT_KEY, AUDIT_PUB)] {
+        if !out.join(key).is_file() || !out.join(public).is_file() {
+            let (private, public_pem) = generate_pem()?;
+            write_file(&out.join(public), &public_pem, false, &mut report)?;
+            write_file(&out.join(key), &private, true, &mut report)?;
+        }
     }
     let pins = pins(out, convenios)?;
     let pins_path = out.join(PINS);

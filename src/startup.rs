@@ -48,6 +48,8 @@ pub enum StartError {
         "certificados: document key: {0} (run `siis pki dev`, or set certificados.emitir = false)"
     )]
     DocumentKey(#[from] crate::ops::certificados::firma::KeyError),
+    #[error("audit checkpoints: {0}")]
+    Checkpoints(#[from] crate::audit::signed::CheckpointError),
     #[error("server: {0}")]
     Server(#[from] std::io::Error),
 }
@@ -85,6 +87,12 @@ pub struct Node {
     servers: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Writes the refusal summaries ([`Broker::spawn_refusal_summaries`]), until told to stop.
     summaries: (
+        tokio::task::JoinHandle<()>,
+        tokio::sync::oneshot::Sender<()>,
+    ),
+    /// Signs the audit chain's head every `audit.checkpoint_secs` (`audit::signed`), and once
+    /// more when the node stops.
+    checkpoints: (
         tokio::task::JoinHandle<()>,
         tokio::sync::oneshot::Sender<()>,
     ),
@@ -134,11 +142,23 @@ impl Node {
     ) -> Result<Node, StartError> {
         let certificados =
             web::Data::new(crate::ops::certificados::Servicio::from_config(&config)?);
+        let checkpoint_key = crate::audit::signed::read_private_key(&config.clave_checkpoints())?;
         let broker = web::Data::new(build_broker(&config, pool.clone())?);
         let (stop_summaries, stop) = tokio::sync::oneshot::channel();
         let summaries = (
             broker.clone().into_inner().spawn_refusal_summaries(stop),
             stop_summaries,
+        );
+        let (stop_checkpoints, stop) = tokio::sync::oneshot::channel();
+        let checkpoints = (
+            crate::audit::signed::spawn(
+                pool.clone(),
+                checkpoint_key,
+                config.checkpoints(),
+                std::time::Duration::from_secs(config.audit.checkpoint_secs),
+                stop,
+            ),
+            stop_checkpoints,
         );
         crate::ops::estadisticas::resumen::programar(&config, pool.clone());
         let state = web::Data::new(AppState {
@@ -234,6 +254,7 @@ impl Node {
             handles,
             servers,
             summaries,
+            checkpoints,
         })
     }
 
@@ -253,6 +274,10 @@ impl Node {
         let _ = stop.send(());
         let _ = summaries.await;
         self.broker.summarize_refusals().await;
+        // The last checkpoint covers every record written, the summaries' included.
+        let (checkpoints, stop) = self.checkpoints;
+        let _ = stop.send(());
+        let _ = checkpoints.await;
         self.broker.audit.shutdown();
         result
     }
@@ -261,7 +286,13 @@ impl Node {
 /// The TLS material named by the configuration. Private keys found readable beyond their
 /// owner are tightened to 0600 first, each with a warning.
 pub fn load_tls(config: &Config) -> Result<tls::TlsConfigs, StartError> {
-    tls::tighten_private_keys(&config.tls.dir, &[config.clave_privada_documentos()]);
+    tls::tighten_private_keys(
+        &config.tls.dir,
+        &[
+            config.clave_privada_documentos(),
+            config.clave_checkpoints(),
+        ],
+    );
     Ok(tls::load(&config.tls.dir, config.tls.crl.as_deref())?)
 }
 

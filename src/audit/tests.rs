@@ -16,6 +16,7 @@ use crate::db::schema::auditoria;
 use crate::db::{ConnectionManager, DatabaseUrl, DbConnection, Pool, PooledConnection, open_pool};
 
 mod reading;
+mod signed;
 mod sujetos;
 mod wal;
 mod writing;

@@ -275,3 +275,71 @@ per_backend!(
         node.stop().await;
     }
 );
+
+per_backend!(
+    async fn signed_checkpoints_let_the_command_line_catch_a_truncated_log(backend) {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                checkpoint_secs: Some(1),
+                ..Setup::default()
+            },
+        )
+        .await;
+        let client = node.client(Some("minvu"));
+        for _ in 0..3 {
+            let r = client.get(node.agency_url("/api/v1/ping")).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+        }
+        let head: i64 = auditoria::table
+            .select(diesel::dsl::max(auditoria::id))
+            .first::<Option<i64>>(&mut node.db())
+            .unwrap()
+            .unwrap();
+        let file = node.config.checkpoints();
+        let signed_head = || {
+            std::fs::read_to_string(&file)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["id"].as_i64())
+                .max()
+        };
+        for _ in 0..50 {
+            if signed_head() >= Some(head) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert!(signed_head() >= Some(head), "no checkpoint of record {head}");
+        let (file_arg, key) = (
+            file.display().to_string(),
+            node.pki.join("auditoria.pem").display().to_string(),
+        );
+        let verify = || {
+            node.siis(&[
+                "audit", "verify", "--checkpoints", &file_arg, "--clave-publica", &key,
+            ])
+        };
+        let out = verify();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("checkpoint(s) verified"));
+
+        // Someone with write access cuts the tail off: the chain that is left is intact.
+        let tamper = match backend {
+            crate::support::Backend::Sqlite => {
+                "DROP TRIGGER audit.auditoria_solo_insercion_d; \
+                 DELETE FROM auditoria WHERE id = (SELECT max(id) FROM auditoria);"
+            }
+            crate::support::Backend::Postgres => {
+                "ALTER TABLE auditoria DISABLE TRIGGER auditoria_solo_insercion; \
+                 DELETE FROM auditoria WHERE id = (SELECT max(id) FROM auditoria);"
+            }
+        };
+        node.db().batch_execute(tamper).unwrap();
+        let out = verify();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "a truncated log passed");
+        assert!(stderr.contains("truncated"), "{stderr}");
+        node.stop().await;
+    }
+);

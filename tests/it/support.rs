@@ -214,7 +214,7 @@ pub fn test_config(db: &TestDb, pki_dir: &Path, dir: &Path) -> Config {
     config.tls.dir = pki_dir.to_owned();
     config.convenios.dir = repo_path("convenios");
     config.elegibilidad.reglas = repo_path("conf/elegibilidad.toml");
-    let _ = dir;
+    config.audit.checkpoints = Some(dir.join("checkpoints.jsonl"));
     config
 }
 
@@ -311,6 +311,8 @@ pub struct Setup {
     pub audit_stall_secs: Option<u64>,
     /// `database.wal_limit_mb` (default: the node's).
     pub wal_limit_mb: Option<u64>,
+    /// `audit.checkpoint_secs` (default: the node's).
+    pub checkpoint_secs: Option<u64>,
 }
 
 impl TestNode {
@@ -354,6 +356,9 @@ impl TestNode {
         }
         if let Some(mb) = setup.wal_limit_mb {
             config.database.wal_limit_mb = mb;
+        }
+        if let Some(secs) = setup.checkpoint_secs {
+            config.audit.checkpoint_secs = secs;
         }
         if !setup.revoked.is_empty() {
             let ids: Vec<ConvenioId> = setup
