@@ -90,11 +90,38 @@ enum Command {
     },
     /// Apply a provider's batch file (lote) to the registry, exactly once, all or nothing.
     Ingest(lotes::IngestArgs),
+    /// Take a consistent copy of the registry and its audit log while the node serves
+    /// (`--out DIR`), or check one (`backup verify DIR`).
+    Backup(BackupArgs),
+    /// Put a verified backup in place of a registry that does not exist yet (SQLite) or an
+    /// empty database (PostgreSQL).
+    Restore {
+        /// The backup folder.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+    },
     /// Provider batches: generate a synthetic feed, ask which batch set a value.
     Lotes {
         #[command(subcommand)]
         command: lotes::LotesCommand,
     },
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BackupArgs {
+    #[command(subcommand)]
+    command: Option<BackupCommand>,
+    /// A new (or empty) folder for the copy and its manifest.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum BackupCommand {
+    /// Check a backup: every file's size and SHA-256, and (SQLite) the audit copy's chain and
+    /// head against the manifest.
+    Verify { dir: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,6 +289,52 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let report = progress::seed_with_progress(&mut conn, &options)?;
             progress::print_seed_report(&report, &config);
             estadisticas::recalcular(&mut conn)?;
+            Ok(())
+        }
+        Command::Backup(BackupArgs { command, out }) => match (command, out) {
+            (Some(BackupCommand::Verify { dir }), _) => {
+                let manifest = crate::backup::verify(&dir)?;
+                println!(
+                    "{}: backup intact ({} file(s), {} persons, audit head {})",
+                    dir.display(),
+                    manifest.files.len(),
+                    manifest.personas,
+                    manifest
+                        .audit_head
+                        .map_or("none".into(), |h| h.id.to_string())
+                );
+                Ok(())
+            }
+            (None, Some(out)) => {
+                let manifest = crate::backup::backup(&config.database.url, &out)?;
+                let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+                println!(
+                    "{}: {} file(s), {bytes} bytes, {} persons, audit head {}; check it with `siis backup verify {}`",
+                    out.display(),
+                    manifest.files.len(),
+                    manifest.personas,
+                    manifest
+                        .audit_head
+                        .map_or("none".into(), |h| h.id.to_string()),
+                    out.display()
+                );
+                Ok(())
+            }
+            (None, None) => {
+                anyhow::bail!("siis backup needs --out DIR (or: siis backup verify DIR)")
+            }
+        },
+        Command::Restore { from } => {
+            let manifest = crate::backup::restore(&from, &config.database.url)?;
+            println!(
+                "{}: restored from {} ({} persons, audit head {}); run `siis audit verify` before serving",
+                config.database.url.redacted(),
+                from.display(),
+                manifest.personas,
+                manifest
+                    .audit_head
+                    .map_or("none".into(), |h| h.id.to_string())
+            );
             Ok(())
         }
         Command::Estadisticas {

@@ -18,6 +18,7 @@ mod node;
 mod operations;
 mod pki;
 mod registry;
+mod respaldo;
 mod seed;
 mod soap;
 mod storage;
