@@ -3,6 +3,7 @@
 mod certificados;
 mod demo;
 mod estadisticas;
+mod exit;
 mod lotes;
 mod progress;
 
@@ -249,7 +250,7 @@ pub fn main() -> ExitCode {
             let message = error.to_string();
             let line: Vec<&str> = message.split_whitespace().collect();
             eprintln!("siis: error: {}", line.join(" "));
-            ExitCode::FAILURE
+            ExitCode::from(exit::code_of(&error))
         }
     }
 }
@@ -372,11 +373,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Err(errors) => {
                     println!("{errors}");
-                    anyhow::bail!(
+                    Err(exit::Negative(format!(
                         "{}: {} problem(s) in the agreements",
                         dir.display(),
                         errors.0.len()
-                    )
+                    ))
+                    .into())
                 }
             }
         }
@@ -410,11 +412,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                                     for problem in &found.problems {
                                         eprintln!("{}: {problem}", file.display());
                                     }
-                                    anyhow::bail!(
+                                    return Err(exit::Negative(format!(
                                         "{} of {} checkpoint(s) do not match the audit log",
                                         found.problems.len(),
                                         found.checked
-                                    );
+                                    ))
+                                    .into());
                                 }
                                 println!(
                                     "{} checkpoint(s) verified: the log holds every record they signed",
@@ -423,27 +426,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                             }
                             Ok(())
                         }
-                        Some(id) => anyhow::bail!(
+                        Some(id) => Err(exit::Negative(format!(
                             "audit chain broken at record {id} ({} record(s) before it verified)",
                             report.records
-                        ),
+                        ))
+                        .into()),
                     }
                 }
                 AuditCommand::Accesos { run } => {
-                    let run = Run::parse(&run).map_err(|e| anyhow::anyhow!("RUN: {e}"))?;
+                    let run = Run::parse(&run).map_err(|e| exit::Usage(format!("RUN: {e}")))?;
                     let accesses = audit::accesses(&mut conn, run, audit::Which::All, i64::MAX)?;
-                    println!("fecha,convenio,operacion,resultado,proposito,campos");
+                    // RFC 4180 through the csv crate: a purpose with a comma or a quote stays one
+                    // field, written as it is.
+                    let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+                    out.write_record([
+                        "fecha",
+                        "convenio",
+                        "operacion",
+                        "resultado",
+                        "proposito",
+                        "campos",
+                    ])?;
                     for a in &accesses {
-                        println!(
-                            "{},{},{},{},\"{}\",\"{}\"",
-                            a.ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        out.write_record([
+                            a.ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                                .as_str(),
                             a.convenio.as_deref().unwrap_or("-"),
-                            a.operation,
-                            a.outcome,
-                            a.purpose.as_deref().unwrap_or("").replace('"', "'"),
-                            a.fields.join(" ")
-                        );
+                            a.operation.as_str(),
+                            a.outcome.as_str(),
+                            a.purpose.as_deref().unwrap_or(""),
+                            a.fields.join(" ").as_str(),
+                        ])?;
                     }
+                    out.flush()?;
                     eprintln!("{} access(es) to {run}", accesses.len());
                     Ok(())
                 }
@@ -454,17 +469,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for part in args.mix.split(',').filter(|p| !p.trim().is_empty()) {
                 let (name, weight) = part.split_once('=').unwrap_or((part, "1"));
                 let op = crate::bench::Op::parse(name.trim())
-                    .ok_or_else(|| anyhow::anyhow!("--mix: unknown operation {name:?}"))?;
+                    .ok_or_else(|| exit::Usage(format!("--mix: unknown operation {name:?}")))?;
                 let weight: u32 = weight
                     .trim()
                     .parse()
-                    .map_err(|_| anyhow::anyhow!("--mix: weight of {name} is not a number"))?;
+                    .map_err(|_| exit::Usage(format!("--mix: weight of {name} is not a number")))?;
                 if weight > 0 {
                     mix.push((op, weight));
                 }
             }
             if mix.is_empty() {
-                anyhow::bail!("--mix names no operation");
+                return Err(exit::Usage("--mix names no operation".into()).into());
             }
             let options = crate::bench::BenchOptions {
                 target: args.target,
@@ -500,7 +515,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if certificados::verificar(&entrada, &key)? {
                 Ok(())
             } else {
-                anyhow::bail!("the certificate is not valid")
+                Err(exit::Negative("the certificate is not valid".into()).into())
             }
         }
         Command::Ingest(args) => lotes::ingest(&config, args),

@@ -68,7 +68,8 @@ fn formato_of(text: Option<&str>, file: &Path) -> anyhow::Result<Formato> {
         Some(e) if e.eq_ignore_ascii_case("xml") => "xml",
         _ => "csv",
     });
-    Formato::parse(text).ok_or_else(|| anyhow::anyhow!("--formato must be csv or xml"))
+    Formato::parse(text)
+        .ok_or_else(|| super::exit::Usage("--formato must be csv or xml".into()).into())
 }
 
 pub fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
@@ -170,25 +171,38 @@ pub fn lotes(config: &Config, command: LotesCommand) -> anyhow::Result<()> {
             Ok(())
         }
         LotesCommand::Procedencia { run, campo } => {
-            let run = Run::parse(&run).map_err(|e| anyhow::anyhow!("RUN: {e}"))?;
+            let run = Run::parse(&run).map_err(|e| super::exit::Usage(format!("RUN: {e}")))?;
             let pool = startup::open_registry(config)?;
             let mut conn = pool.get()?;
             let found = lotes::procedencia(&mut conn, run, campo.as_deref())?;
-            println!("lote,convenio,tipo,recibido,transporte,clave,sha256,valores");
+            // RFC 4180 through the csv crate: `valores` is a JSON object (commas and quotes),
+            // one field all the same.
+            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+            out.write_record([
+                "lote",
+                "convenio",
+                "tipo",
+                "recibido",
+                "transporte",
+                "clave",
+                "sha256",
+                "valores",
+            ])?;
             for p in &found {
-                println!(
-                    "{},{},{},{},{},{},{},{}",
-                    p.lote,
-                    p.convenio,
-                    p.tipo,
+                out.write_record([
+                    p.lote.to_string().as_str(),
+                    p.convenio.as_str(),
+                    p.tipo.as_str(),
                     p.recibido
-                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    p.transporte,
-                    p.clave,
-                    p.sha256,
-                    p.valores
-                );
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        .as_str(),
+                    p.transporte.as_str(),
+                    p.clave.as_str(),
+                    p.sha256.as_str(),
+                    p.valores.to_string().as_str(),
+                ])?;
             }
+            out.flush()?;
             eprintln!("{} batch(es) set values of {run}", found.len());
             Ok(())
         }

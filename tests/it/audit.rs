@@ -175,6 +175,17 @@ per_backend!(
         assert!(out.status.success());
         let csv = String::from_utf8_lossy(&out.stdout);
         assert!(csv.starts_with("fecha,convenio,operacion,resultado,proposito,campos"));
+        // RFC 4180: a purpose with commas stays one field, as the agreement states it.
+        let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv.as_bytes())
+            .records()
+            .map(Result::unwrap)
+            .collect();
+        let minvu = rows.iter().find(|r| &r[1] == "minvu").expect("minvu's row");
+        assert_eq!(minvu.len(), 6);
+        assert_eq!(
+            &minvu[4],
+            "Verificar el puntaje FPS, el quintil y la composición del hogar de postulantes a los subsidios habitacionales FSV I y FSV II"
+        );
         assert!(csv.contains(",minvu,ConsultarFichaFPS,OK,"), "{csv}");
         assert!(
             csv.contains(",operador,ConsultarAccesos,OK,"),

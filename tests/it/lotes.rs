@@ -236,14 +236,20 @@ per_backend!(
             String::from_utf8_lossy(&out.stderr)
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let lines: Vec<&str> = stdout.lines().collect();
-        assert_eq!(lines.len(), 2, "{stdout}");
-        assert!(lines[1].starts_with(&format!("{},srcei,defunciones,", report["lote"])));
-        assert!(lines[1].contains(report["sha256"].as_str().unwrap()));
-        assert!(
-            lines[1].contains("\"fecha_defuncion\":\"2026-10-02\""),
-            "{stdout}"
+        let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(stdout.as_bytes())
+            .records()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows.len(), 1, "{stdout}");
+        let row = &rows[0];
+        assert_eq!(
+            (&row[0], &row[1], &row[2]),
+            (report["lote"].to_string().as_str(), "srcei", "defunciones")
         );
+        assert_eq!(&row[6], report["sha256"].as_str().unwrap());
+        // The values, a JSON object with commas and quotes, are one CSV field.
+        let valores: Value = serde_json::from_str(&row[7]).expect("valores is JSON");
+        assert_eq!(valores["fecha_defuncion"], "2026-10-02", "{stdout}");
         // Name fields were not set by any batch.
         let out = node.siis(&[
             "lotes",
