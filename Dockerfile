@@ -26,7 +26,9 @@ COPY conf conf
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked --bin siis \
-    && install -m 0755 target/release/siis /usr/local/bin/siis
+    && install -m 0755 target/release/siis /usr/local/bin/siis \
+    && strip --strip-debug /usr/local/bin/siis
+# (The release profile's line tables are dropped: ~150 MB to ~29 MB; function names stay.)
 
 FROM debian:bookworm-slim
 # libssl3: the only library the binary needs beyond libc (SQLite and libpq are built in).
