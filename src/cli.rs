@@ -5,11 +5,13 @@ mod demo;
 mod estadisticas;
 mod exit;
 mod lotes;
+mod manual;
 mod progress;
+mod serve;
+mod systemd;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -18,14 +20,21 @@ use crate::convenios::ConvenioSet;
 use crate::domain::Run;
 use crate::reglas::Rules;
 use crate::seed::{SeedOptions, Umbrales};
-use crate::startup::{self, Node};
+use crate::startup;
 use crate::{audit, db, pki, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "siis",
     version,
-    about = "SIIS node: the social registry's broker for agencies"
+    about = "SIIS node: the social registry's broker for agencies",
+    after_long_help = "Files: the configuration is --config FILE, else conf/siis.toml in the current \
+        folder when present. The Debian package installs /etc/siis/siis.toml and runs `siis \
+        --config /etc/siis/siis.toml serve` as the systemd unit siis.service, as user siis, in \
+        /var/lib/siis.\n\n\
+        Environment: SIIS__SECTION__KEY overrides one key of the configuration (for example \
+        SIIS__DATABASE__URL); RUST_LOG overrides log.filter. Under systemd, NOTIFY_SOCKET and \
+        WATCHDOG_USEC make `serve` report readiness, pet the watchdog and report stopping."
 )]
 pub struct Cli {
     /// Configuration file (default: conf/siis.toml when present). SIIS__SECTION__KEY
@@ -105,6 +114,18 @@ enum Command {
     Lotes {
         #[command(subcommand)]
         command: lotes::LotesCommand,
+    },
+    /// Print the completion script for a shell, e.g. `siis completions bash >
+    /// /etc/bash_completion.d/siis`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page siis(1), or write it and one page per subcommand to a folder.
+    Man {
+        /// Write siis.1, siis-serve.1, … into this folder instead of printing siis.1.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -256,10 +277,17 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Generated from the definitions above: no configuration is read (a package build runs
+    // these without one), so they are answered before it is.
+    let command = match cli.command {
+        Command::Completions { shell } => return manual::completions(shell),
+        Command::Man { out } => return manual::man(out.as_deref()),
+        command => command,
+    };
     let config = Config::load(cli.config.as_deref())?;
     telemetry::init(&config.log);
-    match cli.command {
-        Command::Serve { demo } => serve(config, demo),
+    match command {
+        Command::Serve { demo } => serve::serve(config, demo),
         Command::Migrate => {
             crate::fsperm::secure_database(&config.database.url)?;
             let mut conn = db::ConnectionManager::new(config.database.url.clone()).open()?;
@@ -520,6 +548,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ingest(args) => lotes::ingest(&config, args),
         Command::Lotes { command } => lotes::lotes(&config, command),
+        Command::Completions { shell } => manual::completions(shell),
+        Command::Man { out } => manual::man(out.as_deref()),
         Command::Pki {
             command: PkiCommand::Dev { out, convenios },
         } => {
@@ -539,92 +569,5 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-    }
-}
-
-fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
-    let config = Arc::new(config);
-    actix_web::rt::System::new().block_on(async move {
-        // Bind first: a port in use stops start-up before anything is created.
-        let listeners = startup::Listeners::bind(&config.listen)?;
-        if demo {
-            demo::prepare(&config)?;
-        }
-        let tls = startup::load_tls(&config)?;
-        let pool = startup::open_registry(&config)?;
-        if demo {
-            demo::ensure_population(&config, &pool)?;
-        } else {
-            // After the registry, so that its own problems are reported first.
-            startup::refuse_ca_key(&config)?;
-        }
-        let node = Node::start_with(config.clone(), listeners, tls, pool)?;
-        // Before "node started": a SIGHUP sent as soon as the node says it is up must reload,
-        // not kill it (the default action).
-        let signals = Signals::install();
-        tracing::info!(
-            agency = %node.agency,
-            public = %node.public,
-            admin = %node.admin,
-            backend = config.database.url.backend(),
-            "node started"
-        );
-        if demo {
-            demo::print_welcome(&config, &node);
-        }
-        wait_for_shutdown(&node, signals).await;
-        tracing::info!("shutting down: finishing requests in flight");
-        node.stop().await?;
-        tracing::info!("stopped");
-        Ok(())
-    })
-}
-
-/// SIGTERM and SIGHUP handlers (none if the platform refuses them: Ctrl-C still stops).
-struct Signals(Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>);
-
-impl Signals {
-    fn install() -> Signals {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) {
-            (Ok(term), Ok(hup)) => Signals(Some((term, hup))),
-            _ => Signals(None),
-        }
-    }
-}
-
-/// Serves until Ctrl-C (SIGINT) or SIGTERM; SIGHUP reloads the agreements and the revocation
-/// list (a broken set or list is refused and both stay as they were).
-async fn wait_for_shutdown(node: &Node, signals: Signals) {
-    let Signals(Some((mut term, mut hup))) = signals else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => return,
-            _ = term.recv() => return,
-            _ = hup.recv() => match node.reload() {
-                Ok(_) => {}
-                Err(crate::admin::ReloadError::Convenios(errors)) => {
-                    tracing::error!(problems = errors.0.len(), "agreements not reloaded: the previous set stays in force");
-                    eprintln!("agreements not reloaded:\n{errors}");
-                }
-                Err(crate::admin::ReloadError::Crl(error)) => {
-                    tracing::error!(error = %error, "revocation list not reloaded: it and the agreements stay as they were");
-                }
-            }
-        }
-    }
-}
-
-/// The folder that will hold an SQLite database file, if the URL names one.
-fn sqlite_folder(config: &Config) -> Option<&Path> {
-    match &config.database.url {
-        db::DatabaseUrl::Sqlite(path) => path.parent().filter(|p| !p.as_os_str().is_empty()),
-        db::DatabaseUrl::Postgres(_) => None,
     }
 }

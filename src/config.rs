@@ -582,6 +582,19 @@ mod tests {
         assert_eq!(load_in_jail(shipped, &[]).unwrap(), Config::default());
     }
 
+    /// The Debian package's /etc/siis/siis.toml: the defaults, with absolute paths where a
+    /// package install puts things (the node runs in /var/lib/siis).
+    #[test]
+    fn the_packaged_file_is_the_defaults_with_absolute_paths() {
+        let packaged = include_str!("../packaging/siis.toml");
+        let mut expected = Config::default();
+        expected.database.url = DatabaseUrl::Sqlite(PathBuf::from("/var/lib/siis/siis.db"));
+        expected.tls.dir = PathBuf::from("/etc/siis/tls");
+        expected.convenios.dir = PathBuf::from("/etc/siis/convenios");
+        expected.elegibilidad.reglas = PathBuf::from("/etc/siis/elegibilidad.toml");
+        assert_eq!(load_in_jail(packaged, &[]).unwrap(), expected);
+    }
+
     #[test]
     fn environment_overrides_the_file() {
         let config = load_in_jail(

@@ -315,7 +315,7 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
     if !convenios.warnings().is_empty() {
         tracing::warn!(
             entries = convenios.warnings().len(),
-            "agreement clients named by subject CN alone (any CA of ca.pem may issue that name): see `siis agreements check`"
+            "agreement clients named by subject CN alone (any CA of ca.pem may issue that name): see `siis convenios check`"
         );
     }
     let rules = Rules::load(&config.elegibilidad.reglas)?;

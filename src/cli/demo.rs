@@ -17,7 +17,7 @@ pub const DEMO_SAMPLE: &str = "var/sample.csv";
 
 /// Creates the database folder and the development certificates if missing.
 pub fn prepare(config: &Config) -> anyhow::Result<()> {
-    if let Some(folder) = super::sqlite_folder(config) {
+    if let Some(folder) = sqlite_folder(config) {
         std::fs::create_dir_all(folder)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", folder.display()))?;
     }
@@ -111,4 +111,12 @@ pub fn print_welcome(config: &Config, node: &Node) {
     println!(
         "Sample RUNs by category: {DEMO_SAMPLE}. Client certificates: {pki}/clients/. Stop with Ctrl-C."
     );
+}
+
+/// The folder that will hold an SQLite database file, if the URL names one.
+fn sqlite_folder(config: &Config) -> Option<&Path> {
+    match &config.database.url {
+        crate::db::DatabaseUrl::Sqlite(path) => path.parent().filter(|p| !p.as_os_str().is_empty()),
+        crate::db::DatabaseUrl::Postgres(_) => None,
+    }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-fn siis(dir: &Path) -> Command {
+pub(crate) fn siis(dir: &Path) -> Command {
     with_test_env(Command::new(env!("CARGO_BIN_EXE_siis")), dir)
 }
 
@@ -262,7 +262,10 @@ fn demo_serves_then_stops_cleanly_on_sigterm() {
     assert!(stdout.contains("seeded 100000 persons"), "{stdout}");
 }
 
-fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+pub(crate) fn wait_with_timeout(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> std::process::ExitStatus {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -277,7 +280,7 @@ fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> std::p
 }
 
 /// A GET to the loopback admin listener from a synchronous test; returns the status code.
-fn blocking_get(ca: &Path, url: &str) -> u16 {
+pub(crate) fn blocking_get(ca: &Path, url: &str) -> u16 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
