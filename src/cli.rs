@@ -1,6 +1,7 @@
 //! The `siis` command line. Each subcommand is a thin call into the library.
 
 mod certificados;
+mod check;
 mod demo;
 mod estadisticas;
 mod exit;
@@ -100,6 +101,11 @@ enum Command {
     },
     /// Apply a provider's batch file (lote) to the registry, exactly once, all or nothing.
     Ingest(lotes::IngestArgs),
+    /// The configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Take a consistent copy of the registry and its audit log while the node serves
     /// (`--out DIR`), or check one (`backup verify DIR`).
     Backup(BackupArgs),
@@ -127,6 +133,14 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Check together what `siis serve` reads before it starts: the configuration, the TLS
+    /// files, the document and audit checkpoint keys, the agreements and the eligibility
+    /// rules. Lists every problem; exits 1 when there is one.
+    Check,
 }
 
 #[derive(Debug, clap::Args)]
@@ -353,6 +367,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("siis backup needs --out DIR (or: siis backup verify DIR)")
             }
         },
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            let (problems, warnings) = check::problems(&config);
+            for line in problems.iter().chain(&warnings) {
+                println!("{line}");
+            }
+            if problems.is_empty() {
+                println!(
+                    "configuration, TLS files, keys, agreements and eligibility rules: all valid"
+                );
+                Ok(())
+            } else {
+                Err(exit::Negative(format!("{} problem(s)", problems.len())).into())
+            }
+        }
         Command::Restore { from } => {
             let manifest = crate::backup::restore(&from, &config.database.url)?;
             println!(

@@ -476,3 +476,68 @@ fn a_registry_open_to_others_is_set_to_0600_at_start_with_a_warning_naming_the_f
     let again = siis_in(&["estadisticas", "recalcular"]);
     assert!(!again.contains("0600"), "{again}");
 }
+
+/// `siis config check` reads what `serve` would and lists every problem at once; exit codes
+/// tell a problem found (1) from a configuration it cannot read (2).
+#[test]
+fn config_check_lists_every_problem_and_exits_by_kind() {
+    let dir = TempDir::new().unwrap();
+    let pki = siis(dir.path())
+        .args(["pki", "dev", "--out", "var/pki"])
+        .output()
+        .unwrap();
+    assert!(
+        pki.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pki.stderr)
+    );
+    let check = || {
+        siis(dir.path())
+            .env("SIIS__TLS__ALLOW_CA_KEY", "true")
+            .args(["config", "check"])
+            .output()
+            .unwrap()
+    };
+    let ok = check();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("all valid"));
+
+    std::fs::remove_file(dir.path().join("var/pki/auditoria-key.pem")).unwrap();
+    std::fs::write(dir.path().join("reglas.toml"), "no es toml [").unwrap();
+    let broken = siis(dir.path())
+        .env("SIIS__TLS__ALLOW_CA_KEY", "true")
+        .env("SIIS__ELEGIBILIDAD__REGLAS", "reglas.toml")
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&broken.stdout);
+    assert_eq!(broken.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("audit: ") && stdout.contains("auditoria-key.pem"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("elegibilidad: "), "{stdout}");
+
+    let unreadable = siis(dir.path())
+        .env("SIIS__AUDIT__NO_EXISTE", "1")
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(unreadable.status.code(), Some(2));
+    // A malformed RUN is a usage error too.
+    let usage = siis(dir.path())
+        .args(["audit", "accesos", "12.345.678-0"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        usage.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&usage.stderr)
+    );
+}
