@@ -14,6 +14,7 @@ pub mod identidad;
 pub mod lote;
 pub mod lotes;
 pub mod meta;
+pub mod pagina;
 pub mod recepcion;
 
 use std::sync::Arc;

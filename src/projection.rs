@@ -409,7 +409,17 @@ mod tests {
                 resultado: Some("OK".into()),
                 campos: Some(vec!["puntaje".into()]),
             };
-            check(Accesos { run: Some("6-K".into()), accesos: Some(vec![acceso; n]) }, &grant)?;
+            // The page's own fields (`#[campos(siempre)]`) are carried whatever the grant.
+            let mut grant = grant;
+            grant.extend(["total", "pagina", "porPagina"]);
+            let page = Accesos {
+                run: Some("6-K".into()),
+                total: n as u64,
+                pagina: 1,
+                por_pagina: 100,
+                accesos: Some(vec![acceso; n]),
+            };
+            check(page, &grant)?;
         }
     }
 }

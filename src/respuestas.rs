@@ -136,11 +136,21 @@ pub struct DatosUsados {
 
 // ConsultarAccesos
 
+/// One page of a person's access report, newest first, with how many accesses there are in
+/// all: the report never stops silently.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[serde(rename_all = "camelCase")]
 pub struct Accesos {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[campos(run)]
     pub run: Option<String>,
+    /// Accesses in the whole report, on every page.
+    #[campos(siempre)]
+    pub total: u64,
+    #[campos(siempre)]
+    pub pagina: u32,
+    #[campos(siempre)]
+    pub por_pagina: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[campos(anidado, elemento = "acceso")]
     pub accesos: Option<Vec<Acceso>>,

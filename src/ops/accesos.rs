@@ -12,13 +12,34 @@ use crate::convenios::ConvenioSet;
 use crate::db::{DbConnection, DbError};
 use crate::domain::{ConvenioId, Run};
 use crate::error::ApiError;
+use crate::ops::pagina::Pagina;
 use crate::projection::FieldSet;
 use crate::projection::{Project, recortar, revelados};
 pub use crate::respuestas::{Acceso, Accesos};
 
-/// Most accesses listed in one answer of each kind, answered and not (newest first): a flood
-/// of refused probes cannot push the real accesses out of the report, nor the reverse.
-pub const MAX_ACCESOS: i64 = 1_000;
+/// Most accesses on one page of the report, and the default.
+pub const MAX_POR_PAGINA: u32 = 1_000;
+pub const POR_PAGINA: u32 = 100;
+
+/// Whose report, and which page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pedido {
+    pub run: Run,
+    pub pagina: Pagina,
+}
+
+impl Pedido {
+    /// From what a transport decoded: the RUN (`None` when it did not parse: its error is
+    /// already the call's) and the page's texts (absent: the first page of [`POR_PAGINA`]).
+    pub fn parse(
+        run: Option<Run>,
+        pagina: Option<&str>,
+        por_pagina: Option<&str>,
+    ) -> Result<Option<Pedido>, ApiError> {
+        let pagina = Pagina::parse(pagina, por_pagina, POR_PAGINA, MAX_POR_PAGINA)?;
+        Ok(run.map(|run| Pedido { run, pagina }))
+    }
+}
 
 impl Project for Accesos {
     fn project(&mut self, grant: &FieldSet) {
@@ -31,23 +52,23 @@ impl Project for Accesos {
 }
 
 /// Every request that named `run`, newest first, with what came of it for that person: the
-/// latest [`MAX_ACCESOS`] that disclosed something and the latest [`MAX_ACCESOS`] that did not.
+/// page asked for, and how many there are in all. A flood of refused probes cannot hide the
+/// real accesses: they are on the following pages, and the total counts them all.
 pub fn consultar(
     conn: &mut DbConnection,
-    run: Run,
+    pedido: Pedido,
     convenios: &ConvenioSet,
 ) -> Result<Accesos, DbError> {
-    let mut found = audit::accesses(conn, run, audit::Which::Answered, MAX_ACCESOS)?;
-    found.extend(audit::accesses(
-        conn,
-        run,
-        audit::Which::Unanswered,
-        MAX_ACCESOS,
-    )?);
+    let Pedido { run, pagina } = pedido;
+    let mut found = audit::accesses(conn, run, audit::Which::All, i64::MAX)?;
     // Newest first; the sort is stable, so records of one instant keep the log's order.
     found.sort_by_key(|a| std::cmp::Reverse(a.ts));
+    let total = found.len() as u64;
+    let offset = usize::try_from(pagina.offset()).unwrap_or(usize::MAX);
     let accesos = found
         .into_iter()
+        .skip(offset)
+        .take(pagina.por_pagina as usize)
         .map(|a| {
             let institucion = a
                 .convenio
@@ -67,6 +88,9 @@ pub fn consultar(
         .collect();
     Ok(Accesos {
         run: Some(run.to_string()),
+        total,
+        pagina: pagina.pagina,
+        por_pagina: pagina.por_pagina,
         accesos: Some(accesos),
     })
 }
@@ -77,19 +101,19 @@ pub struct ConsultarAccesos;
 
 impl Op for ConsultarAccesos {
     const OPERATION: Operation = Operation::ConsultarAccesos;
-    type Request = Run;
+    type Request = Pedido;
     type Response = Accesos;
 
-    fn subjects(run: &Run) -> Vec<Run> {
-        vec![*run]
+    fn subjects(pedido: &Pedido) -> Vec<Run> {
+        vec![pedido.run]
     }
 
     fn handle(
         core: &Core,
         _: &Admission,
         conn: &mut DbConnection,
-        run: Run,
+        pedido: Pedido,
     ) -> Result<Accesos, ApiError> {
-        Ok(consultar(conn, run, &core.broker.policy().convenios)?)
+        Ok(consultar(conn, pedido, &core.broker.policy().convenios)?)
     }
 }

@@ -2,14 +2,12 @@
 //! (SolicitarEncuestaje), `GET /api/v1/municipios/{cut}/encuestajes` and
 //! `POST /api/v1/encuestajes/{id}/eventos` (TrabajarEncuestaje).
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use super::support::{call, json_body, respond};
+use super::support::{call, json_body, query_params, respond};
 use crate::broker::Service;
 use crate::catalog::Operation;
 use crate::domain::Run;
@@ -87,17 +85,7 @@ pub async fn seguir(
 
 /// The queue's query string: `estado`, `pagina`, `porPagina`; anything else is refused.
 fn filtro(req: &HttpRequest) -> Result<Filtro, ApiError> {
-    let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
-        .map_err(|_| ApiError::solicitud_invalida("malformed query string"))?;
-    if let Some(other) = query
-        .keys()
-        .find(|k| !["estado", "pagina", "porPagina"].contains(&k.as_str()))
-    {
-        let shown: String = other.chars().take(40).collect();
-        return Err(ApiError::solicitud_invalida(format!(
-            "unknown query parameter {shown:?}: use estado, pagina, porPagina"
-        )));
-    }
+    let query = query_params(req, &["estado", "pagina", "porPagina"])?;
     let get = |k: &str| query.get(k).map(String::as_str);
     Filtro::parse(get("estado"), get("pagina"), get("porPagina"))
 }

@@ -129,3 +129,22 @@ pub fn respond<T: Serialize>(req: &HttpRequest, reply: Reply<T>) -> HttpResponse
     }
     response
 }
+
+/// The query string's parameters, each one of `allowed`; any other is refused (a typo is not
+/// silently ignored), and so is a malformed query string.
+pub fn query_params(
+    req: &HttpRequest,
+    allowed: &[&str],
+) -> Result<std::collections::HashMap<String, String>, ApiError> {
+    let query =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .map_err(|_| ApiError::solicitud_invalida("malformed query string"))?;
+    if let Some(other) = query.keys().find(|k| !allowed.contains(&k.as_str())) {
+        let shown: String = other.chars().take(40).collect();
+        return Err(ApiError::solicitud_invalida(format!(
+            "unknown query parameter {shown:?}: use {}",
+            allowed.join(", ")
+        )));
+    }
+    Ok(query.into_inner())
+}

@@ -217,7 +217,8 @@ async fn dispatch(
             serve::<ConsultarElegibilidad>(core, call, &ctx, decode_pregunta, encode).await
         }
         "ConsultarAccesos" => {
-            serve::<ConsultarAccesos>(core, call, &ctx, decode_run, encode::como("accesos")).await
+            serve::<ConsultarAccesos>(core, call, &ctx, decode_accesos, encode::como("accesos"))
+                .await
         }
         "EmitirCertificado" => {
             let encode = encode::como("certificado");
@@ -276,6 +277,15 @@ async fn dispatch(
 /// The request's RUN (`cuerpo/run`), a subject of the call.
 fn decode_run(r: &Request, call: &mut Call) -> Option<Run> {
     subject(call, run_at(r, "cuerpo/run"))
+}
+
+fn decode_accesos(r: &Request, call: &mut Call) -> Option<crate::ops::accesos::Pedido> {
+    let run = decode_run(r, call);
+    crate::ops::accesos::Pedido::parse(run, r.value("cuerpo/pagina"), r.value("cuerpo/porPagina"))
+        .unwrap_or_else(|e| {
+            call.input_error.get_or_insert(e);
+            None
+        })
 }
 
 fn decode_lote(r: &Request, _: &mut Call) -> Option<Lote> {

@@ -354,3 +354,66 @@ per_backend!(
         node.stop().await;
     }
 );
+
+per_backend!(
+    async fn the_access_report_pages_and_says_its_total_instead_of_stopping(backend) {
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 300,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let run = registry::with_ficha(&mut node.db(), None);
+        let minvu = node.client(Some("minvu"));
+        for _ in 0..7 {
+            let r = minvu
+                .get(node.agency_url(&format!("/api/v1/personas/{run}/ficha")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+        let operador = node.client(Some("operador"));
+        let page = |query: &'static str| {
+            let (client, url) = (
+                operador.clone(),
+                node.agency_url(&format!("/api/v1/personas/{run}/accesos{query}")),
+            );
+            async move {
+                let r = client.get(url).send().await.unwrap();
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            }
+        };
+        let (_, first) = page("?porPagina=3").await;
+        assert_eq!((first["total"].as_u64(), first["pagina"].as_u64()), (Some(7), Some(1)), "{first}");
+        assert_eq!(first["porPagina"], 3);
+        assert_eq!(first["accesos"].as_array().unwrap().len(), 3);
+        // The operator's own look is an access too: the report grew by one.
+        let (_, last) = page("?pagina=3&porPagina=3").await;
+        assert_eq!(last["total"], 8, "{last}");
+        assert_eq!(last["accesos"].as_array().unwrap().len(), 2, "{last}");
+        // Newest first, and the pages do not overlap.
+        let fechas = |v: &Value| -> Vec<String> {
+            v["accesos"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["fecha"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let (a, b) = (fechas(&first), fechas(&last));
+        assert!(a.windows(2).all(|w| w[0] >= w[1]) && a.last() >= b.first(), "{a:?} {b:?}");
+        let (_, beyond) = page("?pagina=9&porPagina=3").await;
+        assert_eq!(beyond["total"], 9);
+        assert_eq!(beyond["accesos"].as_array().unwrap().len(), 0);
+        for bad in ["?pagina=0", "?porPagina=1001", "?porPagina=x"] {
+            let (status, body) = page(bad).await;
+            assert_eq!((status, body["code"].as_str()), (400, Some("PAGINACION_INVALIDA")), "{bad}");
+        }
+        let (status, body) = page("?pagina=1&orden=asc").await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("SOLICITUD_INVALIDA")));
+        node.stop().await;
+    }
+);

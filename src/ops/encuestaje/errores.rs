@@ -84,10 +84,6 @@ pub fn persona_fallecida() -> ApiError {
     )
 }
 
-pub fn paginacion_invalida(detail: impl Into<String>) -> ApiError {
-    error(ErrorCode::PaginacionInvalida, detail.into())
-}
-
 /// An event whose data is missing, out of range or does not belong to it.
 pub fn evento_invalido(detail: impl Into<String>) -> ApiError {
     error(ErrorCode::EventoInvalido, detail.into())

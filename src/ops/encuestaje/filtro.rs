@@ -3,6 +3,7 @@
 use super::errores;
 use super::estado::Estado;
 use crate::error::ApiError;
+use crate::ops::pagina::Pagina;
 
 /// Most requests on one page of a queue, and the default.
 pub const MAX_POR_PAGINA: u32 = 100;
@@ -32,22 +33,11 @@ impl Filtro {
                 ))
             })?),
         };
-        let number = |name: &str, text: Option<&str>, default: u32, max: u32| match text {
-            None => Ok(default),
-            Some(t) => t
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or_else(|| {
-                    errores::paginacion_invalida(format!(
-                        "{name} is a whole number from 1 to {max}"
-                    ))
-                }),
-        };
+        let page = Pagina::parse(pagina, por_pagina, POR_PAGINA, MAX_POR_PAGINA)?;
         Ok(Filtro {
             estado,
-            pagina: number("pagina", pagina, 1, 1_000_000)?,
-            por_pagina: number("porPagina", por_pagina, POR_PAGINA, MAX_POR_PAGINA)?,
+            pagina: page.pagina,
+            por_pagina: page.por_pagina,
         })
     }
 }
