@@ -104,6 +104,8 @@ pub enum Service {
     ListMethods,
     /// X-Road's getWsdl.
     GetWsdl,
+    /// The REST API's OpenAPI document (the REST counterpart of getWsdl).
+    GetOpenApi,
     /// A request whose operation could not be told (malformed or unknown): refused, audited.
     Desconocido,
     /// A certificate's verification by anyone, on the public listener ([`Broker::call_public`]).
@@ -118,6 +120,7 @@ impl Service {
             Service::Metaservicios => "allowedMethods",
             Service::ListMethods => "listMethods",
             Service::GetWsdl => "getWsdl",
+            Service::GetOpenApi => "getOpenAPI",
             Service::Desconocido => "Desconocido",
             Service::VerificarCertificado => "VerificarCertificado",
         }

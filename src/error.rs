@@ -472,8 +472,8 @@ impl ApiError {
 }
 
 /// RFC 9457 problem details, with the stable `code` as an extension member.
-#[derive(Serialize)]
-struct Problem<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
     #[serde(rename = "type")]
     kind: String,
     title: &'a str,

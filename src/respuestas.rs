@@ -15,7 +15,7 @@ use crate::projection::Campos;
 
 // ConsultarFichaFPS
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FichaFps {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,7 +41,7 @@ pub struct FichaFps {
     pub integrantes: Option<Vec<IntegranteFicha>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 pub struct ComunaRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codigo: Option<String>,
@@ -49,7 +49,7 @@ pub struct ComunaRef {
     pub nombre: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntegranteFicha {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,7 +71,7 @@ pub struct IntegranteFicha {
 
 // ValidarIdentidad
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Coincidencias {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,7 +84,7 @@ pub struct Coincidencias {
     pub fecha_nacimiento: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 pub struct ValidacionIdentidad {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[campos(run)]
@@ -98,7 +98,7 @@ pub struct ValidacionIdentidad {
 
 // ConsultarElegibilidad
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 pub struct Elegibilidad {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[campos(run)]
@@ -117,7 +117,7 @@ pub struct Elegibilidad {
 }
 
 /// The registry data the deciding rules read (only those).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DatosUsados {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -138,7 +138,7 @@ pub struct DatosUsados {
 
 /// One page of a person's access report, newest first, with how many accesses there are in
 /// all: the report never stops silently.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Accesos {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,7 +156,7 @@ pub struct Accesos {
     pub accesos: Option<Vec<Acceso>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 pub struct Acceso {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fecha: Option<String>,
@@ -181,7 +181,7 @@ pub struct Acceso {
 // EmitirCertificado
 
 /// The certified data, as the JSON/SOAP answer shows it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Datos {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,7 +204,7 @@ pub struct Datos {
 }
 
 /// An issued certificate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Emision {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -221,6 +221,7 @@ pub struct Emision {
     pub payload: Option<String>,
     /// The PDF, base64 in JSON.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "base64_pdf")]
+    #[schema(value_type = Option<String>, format = Byte)]
     pub pdf: Option<Vec<u8>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[campos(anidado)]
@@ -239,7 +240,7 @@ fn base64_pdf<S: Serializer>(pdf: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Er
 // municipality's only: who asked, and the survey's result)
 
 /// A survey request as an answer carries it (projected onto the grant before it leaves).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Encuestaje {
     /// The person the request is about, for the audit log (never sent).
@@ -284,7 +285,7 @@ pub struct Encuestaje {
 // EstadisticasTerritoriales
 
 /// The answer: when the counts were computed, and the cells asked for.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Estadisticas {
     /// When the summary was computed (RFC 3339, UTC).
@@ -296,7 +297,7 @@ pub struct Estadisticas {
 }
 
 /// One published cell. A suppressed one (`reservado`) carries no counts and no average.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CeldaPublicada {
     /// `nacional`, `region` or `comuna`.

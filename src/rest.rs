@@ -10,6 +10,7 @@ mod fichas;
 mod identidad;
 mod lotes;
 mod meta;
+pub mod openapi;
 pub(crate) mod support;
 mod verificar;
 mod verificar_html;
@@ -25,6 +26,7 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .service(resource("/ping").route(web::get().to(meta::ping)))
             .service(resource("/metaservicios/operaciones").route(web::get().to(meta::operaciones)))
+            .service(resource("/metaservicios/openapi").route(web::get().to(openapi::metaservicio)))
             .service(resource("/personas/{run}/ficha").route(web::get().to(fichas::ficha)))
             .service(resource("/fichas/consultas").route(web::post().to(fichas::lote)))
             .service(resource("/identidad/validaciones").route(web::post().to(identidad::validar)))
@@ -57,6 +59,11 @@ pub async fn agency_not_found(
 
 /// The public listener's route table.
 pub fn public_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/api/v1").route("/ping", web::get().to(meta::public_ping)));
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/ping", web::get().to(meta::public_ping))
+            .route("/openapi.json", web::get().to(openapi::publico))
+            .route("/docs", web::get().to(openapi::pagina)),
+    );
     cfg.route("/verificar/{folio}", web::get().to(verificar::verificar));
 }

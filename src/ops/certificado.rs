@@ -23,7 +23,7 @@ use crate::projection::{Project, recortar, revelados};
 pub use crate::respuestas::{Datos, Emision};
 
 /// What the caller asks for.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Solicitud {
     pub run: String,

@@ -20,7 +20,7 @@ use crate::projection::{Project, recortar, revelados};
 pub use crate::respuestas::{Coincidencias, ValidacionIdentidad};
 
 /// What the caller claims. Only the fields given are compared.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Afirmacion {
     pub run: String,

@@ -15,7 +15,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::projection::FieldSet;
 use crate::projection::Project;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ResultadoLote {
     /// The RUN as the caller wrote it (canonical form when it parsed).
     pub run: String,
@@ -30,7 +30,7 @@ pub struct ResultadoLote {
     pub motivo: Option<ErrorCode>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RespuestaLote {
     pub resultados: Vec<ResultadoLote>,
 }
@@ -150,7 +150,7 @@ pub struct ConsultarFichaFPSLote;
 
 /// A batch as the caller sent it: RUNs as text, in order (an invalid one is answered
 /// `run_invalido` in its place).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lote {
     pub runs: Vec<String>,

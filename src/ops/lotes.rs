@@ -162,7 +162,7 @@ pub fn comprobar_tipo(
 }
 
 /// One record the batch could not take.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Rechazo {
     /// Line of the file where the record starts (the header is line 1 in CSV).
     pub linea: u64,
@@ -172,7 +172,7 @@ pub struct Rechazo {
 }
 
 /// The report of a batch: what it read, applied and rejected.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Informe {
     pub lote: i64,
     pub convenio: String,

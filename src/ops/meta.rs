@@ -9,7 +9,7 @@ use super::Core;
 use crate::broker::{Call, Reply, Service};
 use crate::convenios::Convenio;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OperacionesPermitidas {
     pub convenio: String,
@@ -22,7 +22,7 @@ pub struct OperacionesPermitidas {
     pub operaciones: Vec<OperacionPermitida>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OperacionPermitida {
     pub operacion: &'static str,
     pub campos: Vec<&'static str>,

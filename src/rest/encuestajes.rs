@@ -23,9 +23,9 @@ use crate::ops::{self, Core};
 const SOLICITAR: Service = Service::Op(Operation::SolicitarEncuestaje);
 const TRABAJAR: Service = Service::Op(Operation::TrabajarEncuestaje);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Cuerpo {
+pub(super) struct Cuerpo {
     run: String,
     comuna: Option<String>,
 }

@@ -15,6 +15,7 @@ mod lotes;
 mod metricas;
 mod modulos;
 mod node;
+mod openapi;
 mod operations;
 mod packaging;
 mod pki;

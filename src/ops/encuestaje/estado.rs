@@ -67,7 +67,7 @@ pub enum Evento {
 }
 
 /// An event as a transport decoded it (JSON body or SOAP leaves), before validation.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventoEntrada {
     pub evento: String,

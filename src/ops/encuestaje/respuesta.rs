@@ -27,7 +27,7 @@ impl Project for Encuestaje {
 }
 
 /// One page of a municipality's queue.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Cola {
     pub comuna: String,
