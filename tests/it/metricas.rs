@@ -189,6 +189,17 @@ per_backend!(
     }
 );
 
+/// `GET /readyz`: its status and body.
+async fn readyz(node: &TestNode) -> (u16, Value) {
+    let r = node
+        .client(None)
+        .get(node.admin_url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json::<Value>().await.unwrap())
+}
+
 /// Holds the audit log's write lock from outside the node, as a stuck database would.
 fn lock_audit(backend: Backend, url: &DatabaseUrl) -> Box<dyn std::any::Any> {
     match backend {
@@ -221,15 +232,7 @@ per_backend!(
             },
         )
         .await;
-        let ready = || async {
-            let r = node
-                .client(None)
-                .get(node.admin_url("/readyz"))
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.json::<Value>().await.unwrap())
-        };
+        let ready = || readyz(&node);
         assert_eq!(ready().await.0, 200);
         let lock = lock_audit(backend, &node.config.database.url);
         // A ping is audited: it waits for the writer, which waits for the lock.
@@ -261,15 +264,7 @@ async fn sqlite_readiness_fails_while_a_wal_is_past_its_bound() {
         },
     )
     .await;
-    let readyz = || async {
-        let r = node
-            .client(None)
-            .get(node.admin_url("/readyz"))
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json::<Value>().await.unwrap())
-    };
+    let readyz = || readyz(&node);
     let file = node.config.database.url.audit_file().unwrap();
     let mut reader = diesel::SqliteConnection::establish(&file.display().to_string()).unwrap();
     reader

@@ -10,6 +10,18 @@ use crate::registry;
 use crate::soap::client::tool_available;
 use crate::support::{Setup, TestNode};
 
+/// The document, as the public listener serves it.
+async fn document(node: &TestNode) -> Value {
+    node.client(None)
+        .get(node.public_url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 per_backend!(
     async fn the_openapi_document_is_valid_and_names_only_real_routes(backend) {
         let node = TestNode::start_with(
@@ -21,14 +33,7 @@ per_backend!(
         )
         .await;
         let public = node.client(None);
-        let doc: Value = public
-            .get(node.public_url("/api/v1/openapi.json"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let doc = document(&node).await;
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
 
         if tool_available(
@@ -130,15 +135,7 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         },
     )
     .await;
-    let doc: Value = node
-        .client(None)
-        .get(node.public_url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = document(&node).await;
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), doc.to_string()).unwrap();
     let (url, pki) = (node.agency_url(""), node.pki.clone());
