@@ -23,6 +23,12 @@ use crate::db::schema::personas;
 use crate::db::{ConnectionManager, DatabaseUrl, DbConnection, DbError};
 
 #[derive(diesel::QueryableByName)]
+struct Tally {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[derive(diesel::QueryableByName)]
 struct Snapshot {
     #[diesel(sql_type = diesel::sql_types::Text)]
     id: String,
@@ -81,9 +87,13 @@ pub enum BackupError {
     Manifest(PathBuf, String),
     #[error("{name}: {problem}")]
     Damaged { name: String, problem: String },
+    #[error("{0} cannot be run ({1}); is it installed?")]
+    ToolMissing(&'static str, String),
     #[error("{0} failed: {1}")]
-    Tool(&'static str, String),
-    #[error(transparent)]
+    ToolFailed(&'static str, String),
+    #[error("{0} is not an empty database: restore into a new one (createdb first)")]
+    DatabaseNotEmpty(String),
+    #[error("database: {0}")]
     Db(#[from] DbError),
 }
 
@@ -242,11 +252,11 @@ fn with_copy<T>(
 fn run(tool: &'static str, command: &mut std::process::Command) -> Result<(), BackupError> {
     let out = command
         .output()
-        .map_err(|e| BackupError::Tool(tool, format!("cannot run it ({e}); is it installed?")))?;
+        .map_err(|e| BackupError::ToolMissing(tool, e.to_string()))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(BackupError::Tool(
+        Err(BackupError::ToolFailed(
             tool,
             String::from_utf8_lossy(&out.stderr).trim().to_owned(),
         ))
@@ -333,8 +343,17 @@ pub fn restore(dir: &Path, url: &DatabaseUrl) -> Result<Manifest, BackupError> {
     match url {
         DatabaseUrl::Sqlite(_) => {
             let targets = sqlite_files(url);
-            if let Some((_, _, existing)) = targets.iter().find(|(_, _, p)| p.exists()) {
-                return Err(BackupError::TargetExists(existing.clone()));
+            // A file, or a write-ahead log or shared-memory file left beside one (SQLite would
+            // replay it onto the restored file).
+            let leftovers = targets.iter().flat_map(|(_, _, p)| {
+                ["", "-wal", "-shm"].map(|suffix| {
+                    let mut name = p.clone().into_os_string();
+                    name.push(suffix);
+                    PathBuf::from(name)
+                })
+            });
+            if let Some(existing) = leftovers.into_iter().find(|p| p.exists()) {
+                return Err(BackupError::TargetExists(existing));
             }
             for (_, role, target) in &targets {
                 if let Some(folder) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -354,13 +373,39 @@ pub fn restore(dir: &Path, url: &DatabaseUrl) -> Result<Manifest, BackupError> {
                 std::fs::rename(&partial, target).map_err(io(target))?;
             }
         }
-        DatabaseUrl::Postgres(pg) => run(
-            "pg_restore",
-            std::process::Command::new("pg_restore")
-                .args(["--exit-on-error", "--no-owner", "--dbname"])
-                .arg(pg)
-                .arg(dir.join(PG_DUMP)),
-        )?,
+        DatabaseUrl::Postgres(pg) => {
+            let mut conn = ConnectionManager::new(url.clone()).open()?;
+            let tables: Tally = diesel::sql_query(
+                "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'",
+            )
+            .get_result(&mut conn)
+            .map_err(DbError::from)?;
+            if tables.n > 0 {
+                return Err(BackupError::DatabaseNotEmpty(url.redacted()));
+            }
+            drop(conn);
+            run(
+                "pg_restore",
+                std::process::Command::new("pg_restore")
+                    .args(["--exit-on-error", "--no-owner", "--dbname"])
+                    .arg(pg)
+                    .arg(dir.join(PG_DUMP)),
+            )?;
+        }
+    }
+    // What was restored is what the manifest says: the chain verifies and ends at its head.
+    let mut conn = ConnectionManager::new(url.clone()).open()?;
+    let report = crate::audit::verify(&mut conn)?;
+    let (head, personas) = counts(&mut conn)?;
+    if report.first_broken.is_some() || head != manifest.audit_head || personas != manifest.personas
+    {
+        return Err(BackupError::Damaged {
+            name: "restored registry".into(),
+            problem: format!(
+                "ends at {head:?} with {personas} persons (chain broken at {:?}); the manifest says {:?} and {}",
+                report.first_broken, manifest.audit_head, manifest.personas
+            ),
+        });
     }
     Ok(manifest)
 }

@@ -363,9 +363,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 Ok(())
             }
-            (None, None) => {
-                anyhow::bail!("siis backup needs --out DIR (or: siis backup verify DIR)")
-            }
+            (None, None) => Err(exit::Usage(
+                "siis backup needs --out DIR (or: siis backup verify DIR)".into(),
+            )
+            .into()),
         },
         Command::Config {
             command: ConfigCommand::Check,
@@ -465,6 +466,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                                     .unwrap_or_else(|| config.clave_publica_checkpoints());
                                 let key = audit::signed::read_public_key(&key)?;
                                 let lines = audit::signed::read_file(&file)?;
+                                if lines.is_empty() {
+                                    return Err(exit::Negative(format!(
+                                        "{}: no checkpoint to check the log against",
+                                        file.display()
+                                    ))
+                                    .into());
+                                }
                                 let found = audit::signed::verify(&mut conn, &lines, &key)?;
                                 if !found.problems.is_empty() {
                                     for problem in &found.problems {

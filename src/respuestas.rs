@@ -145,12 +145,12 @@ pub struct Accesos {
     #[campos(run)]
     pub run: Option<String>,
     /// Accesses in the whole report, on every page.
-    #[campos(siempre)]
-    pub total: u64,
-    #[campos(siempre)]
-    pub pagina: u32,
-    #[campos(siempre)]
-    pub por_pagina: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagina: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub por_pagina: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[campos(anidado, elemento = "acceso")]
     pub accesos: Option<Vec<Acceso>>,

@@ -141,6 +141,9 @@ pub fn append(path: &Path, checkpoint: &SignedCheckpoint) -> Result<(), Checkpoi
         path: path.to_owned(),
         error,
     };
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder).map_err(file_error)?;
+    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

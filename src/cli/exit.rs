@@ -5,7 +5,7 @@
 //! | 0 | done; for a check, the answer is yes |
 //! | 1 | the answer is no (a broken chain, a damaged backup, an invalid certificate, agreements with problems), or the command failed for a reason of its own (the message says which) |
 //! | 2 | usage or configuration: a bad argument, an unknown or bad configuration key, a backup asked to overwrite |
-//! | 3 | a dependency is unavailable: the database cannot be reached, `pg_dump` or `pg_restore` is missing or fails |
+//! | 3 | a dependency is unavailable: the database cannot be reached, `pg_dump` or `pg_restore` cannot be run |
 
 use crate::backup::BackupError;
 use crate::config::ConfigError;
@@ -38,8 +38,12 @@ pub fn code_of(error: &anyhow::Error) -> u8 {
             return UNAVAILABLE;
         }
         match cause.downcast_ref::<BackupError>() {
-            Some(BackupError::Tool(..)) => return UNAVAILABLE,
-            Some(BackupError::NotEmpty(_) | BackupError::TargetExists(_)) => return USAGE,
+            Some(BackupError::ToolMissing(..)) => return UNAVAILABLE,
+            Some(
+                BackupError::NotEmpty(_)
+                | BackupError::TargetExists(_)
+                | BackupError::DatabaseNotEmpty(_),
+            ) => return USAGE,
             Some(BackupError::Damaged { .. }) => return NEGATIVE,
             _ => {}
         }
@@ -62,6 +66,12 @@ mod tests {
         );
         let down = anyhow::Error::new(unreachable.open().err().unwrap()).context("migrate");
         assert_eq!(code_of(&down), 3);
+        let backup_down = anyhow::Error::new(BackupError::Db(unreachable.open().err().unwrap()));
+        assert_eq!(code_of(&backup_down), 3, "through BackupError::Db");
+        let missing = anyhow::Error::new(BackupError::ToolMissing("pg_dump", "not found".into()));
+        assert_eq!(code_of(&missing), 3);
+        let failed = anyhow::Error::new(BackupError::ToolFailed("pg_restore", "error".into()));
+        assert_eq!(code_of(&failed), 1);
         assert_eq!(code_of(&anyhow::anyhow!("disk full")), 1);
     }
 }

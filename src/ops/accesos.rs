@@ -88,9 +88,9 @@ pub fn consultar(
         .collect();
     Ok(Accesos {
         run: Some(run.to_string()),
-        total,
-        pagina: pagina.pagina,
-        por_pagina: pagina.por_pagina,
+        total: Some(total),
+        pagina: Some(pagina.pagina),
+        por_pagina: Some(pagina.por_pagina),
         accesos: Some(accesos),
     })
 }

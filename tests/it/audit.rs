@@ -334,6 +334,11 @@ per_backend!(
         let out = verify();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains("checkpoint(s) verified"));
+        // An empty checkpoint file proves nothing: it is a no, not a pass.
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        let empty_arg = empty.path().display().to_string();
+        let out = node.siis(&["audit", "verify", "--checkpoints", &empty_arg, "--clave-publica", &key]);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
 
         // Someone with write access cuts the tail off: the chain that is left is intact.
         let tamper = match backend {
@@ -349,7 +354,7 @@ per_backend!(
         node.db().batch_execute(tamper).unwrap();
         let out = verify();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "a truncated log passed");
+        assert_eq!(out.status.code(), Some(1), "a truncated log passed: {stderr}");
         assert!(stderr.contains("truncated"), "{stderr}");
         node.stop().await;
     }
