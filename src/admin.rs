@@ -116,6 +116,25 @@ async fn readyz(
             Vec::new(),
         ));
     }
+    // Signed checkpoints: three periods without a good tick (one once the log has been open
+    // for three periods and none has ended well yet).
+    let every = std::time::Duration::from_secs(state.config.audit.checkpoint_secs);
+    let signed_late = match audit.signed_age {
+        Some(age) => age > every * 3,
+        None => broker.audit.age() > every * 3,
+    };
+    if signed_late {
+        return Ok(problem(
+            ErrorCode::AuditoriaDetenida,
+            format!(
+                "no signed audit checkpoint for more than {} s (audit.checkpoint_secs = {}): \
+                 the checkpoint file cannot be written",
+                every.as_secs() * 3,
+                every.as_secs()
+            ),
+            Vec::new(),
+        ));
+    }
     if audit.wal.over_limit() {
         let files = audit
             .wal

@@ -153,6 +153,7 @@ impl Node {
         let checkpoints = (
             crate::audit::signed::spawn(
                 pool.clone(),
+                broker.audit.clone(),
                 checkpoint_key,
                 config.checkpoints(),
                 std::time::Duration::from_secs(config.audit.checkpoint_secs),

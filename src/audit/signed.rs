@@ -256,9 +256,11 @@ pub fn checkpoint(
 }
 
 /// The node's checkpoint task: one every `every`, and a last one when `stop` fires (after the
-/// listeners stopped, so it covers every answered request).
+/// listeners stopped, so it covers every answered request). Each tick that ends well is marked
+/// on the log ([`super::AuditLog::mark_signed`]): readiness fails when they stop.
 pub fn spawn(
     pool: Pool,
+    log: super::AuditLog,
     key: PKey<Private>,
     path: PathBuf,
     every: Duration,
@@ -279,7 +281,10 @@ pub fn spawn(
             })
             .await;
             match done {
-                Ok(Ok(now)) => last = now,
+                Ok(Ok(now)) => {
+                    last = now;
+                    log.mark_signed();
+                }
                 Ok(Err(error)) => {
                     tracing::error!(error = %error, "audit checkpoint not written; tried again at the next tick")
                 }

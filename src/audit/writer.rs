@@ -60,6 +60,9 @@ struct Progress {
     commit_seconds: Histogram,
     /// When the log was opened (ms since the Unix epoch).
     started_ms: u64,
+    /// When the signed checkpoint task last finished a tick (ms since the Unix epoch; 0 before
+    /// its first): `audit::signed::spawn` marks it.
+    signed_ms: AtomicU64,
 }
 
 impl Progress {
@@ -70,6 +73,7 @@ impl Progress {
             // 0.1 ms to about 3 s.
             commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
             started_ms: now_ms(),
+            signed_ms: AtomicU64::new(0),
         }
     }
 
@@ -99,6 +103,9 @@ pub struct AuditHealth {
     /// How long since the WAL checkpoint thread last finished a tick, when it is late: more
     /// than ten of its periods (SQLite only; `None` on time or on PostgreSQL).
     pub checkpoints_late_by: Option<std::time::Duration>,
+    /// How long since the signed checkpoint task last finished a tick (wrote the head, or found
+    /// it already signed); `None` before its first.
+    pub signed_age: Option<std::time::Duration>,
     pub wal: WalStatus,
 }
 
@@ -266,8 +273,25 @@ impl AuditLog {
             writer_stalled_for: (queued > 0)
                 .then(|| since(progress.moved_ms.load(Ordering::Relaxed))),
             checkpoints_late_by,
+            signed_age: match progress.signed_ms.load(Ordering::Relaxed) {
+                0 => None,
+                ms => Some(since(ms)),
+            },
             wal,
         }
+    }
+
+    /// The signed checkpoint task finished a tick: the head is signed (now or before).
+    pub fn mark_signed(&self) {
+        self.inner
+            .progress
+            .signed_ms
+            .store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// How long since the log was opened.
+    pub fn age(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(now_ms().saturating_sub(self.inner.progress.started_ms))
     }
 
     /// Adds the audit log's measures to a scrape's `registry`.

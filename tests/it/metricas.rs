@@ -310,3 +310,40 @@ async fn sqlite_readiness_fails_while_a_wal_is_past_its_bound() {
     assert!(ready, "still not ready after the reader let go");
     node.stop().await;
 }
+
+per_backend!(
+    async fn readiness_fails_while_signed_checkpoints_cannot_be_written(backend) {
+        // The checkpoint file's folder is a regular file: no checkpoint can be written.
+        let blocker = tempfile::NamedTempFile::new().unwrap();
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                checkpoint_secs: Some(1),
+                checkpoints: Some(blocker.path().join("checkpoints.jsonl")),
+                ..Setup::default()
+            },
+        )
+        .await;
+        // An audited request: there is a head to sign, and nowhere to write it.
+        let ping = node
+            .client(Some("minvu"))
+            .get(node.agency_url("/api/v1/ping"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ping.status(), 200);
+        let mut seen = None;
+        for _ in 0..40 {
+            let (status, body) = readyz(&node).await;
+            if status == 503 {
+                seen = Some(body);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let body = seen.expect("readiness never noticed the checkpoints stopped");
+        assert_eq!(body["code"], "AUDITORIA_DETENIDA", "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("checkpoint"), "{body}");
+        node.stop().await;
+    }
+);

@@ -313,6 +313,8 @@ pub struct Setup {
     pub wal_limit_mb: Option<u64>,
     /// `audit.checkpoint_secs` (default: the node's).
     pub checkpoint_secs: Option<u64>,
+    /// `audit.checkpoints` (default: a file in the test's folder).
+    pub checkpoints: Option<PathBuf>,
 }
 
 impl TestNode {
@@ -359,6 +361,9 @@ impl TestNode {
         }
         if let Some(secs) = setup.checkpoint_secs {
             config.audit.checkpoint_secs = secs;
+        }
+        if let Some(file) = setup.checkpoints {
+            config.audit.checkpoints = Some(file);
         }
         if !setup.revoked.is_empty() {
             let ids: Vec<ConvenioId> = setup
