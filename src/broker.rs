@@ -432,7 +432,12 @@ impl Broker {
     pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
         let policy = self.policy();
         let today = local_today();
-        self.metrics.cupo.clear();
+        // Read now, into a family of this scrape's own: two scrapes at once never see each
+        // other's half-filled series.
+        let cupos: prometheus_client::metrics::family::Family<
+            metrics::Cupo,
+            prometheus_client::metrics::gauge::Gauge,
+        > = Default::default();
         for convenio in policy.convenios.iter() {
             for (budget, limits) in [
                 ("consultas", policy.limits.get(&convenio.id)),
@@ -446,7 +451,7 @@ impl Broker {
                         convenio: convenio.id.to_string(),
                         budget,
                     };
-                    self.metrics.cupo.get_or_create(&cupo).set(left);
+                    cupos.get_or_create(&cupo).set(left);
                 }
             }
         }
@@ -466,6 +471,11 @@ impl Broker {
             .lotes_en_curso
             .set(i64::try_from(en_curso).unwrap_or(i64::MAX));
         self.metrics.register(registry);
+        registry.register(
+            "siis_quota_remaining",
+            "Persons (or batch records) each agreement's daily quota has left today",
+            cupos,
+        );
         registry.register(
             "siis_lookup_group_size",
             "Single lookups read together on one connection (broker.lookup_group_max at most)",
@@ -751,6 +761,9 @@ impl Broker {
             tokio::time::timeout(timeout, self.registry_permits.clone().acquire_owned()).await;
         let left = timeout.saturating_sub(waited.elapsed());
         let Ok(Ok(permit)) = permit else {
+            self.metrics
+                .pool_wait
+                .observe(waited.elapsed().as_secs_f64());
             tracing::error!("no registry connection within the pool timeout");
             return Err(ApiError::unavailable());
         };
@@ -758,11 +771,12 @@ impl Broker {
         let pool_wait = self.metrics.pool_wait.clone();
         actix_web::web::block(move || {
             let _permit = permit;
-            let mut conn = pool.get_timeout(left).map_err(|e| {
+            let conn = pool.get_timeout(left);
+            pool_wait.observe(waited.elapsed().as_secs_f64());
+            let mut conn = conn.map_err(|e| {
                 tracing::error!(error = %e, "no registry connection");
                 ApiError::unavailable()
             })?;
-            pool_wait.observe(waited.elapsed().as_secs_f64());
             work(&mut conn)
         })
         .await
@@ -895,12 +909,6 @@ impl Broker {
         disclosed: Disclosed,
         charged: u64,
     ) -> Reply<T> {
-        draft.count(
-            &self.metrics,
-            convenio.as_ref().map(|c| c.id.as_str()),
-            RecordDraft::outcome(&result, &disclosed),
-            charged,
-        );
         let written = if disclosed.audited {
             Ok(())
         } else {
@@ -908,6 +916,17 @@ impl Broker {
             self.audit.append(record).await.map(drop)
         };
         let convenio = convenio.map(|a| a.id.clone());
+        // Counted as the caller got it: an answer withheld for want of its record is 503.
+        let code = match &written {
+            Ok(()) => RecordDraft::outcome(&result, &disclosed),
+            Err(_) => ErrorCode::NoDisponible.as_str(),
+        };
+        draft.count(
+            &self.metrics,
+            convenio.as_ref().map(|c| c.as_str()),
+            code,
+            charged,
+        );
         match written {
             Ok(()) => Reply {
                 message_id,

@@ -66,7 +66,6 @@ pub struct BrokerMetrics {
     duration: Family<PorOperacion, Histogram, fn() -> Histogram>,
     pub(super) pool_wait: Histogram,
     registros: Family<Registros, Counter>,
-    pub(super) cupo: Family<Cupo, Gauge>,
     pub(super) lotes_en_curso: Gauge,
 }
 
@@ -78,7 +77,6 @@ impl Default for BrokerMetrics {
             duration: Family::new_with_constructor(latency),
             pool_wait: latency(),
             registros: Family::default(),
-            cupo: Family::default(),
             lotes_en_curso: Gauge::default(),
         }
     }
@@ -167,11 +165,6 @@ impl BrokerMetrics {
             "siis_lotes_in_progress",
             "Providers' batches being received or applied now",
             self.lotes_en_curso.clone(),
-        );
-        registry.register(
-            "siis_quota_remaining",
-            "Persons (or batch records) each agreement's daily quota has left today",
-            self.cupo.clone(),
         );
     }
 }

@@ -347,3 +347,27 @@ per_backend!(
         node.stop().await;
     }
 );
+
+per_backend!(
+    async fn an_answer_withheld_for_want_of_its_record_is_counted_as_sent(backend) {
+        let node = TestNode::start(backend).await;
+        crate::soap::break_audit(&mut node.db());
+        let r = node
+            .client(Some("minvu"))
+            .get(node.agency_url("/api/v1/ping"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503);
+        let text = scrape(&node).await;
+        let ping = |code: &str| {
+            sample(
+                &text,
+                "siis_requests_total",
+                &[("convenio", "minvu"), ("operation", "Ping"), ("code", code)],
+            )
+        };
+        assert_eq!((ping("NO_DISPONIBLE"), ping("OK")), (1.0, 0.0), "{text}");
+        node.stop().await;
+    }
+);
