@@ -120,6 +120,10 @@ fn campo(field: &syn::Field, camel: bool) -> syn::Result<Option<Campo>> {
                 nombre = Some(value.value());
             } else if meta.path.is_ident("skip") || meta.path.is_ident("skip_serializing") {
                 skip = true;
+            } else if meta.path.is_ident("flatten") {
+                return Err(meta.error(
+                    "Campos cannot follow serde(flatten): the paths would not be the JSON's",
+                ));
             } else if meta.input.peek(syn::Token![=]) {
                 let _: syn::Expr = meta.value()?.parse()?;
             }
@@ -181,8 +185,11 @@ fn campo(field: &syn::Field, camel: bool) -> syn::Result<Option<Campo>> {
         ));
     };
     let lista = inner(valor, "Vec");
+    // Bytes (a PDF) are one leaf; any other list names its items' XML element.
+    let bytes = lista.is_some_and(|t| matches!(t, Type::Path(p) if p.path.is_ident("u8")));
     let forma = match (anidado, lista, &elemento) {
-        (false, _, None) => Forma::Hoja,
+        (false, None, None) => Forma::Hoja,
+        (false, Some(_), None) if bytes => Forma::Hoja,
         (false, Some(_), Some(_)) => Forma::ListaDeHojas,
         (true, None, None) => Forma::Anidado(valor.clone()),
         (true, Some(item), Some(_)) => Forma::ListaDeAnidados(item.clone()),
