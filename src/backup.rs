@@ -9,6 +9,12 @@
 //! their write-ahead logs hold the latest commits. PostgreSQL: one `pg_dump` (one snapshot of
 //! the whole database, the very snapshot the manifest's counts were read in), custom format.
 
+mod export;
+
+pub use export::{
+    ExportManifest, ImportReport, TablaExportada, export, import, read_export_manifest,
+};
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -91,10 +97,18 @@ pub enum BackupError {
     ToolMissing(&'static str, String),
     #[error("{0} failed: {1}")]
     ToolFailed(&'static str, String),
-    #[error("{0} is not an empty database: restore into a new one (createdb first)")]
+    #[error("{0} is not an empty database: restore or import into a new one (createdb first)")]
     DatabaseNotEmpty(String),
+    #[error("{0}")]
+    Schema(String),
     #[error("database: {0}")]
     Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for BackupError {
+    fn from(error: diesel::result::Error) -> Self {
+        BackupError::Db(DbError::from(error))
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
@@ -148,8 +162,8 @@ fn counts(conn: &mut DbConnection) -> Result<(Option<AuditHead>, i64), DbError> 
     Ok((head, personas))
 }
 
-/// Takes a backup of the registry `url` into the new (or empty) folder `out`.
-pub fn backup(url: &DatabaseUrl, out: &Path) -> Result<Manifest, BackupError> {
+/// Makes `out` a new (or empty) folder only the node user can open: a copy never overwrites.
+fn prepare_out(out: &Path) -> Result<(), BackupError> {
     if out.exists() {
         let empty = std::fs::read_dir(out).map_err(io(out))?.next().is_none();
         if !empty {
@@ -158,7 +172,12 @@ pub fn backup(url: &DatabaseUrl, out: &Path) -> Result<Manifest, BackupError> {
     } else {
         std::fs::create_dir_all(out).map_err(io(out))?;
     }
-    set_mode(out, 0o700)?;
+    set_mode(out, 0o700)
+}
+
+/// Takes a backup of the registry `url` into the new (or empty) folder `out`.
+pub fn backup(url: &DatabaseUrl, out: &Path) -> Result<Manifest, BackupError> {
+    prepare_out(out)?;
     let mut conn = ConnectionManager::new(url.clone()).open()?;
     let (names, audit_head, personas) = match url {
         DatabaseUrl::Sqlite(_) => {

@@ -116,6 +116,21 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         from: PathBuf,
     },
+    /// Write the registry and its audit log to a folder neither backend's format (JSON lines,
+    /// gzip, with a manifest), to move it to another backend: stop the node first.
+    Export {
+        /// A new (or empty) folder.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Load an export into the configured database (migrated here; its registry and audit
+    /// tables must be empty), all or nothing: every file's digest and rows, the audit chain
+    /// and its head are checked before the load commits.
+    Import {
+        /// The export folder.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+    },
     /// Provider batches: generate a synthetic feed, ask which batch set a value.
     Lotes {
         #[command(subcommand)]
@@ -394,6 +409,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 manifest
                     .audit_head
                     .map_or("none".into(), |h| h.id.to_string())
+            );
+            Ok(())
+        }
+        Command::Export { out } => {
+            let started = std::time::Instant::now();
+            let manifest = crate::backup::export(&config.database.url, &out)?;
+            let rows: u64 = manifest.tablas.iter().map(|t| t.filas).sum();
+            let bytes: u64 = manifest.tablas.iter().map(|t| t.bytes).sum();
+            println!(
+                "{}: {} table(s), {rows} rows, {bytes} bytes, {} persons, audit head {} in {:.1} s; load it with `siis import --from {}`",
+                out.display(),
+                manifest.tablas.len(),
+                manifest.personas,
+                manifest
+                    .audit_head
+                    .map_or("none".into(), |h| h.id.to_string()),
+                started.elapsed().as_secs_f64(),
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Import { from } => {
+            let started = std::time::Instant::now();
+            crate::fsperm::secure_database(&config.database.url)?;
+            let report = crate::backup::import(&from, &config.database.url)?;
+            println!(
+                "{}: imported {} rows from {} ({} persons, audit chain verified to head {}) in {:.1} s",
+                config.database.url.redacted(),
+                report.filas,
+                from.display(),
+                report.manifest.personas,
+                report
+                    .manifest
+                    .audit_head
+                    .map_or("none".into(), |h| h.id.to_string()),
+                started.elapsed().as_secs_f64()
             );
             Ok(())
         }

@@ -16,7 +16,7 @@ pub use conn::{
     open_pool, shared_page_cache,
 };
 pub(crate) use conn::{SQLITE_PRAGMAS, count, forget_stat4_samples, on_backend};
-pub use migrate::{MIGRATION_NAMES, run_migrations};
+pub use migrate::{MIGRATION_NAMES, migration_versions, run_migrations};
 pub use reference::sync_reference;
 pub use url::{DatabaseUrl, DatabaseUrlError};
 pub use write::{FOLIO_LOCK, write_transaction};

@@ -42,7 +42,8 @@ pub fn code_of(error: &anyhow::Error) -> u8 {
             Some(
                 BackupError::NotEmpty(_)
                 | BackupError::TargetExists(_)
-                | BackupError::DatabaseNotEmpty(_),
+                | BackupError::DatabaseNotEmpty(_)
+                | BackupError::Schema(_),
             ) => return USAGE,
             Some(BackupError::Damaged { .. }) => return NEGATIVE,
             _ => {}

@@ -22,6 +22,18 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-04-000011_audit_cuentas",
 ];
 
+/// The versions Diesel records for [`MIGRATION_NAMES`] in `__diesel_schema_migrations`
+/// (`2026-11-28-000001_registry` is `20261128000001`), oldest first.
+pub fn migration_versions() -> Vec<String> {
+    MIGRATION_NAMES
+        .iter()
+        .map(|name| {
+            let date = name.split('_').next().unwrap_or(name);
+            date.replace('-', "")
+        })
+        .collect()
+}
+
 /// Applies pending migrations and returns the names of those applied now.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     let applied = match conn {
