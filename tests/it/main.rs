@@ -14,6 +14,7 @@ mod limites;
 mod lotes;
 mod metricas;
 mod modulos;
+mod navegador;
 mod node;
 mod openapi;
 mod operations;
