@@ -24,6 +24,9 @@ const POLL: Duration = Duration::from_millis(100);
 
 /// One browser at a time in the test binary (~400 MB each; the suite runs on two cores).
 static TURN: Semaphore = Semaphore::const_new(1);
+/// How long a browser waits for its turn: other tests' browsers take 1-5 s each, and a test
+/// that starts a second browser while it holds one would otherwise wait forever.
+const TURN_WAIT: Duration = Duration::from_secs(300);
 
 /// Chromium's flags: headless, no sandbox (CI runs as root), no GPU, shared memory in files
 /// (`/dev/shm` can be small in containers), and nothing that reaches the Internet on its own.
@@ -91,7 +94,9 @@ impl Browser {
             (Ok(chromium), Ok(chromedriver)) => (chromium, chromedriver),
             (Err(why), _) | (_, Err(why)) => panic!("{why} (see navegador::needs)"),
         };
-        let turn = TURN.acquire().await.expect("browser turn");
+        let Ok(Ok(turn)) = tokio::time::timeout(TURN_WAIT, TURN.acquire()).await else {
+            panic!("no browser turn within {TURN_WAIT:?}: does this test already hold a Browser?");
+        };
         let dir = TempDir::new().expect("browser folder");
         for sub in ["profile", "downloads", "tmp"] {
             std::fs::create_dir(dir.path().join(sub)).expect("browser folder");
