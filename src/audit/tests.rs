@@ -147,8 +147,8 @@ fn allow_tampering(conn: &mut DbConnection) {
              DROP TRIGGER auditoria_sujetos_solo_insercion_d;"
         }
         DbConnection::Pg(_) => {
-            "ALTER TABLE auditoria DISABLE TRIGGER auditoria_solo_insercion;
-             ALTER TABLE auditoria_sujetos DISABLE TRIGGER auditoria_solo_insercion;"
+            "ALTER TABLE auditoria DISABLE TRIGGER USER;
+             ALTER TABLE auditoria_sujetos DISABLE TRIGGER USER;"
         }
     };
     conn.batch_execute(sql).unwrap();

@@ -20,6 +20,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-11-28-000009_audit_index",
     "2026-11-28-000010_encuestaje_ambito",
     "2026-12-04-000011_audit_cuentas",
+    "2026-12-05-000012_audit_archivos",
 ];
 
 /// Applies pending migrations and returns the names of those applied now.
