@@ -473,7 +473,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                                     ))
                                     .into());
                                 }
-                                let found = audit::signed::verify(&mut conn, &lines, &key)?;
+                                let found = audit::signed::verify(&mut conn, &lines, &key, None)?;
                                 if !found.problems.is_empty() {
                                     for problem in &found.problems {
                                         eprintln!("{}: {problem}", file.display());

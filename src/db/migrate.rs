@@ -33,6 +33,18 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     Ok(applied.iter().map(ToString::to_string).collect())
 }
 
+/// Reverts the last applied migration (its `down.sql`), to test that it puts back what it
+/// replaced.
+#[cfg(test)]
+pub(crate) fn revert_last_migration(conn: &mut DbConnection) -> Result<String, DbError> {
+    let reverted = match conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE),
+        DbConnection::Pg(c) => c.revert_last_migration(POSTGRES),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(reverted.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
