@@ -10,9 +10,14 @@
 //!   thread of its own writes it after the answer (`audit/index.rs`); readers take the records
 //!   it has not reached yet from their `sujetos` column.
 //!
-//! The tables refuse UPDATE and DELETE (triggers in the migration); the chain catches whoever
-//! removes the triggers first. The RUN appears here and nowhere in the application logs.
+//! - Old records may be archived (`audit/archivo.rs`): written to compressed files whose chain
+//!   goes on from file to file and into the table, registered, then deleted.
+//!
+//! The tables refuse UPDATE, and DELETE of any record no registered archive holds (triggers in
+//! the migrations); the chain catches whoever removes the triggers first. The RUN appears here
+//! and nowhere in the application logs.
 
+pub mod archivo;
 mod checkpoint;
 mod index;
 mod read;
@@ -31,6 +36,7 @@ use chrono::{DateTime, Utc};
 use crate::db::DbError;
 use crate::domain::Run;
 
+pub use archivo::{ArchiveError, ArchiveReport, ArchivosReport, archive, verify_files};
 pub use checkpoint::{WalFile, WalLimit, WalStatus};
 pub use read::{
     ANSWERED, Access, NO_COINCIDE, NOT_COUNTED, VerifyReport, Which, accesses, count_since,

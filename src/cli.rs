@@ -1,5 +1,6 @@
 //! The `siis` command line. Each subcommand is a thin call into the library.
 
+mod auditoria;
 mod certificados;
 mod check;
 mod demo;
@@ -18,11 +19,10 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::convenios::ConvenioSet;
-use crate::domain::Run;
 use crate::reglas::Rules;
 use crate::seed::{SeedOptions, Umbrales};
 use crate::startup;
-use crate::{audit, db, pki, telemetry};
+use crate::{db, pki, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -85,7 +85,7 @@ enum Command {
     /// The audit log.
     Audit {
         #[command(subcommand)]
-        command: AuditCommand,
+        command: auditoria::AuditCommand,
     },
     /// Load a running node as an agency would: the ping baseline, then a mix of operations.
     Bench(BenchArgs),
@@ -253,27 +253,6 @@ enum ConveniosCommand {
     Check {
         /// Folder to check (default: convenios.dir from the configuration).
         dir: Option<PathBuf>,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum AuditCommand {
-    /// Walk the hash chain and name the first broken record; with --checkpoints, also check
-    /// that the log still holds every record a signed checkpoint covers (a rewrite or a
-    /// truncation before the last checkpoint is caught).
-    Verify {
-        /// A checkpoint file (`audit.checkpoints`, or a copy shipped elsewhere).
-        #[arg(long, value_name = "FILE")]
-        checkpoints: Option<PathBuf>,
-        /// The public key checkpoints are signed with (default: beside
-        /// audit.clave_checkpoints, `tls.dir/auditoria.pem`).
-        #[arg(long, value_name = "FILE")]
-        clave_publica: Option<PathBuf>,
-    },
-    /// Who consulted this person's data, when, under which agreement and purpose.
-    Accesos {
-        /// The person's RUN (12.345.678-5, 12345678-5 or 123456785).
-        run: String,
     },
 }
 
@@ -492,95 +471,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Audit { command } => {
-            // Read-only: an auditor may point this at a replica or a copy, as another user or
-            // with a read-only role; a file open to others is named, not changed.
-            crate::fsperm::warn_if_open(&config.database.url);
-            let mut conn = db::ConnectionManager::new(config.database.url.clone()).open()?;
-            match command {
-                AuditCommand::Verify {
-                    checkpoints,
-                    clave_publica,
-                } => {
-                    let report = audit::verify(&mut conn)?;
-                    match report.first_broken {
-                        None => {
-                            println!("audit chain intact: {} record(s) verified", report.records);
-                            if report.unindexed > 0 {
-                                println!(
-                                    "{} record(s) not yet in the by-person index (the node indexes them after answering; their chain was checked)",
-                                    report.unindexed
-                                );
-                            }
-                            if let Some(file) = checkpoints {
-                                let key = clave_publica
-                                    .unwrap_or_else(|| config.clave_publica_checkpoints());
-                                let key = audit::signed::read_public_key(&key)?;
-                                let lines = audit::signed::read_file(&file)?;
-                                if lines.is_empty() {
-                                    return Err(exit::Negative(format!(
-                                        "{}: no checkpoint to check the log against",
-                                        file.display()
-                                    ))
-                                    .into());
-                                }
-                                let found = audit::signed::verify(&mut conn, &lines, &key)?;
-                                if !found.problems.is_empty() {
-                                    for problem in &found.problems {
-                                        eprintln!("{}: {problem}", file.display());
-                                    }
-                                    return Err(exit::Negative(format!(
-                                        "{} of {} checkpoint(s) do not match the audit log",
-                                        found.problems.len(),
-                                        found.checked
-                                    ))
-                                    .into());
-                                }
-                                println!(
-                                    "{} checkpoint(s) verified: the log holds every record they signed",
-                                    found.checked
-                                );
-                            }
-                            Ok(())
-                        }
-                        Some(id) => Err(exit::Negative(format!(
-                            "audit chain broken at record {id} ({} record(s) before it verified)",
-                            report.records
-                        ))
-                        .into()),
-                    }
-                }
-                AuditCommand::Accesos { run } => {
-                    let run = Run::parse(&run).map_err(|e| exit::Usage(format!("RUN: {e}")))?;
-                    let accesses = audit::accesses(&mut conn, run, audit::Which::All, i64::MAX)?;
-                    // RFC 4180 through the csv crate: a purpose with a comma or a quote stays one
-                    // field, written as it is.
-                    let mut out = csv::Writer::from_writer(std::io::stdout().lock());
-                    out.write_record([
-                        "fecha",
-                        "convenio",
-                        "operacion",
-                        "resultado",
-                        "proposito",
-                        "campos",
-                    ])?;
-                    for a in &accesses {
-                        out.write_record([
-                            a.ts.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                                .as_str(),
-                            a.convenio.as_deref().unwrap_or("-"),
-                            a.operation.as_str(),
-                            a.outcome.as_str(),
-                            a.purpose.as_deref().unwrap_or(""),
-                            a.fields.join(" ").as_str(),
-                        ])?;
-                    }
-                    out.flush()?;
-                    eprintln!("{} access(es) to {run}", accesses.len());
-                    Ok(())
-                }
-            }
-        }
+        Command::Audit { command } => auditoria::run(&config, command),
         Command::Bench(args) => {
             let mut mix = Vec::new();
             for part in args.mix.split(',').filter(|p| !p.trim().is_empty()) {

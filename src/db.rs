@@ -16,6 +16,8 @@ pub use conn::{
     open_pool, shared_page_cache,
 };
 pub(crate) use conn::{SQLITE_PRAGMAS, count, forget_stat4_samples, on_backend};
+#[cfg(test)]
+pub(crate) use migrate::revert_last_migration;
 pub use migrate::{MIGRATION_NAMES, migration_versions, run_migrations};
 pub use reference::sync_reference;
 pub use url::{DatabaseUrl, DatabaseUrlError};

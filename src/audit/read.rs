@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
+use super::archivo::archivos;
 use super::index::indexed_upto;
 use super::row::{AuditRow, GENESIS_HASH, parse_subjects, run_key, split_fields, subject_outcome};
 use crate::db::schema::{auditoria, auditoria_sujetos};
@@ -27,18 +28,44 @@ pub struct VerifyReport {
     /// answer; a running node keeps this near zero). Their chain is checked, their index rows
     /// are not yet.
     pub unindexed: u64,
+    /// Records archived (`siis audit archive`): the walk starts after the last archive, from
+    /// its final hash. The files themselves are checked by [`super::verify_files`].
+    pub archived: u64,
+    /// Archived records still in the database (a run stopped while deleting them; the next
+    /// `siis audit archive` deletes them). Not read.
+    pub archived_left: u64,
 }
 
-/// Walks the chain in id order, a page at a time, recomputing every hash and link.
+/// Walks the chain in id order, a page at a time, recomputing every hash and link. With
+/// archives, the walk starts after the last one, from its final hash; the archives'
+/// registrations must follow one another from record 1 (the first that does not is named by
+/// its first record).
 pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
     let mut report = VerifyReport {
         records: 0,
         first_broken: None,
         unindexed: 0,
+        archived: 0,
+        archived_left: 0,
     };
     let indexed = indexed_upto(conn)?;
     let mut previous_id = 0;
     let mut previous_hash = GENESIS_HASH.to_owned();
+    for archivo in archivos(conn)? {
+        if archivo.desde != previous_id + 1 || archivo.hash_anterior != previous_hash {
+            report.first_broken.get_or_insert(archivo.desde);
+        }
+        previous_id = archivo.hasta;
+        previous_hash = archivo.hash_final;
+    }
+    if previous_id > 0 {
+        report.archived = u64::try_from(previous_id).unwrap_or(0);
+        let left: i64 = auditoria::table
+            .filter(auditoria::id.le(previous_id))
+            .count()
+            .get_result(conn)?;
+        report.archived_left = u64::try_from(left).unwrap_or(0);
+    }
     loop {
         let page: Vec<AuditRow> = auditoria::table
             .filter(auditoria::id.gt(previous_id))

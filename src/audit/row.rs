@@ -26,6 +26,7 @@
 //! record for a broken link (`parse_subjects` fails), never for a different person.
 
 use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{AuditError, AuditRecord};
@@ -35,9 +36,13 @@ use crate::domain::Run;
 /// The `hash_anterior` of the first record: 64 zeros.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// A row of `auditoria`.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+/// A row of `auditoria`; in an archive file, one JSON line with these names
+/// (`audit/archivo/formato.rs`).
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize, Deserialize,
+)]
 #[diesel(table_name = auditoria, treat_none_as_default_value = false)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct AuditRow {
     pub id: i64,
     pub ts_us: i64,

@@ -7,6 +7,7 @@
 //! line's signature and that the log still holds that record with that hash: a rewrite or a
 //! truncation before any checkpoint is caught.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -126,13 +127,18 @@ pub fn read_public_key(path: &Path) -> Result<PKey<Public>, CheckpointError> {
     })
 }
 
-/// The chain's head: the last record's id and hash (`None` while the log is empty).
+/// The chain's head: the last record's id and hash, or the last archive's when the table holds
+/// no record (`siis audit archive` always leaves the newest; `None` while the log is empty).
 pub fn head(conn: &mut DbConnection) -> Result<Option<(i64, String)>, DbError> {
-    Ok(auditoria::table
+    let last = auditoria::table
         .order(auditoria::id.desc())
         .select((auditoria::id, auditoria::hash))
         .first(conn)
-        .optional()?)
+        .optional()?;
+    match last {
+        Some(last) => Ok(Some(last)),
+        None => Ok(super::archivo::ultimo(conn)?.map(|a| (a.hasta, a.hash_final))),
+    }
 }
 
 /// Appends one line and flushes it to disk before returning.
@@ -190,12 +196,18 @@ pub struct CheckpointReport {
 }
 
 /// Checks each checkpoint's signature, their order, and that the log still holds the record
-/// each one signed, with that hash.
+/// each one signed, with that hash. A record archived since is checked against `archived`, the
+/// hashes read from the archive files ([`super::verify_files`]) when they were read; without
+/// them, only a checkpoint of an archive's last record can be checked (against its registered
+/// final hash), and any other is a problem: it was not checked, so it is not a pass.
 pub fn verify(
     conn: &mut DbConnection,
     checkpoints: &[SignedCheckpoint],
     key: &PKey<Public>,
+    archived: Option<&BTreeMap<i64, String>>,
 ) -> Result<CheckpointReport, DbError> {
+    let archivos = super::archivo::archivos(conn)?;
+    let archived_upto = archivos.last().map_or(0, |a| a.hasta);
     let mut report = CheckpointReport::default();
     let mut previous: Option<&SignedCheckpoint> = None;
     for (n, cp) in checkpoints.iter().enumerate() {
@@ -216,6 +228,29 @@ pub fn verify(
             ));
         }
         previous = Some(cp);
+        if cp.id <= archived_upto {
+            let archivo = &archivos[archivos.partition_point(|a| a.hasta < cp.id)];
+            let held = match archived {
+                Some(hashes) => hashes.get(&cp.id),
+                None => (cp.id == archivo.hasta).then_some(&archivo.hash_final),
+            };
+            match held {
+                Some(hash) if *hash == cp.hash => {}
+                Some(_) => report.problems.push(format!(
+                    "line {line}: record {} (archived in {}) is not the one signed at {}: the log was rewritten",
+                    cp.id, archivo.archivo, cp.ts
+                )),
+                None if archived.is_some() => report.problems.push(format!(
+                    "line {line}: record {} (signed at {}) is not readable in {}",
+                    cp.id, cp.ts, archivo.archivo
+                )),
+                None => report.problems.push(format!(
+                    "line {line}: record {} (signed at {}) is archived in {} and was not checked: give the archives with --archivos DIR",
+                    cp.id, cp.ts, archivo.archivo
+                )),
+            }
+            continue;
+        }
         let held: Option<String> = auditoria::table
             .filter(auditoria::id.eq(cp.id))
             .select(auditoria::hash)

@@ -595,13 +595,10 @@ pub(super) fn open_writer_with(
     Ok(conn)
 }
 
+/// The chain's head as [`super::signed::head`] reads it: the last record, or the last archive's
+/// when every record was archived.
 fn read_head(conn: &mut DbConnection) -> Result<Head, DbError> {
-    let last: Option<(i64, String)> = auditoria::table
-        .select((auditoria::id, auditoria::hash))
-        .order(auditoria::id.desc())
-        .first(conn)
-        .optional()?;
-    Ok(match last {
+    Ok(match super::signed::head(conn)? {
         Some((id, hash)) => Head { id, hash },
         None => Head {
             id: 0,

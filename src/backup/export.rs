@@ -70,7 +70,8 @@ enum Kind {
     Registro,
     /// The territory catalogue `siis migrate` loads: taken as it is when equal, refused when not.
     Catalogo,
-    /// One row the migrations write (how far the audit index goes): replaced.
+    /// One row (`id`, `hasta`) the migrations write: how far the audit index goes, how far its
+    /// rows may be deleted. Set to the exported value (such a mark may only rise).
     Marca,
 }
 
@@ -169,10 +170,7 @@ macro_rules! tablas {
                         Ok(())
                     };
                     match kind {
-                        Kind::Registro | Kind::Marca => {
-                            if kind == Kind::Marca {
-                                diesel::delete(table).execute(conn).map_err(DbError::from)?;
-                            }
+                        Kind::Registro => {
                             for line in lines {
                                 let (number, line) = line?;
                                 rows.push(parse(name, number, &line)?);
@@ -182,6 +180,14 @@ macro_rules! tablas {
                                 }
                             }
                             flush(conn, &mut rows)?;
+                        }
+                        Kind::Marca => {
+                            for line in lines {
+                                let (number, line) = line?;
+                                let row: filas::$tabla = parse(name, number, &line)?;
+                                set_mark(conn, stringify!($tabla), &row, name)?;
+                                read += 1;
+                            }
                         }
                         Kind::Catalogo => {
                             let mut theirs: Vec<String> = Vec::new();
@@ -288,14 +294,52 @@ tablas! {
         latencia_us: i64, hash_anterior: String, hash: String, xroad: Option<String>,
         omitidos: Option<i64>, personas: Option<i64>,
     }
+    auditoria_archivos: Registro {
+        hasta: i64, desde: i64, registros: i64, hash_final: String, hash_anterior: String,
+        archivo: String, sha256: String, bytes: i64, creado_us: i64,
+    }
     auditoria_sujetos: Registro { run: i32, auditoria_id: i64 }
     auditoria_sujetos_hasta: Marca { id: i32, hasta: i64 }
+    auditoria_sujetos_archivados: Marca { id: i32, hasta: i64 }
+}
+
+/// Sets a mark table's row to the exported one (the migrations wrote it; its triggers refuse a
+/// delete and a mark that falls).
+fn set_mark(
+    conn: &mut DbConnection,
+    tabla: &str,
+    row: &impl Serialize,
+    name: &str,
+) -> Result<(), BackupError> {
+    let value = serde_json::to_value(row).expect("a row serializes");
+    let (Some(id), Some(hasta)) = (value["id"].as_i64(), value["hasta"].as_i64()) else {
+        unreachable!("{tabla} is a mark: (id, hasta)");
+    };
+    // Integers formatted into the statement: nothing from the file reaches it as text.
+    let changed = diesel::sql_query(format!(
+        "UPDATE {tabla} SET hasta = {hasta} WHERE id = {id}"
+    ))
+    .execute(conn)
+    .map_err(DbError::from)?;
+    if changed != 1 {
+        return Err(BackupError::Damaged {
+            name: name.to_owned(),
+            problem: format!("{tabla} has no row {id} to set"),
+        });
+    }
+    Ok(())
 }
 
 /// The order export reads the tables in: the registry first, then the by-person index, then
-/// the audit log (see the module's comment).
+/// the audit log with its archives' registrations (see the module's comment).
 fn export_order() -> Vec<&'static str> {
-    const LAST: [&str; 3] = ["auditoria_sujetos_hasta", "auditoria_sujetos", "auditoria"];
+    const LAST: [&str; 5] = [
+        "auditoria_sujetos_hasta",
+        "auditoria_sujetos_archivados",
+        "auditoria_sujetos",
+        "auditoria",
+        "auditoria_archivos",
+    ];
     let mut order: Vec<&str> = TABLAS
         .iter()
         .map(|(t, _)| *t)

@@ -20,6 +20,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-11-28-000009_audit_index",
     "2026-11-28-000010_encuestaje_ambito",
     "2026-12-04-000011_audit_cuentas",
+    "2026-12-05-000012_audit_archivos",
 ];
 
 /// The versions Diesel records for [`MIGRATION_NAMES`] in `__diesel_schema_migrations`
@@ -42,6 +43,18 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, DbError> {
     }
     .map_err(|e| DbError::Migration(e.to_string()))?;
     Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Reverts the last applied migration (its `down.sql`), to test that it puts back what it
+/// replaced.
+#[cfg(test)]
+pub(crate) fn revert_last_migration(conn: &mut DbConnection) -> Result<String, DbError> {
+    let reverted = match conn {
+        DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE),
+        DbConnection::Pg(c) => c.revert_last_migration(POSTGRES),
+    }
+    .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(reverted.to_string())
 }
 
 #[cfg(test)]

@@ -100,6 +100,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row per archive file of old audit records (`siis audit archive`), in chain order:
+    /// records `desde..=hasta` left the database for the file `archivo`.
+    auditoria_archivos (hasta) {
+        hasta -> BigInt,
+        desde -> BigInt,
+        registros -> BigInt,
+        hash_final -> Text,
+        hash_anterior -> Text,
+        archivo -> Text,
+        sha256 -> Text,
+        bytes -> BigInt,
+        creado_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// How far rows of `auditoria_sujetos` may be deleted: those of archived records (one
+    /// row; raised by `siis audit archive`, never lowered).
+    auditoria_sujetos_archivados (id) {
+        id -> Integer,
+        hasta -> BigInt,
+    }
+}
+
+diesel::table! {
     /// How far `auditoria_sujetos` goes: every record up to `hasta` is indexed (one row).
     auditoria_sujetos_hasta (id) {
         id -> Integer,
@@ -191,6 +216,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     auditoria,
     auditoria_sujetos,
     auditoria_sujetos_hasta,
+    auditoria_archivos,
+    auditoria_sujetos_archivados,
     certificados,
     encuestajes,
     encuestaje_eventos,

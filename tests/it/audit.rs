@@ -347,7 +347,7 @@ per_backend!(
                  DELETE FROM auditoria WHERE id = (SELECT max(id) FROM auditoria);"
             }
             crate::support::Backend::Postgres => {
-                "ALTER TABLE auditoria DISABLE TRIGGER auditoria_solo_insercion; \
+                "ALTER TABLE auditoria DISABLE TRIGGER USER; \
                  DELETE FROM auditoria WHERE id = (SELECT max(id) FROM auditoria);"
             }
         };

@@ -2,6 +2,7 @@
 //! on SQLite always and on PostgreSQL when SIIS_TEST_POSTGRES_URL is set.
 
 mod ambito;
+mod archivo;
 mod audit;
 mod bench;
 mod broker;

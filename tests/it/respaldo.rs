@@ -187,16 +187,24 @@ fn export_contents(dir: &std::path::Path) -> Vec<(String, String)> {
 }
 
 /// A SQLite node with something in every kind of table: lookups (audit, index), a certificate,
-/// a survey request with its event.
-async fn busy_sqlite_node() -> (TestNode, String) {
+/// a survey request with its event, and 29 of 30 old audit records archived (into `archivos`).
+async fn busy_sqlite_node(archivos: &std::path::Path) -> (TestNode, String) {
     let node = TestNode::start_with(
         Backend::Sqlite,
         Setup {
             persons: 1_000,
+            audit_records: (1..=30).map(crate::archivo::old_record).collect(),
             ..Setup::default()
         },
     )
     .await;
+    let yesterday = siis::audit::archivo::last_day(chrono::Utc::now()).to_string();
+    let archivos = archivos.display().to_string();
+    let said = ok(&node.siis(&[
+        "audit", "archive", "--out", &archivos, "--antes", &yesterday,
+    ]));
+    // The newest record always stays in the database.
+    assert!(said.contains("29 record(s) archived"), "{said}");
     let run = registry::with_ficha(&mut node.db(), None);
     let lookup = format!("/api/v1/personas/{run}/ficha");
     let client = node.client(Some("minvu"));
@@ -222,15 +230,24 @@ per_backend!(
     /// `siis export` then `siis import`: the path from the embedded default to PostgreSQL (and
     /// from SQLite to a new SQLite file).
     async fn an_export_of_sqlite_imports_into_a_registry_that_answers_alike(backend) {
-        let (node, lookup) = busy_sqlite_node().await;
         let dir = tempfile::TempDir::new().unwrap();
+        let archivos = dir.path().join("archivos");
+        let (node, lookup) = busy_sqlite_node(&archivos).await;
         let out = dir.path().join("export");
         let out_arg = out.display().to_string();
         let said = ok(&node.siis(&["export", "--out", &out_arg]));
         assert!(said.contains("siis import --from"), "{said}");
         let manifest = siis::backup::read_export_manifest(&out).unwrap();
         assert_eq!(manifest.backend, "sqlite");
-        for table in ["personas", "fichas", "certificados", "encuestajes", "encuestaje_eventos", "auditoria"] {
+        for table in [
+            "personas",
+            "fichas",
+            "certificados",
+            "encuestajes",
+            "encuestaje_eventos",
+            "auditoria",
+            "auditoria_archivos",
+        ] {
             let t = manifest.tablas.iter().find(|t| t.tabla == table).unwrap();
             assert!(t.filas > 0, "{table} exported no rows");
         }
@@ -241,6 +258,9 @@ per_backend!(
         let said = ok(&siis(&target_url, &["import", "--from", &out_arg]));
         assert!(said.contains("audit chain verified"), "{said}");
         assert!(ok(&siis(&target_url, &["audit", "verify"])).contains("audit chain intact"));
+        // The archive files stay where they were: the moved log goes on from them.
+        let archivos_arg = archivos.display().to_string();
+        ok(&siis(&target_url, &["audit", "verify", "--archivos", &archivos_arg]));
 
         // Nothing lost, nothing changed: the target exports the very same rows.
         let again = target_dir.path().join("again");
@@ -271,8 +291,8 @@ per_backend!(
 /// What import refuses changes nothing, and says which file is at fault.
 #[tokio::test]
 async fn a_damaged_export_is_refused_and_leaves_the_target_empty() {
-    let (node, _) = busy_sqlite_node().await;
     let dir = tempfile::TempDir::new().unwrap();
+    let (node, _) = busy_sqlite_node(&dir.path().join("archivos")).await;
     let out = dir.path().join("export");
     let out_arg = out.display().to_string();
     ok(&node.siis(&["export", "--out", &out_arg]));

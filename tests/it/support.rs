@@ -315,6 +315,9 @@ pub struct Setup {
     pub checkpoint_secs: Option<u64>,
     /// `audit.checkpoints` (default: a file in the test's folder).
     pub checkpoints: Option<PathBuf>,
+    /// Audit records written before the node starts (records 1, 2, …), e.g. old ones to
+    /// archive: the node's own records follow them.
+    pub audit_records: Vec<siis::audit::AuditRecord>,
 }
 
 impl TestNode {
@@ -385,6 +388,18 @@ impl TestNode {
             };
             siis::seed::seed(&mut pool.get().expect("connection"), &options, &mut |_| {})
                 .expect("seed");
+        }
+        if !setup.audit_records.is_empty() {
+            // The tables first: the node would create them at its start.
+            drop(
+                siis::db::open_pool(&db.url, 1, std::time::Duration::from_secs(5))
+                    .expect("open registry"),
+            );
+            let log = siis::audit::AuditLog::start(&db.url).expect("audit log");
+            for record in setup.audit_records {
+                log.append(record).await.expect("audit record");
+            }
+            log.shutdown();
         }
         if std::env::var_os("SIIS_TEST_LOG").is_some() {
             // The node's own logs on standard error (`--nocapture`), to see why a test failed.

@@ -90,7 +90,7 @@ fn checkpoints_catch_a_rewrite_with_recomputed_hashes_and_a_truncation() {
         log.shutdown();
         let lines = signed::read_file(&file).unwrap();
         assert_eq!(lines.iter().map(|c| c.id).collect::<Vec<_>>(), [4, 6]);
-        let found = signed::verify(&mut db.conn(), &lines, &public).unwrap();
+        let found = signed::verify(&mut db.conn(), &lines, &public, None).unwrap();
         assert_eq!(
             (found.checked, found.problems.len()),
             (2, 0),
@@ -104,7 +104,7 @@ fn checkpoints_catch_a_rewrite_with_recomputed_hashes_and_a_truncation() {
             None,
             "the chain alone is fooled"
         );
-        let found = signed::verify(&mut db.conn(), &lines, &public).unwrap();
+        let found = signed::verify(&mut db.conn(), &lines, &public, None).unwrap();
         assert_eq!(found.problems.len(), 2, "{:?}", found.problems);
         assert!(found.problems[0].starts_with("line 1: record 4 is not the one signed"));
 
@@ -116,7 +116,7 @@ fn checkpoints_catch_a_rewrite_with_recomputed_hashes_and_a_truncation() {
         diesel::delete(auditoria::table.filter(auditoria::id.gt(5)))
             .execute(conn)
             .unwrap();
-        let found = signed::verify(&mut db.conn(), &lines, &public).unwrap();
+        let found = signed::verify(&mut db.conn(), &lines, &public, None).unwrap();
         assert!(
             found.problems[1].contains("the log has no record 6")
                 && found.problems[1].contains("truncated"),
