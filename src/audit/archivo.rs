@@ -131,6 +131,12 @@ pub fn archive(
     // One run at a time: two would read records the other is deleting.
     let _lock = lock(out)?;
     let previous = registro::ultimo(conn)?;
+    if let Some(previous) = &previous {
+        // Deleting what an archive holds is safe only if the registration is the chain's:
+        // the record after it links to its final hash, and its last record, if still here,
+        // carries that hash. A forged registration would otherwise delete the log.
+        registro::check_registration(conn, previous)?;
+    }
     let (after, hash_anterior) =
         previous.map_or((0, GENESIS_HASH.to_owned()), |a| (a.hasta, a.hash_final));
     let finished = registro::delete_archived(conn, after)?;

@@ -354,9 +354,14 @@ fn parse<T: serde::de::DeserializeOwned>(
     number: u64,
     line: &str,
 ) -> Result<T, BackupError> {
+    // Kind and position only: serde's message may quote a value (a RUN, a name).
     serde_json::from_str(line).map_err(|e| BackupError::Damaged {
         name: name.to_owned(),
-        problem: format!("line {number}: {e}"),
+        problem: format!(
+            "line {number}: not a row of this table ({:?} error at column {})",
+            e.classify(),
+            e.column()
+        ),
     })
 }
 

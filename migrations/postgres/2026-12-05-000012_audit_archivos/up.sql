@@ -22,11 +22,18 @@ CREATE TABLE auditoria_archivos (
     CHECK (hasta >= desde AND registros = hasta - desde + 1)
 );
 -- Files follow each other without a gap or an overlap (two archive runs at once: the second
--- is refused by UNIQUE (desde), or here).
+-- is refused by UNIQUE (desde), or here), and end before the newest record.
 CREATE FUNCTION auditoria_archivos_seguidos() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.desde <> (SELECT coalesce(max(hasta), 0) + 1 FROM auditoria_archivos) THEN
         RAISE EXCEPTION 'auditoria_archivos: an archive starts right after the previous one';
+    END IF;
+    -- It ends before the newest record, and at a record with the hash it says when that
+    -- record is still here (it is made before the deletion; `siis import` loads it after the
+    -- records were deleted): otherwise one forged row would let every record be deleted.
+    IF NEW.hasta >= (SELECT coalesce(max(id), 0) FROM auditoria)
+        OR EXISTS (SELECT 1 FROM auditoria WHERE id = NEW.hasta AND hash <> NEW.hash_final) THEN
+        RAISE EXCEPTION 'auditoria_archivos: an archive ends before the newest record, at its hash';
     END IF;
     RETURN NEW;
 END

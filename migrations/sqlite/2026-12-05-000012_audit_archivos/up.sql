@@ -28,6 +28,15 @@ WHEN NEW.desde <> (SELECT coalesce(max(hasta), 0) + 1 FROM auditoria_archivos)
 BEGIN
     SELECT RAISE(ABORT, 'auditoria_archivos: an archive starts right after the previous one');
 END;
+-- A registration ends before the newest record, and at a record with the hash it says when
+-- that record is still here (it is made before the deletion; `siis import` loads it after the
+-- records were deleted): otherwise one forged row would let every record be deleted.
+CREATE TRIGGER audit.auditoria_archivos_presentes BEFORE INSERT ON auditoria_archivos
+WHEN NEW.hasta >= (SELECT coalesce(max(id), 0) FROM auditoria)
+    OR EXISTS (SELECT 1 FROM auditoria WHERE id = NEW.hasta AND hash <> NEW.hash_final)
+BEGIN
+    SELECT RAISE(ABORT, 'auditoria_archivos: an archive ends before the newest record, at its hash');
+END;
 CREATE TRIGGER audit.auditoria_archivos_solo_insercion_u BEFORE UPDATE ON auditoria_archivos
 BEGIN
     SELECT RAISE(ABORT, 'auditoria_archivos is append-only');

@@ -214,7 +214,10 @@ impl Lector {
         Ok(
             match serde_json::from_str(self.line.trim_end_matches('\n')) {
                 Ok(value) => Linea::Leida(value),
-                Err(e) => Linea::Ilegible(e.to_string()),
+                // Kind and position only: serde's message may quote a value (a RUN, a name).
+                Err(e) => {
+                    Linea::Ilegible(format!("{:?} error at column {}", e.classify(), e.column()))
+                }
             },
         )
     }

@@ -108,19 +108,10 @@ pub(super) fn delete_archived(conn: &mut DbConnection, hasta: i64) -> Result<u64
         .filter(auditoria_sujetos_archivados::hasta.lt(hasta))
         .set(auditoria_sujetos_archivados::hasta.eq(hasta))
         .execute(conn)?;
-    let first_record: Option<i64> = auditoria::table
-        .filter(auditoria::id.le(hasta))
-        .select(diesel::dsl::min(auditoria::id))
-        .first(conn)?;
-    let first_index: Option<i64> = auditoria_sujetos::table
-        .filter(auditoria_sujetos::auditoria_id.le(hasta))
-        .select(diesel::dsl::min(auditoria_sujetos::auditoria_id))
-        .first(conn)?;
-    let Some(mut from) = first_record.into_iter().chain(first_index).min() else {
-        return Ok(0);
-    };
     let mut deleted = 0;
-    while from <= hasta {
+    // Steps start at the first id still there, so the loop runs as often as there are
+    // records to delete, not as the ids span.
+    while let Some(from) = first_left(conn, hasta)? {
         let to = from.saturating_add(DELETE_STEP - 1).min(hasta);
         // Index rows first: on PostgreSQL they refer to their record.
         deleted += conn.transaction(|c| {
@@ -130,10 +121,53 @@ pub(super) fn delete_archived(conn: &mut DbConnection, hasta: i64) -> Result<u64
             .execute(c)?;
             diesel::delete(auditoria::table.filter(auditoria::id.between(from, to))).execute(c)
         })? as u64;
-        from = to + 1;
-        if matches!(conn, DbConnection::Sqlite(_)) && from <= hasta {
+        if matches!(conn, DbConnection::Sqlite(_)) && to < hasta {
             std::thread::sleep(SQLITE_PAUSE);
         }
     }
     Ok(deleted)
+}
+
+/// The first id up to `hasta` that still has a record or index rows.
+fn first_left(conn: &mut DbConnection, hasta: i64) -> Result<Option<i64>, DbError> {
+    let first_record: Option<i64> = auditoria::table
+        .filter(auditoria::id.le(hasta))
+        .select(diesel::dsl::min(auditoria::id))
+        .first(conn)?;
+    let first_index: Option<i64> = auditoria_sujetos::table
+        .filter(auditoria_sujetos::auditoria_id.le(hasta))
+        .select(diesel::dsl::min(auditoria_sujetos::auditoria_id))
+        .first(conn)?;
+    Ok(first_record.into_iter().chain(first_index).min())
+}
+
+/// Whether the registration `archivo` belongs to the chain in the database: the record after
+/// it is there and links to its final hash, and its own last record, if not deleted yet,
+/// carries that hash. [`ArchiveError::Broken`] naming the record that does not hold otherwise.
+pub(super) fn check_registration(
+    conn: &mut DbConnection,
+    archivo: &Archivo,
+) -> Result<(), super::ArchiveError> {
+    let last: Option<String> = auditoria::table
+        .find(archivo.hasta)
+        .select(auditoria::hash)
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    if last.is_some_and(|hash| hash != archivo.hash_final) {
+        return Err(super::ArchiveError::Broken { id: archivo.hasta });
+    }
+    let next: Option<(i64, String)> = auditoria::table
+        .filter(auditoria::id.gt(archivo.hasta))
+        .order(auditoria::id.asc())
+        .select((auditoria::id, auditoria::hash_anterior))
+        .first(conn)
+        .optional()
+        .map_err(DbError::from)?;
+    match next {
+        Some((id, anterior)) if id == archivo.hasta + 1 && anterior == archivo.hash_final => Ok(()),
+        _ => Err(super::ArchiveError::Broken {
+            id: archivo.hasta + 1,
+        }),
+    }
 }

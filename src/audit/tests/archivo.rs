@@ -236,6 +236,7 @@ per_backend!(
         assert!(c.batch_execute("DELETE FROM auditoria WHERE id = 1").is_err());
         let a = archive(c, &archives_dir(&db), days_ago(1)).unwrap().archivo.unwrap();
         assert_eq!(a.hasta, 5);
+        let h5 = a.hash_final.clone();
         for refused in [
             "DELETE FROM auditoria WHERE id = 6",
             "DELETE FROM auditoria_sujetos WHERE auditoria_id = 6",
@@ -248,8 +249,56 @@ per_backend!(
         ] {
             assert!(c.batch_execute(refused).is_err(), "not refused: {refused}");
         }
+        // A registration claiming records it did not archive: it would let them be deleted.
+        let hash = |c: &mut DbConnection, id: i64| -> String {
+            auditoria::table.find(id).select(auditoria::hash).first(c).unwrap()
+        };
+        let (h6, h7) = (hash(c, 6), hash(c, 7));
+        for (hasta, hash_final) in [
+            (7, h7.as_str()),     // the newest record
+            (6, "0".repeat(64).as_str()), // not the hash of record 6
+            (1_000_000, h6.as_str()),     // past the newest record
+        ] {
+            let forged = format!(
+                "INSERT INTO auditoria_archivos VALUES ({hasta}, 6, {}, '{hash_final}', '{h5}', 'f.jsonl.gz', 's', 1, 0)",
+                hasta - 5
+            );
+            assert!(c.batch_execute(&forged).is_err(), "not refused: {forged}");
+        }
         assert_eq!(ids(c), [6, 7]);
         assert_eq!(verified(c), (2, None, 5, 0));
+    }
+);
+
+per_backend!(
+    /// With the guard dropped (as only a database owner can), a forged registration covering
+    /// the newest record is named by `verify`, and `archive` refuses to delete on its word.
+    fn a_forged_registration_is_caught_and_deletes_nothing(db) {
+        let days: Vec<i64> = [10; 5].into_iter().chain([0; 2]).collect();
+        append_aged(&db, 1, &days);
+        let dir = archives_dir(&db);
+        let mut conn = db.conn();
+        let c: &mut DbConnection = &mut conn;
+        let h5 = archive(c, &dir, days_ago(1)).unwrap().archivo.unwrap().hash_final;
+        let guard = match c {
+            DbConnection::Sqlite(_) => "DROP TRIGGER audit.auditoria_archivos_presentes",
+            DbConnection::Pg(_) => {
+                "ALTER TABLE auditoria_archivos DISABLE TRIGGER auditoria_archivos_seguidos"
+            }
+        };
+        c.batch_execute(guard).unwrap();
+        let hash = |c: &mut DbConnection, id: i64| -> String {
+            auditoria::table.find(id).select(auditoria::hash).first(c).unwrap()
+        };
+        let h7 = hash(c, 7);
+        c.batch_execute(&format!(
+            "INSERT INTO auditoria_archivos VALUES (7, 6, 2, '{h7}', '{h5}', 'f.jsonl.gz', 's', 1, 0)"
+        ))
+        .unwrap();
+        assert_eq!(verified(c).1, Some(8), "nothing follows the last registration");
+        let error = archive(c, &dir, days_ago(1)).unwrap_err();
+        assert!(matches!(error, ArchiveError::Broken { id: 8 }), "{error}");
+        assert_eq!(ids(c), [6, 7], "nothing was deleted on the forged registration's word");
     }
 );
 
