@@ -15,14 +15,12 @@ pub use export::{
     ExportManifest, ImportReport, TablaExportada, export, import, read_export_manifest,
 };
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::audit::signed::head;
 use crate::db::schema::personas;
@@ -141,19 +139,7 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), BackupError> {
 }
 
 fn digest(path: &Path) -> Result<(u64, String), BackupError> {
-    let mut file = std::fs::File::open(path).map_err(io(path))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut bytes = 0u64;
-    loop {
-        let n = file.read(&mut buf).map_err(io(path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        bytes += n as u64;
-    }
-    Ok((bytes, hex::encode(hasher.finalize())))
+    crate::audit::archivo::digest(path).map_err(io(path))
 }
 
 fn counts(conn: &mut DbConnection) -> Result<(Option<AuditHead>, i64), DbError> {

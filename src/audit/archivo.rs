@@ -24,6 +24,8 @@ mod formato;
 mod registro;
 mod verificar;
 
+pub use formato::digest;
+
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
