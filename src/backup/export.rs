@@ -80,7 +80,7 @@ enum Kind {
 /// import order (a table after those it refers to).
 macro_rules! tablas {
     ($( $tabla:ident : $kind:ident { $($col:ident : $ty:ty),+ $(,)? } )+) => {
-        #[allow(non_camel_case_types)]
+        #[expect(non_camel_case_types, reason = "a row type is named as its table")]
         mod filas {
             use super::*;
             $(
