@@ -269,6 +269,11 @@ enum PkiCommand {
     },
 }
 
+/// The id of the last audit record a copy holds, as the commands print it.
+fn head_id(head: &Option<crate::backup::AuditHead>) -> String {
+    head.as_ref().map_or("none".into(), |h| h.id.to_string())
+}
+
 /// Runs the command line; errors are printed as one line and give a non-zero exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -336,9 +341,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     dir.display(),
                     manifest.files.len(),
                     manifest.personas,
-                    manifest
-                        .audit_head
-                        .map_or("none".into(), |h| h.id.to_string())
+                    head_id(&manifest.audit_head)
                 );
                 Ok(())
             }
@@ -350,9 +353,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     out.display(),
                     manifest.files.len(),
                     manifest.personas,
-                    manifest
-                        .audit_head
-                        .map_or("none".into(), |h| h.id.to_string()),
+                    head_id(&manifest.audit_head),
                     out.display()
                 );
                 Ok(())
@@ -385,9 +386,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config.database.url.redacted(),
                 from.display(),
                 manifest.personas,
-                manifest
-                    .audit_head
-                    .map_or("none".into(), |h| h.id.to_string())
+                head_id(&manifest.audit_head)
             );
             Ok(())
         }
@@ -401,9 +400,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 out.display(),
                 manifest.tablas.len(),
                 manifest.personas,
-                manifest
-                    .audit_head
-                    .map_or("none".into(), |h| h.id.to_string()),
+                head_id(&manifest.audit_head),
                 started.elapsed().as_secs_f64(),
                 out.display()
             );
@@ -419,10 +416,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 report.filas,
                 from.display(),
                 report.manifest.personas,
-                report
-                    .manifest
-                    .audit_head
-                    .map_or("none".into(), |h| h.id.to_string()),
+                head_id(&report.manifest.audit_head),
                 started.elapsed().as_secs_f64()
             );
             Ok(())

@@ -13,7 +13,7 @@ use siis::db::schema::auditoria;
 use siis::domain::Run;
 
 use crate::per_backend;
-use crate::support::{Setup, TestDb, TestNode};
+use crate::support::{Setup, TestDb, TestNode, succeeded};
 
 /// A lookup of person 7,000,000 + `n`, thirty days ago.
 pub(crate) fn old_record(n: u32) -> AuditRecord {
@@ -42,12 +42,6 @@ fn text(out: &Output) -> (String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn ok(out: &Output) -> String {
-    let (stdout, stderr) = text(out);
-    assert!(out.status.success(), "{stdout}{stderr}");
-    stdout
 }
 
 fn head(node: &TestNode) -> i64 {
@@ -137,17 +131,17 @@ per_backend!(
 
         // Archived while the node serves.
         let yesterday = siis::audit::archivo::last_day(Utc::now()).to_string();
-        let stdout = ok(&node.siis(&["audit", "archive", "--out", &out_arg, "--antes", &yesterday]));
+        let stdout = succeeded(&node.siis(&["audit", "archive", "--out", &out_arg, "--antes", &yesterday]));
         assert!(stdout.contains("40 record(s) archived (records 1 to 40)"), "{stdout}");
         let file = "auditoria-000000000001-000000000040.jsonl.gz";
         assert!(stdout.contains(file), "{stdout}");
         pings(&node, 2).await;
-        let stdout = ok(&node.siis(&["audit", "archive", "--out", &out_arg, "--antes", &yesterday]));
+        let stdout = succeeded(&node.siis(&["audit", "archive", "--out", &out_arg, "--antes", &yesterday]));
         assert!(stdout.contains("nothing to archive"), "{stdout}");
 
         // The chain from the archive into the table, and every checkpoint with the files.
         let (checkpoints_arg, public) = (path_arg(&checkpoints), path_arg(&node.pki.join("auditoria.pem")));
-        let stdout = ok(&node.siis(&[
+        let stdout = succeeded(&node.siis(&[
             "audit", "verify", "--archivos", &out_arg, "--checkpoints", &checkpoints_arg,
             "--clave-publica", &public,
         ]));
@@ -171,8 +165,8 @@ per_backend!(
         // A backup after the archive verifies and restores; the restored log spans the files.
         let backup = dir.path().join("respaldo");
         let backup_arg = path_arg(&backup);
-        ok(&node.siis(&["backup", "--out", &backup_arg]));
-        assert!(ok(&node.siis(&["backup", "verify", &backup_arg])).contains("backup intact"));
+        succeeded(&node.siis(&["backup", "--out", &backup_arg]));
+        assert!(succeeded(&node.siis(&["backup", "verify", &backup_arg])).contains("backup intact"));
         let target_dir = tempfile::TempDir::new().unwrap();
         let target = TestDb::new(backend, target_dir.path());
         let target_url = match &target.url {
@@ -187,8 +181,8 @@ per_backend!(
                 .output()
                 .unwrap()
         };
-        ok(&restore(&["restore", "--from", &backup_arg]));
-        assert!(ok(&restore(&["audit", "verify", "--archivos", &out_arg])).contains("1 archive(s) verified"));
+        succeeded(&restore(&["restore", "--from", &backup_arg]));
+        assert!(succeeded(&restore(&["audit", "verify", "--archivos", &out_arg])).contains("1 archive(s) verified"));
 
         // A record changed inside the file, compressed again: named with the file.
         let path = out.join(file);
@@ -212,7 +206,7 @@ per_backend!(
         assert!(stderr.contains(&format!("{file}: missing")), "{stderr}");
         // Back: whole again.
         std::fs::write(&path, original).unwrap();
-        ok(&node.siis(&["audit", "verify", "--archivos", &out_arg]));
+        succeeded(&node.siis(&["audit", "verify", "--archivos", &out_arg]));
         node.stop().await;
     }
 );

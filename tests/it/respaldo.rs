@@ -9,33 +9,7 @@ use siis::db::schema::personas;
 
 use crate::per_backend;
 use crate::registry;
-use crate::support::{Backend, Setup, TestDb, TestNode, tls_client};
-
-fn siis(url: &str, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_siis"))
-        .env_clear()
-        .env("SIIS__DATABASE__URL", url)
-        .args(args)
-        .output()
-        .expect("run siis")
-}
-
-fn url_of(url: &siis::db::DatabaseUrl) -> String {
-    match url {
-        siis::db::DatabaseUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
-        siis::db::DatabaseUrl::Postgres(u) => u.clone(),
-    }
-}
-
-fn ok(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::support::{Backend, Setup, TestDb, TestNode, siis_at, succeeded, tls_client, url_arg};
 
 /// A node started on `target` answers `lookup` (as MINVU) exactly as `node` does.
 async fn assert_answers_alike(
@@ -111,7 +85,7 @@ per_backend!(
         let out = dir.path().join("respaldo");
         let (url, out_arg) = (node.database_url(), out.display().to_string());
         let before = answered.load(Ordering::Relaxed);
-        let taken = tokio::task::spawn_blocking(move || siis(&url, &["backup", "--out", &out_arg]))
+        let taken = tokio::task::spawn_blocking(move || siis_at(&url, &["backup", "--out", &out_arg]))
             .await
             .unwrap();
         let during = answered.load(Ordering::Relaxed) - before;
@@ -119,10 +93,10 @@ per_backend!(
         for task in load {
             task.await.unwrap();
         }
-        ok(&taken);
+        succeeded(&taken);
         assert!(during > 0, "no lookup was answered while the backup was taken");
         let out_arg = out.display().to_string();
-        assert!(ok(&siis(&node.database_url(), &["backup", "verify", &out_arg])).contains("backup intact"));
+        assert!(succeeded(&siis_at(&node.database_url(), &["backup", "verify", &out_arg])).contains("backup intact"));
         let manifest = siis::backup::read_manifest(&out).unwrap();
         assert!(manifest.personas >= 2_000);
         let head = manifest.audit_head.clone().expect("the copy holds audit records");
@@ -131,9 +105,9 @@ per_backend!(
         // chain that verifies.
         let target_dir = tempfile::TempDir::new().unwrap();
         let target = TestDb::new(backend, target_dir.path());
-        let target_url = url_of(&target.url);
-        ok(&siis(&target_url, &["restore", "--from", &out_arg]));
-        assert!(ok(&siis(&target_url, &["audit", "verify"])).contains("audit chain intact"));
+        let target_url = url_arg(&target.url);
+        succeeded(&siis_at(&target_url, &["restore", "--from", &out_arg]));
+        assert!(succeeded(&siis_at(&target_url, &["audit", "verify"])).contains("audit chain intact"));
         let mut conn = siis::db::ConnectionManager::new(target.url.clone()).open().unwrap();
         let restored: i64 = personas::table.count().get_result(&mut conn).unwrap();
         assert_eq!(restored, manifest.personas);
@@ -148,7 +122,7 @@ per_backend!(
 
         // Restore never overwrites a registry (a usage error), and a damaged copy is refused
         // (a no).
-        let again = siis(&target_url, &["restore", "--from", &out_arg]);
+        let again = siis_at(&target_url, &["restore", "--from", &out_arg]);
         let stderr = String::from_utf8_lossy(&again.stderr);
         assert_eq!(again.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains("exists") || stderr.contains("not an empty database"), "{stderr}");
@@ -157,7 +131,7 @@ per_backend!(
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0xff;
         std::fs::write(&file, bytes).unwrap();
-        let damaged = siis(&node.database_url(), &["backup", "verify", &out_arg]);
+        let damaged = siis_at(&node.database_url(), &["backup", "verify", &out_arg]);
         assert_eq!(damaged.status.code(), Some(1));
         assert!(
             String::from_utf8_lossy(&damaged.stderr).contains(&manifest.files[0].name),
@@ -200,7 +174,7 @@ async fn busy_sqlite_node(archivos: &std::path::Path) -> (TestNode, String) {
     .await;
     let yesterday = siis::audit::archivo::last_day(chrono::Utc::now()).to_string();
     let archivos = archivos.display().to_string();
-    let said = ok(&node.siis(&[
+    let said = succeeded(&node.siis(&[
         "audit", "archive", "--out", &archivos, "--antes", &yesterday,
     ]));
     // The newest record always stays in the database.
@@ -235,7 +209,7 @@ per_backend!(
         let (node, lookup) = busy_sqlite_node(&archivos).await;
         let out = dir.path().join("export");
         let out_arg = out.display().to_string();
-        let said = ok(&node.siis(&["export", "--out", &out_arg]));
+        let said = succeeded(&node.siis(&["export", "--out", &out_arg]));
         assert!(said.contains("siis import --from"), "{said}");
         let manifest = siis::backup::read_export_manifest(&out).unwrap();
         assert_eq!(manifest.backend, "sqlite");
@@ -254,17 +228,17 @@ per_backend!(
 
         let target_dir = tempfile::TempDir::new().unwrap();
         let target = TestDb::new(backend, target_dir.path());
-        let target_url = url_of(&target.url);
-        let said = ok(&siis(&target_url, &["import", "--from", &out_arg]));
+        let target_url = url_arg(&target.url);
+        let said = succeeded(&siis_at(&target_url, &["import", "--from", &out_arg]));
         assert!(said.contains("audit chain verified"), "{said}");
-        assert!(ok(&siis(&target_url, &["audit", "verify"])).contains("audit chain intact"));
+        assert!(succeeded(&siis_at(&target_url, &["audit", "verify"])).contains("audit chain intact"));
         // The archive files stay where they were: the moved log goes on from them.
         let archivos_arg = archivos.display().to_string();
-        ok(&siis(&target_url, &["audit", "verify", "--archivos", &archivos_arg]));
+        succeeded(&siis_at(&target_url, &["audit", "verify", "--archivos", &archivos_arg]));
 
         // Nothing lost, nothing changed: the target exports the very same rows.
         let again = target_dir.path().join("again");
-        ok(&siis(&target_url, &["export", "--out", &again.display().to_string()]));
+        succeeded(&siis_at(&target_url, &["export", "--out", &again.display().to_string()]));
         let (before, after) = (export_contents(&out), export_contents(&again));
         assert_eq!(before.len(), after.len());
         for ((table, rows), (_, rows_after)) in before.iter().zip(&after) {
@@ -277,11 +251,11 @@ per_backend!(
         assert_answers_alike(&node, &target, target_dir.path(), &lookup).await;
         // A person's accesses read the same from the moved audit log.
         let run = lookup.split('/').nth(4).unwrap().to_owned();
-        let accesos = |url: &str| ok(&siis(url, &["audit", "accesos", &run]));
+        let accesos = |url: &str| succeeded(&siis_at(url, &["audit", "accesos", &run]));
         assert_eq!(accesos(&node.database_url()), accesos(&target_url));
 
         // Importing again is refused: the target is no longer empty (a usage error).
-        let twice = siis(&target_url, &["import", "--from", &out_arg]);
+        let twice = siis_at(&target_url, &["import", "--from", &out_arg]);
         assert_eq!(twice.status.code(), Some(2), "{}", String::from_utf8_lossy(&twice.stderr));
         assert!(String::from_utf8_lossy(&twice.stderr).contains("table personas has rows"));
         node.stop().await;
@@ -295,14 +269,14 @@ async fn a_damaged_export_is_refused_and_leaves_the_target_empty() {
     let (node, _) = busy_sqlite_node(&dir.path().join("archivos")).await;
     let out = dir.path().join("export");
     let out_arg = out.display().to_string();
-    ok(&node.siis(&["export", "--out", &out_arg]));
+    succeeded(&node.siis(&["export", "--out", &out_arg]));
     // A copy never overwrites.
     let again = node.siis(&["export", "--out", &out_arg]);
     assert_eq!(again.status.code(), Some(2));
 
     let target_dir = tempfile::TempDir::new().unwrap();
     let target = TestDb::new(Backend::Sqlite, target_dir.path());
-    let target_url = url_of(&target.url);
+    let target_url = url_arg(&target.url);
     let persons = || {
         let mut conn = siis::db::ConnectionManager::new(target.url.clone())
             .open()
@@ -313,7 +287,7 @@ async fn a_damaged_export_is_refused_and_leaves_the_target_empty() {
             .unwrap()
     };
     let refused = |what: &str, needle: &str| {
-        let out = siis(&target_url, &["import", "--from", &out_arg]);
+        let out = siis_at(&target_url, &["import", "--from", &out_arg]);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
         assert!(stderr.contains(needle), "{what}: {stderr}");
@@ -385,7 +359,7 @@ async fn a_damaged_export_is_refused_and_leaves_the_target_empty() {
     std::fs::write(&manifest_path, &manifest_text).unwrap();
 
     // Mended, the same folder loads.
-    ok(&siis(&target_url, &["import", "--from", &out_arg]));
+    succeeded(&siis_at(&target_url, &["import", "--from", &out_arg]));
     assert!(persons() >= 1_000);
     node.stop().await;
 }

@@ -131,6 +131,34 @@ fn postgres_admin_url() -> Option<String> {
         .filter(|u| !u.is_empty())
 }
 
+/// A registry's URL as the command line takes it.
+pub fn url_arg(url: &DatabaseUrl) -> String {
+    match url {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
+
+/// Runs the `siis` binary against the registry `url`, with nothing else from the environment.
+pub fn siis_at(url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_siis"))
+        .env_clear()
+        .env("SIIS__DATABASE__URL", url)
+        .args(args)
+        .output()
+        .expect("run siis")
+}
+
+/// The standard output of a `siis` run that must succeed (its output is shown when it did not).
+pub fn succeeded(out: &std::process::Output) -> String {
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}{stderr}");
+    stdout.into_owned()
+}
+
 /// A database of its own for one test; PostgreSQL ones are dropped at the end.
 pub struct TestDb {
     pub url: DatabaseUrl,
@@ -418,20 +446,12 @@ impl TestNode {
 
     /// The registry's URL as the command line takes it.
     pub fn database_url(&self) -> String {
-        match &self.config.database.url {
-            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-            DatabaseUrl::Postgres(url) => url.clone(),
-        }
+        url_arg(&self.config.database.url)
     }
 
     /// Runs the `siis` binary against this node's registry.
     pub fn siis(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_siis"))
-            .env_clear()
-            .env("SIIS__DATABASE__URL", self.database_url())
-            .args(args)
-            .output()
-            .expect("run siis")
+        siis_at(&self.database_url(), args)
     }
 
     /// A direct connection to the node's registry, for checking what the node wrote.
