@@ -14,6 +14,11 @@
 // Settings, as options or environment variables (an option wins):
 //   --port N                         OP_PORT          0 (any free port)
 //   --host NAME                      OP_HOST          127.0.0.1 (the issuer's host; it listens on 127.0.0.1)
+//   --tls-cert FILE                  OP_TLS_CERT      none: a PEM certificate chain, the server's first
+//   --tls-key FILE                   OP_TLS_KEY       none: the PEM private key of that certificate
+//     With both it serves HTTPS and its issuer is https://HOST:PORT (the certificate must be
+//     valid for HOST); with neither, plain HTTP and http://HOST:PORT. One without the other is
+//     an error.
 //   --client-id ID                   OP_CLIENT_ID     siis-consola
 //   --client-secret S                OP_CLIENT_SECRET siis-consola-secreto
 //   --redirect-uri URI (repeatable)  OP_REDIRECT_URIS (space-separated)
@@ -24,6 +29,7 @@
 //     RUN whose check digit is right signs in, with any password, under a name made from the RUN.
 // Prints `listening ISSUER` on stdout once it accepts connections; SIGTERM stops it.
 import http from 'node:http';
+import https from 'node:https';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -38,6 +44,8 @@ const { values: args } = parseArgs({
     'redirect-uri': { type: 'string', multiple: true },
     'post-logout-redirect-uri': { type: 'string', multiple: true },
     accounts: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
   },
 });
 const setting = (option, variable, fallback) => args[option] ?? process.env[variable] ?? fallback;
@@ -49,8 +57,14 @@ const redirectUris = list('redirect-uri', 'OP_REDIRECT_URIS');
 const logoutUris = list('post-logout-redirect-uri', 'OP_POST_LOGOUT_REDIRECT_URIS');
 const accountsFile = setting('accounts', 'OP_ACCOUNTS', '');
 const accounts = accountsFile ? JSON.parse(readFileSync(accountsFile, 'utf8')) : null;
+const tlsCert = setting('tls-cert', 'OP_TLS_CERT', '');
+const tlsKey = setting('tls-key', 'OP_TLS_KEY', '');
 if (redirectUris.length === 0) {
   console.error('server.js: at least one --redirect-uri (or OP_REDIRECT_URIS) is needed');
+  process.exit(2);
+}
+if (Boolean(tlsCert) !== Boolean(tlsKey)) {
+  console.error('server.js: --tls-cert and --tls-key (or OP_TLS_CERT and OP_TLS_KEY) go together');
   process.exit(2);
 }
 
@@ -88,9 +102,12 @@ const subOf = (run) => String(accounts?.[run]?.sub ?? 1000 + (digest(`sub:${run}
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'op-prueba', use: 'sig', alg: 'RS256' };
 
-const server = http.createServer();
+const server = tlsCert
+  ? https.createServer({ cert: readFileSync(tlsCert), key: readFileSync(tlsKey) })
+  : http.createServer();
 await new Promise((resolve) => { server.listen(Number(setting('port', 'OP_PORT', '0')), '127.0.0.1', resolve); });
-const issuer = `http://${setting('host', 'OP_HOST', '127.0.0.1')}:${server.address().port}`;
+const scheme = tlsCert ? 'https' : 'http';
+const issuer = `${scheme}://${setting('host', 'OP_HOST', '127.0.0.1')}:${server.address().port}`;
 
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const page = (title, body) => `<!doctype html><html lang="es"><head><meta charset="utf-8"><title>${esc(title)}</title></head><body>${body}</body></html>`;
