@@ -15,6 +15,10 @@
 //! browser.click("Autenticar").await;
 //! ```
 //!
+//! A provider on HTTPS ([`ProviderOptions::tls`], e.g. with the `server.pem` of `siis pki dev`,
+//! valid for `localhost`) is trusted by a client through that PKI's `ca.pem` and by the browser
+//! through the certificate's pin ([`BrowserOptions::spki_pins`], [`spki_pin`]).
+//!
 //! With `SIIS_TEST_BROWSER=1` (as `.ci/run` sets it) a missing tool fails the test, naming it;
 //! without it the test says why on stderr and passes without running. Browsers take turns (one
 //! at a time in the whole test binary: each holds ~400 MB). Every process a helper starts is in
@@ -29,12 +33,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 pub use browser::{Browser, BrowserOptions, spki_pin};
-pub use provider::Provider;
-#[expect(
-    unused_imports,
-    reason = "for the console's tests (issue 20): a provider with post-logout URIs or accounts"
-)]
-pub use provider::ProviderOptions;
+pub use provider::{Provider, ProviderOptions};
 
 /// What a browser test needs beyond cargo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

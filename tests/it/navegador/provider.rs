@@ -35,6 +35,10 @@ pub struct ProviderOptions {
     /// sign in; without, any RUN whose check digit is right, with a name made from the RUN
     /// unless one is typed at the login page.
     pub accounts: Option<PathBuf>,
+    /// A certificate chain and its key (PEM files) to serve HTTPS with: the issuer is then
+    /// `https://HOST:PORT`, and the certificate must be valid for [`host`](Self::host), as a
+    /// node's development `server.pem` is for `localhost`. `None`: plain HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl ProviderOptions {
@@ -46,6 +50,7 @@ impl ProviderOptions {
             post_logout_redirect_uris: Vec::new(),
             host: "localhost".to_owned(),
             accounts: None,
+            tls: None,
         }
     }
 }
@@ -88,6 +93,10 @@ impl Provider {
         if let Some(accounts) = &options.accounts {
             command.arg("--accounts").arg(accounts);
         }
+        if let Some((cert, key)) = &options.tls {
+            command.arg("--tls-cert").arg(cert);
+            command.arg("--tls-key").arg(key);
+        }
         let mut process = ProcessGroup::spawn(&mut command).expect("start node tests/oidc-op");
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = process.leader().stderr.take().expect("stderr");
@@ -124,7 +133,8 @@ impl Provider {
         }
     }
 
-    /// `http://localhost:PORT`: discovery is at `/.well-known/openid-configuration`.
+    /// `https://localhost:PORT` with [`ProviderOptions::tls`], else `http://localhost:PORT`
+    /// (the host is [`ProviderOptions::host`]): discovery is at `/.well-known/openid-configuration`.
     pub fn issuer(&self) -> &str {
         &self.issuer
     }

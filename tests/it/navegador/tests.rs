@@ -1,35 +1,91 @@
 //! The harness's own tests: a relying party of the test's own signs a person in through the
-//! provider in Chromium (authorization code, PKCE), and Chromium trusts a pinned test
-//! certificate and no other.
+//! provider in Chromium (authorization code, PKCE), over plain HTTP and over HTTPS; the
+//! provider's HTTPS is verified against the node's development CA; and Chromium trusts a pinned
+//! test certificate and no other.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use base64::Engine;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use siis::pki::{CA_CERT, SERVER_CERT, SERVER_KEY};
 use tokio::sync::mpsc;
 
-use super::{Browser, BrowserOptions, Provider, Tool, needs, spki_pin};
+use super::{Browser, BrowserOptions, Provider, ProviderOptions, Tool, needs, spki_pin};
 
 const CLIENT_ID: &str = "consola-prueba";
 const CLIENT_SECRET: &str = "secreto-de-prueba";
 /// An attachment whose bytes any text handling would change.
 const CONSTANCIA: &[u8] = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\r\n\x00\xff constancia de prueba\n%%EOF\n";
 
+/// How the provider is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Http,
+    /// With the node's development certificate (`siis pki dev`): the test's client trusts its
+    /// CA, the browser its pin.
+    Https,
+}
+
 #[tokio::test]
 async fn a_person_signs_in_at_the_provider_by_typing_a_run_and_downloads_an_attachment() {
+    signs_in_and_downloads(Scheme::Http).await;
+}
+
+#[tokio::test]
+async fn a_person_signs_in_at_the_provider_on_https_whose_certificate_the_browser_pins() {
+    signs_in_and_downloads(Scheme::Https).await;
+}
+
+async fn signs_in_and_downloads(scheme: Scheme) {
     if !needs(&[Tool::Browser, Tool::Provider]) {
         return;
     }
+    let dir = tempfile::TempDir::new().expect("tempdir");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let rp_url = format!("http://{}", listener.local_addr().expect("address"));
     let callback = format!("{rp_url}/callback");
-    let provider = Provider::start(CLIENT_ID, CLIENT_SECRET, &[&callback]).await;
-    let http = http_client();
+    // Over HTTPS the test's client trusts the development CA alone, and the browser the
+    // certificate's pin alone.
+    let (provider, http, browser, prefix) = match scheme {
+        Scheme::Http => (
+            Provider::start(CLIENT_ID, CLIENT_SECRET, &[&callback]).await,
+            http_client(None),
+            Browser::start().await,
+            "http://",
+        ),
+        Scheme::Https => {
+            let pki = dev_pki(&dir.path().join("pki"));
+            let provider = Provider::start_with(ProviderOptions {
+                tls: Some(served_with(&pki)),
+                ..ProviderOptions::new(CLIENT_ID, CLIENT_SECRET, &[&callback])
+            })
+            .await;
+            let browser = Browser::start_with(BrowserOptions {
+                spki_pins: vec![spki_pin(&pki.join(SERVER_CERT))],
+                ..BrowserOptions::default()
+            })
+            .await;
+            (
+                provider,
+                http_client(Some(&pki.join(CA_CERT))),
+                browser,
+                "https://",
+            )
+        }
+    };
+    assert!(
+        provider.issuer().starts_with(prefix),
+        "{}",
+        provider.issuer()
+    );
     let meta: Value = get_json(
         &http,
         &format!("{}/.well-known/openid-configuration", provider.issuer()),
@@ -58,14 +114,12 @@ async fn a_person_signs_in_at_the_provider_by_typing_a_run_and_downloads_an_atta
     );
 
     let (rp_server, mut logins) = RelyingParty::start(listener, endpoint("authorization_endpoint"));
-    let browser = Browser::start().await;
     browser.goto(&format!("{rp_url}/ingresar")).await;
     browser
         .wait_for_url(&format!("{}/interaction/", provider.issuer()))
         .await;
-    let shots = tempfile::TempDir::new().expect("tempdir");
-    browser.screenshot(&shots.path().join("login.png")).await;
-    let png = std::fs::read(shots.path().join("login.png")).expect("screenshot");
+    browser.screenshot(&dir.path().join("login.png")).await;
+    let png = std::fs::read(dir.path().join("login.png")).expect("screenshot");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
 
     // A RUN whose check digit is wrong does not sign in.
@@ -179,7 +233,7 @@ async fn the_browser_trusts_a_pinned_test_certificate_and_no_other() {
     tokio::spawn(server);
 
     let browser = Browser::start_with(BrowserOptions {
-        spki_pins: vec![spki_pin(&pinned.join(siis::pki::SERVER_CERT))],
+        spki_pins: vec![spki_pin(&pinned.join(SERVER_CERT))],
         ..BrowserOptions::default()
     })
     .await;
@@ -195,6 +249,54 @@ async fn the_browser_trusts_a_pinned_test_certificate_and_no_other() {
     );
     browser.close().await;
     handle.stop(true).await;
+}
+
+#[tokio::test]
+async fn the_provider_serves_https_that_a_client_trusting_the_nodes_development_ca_verifies() {
+    if !needs(&[Tool::Provider]) {
+        return;
+    }
+    let dir = tempfile::TempDir::new().expect("tempdir");
+    let (pki, other) = (
+        dev_pki(&dir.path().join("pki")),
+        dev_pki(&dir.path().join("other")),
+    );
+    let provider = Provider::start_with(ProviderOptions {
+        tls: Some(served_with(&pki)),
+        ..ProviderOptions::new(CLIENT_ID, CLIENT_SECRET, &["http://127.0.0.1:9/callback"])
+    })
+    .await;
+    assert!(
+        provider.issuer().starts_with("https://"),
+        "{}",
+        provider.issuer()
+    );
+    let discovery = format!("{}/.well-known/openid-configuration", provider.issuer());
+    let meta = get_json(&http_client(Some(&pki.join(CA_CERT))), &discovery).await;
+    assert_eq!(meta["issuer"], provider.issuer());
+    for endpoint in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+    ] {
+        let url = meta[endpoint].as_str().expect("endpoint");
+        assert!(url.starts_with(provider.issuer()), "{endpoint}: {url}");
+    }
+
+    // Verified, not waved through: a client with no CA refuses it (unknown issuer), and so does
+    // one with another development CA (same name, another key: a bad signature).
+    for ca in [None, Some(other.join(CA_CERT))] {
+        let refused = http_client(ca.as_deref())
+            .get(&discovery)
+            .send()
+            .await
+            .expect_err("a certificate of a CA the client does not trust");
+        let why = causes(&refused);
+        assert!(
+            why.contains("invalid peer certificate"),
+            "with {ca:?}: {why}"
+        );
+    }
 }
 
 /// What the relying party's callback hands the test.
@@ -314,18 +416,49 @@ fn random() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// A plain-HTTP client (the provider is on loopback) that does not follow redirects.
-fn http_client() -> reqwest::Client {
+/// A client that trusts the CA certificates in `ca` and no other (`None`: no CA at all, for
+/// plain HTTP), and does not follow redirects.
+fn http_client(ca: Option<&Path>) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(ca) = ca {
+        for cert in CertificateDer::pem_file_iter(ca).expect("CA file") {
+            roots.add(cert.expect("CA certificate")).expect("a CA");
+        }
+    }
     let tls = rustls::ClientConfig::builder_with_provider(siis::tls::provider())
         .with_safe_default_protocol_versions()
         .expect("protocols")
-        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_root_certificates(roots)
         .with_no_client_auth();
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
+}
+
+/// The node's development PKI (`siis pki dev`) in `dir`: `server.pem` is for `localhost`,
+/// the provider's default host.
+fn dev_pki(dir: &Path) -> PathBuf {
+    siis::pki::dev(dir, &[]).expect("test PKI");
+    dir.to_owned()
+}
+
+/// The certificate and key a provider serves HTTPS with ([`ProviderOptions::tls`]).
+fn served_with(pki: &Path) -> (PathBuf, PathBuf) {
+    (pki.join(SERVER_CERT), pki.join(SERVER_KEY))
+}
+
+/// An error and its causes, for an assertion on why a request failed.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Value {
