@@ -1,6 +1,7 @@
 //! Headless Chromium through chromedriver (WebDriver, fantoccini), with helpers that wait for
 //! what they look for and say where the browser was when they fail.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -101,27 +102,8 @@ impl Browser {
         for sub in ["profile", "downloads", "tmp"] {
             std::fs::create_dir(dir.path().join(sub)).expect("browser folder");
         }
-        let port = free_port();
-        let mut command = Command::new(chromedriver);
-        command
-            .arg(format!("--port={port}"))
-            .env("TMPDIR", dir.path().join("tmp"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        let driver = ProcessGroup::spawn(&mut command).expect("start chromedriver");
+        let (driver, port) = start_driver(&chromedriver, &dir.path().join("tmp")).await;
         let webdriver = format!("http://127.0.0.1:{port}");
-        let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(
-                started.elapsed() < WAIT,
-                "chromedriver did not listen on {webdriver} within {WAIT:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
 
         let mut args: Vec<String> = FLAGS.iter().map(|f| (*f).to_owned()).collect();
         args.push(format!(
@@ -355,10 +337,57 @@ fn xpath_literal(text: &str) -> String {
     format!("concat({})", parts.join(", \"'\", "))
 }
 
-/// A port no one listens on now (chromedriver takes a port number, not a socket).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+/// How many times chromedriver is started when the port it picked is taken on one of
+/// loopback's addresses (IPv4 and IPv6) by the time it binds the other.
+const DRIVER_TRIES: usize = 3;
+
+/// Starts chromedriver on a port it picks and binds itself (`--port=0`: no free port is
+/// chosen here and then raced for by another process), and answers its port once it listens.
+async fn start_driver(chromedriver: &Path, tmp: &Path) -> (ProcessGroup, u16) {
+    let mut said = String::new();
+    for _ in 0..DRIVER_TRIES {
+        let mut command = Command::new(chromedriver);
+        command
+            .arg("--port=0")
+            .env("TMPDIR", tmp)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut driver = ProcessGroup::spawn(&mut command).expect("start chromedriver");
+        let stdout = driver.leader().stdout.take().expect("stdout");
+        let (ready, port) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut stdout = BufReader::new(stdout);
+            let mut said = String::new();
+            let mut line = String::new();
+            while stdout.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if let Some(port) = driver_port(&line) {
+                    let _ = ready.send(Ok(port));
+                    // Read on so chromedriver never blocks on a full pipe.
+                    let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+                    return;
+                }
+                said.push_str(&line);
+                line.clear();
+            }
+            let _ = ready.send(Err(said));
+        });
+        match tokio::time::timeout(WAIT, port).await {
+            Ok(Ok(Ok(port))) => return (driver, port),
+            Ok(Ok(Err(output))) if output.contains("port not available") => said = output,
+            Ok(Ok(Err(output))) => panic!("chromedriver stopped before it listened: {output}"),
+            Ok(Err(_)) => panic!("chromedriver's output could not be read"),
+            Err(_) => panic!("chromedriver did not listen within {WAIT:?}"),
+        }
+    }
+    panic!("chromedriver found no port in {DRIVER_TRIES} tries; it said: {said}");
+}
+
+/// The port in chromedriver's `ChromeDriver was started successfully on port 41703.`
+fn driver_port(line: &str) -> Option<u16> {
+    line.trim_end()
+        .strip_prefix("ChromeDriver was started successfully on port ")?
+        .trim_end_matches('.')
+        .parse()
+        .ok()
 }
