@@ -40,7 +40,7 @@ pub use archivo::{ArchiveError, ArchiveReport, ArchivosReport, archive, verify_f
 pub use checkpoint::{WalFile, WalLimit, WalStatus};
 pub use read::{
     ANSWERED, Access, NO_COINCIDE, NOT_COUNTED, VerifyReport, Which, accesses, count_since,
-    failed_validations_since, verify,
+    failed_validations_since, usuarios_since, verify,
 };
 pub use row::GENESIS_HASH;
 pub use writer::{AuditHealth, AuditLog, Durability};
@@ -81,6 +81,9 @@ pub struct AuditRecord {
     /// feed's records when they are charged to that budget). `None` when not known (records
     /// written before it was kept); the quota is restored from it at start-up.
     pub personas: Option<u64>,
+    /// The console user (an official, or a person about themself) who made the request, by
+    /// the RUN they signed in with; `None` for a machine call.
+    pub usuario: Option<Run>,
 }
 
 /// The position of a committed record in the chain (1, 2, 3, …).

@@ -19,6 +19,7 @@ mod publico;
 mod record;
 mod refusals;
 mod replay;
+mod usuarios;
 mod validaciones;
 
 use std::collections::HashMap;
@@ -48,6 +49,7 @@ pub use metrics::BrokerMetrics;
 use record::{Disclosed, RecordDraft};
 pub use refusals::{Omitidos, Refusals};
 pub use replay::ReplayGuard;
+pub use usuarios::{PorUsuario, Usuario};
 pub use validaciones::{Reserva, ValidacionesFallidas};
 
 /// How a request arrived.
@@ -56,6 +58,8 @@ pub enum Transport {
     Rest,
     /// SOAP in the version asked: a Fault's HTTP status depends on it ([`Transport::status_of`]).
     Soap(SoapVersion),
+    /// The web console: a signed-in user's page (`src/consola/`).
+    Consola,
 }
 
 /// The SOAP version a request was sent in (its content type says which).
@@ -88,6 +92,7 @@ impl Transport {
         match self {
             Transport::Rest => "rest",
             Transport::Soap(_) => "soap",
+            Transport::Consola => "consola",
         }
     }
 }
@@ -152,6 +157,9 @@ pub struct Call {
     pub xroad: Vec<(String, String)>,
     /// The address the request came from: public services are limited per address.
     pub peer: Option<std::net::IpAddr>,
+    /// The console user who asked (then `identity` is `None`): their agreement and role
+    /// decide, their own allowance is charged too, and the record names them.
+    pub usuario: Option<Usuario>,
 }
 
 impl Call {
@@ -304,6 +312,8 @@ pub struct Broker {
     addresses: publico::PerAddress,
     /// Refusals per client certificate ([`refusals`]).
     refusals: Refusals,
+    /// Each console user's own allowance ([`usuarios`]).
+    usuarios: PorUsuario,
     validaciones: Arc<ValidacionesFallidas>,
     /// Provider batches in progress per agreement (`broker.lotes_max_concurrent` each).
     lotes_en_curso: Mutex<HashMap<ConvenioId, Arc<Semaphore>>>,
@@ -321,6 +331,8 @@ pub struct Broker {
 pub struct Restored {
     pub used: Used,
     pub failed_validations: HashMap<(ConvenioId, u32), u32>,
+    /// Persons each console user (by RUN number) asked about today.
+    pub usuarios: HashMap<u32, u64>,
 }
 
 /// A request the broker did not admit: why, under which agreement (if one was found), and what
@@ -412,6 +424,13 @@ impl Broker {
                 config.certificados.verificar_rafaga,
             ),
             refusals: Refusals::new(broker.refusals_per_second, broker.refusals_burst),
+            usuarios: PorUsuario::new(
+                config.consola.usuario_por_segundo,
+                config.consola.usuario_rafaga,
+                config.consola.usuario_cupo_diario,
+                today,
+                restored.usuarios,
+            ),
             validaciones: Arc::new(ValidacionesFallidas::new(
                 broker.failed_validations_per_day,
                 today,
@@ -514,19 +533,22 @@ impl Broker {
 
     /// Default deny: the agreement must exist, be in force, grant the operation, and the
     /// message must be new and within the agreement's limits (one unit per person the request
-    /// names).
+    /// names). A console user's agreement is the one their session names; their role must
+    /// include the operation too, a person may ask only about themself, and the user's own
+    /// allowance is charged before the agreement's.
     fn admit(&self, call: &Call, today: NaiveDate) -> Result<Admission, Refused> {
         let policy = self.policy.load();
-        let convenio = call
-            .identity
-            .as_deref()
-            .and_then(|identity| policy.convenios.find(identity))
-            .cloned()
-            .ok_or_else(|| Refused {
-                error: ApiError::sin_convenio(),
-                convenio: None,
-                charged: 0,
-            })?;
+        let found = match (&call.usuario, call.identity.as_deref()) {
+            (Some(usuario), None) => policy.convenios.get(&usuario.convenio),
+            (None, Some(identity)) => policy.convenios.find(identity),
+            // Nobody, or a certificate and a console user at once: no agreement.
+            _ => None,
+        };
+        let convenio = found.cloned().ok_or_else(|| Refused {
+            error: ApiError::sin_convenio(),
+            convenio: None,
+            charged: 0,
+        })?;
         let mut charged = 0;
         let refuse = |error: ApiError, charged: u64| Refused {
             error,
@@ -547,6 +569,10 @@ impl Broker {
                 ApiError::no_autorizado(format!("the agreement does not grant {op}")),
                 0,
             ));
+        }
+        if let Some(usuario) = &call.usuario {
+            self.admit_usuario(usuario, &convenio, call, today)
+                .map_err(|e| refuse(e, 0))?;
         }
         // Limits first: a refused request does not use up its message id.
         let (Some(limits), Some(lotes)) = (
@@ -577,6 +603,46 @@ impl Broker {
             lotes,
             charged: Arc::new(AtomicU64::new(charged)),
         })
+    }
+
+    /// What a console user must pass besides the agreement: a role that includes the
+    /// operation, an agreement that fits the user (persons only under the agreement for
+    /// persons, officials never under it), a person asking only about themself, and the
+    /// user's own allowance.
+    fn admit_usuario(
+        &self,
+        usuario: &Usuario,
+        convenio: &Convenio,
+        call: &Call,
+        today: NaiveDate,
+    ) -> Result<(), ApiError> {
+        let persona = usuario.rol == crate::catalog::Rol::Persona;
+        if persona != convenio.personas {
+            return Err(ApiError::no_autorizado(
+                "the user's role does not act under this agreement",
+            ));
+        }
+        match call.service {
+            Service::Op(op) if usuario.rol.permite(op) => {}
+            Service::Op(op) => {
+                return Err(ApiError::no_autorizado(format!(
+                    "the user's role ({}) does not include {op}",
+                    usuario.rol
+                )));
+            }
+            _ => {
+                return Err(ApiError::no_autorizado(
+                    "the console asks for operations only",
+                ));
+            }
+        }
+        // Whatever the RUN asked about: a refusal that depends on nothing about that person.
+        if persona && call.subjects.iter().any(|run| *run != usuario.run) {
+            return Err(ApiError::no_autorizado(
+                "a person may ask only about themself",
+            ));
+        }
+        self.usuarios.admit(usuario.run, today, call.persons())
     }
 
     /// Admits, runs `work` on a registry connection off the async executor, projects the
@@ -966,6 +1032,7 @@ impl Broker {
                 xroad: None,
                 omitidos: Some(omitidos.count),
                 personas: Some(omitidos.personas),
+                usuario: None,
             };
             match self.audit.append(record).await {
                 Ok(_) => written += 1,

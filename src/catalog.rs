@@ -113,6 +113,119 @@ impl fmt::Display for Operation {
     }
 }
 
+/// What a console user does, which narrows what their agreement grants (never widens it): a
+/// request is admitted only when the agreement grants the operation and the role includes it.
+/// Officials hold one of the first five (`consola_usuarios.rol`); `Persona` is a person signed
+/// in about themself, under the agreement for persons (`personas = true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rol {
+    /// A counter clerk (ORASMI, a municipality's front desk): lookups, and asking for a survey.
+    Atencion,
+    /// A surveyor: works their comuna's survey requests.
+    Encuestador,
+    /// A comuna's head of social services: the queue, certificates, statistics, and the
+    /// agreement's users.
+    JefeComunal,
+    /// An agency's supervisor: lookups and statistics.
+    Supervisor,
+    /// The registry's operator: everything the agreement grants, and the users of every agreement.
+    Operador,
+    /// A person about themself: their ficha, who consulted it, their constancia.
+    Persona,
+}
+
+impl Rol {
+    /// The roles an official may hold.
+    pub const FUNCIONARIOS: [Rol; 5] = [
+        Rol::Atencion,
+        Rol::Encuestador,
+        Rol::JefeComunal,
+        Rol::Supervisor,
+        Rol::Operador,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rol::Atencion => "atencion",
+            Rol::Encuestador => "encuestador",
+            Rol::JefeComunal => "jefe_comunal",
+            Rol::Supervisor => "supervisor",
+            Rol::Operador => "operador",
+            Rol::Persona => "persona",
+        }
+    }
+
+    /// What the console shows for it.
+    pub fn nombre(self) -> &'static str {
+        match self {
+            Rol::Atencion => "Atención de público",
+            Rol::Encuestador => "Encuestador",
+            Rol::JefeComunal => "Jefe comunal",
+            Rol::Supervisor => "Supervisor",
+            Rol::Operador => "Operador del registro",
+            Rol::Persona => "Persona",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Rol> {
+        [Rol::Persona]
+            .into_iter()
+            .chain(Rol::FUNCIONARIOS)
+            .find(|rol| rol.as_str() == text)
+    }
+
+    /// The operations this role may use, of those its agreement grants.
+    pub fn operaciones(self) -> &'static [Operation] {
+        use Operation::*;
+        match self {
+            Rol::Atencion => &[
+                ConsultarFichaFPS,
+                ValidarIdentidad,
+                ConsultarElegibilidad,
+                SolicitarEncuestaje,
+            ],
+            Rol::Encuestador => &[ConsultarFichaFPS, TrabajarEncuestaje],
+            Rol::JefeComunal => &[
+                ConsultarFichaFPS,
+                ValidarIdentidad,
+                ConsultarElegibilidad,
+                EmitirCertificado,
+                SolicitarEncuestaje,
+                TrabajarEncuestaje,
+                EstadisticasTerritoriales,
+            ],
+            Rol::Supervisor => &[
+                ConsultarFichaFPS,
+                ValidarIdentidad,
+                ConsultarElegibilidad,
+                EstadisticasTerritoriales,
+            ],
+            Rol::Operador => &[
+                ConsultarFichaFPS,
+                ValidarIdentidad,
+                ConsultarElegibilidad,
+                ConsultarAccesos,
+                EmitirCertificado,
+                SolicitarEncuestaje,
+                TrabajarEncuestaje,
+                EstadisticasTerritoriales,
+            ],
+            Rol::Persona => &[ConsultarFichaFPS, ConsultarAccesos, EmitirCertificado],
+        }
+    }
+
+    pub fn permite(self, op: Operation) -> bool {
+        self.operaciones().contains(&op)
+    }
+}
+
+impl fmt::Display for Rol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A feed kind: what the records of a batch are and what applying them changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -28,6 +28,7 @@ pub struct Config {
     pub certificados: CertificadosConfig,
     pub encuestaje: EncuestajeConfig,
     pub estadisticas: EstadisticasConfig,
+    pub consola: ConsolaConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -203,6 +204,116 @@ impl Default for CertificadosConfig {
     }
 }
 
+/// The web console (`src/consola/`), on the public listener under `/consola/`. Officials and
+/// persons sign in with Clave Única (OpenID Connect, authorization code with PKCE).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsolaConfig {
+    /// Whether the node serves the console.
+    pub habilitada: bool,
+    /// The OpenID provider's issuer (Clave Única: `https://accounts.claveunica.gob.cl/openid`).
+    /// Must be `https://`. Empty: nobody can sign in (only the demo's development sign-in).
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    /// The console's address as the browser sees it, up to and without `/consola`
+    /// (`https://siis.example.gob.cl`): the provider sends the browser back to
+    /// `{url_publica}/consola/retorno`, which must be registered with it.
+    pub url_publica: String,
+    /// Where signing out sends the browser so that the provider's session ends too (Clave
+    /// Única: `https://accounts.claveunica.gob.cl/api/v1/accounts/app/logout`); the console adds
+    /// `?redirect={url_publica}/consola/`. Empty: the provider's `end_session_endpoint`.
+    pub url_cierre: String,
+    /// Extra CA certificates (PEM) to trust for the provider besides the system's roots: a
+    /// test provider's, or a ministry's proxy. Verification is never skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_proveedor: Option<PathBuf>,
+    /// Minutes a session lasts from sign-in; and minutes without a page before it ends.
+    pub sesion_minutos: u64,
+    pub inactividad_minutos: u64,
+    /// Sign-ins started per minute from one address, and at once.
+    pub ingresos_por_minuto: u32,
+    pub ingresos_rafaga: u32,
+    /// Each user's own allowance, in persons, besides their agreement's: per second, at once,
+    /// and per day.
+    pub usuario_por_segundo: u32,
+    pub usuario_rafaga: u32,
+    pub usuario_cupo_diario: u64,
+    /// The demo's development sign-in (a RUN typed, no identity checked). Set only by
+    /// `serve --demo`; no file or variable can turn it on.
+    #[serde(skip)]
+    pub ingreso_demo: bool,
+}
+
+impl ConsolaConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        if !self.issuer.is_empty() && !self.issuer.starts_with("https://") {
+            return Err(ConfigError(
+                "consola.issuer must be an https:// address (the provider's tokens and the users' identities travel over it)".into(),
+            ));
+        }
+        if !self.issuer.is_empty() && (self.client_id.is_empty() || self.client_secret.is_empty()) {
+            return Err(ConfigError(
+                "consola.issuer needs consola.client_id and consola.client_secret".into(),
+            ));
+        }
+        if !self.url_cierre.is_empty()
+            && !(self.url_cierre.starts_with("https://")
+                && url::Url::parse(&self.url_cierre).is_ok())
+        {
+            return Err(ConfigError(
+                "consola.url_cierre must be empty or an https:// address".into(),
+            ));
+        }
+        if !self.url_publica.starts_with("https://")
+            || self.url_publica.ends_with('/')
+            || url::Url::parse(&self.url_publica).is_err()
+        {
+            return Err(ConfigError(
+                "consola.url_publica must be an https:// address without a trailing /".into(),
+            ));
+        }
+        if self.sesion_minutos == 0 || self.inactividad_minutos == 0 {
+            return Err(ConfigError(
+                "consola.sesion_minutos and consola.inactividad_minutos must be at least 1".into(),
+            ));
+        }
+        if self.ingresos_por_minuto == 0
+            || self.ingresos_rafaga == 0
+            || self.usuario_por_segundo == 0
+            || self.usuario_rafaga == 0
+            || self.usuario_cupo_diario == 0
+        {
+            return Err(ConfigError(
+                "consola: the sign-in and per-user limits must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for ConsolaConfig {
+    fn default() -> Self {
+        ConsolaConfig {
+            habilitada: true,
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            url_publica: "https://localhost:8444".into(),
+            url_cierre: String::new(),
+            ca_proveedor: None,
+            sesion_minutos: 480,
+            inactividad_minutos: 30,
+            ingresos_por_minuto: 10,
+            ingresos_rafaga: 5,
+            usuario_por_segundo: 2,
+            usuario_rafaga: 10,
+            usuario_cupo_diario: 2_000,
+            ingreso_demo: false,
+        }
+    }
+}
+
 /// File names, inside the TLS folder, of the document signing key (certificates' signatures)
 /// and of its public key.
 pub const DOC_KEY: &str = "documentos-key.pem";
@@ -338,6 +449,7 @@ impl Default for Config {
             elegibilidad: ElegibilidadConfig::default(),
             certificados: CertificadosConfig::default(),
             encuestaje: EncuestajeConfig::default(),
+            consola: ConsolaConfig::default(),
             estadisticas: EstadisticasConfig::default(),
         }
     }
@@ -476,6 +588,7 @@ impl Config {
                 "broker.batch_max must be between 1 and 500 (the SOAP contract's limit)".into(),
             ));
         }
+        self.consola.check()?;
         if self.certificados.verificar_por_minuto == 0 || self.certificados.verificar_rafaga == 0 {
             return Err(ConfigError(
                 "certificados.verificar_por_minuto and certificados.verificar_rafaga must be at least 1"
@@ -742,6 +855,65 @@ mod encuestaje_tests {
                 let err = Config::load(Some(Path::new("siis.toml"))).unwrap_err();
                 assert!(err.to_string().contains("encuestaje.plazo_dias"), "{err}");
             }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(test)]
+mod consola_tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn the_console_talks_to_its_provider_over_https_only() {
+        Jail::expect_with(|jail: &mut Jail| {
+            jail.create_file(
+                "siis.toml",
+                "[consola]\nissuer = \"https://accounts.claveunica.gob.cl/openid\"\nclient_id = \"x\"\nclient_secret = \"y\"\n",
+            )?;
+            let config = Config::load(Some(Path::new("siis.toml"))).unwrap();
+            assert!(
+                !config.consola.ingreso_demo,
+                "only serve --demo turns it on"
+            );
+            let refused = [
+                (
+                    "SIIS__CONSOLA__ISSUER",
+                    "http://accounts.example",
+                    "consola.issuer",
+                ),
+                (
+                    "SIIS__CONSOLA__URL_CIERRE",
+                    "http://accounts.example/logout",
+                    "consola.url_cierre",
+                ),
+                (
+                    "SIIS__CONSOLA__URL_PUBLICA",
+                    "https://siis.example/",
+                    "consola.url_publica",
+                ),
+                (
+                    "SIIS__CONSOLA__INACTIVIDAD_MINUTOS",
+                    "0",
+                    "consola.sesion_minutos",
+                ),
+                ("SIIS__CONSOLA__USUARIO_RAFAGA", "0", "per-user limits"),
+            ];
+            for (variable, value, named) in refused {
+                jail.set_env(variable, value);
+                let err = Config::load(Some(Path::new("siis.toml"))).unwrap_err();
+                assert!(err.to_string().contains(named), "{variable}: {err}");
+                jail.clear_env();
+            }
+            // The development sign-in cannot be set from a file or the environment.
+            jail.set_env("SIIS__CONSOLA__INGRESO_DEMO", "true");
+            let err = Config::load(Some(Path::new("siis.toml"))).unwrap_err();
+            assert!(err.to_string().contains("ingreso_demo"), "{err}");
             Ok(())
         });
     }

@@ -49,6 +49,9 @@ pub struct Convenio {
     pub lotes: Option<Budget>,
     /// Municipal agreements: only persons of this comuna may be consulted.
     pub ambito: Option<Cut>,
+    /// The agreement for persons (`personas = true`): no certificate acts under it; a person
+    /// signed in to the console reads about themself under it, and only about themself.
+    pub personas: bool,
     /// The file this agreement was read from.
     pub file: PathBuf,
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, web};
 
 use crate::broker::{Call, Service, Transport};
+use crate::domain::Run;
 use crate::error::ApiError;
 use crate::tls::ClientIdentity;
 
@@ -21,6 +22,22 @@ pub fn call(req: &HttpRequest, transport: Transport) -> Call {
         input_error: None,
         xroad: Vec::new(),
         peer: req.peer_addr().map(|a| a.ip()),
+        usuario: None,
+    }
+}
+
+/// Parses a RUN the request gave into the call: its subject if valid, its input error (refused
+/// and audited by the broker) if not.
+pub fn run_into(call: &mut Call, text: &str) -> Option<Run> {
+    match Run::parse(text) {
+        Ok(run) => {
+            call.subjects.push(run);
+            Some(run)
+        }
+        Err(e) => {
+            call.input_error = Some(ApiError::run_invalido(e));
+            None
+        }
     }
 }
 

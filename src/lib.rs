@@ -9,6 +9,7 @@ pub mod broker;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod consola;
 pub mod convenios;
 pub mod db;
 pub mod domain;

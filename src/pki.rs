@@ -58,7 +58,8 @@ pub use crate::config::{AUDIT_KEY, AUDIT_PUB, DOC_KEY, DOC_PUB};
 /// into agreements.
 pub const PINS: &str = "pins.toml";
 
-/// The agreement ids named by the `*.toml` files of a folder (file stem = agreement id).
+/// The agreement ids named by the `*.toml` files of a folder (file stem = agreement id), but
+/// the agreement for persons, under which no certificate acts.
 pub fn convenio_ids(dir: &Path) -> Result<Vec<ConvenioId>, PkiError> {
     let mut ids = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_error(dir))? {
@@ -69,7 +70,15 @@ pub fn convenio_ids(dir: &Path) -> Result<Vec<ConvenioId>, PkiError> {
                 path: path.clone(),
                 reason: e.to_string(),
             })?;
-            ids.push(id);
+            // No certificate acts under the agreement for persons (`personas = true`).
+            let personas = fs::read_to_string(&path)
+                .ok()
+                .and_then(|text| text.parse::<toml::Table>().ok())
+                .and_then(|table| table.get("personas").and_then(toml::Value::as_bool))
+                .unwrap_or(false);
+            if !personas {
+                ids.push(id);
+            }
         }
     }
     ids.sort();

@@ -50,6 +50,8 @@ pub enum StartError {
     DocumentKey(#[from] crate::ops::certificados::firma::KeyError),
     #[error("audit checkpoints: {0}")]
     Checkpoints(#[from] crate::audit::signed::CheckpointError),
+    #[error("consola: {0}")]
+    Consola(String),
     #[error("server: {0}")]
     Server(#[from] std::io::Error),
 }
@@ -70,6 +72,22 @@ impl Listeners {
         Ok(Listeners {
             agency: bind("agency", config.agency)?,
             public: bind("public", config.public)?,
+            admin: bind("admin", config.admin)?,
+        })
+    }
+
+    /// [`Listeners::bind`] with the public listener already bound: for a test that must know
+    /// the console's address (its OpenID redirect) before the node starts.
+    pub fn bind_with_public(
+        config: &ListenConfig,
+        public: TcpListener,
+    ) -> Result<Listeners, StartError> {
+        let bind = |name, addr: SocketAddr| {
+            TcpListener::bind(addr).map_err(|source| StartError::Bind { name, addr, source })
+        };
+        Ok(Listeners {
+            agency: bind("agency", config.agency)?,
+            public,
             admin: bind("admin", config.admin)?,
         })
     }
@@ -201,12 +219,24 @@ impl Node {
             .workers(workers)
             .listen_rustls_0_23(listeners.agency, tls.agency)?
         };
+        let consola = match config.consola.habilitada {
+            true => Some(web::Data::new(
+                crate::consola::Consola::new(core.clone().into_inner())
+                    .map_err(|e| StartError::Consola(e.to_string()))?,
+            )),
+            false => None,
+        };
         let public = {
             let broker = broker.clone();
             HttpServer::new(move || {
                 App::new()
                     .app_data(broker.clone())
                     .app_data(core.clone())
+                    .configure(|cfg| {
+                        if let Some(consola) = &consola {
+                            crate::consola::routes(cfg, consola.clone());
+                        }
+                    })
                     .configure(rest::public_routes)
                     .default_service(web::to(not_found))
             })
@@ -353,7 +383,10 @@ fn restore_today(
                 .earliest()
         })
         .map_or(0, |t| t.timestamp_micros());
-    let mut restored = crate::broker::Restored::default();
+    let mut restored = crate::broker::Restored {
+        usuarios: crate::audit::usuarios_since(&mut conn, midnight)?,
+        ..Default::default()
+    };
     for convenio in convenios.iter() {
         let id = convenio.id.as_str();
         let used = crate::audit::count_since(&mut conn, id, midnight)?;

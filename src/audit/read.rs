@@ -296,6 +296,35 @@ pub fn count_since(conn: &mut DbConnection, convenio: &str, since_us: i64) -> Re
     Ok(persons.and_then(|n| u64::try_from(n).ok()).unwrap_or(0))
 }
 
+/// The persons each console user (by RUN number) asked about at or after `since_us`, counted
+/// as [`count_since`] counts an agreement's, for restoring their own quotas at start-up.
+pub fn usuarios_since(
+    conn: &mut DbConnection,
+    since_us: i64,
+) -> Result<std::collections::HashMap<u32, u64>, DbError> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Nullable};
+    let rows: Vec<(Option<String>, Option<i64>)> = auditoria::table
+        .filter(auditoria::usuario.is_not_null())
+        .filter(auditoria::ts_us.ge(since_us))
+        .filter(auditoria::resultado.ne_all(NOT_COUNTED))
+        .group_by(auditoria::usuario)
+        .select((
+            auditoria::usuario,
+            sql::<Nullable<BigInt>>(
+                "CAST(SUM(COALESCE(personas, LENGTH(sujetos) - LENGTH(REPLACE(sujetos, ',', '')) + 1)) AS BIGINT)",
+            ),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(usuario, persons)| {
+            let run: Run = usuario?.parse().ok()?;
+            Some((run.numero(), u64::try_from(persons?).ok()?))
+        })
+        .collect())
+}
+
 /// The persons whom an agreement's identity comparisons at or after `since_us` did not match
 /// (records of ValidarIdentidad with outcome `NO_COINCIDE`), one entry per comparison, for
 /// restoring the day's limit at start-up.

@@ -7,7 +7,8 @@
 //! proposito, campos, resultado, estado_http, latencia_us`, then the columns added later, each
 //! only when present (so records written before it still verify): `xroad` as nullable text
 //! (its marker byte `1`), then `omitidos` as the byte `2` followed by the integer, then
-//! `personas` as the byte `3` followed by the integer.
+//! `personas` as the byte `3` followed by the integer, then `usuario` (the console user's RUN)
+//! as the byte `4` followed by the text.
 //!
 //! - text: its length in bytes (8 bytes, big-endian) then its UTF-8 bytes;
 //! - nullable text: one byte `0` for NULL, or `1` followed by the text as above;
@@ -62,6 +63,8 @@ pub(crate) struct AuditRow {
     pub xroad: Option<String>,
     pub omitidos: Option<i64>,
     pub personas: Option<i64>,
+    /// Absent from archive files and exports written before the console: `None`.
+    pub usuario: Option<String>,
 }
 
 /// A row of `auditoria_sujetos`.
@@ -101,6 +104,10 @@ impl AuditRow {
         if let Some(personas) = self.personas {
             h.update([3]);
             int(&mut h, personas);
+        }
+        if let Some(usuario) = &self.usuario {
+            h.update([4]);
+            text(&mut h, usuario);
         }
         hex::encode(h.finalize())
     }
@@ -202,6 +209,7 @@ impl Pending {
             personas: record
                 .personas
                 .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+            usuario: record.usuario.map(|run| run.to_string()),
         };
         Ok(Pending { row, runs })
     }

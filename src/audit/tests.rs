@@ -145,6 +145,7 @@ fn record(n: u32, subjects: &[u32]) -> AuditRecord {
     AuditRecord {
         omitidos: None,
         personas: None,
+        usuario: None,
         xroad: None,
         ts: Utc::now(),
         convenio: Some("minvu".into()),

@@ -287,12 +287,13 @@ tablas! {
         aplicado_us: i64,
     }
     procedencia: Registro { run: i32, lote_id: i64, valores: String }
+    consola_usuarios: Registro { run: i32, convenio: String, rol: String, alta_us: i64 }
     auditoria: Registro {
         id: i64, ts_us: i64, convenio: Option<String>, certificado: Option<String>,
         operacion: String, transporte: String, id_mensaje: String, sujetos: String,
         proposito: Option<String>, campos: String, resultado: String, estado_http: i32,
         latencia_us: i64, hash_anterior: String, hash: String, xroad: Option<String>,
-        omitidos: Option<i64>, personas: Option<i64>,
+        omitidos: Option<i64>, personas: Option<i64>, usuario: Option<String>,
     }
     auditoria_archivos: Registro {
         hasta: i64, desde: i64, registros: i64, hash_final: String, hash_anterior: String,
@@ -622,6 +623,10 @@ mod tests {
         name: String,
     }
 
+    /// Tables an export leaves out, each for its reason: console sessions are worth nothing on
+    /// another registry, and their pending sign-ins would only be copies of secrets.
+    const NO_EXPORTADAS: &[&str] = &["consola_sesiones"];
+
     /// A table a later migration adds is exported too, or this fails: an export that left one
     /// out would lose its rows on the move.
     #[test]
@@ -638,7 +643,12 @@ mod tests {
             ))
             .load(&mut conn)
             .unwrap();
-            made.extend(names.into_iter().map(|n| n.name));
+            made.extend(
+                names
+                    .into_iter()
+                    .map(|n| n.name)
+                    .filter(|n| !NO_EXPORTADAS.contains(&n.as_str())),
+            );
         }
         made.sort();
         let mut exported: Vec<String> = TABLAS.iter().map(|(t, _)| (*t).to_owned()).collect();

@@ -42,6 +42,7 @@ pub(super) struct RecordDraft {
     xroad: Option<String>,
     started: Instant,
     public_purpose: Option<&'static str>,
+    usuario: Option<Run>,
 }
 
 impl RecordDraft {
@@ -55,6 +56,7 @@ impl RecordDraft {
             xroad: xroad_json(&call.xroad),
             started,
             public_purpose: call.service.public_purpose(),
+            usuario: call.usuario.as_ref().map(|u| u.run),
         }
     }
 
@@ -129,6 +131,7 @@ impl RecordDraft {
             xroad: self.xroad.clone(),
             omitidos: None,
             personas: Some(charged),
+            usuario: self.usuario,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::catalog::Rol;
 use crate::config::Config;
 use crate::db::{Pool, schema::personas};
 use crate::pki;
@@ -62,6 +63,27 @@ pub fn ensure_population(config: &Config, pool: &Pool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo's console officials: RUN, agreement, role.
+pub const DEMO_OFFICIALS: [(&str, &str, Rol); 3] = [
+    ("11111111-1", "muni-13101", Rol::JefeComunal),
+    ("22222222-2", "muni-05101", Rol::Atencion),
+    ("33333333-3", "operador", Rol::Operador),
+];
+
+/// Makes the demo's console officials (each time: a demo registry is a trial's).
+pub fn ensure_officials(pool: &Pool) -> anyhow::Result<()> {
+    let mut conn = pool.get()?;
+    for (run, convenio, rol) in DEMO_OFFICIALS {
+        crate::consola::usuarios::alta(
+            &mut conn,
+            run.parse()?,
+            &crate::domain::ConvenioId::parse(convenio)?,
+            rol,
+        )?;
+    }
+    Ok(())
+}
+
 /// The first RUN of a category in the demo's sample file.
 fn sample_run(categoria: &str) -> Option<String> {
     let text = std::fs::read_to_string(DEMO_SAMPLE).ok()?;
@@ -107,6 +129,17 @@ pub fn print_welcome(config: &Config, node: &Node) {
         if let Some(run) = sample_run("con_ficha") {
             println!("  {curl} https://localhost:{agency}/api/v1/personas/{run}/ficha");
         }
+    }
+    println!();
+    println!(
+        "Console: https://localhost:{}/consola/ (development sign-in: type a RUN)",
+        node.public.port()
+    );
+    for (run, convenio, rol) in DEMO_OFFICIALS {
+        println!("  {run}  {} of {convenio}", rol.nombre());
+    }
+    if let Some(run) = sample_run("con_ficha") {
+        println!("  {run}  a person: their ficha and who consulted it");
     }
     println!(
         "Sample RUNs by category: {DEMO_SAMPLE}. Client certificates: {pki}/clients/. Stop with Ctrl-C."

@@ -6,7 +6,9 @@ use super::{demo, systemd};
 use crate::config::Config;
 use crate::startup::{self, Node};
 
-pub fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+pub fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    // The console's development sign-in exists only here (no file or variable sets it).
+    config.consola.ingreso_demo = demo;
     let config = Arc::new(config);
     // Read once, before any thread starts: None when not run by systemd as Type=notify.
     let systemd = systemd::Systemd::from_env();
@@ -20,6 +22,7 @@ pub fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         let pool = startup::open_registry(&config)?;
         if demo {
             demo::ensure_population(&config, &pool)?;
+            demo::ensure_officials(&pool)?;
         } else {
             // After the registry, so that its own problems are reported first.
             startup::refuse_ca_key(&config)?;

@@ -29,6 +29,8 @@ struct RawConvenio {
     valid_from: Spanned<Datetime>,
     valid_until: Spanned<Datetime>,
     ambito: Option<Spanned<String>>,
+    /// The agreement under which persons, signed in to the console, read about themselves.
+    personas: Option<Spanned<bool>>,
     limits: RawLimits,
     clients: Option<Spanned<Vec<Spanned<RawClient>>>>,
     // Not `Spanned`: a spanned table loses the spans of its keys.
@@ -133,8 +135,37 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
             daily_quota: quota?,
         })
     });
-    let (clients, seen) = c.clients(raw.clients.as_ref());
+    let personas = raw.personas.as_ref().is_some_and(|p| *p.get_ref());
+    let (clients, seen) = match (personas, &raw.clients) {
+        (false, clients) => c.clients(clients.as_ref()),
+        (true, None) => (Vec::new(), Vec::new()),
+        (true, Some(clients)) => {
+            c.issue(
+                clients,
+                "an agreement for persons (personas = true) is used by persons signed in to the console about themselves: no client certificate acts under it",
+            );
+            (Vec::new(), Vec::new())
+        }
+    };
     let grants = c.grants(raw.operations.as_ref());
+    if personas {
+        if let Some(scope) = &raw.ambito {
+            c.issue(
+                scope,
+                "an agreement for persons has no ambito: each person reads about themself",
+            );
+        }
+        for (name, _) in raw.operations.iter().flatten() {
+            if let Some(op) = Operation::parse(name.get_ref())
+                && !crate::catalog::Rol::Persona.permite(op)
+            {
+                c.issue(
+                    name,
+                    format!("an agreement for persons cannot grant {op}: a person may only read their ficha, who consulted it, and their certificates"),
+                );
+            }
+        }
+    }
     if let Some(budget) = &raw.limits.lotes
         && !grants.contains_key(&Operation::RecepcionLotes)
     {
@@ -144,6 +175,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
         );
     }
     if let Some(scope) = &raw.ambito
+        && !personas
         && grants.contains_key(&Operation::ConsultarAccesos)
     {
         c.issue(
@@ -184,6 +216,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
                 None => None,
                 Some(cut) => Some(cut?),
             },
+            personas,
             file: file.to_owned(),
         })
     });

@@ -52,6 +52,18 @@ impl ConvenioSet {
                 claims.claim(&path, client, &mut issues);
             }
             if let Some(convenio) = checked.convenio {
+                if convenio.personas
+                    && let Some(first) = set.personas()
+                {
+                    issues.push(ConvenioIssue::new(
+                        &path,
+                        None,
+                        format!(
+                            "a second agreement for persons (personas = true): {} is one already",
+                            first.file.display()
+                        ),
+                    ));
+                }
                 set.by_id.insert(convenio.id.clone(), Arc::new(convenio));
             }
         }
@@ -77,6 +89,16 @@ impl ConvenioSet {
     /// its subject CN alone.
     pub fn warnings(&self) -> &[ConvenioIssue] {
         &self.warnings
+    }
+
+    /// The agreements client certificates act under: all but the one for persons.
+    pub fn agencias(&self) -> impl Iterator<Item = &Arc<Convenio>> {
+        self.iter().filter(|c| !c.personas)
+    }
+
+    /// The agreement for persons about themselves (`personas = true`), if the set has one.
+    pub fn personas(&self) -> Option<&Arc<Convenio>> {
+        self.iter().find(|c| c.personas)
     }
 
     pub fn get(&self, id: &ConvenioId) -> Option<&Arc<Convenio>> {

@@ -21,6 +21,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-11-28-000010_encuestaje_ambito",
     "2026-12-04-000011_audit_cuentas",
     "2026-12-05-000012_audit_archivos",
+    "2026-12-06-000013_consola",
 ];
 
 /// The versions Diesel records for [`MIGRATION_NAMES`] in `__diesel_schema_migrations`
@@ -135,6 +136,7 @@ mod tests {
                 xroad: (n == 4).then(|| "{}".into()),
                 omitidos: None,
                 personas: None,
+                usuario: None,
             })
             .unwrap();
         }
@@ -221,6 +223,7 @@ mod tests {
         let mut record = AuditRecord {
             omitidos: None,
             personas: None,
+            usuario: None,
             ts: chrono::Utc::now(),
             convenio: None,
             certificate: None,

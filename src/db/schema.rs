@@ -89,6 +89,7 @@ diesel::table! {
         xroad -> Nullable<Text>,
         omitidos -> Nullable<BigInt>,
         personas -> Nullable<BigInt>,
+        usuario -> Nullable<Text>,
     }
 }
 
@@ -254,3 +255,26 @@ diesel::table! {
 
 diesel::joinable!(procedencia -> lotes (lote_id));
 diesel::allow_tables_to_appear_in_same_query!(lotes, procedencia, personas);
+
+diesel::table! {
+    consola_usuarios (run) {
+        run -> Integer,
+        convenio -> Text,
+        rol -> Text,
+        alta_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    consola_sesiones (id) {
+        id -> Text,
+        usuario -> Nullable<Integer>,
+        rol -> Nullable<Text>,
+        convenio -> Nullable<Text>,
+        nombre -> Nullable<Text>,
+        csrf -> Text,
+        login -> Nullable<Text>,
+        creada_us -> BigInt,
+        expira_us -> BigInt,
+    }
+}

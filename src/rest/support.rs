@@ -7,7 +7,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::broker::{Broker, Call, Reply, Service, Transport};
-use crate::domain::Run;
 use crate::error::ApiError;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -43,18 +42,7 @@ fn xroad_headers(req: &HttpRequest) -> Vec<(String, String)> {
 }
 
 /// Parses a RUN from the path into the call: a subject if valid, an input error if not.
-pub fn path_run(call: &mut Call, text: &str) -> Option<Run> {
-    match Run::parse(text) {
-        Ok(run) => {
-            call.subjects.push(run);
-            Some(run)
-        }
-        Err(e) => {
-            call.input_error = Some(ApiError::run_invalido(e));
-            None
-        }
-    }
-}
+pub use crate::http::run_into as path_run;
 
 /// A request refused before it reached an operation (unknown path, wrong method), audited.
 pub async fn refuse(req: HttpRequest, broker: web::Data<Broker>, error: ApiError) -> HttpResponse {

@@ -34,6 +34,7 @@ pub(crate) fn old_record(n: u32) -> AuditRecord {
         xroad: None,
         omitidos: None,
         personas: Some(1),
+        usuario: None,
     }
 }
 

@@ -524,7 +524,7 @@ async fn reload_refuses_a_broken_set_and_keeps_the_previous_one() {
     .unwrap();
     let ok = reload().await.unwrap();
     assert_eq!(ok.status(), 200);
-    assert_eq!(ok.json::<Value>().await.unwrap()["convenios"], 10);
+    assert_eq!(ok.json::<Value>().await.unwrap()["convenios"], 11);
     assert_eq!(nuevo.get(&ping).send().await.unwrap().status(), 200);
 
     // A broken file: refused with every problem named, and the previous set stays.
@@ -674,6 +674,7 @@ fn lookup_call(node: &TestNode, convenio: &str) -> siis::broker::Call {
         input_error: None,
         xroad: Vec::new(),
         peer: None,
+        usuario: None,
     }
 }
 

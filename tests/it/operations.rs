@@ -55,7 +55,7 @@ per_backend!(
             },
         )
         .await;
-        for convenio in set.iter() {
+        for convenio in set.agencias() {
             let id = convenio.id.as_str();
             let client = node.client(Some(id));
             let scope = convenio.ambito.map(|c| c.to_string());

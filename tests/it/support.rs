@@ -346,7 +346,14 @@ pub struct Setup {
     /// Audit records written before the node starts (records 1, 2, …), e.g. old ones to
     /// archive: the node's own records follow them.
     pub audit_records: Vec<siis::audit::AuditRecord>,
+    /// The public listener, bound by the test (which then knows the console's address).
+    pub public: Option<std::net::TcpListener>,
+    /// Changes to the configuration, made last (the console's provider, …).
+    pub configure: Option<Configure>,
 }
+
+/// A change to a test node's configuration ([`Setup::configure`]).
+pub type Configure = Box<dyn FnOnce(&mut Config)>;
 
 impl TestNode {
     pub async fn start(backend: Backend) -> TestNode {
@@ -429,12 +436,24 @@ impl TestNode {
             }
             log.shutdown();
         }
+        if let Some(configure) = setup.configure {
+            configure(&mut config);
+        }
         if std::env::var_os("SIIS_TEST_LOG").is_some() {
             // The node's own logs on standard error (`--nocapture`), to see why a test failed.
             siis::telemetry::init(&config.log);
         }
         let config = Arc::new(config);
-        let node = Node::start(config.clone()).expect("node starts");
+        let node = match setup.public {
+            None => Node::start(config.clone()).expect("node starts"),
+            Some(public) => {
+                let listeners = siis::startup::Listeners::bind_with_public(&config.listen, public)
+                    .expect("listeners");
+                let tls = siis::startup::load_tls(&config).expect("TLS");
+                let pool = siis::startup::open_registry(&config).expect("registry");
+                Node::start_with(config.clone(), listeners, tls, pool).expect("node starts")
+            }
+        };
         TestNode {
             node,
             pki,
@@ -525,6 +544,17 @@ pub fn tls_client(
     identity: Option<(&Path, &Path)>,
     addrs: &[SocketAddr],
 ) -> reqwest::Client {
+    tls_client_builder(ca, identity, addrs)
+        .build()
+        .expect("client")
+}
+
+/// [`tls_client`] before it is built, for a test that sets more (no redirects, …).
+pub fn tls_client_builder(
+    ca: &Path,
+    identity: Option<(&Path, &Path)>,
+    addrs: &[SocketAddr],
+) -> reqwest::ClientBuilder {
     let mut roots = RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca).expect("ca") {
         roots.add(cert.expect("ca cert")).expect("add ca");
@@ -550,7 +580,7 @@ pub fn tls_client(
     for addr in addrs {
         client = client.resolve("localhost", *addr);
     }
-    client.build().expect("client")
+    client
 }
 
 /// A person's access report (ConsultarAccesos) as the registry's operator reads it.

@@ -445,6 +445,8 @@ per_backend!(
         let mut conn = db.conn();
         let c: &mut DbConnection = &mut conn;
         archive(c, &archives_dir(&db), days_ago(1)).unwrap();
+        // The console's migration came after it: reverted first.
+        assert_eq!(crate::db::revert_last_migration(c).unwrap(), "20261206000013");
         let reverted = crate::db::revert_last_migration(c).unwrap();
         assert_eq!(reverted, "20261205000012");
         assert_eq!(archivo::archivos(c).unwrap(), [], "the registry is gone");
@@ -455,9 +457,14 @@ per_backend!(
         ] {
             assert!(c.batch_execute(refused).is_err(), "not refused: {refused}");
         }
-        // Without the registry the walk starts from record 1, which is in a file now.
+        assert_eq!(
+            crate::db::run_migrations(c).unwrap(),
+            ["20261205000012", "20261206000013"]
+        );
+        // Without the registry (migrated again, it is empty) the walk starts from record 1,
+        // which is in a file now.
+        assert_eq!(archivo::archivos(c).unwrap(), []);
         assert_eq!(verify(c).unwrap().first_broken, Some(4));
-        assert_eq!(crate::db::run_migrations(c).unwrap(), ["20261205000012"]);
     }
 );
 

@@ -183,6 +183,7 @@ fn the_hash_follows_the_documented_encoding() {
         xroad: None,
         omitidos: None,
         personas: None,
+        usuario: None,
     };
     let mut bytes = Vec::new();
     let text = |bytes: &mut Vec<u8>, s: &str| {
@@ -242,6 +243,16 @@ fn the_hash_follows_the_documented_encoding() {
     cost.push(3);
     cost.extend(500i64.to_be_bytes());
     assert_eq!(charged.chain_hash(), hex::encode(Sha256::digest(&cost)));
+
+    // The console user who asked follows as the byte 4 and the text.
+    let official = AuditRow {
+        usuario: Some("44444444-4".into()),
+        ..charged.clone()
+    };
+    let mut named = cost.clone();
+    named.push(4);
+    text(&mut named, "44444444-4");
+    assert_eq!(official.chain_hash(), hex::encode(Sha256::digest(&named)));
 
     // Every column counts, NULL is not empty, and moving a boundary changes the hash.
     let variants: Vec<AuditRow> = vec![

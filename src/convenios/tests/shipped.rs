@@ -42,6 +42,7 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
         ids,
         [
             "bbnn",
+            "ciudadania",
             "ips",
             "minvu",
             "muni-05101",
@@ -52,13 +53,29 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
             "suseso"
         ]
     );
+    // The agreement for persons: no certificate acts under it, and it grants only what a
+    // person may read about themself.
+    let personas = set.personas().expect("an agreement for persons");
+    assert_eq!(personas.id.as_str(), "ciudadania");
+    assert!(personas.clients.is_empty() && personas.ambito.is_none());
+    assert!(
+        personas
+            .grants
+            .keys()
+            .all(|op| crate::catalog::Rol::Persona.permite(*op))
+    );
     for a in set.iter() {
+        assert!(a.is_in_force(date(2026, 11, 28)), "{}", a.id);
+        if a.personas {
+            continue;
+        }
         assert_eq!(a.clients[0].subject_cn.as_deref(), Some(a.id.as_str()));
         assert!(a.is_in_force(date(2026, 11, 28)), "{}", a.id);
         assert!(a.is_in_force(date(2027, 11, 28)), "{}", a.id);
         assert!(!a.agency.is_empty() && !a.legal_basis.is_empty() && !a.purpose.is_empty());
         assert_eq!(a.file.file_stem().unwrap(), a.id.as_str());
-        // Only the registry's own operators may see who consulted whom.
+        // Only the registry's own operators may see who consulted whom (and each person, about
+        // themself).
         assert_eq!(
             a.grant(ConsultarAccesos).is_some(),
             a.id.as_str() == "operador"

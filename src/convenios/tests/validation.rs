@@ -457,3 +457,56 @@ fn a_budget_for_batches_needs_recepcion_lotes_and_its_three_keys() {
         "limits.lotes.burst must be at least 1",
     );
 }
+
+/// The agreement for persons: no certificate, no ambito, only what a person may read about
+/// themself, and one per folder.
+#[test]
+fn the_agreement_for_persons_has_no_client_and_grants_only_a_persons_reading() {
+    let personas = good("demo")
+        .replace("[[clients]]\nsubject_cn = \"demo\"\n", "")
+        .replacen(
+            "valid_until = 2028-12-31\n",
+            "valid_until = 2028-12-31\npersonas = true\n",
+            1,
+        );
+    let dir = write_all(&[("demo.toml", &personas)]);
+    let set = ConvenioSet::load_dir(dir.path()).unwrap();
+    let a = set.personas().unwrap();
+    assert!(a.personas && a.clients.is_empty());
+
+    one_issue(
+        &personas.replace(
+            "personas = true\n",
+            "personas = true\n[[clients]]\nsubject_cn = \"demo\"\n",
+        ),
+        "[[clients]]",
+        "no client certificate acts under it",
+    );
+    one_issue(
+        &personas.replace("personas = true\n", "personas = true\nambito = \"13101\"\n"),
+        "ambito",
+        "has no ambito",
+    );
+    one_issue(
+        &format!("{personas}\n[operations.ValidarIdentidad]\nfields = [\"run\"]\n"),
+        "[operations.ValidarIdentidad]",
+        "cannot grant ValidarIdentidad",
+    );
+    // A certificate agreement still needs its client.
+    let found = issues(&[(
+        "demo.toml",
+        &personas.replace("personas = true\n", "personas = false\n"),
+    )]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].message.contains("names no client"), "{}", found[0]);
+    let found = issues(&[
+        ("demo.toml", &personas),
+        ("otra.toml", &personas.replace("\"demo\"", "\"otra\"")),
+    ]);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].message.contains("a second agreement for persons"),
+        "{}",
+        found[0]
+    );
+}

@@ -43,7 +43,7 @@ async fn metaservices_describe_the_node_and_the_callers_convenio() {
         assert_eq!(listed, expected);
 
         // allowedMethods: exactly the caller's agreement, as REST tells it too.
-        for convenio in set.iter() {
+        for convenio in set.agencias() {
             let id = convenio.id.as_str();
             let c = node.client(Some(id));
             let a = call(&c, &node, v, &META, "allowedMethods", None, "").await;

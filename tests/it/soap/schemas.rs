@@ -172,7 +172,7 @@ per_backend!(
             ok("accesos", &ACCESOS, "ConsultarAccesos", a);
             let a = call(&minvu, &node, v, &META, "listMethods", None, "").await;
             ok("listMethods", &META, "listMethods", a);
-            for convenio in set.iter() {
+            for convenio in set.agencias() {
                 let id = convenio.id.as_str();
                 let a = call(
                     &node.client(Some(id)),
