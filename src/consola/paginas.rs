@@ -19,6 +19,9 @@ use crate::error::ApiError;
 use crate::ops::accesos::{Accesos, ConsultarAccesos, Pedido};
 use crate::respuestas::FichaFps;
 
+mod encuestajes;
+mod estadisticas;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(a_inicio))
         .route("/", web::get().to(inicio))
@@ -31,6 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ficha", web::post().to(ficha_consultar))
         .route("/mi-ficha", web::get().to(mi_ficha))
         .route("/mis-accesos", web::get().to(mis_accesos))
+        .configure(encuestajes::routes)
+        .configure(estadisticas::routes)
         .default_service(web::to(no_encontrada));
 }
 
@@ -167,7 +172,7 @@ impl Consola {
         Marco {
             titulo,
             demo: self.config.consola.ingreso_demo,
-            menu: usuario.map(menu).unwrap_or_default(),
+            menu: usuario.map(|u| self.menu(u)).unwrap_or_default(),
             quien,
             csrf: sesion.map(|s| s.csrf.clone()).unwrap_or_default(),
         }
@@ -257,18 +262,36 @@ impl Consola {
     }
 }
 
-/// The pages a user's menu offers: those whose operation their role includes.
-fn menu(usuario: &Usuario) -> Vec<(&'static str, &'static str)> {
-    let mut menu = Vec::new();
-    if usuario.rol == Rol::Persona {
-        menu.push(("/consola/mi-ficha", "Mi ficha"));
-        menu.push(("/consola/mis-accesos", "Quién consultó mis datos"));
-        return menu;
+/// The officials' pages: address, menu label, and the operation each runs. The menu offers
+/// those whose operation both the role and the agreement allow.
+const PAGINAS: &[(&str, &str, Operation)] = &[(
+    "/consola/ficha",
+    "Consultar ficha",
+    Operation::ConsultarFichaFPS,
+)];
+
+/// A person's pages.
+const PAGINAS_PERSONA: &[(&str, &str)] = &[
+    ("/consola/mi-ficha", "Mi ficha"),
+    ("/consola/mis-accesos", "Quién consultó mis datos"),
+];
+
+impl Consola {
+    /// The pages a user's menu offers.
+    fn menu(&self, usuario: &Usuario) -> Vec<(&'static str, &'static str)> {
+        if usuario.rol == Rol::Persona {
+            return PAGINAS_PERSONA.to_vec();
+        }
+        let policy = self.core.broker.policy();
+        let convenio = policy.convenios.get(&usuario.convenio);
+        PAGINAS
+            .iter()
+            .filter(|(_, _, op)| {
+                usuario.rol.permite(*op) && convenio.is_some_and(|c| c.grant(*op).is_some())
+            })
+            .map(|(href, label, _)| (*href, *label))
+            .collect()
     }
-    if usuario.rol.permite(Operation::ConsultarFichaFPS) {
-        menu.push(("/consola/ficha", "Consultar ficha"));
-    }
-    menu
 }
 
 /// What a person reads for a refusal.

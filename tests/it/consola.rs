@@ -643,3 +643,6 @@ async fn the_development_sign_in_does_not_exist_outside_the_demo() {
     assert_eq!(code_of(&refused.text().await.unwrap()), "RUTA_DESCONOCIDA");
     node.stop().await;
 }
+
+mod encuestajes;
+mod estadisticas;
