@@ -115,6 +115,9 @@ pub enum Service {
     Desconocido,
     /// A certificate's verification by anyone, on the public listener ([`Broker::call_public`]).
     VerificarCertificado,
+    /// The console's officials listed or changed: for a console user whose role manages users
+    /// (`Rol::administra_usuarios`), never for a certificate.
+    AdministrarUsuarios,
 }
 
 impl Service {
@@ -128,6 +131,7 @@ impl Service {
             Service::GetOpenApi => "getOpenAPI",
             Service::Desconocido => "Desconocido",
             Service::VerificarCertificado => "VerificarCertificado",
+            Service::AdministrarUsuarios => "AdministrarUsuarios",
         }
     }
 
@@ -570,9 +574,17 @@ impl Broker {
                 0,
             ));
         }
-        if let Some(usuario) = &call.usuario {
-            self.admit_usuario(usuario, &convenio, call, today)
-                .map_err(|e| refuse(e, 0))?;
+        match &call.usuario {
+            Some(usuario) => self
+                .admit_usuario(usuario, &convenio, call, today)
+                .map_err(|e| refuse(e, 0))?,
+            None if call.service == Service::AdministrarUsuarios => {
+                return Err(refuse(
+                    ApiError::no_autorizado("users are managed in the console only"),
+                    0,
+                ));
+            }
+            None => {}
         }
         // Limits first: a refused request does not use up its message id.
         let (Some(limits), Some(lotes)) = (
@@ -630,6 +642,7 @@ impl Broker {
                     usuario.rol
                 )));
             }
+            Service::AdministrarUsuarios if usuario.rol.administra_usuarios() => {}
             _ => {
                 return Err(ApiError::no_autorizado(
                     "the console asks for operations only",

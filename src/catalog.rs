@@ -218,6 +218,12 @@ impl Rol {
     pub fn permite(self, op: Operation) -> bool {
         self.operaciones().contains(&op)
     }
+
+    /// Whether the role manages the console's officials: a comuna head those of their own
+    /// agreement (below operador), the operator those of every agreement.
+    pub fn administra_usuarios(self) -> bool {
+        matches!(self, Rol::JefeComunal | Rol::Operador)
+    }
 }
 
 impl fmt::Display for Rol {

@@ -257,18 +257,13 @@ impl ConsolaConfig {
                 "consola.issuer needs consola.client_id and consola.client_secret".into(),
             ));
         }
-        if !self.url_cierre.is_empty()
-            && !(self.url_cierre.starts_with("https://")
-                && url::Url::parse(&self.url_cierre).is_ok())
-        {
+        let https = |url: &str| url.starts_with("https://") && url::Url::parse(url).is_ok();
+        if !(self.url_cierre.is_empty() || https(&self.url_cierre)) {
             return Err(ConfigError(
                 "consola.url_cierre must be empty or an https:// address".into(),
             ));
         }
-        if !self.url_publica.starts_with("https://")
-            || self.url_publica.ends_with('/')
-            || url::Url::parse(&self.url_publica).is_err()
-        {
+        if !https(&self.url_publica) || self.url_publica.ends_with('/') {
             return Err(ConfigError(
                 "consola.url_publica must be an https:// address without a trailing /".into(),
             ));

@@ -19,8 +19,10 @@ use crate::error::ApiError;
 use crate::ops::accesos::{Accesos, ConsultarAccesos, Pedido};
 use crate::respuestas::FichaFps;
 
+mod certificados;
 mod encuestajes;
 mod estadisticas;
+mod usuarios;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(a_inicio))
@@ -34,8 +36,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/ficha", web::post().to(ficha_consultar))
         .route("/mi-ficha", web::get().to(mi_ficha))
         .route("/mis-accesos", web::get().to(mis_accesos))
+        .configure(certificados::routes)
         .configure(encuestajes::routes)
         .configure(estadisticas::routes)
+        .configure(usuarios::routes)
         .default_service(web::to(no_encontrada));
 }
 
@@ -81,6 +85,8 @@ struct PaginaError {
 struct PaginaFicha {
     m: Marco,
     buscar: bool,
+    /// A person's own page: the form for their constancia.
+    constancia: bool,
     ficha: Option<VistaFicha>,
 }
 
@@ -264,11 +270,18 @@ impl Consola {
 
 /// The officials' pages: address, menu label, and the operation each runs. The menu offers
 /// those whose operation both the role and the agreement allow.
-const PAGINAS: &[(&str, &str, Operation)] = &[(
-    "/consola/ficha",
-    "Consultar ficha",
-    Operation::ConsultarFichaFPS,
-)];
+const PAGINAS: &[(&str, &str, Operation)] = &[
+    (
+        "/consola/ficha",
+        "Consultar ficha",
+        Operation::ConsultarFichaFPS,
+    ),
+    (
+        "/consola/certificados",
+        "Emitir certificado",
+        Operation::EmitirCertificado,
+    ),
+];
 
 /// A person's pages.
 const PAGINAS_PERSONA: &[(&str, &str)] = &[
@@ -284,13 +297,17 @@ impl Consola {
         }
         let policy = self.core.broker.policy();
         let convenio = policy.convenios.get(&usuario.convenio);
-        PAGINAS
+        let mut menu: Vec<_> = PAGINAS
             .iter()
             .filter(|(_, _, op)| {
                 usuario.rol.permite(*op) && convenio.is_some_and(|c| c.grant(*op).is_some())
             })
             .map(|(href, label, _)| (*href, *label))
-            .collect()
+            .collect();
+        if usuario.rol.administra_usuarios() {
+            menu.push(("/consola/usuarios", "Usuarios"));
+        }
+        menu
     }
 }
 
@@ -588,6 +605,7 @@ async fn ficha_formulario(req: HttpRequest, consola: Data) -> HttpResponse {
     let page = PaginaFicha {
         m: consola.marco("Consultar ficha", Some(&sesion)),
         buscar: true,
+        constancia: false,
         ficha: None,
     };
     html(StatusCode::OK, page.render())
@@ -638,6 +656,7 @@ async fn ficha(
             let page = PaginaFicha {
                 m: consola.marco(titulo, Some(sesion)),
                 buscar,
+                constancia: !buscar,
                 ficha: Some(vista_ficha(&ficha)),
             };
             html(StatusCode::OK, page.render())

@@ -215,6 +215,26 @@ async fn officials_look_up_through_the_broker_and_a_person_sees_who_consulted_th
             .as_str()
             .contains(&vecino.numero().to_string())
     );
+
+    // A certificado FPS for the neighbour: issued, signed, and downloaded as its PDF.
+    browser.click("Emitir certificado").await;
+    browser.fill("#run", &vecino.to_string()).await;
+    browser
+        .wait_for("#tipo")
+        .await
+        .select_by_value("certificado_fps")
+        .await
+        .expect("choose the kind");
+    shot(&browser, "certificados.png").await;
+    browser.click("#emitir").await;
+    let pdf = browser
+        .downloaded(
+            |p| p.extension().is_some_and(|e| e == "pdf"),
+            std::time::Duration::from_secs(30),
+        )
+        .await;
+    let bytes = std::fs::read(&pdf).expect("the PDF");
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
     consola.sign_out(&browser).await;
 
     // A clerk of Valparaíso is refused the same person, as if the RUN were unknown.
@@ -251,6 +271,15 @@ async fn officials_look_up_through_the_broker_and_a_person_sees_who_consulted_th
     assert!(accesos.contains("No entregados"), "{accesos}");
     browser.click("Mi ficha").await;
     assert!(browser.text_of("#ficha").await.contains("Puntaje"));
+    // Their own constancia de encuestaje, online.
+    browser.click("#constancia").await;
+    let constancia = browser
+        .downloaded(
+            |p| p.extension().is_some_and(|e| e == "pdf") && p != pdf.as_path(),
+            std::time::Duration::from_secs(30),
+        )
+        .await;
+    assert!(std::fs::read(&constancia).unwrap().starts_with(b"%PDF-"));
     consola.sign_out(&browser).await;
     browser.close().await;
 
@@ -261,6 +290,7 @@ async fn officials_look_up_through_the_broker_and_a_person_sees_who_consulted_th
     let clerk: Run = ATENCION_VALPARAISO.parse().unwrap();
     let expected = [
         ("ConsultarFichaFPS", Some(jefe.to_string()), "OK"),
+        ("EmitirCertificado", Some(jefe.to_string()), "OK"),
         (
             "ConsultarFichaFPS",
             Some(clerk.to_string()),
@@ -268,6 +298,7 @@ async fn officials_look_up_through_the_broker_and_a_person_sees_who_consulted_th
         ),
         ("ConsultarAccesos", Some(vecino.to_string()), "OK"),
         ("ConsultarFichaFPS", Some(vecino.to_string()), "OK"),
+        ("EmitirCertificado", Some(vecino.to_string()), "OK"),
     ];
     assert_eq!(records.len(), expected.len(), "{records:?}");
     for ((op, transport, usuario, outcome), (want_op, want_user, want_outcome)) in
@@ -646,3 +677,238 @@ async fn the_development_sign_in_does_not_exist_outside_the_demo() {
 
 mod encuestajes;
 mod estadisticas;
+
+/// A node with the demo's sign-in on the public listener the test bound (its origin is the
+/// console's), with 2,000 persons.
+async fn demo_node(configure: impl FnOnce(&mut siis::config::Config) + 'static) -> TestNode {
+    let public = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("https://localhost:{}", public.local_addr().unwrap().port());
+    TestNode::start_with(
+        Backend::Sqlite,
+        Setup {
+            persons: 2_000,
+            public: Some(public),
+            configure: Some(Box::new(move |config| {
+                config.consola.url_publica = base;
+                config.consola.ingreso_demo = true;
+                configure(config);
+            })),
+            ..Setup::default()
+        },
+    )
+    .await
+}
+
+impl Visitante {
+    /// Signs `run` in through the demo's sign-in; the CSRF token of the start page.
+    async fn demo_sign_in(&mut self, run: &str) -> String {
+        let page = self.get("/consola/").await.text().await.unwrap();
+        let signed = self
+            .post(
+                "/consola/ingresar-demo",
+                &[("run", run), ("csrf", &csrf_of(&page))],
+                None,
+            )
+            .await;
+        assert_eq!(signed.status(), 303, "{run} signs in");
+        csrf_of(&self.get("/consola/").await.text().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn a_comuna_head_manages_their_own_officials_only_and_every_change_is_audited() {
+    let node = demo_node(|_| {}).await;
+    official(
+        &mut node.db(),
+        JEFE_SANTIAGO,
+        "muni-13101",
+        Rol::JefeComunal,
+    );
+    official(
+        &mut node.db(),
+        ATENCION_VALPARAISO,
+        "muni-05101",
+        Rol::Atencion,
+    );
+    let mut jefe = Visitante::new(&node);
+    let csrf = jefe.demo_sign_in(JEFE_SANTIAGO).await;
+    let nuevo = "17.777.777-3";
+    let nuevo_run: Run = nuevo.parse().unwrap();
+
+    // The list: Santiago's officials only.
+    let page = jefe.get("/consola/usuarios").await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("44444444-4") && !page.contains("55555555-5"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("value=\"operador\""),
+        "a comuna head cannot make an operator"
+    );
+
+    // A surveyor added, then changed, then removed.
+    let change = |rol: &'static str, convenio: &'static str| {
+        [
+            ("run", nuevo),
+            ("convenio", convenio),
+            ("rol", rol),
+            ("csrf", csrf.as_str()),
+        ]
+    };
+    let added = jefe
+        .post(
+            "/consola/usuarios",
+            &change("encuestador", "muni-13101"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (added.status().as_u16(), location(&added)),
+        (303, "/consola/usuarios")
+    );
+    let page = jefe.get("/consola/usuarios").await.text().await.unwrap();
+    assert!(
+        page.contains(&nuevo_run.to_string()) && page.contains("Encuestador"),
+        "{page}"
+    );
+    // The new surveyor signs in as one, with the survey queue's role and not the lookups' of
+    // a clerk.
+    let mut encuestador = Visitante::new(&node);
+    encuestador.demo_sign_in(nuevo).await;
+    let home = encuestador.get("/consola/").await.text().await.unwrap();
+    assert!(
+        home.contains("Encuestador") && !home.contains("/consola/usuarios"),
+        "{home}"
+    );
+    assert_eq!(encuestador.get("/consola/usuarios").await.status(), 403);
+
+    // What a comuna head may not do: make an operator, place someone under another agreement,
+    // take another agreement's official, change themself.
+    for (form, why) in [
+        (change("operador", "muni-13101"), "operator"),
+        (change("atencion", "muni-05101"), "own agreement"),
+        (
+            [
+                ("run", ATENCION_VALPARAISO),
+                ("convenio", "muni-13101"),
+                ("rol", "atencion"),
+                ("csrf", csrf.as_str()),
+            ],
+            "another agreement",
+        ),
+        (
+            [
+                ("run", JEFE_SANTIAGO),
+                ("convenio", "muni-13101"),
+                ("rol", "baja"),
+                ("csrf", csrf.as_str()),
+            ],
+            "their own access",
+        ),
+    ] {
+        let refused = jefe.post("/consola/usuarios", &form, None).await;
+        assert_eq!(refused.status(), 403, "{why}");
+        assert_eq!(
+            code_of(&refused.text().await.unwrap()),
+            "NO_AUTORIZADO",
+            "{why}"
+        );
+    }
+    // Bad input changes nothing and says why.
+    for (form, code) in [
+        (
+            [
+                ("run", "17.777.777-4"),
+                ("convenio", "muni-13101"),
+                ("rol", "atencion"),
+                ("csrf", csrf.as_str()),
+            ],
+            "RUN_INVALIDO",
+        ),
+        (
+            [
+                ("run", nuevo),
+                ("convenio", "muni-13101"),
+                ("rol", "alcalde"),
+                ("csrf", csrf.as_str()),
+            ],
+            "SOLICITUD_INVALIDA",
+        ),
+        (
+            [
+                ("run", nuevo),
+                ("convenio", "muni-13101"),
+                ("rol", "atencion"),
+                ("csrf", "otro"),
+            ],
+            "SOLICITUD_INVALIDA",
+        ),
+    ] {
+        let refused = jefe.post("/consola/usuarios", &form, None).await;
+        assert_eq!(code_of(&refused.text().await.unwrap()), code);
+    }
+    assert_eq!(
+        siis::consola::usuarios::buscar(&mut node.db(), nuevo_run).unwrap(),
+        Some((ConvenioId::parse("muni-13101").unwrap(), Rol::Encuestador))
+    );
+    let removed = jefe
+        .post("/consola/usuarios", &change("baja", "muni-13101"), None)
+        .await;
+    assert_eq!(removed.status(), 303);
+    assert_eq!(
+        siis::consola::usuarios::buscar(&mut node.db(), nuevo_run).unwrap(),
+        None
+    );
+
+    // A clerk does not manage users: not offered, and refused.
+    let mut clerk = Visitante::new(&node);
+    clerk.demo_sign_in(ATENCION_VALPARAISO).await;
+    assert!(
+        !clerk
+            .get("/consola/")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("/consola/usuarios")
+    );
+    let refused = clerk.get("/consola/usuarios").await;
+    assert_eq!(refused.status(), 403);
+
+    // The audit: each change and each list names who did it, and whom it concerned.
+    let records: Vec<(String, Option<String>, String, String)> = auditoria::table
+        .filter(auditoria::operacion.eq("AdministrarUsuarios"))
+        .order(auditoria::id)
+        .select((
+            auditoria::sujetos,
+            auditoria::usuario,
+            auditoria::resultado,
+            auditoria::transporte,
+        ))
+        .load(&mut node.db())
+        .unwrap();
+    let jefe_run = JEFE_SANTIAGO.parse::<Run>().unwrap().to_string();
+    let added = records
+        .iter()
+        .find(|(s, u, r, _)| {
+            s == &nuevo_run.to_string() && u.as_deref() == Some(&jefe_run) && r == "OK"
+        })
+        .expect("the addition's record");
+    assert_eq!(added.3, "consola");
+    let outcomes: Vec<&str> = records.iter().map(|(_, _, r, _)| r.as_str()).collect();
+    assert_eq!(
+        outcomes.iter().filter(|r| **r == "NO_AUTORIZADO").count(),
+        6,
+        "{outcomes:?}"
+    );
+    assert!(outcomes.contains(&"RUN_INVALIDO") && outcomes.contains(&"SOLICITUD_INVALIDA"));
+    let verify = node.siis(&["audit", "verify"]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    node.stop().await;
+}
