@@ -912,3 +912,86 @@ async fn a_comuna_head_manages_their_own_officials_only_and_every_change_is_audi
     );
     node.stop().await;
 }
+
+/// Whether the page scrolls sideways (a phone would have to pan).
+async fn scrolls_sideways(browser: &Browser) -> bool {
+    let wide = browser
+        .client()
+        .execute(
+            "return document.documentElement.scrollWidth > window.innerWidth;",
+            Vec::new(),
+        )
+        .await
+        .expect("measure the page");
+    wide.as_bool().expect("a boolean")
+}
+
+/// Types into the element that has the focus.
+async fn type_keys(browser: &Browser, keys: &str) {
+    browser
+        .client()
+        .active_element()
+        .await
+        .expect("the focused element")
+        .send_keys(keys)
+        .await
+        .expect("type");
+}
+
+#[tokio::test]
+async fn on_a_phone_and_by_keyboard_alone_an_official_signs_in_and_looks_up() {
+    if !needs(&[Tool::Browser]) {
+        return;
+    }
+    const TAB: &str = "\u{e004}";
+    const ENTER: &str = "\u{e007}";
+    let node = demo_node(|_| {}).await;
+    official(
+        &mut node.db(),
+        JEFE_SANTIAGO,
+        "muni-13101",
+        Rol::JefeComunal,
+    );
+    let vecino = person_of(&mut node.db(), "13101");
+    let browser = Browser::start_with(BrowserOptions {
+        spki_pins: vec![spki_pin(&node.pki.join("server.pem"))],
+        // A phone's screen, in CSS pixels.
+        window: (390, 844),
+    })
+    .await;
+    browser.goto(&node.public_url("/consola/")).await;
+    assert!(!scrolls_sideways(&browser).await, "the sign-in page fits");
+
+    // From the top of the page, Tab reaches the development sign-in's RUN field: the links
+    // before it, then the field; Enter submits its form.
+    let mut focused = String::new();
+    for _ in 0..6 {
+        type_keys(&browser, TAB).await;
+        focused = browser
+            .client()
+            .active_element()
+            .await
+            .unwrap()
+            .attr("id")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        if focused == "run-demo" {
+            break;
+        }
+    }
+    assert_eq!(focused, "run-demo", "the RUN field is reached by Tab");
+    type_keys(&browser, &format!("{JEFE_SANTIAGO}{ENTER}")).await;
+    browser.wait_for("#usuario").await;
+
+    // A label is tied to its field: clicking it gives the field the focus, and Enter looks up.
+    browser.goto(&node.public_url("/consola/ficha")).await;
+    browser.click("label[for=run]").await;
+    type_keys(&browser, &format!("{vecino}{ENTER}")).await;
+    let ficha = browser.text_of("#ficha").await;
+    assert!(ficha.contains("Puntaje"), "{ficha}");
+    assert!(!scrolls_sideways(&browser).await, "the ficha fits a phone");
+    shot(&browser, "telefono.png").await;
+    browser.close().await;
+    node.stop().await;
+}
