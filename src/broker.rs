@@ -772,7 +772,12 @@ impl Broker {
                 charged,
             }) => {
                 let id = convenio.as_ref().map(|a| a.id.as_str());
-                if let Err(retry) = self.refusals.admit(call.identity.as_deref(), id, charged) {
+                if let Err(retry) = self.refusals.admit(
+                    call.identity.as_deref(),
+                    call.usuario.as_ref().map(|u| u.run),
+                    id,
+                    charged,
+                ) {
                     draft.count(
                         &self.metrics,
                         id,
@@ -1045,7 +1050,7 @@ impl Broker {
                 xroad: None,
                 omitidos: Some(omitidos.count),
                 personas: Some(omitidos.personas),
-                usuario: None,
+                usuario: omitidos.usuario,
             };
             match self.audit.append(record).await {
                 Ok(_) => written += 1,

@@ -5,7 +5,8 @@
 //! `broker.refusals_summary_secs` (and when the node stops) the counts become one summary record
 //! per certificate (`omitidos` = how many refusals it stands for), so a flood from any
 //! certificate of the CA grows the audit log by at most that rate, and every refusal is still
-//! accounted for: records plus their `omitidos`.
+//! accounted for: records plus their `omitidos`. A console user (no certificate) has a budget
+//! of their own, so that one user's refusals never silence another's.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -15,9 +16,13 @@ use chrono::{DateTime, Utc};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use sha2::{Digest, Sha256};
+
+use crate::domain::Run;
 use crate::tls::ClientIdentity;
 
-/// A certificate's fingerprint (SHA-256 of its DER), or zeros for a request without one.
+/// A certificate's fingerprint (SHA-256 of its DER), a console user's (SHA-256 of `consola:`
+/// and their RUN), or zeros for a request with neither.
 type Key = [u8; 32];
 
 /// Refusals of one certificate answered without a record of their own since the last summary.
@@ -25,6 +30,8 @@ type Key = [u8; 32];
 pub struct Omitidos {
     /// The certificate's fingerprint (lower-case hex), when it presented one.
     pub certificate: Option<String>,
+    /// The console user, for a console user's refusals.
+    pub usuario: Option<Run>,
     /// The agreement of the last such refusal, when the certificate acts under one.
     pub convenio: Option<String>,
     pub count: u64,
@@ -55,16 +62,22 @@ impl Refusals {
     pub fn admit(
         &self,
         identity: Option<&ClientIdentity>,
+        usuario: Option<Run>,
         convenio: Option<&str>,
         charged: u64,
     ) -> Result<(), u64> {
-        let key = identity.map_or([0; 32], |i| i.cert_sha256);
+        let key = match (identity, usuario) {
+            (Some(identity), _) => identity.cert_sha256,
+            (None, Some(run)) => Sha256::digest(format!("consola:{run}")).into(),
+            (None, None) => [0; 32],
+        };
         let Err(not_until) = self.limiter.check_key(&key) else {
             return Ok(());
         };
         let mut counted = self.counted.lock().unwrap_or_else(|p| p.into_inner());
         let entry = counted.entry(key).or_insert_with(|| Omitidos {
             certificate: identity.map(ClientIdentity::fingerprint_hex),
+            usuario: identity.is_none().then_some(usuario).flatten(),
             convenio: None,
             count: 0,
             personas: 0,
@@ -128,13 +141,13 @@ mod tests {
         let refusals = Refusals::new(1, 3);
         let (a, b) = (identity(1), identity(2));
         for _ in 0..3 {
-            assert_eq!(refusals.admit(Some(&a), Some("minvu"), 1), Ok(()));
+            assert_eq!(refusals.admit(Some(&a), None, Some("minvu"), 1), Ok(()));
         }
         for _ in 0..5 {
-            assert!(refusals.admit(Some(&a), Some("minvu"), 1).is_err());
+            assert!(refusals.admit(Some(&a), None, Some("minvu"), 1).is_err());
         }
         assert_eq!(
-            refusals.admit(Some(&b), None, 0),
+            refusals.admit(Some(&b), None, None, 0),
             Ok(()),
             "another certificate has its own budget"
         );
@@ -145,5 +158,37 @@ mod tests {
         assert_eq!(taken[0].convenio.as_deref(), Some("minvu"));
         assert_eq!(taken[0].certificate, Some(a.fingerprint_hex()));
         assert!(refusals.take().is_empty(), "a summary is written once");
+    }
+
+    #[test]
+    fn each_console_user_has_a_refusal_budget_of_their_own() {
+        let refusals = Refusals::new(1, 2);
+        let (ana, luis) = ("44444444-4".parse().unwrap(), "55555555-5".parse().unwrap());
+        for _ in 0..2 {
+            assert_eq!(
+                refusals.admit(None, Some(ana), Some("muni-13101"), 1),
+                Ok(())
+            );
+        }
+        assert!(
+            refusals
+                .admit(None, Some(ana), Some("muni-13101"), 1)
+                .is_err()
+        );
+        assert_eq!(
+            refusals.admit(None, Some(luis), Some("muni-05101"), 1),
+            Ok(())
+        );
+        assert_eq!(
+            refusals.admit(None, None, None, 0),
+            Ok(()),
+            "nor a caller without either"
+        );
+        let taken = refusals.take();
+        assert_eq!(taken.len(), 1);
+        assert_eq!(
+            (taken[0].usuario, taken[0].certificate.as_deref()),
+            (Some(ana), None)
+        );
     }
 }
