@@ -257,10 +257,10 @@ impl ConsolaConfig {
                 "consola.issuer needs consola.client_id and consola.client_secret".into(),
             ));
         }
-        if !self.url_cierre.is_empty()
-            && !(self.url_cierre.starts_with("https://")
-                && url::Url::parse(&self.url_cierre).is_ok())
-        {
+        let cierre_valido = self.url_cierre.is_empty()
+            || (self.url_cierre.starts_with("https://")
+                && url::Url::parse(&self.url_cierre).is_ok());
+        if !cierre_valido {
             return Err(ConfigError(
                 "consola.url_cierre must be empty or an https:// address".into(),
             ));
