@@ -348,6 +348,49 @@ impl Visitante {
     }
 }
 
+impl Visitante {
+    /// Signs `run` in with the demo's sign-in, from the start page as a browser would.
+    async fn sign_in_demo(&mut self, run: &str) {
+        let page = self
+            .get("/consola/")
+            .await
+            .text()
+            .await
+            .expect("start page");
+        let csrf = csrf_of(&page);
+        let signed = self
+            .post(
+                "/consola/ingresar-demo",
+                &[("run", run), ("csrf", &csrf)],
+                None,
+            )
+            .await;
+        assert_eq!(signed.status(), 303, "demo sign-in of {run}");
+    }
+}
+
+/// A node whose console offers the demo's sign-in (no provider), with user allowances wide
+/// enough for a test's many pages.
+async fn demo_node() -> TestNode {
+    let public = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("https://localhost:{}", public.local_addr().unwrap().port());
+    TestNode::start_with(
+        Backend::Sqlite,
+        Setup {
+            persons: 2_000,
+            public: Some(public),
+            configure: Some(Box::new(move |config| {
+                config.consola.url_publica = base;
+                config.consola.ingreso_demo = true;
+                config.consola.usuario_por_segundo = 1_000;
+                config.consola.usuario_rafaga = 1_000;
+            })),
+            ..Setup::default()
+        },
+    )
+    .await
+}
+
 /// The value of the first hidden `csrf` field of a page.
 fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
