@@ -281,6 +281,11 @@ const PAGINAS: &[(&str, &str, Operation)] = &[
         "Encuestajes de la comuna",
         Operation::TrabajarEncuestaje,
     ),
+    (
+        "/consola/estadisticas",
+        "Estadísticas territoriales",
+        Operation::EstadisticasTerritoriales,
+    ),
 ];
 
 /// A person's pages.
