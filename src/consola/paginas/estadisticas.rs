@@ -289,6 +289,27 @@ fn territorio(c: &CeldaPublicada) -> String {
     }
 }
 
+/// [`territorio`] in at most `letras` characters: a long name is cut, its code kept.
+fn territorio_corto(c: &CeldaPublicada, letras: usize) -> String {
+    let entero = territorio(c);
+    if entero.chars().count() <= letras {
+        return entero;
+    }
+    let codigo = c
+        .codigo
+        .as_deref()
+        .map(|codigo| format!(" ({codigo})"))
+        .unwrap_or_default();
+    let nombre: String = c
+        .nombre
+        .as_deref()
+        .unwrap_or_default()
+        .chars()
+        .take(letras.saturating_sub(codigo.chars().count() + 1))
+        .collect();
+    format!("{}…{codigo}", nombre.trim_end())
+}
+
 fn quintil(c: &CeldaPublicada) -> String {
     match c.quintil.as_deref() {
         Some("total") => "Total".into(),
@@ -394,9 +415,12 @@ fn grafico(respuesta: &Estadisticas) -> Option<Grafico> {
         .enumerate()
         .map(|(i, c)| {
             let y = 8 + FILA * i as u32;
-            let etiqueta = match c.quintil.as_deref() {
-                Some("total") => territorio(c),
-                _ => format!("Quintil {}", quintil(c)),
+            let (etiqueta, corta) = match c.quintil.as_deref() {
+                Some("total") => (territorio(c), territorio_corto(c, LETRAS)),
+                _ => {
+                    let q = format!("Quintil {}", quintil(c));
+                    (q.clone(), q)
+                }
             };
             let largo = (!reservada(c))
                 .then_some(c.personas)
@@ -408,11 +432,6 @@ fn grafico(respuesta: &Estadisticas) -> Option<Grafico> {
             let texto = match largo.and(c.personas) {
                 Some(n) => miles(n),
                 None => "reservado".to_owned(),
-            };
-            let corta: String = if etiqueta.chars().count() > LETRAS {
-                etiqueta.chars().take(LETRAS - 1).chain(['…']).collect()
-            } else {
-                etiqueta.clone()
             };
             Barra {
                 detalle: format!("{etiqueta}: {texto}"),
@@ -470,6 +489,19 @@ mod tests {
         assert_eq!(miles(11_234_567), "11.234.567");
         assert_eq!(decimal(6120.44), "6.120,4");
         assert_eq!(decimal(0.05), "0,1");
+    }
+
+    #[test]
+    fn a_long_territory_keeps_its_code_in_the_chart() {
+        let mut c = celda("13", "total", Some(10));
+        c.nombre = Some("REGION METROPOLITANA DE SANTIAGO".into());
+        assert_eq!(
+            territorio_corto(&c, 40),
+            "REGION METROPOLITANA DE SANTIAGO (13)"
+        );
+        let corto = territorio_corto(&c, 20);
+        assert_eq!(corto, "REGION METROPO… (13)");
+        assert_eq!(corto.chars().count(), 20);
     }
 
     #[test]
