@@ -77,7 +77,7 @@ struct PaginaError {
     m: Marco,
     mensaje: String,
     codigo: String,
-    volver: &'static str,
+    volver: String,
 }
 
 #[derive(Template)]
@@ -185,19 +185,25 @@ impl Consola {
     }
 
     /// A page for a refusal or a failure, with its stable code.
-    fn error(
+    fn error(&self, sesion: Option<&Sesion>, error: &ApiError, volver: &str) -> HttpResponse {
+        self.rechazo(sesion, error, volver, mensaje(error))
+    }
+
+    /// [`Consola::error`] with a page's own words for the refusal.
+    fn rechazo(
         &self,
         sesion: Option<&Sesion>,
         error: &ApiError,
-        volver: &'static str,
+        volver: &str,
+        mensaje: String,
     ) -> HttpResponse {
         tracing::info!(code = error.code.as_str(), "console page refused");
         let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
         let page = PaginaError {
             m: self.marco("No fue posible", sesion),
-            mensaje: mensaje(error),
+            mensaje,
             codigo: error.code.as_str().to_owned(),
-            volver,
+            volver: volver.to_owned(),
         };
         let mut response = html(status, page.render());
         if let Some(retry) = error.retry_after {
@@ -280,6 +286,16 @@ const PAGINAS: &[(&str, &str, Operation)] = &[
         "/consola/certificados",
         "Emitir certificado",
         Operation::EmitirCertificado,
+    ),
+    (
+        "/consola/encuestajes",
+        "Encuestajes de la comuna",
+        Operation::TrabajarEncuestaje,
+    ),
+    (
+        "/consola/estadisticas",
+        "Estadísticas territoriales",
+        Operation::EstadisticasTerritoriales,
     ),
 ];
 
@@ -675,6 +691,26 @@ async fn ficha(
 #[derive(Deserialize)]
 struct PaginaQuery {
     pagina: Option<String>,
+}
+
+/// A page's query string as name–value pairs, in order (a name may repeat). A malformed one,
+/// or a name not in `permitidos`, is `SOLICITUD_INVALIDA`, so that a misspelt filter is never
+/// silently ignored.
+fn parametros(req: &HttpRequest, permitidos: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+    let pares = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|_| ApiError::solicitud_invalida("malformed query string"))?;
+    match pares
+        .iter()
+        .find(|(k, _)| !permitidos.contains(&k.as_str()))
+    {
+        Some((k, _)) => Err(ApiError::solicitud_invalida(format!(
+            "unknown query parameter {:?} ({})",
+            k.chars().take(20).collect::<String>(),
+            permitidos.join(", ")
+        ))),
+        None => Ok(pares),
+    }
 }
 
 /// Who consulted the signed-in person's data (ConsultarAccesos about their own RUN).

@@ -2,10 +2,12 @@
 //! force to be surveyed; the request goes to the municipality of a comuna (a municipality's
 //! own, or for other agencies the one given or the person's last known one), which works it
 //! through the states of [`estado`] until the survey's result becomes the ficha of the
-//! person's household in that comuna. The requester follows its own requests only.
+//! person's household in that comuna. The requester follows its own requests only; the
+//! municipality reads each request of its comuna with its history ([`Expediente`]).
 
 mod errores;
 pub mod estado;
+mod expediente;
 mod filtro;
 mod respuesta;
 mod solicitud;
@@ -14,6 +16,7 @@ pub mod store;
 use chrono::NaiveDate;
 
 use self::estado::{Estado, Evento, EventoEntrada};
+pub use self::expediente::{ConsultarExpediente, EventoHistorial, Expediente};
 pub use self::filtro::{Filtro, MAX_POR_PAGINA, POR_PAGINA};
 use self::respuesta::vista;
 pub use self::respuesta::{Cola, Encuestaje};

@@ -184,12 +184,16 @@ async fn shot(browser: &Browser, name: &str) {
 }
 
 #[tokio::test]
-async fn officials_look_up_through_the_broker_and_a_person_sees_who_consulted_them() {
+async fn officials_look_up_work_a_survey_and_issue_a_certificate_and_a_person_sees_who_consulted_them()
+ {
     if !needs(&[Tool::Browser, Tool::Provider]) {
         return;
     }
     let consola = Consola::start().await;
     let vecino = person_of(&mut consola.node.db(), "13101");
+    // MINVU asked for a person of Santiago without ficha to be surveyed.
+    let encuestado = crate::encuestaje::sin_ficha(&consola.node, 1)[0];
+    let solicitud = crate::encuestaje::nueva(&consola.node, encuestado).await;
     let browser = Browser::start_with(BrowserOptions {
         spki_pins: consola.pins.clone(),
         ..BrowserOptions::default()
@@ -214,6 +218,21 @@ async fn officials_look_up_through_the_broker_and_a_person_sees_who_consulted_th
             .await
             .as_str()
             .contains(&vecino.numero().to_string())
+    );
+
+    // A survey request of the comuna: its visit scheduled from the queue.
+    browser.click("Encuestajes de la comuna").await;
+    browser.click(&encuestado.to_string()).await;
+    browser
+        .wait_for_url(&consola.url(&format!("/consola/encuestajes/{solicitud}")))
+        .await;
+    browser.click("#programar").await;
+    browser.wait_for("#fallida").await;
+    assert!(
+        browser
+            .text_of("#eventos")
+            .await
+            .contains("Visita programada")
     );
 
     // A certificado FPS for the neighbour: issued, signed, and downloaded as its PDF.
@@ -377,6 +396,49 @@ impl Visitante {
         self.keep(&response);
         response
     }
+}
+
+impl Visitante {
+    /// Signs `run` in with the demo's sign-in, from the start page as a browser would.
+    async fn sign_in_demo(&mut self, run: &str) {
+        let page = self
+            .get("/consola/")
+            .await
+            .text()
+            .await
+            .expect("start page");
+        let csrf = csrf_of(&page);
+        let signed = self
+            .post(
+                "/consola/ingresar-demo",
+                &[("run", run), ("csrf", &csrf)],
+                None,
+            )
+            .await;
+        assert_eq!(signed.status(), 303, "demo sign-in of {run}");
+    }
+}
+
+/// A node whose console offers the demo's sign-in (no provider), with user allowances wide
+/// enough for a test's many pages.
+async fn demo_node() -> TestNode {
+    let public = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("https://localhost:{}", public.local_addr().unwrap().port());
+    TestNode::start_with(
+        Backend::Sqlite,
+        Setup {
+            persons: 2_000,
+            public: Some(public),
+            configure: Some(Box::new(move |config| {
+                config.consola.url_publica = base;
+                config.consola.ingreso_demo = true;
+                config.consola.usuario_por_segundo = 1_000;
+                config.consola.usuario_rafaga = 1_000;
+            })),
+            ..Setup::default()
+        },
+    )
+    .await
 }
 
 /// The value of the first hidden `csrf` field of a page.
@@ -678,46 +740,17 @@ async fn the_development_sign_in_does_not_exist_outside_the_demo() {
 mod encuestajes;
 mod estadisticas;
 
-/// A node with the demo's sign-in on the public listener the test bound (its origin is the
-/// console's), with 2,000 persons.
-async fn demo_node(configure: impl FnOnce(&mut siis::config::Config) + 'static) -> TestNode {
-    let public = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("https://localhost:{}", public.local_addr().unwrap().port());
-    TestNode::start_with(
-        Backend::Sqlite,
-        Setup {
-            persons: 2_000,
-            public: Some(public),
-            configure: Some(Box::new(move |config| {
-                config.consola.url_publica = base;
-                config.consola.ingreso_demo = true;
-                configure(config);
-            })),
-            ..Setup::default()
-        },
-    )
-    .await
-}
-
 impl Visitante {
-    /// Signs `run` in through the demo's sign-in; the CSRF token of the start page.
+    /// [`Visitante::sign_in_demo`], then the CSRF token of the start page.
     async fn demo_sign_in(&mut self, run: &str) -> String {
-        let page = self.get("/consola/").await.text().await.unwrap();
-        let signed = self
-            .post(
-                "/consola/ingresar-demo",
-                &[("run", run), ("csrf", &csrf_of(&page))],
-                None,
-            )
-            .await;
-        assert_eq!(signed.status(), 303, "{run} signs in");
+        self.sign_in_demo(run).await;
         csrf_of(&self.get("/consola/").await.text().await.unwrap())
     }
 }
 
 #[tokio::test]
 async fn a_comuna_head_manages_their_own_officials_only_and_every_change_is_audited() {
-    let node = demo_node(|_| {}).await;
+    let node = demo_node().await;
     official(
         &mut node.db(),
         JEFE_SANTIAGO,
@@ -945,7 +978,7 @@ async fn on_a_phone_and_by_keyboard_alone_an_official_signs_in_and_looks_up() {
     }
     const TAB: &str = "\u{e004}";
     const ENTER: &str = "\u{e007}";
-    let node = demo_node(|_| {}).await;
+    let node = demo_node().await;
     official(
         &mut node.db(),
         JEFE_SANTIAGO,

@@ -202,6 +202,34 @@ pub fn siguiente(estado: Estado, fallidas: i32, evento: &Evento) -> Result<Estad
     }
 }
 
+/// The events [`siguiente`] accepts now on a request in `estado` with `fallidas` failed visits,
+/// in [`EVENTOS`] order: what a municipality may record next (their data is checked when it
+/// does).
+pub fn posibles(estado: Estado, fallidas: i32) -> Vec<&'static str> {
+    // `siguiente` reads only which event it is; the data of these samples never matters.
+    let muestras = [
+        Some(Evento::ProgramarVisita {
+            fecha: NaiveDate::MIN,
+        }),
+        Some(Evento::VisitaFallida { motivo: None }),
+        Puntaje::new(i64::from(Puntaje::MIN))
+            .ok()
+            .map(|puntaje| Evento::Encuestar {
+                puntaje,
+                fecha_aplicacion: NaiveDate::MIN,
+            }),
+        Some(Evento::Anular {
+            motivo: String::new(),
+        }),
+    ];
+    muestras
+        .iter()
+        .flatten()
+        .filter(|evento| siguiente(estado, fallidas, evento).is_ok())
+        .map(Evento::nombre)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +347,22 @@ mod tests {
                 assert_eq!(got, want, "{estado:?} ({fallidas}) + {}", evento.nombre());
             }
         }
+    }
+
+    #[test]
+    fn the_events_offered_are_those_the_table_accepts() {
+        assert_eq!(posibles(Solicitada, 0), ["programar_visita", "anular"]);
+        assert_eq!(
+            posibles(VisitaProgramada, 1),
+            ["visita_fallida", "encuestar", "anular"]
+        );
+        assert_eq!(
+            posibles(VisitaFallida, 1),
+            ["programar_visita", "encuestar", "anular"]
+        );
+        assert_eq!(posibles(VisitaFallida, 2), ["encuestar", "anular"]);
+        assert!(posibles(Encuestada, 0).is_empty());
+        assert!(posibles(Anulada, 1).is_empty());
     }
 
     #[test]

@@ -84,6 +84,15 @@ pub fn leer(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Fila>> {
         .optional()
 }
 
+/// A request's history, oldest first (its creation is the first).
+pub fn eventos(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<EventoFila>> {
+    encuestaje_eventos::table
+        .filter(encuestaje_eventos::encuestaje_id.eq(id.to_owned()))
+        .order(encuestaje_eventos::secuencia.asc())
+        .select(EventoFila::as_select())
+        .load(conn)
+}
+
 /// One page of a comuna's queue, soonest due first, and how many requests match in all.
 pub fn cola(
     conn: &mut DbConnection,
