@@ -120,11 +120,18 @@ impl Provider {
                 keep(stdout, &log);
             }
         });
-        let Ok(Ok(issuer)) = tokio::time::timeout(READY, issuer).await else {
+        let waited = tokio::time::timeout(READY, issuer).await;
+        let Ok(Ok(issuer)) = waited else {
+            // Said apart: a provider that exited (and how) from one that never said it listens.
+            let how = match (&waited, process.leader().try_wait()) {
+                (_, Ok(Some(status))) => format!("exited ({status})"),
+                (Ok(Err(_)), _) => "closed its output without listening".to_owned(),
+                _ => format!("did not listen within {READY:?}"),
+            };
             process.kill();
             let _ = stderr.join();
             let log = log.lock().expect("log").clone();
-            panic!("the test provider did not start within {READY:?}; its output:\n{log}");
+            panic!("the test provider {how}; its output:\n{log}");
         };
         Provider {
             issuer,
