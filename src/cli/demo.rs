@@ -84,6 +84,26 @@ pub fn ensure_officials(pool: &Pool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A living person of a household of Santiago (13101) with a ficha in force, for the welcome
+/// text: the demo's comuna head may look them up.
+fn vecino_de_santiago(node: &Node) -> Option<crate::domain::Run> {
+    use crate::db::schema::{fichas, hogares, integrantes, personas};
+    use diesel::prelude::*;
+    let mut conn = node.broker.pool.get().ok()?;
+    let run: i32 = integrantes::table
+        .inner_join(hogares::table)
+        .inner_join(personas::table)
+        .inner_join(fichas::table.on(fichas::hogar_id.eq(integrantes::hogar_id)))
+        .filter(personas::fecha_defuncion.is_null())
+        .filter(fichas::estado.eq("vigente"))
+        .filter(hogares::cut.eq("13101"))
+        .select(personas::run)
+        .order(personas::run)
+        .first(&mut **conn)
+        .ok()?;
+    crate::domain::Run::from_numero(u32::try_from(run).ok()?).ok()
+}
+
 /// The first RUN of a category in the demo's sample file.
 fn sample_run(categoria: &str) -> Option<String> {
     let text = std::fs::read_to_string(DEMO_SAMPLE).ok()?;
@@ -137,6 +157,9 @@ pub fn print_welcome(config: &Config, node: &Node) {
     );
     for (run, convenio, rol) in DEMO_OFFICIALS {
         println!("  {run}  {} of {convenio}", rol.nombre());
+    }
+    if let Some(run) = vecino_de_santiago(node) {
+        println!("  {run}  a person of Santiago with a ficha: look them up as 11111111-1");
     }
     if let Some(run) = sample_run("con_ficha") {
         println!("  {run}  a person: their ficha and who consulted it");
