@@ -134,6 +134,16 @@ impl AuditLog {
         Self::open(url, Durability::Fsync, WalLimit::default(), false)
     }
 
+    /// [`start_unindexed`](Self::start_unindexed) with durability and WAL bound chosen.
+    #[cfg(test)]
+    pub(super) fn start_unindexed_with(
+        url: &DatabaseUrl,
+        durability: Durability,
+        wal_limit: WalLimit,
+    ) -> Result<AuditLog, AuditError> {
+        Self::open(url, durability, wal_limit, false)
+    }
+
     fn open(
         url: &DatabaseUrl,
         durability: Durability,

@@ -42,13 +42,16 @@ fn audit_file(status: &WalStatus) -> &WalFile {
 /// checkpoint to catch up: with `PASSIVE` checkpoints alone the log never started over, and
 /// 6,000 records (two pages each, about 48 MB of WAL) took the file past 40 MB. Started over
 /// at half the bound, the file stays within it all the way, and is cut back to nothing once
-/// the records stop.
+/// the records stop. The log is unindexed: the by-person index thread, when it falls behind on
+/// a starved machine, reads records back from `auditoria`, and a reader on the log keeps it
+/// from starting over (about one run in five went past the bound). That delay is the next
+/// test's subject, with a reader of the test's own.
 #[test]
 fn sqlite_the_audit_wal_stays_within_its_bound_under_sustained_writes() {
     let db = TestDb::sqlite();
     let limit = small(16 << 20);
     let wal = audit_wal(&db);
-    let log = AuditLog::start_with(&db.url, Durability::Os, limit).unwrap();
+    let log = AuditLog::start_unindexed_with(&db.url, Durability::Os, limit).unwrap();
     let mut largest = 0;
     for n in 0..6_000u32 {
         log.append_blocking(record(n, &[5_000_000 + n])).unwrap();
