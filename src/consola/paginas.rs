@@ -584,13 +584,19 @@ async fn salir(req: HttpRequest, consola: Data, form: web::Form<FormularioCsrf>)
         return consola.error(None, &e, "/consola/");
     }
     let c = &consola.config.consola;
-    let destino = if c.url_cierre.is_empty() {
-        "/consola/".to_owned()
-    } else {
-        let mut url = url::Url::parse(&c.url_cierre).expect("checked when the console started");
-        url.query_pairs_mut()
-            .append_pair("redirect", &format!("{}/consola/", c.url_publica));
-        url.to_string()
+    // `Config::load` refuses a url_cierre that is not an https address; one set in code
+    // and broken ends the console's session only.
+    let destino = match url::Url::parse(&c.url_cierre) {
+        _ if c.url_cierre.is_empty() => "/consola/".to_owned(),
+        Ok(mut url) => {
+            url.query_pairs_mut()
+                .append_pair("redirect", &format!("{}/consola/", c.url_publica));
+            url.to_string()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "consola.url_cierre is not an address");
+            "/consola/".to_owned()
+        }
     };
     HttpResponse::SeeOther()
         .cookie(sesion::cookie("", 0))
