@@ -29,6 +29,43 @@ pub struct Config {
     pub encuestaje: EncuestajeConfig,
     pub estadisticas: EstadisticasConfig,
     pub consola: ConsolaConfig,
+    pub cluster: ClusterConfig,
+}
+
+/// Several nodes over one PostgreSQL database (README, *Running several nodes*).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// This node's name among the nodes sharing the database: 1 to 32 of `a-z`, `0-9` and `-`,
+    /// unique among them. Unset, the node runs alone (SQLite's only mode). Set, it shares its
+    /// limits, replay memory, audit chain and agreement reloads with the other nodes through
+    /// PostgreSQL, and its audit records name it.
+    pub nodo: Option<String>,
+}
+
+impl ClusterConfig {
+    fn check(&self, database: &DatabaseUrl) -> Result<(), ConfigError> {
+        let Some(nodo) = &self.nodo else {
+            return Ok(());
+        };
+        let valid = (1..=32).contains(&nodo.len())
+            && nodo
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid {
+            return Err(ConfigError(format!(
+                "cluster.nodo {nodo:?} must be 1 to 32 characters of a-z, 0-9 and -"
+            )));
+        }
+        if !matches!(database, DatabaseUrl::Postgres(_)) {
+            return Err(ConfigError(
+                "cluster.nodo needs a PostgreSQL database.url: several nodes cannot share an \
+                 embedded SQLite registry"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -446,6 +483,7 @@ impl Default for Config {
             encuestaje: EncuestajeConfig::default(),
             consola: ConsolaConfig::default(),
             estadisticas: EstadisticasConfig::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -584,6 +622,7 @@ impl Config {
             ));
         }
         self.consola.check()?;
+        self.cluster.check(&self.database.url)?;
         if self.certificados.verificar_por_minuto == 0 || self.certificados.verificar_rafaga == 0 {
             return Err(ConfigError(
                 "certificados.verificar_por_minuto and certificados.verificar_rafaga must be at least 1"
@@ -701,6 +740,19 @@ mod tests {
         expected.convenios.dir = PathBuf::from("/etc/siis/convenios");
         expected.elegibilidad.reglas = PathBuf::from("/etc/siis/elegibilidad.toml");
         assert_eq!(load_in_jail(packaged, &[]).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_node_name_needs_postgres_and_a_plain_name() {
+        let pg = "[database]\nurl = \"postgres://siis@db.example/siis\"\n";
+        let config = load_in_jail(&format!("{pg}[cluster]\nnodo = \"n-1\"\n"), &[]).unwrap();
+        assert_eq!(config.cluster.nodo.as_deref(), Some("n-1"));
+        let sqlite = load_in_jail("[cluster]\nnodo = \"n1\"\n", &[]).unwrap_err();
+        assert!(sqlite.contains("cluster.nodo needs a PostgreSQL"), "{sqlite}");
+        for bad in ["", "N1", "n 1", &"n".repeat(33)] {
+            let err = load_in_jail(&format!("{pg}[cluster]\nnodo = {bad:?}\n"), &[]).unwrap_err();
+            assert!(err.contains("must be 1 to 32 characters"), "{bad:?}: {err}");
+        }
     }
 
     #[test]
