@@ -326,6 +326,9 @@ pub struct Broker {
     pub metrics: BrokerMetrics,
     pub rules: Arc<Rules>,
     pub pool: Pool,
+    /// The streaming replicas lookups read from while they are close enough to the primary
+    /// (`database.replicas`; none by default).
+    pub replicas: Arc<crate::db::replicas::Replicas>,
     pub config: Arc<Config>,
 }
 
@@ -404,6 +407,21 @@ pub fn seconds_to_midnight() -> u64 {
     }
 }
 
+/// Whether `service` only reads what feeds write (persons, fichas, households, statistics),
+/// so that a streaming replica close enough to the primary may answer it
+/// ([`crate::db::replicas`]). Anything that reads what the node itself just wrote (the audit,
+/// survey requests, certificates, console sessions) reads the primary.
+fn reads_a_replica(service: Service) -> bool {
+    matches!(
+        service,
+        Service::Op(
+            Operation::ConsultarFichaFPS
+                | Operation::ConsultarElegibilidad
+                | Operation::EstadisticasTerritoriales
+        )
+    )
+}
+
 /// Longest message id accepted from a caller.
 const MAX_MESSAGE_ID: usize = 128;
 
@@ -445,6 +463,14 @@ impl Broker {
             audit,
             metrics: BrokerMetrics::default(),
             rules: Arc::new(rules),
+            replicas: Arc::new(crate::db::replicas::Replicas::new(
+                pool.clone(),
+                &config.database.url,
+                &config.database.replicas,
+                config.database.pool_size,
+                Duration::from_millis(config.database.replica_max_lag_ms),
+                Duration::from_millis(config.database.replica_check_ms),
+            )),
             pool,
             config,
         }
@@ -505,6 +531,7 @@ impl Broker {
             self.groups.sizes(),
         );
         self.audit.register_metrics(registry);
+        metrics::register_replicas(registry, &self.replicas.states());
     }
 
     /// The agreements in force now (and their limits).
@@ -837,6 +864,16 @@ impl Broker {
         R: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<R, ApiError> + Send + 'static,
     {
+        self.on_registry_for(false, work).await
+    }
+
+    /// Runs `work` on a connection to the primary, or for a `lookup` to a replica close
+    /// enough to it ([`crate::db::replicas`]).
+    async fn on_registry_for<R, F>(&self, lookup: bool, work: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<R, ApiError> + Send + 'static,
+    {
         // The wait for a permit counts against the pool's timeout, as the wait for a
         // connection did.
         let waited = Instant::now();
@@ -852,10 +889,14 @@ impl Broker {
             return Err(ApiError::unavailable());
         };
         let pool = self.pool.clone();
+        let replicas = self.replicas.clone();
         let pool_wait = self.metrics.pool_wait.clone();
         actix_web::web::block(move || {
             let _permit = permit;
-            let conn = pool.get_timeout(left);
+            let conn = match lookup {
+                true => replicas.checkout(left),
+                false => pool.get_timeout(left),
+            };
             pool_wait.observe(waited.elapsed().as_secs_f64());
             let mut conn = conn.map_err(|e| {
                 tracing::error!(error = %e, "no registry connection");
@@ -881,7 +922,13 @@ impl Broker {
         T: Project + Send + 'static,
         F: FnOnce(&Admission, &mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     {
-        self.with_connection(admission, move |admission, conn| {
+        let lookup = reads_a_replica(service);
+        let mut admission = admission;
+        if lookup {
+            // A batch's second connection comes from a replica too.
+            admission.pool = self.replicas.for_lookup().clone();
+        }
+        self.on_registry_for(lookup, move |conn| {
             let value = work(&admission, conn)?;
             Ok(projected(value, service, &admission.convenio))
         })

@@ -84,9 +84,40 @@ pub struct DatabaseConfig {
     /// At 2,000 lookups/s the audit WAL grows about 16 MB a second. Ignored on PostgreSQL,
     /// whose `pg_wal` the server bounds (`max_wal_size`). See docs/storage.md.
     pub wal_limit_mb: u64,
+    /// PostgreSQL streaming replicas (`postgres://…` each) that lookups may read from; writes,
+    /// the audit and anything that reads what was just written stay on `url`, the primary.
+    pub replicas: Vec<DatabaseUrl>,
+    /// How far behind the primary a replica may be, in milliseconds, and still serve lookups.
+    /// A lookup sees the registry as it was at most this plus `replica_check_ms` ago.
+    pub replica_max_lag_ms: u64,
+    /// Milliseconds between two measures of each replica's distance from the primary.
+    pub replica_check_ms: u64,
 }
 
 impl DatabaseConfig {
+    fn check_replicas(&self) -> Result<(), ConfigError> {
+        if self.replicas.is_empty() {
+            return Ok(());
+        }
+        let postgres = |url: &DatabaseUrl| matches!(url, DatabaseUrl::Postgres(_));
+        if !postgres(&self.url) || !self.replicas.iter().all(postgres) {
+            return Err(ConfigError(
+                "database.replicas are PostgreSQL streaming replicas of a PostgreSQL database.url"
+                    .into(),
+            ));
+        }
+        if !(10..=60_000).contains(&self.replica_check_ms)
+            || self.replica_max_lag_ms < self.replica_check_ms
+        {
+            return Err(ConfigError(
+                "database.replica_check_ms must be between 10 and 60000, and \
+                 database.replica_max_lag_ms at least as long"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// The bound `wal_limit_mb` sets.
     pub fn wal_limit(&self) -> crate::audit::WalLimit {
         crate::audit::WalLimit::megabytes(self.wal_limit_mb)
@@ -495,6 +526,9 @@ impl Default for DatabaseConfig {
             pool_size: 4,
             pool_timeout_secs: 5,
             wal_limit_mb: crate::audit::WalLimit::DEFAULT_MB,
+            replicas: Vec::new(),
+            replica_max_lag_ms: 1_000,
+            replica_check_ms: 250,
         }
     }
 }
@@ -623,6 +657,7 @@ impl Config {
         }
         self.consola.check()?;
         self.cluster.check(&self.database.url)?;
+        self.database.check_replicas()?;
         if self.certificados.verificar_por_minuto == 0 || self.certificados.verificar_rafaga == 0 {
             return Err(ConfigError(
                 "certificados.verificar_por_minuto and certificados.verificar_rafaga must be at least 1"
@@ -748,11 +783,30 @@ mod tests {
         let config = load_in_jail(&format!("{pg}[cluster]\nnodo = \"n-1\"\n"), &[]).unwrap();
         assert_eq!(config.cluster.nodo.as_deref(), Some("n-1"));
         let sqlite = load_in_jail("[cluster]\nnodo = \"n1\"\n", &[]).unwrap_err();
-        assert!(sqlite.contains("cluster.nodo needs a PostgreSQL"), "{sqlite}");
+        assert!(
+            sqlite.contains("cluster.nodo needs a PostgreSQL"),
+            "{sqlite}"
+        );
         for bad in ["", "N1", "n 1", &"n".repeat(33)] {
             let err = load_in_jail(&format!("{pg}[cluster]\nnodo = {bad:?}\n"), &[]).unwrap_err();
             assert!(err.contains("must be 1 to 32 characters"), "{bad:?}: {err}");
         }
+    }
+
+    #[test]
+    fn replicas_are_postgres_beside_a_postgres_primary() {
+        let pg = "url = \"postgres://siis@db.example/siis\"\n";
+        let replica = "replicas = [\"postgres://siis@replica.example/siis\"]\n";
+        let config = load_in_jail(&format!("[database]\n{pg}{replica}"), &[]).unwrap();
+        assert_eq!(config.database.replicas.len(), 1);
+        let err = load_in_jail(&format!("[database]\n{replica}"), &[]).unwrap_err();
+        assert!(err.contains("streaming replicas of a PostgreSQL"), "{err}");
+        let err = load_in_jail(
+            &format!("[database]\n{pg}{replica}replica_max_lag_ms = 100\nreplica_check_ms = 200\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.contains("replica_max_lag_ms at least as long"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod conn;
 mod migrate;
 pub mod models;
 mod reference;
+pub mod replicas;
 pub mod schema;
 mod url;
 mod write;

@@ -162,6 +162,8 @@ impl Node {
             web::Data::new(crate::ops::certificados::Servicio::from_config(&config)?);
         let checkpoint_key = crate::audit::signed::read_private_key(&config.clave_checkpoints())?;
         let broker = web::Data::new(build_broker(&config, pool.clone())?);
+        // Measures the streaming replicas, if any, so lookups read only those close enough.
+        drop(broker.replicas.watch());
         let (stop_summaries, stop) = tokio::sync::oneshot::channel();
         let summaries = (
             broker.clone().into_inner().spawn_refusal_summaries(stop),
@@ -309,6 +311,7 @@ impl Node {
         let (checkpoints, stop) = self.checkpoints;
         let _ = stop.send(());
         let _ = checkpoints.await;
+        self.broker.replicas.stop();
         self.broker.audit.shutdown();
         result
     }

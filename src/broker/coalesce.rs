@@ -22,7 +22,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::time::Instant;
 
 use super::{Admission, Broker, Call, Reply, projected};
-use crate::db::{DbConnection, Pool};
+use crate::db::DbConnection;
+use crate::db::replicas::Replicas;
 use crate::error::ApiError;
 use crate::projection::Project;
 
@@ -198,7 +199,7 @@ impl<K: Send + 'static, V: Send + 'static> Coalescer<K, V> {
     /// is nothing to do. A key whose caller gave up (its deadline passed) is read all the
     /// same; its reading is dropped. `wait` bounds the connection checkout (the permit makes
     /// one free unless code outside the permits holds it).
-    fn read_queued(&self, pool: &Pool, wait: std::time::Duration) {
+    fn read_queued(&self, replicas: &Replicas, wait: std::time::Duration) {
         let group = self.take();
         let size = group.len();
         if size == 0 {
@@ -206,7 +207,7 @@ impl<K: Send + 'static, V: Send + 'static> Coalescer<K, V> {
         }
         let (keys, replies): (Vec<K>, Vec<Answer<V>>) =
             group.into_iter().map(|w| (w.key, w.reply)).unzip();
-        let mut conn = match pool.get_timeout(wait) {
+        let mut conn = match replicas.checkout(wait) {
             Ok(conn) => conn,
             Err(error) => {
                 tracing::error!(error = %error, "no registry connection");
@@ -337,14 +338,14 @@ impl Broker {
                         continue;
                     }
                     let group = group.clone();
-                    let pool = self.pool.clone();
+                    let replicas = self.replicas.clone();
                     // The checkout waits no longer than this caller's deadline.
                     let left = deadline.saturating_duration_since(Instant::now());
                     // Not awaited here: this caller waits for its reading and its deadline
                     // like any other, and the reader holds the permits until it is done.
                     reader = Some(tokio::task::spawn_blocking(move || {
                         let _permits = permits;
-                        group.read_queued(&pool, left);
+                        group.read_queued(&replicas, left);
                     }));
                 }
             }

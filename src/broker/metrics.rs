@@ -168,3 +168,42 @@ impl BrokerMetrics {
         );
     }
 }
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PorReplica {
+    /// `host:port/database`, without credentials.
+    replica: String,
+}
+
+/// Each streaming replica's state at its last measure ([`crate::db::replicas`]): whether it
+/// serves lookups, and how far behind the primary it was (absent when unknown).
+pub(super) fn register_replicas(
+    registry: &mut Registry,
+    states: &[crate::db::replicas::ReplicaState],
+) {
+    if states.is_empty() {
+        return;
+    }
+    let usable: Family<PorReplica, Gauge> = Family::default();
+    let lag: Family<PorReplica, Gauge<f64, std::sync::atomic::AtomicU64>> = Family::default();
+    for state in states {
+        let label = PorReplica {
+            replica: state.name.clone(),
+        };
+        usable.get_or_create(&label).set(i64::from(state.usable));
+        if let Some(behind) = state.lag {
+            lag.get_or_create(&label).set(behind.as_secs_f64());
+        }
+    }
+    registry.register(
+        "siis_replica_usable",
+        "Whether each streaming replica serves lookups (1) or is out of reads (0)",
+        usable,
+    );
+    registry.register_with_unit(
+        "siis_replica_lag",
+        "How far behind the primary each streaming replica was at its last measure",
+        Unit::Seconds,
+        lag,
+    );
+}

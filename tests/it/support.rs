@@ -350,6 +350,9 @@ pub struct Setup {
     pub public: Option<std::net::TcpListener>,
     /// Changes to the configuration, made last (the console's provider, …).
     pub configure: Option<Configure>,
+    /// A database of the test's own making (a cluster it started) instead of a fresh one;
+    /// the test drops it.
+    pub database: Option<DatabaseUrl>,
 }
 
 /// A change to a test node's configuration ([`Setup::configure`]).
@@ -362,7 +365,10 @@ impl TestNode {
 
     pub async fn start_with(backend: Backend, setup: Setup) -> TestNode {
         let dir = TempDir::new().expect("tempdir");
-        let db = TestDb::new(backend, dir.path());
+        let db = match setup.database.clone() {
+            Some(url) => TestDb { url, pg_name: None },
+            None => TestDb::new(backend, dir.path()),
+        };
         let mut clients: Vec<&str> = SHIPPED.to_vec();
         clients.extend(setup.extra_clients.iter().copied());
         if let Some(convenios) = &setup.convenios {
