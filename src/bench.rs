@@ -85,10 +85,26 @@ pub struct BenchOptions {
     /// Eligibility program asked about.
     pub programa: String,
     /// The node's process id, when it runs on this machine: its memory is sampled during the
-    /// run, and its CPU over each phase's measured seconds (Linux `/proc`).
-    pub node_pid: Option<u32>,
+    /// run, and its CPU over each phase's measured seconds (Linux `/proc`). Several nodes
+    /// behind a balancer: each one's CPU, and their sum (memory: the first one's).
+    pub node_pids: Vec<u32>,
+    /// Other processes whose CPU per request is reported: a balancer (`--pid NAME=PID`), or
+    /// PostgreSQL's postmaster with its backends (`--pg-pid`, `tree`).
+    pub others: Vec<Proceso>,
+    /// Whether each request carries a message id of its own (`X-Request-Id`), so that the
+    /// node's replay check is paid as agencies that send ids make it pay.
+    pub message_ids: bool,
     /// Whether the ping baseline runs before the mix (`--no-baseline` skips it).
     pub baseline: bool,
+}
+
+/// A process measured besides the nodes.
+#[derive(Debug, Clone)]
+pub struct Proceso {
+    pub name: String,
+    pub pid: u32,
+    /// Its children too (PostgreSQL's backends).
+    pub tree: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,7 +136,8 @@ pub struct BenchReport {
     /// The node's memory during the run, with `--node-pid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node_memory: Option<Vec<MemorySample>>,
-    /// The node's CPU per request in each phase, with `--node-pid`.
+    /// CPU per request in each phase, with `--node-pid` (each node, and with several their
+    /// sum), `--pid` and `--pg-pid`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node_cpu: Option<Vec<NodeCpu>>,
 }
@@ -185,14 +202,18 @@ struct Shared {
     target: String,
     runs: Vec<Run>,
     programa: String,
+    message_ids: bool,
 }
 
 pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
     // First, so that a node pid that cannot be read is named before anything else is done.
-    let sampler = match options.node_pid {
-        Some(pid) => Some(Sampler::start(pid, options)?),
+    let sampler = match options.node_pids.first() {
+        Some(pid) => Some(Sampler::start(*pid, options)?),
         None => None,
     };
+    for proceso in &options.others {
+        cpu::Snapshot::read(proceso.pid).map_err(|e| BenchError::Node(proceso.pid, e))?;
+    }
     let runs = sample_runs(&options.sample)?;
     let client = client(options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -204,6 +225,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
         target: options.target.trim_end_matches('/').to_owned(),
         runs,
         programa: options.programa.clone(),
+        message_ids: options.message_ids,
     });
     let report = runtime.block_on(async {
         let ping: &[(Op, u32)] = if options.baseline {
@@ -251,9 +273,8 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
             baseline: report(Op::Ping, baseline.get(&Op::Ping).unwrap_or(&empty)),
             mix: mix.iter().map(|(op, t)| report(*op, t)).collect(),
             node_memory: None,
-            node_cpu: options
-                .node_pid
-                .map(|_| ping_cpu.into_iter().chain(mix_cpu).collect()),
+            node_cpu: (!options.node_pids.is_empty() || !options.others.is_empty())
+                .then(|| ping_cpu.into_iter().chain(mix_cpu).collect()),
         })
     });
     report.map(|mut report: BenchReport| {
@@ -364,29 +385,51 @@ fn pace(rate: u32, deadline: Instant) -> tokio::sync::mpsc::UnboundedReceiver<In
 }
 
 /// Runs one phase for the configured duration and returns the merged tallies and, with
-/// `--node-pid`, the node's CPU per request over the measured seconds.
+/// `--node-pid`, `--pid` or `--pg-pid`, each process's CPU per request over the measured
+/// seconds.
 async fn phase(
     shared: &Arc<Shared>,
     options: &BenchOptions,
     mix: &[(Op, u32)],
     name: &'static str,
-) -> (BTreeMap<Op, Tally>, Option<NodeCpu>) {
+) -> (BTreeMap<Op, Tally>, Vec<NodeCpu>) {
     let measured_from = Instant::now() + options.warmup;
     let deadline = measured_from + options.duration;
     let ops: Vec<Op> = mix.iter().map(|m| m.0).collect();
     let weights: Vec<u32> = mix.iter().map(|m| m.1).collect();
     let Ok(choice) = WeightedIndex::new(&weights) else {
-        return (BTreeMap::new(), None);
+        return (BTreeMap::new(), Vec::new());
     };
     // Read on a thread of its own at both ends of the measured seconds. A node that cannot be
     // read any more (it stopped) gives no figure rather than a wrong one.
-    let cpu = options.node_pid.map(|pid| {
+    let mut measured: Vec<Proceso> = options
+        .node_pids
+        .iter()
+        .map(|pid| Proceso {
+            name: match options.node_pids.len() {
+                1 => "node".to_owned(),
+                _ => format!("node {pid}"),
+            },
+            pid: *pid,
+            tree: false,
+        })
+        .collect();
+    measured.extend(options.others.iter().cloned());
+    let cpu = (!measured.is_empty()).then(|| {
         std::thread::spawn(move || {
+            let read = |p: &Proceso| match p.tree {
+                true => cpu::Snapshot::read_tree(p.pid),
+                false => cpu::Snapshot::read(p.pid),
+            };
             std::thread::sleep(measured_from.saturating_duration_since(Instant::now()));
-            let first = cpu::Snapshot::read(pid).ok()?;
+            let first: Vec<_> = measured.iter().map(|p| read(p).ok()).collect();
             std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
-            let last = cpu::Snapshot::read(pid).ok()?;
-            Some((first, last))
+            let last: Vec<_> = measured.iter().map(|p| read(p).ok()).collect();
+            measured
+                .into_iter()
+                .zip(first.into_iter().zip(last))
+                .filter_map(|(p, (a, b))| Some((p, a?, b?)))
+                .collect::<Vec<_>>()
         })
     });
     // Open run: workers take send times from the pacer; closed loop: each sends again as soon
@@ -440,9 +483,27 @@ async fn phase(
         .values()
         .map(|t| t.ok + t.errors.values().sum::<u64>())
         .sum();
-    let cpu = cpu
-        .and_then(|reader| reader.join().ok().flatten())
-        .map(|(first, last)| first.per_request(&last, name, requests));
+    let readings = cpu
+        .and_then(|reader| reader.join().ok())
+        .unwrap_or_default();
+    let mut cpu: Vec<NodeCpu> = readings
+        .iter()
+        .map(|(p, first, last)| first.per_request(last, name, &p.name, requests))
+        .collect();
+    if options.node_pids.len() > 1 {
+        let nodes: Vec<&NodeCpu> = cpu
+            .iter()
+            .filter(|c| c.process.starts_with("node "))
+            .collect();
+        let together = NodeCpu {
+            phase: name,
+            process: "nodes".to_owned(),
+            requests,
+            us_per_request: nodes.iter().map(|c| c.us_per_request).sum(),
+            by_thread: BTreeMap::new(),
+        };
+        cpu.push(together);
+    }
     (merged, cpu)
 }
 
@@ -480,6 +541,11 @@ async fn send(shared: &Shared, op: Op, rng: &mut impl Rng) -> Result<(), String>
             .post(format!("{base}/soap/ConsultaFichaFPS"))
             .header("content-type", "text/xml; charset=utf-8")
             .body(soap_ficha(run)),
+    };
+    let request = match shared.message_ids {
+        // Named as the benchmark's in the audit.
+        true => request.header("X-Request-Id", format!("bench-{}", uuid::Uuid::new_v4())),
+        false => request,
     };
     let response = request.send().await.map_err(|_| "transport".to_owned())?;
     let status = response.status();

@@ -195,6 +195,24 @@ enum EstadisticasCommand {
     Recalcular,
 }
 
+/// `NAME=PID` for `siis bench --pid`.
+fn proceso(text: &str) -> Result<crate::bench::Proceso, String> {
+    let (name, pid) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=PID"))?;
+    let pid = pid
+        .parse()
+        .map_err(|_| format!("{pid:?} is not a process id"))?;
+    if name.is_empty() {
+        return Err(format!("{text:?} has no name"));
+    }
+    Ok(crate::bench::Proceso {
+        name: name.to_owned(),
+        pid,
+        tree: false,
+    })
+}
+
 #[derive(Debug, clap::Args)]
 struct BenchArgs {
     /// The agency listener, e.g. https://localhost:8443.
@@ -242,9 +260,21 @@ struct BenchArgs {
     json: Option<PathBuf>,
     /// The node's process id (same machine): its private memory (RssAnon) and threads are
     /// sampled through the run and reported per phase, with its CPU per request (in all and
-    /// by thread) over each phase's measured seconds.
+    /// by thread) over each phase's measured seconds. Given once per node for several nodes
+    /// behind a balancer: each one's CPU per request and their sum (memory: the first's).
     #[arg(long, value_name = "PID")]
-    node_pid: Option<u32>,
+    node_pid: Vec<u32>,
+    /// Another process whose CPU per request is reported, e.g. --pid haproxy=4242.
+    #[arg(long, value_name = "NAME=PID", value_parser = proceso)]
+    pid: Vec<crate::bench::Proceso>,
+    /// PostgreSQL's postmaster (same machine): the server's CPU per request, its backends
+    /// included (`head -1 $PGDATA/postmaster.pid`).
+    #[arg(long, value_name = "PID")]
+    pg_pid: Option<u32>,
+    /// Give each request a message id of its own (X-Request-Id), so the node checks it for
+    /// replays as it does for agencies that send ids.
+    #[arg(long)]
+    message_ids: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -495,7 +525,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 rate: args.rate,
                 mix,
                 programa: args.programa,
-                node_pid: args.node_pid,
+                node_pids: args.node_pid,
+                others: args
+                    .pid
+                    .into_iter()
+                    .chain(args.pg_pid.map(|pid| crate::bench::Proceso {
+                        name: "postgres".into(),
+                        pid,
+                        tree: true,
+                    }))
+                    .collect(),
+                message_ids: args.message_ids,
                 baseline: !args.no_baseline,
             };
             let report = crate::bench::run(&options)?;

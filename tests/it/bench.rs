@@ -144,6 +144,9 @@ async fn bench_holds_a_fixed_rate_and_leaves_the_warm_up_out() {
             "ficha=1",
             "--node-pid",
             &std::process::id().to_string(),
+            "--pid",
+            &format!("prueba={}", std::process::id()),
+            "--message-ids",
         ],
     )
     .await;
@@ -172,8 +175,19 @@ async fn bench_holds_a_fixed_rate_and_leaves_the_warm_up_out() {
     );
     // And its CPU over each phase's measured seconds, per request, in all and by thread.
     let cpu = report["node_cpu"].as_array().unwrap();
-    let phases: Vec<&str> = cpu.iter().map(|c| c["phase"].as_str().unwrap()).collect();
-    assert_eq!(phases, ["ping", "mix"]);
+    let phases: Vec<(&str, &str)> = cpu
+        .iter()
+        .map(|c| (c["phase"].as_str().unwrap(), c["process"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            ("ping", "node"),
+            ("ping", "prueba"),
+            ("mix", "node"),
+            ("mix", "prueba")
+        ]
+    );
     for c in cpu {
         assert!(
             (150..=201).contains(&c["requests"].as_u64().unwrap()),
@@ -183,6 +197,24 @@ async fn bench_holds_a_fixed_rate_and_leaves_the_warm_up_out() {
         assert!(!c["by_thread"].as_object().unwrap().is_empty(), "{c}");
     }
     assert!(stdout.contains("node CPU, mix phase: "), "{stdout}");
+    assert!(stdout.contains("prueba CPU, mix phase: "), "{stdout}");
+    // Each request carried a message id of its own, which the audit kept.
+    let ids: Vec<String> = {
+        use diesel::prelude::*;
+        siis::db::schema::auditoria::table
+            .filter(siis::db::schema::auditoria::operacion.eq("ConsultarFichaFPS"))
+            .select(siis::db::schema::auditoria::id_mensaje)
+            .load(&mut node.db())
+            .unwrap()
+    };
+    assert!(ids.len() >= 250, "{}", ids.len());
+    assert!(
+        ids.iter().all(|id| id.starts_with("bench-")),
+        "{:?}",
+        &ids[..3]
+    );
+    let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len());
     for r in std::iter::once(&report["baseline"]).chain(report["mix"].as_array().unwrap()) {
         let ok = r["ok"].as_u64().unwrap();
         // 200 send times fall in the 2 measured seconds; a loaded test machine may drop a few
