@@ -179,7 +179,11 @@ impl Node {
             ),
             stop_checkpoints,
         );
-        crate::ops::estadisticas::resumen::programar(&config, pool.clone());
+        crate::ops::estadisticas::resumen::programar(
+            &config,
+            pool.clone(),
+            broker.audit.lider().clone(),
+        );
         let state = web::Data::new(AppState {
             config: config.clone(),
             pool,
@@ -350,10 +354,11 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
         );
     }
     let rules = Rules::load(&config.elegibilidad.reglas)?;
-    let audit = AuditLog::start_with(
+    let audit = AuditLog::start_as(
         &config.database.url,
         config.audit.durability,
         config.database.wal_limit(),
+        config.cluster.nodo.clone(),
     )?;
     let restored = restore_today(&pool, &convenios)?;
     Ok(Broker::new(
