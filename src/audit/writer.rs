@@ -274,7 +274,8 @@ impl AuditLog {
     /// Stops the writer after committing everything queued before this call, and waits for it.
     /// Later appends fail with [`AuditError::Closed`]. Blocks for one group commit and for the
     /// by-person index to take in what was committed (usually the last few groups; after a
-    /// long outage of the index, its whole backlog).
+    /// long outage of the index, its whole backlog). A node among several then lets the
+    /// leader's role go.
     pub fn shutdown(&self) {
         let _ = self.inner.queue.send(Message::Stop);
         let thread = match self.inner.thread.lock() {
@@ -286,6 +287,8 @@ impl AuditLog {
         {
             tracing::error!("the audit writer thread panicked");
         }
+        // After the index's last pass: another node may lead now.
+        self.inner.lider.soltar();
     }
 
     /// Whether this node leads the nodes sharing its database (always, for a node alone): the

@@ -14,7 +14,8 @@
 //! index writes rows that are already there as no-ops, and its mark never falls).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -37,20 +38,23 @@ pub(crate) const KEEPALIVES: &str =
     "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3;";
 
 /// Whether this node leads. Cheap to clone; the thread that holds the lock stops, and its
-/// session with the lock ends, once every clone is dropped.
+/// session with the lock ends, at [`Lider::soltar`] or once every clone is dropped.
 #[derive(Clone)]
 pub struct Lider {
     es: Arc<AtomicBool>,
-    /// Dropped with the last clone: the thread sees its channel closed and ends.
-    _vivo: Option<Arc<mpsc::Sender<()>>>,
+    /// The thread's channel and handle: dropping the sender (at `soltar`, or with the last
+    /// clone) tells the thread to end. `None` for a node alone, or once let go.
+    hilo: Arc<Mutex<Option<Hilo>>>,
 }
+
+type Hilo = (mpsc::Sender<()>, JoinHandle<()>);
 
 impl Lider {
     /// A node running alone leads always (nothing to share the work with).
     pub fn solo() -> Lider {
         Lider {
             es: Arc::new(AtomicBool::new(true)),
-            _vivo: None,
+            hilo: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -65,7 +69,7 @@ impl Lider {
             es: Arc::clone(&es),
         };
         sesion.intentar();
-        std::thread::Builder::new()
+        let hilo = std::thread::Builder::new()
             .name("siis-lider".into())
             .spawn(move || {
                 while let Err(mpsc::RecvTimeoutError::Timeout) = parar.recv_timeout(periodo) {
@@ -78,8 +82,25 @@ impl Lider {
             })?;
         Ok(Lider {
             es,
-            _vivo: Some(Arc::new(vivo)),
+            hilo: Arc::new(Mutex::new(Some((vivo, hilo)))),
         })
+    }
+
+    /// Lets the role go (the node stops): ends the thread and closes its session, so another
+    /// node may lead at its next try. Waits for a check in progress. A node alone keeps leading
+    /// (nothing to hand over).
+    pub fn soltar(&self) {
+        let hilo = match self.hilo.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some((vivo, hilo)) = hilo {
+            drop(vivo);
+            if hilo.join().is_err() {
+                tracing::error!("the cluster leader thread panicked");
+            }
+            self.es.store(false, Ordering::Relaxed);
+        }
     }
 
     /// Whether this node holds the leader's lock (as of its last check).
