@@ -377,6 +377,11 @@ impl AuditLog {
             ConstCounter::new(self.commits()),
         );
         registry.register(
+            "siis_lider",
+            "1 while this node leads the nodes sharing its database (always 1 for a node alone)",
+            ConstGauge::new(i64::from(self.inner.lider.es_lider())),
+        );
+        registry.register(
             "siis_audit_index_commits",
             "Commits of the audit log's by-person index since start",
             ConstCounter::new(self.index_commits()),
