@@ -1,6 +1,7 @@
 //! A node named among several (`cluster.nodo`, PostgreSQL only): its audit records name it,
 //! `siis audit verify` counts them per node and checks each node's checkpoint file with that
-//! node's key, and an export carries the node of every record.
+//! node's key, and an export carries the node of every record; only the leader recomputes the
+//! statistics.
 
 use diesel::prelude::*;
 use siis::audit::signed::{self, SignedCheckpoint};
@@ -149,5 +150,54 @@ async fn a_named_nodes_records_are_verified_per_node_and_per_checkpoint_file() {
         )
         .unwrap();
     assert_eq!(moved, [Some("n1".to_owned())]);
+    node.stop().await;
+}
+
+/// Among several nodes only the leader recomputes the territorial statistics: while another
+/// session holds the leader's lock the node does not, and once it is let go the node takes the
+/// role and recomputes.
+#[tokio::test]
+async fn only_the_leader_recomputes_the_statistics() {
+    let Some(backend) = postgres_only() else {
+        return;
+    };
+    let holder = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let held = holder.clone();
+    let node = TestNode::start_with(
+        backend,
+        Setup {
+            configure: Some(Box::new(move |config| {
+                config.cluster.nodo = Some("n2".into());
+                config.estadisticas.recalcular_cada_secs = 1;
+                // Another node leads already.
+                let mut conn = siis::db::ConnectionManager::new(config.database.url.clone())
+                    .open()
+                    .unwrap();
+                diesel::sql_query("SELECT pg_advisory_lock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(siis::db::lider::LIDER_LOCK)
+                    .execute(&mut conn)
+                    .unwrap();
+                *held.lock().unwrap() = Some(conn);
+            })),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let computed = || {
+        siis::ops::estadisticas::resumen::calculado_en(&mut node.db())
+            .unwrap()
+            .is_some()
+    };
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(!computed(), "a node that does not lead recomputed");
+    // The leader goes: its session ends.
+    drop(holder.lock().unwrap().take());
+    for _ in 0..100 {
+        if computed() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(computed(), "the new leader did not recompute");
     node.stop().await;
 }
