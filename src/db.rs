@@ -4,6 +4,7 @@
 //! Backend-specific SQL (pragmas, bulk loading) lives in this module only.
 
 mod conn;
+pub mod lider;
 mod migrate;
 pub mod models;
 mod reference;
@@ -22,4 +23,4 @@ pub(crate) use migrate::revert_last_migration;
 pub use migrate::{MIGRATION_NAMES, migration_versions, run_migrations};
 pub use reference::sync_reference;
 pub use url::{DatabaseUrl, DatabaseUrlError};
-pub use write::{FOLIO_LOCK, write_transaction};
+pub use write::{AUDIT_CHAIN_LOCK, FOLIO_LOCK, write_transaction};

@@ -181,7 +181,11 @@ impl Node {
             ),
             stop_checkpoints,
         );
-        crate::ops::estadisticas::resumen::programar(&config, pool.clone());
+        crate::ops::estadisticas::resumen::programar(
+            &config,
+            pool.clone(),
+            broker.audit.lider().clone(),
+        );
         let state = web::Data::new(AppState {
             config: config.clone(),
             pool,
@@ -353,10 +357,11 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
         );
     }
     let rules = Rules::load(&config.elegibilidad.reglas)?;
-    let audit = AuditLog::start_with(
+    let audit = AuditLog::start_as(
         &config.database.url,
         config.audit.durability,
         config.database.wal_limit(),
+        config.cluster.nodo.clone(),
     )?;
     let restored = restore_today(&pool, &convenios)?;
     Ok(Broker::new(

@@ -11,6 +11,13 @@
 //! stopped between the writer's commit and this one, a power loss took the index file's last
 //! commits), the next group does not follow the mark and the records after the mark are read
 //! back from `auditoria` and indexed from their `sujetos`. The same happens at start-up.
+//!
+//! Several nodes over one database (`cluster.nodo`): their groups interleave, so no node's
+//! groups follow the mark. The thread runs on every node but works on the leader only
+//! ([`Lider`]), always in catch-up: it reads the records after the mark from `auditoria`, at
+//! most every [`GATHER_FOR`] while its own node commits and every [`SHARED_POLL`] otherwise.
+//! Two nodes that both believe they lead for a moment write the same rows (left as they are)
+//! and the same mark.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
@@ -20,6 +27,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
 use super::row::{SubjectRow, parse_subjects};
+use crate::db::lider::Lider;
 use crate::db::schema::{auditoria, auditoria_sujetos, auditoria_sujetos_hasta};
 use crate::db::{ConnectionManager, DbConnection, DbError};
 
@@ -40,6 +48,9 @@ const ROWS_PER_COMMIT: usize = 300;
 /// After a failure, how long the thread waits before trying again (groups that arrive
 /// meanwhile are caught up from `auditoria` then), and how often it retries while behind.
 const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+/// Several nodes: how often the leader looks for records after the mark when its own node
+/// commits nothing (the other nodes' records).
+const SHARED_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// One committed group: records `first..=last` and their index rows.
 pub(super) struct Committed {
@@ -67,6 +78,28 @@ pub(super) fn start(
     let thread = std::thread::Builder::new()
         .name("siis-audit-index".into())
         .spawn(move || indexer.run(head, inbox))?;
+    Ok((sender, thread))
+}
+
+/// Starts the index thread of a node among several: it works while `lider` says this node
+/// leads, reading every record after the mark from `auditoria`; what the writer sends only wakes
+/// it. Stops once every sender is dropped, after a last pass if it leads.
+pub(super) fn start_shared(
+    manager: ConnectionManager,
+    lider: Lider,
+    commits: Arc<AtomicU64>,
+) -> std::io::Result<(mpsc::Sender<Committed>, JoinHandle<()>)> {
+    let (sender, inbox) = mpsc::channel();
+    let indexer = Indexer {
+        manager,
+        commits,
+        conn: None,
+        upto: None,
+        resting_until: None,
+    };
+    let thread = std::thread::Builder::new()
+        .name("siis-audit-index".into())
+        .spawn(move || indexer.run_shared(&lider, inbox))?;
     Ok((sender, thread))
 }
 
@@ -136,6 +169,42 @@ impl Indexer {
         if self.upto.is_none_or(|upto| upto < last_seen) {
             self.resting_until = None;
             self.index(Vec::new(), last_seen);
+        }
+    }
+
+    fn run_shared(mut self, lider: &Lider, inbox: mpsc::Receiver<Committed>) {
+        loop {
+            let mut stopping = matches!(
+                inbox.recv_timeout(SHARED_POLL),
+                Err(mpsc::RecvTimeoutError::Disconnected)
+            );
+            if !stopping {
+                // One pass per GATHER_FOR at most while this node commits, as alone.
+                std::thread::sleep(GATHER_FOR);
+                loop {
+                    match inbox.try_recv() {
+                        Ok(_) => {}
+                        Err(mpsc::TryRecvError::Empty) => break,
+                        Err(mpsc::TryRecvError::Disconnected) => {
+                            stopping = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            if stopping {
+                self.resting_until = None;
+            }
+            if lider.es_lider() {
+                // No upper bound: every record committed so far, whichever node wrote it.
+                self.index(Vec::new(), i64::MAX);
+            } else {
+                // Another node indexes: the mark read now would be stale when leading again.
+                self.upto = None;
+            }
+            if stopping {
+                return;
+            }
         }
     }
 

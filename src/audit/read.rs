@@ -34,6 +34,9 @@ pub struct VerifyReport {
     /// Archived records still in the database (a run stopped while deleting them; the next
     /// `siis audit archive` deletes them). Not read.
     pub archived_left: u64,
+    /// Records read, per node that wrote them (`cluster.nodo`); records of a node running alone
+    /// name none and are not counted here.
+    pub por_nodo: std::collections::BTreeMap<String, u64>,
 }
 
 /// Walks the chain in id order, a page at a time, recomputing every hash and link. With
@@ -47,6 +50,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
         unindexed: 0,
         archived: 0,
         archived_left: 0,
+        por_nodo: Default::default(),
     };
     let indexed = indexed_upto(conn)?;
     let mut previous_id = 0;
@@ -111,6 +115,9 @@ pub fn verify(conn: &mut DbConnection) -> Result<VerifyReport, DbError> {
                 report.first_broken = Some(row.id);
             }
             report.records += 1;
+            if let Some(nodo) = &row.nodo {
+                *report.por_nodo.entry(nodo.clone()).or_insert(0) += 1;
+            }
             previous_id = row.id;
             previous_hash.clone_from(&row.hash);
         }

@@ -8,7 +8,8 @@
 //! only when present (so records written before it still verify): `xroad` as nullable text
 //! (its marker byte `1`), then `omitidos` as the byte `2` followed by the integer, then
 //! `personas` as the byte `3` followed by the integer, then `usuario` (the console user's RUN)
-//! as the byte `4` followed by the text.
+//! as the byte `4` followed by the text, then `nodo` (the node that wrote it, `cluster.nodo`)
+//! as the byte `5` followed by the text.
 //!
 //! - text: its length in bytes (8 bytes, big-endian) then its UTF-8 bytes;
 //! - nullable text: one byte `0` for NULL, or `1` followed by the text as above;
@@ -65,6 +66,9 @@ pub(crate) struct AuditRow {
     pub personas: Option<i64>,
     /// Absent from archive files and exports written before the console: `None`.
     pub usuario: Option<String>,
+    /// The node that wrote the record (`cluster.nodo`); `None` for a node running alone, and
+    /// absent from archive files and exports written before several nodes.
+    pub nodo: Option<String>,
 }
 
 /// A row of `auditoria_sujetos`.
@@ -109,6 +113,10 @@ impl AuditRow {
             h.update([4]);
             text(&mut h, usuario);
         }
+        if let Some(nodo) = &self.nodo {
+            h.update([5]);
+            text(&mut h, nodo);
+        }
         hex::encode(h.finalize())
     }
 }
@@ -148,7 +156,8 @@ pub(crate) struct Pending {
 
 impl Pending {
     /// Checks and encodes a record on the caller's thread, so the writer only chains and writes.
-    pub fn new(record: AuditRecord) -> Result<Pending, AuditError> {
+    /// `nodo` is the writing node's `cluster.nodo`, if it has one.
+    pub fn new(record: AuditRecord, nodo: Option<&str>) -> Result<Pending, AuditError> {
         if record
             .fields
             .iter()
@@ -210,6 +219,7 @@ impl Pending {
                 .personas
                 .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
             usuario: record.usuario.map(|run| run.to_string()),
+            nodo: nodo.map(str::to_owned),
         };
         Ok(Pending { row, runs })
     }

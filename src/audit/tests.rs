@@ -15,6 +15,7 @@ use super::*;
 use crate::db::schema::auditoria;
 use crate::db::{ConnectionManager, DatabaseUrl, DbConnection, Pool, PooledConnection, open_pool};
 
+mod nodos;
 mod reading;
 mod signed;
 mod sujetos;
@@ -178,6 +179,7 @@ fn report(records: u64, first_broken: Option<i64>) -> VerifyReport {
         unindexed: 0,
         archived: 0,
         archived_left: 0,
+        por_nodo: Default::default(),
     }
 }
 

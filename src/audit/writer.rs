@@ -1,4 +1,7 @@
-//! The single audit writer: group commit over its own connection.
+//! The single audit writer: group commit over its own connection. A node alone keeps the chain's
+//! head in memory; nodes sharing one PostgreSQL database read it under a lock (`shared.rs`).
+
+mod shared;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -17,6 +20,7 @@ use super::checkpoint::{self, Gauge, WalLimit, WalStatus};
 use super::index::{self, Committed};
 use super::row::{AuditRow, GENESIS_HASH, Pending};
 use super::{AuditError, AuditId, AuditRecord};
+use crate::db::lider::{self, Lider};
 use crate::db::schema::auditoria;
 use crate::db::{ConnectionManager, DatabaseUrl, DbConnection, DbError};
 
@@ -48,6 +52,9 @@ struct Inner {
     wal: Arc<Gauge>,
     wal_every: std::time::Duration,
     progress: Arc<Progress>,
+    /// `cluster.nodo`: written into every record; set, the chain is shared with other nodes.
+    nodo: Option<String>,
+    lider: Lider,
 }
 
 /// How far the writer has got, for `/metrics` and readiness.
@@ -124,14 +131,27 @@ impl AuditLog {
         durability: Durability,
         wal_limit: WalLimit,
     ) -> Result<AuditLog, AuditError> {
-        Self::open(url, durability, wal_limit, true)
+        Self::start_as(url, durability, wal_limit, None)
+    }
+
+    /// [`start_with`](Self::start_with) for a node named `nodo` (`cluster.nodo`) among several
+    /// over one PostgreSQL database: every record names it, each group is chained after the head
+    /// the database holds under a lock (ids stay contiguous across nodes), and the by-person
+    /// index runs on the leader only ([`Lider`]). `None`: a node alone, head in memory.
+    pub fn start_as(
+        url: &DatabaseUrl,
+        durability: Durability,
+        wal_limit: WalLimit,
+        nodo: Option<String>,
+    ) -> Result<AuditLog, AuditError> {
+        Self::open(url, durability, wal_limit, true, nodo)
     }
 
     /// A log whose by-person index is not written (records stay in the unindexed tail), to
     /// test the readers and a later catch-up.
     #[cfg(test)]
     pub(super) fn start_unindexed(url: &DatabaseUrl) -> Result<AuditLog, AuditError> {
-        Self::open(url, Durability::Fsync, WalLimit::default(), false)
+        Self::open(url, Durability::Fsync, WalLimit::default(), false, None)
     }
 
     /// [`start_unindexed`](Self::start_unindexed) with durability and WAL bound chosen.
@@ -141,7 +161,7 @@ impl AuditLog {
         durability: Durability,
         wal_limit: WalLimit,
     ) -> Result<AuditLog, AuditError> {
-        Self::open(url, durability, wal_limit, false)
+        Self::open(url, durability, wal_limit, false, None)
     }
 
     fn open(
@@ -149,19 +169,38 @@ impl AuditLog {
         durability: Durability,
         wal_limit: WalLimit,
         indexed: bool,
+        nodo: Option<String>,
     ) -> Result<AuditLog, AuditError> {
+        let shared = nodo.is_some();
+        if shared && !matches!(url, DatabaseUrl::Postgres(_)) {
+            return Err(AuditError::Invalid(
+                "a node among several (cluster.nodo) needs PostgreSQL",
+            ));
+        }
         let manager = ConnectionManager::new(url.clone());
-        let mut conn = open_writer_with(&manager, durability)?;
+        let mut conn = open_writer_shared(&manager, durability, shared)?;
         let head = read_head(&mut conn)?;
-        tracing::info!(audit.head = head.id, "audit log opened");
+        tracing::info!(
+            audit.head = head.id,
+            audit.shared = shared,
+            "audit log opened"
+        );
+        let thread_error = |e| AuditError::Thread(Arc::new(e));
+        let lider = match shared {
+            true => Lider::start(manager.clone(), lider::PERIODO).map_err(thread_error)?,
+            false => Lider::solo(),
+        };
         let index_commits = Arc::new(AtomicU64::new(0));
-        let index = if indexed {
-            Some(
+        let index = match (indexed, shared) {
+            (false, _) => None,
+            (true, false) => Some(
                 index::start(manager.clone(), head.id, Arc::clone(&index_commits))
-                    .map_err(|e| AuditError::Thread(Arc::new(e)))?,
-            )
-        } else {
-            None
+                    .map_err(thread_error)?,
+            ),
+            (true, true) => Some(
+                index::start_shared(manager.clone(), lider.clone(), Arc::clone(&index_commits))
+                    .map_err(thread_error)?,
+            ),
         };
         let (queue, inbox) = mpsc::channel();
         let commits = Arc::new(AtomicU64::new(0));
@@ -174,7 +213,8 @@ impl AuditLog {
             wal_limit,
             wal: Arc::clone(&wal),
             conn: Some(conn),
-            head: Some(head),
+            head: (!shared).then_some(head),
+            shared,
             inbox,
             commits: Arc::clone(&commits),
             index,
@@ -193,6 +233,8 @@ impl AuditLog {
                 wal,
                 wal_every: wal_limit.every,
                 progress,
+                nodo,
+                lider,
             }),
         })
     }
@@ -216,7 +258,7 @@ impl AuditLog {
         &self,
         record: AuditRecord,
     ) -> Result<oneshot::Receiver<Result<AuditId, AuditError>>, AuditError> {
-        let pending = Pending::new(record)?;
+        let pending = Pending::new(record, self.inner.nodo.as_deref())?;
         let (reply, answer) = oneshot::channel();
         self.inner.progress.queued.fetch_add(1, Ordering::Relaxed);
         self.inner
@@ -232,7 +274,8 @@ impl AuditLog {
     /// Stops the writer after committing everything queued before this call, and waits for it.
     /// Later appends fail with [`AuditError::Closed`]. Blocks for one group commit and for the
     /// by-person index to take in what was committed (usually the last few groups; after a
-    /// long outage of the index, its whole backlog).
+    /// long outage of the index, its whole backlog). A node among several then lets the
+    /// leader's role go.
     pub fn shutdown(&self) {
         let _ = self.inner.queue.send(Message::Stop);
         let thread = match self.inner.thread.lock() {
@@ -244,6 +287,14 @@ impl AuditLog {
         {
             tracing::error!("the audit writer thread panicked");
         }
+        // After the index's last pass: another node may lead now.
+        self.inner.lider.soltar();
+    }
+
+    /// Whether this node leads the nodes sharing its database (always, for a node alone): the
+    /// by-person index runs on the leader only, and other work may ask the same.
+    pub fn lider(&self) -> &Lider {
+        &self.inner.lider
     }
 
     /// Transactions committed so far by this log's writer (each holds one group of records).
@@ -326,6 +377,11 @@ impl AuditLog {
             ConstCounter::new(self.commits()),
         );
         registry.register(
+            "siis_lider",
+            "1 while this node leads the nodes sharing its database (always 1 for a node alone)",
+            ConstGauge::new(i64::from(self.inner.lider.es_lider())),
+        );
+        registry.register(
             "siis_audit_index_commits",
             "Commits of the audit log's by-person index since start",
             ConstCounter::new(self.index_commits()),
@@ -360,8 +416,10 @@ struct Writer {
     /// `None` after a failure: reopened for the next group.
     conn: Option<DbConnection>,
     /// `None` after a failure (the commit may or may not have happened): re-read from the
-    /// database before the next group.
+    /// database before the next group. Always `None` in a shared chain.
     head: Option<Head>,
+    /// The chain is shared with other nodes: the head is read under the lock at every group.
+    shared: bool,
     inbox: mpsc::Receiver<Message>,
     commits: Arc<AtomicU64>,
     /// The by-person index thread, handed each committed group's rows (`None` in tests that
@@ -482,28 +540,22 @@ impl Writer {
     ) -> Result<Committed, DbError> {
         let conn = match &mut self.conn {
             Some(conn) => conn,
-            none => none.insert(open_writer_with(&self.manager, self.durability)?),
+            none => none.insert(open_writer_shared(
+                &self.manager,
+                self.durability,
+                self.shared,
+            )?),
         };
+        if self.shared {
+            return shared::write(conn, group);
+        }
         let head = match &mut self.head {
             Some(head) => head,
             none => none.insert(read_head(conn)?),
         };
-        let mut rows = Vec::new();
-        let mut subjects = Vec::new();
-        let mut previous = head.hash.clone();
-        for (id, pending) in (head.id + 1..).zip(group) {
-            let (row, index) = pending.chain(id, &previous);
-            subjects.extend(index);
-            previous.clone_from(&row.hash);
-            rows.push(row);
-        }
-        let first = head.id + 1;
+        let (rows, committed) = chain(head, group);
         let Some(last) = rows.last() else {
-            return Ok(Committed {
-                first,
-                last: head.id,
-                rows: subjects,
-            });
+            return Ok(committed);
         };
         let new_head = Head {
             id: last.id,
@@ -511,12 +563,28 @@ impl Writer {
         };
         insert_group(conn, &rows)?;
         *head = new_head;
-        Ok(Committed {
-            first,
-            last: head.id,
-            rows: subjects,
-        })
+        Ok(committed)
     }
+}
+
+/// Gives each record of the group its place after `head`: the rows to insert, and what the
+/// index thread is handed once they are committed.
+fn chain<'a>(head: &Head, group: impl Iterator<Item = &'a Pending>) -> (Vec<AuditRow>, Committed) {
+    let mut rows = Vec::new();
+    let mut subjects = Vec::new();
+    let mut previous = head.hash.clone();
+    for (id, pending) in (head.id + 1..).zip(group) {
+        let (row, index) = pending.chain(id, &previous);
+        subjects.extend(index);
+        previous.clone_from(&row.hash);
+        rows.push(row);
+    }
+    let committed = Committed {
+        first: head.id + 1,
+        last: rows.last().map_or(head.id, |row| row.id),
+        rows: subjects,
+    };
+    (rows, committed)
 }
 
 /// Inserts the records in one transaction. Their index rows are written afterwards, by the
@@ -585,11 +653,26 @@ pub(super) fn open_writer(manager: &ConnectionManager) -> Result<DbConnection, D
 /// The writer's connection, with its durability set whatever the pool's settings (SQLite's
 /// pool runs with `synchronous = NORMAL`). On SQLite the audit tables live in the attached
 /// `audit` file, whose setting is the one that counts.
+#[cfg(test)]
 pub(super) fn open_writer_with(
     manager: &ConnectionManager,
     durability: Durability,
 ) -> Result<DbConnection, DbError> {
+    open_writer_shared(manager, durability, false)
+}
+
+/// [`open_writer_with`], with the session settings of a shared chain
+/// ([`shared::SESSION`]) when `shared`.
+pub(super) fn open_writer_shared(
+    manager: &ConnectionManager,
+    durability: Durability,
+    shared: bool,
+) -> Result<DbConnection, DbError> {
     let mut conn = manager.open()?;
+    if shared {
+        conn.batch_execute(shared::SESSION)?;
+        conn.batch_execute(lider::KEEPALIVES)?;
+    }
     let setting = match (&conn, durability) {
         // Checkpoints run on their own thread (`checkpoint.rs`), not inside commits.
         (DbConnection::Sqlite(_), Durability::Fsync) => {

@@ -294,6 +294,7 @@ tablas! {
         proposito: Option<String>, campos: String, resultado: String, estado_http: i32,
         latencia_us: i64, hash_anterior: String, hash: String, xroad: Option<String>,
         omitidos: Option<i64>, personas: Option<i64>, usuario: Option<String>,
+        nodo: Option<String>,
     }
     auditoria_archivos: Registro {
         hasta: i64, desde: i64, registros: i64, hash_final: String, hash_anterior: String,

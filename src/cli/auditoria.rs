@@ -16,12 +16,15 @@ pub enum AuditCommand {
     /// Walk the hash chain and name the first broken record; with --checkpoints, also check
     /// that the log still holds every record a signed checkpoint covers (a rewrite or a
     /// truncation before the last checkpoint is caught); with --archivos, also check the
-    /// archive files (`siis audit archive`) and that the chain runs through them.
+    /// archive files (`siis audit archive`) and that the chain runs through them. Prints the
+    /// records each node wrote when several share the database (`cluster.nodo`).
     Verify {
-        /// A checkpoint file (`audit.checkpoints`, or a copy shipped elsewhere).
-        #[arg(long, value_name = "FILE")]
-        checkpoints: Option<PathBuf>,
-        /// The public key checkpoints are signed with (default: beside
+        /// A checkpoint file (`audit.checkpoints`, or a copy shipped elsewhere), optionally
+        /// followed by `:KEY`, the public key that file's lines are signed with. Repeat it for
+        /// the file of each node sharing the database, each signed with its own key.
+        #[arg(long, value_name = "FILE[:KEY]")]
+        checkpoints: Vec<String>,
+        /// The public key of the checkpoint files given without `:KEY` (default: beside
         /// audit.clave_checkpoints, `tls.dir/auditoria.pem`).
         #[arg(long, value_name = "FILE")]
         clave_publica: Option<PathBuf>,
@@ -62,23 +65,33 @@ pub fn run(config: &Config, command: AuditCommand) -> anyhow::Result<()> {
             checkpoints,
             clave_publica,
             archivos,
-        } => verify(
-            config,
-            &mut conn,
-            checkpoints.as_deref(),
-            clave_publica,
-            archivos.as_deref(),
-        ),
+        } => {
+            let key = clave_publica.unwrap_or_else(|| config.clave_publica_checkpoints());
+            let checkpoints = checkpoints
+                .iter()
+                .map(|arg| checkpoint_arg(arg, &key))
+                .collect::<Vec<_>>();
+            verify(&mut conn, &checkpoints, archivos.as_deref())
+        }
         AuditCommand::Accesos { run } => accesos(&mut conn, &run),
         AuditCommand::Archive { out, antes } => archive(&mut conn, &out, antes),
     }
 }
 
+/// `FILE[:KEY]`: a file that exists is taken whole (its name may hold a colon); otherwise what
+/// follows the last colon is the key. Without a key, `default`.
+fn checkpoint_arg(arg: &str, default: &Path) -> (PathBuf, PathBuf) {
+    match arg.rsplit_once(':') {
+        Some((file, key)) if !Path::new(arg).exists() && !file.is_empty() && !key.is_empty() => {
+            (PathBuf::from(file), PathBuf::from(key))
+        }
+        _ => (PathBuf::from(arg), default.to_owned()),
+    }
+}
+
 fn verify(
-    config: &Config,
     conn: &mut DbConnection,
-    checkpoints: Option<&Path>,
-    clave_publica: Option<PathBuf>,
+    checkpoints: &[(PathBuf, PathBuf)],
     archivos: Option<&Path>,
 ) -> anyhow::Result<()> {
     let report = audit::verify(conn)?;
@@ -90,6 +103,22 @@ fn verify(
         .into());
     }
     println!("audit chain intact: {} record(s) verified", report.records);
+    if !report.por_nodo.is_empty() {
+        let named: u64 = report.por_nodo.values().sum();
+        let mut line = report
+            .por_nodo
+            .iter()
+            .map(|(nodo, n)| format!("{nodo} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if named < report.records {
+            line.push_str(&format!(
+                "; {} by a node running alone",
+                report.records - named
+            ));
+        }
+        println!("record(s) per node: {line}");
+    }
     if report.unindexed > 0 {
         println!(
             "{} record(s) not yet in the by-person index (the node indexes them after answering; their chain was checked)",
@@ -113,25 +142,23 @@ fn verify(
             report.archived_left
         );
     }
-    let lines = match checkpoints {
-        Some(file) => {
-            let lines = audit::signed::read_file(file)?;
-            if lines.is_empty() {
-                return Err(exit::Negative(format!(
-                    "{}: no checkpoint to check the log against",
-                    file.display()
-                ))
-                .into());
-            }
-            Some((file, lines))
+    let mut files = Vec::new();
+    for (file, key) in checkpoints {
+        let lines = audit::signed::read_file(file)?;
+        if lines.is_empty() {
+            return Err(exit::Negative(format!(
+                "{}: no checkpoint to check the log against",
+                file.display()
+            ))
+            .into());
         }
-        None => None,
-    };
+        files.push((file, key, lines));
+    }
     let hashes = match archivos {
         Some(dir) => {
-            let wanted: BTreeSet<i64> = lines
+            let wanted: BTreeSet<i64> = files
                 .iter()
-                .flat_map(|(_, lines)| lines.iter().map(|cp| cp.id))
+                .flat_map(|(_, _, lines)| lines.iter().map(|cp| cp.id))
                 .collect();
             let found = audit::verify_files(conn, dir, &wanted)?;
             for name in &found.unregistered {
@@ -158,25 +185,30 @@ fn verify(
         }
         None => None,
     };
-    if let Some((file, lines)) = lines {
-        let key = clave_publica.unwrap_or_else(|| config.clave_publica_checkpoints());
-        let key = audit::signed::read_public_key(&key)?;
-        let found = audit::signed::verify(conn, &lines, &key, hashes.as_ref())?;
-        if !found.problems.is_empty() {
-            for problem in &found.problems {
-                eprintln!("{}: {problem}", file.display());
-            }
-            return Err(exit::Negative(format!(
-                "{} of {} checkpoint(s) do not match the audit log or were not checked",
-                found.problems.len(),
-                found.checked
-            ))
-            .into());
+    // Every file is checked and reported before the verdict: one node's bad file does not
+    // hide another's.
+    let (mut problems, mut checked) = (0, 0);
+    for (file, key, lines) in &files {
+        let key = audit::signed::read_public_key(key)?;
+        let found = audit::signed::verify(conn, lines, &key, hashes.as_ref())?;
+        checked += found.checked;
+        problems += found.problems.len();
+        for problem in &found.problems {
+            eprintln!("{}: {problem}", file.display());
         }
-        println!(
-            "{} checkpoint(s) verified: the log holds every record they signed",
-            found.checked
-        );
+        if found.problems.is_empty() {
+            println!(
+                "{}: {} checkpoint(s) verified: the log holds every record they signed",
+                file.display(),
+                found.checked
+            );
+        }
+    }
+    if problems > 0 {
+        return Err(exit::Negative(format!(
+            "{problems} of {checked} checkpoint(s) do not match the audit log or were not checked"
+        ))
+        .into());
     }
     Ok(())
 }

@@ -90,6 +90,7 @@ diesel::table! {
         omitidos -> Nullable<BigInt>,
         personas -> Nullable<BigInt>,
         usuario -> Nullable<Text>,
+        nodo -> Nullable<Text>,
     }
 }
 

@@ -4,6 +4,7 @@
 mod ambito;
 mod archivo;
 mod audit;
+mod audit_nodos;
 mod bench;
 mod broker;
 mod certificados;

@@ -184,6 +184,7 @@ fn the_hash_follows_the_documented_encoding() {
         omitidos: None,
         personas: None,
         usuario: None,
+        nodo: None,
     };
     let mut bytes = Vec::new();
     let text = |bytes: &mut Vec<u8>, s: &str| {
@@ -253,6 +254,21 @@ fn the_hash_follows_the_documented_encoding() {
     named.push(4);
     text(&mut named, "44444444-4");
     assert_eq!(official.chain_hash(), hex::encode(Sha256::digest(&named)));
+
+    // The node that wrote it (several over one database) follows as the byte 5 and the text;
+    // a record without one hashes as before it existed.
+    let noded = AuditRow {
+        nodo: Some("n-1".into()),
+        ..official.clone()
+    };
+    let mut by_node = named.clone();
+    by_node.push(5);
+    text(&mut by_node, "n-1");
+    assert_eq!(noded.chain_hash(), hex::encode(Sha256::digest(&by_node)));
+    let mut other_node = named.clone();
+    other_node.push(5);
+    text(&mut other_node, "n-2");
+    assert_ne!(noded.chain_hash(), hex::encode(Sha256::digest(&other_node)));
 
     // Every column counts, NULL is not empty, and moving a boundary changes the hash.
     let variants: Vec<AuditRow> = vec![

@@ -371,7 +371,8 @@ impl Chain {
             self.id += 1;
             let id = self.id;
             let pending =
-                crate::audit::row::Pending::new(record(id as u32, &[10_000 + id as u32])).unwrap();
+                crate::audit::row::Pending::new(record(id as u32, &[10_000 + id as u32]), None)
+                    .unwrap();
             let (row, index) = pending.chain(id, &self.previous);
             subjects.extend(index);
             self.previous.clone_from(&row.hash);

@@ -204,8 +204,9 @@ pub fn cargar(conn: &mut DbConnection) -> Result<Option<Resumen>, DbError> {
 /// Keeps a running node's summary fresh: recomputes at start when it is missing or older than
 /// the interval, then every interval. An interval of 0 leaves it to the operator (`siis
 /// estadisticas recalcular`, `siis seed`). Runs on the node's runtime; the counting itself
-/// runs on a blocking thread with a connection of the pool.
-pub fn programar(config: &Arc<Config>, pool: Pool) {
+/// runs on a blocking thread with a connection of the pool. Among several nodes only the leader
+/// recomputes (`lider`); the others look again every minute, to take over when it goes.
+pub fn programar(config: &Arc<Config>, pool: Pool, lider: crate::db::lider::Lider) {
     let every = config.estadisticas.recalcular_cada_secs;
     if every == 0 {
         return;
@@ -213,6 +214,10 @@ pub fn programar(config: &Arc<Config>, pool: Pool) {
     let every = Duration::from_secs(every);
     tokio::spawn(async move {
         loop {
+            if !lider.es_lider() {
+                tokio::time::sleep(every.min(Duration::from_secs(60))).await;
+                continue;
+            }
             let pool2 = pool.clone();
             let due = tokio::task::spawn_blocking(move || -> Result<Duration, DbError> {
                 let mut conn = pool2.get()?;

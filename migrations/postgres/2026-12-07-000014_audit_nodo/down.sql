@@ -1,0 +1,1 @@
+ALTER TABLE auditoria DROP COLUMN nodo;

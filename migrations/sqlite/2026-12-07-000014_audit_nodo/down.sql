@@ -1,0 +1,1 @@
+ALTER TABLE audit.auditoria DROP COLUMN nodo;
