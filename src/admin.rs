@@ -1,5 +1,5 @@
 //! The admin listener (loopback, or the networks of `listen.admin_allow`): liveness,
-//! readiness, metrics and reload.
+//! readiness, the balancer's check, metrics and reload.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::broker::Broker;
 use crate::convenios::ConvenioErrors;
+use crate::drain::Drain;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use crate::tls::TlsError;
@@ -19,6 +20,7 @@ use crate::tls::{CrlStatus, Trust};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
+        .route("/admin/balanceador", web::get().to(balanceador))
         .route("/metrics", web::get().to(metrics))
         .route("/admin/convenios/reload", web::post().to(reload_convenios));
 }
@@ -26,6 +28,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// The process is up and answering.
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// The load balancer's check (HAProxy `option httpchk` with `http-check disable-on-404`):
+/// 200 while the node serves, 404 while it drains before stopping (the balancer sends it no
+/// new connection and lets open ones finish), 503 for a fault of this node alone: its
+/// revocation list past nextUpdate, when every agency client is refused here. Unlike
+/// `/readyz` it asks nothing of the database: were it to fail while the shared PostgreSQL
+/// restarts, the balancer would mark every node down at once and clients would get empty
+/// replies instead of each node's 503 with `Retry-After`.
+async fn balanceador(drain: web::Data<Drain>, trust: web::Data<Trust>) -> HttpResponse {
+    if drain.is_draining() {
+        return HttpResponse::NotFound().json(json!({ "status": "draining" }));
+    }
+    if let Some(crl) = trust.status().filter(|c| c.expired) {
+        return problem(
+            ErrorCode::RevocacionVencida,
+            format!(
+                "tls.crl {}: its nextUpdate {} has passed; this node refuses every agency client",
+                crl.path.display(),
+                crl.next_update.to_rfc3339()
+            ),
+            Vec::new(),
+        );
+    }
+    HttpResponse::Ok().json(json!({ "status": "serving" }))
 }
 
 /// What the broker and its audit log measure: OpenMetrics text to a scraper that asks for it

@@ -15,6 +15,7 @@ use crate::broker::Broker;
 use crate::config::{Config, ListenConfig};
 use crate::convenios::{ConvenioErrors, ConvenioSet};
 use crate::db::{self, DbError, Pool};
+use crate::drain::Drain;
 use crate::error::ApiError;
 use crate::reglas::{Rules, RulesError};
 use crate::state::AppState;
@@ -101,6 +102,11 @@ pub struct Node {
     pub broker: web::Data<Broker>,
     /// The agency listener's CAs and revocation list.
     pub trust: Arc<Trust>,
+    /// Whether the node is draining before it stops (src/drain.rs).
+    pub drain: Arc<Drain>,
+    /// Asks the database every 500 ms and clears the broker's "database down" flag
+    /// (src/outage.rs; PostgreSQL only), until told to stop.
+    probe: Option<(std::thread::JoinHandle<()>, std::sync::mpsc::Sender<()>)>,
     handles: Vec<ServerHandle>,
     servers: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Writes the refusal summaries ([`Broker::spawn_refusal_summaries`]), until told to stop.
@@ -180,6 +186,17 @@ impl Node {
             stop_checkpoints,
         );
         crate::ops::estadisticas::resumen::programar(&config, pool.clone());
+        let probe = {
+            let (stop, stopped) = std::sync::mpsc::channel();
+            broker
+                .outage
+                .spawn_probe(
+                    db::ConnectionManager::new(config.database.url.clone()),
+                    stopped,
+                )
+                .map(|thread| (thread, stop))
+        };
+        let drain = Arc::new(Drain::default());
         let state = web::Data::new(AppState {
             config: config.clone(),
             pool,
@@ -198,6 +215,7 @@ impl Node {
             let broker = broker.clone();
             let core = core.clone();
             let trust = trust.clone();
+            let drain = drain.clone();
             HttpServer::new(move || {
                 App::new()
                     .app_data(broker.clone())
@@ -205,9 +223,18 @@ impl Node {
                     .configure(rest::agency_routes)
                     .configure(soap::routes)
                     .default_service(web::to(rest::agency_not_found))
-                    .wrap_fn(|req, service| {
-                        let response = service.call(req);
-                        async move { response.await.map(close_if_revoked) }
+                    .wrap_fn({
+                        let drain = drain.clone();
+                        move |req, service| {
+                            let response = service.call(req);
+                            let drain = drain.clone();
+                            async move {
+                                response
+                                    .await
+                                    .map(close_if_revoked)
+                                    .map(|r| drain.close_if_draining(r))
+                            }
+                        }
                     })
             })
             .on_connect(move |conn, ext| client_identity(&trust, conn, ext))
@@ -228,6 +255,7 @@ impl Node {
         };
         let public = {
             let broker = broker.clone();
+            let drain = drain.clone();
             HttpServer::new(move || {
                 App::new()
                     .app_data(broker.clone())
@@ -239,6 +267,14 @@ impl Node {
                     })
                     .configure(rest::public_routes)
                     .default_service(web::to(not_found))
+                    .wrap_fn({
+                        let drain = drain.clone();
+                        move |req, service| {
+                            let response = service.call(req);
+                            let drain = drain.clone();
+                            async move { response.await.map(|r| drain.close_if_draining(r)) }
+                        }
+                    })
             })
             .disable_signals()
             .tcp_nodelay(true)
@@ -248,12 +284,14 @@ impl Node {
         let admin_broker = broker.clone();
         let admin_trust = web::Data::from(trust.clone());
         let admin_allow = web::Data::new(admin::Allow(config.listen.admin_allow.clone()));
+        let admin_drain = web::Data::from(drain.clone());
         let admin = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(admin_broker.clone())
                 .app_data(admin_trust.clone())
                 .app_data(admin_allow.clone())
+                .app_data(admin_drain.clone())
                 .wrap(actix_web::middleware::from_fn(admin::gate))
                 .configure(admin::routes)
                 .default_service(web::to(not_found))
@@ -282,6 +320,8 @@ impl Node {
             admin: admin_addr.ok_or_else(missing)?,
             broker,
             trust,
+            drain,
+            probe,
             handles,
             servers,
             summaries,
@@ -292,6 +332,18 @@ impl Node {
     /// Reloads the agreements and the revocation list together (SIGHUP): see [`admin::reload`].
     pub fn reload(&self) -> Result<Reloaded, ReloadError> {
         admin::reload(&self.broker, &self.trust)
+    }
+
+    /// Drains for `listen.drain_secs` (src/drain.rs): the node serves on, its balancer check
+    /// answering 404 and each answer closing its connection. Returns at once for 0.
+    pub async fn drain(&self) {
+        let secs = self.broker.config.listen.drain_secs;
+        if secs == 0 {
+            return;
+        }
+        self.drain.begin();
+        tracing::info!(drain_secs = secs, "draining before stopping");
+        tokio::time::sleep(Duration::from_secs(secs)).await;
     }
 
     /// Stops accepting, lets requests in flight finish (their audit records included), waits
@@ -310,6 +362,8 @@ impl Node {
         let _ = stop.send(());
         let _ = checkpoints.await;
         self.broker.audit.shutdown();
+        // The probe ends at its next tick; it holds nothing that must be waited for.
+        drop(self.probe);
         result
     }
 }

@@ -46,8 +46,11 @@ pub fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         let watchdog = systemd.as_ref().and_then(|s| s.ready(&node));
         wait_for_shutdown(&node, signals).await;
         if let Some(systemd) = &systemd {
-            systemd.stopping();
+            systemd.stopping(config.listen.drain_secs);
         }
+        // Drains first (listen.drain_secs): still serving, the balancer check answers 404.
+        // The watchdog goes on being petted meanwhile.
+        node.drain().await;
         if let Some(watchdog) = watchdog {
             watchdog.abort();
         }
@@ -74,7 +77,7 @@ impl Signals {
     }
 }
 
-/// Serves until Ctrl-C (SIGINT) or SIGTERM; SIGHUP reloads the agreements and the revocation
+/// Serves until Ctrl-C (SIGINT) or SIGTERM (then the caller drains and stops); SIGHUP reloads the agreements and the revocation
 /// list (a broken set or list is refused and both stay as they were).
 async fn wait_for_shutdown(node: &Node, signals: Signals) {
     let Signals(Some((mut term, mut hup))) = signals else {
