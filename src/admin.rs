@@ -12,6 +12,7 @@ use crate::broker::Broker;
 use crate::convenios::ConvenioErrors;
 use crate::drain::Drain;
 use crate::error::{ApiError, ErrorCode};
+use crate::recargas::Recargas;
 use crate::state::AppState;
 use crate::tls::TlsError;
 use crate::tls::{CrlStatus, Trust};
@@ -205,13 +206,41 @@ async fn readyz(
 }
 
 /// Reloads the agreements and the revocation list together. A broken list or a broken set is
-/// refused (422, with every problem listed) and both stay as they were.
-async fn reload_convenios(broker: web::Data<Broker>, trust: web::Data<Trust>) -> HttpResponse {
+/// refused (422, with every problem listed) and both stay as they were. With `cluster.nodo`, a
+/// reload that succeeded is announced to the other nodes, and the answer's `cluster` names what
+/// each one connected made of it within a few seconds (src/recargas.rs).
+async fn reload_convenios(
+    broker: web::Data<Broker>,
+    trust: web::Data<Trust>,
+    recargas: Option<web::Data<Recargas>>,
+) -> HttpResponse {
     match reload(&broker, &trust) {
         Ok(reloaded) => {
             let mut body = json!({ "status": "reloaded", "convenios": reloaded.convenios });
             if let Some(crl) = &reloaded.crl {
                 body["crl"] = crl_json(crl);
+            }
+            if let Some(recargas) = recargas {
+                let pool = broker.pool.clone();
+                let convenios = reloaded.convenios;
+                let informe = web::block(move || {
+                    let publicada = publicar(&recargas, &pool, convenios)?;
+                    with_pg(&pool, |pg| {
+                        recargas.informe(pg, &publicada, crate::recargas::ESPERA)
+                    })
+                })
+                .await;
+                body["cluster"] = match informe {
+                    Ok(Ok(informe)) => json!(informe),
+                    Ok(Err(error)) => {
+                        tracing::error!(error = %error, "agreements reloaded here, not announced to the other nodes");
+                        json!({ "error": "the reload could not be announced to the other nodes: the database did not answer" })
+                    }
+                    Err(error) => {
+                        tracing::error!(error = %error, "reload announcement task failed");
+                        json!({ "error": "the reload could not be announced to the other nodes" })
+                    }
+                };
             }
             HttpResponse::Ok().json(body)
         }
@@ -300,6 +329,29 @@ fn problem(code: ErrorCode, detail: String, problemas: Vec<String>) -> HttpRespo
     )
     .content_type("application/problem+json")
     .json(body)
+}
+
+/// Announces a reload that succeeded here to the other nodes (src/recargas.rs).
+pub fn publicar(
+    recargas: &Recargas,
+    pool: &crate::db::Pool,
+    convenios: usize,
+) -> Result<crate::recargas::Publicada, crate::db::DbError> {
+    with_pg(pool, |pg| recargas.publicar(pg, convenios))
+}
+
+/// Runs `work` on a PostgreSQL connection of the pool (`cluster.nodo` needs PostgreSQL).
+fn with_pg<T>(
+    pool: &crate::db::Pool,
+    work: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T>,
+) -> Result<T, crate::db::DbError> {
+    let mut conn = pool.get()?;
+    match &mut **conn {
+        crate::db::DbConnection::Pg(pg) => Ok(work(pg)?),
+        crate::db::DbConnection::Sqlite(_) => Err(crate::db::DbError::Query(
+            diesel::result::Error::QueryBuilderError("cluster.nodo needs PostgreSQL".into()),
+        )),
+    }
 }
 
 /// Why a reload changed nothing.

@@ -21,6 +21,7 @@ pub mod ops;
 pub mod outage;
 pub mod pki;
 pub mod projection;
+pub mod recargas;
 pub mod reglas;
 pub mod respuestas;
 pub mod rest;

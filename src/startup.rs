@@ -17,6 +17,7 @@ use crate::convenios::{ConvenioErrors, ConvenioSet};
 use crate::db::{self, DbError, Pool};
 use crate::drain::Drain;
 use crate::error::ApiError;
+use crate::recargas::Recargas;
 use crate::reglas::{Rules, RulesError};
 use crate::state::AppState;
 use crate::tls::ClientIdentity;
@@ -107,6 +108,10 @@ pub struct Node {
     /// Asks the database every 500 ms and clears the broker's "database down" flag
     /// (src/outage.rs; PostgreSQL only), until told to stop.
     probe: Option<(std::thread::JoinHandle<()>, std::sync::mpsc::Sender<()>)>,
+    /// With `cluster.nodo`: this node's part in the cluster's agreement reloads, and its
+    /// listener (src/recargas.rs).
+    pub recargas: Option<Arc<Recargas>>,
+    _escucha: Option<crate::recargas::Escucha>,
     handles: Vec<ServerHandle>,
     servers: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Writes the refusal summaries ([`Broker::spawn_refusal_summaries`]), until told to stop.
@@ -207,6 +212,19 @@ impl Node {
         };
         let trust = tls.trust.clone();
         tls::watch_expiry(&trust);
+        let recargas = Recargas::from_config(&config);
+        let escucha = recargas.as_ref().and_then(|recargas| {
+            let (broker, trust) = (broker.clone().into_inner(), trust.clone());
+            let cargados = broker.policy().convenios.len();
+            recargas.escuchar(
+                Box::new(move || {
+                    admin::reload(&broker, &trust)
+                        .map(|reloaded| reloaded.convenios)
+                        .map_err(|error| error.to_string())
+                }),
+                cargados,
+            )
+        });
         let core = web::Data::new(crate::ops::Core {
             broker: broker.clone().into_inner(),
             certificados: certificados.clone().into_inner(),
@@ -285,6 +303,7 @@ impl Node {
         let admin_trust = web::Data::from(trust.clone());
         let admin_allow = web::Data::new(admin::Allow(config.listen.admin_allow.clone()));
         let admin_drain = web::Data::from(drain.clone());
+        let admin_recargas = recargas.clone().map(web::Data::from);
         let admin = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -292,6 +311,11 @@ impl Node {
                 .app_data(admin_trust.clone())
                 .app_data(admin_allow.clone())
                 .app_data(admin_drain.clone())
+                .configure(|cfg| {
+                    if let Some(recargas) = &admin_recargas {
+                        cfg.app_data(recargas.clone());
+                    }
+                })
                 .wrap(actix_web::middleware::from_fn(admin::gate))
                 .configure(admin::routes)
                 .default_service(web::to(not_found))
@@ -322,6 +346,8 @@ impl Node {
             trust,
             drain,
             probe,
+            recargas,
+            _escucha: escucha,
             handles,
             servers,
             summaries,
@@ -330,8 +356,24 @@ impl Node {
     }
 
     /// Reloads the agreements and the revocation list together (SIGHUP): see [`admin::reload`].
+    /// With `cluster.nodo`, a reload that succeeded is then announced to the other nodes
+    /// (src/recargas.rs), from a thread of its own: a database that does not answer holds up
+    /// nothing here.
     pub fn reload(&self) -> Result<Reloaded, ReloadError> {
-        admin::reload(&self.broker, &self.trust)
+        let reloaded = admin::reload(&self.broker, &self.trust)?;
+        if let Some(recargas) = &self.recargas {
+            let (recargas, pool, convenios) = (
+                recargas.clone(),
+                self.broker.pool.clone(),
+                reloaded.convenios,
+            );
+            std::thread::spawn(move || {
+                if let Err(error) = admin::publicar(&recargas, &pool, convenios) {
+                    tracing::error!(error = %error, "agreements reloaded here, not announced to the other nodes");
+                }
+            });
+        }
+        Ok(reloaded)
     }
 
     /// Drains for `listen.drain_secs` (src/drain.rs): the node serves on, its balancer check

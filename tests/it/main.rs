@@ -24,6 +24,7 @@ mod openapi;
 mod operations;
 mod packaging;
 mod pki;
+mod recargas;
 mod registry;
 mod respaldo;
 mod seed;
