@@ -923,6 +923,7 @@ impl Broker {
         E: Escritura<I>,
     {
         let audit = self.audit.clone();
+        let outage = self.outage.clone();
         self.with_connection(admission, move |admission, conn| {
             let prepared = match escritura.preparar(&admission, conn, input) {
                 Ok(prepared) => prepared,
@@ -939,6 +940,9 @@ impl Broker {
                 let record = draft.record(Some(&admission.convenio), &answer, &disclosed, charged);
                 audit.append_blocking(record).map_err(|error| {
                     tracing::error!(error = %error, "audit record not written: write rolled back");
+                    if let crate::audit::AuditError::Storage(cause) = &error {
+                        outage.note(cause);
+                    }
                     ApiError::unavailable()
                 })?;
                 disclosed.audited = true;

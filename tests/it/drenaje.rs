@@ -105,80 +105,131 @@ fn wait_for(socket: &UnixDatagram, line: &str) -> String {
     }
 }
 
-#[test]
-fn serve_drains_on_sigterm_then_exits_cleanly() {
-    let dir = TempDir::new().unwrap();
-    let pki = dir.path().join("pki");
-    siis::pki::dev(&pki, &[ConvenioId::parse("minvu").unwrap()]).unwrap();
-    let socket_path = dir.path().join("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    let mut child = siis(dir.path())
-        .arg("serve")
-        .env("SIIS__TLS__DIR", "pki")
-        .env("SIIS__TLS__ALLOW_CA_KEY", "true")
-        .env("SIIS__DATABASE__URL", "sqlite://siis.db")
-        .env("SIIS__LISTEN__DRAIN_SECS", "3")
-        .env("NOTIFY_SOCKET", &socket_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let ready = wait_for(&socket, "READY=1");
-    let status = ready
-        .lines()
-        .find_map(|l| l.strip_prefix("STATUS="))
-        .unwrap_or_else(|| panic!("{ready}"));
-    let (agency, admin) = addresses(status);
-    let client = tls_client(
-        &pki.join("ca.pem"),
-        Some((
-            &pki.join("clients/minvu.pem"),
-            &pki.join("clients/minvu-key.pem"),
-        )),
-        &[agency.parse().unwrap()],
-    );
-    let agency_port = agency.rsplit(':').next().unwrap().to_owned();
-    let ping = format!("https://localhost:{agency_port}/api/v1/ping");
-    let check = format!("http://{admin}/admin/balanceador");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let get = |url: &str| {
-        runtime.block_on(async {
-            let answer = client.get(url).send().await.unwrap();
+/// `siis serve` on a SQLite registry of its own with `listen.drain_secs`, its notify socket,
+/// a client with MINVU's certificate, and the URLs of its agency ping and balancer check.
+struct Served {
+    child: std::process::Child,
+    socket: UnixDatagram,
+    client: reqwest::Client,
+    ping: String,
+    check: String,
+    runtime: tokio::runtime::Runtime,
+    _dir: TempDir,
+}
+
+impl Served {
+    fn start(drain_secs: u64) -> Served {
+        let dir = TempDir::new().unwrap();
+        let pki = dir.path().join("pki");
+        siis::pki::dev(&pki, &[ConvenioId::parse("minvu").unwrap()]).unwrap();
+        let socket_path = dir.path().join("notify.sock");
+        let socket = UnixDatagram::bind(&socket_path).unwrap();
+        let child = siis(dir.path())
+            .arg("serve")
+            .env("SIIS__TLS__DIR", "pki")
+            .env("SIIS__TLS__ALLOW_CA_KEY", "true")
+            .env("SIIS__DATABASE__URL", "sqlite://siis.db")
+            .env("SIIS__LISTEN__DRAIN_SECS", drain_secs.to_string())
+            .env("NOTIFY_SOCKET", &socket_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let ready = wait_for(&socket, "READY=1");
+        let status = ready
+            .lines()
+            .find_map(|l| l.strip_prefix("STATUS="))
+            .unwrap_or_else(|| panic!("{ready}"));
+        let (agency, admin) = addresses(status);
+        let client = tls_client(
+            &pki.join("ca.pem"),
+            Some((
+                &pki.join("clients/minvu.pem"),
+                &pki.join("clients/minvu-key.pem"),
+            )),
+            &[agency.parse().unwrap()],
+        );
+        let agency_port = agency.rsplit(':').next().unwrap().to_owned();
+        Served {
+            child,
+            socket,
+            client,
+            ping: format!("https://localhost:{agency_port}/api/v1/ping"),
+            check: format!("http://{admin}/admin/balanceador"),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            _dir: dir,
+        }
+    }
+
+    /// The status and whether the answer closes its connection.
+    fn get(&self, url: &str) -> (u16, bool) {
+        self.runtime.block_on(async {
+            let answer = self.client.get(url).send().await.unwrap();
             let close = answer
                 .headers()
                 .get("connection")
                 .is_some_and(|v| v.as_bytes() == b"close");
             (answer.status().as_u16(), close)
         })
-    };
-    assert_eq!(get(&check), (200, false));
-    assert_eq!(get(&ping), (200, false));
+    }
+
+    fn term(&self) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+}
+
+#[test]
+fn serve_drains_on_sigterm_then_exits_cleanly() {
+    let mut node = Served::start(3);
+    assert_eq!(node.get(&node.check), (200, false));
+    assert_eq!(node.get(&node.ping), (200, false));
 
     let term = Instant::now();
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let stopping = wait_for(&socket, "STOPPING=1");
+    node.term();
+    let stopping = wait_for(&node.socket, "STOPPING=1");
     assert!(stopping.contains("draining for 3 s"), "{stopping}");
     // Draining: the check says 404, requests are still answered, each closing its connection.
-    assert_eq!(get(&check).0, 404);
+    assert_eq!(node.get(&node.check).0, 404);
     for _ in 0..3 {
-        assert_eq!(get(&ping), (200, true));
+        assert_eq!(node.get(&node.ping), (200, true));
         std::thread::sleep(Duration::from_millis(300));
     }
-    assert!(child.try_wait().unwrap().is_none(), "exited while draining");
-    assert!(wait_with_timeout(&mut child, Duration::from_secs(20)).success());
+    assert!(
+        node.child.try_wait().unwrap().is_none(),
+        "exited while draining"
+    );
+    assert!(wait_with_timeout(&mut node.child, Duration::from_secs(20)).success());
     let took = term.elapsed();
     assert!(
         took >= Duration::from_secs(3),
         "stopped after {took:?}, before drain_secs"
     );
     // Gone: nothing answers.
-    let gone = runtime.block_on(async { client.get(&ping).send().await });
+    let gone = node
+        .runtime
+        .block_on(async { node.client.get(&node.ping).send().await });
     assert!(gone.is_err());
+}
+
+#[test]
+fn a_second_sigterm_cuts_the_drain_short() {
+    let mut node = Served::start(120);
+    let term = Instant::now();
+    node.term();
+    wait_for(&node.socket, "STOPPING=1");
+    assert_eq!(node.get(&node.check).0, 404);
+    node.term();
+    assert!(wait_with_timeout(&mut node.child, Duration::from_secs(20)).success());
+    assert!(
+        term.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        term.elapsed()
+    );
 }
