@@ -58,9 +58,24 @@ async fn balanceador(drain: web::Data<Drain>, trust: web::Data<Trust>) -> HttpRe
 
 /// What the broker and its audit log measure: OpenMetrics text to a scraper that asks for it
 /// (Prometheus does), else the Prometheus text format 0.0.4 (`promtool check metrics`, `curl`).
-async fn metrics(req: actix_web::HttpRequest, broker: web::Data<Broker>) -> HttpResponse {
+async fn metrics(
+    req: actix_web::HttpRequest,
+    broker: web::Data<Broker>,
+    drain: web::Data<Drain>,
+) -> HttpResponse {
+    use prometheus_client::metrics::gauge::ConstGauge;
     let mut registry = prometheus_client::registry::Registry::default();
     broker.register_metrics(&mut registry);
+    registry.register(
+        "siis_database_down",
+        "1 while the database cannot be reached (admissions answer 503 at once)",
+        ConstGauge::new(i64::from(broker.outage.is_down())),
+    );
+    registry.register(
+        "siis_draining",
+        "1 while the node drains before it stops (the balancer check answers 404)",
+        ConstGauge::new(i64::from(drain.is_draining())),
+    );
     let mut body = String::new();
     if let Err(error) = prometheus_client::encoding::text::encode(&mut body, &registry) {
         tracing::error!(error = %error, "metrics not encoded");

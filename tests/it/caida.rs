@@ -129,6 +129,15 @@ async fn a_database_out_of_reach_is_answered_503_at_once_and_the_node_recovers()
             .status(),
         200
     );
+    let metrics = status(&admin, node.admin_url("/metrics"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(|l| l == "siis_database_down 1"),
+        "{metrics}"
+    );
 
     // Back: the same node serves again without a restart.
     restore(&node);
@@ -152,6 +161,15 @@ async fn a_database_out_of_reach_is_answered_503_at_once_and_the_node_recovers()
     assert_eq!(
         status(&admin, node.admin_url("/readyz")).await.status(),
         200
+    );
+    let metrics = status(&admin, node.admin_url("/metrics"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(|l| l == "siis_database_down 0"),
+        "{metrics}"
     );
     node.stop().await;
 }

@@ -46,6 +46,9 @@ per_backend!(
         let public = node.client(None).get(node.public_url("/api/v1/ping")).send().await.unwrap();
         assert_eq!(public.status(), 200);
         assert_eq!(public.headers()["connection"], "close");
+        let metrics = node.client(None).get(node.admin_url("/metrics")).send().await.unwrap();
+        let metrics = metrics.text().await.unwrap();
+        assert!(metrics.lines().any(|l| l == "siis_draining 1"), "{metrics}");
         // Readiness is another question (the registry and the audit answer).
         let ready = node.client(None).get(node.admin_url("/readyz")).send().await.unwrap();
         assert_eq!(ready.status(), 200);
