@@ -7,8 +7,11 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use actix_web::dev::ServiceResponse;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::ConnectionType;
+use actix_web::middleware::Next;
+use actix_web::web;
 
 /// Whether the node is draining. Shared by the listeners and the admin check.
 #[derive(Debug, Default)]
@@ -41,4 +44,18 @@ impl Drain {
         }
         response
     }
+}
+
+/// The TLS listeners' middleware (`middleware::from_fn`): while the node drains (the app's
+/// `web::Data<Drain>`), every answer closes its connection.
+pub async fn close_while_draining(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let drain = req.app_data::<web::Data<Drain>>().cloned();
+    let response = next.call(req).await?;
+    Ok(match drain {
+        Some(drain) => drain.close_if_draining(response),
+        None => response,
+    })
 }

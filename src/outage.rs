@@ -11,7 +11,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -68,22 +67,26 @@ impl Outage {
         }
     }
 
-    /// Starts the probe (PostgreSQL only), until `stop` is dropped or sent to.
-    pub fn spawn_probe(
-        self: &Arc<Self>,
-        manager: ConnectionManager,
-        stop: mpsc::Receiver<()>,
-    ) -> Option<JoinHandle<()>> {
+    /// Starts the probe (PostgreSQL only); it ends at its next tick once the [`Probe`] is
+    /// dropped.
+    pub fn spawn_probe(self: &Arc<Self>, manager: ConnectionManager) -> Option<Probe> {
         if !self.watched {
             return None;
         }
         let outage = Arc::clone(self);
+        let (stop, stopped) = mpsc::channel();
         std::thread::Builder::new()
             .name("siis-db-probe".into())
-            .spawn(move || probe(&outage, &manager, &stop))
+            .spawn(move || probe(&outage, &manager, &stopped))
             .map_err(|error| tracing::error!(error = %error, "database probe not started"))
             .ok()
+            .map(|_| Probe { _stop: stop })
     }
+}
+
+/// The running probe: it stops when this is dropped.
+pub struct Probe {
+    _stop: mpsc::Sender<()>,
 }
 
 /// Whether a database error means the server cannot be reached.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::{ServerHandle, Service};
 use actix_web::http::ConnectionType;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::admin::{ReloadError, Reloaded};
@@ -104,10 +105,10 @@ pub struct Node {
     /// The agency listener's CAs and revocation list.
     pub trust: Arc<Trust>,
     /// Whether the node is draining before it stops (src/drain.rs).
-    pub drain: Arc<Drain>,
+    pub drain: web::Data<Drain>,
     /// Asks the database every 500 ms and clears the broker's "database down" flag
-    /// (src/outage.rs; PostgreSQL only), until told to stop.
-    probe: Option<(std::thread::JoinHandle<()>, std::sync::mpsc::Sender<()>)>,
+    /// (src/outage.rs; PostgreSQL only), until dropped.
+    probe: Option<crate::outage::Probe>,
     /// With `cluster.nodo`: this node's part in the cluster's agreement reloads, and its
     /// listener (src/recargas.rs).
     pub recargas: Option<Arc<Recargas>>,
@@ -191,17 +192,10 @@ impl Node {
             stop_checkpoints,
         );
         crate::ops::estadisticas::resumen::programar(&config, pool.clone());
-        let probe = {
-            let (stop, stopped) = std::sync::mpsc::channel();
-            broker
-                .outage
-                .spawn_probe(
-                    db::ConnectionManager::new(config.database.url.clone()),
-                    stopped,
-                )
-                .map(|thread| (thread, stop))
-        };
-        let drain = Arc::new(Drain::default());
+        let probe = broker
+            .outage
+            .spawn_probe(db::ConnectionManager::new(config.database.url.clone()));
+        let drain = web::Data::new(Drain::default());
         let state = web::Data::new(AppState {
             config: config.clone(),
             pool,
@@ -237,23 +231,16 @@ impl Node {
             HttpServer::new(move || {
                 App::new()
                     .app_data(broker.clone())
+                    .app_data(drain.clone())
                     .app_data(core.clone())
                     .configure(rest::agency_routes)
                     .configure(soap::routes)
                     .default_service(web::to(rest::agency_not_found))
-                    .wrap_fn({
-                        let drain = drain.clone();
-                        move |req, service| {
-                            let response = service.call(req);
-                            let drain = drain.clone();
-                            async move {
-                                response
-                                    .await
-                                    .map(close_if_revoked)
-                                    .map(|r| drain.close_if_draining(r))
-                            }
-                        }
+                    .wrap_fn(|req, service| {
+                        let response = service.call(req);
+                        async move { response.await.map(close_if_revoked) }
                     })
+                    .wrap(from_fn(crate::drain::close_while_draining))
             })
             .on_connect(move |conn, ext| client_identity(&trust, conn, ext))
             .disable_signals()
@@ -277,6 +264,7 @@ impl Node {
             HttpServer::new(move || {
                 App::new()
                     .app_data(broker.clone())
+                    .app_data(drain.clone())
                     .app_data(core.clone())
                     .configure(|cfg| {
                         if let Some(consola) = &consola {
@@ -285,14 +273,7 @@ impl Node {
                     })
                     .configure(rest::public_routes)
                     .default_service(web::to(not_found))
-                    .wrap_fn({
-                        let drain = drain.clone();
-                        move |req, service| {
-                            let response = service.call(req);
-                            let drain = drain.clone();
-                            async move { response.await.map(|r| drain.close_if_draining(r)) }
-                        }
-                    })
+                    .wrap(from_fn(crate::drain::close_while_draining))
             })
             .disable_signals()
             .tcp_nodelay(true)
@@ -302,7 +283,7 @@ impl Node {
         let admin_broker = broker.clone();
         let admin_trust = web::Data::from(trust.clone());
         let admin_allow = web::Data::new(admin::Allow(config.listen.admin_allow.clone()));
-        let admin_drain = web::Data::from(drain.clone());
+        let admin_drain = drain.clone();
         let admin_recargas = recargas.clone().map(web::Data::from);
         let admin = HttpServer::new(move || {
             App::new()
@@ -406,6 +387,7 @@ impl Node {
         self.broker.audit.shutdown();
         // The probe ends at its next tick; it holds nothing that must be waited for.
         drop(self.probe);
+        drop(self._escucha);
         result
     }
 }
