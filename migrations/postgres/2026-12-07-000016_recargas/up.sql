@@ -1,7 +1,8 @@
 -- Agreement reloads reaching every node of a cluster (src/recargas.rs; `cluster.nodo`). The
 -- agreements stay files, deployed to every machine; the database carries only the event and
 -- what each node made of it. Kept in step with migrations/sqlite/2026-12-07-000016_recargas
--- (empty there: SQLite runs one node alone). Not exported (`siis export`): worth nothing elsewhere.
+-- (empty tables there: SQLite runs one node alone). Not exported (`siis export`): worth
+-- nothing elsewhere.
 
 -- One row per reload asked of a node (SIGHUP or POST /admin/convenios/reload) that succeeded
 -- there: its insert and `pg_notify('siis_recarga', version)` commit together.

@@ -1,1 +1,2 @@
-SELECT 1;
+DROP TABLE recargas_nodos;
+DROP TABLE recargas;
