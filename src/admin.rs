@@ -1,5 +1,5 @@
 //! The admin listener (loopback, or the networks of `listen.admin_allow`): liveness,
-//! readiness, metrics and reload.
+//! readiness, the balancer's check, metrics and reload.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -10,7 +10,9 @@ use serde_json::json;
 
 use crate::broker::Broker;
 use crate::convenios::ConvenioErrors;
+use crate::drain::Drain;
 use crate::error::{ApiError, ErrorCode};
+use crate::recargas::Recargas;
 use crate::state::AppState;
 use crate::tls::TlsError;
 use crate::tls::{CrlStatus, Trust};
@@ -19,6 +21,7 @@ use crate::tls::{CrlStatus, Trust};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
+        .route("/admin/balanceador", web::get().to(balanceador))
         .route("/metrics", web::get().to(metrics))
         .route("/admin/convenios/reload", web::post().to(reload_convenios));
 }
@@ -28,11 +31,51 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+/// The load balancer's check (HAProxy `option httpchk` with `http-check disable-on-404`):
+/// 200 while the node serves, 404 while it drains before stopping (the balancer sends it no
+/// new connection and lets open ones finish), 503 for a fault of this node alone: its
+/// revocation list past nextUpdate, when every agency client is refused here. Unlike
+/// `/readyz` it asks nothing of the database: were it to fail while the shared PostgreSQL
+/// restarts, the balancer would mark every node down at once and clients would get empty
+/// replies instead of each node's 503 with `Retry-After`.
+async fn balanceador(drain: web::Data<Drain>, trust: web::Data<Trust>) -> HttpResponse {
+    if drain.is_draining() {
+        return HttpResponse::NotFound().json(json!({ "status": "draining" }));
+    }
+    if let Some(crl) = trust.status().filter(|c| c.expired) {
+        return problem(
+            ErrorCode::RevocacionVencida,
+            format!(
+                "tls.crl {}: its nextUpdate {} has passed; this node refuses every agency client",
+                crl.path.display(),
+                crl.next_update.to_rfc3339()
+            ),
+            Vec::new(),
+        );
+    }
+    HttpResponse::Ok().json(json!({ "status": "serving" }))
+}
+
 /// What the broker and its audit log measure: OpenMetrics text to a scraper that asks for it
 /// (Prometheus does), else the Prometheus text format 0.0.4 (`promtool check metrics`, `curl`).
-async fn metrics(req: actix_web::HttpRequest, broker: web::Data<Broker>) -> HttpResponse {
+async fn metrics(
+    req: actix_web::HttpRequest,
+    broker: web::Data<Broker>,
+    drain: web::Data<Drain>,
+) -> HttpResponse {
+    use prometheus_client::metrics::gauge::ConstGauge;
     let mut registry = prometheus_client::registry::Registry::default();
     broker.register_metrics(&mut registry);
+    registry.register(
+        "siis_database_down",
+        "1 while the database cannot be reached (admissions answer 503 at once)",
+        ConstGauge::new(i64::from(broker.outage.is_down())),
+    );
+    registry.register(
+        "siis_draining",
+        "1 while the node drains before it stops (the balancer check answers 404)",
+        ConstGauge::new(i64::from(drain.is_draining())),
+    );
     let mut body = String::new();
     if let Err(error) = prometheus_client::encoding::text::encode(&mut body, &registry) {
         tracing::error!(error = %error, "metrics not encoded");
@@ -178,13 +221,41 @@ async fn readyz(
 }
 
 /// Reloads the agreements and the revocation list together. A broken list or a broken set is
-/// refused (422, with every problem listed) and both stay as they were.
-async fn reload_convenios(broker: web::Data<Broker>, trust: web::Data<Trust>) -> HttpResponse {
+/// refused (422, with every problem listed) and both stay as they were. With `cluster.nodo`, a
+/// reload that succeeded is announced to the other nodes, and the answer's `cluster` names what
+/// each one connected made of it within a few seconds (src/recargas.rs).
+async fn reload_convenios(
+    broker: web::Data<Broker>,
+    trust: web::Data<Trust>,
+    recargas: Option<web::Data<Recargas>>,
+) -> HttpResponse {
     match reload(&broker, &trust) {
         Ok(reloaded) => {
             let mut body = json!({ "status": "reloaded", "convenios": reloaded.convenios });
             if let Some(crl) = &reloaded.crl {
                 body["crl"] = crl_json(crl);
+            }
+            if let Some(recargas) = recargas {
+                let pool = broker.pool.clone();
+                let convenios = reloaded.convenios;
+                let informe = web::block(move || {
+                    let publicada = publicar(&recargas, &pool, convenios)?;
+                    with_pg(&pool, |pg| {
+                        recargas.informe(pg, &publicada, crate::recargas::ESPERA)
+                    })
+                })
+                .await;
+                body["cluster"] = match informe {
+                    Ok(Ok(informe)) => json!(informe),
+                    Ok(Err(error)) => {
+                        tracing::error!(error = %error, "agreements reloaded here, not announced to the other nodes");
+                        json!({ "error": "the reload could not be announced to the other nodes: the database did not answer" })
+                    }
+                    Err(error) => {
+                        tracing::error!(error = %error, "reload announcement task failed");
+                        json!({ "error": "the reload could not be announced to the other nodes" })
+                    }
+                };
             }
             HttpResponse::Ok().json(body)
         }
@@ -273,6 +344,29 @@ fn problem(code: ErrorCode, detail: String, problemas: Vec<String>) -> HttpRespo
     )
     .content_type("application/problem+json")
     .json(body)
+}
+
+/// Announces a reload that succeeded here to the other nodes (src/recargas.rs).
+pub fn publicar(
+    recargas: &Recargas,
+    pool: &crate::db::Pool,
+    convenios: usize,
+) -> Result<crate::recargas::Publicada, crate::db::DbError> {
+    with_pg(pool, |pg| recargas.publicar(pg, convenios))
+}
+
+/// Runs `work` on a PostgreSQL connection of the pool (`cluster.nodo` needs PostgreSQL).
+fn with_pg<T>(
+    pool: &crate::db::Pool,
+    work: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T>,
+) -> Result<T, crate::db::DbError> {
+    let mut conn = pool.get()?;
+    match &mut **conn {
+        crate::db::DbConnection::Pg(pg) => Ok(work(pg)?),
+        crate::db::DbConnection::Sqlite(_) => Err(crate::db::DbError::Query(
+            diesel::result::Error::QueryBuilderError("cluster.nodo needs PostgreSQL".into()),
+        )),
+    }
 }
 
 /// Why a reload changed nothing.

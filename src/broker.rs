@@ -330,6 +330,9 @@ pub struct Broker {
     /// (`database.replicas`; none by default).
     pub replicas: Arc<crate::db::replicas::Replicas>,
     pub config: Arc<Config>,
+    /// Whether the database can be reached now: while it cannot, admissions answer 503 at
+    /// once (src/outage.rs).
+    pub outage: Arc<crate::outage::Outage>,
 }
 
 /// What the registry says at start-up about today: each budget's use, and identity
@@ -472,6 +475,7 @@ impl Broker {
                 Duration::from_millis(config.database.replica_check_ms),
             )),
             pool,
+            outage: Arc::new(crate::outage::Outage::new(&config.database.url)),
             config,
         }
     }
@@ -589,6 +593,10 @@ impl Broker {
         // Revoked since the handshake (open connection, resumed session): see src/tls/trust.rs.
         if let Some(identity) = &call.identity {
             identity.check_revocation().map_err(|e| refuse(e, 0))?;
+        }
+        // The database is down: answered at once, before anything is charged or remembered.
+        if self.outage.is_down() {
+            return Err(refuse(ApiError::unavailable(), 0));
         }
         if !convenio.is_in_force(today) {
             return Err(refuse(ApiError::convenio_no_vigente(), 0));
@@ -799,12 +807,16 @@ impl Broker {
                 charged,
             }) => {
                 let id = convenio.as_ref().map(|a| a.id.as_str());
-                if let Err(retry) = self.refusals.admit(
-                    call.identity.as_deref(),
-                    call.usuario.as_ref().map(|u| u.run),
-                    id,
-                    charged,
-                ) {
+                // A 503 stays a 503 (with its Retry-After) however many come: the node's own
+                // fault is not the sender's refusal to pay for.
+                if error.code != ErrorCode::NoDisponible
+                    && let Err(retry) = self.refusals.admit(
+                        call.identity.as_deref(),
+                        call.usuario.as_ref().map(|u| u.run),
+                        id,
+                        charged,
+                    )
+                {
                     draft.count(
                         &self.metrics,
                         id,
@@ -874,6 +886,9 @@ impl Broker {
         R: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<R, ApiError> + Send + 'static,
     {
+        if self.outage.is_down() {
+            return Err(ApiError::unavailable());
+        }
         // The wait for a permit counts against the pool's timeout, as the wait for a
         // connection did.
         let waited = Instant::now();
@@ -891,6 +906,7 @@ impl Broker {
         let pool = self.pool.clone();
         let replicas = self.replicas.clone();
         let pool_wait = self.metrics.pool_wait.clone();
+        let outage = self.outage.clone();
         actix_web::web::block(move || {
             let _permit = permit;
             let conn = match lookup {
@@ -900,6 +916,9 @@ impl Broker {
             pool_wait.observe(waited.elapsed().as_secs_f64());
             let mut conn = conn.map_err(|e| {
                 tracing::error!(error = %e, "no registry connection");
+                if crate::outage::pool_could_not_connect(&e) {
+                    outage.mark_down(&e);
+                }
                 ApiError::unavailable()
             })?;
             work(&mut conn)
@@ -951,6 +970,7 @@ impl Broker {
         E: Escritura<I>,
     {
         let audit = self.audit.clone();
+        let outage = self.outage.clone();
         self.with_connection(admission, move |admission, conn| {
             let prepared = match escritura.preparar(&admission, conn, input) {
                 Ok(prepared) => prepared,
@@ -967,6 +987,9 @@ impl Broker {
                 let record = draft.record(Some(&admission.convenio), &answer, &disclosed, charged);
                 audit.append_blocking(record).map_err(|error| {
                     tracing::error!(error = %error, "audit record not written: write rolled back");
+                    if let crate::audit::AuditError::Storage(cause) = &error {
+                        outage.note(cause);
+                    }
                     ApiError::unavailable()
                 })?;
                 disclosed.audited = true;
@@ -1066,6 +1089,9 @@ impl Broker {
             },
             Err(error) => {
                 tracing::error!(error = %error, "audit record not written: answer withheld");
+                if let crate::audit::AuditError::Storage(cause) = &error {
+                    self.outage.note(cause);
+                }
                 Reply {
                     message_id,
                     convenio,

@@ -139,6 +139,12 @@ pub struct ListenConfig {
     pub admin_allow: Vec<ipnet::IpNet>,
     /// HTTP worker threads per TLS listener (0 = one per core).
     pub workers: usize,
+    /// Seconds a node told to stop (SIGTERM, `systemctl stop`) keeps serving first, its
+    /// balancer check `GET /admin/balanceador` answering 404 and every answer closing its
+    /// connection, before it stops accepting. 0 (alone) stops at once; behind a balancer, a few
+    /// seconds, longer than the balancer's check interval times its fall count (HAProxy's
+    /// `inter` × `fall`), so that it has stopped sending before the node stops listening.
+    pub drain_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -541,6 +547,7 @@ impl Default for ListenConfig {
             admin: SocketAddr::from(([127, 0, 0, 1], 8480)),
             admin_allow: Vec::new(),
             workers: 0,
+            drain_secs: 0,
         }
     }
 }

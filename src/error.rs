@@ -172,7 +172,7 @@ pub struct ApiError {
     /// Stable machine code sent to the caller; it decides the status and the title.
     pub code: ErrorCode,
     pub detail: String,
-    /// Seconds after which a refused request may be retried (429).
+    /// Seconds after which a refused request may be retried (429, and 503 `NO_DISPONIBLE`).
     pub retry_after: Option<u64>,
     /// What the audit log records when it differs from `code` (never sent).
     pub audit_code: Option<ErrorCode>,
@@ -239,12 +239,16 @@ impl ApiError {
         self.audit_code.unwrap_or(self.code).as_str()
     }
 
-    /// The registry cannot be reached (pool exhausted, connection lost): 503.
+    /// The registry cannot be reached (pool exhausted, connection lost, database down): 503
+    /// with `Retry-After`, on every transport.
     pub fn unavailable() -> ApiError {
-        Self::new(
-            ErrorCode::NoDisponible,
-            "the registry cannot be reached right now; retry later",
-        )
+        ApiError {
+            retry_after: Some(crate::outage::RETRY_AFTER_SECS),
+            ..Self::new(
+                ErrorCode::NoDisponible,
+                "the registry cannot be reached right now; retry later",
+            )
+        }
     }
 
     pub fn not_found_route() -> ApiError {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::{ServerHandle, Service};
 use actix_web::http::ConnectionType;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 
 use crate::admin::{ReloadError, Reloaded};
@@ -15,7 +16,9 @@ use crate::broker::Broker;
 use crate::config::{Config, ListenConfig};
 use crate::convenios::{ConvenioErrors, ConvenioSet};
 use crate::db::{self, DbError, Pool};
+use crate::drain::Drain;
 use crate::error::ApiError;
+use crate::recargas::Recargas;
 use crate::reglas::{Rules, RulesError};
 use crate::state::AppState;
 use crate::tls::ClientIdentity;
@@ -101,6 +104,15 @@ pub struct Node {
     pub broker: web::Data<Broker>,
     /// The agency listener's CAs and revocation list.
     pub trust: Arc<Trust>,
+    /// Whether the node is draining before it stops (src/drain.rs).
+    pub drain: web::Data<Drain>,
+    /// Asks the database every 500 ms and clears the broker's "database down" flag
+    /// (src/outage.rs; PostgreSQL only), until dropped.
+    probe: Option<crate::outage::Probe>,
+    /// With `cluster.nodo`: this node's part in the cluster's agreement reloads, and its
+    /// listener (src/recargas.rs).
+    pub recargas: Option<Arc<Recargas>>,
+    _escucha: Option<crate::recargas::Escucha>,
     handles: Vec<ServerHandle>,
     servers: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Writes the refusal summaries ([`Broker::spawn_refusal_summaries`]), until told to stop.
@@ -186,6 +198,10 @@ impl Node {
             pool.clone(),
             broker.audit.lider().clone(),
         );
+        let probe = broker
+            .outage
+            .spawn_probe(db::ConnectionManager::new(config.database.url.clone()));
+        let drain = web::Data::new(Drain::default());
         let state = web::Data::new(AppState {
             config: config.clone(),
             pool,
@@ -196,6 +212,19 @@ impl Node {
         };
         let trust = tls.trust.clone();
         tls::watch_expiry(&trust);
+        let recargas = Recargas::from_config(&config);
+        let escucha = recargas.as_ref().and_then(|recargas| {
+            let (broker, trust) = (broker.clone().into_inner(), trust.clone());
+            let cargados = broker.policy().convenios.len();
+            recargas.escuchar(
+                Box::new(move || {
+                    admin::reload(&broker, &trust)
+                        .map(|reloaded| reloaded.convenios)
+                        .map_err(|error| error.to_string())
+                }),
+                cargados,
+            )
+        });
         let core = web::Data::new(crate::ops::Core {
             broker: broker.clone().into_inner(),
             certificados: certificados.clone().into_inner(),
@@ -204,9 +233,11 @@ impl Node {
             let broker = broker.clone();
             let core = core.clone();
             let trust = trust.clone();
+            let drain = drain.clone();
             HttpServer::new(move || {
                 App::new()
                     .app_data(broker.clone())
+                    .app_data(drain.clone())
                     .app_data(core.clone())
                     .configure(rest::agency_routes)
                     .configure(soap::routes)
@@ -215,6 +246,7 @@ impl Node {
                         let response = service.call(req);
                         async move { response.await.map(close_if_revoked) }
                     })
+                    .wrap(from_fn(crate::drain::close_while_draining))
             })
             .on_connect(move |conn, ext| client_identity(&trust, conn, ext))
             .disable_signals()
@@ -234,9 +266,11 @@ impl Node {
         };
         let public = {
             let broker = broker.clone();
+            let drain = drain.clone();
             HttpServer::new(move || {
                 App::new()
                     .app_data(broker.clone())
+                    .app_data(drain.clone())
                     .app_data(core.clone())
                     .configure(|cfg| {
                         if let Some(consola) = &consola {
@@ -245,6 +279,7 @@ impl Node {
                     })
                     .configure(rest::public_routes)
                     .default_service(web::to(not_found))
+                    .wrap(from_fn(crate::drain::close_while_draining))
             })
             .disable_signals()
             .tcp_nodelay(true)
@@ -254,12 +289,20 @@ impl Node {
         let admin_broker = broker.clone();
         let admin_trust = web::Data::from(trust.clone());
         let admin_allow = web::Data::new(admin::Allow(config.listen.admin_allow.clone()));
+        let admin_drain = drain.clone();
+        let admin_recargas = recargas.clone().map(web::Data::from);
         let admin = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(admin_broker.clone())
                 .app_data(admin_trust.clone())
                 .app_data(admin_allow.clone())
+                .app_data(admin_drain.clone())
+                .configure(|cfg| {
+                    if let Some(recargas) = &admin_recargas {
+                        cfg.app_data(recargas.clone());
+                    }
+                })
                 .wrap(actix_web::middleware::from_fn(admin::gate))
                 .configure(admin::routes)
                 .default_service(web::to(not_found))
@@ -288,6 +331,10 @@ impl Node {
             admin: admin_addr.ok_or_else(missing)?,
             broker,
             trust,
+            drain,
+            probe,
+            recargas,
+            _escucha: escucha,
             handles,
             servers,
             summaries,
@@ -296,8 +343,36 @@ impl Node {
     }
 
     /// Reloads the agreements and the revocation list together (SIGHUP): see [`admin::reload`].
+    /// With `cluster.nodo`, a reload that succeeded is then announced to the other nodes
+    /// (src/recargas.rs), from a thread of its own: a database that does not answer holds up
+    /// nothing here.
     pub fn reload(&self) -> Result<Reloaded, ReloadError> {
-        admin::reload(&self.broker, &self.trust)
+        let reloaded = admin::reload(&self.broker, &self.trust)?;
+        if let Some(recargas) = &self.recargas {
+            let (recargas, pool, convenios) = (
+                recargas.clone(),
+                self.broker.pool.clone(),
+                reloaded.convenios,
+            );
+            std::thread::spawn(move || {
+                if let Err(error) = admin::publicar(&recargas, &pool, convenios) {
+                    tracing::error!(error = %error, "agreements reloaded here, not announced to the other nodes");
+                }
+            });
+        }
+        Ok(reloaded)
+    }
+
+    /// Drains for `listen.drain_secs` (src/drain.rs): the node serves on, its balancer check
+    /// answering 404 and each answer closing its connection. Returns at once for 0.
+    pub async fn drain(&self) {
+        let secs = self.broker.config.listen.drain_secs;
+        if secs == 0 {
+            return;
+        }
+        self.drain.begin();
+        tracing::info!(drain_secs = secs, "draining before stopping");
+        tokio::time::sleep(Duration::from_secs(secs)).await;
     }
 
     /// Stops accepting, lets requests in flight finish (their audit records included), waits
@@ -317,6 +392,9 @@ impl Node {
         let _ = checkpoints.await;
         self.broker.replicas.stop();
         self.broker.audit.shutdown();
+        // The probe ends at its next tick; it holds nothing that must be waited for.
+        drop(self.probe);
+        drop(self._escucha);
         result
     }
 }

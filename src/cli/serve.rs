@@ -30,7 +30,7 @@ pub fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         let node = Node::start_with(config.clone(), listeners, tls, pool)?;
         // Before "node started": a SIGHUP sent as soon as the node says it is up must reload,
         // not kill it (the default action).
-        let signals = Signals::install();
+        let mut signals = Signals::install();
         tracing::info!(
             agency = %node.agency,
             public = %node.public,
@@ -44,9 +44,15 @@ pub fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         // Ready once the three listeners are bound and serving, the registry open and the
         // agreements loaded: `systemctl start` returns, and units ordered after this one start.
         let watchdog = systemd.as_ref().and_then(|s| s.ready(&node));
-        wait_for_shutdown(&node, signals).await;
+        wait_for_shutdown(&node, &mut signals).await;
         if let Some(systemd) = &systemd {
-            systemd.stopping();
+            systemd.stopping(config.listen.drain_secs);
+        }
+        // Drains first (listen.drain_secs): still serving, the balancer check answers 404.
+        // The watchdog goes on being petted meanwhile. A second SIGTERM or Ctrl-C cuts it short.
+        tokio::select! {
+            _ = node.drain() => {}
+            _ = signals.stop() => tracing::warn!("told to stop again: draining cut short"),
         }
         if let Some(watchdog) = watchdog {
             watchdog.abort();
@@ -74,10 +80,26 @@ impl Signals {
     }
 }
 
-/// Serves until Ctrl-C (SIGINT) or SIGTERM; SIGHUP reloads the agreements and the revocation
-/// list (a broken set or list is refused and both stay as they were).
-async fn wait_for_shutdown(node: &Node, signals: Signals) {
-    let Signals(Some((mut term, mut hup))) = signals else {
+impl Signals {
+    /// The next Ctrl-C (SIGINT) or SIGTERM.
+    async fn stop(&mut self) {
+        match &mut self.0 {
+            Some((term, _)) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            },
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+}
+
+/// Serves until Ctrl-C (SIGINT) or SIGTERM (then the caller drains and stops); SIGHUP reloads
+/// the agreements and the revocation list (a broken set or list is refused and both stay as
+/// they were).
+async fn wait_for_shutdown(node: &Node, signals: &mut Signals) {
+    let Signals(Some((term, hup))) = signals else {
         let _ = tokio::signal::ctrl_c().await;
         return;
     };

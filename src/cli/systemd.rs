@@ -55,12 +55,14 @@ impl Systemd {
         }))
     }
 
-    /// STOPPING=1: the node has begun to stop (requests in flight are finishing).
-    pub fn stopping(&self) {
-        send(&[
-            NotifyState::Stopping,
-            NotifyState::Status("stopping: finishing requests in flight"),
-        ]);
+    /// STOPPING=1: the node has begun to stop: it drains for `drain_secs` (still serving),
+    /// then finishes the requests in flight.
+    pub fn stopping(&self, drain_secs: u64) {
+        let status = match drain_secs {
+            0 => "stopping: finishing requests in flight".to_owned(),
+            secs => format!("stopping: draining for {secs} s, then finishing requests in flight"),
+        };
+        send(&[NotifyState::Stopping, NotifyState::Status(&status)]);
     }
 }
 

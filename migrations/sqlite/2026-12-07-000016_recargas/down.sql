@@ -1,0 +1,2 @@
+DROP TABLE recargas_nodos;
+DROP TABLE recargas;
