@@ -748,7 +748,10 @@ mod tests {
         let config = load_in_jail(&format!("{pg}[cluster]\nnodo = \"n-1\"\n"), &[]).unwrap();
         assert_eq!(config.cluster.nodo.as_deref(), Some("n-1"));
         let sqlite = load_in_jail("[cluster]\nnodo = \"n1\"\n", &[]).unwrap_err();
-        assert!(sqlite.contains("cluster.nodo needs a PostgreSQL"), "{sqlite}");
+        assert!(
+            sqlite.contains("cluster.nodo needs a PostgreSQL"),
+            "{sqlite}"
+        );
         for bad in ["", "N1", "n 1", &"n".repeat(33)] {
             let err = load_in_jail(&format!("{pg}[cluster]\nnodo = {bad:?}\n"), &[]).unwrap_err();
             assert!(err.contains("must be 1 to 32 characters"), "{bad:?}: {err}");

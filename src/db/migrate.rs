@@ -22,6 +22,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-04-000011_audit_cuentas",
     "2026-12-05-000012_audit_archivos",
     "2026-12-06-000013_consola",
+    "2026-12-07-000015_compartido",
 ];
 
 /// The versions Diesel records for [`MIGRATION_NAMES`] in `__diesel_schema_migrations`

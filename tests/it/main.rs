@@ -8,6 +8,7 @@ mod bench;
 mod broker;
 mod certificados;
 mod cli;
+mod compartido;
 mod consola;
 mod encuestaje;
 mod escrituras;

@@ -445,7 +445,8 @@ per_backend!(
         let mut conn = db.conn();
         let c: &mut DbConnection = &mut conn;
         archive(c, &archives_dir(&db), days_ago(1)).unwrap();
-        // The console's migration came after it: reverted first.
+        // The shared tables' and the console's migrations came after it: reverted first.
+        assert_eq!(crate::db::revert_last_migration(c).unwrap(), "20261207000015");
         assert_eq!(crate::db::revert_last_migration(c).unwrap(), "20261206000013");
         let reverted = crate::db::revert_last_migration(c).unwrap();
         assert_eq!(reverted, "20261205000012");
@@ -459,7 +460,7 @@ per_backend!(
         }
         assert_eq!(
             crate::db::run_migrations(c).unwrap(),
-            ["20261205000012", "20261206000013"]
+            ["20261205000012", "20261206000013", "20261207000015"]
         );
         // Without the registry (migrated again, it is empty) the walk starts from record 1,
         // which is in a file now.
