@@ -520,6 +520,13 @@ impl Broker {
             "Single lookups read together on one connection (broker.lookup_group_max at most)",
             self.groups.sizes(),
         );
+        if let Some(coordinacion) = &self.compartido {
+            registry.register(
+                "siis_coordinacion_sentencias",
+                "Statements the coordination thread sent to PostgreSQL (claims, leases, give-backs, clean-ups)",
+                prometheus_client::metrics::counter::ConstCounter::new(coordinacion.hechas()),
+            );
+        }
         self.audit.register_metrics(registry);
     }
 

@@ -15,6 +15,7 @@ mod hilo;
 
 pub(crate) use hilo::{CONSOLA, usuario};
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
@@ -104,6 +105,8 @@ pub struct Coordinacion {
     nodo: Arc<str>,
     /// The leases the thread gives back once expired.
     vencibles: Vencibles,
+    /// Statements the thread has sent to the database.
+    hechas: Arc<AtomicU64>,
 }
 
 type Vencibles = Arc<std::sync::Mutex<Vec<arriendo::Vencible>>>;
@@ -156,12 +159,14 @@ impl Coordinacion {
         let (cola, entrada) = mpsc::channel();
         let nodo: Arc<str> = Arc::from(nodo);
         let vencibles = Vencibles::default();
+        let hechas = Arc::new(AtomicU64::new(0));
         let trabajo = hilo::Hilo::new(
             conexion,
             Arc::clone(&nodo),
             ajustes,
             entrada,
             Arc::clone(&vencibles),
+            Arc::clone(&hechas),
         );
         std::thread::Builder::new()
             .name("siis-coordinacion".into())
@@ -170,6 +175,7 @@ impl Coordinacion {
             cola,
             nodo,
             vencibles,
+            hechas,
         })
     }
 
@@ -258,7 +264,14 @@ impl Coordinacion {
         }
     }
 
-    /// Statements the coordination thread has sent to the database so far.
+    /// Statements the coordination thread has sent to the database so far (`/metrics`:
+    /// `siis_coordinacion_sentencias_total`).
+    pub fn hechas(&self) -> u64 {
+        self.hechas.load(Ordering::Relaxed)
+    }
+
+    /// [`Coordinacion::hechas`] once everything queued before was handled (what was given
+    /// back written, or kept for a retry): for tests.
     pub async fn sentencias(&self) -> u64 {
         self.enviar(|respuesta| Pedido::Contar { respuesta })
             .await

@@ -3,6 +3,7 @@
 //! them, and the expired ids deleted every few seconds.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -190,7 +191,7 @@ pub(super) struct Hilo {
     /// What was given back and not yet written, with when.
     devoluciones: VecDeque<(Instant, Devolucion)>,
     limpiado: Instant,
-    sentencias: u64,
+    sentencias: Arc<AtomicU64>,
     vencibles: Vencibles,
     barrido: Instant,
     /// Answered at the end of a round, after what was given back was written.
@@ -224,6 +225,7 @@ impl Hilo {
         ajustes: Ajustes,
         entrada: mpsc::Receiver<Pedido>,
         vencibles: Vencibles,
+        sentencias: Arc<AtomicU64>,
     ) -> Hilo {
         Hilo {
             conexion,
@@ -232,7 +234,7 @@ impl Hilo {
             entrada,
             devoluciones: VecDeque::new(),
             limpiado: Instant::now(),
-            sentencias: 0,
+            sentencias,
             vencibles,
             barrido: Instant::now(),
             contar: Vec::new(),
@@ -262,7 +264,7 @@ impl Hilo {
                 self.barrer();
             }
             for respuesta in self.contar.drain(..) {
-                let _ = respuesta.send(self.sentencias);
+                let _ = respuesta.send(self.sentencias.load(Ordering::Relaxed));
             }
             if self.limpiado.elapsed() >= self.ajustes.limpieza {
                 self.limpiar();
@@ -316,7 +318,7 @@ impl Hilo {
             tracing::warn!(error = %error, "no coordination connection");
             SinBase
         })?;
-        self.sentencias += 1;
+        self.sentencias.fetch_add(1, Ordering::Relaxed);
         match sentencia(pg) {
             Ok(value) => Ok(value),
             Err(error) => {
