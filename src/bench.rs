@@ -89,6 +89,9 @@ pub struct BenchOptions {
     pub node_pid: Option<u32>,
     /// Whether the ping baseline runs before the mix (`--no-baseline` skips it).
     pub baseline: bool,
+    /// Whether each request carries a new message id (`X-Request-Id`), so that the node's
+    /// replay check (shared by the nodes with `cluster.nodo`) is part of what is measured.
+    pub message_ids: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -185,6 +188,7 @@ struct Shared {
     target: String,
     runs: Vec<Run>,
     programa: String,
+    message_ids: bool,
 }
 
 pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
@@ -204,6 +208,7 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport, BenchError> {
         target: options.target.trim_end_matches('/').to_owned(),
         runs,
         programa: options.programa.clone(),
+        message_ids: options.message_ids,
     });
     let report = runtime.block_on(async {
         let ping: &[(Op, u32)] = if options.baseline {
@@ -480,6 +485,10 @@ async fn send(shared: &Shared, op: Op, rng: &mut impl Rng) -> Result<(), String>
             .post(format!("{base}/soap/ConsultaFichaFPS"))
             .header("content-type", "text/xml; charset=utf-8")
             .body(soap_ficha(run)),
+    };
+    let request = match shared.message_ids {
+        true => request.header("X-Request-Id", uuid::Uuid::new_v4().to_string()),
+        false => request,
     };
     let response = request.send().await.map_err(|_| "transport".to_owned())?;
     let status = response.status();

@@ -218,6 +218,10 @@ struct BenchArgs {
     /// state over time, not the ratio to ping, which is then 0).
     #[arg(long)]
     no_baseline: bool,
+    /// Send a new message id (X-Request-Id) with each request, so that the replay check is
+    /// measured too.
+    #[arg(long)]
+    message_ids: bool,
     /// Seconds each phase runs first without being measured (connections, statements and
     /// pages warm up; the figures are the steady state after).
     #[arg(long, default_value_t = 0)]
@@ -497,6 +501,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 programa: args.programa,
                 node_pid: args.node_pid,
                 baseline: !args.no_baseline,
+                message_ids: args.message_ids,
             };
             let report = crate::bench::run(&options)?;
             crate::bench::print(&report);

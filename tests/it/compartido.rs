@@ -448,3 +448,68 @@ crate::per_backend!(
         node.stop().await;
     }
 );
+
+/// A lookup by console user `run` (an official at the counter of agreement `compartido`).
+async fn como_usuario(broker: &Arc<Broker>, run: u32) -> String {
+    let call = Call {
+        identity: None,
+        transport: Transport::Consola,
+        service: Service::Op(Operation::ConsultarFichaFPS),
+        message_id: None,
+        subjects: vec![Run::from_numero(5_000_000).unwrap()],
+        input_error: None,
+        xroad: Vec::new(),
+        peer: None,
+        usuario: Some(siis::broker::Usuario {
+            run: Run::from_numero(run).unwrap(),
+            convenio: siis::domain::ConvenioId::parse("compartido").unwrap(),
+            rol: siis::catalog::Rol::Atencion,
+        }),
+    };
+    let reply = broker
+        .clone()
+        .call(call, |_, _| Ok(siis::ops::ficha::FichaFps::default()))
+        .await;
+    match reply.result {
+        Ok(_) => "OK".into(),
+        Err(e) => e.code.as_str().to_owned(),
+    }
+}
+
+#[actix_web::test]
+async fn a_console_users_own_quota_holds_for_the_nodes_together() {
+    let Some(backend) = postgres_only() else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    let convenios = convenios_with(
+        dir.path(),
+        &[("compartido.toml", convenio("compartido", 100, 100, 100_000))],
+    );
+    let node = TestNode::start_with(
+        backend,
+        Setup {
+            convenios: Some(convenios),
+            configure: Some(Box::new(|c| {
+                c.cluster.nodo = Some("a".into());
+                (c.consola.usuario_por_segundo, c.consola.usuario_rafaga) = (100, 100);
+                c.consola.usuario_cupo_diario = 3;
+            })),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let (a, b) = (broker_a(&node), segundo_broker(&node, "b"));
+    let pausa = Duration::from_millis(500);
+    // Three persons a day for this user, taken on either node (a lease's leftover goes back
+    // when it expires).
+    for broker in [&a, &b, &a] {
+        assert_eq!(como_usuario(broker, 11_111_111).await, "OK");
+        actix_web::rt::time::sleep(pausa).await;
+    }
+    assert_eq!(como_usuario(&b, 11_111_111).await, "CUOTA_EXCEDIDA");
+    assert_eq!(como_usuario(&a, 11_111_111).await, "CUOTA_EXCEDIDA");
+    // Another user of the same agreement is not affected.
+    assert_eq!(como_usuario(&b, 22_222_222).await, "OK");
+    node.stop().await;
+}
