@@ -12,8 +12,9 @@
 
 pub mod arriendo;
 mod hilo;
+mod semilla;
 
-pub(crate) use hilo::{CONSOLA, usuario};
+pub(crate) use semilla::{CONSOLA, usuario};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
@@ -155,7 +156,7 @@ impl Coordinacion {
             url: DatabaseUrl::Postgres(url.to_owned()).redacted(),
             source,
         })?;
-        hilo::sembrar(pg, restored, crate::broker::local_today())?;
+        semilla::sembrar(pg, restored, crate::broker::local_today())?;
         let (cola, entrada) = mpsc::channel();
         let nodo: Arc<str> = Arc::from(nodo);
         let vencibles = Vencibles::default();
