@@ -513,3 +513,51 @@ async fn a_console_users_own_quota_holds_for_the_nodes_together() {
     assert_eq!(como_usuario(&b, 22_222_222).await, "OK");
     node.stop().await;
 }
+
+#[actix_web::test]
+async fn an_id_may_be_used_again_after_the_window_and_expired_ids_are_deleted() {
+    use diesel::prelude::*;
+    use siis::broker::compartido::Ajustes;
+    let dir = tempfile::TempDir::new().unwrap();
+    let Some((node, b)) = dos_nodos(100, 100, 100_000, &dir).await else {
+        return;
+    };
+    drop(b);
+    let siis::db::DatabaseUrl::Postgres(url) = &node.config.database.url else {
+        unreachable!()
+    };
+    let convenio = siis::domain::ConvenioId::parse("compartido").unwrap();
+    // A window of one second, and a clean-up that never comes, or comes every 100 ms.
+    let nodo = |limpieza| {
+        let ajustes = Ajustes {
+            ventana: Duration::from_secs(1),
+            espera_maxima: Duration::from_secs(2),
+            limpieza,
+        };
+        Coordinacion::iniciar_con(url, "c", ajustes, &Restored::default()).unwrap()
+    };
+    let sin_limpieza = nodo(Duration::from_secs(3_600));
+    assert_eq!(sin_limpieza.reclamar(&convenio, "w-1").await, Ok(true));
+    assert_eq!(sin_limpieza.reclamar(&convenio, "w-1").await, Ok(false));
+    actix_web::rt::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(
+        sin_limpieza.reclamar(&convenio, "w-1").await,
+        Ok(true),
+        "an expired claim is taken again, clean-up or not"
+    );
+    let _limpia = nodo(Duration::from_millis(100));
+    let count = || -> i64 {
+        let siis::db::DbConnection::Pg(mut pg) = node.db() else {
+            unreachable!()
+        };
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "count(*) FROM replay",
+        ))
+        .get_result(&mut pg)
+        .unwrap()
+    };
+    assert_eq!(count(), 1);
+    actix_web::rt::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(count(), 0, "expired ids are deleted");
+    node.stop().await;
+}

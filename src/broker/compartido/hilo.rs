@@ -5,7 +5,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use diesel::connection::SimpleConnection;
@@ -420,20 +420,18 @@ impl Hilo {
         }
     }
 
-    /// Deletes ids expired a minute ago (the node's clock, with room for skew: a late delete
-    /// only keeps a row the claim would overwrite anyway) and counts of days gone.
+    /// Deletes expired ids (the database's clock, as the claims use) and counts of days gone.
     fn limpiar(&mut self) {
         self.limpiado = Instant::now();
-        let ahora_us = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
-        let corte = ahora_us - 60_000_000;
         let ayer = crate::broker::local_today() - chrono::Days::new(1);
-        // The cutoff is a parameter, so the delete walks `replay_expira` instead of the table.
+        // `now()` is stable within the statement, so the delete walks `replay_expira`; a
+        // volatile `clock_timestamp()` here made it a sequential scan of every live id.
         let _ = self.con(|pg| {
-            diesel::sql_query("DELETE FROM replay WHERE expira_us < $1")
-                .bind::<BigInt, _>(corte)
-                .execute(pg)
+            diesel::sql_query(
+                "DELETE FROM replay \
+                 WHERE expira_us < (extract(epoch FROM now()) * 1000000)::bigint",
+            )
+            .execute(pg)
         });
         let _ = self.con(|pg| {
             diesel::sql_query("DELETE FROM validaciones_fallidas WHERE dia < $1")
