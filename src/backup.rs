@@ -42,6 +42,11 @@ struct Snapshot {
 pub const MANIFEST: &str = "manifest.json";
 /// The dump's file name in a PostgreSQL backup.
 pub const PG_DUMP: &str = "siis.pgdump";
+
+/// PostgreSQL tables whose rows a backup leaves out (their definitions stay): what several
+/// nodes share while they run (migration `000015_compartido`). `siis export` leaves them out
+/// too, as it reads only the tables it lists.
+pub const NO_RESPALDADAS: [&str; 3] = ["replay", "limites", "validaciones_fallidas"];
 const FORMAT: u32 = 1;
 
 /// What a backup holds: each file with its size and digest, and what the registry and audit
@@ -192,13 +197,15 @@ pub fn backup(url: &DatabaseUrl, out: &Path) -> Result<Manifest, BackupError> {
             let dumped = run(
                 "pg_dump",
                 std::process::Command::new("pg_dump")
-                    .args([
-                        "--format=custom",
-                        "--no-owner",
-                        "--snapshot",
-                        &snapshot.id,
-                        "--file",
-                    ])
+                    .args(["--format=custom", "--no-owner", "--snapshot", &snapshot.id])
+                    // What the nodes share (replay memory, leases, failed comparisons) is
+                    // not a record: a restore starts without it, as a restart does.
+                    .args(
+                        NO_RESPALDADAS
+                            .iter()
+                            .map(|t| format!("--exclude-table-data={t}")),
+                    )
+                    .arg("--file")
                     .arg(&dump)
                     .arg(pg),
             );

@@ -91,8 +91,9 @@ pub struct BenchOptions {
     /// Other processes whose CPU per request is reported: a balancer (`--pid NAME=PID`), or
     /// PostgreSQL's postmaster with its backends (`--pg-pid`, `tree`).
     pub others: Vec<Proceso>,
-    /// Whether each request carries a message id of its own (`X-Request-Id`), so that the
-    /// node's replay check is paid as agencies that send ids make it pay.
+    /// Whether each request carries a message id of its own (`X-Request-Id`, `bench-` and a
+    /// UUID), so that the node's replay check (shared by the nodes with `cluster.nodo`) is
+    /// paid as agencies that send ids make it pay.
     pub message_ids: bool,
     /// Whether the ping baseline runs before the mix (`--no-baseline` skips it).
     pub baseline: bool,

@@ -13,6 +13,7 @@
 //! too ([`refusals`]).
 
 mod coalesce;
+pub mod compartido;
 mod limits;
 mod metrics;
 mod publico;
@@ -44,6 +45,7 @@ use crate::tls::ClientIdentity;
 
 use coalesce::Groups;
 pub use coalesce::{GroupStats, ReadGroup};
+pub use compartido::Coordinacion;
 pub use limits::{ConvenioLimits, Limits, Used};
 pub use metrics::BrokerMetrics;
 use record::{Disclosed, RecordDraft};
@@ -260,7 +262,8 @@ impl Admission {
         self.lotes.fits(records)?;
         let rest = records.saturating_sub(1);
         if rest > 0 {
-            self.lotes.admit(self.today, rest)?;
+            // On the batch's blocking thread, once its file is read.
+            self.lotes.tomar_bloqueando(self.today, rest)?;
             if !self.lotes_apart {
                 self.charged.fetch_add(rest, Ordering::Relaxed);
             }
@@ -319,6 +322,9 @@ pub struct Broker {
     /// Each console user's own allowance ([`usuarios`]).
     usuarios: PorUsuario,
     validaciones: Arc<ValidacionesFallidas>,
+    /// What the nodes over one PostgreSQL share (`cluster.nodo`): then the replay memory,
+    /// the limits and the failed comparisons live in the database ([`compartido`]).
+    compartido: Option<Coordinacion>,
     /// Provider batches in progress per agreement (`broker.lotes_max_concurrent` each).
     lotes_en_curso: Mutex<HashMap<ConvenioId, Arc<Semaphore>>>,
     pub audit: AuditLog,
@@ -436,10 +442,27 @@ impl Broker {
         rules: Rules,
         audit: AuditLog,
         restored: Restored,
+        compartido: Option<Coordinacion>,
     ) -> Broker {
         let today = local_today();
-        let limits = Limits::build(&convenios, None, &restored.used, today);
+        let limits = Limits::build(&convenios, None, &restored.used, today, compartido.as_ref());
         let broker = &config.broker;
+        let usuarios = PorUsuario::new(
+            config.consola.usuario_por_segundo,
+            config.consola.usuario_rafaga,
+            config.consola.usuario_cupo_diario,
+            today,
+            restored.usuarios,
+        );
+        let validaciones = ValidacionesFallidas::new(
+            broker.failed_validations_per_day,
+            today,
+            restored.failed_validations,
+        );
+        let (usuarios, validaciones) = match &compartido {
+            Some(c) => (usuarios.shared(c.clone()), validaciones.shared(c.clone())),
+            None => (usuarios, validaciones),
+        };
         Broker {
             replay: ReplayGuard::new(Duration::from_secs(broker.replay_window_secs)),
             registry_permits: Arc::new(Semaphore::new(config.database.pool_size as usize)),
@@ -449,18 +472,9 @@ impl Broker {
                 config.certificados.verificar_rafaga,
             ),
             refusals: Refusals::new(broker.refusals_per_second, broker.refusals_burst),
-            usuarios: PorUsuario::new(
-                config.consola.usuario_por_segundo,
-                config.consola.usuario_rafaga,
-                config.consola.usuario_cupo_diario,
-                today,
-                restored.usuarios,
-            ),
-            validaciones: Arc::new(ValidacionesFallidas::new(
-                broker.failed_validations_per_day,
-                today,
-                restored.failed_validations,
-            )),
+            usuarios,
+            validaciones: Arc::new(validaciones),
+            compartido,
             lotes_en_curso: Mutex::new(HashMap::new()),
             policy: ArcSwap::from_pointee(Policy { convenios, limits }),
             audit,
@@ -496,10 +510,12 @@ impl Broker {
                 ("consultas", policy.limits.get(&convenio.id)),
                 ("lotes", policy.limits.lotes(&convenio.id)),
             ] {
+                // A budget shared by the nodes has no count here: the database holds it.
                 if let Some(limits) = limits
                     && (budget == "consultas" || policy.limits.lotes_apart(&convenio.id))
+                    && let Some(left) = limits.remaining(today)
                 {
-                    let left = i64::try_from(limits.remaining(today)).unwrap_or(i64::MAX);
+                    let left = i64::try_from(left).unwrap_or(i64::MAX);
                     let cupo = metrics::Cupo {
                         convenio: convenio.id.to_string(),
                         budget,
@@ -534,8 +550,20 @@ impl Broker {
             "Single lookups read together on one connection (broker.lookup_group_max at most)",
             self.groups.sizes(),
         );
+        if let Some(coordinacion) = &self.compartido {
+            registry.register(
+                "siis_coordinacion_sentencias",
+                "Statements the coordination thread sent to PostgreSQL (claims, leases, give-backs, clean-ups)",
+                prometheus_client::metrics::counter::ConstCounter::new(coordinacion.hechas()),
+            );
+        }
         self.audit.register_metrics(registry);
         metrics::register_replicas(registry, &self.replicas.states());
+    }
+
+    /// What this node shares with the others over PostgreSQL (`cluster.nodo`), if it does.
+    pub fn coordinacion(&self) -> Option<&Coordinacion> {
+        self.compartido.as_ref()
     }
 
     /// The agreements in force now (and their limits).
@@ -556,6 +584,7 @@ impl Broker {
                 Some(&current.limits),
                 &Used::default(),
                 local_today(),
+                self.compartido.as_ref(),
             );
             Policy {
                 convenios: convenios.clone(),
@@ -571,8 +600,8 @@ impl Broker {
     /// names). A console user's agreement is the one their session names; their role must
     /// include the operation too, a person may ask only about themself, and the user's own
     /// allowance is charged before the agreement's.
-    fn admit(&self, call: &Call, today: NaiveDate) -> Result<Admission, Refused> {
-        let policy = self.policy.load();
+    async fn admit(&self, call: &Call, today: NaiveDate) -> Result<Admission, Refused> {
+        let policy = self.policy.load_full();
         let found = match (&call.usuario, call.identity.as_deref()) {
             (Some(usuario), None) => policy.convenios.get(&usuario.convenio),
             (None, Some(identity)) => policy.convenios.find(identity),
@@ -612,6 +641,7 @@ impl Broker {
         match &call.usuario {
             Some(usuario) => self
                 .admit_usuario(usuario, &convenio, call, today)
+                .await
                 .map_err(|e| refuse(e, 0))?,
             None if call.service == Service::AdministrarUsuarios => {
                 return Err(refuse(
@@ -630,13 +660,21 @@ impl Broker {
             return Err(refuse(ApiError::unavailable(), 0));
         };
         limits
-            .admit(today, call.persons())
+            .tomar(today, call.persons())
+            .await
             .map_err(|e| refuse(e, 0))?;
         charged += call.persons();
-        if let Some(id) = &call.message_id
-            && !self.replay.first_use(&convenio.id, id)
-        {
-            return Err(refuse(ApiError::mensaje_repetido(), charged));
+        if let Some(id) = &call.message_id {
+            let first = match &self.compartido {
+                None => Ok(self.replay.first_use(&convenio.id, id)),
+                // Claimed on every node at once; no claim without the database (503).
+                Some(c) => c.reclamar(&convenio.id, id).await,
+            };
+            match first {
+                Ok(true) => {}
+                Ok(false) => return Err(refuse(ApiError::mensaje_repetido(), charged)),
+                Err(_) => return Err(refuse(ApiError::unavailable(), charged)),
+            }
         }
         if let Some(error) = &call.input_error {
             return Err(refuse(error.clone(), charged));
@@ -656,7 +694,7 @@ impl Broker {
     /// operation, an agreement that fits the user (persons only under the agreement for
     /// persons, officials never under it), a person asking only about themself, and the
     /// user's own allowance.
-    fn admit_usuario(
+    async fn admit_usuario(
         &self,
         usuario: &Usuario,
         convenio: &Convenio,
@@ -690,7 +728,9 @@ impl Broker {
                 "a person may ask only about themself",
             ));
         }
-        self.usuarios.admit(usuario.run, today, call.persons())
+        self.usuarios
+            .tomar(usuario.run, today, call.persons())
+            .await
     }
 
     /// Admits, runs `work` on a registry connection off the async executor, projects the
@@ -749,7 +789,7 @@ impl Broker {
             let this = &*broker;
             this.call_inner(call, message_id, |admission, draft| async move {
                 check(&admission)?;
-                let _in_progress = this.in_progress(&admission, service)?;
+                let _in_progress = this.in_progress(&admission, service).await?;
                 let input = read.await?;
                 this.write_on_connection(admission, service, draft, input, escritura)
                     .await
@@ -800,7 +840,7 @@ impl Broker {
         let draft = RecordDraft::new(&call, &message_id, Instant::now());
         let today = local_today();
         let mut admitted = false;
-        let (result, convenio, charged) = match self.admit(&call, today) {
+        let (result, convenio, charged) = match self.admit(&call, today).await {
             Err(Refused {
                 error,
                 convenio,
@@ -854,7 +894,11 @@ impl Broker {
                 (&reply.result, &reply.convenio, &call.message_id)
             && e.code == ApiError::unavailable().code
         {
-            self.replay.forget(convenio, id);
+            match &self.compartido {
+                // Queued on the coordination thread: the 503 does not wait for it.
+                Some(c) => c.olvidar(convenio, id),
+                None => self.replay.forget(convenio, id),
+            }
         }
         reply
     }
@@ -1005,7 +1049,7 @@ impl Broker {
     /// agreement's batches in progress (refused with `LOTES_EN_CURSO` when they are all taken),
     /// and the first record's unit of the budget its records draw on, when that is its own
     /// (`[limits.lotes]`; the agreement's own took it at admission).
-    fn in_progress(
+    async fn in_progress(
         &self,
         admission: &Admission,
         service: Service,
@@ -1014,7 +1058,7 @@ impl Broker {
             return Ok(None);
         }
         if admission.lotes_apart {
-            admission.lotes.admit(admission.today, 1)?;
+            admission.lotes.tomar(admission.today, 1).await?;
         }
         let places = self
             .lotes_en_curso

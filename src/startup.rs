@@ -53,6 +53,8 @@ pub enum StartError {
     DocumentKey(#[from] crate::ops::certificados::firma::KeyError),
     #[error("audit checkpoints: {0}")]
     Checkpoints(#[from] crate::audit::signed::CheckpointError),
+    #[error("cluster coordination: {0}")]
+    Coordinacion(#[from] crate::broker::compartido::CoordinacionError),
     #[error("consola: {0}")]
     Consola(String),
     #[error("server: {0}")]
@@ -442,6 +444,7 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
         config.cluster.nodo.clone(),
     )?;
     let restored = restore_today(&pool, &convenios)?;
+    let compartido = crate::broker::Coordinacion::iniciar(config, &restored)?;
     Ok(Broker::new(
         config.clone(),
         pool,
@@ -449,6 +452,7 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
         rules,
         audit,
         restored,
+        compartido,
     ))
 }
 

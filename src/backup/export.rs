@@ -626,8 +626,16 @@ mod tests {
 
     /// Tables an export leaves out, each for its reason: console sessions are worth nothing on
     /// another registry, and their pending sign-ins would only be copies of secrets; a
-    /// cluster's agreement reloads (src/recargas.rs) are events of its nodes, not registry data.
-    const NO_EXPORTADAS: &[&str] = &["consola_sesiones", "recargas", "recargas_nodos"];
+    /// cluster's agreement reloads (src/recargas.rs) are events of its nodes, and what several
+    /// nodes share while they run (`backup::NO_RESPALDADAS`), not records.
+    const NO_EXPORTADAS: &[&str] = &[
+        "consola_sesiones",
+        "recargas",
+        "recargas_nodos",
+        "replay",
+        "limites",
+        "validaciones_fallidas",
+    ];
 
     /// A table a later migration adds is exported too, or this fails: an export that left one
     /// out would lose its rows on the move.

@@ -3,6 +3,10 @@
 //! persons than the agreement's rate. Both are checked and counted under one atomic step, so
 //! concurrent requests cannot overrun them. A provider may have a budget of its own for the
 //! records of its batches (`[limits.lotes]`); otherwise they draw on the agreement's.
+//!
+//! With `cluster.nodo` set, each budget is one row in PostgreSQL shared by every node, taken
+//! in leases ([`super::compartido::arriendo`]); the governor bucket and the count in memory
+//! are then not used.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -12,6 +16,8 @@ use chrono::NaiveDate;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+use super::compartido::Coordinacion;
+use super::compartido::arriendo::{Arriendo, Negado};
 use crate::convenios::{Budget, ConvenioSet};
 use crate::domain::ConvenioId;
 use crate::error::ApiError;
@@ -22,6 +28,8 @@ pub struct ConvenioLimits {
     limiter: DefaultDirectRateLimiter,
     burst: NonZeroU32,
     used: Mutex<(NaiveDate, u64)>,
+    /// The budget shared by the nodes (`cluster.nodo`), which then decides alone.
+    compartido: Option<Arriendo>,
 }
 
 /// The budgets of every agreement in force, rebuilt when agreements reload.
@@ -49,6 +57,50 @@ impl ConvenioLimits {
             limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
             burst,
             used: Mutex::new(used),
+            compartido: None,
+        }
+    }
+
+    /// The budget `presupuesto` of `convenio` shared through `coordinacion`.
+    fn shared(
+        budget: Budget,
+        coordinacion: &Coordinacion,
+        convenio: &ConvenioId,
+        presupuesto: &str,
+    ) -> ConvenioLimits {
+        let mut limits = Self::new(budget, (NaiveDate::MIN, 0));
+        limits.compartido = Some(Arriendo::new(
+            coordinacion.clone(),
+            convenio.as_str(),
+            presupuesto,
+            budget.rate.per_second.get(),
+            limits.burst.get(),
+            budget.daily_quota,
+        ));
+        limits
+    }
+
+    /// [`ConvenioLimits::admit`], asking the other nodes' shared budget when there is one
+    /// (then 503 `NO_DISPONIBLE` when the database cannot be asked and the lease held does
+    /// not cover `persons`).
+    pub async fn tomar(&self, today: NaiveDate, persons: u64) -> Result<(), ApiError> {
+        match &self.compartido {
+            None => self.admit(today, persons),
+            Some(arriendo) => {
+                self.fits(persons)?;
+                arriendo.tomar(today, persons).await.map_err(negado)
+            }
+        }
+    }
+
+    /// [`ConvenioLimits::tomar`] from a blocking thread.
+    pub fn tomar_bloqueando(&self, today: NaiveDate, persons: u64) -> Result<(), ApiError> {
+        match &self.compartido {
+            None => self.admit(today, persons),
+            Some(arriendo) => {
+                self.fits(persons)?;
+                arriendo.tomar_bloqueando(today, persons).map_err(negado)
+            }
         }
     }
 
@@ -99,11 +151,15 @@ impl ConvenioLimits {
         u64::from(self.burst.get())
     }
 
-    /// What today's quota has left (the whole quota on a day nothing was charged yet).
-    pub fn remaining(&self, today: NaiveDate) -> u64 {
+    /// What today's quota has left (the whole quota on a day nothing was charged yet); `None`
+    /// for a budget shared by the nodes, which only the database knows.
+    pub fn remaining(&self, today: NaiveDate) -> Option<u64> {
+        if self.compartido.is_some() {
+            return None;
+        }
         let (day, used) = self.used();
         let used = if day < today { 0 } else { used };
-        self.budget.daily_quota.saturating_sub(used)
+        Some(self.budget.daily_quota.saturating_sub(used))
     }
 
     fn used(&self) -> (NaiveDate, u64) {
@@ -111,29 +167,56 @@ impl ConvenioLimits {
     }
 }
 
+/// A shared budget refused: the same errors as on one node, and 503 without the database.
+fn negado(negado: Negado) -> ApiError {
+    match negado {
+        Negado::Tasa(wait) => ApiError::limite_excedido(wait),
+        Negado::Cupo => ApiError::cuota_excedida(super::seconds_to_midnight()),
+        Negado::SinBase => ApiError::unavailable(),
+    }
+}
+
+/// Where a budget is kept: in this process, or shared by the nodes under a name.
+#[derive(Clone, Copy)]
+struct Lugar<'a> {
+    coordinacion: Option<&'a Coordinacion>,
+    convenio: &'a ConvenioId,
+    presupuesto: &'static str,
+}
+
 /// The budget `previous` had for an agreement, kept whole (its bucket and today's count) when
-/// the reloaded agreement sets the same one; else a new one that carries today's count over.
+/// the reloaded agreement sets the same one; else a new one that carries today's count over
+/// (a shared one's count is in the database).
 fn carried(
     budget: Budget,
     previous: Option<&Arc<ConvenioLimits>>,
     restored: u64,
     today: NaiveDate,
+    lugar: Lugar<'_>,
 ) -> Arc<ConvenioLimits> {
-    match previous {
-        Some(p) if p.budget == budget => Arc::clone(p),
-        Some(p) => Arc::new(ConvenioLimits::new(budget, p.used())),
-        None => Arc::new(ConvenioLimits::new(budget, (today, restored))),
+    match (previous, lugar.coordinacion) {
+        (Some(p), _) if p.budget == budget => Arc::clone(p),
+        (_, Some(c)) => Arc::new(ConvenioLimits::shared(
+            budget,
+            c,
+            lugar.convenio,
+            lugar.presupuesto,
+        )),
+        (Some(p), None) => Arc::new(ConvenioLimits::new(budget, p.used())),
+        (None, None) => Arc::new(ConvenioLimits::new(budget, (today, restored))),
     }
 }
 
 impl Limits {
     /// Limits for `set`; `previous` supplies the budgets in force (a reload), `used` today's
-    /// use at start-up.
+    /// use at start-up; with `coordinacion`, the budgets are shared by the nodes (and `used`
+    /// was seeded into the database).
     pub fn build(
         set: &ConvenioSet,
         previous: Option<&Limits>,
         used: &Used,
         today: NaiveDate,
+        coordinacion: Option<&Coordinacion>,
     ) -> Limits {
         let mut limits = Limits::default();
         for a in set.iter() {
@@ -143,15 +226,26 @@ impl Limits {
             };
             let before = previous.and_then(|p| p.by_convenio.get(&a.id));
             let restored = used.persons.get(&a.id).copied().unwrap_or(0);
-            limits
-                .by_convenio
-                .insert(a.id.clone(), carried(budget, before, restored, today));
+            let lugar = Lugar {
+                coordinacion,
+                convenio: &a.id,
+                presupuesto: "consultas",
+            };
+            limits.by_convenio.insert(
+                a.id.clone(),
+                carried(budget, before, restored, today, lugar),
+            );
             if let Some(budget) = a.lotes {
                 let before = previous.and_then(|p| p.lotes.get(&a.id));
                 let restored = used.lote_records.get(&a.id).copied().unwrap_or(0);
-                limits
-                    .lotes
-                    .insert(a.id.clone(), carried(budget, before, restored, today));
+                let lugar = Lugar {
+                    presupuesto: "lotes",
+                    ..lugar
+                };
+                limits.lotes.insert(
+                    a.id.clone(),
+                    carried(budget, before, restored, today, lugar),
+                );
             }
         }
         limits

@@ -1,16 +1,19 @@
 //! Console users as the broker sees them: who is signed in (an official under their agreement
 //! and role, or a person about themself), and each user's own rate and daily quota, counted in
 //! persons like an agreement's and taken before it. Two officials of one municipality share
-//! their agreement's budget; neither can spend all of it alone.
+//! their agreement's budget; neither can spend all of it alone. With `cluster.nodo` set, each
+//! user's allowance is a budget shared by the nodes (`limites`, [`super::compartido`]).
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use super::compartido::Coordinacion;
+use super::compartido::arriendo::{Arriendo, Negado};
 use crate::catalog::Rol;
 use crate::domain::{ConvenioId, Run};
 use crate::error::ApiError;
@@ -31,10 +34,16 @@ const MAX_USUARIOS: usize = 10_000;
 /// Chilean civil day.
 pub struct PorUsuario {
     limiter: DefaultKeyedRateLimiter<u32>,
+    per_second: NonZeroU32,
     burst: NonZeroU32,
     daily_quota: u64,
     used: Mutex<(NaiveDate, HashMap<u32, u64>)>,
+    /// Each user's allowance shared by the nodes (`cluster.nodo`), by RUN number.
+    compartido: Option<(Coordinacion, Arriendos)>,
 }
+
+/// Each user's shared allowance as this node holds it (its lease), by RUN number.
+type Arriendos = Mutex<HashMap<u32, Arc<Arriendo>>>;
 
 impl PorUsuario {
     /// `per_second` and `burst` persons (zero counts as one), `daily_quota` persons a day;
@@ -52,10 +61,58 @@ impl PorUsuario {
             .max(per_second);
         PorUsuario {
             limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+            per_second,
             burst,
             daily_quota,
             used: Mutex::new((today, used)),
+            compartido: None,
         }
+    }
+
+    /// The allowances shared by the nodes through `coordinacion` (today's use was seeded
+    /// into the database).
+    pub fn shared(mut self, coordinacion: Coordinacion) -> PorUsuario {
+        self.compartido = Some((coordinacion, Mutex::new(HashMap::new())));
+        self
+    }
+
+    /// [`PorUsuario::admit`], from the users' shared allowances when there are (then 503
+    /// `NO_DISPONIBLE` when the database cannot be asked).
+    pub async fn tomar(&self, run: Run, today: NaiveDate, persons: u64) -> Result<(), ApiError> {
+        let Some((coordinacion, arriendos)) = &self.compartido else {
+            return self.admit(run, today, persons);
+        };
+        if persons > u64::from(self.burst.get()) {
+            return Err(ApiError::lote_supera_rafaga(persons, self.burst.get()));
+        }
+        let arriendo = {
+            let mut arriendos = arriendos.lock().unwrap_or_else(|p| p.into_inner());
+            if arriendos.len() > MAX_USUARIOS {
+                // A lease of a user not seen for a while is worth nothing: forget them all.
+                arriendos.clear();
+            }
+            arriendos
+                .entry(run.numero())
+                .or_insert_with(|| {
+                    Arc::new(Arriendo::new(
+                        coordinacion.clone(),
+                        super::compartido::CONSOLA,
+                        &super::compartido::usuario(run.numero()),
+                        self.per_second.get(),
+                        self.burst.get(),
+                        self.daily_quota,
+                    ))
+                })
+                .clone()
+        };
+        arriendo
+            .tomar(today, persons)
+            .await
+            .map_err(|negado| match negado {
+                Negado::Tasa(wait) => rate_refused(wait),
+                Negado::Cupo => quota_refused(),
+                Negado::SinBase => ApiError::unavailable(),
+            })
     }
 
     /// Takes `persons` from `run`'s rate, then from their quota for `today`; refused with
@@ -73,10 +130,7 @@ impl PorUsuario {
             Ok(Ok(())) => {}
             Ok(Err(not_until)) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                return Err(ApiError {
-                    detail: "this user's own rate limit is exceeded; retry later".into(),
-                    ..ApiError::limite_excedido(wait.as_secs_f64().ceil().max(1.0) as u64)
-                });
+                return Err(rate_refused(wait.as_secs_f64().ceil().max(1.0) as u64));
             }
             Err(_insufficient) => {
                 return Err(ApiError::lote_supera_rafaga(persons, self.burst.get()));
@@ -88,14 +142,24 @@ impl PorUsuario {
         }
         let taken = used.1.entry(key).or_insert(0);
         if *taken + persons.max(1) > self.daily_quota {
-            return Err(ApiError {
-                detail: "this user's own daily quota is used up; it renews at midnight, Chile time"
-                    .into(),
-                ..ApiError::cuota_excedida(crate::broker::seconds_to_midnight())
-            });
+            return Err(quota_refused());
         }
         *taken += persons.max(1);
         Ok(())
+    }
+}
+
+fn rate_refused(wait: u64) -> ApiError {
+    ApiError {
+        detail: "this user's own rate limit is exceeded; retry later".into(),
+        ..ApiError::limite_excedido(wait)
+    }
+}
+
+fn quota_refused() -> ApiError {
+    ApiError {
+        detail: "this user's own daily quota is used up; it renews at midnight, Chile time".into(),
+        ..ApiError::cuota_excedida(crate::broker::seconds_to_midnight())
     }
 }
 

@@ -5,13 +5,16 @@
 //! midnight. A comparison reserves its place before it reads the registry and gives it back
 //! when everything it compared matched (or nothing was compared), so concurrent guesses cannot
 //! overrun the limit. The counts live in memory and are restored at start-up from today's
-//! audit records whose outcome is `NO_COINCIDE`.
+//! audit records whose outcome is `NO_COINCIDE`. With `cluster.nodo` set they live in the
+//! shared table `validaciones_fallidas` instead (a place is `UPDATE … WHERE fallidas < max`,
+//! giving it back a decrement), so N nodes do not give N times the guesses.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::NaiveDate;
 
+use super::compartido::Coordinacion;
 use crate::domain::{ConvenioId, Run};
 use crate::error::ApiError;
 
@@ -20,6 +23,8 @@ type Key = (ConvenioId, u32);
 pub struct ValidacionesFallidas {
     max: u32,
     today: Mutex<(NaiveDate, HashMap<Key, u32>)>,
+    /// The counts shared by the nodes (`cluster.nodo`).
+    compartido: Option<Coordinacion>,
 }
 
 /// A place taken for one comparison; dropped, it stays taken (the comparison did not match).
@@ -35,7 +40,14 @@ impl ValidacionesFallidas {
         ValidacionesFallidas {
             max,
             today: Mutex::new((today, restored)),
+            compartido: None,
         }
+    }
+
+    /// The counts kept in the database shared by the nodes (today's were seeded there).
+    pub fn shared(mut self, coordinacion: Coordinacion) -> ValidacionesFallidas {
+        self.compartido = Some(coordinacion);
+        self
     }
 
     /// The counts, moved on to `day` if it is later than theirs (never back: a request
@@ -57,6 +69,18 @@ impl ValidacionesFallidas {
         day: NaiveDate,
         seconds_to_midnight: u64,
     ) -> Result<Reserva, ApiError> {
+        if let Some(coordinacion) = &self.compartido {
+            // From the operation's blocking thread, before the registry is read.
+            return match coordinacion.reservar_validacion(convenio, run.numero(), day, self.max) {
+                Ok(true) => Ok(Reserva {
+                    registro: Arc::clone(self),
+                    key: (convenio.clone(), run.numero()),
+                    day,
+                }),
+                Ok(false) => Err(ApiError::validaciones_agotadas(seconds_to_midnight)),
+                Err(_) => Err(ApiError::unavailable()),
+            };
+        }
         let key = (convenio.clone(), run.numero());
         let mut counts = self.counts(day);
         let day = counts.0;
@@ -86,6 +110,10 @@ impl ValidacionesFallidas {
 impl Reserva {
     /// Gives the place back: the comparison matched, or compared nothing.
     pub fn liberar(self) {
+        if let Some(coordinacion) = &self.registro.compartido {
+            coordinacion.liberar_validacion(&self.key.0, self.key.1, self.day);
+            return;
+        }
         // Not `counts`: a place taken yesterday must not turn today's counts back a day.
         let mut counts = self
             .registro

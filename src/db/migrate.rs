@@ -23,6 +23,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-05-000012_audit_archivos",
     "2026-12-06-000013_consola",
     "2026-12-07-000014_audit_nodo",
+    "2026-12-07-000015_compartido",
     "2026-12-07-000016_recargas",
 ];
 

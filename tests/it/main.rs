@@ -11,6 +11,7 @@ mod caida;
 mod certificados;
 mod cli;
 mod cluster;
+mod compartido;
 mod consola;
 mod drenaje;
 mod encuestaje;

@@ -179,6 +179,53 @@ per_backend!(
     }
 );
 
+/// With `cluster.nodo`, a batch's records draw on the budget the nodes share (`limites`): the
+/// first before the body is read, the rest once it is read, from the batch's blocking thread.
+#[actix_web::test]
+async fn a_batch_draws_on_the_budget_the_nodes_share() {
+    use diesel::prelude::*;
+    let Some(backend) = crate::support::postgres_only() else {
+        return;
+    };
+    let dir = tempfile::TempDir::new().unwrap();
+    let id = "proveedor-prueba";
+    let convenios = convenios_with(
+        dir.path(),
+        &[("proveedor-prueba.toml", proveedor(id, 5, 5, 6))],
+    );
+    let node = TestNode::start_with(
+        backend,
+        Setup {
+            convenios: Some(convenios),
+            configure: Some(Box::new(|c| c.cluster.nodo = Some("a".into()))),
+            ..Setup::default()
+        },
+    )
+    .await;
+    let response = post(&node, id, "personas", "text/csv", personas(5), None).await;
+    assert_eq!(response.status(), 200);
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let response = post(&node, id, "personas", "text/csv", personas(2), None).await;
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("CUOTA_EXCEDIDA")),
+        "{body}"
+    );
+    let siis::db::DbConnection::Pg(mut pg) = node.db() else {
+        unreachable!()
+    };
+    let usados: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "usados FROM limites WHERE convenio = 'proveedor-prueba' AND presupuesto = 'lotes'",
+    ))
+    .get_result(&mut pg)
+    .unwrap();
+    assert_eq!(usados, 6, "5 records, then the second batch's first");
+    assert_eq!(count_lotes(&mut node.db()), 1);
+    node.stop().await;
+}
+
 /// A batch's error, as (status, code, the whole answer).
 async fn refused(
     node: &TestNode,

@@ -1,0 +1,3 @@
+DROP TABLE validaciones_fallidas;
+DROP TABLE limites;
+DROP TABLE replay;
