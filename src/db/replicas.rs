@@ -21,6 +21,10 @@ use diesel::sql_types::{BigInt, Bool};
 
 use super::{ConnectionManager, DatabaseUrl, DbConnection, DbError, Pool, PooledConnection};
 
+/// The longest a lookup waits for a connection to a replica before it reads the primary: a
+/// new connection on a busy machine can take a few hundred milliseconds.
+const REPLICA_WAIT: Duration = Duration::from_secs(1);
+
 /// The replicas a node reads lookups from, and whether each may serve them now.
 pub struct Replicas {
     primary: Pool,
@@ -99,13 +103,13 @@ impl Replicas {
             .map(|url| {
                 let manager = ConnectionManager::new(url.clone());
                 // A replica that stops answering is taken out of reads by the next measure; a
-                // lookup meanwhile waits no longer than a measure's period for its connection,
+                // lookup meanwhile waits no longer than [`REPLICA_WAIT`] for its connection,
                 // then reads the primary.
                 let pool = r2d2::Pool::builder()
                     .max_size(pool_size)
                     .min_idle(Some(0))
                     .test_on_check_out(true)
-                    .connection_timeout(check_every.max(Duration::from_millis(250)))
+                    .connection_timeout(REPLICA_WAIT)
                     .build_unchecked(manager.clone());
                 Replica {
                     name: name_of(url),
@@ -155,7 +159,7 @@ impl Replicas {
         if std::ptr::eq(pool, &self.primary) {
             return pool.get_timeout(wait);
         }
-        match pool.get_timeout(wait.min(self.check_every.max(Duration::from_millis(250)))) {
+        match pool.get_timeout(wait.min(REPLICA_WAIT)) {
             Ok(conn) => Ok(conn),
             Err(error) => {
                 tracing::warn!(error = %error, "no connection from a replica: reading the primary");

@@ -25,7 +25,7 @@
 //! a process group of its own, killed whole when its handle is dropped, a panic included.
 
 mod browser;
-mod process;
+pub mod process;
 mod provider;
 mod tests;
 

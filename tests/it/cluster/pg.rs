@@ -180,6 +180,21 @@ impl PgCluster {
         diesel::sql_query(sql).execute(&mut conn).expect(sql);
     }
 
+    /// Stops the primary (`pg_ctl stop -m fast`); its replicas keep serving reads.
+    pub fn stop_primary(&self) {
+        let out = self.pg_ctl(&self.primary.data, &["stop", "-m", "fast", "-w"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts the primary again after [`PgCluster::stop_primary`].
+    pub fn start_primary(&self) {
+        self.start_server(0);
+    }
+
     /// Stops replica `index` (`pg_ctl stop -m immediate`).
     pub fn stop_replica(&self, index: usize) {
         self.pg_ctl(
