@@ -22,5 +22,5 @@ pub(crate) use conn::{SQLITE_PRAGMAS, count, forget_stat4_samples, on_backend};
 pub(crate) use migrate::revert_last_migration;
 pub use migrate::{MIGRATION_NAMES, migration_versions, run_migrations};
 pub use reference::sync_reference;
-pub use url::{DatabaseUrl, DatabaseUrlError};
+pub use url::{CONNECT_TIMEOUT_SECS, DatabaseUrl, DatabaseUrlError, with_connect_timeout};
 pub use write::{AUDIT_CHAIN_LOCK, FOLIO_LOCK, write_transaction};

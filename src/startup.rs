@@ -217,15 +217,11 @@ impl Node {
         let recargas = Recargas::from_config(&config);
         let escucha = recargas.as_ref().and_then(|recargas| {
             let (broker, trust) = (broker.clone().into_inner(), trust.clone());
-            let cargados = broker.policy().convenios.len();
-            recargas.escuchar(
-                Box::new(move || {
-                    admin::reload(&broker, &trust)
-                        .map(|reloaded| reloaded.convenios)
-                        .map_err(|error| error.to_string())
-                }),
-                cargados,
-            )
+            recargas.escuchar(Box::new(move || {
+                admin::reload(&broker, &trust)
+                    .map(|reloaded| reloaded.convenios)
+                    .map_err(|error| error.to_string())
+            }))
         });
         let core = web::Data::new(crate::ops::Core {
             broker: broker.clone().into_inner(),

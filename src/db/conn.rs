@@ -175,7 +175,11 @@ impl ConnectionManager {
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseUrl::Postgres(url) => Ok(DbConnection::Pg(
-                PgConnection::establish(url).map_err(connect_error)?,
+                PgConnection::establish(&super::url::with_connect_timeout(
+                    url,
+                    super::url::CONNECT_TIMEOUT_SECS,
+                ))
+                .map_err(connect_error)?,
             )),
         }
     }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
 
@@ -34,6 +35,7 @@ pub struct Replicas {
     max_lag: Duration,
     check_every: Duration,
     stop: AtomicBool,
+    epoch: Instant,
 }
 
 /// One replica: its pool and what the last measure said.
@@ -46,6 +48,8 @@ pub struct Replica {
     /// How far behind the primary it was at the last measure, in microseconds (`u64::MAX`:
     /// unknown, unreachable or beyond the samples).
     lag_us: AtomicU64,
+    /// When that measure was taken, in microseconds since [`Replicas::epoch`].
+    measured_us: AtomicU64,
 }
 
 /// A replica's state as the last measure left it.
@@ -117,6 +121,7 @@ impl Replicas {
                     manager,
                     usable: AtomicBool::new(false),
                     lag_us: AtomicU64::new(u64::MAX),
+                    measured_us: AtomicU64::new(0),
                 }
             })
             .collect();
@@ -128,6 +133,7 @@ impl Replicas {
             max_lag,
             check_every,
             stop: AtomicBool::new(false),
+            epoch: Instant::now(),
         }
     }
 
@@ -146,8 +152,22 @@ impl Replicas {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         (0..n)
             .map(|i| &self.replicas[(start + i) % n])
-            .find(|r| r.usable.load(Ordering::Relaxed))
+            .find(|r| self.close_enough(r))
             .map_or(&self.primary, |r| &r.pool)
+    }
+
+    /// Whether `replica` may serve a lookup now: found close enough at its last measure, and
+    /// no further behind than the documented bound however long ago that measure was (a
+    /// monitor held up by a host that stopped answering does not leave a replica in reads).
+    fn close_enough(&self, replica: &Replica) -> bool {
+        if !replica.usable.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now_us = self.epoch.elapsed().as_micros();
+        let measured_us = u128::from(replica.measured_us.load(Ordering::Relaxed));
+        let lag_us = u128::from(replica.lag_us.load(Ordering::Relaxed));
+        let bound_us = (self.max_lag + self.check_every).as_micros();
+        lag_us + now_us.saturating_sub(measured_us) <= bound_us
     }
 
     /// A connection for a lookup: from the next usable replica, or the primary. A replica that
@@ -186,7 +206,7 @@ impl Replicas {
             .iter()
             .map(|r| ReplicaState {
                 name: r.name.clone(),
-                usable: r.usable.load(Ordering::Relaxed),
+                usable: self.close_enough(r),
                 lag: match r.lag_us.load(Ordering::Relaxed) {
                     u64::MAX => None,
                     us => Some(Duration::from_micros(us)),
@@ -219,6 +239,10 @@ impl Replicas {
             None
         });
         let usable = lag.is_some_and(|lag| lag <= self.max_lag);
+        replica.measured_us.store(
+            u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         replica.lag_us.store(
             lag.map_or(u64::MAX, |l| {
                 u64::try_from(l.as_micros()).unwrap_or(u64::MAX)
@@ -323,7 +347,10 @@ fn with_conn<T>(
     query: impl FnOnce(&mut DbConnection) -> QueryResult<T>,
 ) -> Result<T, DbError> {
     if conn.is_none() {
-        *conn = Some(manager.open()?);
+        let mut opened = manager.open()?;
+        // A measure that hangs would hold every replica's state as it was.
+        opened.batch_execute("SET statement_timeout = 1000")?;
+        *conn = Some(opened);
     }
     let Some(c) = conn.as_mut() else {
         unreachable!("opened above")
@@ -357,6 +384,35 @@ mod tests {
         // Behind every sample: unknown, so out of reads.
         assert_eq!(staleness(&samples, 99), None);
         assert_eq!(staleness(&VecDeque::new(), 1), None);
+    }
+
+    #[test]
+    fn a_replica_not_measured_for_longer_than_the_bound_leaves_reads() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let primary =
+            r2d2::Pool::builder()
+                .min_idle(Some(0))
+                .build_unchecked(ConnectionManager::new(DatabaseUrl::Sqlite(
+                    dir.path().join("siis.db"),
+                )));
+        let replica = DatabaseUrl::parse("postgres://siis@127.0.0.1:1/siis").unwrap();
+        let every = Duration::from_millis(20);
+        let replicas = Replicas::new(
+            primary,
+            &replica,
+            std::slice::from_ref(&replica),
+            1,
+            every,
+            every,
+        );
+        assert!(std::ptr::eq(replicas.for_lookup(), &replicas.primary));
+        replicas.record(&replicas.replicas[0], Ok(Some(Duration::from_millis(5))));
+        assert!(!std::ptr::eq(replicas.for_lookup(), &replicas.primary));
+        assert!(replicas.states()[0].usable);
+        // No measure since: once its age plus the time since passes the bound, it is out.
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(std::ptr::eq(replicas.for_lookup(), &replicas.primary));
+        assert!(!replicas.states()[0].usable);
     }
 
     #[test]

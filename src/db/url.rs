@@ -28,6 +28,26 @@ pub enum DatabaseUrlError {
     NoPath,
 }
 
+/// Seconds a new PostgreSQL connection may take before it fails, unless the URL names its own
+/// `connect_timeout`: a host that drops packets (rather than refusing them) would otherwise
+/// hold a connection attempt for the system's TCP timeout, about two minutes, and with it a
+/// node's stop, its probe of a database coming back, or its replica monitor.
+pub const CONNECT_TIMEOUT_SECS: u64 = 5;
+
+/// A PostgreSQL URL with `connect_timeout=secs` added when it names none (and unchanged when it
+/// is not a URL libpq would read as one).
+pub fn with_connect_timeout(text: &str, secs: u64) -> String {
+    match ::url::Url::parse(text) {
+        Ok(mut parsed) if !parsed.query_pairs().any(|(k, _)| k == "connect_timeout") => {
+            parsed
+                .query_pairs_mut()
+                .append_pair("connect_timeout", &secs.to_string());
+            parsed.to_string()
+        }
+        _ => text.to_owned(),
+    }
+}
+
 impl DatabaseUrl {
     pub fn parse(input: &str) -> Result<DatabaseUrl, DatabaseUrlError> {
         let text = input.trim();

@@ -33,9 +33,9 @@ pub struct Escucha {
 }
 
 impl Recargas {
-    /// Starts the listener. `cargados` is how many agreements the node loaded at its start:
-    /// its first connection records them for the newest version, with their digest.
-    pub fn escuchar(self: &Arc<Self>, recargar: Recargar, cargados: usize) -> Option<Escucha> {
+    /// Starts the listener. Its first connection reloads the node's files and records the
+    /// result, with their digest, for the newest version.
+    pub fn escuchar(self: &Arc<Self>, recargar: Recargar) -> Option<Escucha> {
         let (stop, stopped) = mpsc::channel();
         let recargas = Arc::clone(self);
         let thread: std::io::Result<JoinHandle<()>> = std::thread::Builder::new()
@@ -45,7 +45,6 @@ impl Recargas {
                     recargas,
                     recargar,
                     aplicada: None,
-                    cargados,
                 };
                 hilo.run(&stopped);
             });
@@ -64,7 +63,6 @@ struct Hilo {
     recargar: Recargar,
     /// The newest version this node has applied; `None` before its first connection.
     aplicada: Option<i64>,
-    cargados: usize,
 }
 
 impl Hilo {
@@ -119,7 +117,10 @@ impl Hilo {
     /// A session that names its node (so the admin answer knows who is connected) and
     /// listens on the channel.
     fn abrir(&self) -> Result<PgConnection, diesel::ConnectionError> {
-        let mut conn = PgConnection::establish(&self.recargas.url)?;
+        let mut conn = PgConnection::establish(&crate::db::with_connect_timeout(
+            &self.recargas.url,
+            crate::db::CONNECT_TIMEOUT_SECS,
+        ))?;
         conn.batch_execute(&format!(
             "SET application_name = '{APLICACION}{}'; LISTEN {CANAL};",
             self.recargas.nodo
@@ -150,42 +151,33 @@ impl Hilo {
             return Ok(());
         };
         let recargas = Arc::clone(&self.recargas);
-        match self.aplicada {
-            // The node's start: the set it loaded is the newest, recorded as such.
-            None => {
-                let digest = recargas.digest_now();
-                anotar(
-                    conn,
-                    version,
-                    &recargas.nodo,
-                    "ok",
-                    &digest,
-                    Some(self.cargados),
-                )?;
-            }
-            Some(aplicada) if version <= aplicada => {}
-            Some(_) if newest.mia > 0 => {}
-            Some(_) => {
-                let (resultado, convenios) = match (self.recargar)() {
-                    Ok(n) => ("ok".to_owned(), Some(n)),
-                    // The reasons, as `siis convenios check` gives them (file, line, problem).
-                    Err(why) => (why.chars().take(2_000).collect(), None),
-                };
-                let digest = recargas.digest_now();
-                tracing::info!(
-                    recarga.version = version,
-                    recarga.ok = convenios.is_some(),
-                    "agreements reloaded as another node asked"
-                );
-                anotar(
-                    conn,
-                    version,
-                    &recargas.nodo,
-                    &resultado,
-                    &digest,
-                    convenios,
-                )?;
-            }
+        let al_dia = match self.aplicada {
+            // The node's start: what it loaded may predate a reload announced while its
+            // listener was not yet connected (the database out of reach at start), so it
+            // reloads its files now, and records what it then holds.
+            None => false,
+            Some(aplicada) => version <= aplicada || newest.mia > 0,
+        };
+        if !al_dia {
+            let (resultado, convenios) = match (self.recargar)() {
+                Ok(n) => ("ok".to_owned(), Some(n)),
+                // The reasons, as `siis convenios check` gives them (file, line, problem).
+                Err(why) => (why.chars().take(2_000).collect(), None),
+            };
+            let digest = recargas.digest_now();
+            tracing::info!(
+                recarga.version = version,
+                recarga.ok = convenios.is_some(),
+                "agreements reloaded for the nodes' newest reload"
+            );
+            anotar(
+                conn,
+                version,
+                &recargas.nodo,
+                &resultado,
+                &digest,
+                convenios,
+            )?;
         }
         self.aplicada = Some(version);
         Ok(())
