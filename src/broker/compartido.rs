@@ -211,7 +211,7 @@ impl Coordinacion {
         .unwrap_or(Err(SinBase))
     }
 
-    /// Gives `id` back (queued: retried until the database takes it or the window passes).
+    /// Gives `id` back (queued: retried until the database takes it, for half the window).
     pub fn olvidar(&self, convenio: &ConvenioId, id: &str) {
         let _ = self.cola.send(Pedido::Olvidar {
             convenio: convenio.to_string(),

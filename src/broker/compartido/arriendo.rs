@@ -89,12 +89,32 @@ struct Estado {
     vence: Instant,
     /// A refusal repeated without asking until then.
     rechazo: Option<(Instant, Negado)>,
+    /// Whether a take for a whole block is on its way to the database. Admissions that need
+    /// units meanwhile ask for their own alone: were each of a node's concurrent requests to
+    /// ask for a block when its lease ran out, the node would hold many blocks at once (up to
+    /// its connections' count), and the others would be refused with the rate unspent.
+    pidiendo: bool,
 }
 
-/// What an admission does next: it is decided, or the database must be asked.
+/// What an admission does next: it is decided, or the database must be asked (for a whole
+/// block, or for its own units while another take asks for the block).
 enum Paso {
     Listo(Result<(), Negado>),
-    Pedir(Toma),
+    Pedir(Toma, bool),
+}
+
+/// Marks the block's take as answered when it is dropped, answered or not (the admission's
+/// future may be dropped while it waits).
+struct Pidiendo<'a> {
+    estado: Option<&'a Mutex<Estado>>,
+}
+
+impl Drop for Pidiendo<'_> {
+    fn drop(&mut self) {
+        if let Some(estado) = self.estado {
+            estado.lock().unwrap_or_else(|p| p.into_inner()).pidiendo = false;
+        }
+    }
 }
 
 impl Arriendo {
@@ -119,6 +139,7 @@ impl Arriendo {
             dia: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default(),
             vence: Instant::now(),
             rechazo: None,
+            pidiendo: false,
         }));
         let cupo = i64::try_from(cupo).unwrap_or(i64::MAX);
         coordinacion.vigilar(Vencible {
@@ -145,7 +166,8 @@ impl Arriendo {
     pub async fn tomar(&self, hoy: NaiveDate, n: u64) -> Result<(), Negado> {
         match self.paso(hoy, n) {
             Paso::Listo(hecho) => hecho,
-            Paso::Pedir(toma) => {
+            Paso::Pedir(toma, bloque) => {
+                let _pidiendo = self.pidiendo(bloque);
                 let respuesta = self.coordinacion.tomar(toma).await;
                 self.recibir(hoy, n, respuesta)
             }
@@ -156,10 +178,17 @@ impl Arriendo {
     pub fn tomar_bloqueando(&self, hoy: NaiveDate, n: u64) -> Result<(), Negado> {
         match self.paso(hoy, n) {
             Paso::Listo(hecho) => hecho,
-            Paso::Pedir(toma) => {
+            Paso::Pedir(toma, bloque) => {
+                let _pidiendo = self.pidiendo(bloque);
                 let respuesta = self.coordinacion.tomar_bloqueando(toma);
                 self.recibir(hoy, n, respuesta)
             }
+        }
+    }
+
+    fn pidiendo(&self, bloque: bool) -> Pidiendo<'_> {
+        Pidiendo {
+            estado: bloque.then_some(&*self.estado),
         }
     }
 
@@ -184,18 +213,27 @@ impl Arriendo {
         // What the lease still holds goes back with the take: this one needs more, or it
         // expired.
         let devolver = std::mem::take(&mut estado.unidades);
-        Paso::Pedir(Toma {
-            convenio: self.convenio.clone(),
-            presupuesto: self.presupuesto.clone(),
-            devolver,
-            dia_devuelto: estado.dia,
-            min: n,
-            max: n.max(self.bloque),
-            t_us: self.t_us,
-            tau_us: self.tau_us,
-            cupo: self.cupo,
-            dia: hoy,
-        })
+        let bloque = !estado.pidiendo;
+        estado.pidiendo = true;
+        let max = match bloque {
+            true => n.max(self.bloque),
+            false => n,
+        };
+        Paso::Pedir(
+            Toma {
+                convenio: self.convenio.clone(),
+                presupuesto: self.presupuesto.clone(),
+                devolver,
+                dia_devuelto: estado.dia,
+                min: n,
+                max,
+                t_us: self.t_us,
+                tau_us: self.tau_us,
+                cupo: self.cupo,
+                dia: hoy,
+            },
+            bloque,
+        )
     }
 
     fn recibir(

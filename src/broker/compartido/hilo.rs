@@ -38,15 +38,7 @@ impl Conexion {
     /// `application_name` names it `siis-coordinacion-NODO` in `pg_stat_activity`.
     pub(super) fn new(url: &str, nodo: &str, ajustes: &Ajustes) -> Conexion {
         let segundos = ajustes.espera_maxima.as_secs_f64().ceil().max(1.0) as u64;
-        let url = match ::url::Url::parse(url) {
-            Ok(mut parsed) if !parsed.query_pairs().any(|(k, _)| k == "connect_timeout") => {
-                parsed
-                    .query_pairs_mut()
-                    .append_pair("connect_timeout", &segundos.to_string());
-                parsed.to_string()
-            }
-            _ => url.to_owned(),
-        };
+        let url = crate::db::with_connect_timeout(url, segundos);
         // Asynchronous commit is safe here: a claim or a lease is only acted on by a request
         // whose audit record commits synchronously afterwards, and that commit flushes the
         // write-ahead log up to and including the claim.
@@ -371,11 +363,14 @@ impl Hilo {
     }
 
     /// Writes what was given back, oldest first, until one fails (kept for the next round).
-    /// An id older than the window is dropped: its claim has expired anyway.
+    /// An id is given back only within half a window of its 503, so always before its claim
+    /// expires: after that, the same id may be claimed again, legitimately, and a late
+    /// `DELETE` would erase that new claim and let the id be used a third time. An id not given
+    /// back in time stays used until its claim expires, as after a node's crash.
     fn devolver(&mut self) {
-        let ventana = self.ajustes.ventana;
+        let plazo = self.ajustes.ventana / 2;
         self.devoluciones
-            .retain(|(desde, d)| !matches!(d, Devolucion::Id { .. }) || desde.elapsed() < ventana);
+            .retain(|(desde, d)| !matches!(d, Devolucion::Id { .. }) || desde.elapsed() < plazo);
         while let Some((desde, devolucion)) = self.devoluciones.pop_front() {
             let nodo = Arc::clone(&self.nodo);
             let hecho = match &devolucion {
