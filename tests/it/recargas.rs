@@ -111,7 +111,9 @@ async fn a_reload_on_one_node_reaches_the_other_and_a_different_set_is_named() {
     assert_eq!(cluster["digest_distinto"], serde_json::json!([]), "{body}");
     assert_eq!(cluster["sin_respuesta"], serde_json::json!([]), "{body}");
     assert!(
-        asked.elapsed() < Duration::from_secs(2),
+        // The answer waits up to 5 s for every connected node, and B answers in tenths of a
+        // second: this says it did not have to wait for the limit.
+        asked.elapsed() < Duration::from_secs(4),
         "{:?}",
         asked.elapsed()
     );
