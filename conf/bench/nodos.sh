@@ -11,7 +11,7 @@
 # POSTGRES_URL names a registry seeded with `siis seed --sample SAMPLE.csv`. Set PG_PID to the
 # server's postmaster pid (`head -1 $PGDATA/postmaster.pid`) to have its CPU per request too,
 # SIIS to another binary (default target/release/siis). Needs haproxy. docs/benchmarks.md,
-# "Several nodes", has the latest figures.
+# "Several nodes: one against three behind HAProxy", has the latest figures.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
