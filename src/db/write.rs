@@ -63,5 +63,5 @@ pub const FOLIO_LOCK: i64 = 0x5115_0004;
 
 /// Key of the PostgreSQL advisory lock that serialises the audit groups of several nodes over
 /// one database (`cluster.nodo`): each group's transaction takes it, reads the chain's head and
-/// appends after it (`audit/writer/compartida.rs`), so ids stay contiguous and in commit order.
+/// appends after it (`audit/writer/shared.rs`), so ids stay contiguous and in commit order.
 pub const AUDIT_CHAIN_LOCK: i64 = 0x5115_0010;
