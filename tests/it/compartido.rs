@@ -569,3 +569,31 @@ async fn an_id_may_be_used_again_after_the_window_and_expired_ids_are_deleted() 
     assert_eq!(count(), 0, "expired ids are deleted");
     node.stop().await;
 }
+
+/// When a node's lease runs out under many concurrent requests, one of them asks the database
+/// for a block and the others for their own unit each: were each to ask for a block, the node
+/// would take the agreement's whole burst at once, refuse its own requests beyond it, and
+/// leave the other nodes nothing although the rate was hardly used.
+#[actix_web::test]
+async fn concurrent_requests_ask_for_one_lease_block_between_them() {
+    let dir = tempfile::TempDir::new().unwrap();
+    // A block is 30 units (a tenth of a second), the burst 300.
+    let Some((node, b)) = dos_nodos(300, 300, 1_000_000, &dir).await else {
+        return;
+    };
+    let a = broker_a(&node);
+    let mut pings = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let (a, call) = (a.clone(), ping(&node, None, 1));
+        pings.spawn_local(async move { codigo(&a, call).await });
+    }
+    let codes = pings.join_all().await;
+    let refused: Vec<&String> = codes.iter().filter(|c| *c != "OK").collect();
+    assert!(
+        refused.is_empty(),
+        "64 requests, well under a burst of 300: {refused:?}"
+    );
+    // And the other node still finds the rate there.
+    assert_eq!(codigo(&b, ping(&node, None, 1)).await, "OK");
+    node.stop().await;
+}
