@@ -67,18 +67,9 @@ pub(super) fn start(
     head: i64,
     commits: Arc<AtomicU64>,
 ) -> std::io::Result<(mpsc::Sender<Committed>, JoinHandle<()>)> {
-    let (sender, inbox) = mpsc::channel();
-    let indexer = Indexer {
-        manager,
-        commits,
-        conn: None,
-        upto: None,
-        resting_until: None,
-    };
-    let thread = std::thread::Builder::new()
-        .name("siis-audit-index".into())
-        .spawn(move || indexer.run(head, inbox))?;
-    Ok((sender, thread))
+    spawn(manager, commits, move |indexer, inbox| {
+        indexer.run(head, inbox)
+    })
 }
 
 /// Starts the index thread of a node among several: it works while `lider` says this node
@@ -88,6 +79,17 @@ pub(super) fn start_shared(
     manager: ConnectionManager,
     lider: Lider,
     commits: Arc<AtomicU64>,
+) -> std::io::Result<(mpsc::Sender<Committed>, JoinHandle<()>)> {
+    spawn(manager, commits, move |indexer, inbox| {
+        indexer.run_shared(&lider, inbox)
+    })
+}
+
+/// The thread of an indexer that `run` drives with what the writer sends.
+fn spawn(
+    manager: ConnectionManager,
+    commits: Arc<AtomicU64>,
+    run: impl FnOnce(Indexer, mpsc::Receiver<Committed>) + Send + 'static,
 ) -> std::io::Result<(mpsc::Sender<Committed>, JoinHandle<()>)> {
     let (sender, inbox) = mpsc::channel();
     let indexer = Indexer {
@@ -99,7 +101,7 @@ pub(super) fn start_shared(
     };
     let thread = std::thread::Builder::new()
         .name("siis-audit-index".into())
-        .spawn(move || indexer.run_shared(&lider, inbox))?;
+        .spawn(move || run(indexer, inbox))?;
     Ok((sender, thread))
 }
 

@@ -346,6 +346,27 @@ async fn three_nodes_behind_haproxy_share_limits_replay_and_audit() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // Each node recovers on its own (its probe sees the primary back): the balancer's first 200
+    // came from one of them; the other may take a moment more.
+    for n in [&nodos[0], &nodos[2]] {
+        let direct = on(n);
+        let back = Instant::now();
+        while direct
+            .get(url(&format!("/api/v1/personas/{run}/ficha")))
+            .send()
+            .await
+            .map_or(true, |r| r.status() != 200)
+        {
+            assert!(
+                back.elapsed() < Duration::from_secs(30),
+                "{} did not recover\n{}",
+                n.nombre,
+                logs(&nodos)
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     // 5. n3 drains on SIGTERM under load: its clients see no error, HAProxy stops sending it
     //    new connections, and it exits cleanly.
     let stop = Arc::new(AtomicBool::new(false));
