@@ -361,6 +361,15 @@ impl Node {
         Ok(reloaded)
     }
 
+    /// Marks the node draining now (with `listen.drain_secs` > 0): the balancer's check
+    /// answers 404 from here on. [`Node::drain`] does it too; `serve` calls this first, so that
+    /// whoever is told the node is stopping (systemd's `STOPPING=1`) already finds it draining.
+    pub fn begin_draining(&self) {
+        if self.broker.config.listen.drain_secs > 0 {
+            self.drain.begin();
+        }
+    }
+
     /// Drains for `listen.drain_secs` (src/drain.rs): the node serves on, its balancer check
     /// answering 404 and each answer closing its connection. Returns at once for 0.
     pub async fn drain(&self) {
@@ -368,7 +377,7 @@ impl Node {
         if secs == 0 {
             return;
         }
-        self.drain.begin();
+        self.begin_draining();
         tracing::info!(drain_secs = secs, "draining before stopping");
         tokio::time::sleep(Duration::from_secs(secs)).await;
     }

@@ -45,6 +45,7 @@ pub fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         // agreements loaded: `systemctl start` returns, and units ordered after this one start.
         let watchdog = systemd.as_ref().and_then(|s| s.ready(&node));
         wait_for_shutdown(&node, &mut signals).await;
+        node.begin_draining();
         if let Some(systemd) = &systemd {
             systemd.stopping(config.listen.drain_secs);
         }
