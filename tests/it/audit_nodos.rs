@@ -45,16 +45,12 @@ async fn a_named_nodes_records_are_verified_per_node_and_per_checkpoint_file() {
         "every record names its node"
     );
     // Alone on its database, it leads, and says so.
-    let metrics = node
-        .client(None)
-        .get(node.admin_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(metrics.lines().any(|l| l == "siis_lider 1"), "{metrics}");
+    let metrics = crate::metricas::scrape(&node).await;
+    assert_eq!(
+        crate::metricas::sample(&metrics, "siis_lider", &[]),
+        1.0,
+        "{metrics}"
+    );
     let (head, _) = signed::head(&mut node.db()).unwrap().unwrap();
     let file = node.config.checkpoints();
     let signed_head = || {

@@ -129,13 +129,10 @@ async fn a_database_out_of_reach_is_answered_503_at_once_and_the_node_recovers()
             .status(),
         200
     );
-    let metrics = status(&admin, node.admin_url("/metrics"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.lines().any(|l| l == "siis_database_down 1"),
+    let metrics = crate::metricas::scrape(&node).await;
+    assert_eq!(
+        crate::metricas::sample(&metrics, "siis_database_down", &[]),
+        1.0,
         "{metrics}"
     );
 
@@ -162,13 +159,10 @@ async fn a_database_out_of_reach_is_answered_503_at_once_and_the_node_recovers()
         status(&admin, node.admin_url("/readyz")).await.status(),
         200
     );
-    let metrics = status(&admin, node.admin_url("/metrics"))
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.lines().any(|l| l == "siis_database_down 0"),
+    let metrics = crate::metricas::scrape(&node).await;
+    assert_eq!(
+        crate::metricas::sample(&metrics, "siis_database_down", &[]),
+        0.0,
         "{metrics}"
     );
     node.stop().await;

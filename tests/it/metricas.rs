@@ -14,7 +14,7 @@ use crate::support::{Backend, Setup, TestNode};
 
 /// The value of the one sample of `family` whose labels include every pair of `labels`,
 /// summed over the samples that match (0 when none does).
-fn sample(text: &str, family: &str, labels: &[(&str, &str)]) -> f64 {
+pub fn sample(text: &str, family: &str, labels: &[(&str, &str)]) -> f64 {
     text.lines()
         .filter(|l| l.starts_with(&format!("{family}{{")) || l.starts_with(&format!("{family} ")))
         .filter(|l| {
@@ -26,7 +26,8 @@ fn sample(text: &str, family: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-async fn scrape(node: &TestNode) -> String {
+/// `GET /metrics` of `node`, in Prometheus' text format.
+pub async fn scrape(node: &TestNode) -> String {
     let r = node
         .client(None)
         .get(node.admin_url("/metrics"))

@@ -27,15 +27,7 @@ async fn puntaje(node: &TestNode, run: Run) -> i64 {
 
 /// Whether `/metrics` says the replica serves lookups, and how far behind it was.
 async fn replica_state(node: &TestNode) -> (bool, Option<f64>) {
-    let text = node
-        .client(None)
-        .get(node.admin_url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = crate::metricas::scrape(node).await;
     let value = |family: &str| {
         text.lines()
             .find(|l| l.starts_with(&format!("{family}{{replica=\"127.0.0.1:")))
