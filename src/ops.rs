@@ -6,6 +6,7 @@
 pub mod accesos;
 pub mod certificado;
 pub mod certificados;
+pub mod decretos;
 pub mod elegibilidad;
 pub mod encuestaje;
 pub mod estadisticas;

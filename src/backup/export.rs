@@ -259,10 +259,20 @@ tablas! {
     beneficios: Registro {
         id: i64, run: i32, programa: String, estado: String, monto: i32,
         fecha_inicio: NaiveDate, fecha_termino: Option<NaiveDate>, fuente: String,
+        decreto_folio: Option<String>,
     }
     certificados: Registro {
         folio: String, tipo: String, run: i32, convenio: String, emitido_us: i64,
         payload: String,
+    }
+    decretos: Registro {
+        folio: String, cut: String, programa: String, periodo: String, anio: i32, numero: i32,
+        otorgadas: i32, lineas_sha256: String, payload: String, convenio: String,
+        usuario: Option<String>, emitido_us: i64,
+    }
+    decreto_lineas: Registro {
+        folio: String, orden: i32, postulacion_id: String, run: i32, nombre: String,
+        puntaje: Option<i32>, causantes: i32, monto: i64,
     }
     encuestajes: Registro {
         id: String, run: i32, cut: String, convenio: String, estado: String,

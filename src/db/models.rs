@@ -72,6 +72,8 @@ pub struct Beneficio {
     pub fecha_inicio: NaiveDate,
     pub fecha_termino: Option<NaiveDate>,
     pub fuente: String,
+    /// The decree that granted it (`None`: a provider's feed or the seed).
+    pub decreto_folio: Option<String>,
 }
 
 /// The condition `fichas.estado = 'vigente'` with the value written into the SQL, not bound.

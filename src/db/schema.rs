@@ -66,6 +66,7 @@ diesel::table! {
         fecha_inicio -> Date,
         fecha_termino -> Nullable<Date>,
         fuente -> Text,
+        decreto_folio -> Nullable<Text>,
     }
 }
 
@@ -146,6 +147,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    decretos (folio) {
+        folio -> Text,
+        cut -> Text,
+        programa -> Text,
+        periodo -> Text,
+        anio -> Integer,
+        numero -> Integer,
+        otorgadas -> Integer,
+        lineas_sha256 -> Text,
+        payload -> Text,
+        convenio -> Text,
+        usuario -> Nullable<Text>,
+        emitido_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    decreto_lineas (folio, orden) {
+        folio -> Text,
+        orden -> Integer,
+        postulacion_id -> Text,
+        run -> Integer,
+        nombre -> Text,
+        puntaje -> Nullable<Integer>,
+        causantes -> Integer,
+        monto -> BigInt,
+    }
+}
+
+diesel::table! {
     encuestajes (id) {
         id -> Text,
         run -> Integer,
@@ -206,6 +237,7 @@ diesel::joinable!(fichas -> hogares (hogar_id));
 diesel::joinable!(beneficios -> personas (run));
 diesel::joinable!(auditoria_sujetos -> auditoria (auditoria_id));
 diesel::joinable!(encuestaje_eventos -> encuestajes (encuestaje_id));
+diesel::joinable!(decreto_lineas -> decretos (folio));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regiones,
@@ -221,6 +253,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     auditoria_archivos,
     auditoria_sujetos_archivados,
     certificados,
+    decretos,
+    decreto_lineas,
     encuestajes,
     encuestaje_eventos,
     estadisticas_celdas,

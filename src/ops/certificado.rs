@@ -278,10 +278,10 @@ impl Project for Verificacion {
     }
 }
 
-/// A folio and the code printed beside it.
+/// A folio (a certificate's or a decree's) and the code printed beside it.
 #[derive(Debug, Clone)]
 pub struct Verificar {
-    pub folio: Folio,
+    pub folio: crate::ops::certificados::verificar::Documento,
     pub codigo: String,
 }
 

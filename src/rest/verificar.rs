@@ -11,8 +11,7 @@ use crate::broker::{Call, Transport};
 use crate::error::ApiError;
 use crate::ops::Core;
 use crate::ops::certificado::{self, Verificar};
-use crate::ops::certificados::Folio;
-use crate::ops::certificados::verificar::Verificacion;
+use crate::ops::certificados::verificar::{Documento, Verificacion};
 use crate::projection::Project;
 
 #[derive(serde::Deserialize)]
@@ -62,7 +61,7 @@ pub async fn verificar(
     let request = decode(&req, &path, &mut call);
     // Without a code, a person gets the form to type it in: static, it discloses nothing.
     if request.is_none() && call.input_error.is_none() {
-        let folio = Folio::parse(&path)
+        let folio = Documento::parse(&path)
             .map(|f| f.as_str().to_owned())
             .unwrap_or_default();
         return HttpResponse::Ok()
@@ -87,8 +86,10 @@ fn decode(req: &HttpRequest, path: &str, call: &mut Call) -> Option<Verificar> {
     let Ok(query) = web::Query::<Query>::from_query(req.query_string()) else {
         return refuse("the query string holds only codigo=XXXXX-XXXXX");
     };
-    let Some(folio) = Folio::parse(path) else {
-        return refuse("a folio looks like CFP-XXXX-XXXX-XXXX or CON-XXXX-XXXX-XXXX");
+    let Some(folio) = Documento::parse(path) else {
+        return refuse(
+            "a folio looks like CFP-XXXX-XXXX-XXXX, CON-XXXX-XXXX-XXXX or DEC-XXXX-XXXX-XXXX",
+        );
     };
     match query.codigo.as_deref().map(str::trim) {
         Some(c) if crate::ops::certificados::firma::normalize_code(c).is_some() => {

@@ -63,15 +63,65 @@ pub fn error_page(error: &ApiError) -> String {
     )
 }
 
+fn tabla(rows: &[(&str, String)]) -> String {
+    rows.iter()
+        .map(|(k, v)| {
+            format!(
+                "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect()
+}
+
+/// A valid decree: its heading and how many it grants, never whom.
+fn decreto_page(
+    v: &Verificacion,
+    d: &crate::ops::certificados::verificar::DecretoPublico,
+) -> String {
+    let rows = [
+        ("Folio", v.folio.clone()),
+        ("Decreto", format!("N° {} / {}", d.numero, &d.periodo[..4])),
+        (
+            "Programa",
+            crate::ops::decretos::pdf::nombre_programa(&d.programa).to_owned(),
+        ),
+        ("Comuna", format!("{} ({})", d.comuna_nombre, d.comuna)),
+        ("Período", d.periodo.clone()),
+        (
+            "Personas a las que concede el beneficio",
+            d.otorgadas.to_string(),
+        ),
+        (
+            "Emitido",
+            d.emitido.format("%d-%m-%Y %H:%M UTC").to_string(),
+        ),
+        ("Emisor", d.emisor.clone()),
+    ];
+    page(
+        "Decreto válido",
+        &format!(
+            "<p>El decreto fue emitido por este nodo, su firma es válida y sus líneas son las \
+             que firmó. Compare estos datos con los impresos; la verificación pública no \
+             muestra las personas que nombra.</p><table>{}</table>",
+            tabla(&rows)
+        ),
+    )
+}
+
 pub fn result_page(v: &Verificacion) -> String {
+    if let Some(d) = &v.decreto {
+        return decreto_page(v, d);
+    }
     let Some(c) = &v.certificado else {
         let why = match v.motivo {
-            "FOLIO_DESCONOCIDO" => "Este nodo no ha emitido ningún certificado con ese folio.",
+            "FOLIO_DESCONOCIDO" => "Este nodo no ha emitido ningún documento con ese folio.",
             "CODIGO_INCORRECTO" => "El código de verificación no corresponde a ese folio.",
-            _ => "El registro del certificado no supera la comprobación de su firma.",
+            _ => "El registro del documento no supera la comprobación de su firma.",
         };
         return page(
-            "Certificado NO válido",
+            "Documento NO válido",
             &format!(
                 "<p>Folio <strong>{}</strong>: {} (<code>{}</code>)</p>{}",
                 esc(&v.folio),
@@ -103,16 +153,7 @@ pub fn result_page(v: &Verificacion) -> String {
         rows.push(("Quintil", q.to_string()));
         rows.push(("Integrantes del hogar", n.to_string()));
     }
-    let table: String = rows
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<tr><th align=\"left\">{}</th><td>{}</td></tr>",
-                esc(k),
-                esc(v)
-            )
-        })
-        .collect();
+    let table = tabla(&rows);
     page(
         "Certificado válido",
         &format!(

@@ -399,6 +399,7 @@ impl Generator {
                 fecha_inicio: inicio,
                 fecha_termino: fin,
                 fuente: fuente.into(),
+                decreto_folio: None,
             });
             self.next_beneficio += 1;
         }

@@ -58,33 +58,12 @@ pub struct Folio(String);
 impl Folio {
     /// A fresh random folio for `tipo`.
     pub fn generate(tipo: Tipo) -> Result<Folio, openssl::error::ErrorStack> {
-        let mut bytes = [0u8; 8];
-        openssl::rand::rand_bytes(&mut bytes)?;
-        let c = super::firma::crockford(&bytes, 12);
-        Ok(Folio(format!(
-            "{}-{}-{}-{}",
-            tipo.prefix(),
-            &c[..4],
-            &c[4..8],
-            &c[8..]
-        )))
+        super::firma::random_folio(tipo.prefix()).map(Folio)
     }
 
     /// A folio as typed (case-insensitive); `None` if it cannot be one.
     pub fn parse(text: &str) -> Option<Folio> {
-        let upper = text.trim().to_ascii_uppercase();
-        let (prefix, rest) = upper.split_once('-')?;
-        if prefix != "CFP" && prefix != "CON" {
-            return None;
-        }
-        let groups: Vec<&str> = rest.split('-').collect();
-        let ok = groups.len() == 3
-            && groups.iter().all(|g| {
-                g.len() == 4
-                    && g.bytes()
-                        .all(|b| b"0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(&b))
-            });
-        ok.then_some(Folio(upper))
+        super::firma::parse_folio(text, &["CFP", "CON"]).map(Folio)
     }
 
     pub fn as_str(&self) -> &str {

@@ -105,12 +105,17 @@ impl DocumentKeys {
     /// Signs a certificate's content into its payload (`None` without a private key or if
     /// OpenSSL fails, which callers answer as unavailable).
     pub fn sign_payload(&self, contenido: &Contenido) -> Option<Payload> {
-        let content = contenido.canonical();
-        let signature = self.sign(content.as_bytes())?;
+        let firmado = self.sign_text(contenido.canonical())?;
         Some(Payload {
             contenido: contenido.clone(),
-            signature,
+            signature: firmado.signature,
         })
+    }
+
+    /// Signs any document's canonical text (a certificate's or a decree's).
+    pub fn sign_text(&self, text: String) -> Option<Firmado> {
+        let signature = self.sign(text.as_bytes())?;
+        Some(Firmado { text, signature })
     }
 }
 
@@ -146,21 +151,25 @@ impl Invalid {
     }
 }
 
-/// Longest payload read (a certificate's is about 300 characters).
+/// Longest payload read (a certificate's is about 300 characters, a decree's about 350).
 pub const MAX_PAYLOAD: usize = 2048;
 
-impl Payload {
-    /// `base64url(content).base64url(signature)`.
+/// A signed document's canonical text and the signature over it: what every QR code of the
+/// node carries, whatever the document (certificate or decree) says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Firmado {
+    pub text: String,
+    pub signature: Vec<u8>,
+}
+
+impl Firmado {
+    /// `base64url(text).base64url(signature)`.
     pub fn encode(&self) -> String {
-        format!(
-            "{}.{}",
-            B64.encode(self.contenido.canonical()),
-            B64.encode(&self.signature)
-        )
+        format!("{}.{}", B64.encode(&self.text), B64.encode(&self.signature))
     }
 
-    /// Decodes and checks the signature with `key`; only a signed, well-formed content passes.
-    pub fn verify(text: &str, key: &PKey<Public>) -> Result<Payload, Invalid> {
+    /// Decodes and checks the signature with `key`; the text is not interpreted.
+    pub fn verify(text: &str, key: &PKey<Public>) -> Result<Firmado, Invalid> {
         let text = text.trim();
         if text.len() > MAX_PAYLOAD {
             return Err(Invalid::Malformed);
@@ -174,11 +183,33 @@ impl Payload {
         if !verify_raw(key, &content, &signature) {
             return Err(Invalid::BadSignature);
         }
-        let content = String::from_utf8(content).map_err(|_| Invalid::Malformed)?;
-        let contenido = Contenido::parse(&content).ok_or(Invalid::Malformed)?;
+        let text = String::from_utf8(content).map_err(|_| Invalid::Malformed)?;
+        Ok(Firmado { text, signature })
+    }
+
+    /// The verification code (see [`Payload::code`]).
+    pub fn code(&self) -> String {
+        code_of(&self.signature)
+    }
+}
+
+impl Payload {
+    /// `base64url(content).base64url(signature)`.
+    pub fn encode(&self) -> String {
+        Firmado {
+            text: self.contenido.canonical(),
+            signature: self.signature.clone(),
+        }
+        .encode()
+    }
+
+    /// Decodes and checks the signature with `key`; only a signed, well-formed content passes.
+    pub fn verify(text: &str, key: &PKey<Public>) -> Result<Payload, Invalid> {
+        let firmado = Firmado::verify(text, key)?;
+        let contenido = Contenido::parse(&firmado.text).ok_or(Invalid::Malformed)?;
         Ok(Payload {
             contenido,
-            signature,
+            signature: firmado.signature,
         })
     }
 
@@ -228,11 +259,41 @@ pub fn normalize_code(text: &str) -> Option<String> {
 
 /// Whether a typed code is the payload's (compared in constant time).
 pub fn code_matches(payload: &Payload, typed: &str) -> bool {
+    signature_code_matches(&payload.signature, typed)
+}
+
+/// Whether a typed code is the one derived from `signature` (compared in constant time).
+pub fn signature_code_matches(signature: &[u8], typed: &str) -> bool {
     let Some(typed) = normalize_code(typed) else {
         return false;
     };
-    let expected = payload.code().replace('-', "");
+    let expected = code_of(signature).replace('-', "");
     openssl::memcmp::eq(expected.as_bytes(), typed.as_bytes())
+}
+
+/// A fresh random folio: `prefix`, then 12 Crockford base32 characters from 60 random bits
+/// in groups of four (`DEC-7K3M-9Q2X-HB4T`), so folios cannot be enumerated.
+pub fn random_folio(prefix: &str) -> Result<String, openssl::error::ErrorStack> {
+    let mut bytes = [0u8; 8];
+    openssl::rand::rand_bytes(&mut bytes)?;
+    let c = crockford(&bytes, 12);
+    Ok(format!("{prefix}-{}-{}-{}", &c[..4], &c[4..8], &c[8..]))
+}
+
+/// A folio as typed (case-insensitive) if it has one of `prefixes` and the shape of
+/// [`random_folio`]'s, in upper case.
+pub fn parse_folio(text: &str, prefixes: &[&str]) -> Option<String> {
+    let upper = text.trim().to_ascii_uppercase();
+    let (prefix, rest) = upper.split_once('-')?;
+    if !prefixes.contains(&prefix) {
+        return None;
+    }
+    let groups: Vec<&str> = rest.split('-').collect();
+    let ok = groups.len() == 3
+        && groups
+            .iter()
+            .all(|g| g.len() == 4 && g.bytes().all(|b| CROCKFORD.contains(&b)));
+    ok.then_some(upper)
 }
 
 #[cfg(test)]

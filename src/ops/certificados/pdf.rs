@@ -43,7 +43,7 @@ pub fn qr_image(payload: &str) -> Result<(usize, Vec<u8>), PdfError> {
 
 /// Text in the standard fonts' WinAnsiEncoding (Latin-1 for Spanish letters; anything
 /// else becomes `?`).
-fn win_ansi(text: &str) -> Object {
+pub(crate) fn win_ansi(text: &str) -> Object {
     let bytes = text
         .chars()
         .map(|c| match c as u32 {
@@ -54,13 +54,16 @@ fn win_ansi(text: &str) -> Object {
     Object::String(bytes, StringFormat::Literal)
 }
 
-fn thousands(n: u16) -> String {
-    let s = n.to_string();
-    if s.len() > 3 {
-        format!("{}.{}", &s[..s.len() - 3], &s[s.len() - 3..])
-    } else {
-        s
+pub(crate) fn thousands(n: impl Into<u64>) -> String {
+    let digits = n.into().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
     }
+    out
 }
 
 /// The lines printed as (label, value).
@@ -326,7 +329,8 @@ mod tests {
                 StringFormat::Literal
             )
         );
-        assert_eq!(thousands(8123), "8.123");
-        assert_eq!(thousands(812), "812");
+        assert_eq!(thousands(8123u16), "8.123");
+        assert_eq!(thousands(812u16), "812");
+        assert_eq!(thousands(1_234_567u32), "1.234.567");
     }
 }

@@ -9,10 +9,11 @@ use openssl::pkey::{PKey, Public};
 use serde::Serialize;
 
 use super::contenido::{Contenido, Folio};
-use super::firma::{Invalid, Payload, code_matches};
+use super::firma::{Firmado, Invalid, Payload, code_matches, signature_code_matches};
 use super::{pdf, store};
 use crate::db::DbConnection;
 use crate::domain::Run;
+use crate::ops::decretos::{self, ContenidoDecreto, FolioDecreto};
 use crate::projection::Campos;
 
 /// The answer of a verification, for people (HTML) and machines (JSON).
@@ -30,6 +31,56 @@ pub struct Verificacion {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[campos(anidado)]
     pub certificado: Option<Certificado>,
+    /// A valid decree (`DEC-` folio): what it is, never whom it names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado)]
+    pub decreto: Option<DecretoPublico>,
+}
+
+/// What the public verification of a valid decree shows: the decree's heading and how many
+/// persons it grants. The persons themselves are personal data, shown only to the agencies
+/// whose agreement grants `ConsultarDecreto`.
+#[derive(Debug, Clone, PartialEq, Serialize, Campos)]
+#[serde(rename_all = "camelCase")]
+pub struct DecretoPublico {
+    #[campos(siempre)]
+    pub emitido: DateTime<Utc>,
+    #[campos(siempre)]
+    pub emisor: String,
+    #[campos(siempre)]
+    pub comuna: String,
+    #[campos(siempre)]
+    pub comuna_nombre: String,
+    #[campos(siempre)]
+    pub programa: String,
+    #[campos(siempre)]
+    pub periodo: String,
+    #[campos(siempre)]
+    pub numero: u32,
+    #[campos(siempre)]
+    pub otorgadas: u32,
+}
+
+/// A folio as the public verification takes it: a certificate's or a decree's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Documento {
+    Certificado(Folio),
+    Decreto(FolioDecreto),
+}
+
+impl Documento {
+    pub fn parse(text: &str) -> Option<Documento> {
+        Folio::parse(text)
+            .map(Documento::Certificado)
+            .or_else(|| FolioDecreto::parse(text).map(Documento::Decreto))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Documento::Certificado(f) => f.as_str(),
+            Documento::Decreto(f) => f.as_str(),
+        }
+    }
 }
 
 /// What a valid certificate says, as the verification page shows it: everything printed on
@@ -92,15 +143,20 @@ pub struct Online {
 pub fn online(
     conn: &mut DbConnection,
     key: &PKey<Public>,
-    folio: &Folio,
+    documento: &Documento,
     codigo: &str,
 ) -> diesel::QueryResult<Online> {
+    let folio = match documento {
+        Documento::Certificado(folio) => folio,
+        Documento::Decreto(folio) => return online_decreto(conn, key, folio, codigo),
+    };
     let answer = |motivo, certificado: Option<Certificado>, subject| Online {
         verificacion: Verificacion {
             valido: certificado.is_some(),
             motivo,
             folio: folio.to_string(),
             certificado,
+            decreto: None,
         },
         subject,
     };
@@ -123,6 +179,59 @@ pub fn online(
         "VALIDO",
         Some(Certificado::of(&payload.contenido)),
         Some(run),
+    ))
+}
+
+/// A decree's online verification: the stored payload's signature, its lines against the
+/// hash it signs, and the code. Names nobody: the answer shows no person.
+fn online_decreto(
+    conn: &mut DbConnection,
+    key: &PKey<Public>,
+    folio: &FolioDecreto,
+    codigo: &str,
+) -> diesel::QueryResult<Online> {
+    let answer = |motivo, decreto: Option<DecretoPublico>| Online {
+        verificacion: Verificacion {
+            valido: decreto.is_some(),
+            motivo,
+            folio: folio.to_string(),
+            certificado: None,
+            decreto,
+        },
+        subject: None,
+    };
+    let Some(registro) = decretos::store::registro(conn, folio.as_str())? else {
+        return Ok(answer("FOLIO_DESCONOCIDO", None));
+    };
+    let firmado = Firmado::verify(&registro.payload, key).ok();
+    let contenido = firmado
+        .as_ref()
+        .and_then(|f| ContenidoDecreto::parse(&f.text))
+        .filter(|c| c.folio == *folio);
+    let (Some(firmado), Some(c)) = (firmado, contenido) else {
+        tracing::error!(folio = %folio, "stored decree fails its signature check");
+        return Ok(answer("FIRMA_INVALIDA", None));
+    };
+    let lineas = decretos::store::lineas(conn, folio.as_str())?;
+    if decretos::contenido::lineas_sha256(&lineas) != c.lineas_sha256 {
+        tracing::error!(folio = %folio, "stored decree lines differ from the signed hash");
+        return Ok(answer("FIRMA_INVALIDA", None));
+    }
+    if !signature_code_matches(&firmado.signature, codigo) {
+        return Ok(answer("CODIGO_INCORRECTO", None));
+    }
+    Ok(answer(
+        "VALIDO",
+        Some(DecretoPublico {
+            emitido: c.emitido,
+            emisor: c.emisor.clone(),
+            comuna: c.comuna.to_string(),
+            comuna_nombre: c.comuna.comuna().nombre.clone(),
+            programa: c.programa.clone(),
+            periodo: c.periodo.to_string(),
+            numero: c.numero,
+            otorgadas: c.otorgadas,
+        }),
     ))
 }
 

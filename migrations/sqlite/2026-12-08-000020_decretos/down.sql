@@ -1,0 +1,3 @@
+ALTER TABLE beneficios DROP COLUMN decreto_folio;
+DROP TABLE decreto_lineas;
+DROP TABLE decretos;
