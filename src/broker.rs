@@ -271,6 +271,27 @@ impl Admission {
         Ok(())
     }
 
+    /// For a write that learns whom it names only as it runs (a decree names the
+    /// postulations its waiting list puts within the cupos): charges those `personas`, one
+    /// unit each, to the budget the agreement's batches draw on (`[limits.lotes]`, or the
+    /// agreement's, whose first unit the admission took). More than that budget's burst are
+    /// refused (`LOTE_SUPERA_RAFAGA`); otherwise refused like an admission.
+    pub fn cobrar_personas(&self, personas: u64) -> Result<(), ApiError> {
+        self.lotes.fits(personas)?;
+        let take = if self.lotes_apart {
+            personas
+        } else {
+            personas.saturating_sub(1)
+        };
+        if take > 0 {
+            self.lotes.tomar_bloqueando(self.today, take)?;
+            if !self.lotes_apart {
+                self.charged.fetch_add(take, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
     /// ValidarIdentidad: takes a place for one comparison about `run` (see
     /// [`ValidacionesFallidas`]).
     pub fn reservar_validacion(&self, run: Run) -> Result<Reserva, ApiError> {
