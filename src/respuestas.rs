@@ -323,3 +323,90 @@ pub struct CeldaPublicada {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub puntaje_promedio: Option<f64>,
 }
+
+// EmitirDecreto and ConsultarDecreto
+
+/// A decree: its heading, its signed payload and PDF, and the persons it grants (`lineas`).
+/// The heading is no personal data; the lines and the PDF are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Decreto {
+    /// The persons its lines name, for the audit log (never sent).
+    #[serde(skip)]
+    pub sujetos: Vec<Run>,
+    /// `DEC-XXXX-XXXX-XXXX`, random.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folio: Option<String>,
+    /// The comuna's decree number in its year (`N° 15/2026`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub numero: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anio: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado)]
+    pub comuna: Option<ComunaRef>,
+    /// `SUF`, `PASIS` or `SAP`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programa: Option<String>,
+    /// The month granted, `YYYY-MM`: benefits are in force from its first day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub periodo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emitido: Option<DateTime<Utc>>,
+    /// The agreement it was issued under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub emisor: Option<String>,
+    /// How many postulations it grants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otorgadas: Option<u32>,
+    /// EmitirDecreto only: verified postulations left beyond the cupos (now `en_espera`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub en_espera: Option<u32>,
+    /// SHA-256 of the lines, as the signed content names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lineas_sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codigo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_verificacion: Option<String>,
+    /// The signed content and signature, as the QR code carries them (no persons).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// The PDF, base64 in JSON; it prints every line.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "base64_pdf")]
+    #[schema(value_type = Option<String>, format = Byte)]
+    pub pdf: Option<Vec<u8>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado, envoltorio, elemento = "linea")]
+    pub lineas: Option<Vec<LineaDecreto>>,
+}
+
+/// One person a decree grants.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LineaDecreto {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orden: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nombre: Option<String>,
+    /// The score the waiting list ranked by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub puntaje: Option<u16>,
+    /// SUF: the causantes paid for; 1 otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub causantes: Option<u32>,
+    /// Monthly amount granted, CLP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monto: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postulacion: Option<String>,
+}
+
+/// The decrees of a program and month (headings only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Decretos {
+    pub decretos: Vec<Decreto>,
+}

@@ -11,7 +11,28 @@ use crate::ops::certificados::verificar::{self, Certificado};
 pub fn verificar(input: &str, public_key: &Path) -> anyhow::Result<bool> {
     let key = load_public(public_key)?;
     match verificar::offline(input, &key) {
-        Ok(payload) => {
+        Ok(verificar::Verificado::Decreto(d, codigo)) => {
+            println!("VALIDO: firma correcta ({})", public_key.display());
+            println!("folio: {}", d.folio);
+            println!("codigo: {codigo}");
+            println!("tipo: decreto");
+            println!(
+                "emitido: {}",
+                d.emitido.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+            println!("emisor: {}", d.emisor);
+            println!("comuna: {} {}", d.comuna, d.comuna.comuna().nombre);
+            println!("programa: {}", d.programa);
+            println!("periodo: {}", d.periodo);
+            println!("numero: {}/{}", d.numero, d.periodo.anio);
+            println!("otorgadas: {}", d.otorgadas);
+            println!(
+                "lineas_sha256: {} (the SHA-256 of the printed lines; the online check compares them)",
+                d.lineas_sha256
+            );
+            Ok(true)
+        }
+        Ok(verificar::Verificado::Certificado(payload)) => {
             let c = Certificado::of(&payload.contenido);
             println!("VALIDO: firma correcta ({})", public_key.display());
             println!("folio: {}", payload.contenido.folio);

@@ -259,8 +259,17 @@ impl OfflineError {
     }
 }
 
-/// Offline verification of `input`: a PDF file's path (its QR code is read) or a payload.
-pub fn offline(input: &str, key: &PKey<Public>) -> Result<Payload, OfflineError> {
+/// A document that verified offline.
+pub enum Verificado {
+    Certificado(Payload),
+    /// A decree's signed heading and its code; its lines are checked against
+    /// `lineas_sha256` by whoever holds them (the PDF prints them).
+    Decreto(ContenidoDecreto, String),
+}
+
+/// Offline verification of `input`: a PDF file's path (its QR code is read) or a payload, of
+/// a certificate or a decree.
+pub fn offline(input: &str, key: &PKey<Public>) -> Result<Verificado, OfflineError> {
     let path = Path::new(input);
     let text = if input.to_ascii_lowercase().ends_with(".pdf") || path.is_file() {
         let bytes = std::fs::read(path).map_err(|source| OfflineError::Io {
@@ -271,5 +280,13 @@ pub fn offline(input: &str, key: &PKey<Public>) -> Result<Payload, OfflineError>
     } else {
         input.to_owned()
     };
-    Ok(Payload::verify(&text, key)?)
+    let firmado = Firmado::verify(&text, key)?;
+    if let Some(decreto) = ContenidoDecreto::parse(&firmado.text) {
+        return Ok(Verificado::Decreto(decreto, firmado.code()));
+    }
+    let contenido = Contenido::parse(&firmado.text).ok_or(Invalid::Malformed)?;
+    Ok(Verificado::Certificado(Payload {
+        contenido,
+        signature: firmado.signature,
+    }))
 }
