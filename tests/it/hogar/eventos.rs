@@ -278,3 +278,38 @@ per_backend!(
         node.stop().await;
     }
 );
+
+per_backend!(
+    /// An event recorded from the console names the official as well as the agreement (the
+    /// console's call carries the user: `Admission::usuario`).
+    async fn a_console_user_is_recorded_as_the_author(backend) {
+        use siis::convenios::ConvenioSet;
+        use siis::domain::ConvenioId;
+        use siis::ops::hogar::{Autor, evento::EventoEntrada, registrar};
+        let node = node(backend).await;
+        let set = ConvenioSet::load_dir(&crate::support::repo_path("convenios")).unwrap();
+        let convenio = set.get(&ConvenioId::parse(MUNI).unwrap()).unwrap();
+        let usuario = Run::parse("11.111.111-1").unwrap();
+        let (_, members) = hogar_con(&node, COMUNA, 1, 0);
+        let entrada = EventoEntrada {
+            evento: "cambiar_domicilio".into(),
+            direccion: Some("Huérfanos 1400".into()),
+            motivo: Some("Informado en la ventanilla".into()),
+            ..EventoEntrada::default()
+        };
+        let autor = Autor {
+            convenio,
+            usuario: Some(usuario),
+        };
+        let hogar = registrar(&autor, &mut node.db(), members[0].0, &entrada).unwrap();
+        let e = hogar.eventos.unwrap().pop().unwrap();
+        assert_eq!(
+            (e.convenio.as_deref(), e.usuario.as_deref()),
+            (Some(MUNI), Some("11111111-1"))
+        );
+        // Read back over REST, the history names the official too.
+        let (_, body) = consultar(&node, MUNI, members[0].0).await;
+        assert_eq!(ultimo(&body)["usuario"], "11111111-1");
+        node.stop().await;
+    }
+);
