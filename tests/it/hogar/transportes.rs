@@ -182,6 +182,27 @@ per_backend!(
                 "{run}: {seen:?}"
             );
         }
+        // One unit of the agreement's limits for each person the request names.
+        let charged: Option<i64> = siis::db::schema::auditoria::table
+            .filter(siis::db::schema::auditoria::operacion.eq("ActualizarHogar"))
+            .order(siis::db::schema::auditoria::id.desc())
+            .select(siis::db::schema::auditoria::personas)
+            .first(&mut node.db())
+            .unwrap();
+        assert_eq!(charged, Some(1 + se_van.len() as i64));
+        // A split naming more persons than Valparaíso's burst (40) is refused whole, unread.
+        let (_, valpo) = hogar_con(&node, OTRA, 1, 0);
+        let many: Vec<String> = (0..45)
+            .map(|i| Run::from_numero(5_000_000 + i).unwrap().to_string())
+            .collect();
+        let (status, body) = evento(
+            &node,
+            "muni-05101",
+            valpo[0].0,
+            json!({ "evento": "dividir", "runs": many, "direccion": "X", "motivo": "x" }),
+        )
+        .await;
+        assert_eq!((status, body["code"].as_str()), (413, Some("LOTE_SUPERA_RAFAGA")), "{body}");
         // A refused event names the persons it named too.
         let unknown = crate::registry::unknown();
         let (status, _) = evento(
