@@ -290,3 +290,20 @@ impl fmt::Display for TipoLote {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Household upkeep is for those who work the comuna's households, never a counter clerk,
+    /// a supervisor or a person.
+    #[test]
+    fn household_upkeep_belongs_to_those_who_work_the_comuna() {
+        let with: Vec<Rol> = [Rol::Persona]
+            .into_iter()
+            .chain(Rol::FUNCIONARIOS)
+            .filter(|r| r.permite(Operation::ActualizarHogar))
+            .collect();
+        assert_eq!(with, [Rol::Encuestador, Rol::JefeComunal, Rol::Operador]);
+    }
+}
