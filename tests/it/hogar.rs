@@ -32,7 +32,12 @@ async fn node(backend: Backend) -> TestNode {
 
 /// A household of `cut` with a ficha in force and at least `n` members, all living (the
 /// `skip`-th such, in id order): its id and members (RUN, parentesco), the jefe first.
-fn hogar_con(node: &TestNode, cut: &str, n: usize, skip: usize) -> (i64, Vec<(Run, String)>) {
+pub(crate) fn hogar_con(
+    node: &TestNode,
+    cut: &str,
+    n: usize,
+    skip: usize,
+) -> (i64, Vec<(Run, String)>) {
     let mut conn = node.db();
     let vigentes: BTreeSet<i64> = fichas::table
         .filter(fichas::estado.eq("vigente"))
@@ -86,7 +91,7 @@ async fn read(response: reqwest::Response) -> (u16, Value) {
 }
 
 /// RegistrarEventoHogar over REST, addressed by member `run`.
-async fn evento(node: &TestNode, convenio: &str, run: Run, body: Value) -> (u16, Value) {
+pub(crate) async fn evento(node: &TestNode, convenio: &str, run: Run, body: Value) -> (u16, Value) {
     read(
         node.client(Some(convenio))
             .post(node.agency_url(&format!("/api/v1/personas/{run}/hogar/eventos")))
