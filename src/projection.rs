@@ -362,6 +362,30 @@ mod tests {
                 .fields()
                 .contains(&"accesos.campos")
         );
+        // A list nested in a list: each event's persons.
+        assert_eq!(
+            Operation::ActualizarHogar.fields(),
+            [
+                "run",
+                "comuna.codigo",
+                "comuna.nombre",
+                "direccion",
+                "folio",
+                "enRevision",
+                "integrantes.run",
+                "integrantes.parentesco",
+                "eventos.secuencia",
+                "eventos.evento",
+                "eventos.registrado",
+                "eventos.integrantes.run",
+                "eventos.integrantes.parentesco",
+                "eventos.direccion",
+                "eventos.motivo",
+                "eventos.convenio",
+                "eventos.usuario",
+                "eventos.marcaRevision",
+            ]
+        );
     }
 
     proptest! {
