@@ -95,3 +95,31 @@ per_backend!(
         node.stop().await;
     }
 );
+
+per_backend!(
+    /// A deceased member is a fact of the comuna's own household: they may address it and be
+    /// removed from it (a death is a reason), but no deceased person joins a household.
+    async fn a_deceased_member_addresses_their_household_and_may_be_removed(backend) {
+        let node = node(backend).await;
+        let fallecido = crate::ambito::deceased(&mut node.db(), COMUNA, true);
+        let hogar = hogar_de(&node, fallecido);
+        let (status, body) = consultar(&node, MUNI, fallecido).await;
+        assert_eq!(status, 200, "{body}");
+        let members = integrantes_de(&body);
+        let (status, body) = evento(
+            &node,
+            MUNI,
+            fallecido,
+            json!({ "evento": "quitar_integrante", "run": fallecido.to_string(), "motivo": "Falleció" }),
+        )
+        .await;
+        if members.len() == 1 {
+            assert_eq!(body["code"], "HOGAR_SIN_INTEGRANTES", "{body}");
+        } else {
+            assert_eq!(status, 200, "{body}");
+            assert_ne!(hogar_de(&node, fallecido), hogar);
+            assert_eq!(ultimo(&body)["motivo"], "Falleció");
+        }
+        node.stop().await;
+    }
+);

@@ -150,6 +150,7 @@ per_backend!(
             let r = a.respuesta(V::V12, &HOGAR, "RegistrarEventoHogar");
             assert_eq!(estado_sobre(&r), sobre, "{code}: {}", a.shown());
             assert!(r.child("cuerpo").is_none());
+            validate(HOGAR.xsd, &r, code);
         }
         node.stop().await;
     }
