@@ -46,6 +46,10 @@ certificados-v1.xsd:EmitirCertificado.xml
 certificados-v1.xsd:EmitirCertificadoRespuesta.xml
 recepcionlotes-v1.xsd:RecibirLote.xml
 recepcionlotes-v1.xsd:RecibirLoteRespuesta.xml
+hogar-v1.xsd:ConsultarHogar.xml
+hogar-v1.xsd:ConsultarHogarRespuesta.xml
+hogar-v1.xsd:RegistrarEventoHogar.xml
+hogar-v1.xsd:RegistrarEventoHogarRespuesta.xml
 "
 
 fallas=0

@@ -236,6 +236,8 @@ where
 pub struct Admission {
     pub convenio: Arc<Convenio>,
     pub today: NaiveDate,
+    /// The console user acting under the agreement (their RUN), if any: the author of a write.
+    pub usuario: Option<Run>,
     /// The registry pool, for an operation that may use a second idle connection (batches).
     pub pool: Pool,
     validaciones: Arc<ValidacionesFallidas>,
@@ -704,6 +706,7 @@ impl Broker {
             lotes_apart: policy.limits.lotes_apart(&convenio.id),
             convenio,
             today,
+            usuario: call.usuario.as_ref().map(|u| u.run),
             pool: self.pool.clone(),
             validaciones: self.validaciones.clone(),
             lotes,

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use crate::projection::Campos;
 use crate::respuestas::{
-    Accesos, Elegibilidad, Emision, Encuestaje, Estadisticas, FichaFps, ValidacionIdentidad,
+    Accesos, Elegibilidad, Emision, Encuestaje, Estadisticas, FichaFps, Hogar, ValidacionIdentidad,
 };
 
 /// An operation of the service core, whatever the transport.
@@ -31,6 +31,9 @@ pub enum Operation {
     EstadisticasTerritoriales,
     /// A provider sends a batch (lote) of records to apply: persons, deaths, … (`tipos` granted).
     RecepcionLotes,
+    /// A municipality keeps the households of its comuna: records a change (a member added or
+    /// removed, a new address, a split) and reads a household with its history.
+    ActualizarHogar,
 }
 
 /// Field paths of `RecepcionLotes` answers: the batch's report (`ops::lotes::Informe`, a
@@ -45,7 +48,7 @@ pub const LOTES_FIELDS: &[&str] = &[
 ];
 
 impl Operation {
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 10] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
@@ -55,6 +58,7 @@ impl Operation {
         Operation::TrabajarEncuestaje,
         Operation::EstadisticasTerritoriales,
         Operation::RecepcionLotes,
+        Operation::ActualizarHogar,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +72,7 @@ impl Operation {
             Operation::TrabajarEncuestaje => "TrabajarEncuestaje",
             Operation::EstadisticasTerritoriales => "EstadisticasTerritoriales",
             Operation::RecepcionLotes => "RecepcionLotes",
+            Operation::ActualizarHogar => "ActualizarHogar",
         }
     }
 
@@ -93,6 +98,7 @@ impl Operation {
             Operation::TrabajarEncuestaje => Encuestaje::campos(),
             Operation::EstadisticasTerritoriales => Estadisticas::campos(),
             Operation::RecepcionLotes => LOTES_FIELDS,
+            Operation::ActualizarHogar => Hogar::campos(),
         }
     }
 }
@@ -122,7 +128,7 @@ impl fmt::Display for Operation {
 pub enum Rol {
     /// A counter clerk (ORASMI, a municipality's front desk): lookups, and asking for a survey.
     Atencion,
-    /// A surveyor: works their comuna's survey requests.
+    /// A surveyor: works their comuna's survey requests and keeps its households.
     Encuestador,
     /// A comuna's head of social services: the queue, certificates, statistics, and the
     /// agreement's users.
@@ -185,7 +191,7 @@ impl Rol {
                 ConsultarElegibilidad,
                 SolicitarEncuestaje,
             ],
-            Rol::Encuestador => &[ConsultarFichaFPS, TrabajarEncuestaje],
+            Rol::Encuestador => &[ConsultarFichaFPS, TrabajarEncuestaje, ActualizarHogar],
             Rol::JefeComunal => &[
                 ConsultarFichaFPS,
                 ValidarIdentidad,
@@ -194,6 +200,7 @@ impl Rol {
                 SolicitarEncuestaje,
                 TrabajarEncuestaje,
                 EstadisticasTerritoriales,
+                ActualizarHogar,
             ],
             Rol::Supervisor => &[
                 ConsultarFichaFPS,
@@ -210,6 +217,7 @@ impl Rol {
                 SolicitarEncuestaje,
                 TrabajarEncuestaje,
                 EstadisticasTerritoriales,
+                ActualizarHogar,
             ],
             Rol::Persona => &[ConsultarFichaFPS, ConsultarAccesos, EmitirCertificado],
         }
@@ -280,5 +288,22 @@ impl TipoLote {
 impl fmt::Display for TipoLote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Household upkeep is for those who work the comuna's households, never a counter clerk,
+    /// a supervisor or a person.
+    #[test]
+    fn household_upkeep_belongs_to_those_who_work_the_comuna() {
+        let with: Vec<Rol> = [Rol::Persona]
+            .into_iter()
+            .chain(Rol::FUNCIONARIOS)
+            .filter(|r| r.permite(Operation::ActualizarHogar))
+            .collect();
+        assert_eq!(with, [Rol::Encuestador, Rol::JefeComunal, Rol::Operador]);
     }
 }

@@ -131,6 +131,13 @@ error_codes! {
     PaginacionInvalida = "PAGINACION_INVALIDA", 400, answer("03"), "Paginación inválida";
     EventoInvalido = "EVENTO_INVALIDO", 400, answer("03"), "Evento inválido";
     EstadoDesconocido = "ESTADO_DESCONOCIDO", 400, answer("03"), "Estado desconocido";
+    // Household upkeep (src/ops/hogar/errores.rs).
+    NoEsIntegrante = "NO_ES_INTEGRANTE", 409, answer("03"), "No es integrante del hogar";
+    YaEsIntegrante = "YA_ES_INTEGRANTE", 409, answer("03"), "Ya es integrante del hogar";
+    HogarSinIntegrantes = "HOGAR_SIN_INTEGRANTES", 409, answer("03"), "El hogar quedaría sin integrantes";
+    HogarConJefe = "HOGAR_CON_JEFE", 409, answer("03"), "El hogar ya tiene jefe";
+    PersonaNoIncorporable = "PERSONA_NO_INCORPORABLE", 409, answer("03"), "Persona no incorporable";
+    HogarEnConflicto = "HOGAR_EN_CONFLICTO", 409, answer("03"), "Hogar en conflicto";
     // Provider feeds refused as a whole (src/ops/lotes.rs).
     LoteTipoDesconocido = "LOTE_TIPO_DESCONOCIDO", 404, answer("03"), "Tipo de lote desconocido";
     LoteEncabezadoInvalido = "LOTE_ENCABEZADO_INVALIDO", 400, answer("03"), "Encabezado del lote inválido";

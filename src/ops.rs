@@ -11,6 +11,7 @@ pub mod elegibilidad;
 pub mod encuestaje;
 pub mod estadisticas;
 pub mod ficha;
+pub mod hogar;
 pub mod identidad;
 pub mod lote;
 pub mod lotes;

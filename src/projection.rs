@@ -186,6 +186,7 @@ mod tests {
     use crate::ops::accesos::{Acceso, Accesos};
     use crate::ops::elegibilidad::{DatosUsados, Elegibilidad};
     use crate::ops::ficha::{ComunaRef, FichaFps, IntegranteFicha};
+    use crate::ops::hogar::{EventoHogar, Hogar, IntegranteHogar};
     use crate::ops::identidad::{Coincidencias, ValidacionIdentidad};
 
     fn leaves(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
@@ -361,6 +362,30 @@ mod tests {
                 .fields()
                 .contains(&"accesos.campos")
         );
+        // A list nested in a list: each event's persons.
+        assert_eq!(
+            Operation::ActualizarHogar.fields(),
+            [
+                "run",
+                "comuna.codigo",
+                "comuna.nombre",
+                "direccion",
+                "folio",
+                "enRevision",
+                "integrantes.run",
+                "integrantes.parentesco",
+                "eventos.secuencia",
+                "eventos.evento",
+                "eventos.registrado",
+                "eventos.integrantes.run",
+                "eventos.integrantes.parentesco",
+                "eventos.direccion",
+                "eventos.motivo",
+                "eventos.convenio",
+                "eventos.usuario",
+                "eventos.marcaRevision",
+            ]
+        );
     }
 
     proptest! {
@@ -396,6 +421,38 @@ mod tests {
                 datos: Some(DatosUsados { puntaje, quintil: Some(2), edad, fallecido, tiene_ficha: Some(true), comuna }),
             };
             check(value, &grant)?;
+        }
+
+        #[test]
+        fn hogar_never_discloses_beyond_the_grant(
+            n in 0usize..3, usuario in opt("11111111-1".to_string()), folio in opt(1_000_001i64),
+            grant in subset(Operation::ActualizarHogar),
+        ) {
+            let integrante = IntegranteHogar { run: Some("6-K".into()), parentesco: Some("hijo".into()) };
+            let evento = EventoHogar {
+                secuencia: Some(1),
+                evento: Some("dividir".into()),
+                registrado: chrono::DateTime::from_timestamp(1_780_000_000, 0),
+                integrantes: Some(vec![integrante.clone(); n]),
+                direccion: Some("Pasaje 3".into()),
+                motivo: Some("allegados".into()),
+                convenio: Some("muni-13101".into()),
+                usuario,
+                marca_revision: Some(true),
+            };
+            let value = Hogar {
+                sujetos: vec![crate::domain::Run::parse("6-K").unwrap()],
+                run: Some("6-K".into()),
+                comuna: Some(ComunaRef { codigo: Some("13101".into()), nombre: Some("SANTIAGO".into()) }),
+                direccion: Some("Pasaje 1".into()),
+                folio,
+                en_revision: folio.map(|_| true),
+                integrantes: Some(vec![integrante; n + 1]),
+                eventos: Some(vec![evento; n]),
+            };
+            let subjects = value.subjects();
+            check(value, &grant)?;
+            prop_assert_eq!(subjects, Some(vec![crate::domain::Run::parse("6-K").unwrap()]));
         }
 
         #[test]

@@ -410,3 +410,80 @@ pub struct LineaDecreto {
 pub struct Decretos {
     pub decretos: Vec<Decreto>,
 }
+
+// ActualizarHogar (RegistrarEventoHogar and ConsultarHogar)
+
+/// A household as its municipality keeps it: who lives in it, where, its ficha in force and
+/// the history of its changes (src/ops/hogar.rs).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Hogar {
+    /// Every person the answer names (members, and those the history names), for the audit
+    /// log (never sent).
+    #[serde(skip)]
+    pub sujetos: Vec<Run>,
+    /// The member the household was asked by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado)]
+    pub comuna: Option<ComunaRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direccion: Option<String>,
+    /// The folio of the household's ficha in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folio: Option<i64>,
+    /// Whether that ficha is marked for review (the household changed since its survey).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub en_revision: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado, envoltorio, elemento = "integrante")]
+    pub integrantes: Option<Vec<IntegranteHogar>>,
+    /// Oldest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado, envoltorio, elemento = "evento")]
+    pub eventos: Option<Vec<EventoHogar>>,
+}
+
+/// A member of a household, or a person an event moved.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
+pub struct IntegranteHogar {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parentesco: Option<String>,
+}
+
+/// One change of a household, with its reason and author.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventoHogar {
+    /// The household's version after it (1, 2, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secuencia: Option<u32>,
+    /// `agregar_integrante`, `quitar_integrante`, `cambiar_domicilio` or `dividir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evento: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registrado: Option<DateTime<Utc>>,
+    /// The persons it moved (in or out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado, envoltorio, elemento = "integrante")]
+    pub integrantes: Option<Vec<IntegranteHogar>>,
+    /// The new address (`cambiar_domicilio`) or the new household's (`dividir`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direccion: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motivo: Option<String>,
+    /// The agreement that recorded it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub convenio: Option<String>,
+    /// The console user who recorded it (their RUN), when it came from the console.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usuario: Option<String>,
+    /// Whether it marked the ficha in force for review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marca_revision: Option<bool>,
+}

@@ -7,6 +7,7 @@ mod elegibilidad;
 mod encuestajes;
 mod estadisticas;
 mod fichas;
+mod hogar;
 mod identidad;
 mod lotes;
 mod meta;
@@ -35,6 +36,8 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(elegibilidad::consultar)),
             )
             .service(resource("/personas/{run}/accesos").route(web::get().to(accesos::consultar)))
+            .service(resource("/personas/{run}/hogar").route(web::get().to(hogar::consultar)))
+            .service(resource("/personas/{run}/hogar/eventos").route(web::post().to(hogar::evento)))
             .service(resource("/certificados").route(web::post().to(certificados::emitir)))
             .service(resource("/encuestajes").route(web::post().to(encuestajes::solicitar)))
             .service(resource("/encuestajes/{id}").route(web::get().to(encuestajes::seguir)))

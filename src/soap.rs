@@ -111,6 +111,13 @@ pub const SERVICIOS: &[Servicio] = &[
         operaciones: &["RecibirLote"],
         wsdl: include_str!("../wsdl/RecepcionLotes.wsdl"),
     },
+    Servicio {
+        nombre: "ActualizacionHogar",
+        prefix: "h",
+        namespace: "http://www.siis.gob.cl/esquemas/hogar/v1",
+        operaciones: &["ConsultarHogar", "RegistrarEventoHogar"],
+        wsdl: include_str!("../wsdl/ActualizacionHogar.wsdl"),
+    },
 ];
 
 pub fn servicio(nombre: &str) -> Option<&'static Servicio> {

@@ -250,11 +250,11 @@ tablas! {
         fecha_nacimiento: NaiveDate, sexo: String, nacionalidad: String,
         fecha_defuncion: Option<NaiveDate>,
     }
-    hogares: Registro { id: i64, cut: String, direccion: String }
+    hogares: Registro { id: i64, cut: String, direccion: String, version: i32 }
     integrantes: Registro { run: i32, hogar_id: i64, parentesco: String }
     fichas: Registro {
         folio: i64, hogar_id: i64, puntaje: i32, fecha_aplicacion: NaiveDate, cut: String,
-        estado: String,
+        estado: String, revision: Option<String>,
     }
     beneficios: Registro {
         id: i64, run: i32, programa: String, estado: String, monto: i32,
@@ -284,6 +284,11 @@ tablas! {
     encuestaje_eventos: Registro {
         encuestaje_id: String, secuencia: i32, evento: String, estado: String,
         fecha: Option<NaiveDate>, motivo: Option<String>, convenio: String, ts_us: i64,
+    }
+    hogar_eventos: Registro {
+        id: String, hogar_id: i64, secuencia: i32, evento: String, run: Option<i32>,
+        hogar_destino: Option<i64>, datos: String, motivo: String, convenio: String,
+        usuario: Option<String>, marca_revision: i32, ts_us: i64,
     }
     estadisticas_celdas: Registro {
         cut: String, quintil: i32, personas: i64, hogares: i64, fichas: i64,

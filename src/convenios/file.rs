@@ -195,6 +195,18 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
             "TrabajarEncuestaje is for a municipality: the agreement needs the ambito (comuna) whose survey requests it works",
         );
     }
+    if raw.ambito.is_none()
+        && let Some((name, _)) = raw
+            .operations
+            .iter()
+            .flatten()
+            .find(|(name, _)| name.get_ref() == Operation::ActualizarHogar.name())
+    {
+        c.issue(
+            name,
+            "ActualizarHogar is for a municipality: the agreement needs the ambito (comuna) whose households it keeps",
+        );
+    }
 
     let convenio = c.issues.is_empty().then_some(()).and_then(|()| {
         Some(Convenio {

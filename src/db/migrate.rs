@@ -25,6 +25,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-07-000014_audit_nodo",
     "2026-12-07-000015_compartido",
     "2026-12-07-000016_recargas",
+    "2026-12-08-000018_hogar_eventos",
     "2026-12-08-000020_decretos",
 ];
 
@@ -257,6 +258,94 @@ mod tests {
             conn.batch_execute("DELETE FROM auditoria WHERE id = 1")
                 .is_err()
         );
+    }
+
+    /// The shape of a registry: every table, column, type, default and index, as text.
+    fn shape(conn: &mut DbConnection) -> Vec<String> {
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+
+        #[derive(QueryableByName)]
+        struct Line {
+            #[diesel(sql_type = Text)]
+            line: String,
+        }
+        let sql = match conn {
+            DbConnection::Sqlite(_) => {
+                "SELECT type || ' ' || name || ' ' || coalesce(sql, '') AS line \
+                 FROM main.sqlite_master ORDER BY type, name"
+            }
+            DbConnection::Pg(_) => {
+                "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || \
+                 is_nullable || ' ' || coalesce(column_default, '') AS line \
+                 FROM information_schema.columns WHERE table_schema = 'public' \
+                 UNION ALL SELECT indexdef AS line FROM pg_indexes WHERE schemaname = 'public' \
+                 UNION ALL SELECT conrelid::regclass::text || ' ' || pg_get_constraintdef(oid) \
+                 AS line FROM pg_constraint WHERE connamespace = 'public'::regnamespace \
+                 ORDER BY line"
+            }
+        };
+        diesel::sql_query(sql)
+            .load::<Line>(conn)
+            .unwrap()
+            .into_iter()
+            .map(|l| l.line)
+            .collect()
+    }
+
+    /// Migrates a fresh registry up to just before 000018, then all the way, then back down
+    /// past 000018: the shape is what it was (each `down.sql` restores exactly what its
+    /// `up.sql` changed).
+    fn hogar_eventos_reverts_exactly(url: crate::db::DatabaseUrl) {
+        use crate::db::ConnectionManager;
+        let mut conn = ConnectionManager::new(url).open().unwrap();
+        let before = MIGRATION_NAMES
+            .iter()
+            .position(|n| *n == "2026-12-08-000018_hogar_eventos")
+            .unwrap();
+        for _ in 0..before {
+            match &mut conn {
+                DbConnection::Sqlite(c) => c.run_next_migration(SQLITE).map(|_| ()),
+                DbConnection::Pg(c) => c.run_next_migration(POSTGRES).map(|_| ()),
+            }
+            .unwrap();
+        }
+        let antes = shape(&mut conn);
+        run_migrations(&mut conn).unwrap();
+        let con = shape(&mut conn);
+        assert!(con.iter().any(|l| l.contains("hogar_eventos")), "{con:?}");
+        for _ in before..MIGRATION_NAMES.len() {
+            revert_last_migration(&mut conn).unwrap();
+        }
+        assert_eq!(shape(&mut conn), antes);
+    }
+
+    #[test]
+    fn sqlite_hogar_eventos_reverts_exactly() {
+        let dir = tempfile::TempDir::new().unwrap();
+        hogar_eventos_reverts_exactly(crate::db::DatabaseUrl::Sqlite(dir.path().join("siis.db")));
+    }
+
+    #[test]
+    fn postgres_hogar_eventos_reverts_exactly() {
+        use diesel::prelude::*;
+        let Ok(admin) = std::env::var("SIIS_TEST_POSTGRES_URL") else {
+            return;
+        };
+        let name = format!("siis_migrate_{}", std::process::id());
+        let mut server = diesel::pg::PgConnection::establish(&admin).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut server)
+            .unwrap();
+        let mut url = url::Url::parse(&admin).unwrap();
+        url.set_path(&name);
+        let outcome = std::panic::catch_unwind(|| {
+            hogar_eventos_reverts_exactly(crate::db::DatabaseUrl::parse(url.as_str()).unwrap())
+        });
+        diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut server)
+            .unwrap();
+        outcome.unwrap();
     }
 
     /// 000010 rebuilds the survey tables on SQLite (a foreign key cannot be dropped there):

@@ -34,6 +34,8 @@ diesel::table! {
         id -> BigInt,
         cut -> Text,
         direccion -> Text,
+        /// Raised by each upkeep event (`hogar_eventos`): guards concurrent events.
+        version -> Integer,
     }
 }
 
@@ -53,6 +55,8 @@ diesel::table! {
         fecha_aplicacion -> Date,
         cut -> Text,
         estado -> Text,
+        /// The `hogar_eventos` id that marked it for review, if any.
+        revision -> Nullable<Text>,
     }
 }
 
@@ -222,6 +226,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One change of a household (src/ops/hogar.rs), with its reason and author.
+    hogar_eventos (id) {
+        id -> Text,
+        hogar_id -> BigInt,
+        secuencia -> Integer,
+        evento -> Text,
+        run -> Nullable<Integer>,
+        hogar_destino -> Nullable<BigInt>,
+        datos -> Text,
+        motivo -> Text,
+        convenio -> Text,
+        usuario -> Nullable<Text>,
+        marca_revision -> Integer,
+        ts_us -> BigInt,
+    }
+}
+
+diesel::table! {
     estadisticas_calculo (id) {
         id -> Integer,
         calculado_en_us -> BigInt,
@@ -257,6 +279,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     decreto_lineas,
     encuestajes,
     encuestaje_eventos,
+    hogar_eventos,
     estadisticas_celdas,
     estadisticas_calculo,
 );

@@ -102,15 +102,27 @@ fn lookup_join() -> _ {
         .left_join(fichas::table.on(fichas::hogar_id.eq(hogares::id).and(FichaEnVigor)))
 }
 
-/// The ficha's columns, absent when the household has none in force.
-type FichaColumns = diesel::dsl::Nullable<(
+/// The columns of a [`Ficha`] row (the table has more, such as `revision`).
+type FichaRow = (
     fichas::folio,
     fichas::hogar_id,
     fichas::puntaje,
     fichas::fecha_aplicacion,
     fichas::cut,
     fichas::estado,
-)>;
+);
+
+const FICHA_ROW: FichaRow = (
+    fichas::folio,
+    fichas::hogar_id,
+    fichas::puntaje,
+    fichas::fecha_aplicacion,
+    fichas::cut,
+    fichas::estado,
+);
+
+/// The ficha's columns, absent when the household has none in force.
+type FichaColumns = diesel::dsl::Nullable<FichaRow>;
 
 /// A person's household, as [`lookup_join`] gives it: household, comuna, date of death, birth
 /// date, the household's ficha in force.
@@ -126,7 +138,7 @@ fn columnas_hogar() -> (
         hogares::cut,
         personas::fecha_defuncion,
         personas::fecha_nacimiento,
-        fichas::all_columns.nullable(),
+        FICHA_ROW.nullable(),
     )
 }
 
@@ -150,7 +162,7 @@ fn columnas_integrantes() -> (
     (
         hogares::cut,
         personas::fecha_defuncion,
-        fichas::all_columns.nullable(),
+        FICHA_ROW.nullable(),
         MEMBER_COLUMNS,
     )
 }

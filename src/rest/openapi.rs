@@ -18,6 +18,7 @@ use crate::ops::Core;
 use crate::ops::certificado::Solicitud as SolicitudCertificado;
 use crate::ops::encuestaje::Cola;
 use crate::ops::encuestaje::estado::EventoEntrada;
+use crate::ops::hogar::evento::EventoEntrada as EventoHogarEntrada;
 use crate::ops::identidad::Afirmacion;
 use crate::ops::lote::{Lote, RespuestaLote, ResultadoLote};
 use crate::ops::lotes::{Informe, Rechazo};
@@ -142,6 +143,21 @@ mod rutas {
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
     fn evento() {}
 
+    #[utoipa::path(get, path = "/api/v1/personas/{run}/hogar", tag = "ActualizarHogar",
+        params(("run" = String, Path, description = "A member's RUN (12345678-5, 12.345.678-5 or 123456785)")),
+        responses((status = 200, description = "The member's household: its members, address, ficha in force and history", body = Hogar),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn hogar() {}
+
+    #[utoipa::path(post, path = "/api/v1/personas/{run}/hogar/eventos", tag = "ActualizarHogar",
+        params(("run" = String, Path, description = "A member's RUN: the household the event is recorded on")),
+        request_body = EventoHogarEntrada,
+        responses((status = 200, description = "The household after the event", body = Hogar),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn evento_hogar() {}
+
     #[utoipa::path(get, path = "/api/v1/municipios/{cut}/encuestajes", tag = "TrabajarEncuestaje",
         params(("cut" = String, Path, description = "The comuna (CUT, five digits)"),
                ("estado" = Option<String>, Query, description = "Only requests in this state"),
@@ -186,11 +202,12 @@ mod rutas {
     paths(rutas::ping, rutas::operaciones, rutas::openapi, rutas::ficha, rutas::lote,
           rutas::identidad, rutas::elegibilidad, rutas::accesos, rutas::certificados,
           rutas::solicitar, rutas::seguir, rutas::evento, rutas::cola, rutas::estadisticas,
-          rutas::lotes),
+          rutas::lotes, rutas::hogar, rutas::evento_hogar),
     components(schemas(Problem, FichaFps, ComunaRef, IntegranteFicha, Lote, RespuestaLote,
         ResultadoLote, Afirmacion, ValidacionIdentidad, Coincidencias, Elegibilidad, DatosUsados,
         Accesos, Acceso, SolicitudCertificado, Emision, Datos, Encuestaje, Cola, EventoEntrada,
-        Estadisticas, CeldaPublicada, Informe, Rechazo, OperacionesPermitidas, OperacionPermitida))
+        Estadisticas, CeldaPublicada, Informe, Rechazo, OperacionesPermitidas, OperacionPermitida,
+        Hogar, IntegranteHogar, EventoHogar, EventoHogarEntrada))
 )]
 pub struct ApiDoc;
 

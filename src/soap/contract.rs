@@ -44,6 +44,7 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         include_str!("../../schemas/metaservicios-v1.xsd"),
     ),
     ("lotes-v1.xsd", include_str!("../../schemas/lotes-v1.xsd")),
+    ("hogar-v1.xsd", include_str!("../../schemas/hogar-v1.xsd")),
     (
         "recepcionlotes-v1.xsd",
         include_str!("../../schemas/recepcionlotes-v1.xsd"),

@@ -24,6 +24,7 @@ use crate::ops::lote::{ConsultarFichaFPSLote, Lote};
 use crate::ops::{self, Core, Op, meta};
 
 mod encuestaje;
+mod hogar;
 mod lotes;
 
 /// Everything an answer needs besides the result.
@@ -233,6 +234,7 @@ async fn dispatch(
             serve::<EstadisticasTerritoriales>(core, call, &ctx, decode, encode).await
         }
         "RecibirLote" => lotes::dispatch(core, call, &ctx).await,
+        "ConsultarHogar" | "RegistrarEventoHogar" => hogar::dispatch(core, call, &ctx).await,
         "allowedMethods" => {
             let reply = meta::operaciones(core, call).await;
             render(&ctx, reply, encode::allowed_methods)

@@ -16,7 +16,8 @@ use tempfile::TempDir;
 use crate::per_backend;
 use crate::registry;
 use crate::soap::client::{
-    CERTIFICADOS, ELEGIBILIDAD, ENCUESTAJE, FICHA, IDENTIDAD, RECEPCION, Svc, V, call, run_xml,
+    CERTIFICADOS, ELEGIBILIDAD, ENCUESTAJE, FICHA, HOGAR, IDENTIDAD, RECEPCION, Svc, V, call,
+    run_xml,
 };
 use crate::soap::xml::{Pairs, json_pairs, soap_pairs};
 use crate::support::{Setup, TestNode, access_report, convenios_without_limits};
@@ -264,6 +265,45 @@ async fn every_answer(node: &TestNode, run: Run, n: u32) -> Vec<(&'static str, A
     let cuerpo = format!("{}<n:comuna>{COMUNA}</n:comuna>", run_xml("n", run));
     let a = soap(node, run, &ENCUESTAJE, "SolicitarEncuestaje", &cuerpo).await;
     out.push(("SOAP SolicitarEncuestaje", a));
+
+    // ActualizarHogar: the household addressed by the RUN (read, and an address change), and
+    // the RUN removed from a household of the comuna (not a member, whoever they are).
+    let r = client
+        .get(url(&format!("/api/v1/personas/{run}/hogar")))
+        .send()
+        .await
+        .unwrap();
+    out.push(("REST ConsultarHogar", rest(run, r).await));
+    let a = soap(node, run, &HOGAR, "ConsultarHogar", &run_xml("h", run)).await;
+    out.push(("SOAP ConsultarHogar", a));
+    let r = client
+        .post(url(&format!("/api/v1/personas/{run}/hogar/eventos")))
+        .json(&json!({ "evento": "cambiar_domicilio", "direccion": "Calle 1", "motivo": "prueba" }))
+        .send()
+        .await
+        .unwrap();
+    out.push((
+        "REST RegistrarEventoHogar cambiar_domicilio",
+        rest(run, r).await,
+    ));
+    let cuerpo = format!(
+        "{}<h:evento>cambiar_domicilio</h:evento><h:direccion>Calle 2</h:direccion>\
+         <h:motivo>prueba</h:motivo>",
+        run_xml("h", run)
+    );
+    let a = soap(node, run, &HOGAR, "RegistrarEventoHogar", &cuerpo).await;
+    out.push(("SOAP RegistrarEventoHogar cambiar_domicilio", a));
+    let miembro = registry::with_ficha(&mut node.db(), Some(COMUNA));
+    let r = client
+        .post(url(&format!("/api/v1/personas/{miembro}/hogar/eventos")))
+        .json(&json!({ "evento": "quitar_integrante", "run": run.to_string(), "motivo": "prueba" }))
+        .send()
+        .await
+        .unwrap();
+    out.push((
+        "REST RegistrarEventoHogar quitar_integrante",
+        rest(run, r).await,
+    ));
 
     // The `fichas` feed's per-line report.
     let r = client

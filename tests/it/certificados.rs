@@ -338,12 +338,13 @@ per_backend!(
     async fn refused_issues_are_clear_audited_and_write_nothing(backend) {
         // An agreement of the test's own, without scope, to reach a person without ficha anywhere.
         let muni = std::fs::read_to_string(repo_path("convenios/muni-13101.toml")).unwrap();
-        // Working survey requests needs a scope: that grant goes with it.
-        let start = muni
-            .find("[operations.TrabajarEncuestaje]")
-            .expect("the municipality works survey requests");
-        let end = start + muni[start..].find("\n]\n").expect("end of the grant") + 3;
-        let muni = format!("{}{}", &muni[..start], &muni[end..]);
+        // Working survey requests and keeping households need a scope: those grants go with it.
+        let mut muni = muni;
+        for grant in ["[operations.TrabajarEncuestaje]", "[operations.ActualizarHogar]"] {
+            let start = muni.find(grant).expect("the municipality's grant");
+            let end = start + muni[start..].find("\n]\n").expect("end of the grant") + 3;
+            muni = format!("{}{}", &muni[..start], &muni[end..]);
+        }
         let unscoped = muni
             .replace("id = \"muni-13101\"", "id = \"certificador\"")
             .replace("ambito = \"13101\"\n", "")

@@ -17,6 +17,7 @@ mod drenaje;
 mod encuestaje;
 mod escrituras;
 mod estadisticas;
+mod hogar;
 mod limites;
 mod lotes;
 mod metricas;

@@ -197,6 +197,12 @@ async fn busy_sqlite_node(archivos: &std::path::Path) -> (TestNode, String) {
     assert_eq!(r.status(), 200);
     let sin_ficha = crate::encuestaje::sin_ficha(&node, 1)[0];
     crate::encuestaje::nueva(&node, sin_ficha).await;
+    // A household event: a new household, a version raised, a ficha marked for review.
+    let (_, members) = crate::hogar::hogar_con(&node, "13101", 2, 0);
+    let body = serde_json::json!({ "evento": "quitar_integrante",
+        "run": members[1].0.to_string(), "motivo": "respaldo" });
+    let (status, answer) = crate::hogar::evento(&node, "muni-13101", members[0].0, body).await;
+    assert_eq!(status, 200, "{answer}");
     (node, lookup)
 }
 
@@ -219,6 +225,7 @@ per_backend!(
             "certificados",
             "encuestajes",
             "encuestaje_eventos",
+            "hogar_eventos",
             "auditoria",
             "auditoria_archivos",
         ] {

@@ -190,9 +190,14 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
                 SolicitarEncuestaje,
                 TrabajarEncuestaje,
                 EstadisticasTerritoriales,
-                Operation::RecepcionLotes
+                Operation::RecepcionLotes,
+                Operation::ActualizarHogar
             ]
         );
+        // Upkeep: everything about the household but the comuna's name (it is their own).
+        let mut hogar = all(Operation::ActualizarHogar);
+        hogar.retain(|f| *f != "comuna.nombre");
+        assert_eq!(fields(&set, id, Operation::ActualizarHogar), hogar, "{id}");
         for op in [
             ConsultarFichaFPS,
             ValidarIdentidad,

@@ -398,6 +398,19 @@ fn working_survey_requests_needs_a_scope() {
 }
 
 #[test]
+fn keeping_households_needs_a_scope() {
+    let g = good("demo");
+    let grant = "[operations.ActualizarHogar]\nfields = [\"run\", \"integrantes.run\"]\n";
+    one_issue(
+        &format!("{g}{grant}"),
+        "[operations.ActualizarHogar]",
+        "needs the ambito (comuna) whose households",
+    );
+    let scoped = format!("ambito = \"13101\"\n{g}{grant}");
+    assert!(ConvenioSet::load_dir(write_all(&[("demo.toml", &scoped)]).path()).is_ok());
+}
+
+#[test]
 fn tipos_only_for_recepcion_lotes_required_there_and_from_the_list() {
     use crate::catalog::Operation::RecepcionLotes;
     use crate::catalog::TipoLote;

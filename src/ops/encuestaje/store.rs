@@ -288,7 +288,7 @@ fn nueva_ficha(conn: &mut DbConnection, fila: &Fila, r: &Resultado) -> QueryResu
 }
 
 /// A new, empty household in comuna `cut` (numbered under [`FOLIO_LOCK`]); returns its id.
-fn nuevo_hogar(conn: &mut DbConnection, cut: &str) -> QueryResult<i64> {
+pub(crate) fn nuevo_hogar(conn: &mut DbConnection, cut: &str) -> QueryResult<i64> {
     let id = next_id(
         hogares::table
             .select(diesel::dsl::max(hogares::id))

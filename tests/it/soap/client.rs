@@ -110,7 +110,14 @@ pub const RECEPCION: Svc = Svc {
     xsd: "recepcionlotes-v1.xsd",
     operations: &["RecibirLote"],
 };
-pub const SERVICES: [&Svc; 9] = [
+pub const HOGAR: Svc = Svc {
+    name: "ActualizacionHogar",
+    prefix: "h",
+    ns: "http://www.siis.gob.cl/esquemas/hogar/v1",
+    xsd: "hogar-v1.xsd",
+    operations: &["ConsultarHogar", "RegistrarEventoHogar"],
+};
+pub const SERVICES: [&Svc; 10] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,
@@ -120,6 +127,7 @@ pub const SERVICES: [&Svc; 9] = [
     &META,
     &ENCUESTAJE,
     &RECEPCION,
+    &HOGAR,
 ];
 
 pub fn action(svc: &Svc, operation: &str) -> String {

@@ -267,7 +267,7 @@ pub fn soap_pairs(element: &Element) -> Pairs {
         }
         for c in &e.children {
             let name = match (e.name.as_str(), c.name.as_str()) {
-                ("integrantes", "integrante") => None,
+                ("integrantes", "integrante") | ("eventos", "evento") => None,
                 (_, "acceso") => Some("accesos"),
                 (_, "campo") => Some("campos"),
                 (_, "resultado") => Some("resultados"),

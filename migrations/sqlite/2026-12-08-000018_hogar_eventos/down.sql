@@ -1,0 +1,3 @@
+DROP TABLE hogar_eventos;
+ALTER TABLE fichas DROP COLUMN revision;
+ALTER TABLE hogares DROP COLUMN version;
