@@ -126,7 +126,15 @@ fn columnas_hogar() -> (
         hogares::cut,
         personas::fecha_defuncion,
         personas::fecha_nacimiento,
-        fichas::all_columns.nullable(),
+        (
+            fichas::folio,
+            fichas::hogar_id,
+            fichas::puntaje,
+            fichas::fecha_aplicacion,
+            fichas::cut,
+            fichas::estado,
+        )
+            .nullable(),
     )
 }
 
@@ -150,7 +158,15 @@ fn columnas_integrantes() -> (
     (
         hogares::cut,
         personas::fecha_defuncion,
-        fichas::all_columns.nullable(),
+        (
+            fichas::folio,
+            fichas::hogar_id,
+            fichas::puntaje,
+            fichas::fecha_aplicacion,
+            fichas::cut,
+            fichas::estado,
+        )
+            .nullable(),
         MEMBER_COLUMNS,
     )
 }
