@@ -235,6 +235,8 @@ where
 #[derive(Clone)]
 pub struct Admission {
     pub convenio: Arc<Convenio>,
+    /// The console user acting under the agreement, when it is one (not a certificate).
+    pub usuario: Option<crate::domain::Run>,
     pub today: NaiveDate,
     /// The registry pool, for an operation that may use a second idle connection (batches).
     pub pool: Pool,
@@ -689,6 +691,7 @@ impl Broker {
         }
         Ok(Admission {
             lotes_apart: policy.limits.lotes_apart(&convenio.id),
+            usuario: call.usuario.as_ref().map(|u| u.run),
             convenio,
             today,
             pool: self.pool.clone(),
