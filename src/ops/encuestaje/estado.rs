@@ -273,6 +273,7 @@ pub fn posibles(estado: Estado, fallidas: i32) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use Estado::*;
 
     fn d(y: i32, m: u32, dd: u32) -> NaiveDate {
@@ -415,6 +416,7 @@ mod tests {
         .unwrap();
         let ok = |e: EventoEntrada| Evento::from_entrada(&e, today, &modelos);
         let bad = |e: EventoEntrada| Evento::from_entrada(&e, today, &modelos).unwrap_err().code;
+        let bad_full = |e: EventoEntrada| Evento::from_entrada(&e, today, &modelos).unwrap_err();
         let ev = |name: &str| EventoEntrada {
             evento: name.into(),
             ..EventoEntrada::default()
@@ -474,6 +476,21 @@ mod tests {
         assert_eq!(bad(encuesta(8000, "2026-11-29")), "EVENTO_INVALIDO");
         assert_eq!(bad(encuesta(8000, "28-11-2026")), "EVENTO_INVALIDO");
         assert!(ok(encuesta(8000, "2026-11-28")).is_ok());
+        // Without a score, the questionnaire is required, and named.
+        let sin = bad_full(EventoEntrada {
+            fecha_aplicacion: Some("2026-11-28".into()),
+            ..ev("encuestar")
+        });
+        assert_eq!(
+            (sin.code, sin.campo.as_deref()),
+            (ErrorCode::EncuestaInvalida, Some("encuesta"))
+        );
+        // A model with a bare score: the score would not be the model's.
+        let con_modelo = bad_full(EventoEntrada {
+            modelo: Some("FPS-2026-1".into()),
+            ..encuesta(8000, "2026-11-28")
+        });
+        assert_eq!(con_modelo.campo.as_deref(), Some("encuesta"));
         assert_eq!(
             ok(ev("visita_fallida")),
             Ok(Evento::VisitaFallida { motivo: None })
