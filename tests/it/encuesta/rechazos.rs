@@ -9,7 +9,7 @@ use crate::encuestaje::{evento, stored};
 use crate::per_backend;
 use crate::registry;
 
-type Cambio = Box<dyn Fn(&mut Value)>;
+pub(super) type Cambio = Box<dyn Fn(&mut Value)>;
 
 fn en(path: &'static str, value: Value) -> Cambio {
     Box::new(move |b: &mut Value| *b.pointer_mut(path).unwrap() = value.clone())
@@ -25,70 +25,105 @@ fn sin(parent: &'static str, key: &'static str) -> Cambio {
     })
 }
 
+/// Each refused questionnaire as a change to [`base`]'s, and the field it must name.
+pub(super) fn casos(jefe: Run, otro: Run) -> Vec<(Cambio, &'static str)> {
+    let muchos: Vec<Value> = std::iter::once(integrante(jefe, "jefe", false))
+        .chain((0..20).map(|k| integrante(Run::from_numero(1_500_000 + k).unwrap(), "hijo", true)))
+        .collect();
+    vec![
+        (sin("", "encuesta"), "encuesta"),
+        (Box::new(|b| b["modelo"] = json!("FPS-1999-1")), "modelo"),
+        (en("/encuesta/direccion", json!("  ")), "direccion"),
+        (sin("/encuesta", "direccion"), "direccion"),
+        (en("/encuesta/zona", json!("costera")), "zona"),
+        (sin("/encuesta", "vivienda"), "vivienda"),
+        (
+            en("/encuesta/vivienda/tenencia", json!("okupa")),
+            "vivienda.tenencia",
+        ),
+        (en("/encuesta/vivienda/agua", json!("rio")), "vivienda.agua"),
+        (
+            sin("/encuesta/vivienda", "saneamiento"),
+            "vivienda.saneamiento",
+        ),
+        (en("/encuesta/vivienda/piezas", json!(0)), "vivienda.piezas"),
+        (en("/encuesta/integrantes", json!([])), "integrantes"),
+        (en("/encuesta/integrantes", json!(muchos)), "integrantes"),
+        (
+            en("/encuesta/integrantes/1/run", json!("12345678-9")),
+            "integrantes[1].run",
+        ),
+        (
+            en("/encuesta/integrantes/1/run", json!(jefe.to_string())),
+            "integrantes[1].run",
+        ),
+        (sin("/encuesta/integrantes/1", "run"), "integrantes[1].run"),
+        (
+            en("/encuesta/integrantes/1/parentesco", json!("jefe")),
+            "integrantes[1].parentesco",
+        ),
+        (
+            en("/encuesta/integrantes/1/parentesco", json!("primo")),
+            "integrantes[1].parentesco",
+        ),
+        (
+            en("/encuesta/integrantes/0/parentesco", json!("conyuge")),
+            "integrantes",
+        ),
+        (
+            en("/encuesta/integrantes/1/escolaridadAnios", json!(23)),
+            "integrantes[1].escolaridadAnios",
+        ),
+        (
+            sin("/encuesta/integrantes/1", "asisteEducacion"),
+            "integrantes[1].asisteEducacion",
+        ),
+        (
+            en("/encuesta/integrantes/1/salud", json!("regular")),
+            "integrantes[1].salud",
+        ),
+        (
+            en("/encuesta/integrantes/0/actividad", json!("jubilado")),
+            "integrantes[0].actividad",
+        ),
+        (
+            en("/encuesta/integrantes/1/ingresoTrabajo", json!(-1)),
+            "integrantes[1].ingresoTrabajo",
+        ),
+        (
+            en("/encuesta/integrantes/0/ingresoPensiones", json!(5_000_001)),
+            "integrantes[0].ingresoPensiones",
+        ),
+        (
+            sin("/encuesta/integrantes/1", "ingresoOtros"),
+            "integrantes[1].ingresoOtros",
+        ),
+        // The request's person must be among the members.
+        (
+            en(
+                "/encuesta/integrantes",
+                json!([integrante(otro, "jefe", false)]),
+            ),
+            "integrantes",
+        ),
+    ]
+}
+
+/// The valid questionnaire the refusals change: the request's person and a child.
+pub(super) fn base(jefe: Run, otro: Run) -> Value {
+    encuestar(vec![
+        integrante(jefe, "jefe", false),
+        integrante(otro, "hijo", true),
+    ])
+}
+
 per_backend!(
     async fn cada_dato_invalido_nombra_su_campo_y_no_cambia_nada(backend) {
         let (node, _convenios) = node_sin_limites(backend).await;
         let (id, jefe) = lista(&node, 0).await;
         let otro = crate::encuestaje::sin_ficha(&node, 3)[2];
-        let base = encuestar(vec![
-            integrante(jefe, "jefe", false),
-            integrante(otro, "hijo", true),
-        ]);
-        let muchos: Vec<Value> = std::iter::once(integrante(jefe, "jefe", false))
-            .chain((0..20).map(|k| {
-                integrante(Run::from_numero(1_500_000 + k).unwrap(), "hijo", true)
-            }))
-            .collect();
-        let cases: Vec<(Cambio, &str)> = vec![
-            (sin("", "encuesta"), "encuesta"),
-            (Box::new(|b| b["modelo"] = json!("FPS-1999-1")), "modelo"),
-            (en("/encuesta/direccion", json!("  ")), "direccion"),
-            (sin("/encuesta", "direccion"), "direccion"),
-            (en("/encuesta/zona", json!("costera")), "zona"),
-            (sin("/encuesta", "vivienda"), "vivienda"),
-            (en("/encuesta/vivienda/tenencia", json!("okupa")), "vivienda.tenencia"),
-            (en("/encuesta/vivienda/agua", json!("rio")), "vivienda.agua"),
-            (sin("/encuesta/vivienda", "saneamiento"), "vivienda.saneamiento"),
-            (en("/encuesta/vivienda/piezas", json!(0)), "vivienda.piezas"),
-            (en("/encuesta/integrantes", json!([])), "integrantes"),
-            (en("/encuesta/integrantes", json!(muchos)), "integrantes"),
-            (en("/encuesta/integrantes/1/run", json!("12345678-9")), "integrantes[1].run"),
-            (
-                en("/encuesta/integrantes/1/run", json!(jefe.to_string())),
-                "integrantes[1].run",
-            ),
-            (sin("/encuesta/integrantes/1", "run"), "integrantes[1].run"),
-            (en("/encuesta/integrantes/1/parentesco", json!("jefe")), "integrantes[1].parentesco"),
-            (en("/encuesta/integrantes/1/parentesco", json!("primo")), "integrantes[1].parentesco"),
-            (en("/encuesta/integrantes/0/parentesco", json!("conyuge")), "integrantes"),
-            (
-                en("/encuesta/integrantes/1/escolaridadAnios", json!(23)),
-                "integrantes[1].escolaridadAnios",
-            ),
-            (
-                sin("/encuesta/integrantes/1", "asisteEducacion"),
-                "integrantes[1].asisteEducacion",
-            ),
-            (en("/encuesta/integrantes/1/salud", json!("regular")), "integrantes[1].salud"),
-            (en("/encuesta/integrantes/0/actividad", json!("jubilado")), "integrantes[0].actividad"),
-            (
-                en("/encuesta/integrantes/1/ingresoTrabajo", json!(-1)),
-                "integrantes[1].ingresoTrabajo",
-            ),
-            (
-                en("/encuesta/integrantes/0/ingresoPensiones", json!(5_000_001)),
-                "integrantes[0].ingresoPensiones",
-            ),
-            (sin("/encuesta/integrantes/1", "ingresoOtros"), "integrantes[1].ingresoOtros"),
-            // The request's person must be among the members.
-            (
-                en(
-                    "/encuesta/integrantes",
-                    json!([integrante(otro, "jefe", false)]),
-                ),
-                "integrantes",
-            ),
-        ];
+        let base = base(jefe, otro);
+        let cases = casos(jefe, otro);
         let antes = estado_registro(&node);
         let pedido = stored(&node, &id);
         for (cambio, campo) in cases {
