@@ -221,3 +221,26 @@ fn a_file_holds_the_model_of_its_name_and_vigente_must_exist() {
     let err = Modelos::load(&dir.path().join("nada"), "FPS-2026-1").unwrap_err();
     assert!(matches!(err, ModeloError::Read { .. }), "{err}");
 }
+
+/// A shipped model file is never edited once released: a node that used it refuses to start
+/// on the changed file (even a comment). This pins each file's digest, so an edit fails here
+/// first; a changed model is a new file with a new name.
+#[test]
+fn the_shipped_model_files_never_change() {
+    let pinned = [
+        (
+            "FPS-2026-1",
+            "d8ce779c234f82515f6049bdd0fc8d3fc0133bc374e1ba6c9e1df224b6216aa0",
+        ),
+        (
+            "FPS-2026-2",
+            "b562ee869ebc0af208cefdb0298a33661947a572bccbc877bb1fd95e9a959aeb",
+        ),
+    ];
+    let modelos = shipped();
+    let found: Vec<(&str, &str)> = modelos
+        .iter()
+        .map(|c| (c.modelo.nombre.as_str(), c.sha256.as_str()))
+        .collect();
+    assert_eq!(found, pinned);
+}
