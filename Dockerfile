@@ -42,6 +42,7 @@ RUN apt-get update \
 COPY --from=builder /usr/local/bin/siis /usr/bin/siis
 COPY --chown=root:siis --chmod=0640 packaging/siis.toml /etc/siis/siis.toml
 COPY conf/elegibilidad.toml /etc/siis/elegibilidad.toml
+COPY conf/modelos /etc/siis/modelos
 COPY conf/siis.toml /usr/share/doc/siis/examples/siis.toml
 COPY convenios /usr/share/doc/siis/examples/convenios
 COPY LICENSE /usr/share/doc/siis/LICENSE

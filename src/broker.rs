@@ -354,6 +354,8 @@ pub struct Broker {
     /// What `/metrics` shows of the broker ([`Broker::register_metrics`]).
     pub metrics: BrokerMetrics,
     pub rules: Arc<Rules>,
+    /// The survey questionnaire's scoring models (`encuesta.modelos`).
+    pub modelos: Arc<crate::modelos::Modelos>,
     pub pool: Pool,
     /// The streaming replicas lookups read from while they are close enough to the primary
     /// (`database.replicas`; none by default).
@@ -458,11 +460,16 @@ fn reads_a_replica(service: Service) -> bool {
 const MAX_MESSAGE_ID: usize = 128;
 
 impl Broker {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "each is one part the broker is built from at start-up, named at its one call site"
+    )]
     pub fn new(
         config: Arc<Config>,
         pool: Pool,
         convenios: ConvenioSet,
         rules: Rules,
+        modelos: crate::modelos::Modelos,
         audit: AuditLog,
         restored: Restored,
         compartido: Option<Coordinacion>,
@@ -503,6 +510,7 @@ impl Broker {
             audit,
             metrics: BrokerMetrics::default(),
             rules: Arc::new(rules),
+            modelos: Arc::new(modelos),
             replicas: Arc::new(crate::db::replicas::Replicas::new(
                 pool.clone(),
                 &config.database.url,

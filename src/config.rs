@@ -27,6 +27,7 @@ pub struct Config {
     pub elegibilidad: ElegibilidadConfig,
     pub certificados: CertificadosConfig,
     pub encuestaje: EncuestajeConfig,
+    pub encuesta: EncuestaConfig,
     pub estadisticas: EstadisticasConfig,
     pub consola: ConsolaConfig,
     pub cluster: ClusterConfig,
@@ -453,6 +454,25 @@ pub struct EncuestajeConfig {
     pub plazo_dias: u32,
 }
 
+/// The survey questionnaire's scoring models (src/modelos.rs, docs/modelos.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EncuestaConfig {
+    /// Folder with one scoring model per file, `<nombre>.toml`.
+    pub modelos: PathBuf,
+    /// The model a survey is scored with when it names none.
+    pub vigente: String,
+}
+
+impl Default for EncuestaConfig {
+    fn default() -> Self {
+        EncuestaConfig {
+            modelos: PathBuf::from("conf/modelos"),
+            vigente: "FPS-2026-1".into(),
+        }
+    }
+}
+
 impl Default for EncuestajeConfig {
     fn default() -> Self {
         EncuestajeConfig { plazo_dias: 30 }
@@ -518,6 +538,7 @@ impl Default for Config {
             elegibilidad: ElegibilidadConfig::default(),
             certificados: CertificadosConfig::default(),
             encuestaje: EncuestajeConfig::default(),
+            encuesta: EncuestaConfig::default(),
             consola: ConsolaConfig::default(),
             estadisticas: EstadisticasConfig::default(),
             cluster: ClusterConfig::default(),
@@ -781,6 +802,7 @@ mod tests {
         expected.tls.dir = PathBuf::from("/etc/siis/tls");
         expected.convenios.dir = PathBuf::from("/etc/siis/convenios");
         expected.elegibilidad.reglas = PathBuf::from("/etc/siis/elegibilidad.toml");
+        expected.encuesta.modelos = PathBuf::from("/etc/siis/modelos");
         assert_eq!(load_in_jail(packaged, &[]).unwrap(), expected);
     }
 

@@ -130,6 +130,8 @@ error_codes! {
     PersonaFallecida = "PERSONA_FALLECIDA", 409, answer("03"), "Persona fallecida";
     PaginacionInvalida = "PAGINACION_INVALIDA", 400, answer("03"), "Paginación inválida";
     EventoInvalido = "EVENTO_INVALIDO", 400, answer("03"), "Evento inválido";
+    /// A survey questionnaire with a missing, unknown or out-of-range value; `campo` names it.
+    EncuestaInvalida = "ENCUESTA_INVALIDA", 400, answer("03"), "Encuesta inválida";
     EstadoDesconocido = "ESTADO_DESCONOCIDO", 400, answer("03"), "Estado desconocido";
     // Household upkeep (src/ops/hogar/errores.rs).
     NoEsIntegrante = "NO_ES_INTEGRANTE", 409, answer("03"), "No es integrante del hogar";
@@ -190,6 +192,10 @@ pub struct ApiError {
     /// The client is not known at all (no agreement for its certificate): an authentication
     /// failure rather than an authorisation one.
     pub authentication: bool,
+    /// The request's field at fault, as a path with indexes, never a RUN
+    /// (`integrantes[2].ingresoTrabajo`, `vivienda.agua`): REST's problem member `campo`,
+    /// SOAP's `campo` in the envelope's metadataOperacional or the Fault's detalle.
+    pub campo: Option<String>,
 }
 
 impl ApiError {
@@ -202,6 +208,15 @@ impl ApiError {
             audit_code: None,
             audit_subject: None,
             authentication: false,
+            campo: None,
+        }
+    }
+
+    /// The same error naming the request's field at fault.
+    pub fn en_campo(self, campo: impl Into<String>) -> ApiError {
+        ApiError {
+            campo: Some(campo.into()),
+            ..self
         }
     }
 
@@ -491,6 +506,9 @@ pub struct Problem<'a> {
     status: u16,
     detail: &'a str,
     code: &'a str,
+    /// The request's field at fault (a path with indexes), when the error names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    campo: Option<&'a str>,
 }
 
 impl ResponseError for ApiError {
@@ -511,6 +529,7 @@ impl ResponseError for ApiError {
                 status: self.status(),
                 detail: &self.detail,
                 code: self.code.as_str(),
+                campo: self.campo.as_deref(),
             })
     }
 }

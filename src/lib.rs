@@ -17,6 +17,7 @@ pub mod drain;
 pub mod error;
 pub mod fsperm;
 pub mod http;
+pub mod modelos;
 pub mod ops;
 pub mod outage;
 pub mod pki;

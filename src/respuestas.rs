@@ -246,6 +246,11 @@ pub struct Encuestaje {
     /// The person the request is about, for the audit log (never sent).
     #[serde(skip)]
     pub sujeto: Option<Run>,
+    /// The members a questionnaire just recorded listed, for the audit log (never sent): each
+    /// one's access report shows the survey.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub encuestados: Vec<Run>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

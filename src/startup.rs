@@ -45,6 +45,8 @@ pub enum StartError {
     Convenios { dir: String, errors: ConvenioErrors },
     #[error("eligibility rules: {0}")]
     Rules(#[from] RulesError),
+    #[error(transparent)]
+    Modelos(#[from] crate::modelos::ModeloError),
     #[error("audit log: {0}")]
     Audit(#[from] AuditError),
     #[error(
@@ -442,6 +444,12 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
         );
     }
     let rules = Rules::load(&config.elegibilidad.reglas)?;
+    let modelos =
+        crate::modelos::Modelos::load(&config.encuesta.modelos, &config.encuesta.vigente)?;
+    {
+        let mut conn = pool.get().map_err(DbError::from)?;
+        crate::modelos::registro::registrar(&mut conn, &modelos)?;
+    }
     let audit = AuditLog::start_as(
         &config.database.url,
         config.audit.durability,
@@ -455,6 +463,7 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
         pool,
         convenios,
         rules,
+        modelos,
         audit,
         restored,
         compartido,

@@ -254,7 +254,8 @@ tablas! {
     integrantes: Registro { run: i32, hogar_id: i64, parentesco: String }
     fichas: Registro {
         folio: i64, hogar_id: i64, puntaje: i32, fecha_aplicacion: NaiveDate, cut: String,
-        estado: String, revision: Option<String>,
+        estado: String, modelo: Option<String>, encuestador: Option<String>,
+        revision: Option<String>,
     }
     beneficios: Registro {
         id: i64, run: i32, programa: String, estado: String, monto: i32,
@@ -289,6 +290,17 @@ tablas! {
         id: String, hogar_id: i64, secuencia: i32, evento: String, run: Option<i32>,
         hogar_destino: Option<i64>, datos: String, motivo: String, convenio: String,
         usuario: Option<String>, marca_revision: i32, ts_us: i64,
+    }
+    modelos_puntaje: Registro { nombre: String, sha256: String, registrado_us: i64 }
+    encuestas: Registro {
+        folio: i64, encuestaje_id: String, modelo: String, zona: String, direccion: String,
+        tenencia: String, agua: String, saneamiento: String, piezas: i32, convenio: String,
+        usuario: Option<String>, creada_us: i64,
+    }
+    encuesta_integrantes: Registro {
+        folio: i64, orden: i32, run: i32, parentesco: String, edad: i32,
+        escolaridad_anios: i32, asiste_educacion: bool, salud: String, actividad: String,
+        ingreso_trabajo: i64, ingreso_pensiones: i64, ingreso_otros: i64,
     }
     estadisticas_celdas: Registro {
         cut: String, quintil: i32, personas: i64, hogares: i64, fichas: i64,

@@ -31,5 +31,10 @@ pub fn problems(config: &Config) -> (Vec<String>, Vec<String>) {
     if let Err(e) = Rules::load(&config.elegibilidad.reglas) {
         found.push(format!("elegibilidad: {e}"));
     }
+    if let Err(e) =
+        crate::modelos::Modelos::load(&config.encuesta.modelos, &config.encuesta.vigente)
+    {
+        found.push(format!("encuesta: {e}"));
+    }
     (found, warnings)
 }

@@ -3,7 +3,10 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::schema::{beneficios, comunas, fichas, hogares, integrantes, personas, regiones};
+use super::schema::{
+    beneficios, comunas, encuesta_integrantes, encuestas, fichas, hogares, integrantes, personas,
+    regiones,
+};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = regiones, treat_none_as_default_value = false)]
@@ -108,4 +111,41 @@ impl<QS> diesel::AppearsOnTable<QS> for FichaEnVigor where fichas::estado: diese
 impl<QS> diesel::SelectableExpression<QS> for FichaEnVigor where
     fichas::estado: diesel::SelectableExpression<QS>
 {
+}
+
+/// The questionnaire behind a ficha a survey created (one per folio).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = encuestas, treat_none_as_default_value = false)]
+pub struct EncuestaRow {
+    pub folio: i64,
+    pub encuestaje_id: String,
+    pub modelo: String,
+    pub zona: String,
+    pub direccion: String,
+    pub tenencia: String,
+    pub agua: String,
+    pub saneamiento: String,
+    pub piezas: i32,
+    pub convenio: String,
+    /// The console user's RUN, when one recorded it.
+    pub usuario: Option<String>,
+    pub creada_us: i64,
+}
+
+/// One member as surveyed, frozen with the folio (`orden` from 0, as error paths count).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = encuesta_integrantes, treat_none_as_default_value = false)]
+pub struct EncuestaIntegranteRow {
+    pub folio: i64,
+    pub orden: i32,
+    pub run: i32,
+    pub parentesco: String,
+    pub edad: i32,
+    pub escolaridad_anios: i32,
+    pub asiste_educacion: bool,
+    pub salud: String,
+    pub actividad: String,
+    pub ingreso_trabajo: i64,
+    pub ingreso_pensiones: i64,
+    pub ingreso_otros: i64,
 }

@@ -55,6 +55,8 @@ diesel::table! {
         fecha_aplicacion -> Date,
         cut -> Text,
         estado -> Text,
+        modelo -> Nullable<Text>,
+        encuestador -> Nullable<Text>,
         /// The `hogar_eventos` id that marked it for review, if any.
         revision -> Nullable<Text>,
     }
@@ -336,3 +338,53 @@ diesel::table! {
         expira_us -> BigInt,
     }
 }
+
+diesel::table! {
+    modelos_puntaje (nombre) {
+        nombre -> Text,
+        sha256 -> Text,
+        registrado_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    encuestas (folio) {
+        folio -> BigInt,
+        encuestaje_id -> Text,
+        modelo -> Text,
+        zona -> Text,
+        direccion -> Text,
+        tenencia -> Text,
+        agua -> Text,
+        saneamiento -> Text,
+        piezas -> Integer,
+        convenio -> Text,
+        usuario -> Nullable<Text>,
+        creada_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    encuesta_integrantes (folio, orden) {
+        folio -> BigInt,
+        orden -> Integer,
+        run -> Integer,
+        parentesco -> Text,
+        edad -> Integer,
+        escolaridad_anios -> Integer,
+        asiste_educacion -> Bool,
+        salud -> Text,
+        actividad -> Text,
+        ingreso_trabajo -> BigInt,
+        ingreso_pensiones -> BigInt,
+        ingreso_otros -> BigInt,
+    }
+}
+
+diesel::joinable!(encuesta_integrantes -> encuestas (folio));
+diesel::allow_tables_to_appear_in_same_query!(
+    encuestas,
+    encuesta_integrantes,
+    fichas,
+    modelos_puntaje
+);

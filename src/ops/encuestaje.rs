@@ -5,6 +5,8 @@
 //! person's household in that comuna. The requester follows its own requests only; the
 //! municipality reads each request of its comuna with its history ([`Expediente`]).
 
+mod composicion;
+pub mod cuestionario;
 mod errores;
 pub mod estado;
 mod expediente;
@@ -15,7 +17,8 @@ pub mod store;
 
 use chrono::NaiveDate;
 
-use self::estado::{Estado, Evento, EventoEntrada};
+use self::composicion::Firma;
+use self::estado::{Datos, Estado, Evento, EventoEntrada};
 pub use self::expediente::{ConsultarExpediente, EventoHistorial, Expediente};
 pub use self::filtro::{Filtro, MAX_POR_PAGINA, POR_PAGINA};
 use self::respuesta::vista;
@@ -29,6 +32,7 @@ use crate::convenios::Convenio;
 use crate::db::DbConnection;
 use crate::domain::{Cut, EncuestajeId, Run};
 use crate::error::ApiError;
+use crate::modelos::Modelos;
 
 pub use errores::no_encontrado;
 
@@ -122,18 +126,35 @@ const INTENTOS: usize = 5;
 /// transition is decided on the request as read and applied only if it is still so; a
 /// concurrent change makes the event be decided again on the new state. A survey of a RUN the
 /// registry holds no living person for is refused (`PERSONA_NO_ENCUESTABLE`, one code for an
-/// unknown and a deceased person).
+/// unknown and a deceased person; for a member of the questionnaire, naming its index). A
+/// questionnaire is scored by its model (`modelos`) and must list the request's person.
 pub fn registrar(
-    convenio: &Convenio,
+    admission: &Admission,
+    modelos: &Modelos,
     conn: &mut DbConnection,
     id: &str,
     entrada: &EventoEntrada,
-    today: NaiveDate,
 ) -> Result<Encuestaje, ApiError> {
+    let convenio = &admission.convenio;
+    let today = admission.today;
     for _ in 0..INTENTOS {
         let antes = leer(conn, id)?;
         en_ambito(convenio, &antes.cut)?;
-        let evento = Evento::from_entrada(entrada, today)?;
+        let evento = Evento::from_entrada(entrada, today, modelos)?;
+        if let Evento::Encuestar {
+            datos: Datos::Cuestionario(c),
+            ..
+        } = &evento
+            && !c
+                .integrantes
+                .iter()
+                .any(|m| m.run.numero() as i32 == antes.run)
+        {
+            return Err(cuestionario::invalida(
+                "integrantes",
+                "the person the request is for must be listed among the members",
+            ));
+        }
         let actual = Estado::parse(&antes.estado).ok_or_else(|| {
             tracing::error!(encuestaje.estado = %antes.estado, "stored request in an unknown state");
             ApiError::unavailable()
@@ -154,19 +175,25 @@ pub fn registrar(
                 (despues.fecha_visita, motivo.clone())
             }
             Evento::Encuestar {
-                puntaje,
                 fecha_aplicacion,
+                datos,
             } => {
                 if *fecha_aplicacion < antes.fecha_solicitud {
                     return Err(errores::evento_invalido(
                         "fechaAplicacion is before the request was made",
                     ));
                 }
-                despues.puntaje = Some(i32::from(puntaje.value()));
+                if let Datos::Puntaje(puntaje) = datos {
+                    despues.puntaje = Some(i32::from(puntaje.value()));
+                }
                 despues.fecha_aplicacion = Some(*fecha_aplicacion);
                 resultado = Some(Resultado {
-                    puntaje: *puntaje,
                     fecha_aplicacion: *fecha_aplicacion,
+                    datos: datos.clone(),
+                    firma: Firma {
+                        convenio: convenio.id.to_string(),
+                        usuario: admission.usuario,
+                    },
                 });
                 (Some(*fecha_aplicacion), None)
             }
@@ -186,15 +213,30 @@ pub fn registrar(
             ts_us: despues.actualizada_us,
         };
         match store::aplicar(conn, &antes, &despues, fila_evento, resultado) {
-            Ok(Aplicacion::Aplicada) => {
-                return Ok(vista(&store::leer(conn, &antes.id)?.unwrap_or(despues)));
+            Ok(Aplicacion::Aplicada(_)) => {
+                let mut respuesta = vista(&store::leer(conn, &antes.id)?.unwrap_or(despues));
+                if let Evento::Encuestar {
+                    datos: Datos::Cuestionario(c),
+                    ..
+                } = &evento
+                {
+                    respuesta.encuestados = c.integrantes.iter().map(|m| m.run).collect();
+                }
+                return Ok(respuesta);
             }
             // Another event won the race (or, on PostgreSQL, took the same new folio): decide
             // again on what is stored now.
             Ok(Aplicacion::Cambiada) => continue,
-            Ok(Aplicacion::NoEncuestable) => {
+            Ok(Aplicacion::NoEncuestable(None)) => {
                 let run = Run::from_numero(antes.run as u32).ok();
-                return Err(errores::persona_no_encuestable(run));
+                return Err(errores::persona_no_encuestable(run, None));
+            }
+            Ok(Aplicacion::NoEncuestable(Some(i))) => {
+                // The member is one of the request's subjects: the audit record names them.
+                return Err(errores::persona_no_encuestable(
+                    None,
+                    Some(format!("integrantes[{i}]")),
+                ));
             }
             Err(diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::UniqueViolation,
@@ -303,22 +345,28 @@ impl Op for RegistrarEventoEncuestaje {
     type Request = EventoPedido;
     type Response = Encuestaje;
 
-    fn subjects(_: &EventoPedido) -> Vec<Run> {
-        Vec::new()
+    /// Every member a questionnaire lists (each counted against the agreement's limits and
+    /// named in the audit record); the request's own person reaches the record through the
+    /// answer.
+    fn subjects(e: &EventoPedido) -> Vec<Run> {
+        let mut runs: Vec<Run> = e
+            .entrada
+            .encuesta
+            .iter()
+            .flat_map(|c| &c.integrantes)
+            .filter_map(|m| Run::parse(m.run.as_deref()?).ok())
+            .collect();
+        runs.sort_unstable_by_key(|r| r.numero());
+        runs.dedup();
+        runs
     }
 
     fn handle(
-        _: &Core,
+        core: &Core,
         admission: &Admission,
         conn: &mut DbConnection,
         e: EventoPedido,
     ) -> Result<Encuestaje, ApiError> {
-        registrar(
-            &admission.convenio,
-            conn,
-            &e.id,
-            &e.entrada,
-            admission.today,
-        )
+        registrar(admission, &core.broker.modelos, conn, &e.id, &e.entrada)
     }
 }

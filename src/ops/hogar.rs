@@ -37,6 +37,8 @@ const INTENTOS: usize = 5;
 pub struct Autor<'a> {
     pub convenio: &'a Convenio,
     pub usuario: Option<Run>,
+    /// The scoring models, which say what marks a ficha for review.
+    pub modelos: &'a crate::modelos::Modelos,
 }
 
 /// The household of `run`, if the agreement may see it: an unknown RUN, a person without a
@@ -93,6 +95,19 @@ pub fn registrar(
     Err(errores::en_conflicto())
 }
 
+/// Whether `tipo` marks the ficha in force of household `hogar_id` for review, by the model
+/// it was scored with ([`marca_revision`]).
+fn revisa(
+    autor: &Autor<'_>,
+    conn: &mut DbConnection,
+    hogar_id: i64,
+    tipo: TipoEventoHogar,
+) -> Result<bool, ApiError> {
+    let modelo = store::modelo_vigente(conn, hogar_id)?;
+    let modelo = modelo.as_deref().and_then(|m| autor.modelos.get(m));
+    Ok(marca_revision(modelo.map(|m| &**m), tipo))
+}
+
 fn numero(run: Run) -> i32 {
     run.numero() as i32
 }
@@ -129,8 +144,7 @@ fn decidir(
         salen: Vec::new(),
         llega: None,
         evento: fila(hogar.id, None, Datos::default(), &e.motivo),
-        // Until fichas name their model, every ficha is one without.
-        revisar: marca_revision(None, tipo),
+        revisar: revisa(autor, conn, hogar.id, tipo)?,
     };
     match &e.evento {
         Evento::AgregarIntegrante { run, parentesco } => {
@@ -170,12 +184,16 @@ fn decidir(
                 },
                 &e.motivo,
             );
+            let revisar_origen = match &origen {
+                Some(o) => revisa(autor, conn, o.id, TipoEventoHogar::QuitarIntegrante)?,
+                None => false,
+            };
             w.llega = Some(Llegada {
                 run: numero(*run),
                 parentesco: (*parentesco).to_owned(),
                 origen,
                 evento_origen,
-                revisar_origen: marca_revision(None, TipoEventoHogar::QuitarIntegrante),
+                revisar_origen,
             });
         }
         Evento::QuitarIntegrante { run } => {
@@ -282,7 +300,7 @@ impl Op for RegistrarEventoHogar {
     }
 
     fn handle(
-        _: &Core,
+        core: &Core,
         admission: &Admission,
         conn: &mut DbConnection,
         p: EventoPedido,
@@ -290,6 +308,7 @@ impl Op for RegistrarEventoHogar {
         let autor = Autor {
             convenio: &admission.convenio,
             usuario: admission.usuario,
+            modelos: &core.broker.modelos,
         };
         registrar(&autor, conn, p.run, &p.entrada)
     }

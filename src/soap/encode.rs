@@ -83,7 +83,13 @@ fn envelope_open(x: &mut Xml, sobre: &Sobre<'_>) {
 }
 
 /// An answer: the operation's `…Respuesta` with the header and, on success, the `cuerpo`.
-pub fn answer(sobre: &Sobre<'_>, estado: &str, cuerpo: Option<&dyn Fn(&mut Xml)>) -> String {
+/// `campo` names the request's field at fault in an answer that refuses it (`ENCUESTA_INVALIDA`).
+pub fn answer(
+    sobre: &Sobre<'_>,
+    estado: &str,
+    campo: Option<&str>,
+    cuerpo: Option<&dyn Fn(&mut Xml)>,
+) -> String {
     let mut x = Xml::new();
     envelope_open(&mut x, sobre);
     let element = format!("{}:{}Respuesta", sobre.prefix, sobre.operation);
@@ -100,9 +106,11 @@ pub fn answer(sobre: &Sobre<'_>, estado: &str, cuerpo: Option<&dyn Fn(&mut Xml)>
     }
     x.open("s:metadataOperacional")
         .leaf("s:estadoSobre", estado)
-        .leaf("s:glosaSobre", glosa(estado))
-        .close("s:metadataOperacional")
-        .close("s:encabezado");
+        .leaf("s:glosaSobre", glosa(estado));
+    if let Some(campo) = campo {
+        x.leaf("s:campo", campo);
+    }
+    x.close("s:metadataOperacional").close("s:encabezado");
     if let Some(write) = cuerpo {
         let tag = format!("{}:cuerpo", sobre.prefix);
         x.open(&tag);
@@ -152,8 +160,11 @@ pub fn fault(sobre: &Sobre<'_>, error: &ApiError, estado: &str) -> String {
     x.open("s:detalle")
         .leaf("s:estadoSobre", estado)
         .leaf("s:codigo", error.code)
-        .leaf("s:glosa", &detail)
-        .close("s:detalle");
+        .leaf("s:glosa", &detail);
+    if let Some(campo) = &error.campo {
+        x.leaf("s:campo", campo);
+    }
+    x.close("s:detalle");
     match sobre.version {
         SoapVersion::V11 => x.close("detail"),
         SoapVersion::V12 => x.close("soap:Detail"),

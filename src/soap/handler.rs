@@ -376,7 +376,12 @@ fn render<T>(ctx: &Context, reply: Reply<T>, write: impl Fn(&mut Xml, &str, &T))
     let (status, body, retry) = match &reply.result {
         Ok(value) => (
             200,
-            encode::answer(&sobre, "00", Some(&|x: &mut Xml| write(x, prefix, value))),
+            encode::answer(
+                &sobre,
+                "00",
+                None,
+                Some(&|x: &mut Xml| write(x, prefix, value)),
+            ),
             None,
         ),
         Err(error) => {
@@ -390,7 +395,11 @@ fn render<T>(ctx: &Context, reply: Reply<T>, write: impl Fn(&mut Xml, &str, &T))
                     error.retry_after,
                 )
             } else {
-                (status, encode::answer(&sobre, estado, None), None)
+                (
+                    status,
+                    encode::answer(&sobre, estado, error.campo.as_deref(), None),
+                    None,
+                )
             }
         }
     };

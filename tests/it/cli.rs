@@ -38,6 +38,10 @@ fn with_test_env(mut cmd: Command, dir: &Path) -> Command {
             "SIIS__ELEGIBILIDAD__REGLAS",
             crate::support::repo_path("conf/elegibilidad.toml"),
         )
+        .env(
+            "SIIS__ENCUESTA__MODELOS",
+            crate::support::repo_path("conf/modelos"),
+        )
         .stdin(Stdio::null());
     cmd
 }

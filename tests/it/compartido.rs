@@ -63,6 +63,8 @@ fn segundo_broker(node: &TestNode, nodo: &str) -> Arc<Broker> {
     let pool = siis::db::open_pool(&config.database.url, 4, Duration::from_secs(2)).unwrap();
     let convenios = siis::convenios::ConvenioSet::load_dir(&config.convenios.dir).unwrap();
     let rules = siis::reglas::Rules::load(&config.elegibilidad.reglas).unwrap();
+    let modelos =
+        siis::modelos::Modelos::load(&config.encuesta.modelos, &config.encuesta.vigente).unwrap();
     let coordinacion = Coordinacion::iniciar(&config, &Restored::default()).unwrap();
     assert!(
         coordinacion.is_some(),
@@ -73,6 +75,7 @@ fn segundo_broker(node: &TestNode, nodo: &str) -> Arc<Broker> {
         pool,
         convenios,
         rules,
+        modelos,
         node.node.broker.audit.clone(),
         Restored::default(),
         coordinacion,

@@ -14,6 +14,7 @@ mod cluster;
 mod compartido;
 mod consola;
 mod drenaje;
+mod encuesta;
 mod encuestaje;
 mod escrituras;
 mod estadisticas;

@@ -250,6 +250,7 @@ fn the_debian_package_takes_every_file_it_names_from_the_repository() {
         "usr/bin/",
         "etc/siis/siis.toml",
         "etc/siis/elegibilidad.toml",
+        "etc/siis/modelos/",
         "usr/share/man/man1/",
         "usr/share/bash-completion/completions/siis",
     ] {

@@ -242,6 +242,7 @@ pub fn test_config(db: &TestDb, pki_dir: &Path, dir: &Path) -> Config {
     config.tls.dir = pki_dir.to_owned();
     config.convenios.dir = repo_path("convenios");
     config.elegibilidad.reglas = repo_path("conf/elegibilidad.toml");
+    config.encuesta.modelos = repo_path("conf/modelos");
     config.audit.checkpoints = Some(dir.join("checkpoints.jsonl"));
     config
 }
@@ -533,6 +534,33 @@ impl TestNode {
             _db,
             _dir,
         }
+    }
+
+    /// Stops the node and starts it again on the same registry and PKI with its configuration
+    /// changed by `configure`; the start's error when the node refuses to start.
+    pub async fn restart_with(
+        self,
+        configure: impl FnOnce(&mut Config),
+    ) -> Result<TestNode, String> {
+        let TestNode {
+            node,
+            pki,
+            config,
+            _db,
+            _dir,
+        } = self;
+        node.stop().await.expect("node stops cleanly");
+        let mut changed = (*config).clone();
+        configure(&mut changed);
+        let config = Arc::new(changed);
+        let node = Node::start(config.clone()).map_err(|e| e.to_string())?;
+        Ok(TestNode {
+            node,
+            pki,
+            config,
+            _db,
+            _dir,
+        })
     }
 
     pub fn destroy_database(&self) {

@@ -397,6 +397,9 @@ fn entrada(form: FormularioEvento) -> Result<EventoEntrada, ApiError> {
         motivo: dado(form.motivo),
         puntaje,
         fecha_aplicacion: dado(form.fecha_aplicacion),
+        // The console records the older form, a bare score (docs/encuestaje.md).
+        modelo: None,
+        encuesta: None,
     })
 }
 

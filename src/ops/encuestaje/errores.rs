@@ -64,16 +64,22 @@ pub fn en_curso() -> ApiError {
 
 /// A survey recorded for a RUN the registry holds no living person for: unknown or deceased,
 /// one code for both, so that recording a survey is the only way a municipality learns it.
-/// The refusal tells about `run`, so its audit record names them.
-pub fn persona_no_encuestable(run: Option<Run>) -> ApiError {
+/// The refusal tells about `run`, so its audit record names them. `campo` names a member of
+/// the questionnaire by index (`integrantes[2]`), never by RUN.
+pub fn persona_no_encuestable(run: Option<Run>, campo: Option<String>) -> ApiError {
+    let detail = match &campo {
+        Some(campo) => format!(
+            "{campo}: the registry holds no living person with this RUN: the survey cannot list \
+             them"
+        ),
+        None => "the registry holds no living person with this RUN: the survey cannot be \
+                 recorded; annul the request"
+            .into(),
+    };
     ApiError {
         audit_subject: run,
-        ..error(
-            ErrorCode::PersonaNoEncuestable,
-            "the registry holds no living person with this RUN: the survey cannot be recorded; \
-             annul the request"
-                .into(),
-        )
+        campo,
+        ..error(ErrorCode::PersonaNoEncuestable, detail)
     }
 }
 

@@ -5,9 +5,11 @@
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::cuestionario::{self, Cuestionario, EncuestaEntrada};
 use super::errores;
 use crate::domain::Puntaje;
 use crate::error::ApiError;
+use crate::modelos::Modelos;
 
 /// Failed visits a request may record; a third is refused.
 pub const MAX_VISITAS_FALLIDAS: i32 = 2;
@@ -58,12 +60,20 @@ pub enum Evento {
         motivo: Option<String>,
     },
     Encuestar {
-        puntaje: Puntaje,
         fecha_aplicacion: NaiveDate,
+        datos: Datos,
     },
     Anular {
         motivo: String,
     },
+}
+
+/// What a survey carries: the questionnaire, scored by its model, or (the older form) a bare
+/// score typed elsewhere, kept with no model as a feed's score is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Datos {
+    Cuestionario(Box<Cuestionario>),
+    Puntaje(Puntaje),
 }
 
 /// An event as a transport decoded it (JSON body or SOAP leaves), before validation.
@@ -75,6 +85,10 @@ pub struct EventoEntrada {
     pub motivo: Option<String>,
     pub puntaje: Option<i64>,
     pub fecha_aplicacion: Option<String>,
+    /// `encuestar`: the scoring model (default: `encuesta.vigente`).
+    pub modelo: Option<String>,
+    /// `encuestar`: the questionnaire (the household as surveyed).
+    pub encuesta: Option<EncuestaEntrada>,
 }
 
 pub const EVENTOS: [&str; 4] = ["programar_visita", "visita_fallida", "encuestar", "anular"];
@@ -108,14 +122,21 @@ impl Evento {
 
     /// Validates what a transport decoded: the event is known, carries what it needs and
     /// nothing that belongs to another event; a visit is not scheduled in the past and a
-    /// survey is not dated in the future (`today` is Chile's civil day).
-    pub fn from_entrada(e: &EventoEntrada, today: NaiveDate) -> Result<Evento, ApiError> {
+    /// survey is not dated in the future (`today` is Chile's civil day) and its questionnaire
+    /// keeps the bounds of its model (one of `modelos`).
+    pub fn from_entrada(
+        e: &EventoEntrada,
+        today: NaiveDate,
+        modelos: &Modelos,
+    ) -> Result<Evento, ApiError> {
         let extra = |allowed: &[&str]| {
             let given = [
                 ("fechaVisita", e.fecha_visita.is_some()),
                 ("motivo", e.motivo.is_some()),
                 ("puntaje", e.puntaje.is_some()),
                 ("fechaAplicacion", e.fecha_aplicacion.is_some()),
+                ("modelo", e.modelo.is_some()),
+                ("encuesta", e.encuesta.is_some()),
             ];
             match given
                 .iter()
@@ -146,21 +167,40 @@ impl Evento {
                 })
             }
             "encuestar" => {
-                extra(&["puntaje", "fechaAplicacion"])?;
-                let puntaje = e
-                    .puntaje
-                    .ok_or_else(|| errores::evento_invalido("puntaje is required"))?;
-                let puntaje = Puntaje::new(puntaje)
-                    .map_err(|error| errores::evento_invalido(format!("puntaje: {error}")))?;
+                extra(&["puntaje", "fechaAplicacion", "modelo", "encuesta"])?;
                 let fecha_aplicacion = fecha("fechaAplicacion", e.fecha_aplicacion.as_deref())?;
                 if fecha_aplicacion > today {
                     return Err(errores::evento_invalido(
                         "fechaAplicacion is in the future (Chile time)",
                     ));
                 }
+                let datos = match (&e.encuesta, e.puntaje) {
+                    (Some(_), Some(_)) => {
+                        return Err(errores::evento_invalido(
+                            "puntaje does not go with encuesta: the model computes the score",
+                        ));
+                    }
+                    (Some(encuesta), None) => {
+                        let modelo = cuestionario::modelo(modelos, e.modelo.as_deref())?;
+                        let c = cuestionario::validar(encuesta, modelo)?;
+                        Datos::Cuestionario(Box::new(c))
+                    }
+                    (None, Some(puntaje)) if e.modelo.is_none() => {
+                        let puntaje = Puntaje::new(puntaje).map_err(|error| {
+                            errores::evento_invalido(format!("puntaje: {error}"))
+                        })?;
+                        Datos::Puntaje(puntaje)
+                    }
+                    (None, _) => {
+                        return Err(cuestionario::invalida(
+                            "encuesta",
+                            "is required: the household as surveyed",
+                        ));
+                    }
+                };
                 Ok(Evento::Encuestar {
-                    puntaje,
                     fecha_aplicacion,
+                    datos,
                 })
             }
             "anular" => {
@@ -215,8 +255,8 @@ pub fn posibles(estado: Estado, fallidas: i32) -> Vec<&'static str> {
         Puntaje::new(i64::from(Puntaje::MIN))
             .ok()
             .map(|puntaje| Evento::Encuestar {
-                puntaje,
                 fecha_aplicacion: NaiveDate::MIN,
+                datos: Datos::Puntaje(puntaje),
             }),
         Some(Evento::Anular {
             motivo: String::new(),
@@ -233,6 +273,7 @@ pub fn posibles(estado: Estado, fallidas: i32) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
     use Estado::*;
 
     fn d(y: i32, m: u32, dd: u32) -> NaiveDate {
@@ -246,8 +287,8 @@ mod tests {
             },
             Evento::VisitaFallida { motivo: None },
             Evento::Encuestar {
-                puntaje: Puntaje::new(8000).unwrap(),
                 fecha_aplicacion: d(2026, 11, 28),
+                datos: Datos::Puntaje(Puntaje::new(8000).unwrap()),
             },
             Evento::Anular {
                 motivo: "duplicada".into(),
@@ -368,8 +409,14 @@ mod tests {
     #[test]
     fn events_are_validated_before_any_state_is_read() {
         let today = d(2026, 11, 28);
-        let ok = |e: EventoEntrada| Evento::from_entrada(&e, today);
-        let bad = |e: EventoEntrada| Evento::from_entrada(&e, today).unwrap_err().code;
+        let modelos = Modelos::load(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/conf/modelos")),
+            "FPS-2026-1",
+        )
+        .unwrap();
+        let ok = |e: EventoEntrada| Evento::from_entrada(&e, today, &modelos);
+        let bad = |e: EventoEntrada| Evento::from_entrada(&e, today, &modelos).unwrap_err().code;
+        let bad_full = |e: EventoEntrada| Evento::from_entrada(&e, today, &modelos).unwrap_err();
         let ev = |name: &str| EventoEntrada {
             evento: name.into(),
             ..EventoEntrada::default()
@@ -429,6 +476,21 @@ mod tests {
         assert_eq!(bad(encuesta(8000, "2026-11-29")), "EVENTO_INVALIDO");
         assert_eq!(bad(encuesta(8000, "28-11-2026")), "EVENTO_INVALIDO");
         assert!(ok(encuesta(8000, "2026-11-28")).is_ok());
+        // Without a score, the questionnaire is required, and named.
+        let sin = bad_full(EventoEntrada {
+            fecha_aplicacion: Some("2026-11-28".into()),
+            ..ev("encuestar")
+        });
+        assert_eq!(
+            (sin.code, sin.campo.as_deref()),
+            (ErrorCode::EncuestaInvalida, Some("encuesta"))
+        );
+        // A model with a bare score: the score would not be the model's.
+        let con_modelo = bad_full(EventoEntrada {
+            modelo: Some("FPS-2026-1".into()),
+            ..encuesta(8000, "2026-11-28")
+        });
+        assert_eq!(con_modelo.campo.as_deref(), Some("encuesta"));
         assert_eq!(
             ok(ev("visita_fallida")),
             Ok(Evento::VisitaFallida { motivo: None })

@@ -22,7 +22,9 @@ impl Project for Encuestaje {
     }
 
     fn subjects(&self) -> Option<Vec<Run>> {
-        Some(self.sujeto.into_iter().collect())
+        let mut runs: Vec<Run> = self.sujeto.into_iter().collect();
+        runs.extend(self.encuestados.iter().filter(|r| Some(**r) != self.sujeto));
+        Some(runs)
     }
 }
 
@@ -62,6 +64,7 @@ pub(super) fn vista(fila: &Fila) -> Encuestaje {
     let puntaje = fila.puntaje.and_then(|p| Puntaje::new(i64::from(p)).ok());
     Encuestaje {
         sujeto: Run::from_numero(fila.run as u32).ok(),
+        encuestados: Vec::new(),
         id: Some(fila.id.clone()),
         run: Run::from_numero(fila.run as u32)
             .ok()

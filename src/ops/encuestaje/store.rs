@@ -5,6 +5,8 @@
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 
+use super::composicion::{self, Firma};
+use super::estado::Datos;
 use crate::db::DbConnection;
 use crate::db::models::{Ficha, Hogar, Integrante};
 use crate::db::schema::{encuestaje_eventos, encuestajes, fichas, hogares, integrantes, personas};
@@ -127,25 +129,28 @@ pub fn cola(
 /// A survey's result, to become the ficha in force of the person's household in the
 /// request's comuna.
 pub struct Resultado {
-    pub puntaje: Puntaje,
     pub fecha_aplicacion: NaiveDate,
+    pub datos: Datos,
+    pub firma: Firma,
 }
 
 /// What applying an event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aplicacion {
-    Aplicada,
+    /// Applied; a survey's score.
+    Aplicada(Option<Puntaje>),
     /// The request is no longer at the version the event was decided on (a concurrent event
     /// won): nothing changed.
     Cambiada,
-    /// A survey of a RUN for which the registry holds no living person: nothing changed.
-    NoEncuestable,
+    /// A survey of a RUN for which the registry holds no living person: nothing changed. With
+    /// a questionnaire, the index of the first such member; without, the request's person.
+    NoEncuestable(Option<usize>),
 }
 
 /// Why [`aplicar`]'s transaction was rolled back.
-enum Deshecha {
+pub(super) enum Deshecha {
     Db(diesel::result::Error),
-    NoEncuestable,
+    NoEncuestable(Option<usize>),
 }
 
 impl From<diesel::result::Error> for Deshecha {
@@ -157,8 +162,8 @@ impl From<diesel::result::Error> for Deshecha {
 /// Applies `despues` over `antes` (same id) with its event, in one transaction. Changes nothing
 /// when the request is no longer at `antes.version`, or when a survey result is for a RUN that
 /// is not a living person on record. A survey result becomes the ficha in force of the
-/// person's household in the request's comuna ([`nueva_ficha`]) and the request keeps the new
-/// folio.
+/// person's household in the request's comuna (a questionnaire: [`composicion`]; a bare
+/// score: [`nueva_ficha`]) and the request keeps the new folio and score.
 pub fn aplicar(
     conn: &mut DbConnection,
     antes: &Fila,
@@ -192,20 +197,34 @@ pub fn aplicar(
         diesel::insert_into(encuestaje_eventos::table)
             .values(&evento)
             .execute(conn)?;
-        if let Some(resultado) = resultado {
-            if !persona_viva(conn, antes.run)? {
-                return Err(Deshecha::NoEncuestable);
+        let Some(r) = resultado else {
+            return Ok(Aplicacion::Aplicada(None));
+        };
+        let (folio, puntaje) = match &r.datos {
+            Datos::Cuestionario(c) => {
+                composicion::aplicar(conn, antes, c, r.fecha_aplicacion, &r.firma)?
             }
-            let folio = nueva_ficha(conn, antes, &resultado)?;
-            diesel::update(encuestajes::table.find(&antes.id))
-                .set(encuestajes::folio.eq(folio))
-                .execute(conn)?;
-        }
-        Ok(Aplicacion::Aplicada)
+            Datos::Puntaje(puntaje) => {
+                if !persona_viva(conn, antes.run)? {
+                    return Err(Deshecha::NoEncuestable(None));
+                }
+                (
+                    nueva_ficha(conn, antes, *puntaje, r.fecha_aplicacion, &r.firma)?,
+                    *puntaje,
+                )
+            }
+        };
+        diesel::update(encuestajes::table.find(&antes.id))
+            .set((
+                encuestajes::folio.eq(folio),
+                encuestajes::puntaje.eq(i32::from(puntaje.value())),
+            ))
+            .execute(conn)?;
+        Ok(Aplicacion::Aplicada(Some(puntaje)))
     });
     match outcome {
         Ok(aplicacion) => Ok(aplicacion),
-        Err(Deshecha::NoEncuestable) => Ok(Aplicacion::NoEncuestable),
+        Err(Deshecha::NoEncuestable(i)) => Ok(Aplicacion::NoEncuestable(i)),
         Err(Deshecha::Db(e)) => Err(e),
     }
 }
@@ -222,45 +241,29 @@ fn persona_viva(conn: &mut DbConnection, run: i32) -> QueryResult<bool> {
 
 use crate::db::FOLIO_LOCK;
 
-/// Makes the survey the ficha in force of the person's household in the request's comuna;
-/// returns the new folio.
-///
-/// - A household already in that comuna: its ficha in force becomes `reemplazada`.
-/// - A household in another comuna: the person moved. They leave it for a household of their
-///   own in the request's comuna; that household, its other members and its ficha stay where
-///   they are (a household is never moved: each member who moved is surveyed where they live).
-/// - No household: the person gets one of their own in the request's comuna.
-fn nueva_ficha(conn: &mut DbConnection, fila: &Fila, r: &Resultado) -> QueryResult<i64> {
+/// Serialises new folios and household ids among concurrent surveys (PostgreSQL; SQLite's
+/// write transaction already does).
+pub(super) fn bloquear_folios(conn: &mut DbConnection) -> QueryResult<()> {
     if matches!(conn, DbConnection::Pg(_)) {
         use diesel::connection::SimpleConnection;
         conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({FOLIO_LOCK})"))?;
     }
+    Ok(())
+}
+
+/// The household of the request's person when it is in the request's comuna.
+pub(super) fn hogar_en_comuna(conn: &mut DbConnection, fila: &Fila) -> QueryResult<Option<i64>> {
     let run = Run::from_numero(fila.run as u32)
         .map_err(|_| diesel::result::Error::DeserializationError("stored RUN".into()))?;
-    let hogar_id = match ficha::hogar_de(conn, run).map_err(into_query)? {
-        Some(h) if h.cut == fila.cut => h.hogar_id,
-        Some(_) => {
-            let id = nuevo_hogar(conn, &fila.cut)?;
-            diesel::update(integrantes::table.find(fila.run))
-                .set((
-                    integrantes::hogar_id.eq(id),
-                    integrantes::parentesco.eq("jefe"),
-                ))
-                .execute(conn)?;
-            id
-        }
-        None => {
-            let id = nuevo_hogar(conn, &fila.cut)?;
-            diesel::insert_into(integrantes::table)
-                .values(Integrante {
-                    run: fila.run,
-                    hogar_id: id,
-                    parentesco: "jefe".into(),
-                })
-                .execute(conn)?;
-            id
-        }
-    };
+    Ok(ficha::hogar_de(conn, run)
+        .map_err(into_query)?
+        .filter(|h| h.cut == fila.cut)
+        .map(|h| h.hogar_id))
+}
+
+/// Puts the household's ficha in force out of force (`reemplazada`) and returns the folio
+/// its successor takes (numbered under [`FOLIO_LOCK`]).
+pub(super) fn reemplazar_ficha(conn: &mut DbConnection, hogar_id: i64) -> QueryResult<i64> {
     diesel::update(
         fichas::table
             .filter(fichas::hogar_id.eq(hogar_id))
@@ -268,21 +271,65 @@ fn nueva_ficha(conn: &mut DbConnection, fila: &Fila, r: &Resultado) -> QueryResu
     )
     .set(fichas::estado.eq("reemplazada"))
     .execute(conn)?;
-    let folio = next_id(
+    Ok(next_id(
         fichas::table
             .select(diesel::dsl::max(fichas::folio))
             .first(conn)?,
     )
-    .max(1_000_001);
+    .max(1_000_001))
+}
+
+/// Makes a bare score (no questionnaire) the ficha in force of the person's household in the
+/// request's comuna; returns the new folio. Its `modelo` stays NULL, as a feed's.
+///
+/// - A household already in that comuna: its ficha in force becomes `reemplazada`.
+/// - A household in another comuna: the person moved. They leave it for a household of their
+///   own in the request's comuna; that household, its other members and its ficha stay where
+///   they are (a household is never moved: each member who moved is surveyed where they live).
+/// - No household: the person gets one of their own in the request's comuna.
+fn nueva_ficha(
+    conn: &mut DbConnection,
+    fila: &Fila,
+    puntaje: Puntaje,
+    fecha_aplicacion: NaiveDate,
+    firma: &Firma,
+) -> QueryResult<i64> {
+    bloquear_folios(conn)?;
+    let hogar_id = match hogar_en_comuna(conn, fila)? {
+        Some(id) => id,
+        None => {
+            let id = nuevo_hogar(conn, &fila.cut)?;
+            let moved = diesel::update(integrantes::table.find(fila.run))
+                .set((
+                    integrantes::hogar_id.eq(id),
+                    integrantes::parentesco.eq("jefe"),
+                ))
+                .execute(conn)?;
+            if moved == 0 {
+                diesel::insert_into(integrantes::table)
+                    .values(Integrante {
+                        run: fila.run,
+                        hogar_id: id,
+                        parentesco: "jefe".into(),
+                    })
+                    .execute(conn)?;
+            }
+            id
+        }
+    };
+    let folio = reemplazar_ficha(conn, hogar_id)?;
     diesel::insert_into(fichas::table)
         .values(Ficha {
             folio,
             hogar_id,
-            puntaje: i32::from(r.puntaje.value()),
-            fecha_aplicacion: r.fecha_aplicacion,
+            puntaje: i32::from(puntaje.value()),
+            fecha_aplicacion,
             cut: fila.cut.clone(),
             estado: "vigente".into(),
         })
+        .execute(conn)?;
+    diesel::update(fichas::table.find(folio))
+        .set(fichas::encuestador.eq(firma.encuestador()))
         .execute(conn)?;
     Ok(folio)
 }

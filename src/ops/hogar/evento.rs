@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::errores;
 use crate::domain::Run;
 use crate::error::ApiError;
+use crate::modelos::Modelo;
 use crate::ops::encuestaje::estado::MAX_MOTIVO;
 
 /// Longest address accepted, in characters.
@@ -60,14 +61,15 @@ impl TipoEventoHogar {
 
 /// Whether an event of kind `evento` marks the ficha in force of the household it changes for
 /// review. The one place this is decided. `modelo` is the scoring model the ficha was scored
-/// with (`None`: a score without facts behind it, from a feed, the seed or an old survey):
-/// for such a ficha every change of members marks it, and a change of address does not. A
-/// model will say which of its events change its score.
-pub fn marca_revision(modelo: Option<&str>, evento: TipoEventoHogar) -> bool {
-    // Until a model's `[revision] eventos` is read here, a ficha with a model is treated as
-    // one without.
-    let _ = modelo;
-    !matches!(evento, TipoEventoHogar::CambiarDomicilio)
+/// with, as the node holds it: its `[revision] eventos` say which events change its score.
+/// `None` (a score without facts behind it, from a feed, the seed or the bare form of a
+/// survey, or a model this node no longer holds): every change of members marks it, and a
+/// change of address does not.
+pub fn marca_revision(modelo: Option<&Modelo>, evento: TipoEventoHogar) -> bool {
+    match modelo {
+        Some(m) => m.marca_revision(evento.as_str()),
+        None => !matches!(evento, TipoEventoHogar::CambiarDomicilio),
+    }
 }
 
 /// An event as a transport decoded it (JSON body or SOAP leaves), before it is checked.

@@ -212,6 +212,18 @@ fn avanzar(
 
 /// Marks the household's ficha in force for review by event `id` (a ficha already marked keeps
 /// the event that marked it first); whether there was one.
+/// The scoring model of household `hogar_id`'s ficha in force (`None`: no ficha, or a score
+/// without a model).
+pub fn modelo_vigente(conn: &mut DbConnection, hogar_id: i64) -> QueryResult<Option<String>> {
+    Ok(fichas::table
+        .filter(fichas::hogar_id.eq(hogar_id))
+        .filter(fichas::estado.eq("vigente"))
+        .select(fichas::modelo)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
 fn marcar(conn: &mut DbConnection, hogar_id: i64, id: &str) -> QueryResult<bool> {
     let vigente = fichas::table
         .filter(fichas::hogar_id.eq(hogar_id))

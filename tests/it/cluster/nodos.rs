@@ -54,6 +54,10 @@ impl Nodo {
                 crate::support::repo_path("conf/elegibilidad.toml"),
             )
             .env(
+                "SIIS__ENCUESTA__MODELOS",
+                crate::support::repo_path("conf/modelos"),
+            )
+            .env(
                 "SIIS__AUDIT__CHECKPOINTS",
                 comun.dir.join(format!("checkpoints-{nombre}.jsonl")),
             )

@@ -80,6 +80,16 @@ per_backend!(
             (Some(8_123), Some(1))
         );
         let folio = r["folio"].as_i64().expect("the new ficha's folio");
+        // The older form, a bare score: no model behind it, the surveyor recorded.
+        let (modelo, encuestador): (Option<String>, Option<String>) = fichas::table
+            .find(folio)
+            .select((fichas::modelo, fichas::encuestador))
+            .first(&mut node.db())
+            .unwrap();
+        assert_eq!(
+            (modelo, encuestador.as_deref()),
+            (None, Some("muni-13101"))
+        );
 
         // The survey is now the household's ficha in force, in the surveyed comuna.
         let (status, ficha) = read(

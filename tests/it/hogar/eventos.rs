@@ -107,6 +107,42 @@ per_backend!(
 );
 
 per_backend!(
+    /// What marks a ficha is its model's to say: FPS-2026-2 lists `cambiar_domicilio` in its
+    /// `[revision] eventos`, so an address change marks a ficha scored with it, while the same
+    /// change leaves a ficha without a model (and one of FPS-2026-1) unmarked.
+    async fn a_ficha_is_marked_by_the_events_its_model_lists(backend) {
+        let node = node(backend).await;
+        let (hogar, members) = hogar_con(&node, COMUNA, 1, 0);
+        let (otro, otros) = hogar_con(&node, COMUNA, 1, 1);
+        for (h, modelo) in [(hogar, "FPS-2026-2"), (otro, "FPS-2026-1")] {
+            diesel::update(
+                fichas::table
+                    .filter(fichas::hogar_id.eq(h))
+                    .filter(fichas::estado.eq("vigente")),
+            )
+            .set(fichas::modelo.eq(modelo))
+            .execute(&mut node.db())
+            .unwrap();
+        }
+        for ((h, run), marcado) in [((hogar, members[0].0), true), ((otro, otros[0].0), false)] {
+            let (status, body) = evento(
+                &node,
+                MUNI,
+                run,
+                json!({ "evento": "cambiar_domicilio", "direccion": "Serrano 120", "motivo": "Se mudaron" }),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["enRevision"], marcado, "{body}");
+            assert_eq!(ultimo(&body)["marcaRevision"], marcado);
+            let (_, _, revision) = estado(&node, h);
+            assert_eq!(revision.unwrap().is_some(), marcado);
+        }
+        node.stop().await;
+    }
+);
+
+per_backend!(
     async fn a_change_of_address_is_kept_in_the_history_and_marks_nothing(backend) {
         let node = node(backend).await;
         let (hogar, members) = hogar_con(&node, COMUNA, 1, 0);
@@ -297,9 +333,15 @@ per_backend!(
             motivo: Some("Informado en la ventanilla".into()),
             ..EventoEntrada::default()
         };
+        let modelos = siis::modelos::Modelos::load(
+            &crate::support::repo_path("conf/modelos"),
+            "FPS-2026-1",
+        )
+        .unwrap();
         let autor = Autor {
             convenio,
             usuario: Some(usuario),
+            modelos: &modelos,
         };
         let hogar = registrar(&autor, &mut node.db(), members[0].0, &entrada).unwrap();
         let e = hogar.eventos.unwrap().pop().unwrap();

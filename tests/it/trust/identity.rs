@@ -100,6 +100,7 @@ fn siis(dir: &Path) -> Command {
             "SIIS__ELEGIBILIDAD__REGLAS",
             repo_path("conf/elegibilidad.toml"),
         )
+        .env("SIIS__ENCUESTA__MODELOS", repo_path("conf/modelos"))
         .env("SIIS__TLS__DIR", "pki")
         .stdin(Stdio::null());
     cmd
