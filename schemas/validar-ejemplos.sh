@@ -46,6 +46,18 @@ certificados-v1.xsd:EmitirCertificado.xml
 certificados-v1.xsd:EmitirCertificadoRespuesta.xml
 recepcionlotes-v1.xsd:RecibirLote.xml
 recepcionlotes-v1.xsd:RecibirLoteRespuesta.xml
+postulacion-v1.xsd:Postular.xml
+postulacion-v1.xsd:PostularRespuesta.xml
+postulacion-v1.xsd:ConsultarPostulacion.xml
+postulacion-v1.xsd:ConsultarPostulacionRespuesta.xml
+postulacion-v1.xsd:ListarPostulaciones.xml
+postulacion-v1.xsd:ListarPostulacionesRespuesta.xml
+postulacion-v1.xsd:RegistrarEventoPostulacion.xml
+postulacion-v1.xsd:RegistrarEventoPostulacionRespuesta.xml
+postulacion-v1.xsd:FijarCupos.xml
+postulacion-v1.xsd:FijarCuposRespuesta.xml
+postulacion-v1.xsd:ConsultarCupos.xml
+postulacion-v1.xsd:ConsultarCuposRespuesta.xml
 "
 
 fallas=0

@@ -7,7 +7,8 @@ use std::sync::LazyLock;
 
 use crate::projection::Campos;
 use crate::respuestas::{
-    Accesos, Elegibilidad, Emision, Encuestaje, Estadisticas, FichaFps, ValidacionIdentidad,
+    Accesos, Cupos, Elegibilidad, Emision, Encuestaje, Estadisticas, FichaFps, Postulacion,
+    ValidacionIdentidad,
 };
 
 /// An operation of the service core, whatever the transport.
@@ -31,6 +32,11 @@ pub enum Operation {
     EstadisticasTerritoriales,
     /// A provider sends a batch (lote) of records to apply: persons, deaths, … (`tipos` granted).
     RecepcionLotes,
+    /// A municipality takes, follows, lists and closes postulations to SUF, PASIS and SAP of
+    /// persons of its comuna (`programas` granted).
+    PostularBeneficio,
+    /// Set and read the cupos per comuna, program and year (the registry's operators).
+    FijarCupos,
 }
 
 /// Field paths of `RecepcionLotes` answers: the batch's report (`ops::lotes::Informe`, a
@@ -45,7 +51,7 @@ pub const LOTES_FIELDS: &[&str] = &[
 ];
 
 impl Operation {
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 11] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
@@ -55,6 +61,8 @@ impl Operation {
         Operation::TrabajarEncuestaje,
         Operation::EstadisticasTerritoriales,
         Operation::RecepcionLotes,
+        Operation::PostularBeneficio,
+        Operation::FijarCupos,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +76,8 @@ impl Operation {
             Operation::TrabajarEncuestaje => "TrabajarEncuestaje",
             Operation::EstadisticasTerritoriales => "EstadisticasTerritoriales",
             Operation::RecepcionLotes => "RecepcionLotes",
+            Operation::PostularBeneficio => "PostularBeneficio",
+            Operation::FijarCupos => "FijarCupos",
         }
     }
 
@@ -93,6 +103,8 @@ impl Operation {
             Operation::TrabajarEncuestaje => Encuestaje::campos(),
             Operation::EstadisticasTerritoriales => Estadisticas::campos(),
             Operation::RecepcionLotes => LOTES_FIELDS,
+            Operation::PostularBeneficio => Postulacion::campos(),
+            Operation::FijarCupos => Cupos::campos(),
         }
     }
 }
@@ -120,7 +132,8 @@ impl fmt::Display for Operation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rol {
-    /// A counter clerk (ORASMI, a municipality's front desk): lookups, and asking for a survey.
+    /// A counter clerk (ORASMI, a municipality's front desk): lookups, asking for a survey, and
+    /// taking postulations.
     Atencion,
     /// A surveyor: works their comuna's survey requests.
     Encuestador,
@@ -184,6 +197,7 @@ impl Rol {
                 ValidarIdentidad,
                 ConsultarElegibilidad,
                 SolicitarEncuestaje,
+                PostularBeneficio,
             ],
             Rol::Encuestador => &[ConsultarFichaFPS, TrabajarEncuestaje],
             Rol::JefeComunal => &[
@@ -194,6 +208,7 @@ impl Rol {
                 SolicitarEncuestaje,
                 TrabajarEncuestaje,
                 EstadisticasTerritoriales,
+                PostularBeneficio,
             ],
             Rol::Supervisor => &[
                 ConsultarFichaFPS,
@@ -210,6 +225,8 @@ impl Rol {
                 SolicitarEncuestaje,
                 TrabajarEncuestaje,
                 EstadisticasTerritoriales,
+                PostularBeneficio,
+                FijarCupos,
             ],
             Rol::Persona => &[ConsultarFichaFPS, ConsultarAccesos, EmitirCertificado],
         }

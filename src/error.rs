@@ -131,6 +131,10 @@ error_codes! {
     PaginacionInvalida = "PAGINACION_INVALIDA", 400, answer("03"), "Paginación inválida";
     EventoInvalido = "EVENTO_INVALIDO", 400, answer("03"), "Evento inválido";
     EstadoDesconocido = "ESTADO_DESCONOCIDO", 400, answer("03"), "Estado desconocido";
+    // Postulations and cupos (ops/postulacion/errores.rs).
+    PostulacionInvalida = "POSTULACION_INVALIDA", 400, answer("03"), "Postulación inválida";
+    PostulacionEnCurso = "POSTULACION_EN_CURSO", 409, answer("03"), "Postulación en curso";
+    CuposInvalidos = "CUPOS_INVALIDOS", 400, answer("03"), "Cupos inválidos";
     // Provider feeds refused as a whole (src/ops/lotes.rs).
     LoteTipoDesconocido = "LOTE_TIPO_DESCONOCIDO", 404, answer("03"), "Tipo de lote desconocido";
     LoteEncabezadoInvalido = "LOTE_ENCABEZADO_INVALIDO", 400, answer("03"), "Encabezado del lote inválido";

@@ -25,6 +25,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-07-000014_audit_nodo",
     "2026-12-07-000015_compartido",
     "2026-12-07-000016_recargas",
+    "2026-12-08-000019_postulaciones",
 ];
 
 /// The versions Diesel records for [`MIGRATION_NAMES`] in `__diesel_schema_migrations`

@@ -190,8 +190,25 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
                 SolicitarEncuestaje,
                 TrabajarEncuestaje,
                 EstadisticasTerritoriales,
-                Operation::RecepcionLotes
+                Operation::RecepcionLotes,
+                Operation::PostularBeneficio,
             ]
+        );
+        assert_eq!(
+            fields(&set, id, Operation::PostularBeneficio),
+            all(Operation::PostularBeneficio)
+        );
+        let postulables = set
+            .get(&ConvenioId::parse(id).unwrap())
+            .unwrap()
+            .grant(Operation::PostularBeneficio)
+            .unwrap()
+            .programas
+            .clone()
+            .unwrap();
+        assert_eq!(
+            postulables.into_iter().collect::<Vec<_>>(),
+            ["PASIS", "SAP", "SUF"]
         );
         for op in [
             ConsultarFichaFPS,
@@ -219,9 +236,17 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
 
     assert_eq!(
         ops("operador"),
-        [ConsultarAccesos, EstadisticasTerritoriales]
+        [
+            ConsultarAccesos,
+            EstadisticasTerritoriales,
+            Operation::FijarCupos
+        ]
     );
-    for op in [ConsultarAccesos, EstadisticasTerritoriales] {
+    for op in [
+        ConsultarAccesos,
+        EstadisticasTerritoriales,
+        Operation::FijarCupos,
+    ] {
         assert_eq!(fields(&set, "operador", op), all(op));
     }
 }

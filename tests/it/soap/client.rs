@@ -110,7 +110,21 @@ pub const RECEPCION: Svc = Svc {
     xsd: "recepcionlotes-v1.xsd",
     operations: &["RecibirLote"],
 };
-pub const SERVICES: [&Svc; 9] = [
+pub const POSTULACION: Svc = Svc {
+    name: "PostulacionBeneficios",
+    prefix: "pb",
+    ns: "http://www.siis.gob.cl/esquemas/postulacion/v1",
+    xsd: "postulacion-v1.xsd",
+    operations: &[
+        "Postular",
+        "ConsultarPostulacion",
+        "ListarPostulaciones",
+        "RegistrarEventoPostulacion",
+        "FijarCupos",
+        "ConsultarCupos",
+    ],
+};
+pub const SERVICES: [&Svc; 10] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,
@@ -119,6 +133,7 @@ pub const SERVICES: [&Svc; 9] = [
     &ESTADISTICAS,
     &META,
     &ENCUESTAJE,
+    &POSTULACION,
     &RECEPCION,
 ];
 
