@@ -12,6 +12,7 @@
 
 mod clasificar;
 mod errores;
+mod lista;
 mod respuesta;
 pub mod store;
 mod verificacion;
@@ -21,6 +22,9 @@ use serde::Deserialize;
 
 pub use self::clasificar::{Clasificacion, clasificar, cupos_de, marcar, ordenar};
 pub use self::errores::cupos_invalidos;
+pub use self::lista::{
+    Filtro, ListarPostulaciones, MAX_POR_PAGINA, POR_PAGINA, PaginaLista, listar,
+};
 use self::respuesta::vista;
 pub use self::respuesta::{CausantePostulacion, ChequeoPostulacion, Postulacion, Postulaciones};
 pub use self::verificacion::ingreso_per_capita;
@@ -32,7 +36,6 @@ use crate::db::DbConnection;
 use crate::db::models::{CausanteFila, PostulacionFila};
 use crate::domain::{Cut, PostulacionId, Run};
 use crate::error::ApiError;
-use crate::ops::pagina::Pagina;
 use crate::reglas::Rules;
 
 /// The kinds of causante of a SUF postulation.
@@ -113,7 +116,11 @@ impl PedidoEntrada {
 }
 
 /// The program must have postulation checks and the agreement's grant must list it.
-fn check_programa(convenio: &Convenio, rules: &Rules, programa: &str) -> Result<(), ApiError> {
+pub(super) fn check_programa(
+    convenio: &Convenio,
+    rules: &Rules,
+    programa: &str,
+) -> Result<(), ApiError> {
     if !rules.postulables().any(|p| p == programa) {
         return Err(ApiError::programa_desconocido(programa));
     }
@@ -126,7 +133,7 @@ fn check_programa(convenio: &Convenio, rules: &Rules, programa: &str) -> Result<
     }
 }
 
-fn programas_concedidos(convenio: &Convenio) -> Vec<&str> {
+pub(super) fn programas_concedidos(convenio: &Convenio) -> Vec<&str> {
     convenio
         .grant(Operation::PostularBeneficio)
         .and_then(|g| g.programas.as_ref())
@@ -310,96 +317,6 @@ pub fn consultar(
     al_dia(conn, rules, fila, hoy)
 }
 
-/// Most postulations on one page of a list, and the default.
-pub const MAX_POR_PAGINA: u32 = 100;
-pub const POR_PAGINA: u32 = 20;
-
-/// A list's filter, from what a transport received.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Filtro {
-    pub programa: Option<String>,
-    pub estado: Option<&'static str>,
-    pub pagina: u32,
-    pub por_pagina: u32,
-}
-
-impl Filtro {
-    pub fn parse(
-        programa: Option<&str>,
-        estado: Option<&str>,
-        pagina: Option<&str>,
-        por_pagina: Option<&str>,
-    ) -> Result<Filtro, ApiError> {
-        let estado = match estado {
-            None => None,
-            Some(text) => Some(*ESTADOS.iter().find(|e| **e == text).ok_or_else(|| {
-                errores::estado_desconocido(format!("estado is one of {}", ESTADOS.join(", ")))
-            })?),
-        };
-        let page = Pagina::parse(pagina, por_pagina, POR_PAGINA, MAX_POR_PAGINA)?;
-        Ok(Filtro {
-            programa: programa.map(str::to_owned),
-            estado,
-            pagina: page.pagina,
-            por_pagina: page.por_pagina,
-        })
-    }
-}
-
-/// ListarPostulaciones: one page of the comuna's postulations of the programs granted (or
-/// the one asked for), each open one checked again first. One program: in its priority order
-/// (the waiting list); several: by date of postulation.
-pub fn listar(
-    convenio: &Convenio,
-    conn: &mut DbConnection,
-    rules: &Rules,
-    comuna: &str,
-    filtro: &Filtro,
-    hoy: NaiveDate,
-) -> Result<Postulaciones, ApiError> {
-    let cut = crate::ops::encuestaje::parse_comuna(comuna)?;
-    if convenio.ambito != Some(cut) {
-        return Err(errores::fuera_de_ambito());
-    }
-    let programas: Vec<&str> = match &filtro.programa {
-        Some(p) => {
-            check_programa(convenio, rules, p)?;
-            vec![p.as_str()]
-        }
-        None => programas_concedidos(convenio),
-    };
-    for fila in store::de_comuna(conn, cut.as_str(), &programas, Some(&store::ABIERTAS))? {
-        verificacion::reverificar(conn, rules, fila, hoy)?;
-    }
-    let estados = filtro.estado.map(|e| [e]);
-    let mut filas = store::de_comuna(
-        conn,
-        cut.as_str(),
-        &programas,
-        estados.as_ref().map(|e| e.as_slice()),
-    )?;
-    if let [programa] = programas.as_slice() {
-        ordenar(&mut filas, rules.prioridad(programa));
-    }
-    let total = filas.len() as i64;
-    let desde = (filtro.pagina as usize - 1) * filtro.por_pagina as usize;
-    let mut postulaciones = Vec::new();
-    for fila in filas.iter().skip(desde).take(filtro.por_pagina as usize) {
-        let causantes = store::causantes(conn, &fila.id)?;
-        let chequeos = store::chequeos(conn, &fila.id, fila.corrida)?;
-        postulaciones.push(vista(fila, &causantes, &chequeos));
-    }
-    Ok(Postulaciones {
-        comuna: cut.to_string(),
-        programa: filtro.programa.clone(),
-        estado: filtro.estado.map(str::to_owned),
-        pagina: filtro.pagina,
-        por_pagina: filtro.por_pagina,
-        total,
-        postulaciones,
-    })
-}
-
 /// An event on a postulation: `desistir` (the person withdraws) or `anular` (the
 /// municipality annuls it), each with its reason.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -514,45 +431,6 @@ impl Op for ConsultarPostulacion {
             conn,
             &core.broker.rules,
             &id,
-            admission.today,
-        )
-    }
-}
-
-/// A comuna's list, one page of it.
-#[derive(Debug, Clone)]
-pub struct PaginaLista {
-    /// The comuna's code, as sent.
-    pub comuna: String,
-    pub filtro: Filtro,
-}
-
-/// ListarPostulaciones (REST `GET /api/v1/municipios/{cut}/postulaciones`, SOAP
-/// ListarPostulaciones): a write, like ConsultarPostulacion.
-pub struct ListarPostulaciones;
-
-impl Op for ListarPostulaciones {
-    const OPERATION: Operation = Operation::PostularBeneficio;
-    const WRITES: bool = true;
-    type Request = PaginaLista;
-    type Response = Postulaciones;
-
-    fn subjects(_: &PaginaLista) -> Vec<Run> {
-        Vec::new()
-    }
-
-    fn handle(
-        core: &Core,
-        admission: &Admission,
-        conn: &mut DbConnection,
-        p: PaginaLista,
-    ) -> Result<Postulaciones, ApiError> {
-        listar(
-            &admission.convenio,
-            conn,
-            &core.broker.rules,
-            &p.comuna,
-            &p.filtro,
             admission.today,
         )
     }
