@@ -50,6 +50,18 @@ hogar-v1.xsd:ConsultarHogar.xml
 hogar-v1.xsd:ConsultarHogarRespuesta.xml
 hogar-v1.xsd:RegistrarEventoHogar.xml
 hogar-v1.xsd:RegistrarEventoHogarRespuesta.xml
+postulacion-v1.xsd:Postular.xml
+postulacion-v1.xsd:PostularRespuesta.xml
+postulacion-v1.xsd:ConsultarPostulacion.xml
+postulacion-v1.xsd:ConsultarPostulacionRespuesta.xml
+postulacion-v1.xsd:ListarPostulaciones.xml
+postulacion-v1.xsd:ListarPostulacionesRespuesta.xml
+postulacion-v1.xsd:RegistrarEventoPostulacion.xml
+postulacion-v1.xsd:RegistrarEventoPostulacionRespuesta.xml
+postulacion-v1.xsd:FijarCupos.xml
+postulacion-v1.xsd:FijarCuposRespuesta.xml
+postulacion-v1.xsd:ConsultarCupos.xml
+postulacion-v1.xsd:ConsultarCuposRespuesta.xml
 "
 
 fallas=0

@@ -7,7 +7,8 @@ use std::sync::LazyLock;
 
 use crate::projection::Campos;
 use crate::respuestas::{
-    Accesos, Elegibilidad, Emision, Encuestaje, Estadisticas, FichaFps, Hogar, ValidacionIdentidad,
+    Accesos, Cupos, Elegibilidad, Emision, Encuestaje, Estadisticas, FichaFps, Hogar, Postulacion,
+    ValidacionIdentidad,
 };
 
 /// An operation of the service core, whatever the transport.
@@ -34,6 +35,11 @@ pub enum Operation {
     /// A municipality keeps the households of its comuna: records a change (a member added or
     /// removed, a new address, a split) and reads a household with its history.
     ActualizarHogar,
+    /// A municipality takes, follows, lists and closes postulations to SUF, PASIS and SAP of
+    /// persons of its comuna (`programas` granted).
+    PostularBeneficio,
+    /// Set and read the cupos per comuna, program and year (the registry's operators).
+    FijarCupos,
 }
 
 /// Field paths of `RecepcionLotes` answers: the batch's report (`ops::lotes::Informe`, a
@@ -48,7 +54,7 @@ pub const LOTES_FIELDS: &[&str] = &[
 ];
 
 impl Operation {
-    pub const ALL: [Operation; 10] = [
+    pub const ALL: [Operation; 12] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
@@ -59,6 +65,8 @@ impl Operation {
         Operation::EstadisticasTerritoriales,
         Operation::RecepcionLotes,
         Operation::ActualizarHogar,
+        Operation::PostularBeneficio,
+        Operation::FijarCupos,
     ];
 
     pub fn name(self) -> &'static str {
@@ -73,6 +81,8 @@ impl Operation {
             Operation::EstadisticasTerritoriales => "EstadisticasTerritoriales",
             Operation::RecepcionLotes => "RecepcionLotes",
             Operation::ActualizarHogar => "ActualizarHogar",
+            Operation::PostularBeneficio => "PostularBeneficio",
+            Operation::FijarCupos => "FijarCupos",
         }
     }
 
@@ -99,6 +109,8 @@ impl Operation {
             Operation::EstadisticasTerritoriales => Estadisticas::campos(),
             Operation::RecepcionLotes => LOTES_FIELDS,
             Operation::ActualizarHogar => Hogar::campos(),
+            Operation::PostularBeneficio => Postulacion::campos(),
+            Operation::FijarCupos => Cupos::campos(),
         }
     }
 }
@@ -126,7 +138,8 @@ impl fmt::Display for Operation {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rol {
-    /// A counter clerk (ORASMI, a municipality's front desk): lookups, and asking for a survey.
+    /// A counter clerk (ORASMI, a municipality's front desk): lookups, asking for a survey, and
+    /// taking postulations.
     Atencion,
     /// A surveyor: works their comuna's survey requests and keeps its households.
     Encuestador,
@@ -190,6 +203,7 @@ impl Rol {
                 ValidarIdentidad,
                 ConsultarElegibilidad,
                 SolicitarEncuestaje,
+                PostularBeneficio,
             ],
             Rol::Encuestador => &[ConsultarFichaFPS, TrabajarEncuestaje, ActualizarHogar],
             Rol::JefeComunal => &[
@@ -201,6 +215,7 @@ impl Rol {
                 TrabajarEncuestaje,
                 EstadisticasTerritoriales,
                 ActualizarHogar,
+                PostularBeneficio,
             ],
             Rol::Supervisor => &[
                 ConsultarFichaFPS,
@@ -218,6 +233,8 @@ impl Rol {
                 TrabajarEncuestaje,
                 EstadisticasTerritoriales,
                 ActualizarHogar,
+                PostularBeneficio,
+                FijarCupos,
             ],
             Rol::Persona => &[ConsultarFichaFPS, ConsultarAccesos, EmitirCertificado],
         }

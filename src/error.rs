@@ -140,6 +140,10 @@ error_codes! {
     HogarConJefe = "HOGAR_CON_JEFE", 409, answer("03"), "El hogar ya tiene jefe";
     PersonaNoIncorporable = "PERSONA_NO_INCORPORABLE", 409, answer("03"), "Persona no incorporable";
     HogarEnConflicto = "HOGAR_EN_CONFLICTO", 409, answer("03"), "Hogar en conflicto";
+    // Postulations and cupos (ops/postulacion/errores.rs).
+    PostulacionInvalida = "POSTULACION_INVALIDA", 400, answer("03"), "Postulación inválida";
+    PostulacionEnCurso = "POSTULACION_EN_CURSO", 409, answer("03"), "Postulación en curso";
+    CuposInvalidos = "CUPOS_INVALIDOS", 400, answer("03"), "Cupos inválidos";
     // Provider feeds refused as a whole (src/ops/lotes.rs).
     LoteTipoDesconocido = "LOTE_TIPO_DESCONOCIDO", 404, answer("03"), "Tipo de lote desconocido";
     LoteEncabezadoInvalido = "LOTE_ENCABEZADO_INVALIDO", 400, answer("03"), "Encabezado del lote inválido";

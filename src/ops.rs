@@ -6,6 +6,7 @@
 pub mod accesos;
 pub mod certificado;
 pub mod certificados;
+pub mod cupos;
 pub mod decretos;
 pub mod elegibilidad;
 pub mod encuestaje;
@@ -17,6 +18,7 @@ pub mod lote;
 pub mod lotes;
 pub mod meta;
 pub mod pagina;
+pub mod postulacion;
 pub mod recepcion;
 
 use std::sync::Arc;

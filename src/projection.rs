@@ -188,6 +188,7 @@ mod tests {
     use crate::ops::ficha::{ComunaRef, FichaFps, IntegranteFicha};
     use crate::ops::hogar::{EventoHogar, Hogar, IntegranteHogar};
     use crate::ops::identidad::{Coincidencias, ValidacionIdentidad};
+    use crate::respuestas::{CausantePostulacion, ChequeoPostulacion, Cupos, Postulacion};
 
     fn leaves(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
         match value {
@@ -474,6 +475,47 @@ mod tests {
                 accesos: Some(vec![acceso; n]),
             };
             check(page, &grant)?;
+        }
+
+        #[test]
+        fn postulacion_never_discloses_beyond_the_grant(
+            n in 0usize..3, puntaje in opt(7_000u16), decreto in opt("DEC-1".to_string()),
+            grant in subset(Operation::PostularBeneficio),
+        ) {
+            let value = Postulacion {
+                sujetos: Vec::new(),
+                id: Some("3f2a9c4e-71b0-4d2e-9a55-0c6e8b1d7f42".into()),
+                programa: Some("SUF".into()),
+                run: Some("6-K".into()),
+                comuna: Some(ComunaRef { codigo: Some("13101".into()), nombre: Some("SANTIAGO".into()) }),
+                estado: Some("verificada".into()),
+                fecha_postulacion: NaiveDate::from_ymd_opt(2026, 12, 1),
+                puntaje,
+                decreto_folio: decreto,
+                motivo_cierre: Some("x".into()),
+                causantes: Some(vec![CausantePostulacion { run: Some("14-0".into()), tipo: Some("menor".into()) }; n]),
+                chequeos: Some(vec![ChequeoPostulacion {
+                    regla: Some("SUF-VIVO".into()),
+                    cumple: Some(true),
+                    motivo: Some("Cumple".into()),
+                    dato: Some("fallecido".into()),
+                }; n]),
+            };
+            check(value, &grant)?;
+        }
+
+        #[test]
+        fn cupos_never_disclose_beyond_the_grant(cupos in opt(3u32), grant in subset(Operation::FijarCupos)) {
+            let value = Cupos {
+                comuna: Some(ComunaRef { codigo: Some("13101".into()), nombre: Some("SANTIAGO".into()) }),
+                programa: Some("SAP".into()),
+                anio: Some(2026),
+                cupos,
+                usados: Some(1),
+                disponibles: Some(2),
+                fijado_por: Some("operador".into()),
+            };
+            check(value, &grant)?;
         }
     }
 }

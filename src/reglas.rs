@@ -2,15 +2,22 @@
 //! `conf/elegibilidad.toml` (the thresholds are configuration, not code). The first condition
 //! that fails decides, and the answer names that rule; when all pass, the person is eligible.
 //! The file format is documented at the top of `conf/elegibilidad.toml`.
+//!
+//! The same file holds, under `[postulaciones]`, the checks of a postulation to SUF, PASIS and
+//! SAP ([`Rules::verificar`], `verificar.rs`): every rule is run and each gives its own outcome.
+//! `evaluate` reads only `[programas]`, so ConsultarElegibilidad's answers do not depend on them.
 
 use std::path::Path;
 
 use crate::domain::{Cut, Puntaje, Quintil};
 
 mod carga;
+mod verificar;
+
+pub use verificar::{Causante, Chequeo, Cortes, Prioridad, SnapshotPostulacion};
 
 /// The programs the rules may describe. Any other name in the file is an error.
-pub const PROGRAMAS: [&str; 7] = [
+pub const PROGRAMAS: [&str; 8] = [
     "PBS",
     "APS",
     "PASIS",
@@ -18,7 +25,11 @@ pub const PROGRAMAS: [&str; 7] = [
     "FSV1",
     "FSV2",
     "BBNN_GRATUIDAD",
+    "SAP",
 ];
+
+/// The programs a municipality takes postulations to (`[postulaciones]` of the rules file).
+pub const POSTULABLES: [&str; 3] = ["SUF", "PASIS", "SAP"];
 
 /// What the registry knows about a person, as far as eligibility is concerned.
 /// The person has a ficha exactly when `puntaje` is `Some`.
@@ -50,6 +61,8 @@ pub struct Decision {
 pub struct Rules {
     /// In the order of [`PROGRAMAS`].
     programas: Vec<Programa>,
+    /// The postulation checks, in the order of [`POSTULABLES`].
+    postulaciones: Vec<Programa>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +70,10 @@ struct Programa {
     codigo: &'static str,
     nombre: String,
     reglas: Vec<Regla>,
+    /// The waiting list's order (postulations only; empty for eligibility).
+    prioridad: Vec<Prioridad>,
+    /// The score cut-offs of a `puntaje_corte` rule (postulations only).
+    cortes: Option<Cortes>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,8 +84,9 @@ struct Regla {
     motivo: String,
 }
 
-/// One condition; holds when the person meets it. Thresholds are inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One condition; holds when the person meets it. Thresholds are inclusive. The last six are
+/// postulation checks only (the loader refuses them under `[programas]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Condicion {
     Vivo,
     TieneFicha,
@@ -77,6 +95,18 @@ enum Condicion {
     QuintilMax(Quintil),
     EdadMin(u32),
     EdadMax(u32),
+    /// The person lives in the postulation's comuna.
+    EnComuna,
+    /// No person named holds a benefit in force of these programs.
+    SinBeneficio(Vec<&'static str>),
+    /// Every causante is at most this old.
+    CausanteEdadMax(u32),
+    /// Every causante lives in the applicant's household.
+    MismoHogar,
+    /// The household's income per head (CLP a month) is at most this.
+    IngresoPcMax(i64),
+    /// The score is at most the program's cut-off for the postulation's comuna ([`Cortes`]).
+    PuntajeCorte,
 }
 
 /// A rules file that could not be read or is wrong; the message names the file, the line (when
@@ -197,8 +227,10 @@ impl Rules {
 }
 
 impl Condicion {
-    fn cumple(self, s: &Snapshot) -> bool {
-        match self {
+    /// Whether an eligibility condition holds. The postulation conditions never appear under
+    /// `[programas]` (the loader refuses them there), so they never hold here.
+    fn cumple(&self, s: &Snapshot) -> bool {
+        match *self {
             Condicion::Vivo => !s.fallecido,
             Condicion::TieneFicha => s.puntaje.is_some(),
             // Without a ficha there is no score to meet a threshold.
@@ -207,17 +239,30 @@ impl Condicion {
             Condicion::QuintilMax(max) => s.puntaje.is_some_and(|p| p.quintil() <= max),
             Condicion::EdadMin(min) => s.edad >= min,
             Condicion::EdadMax(max) => s.edad <= max,
+            Condicion::EnComuna
+            | Condicion::SinBeneficio(_)
+            | Condicion::CausanteEdadMax(_)
+            | Condicion::MismoHogar
+            | Condicion::IngresoPcMax(_)
+            | Condicion::PuntajeCorte => false,
         }
     }
 
     /// The snapshot datum the condition reads (a `Decision::datos_usados` name).
-    fn dato(self) -> &'static str {
+    fn dato(&self) -> &'static str {
         match self {
             Condicion::Vivo => "fallecido",
             Condicion::TieneFicha => "tieneFicha",
-            Condicion::PuntajeMax(_) | Condicion::PuntajeMin(_) => "puntaje",
+            Condicion::PuntajeMax(_) | Condicion::PuntajeMin(_) | Condicion::PuntajeCorte => {
+                "puntaje"
+            }
             Condicion::QuintilMax(_) => "quintil",
             Condicion::EdadMin(_) | Condicion::EdadMax(_) => "edad",
+            Condicion::EnComuna => "comuna",
+            Condicion::SinBeneficio(_) => "beneficios",
+            Condicion::CausanteEdadMax(_) => "causantes.edad",
+            Condicion::MismoHogar => "causantes.hogar",
+            Condicion::IngresoPcMax(_) => "ingresoPerCapita",
         }
     }
 }
@@ -251,7 +296,11 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf/elegibilidad.toml");
         let rules = Rules::load(&path).unwrap();
         assert_eq!(rules, shipped());
-        assert_eq!(rules.programs().collect::<Vec<_>>(), PROGRAMAS);
+        assert_eq!(
+            rules.programs().collect::<Vec<_>>(),
+            PROGRAMAS[..7],
+            "SAP has postulation checks only"
+        );
         for (programa, max) in [
             ("PASIS", 8_500),
             ("PBS", 11_734),
@@ -329,7 +378,7 @@ mod tests {
     #[test]
     fn the_deceased_and_those_without_a_ficha_are_refused_by_the_first_rules() {
         let rules = shipped();
-        for programa in PROGRAMAS {
+        for programa in rules.programs() {
             let muerto = Snapshot {
                 fallecido: true,
                 ..persona(Some(5_000), 70)

@@ -492,3 +492,93 @@ pub struct EventoHogar {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub marca_revision: Option<bool>,
 }
+
+// PostularBeneficio
+
+/// A postulation to SUF, PASIS or SAP, with its checks as last run (projected onto the grant
+/// before it leaves).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Postulacion {
+    /// The applicant and the causantes, for the audit log (never sent).
+    #[serde(skip)]
+    pub sujetos: Vec<Run>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programa: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado)]
+    pub comuna: Option<ComunaRef>,
+    /// `postulada`, `verificada`, `rechazada`, `en_espera`, `otorgada`, `desistida`, `anulada`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estado: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_postulacion: Option<NaiveDate>,
+    /// The applicant's FPS score at the last check (the waiting list's first key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub puntaje: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decreto_folio: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motivo_cierre: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado, envoltorio, elemento = "causante")]
+    pub causantes: Option<Vec<CausantePostulacion>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado, envoltorio, elemento = "chequeo")]
+    pub chequeos: Option<Vec<ChequeoPostulacion>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
+pub struct CausantePostulacion {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    /// `menor`, `invalido`, `madre` or `gestante`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tipo: Option<String>,
+}
+
+/// One automatic check, with the rule's id in the rules file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
+pub struct ChequeoPostulacion {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regla: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cumple: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motivo: Option<String>,
+    /// The registry datum the rule read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dato: Option<String>,
+}
+
+// FijarCupos
+
+/// The cupos of a program in a comuna and year, and how many are in use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Cupos {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(anidado)]
+    pub comuna: Option<ComunaRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programa: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anio: Option<u16>,
+    /// Benefits of the program that may be in force in the comuna (0 when never set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cupos: Option<u32>,
+    /// Postulations `otorgada` now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usados: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disponibles: Option<u32>,
+    /// The agreement that set them last.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fijado_por: Option<String>,
+}

@@ -3,6 +3,7 @@
 
 mod accesos;
 mod certificados;
+mod cupos;
 mod elegibilidad;
 mod encuestajes;
 mod estadisticas;
@@ -12,6 +13,7 @@ mod identidad;
 mod lotes;
 mod meta;
 pub mod openapi;
+mod postulaciones;
 pub(crate) mod support;
 mod verificar;
 mod verificar_html;
@@ -46,6 +48,21 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 resource("/municipios/{cut}/encuestajes").route(web::get().to(encuestajes::cola)),
+            )
+            .service(resource("/postulaciones").route(web::post().to(postulaciones::postular)))
+            .service(resource("/postulaciones/{id}").route(web::get().to(postulaciones::consultar)))
+            .service(
+                resource("/postulaciones/{id}/eventos")
+                    .route(web::post().to(postulaciones::evento)),
+            )
+            .service(
+                resource("/municipios/{cut}/postulaciones")
+                    .route(web::get().to(postulaciones::listar)),
+            )
+            .service(
+                resource("/cupos/{cut}/{programa}/{anio}")
+                    .route(web::put().to(cupos::fijar))
+                    .route(web::get().to(cupos::consultar)),
             )
             .service(resource("/estadisticas").route(web::get().to(estadisticas::consultar)))
             .service(resource("/lotes/{tipo}").route(web::post().to(lotes::recibir))),

@@ -105,6 +105,20 @@ pub const SERVICIOS: &[Servicio] = &[
         wsdl: include_str!("../wsdl/SolicitudEncuestaje.wsdl"),
     },
     Servicio {
+        nombre: "PostulacionBeneficios",
+        prefix: "pb",
+        namespace: "http://www.siis.gob.cl/esquemas/postulacion/v1",
+        operaciones: &[
+            "Postular",
+            "ConsultarPostulacion",
+            "ListarPostulaciones",
+            "RegistrarEventoPostulacion",
+            "FijarCupos",
+            "ConsultarCupos",
+        ],
+        wsdl: include_str!("../wsdl/PostulacionBeneficios.wsdl"),
+    },
+    Servicio {
         nombre: "RecepcionLotes",
         prefix: "rl",
         namespace: "http://www.siis.gob.cl/esquemas/recepcionlotes/v1",

@@ -315,6 +315,21 @@ tablas! {
     }
     procedencia: Registro { run: i32, lote_id: i64, valores: String }
     consola_usuarios: Registro { run: i32, convenio: String, rol: String, alta_us: i64 }
+    postulaciones: Registro {
+        id: String, programa: String, run: i32, cut: String, convenio: String,
+        usuario: Option<String>, estado: String, puntaje: Option<i32>,
+        fecha_postulacion: NaiveDate, decreto_folio: Option<String>,
+        motivo_cierre: Option<String>, corrida: i32, version: i32, creada_us: i64,
+        actualizada_us: i64,
+    }
+    postulacion_causantes: Registro { postulacion_id: String, orden: i32, run: i32, tipo: String }
+    postulacion_chequeos: Registro {
+        postulacion_id: String, corrida: i32, orden: i32, regla: String, cumple: bool,
+        motivo: String, dato: String, ts_us: i64,
+    }
+    cupos: Registro {
+        cut: String, programa: String, anio: i32, total: i32, fijado_por: String, ts_us: i64,
+    }
     auditoria: Registro {
         id: i64, ts_us: i64, convenio: Option<String>, certificado: Option<String>,
         operacion: String, transporte: String, id_mensaje: String, sujetos: String,

@@ -17,7 +17,7 @@ use super::{ClientMatch, Convenio, FieldSet, Grant, RateLimit, pin};
 use crate::catalog::Operation;
 use crate::catalog::TipoLote;
 use crate::domain::{ConvenioId, Cut};
-use crate::reglas::PROGRAMAS;
+use crate::reglas::{POSTULABLES, PROGRAMAS};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -454,12 +454,20 @@ impl Checker<'_> {
                 continue;
             };
             let fields = self.fields(op, &grant.fields);
-            if op == Operation::ConsultarElegibilidad && grant.programas.is_none() {
+            if matches!(
+                op,
+                Operation::ConsultarElegibilidad | Operation::PostularBeneficio
+            ) && grant.programas.is_none()
+            {
                 self.issue(
                     name,
                     format!(
                         "{op} must list its programas (nothing is granted by default): one or more of {}",
-                        PROGRAMAS.join(", ")
+                        if op == Operation::PostularBeneficio {
+                            POSTULABLES.join(", ")
+                        } else {
+                            PROGRAMAS.join(", ")
+                        }
                     ),
                 );
             }
@@ -509,16 +517,21 @@ impl Checker<'_> {
         op: Operation,
         raw: &Spanned<Vec<Spanned<String>>>,
     ) -> Option<BTreeSet<String>> {
-        if op != Operation::ConsultarElegibilidad {
-            self.issue(
-                raw,
-                format!(
-                    "programas applies only to {}, not to {op}",
-                    Operation::ConsultarElegibilidad
-                ),
-            );
-            return None;
-        }
+        let validos: &[&str] = match op {
+            Operation::ConsultarElegibilidad => &PROGRAMAS,
+            Operation::PostularBeneficio => &POSTULABLES,
+            _ => {
+                self.issue(
+                    raw,
+                    format!(
+                        "programas applies only to {} and {}, not to {op}",
+                        Operation::ConsultarElegibilidad,
+                        Operation::PostularBeneficio
+                    ),
+                );
+                return None;
+            }
+        };
         if raw.get_ref().is_empty() {
             self.issue(
                 raw,
@@ -528,12 +541,12 @@ impl Checker<'_> {
         let mut programas = BTreeSet::new();
         for name in raw.get_ref() {
             let name_str = name.get_ref().as_str();
-            if !PROGRAMAS.contains(&name_str) {
+            if !validos.contains(&name_str) {
                 self.issue(
                     name,
                     format!(
                         "unknown program {name_str:?}; the programs are {}",
-                        PROGRAMAS.join(", ")
+                        validos.join(", ")
                     ),
                 );
             } else if !programas.insert(name_str.to_owned()) {

@@ -27,6 +27,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-07-000016_recargas",
     "2026-12-08-000017_encuestas",
     "2026-12-08-000018_hogar_eventos",
+    "2026-12-08-000019_postulaciones",
     "2026-12-08-000020_decretos",
 ];
 

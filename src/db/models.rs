@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::schema::{
-    beneficios, comunas, encuesta_integrantes, encuestas, fichas, hogares, integrantes, personas,
-    regiones,
+    beneficios, comunas, cupos, encuesta_integrantes, encuestas, fichas, hogares, integrantes,
+    personas, postulacion_causantes, postulacion_chequeos, postulaciones, regiones,
 };
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -148,4 +148,67 @@ pub struct EncuestaIntegranteRow {
     pub ingreso_trabajo: i64,
     pub ingreso_pensiones: i64,
     pub ingreso_otros: i64,
+}
+
+/// A postulation to SUF, PASIS or SAP as stored (`ops/postulacion`).
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = postulaciones, treat_none_as_default_value = false)]
+pub struct PostulacionFila {
+    pub id: String,
+    pub programa: String,
+    pub run: i32,
+    pub cut: String,
+    /// The agreement that took it.
+    pub convenio: String,
+    /// The console official who took it (none through a machine call).
+    pub usuario: Option<String>,
+    pub estado: String,
+    /// The applicant's score at the last check (the waiting list's first key).
+    pub puntaje: Option<i32>,
+    pub fecha_postulacion: NaiveDate,
+    pub decreto_folio: Option<String>,
+    /// Why it was withdrawn (desistida) or annulled (anulada).
+    pub motivo_cierre: Option<String>,
+    /// The number of its last stored check run.
+    pub corrida: i32,
+    pub version: i32,
+    pub creada_us: i64,
+    pub actualizada_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = postulacion_causantes, treat_none_as_default_value = false)]
+pub struct CausanteFila {
+    pub postulacion_id: String,
+    /// Its index in the postulation, from 0 (how errors and checks name it).
+    pub orden: i32,
+    pub run: i32,
+    pub tipo: String,
+}
+
+/// One check's outcome in one run of a postulation's checks.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = postulacion_chequeos, treat_none_as_default_value = false)]
+pub struct ChequeoFila {
+    pub postulacion_id: String,
+    pub corrida: i32,
+    pub orden: i32,
+    pub regla: String,
+    pub cumple: bool,
+    pub motivo: String,
+    pub dato: String,
+    pub ts_us: i64,
+}
+
+/// How many benefits of a program may be in force in a comuna in a year.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = cupos, treat_none_as_default_value = false)]
+pub struct CupoFila {
+    pub cut: String,
+    pub programa: String,
+    pub anio: i32,
+    /// The cupos (`cupos.total`: diesel cannot name a column like its table).
+    pub total: i32,
+    pub fijado_por: String,
+    pub ts_us: i64,
 }

@@ -388,3 +388,67 @@ diesel::allow_tables_to_appear_in_same_query!(
     fichas,
     modelos_puntaje
 );
+
+diesel::table! {
+    /// Postulations to SUF, PASIS and SAP (`ops/postulacion`).
+    postulaciones (id) {
+        id -> Text,
+        programa -> Text,
+        run -> Integer,
+        cut -> Text,
+        convenio -> Text,
+        usuario -> Nullable<Text>,
+        estado -> Text,
+        puntaje -> Nullable<Integer>,
+        fecha_postulacion -> Date,
+        decreto_folio -> Nullable<Text>,
+        motivo_cierre -> Nullable<Text>,
+        corrida -> Integer,
+        version -> Integer,
+        creada_us -> BigInt,
+        actualizada_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    postulacion_causantes (postulacion_id, orden) {
+        postulacion_id -> Text,
+        orden -> Integer,
+        run -> Integer,
+        tipo -> Text,
+    }
+}
+
+diesel::table! {
+    postulacion_chequeos (postulacion_id, corrida, orden) {
+        postulacion_id -> Text,
+        corrida -> Integer,
+        orden -> Integer,
+        regla -> Text,
+        cumple -> Bool,
+        motivo -> Text,
+        dato -> Text,
+        ts_us -> BigInt,
+    }
+}
+
+diesel::table! {
+    cupos (cut, programa, anio) {
+        cut -> Text,
+        programa -> Text,
+        anio -> Integer,
+        total -> Integer,
+        fijado_por -> Text,
+        ts_us -> BigInt,
+    }
+}
+
+diesel::joinable!(postulacion_causantes -> postulaciones (postulacion_id));
+diesel::joinable!(postulacion_chequeos -> postulaciones (postulacion_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    postulaciones,
+    postulacion_causantes,
+    postulacion_chequeos,
+    cupos,
+);

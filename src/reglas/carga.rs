@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Condicion, PROGRAMAS, Programa, Regla, Rules, RulesError};
-use crate::domain::{Puntaje, Quintil};
+use super::{
+    Condicion, Cortes, POSTULABLES, PROGRAMAS, Prioridad, Programa, Regla, Rules, RulesError,
+};
+use crate::domain::{Cut, Puntaje, Quintil};
 
 /// The conditions a rule may name, as written in the file.
 const CONDICIONES: [&str; 7] = [
@@ -20,13 +22,53 @@ const CONDICIONES: [&str; 7] = [
     "edad_max",
 ];
 
+/// The conditions only a postulation's checks may name (`[postulaciones]`).
+const CONDICIONES_POSTULACION: [&str; 6] = [
+    "en_comuna",
+    "sin_beneficio",
+    "causante_edad_max",
+    "mismo_hogar",
+    "ingreso_pc_max",
+    "puntaje_corte",
+];
+
+/// Which section of the file a program is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seccion {
+    /// `[programas]`: ConsultarElegibilidad.
+    Programas,
+    /// `[postulaciones]`: the checks of a postulation.
+    Postulaciones,
+}
+
+impl Seccion {
+    fn nombre(self) -> &'static str {
+        match self {
+            Seccion::Programas => "programas",
+            Seccion::Postulaciones => "postulaciones",
+        }
+    }
+
+    fn codigos(self) -> &'static [&'static str] {
+        match self {
+            Seccion::Programas => &PROGRAMAS,
+            Seccion::Postulaciones => &POSTULABLES,
+        }
+    }
+}
+
 /// The oldest age a rule may name.
 const EDAD_MAX: i64 = 150;
+
+/// The highest monthly income per head (CLP) a rule may name.
+const INGRESO_MAX: i64 = 100_000_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Archivo {
     programas: BTreeMap<Spanned<String>, ProgramaToml>,
+    #[serde(default)]
+    postulaciones: BTreeMap<Spanned<String>, ProgramaToml>,
 }
 
 #[derive(Deserialize)]
@@ -35,6 +77,10 @@ struct ProgramaToml {
     nombre: Spanned<String>,
     #[serde(default)]
     reglas: Vec<Spanned<ReglaToml>>,
+    /// Postulations only: the waiting list's order.
+    prioridad: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Postulations only: the cut-offs of a `puntaje_corte` rule.
+    cortes: Option<Spanned<BTreeMap<Spanned<String>, Spanned<i64>>>>,
 }
 
 #[derive(Deserialize)]
@@ -43,6 +89,8 @@ struct ReglaToml {
     id: Spanned<String>,
     condicion: Spanned<String>,
     valor: Option<Spanned<i64>>,
+    /// `sin_beneficio` only: the programs.
+    programas: Option<Spanned<Vec<Spanned<String>>>>,
     motivo: Spanned<String>,
 }
 
@@ -63,22 +111,47 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Rules, RulesError> {
         )
     })?;
     let mut problemas = Vec::new();
+    let programas = seccion(text, Seccion::Programas, archivo.programas, &mut problemas);
+    let postulaciones = seccion(
+        text,
+        Seccion::Postulaciones,
+        archivo.postulaciones,
+        &mut problemas,
+    );
+    match problemas.into_iter().min_by_key(|(offset, _)| *offset) {
+        Some((offset, problem)) => Err(invalid(Some(line_of(text, offset)), problem)),
+        None => Ok(Rules {
+            programas,
+            postulaciones,
+        }),
+    }
+}
+
+/// Checks the programs of one section; rule ids are unique within it.
+fn seccion(
+    text: &str,
+    seccion: Seccion,
+    tabla: BTreeMap<Spanned<String>, ProgramaToml>,
+    problemas: &mut Vec<Problema>,
+) -> Vec<Programa> {
+    let codigos = seccion.codigos();
     let mut programas = Vec::new();
     let mut ids = Vec::new();
-    for (codigo, programa) in archivo.programas {
-        match PROGRAMAS.iter().find(|p| **p == codigo.get_ref()) {
+    for (codigo, programa) in tabla {
+        match codigos.iter().find(|p| **p == codigo.get_ref()) {
             Some(codigo_ok) => {
                 let (checked, rule_ids) =
-                    check_programa(codigo_ok, &codigo, programa, &mut problemas);
+                    check_programa(codigo_ok, &codigo, programa, seccion, problemas);
                 ids.extend(rule_ids);
                 programas.extend(checked);
             }
             None => problemas.push((
                 codigo.span().start,
                 format!(
-                    "unknown program `{}`; expected one of {}",
+                    "unknown program `{}` in [{}]; expected one of {}",
                     codigo.get_ref(),
-                    PROGRAMAS.join(", ")
+                    seccion.nombre(),
+                    codigos.join(", ")
                 ),
             )),
         }
@@ -95,13 +168,8 @@ pub(super) fn parse(text: &str, origin: &str) -> Result<Rules, RulesError> {
             ));
         }
     }
-    match problemas.into_iter().min_by_key(|(offset, _)| *offset) {
-        Some((offset, problem)) => Err(invalid(Some(line_of(text, offset)), problem)),
-        None => {
-            programas.sort_by_key(|p| PROGRAMAS.iter().position(|c| *c == p.codigo));
-            Ok(Rules { programas })
-        }
-    }
+    programas.sort_by_key(|p| codigos.iter().position(|c| *c == p.codigo));
+    programas
 }
 
 /// Checks one program: the program when it is sound, and its rule ids with their offsets.
@@ -109,16 +177,22 @@ fn check_programa(
     codigo: &'static str,
     key: &Spanned<String>,
     programa: ProgramaToml,
+    seccion: Seccion,
     problemas: &mut Vec<Problema>,
 ) -> (Option<Programa>, Vec<(usize, String)>) {
     let before = problemas.len();
+    let prioridad = check_prioridad(programa.prioridad.as_ref(), seccion, problemas);
+    let cortes = check_cortes(programa.cortes.as_ref(), seccion, problemas);
     if programa.nombre.get_ref().trim().is_empty() {
         problemas.push((programa.nombre.span().start, "empty nombre".into()));
     }
     if programa.reglas.is_empty() {
         problemas.push((
             key.span().start,
-            format!("program `{codigo}` has no rules ([[programas.{codigo}.reglas]])"),
+            format!(
+                "program `{codigo}` has no rules ([[{}.{codigo}.reglas]])",
+                seccion.nombre()
+            ),
         ));
     }
     let mut ficha_vista = false;
@@ -135,12 +209,19 @@ fn check_programa(
             ));
         }
         ids.push((regla.id.span().start, id.to_owned()));
-        let Some(condicion) = check_condicion(&regla, start, problemas) else {
+        let Some(condicion) = check_condicion(&regla, start, seccion, problemas) else {
             continue;
         };
         match condicion {
             Condicion::TieneFicha => ficha_vista = true,
-            Condicion::PuntajeMax(_) | Condicion::PuntajeMin(_) | Condicion::QuintilMax(_)
+            Condicion::PuntajeCorte if cortes.is_none() => problemas.push((
+                regla.condicion.span().start,
+                format!("rule `{id}`: `puntaje_corte` needs the program's cortes with a defecto"),
+            )),
+            Condicion::PuntajeMax(_)
+            | Condicion::PuntajeMin(_)
+            | Condicion::QuintilMax(_)
+            | Condicion::PuntajeCorte
                 if !ficha_vista =>
             {
                 problemas.push((
@@ -162,6 +243,8 @@ fn check_programa(
         }
         let motivo = match &regla.valor {
             Some(valor) => motivo.replace("{valor}", &miles(*valor.get_ref())),
+            // The cut-off of the postulation's comuna, put in when the check runs.
+            None if condicion == Condicion::PuntajeCorte => motivo.to_owned(),
             None if motivo.contains("{valor}") => {
                 problemas.push((
                     regla.motivo.span().start,
@@ -177,10 +260,22 @@ fn check_programa(
             motivo,
         });
     }
+    if let (Some(raw), Some(_)) = (&programa.cortes, &cortes)
+        && !reglas
+            .iter()
+            .any(|r| r.condicion == Condicion::PuntajeCorte)
+    {
+        problemas.push((
+            raw.span().start,
+            format!("cortes of `{codigo}` without a `puntaje_corte` rule"),
+        ));
+    }
     let programa = Programa {
         codigo,
         nombre: programa.nombre.into_inner().trim().to_owned(),
         reglas,
+        prioridad,
+        cortes,
     };
     ((problemas.len() == before).then_some(programa), ids)
 }
@@ -189,23 +284,66 @@ fn check_programa(
 fn check_condicion(
     regla: &ReglaToml,
     start: usize,
+    seccion: Seccion,
     problemas: &mut Vec<Problema>,
 ) -> Option<Condicion> {
     let id = regla.id.get_ref().trim();
     let nombre = regla.condicion.get_ref().as_str();
-    if !CONDICIONES.contains(&nombre) {
+    let de_postulacion = CONDICIONES_POSTULACION.contains(&nombre);
+    if de_postulacion && seccion == Seccion::Programas {
+        problemas.push((
+            regla.condicion.span().start,
+            format!("rule `{id}`: condition `{nombre}` applies only under [postulaciones]"),
+        ));
+        return None;
+    }
+    if !CONDICIONES.contains(&nombre) && !de_postulacion {
+        let mut todas = CONDICIONES.to_vec();
+        if seccion == Seccion::Postulaciones {
+            todas.extend(CONDICIONES_POSTULACION);
+        }
         problemas.push((
             regla.condicion.span().start,
             format!(
                 "rule `{id}`: unknown condition `{nombre}`; expected one of {}",
-                CONDICIONES.join(", ")
+                todas.join(", ")
             ),
         ));
         return None;
     }
+    match (&regla.programas, nombre) {
+        (Some(programas), "sin_beneficio") => {
+            if regla.valor.is_some() {
+                problemas.push((
+                    start,
+                    format!("rule `{id}`: `sin_beneficio` takes programas, not a valor"),
+                ));
+                return None;
+            }
+            return check_sin_beneficio(id, programas, problemas);
+        }
+        (None, "sin_beneficio") => {
+            problemas.push((
+                start,
+                format!("rule `{id}`: condition `sin_beneficio` needs programas = [...]"),
+            ));
+            return None;
+        }
+        (Some(programas), _) => {
+            problemas.push((
+                programas.span().start,
+                format!("rule `{id}`: programas applies only to `sin_beneficio`"),
+            ));
+            return None;
+        }
+        (None, _) => {}
+    }
     let sin_valor = match nombre {
         "vivo" => Some(Condicion::Vivo),
         "tiene_ficha" => Some(Condicion::TieneFicha),
+        "en_comuna" => Some(Condicion::EnComuna),
+        "mismo_hogar" => Some(Condicion::MismoHogar),
+        "puntaje_corte" => Some(Condicion::PuntajeCorte),
         _ => None,
     };
     let (valor, at) = match (&regla.valor, sin_valor) {
@@ -239,12 +377,17 @@ fn check_condicion(
             .and_then(|q| Quintil::ALL.get(q.checked_sub(1)?))
             .map(|q| Condicion::QuintilMax(*q)),
         "edad_min" => edad().map(Condicion::EdadMin),
+        "causante_edad_max" => edad().map(Condicion::CausanteEdadMax),
+        "ingreso_pc_max" => (0..=INGRESO_MAX)
+            .contains(&valor)
+            .then_some(Condicion::IngresoPcMax(valor)),
         _ => edad().map(Condicion::EdadMax),
     };
     if checked.is_none() {
         let range = match nombre {
             "quintil_max" => "a quintile from 1 to 5".to_owned(),
-            "edad_min" | "edad_max" => format!("an age from 0 to {EDAD_MAX}"),
+            "edad_min" | "edad_max" | "causante_edad_max" => format!("an age from 0 to {EDAD_MAX}"),
+            "ingreso_pc_max" => format!("an income from 0 to {INGRESO_MAX} CLP a month"),
             _ => format!("an FPS score from {} to {}", Puntaje::MIN, Puntaje::MAX),
         };
         problemas.push((
@@ -255,6 +398,136 @@ fn check_condicion(
     checked
 }
 
+/// The programs of a `sin_beneficio` rule: known, not repeated, at least one.
+fn check_sin_beneficio(
+    id: &str,
+    raw: &Spanned<Vec<Spanned<String>>>,
+    problemas: &mut Vec<Problema>,
+) -> Option<Condicion> {
+    let before = problemas.len();
+    if raw.get_ref().is_empty() {
+        problemas.push((raw.span().start, format!("rule `{id}`: programas is empty")));
+    }
+    let mut programas = Vec::new();
+    for nombre in raw.get_ref() {
+        match PROGRAMAS.iter().find(|p| **p == nombre.get_ref()) {
+            None => problemas.push((
+                nombre.span().start,
+                format!(
+                    "rule `{id}`: unknown program `{}`; expected one of {}",
+                    nombre.get_ref(),
+                    PROGRAMAS.join(", ")
+                ),
+            )),
+            Some(p) if programas.contains(p) => problemas.push((
+                nombre.span().start,
+                format!("rule `{id}`: program `{p}` is listed twice"),
+            )),
+            Some(p) => programas.push(*p),
+        }
+    }
+    (problemas.len() == before).then_some(Condicion::SinBeneficio(programas))
+}
+
+/// The waiting list's order: postulations only, each key known and once.
+fn check_prioridad(
+    raw: Option<&Spanned<Vec<Spanned<String>>>>,
+    seccion: Seccion,
+    problemas: &mut Vec<Problema>,
+) -> Vec<Prioridad> {
+    let Some(raw) = raw else {
+        return Vec::new();
+    };
+    if seccion == Seccion::Programas {
+        problemas.push((
+            raw.span().start,
+            "prioridad applies only under [postulaciones]".into(),
+        ));
+        return Vec::new();
+    }
+    let mut prioridad = Vec::new();
+    for clave in raw.get_ref() {
+        match Prioridad::ALL
+            .into_iter()
+            .find(|p| p.as_str() == clave.get_ref())
+        {
+            None => problemas.push((
+                clave.span().start,
+                format!(
+                    "unknown prioridad `{}`; expected {}",
+                    clave.get_ref(),
+                    Prioridad::ALL.map(Prioridad::as_str).join(", ")
+                ),
+            )),
+            Some(p) if prioridad.contains(&p) => problemas.push((
+                clave.span().start,
+                format!("prioridad `{}` is listed twice", p.as_str()),
+            )),
+            Some(p) => prioridad.push(p),
+        }
+    }
+    if raw.get_ref().is_empty() {
+        problemas.push((raw.span().start, "prioridad is empty".into()));
+    }
+    prioridad
+}
+
+/// The cut-offs: `defecto`, two-digit region codes and CUTs of the catalogue, each a score.
+fn check_cortes(
+    raw: Option<&Spanned<BTreeMap<Spanned<String>, Spanned<i64>>>>,
+    seccion: Seccion,
+    problemas: &mut Vec<Problema>,
+) -> Option<Cortes> {
+    let raw = raw?;
+    if seccion == Seccion::Programas {
+        problemas.push((
+            raw.span().start,
+            "cortes applies only under [postulaciones]".into(),
+        ));
+        return None;
+    }
+    let before = problemas.len();
+    let mut cortes = Cortes::default();
+    for (clave, valor) in raw.get_ref() {
+        let Ok(puntaje) = Puntaje::new(*valor.get_ref()) else {
+            problemas.push((
+                valor.span().start,
+                format!(
+                    "cortes.{}: {} must be an FPS score from {} to {}",
+                    clave.get_ref(),
+                    valor.get_ref(),
+                    Puntaje::MIN,
+                    Puntaje::MAX
+                ),
+            ));
+            continue;
+        };
+        let clave_str = clave.get_ref().as_str();
+        if clave_str == "defecto" {
+            cortes.defecto = Some(puntaje);
+        } else if clave_str.len() == 2
+            && crate::domain::regiones()
+                .iter()
+                .any(|r| r.codigo == clave_str)
+        {
+            cortes.regiones.insert(clave_str.to_owned(), puntaje);
+        } else if let Ok(cut) = Cut::parse(clave_str) {
+            cortes.comunas.insert(cut.to_string(), puntaje);
+        } else {
+            problemas.push((
+                clave.span().start,
+                format!(
+                    "cortes: `{clave_str}` is neither defecto, a region code (13) nor a comuna's CUT (13101)"
+                ),
+            ));
+        }
+    }
+    if cortes.defecto.is_none() {
+        problemas.push((raw.span().start, "cortes needs a defecto".into()));
+    }
+    (problemas.len() == before).then_some(cortes)
+}
+
 /// The 1-based line holding a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
     let before = text.as_bytes().get(..offset).unwrap_or(text.as_bytes());
@@ -262,7 +535,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// A whole number with Chilean thousands dots: 11734 → "11.734".
-fn miles(n: i64) -> String {
+pub(super) fn miles(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if n < 0 {

@@ -23,6 +23,9 @@ use crate::ops::identidad::Afirmacion;
 use crate::ops::lote::{Lote, RespuestaLote, ResultadoLote};
 use crate::ops::lotes::{Informe, Rechazo};
 use crate::ops::meta::{OperacionPermitida, OperacionesPermitidas};
+use crate::ops::postulacion::{
+    CausanteEntrada, EventoEntrada as EventoPostulacion, PedidoEntrada, Postulaciones,
+};
 use crate::respuestas::*;
 
 /// Mutual TLS: the client certificate names the agreement.
@@ -185,6 +188,58 @@ mod rutas {
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
     fn lotes() {}
+
+    #[utoipa::path(post, path = "/api/v1/postulaciones", tag = "PostularBeneficio",
+        request_body = PedidoEntrada,
+        responses((status = 201, description = "The postulation with its checks", body = Postulacion),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn postular() {}
+
+    #[utoipa::path(get, path = "/api/v1/postulaciones/{id}", tag = "PostularBeneficio",
+        params(("id" = String, Path, description = "The postulation's id")),
+        responses((status = 200, description = "The postulation, its checks run again now", body = Postulacion),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn postulacion() {}
+
+    #[utoipa::path(post, path = "/api/v1/postulaciones/{id}/eventos", tag = "PostularBeneficio",
+        params(("id" = String, Path, description = "The postulation's id")),
+        request_body = EventoPostulacion,
+        responses((status = 200, description = "The postulation after the event", body = Postulacion),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn evento_postulacion() {}
+
+    #[utoipa::path(get, path = "/api/v1/municipios/{cut}/postulaciones", tag = "PostularBeneficio",
+        params(("cut" = String, Path, description = "The comuna (CUT, five digits)"),
+               ("programa" = Option<String>, Query, description = "SUF, PASIS or SAP: the list in its priority order (the waiting list)"),
+               ("estado" = Option<String>, Query, description = "Only postulations in this state"),
+               ("pagina" = Option<u32>, Query, description = "Page from 1"),
+               ("porPagina" = Option<u32>, Query, description = "1 to 100, default 20")),
+        responses((status = 200, description = "One page of the comuna's postulations", body = Postulaciones),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn postulaciones() {}
+
+    #[utoipa::path(put, path = "/api/v1/cupos/{cut}/{programa}/{anio}", tag = "FijarCupos",
+        params(("cut" = String, Path, description = "The comuna (CUT, five digits)"),
+               ("programa" = String, Path, description = "SUF, PASIS or SAP"),
+               ("anio" = u16, Path, description = "The year, 2000 to 2100")),
+        request_body = crate::rest::cupos::Cuerpo,
+        responses((status = 200, description = "The cupos set, with those in use", body = Cupos),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn fijar_cupos() {}
+
+    #[utoipa::path(get, path = "/api/v1/cupos/{cut}/{programa}/{anio}", tag = "FijarCupos",
+        params(("cut" = String, Path, description = "The comuna (CUT, five digits)"),
+               ("programa" = String, Path, description = "SUF, PASIS or SAP"),
+               ("anio" = u16, Path, description = "The year, 2000 to 2100")),
+        responses((status = 200, description = "The cupos, with those in use (0 when never set)", body = Cupos),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn cupos() {}
 }
 
 #[derive(OpenApi)]
@@ -202,12 +257,14 @@ mod rutas {
     paths(rutas::ping, rutas::operaciones, rutas::openapi, rutas::ficha, rutas::lote,
           rutas::identidad, rutas::elegibilidad, rutas::accesos, rutas::certificados,
           rutas::solicitar, rutas::seguir, rutas::evento, rutas::cola, rutas::estadisticas,
-          rutas::lotes, rutas::hogar, rutas::evento_hogar),
+          rutas::lotes, rutas::hogar, rutas::evento_hogar, rutas::postular, rutas::postulacion, rutas::evento_postulacion,
+          rutas::postulaciones, rutas::fijar_cupos, rutas::cupos),
     components(schemas(Problem, FichaFps, ComunaRef, IntegranteFicha, Lote, RespuestaLote,
         ResultadoLote, Afirmacion, ValidacionIdentidad, Coincidencias, Elegibilidad, DatosUsados,
         Accesos, Acceso, SolicitudCertificado, Emision, Datos, Encuestaje, Cola, EventoEntrada,
         Estadisticas, CeldaPublicada, Informe, Rechazo, OperacionesPermitidas, OperacionPermitida,
-        Hogar, IntegranteHogar, EventoHogar, EventoHogarEntrada))
+        Hogar, IntegranteHogar, EventoHogar, EventoHogarEntrada, Postulacion, CausantePostulacion, ChequeoPostulacion, Postulaciones, PedidoEntrada,
+        CausanteEntrada, EventoPostulacion, Cupos, crate::rest::cupos::Cuerpo))
 )]
 pub struct ApiDoc;
 

@@ -49,6 +49,10 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "recepcionlotes-v1.xsd",
         include_str!("../../schemas/recepcionlotes-v1.xsd"),
     ),
+    (
+        "postulacion-v1.xsd",
+        include_str!("../../schemas/postulacion-v1.xsd"),
+    ),
 ];
 
 /// The node's base URL for SOAP as this client reached it. The host comes from the request,

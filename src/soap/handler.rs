@@ -26,6 +26,7 @@ use crate::ops::{self, Core, Op, meta};
 mod encuestaje;
 mod hogar;
 mod lotes;
+mod postulacion;
 
 /// Everything an answer needs besides the result.
 struct Context {
@@ -229,6 +230,11 @@ async fn dispatch(
         | "ConsultarEncuestaje"
         | "ListarEncuestajes"
         | "RegistrarEventoEncuestaje" => encuestaje::dispatch(core, call, &ctx).await,
+        "Postular"
+        | "ConsultarPostulacion"
+        | "ListarPostulaciones"
+        | "RegistrarEventoPostulacion" => postulacion::dispatch(core, call, &ctx).await,
+        "FijarCupos" | "ConsultarCupos" => postulacion::dispatch_cupos(core, call, &ctx).await,
         "EstadisticasTerritoriales" => {
             let (decode, encode) = (super::estadisticas::consulta, encode::como("estadisticas"));
             serve::<EstadisticasTerritoriales>(core, call, &ctx, decode, encode).await

@@ -29,6 +29,7 @@ mod openapi;
 mod operations;
 mod packaging;
 mod pki;
+mod postulaciones;
 mod recargas;
 mod registry;
 mod respaldo;

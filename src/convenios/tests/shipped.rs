@@ -191,13 +191,30 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
                 TrabajarEncuestaje,
                 EstadisticasTerritoriales,
                 Operation::RecepcionLotes,
-                Operation::ActualizarHogar
+                Operation::ActualizarHogar,
+                Operation::PostularBeneficio,
             ]
         );
         // Upkeep: everything about the household but the comuna's name (it is their own).
         let mut hogar = all(Operation::ActualizarHogar);
         hogar.retain(|f| *f != "comuna.nombre");
         assert_eq!(fields(&set, id, Operation::ActualizarHogar), hogar, "{id}");
+        assert_eq!(
+            fields(&set, id, Operation::PostularBeneficio),
+            all(Operation::PostularBeneficio)
+        );
+        let postulables = set
+            .get(&ConvenioId::parse(id).unwrap())
+            .unwrap()
+            .grant(Operation::PostularBeneficio)
+            .unwrap()
+            .programas
+            .clone()
+            .unwrap();
+        assert_eq!(
+            postulables.into_iter().collect::<Vec<_>>(),
+            ["PASIS", "SAP", "SUF"]
+        );
         for op in [
             ConsultarFichaFPS,
             ValidarIdentidad,
@@ -209,8 +226,10 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
         ] {
             assert_eq!(fields(&set, id, op), all(op), "{id} {op}");
         }
+        // SAP has postulation checks only (no eligibility rules to ask about).
         let every: Vec<String> = crate::reglas::PROGRAMAS
             .iter()
+            .filter(|p| **p != "SAP")
             .map(|p| p.to_string())
             .collect();
         let mut listed = programas(&set, id).expect("municipalities list their programs");
@@ -222,9 +241,17 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
 
     assert_eq!(
         ops("operador"),
-        [ConsultarAccesos, EstadisticasTerritoriales]
+        [
+            ConsultarAccesos,
+            EstadisticasTerritoriales,
+            Operation::FijarCupos
+        ]
     );
-    for op in [ConsultarAccesos, EstadisticasTerritoriales] {
+    for op in [
+        ConsultarAccesos,
+        EstadisticasTerritoriales,
+        Operation::FijarCupos,
+    ] {
         assert_eq!(fields(&set, "operador", op), all(op));
     }
 }

@@ -160,6 +160,13 @@ fn programas_only_for_elegibilidad_and_from_the_list() {
         "programas",
         "unknown program \"BONO\"",
     );
+    let post = format!("{g}\n[operations.PostularBeneficio]\nfields = [\"estado\"]\n");
+    one_issue(&post, "PostularBeneficio", "must list its programas");
+    one_issue(
+        &format!("{post}programas = [\"SUF\", \"PBS\"]\n"),
+        "programas",
+        "unknown program \"PBS\"; the programs are SUF, PASIS, SAP",
+    );
     one_issue(
         &format!("{eleg}programas = []\n"),
         "programas",

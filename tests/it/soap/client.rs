@@ -117,7 +117,21 @@ pub const HOGAR: Svc = Svc {
     xsd: "hogar-v1.xsd",
     operations: &["ConsultarHogar", "RegistrarEventoHogar"],
 };
-pub const SERVICES: [&Svc; 10] = [
+pub const POSTULACION: Svc = Svc {
+    name: "PostulacionBeneficios",
+    prefix: "pb",
+    ns: "http://www.siis.gob.cl/esquemas/postulacion/v1",
+    xsd: "postulacion-v1.xsd",
+    operations: &[
+        "Postular",
+        "ConsultarPostulacion",
+        "ListarPostulaciones",
+        "RegistrarEventoPostulacion",
+        "FijarCupos",
+        "ConsultarCupos",
+    ],
+};
+pub const SERVICES: [&Svc; 11] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,
@@ -126,6 +140,7 @@ pub const SERVICES: [&Svc; 10] = [
     &ESTADISTICAS,
     &META,
     &ENCUESTAJE,
+    &POSTULACION,
     &RECEPCION,
     &HOGAR,
 ];
