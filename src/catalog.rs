@@ -7,8 +7,8 @@ use std::sync::LazyLock;
 
 use crate::projection::Campos;
 use crate::respuestas::{
-    Accesos, Cupos, Elegibilidad, Emision, Encuestaje, Estadisticas, FichaFps, Hogar, Postulacion,
-    ValidacionIdentidad,
+    Accesos, Cupos, Decreto, Elegibilidad, Emision, Encuestaje, Estadisticas, FichaFps, Hogar,
+    Postulacion, ValidacionIdentidad,
 };
 
 /// An operation of the service core, whatever the transport.
@@ -40,6 +40,12 @@ pub enum Operation {
     PostularBeneficio,
     /// Set and read the cupos per comuna, program and year (the registry's operators).
     FijarCupos,
+    /// A municipality issues the month's decree of a program: the verified postulations within
+    /// its cupos granted, signed, with benefits in force (`programas` granted).
+    EmitirDecreto,
+    /// Read a decree (a municipality its comuna's; SUSESO and IPS those of their programs), or
+    /// list a program's decrees of a month (`programas` granted).
+    ConsultarDecreto,
 }
 
 /// Field paths of `RecepcionLotes` answers: the batch's report (`ops::lotes::Informe`, a
@@ -54,7 +60,7 @@ pub const LOTES_FIELDS: &[&str] = &[
 ];
 
 impl Operation {
-    pub const ALL: [Operation; 12] = [
+    pub const ALL: [Operation; 14] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
@@ -67,6 +73,8 @@ impl Operation {
         Operation::ActualizarHogar,
         Operation::PostularBeneficio,
         Operation::FijarCupos,
+        Operation::EmitirDecreto,
+        Operation::ConsultarDecreto,
     ];
 
     pub fn name(self) -> &'static str {
@@ -83,6 +91,8 @@ impl Operation {
             Operation::ActualizarHogar => "ActualizarHogar",
             Operation::PostularBeneficio => "PostularBeneficio",
             Operation::FijarCupos => "FijarCupos",
+            Operation::EmitirDecreto => "EmitirDecreto",
+            Operation::ConsultarDecreto => "ConsultarDecreto",
         }
     }
 
@@ -111,6 +121,7 @@ impl Operation {
             Operation::ActualizarHogar => Hogar::campos(),
             Operation::PostularBeneficio => Postulacion::campos(),
             Operation::FijarCupos => Cupos::campos(),
+            Operation::EmitirDecreto | Operation::ConsultarDecreto => Decreto::campos(),
         }
     }
 }
@@ -216,6 +227,8 @@ impl Rol {
                 EstadisticasTerritoriales,
                 ActualizarHogar,
                 PostularBeneficio,
+                EmitirDecreto,
+                ConsultarDecreto,
             ],
             Rol::Supervisor => &[
                 ConsultarFichaFPS,
@@ -235,6 +248,8 @@ impl Rol {
                 ActualizarHogar,
                 PostularBeneficio,
                 FijarCupos,
+                EmitirDecreto,
+                ConsultarDecreto,
             ],
             Rol::Persona => &[ConsultarFichaFPS, ConsultarAccesos, EmitirCertificado],
         }

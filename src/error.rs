@@ -143,6 +143,9 @@ error_codes! {
     // Postulations and cupos (ops/postulacion/errores.rs).
     PostulacionInvalida = "POSTULACION_INVALIDA", 400, answer("03"), "Postulación inválida";
     PostulacionEnCurso = "POSTULACION_EN_CURSO", 409, answer("03"), "Postulación en curso";
+    // Decrees (ops/decreto.rs).
+    DecretoYaEmitido = "DECRETO_YA_EMITIDO", 409, answer("03"), "Decreto ya emitido";
+    DecretoSinOtorgables = "DECRETO_SIN_OTORGABLES", 409, answer("03"), "Decreto sin postulaciones que otorgar";
     CuposInvalidos = "CUPOS_INVALIDOS", 400, answer("03"), "Cupos inválidos";
     // Provider feeds refused as a whole (src/ops/lotes.rs).
     LoteTipoDesconocido = "LOTE_TIPO_DESCONOCIDO", 404, answer("03"), "Tipo de lote desconocido";

@@ -505,6 +505,47 @@ mod tests {
         }
 
         #[test]
+        fn decreto_never_discloses_beyond_the_grant(
+            n in 0usize..3, en_espera in opt(2u32), grant in subset(Operation::EmitirDecreto),
+        ) {
+            use crate::respuestas::{Decreto, LineaDecreto};
+            let run = crate::domain::Run::parse("6-K").unwrap();
+            let value = Decreto {
+                sujetos: vec![run; n],
+                folio: Some("DEC-7K3M-9Q2X-HB4T".into()),
+                numero: Some(15),
+                anio: Some(2026),
+                comuna: Some(ComunaRef { codigo: Some("13101".into()), nombre: Some("SANTIAGO".into()) }),
+                programa: Some("SUF".into()),
+                periodo: Some("2026-12".into()),
+                emitido: chrono::DateTime::from_timestamp(1_780_000_000, 0),
+                emisor: Some("muni-13101".into()),
+                otorgadas: Some(n as u32),
+                en_espera,
+                lineas_sha256: Some("ab".repeat(32)),
+                codigo: Some("ABCDE-12345".into()),
+                url_verificacion: Some("https://x/verificar/DEC-7K3M-9Q2X-HB4T".into()),
+                payload: Some("x.y".into()),
+                pdf: Some(b"%PDF".to_vec()),
+                lineas: Some(vec![LineaDecreto {
+                    orden: Some(1),
+                    run: Some("6-K".into()),
+                    nombre: Some("ANA PRUEBA".into()),
+                    puntaje: Some(4000),
+                    causantes: Some(2),
+                    monto: Some(15_000),
+                    postulacion: Some("p".into()),
+                }; n]),
+            };
+            let mut projected = value.clone();
+            projected.project(&FieldSet::new(grant.iter().copied()));
+            // The persons are named exactly when the lines or the PDF leave.
+            let names = grant.iter().any(|f| f.starts_with("lineas.") || *f == "pdf");
+            prop_assert_eq!(projected.subjects().unwrap().is_empty(), !names || n == 0);
+            check(value, &grant)?;
+        }
+
+        #[test]
         fn cupos_never_disclose_beyond_the_grant(cupos in opt(3u32), grant in subset(Operation::FijarCupos)) {
             let value = Cupos {
                 comuna: Some(ComunaRef { codigo: Some("13101".into()), nombre: Some("SANTIAGO".into()) }),

@@ -74,6 +74,8 @@ struct Programa {
     prioridad: Vec<Prioridad>,
     /// The score cut-offs of a `puntaje_corte` rule (postulations only).
     cortes: Option<Cortes>,
+    /// The monthly amount a decree grants, CLP (postulations only; SUF: per causante).
+    monto: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -4,6 +4,7 @@
 mod accesos;
 mod certificados;
 mod cupos;
+mod decretos;
 mod elegibilidad;
 mod encuestajes;
 mod estadisticas;
@@ -64,6 +65,9 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
                     .route(web::put().to(cupos::fijar))
                     .route(web::get().to(cupos::consultar)),
             )
+            .service(resource("/municipios/{cut}/decretos").route(web::post().to(decretos::emitir)))
+            .service(resource("/decretos").route(web::get().to(decretos::listar)))
+            .service(resource("/decretos/{folio}").route(web::get().to(decretos::consultar)))
             .service(resource("/estadisticas").route(web::get().to(estadisticas::consultar)))
             .service(resource("/lotes/{tipo}").route(web::post().to(lotes::recibir))),
     );

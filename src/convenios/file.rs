@@ -207,6 +207,18 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
             "ActualizarHogar is for a municipality: the agreement needs the ambito (comuna) whose households it keeps",
         );
     }
+    if raw.ambito.is_none()
+        && let Some((name, _)) = raw
+            .operations
+            .iter()
+            .flatten()
+            .find(|(name, _)| name.get_ref() == Operation::EmitirDecreto.name())
+    {
+        c.issue(
+            name,
+            "EmitirDecreto is for a municipality: the agreement needs the ambito (comuna) whose decrees it issues",
+        );
+    }
 
     let convenio = c.issues.is_empty().then_some(()).and_then(|()| {
         Some(Convenio {
@@ -456,14 +468,17 @@ impl Checker<'_> {
             let fields = self.fields(op, &grant.fields);
             if matches!(
                 op,
-                Operation::ConsultarElegibilidad | Operation::PostularBeneficio
+                Operation::ConsultarElegibilidad
+                    | Operation::PostularBeneficio
+                    | Operation::EmitirDecreto
+                    | Operation::ConsultarDecreto
             ) && grant.programas.is_none()
             {
                 self.issue(
                     name,
                     format!(
                         "{op} must list its programas (nothing is granted by default): one or more of {}",
-                        if op == Operation::PostularBeneficio {
+                        if op != Operation::ConsultarElegibilidad {
                             POSTULABLES.join(", ")
                         } else {
                             PROGRAMAS.join(", ")
@@ -519,14 +534,18 @@ impl Checker<'_> {
     ) -> Option<BTreeSet<String>> {
         let validos: &[&str] = match op {
             Operation::ConsultarElegibilidad => &PROGRAMAS,
-            Operation::PostularBeneficio => &POSTULABLES,
+            Operation::PostularBeneficio
+            | Operation::EmitirDecreto
+            | Operation::ConsultarDecreto => &POSTULABLES,
             _ => {
                 self.issue(
                     raw,
                     format!(
-                        "programas applies only to {} and {}, not to {op}",
+                        "programas applies only to {}, {}, {} and {}, not to {op}",
                         Operation::ConsultarElegibilidad,
-                        Operation::PostularBeneficio
+                        Operation::PostularBeneficio,
+                        Operation::EmitirDecreto,
+                        Operation::ConsultarDecreto
                     ),
                 );
                 return None;

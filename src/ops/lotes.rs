@@ -25,6 +25,12 @@ mod recepcion;
 mod registro;
 mod xml;
 
+/// The PostgreSQL statement that serialises new benefit ids with the feeds' (a decree's
+/// grants take it too).
+pub(crate) fn beneficio_bloqueo() -> String {
+    beneficios::bloqueo()
+}
+
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};

@@ -81,6 +81,8 @@ struct ProgramaToml {
     prioridad: Option<Spanned<Vec<Spanned<String>>>>,
     /// Postulations only: the cut-offs of a `puntaje_corte` rule.
     cortes: Option<Spanned<BTreeMap<Spanned<String>, Spanned<i64>>>>,
+    /// Postulations only: the monthly amount a decree grants (SUF: per causante).
+    monto: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +185,7 @@ fn check_programa(
     let before = problemas.len();
     let prioridad = check_prioridad(programa.prioridad.as_ref(), seccion, problemas);
     let cortes = check_cortes(programa.cortes.as_ref(), seccion, problemas);
+    let monto = check_monto(codigo, key, programa.monto.as_ref(), seccion, problemas);
     if programa.nombre.get_ref().trim().is_empty() {
         problemas.push((programa.nombre.span().start, "empty nombre".into()));
     }
@@ -276,8 +279,54 @@ fn check_programa(
         reglas,
         prioridad,
         cortes,
+        monto,
     };
     ((problemas.len() == before).then_some(programa), ids)
+}
+
+/// Highest monthly amount a program may grant (CLP): far above any of these benefits.
+const MONTO_MAX: i64 = 10_000_000;
+
+/// A postulation program's monthly amount (required there, 1 to [`MONTO_MAX`]); none under
+/// `[programas]`.
+fn check_monto(
+    codigo: &str,
+    key: &Spanned<String>,
+    raw: Option<&Spanned<i64>>,
+    seccion: Seccion,
+    problemas: &mut Vec<Problema>,
+) -> Option<i64> {
+    match (seccion, raw) {
+        (Seccion::Programas, None) => None,
+        (Seccion::Programas, Some(raw)) => {
+            problemas.push((
+                raw.span().start,
+                "monto applies only under [postulaciones]".into(),
+            ));
+            None
+        }
+        (Seccion::Postulaciones, None) => {
+            problemas.push((
+                key.span().start,
+                format!(
+                    "postulation program `{codigo}` has no monto (CLP a month a decree grants)"
+                ),
+            ));
+            None
+        }
+        (Seccion::Postulaciones, Some(raw)) => {
+            let monto = *raw.get_ref();
+            if (1..=MONTO_MAX).contains(&monto) {
+                Some(monto)
+            } else {
+                problemas.push((
+                    raw.span().start,
+                    format!("monto must be from 1 to {MONTO_MAX} CLP a month"),
+                ));
+                None
+            }
+        }
+    }
 }
 
 /// The rule's condition with its checked valor, or `None` after recording the problem.

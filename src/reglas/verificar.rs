@@ -144,6 +144,11 @@ impl Rules {
     }
 
     /// The cut-offs of a program's `puntaje_corte` rule, if it has one.
+    /// The monthly amount a decree of `programa` grants (CLP; SUF: per causante).
+    pub fn monto(&self, programa: &str) -> Option<i64> {
+        self.postulacion(programa)?.monto
+    }
+
     pub fn cortes(&self, programa: &str) -> Option<&Cortes> {
         self.postulacion(programa)?.cortes.as_ref()
     }

@@ -16,6 +16,7 @@ use crate::broker::Service;
 use crate::error::Problem;
 use crate::ops::Core;
 use crate::ops::certificado::Solicitud as SolicitudCertificado;
+use crate::ops::decreto::PedidoDecreto;
 use crate::ops::encuestaje::Cola;
 use crate::ops::encuestaje::estado::EventoEntrada;
 use crate::ops::hogar::evento::EventoEntrada as EventoHogarEntrada;
@@ -240,6 +241,29 @@ mod rutas {
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
     fn cupos() {}
+
+    #[utoipa::path(post, path = "/api/v1/municipios/{cut}/decretos", tag = "EmitirDecreto",
+        params(("cut" = String, Path, description = "The comuna (CUT, five digits)")),
+        request_body = PedidoDecreto,
+        responses((status = 200, description = "The decree issued: heading, signed payload, PDF and lines, as granted", body = Decreto),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn emitir_decreto() {}
+
+    #[utoipa::path(get, path = "/api/v1/decretos/{folio}", tag = "ConsultarDecreto",
+        params(("folio" = String, Path, description = "DEC-XXXX-XXXX-XXXX")),
+        responses((status = 200, description = "The decree, as granted", body = Decreto),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn decreto() {}
+
+    #[utoipa::path(get, path = "/api/v1/decretos", tag = "ConsultarDecreto",
+        params(("programa" = String, Query, description = "SUF, PASIS or SAP"),
+               ("periodo" = String, Query, description = "The month, YYYY-MM")),
+        responses((status = 200, description = "The headings of the month's decrees of the program (no persons)", body = Decretos),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn decretos() {}
 }
 
 #[derive(OpenApi)]
@@ -258,13 +282,15 @@ mod rutas {
           rutas::identidad, rutas::elegibilidad, rutas::accesos, rutas::certificados,
           rutas::solicitar, rutas::seguir, rutas::evento, rutas::cola, rutas::estadisticas,
           rutas::lotes, rutas::hogar, rutas::evento_hogar, rutas::postular, rutas::postulacion, rutas::evento_postulacion,
-          rutas::postulaciones, rutas::fijar_cupos, rutas::cupos),
+          rutas::postulaciones, rutas::fijar_cupos, rutas::cupos,
+          rutas::emitir_decreto, rutas::decreto, rutas::decretos),
     components(schemas(Problem, FichaFps, ComunaRef, IntegranteFicha, Lote, RespuestaLote,
         ResultadoLote, Afirmacion, ValidacionIdentidad, Coincidencias, Elegibilidad, DatosUsados,
         Accesos, Acceso, SolicitudCertificado, Emision, Datos, Encuestaje, Cola, EventoEntrada,
         Estadisticas, CeldaPublicada, Informe, Rechazo, OperacionesPermitidas, OperacionPermitida,
         Hogar, IntegranteHogar, EventoHogar, EventoHogarEntrada, Postulacion, CausantePostulacion, ChequeoPostulacion, Postulaciones, PedidoEntrada,
-        CausanteEntrada, EventoPostulacion, Cupos, crate::rest::cupos::Cuerpo))
+        CausanteEntrada, EventoPostulacion, Cupos, crate::rest::cupos::Cuerpo, Decreto,
+        LineaDecreto, Decretos, PedidoDecreto))
 )]
 pub struct ApiDoc;
 

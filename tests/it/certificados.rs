@@ -338,11 +338,19 @@ per_backend!(
     async fn refused_issues_are_clear_audited_and_write_nothing(backend) {
         // An agreement of the test's own, without scope, to reach a person without ficha anywhere.
         let muni = std::fs::read_to_string(repo_path("convenios/muni-13101.toml")).unwrap();
-        // Working survey requests and keeping households need a scope: those grants go with it.
+        // Working survey requests, keeping households and issuing decrees need a scope: those
+        // grants go with it.
         let mut muni = muni;
-        for grant in ["[operations.TrabajarEncuestaje]", "[operations.ActualizarHogar]"] {
+        for grant in [
+            "[operations.TrabajarEncuestaje]",
+            "[operations.ActualizarHogar]",
+            "[operations.EmitirDecreto]",
+        ] {
             let start = muni.find(grant).expect("the municipality's grant");
-            let end = start + muni[start..].find("\n]\n").expect("end of the grant") + 3;
+            let mut end = start + muni[start..].find("\n]\n").expect("end of the grant") + 3;
+            if muni[end..].starts_with("programas") {
+                end += muni[end..].find('\n').expect("end of programas") + 1;
+            }
             muni = format!("{}{}", &muni[..start], &muni[end..]);
         }
         let unscoped = muni

@@ -5,6 +5,7 @@
 
 mod ambito;
 mod cupos;
+mod decreto;
 mod flujo;
 
 use chrono::{Datelike, Months, NaiveDate};

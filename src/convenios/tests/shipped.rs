@@ -113,7 +113,23 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
     let grant = suseso.grant(Operation::RecepcionLotes).unwrap();
     assert!(grant.allows_tipo(crate::catalog::TipoLote::Suf));
     assert!(!grant.allows_tipo(crate::catalog::TipoLote::Pensiones));
-    assert_eq!(ops("suseso"), [Operation::RecepcionLotes]);
+    assert_eq!(
+        ops("suseso"),
+        [Operation::RecepcionLotes, Operation::ConsultarDecreto]
+    );
+    // SUSESO and IPS read the decrees of the program each pays, without PDF or score.
+    for (id, programa) in [("suseso", "SUF"), ("ips", "PASIS")] {
+        let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
+        let grant = a.grant(Operation::ConsultarDecreto).unwrap();
+        let programas: Vec<_> = grant.programas.clone().unwrap().into_iter().collect();
+        assert_eq!(programas, [programa], "{id}");
+        let campos = fields(&set, id, Operation::ConsultarDecreto);
+        assert!(campos.contains(&"lineas.run") && campos.contains(&"lineas.monto"));
+        assert!(
+            !campos.contains(&"pdf") && !campos.contains(&"lineas.puntaje"),
+            "{id}"
+        );
+    }
     let ips = set.get(&ConvenioId::parse("ips").unwrap()).unwrap();
     let grant = ips.grant(Operation::RecepcionLotes).unwrap();
     assert!(grant.allows_tipo(crate::catalog::TipoLote::Pensiones));
@@ -141,7 +157,8 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
             ValidarIdentidad,
             ConsultarElegibilidad,
             SolicitarEncuestaje,
-            Operation::RecepcionLotes
+            Operation::RecepcionLotes,
+            Operation::ConsultarDecreto
         ]
     );
     let ips_ficha = fields(&set, "ips", ConsultarFichaFPS);
@@ -193,8 +210,18 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
                 Operation::RecepcionLotes,
                 Operation::ActualizarHogar,
                 Operation::PostularBeneficio,
+                Operation::EmitirDecreto,
+                Operation::ConsultarDecreto,
             ]
         );
+        assert_eq!(
+            fields(&set, id, Operation::EmitirDecreto),
+            all(Operation::EmitirDecreto)
+        );
+        // A read names nobody left waiting: everything but `enEspera`.
+        let mut consulta = all(Operation::ConsultarDecreto);
+        consulta.retain(|f| *f != "enEspera");
+        assert_eq!(fields(&set, id, Operation::ConsultarDecreto), consulta);
         // Upkeep: everything about the household but the comuna's name (it is their own).
         let mut hogar = all(Operation::ActualizarHogar);
         hogar.retain(|f| *f != "comuna.nombre");

@@ -208,7 +208,7 @@ fn sap_cut_off_by_comuna_then_region_then_default() {
         &format!(
             "{}\n{}",
             "[programas.PBS]\nnombre = \"PBS\"\nreglas = [{ id = \"V\", condicion = \"vivo\", motivo = \"m\" }]\n",
-            "[postulaciones.SAP]\nnombre = \"SAP\"\ncortes = { defecto = 9000, \"05\" = 10000, \"05101\" = 11000 }\n\
+            "[postulaciones.SAP]\nnombre = \"SAP\"\nmonto = 1\ncortes = { defecto = 9000, \"05\" = 10000, \"05101\" = 11000 }\n\
              reglas = [\n{ id = \"F\", condicion = \"tiene_ficha\", motivo = \"sin ficha\" },\n\
              { id = \"P\", condicion = \"puntaje_corte\", motivo = \"sobre {valor}\" },\n]\n"
         ),
@@ -293,49 +293,64 @@ fn loader_errors_name_the_line() {
             "applies only under [postulaciones]",
         ),
         (
-            "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"sin_beneficio\", motivo = \"m\" }]\n",
+            "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"sin_beneficio\", motivo = \"m\" }]\nmonto = 1\n",
             7,
             "needs programas",
         ),
         (
-            "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"sin_beneficio\", programas = [\"SUF\", \"BONO\"], motivo = \"m\" }]\n",
+            "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"sin_beneficio\", programas = [\"SUF\", \"BONO\"], motivo = \"m\" }]\nmonto = 1\n",
             7,
             "unknown program `BONO`",
         ),
         (
-            "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"vivo\", programas = [\"SUF\"], motivo = \"m\" }]\n",
+            "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"vivo\", programas = [\"SUF\"], motivo = \"m\" }]\nmonto = 1\n",
             7,
             "only to `sin_beneficio`",
         ),
         (
-            "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"causante_edad_max\", valor = 151, motivo = \"m\" }]\n",
+            "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"causante_edad_max\", valor = 151, motivo = \"m\" }]\nmonto = 1\n",
             7,
             "age from 0 to 150",
         ),
         (
-            "[postulaciones.PASIS]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"ingreso_pc_max\", valor = -1, motivo = \"m\" }]\n",
+            "[postulaciones.PASIS]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"ingreso_pc_max\", valor = -1, motivo = \"m\" }]\nmonto = 1\n",
             7,
             "an income from 0",
         ),
         (
-            "[postulaciones.SAP]\nnombre = \"x\"\nreglas = [\n{ id = \"F\", condicion = \"tiene_ficha\", motivo = \"m\" },\n{ id = \"A\", condicion = \"puntaje_corte\", motivo = \"m\" }]\n",
+            "[postulaciones.SAP]\nnombre = \"x\"\nreglas = [\n{ id = \"F\", condicion = \"tiene_ficha\", motivo = \"m\" },\n{ id = \"A\", condicion = \"puntaje_corte\", motivo = \"m\" }]\nmonto = 1\n",
             8,
             "needs the program's cortes",
         ),
         (
-            "[postulaciones.SAP]\nnombre = \"x\"\ncortes = { defecto = 9000, \"99\" = 1 }\nreglas = [\n{ id = \"F\", condicion = \"tiene_ficha\", motivo = \"m\" },\n{ id = \"A\", condicion = \"puntaje_corte\", motivo = \"m\" }]\n",
+            "[postulaciones.SAP]\nnombre = \"x\"\ncortes = { defecto = 9000, \"99\" = 1 }\nreglas = [\n{ id = \"F\", condicion = \"tiene_ficha\", motivo = \"m\" },\n{ id = \"A\", condicion = \"puntaje_corte\", motivo = \"m\" }]\nmonto = 1\n",
             6,
             "`99` is neither",
         ),
         (
-            "[postulaciones.SAP]\nnombre = \"x\"\ncortes = { \"13\" = 9000 }\nreglas = [\n{ id = \"F\", condicion = \"tiene_ficha\", motivo = \"m\" },\n{ id = \"A\", condicion = \"puntaje_corte\", motivo = \"m\" }]\n",
+            "[postulaciones.SAP]\nnombre = \"x\"\ncortes = { \"13\" = 9000 }\nreglas = [\n{ id = \"F\", condicion = \"tiene_ficha\", motivo = \"m\" },\n{ id = \"A\", condicion = \"puntaje_corte\", motivo = \"m\" }]\nmonto = 1\n",
             6,
             "cortes needs a defecto",
         ),
         (
-            "[postulaciones.SAP]\nnombre = \"x\"\nprioridad = [\"puntaje\", \"edad\"]\nreglas = [{ id = \"V\", condicion = \"vivo\", motivo = \"m\" }]\n",
+            "[postulaciones.SAP]\nnombre = \"x\"\nprioridad = [\"puntaje\", \"edad\"]\nreglas = [{ id = \"V\", condicion = \"vivo\", motivo = \"m\" }]\nmonto = 1\n",
             6,
             "unknown prioridad `edad`",
+        ),
+        (
+            "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [{ id = \"A\", condicion = \"vivo\", motivo = \"m\" }]\n",
+            4,
+            "has no monto",
+        ),
+        (
+            "[postulaciones.SUF]\nnombre = \"x\"\nmonto = 0\nreglas = [{ id = \"A\", condicion = \"vivo\", motivo = \"m\" }]\n",
+            6,
+            "monto must be from 1",
+        ),
+        (
+            "[programas.SUF]\nnombre = \"x\"\nmonto = 5\nreglas = [{ id = \"A\", condicion = \"vivo\", motivo = \"m\" }]\n",
+            6,
+            "monto applies only under [postulaciones]",
         ),
         (
             "[programas.SUF]\nnombre = \"x\"\nprioridad = [\"id\"]\nreglas = [{ id = \"A\", condicion = \"vivo\", motivo = \"m\" }]\n",
@@ -343,7 +358,7 @@ fn loader_errors_name_the_line() {
             "prioridad applies only under [postulaciones]",
         ),
         (
-            "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"vivo\", motivo = \"m\" },\n{ id = \"A\", condicion = \"mismo_hogar\", motivo = \"m\" }]\n",
+            "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [\n{ id = \"A\", condicion = \"vivo\", motivo = \"m\" },\n{ id = \"A\", condicion = \"mismo_hogar\", motivo = \"m\" }]\nmonto = 1\n",
             8,
             "duplicate rule id `A`",
         ),
@@ -360,7 +375,7 @@ fn loader_errors_name_the_line() {
     // Ids are unique per section: a postulation check may reuse an eligibility rule's id.
     let (at, message) = (
         None::<usize>,
-        "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [{ id = \"V\", condicion = \"vivo\", motivo = \"m\" }]\n",
+        "[postulaciones.SUF]\nnombre = \"x\"\nreglas = [{ id = \"V\", condicion = \"vivo\", motivo = \"m\" }]\nmonto = 1\n",
     );
     let text = format!(
         "[programas.PBS]\nnombre = \"PBS\"\nreglas = [{{ id = \"V\", condicion = \"vivo\", motivo = \"m\" }}]\n{message}"
