@@ -133,7 +133,8 @@ pub(super) fn check_programa(
     }
 }
 
-pub(super) fn programas_concedidos(convenio: &Convenio) -> Vec<&str> {
+/// The programs an agreement's grant of PostularBeneficio lists.
+pub fn programas_concedidos(convenio: &Convenio) -> Vec<&str> {
     convenio
         .grant(Operation::PostularBeneficio)
         .and_then(|g| g.programas.as_ref())
@@ -205,10 +206,11 @@ fn en_comuna(
     }
 }
 
-/// Postular: checks the request, stores the postulation with its first check run, and
-/// answers it.
+/// Postular: checks the request, stores the postulation with its first check run (and the
+/// console official who took it, `usuario`), and answers it.
 pub fn postular(
     convenio: &Convenio,
+    usuario: Option<Run>,
     conn: &mut DbConnection,
     rules: &Rules,
     pedido: &Pedido,
@@ -248,7 +250,7 @@ pub fn postular(
         run: pedido.run.numero() as i32,
         cut: cut.to_string(),
         convenio: convenio.id.to_string(),
-        usuario: None,
+        usuario: usuario.map(|u| u.to_string()),
         estado: "postulada".into(),
         puntaje: None,
         fecha_postulacion: hoy,
@@ -397,6 +399,7 @@ impl Op for Postular {
     ) -> Result<Postulacion, ApiError> {
         postular(
             &admission.convenio,
+            admission.usuario,
             conn,
             &core.broker.rules,
             &p,
