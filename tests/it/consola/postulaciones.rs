@@ -105,7 +105,6 @@ async fn an_official_postulates_sees_the_checks_and_the_waiting_list_in_a_browse
         .await
         .expect("choose SUF");
     browser.fill("RUN del causante 1", &hijo.to_string()).await;
-    shot(&browser, "postular.png").await;
     browser.click("#postular").await;
 
     // Its page: every check of SUF with its outcome, all holding.
