@@ -139,7 +139,16 @@ async fn an_official_postulates_sees_the_checks_and_the_waiting_list_in_a_browse
         .select_by_value("SUF")
         .await
         .expect("filter SUF");
+    browser
+        .wait_for("#filtro-estado")
+        .await
+        .select_by_value("verificada")
+        .await
+        .expect("filter the verified");
     browser.click("#filtrar").await;
+    browser
+        .wait_for_url(&consola.url("/consola/postulaciones?programa=SUF&estado=verificada"))
+        .await;
     let lista = browser.text_of("#lista-espera").await;
     let (a, b) = (
         lista.find(&madre.to_string()).expect("the mother listed"),

@@ -37,7 +37,7 @@ pub(super) struct PaginaLista {
 }
 
 pub(super) struct Fila {
-    /// Place in the waiting list (one program chosen), counted over every page.
+    /// Place in the program's priority order (one program chosen), counted over every page.
     pub lugar: Option<i64>,
     pub href: String,
     pub run: String,
