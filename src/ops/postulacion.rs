@@ -206,9 +206,20 @@ fn en_comuna(
     }
 }
 
-/// Postular: checks the request, stores the postulation with its first check run (and the
-/// console official who took it, `usuario`), and answers it.
+/// Postular: checks the request, stores the postulation with its first check run, and
+/// answers it.
 pub fn postular(
+    convenio: &Convenio,
+    conn: &mut DbConnection,
+    rules: &Rules,
+    pedido: &Pedido,
+    hoy: NaiveDate,
+) -> Result<Postulacion, ApiError> {
+    postular_por(convenio, None, conn, rules, pedido, hoy)
+}
+
+/// [`postular`], recording the console official who took it (`usuario`).
+pub fn postular_por(
     convenio: &Convenio,
     usuario: Option<Run>,
     conn: &mut DbConnection,
@@ -397,7 +408,7 @@ impl Op for Postular {
         conn: &mut DbConnection,
         p: Pedido,
     ) -> Result<Postulacion, ApiError> {
-        postular(
+        postular_por(
             &admission.convenio,
             admission.usuario,
             conn,
