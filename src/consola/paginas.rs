@@ -22,6 +22,7 @@ use crate::respuestas::FichaFps;
 mod certificados;
 mod encuestajes;
 mod estadisticas;
+mod postulaciones;
 mod usuarios;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -39,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(certificados::routes)
         .configure(encuestajes::routes)
         .configure(estadisticas::routes)
+        .configure(postulaciones::routes)
         .configure(usuarios::routes)
         .default_service(web::to(no_encontrada));
 }
@@ -297,6 +299,11 @@ const PAGINAS: &[(&str, &str, Operation)] = &[
         "Estadísticas territoriales",
         Operation::EstadisticasTerritoriales,
     ),
+    (
+        "/consola/postulaciones",
+        "Postulaciones",
+        Operation::PostularBeneficio,
+    ),
 ];
 
 /// A person's pages.
@@ -306,18 +313,27 @@ const PAGINAS_PERSONA: &[(&str, &str)] = &[
 ];
 
 impl Consola {
+    /// Whether a page may offer `usuario` the operation `op`: their role includes it and
+    /// their agreement grants it. What the page runs is still admitted by the broker.
+    fn permite(&self, usuario: &Usuario, op: Operation) -> bool {
+        usuario.rol.permite(op)
+            && self
+                .core
+                .broker
+                .policy()
+                .convenios
+                .get(&usuario.convenio)
+                .is_some_and(|c| c.grant(op).is_some())
+    }
+
     /// The pages a user's menu offers.
     fn menu(&self, usuario: &Usuario) -> Vec<(&'static str, &'static str)> {
         if usuario.rol == Rol::Persona {
             return PAGINAS_PERSONA.to_vec();
         }
-        let policy = self.core.broker.policy();
-        let convenio = policy.convenios.get(&usuario.convenio);
         let mut menu: Vec<_> = PAGINAS
             .iter()
-            .filter(|(_, _, op)| {
-                usuario.rol.permite(*op) && convenio.is_some_and(|c| c.grant(*op).is_some())
-            })
+            .filter(|(_, _, op)| self.permite(usuario, *op))
             .map(|(href, label, _)| (*href, *label))
             .collect();
         if usuario.rol.administra_usuarios() {

@@ -133,7 +133,8 @@ pub(super) fn check_programa(
     }
 }
 
-pub(super) fn programas_concedidos(convenio: &Convenio) -> Vec<&str> {
+/// The programs an agreement's grant of PostularBeneficio lists.
+pub fn programas_concedidos(convenio: &Convenio) -> Vec<&str> {
     convenio
         .grant(Operation::PostularBeneficio)
         .and_then(|g| g.programas.as_ref())
@@ -214,6 +215,18 @@ pub fn postular(
     pedido: &Pedido,
     hoy: NaiveDate,
 ) -> Result<Postulacion, ApiError> {
+    postular_por(convenio, None, conn, rules, pedido, hoy)
+}
+
+/// [`postular`], recording the console official who took it (`usuario`).
+pub fn postular_por(
+    convenio: &Convenio,
+    usuario: Option<Run>,
+    conn: &mut DbConnection,
+    rules: &Rules,
+    pedido: &Pedido,
+    hoy: NaiveDate,
+) -> Result<Postulacion, ApiError> {
     check_programa(convenio, rules, &pedido.programa)?;
     let cut = comuna_propia(convenio)?;
     check_forma(pedido)?;
@@ -248,7 +261,7 @@ pub fn postular(
         run: pedido.run.numero() as i32,
         cut: cut.to_string(),
         convenio: convenio.id.to_string(),
-        usuario: None,
+        usuario: usuario.map(|u| u.to_string()),
         estado: "postulada".into(),
         puntaje: None,
         fecha_postulacion: hoy,
@@ -395,8 +408,9 @@ impl Op for Postular {
         conn: &mut DbConnection,
         p: Pedido,
     ) -> Result<Postulacion, ApiError> {
-        postular(
+        postular_por(
             &admission.convenio,
+            admission.usuario,
             conn,
             &core.broker.rules,
             &p,

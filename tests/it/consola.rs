@@ -422,10 +422,15 @@ impl Visitante {
 /// A node whose console offers the demo's sign-in (no provider), with user allowances wide
 /// enough for a test's many pages.
 async fn demo_node() -> TestNode {
+    demo_node_on(Backend::Sqlite).await
+}
+
+/// [`demo_node`] on `backend`.
+async fn demo_node_on(backend: Backend) -> TestNode {
     let public = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("https://localhost:{}", public.local_addr().unwrap().port());
     TestNode::start_with(
-        Backend::Sqlite,
+        backend,
         Setup {
             persons: 2_000,
             public: Some(public),
@@ -739,6 +744,7 @@ async fn the_development_sign_in_does_not_exist_outside_the_demo() {
 
 mod encuestajes;
 mod estadisticas;
+mod postulaciones;
 
 impl Visitante {
     /// [`Visitante::sign_in_demo`], then the CSRF token of the start page.

@@ -23,7 +23,7 @@ fn hoy() -> NaiveDate {
 }
 
 /// A person born `edad` whole years ago today.
-fn persona(conn: &mut DbConnection, numero: u32, edad: u32) -> Run {
+pub(crate) fn persona(conn: &mut DbConnection, numero: u32, edad: u32) -> Run {
     let run = Run::from_numero(numero).unwrap();
     diesel::insert_into(personas::table)
         .values(Persona {
@@ -42,7 +42,13 @@ fn persona(conn: &mut DbConnection, numero: u32, edad: u32) -> Run {
 }
 
 /// A household in `cut` with a ficha in force of `puntaje` (none when `None`), and its members.
-fn hogar(conn: &mut DbConnection, id: i64, cut: &str, puntaje: Option<i32>, miembros: &[Run]) {
+pub(crate) fn hogar(
+    conn: &mut DbConnection,
+    id: i64,
+    cut: &str,
+    puntaje: Option<i32>,
+    miembros: &[Run],
+) {
     diesel::insert_into(hogares::table)
         .values(Hogar {
             id,
@@ -160,7 +166,7 @@ async fn json_of(response: reqwest::Response) -> (u16, Value) {
     (status, body)
 }
 
-async fn postular(node: &TestNode, convenio: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn postular(node: &TestNode, convenio: &str, body: Value) -> (u16, Value) {
     json_of(
         node.client(Some(convenio))
             .post(node.agency_url("/api/v1/postulaciones"))
