@@ -76,7 +76,7 @@ pub fn familia(hogar: &Hogar, k: usize) -> EncuestaEntrada {
         asiste: false,
         salud: "ninguna",
         actividad: "ocupado",
-        trabajo: 60_000 + 20_000 * k as i64,
+        trabajo: 60_000 + 15_000 * k as i64,
         pensiones: 0,
         otros: 0,
     };
