@@ -101,7 +101,9 @@ fn muestra(dir: &Path) -> BTreeMap<String, Vec<String>> {
 /// Rows of the municipal loop's tables: questionnaires, fichas scored by a model, postulations,
 /// cupos.
 fn filas(url: &DatabaseUrl) -> [i64; 4] {
-    let mut conn = siis::db::ConnectionManager::new(url.clone()).open().unwrap();
+    let mut conn = siis::db::ConnectionManager::new(url.clone())
+        .open()
+        .unwrap();
     [
         encuestas::table.count().get_result(&mut conn).unwrap(),
         fichas::table
