@@ -29,7 +29,11 @@ struct Demo {
 
 impl Demo {
     fn start(dir: &Path, url: Option<&DatabaseUrl>) -> Demo {
-        let mut cmd = siis(dir);
+        Demo::spawn(siis(dir), url)
+    }
+
+    /// [`Demo::start`] with a command of the test's own.
+    fn spawn(mut cmd: std::process::Command, url: Option<&DatabaseUrl>) -> Demo {
         cmd.args(["serve", "--demo"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -223,3 +227,33 @@ per_backend!(
     assert_eq!(filas(&url), [10, 10, 9, 6]);
     assert_eq!(muestra(dir.path()), sample);
 });
+
+/// Without a municipality's agreement the loop cannot be the API's: the demo seeds none of
+/// it, says why, and serves.
+#[test]
+fn a_demo_without_the_municipal_agreements_seeds_no_loop_and_serves() {
+    let dir = TempDir::new().unwrap();
+    let convenios = dir.path().join("convenios");
+    std::fs::create_dir(&convenios).unwrap();
+    for id in ["minvu", "operador"] {
+        std::fs::copy(
+            crate::support::repo_path(&format!("convenios/{id}.toml")),
+            convenios.join(format!("{id}.toml")),
+        )
+        .unwrap();
+    }
+    let mut cmd = siis(dir.path());
+    cmd.env("SIIS__CONVENIOS__DIR", "convenios");
+    let demo = Demo::spawn(cmd, None);
+    let stdout = demo.stop();
+    assert!(stdout.contains("seeded 100000 persons"), "{stdout}");
+    assert!(
+        stdout.contains("the municipal loop is not seeded: agreement muni-13101 is not loaded"),
+        "{stdout}"
+    );
+    assert_eq!(
+        filas(&DatabaseUrl::Sqlite(dir.path().join("var/siis.db"))),
+        [0, 0, 0, 0]
+    );
+    assert!(!muestra(dir.path()).contains_key("postulante_suf"));
+}
