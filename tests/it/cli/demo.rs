@@ -194,6 +194,16 @@ per_backend!(
         assert_eq!(sap["postulaciones"][0]["estado"], "verificada");
         assert_eq!(sap["postulaciones"][0]["run"], one("postulado_sap"));
 
+        // The seeding's requests were the municipality's, audited: the applicant's access
+        // report shows their survey and their postulation.
+        let accesos = get(&o, &demo.url(&format!("/personas/{}/accesos", one("postulado_pasis")))).await;
+        let vistos: Vec<(&str, &str)> = accesos["accesos"].as_array().unwrap().iter()
+            .map(|a| (a["convenio"].as_str().unwrap(), a["operacion"].as_str().unwrap()))
+            .collect();
+        for op in ["SolicitarEncuestaje", "TrabajarEncuestaje", "PostularBeneficio"] {
+            assert!(vistos.contains(&("muni-13101", op)), "{op}: {vistos:?}");
+        }
+
         // The walkthrough: a surveyed household, then a postulation, its checks, the list.
         let hogar = get(&m, &demo.url(&format!("/personas/{}/hogar", one("jefe_encuestado")))).await;
         assert!(hogar["folio"].as_i64().is_some(), "{hogar}");
