@@ -1,7 +1,10 @@
 //! `siis serve --demo`: creates what is missing for a local trial and tells a newcomer how to
 //! call the node.
 
+mod municipal;
+
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::catalog::Rol;
 use crate::config::Config;
@@ -64,9 +67,10 @@ pub fn ensure_population(config: &Config, pool: &Pool) -> anyhow::Result<()> {
 }
 
 /// The demo's console officials: RUN, agreement, role.
-pub const DEMO_OFFICIALS: [(&str, &str, Rol); 3] = [
+pub const DEMO_OFFICIALS: [(&str, &str, Rol); 4] = [
     ("11111111-1", "muni-13101", Rol::JefeComunal),
     ("22222222-2", "muni-05101", Rol::Atencion),
+    ("44444444-4", "muni-05101", Rol::Encuestador),
     ("33333333-3", "operador", Rol::Operador),
 ];
 
@@ -82,6 +86,29 @@ pub fn ensure_officials(pool: &Pool) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Seeds the municipal loop through the running node's broker, once per registry
+/// ([`municipal`]); a failure is told and the node serves on.
+pub async fn ensure_municipal(config: &Config, node: &Node) {
+    let certificados = match crate::ops::certificados::Servicio::from_config(config) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            println!("demo: the municipal loop is not seeded: {e}");
+            return;
+        }
+    };
+    let core = Arc::new(crate::ops::Core {
+        broker: node.broker.clone().into_inner(),
+        certificados,
+    });
+    match municipal::sembrar(config, core).await {
+        Ok(Some(sembrado)) => println!("{}", municipal::resumen(&sembrado)),
+        Ok(None) => {}
+        Err(e) => println!(
+            "demo: the municipal loop was not fully seeded ({e}); delete var/ to start over"
+        ),
+    }
 }
 
 /// A living person of a household of Santiago (13101) with a ficha in force, for the welcome
@@ -163,6 +190,12 @@ pub fn print_welcome(config: &Config, node: &Node) {
     }
     if let Some(run) = sample_run("con_ficha") {
         println!("  {run}  a person: their ficha and who consulted it");
+    }
+    if sample_run("postulante_suf").is_some() {
+        println!(
+            "A municipality's day (surveys, postulations, the waiting list): README.md, with the \
+             RUNs of {DEMO_SAMPLE} (jefe_encuestado, postulante_suf, causante_suf, postulado_suf)."
+        );
     }
     println!(
         "Sample RUNs by category: {DEMO_SAMPLE}. Client certificates: {pki}/clients/. Stop with Ctrl-C."

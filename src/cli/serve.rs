@@ -28,6 +28,10 @@ pub fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
             startup::refuse_ca_key(&config)?;
         }
         let node = Node::start_with(config.clone(), listeners, tls, pool)?;
+        if demo {
+            // Through the node's own broker, so every step is admitted and audited.
+            demo::ensure_municipal(&config, &node).await;
+        }
         // Before "node started": a SIGHUP sent as soon as the node says it is up must reload,
         // not kill it (the default action).
         let mut signals = Signals::install();

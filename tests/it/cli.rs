@@ -1,6 +1,8 @@
 //! The `siis` binary: start-up failures are one clear line and a non-zero exit, with nothing
 //! half-created; SIGTERM stops the node cleanly.
 
+mod demo;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
