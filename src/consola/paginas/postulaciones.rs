@@ -28,6 +28,7 @@ const LISTA: &str = "/consola/postulaciones";
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/postulaciones", web::get().to(listar))
         .route("/postulaciones", web::post().to(postular))
+        .route("/postulaciones/decreto", web::post().to(emitir_decreto))
         .route("/postulaciones/{id}", web::get().to(consultar))
         .route("/postulaciones/{id}/eventos", web::post().to(registrar));
 }
@@ -105,14 +106,62 @@ fn programas_de(consola: &Data, usuario: &Usuario) -> Vec<&'static str> {
         .collect()
 }
 
-/// "Emitir decreto del mes": the month (`YYYY-MM`) whose decree of the chosen `programa` the
-/// page offers to issue, or none. EmitirDecreto is not on this branch: nothing is offered.
-/// Wiring it is this body, `Some(month)` when a program is chosen and
-/// `consola.permite(usuario, Operation::EmitirDecreto)` (role and agreement, as the menu
-/// decides), plus a route `POST /postulaciones/decreto` (fields `csrf`, `programa`,
-/// `periodo`) that runs it; the template's block (`#emitir-decreto`) is already there.
-fn decreto_del_mes(_: &Data, _: &Usuario, _programa: Option<&str>) -> Option<String> {
-    None
+/// The month whose decree of the chosen program the page offers to issue (the current one),
+/// when the user's role and agreement allow EmitirDecreto; none otherwise.
+fn decreto_del_mes(consola: &Data, usuario: &Usuario, programa: Option<&str>) -> Option<String> {
+    (programa.is_some() && consola.permite(usuario, crate::catalog::Operation::EmitirDecreto))
+        .then(|| crate::ops::decretos::Periodo::of(crate::broker::local_today()).to_string())
+}
+
+#[derive(Deserialize)]
+struct FormularioDecreto {
+    csrf: String,
+    programa: String,
+    periodo: String,
+}
+
+/// "Emitir decreto del mes": EmitirDecreto for the official's comuna, answered with the signed
+/// PDF as a download named by its folio, or the refusal's page.
+async fn emitir_decreto(
+    req: HttpRequest,
+    consola: Data,
+    form: web::Form<FormularioDecreto>,
+) -> HttpResponse {
+    let (sesion, usuario) = match firmado(&req, &consola).await {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    if !crate::consola::sesion::csrf_valido(&req, &sesion, &form.csrf, &consola.origen()) {
+        return consola.error(Some(&sesion), &super::csrf_invalido(), LISTA);
+    }
+    let mut call = consola.call(&req, &usuario);
+    let entrada = crate::ops::decreto::PedidoDecreto {
+        programa: form.programa.clone(),
+        periodo: form.periodo.clone(),
+    };
+    let pedido = entrada
+        .parse(&comuna_de(&consola, &usuario))
+        .map_err(|e| call.input_error = Some(e))
+        .ok();
+    let reply =
+        ops::run::<crate::ops::decreto::EmitirDecreto>(Arc::clone(&consola.core), call, pedido)
+            .await;
+    match reply.result {
+        Ok(crate::respuestas::Decreto {
+            pdf: Some(pdf),
+            folio: Some(folio),
+            ..
+        }) => HttpResponse::Ok()
+            .content_type("application/pdf")
+            .insert_header((
+                actix_web::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{folio}.pdf\""),
+            ))
+            .body(pdf),
+        // The agreements that grant EmitirDecreto in the console grant its PDF.
+        Ok(_) => consola.error(Some(&sesion), &ApiError::campo_no_permitido("pdf"), LISTA),
+        Err(e) => consola.error(Some(&sesion), &e, LISTA),
+    }
 }
 
 /// The list's query string: `programa`, `estado` (empty: all) and `pagina`; anything else is

@@ -282,8 +282,10 @@ async fn evento(
 
 async fn page(v: &mut Visitante, path: &str) -> String {
     let response = v.get(path).await;
-    assert_eq!(response.status(), 200, "{path}");
-    response.text().await.expect("page")
+    let status = response.status();
+    let body = response.text().await.expect("page");
+    assert_eq!(status, 200, "{path}: {}", code_of(&body));
+    body
 }
 
 per_backend!(
@@ -306,7 +308,7 @@ per_backend!(
     let ((madre, hijo), _) = familias(&node);
     let vecina = person_of(&mut node.db(), "05101");
 
-    // A clerk of Santiago is offered the page; no decree is offered (not on this branch).
+    // A clerk of Santiago is offered the page; no decree is offered (their role may not issue one).
     let mut v = Visitante::new(&node);
     v.sign_in_demo(ATENCION_SANTIAGO).await;
     let inicio = page(&mut v, "/consola/").await;
@@ -545,6 +547,74 @@ per_backend!(
     }
     assert_eq!(summary, expected);
     assert!(records[9].2.contains(&me) && records[9].2.contains(&hijo.to_string()));
+    node.stop().await;
+}
+);
+
+per_backend!(
+    /// "Emitir decreto del mes": Santiago's comuna head is offered the month's decree of the
+    /// program chosen and gets its signed PDF; a clerk (Atencion) is neither offered it nor
+    /// admitted; a forged form issues nothing.
+    #[actix_web::test]
+    async fn the_comuna_head_issues_the_months_decree_from_the_list(backend) {
+    const ATENCION_SANTIAGO: &str = "77.777.777-7";
+    const JEFA_SANTIAGO: &str = "66.666.666-6";
+    let node = demo_node_on(backend).await;
+    official(&mut node.db(), ATENCION_SANTIAGO, "muni-13101", Rol::Atencion);
+    official(&mut node.db(), JEFA_SANTIAGO, "muni-13101", Rol::JefeComunal);
+    let ((madre, hijo), _) = familias(&node);
+    por_rest(&node, madre, hijo).await;
+    let anio = siis::broker::local_today().format("%Y").to_string();
+    let r = node
+        .client(Some("operador"))
+        .put(node.agency_url(&format!("/api/v1/cupos/13101/SUF/{anio}")))
+        .json(&json!({ "cupos": 2 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let periodo = siis::broker::local_today().format("%Y-%m").to_string();
+    let decretos = |node: &TestNode| -> i64 {
+        siis::db::schema::decretos::table
+            .count()
+            .get_result(&mut node.db())
+            .unwrap()
+    };
+
+    // The clerk: no button, and the form refused by the broker.
+    let mut v = Visitante::new(&node);
+    v.sign_in_demo(ATENCION_SANTIAGO).await;
+    let lista = page(&mut v, "/consola/postulaciones?programa=SUF").await;
+    assert!(!lista.contains("emitir-decreto"), "{lista}");
+    let csrf = csrf_of(&lista);
+    let form = [("csrf", csrf.as_str()), ("programa", "SUF"), ("periodo", periodo.as_str())];
+    let (status, code, _) = refused(v.post("/consola/postulaciones/decreto", &form, None).await).await;
+    assert_eq!((status, code.as_str()), (403, "NO_AUTORIZADO"));
+
+    // The comuna head: offered with the month, and a forged token issues nothing.
+    let mut w = Visitante::new(&node);
+    w.sign_in_demo(JEFA_SANTIAGO).await;
+    let lista = page(&mut w, "/consola/postulaciones?programa=SUF").await;
+    assert!(lista.contains("id=\"emitir-decreto\""), "{lista}");
+    assert!(lista.contains(&format!("value=\"{periodo}\"")), "{lista}");
+    let csrf = csrf_of(&lista);
+    let forged = [("csrf", "otro"), ("programa", "SUF"), ("periodo", periodo.as_str())];
+    let (status, code, _) = refused(w.post("/consola/postulaciones/decreto", &forged, None).await).await;
+    assert_eq!((status, code.as_str()), (400, "SOLICITUD_INVALIDA"));
+    assert_eq!(decretos(&node), 0);
+    let form = [("csrf", csrf.as_str()), ("programa", "SUF"), ("periodo", periodo.as_str())];
+    let r = w.post("/consola/postulaciones/decreto", &form, None).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let disposition = r.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.contains("DEC-"), "{disposition}");
+    let pdf = r.bytes().await.unwrap();
+    assert!(siis::ops::certificados::pdf::payload_from_pdf(&pdf).is_ok());
+    assert_eq!(decretos(&node), 1);
+    // The same month again: refused with its code, nothing more issued.
+    let (status, code, _) = refused(w.post("/consola/postulaciones/decreto", &form, None).await).await;
+    assert_eq!((status, code.as_str()), (409, "DECRETO_YA_EMITIDO"));
+    assert_eq!(decretos(&node), 1);
     node.stop().await;
 }
 );
