@@ -253,3 +253,49 @@ per_backend!(
         node.stop().await;
     }
 );
+
+per_backend!(
+    /// A decree's persons are charged one unit each to the agreement's batch budget: one naming
+    /// more than its burst is refused whole (`LOTE_SUPERA_RAFAGA`) and nothing is granted.
+    async fn a_decree_beyond_the_batch_budgets_burst_is_refused_whole(backend) {
+        use crate::support::{Setup, convenios_with, repo_path};
+        let muni = std::fs::read_to_string(repo_path("convenios/muni-13101.toml")).unwrap();
+        let lotes = "[limits.lotes]\nper_second = 100\nburst = 1000\n";
+        assert!(muni.contains(lotes), "the shipped batch budget");
+        let estrecho = muni.replace(lotes, "[limits.lotes]\nper_second = 1\nburst = 2\n");
+        let dir = tempfile::tempdir().unwrap();
+        let convenios = convenios_with(dir.path(), &[("muni-13101.toml", &estrecho)]);
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                convenios: Some(convenios),
+                ..Setup::default()
+            },
+        )
+        .await;
+        {
+            let mut conn = node.db();
+            for i in 0..3u32 {
+                let run = persona(&mut conn, 24_300_001 + i, 40);
+                hogar(&mut conn, 1 + i64::from(i), "13101", Some(6_000), &[run]);
+            }
+        }
+        for i in 0..3u32 {
+            let run = Run::from_numero(24_300_001 + i).unwrap();
+            let (status, _) =
+                postular(&node, "muni-13101", json!({ "run": run.to_string(), "programa": "SAP" })).await;
+            assert_eq!(status, 201);
+        }
+        fijar_cupos(&node, "SAP", 3).await;
+        let (status, e) =
+            emitir(&node, "muni-13101", "13101", json!({ "programa": "SAP", "periodo": periodo() })).await;
+        assert_eq!((status, e["code"].as_str()), (413, Some("LOTE_SUPERA_RAFAGA")), "{e}");
+        assert_eq!(decretos_guardados(&node), 0);
+        let (_, l) = listar(&node, "muni-13101", "13101", "?programa=SAP").await;
+        assert!(
+            l["postulaciones"].as_array().unwrap().iter().all(|p| p["estado"] == "verificada"),
+            "{l}"
+        );
+        node.stop().await;
+    }
+);
