@@ -36,14 +36,14 @@ impl Revision {
 
     /// The SQL value of `marca_revision` for a household whose ficha in force is `f` (NULL
     /// columns when it has none).
-    fn marca(&self) -> String {
+    fn marca(&self, f: &str) -> String {
         let sin_modelo = i32::from(self.sin_modelo);
         if self.no_marcan.is_empty() {
-            return format!("CASE WHEN f.folio IS NULL THEN 0 ELSE {sin_modelo} END");
+            return format!("CASE WHEN {f}.folio IS NULL THEN 0 ELSE {sin_modelo} END");
         }
         let nombres: Vec<String> = self.no_marcan.iter().map(|n| literal(n)).collect();
         format!(
-            "CASE WHEN f.folio IS NULL THEN 0 WHEN f.modelo IN ({}) THEN 0 ELSE {sin_modelo} END",
+            "CASE WHEN {f}.folio IS NULL THEN 0 WHEN {f}.modelo IN ({}) THEN 0 ELSE {sin_modelo} END",
             nombres.join(", ")
         )
     }
@@ -62,9 +62,11 @@ pub(super) fn aplicar(
     convenio: &str,
     revision: &Revision,
 ) -> Vec<String> {
-    // The households the chunk's children joined (each child a member by now).
-    let hogares = format!(
-        "SELECT i.hogar_id FROM {stage} s JOIN integrantes i ON i.run = s.run WHERE {range}"
+    // The households the chunk's children joined (each child a member by now): how many and
+    // the first one's line.
+    let por_hogar = format!(
+        "SELECT i.hogar_id AS hogar_id, COUNT(*) AS n, MIN(s.linea) AS primera \
+         FROM {stage} s JOIN integrantes i ON i.run = s.run WHERE {range} GROUP BY i.hogar_id"
     );
     let ts = chrono::Utc::now().timestamp_micros();
     vec![
@@ -80,11 +82,12 @@ pub(super) fn aplicar(
              JOIN integrantes i ON i.run = s.run_madre WHERE {range}"
         ),
         // The version first: on PostgreSQL this takes each household's row, so a concurrent
-        // upkeep event waits for the batch and is then decided again.
+        // upkeep event waits for the batch and is then decided again. Counted once per chunk
+        // (UPDATE … FROM): a count per household correlated with the stage is quadratic on
+        // PostgreSQL, which does not know the stage's size.
         format!(
-            "UPDATE hogares SET version = version + (SELECT COUNT(*) FROM integrantes i \
-             JOIN {stage} s ON s.run = i.run WHERE i.hogar_id = hogares.id AND {range}) \
-             WHERE id IN ({hogares})"
+            "UPDATE hogares SET version = hogares.version + n.n FROM ({por_hogar}) n \
+             WHERE hogares.id = n.hogar_id"
         ),
         // One event per child, numbered after the household's earlier ones in line order.
         format!(
@@ -101,16 +104,15 @@ pub(super) fn aplicar(
              WHERE {range}",
             motivo = literal(MOTIVO),
             convenio = literal(convenio),
-            marca = revision.marca(),
+            marca = revision.marca("f"),
         ),
-        // A ficha already marked keeps the event that marked it first.
+        // A ficha already marked keeps the event that marked it first; otherwise the chunk's
+        // first birth in the household (its lowest line) marks it.
         format!(
-            "UPDATE fichas SET revision = (SELECT e.id FROM hogar_eventos e \
-             WHERE e.hogar_id = fichas.hogar_id AND e.marca_revision = 1 \
-             AND e.id LIKE 'lote-{lote}-%' ORDER BY e.secuencia LIMIT 1) \
-             WHERE estado = 'vigente' AND revision IS NULL AND hogar_id IN ({hogares}) \
-             AND EXISTS (SELECT 1 FROM hogar_eventos e WHERE e.hogar_id = fichas.hogar_id \
-             AND e.marca_revision = 1 AND e.id LIKE 'lote-{lote}-%')"
+            "UPDATE fichas SET revision = 'lote-{lote}-' || CAST(n.primera AS TEXT) \
+             FROM ({por_hogar}) n WHERE fichas.hogar_id = n.hogar_id \
+             AND fichas.estado = 'vigente' AND fichas.revision IS NULL AND {marca} = 1",
+            marca = revision.marca("fichas"),
         ),
     ]
 }
@@ -149,13 +151,16 @@ mod tests {
             sin_modelo: true,
         };
         assert_eq!(
-            r.marca(),
+            r.marca("f"),
             "CASE WHEN f.folio IS NULL THEN 0 WHEN f.modelo IN ('FPS-2026-x''y') THEN 0 ELSE 1 END"
         );
         let todos = Revision {
             no_marcan: Vec::new(),
             sin_modelo: true,
         };
-        assert_eq!(todos.marca(), "CASE WHEN f.folio IS NULL THEN 0 ELSE 1 END");
+        assert_eq!(
+            todos.marca("f"),
+            "CASE WHEN f.folio IS NULL THEN 0 ELSE 1 END"
+        );
     }
 }
