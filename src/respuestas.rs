@@ -468,7 +468,8 @@ pub struct EventoHogar {
     /// The household's version after it (1, 2, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secuencia: Option<u32>,
-    /// `agregar_integrante`, `quitar_integrante`, `cambiar_domicilio` or `dividir`.
+    /// `agregar_integrante`, `quitar_integrante`, `cambiar_domicilio`, `dividir`, or
+    /// `encuestar` (a survey's record).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evento: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -107,6 +107,10 @@ pub fn ingest(config: &Config, args: IngestArgs) -> anyhow::Result<()> {
         transporte: "cli",
         id_mensaje: None,
         alcance: convenio.ambito,
+        revision: lotes::Revision::de(&crate::modelos::Modelos::load(
+            &config.encuesta.modelos,
+            &config.encuesta.vigente,
+        )?),
     };
     let pool = startup::open_registry(config)?;
     let mut conn = pool.get()?;

@@ -194,6 +194,7 @@ pub fn registrar(
                         convenio: convenio.id.to_string(),
                         usuario: admission.usuario,
                     },
+                    modelos,
                 });
                 (Some(*fecha_aplicacion), None)
             }

@@ -15,6 +15,7 @@
 
 mod errores;
 pub mod evento;
+pub mod registro;
 mod respuesta;
 pub mod store;
 

@@ -21,6 +21,7 @@ mod feeds;
 mod fichas;
 mod generar;
 mod lectura;
+mod nacimientos;
 mod recepcion;
 mod registro;
 mod xml;
@@ -42,6 +43,7 @@ use crate::projection::FieldSet;
 use crate::projection::Project;
 
 pub use generar::generar_personas;
+pub use nacimientos::Revision;
 pub use recepcion::{
     Contenido, Cupo, Preparado, Recepcion, SinCupo, aplicar, preparar, recibir, terminar,
 };
@@ -127,6 +129,8 @@ pub struct Envio {
     /// The agreement's comuna (scope), if it has one: a scoped provider's records may only
     /// touch households of that comuna.
     pub alcance: Option<crate::domain::Cut>,
+    /// Which fichas a birth marks for review, by their model (from the node's models).
+    pub revision: Revision,
 }
 
 impl Envio {
@@ -138,6 +142,7 @@ impl Envio {
         clave_proveedor: Option<String>,
         transporte: &'static str,
         id_mensaje: Option<String>,
+        revision: Revision,
     ) -> Envio {
         Envio {
             convenio: convenio.id.to_string(),
@@ -147,6 +152,7 @@ impl Envio {
             transporte,
             id_mensaje,
             alcance: convenio.ambito,
+            revision,
         }
     }
 }

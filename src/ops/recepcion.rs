@@ -56,6 +56,7 @@ where
         clave: pedido.clave,
         transporte: pedido.transporte,
         id_mensaje: call.message_id.clone(),
+        revision: lotes::Revision::de(&broker.modelos),
     };
     let reply = Arc::clone(&broker)
         .call_write_reading(

@@ -3,6 +3,7 @@
 //! is the model's.
 
 mod composicion;
+mod historia;
 mod rechazos;
 mod soap;
 

@@ -104,7 +104,7 @@ pub(crate) async fn evento(node: &TestNode, convenio: &str, run: Run, body: Valu
 }
 
 /// ConsultarHogar over REST.
-async fn consultar(node: &TestNode, convenio: &str, run: Run) -> (u16, Value) {
+pub(crate) async fn consultar(node: &TestNode, convenio: &str, run: Run) -> (u16, Value) {
     read(
         node.client(Some(convenio))
             .get(node.agency_url(&format!("/api/v1/personas/{run}/hogar")))
@@ -116,7 +116,7 @@ async fn consultar(node: &TestNode, convenio: &str, run: Run) -> (u16, Value) {
 }
 
 /// The members of an answer: (RUN, parentesco).
-fn integrantes_de(hogar: &Value) -> Vec<(String, String)> {
+pub(crate) fn integrantes_de(hogar: &Value) -> Vec<(String, String)> {
     hogar["integrantes"]
         .as_array()
         .unwrap_or_else(|| panic!("{hogar}"))
@@ -131,7 +131,7 @@ fn integrantes_de(hogar: &Value) -> Vec<(String, String)> {
 }
 
 /// The last event of an answer's history.
-fn ultimo(hogar: &Value) -> &Value {
+pub(crate) fn ultimo(hogar: &Value) -> &Value {
     hogar["eventos"]
         .as_array()
         .and_then(|e| e.last())
@@ -148,7 +148,7 @@ fn hogar_de(node: &TestNode, run: Run) -> i64 {
 }
 
 /// The household's version, its members and the review mark of its ficha in force.
-fn estado(node: &TestNode, hogar: i64) -> (i32, Vec<i32>, Option<Option<String>>) {
+pub(crate) fn estado(node: &TestNode, hogar: i64) -> (i32, Vec<i32>, Option<Option<String>>) {
     let mut conn = node.db();
     let version: i32 = hogares::table
         .find(hogar)

@@ -3,6 +3,7 @@
 //! leaves nothing, and a resend applies it whole; deaths show in lookups and eligibility.
 
 mod admision;
+mod nacimientos;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

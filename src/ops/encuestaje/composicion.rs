@@ -5,14 +5,18 @@
 //! - The surveyed household is the request's person's household when it is in the request's
 //!   comuna, otherwise a new one there.
 //! - Each listed member moves into it with the relationship surveyed, from wherever they lived
-//!   (another household of the comuna or of another comuna): the household they leave, its
-//!   other members and its ficha stay as they are.
+//!   (another household of the comuna or of another comuna): the household they leave and
+//!   its other members stay as they are; its ficha is marked for review as its model says.
 //! - A current member of the surveyed household who is not listed leaves it for a household of
 //!   their own in the same comuna, without a ficha (the ficha covers exactly the persons
 //!   surveyed).
 //! - The household's address becomes the surveyed one; its ficha in force is `reemplazada` by
 //!   a new ficha with the model's score, the model's name and the surveyor; the questionnaire
 //!   is stored with the folio (`encuestas`, `encuesta_integrantes`).
+//! - Each change is an event in the history of each household it touches
+//!   ([`registro`]): `encuestar` on the surveyed household (after a `quitar_integrante` for
+//!   each member not listed), and a `quitar_integrante` on each household a listed member
+//!   left, which raises its version and marks its ficha for review as its model says.
 //!
 //! [`store::aplicar`]: super::store::aplicar
 
@@ -25,7 +29,8 @@ use crate::db::DbConnection;
 use crate::db::models::{EncuestaIntegranteRow, EncuestaRow};
 use crate::db::schema::{encuesta_integrantes, encuestas, fichas, hogares, integrantes, personas};
 use crate::domain::{Puntaje, Run};
-use crate::modelos::{Encuesta, IntegranteEncuesta, puntuar};
+use crate::modelos::{Encuesta, IntegranteEncuesta, Modelos, puntuar};
+use crate::ops::hogar::registro;
 
 /// Who recorded a survey.
 pub struct Firma {
@@ -74,6 +79,7 @@ pub(super) fn aplicar(
     c: &Cuestionario,
     fecha: NaiveDate,
     firma: &Firma,
+    modelos: &Modelos,
 ) -> Result<(i64, Puntaje), Deshecha> {
     let edades = edades(conn, c, fecha)?;
     let encuesta = Encuesta {
@@ -99,6 +105,17 @@ pub(super) fn aplicar(
         Some(id) => id,
         None => store::nuevo_hogar(conn, &fila.cut)?,
     };
+    let folio = store::reemplazar_ficha(conn, hogar_id)?;
+    let mut eventos = registro::Encuesta::new(
+        registro::Autor {
+            convenio: &firma.convenio,
+            usuario: firma.usuario,
+            modelos,
+        },
+        folio,
+        hogar_id,
+        &fila.cut,
+    );
     diesel::update(hogares::table.find(hogar_id))
         .set(hogares::direccion.eq(&c.direccion))
         .execute(conn)?;
@@ -121,26 +138,41 @@ pub(super) fn aplicar(
                 integrantes::parentesco.eq("jefe"),
             ))
             .execute(conn)?;
+        eventos.no_listado(conn, run, propio)?;
     }
     for m in &c.integrantes {
         let run = m.run.numero() as i32;
-        let moved = diesel::update(integrantes::table.find(run))
-            .set((
-                integrantes::hogar_id.eq(hogar_id),
-                integrantes::parentesco.eq(m.parentesco),
-            ))
-            .execute(conn)?;
-        if moved == 0 {
-            diesel::insert_into(integrantes::table)
-                .values((
-                    integrantes::run.eq(run),
-                    integrantes::hogar_id.eq(hogar_id),
-                    integrantes::parentesco.eq(m.parentesco),
-                ))
-                .execute(conn)?;
+        let origen: Option<(i64, String)> = integrantes::table
+            .inner_join(hogares::table)
+            .filter(integrantes::run.eq(run))
+            .select((hogares::id, hogares::cut))
+            .first(conn)
+            .optional()?;
+        match &origen {
+            Some(_) => {
+                diesel::update(integrantes::table.find(run))
+                    .set((
+                        integrantes::hogar_id.eq(hogar_id),
+                        integrantes::parentesco.eq(m.parentesco),
+                    ))
+                    .execute(conn)?;
+            }
+            None => {
+                diesel::insert_into(integrantes::table)
+                    .values((
+                        integrantes::run.eq(run),
+                        integrantes::hogar_id.eq(hogar_id),
+                        integrantes::parentesco.eq(m.parentesco),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+        if let Some((origen, cut)) = origen.filter(|(id, _)| *id != hogar_id) {
+            eventos.llegada(conn, run, origen, &cut)?;
         }
     }
-    let folio = store::reemplazar_ficha(conn, hogar_id)?;
+    let encuestados: Vec<Run> = c.integrantes.iter().map(|m| m.run).collect();
+    eventos.encuestar(conn, &c.direccion, &encuestados)?;
     diesel::insert_into(fichas::table)
         .values((
             fichas::folio.eq(folio),

@@ -11,7 +11,9 @@ use crate::db::DbConnection;
 use crate::db::models::{Ficha, Hogar, Integrante};
 use crate::db::schema::{encuestaje_eventos, encuestajes, fichas, hogares, integrantes, personas};
 use crate::domain::{Cut, Puntaje, Run};
+use crate::modelos::Modelos;
 use crate::ops::ficha;
+use crate::ops::hogar::registro;
 
 /// One survey request as stored.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -128,10 +130,12 @@ pub fn cola(
 
 /// A survey's result, to become the ficha in force of the person's household in the
 /// request's comuna.
-pub struct Resultado {
+pub struct Resultado<'a> {
     pub fecha_aplicacion: NaiveDate,
     pub datos: Datos,
     pub firma: Firma,
+    /// The scoring models, which say what the survey's changes mark on other households.
+    pub modelos: &'a Modelos,
 }
 
 /// What applying an event did.
@@ -169,7 +173,7 @@ pub fn aplicar(
     antes: &Fila,
     despues: &Fila,
     evento: EventoFila,
-    resultado: Option<Resultado>,
+    resultado: Option<Resultado<'_>>,
 ) -> QueryResult<Aplicacion> {
     let outcome = conn.transaction(|conn| {
         // A savepoint of the broker's write transaction (which holds SQLite's write lock from
@@ -202,14 +206,21 @@ pub fn aplicar(
         };
         let (folio, puntaje) = match &r.datos {
             Datos::Cuestionario(c) => {
-                composicion::aplicar(conn, antes, c, r.fecha_aplicacion, &r.firma)?
+                composicion::aplicar(conn, antes, c, r.fecha_aplicacion, &r.firma, r.modelos)?
             }
             Datos::Puntaje(puntaje) => {
                 if !persona_viva(conn, antes.run)? {
                     return Err(Deshecha::NoEncuestable(None));
                 }
                 (
-                    nueva_ficha(conn, antes, *puntaje, r.fecha_aplicacion, &r.firma)?,
+                    nueva_ficha(
+                        conn,
+                        antes,
+                        *puntaje,
+                        r.fecha_aplicacion,
+                        &r.firma,
+                        r.modelos,
+                    )?,
                     *puntaje,
                 )
             }
@@ -284,8 +295,10 @@ pub(super) fn reemplazar_ficha(conn: &mut DbConnection, hogar_id: i64) -> QueryR
 ///
 /// - A household already in that comuna: its ficha in force becomes `reemplazada`.
 /// - A household in another comuna: the person moved. They leave it for a household of their
-///   own in the request's comuna; that household, its other members and its ficha stay where
-///   they are (a household is never moved: each member who moved is surveyed where they live).
+///   own in the request's comuna; that household and its other members stay where they are
+///   (a household is never moved: each member who moved is surveyed where they live), and its
+///   history records the departure, marking its ficha as its model says ([`registro`]).
+/// - Either way the surveyed household's history records the survey (`encuestar`).
 /// - No household: the person gets one of their own in the request's comuna.
 fn nueva_ficha(
     conn: &mut DbConnection,
@@ -293,19 +306,27 @@ fn nueva_ficha(
     puntaje: Puntaje,
     fecha_aplicacion: NaiveDate,
     firma: &Firma,
+    modelos: &Modelos,
 ) -> QueryResult<i64> {
     bloquear_folios(conn)?;
-    let hogar_id = match hogar_en_comuna(conn, fila)? {
-        Some(id) => id,
+    let (hogar_id, origen) = match hogar_en_comuna(conn, fila)? {
+        Some(id) => (id, None),
         None => {
             let id = nuevo_hogar(conn, &fila.cut)?;
-            let moved = diesel::update(integrantes::table.find(fila.run))
-                .set((
-                    integrantes::hogar_id.eq(id),
-                    integrantes::parentesco.eq("jefe"),
-                ))
-                .execute(conn)?;
-            if moved == 0 {
+            let origen: Option<(i64, String)> = integrantes::table
+                .inner_join(hogares::table)
+                .filter(integrantes::run.eq(fila.run))
+                .select((hogares::id, hogares::cut))
+                .first(conn)
+                .optional()?;
+            if origen.is_some() {
+                diesel::update(integrantes::table.find(fila.run))
+                    .set((
+                        integrantes::hogar_id.eq(id),
+                        integrantes::parentesco.eq("jefe"),
+                    ))
+                    .execute(conn)?;
+            } else {
                 diesel::insert_into(integrantes::table)
                     .values(Integrante {
                         run: fila.run,
@@ -314,10 +335,29 @@ fn nueva_ficha(
                     })
                     .execute(conn)?;
             }
-            id
+            (id, origen)
         }
     };
     let folio = reemplazar_ficha(conn, hogar_id)?;
+    let mut eventos = registro::Encuesta::new(
+        registro::Autor {
+            convenio: &firma.convenio,
+            usuario: firma.usuario,
+            modelos,
+        },
+        folio,
+        hogar_id,
+        &fila.cut,
+    );
+    if let Some((origen, cut)) = origen {
+        eventos.llegada(conn, fila.run, origen, &cut)?;
+    }
+    let direccion: String = hogares::table
+        .find(hogar_id)
+        .select(hogares::direccion)
+        .first(conn)?;
+    // A bare score lists no members: it is the household's as it stands.
+    eventos.encuestar(conn, &direccion, &[])?;
     diesel::insert_into(fichas::table)
         .values(Ficha {
             folio,

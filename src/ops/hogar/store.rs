@@ -210,8 +210,6 @@ fn avanzar(
     Ok(changed == 1)
 }
 
-/// Marks the household's ficha in force for review by event `id` (a ficha already marked keeps
-/// the event that marked it first); whether there was one.
 /// The scoring model of household `hogar_id`'s ficha in force (`None`: no ficha, or a score
 /// without a model).
 pub fn modelo_vigente(conn: &mut DbConnection, hogar_id: i64) -> QueryResult<Option<String>> {
@@ -224,7 +222,9 @@ pub fn modelo_vigente(conn: &mut DbConnection, hogar_id: i64) -> QueryResult<Opt
         .flatten())
 }
 
-fn marcar(conn: &mut DbConnection, hogar_id: i64, id: &str) -> QueryResult<bool> {
+/// Marks the household's ficha in force for review by event `id` (a ficha already marked keeps
+/// the event that marked it first); whether there was one.
+pub(super) fn marcar(conn: &mut DbConnection, hogar_id: i64, id: &str) -> QueryResult<bool> {
     let vigente = fichas::table
         .filter(fichas::hogar_id.eq(hogar_id))
         .filter(fichas::estado.eq("vigente"));

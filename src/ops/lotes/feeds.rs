@@ -552,9 +552,15 @@ fn cruces_fijos(tipo: TipoLote) -> &'static [Cruce] {
     }
 }
 
-/// The statements that apply staged lines `(from, to]` of batch `lote`: the registry change
-/// and the provenance rows.
-pub(super) fn aplicar(tipo: TipoLote, lote: i64, from: u64, to: u64) -> Vec<String> {
+/// The statements that apply staged lines `(from, to]` of batch `lote`, sent as `envio`: the
+/// registry change and the provenance rows.
+pub(super) fn aplicar(
+    tipo: TipoLote,
+    envio: &super::Envio,
+    lote: i64,
+    from: u64,
+    to: u64,
+) -> Vec<String> {
     let stage = stage_name(tipo);
     let range = format!("s.linea > {from} AND s.linea <= {to}");
     let mut statements = match tipo {
@@ -571,19 +577,9 @@ pub(super) fn aplicar(tipo: TipoLote, lote: i64, from: u64, to: u64) -> Vec<Stri
              fecha_nacimiento = excluded.fecha_nacimiento, sexo = excluded.sexo, \
              nacionalidad = excluded.nacionalidad"
         )],
-        TipoLote::Nacimientos => vec![
-            format!(
-                "INSERT INTO personas (run, nombres, apellido_paterno, apellido_materno, \
-                 fecha_nacimiento, sexo, nacionalidad) \
-                 SELECT s.run, s.nombres, s.apellido_paterno, s.apellido_materno, \
-                 s.fecha_nacimiento, s.sexo, 'CL' FROM {stage} s WHERE {range}"
-            ),
-            format!(
-                "INSERT INTO integrantes (run, hogar_id, parentesco) \
-                 SELECT s.run, i.hogar_id, 'hijo' FROM {stage} s \
-                 JOIN integrantes i ON i.run = s.run_madre WHERE {range}"
-            ),
-        ],
+        TipoLote::Nacimientos => {
+            super::nacimientos::aplicar(stage, &range, lote, &envio.convenio, &envio.revision)
+        }
         TipoLote::Defunciones => vec![
             format!(
                 "UPDATE personas SET fecha_defuncion = (SELECT s.fecha_defuncion FROM {stage} s \

@@ -187,6 +187,8 @@ pub struct Recepcion {
     pub clave: Option<String>,
     pub transporte: &'static str,
     pub id_mensaje: Option<String>,
+    /// Which fichas a birth marks for review ([`super::Revision::de`] of the node's models).
+    pub revision: super::Revision,
 }
 
 /// A batch read and staged, with what its transaction needs.
@@ -204,6 +206,7 @@ impl Recepcion {
             self.clave.clone(),
             self.transporte,
             self.id_mensaje.clone(),
+            self.revision.clone(),
         )
     }
 

@@ -125,7 +125,7 @@ pub(super) fn aplicar(
         let mut done = 0u64;
         while from < lectura.ultima_linea {
             let to = from + APPLY_CHUNK;
-            for statement in feeds::aplicar(tipo, id, from, to) {
+            for statement in feeds::aplicar(tipo, envio, id, from, to) {
                 diesel::sql_query(statement).execute(conn)?;
             }
             done += count(

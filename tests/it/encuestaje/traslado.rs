@@ -1,6 +1,7 @@
 //! A person who moved asks for the survey where they now live: the municipality of the new
 //! comuna asks in its own comuna for anyone, the survey gives the person a household there, and
-//! the household they left (its other members, its ficha) stays where it is.
+//! the household they left (its other members, its ficha) stays where it is, its history
+//! recording the departure.
 
 use super::*;
 use crate::per_backend;
@@ -92,6 +93,26 @@ per_backend!(
             .first(&mut conn)
             .unwrap();
         assert_eq!(estado, "vigente");
+        drop(conn);
+        // Each history records its side, Santiago's without Valparaíso's reason or name; the
+        // ficha left behind (a score without a model) is marked for review.
+        let (status, alla) = crate::hogar::consultar(&node, "muni-13101", queda).await;
+        assert_eq!(status, 200, "{alla}");
+        let e = crate::hogar::ultimo(&alla);
+        assert_eq!(e["evento"], "quitar_integrante");
+        assert_eq!(e["integrantes"][0]["run"], quien.to_string());
+        assert_eq!(e["motivo"], "traslado a otro hogar");
+        assert!(e.get("convenio").is_none(), "{e}");
+        assert_eq!(alla["enRevision"], true);
+        let (status, aca) = crate::hogar::consultar(&node, "muni-05101", quien).await;
+        assert_eq!(status, 200, "{aca}");
+        assert_eq!(aca["eventos"].as_array().map(Vec::len), Some(1), "{aca}");
+        assert_eq!(aca["eventos"][0]["evento"], "encuestar");
+        assert_eq!(aca["eventos"][0]["convenio"], "muni-05101");
+        assert_eq!(
+            aca["eventos"][0]["motivo"],
+            format!("encuesta aplicada, folio {}", done["folio"])
+        );
         node.stop().await;
     }
 );
