@@ -263,16 +263,19 @@ fn mudar(
 /// changes when a household or a member is no longer as read.
 pub fn aplicar(conn: &mut DbConnection, w: &Escritura) -> QueryResult<Aplicacion> {
     let outcome = conn.transaction(|conn| {
+        // A new household is numbered under the folio lock, which a survey takes before it
+        // locks the household row: taken first here too, so the two never wait on each other
+        // in opposite order (PostgreSQL would abort one as a deadlock).
+        if w.nuevo.is_some() && matches!(conn, DbConnection::Pg(_)) {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({FOLIO_LOCK})"))?;
+        }
         if !avanzar(conn, &w.hogar, w.direccion.as_deref())? {
             return Err(Deshecha::Cambiada);
         }
         let mut evento = w.evento.clone();
         evento.secuencia = w.hogar.version + 1;
         if let Some(direccion) = &w.nuevo {
-            if matches!(conn, DbConnection::Pg(_)) {
-                use diesel::connection::SimpleConnection;
-                conn.batch_execute(&format!("SELECT pg_advisory_xact_lock({FOLIO_LOCK})"))?;
-            }
             let id = crate::ops::encuestaje::store::nuevo_hogar(conn, &w.hogar.cut)?;
             diesel::update(hogares::table.find(id))
                 .set(hogares::direccion.eq(direccion))
