@@ -71,7 +71,7 @@ fn clave(convenio: &Convenio, rules: &Rules, c: &Clave) -> Result<(Cut, i32), Ap
 fn vista(conn: &mut DbConnection, cut: Cut, programa: &str, anio: i32) -> Result<Cupos, ApiError> {
     let fila = cupos_de(conn, cut.as_str(), programa, anio)?;
     let total = fila.as_ref().map_or(0, |f| f.total.max(0) as u32);
-    let usados = store::otorgadas(conn, cut.as_str(), programa)? as u32;
+    let usados = store::otorgadas(conn, cut.as_str(), programa, anio)? as u32;
     Ok(Cupos {
         comuna: Some(ComunaRef {
             codigo: Some(cut.to_string()),

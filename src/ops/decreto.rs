@@ -90,7 +90,7 @@ pub struct Pedido {
     pub periodo: Periodo,
 }
 
-/// What the transports decode (`POST /municipios/{cut}/decretos`, SOAP EmitirDecreto).
+/// What the transports decode (`POST /municipios/{cut}/decretos`, the console's form).
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PedidoDecreto {
@@ -135,16 +135,17 @@ fn check_programa(convenio: &Convenio, op: Operation, programa: &str) -> Result<
     }
 }
 
-/// A comuna asked for by a municipality must be its own (a comuna code is no personal data,
-/// so this is said plainly).
+/// The comuna must be the agreement's own (a comuna code is no personal data, so this is said
+/// plainly).
 fn check_comuna(convenio: &Convenio, cut: Cut) -> Result<(), ApiError> {
-    match convenio.ambito {
-        Some(ambito) if ambito != cut => Err(ApiError::new(
-            ErrorCode::FueraDeAmbito,
-            "the agreement only covers its own comuna",
-        )),
-        _ => Ok(()),
+    if convenio.ambito == Some(cut) {
+        return Ok(());
     }
+    // An agreement without a comuna issues no decree (the loader refuses such a grant too).
+    Err(ApiError::new(
+        ErrorCode::FueraDeAmbito,
+        "the agreement only covers its own comuna",
+    ))
 }
 
 /// The PDF discloses the lines: granted only with them.
@@ -162,7 +163,8 @@ fn check_pdf(convenio: &Convenio, op: Operation) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// EmitirDecreto (REST `POST /api/v1/municipios/{cut}/decretos`, SOAP EmitirDecreto).
+/// EmitirDecreto (REST `POST /api/v1/municipios/{cut}/decretos`, the console's "Emitir decreto
+/// del mes").
 pub struct EmitirDecreto;
 
 impl Op for EmitirDecreto {
@@ -235,7 +237,10 @@ impl Op for EmitirDecreto {
                 ),
             ));
         }
-        let monto = rules.monto(&p.programa).unwrap_or(0);
+        let monto = rules.monto(&p.programa).ok_or_else(|| {
+            tracing::error!(programa = %p.programa, "no monto for a program a decree grants");
+            ApiError::unavailable()
+        })?;
         let mut lineas = Vec::with_capacity(clasificacion.otorgables.len());
         let mut concedidos: Vec<Run> = Vec::new();
         for (i, fila) in clasificacion.otorgables.iter().enumerate() {
@@ -261,7 +266,17 @@ impl Op for EmitirDecreto {
                 postulacion: fila.id.clone(),
             });
         }
-        admission.cobrar_personas(lineas.len() as u64)?;
+        // Every person it changes is charged and named: those in its lines, and the causantes
+        // whose benefit it puts in force.
+        let mut sujetos: Vec<Run> = lineas.iter().map(|l| l.run).collect();
+        sujetos.extend(
+            concedidos
+                .iter()
+                .filter(|r| !sujetos.contains(r))
+                .copied()
+                .collect::<Vec<_>>(),
+        );
+        admission.cobrar_personas(sujetos.len() as u64)?;
         let emitido = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default();
         let contenido = ContenidoDecreto {
             folio: FolioDecreto::generate().map_err(|e| {
@@ -291,12 +306,19 @@ impl Op for EmitirDecreto {
             .iter()
             .map(|f| f.id.clone())
             .collect();
-        postulacion::marcar(conn, &otorgadas, "otorgada", Some(contenido.folio.as_str()))?;
+        // A postulation closed since it was ranked (desistida, anulada) is not marked: the
+        // decree would grant it anyway, so the whole decree is given up (nothing written).
+        let marcadas =
+            postulacion::marcar(conn, &otorgadas, "otorgada", Some(contenido.folio.as_str()))?;
+        if marcadas != otorgadas.len() {
+            tracing::warn!("a postulation changed while its decree was issued: decree not issued");
+            return Err(ApiError::unavailable());
+        }
         postulacion::marcar(conn, &en_espera, "en_espera", None)?;
         let url = format!("{}{}", core.certificados.url_base, contenido.folio);
         let pdf = decretos::pdf::render(&contenido, &lineas, &payload, &firmado.code(), &url)
             .map_err(pdf_error)?;
-        Ok(respuesta(
+        let mut decreto = respuesta(
             &contenido,
             &lineas,
             Some(en_espera.len() as u32),
@@ -304,7 +326,9 @@ impl Op for EmitirDecreto {
             &url,
             payload,
             Some(pdf),
-        ))
+        );
+        decreto.sujetos = sujetos;
+        Ok(decreto)
     }
 }
 
@@ -411,7 +435,7 @@ fn respuesta(
     }
 }
 
-/// ConsultarDecreto (REST `GET /api/v1/decretos/{folio}`, SOAP ConsultarDecreto): one decree
+/// ConsultarDecreto (REST `GET /api/v1/decretos/{folio}`): one decree
 /// with its lines and PDF as the grant allows. A municipality reads its comuna's; an agency
 /// without ambito, those of the programs its grant lists. Any other folio answers as unknown
 /// (folios are random: this says nothing about whether it exists).
@@ -443,6 +467,21 @@ impl Op for ConsultarDecreto {
         let Some(registro) = store::registro(conn, folio.as_str())? else {
             return Err(desconocido());
         };
+        // Scope and program first, from the stored row: a folio the agreement may not read
+        // answers as unknown whatever else is true of it.
+        let in_scope = convenio
+            .ambito
+            .is_none_or(|cut| cut.as_str() == registro.cut);
+        let granted = convenio
+            .grant(Operation::ConsultarDecreto)
+            .is_some_and(|g| {
+                g.programas
+                    .as_ref()
+                    .is_some_and(|p| p.contains(&registro.programa))
+            });
+        if !in_scope || !granted {
+            return Err(desconocido());
+        }
         let Some(keys) = core.certificados.keys.as_deref() else {
             tracing::error!("decree asked of a node without the document public key");
             return Err(ApiError::unavailable());
@@ -456,21 +495,24 @@ impl Op for ConsultarDecreto {
             tracing::error!(folio = %folio, "stored decree fails its signature check");
             return Err(ApiError::unavailable());
         };
-        let in_scope = convenio.ambito.is_none_or(|cut| cut == c.comuna);
-        let granted = convenio
-            .grant(Operation::ConsultarDecreto)
-            .is_some_and(|g| {
-                g.programas
-                    .as_ref()
-                    .is_some_and(|p| p.contains(&c.programa))
-            });
-        if !in_scope || !granted {
-            return Err(desconocido());
-        }
         let lineas = store::lineas(conn, folio.as_str())?;
+        let grant = convenio.grant(Operation::ConsultarDecreto);
+        let sees =
+            |prefix: &str| grant.is_some_and(|g| g.fields.iter().any(|f| f.starts_with(prefix)));
+        // The persons it names are read: one unit each, as any lookup of them.
+        if sees("lineas.") || sees("pdf") {
+            admission.cobrar_personas(lineas.len() as u64)?;
+        }
         let url = format!("{}{}", core.certificados.url_base, c.folio);
-        let pdf = decretos::pdf::render(&c, &lineas, &registro.payload, &firmado.code(), &url)
-            .map_err(pdf_error)?;
+        // Rendered only for an agreement granted the PDF.
+        let pdf = if sees("pdf") {
+            Some(
+                decretos::pdf::render(&c, &lineas, &registro.payload, &firmado.code(), &url)
+                    .map_err(pdf_error)?,
+            )
+        } else {
+            None
+        };
         Ok(respuesta(
             &c,
             &lineas,
@@ -478,7 +520,7 @@ impl Op for ConsultarDecreto {
             &firmado.code(),
             &url,
             registro.payload,
-            Some(pdf),
+            pdf,
         ))
     }
 }

@@ -25,7 +25,7 @@ CREATE INDEX postulaciones_lista ON postulaciones (cut, programa, estado);
 -- One open postulation per person and program in a comuna: a second one there is refused
 -- (POSTULACION_EN_CURSO). One in another comuna is that comuna's and is never disclosed.
 CREATE UNIQUE INDEX postulaciones_abierta ON postulaciones (run, programa, cut)
-    WHERE estado IN ('postulada', 'verificada', 'rechazada', 'en_espera', 'otorgada');
+    WHERE estado IN ('postulada', 'verificada', 'rechazada', 'en_espera');
 
 CREATE TABLE postulacion_causantes (
     postulacion_id TEXT NOT NULL REFERENCES postulaciones (id),

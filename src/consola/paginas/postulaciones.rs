@@ -134,6 +134,19 @@ async fn emitir_decreto(
     if !crate::consola::sesion::csrf_valido(&req, &sesion, &form.csrf, &consola.origen()) {
         return consola.error(Some(&sesion), &super::csrf_invalido(), LISTA);
     }
+    // The answer is the PDF: an agreement not granted it would issue a decree the page could
+    // not show, so none is issued.
+    let pdf_concedido = consola
+        .core
+        .broker
+        .policy()
+        .convenios
+        .get(&usuario.convenio)
+        .and_then(|c| c.grant(crate::catalog::Operation::EmitirDecreto))
+        .is_some_and(|g| g.fields.contains("pdf"));
+    if !pdf_concedido && consola.permite(&usuario, crate::catalog::Operation::EmitirDecreto) {
+        return consola.error(Some(&sesion), &ApiError::campo_no_permitido("pdf"), LISTA);
+    }
     let mut call = consola.call(&req, &usuario);
     let entrada = crate::ops::decreto::PedidoDecreto {
         programa: form.programa.clone(),
@@ -158,7 +171,7 @@ async fn emitir_decreto(
                 format!("attachment; filename=\"{folio}.pdf\""),
             ))
             .body(pdf),
-        // The agreements that grant EmitirDecreto in the console grant its PDF.
+        // Checked above: an agreement granted EmitirDecreto here is granted its PDF.
         Ok(_) => consola.error(Some(&sesion), &ApiError::campo_no_permitido("pdf"), LISTA),
         Err(e) => consola.error(Some(&sesion), &e, LISTA),
     }

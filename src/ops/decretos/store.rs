@@ -77,24 +77,25 @@ pub fn folio_de(
         .optional()
 }
 
-/// A stored decree: its payload, the comuna it is for, and who issued it.
+/// A stored decree: its payload, and the comuna and program it is for (read before its
+/// signature is checked, to answer a folio out of scope as unknown).
 pub struct Registro {
     pub payload: String,
     pub cut: String,
-    pub usuario: Option<String>,
+    pub programa: String,
 }
 
 pub fn registro(conn: &mut DbConnection, folio: &str) -> QueryResult<Option<Registro>> {
     decretos::table
         .filter(decretos::folio.eq(folio))
-        .select((decretos::payload, decretos::cut, decretos::usuario))
-        .first::<(String, String, Option<String>)>(conn)
+        .select((decretos::payload, decretos::cut, decretos::programa))
+        .first::<(String, String, String)>(conn)
         .optional()
         .map(|r| {
-            r.map(|(payload, cut, usuario)| Registro {
+            r.map(|(payload, cut, programa)| Registro {
                 payload,
                 cut,
-                usuario,
+                programa,
             })
         })
 }

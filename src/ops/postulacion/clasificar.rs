@@ -66,7 +66,7 @@ pub fn clasificar(
     }
     ordenar(&mut verificadas, rules.prioridad(programa));
     let cupos = cupos_de(conn, cut, programa, anio)?.map_or(0, |c| c.total.max(0) as u32);
-    let usados = store::otorgadas(conn, cut, programa)? as u32;
+    let usados = store::otorgadas(conn, cut, programa, anio)? as u32;
     let libres = cupos.saturating_sub(usados) as usize;
     let en_espera = verificadas.split_off(libres.min(verificadas.len()));
     Ok(Clasificacion {

@@ -119,12 +119,26 @@ pub fn insertar_chequeos(conn: &mut DbConnection, chequeos: &[ChequeoFila]) -> Q
     Ok(())
 }
 
-/// How many postulations of a program are `otorgada` in a comuna (the cupos in use).
-pub fn otorgadas(conn: &mut DbConnection, cut: &str, programa: &str) -> QueryResult<i64> {
+/// How many postulations of a program a decree of `anio` granted in a comuna (the year's cupos in use).
+pub fn otorgadas(
+    conn: &mut DbConnection,
+    cut: &str,
+    programa: &str,
+    anio: i32,
+) -> QueryResult<i64> {
+    use crate::db::schema::decretos;
+    // The year's decrees of the comuna and program (one a month at most).
+    let folios: Vec<String> = decretos::table
+        .filter(decretos::cut.eq(cut.to_owned()))
+        .filter(decretos::programa.eq(programa.to_owned()))
+        .filter(decretos::anio.eq(anio))
+        .select(decretos::folio)
+        .load(conn)?;
     postulaciones::table
         .filter(postulaciones::cut.eq(cut.to_owned()))
         .filter(postulaciones::programa.eq(programa.to_owned()))
         .filter(postulaciones::estado.eq("otorgada"))
+        .filter(postulaciones::decreto_folio.eq_any(folios))
         .count()
         .get_result(conn)
 }

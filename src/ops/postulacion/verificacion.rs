@@ -91,13 +91,17 @@ pub fn snapshot(
 ) -> QueryResult<SnapshotPostulacion> {
     let comuna = Cut::parse(&fila.cut).ok();
     let leida = leer_persona(conn, fila.run)?;
-    let edad = leida.as_ref().map_or(0, |l| age_on(l.nacimiento, hoy));
     // The applicant's household when it is in the postulation's comuna.
     let hogar = leida
         .as_ref()
         .and_then(|l| l.hogar.clone())
         .filter(|(_, cut)| *cut == fila.cut)
         .map(|(id, _)| id);
+    // Their age only while they live in the comuna: nothing about a person who left it.
+    let edad = leida
+        .as_ref()
+        .filter(|_| hogar.is_some())
+        .map_or(0, |l| age_on(l.nacimiento, hoy));
     let mut s = SnapshotPostulacion {
         persona: Snapshot {
             puntaje: None,
@@ -126,11 +130,15 @@ pub fn snapshot(
     }
     for causante in causantes {
         let leida = leer_persona(conn, causante.run)?;
-        let edad = leida.as_ref().map_or(0, |l| age_on(l.nacimiento, hoy));
         let (en_comuna, su_hogar) = match leida.as_ref().and_then(|l| l.hogar.clone()) {
             Some((id, cut)) => (cut == fila.cut, Some(id)),
             None => (false, None),
         };
+        // As the applicant's: read only while the causante lives in the comuna.
+        let edad = leida
+            .as_ref()
+            .filter(|_| en_comuna)
+            .map_or(0, |l| age_on(l.nacimiento, hoy));
         let mut c = Causante {
             edad,
             fallecido: false,

@@ -111,6 +111,26 @@ per_backend!(
         assert!(c.otorgables.iter().chain(&c.en_espera).all(|f| f.cut == "13101"));
 
         // The decree marks them; the cupos are then used up and the next ranking grants none.
+        // (A decree of this year's: the cupos count what the year's decrees granted.)
+        {
+            use siis::db::schema::decretos;
+            diesel::insert_into(decretos::table)
+                .values((
+                    decretos::folio.eq("DEC-PRUEBA"),
+                    decretos::cut.eq("13101"),
+                    decretos::programa.eq("SAP"),
+                    decretos::periodo.eq(format!("{}-01", anio())),
+                    decretos::anio.eq(anio()),
+                    decretos::numero.eq(1),
+                    decretos::otorgadas.eq(3),
+                    decretos::lineas_sha256.eq("0".repeat(64)),
+                    decretos::payload.eq("x.y"),
+                    decretos::convenio.eq("muni-13101"),
+                    decretos::emitido_us.eq(0i64),
+                ))
+                .execute(&mut conn)
+                .unwrap();
+        }
         assert_eq!(marcar(&mut conn, &ids_de(&c.otorgables), "otorgada", Some("DEC-PRUEBA")).unwrap(), 3);
         assert_eq!(marcar(&mut conn, &ids_de(&c.en_espera), "en_espera", Some("DEC-PRUEBA")).unwrap(), 2);
         assert!(marcar(&mut conn, &ids_de(&c.en_espera), "anulada", None).is_err());

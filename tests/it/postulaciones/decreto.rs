@@ -141,6 +141,10 @@ per_backend!(
         assert!(accesos.to_string().contains("EmitirDecreto"), "{accesos}");
         let accesos = access_report(&node, runs[0]).await;
         assert!(!accesos.to_string().contains("EmitirDecreto"), "not granted: {accesos}");
+        // A person granted may postulate again; the benefit in force refuses it.
+        let (status, p) =
+            postular(&node, "muni-13101", json!({ "run": runs[3].to_string(), "programa": "SAP" })).await;
+        assert_eq!((status, p["estado"].as_str()), (201, Some("rechazada")), "{p}");
         // A second decree of the month is refused and changes nothing.
         let (status, e) =
             emitir(&node, "muni-13101", "13101", json!({ "programa": "SAP", "periodo": periodo() })).await;
@@ -208,6 +212,9 @@ per_backend!(
         assert_eq!((status, e["code"].as_str()), (404, Some("NO_ENCONTRADO")), "{e}");
         let accesos = access_report(&node, madre).await;
         assert!(accesos.to_string().contains("suseso"), "{accesos}");
+        // The causantes, whose benefit the decree put in force, see it in their report too.
+        let accesos = access_report(&node, hija).await;
+        assert!(accesos.to_string().contains("EmitirDecreto"), "{accesos}");
         node.stop().await;
     }
 );
