@@ -2,7 +2,7 @@
 //! a QR code image that carries the payload, and reading that QR code back from a PDF.
 
 use lopdf::content::{Content, Operation};
-use lopdf::{Document, Object, Stream, StringFormat, dictionary};
+use lopdf::{Document, Object, ObjectId, Stream, StringFormat, dictionary};
 use qrcode::{Color, EcLevel, QrCode};
 
 use super::contenido::{Contenido, Tipo};
@@ -105,9 +105,10 @@ fn declaration(c: &Contenido) -> [&'static str; 2] {
     }
 }
 
-/// Renders the certificate: `payload` goes in the QR code, `code` and `url` (the online
-/// verification address, folio included) are printed.
-pub fn render(c: &Contenido, payload: &str, code: &str, url: &str) -> Result<Vec<u8>, PdfError> {
+/// A new PDF 1.5 with what every page of the node's documents uses: the standard fonts
+/// (`F1` Helvetica, `F2` Helvetica-Bold, WinAnsiEncoding) and the QR code of `payload` (`QR`).
+/// Returns the document, the id reserved for its page tree and the resources' id.
+pub(crate) fn documento(payload: &str) -> Result<(Document, ObjectId, ObjectId), PdfError> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
     let font = |doc: &mut Document, name: &str| {
@@ -139,6 +140,13 @@ pub fn render(c: &Contenido, payload: &str, code: &str, url: &str) -> Result<Vec
         "Font" => dictionary! { "F1" => regular, "F2" => bold },
         "XObject" => dictionary! { "QR" => image_id },
     });
+    Ok((doc, pages_id, resources))
+}
+
+/// Renders the certificate: `payload` goes in the QR code, `code` and `url` (the online
+/// verification address, folio included) are printed.
+pub fn render(c: &Contenido, payload: &str, code: &str, url: &str) -> Result<Vec<u8>, PdfError> {
+    let (mut doc, pages_id, resources) = documento(payload)?;
 
     let mut ops = Vec::new();
     let mut text = |font: &str, size: i64, x: i64, y: i64, s: &str| {

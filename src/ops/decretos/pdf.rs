@@ -7,7 +7,7 @@ use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, ObjectId, Stream, dictionary};
 
 use super::contenido::{ContenidoDecreto, Linea};
-use crate::ops::certificados::pdf::{PdfError, qr_image, thousands, win_ansi};
+use crate::ops::certificados::pdf::{PdfError, documento, thousands, win_ansi};
 
 /// Table rows on the first page (below the heading) and on each following one.
 const FILAS_PRIMERA: usize = 24;
@@ -122,38 +122,7 @@ pub fn render(
     code: &str,
     url: &str,
 ) -> Result<Vec<u8>, PdfError> {
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
-    let font = |doc: &mut Document, name: &str| {
-        doc.add_object(dictionary! {
-            "Type" => "Font",
-            "Subtype" => "Type1",
-            "BaseFont" => name.to_owned(),
-            "Encoding" => "WinAnsiEncoding",
-        })
-    };
-    let regular = font(&mut doc, "Helvetica");
-    let bold = font(&mut doc, "Helvetica-Bold");
-    let (side, pixels) = qr_image(payload)?;
-    let mut image = Stream::new(
-        dictionary! {
-            "Type" => "XObject",
-            "Subtype" => "Image",
-            "Width" => side as i64,
-            "Height" => side as i64,
-            "ColorSpace" => "DeviceGray",
-            "BitsPerComponent" => 8,
-            "Interpolate" => false,
-        },
-        pixels,
-    );
-    image.compress()?;
-    let image_id = doc.add_object(image);
-    let resources = doc.add_object(dictionary! {
-        "Font" => dictionary! { "F1" => regular, "F2" => bold },
-        "XObject" => dictionary! { "QR" => image_id },
-    });
-
+    let (mut doc, pages_id, resources) = documento(payload)?;
     let comuna = c.comuna.comuna();
     let rangos = paginar(lineas.len());
     let total = rangos.len();
