@@ -272,8 +272,10 @@ fn sqlite_index_checkpoints_in_small_steps() {
         largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
     }
     log.shutdown();
-    // Half of what 1,000 pages came to.
-    let limit = 500 * (4096 + 24);
+    // Three quarters of what 1,000 pages came to: the test's own reads of the index (to wait
+    // for each record) can hold one checkpoint back on a busy machine (a CI run reached 2.6 MB
+    // against half, 2.1 MB), while SQLite's default still goes far past it.
+    let limit = 750 * (4096 + 24);
     assert!(largest > 0, "the index wrote no WAL");
     assert!(
         largest <= limit,
