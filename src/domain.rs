@@ -4,14 +4,12 @@
 
 mod convenio_id;
 mod cut;
-mod encuestaje_id;
-mod postulacion_id;
+mod id_aleatorio;
 mod puntaje;
 mod run;
 
 pub use convenio_id::{ConvenioId, ConvenioIdError};
 pub use cut::{Comuna, Cut, CutError, Region, comunas, regiones};
-pub use encuestaje_id::{EncuestajeId, EncuestajeIdError};
-pub use postulacion_id::{PostulacionId, PostulacionIdError};
+pub use id_aleatorio::{EncuestajeId, EncuestajeIdError, PostulacionId, PostulacionIdError};
 pub use puntaje::{Puntaje, PuntajeError, Quintil};
 pub use run::{Run, RunError};
