@@ -261,16 +261,8 @@ impl Admission {
     /// budget's burst are refused (`LOTE_SUPERA_RAFAGA`); otherwise refused like an
     /// admission.
     pub fn cobrar_lote(&self, records: u64) -> Result<(), ApiError> {
-        self.lotes.fits(records)?;
-        let rest = records.saturating_sub(1);
-        if rest > 0 {
-            // On the batch's blocking thread, once its file is read.
-            self.lotes.tomar_bloqueando(self.today, rest)?;
-            if !self.lotes_apart {
-                self.charged.fetch_add(rest, Ordering::Relaxed);
-            }
-        }
-        Ok(())
+        // Its first unit is already taken, from whichever budget its records draw on.
+        self.cobrar(records, 1)
     }
 
     /// For a write that learns whom it names only as it runs (a decree names the
@@ -279,16 +271,20 @@ impl Admission {
     /// agreement's, whose first unit the admission took). More than that budget's burst are
     /// refused (`LOTE_SUPERA_RAFAGA`); otherwise refused like an admission.
     pub fn cobrar_personas(&self, personas: u64) -> Result<(), ApiError> {
-        self.lotes.fits(personas)?;
-        let take = if self.lotes_apart {
-            personas
-        } else {
-            personas.saturating_sub(1)
-        };
-        if take > 0 {
-            self.lotes.tomar_bloqueando(self.today, take)?;
+        // The admission's unit came from the agreement's own budget: it counts here only when
+        // the batches draw on that same budget.
+        self.cobrar(personas, u64::from(!self.lotes_apart))
+    }
+
+    /// Charges `units` to the batch budget, of which `taken` are already taken.
+    fn cobrar(&self, units: u64, taken: u64) -> Result<(), ApiError> {
+        self.lotes.fits(units)?;
+        let rest = units.saturating_sub(taken);
+        if rest > 0 {
+            // On the request's blocking thread.
+            self.lotes.tomar_bloqueando(self.today, rest)?;
             if !self.lotes_apart {
-                self.charged.fetch_add(take, Ordering::Relaxed);
+                self.charged.fetch_add(rest, Ordering::Relaxed);
             }
         }
         Ok(())
