@@ -314,6 +314,11 @@ tablas! {
         aplicado_us: i64,
     }
     procedencia: Registro { run: i32, lote_id: i64, valores: String }
+    eventos: Registro {
+        id: i64, tipo: String, run: i32, run_relacionado: Option<i32>, hogar_id: Option<i64>,
+        cut: Option<String>, datos: String, origen: String, origen_id: String,
+        registrado_us: i64,
+    }
     consola_usuarios: Registro { run: i32, convenio: String, rol: String, alta_us: i64 }
     postulaciones: Registro {
         id: String, programa: String, run: i32, cut: String, convenio: String,
@@ -595,7 +600,9 @@ pub fn import(dir: &Path, url: &DatabaseUrl) -> Result<ImportReport, BackupError
             // Identity columns go on after the highest id loaded.
             conn.batch_execute(
                 "SELECT setval(pg_get_serial_sequence('lotes', 'id'), \
-                 COALESCE((SELECT max(id) FROM lotes), 0) + 1, false)",
+                 COALESCE((SELECT max(id) FROM lotes), 0) + 1, false); \
+                 SELECT setval(pg_get_serial_sequence('eventos', 'id'), \
+                 COALESCE((SELECT max(id) FROM eventos), 0) + 1, false)",
             )
             .map_err(DbError::from)?;
         }

@@ -29,6 +29,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-08-000018_hogar_eventos",
     "2026-12-08-000019_postulaciones",
     "2026-12-08-000020_decretos",
+    "2026-12-09-000021_eventos",
 ];
 
 /// The versions Diesel records for [`MIGRATION_NAMES`] in `__diesel_schema_migrations`
@@ -274,8 +275,10 @@ mod tests {
         }
         let sql = match conn {
             DbConnection::Sqlite(_) => {
+                // `sqlite_sequence` is SQLite's own, made by the first AUTOINCREMENT table
+                // (`eventos`); it cannot be dropped, and holds no shape of ours.
                 "SELECT type || ' ' || name || ' ' || coalesce(sql, '') AS line \
-                 FROM main.sqlite_master ORDER BY type, name"
+                 FROM main.sqlite_master WHERE name <> 'sqlite_sequence' ORDER BY type, name"
             }
             DbConnection::Pg(_) => {
                 "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || \

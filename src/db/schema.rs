@@ -253,6 +253,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The outbox: one row per person per change an agency may subscribe to
+    /// (`docs/eventos.md`).
+    eventos (id) {
+        id -> BigInt,
+        tipo -> Text,
+        run -> Integer,
+        run_relacionado -> Nullable<Integer>,
+        hogar_id -> Nullable<BigInt>,
+        cut -> Nullable<Text>,
+        datos -> Text,
+        origen -> Text,
+        origen_id -> Text,
+        registrado_us -> BigInt,
+    }
+}
+
 diesel::joinable!(comunas -> regiones (region));
 diesel::joinable!(hogares -> comunas (cut));
 diesel::joinable!(integrantes -> personas (run));

@@ -1,0 +1,2 @@
+DROP INDEX eventos_run;
+DROP TABLE eventos;
