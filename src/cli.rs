@@ -89,6 +89,9 @@ enum Command {
     },
     /// Load a running node as an agency would: the ping baseline, then a mix of operations.
     Bench(BenchArgs),
+    /// An example agency endpoint for push notifications: prints each notification once, by its
+    /// Idempotency-Key, and answers 200 to a key it has seen (docs/eventos.md).
+    Receptor(ReceptorArgs),
     /// Signed certificates (constancias and certificados FPS).
     Certificados {
         #[command(subcommand)]
@@ -211,6 +214,36 @@ fn proceso(text: &str) -> Result<crate::bench::Proceso, String> {
         pid,
         tree: false,
     })
+}
+
+#[derive(Debug, clap::Args)]
+struct ReceptorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8490")]
+    listen: std::net::SocketAddr,
+    /// Its server certificate and key (`siis pki dev` writes receptor.pem).
+    #[arg(long, default_value = "var/pki/receptor.pem")]
+    cert: PathBuf,
+    #[arg(long, default_value = "var/pki/receptor-key.pem")]
+    key: PathBuf,
+    /// The CA the node's client certificate chains to.
+    #[arg(long, default_value = "var/pki/ca.pem")]
+    ca: PathBuf,
+    /// The common name the caller's certificate must carry.
+    #[arg(long, default_value = crate::pki::NODE_CN)]
+    nodo_cn: String,
+    /// SQLite file of the keys applied (a restart remembers them).
+    #[arg(long, default_value = "var/receptor-claves.db")]
+    claves: PathBuf,
+    /// Answer 503 to the first N notifications (to watch the node retry).
+    #[arg(long, default_value_t = 0)]
+    fallar: u64,
+    /// Milliseconds to wait before each answer.
+    #[arg(long, default_value_t = 0)]
+    lento_ms: u64,
+    /// Count only; print nothing (benchmarks).
+    #[arg(long)]
+    silencioso: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -496,6 +529,30 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Audit { command } => auditoria::run(&config, command),
+        Command::Receptor(args) => {
+            let options = crate::receptor::ReceptorOptions {
+                listen: args.listen,
+                cert: args.cert,
+                key: args.key,
+                ca: args.ca,
+                nodo_cn: args.nodo_cn,
+                claves: args.claves,
+                fallar: args.fallar,
+                lento: std::time::Duration::from_millis(args.lento_ms),
+                imprimir: !args.silencioso,
+            };
+            actix_web::rt::System::new().block_on(async move {
+                let receptor = crate::receptor::start(options)?;
+                eprintln!("receptor listening on https://{}", receptor.addr);
+                let server = receptor.server.handle();
+                actix_web::rt::spawn(async move {
+                    let _ = actix_web::rt::signal::ctrl_c().await;
+                    server.stop(true).await;
+                });
+                receptor.server.await?;
+                anyhow::Ok(())
+            })
+        }
         Command::Bench(args) => {
             let mut mix = Vec::new();
             for part in args.mix.split(',').filter(|p| !p.trim().is_empty()) {
@@ -577,7 +634,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 out.join(pki::PINS).display()
             );
             println!(
-                "{}: CA, server certificate, {} client certificate(s) and the document signing key ready",
+                "{}: CA, server certificate, {} client certificate(s), the node's client certificate, the example receiver's certificate and the document signing key ready",
                 out.display(),
                 report.clients.len()
             );

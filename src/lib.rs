@@ -23,6 +23,7 @@ pub mod outage;
 pub mod pki;
 pub mod projection;
 pub mod recargas;
+pub mod receptor;
 pub mod reglas;
 pub mod respuestas;
 pub mod rest;

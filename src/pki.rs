@@ -1,5 +1,6 @@
-//! Development certificates: a CA, a server certificate for localhost, and one client
-//! certificate per agreement file. Production certificates come from the ministry's own CA;
+//! Development certificates: a CA, a server certificate for localhost, one client
+//! certificate per agreement file, the node's own client certificate (for the calls it makes
+//! to agencies) and the example receiver's server certificate. Production certificates come from the ministry's own CA;
 //! this is for the demo, the tests and newcomers.
 
 use std::fs;
@@ -53,6 +54,14 @@ pub const CA_KEY: &str = "ca-key.pem";
 pub const SERVER_CERT: &str = "server.pem";
 pub const SERVER_KEY: &str = "server-key.pem";
 pub const CLIENTS_DIR: &str = "clients";
+/// The node's client certificate, presented when it calls an agency's endpoint.
+pub const NODE_CERT: &str = "nodo.pem";
+pub const NODE_KEY: &str = "nodo-key.pem";
+/// The subject CN of the development node certificate.
+pub const NODE_CN: &str = "siis-nodo";
+/// The example receiver's server certificate (`siis receptor`, for localhost).
+pub const RECEPTOR_CERT: &str = "receptor.pem";
+pub const RECEPTOR_KEY: &str = "receptor-key.pem";
 pub use crate::config::{AUDIT_KEY, AUDIT_PUB, DOC_KEY, DOC_PUB};
 /// The SPKI pins of the CA and of each client certificate, as `[[clients]]` blocks to paste
 /// into agreements.
@@ -102,7 +111,9 @@ pub fn dev(out: &Path, convenios: &[ConvenioId]) -> Result<PkiReport, PkiError> 
         write_file(&out.join(CA_CERT), &cert.pem(), false, &mut report)?;
         write_file(&ca_key_path, &key.serialize_pem(), true, &mut report)?;
         // A new CA invalidates whatever it did not sign.
-        remove_if_present(&out.join(SERVER_CERT))?;
+        for cert in [SERVER_CERT, NODE_CERT, RECEPTOR_CERT] {
+            remove_if_present(&out.join(cert))?;
+        }
         for id in convenios {
             remove_if_present(&client_cert_path(out, id))?;
         }
@@ -110,41 +121,45 @@ pub fn dev(out: &Path, convenios: &[ConvenioId]) -> Result<PkiReport, PkiError> 
     };
     let issuer = Issuer::new(ca_params, ca_key);
 
-    if !out.join(SERVER_CERT).is_file() || !out.join(SERVER_KEY).is_file() {
-        let mut params = CertificateParams::new(vec![
-            "localhost".to_string(),
-            "127.0.0.1".to_string(),
-            "::1".to_string(),
-        ])?;
-        params.distinguished_name = name("localhost");
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        set_validity(&mut params);
-        let key = KeyPair::generate()?;
-        let cert = params.signed_by(&key, &issuer)?;
-        write_file(&out.join(SERVER_CERT), &cert.pem(), false, &mut report)?;
-        write_file(
-            &out.join(SERVER_KEY),
-            &key.serialize_pem(),
-            true,
-            &mut report,
-        )?;
-    }
+    let localhost = ["localhost", "127.0.0.1", "::1"];
+    leaf(
+        out,
+        SERVER_CERT,
+        SERVER_KEY,
+        Leaf::Server(&localhost),
+        &issuer,
+        &mut report,
+    )?;
+    // The node's own client certificate, presented when it calls an agency (push
+    // notifications), and the example receiver's server certificate (`siis receptor`).
+    leaf(
+        out,
+        NODE_CERT,
+        NODE_KEY,
+        Leaf::Client(NODE_CN),
+        &issuer,
+        &mut report,
+    )?;
+    leaf(
+        out,
+        RECEPTOR_CERT,
+        RECEPTOR_KEY,
+        Leaf::Server(&localhost),
+        &issuer,
+        &mut report,
+    )?;
 
     for id in convenios {
-        let cert_path = client_cert_path(out, id);
-        let key_path = client_key_path(out, id);
-        if !cert_path.is_file() || !key_path.is_file() {
-            let mut params = CertificateParams::new(Vec::<String>::new())?;
-            params.distinguished_name = name(id.as_str());
-            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-            set_validity(&mut params);
-            let key = KeyPair::generate()?;
-            let cert = params.signed_by(&key, &issuer)?;
-            write_file(&cert_path, &cert.pem(), false, &mut report)?;
-            write_file(&key_path, &key.serialize_pem(), true, &mut report)?;
-        }
+        let cert = format!("{CLIENTS_DIR}/{id}.pem");
+        let key = format!("{CLIENTS_DIR}/{id}-key.pem");
+        leaf(
+            out,
+            &cert,
+            &key,
+            Leaf::Client(id.as_str()),
+            &issuer,
+            &mut report,
+        )?;
         report.clients.push(id.clone());
     }
 
@@ -267,6 +282,50 @@ pub fn dev_crl(
     let mut report = PkiReport::default();
     write_file(&out, &crl.pem()?, false, &mut report)?;
     Ok(out)
+}
+
+/// What a leaf certificate is for.
+enum Leaf<'a> {
+    /// A TLS server under these names (the subject CN is the first).
+    Server(&'a [&'a str]),
+    /// A TLS client with this subject CN.
+    Client(&'a str),
+}
+
+/// Writes a leaf certificate and its key under `out`, unless both are there already.
+fn leaf(
+    out: &Path,
+    cert: &str,
+    key: &str,
+    what: Leaf<'_>,
+    issuer: &Issuer<'_, KeyPair>,
+    report: &mut PkiReport,
+) -> Result<(), PkiError> {
+    let (cert_path, key_path) = (out.join(cert), out.join(key));
+    if cert_path.is_file() && key_path.is_file() {
+        return Ok(());
+    }
+    let mut params = match what {
+        Leaf::Server(names) => {
+            let mut params =
+                CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())?;
+            params.distinguished_name = name(names.first().copied().unwrap_or("localhost"));
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+            params
+        }
+        Leaf::Client(cn) => {
+            let mut params = CertificateParams::new(Vec::<String>::new())?;
+            params.distinguished_name = name(cn);
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+            params
+        }
+    };
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    set_validity(&mut params);
+    let pair = KeyPair::generate()?;
+    let signed = params.signed_by(&pair, issuer)?;
+    write_file(&cert_path, &signed.pem(), false, report)?;
+    write_file(&key_path, &pair.serialize_pem(), true, report)
 }
 
 pub fn client_cert_path(dir: &Path, id: &ConvenioId) -> PathBuf {
