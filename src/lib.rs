@@ -22,6 +22,7 @@ pub mod ops;
 pub mod outage;
 pub mod pki;
 pub mod projection;
+pub mod push;
 pub mod recargas;
 pub mod receptor;
 pub mod reglas;
