@@ -63,7 +63,7 @@ pub enum Transport {
     /// The web console: a signed-in user's page (`src/consola/`).
     Consola,
     /// The DCI (spdci) Social Registry API (`src/dci/`): a refusal travels with the status
-    /// [`crate::dci::status_of`] gives it (a replayed message id is a `rjct` envelope, 200).
+    /// [`crate::error::dci::status_of`] gives it (a replayed message id is a `rjct` envelope, 200).
     Dci,
 }
 
@@ -84,7 +84,7 @@ impl Transport {
     pub fn status_of(self, error: &ApiError) -> u16 {
         let version = match self {
             Transport::Soap(version) => version,
-            Transport::Dci => return crate::dci::status_of(error),
+            Transport::Dci => return crate::error::dci::status_of(error),
             Transport::Rest | Transport::Consola => return error.status(),
         };
         let (_, is_fault) = error.estado_sobre();

@@ -9,16 +9,16 @@ mod estado;
 pub mod grupo;
 mod sobre;
 
-use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::error::{ApiError, ErrorCode};
+use crate::broker::{Broker, Transport};
+use crate::error::ApiError;
+pub use crate::error::dci::{Clase, clase};
 
 /// The DCI route table (on the agency listener; the agency listener's 404 and 405 answer
 /// anything else, audited).
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let resource = |path: &str| {
-        web::resource(path).default_service(web::to(crate::rest::support::method_not_allowed))
-    };
+    let resource = |path: &str| web::resource(path).default_service(web::to(metodo_no_permitido));
     cfg.service(
         web::scope("/dci/v1/registry")
             .service(resource("/sync/search").route(web::post().to(buscar::sync_search)))
@@ -26,103 +26,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// How a refusal travels in DCI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Clase {
-    /// The search was answered and discloses nothing about the person: `succ` with no record
-    /// (unknown RUN, no ficha, and outside the agreement's comuna alike). For `txn/status`, an
-    /// unknown transaction: a `rjct` header without reason code.
-    SinRegistros,
-    /// The item is refused (`status: rjct`) with this `SearchStatusReasonCode`.
-    Item(&'static str),
-    /// The message is refused (header `status: rjct`, HTTP 200) with this
-    /// `MsgHeaderStatusReasonCode`.
-    Encabezado(&'static str),
-    /// An HTTP error (the code's own status) with an `HttpErrorResponse` carrying this
-    /// `Error.code`.
-    Http(&'static str),
-}
-
-/// The one table from the node's codes to DCI's (`docs/dci.md#errors`).
-pub const fn clase(code: ErrorCode) -> Clase {
-    use ErrorCode as E;
-    const BAD: Clase = Clase::Http("err.request.bad");
-    const FORBIDDEN: Clase = Clase::Http("err.request.forbidden");
-    const MANY: Clase = Clase::Http("err.request.too_many_requests");
-    const UNAVAILABLE: Clase = Clase::Http("err.service.unavailable");
-    match code {
-        E::NoEncontrado | E::SinFicha | E::FueraDeAmbito => Clase::SinRegistros,
-        E::RunInvalido => Clase::Item("rjct.search_criteria.invalid"),
-        E::MensajeRepetido => Clase::Encabezado("rjct.message_id.duplicate"),
-        E::LoteExcedido | E::LoteSuperaRafaga => {
-            Clase::Encabezado("rjct.total_count.limit_exceeded")
-        }
-        E::RemitenteInvalido => Clase::Http("err.sender_id.invalid"),
-        E::DestinatarioInvalido => Clase::Http("err.receiver_id.invalid"),
-        E::CifradoNoSoportado => Clase::Http("err.encryption.invalid"),
-        E::RutaDesconocida => Clase::Http("err.request.not_found"),
-        E::NoAutorizado
-        | E::ConvenioNoVigente
-        | E::CampoNoPermitido
-        | E::CertificadoRevocado
-        | E::AdminNoPermitido => FORBIDDEN,
-        E::LimiteExcedido | E::CuotaExcedida | E::LotesEnCurso | E::ValidacionesAgotadas => MANY,
-        E::NoDisponible
-        | E::RevocacionVencida
-        | E::EstadisticasNoCalculadas
-        | E::AuditoriaDetenida
-        | E::WalExcedido => UNAVAILABLE,
-        // The request's own form, and codes of operations DCI does not reach.
-        E::SolicitudInvalida
-        | E::XmlInvalido
-        | E::OperacionDesconocida
-        | E::DemasiadoGrande
-        | E::TipoNoSoportado
-        | E::MetodoNoPermitido
-        | E::ProgramaDesconocido
-        | E::TipoCertificadoDesconocido
-        | E::NivelInvalido
-        | E::RegionDesconocida
-        | E::ComunaDesconocida
-        | E::QuintilInvalido
-        | E::TransicionNoPermitida
-        | E::VisitasAgotadas
-        | E::FichaVigente
-        | E::EncuestajeEnCurso
-        | E::PersonaNoEncuestable
-        | E::PersonaFallecida
-        | E::PaginacionInvalida
-        | E::EventoInvalido
-        | E::EncuestaInvalida
-        | E::EstadoDesconocido
-        | E::NoEsIntegrante
-        | E::YaEsIntegrante
-        | E::HogarSinIntegrantes
-        | E::HogarConJefe
-        | E::PersonaNoIncorporable
-        | E::HogarEnConflicto
-        | E::PostulacionInvalida
-        | E::PostulacionEnCurso
-        | E::DecretoYaEmitido
-        | E::DecretoSinOtorgables
-        | E::CuposInvalidos
-        | E::LoteTipoDesconocido
-        | E::LoteEncabezadoInvalido
-        | E::LoteRegistroDemasiadoGrande
-        | E::LoteMalformado
-        | E::LoteVacio
-        | E::LoteClaveInvalida
-        | E::LoteClaveReutilizada
-        | E::ConveniosInvalidos
-        | E::CrlInvalida => BAD,
-    }
-}
-
-/// The HTTP status a DCI answer carrying `error` is sent with (and audited with): 200 when
-/// it travels inside a DCI envelope, the code's own status for an `HttpErrorResponse`.
-pub fn status_of(error: &ApiError) -> u16 {
+/// A DCI path asked with another method than POST: refused and audited as DCI.
+async fn metodo_no_permitido(req: HttpRequest, broker: web::Data<Broker>) -> HttpResponse {
+    let mut call = crate::http::call(&req, Transport::Dci);
+    call.input_error = Some(ApiError::metodo_no_permitido());
+    let reply = broker
+        .into_inner()
+        .call_local(call, |_| Ok::<(), ApiError>(()))
+        .await;
+    let error = reply
+        .result
+        .err()
+        .unwrap_or_else(ApiError::metodo_no_permitido);
     match clase(error.code) {
-        Clase::Http(_) => error.status(),
-        Clase::SinRegistros | Clase::Item(_) | Clase::Encabezado(_) => 200,
+        Clase::Http(code) => sobre::error_http(&error, code),
+        Clase::SinRegistros | Clase::Item(_) | Clase::Encabezado(_) => {
+            sobre::error_http(&error, "err.request.bad")
+        }
     }
 }

@@ -10,6 +10,8 @@ use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+pub mod dci;
+
 /// How a code travels in a D.S. 81 envelope: its `estadoSobre`, and whether it is a protocol
 /// failure (a SOAP Fault) rather than an outcome of the operation (a normal answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

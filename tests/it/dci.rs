@@ -371,6 +371,25 @@ per_backend!(
         assert_eq!(answer["errors"][0]["code"], "err.request.bad");
         assert_eq!(record(&node, "minvu-ids-4").4, "SOLICITUD_INVALIDA");
 
+        // Another method than POST: refused as DCI, audited.
+        let response = node
+            .client(Some("minvu"))
+            .get(node.agency_url("/dci/v1/registry/sync/search"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["errors"][0]["code"], "err.request.bad");
+        m.add(SEARCH, "error", &answer);
+        let metodo: i64 = auditoria::table
+            .filter(auditoria::transporte.eq("dci"))
+            .filter(auditoria::resultado.eq("METODO_NO_PERMITIDO"))
+            .count()
+            .get_result(&mut node.db())
+            .unwrap();
+        assert_eq!(metodo, 1);
+
         // An agreement that does not grant ConsultarFichaFPS.
         let body = busqueda("bbnn-ids-1", "bbnn", "t-5", &[run.as_str()], "Group");
         let (status, answer) = post(&node, "bbnn", SEARCH, &body, &mut m).await;
