@@ -534,3 +534,47 @@ per_backend!(
         m.validar();
     }
 );
+
+per_backend!(
+    async fn a_refusal_over_the_limits_is_an_http_error_with_retry_after(backend) {
+        // A copy of ORASMI's agreement with a daily quota of two persons.
+        let dir = tempfile::TempDir::new().unwrap();
+        let agreement = std::fs::read_to_string(repo_path("convenios/orasmi.toml"))
+            .unwrap()
+            .replace("\"orasmi\"", "\"dci-cuota\"")
+            .replace("daily_quota = 5000", "daily_quota = 2");
+        assert!(agreement.contains("daily_quota = 2"));
+        let convenios = crate::support::convenios_with(dir.path(), &[("dci-cuota.toml", agreement)]);
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 300,
+                convenios: Some(convenios),
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mut m = Mensajes::default();
+        let run = registry::with_ficha(&mut node.db(), None).to_string();
+        for n in 0..2 {
+            let body = busqueda(&format!("cuota-{n}"), "dci-cuota", "t", &[run.as_str()], "Group");
+            assert_eq!(post(&node, "dci-cuota", SEARCH, &body, &mut m).await.0, 200);
+        }
+        let body = busqueda("cuota-2", "dci-cuota", "t", &[run.as_str()], "Group");
+        m.add(SEARCH, "request", &body);
+        let response = node
+            .client(Some("dci-cuota"))
+            .post(node.agency_url("/dci/v1/registry/sync/search"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 429);
+        assert!(response.headers().contains_key("retry-after"));
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["errors"][0]["code"], "err.request.too_many_requests");
+        m.add(SEARCH, "error", &answer);
+        assert_eq!(record(&node, "cuota-2").4, "CUOTA_EXCEDIDA");
+        m.validar();
+    }
+);
