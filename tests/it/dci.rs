@@ -578,3 +578,34 @@ per_backend!(
         m.validar();
     }
 );
+
+per_backend!(
+    async fn uin_and_a_run_written_as_a_number_are_the_same_search(backend) {
+        let node = TestNode::start_with(backend, seeded()).await;
+        let mut m = Mensajes::default();
+        let run = registry::with_ficha(&mut node.db(), None);
+        let body = busqueda("minvu-uin-0", "minvu", "t", &[run.to_string()], "Group");
+        let (_, by_run) = post(&node, "minvu", SEARCH, &body, &mut m).await;
+        let mut body = busqueda("minvu-uin-1", "minvu", "t", &[run.to_string()], "Group");
+        body["message"]["search_request"][0]["search_criteria"]["query"]["type"] = json!("UIN");
+        let (status, by_uin) = post(&node, "minvu", SEARCH, &body, &mut m).await;
+        assert_eq!(status, 200, "{by_uin}");
+        assert_eq!(sin_ids(by_uin), sin_ids(by_run.clone()));
+        // The number with its check digit, as an integer (a K check digit cannot be written so).
+        let digits: String = run.to_string().chars().filter(char::is_ascii_digit).collect();
+        if !run.to_string().ends_with('K') {
+            let mut body = busqueda("minvu-uin-2", "minvu", "t", &[run.to_string()], "Group");
+            body["message"]["search_request"][0]["search_criteria"]["query"]["value"] =
+                json!(digits.parse::<u64>().unwrap());
+            let (_, by_number) = post(&node, "minvu", SEARCH, &body, &mut m).await;
+            assert_eq!(sin_ids(by_number), sin_ids(by_run));
+        }
+        // Another identifier type is not a search the node answers.
+        let mut body = busqueda("minvu-uin-3", "minvu", "t", &[run.to_string()], "Group");
+        body["message"]["search_request"][0]["search_criteria"]["query"]["type"] = json!("BRN");
+        let (status, answer) = post(&node, "minvu", SEARCH, &body, &mut m).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["errors"][0]["code"], "err.request.bad");
+        m.validar();
+    }
+);
