@@ -62,6 +62,9 @@ pub enum Transport {
     Soap(SoapVersion),
     /// The web console: a signed-in user's page (`src/consola/`).
     Consola,
+    /// The DCI (spdci) Social Registry API (`src/dci/`): a refusal travels with the status
+    /// [`crate::error::dci::status_of`] gives it (a replayed message id is a `rjct` envelope, 200).
+    Dci,
 }
 
 /// The SOAP version a request was sent in (its content type says which).
@@ -79,8 +82,10 @@ impl Transport {
     /// other status for a transport failure and never read the Fault's `s:detalle`. The answer
     /// and its audit record both use this.
     pub fn status_of(self, error: &ApiError) -> u16 {
-        let Transport::Soap(version) = self else {
-            return error.status();
+        let version = match self {
+            Transport::Soap(version) => version,
+            Transport::Dci => return crate::error::dci::status_of(error),
+            Transport::Rest | Transport::Consola => return error.status(),
         };
         let (_, is_fault) = error.estado_sobre();
         match (is_fault, version, error.blames_request()) {
@@ -95,6 +100,7 @@ impl Transport {
             Transport::Rest => "rest",
             Transport::Soap(_) => "soap",
             Transport::Consola => "consola",
+            Transport::Dci => "dci",
         }
     }
 }
@@ -120,6 +126,9 @@ pub enum Service {
     /// The console's officials listed or changed: for a console user whose role manages users
     /// (`Rol::administra_usuarios`), never for a certificate.
     AdministrarUsuarios,
+    /// DCI's `sync/txn/status`: the status of one of the agreement's own earlier searches
+    /// (`ops::dci`), which names no person; every agreement in force may ask it.
+    DciTxnStatus,
 }
 
 impl Service {
@@ -134,6 +143,7 @@ impl Service {
             Service::Desconocido => "Desconocido",
             Service::VerificarCertificado => "VerificarCertificado",
             Service::AdministrarUsuarios => "AdministrarUsuarios",
+            Service::DciTxnStatus => "DciTxnStatus",
         }
     }
 
@@ -166,6 +176,10 @@ pub struct Call {
     /// The console user who asked (then `identity` is `None`): their agreement and role
     /// decide, their own allowance is charged too, and the record names them.
     pub usuario: Option<Usuario>,
+    /// The agreement the message says it comes from (DCI's `header.sender_id`): a claim, not
+    /// an identity. The certificate still decides the agreement; a claim naming another one is
+    /// refused (`REMITENTE_INVALIDO`).
+    pub remitente: Option<String>,
 }
 
 impl Call {
@@ -656,6 +670,13 @@ impl Broker {
         }
         if !convenio.is_in_force(today) {
             return Err(refuse(ApiError::convenio_no_vigente(), 0));
+        }
+        if call
+            .remitente
+            .as_ref()
+            .is_some_and(|claim| claim.as_str() != convenio.id.as_str())
+        {
+            return Err(refuse(ApiError::remitente_invalido(), 0));
         }
         if let Service::Op(op) = call.service
             && convenio.grant(op).is_none()

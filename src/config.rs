@@ -31,6 +31,25 @@ pub struct Config {
     pub estadisticas: EstadisticasConfig,
     pub consola: ConsolaConfig,
     pub cluster: ClusterConfig,
+    pub dci: DciConfig,
+}
+
+/// The DCI (spdci) Social Registry transport (`docs/dci.md`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DciConfig {
+    /// The node's id in DCI messages: a request's `header.receiver_id`, when given, must be
+    /// this (else `err.receiver_id.invalid`), and every answer's `header.sender_id` is this.
+    /// 1 to 99 printable ASCII characters.
+    pub receiver_id: String,
+}
+
+impl Default for DciConfig {
+    fn default() -> Self {
+        DciConfig {
+            receiver_id: "siis".to_owned(),
+        }
+    }
 }
 
 /// Several nodes over one PostgreSQL database (README, *Running several nodes*).
@@ -542,6 +561,7 @@ impl Default for Config {
             consola: ConsolaConfig::default(),
             estadisticas: EstadisticasConfig::default(),
             cluster: ClusterConfig::default(),
+            dci: DciConfig::default(),
         }
     }
 }
@@ -684,6 +704,12 @@ impl Config {
             ));
         }
         self.consola.check()?;
+        let id = &self.dci.receiver_id;
+        if !(1..=99).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConfigError(
+                "dci.receiver_id must be 1 to 99 printable ASCII characters".into(),
+            ));
+        }
         self.cluster.check(&self.database.url)?;
         self.database.check_replicas()?;
         if self.certificados.verificar_por_minuto == 0 || self.certificados.verificar_rafaga == 0 {

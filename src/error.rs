@@ -10,6 +10,8 @@ use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+pub mod dci;
+
 /// How a code travels in a D.S. 81 envelope: its `estadoSobre`, and whether it is a protocol
 /// failure (a SOAP Fault) rather than an outcome of the operation (a normal answer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +104,12 @@ error_codes! {
     CertificadoRevocado = "CERTIFICADO_REVOCADO", 403, fault("01"), "Certificado revocado";
     RevocacionVencida = "REVOCACION_VENCIDA", 503, fault("01"), "Revocación no verificable";
     MensajeRepetido = "MENSAJE_REPETIDO", 409, fault("03"), "Mensaje repetido";
+    /// DCI: the message's `header.sender_id` is not the agreement the certificate acts under.
+    RemitenteInvalido = "REMITENTE_INVALIDO", 403, fault("02"), "Remitente inválido";
+    /// DCI: the message's `header.receiver_id` is not this node (`dci.receiver_id`).
+    DestinatarioInvalido = "DESTINATARIO_INVALIDO", 400, fault("04"), "Destinatario inválido";
+    /// DCI: an encrypted message (`is_msg_encrypted`), which the node does not take.
+    CifradoNoSoportado = "CIFRADO_NO_SOPORTADO", 400, fault("04"), "Cifrado no soportado";
     // Limits.
     LimiteExcedido = "LIMITE_EXCEDIDO", 429, fault("02"), "Límite de tasa excedido";
     CuotaExcedida = "CUOTA_EXCEDIDA", 429, fault("02"), "Cuota diaria excedida";
@@ -476,6 +484,30 @@ impl ApiError {
                  match for this person; it may ask again after midnight, Chile time",
             )
         }
+    }
+
+    /// DCI: the message claims to come from another agreement than its certificate's.
+    pub fn remitente_invalido() -> ApiError {
+        Self::new(
+            ErrorCode::RemitenteInvalido,
+            "header.sender_id is not the agreement this client certificate acts under",
+        )
+    }
+
+    /// DCI: the message is addressed to another node.
+    pub fn destinatario_invalido() -> ApiError {
+        Self::new(
+            ErrorCode::DestinatarioInvalido,
+            "header.receiver_id is not this node's id",
+        )
+    }
+
+    /// DCI: encrypted messages are not taken (mutual TLS protects the channel).
+    pub fn cifrado_no_soportado() -> ApiError {
+        Self::new(
+            ErrorCode::CifradoNoSoportado,
+            "encrypted messages are not supported: send is_msg_encrypted false over mutual TLS",
+        )
     }
 
     pub fn mensaje_repetido() -> ApiError {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod consola;
 pub mod convenios;
 pub mod db;
+pub mod dci;
 pub mod domain;
 pub mod drain;
 pub mod error;

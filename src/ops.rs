@@ -7,6 +7,7 @@ pub mod accesos;
 pub mod certificado;
 pub mod certificados;
 pub mod cupos;
+pub mod dci;
 pub mod decreto;
 pub mod decretos;
 pub mod elegibilidad;

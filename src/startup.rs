@@ -241,6 +241,7 @@ impl Node {
                     .app_data(core.clone())
                     .configure(rest::agency_routes)
                     .configure(soap::routes)
+                    .configure(crate::dci::routes)
                     .default_service(web::to(rest::agency_not_found))
                     .wrap_fn(|req, service| {
                         let response = service.call(req);

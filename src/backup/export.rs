@@ -319,6 +319,10 @@ tablas! {
         cut: Option<String>, datos: String, origen: String, origen_id: String,
         registrado_us: i64,
     }
+    dci_transacciones: Registro {
+        convenio: String, correlation_id: String, transaction_id: String, tipo: String,
+        respuestas: String, registrada_us: i64,
+    }
     consola_usuarios: Registro { run: i32, convenio: String, rol: String, alta_us: i64 }
     postulaciones: Registro {
         id: String, programa: String, run: i32, cut: String, convenio: String,

@@ -270,6 +270,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Each DCI search answered, its items' statuses only, for sync/txn/status
+    /// (`docs/dci.md`).
+    dci_transacciones (convenio, correlation_id) {
+        convenio -> Text,
+        correlation_id -> Text,
+        transaction_id -> Text,
+        tipo -> Text,
+        respuestas -> Text,
+        registrada_us -> BigInt,
+    }
+}
+
 diesel::joinable!(comunas -> regiones (region));
 diesel::joinable!(hogares -> comunas (cut));
 diesel::joinable!(integrantes -> personas (run));

@@ -100,6 +100,7 @@ fn ping(node: &TestNode, id: Option<&str>, persons: u32) -> Call {
         xroad: Vec::new(),
         peer: None,
         usuario: None,
+        remitente: None,
     }
 }
 
@@ -476,6 +477,7 @@ async fn como_usuario(broker: &Arc<Broker>, run: u32) -> String {
             convenio: siis::domain::ConvenioId::parse("compartido").unwrap(),
             rol: siis::catalog::Rol::Atencion,
         }),
+        remitente: None,
     };
     let reply = broker
         .clone()

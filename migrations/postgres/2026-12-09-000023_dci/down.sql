@@ -1,0 +1,2 @@
+DROP INDEX dci_transacciones_transaction;
+DROP TABLE dci_transacciones;
