@@ -15,6 +15,7 @@ pub mod db;
 pub mod domain;
 pub mod drain;
 pub mod error;
+pub mod eventos;
 pub mod fsperm;
 pub mod http;
 pub mod modelos;
