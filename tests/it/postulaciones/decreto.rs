@@ -216,6 +216,30 @@ per_backend!(
             )
         };
         assert_eq!(eventos, [otorgado(hijo), otorgado(hija)], "{backend:?}");
+        // A causante's death ends that benefit: the event names the decree and the payee.
+        let antes = crate::eventos::ultimo(&mut node.db());
+        let r = node
+            .client(Some("srcei"))
+            .post(node.agency_url("/api/v1/lotes/defunciones"))
+            .header("content-type", "text/csv")
+            .body(format!("run,fecha_defuncion,comuna\n{hija},{},13101\n", hoy()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let terminado = crate::eventos::eventos_desde(&mut node.db(), antes)
+            .into_iter()
+            .find(|e| e.tipo == "beneficio_terminado")
+            .expect("the benefit the death ended");
+        assert_eq!(
+            (terminado.run, terminado.run_relacionado, terminado.datos),
+            (
+                hija.numero() as i32,
+                Some(madre.numero() as i32),
+                json!({ "programa": "SUF", "estado": "extinguido", "fechaInicio": inicio,
+                        "fechaTermino": hoy(), "decreto": folio })
+            )
+        );
         // SUSESO lists the month's SUF decrees (headings, nobody named) and reads each one's
         // lines, without PDF or score; IPS reads no SUF decree.
         let (status, l) = consultar(&node, "suseso", &format!("?programa=SUF&periodo={}", periodo())).await;
