@@ -16,6 +16,7 @@ pub mod dci;
 pub mod domain;
 pub mod drain;
 pub mod error;
+pub mod eventos;
 pub mod fsperm;
 pub mod http;
 pub mod modelos;

@@ -21,9 +21,10 @@ use crate::broker::Admission;
 use crate::catalog::Operation;
 use crate::convenios::Convenio;
 use crate::db::DbConnection;
-use crate::db::schema::{beneficios, personas};
+use crate::db::schema::{beneficios, hogares, integrantes, personas};
 use crate::domain::{Cut, Run};
 use crate::error::{ApiError, ErrorCode};
+use crate::eventos::{Evento, Origen, Tipo};
 use crate::projection::{FieldSet, Project, recortar, revelados};
 pub use crate::respuestas::{ComunaRef, Decreto, Decretos, LineaDecreto};
 
@@ -242,7 +243,8 @@ impl Op for EmitirDecreto {
             ApiError::unavailable()
         })?;
         let mut lineas = Vec::with_capacity(clasificacion.otorgables.len());
-        let mut concedidos: Vec<Run> = Vec::new();
+        // Each person paid, and who is paid for them (a SUF causante's payee).
+        let mut concedidos: Vec<(Run, Option<Run>)> = Vec::new();
         for (i, fila) in clasificacion.otorgables.iter().enumerate() {
             let run = run_of(fila.run)?;
             let causantes: Vec<Run> = postulacion::store::causantes(conn, &fila.id)?
@@ -252,9 +254,9 @@ impl Op for EmitirDecreto {
             let n = causantes.len().max(1) as u32;
             // SUF pays each causante; the other programs, the person.
             if p.programa == "SUF" && !causantes.is_empty() {
-                concedidos.extend(&causantes);
+                concedidos.extend(causantes.iter().map(|c| (*c, (*c != run).then_some(run))));
             } else {
-                concedidos.push(run);
+                concedidos.push((run, None));
             }
             lineas.push(Linea {
                 orden: i as u32 + 1,
@@ -272,8 +274,8 @@ impl Op for EmitirDecreto {
         sujetos.extend(
             concedidos
                 .iter()
+                .map(|(r, _)| *r)
                 .filter(|r| !sujetos.contains(r))
-                .copied()
                 .collect::<Vec<_>>(),
         );
         admission.cobrar_personas(sujetos.len() as u64)?;
@@ -315,6 +317,8 @@ impl Op for EmitirDecreto {
             return Err(ApiError::unavailable());
         }
         postulacion::marcar(conn, &en_espera, "en_espera", None)?;
+        // Last: `EVENTOS_LOCK` after every lock and row the decree takes.
+        registrar_otorgados(conn, &contenido, &concedidos)?;
         let url = format!("{}{}", core.certificados.url_base, contenido.folio);
         let pdf = decretos::pdf::render(&contenido, &lineas, &payload, &firmado.code(), &url)
             .map_err(pdf_error)?;
@@ -361,7 +365,7 @@ fn nombre(conn: &mut DbConnection, run: Run) -> Result<String, ApiError> {
 fn conceder(
     conn: &mut DbConnection,
     c: &ContenidoDecreto,
-    concedidos: &[Run],
+    concedidos: &[(Run, Option<Run>)],
     monto: i64,
 ) -> Result<(), ApiError> {
     if matches!(conn, DbConnection::Pg(_)) {
@@ -371,7 +375,7 @@ fn conceder(
         .select(diesel::dsl::max(beneficios::id))
         .first(conn)?;
     let monto = i32::try_from(monto).map_err(|_| ApiError::unavailable())?;
-    for (i, run) in concedidos.iter().enumerate() {
+    for (i, (run, _)) in concedidos.iter().enumerate() {
         diesel::insert_into(beneficios::table)
             .values((
                 beneficios::id.eq(base.unwrap_or(0) + 1 + i as i64),
@@ -385,6 +389,41 @@ fn conceder(
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// A `beneficio_otorgado` for each benefit the decree put in force, in the order granted, in
+/// the beneficiary's household comuna (docs/eventos.md).
+fn registrar_otorgados(
+    conn: &mut DbConnection,
+    c: &ContenidoDecreto,
+    concedidos: &[(Run, Option<Run>)],
+) -> Result<(), ApiError> {
+    let mut lista = Vec::with_capacity(concedidos.len());
+    for (run, pagador) in concedidos {
+        let hogar: Option<(i64, String)> = integrantes::table
+            .inner_join(hogares::table)
+            .filter(integrantes::run.eq(run.numero() as i32))
+            .select((hogares::id, hogares::cut))
+            .first(conn)
+            .optional()?;
+        lista.push(Evento {
+            tipo: Tipo::BeneficioOtorgado,
+            run: *run,
+            run_relacionado: *pagador,
+            hogar_id: hogar.as_ref().map(|(id, _)| *id),
+            cut: hogar.map(|(_, cut)| cut),
+            datos: serde_json::json!({
+                "programa": c.programa,
+                "estado": "vigente",
+                "fechaInicio": c.periodo.inicio(),
+                "decreto": c.folio.as_str(),
+            }),
+            origen: Origen::Decreto,
+            origen_id: c.folio.as_str().to_owned(),
+        });
+    }
+    crate::eventos::registrar_todos(conn, &lista)?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod composicion;
 pub mod cuestionario;
 mod errores;
 pub mod estado;
+mod eventos;
 mod expediente;
 mod filtro;
 mod respuesta;

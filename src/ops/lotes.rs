@@ -17,6 +17,7 @@
 
 mod beneficios;
 mod csv;
+mod eventos;
 mod feeds;
 mod fichas;
 mod generar;

@@ -50,7 +50,7 @@ fn hoy() -> NaiveDate {
 
 /// A request by minvu for a person without ficha, routed to Santiago (13101), with a visit
 /// scheduled by its municipality: ready for `encuestar`. Returns its id and the person.
-async fn lista(node: &TestNode, n: usize) -> (String, Run) {
+pub(crate) async fn lista(node: &TestNode, n: usize) -> (String, Run) {
     let run = sin_ficha(node, n + 1)[n];
     let id = nueva(node, run).await;
     let (status, body) = evento(node, "muni-13101", &id, programar(0)).await;
@@ -59,7 +59,7 @@ async fn lista(node: &TestNode, n: usize) -> (String, Run) {
 }
 
 /// One member's facts: a working adult unless `escolar`.
-fn integrante(run: Run, parentesco: &str, escolar: bool) -> Value {
+pub(crate) fn integrante(run: Run, parentesco: &str, escolar: bool) -> Value {
     json!({
         "run": run.to_string(),
         "parentesco": parentesco,
@@ -74,7 +74,7 @@ fn integrante(run: Run, parentesco: &str, escolar: bool) -> Value {
 }
 
 /// An `encuestar` event with the questionnaire of `integrantes`.
-fn encuestar(integrantes: Vec<Value>) -> Value {
+pub(crate) fn encuestar(integrantes: Vec<Value>) -> Value {
     json!({
         "evento": "encuestar",
         "fechaAplicacion": hoy(),

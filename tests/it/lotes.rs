@@ -553,6 +553,103 @@ per_backend!(
     }
 );
 
+per_backend!(
+    async fn a_death_batch_killed_while_applying_leaves_no_event_and_a_resend_writes_each_once(
+        backend
+    ) {
+        use siis::db::schema::eventos;
+        use std::os::unix::process::ExitStatusExt;
+        // Two chunks of deaths (APPLY_CHUNK is 50,000): killed once the first is applied.
+        let n = 100_000;
+        let node = TestNode::start_with(
+            backend,
+            Setup {
+                persons: 120_000,
+                ..Setup::default()
+            },
+        )
+        .await;
+        let mut db = node.db();
+        let runs: Vec<i32> = personas::table
+            .filter(personas::fecha_defuncion.is_null())
+            .filter(personas::fecha_nacimiento.lt(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()))
+            .select(personas::run)
+            .order(personas::run)
+            .limit(n)
+            .load(&mut db)
+            .unwrap();
+        assert_eq!(runs.len() as i64, n);
+        let muertos: std::collections::HashSet<i32> = runs.iter().copied().collect();
+        let vigentes: Vec<i32> = beneficios::table
+            .filter(beneficios::estado.eq("vigente"))
+            .select(beneficios::run)
+            .load(&mut db)
+            .unwrap();
+        let en_vigor = vigentes.iter().filter(|r| muertos.contains(r)).count() as i64;
+        assert!(en_vigor > 0);
+        let dir = tempfile::TempDir::new().unwrap();
+        let file = dir.path().join("defunciones.csv");
+        let mut csv = String::from("run,fecha_defuncion,comuna\n");
+        for r in &runs {
+            let run = siis::domain::Run::from_numero(*r as u32).unwrap();
+            csv.push_str(&format!("{run},2026-01-01,13101\n"));
+        }
+        std::fs::write(&file, csv).unwrap();
+        let args = [
+            "ingest",
+            "--provider",
+            "srcei",
+            "--tipo",
+            "defunciones",
+            file.to_str().unwrap(),
+        ];
+        let mut child = siis(&node)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = Vec::new();
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            seen.push(line.clone());
+            if line.starts_with("applying: ") && !line.starts_with("applying: 0/") {
+                child.kill().unwrap();
+                break;
+            }
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "{backend:?}: not killed mid-apply: {seen:?}"
+        );
+        let events = |db: &mut DbConnection| -> i64 { eventos::table.count().get_result(db).unwrap() };
+        let dead = |db: &mut DbConnection| -> i64 {
+            personas::table
+                .filter(personas::fecha_defuncion.eq(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()))
+                .count()
+                .get_result(db)
+                .unwrap()
+        };
+        assert_eq!((events(&mut db), dead(&mut db)), (0, 0), "{backend:?}: a killed batch left events or deaths");
+
+        let out = siis(&node).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let defunciones: i64 = eventos::table
+            .filter(eventos::tipo.eq("defuncion"))
+            .count()
+            .get_result(&mut db)
+            .unwrap();
+        assert_eq!(defunciones, n, "{backend:?}");
+        // And one for each benefit in force the deaths ended.
+        assert_eq!(events(&mut db), n + en_vigor, "{backend:?}");
+        assert_eq!(dead(&mut db), n);
+        node.stop().await;
+    }
+);
+
 #[test]
 fn the_command_line_refuses_what_the_convenio_does_not_grant() {
     let dir = tempfile::TempDir::new().unwrap();

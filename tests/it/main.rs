@@ -19,6 +19,7 @@ mod encuesta;
 mod encuestaje;
 mod escrituras;
 mod estadisticas;
+mod eventos;
 mod hogar;
 mod limites;
 mod lotes;

@@ -24,6 +24,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::cuestionario::Cuestionario;
+use super::eventos;
 use super::store::{self, Deshecha, Fila};
 use crate::db::DbConnection;
 use crate::db::models::{EncuestaIntegranteRow, EncuestaRow};
@@ -101,6 +102,13 @@ pub(super) fn aplicar(
     };
     let puntaje = puntuar(&c.modelo, &encuesta);
     store::bloquear_folios(conn)?;
+    let mut tocados: Vec<i32> = c
+        .integrantes
+        .iter()
+        .map(|m| m.run.numero() as i32)
+        .collect();
+    tocados.push(fila.run);
+    let antes = eventos::Antes::leer(conn, &tocados)?;
     let hogar_id = match store::hogar_en_comuna(conn, fila)? {
         Some(id) => id,
         None => store::nuevo_hogar(conn, &fila.cut)?,
@@ -226,5 +234,13 @@ pub(super) fn aplicar(
             .values(fila)
             .execute(conn)?;
     }
+    let nueva = eventos::Nueva {
+        hogar_id,
+        folio,
+        puntaje,
+        fecha_aplicacion: fecha,
+        fila,
+    };
+    eventos::registrar(conn, &antes, &nueva)?;
     Ok((folio, puntaje))
 }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::composicion::{self, Firma};
 use super::estado::Datos;
+use super::eventos;
 use crate::db::DbConnection;
 use crate::db::models::{Ficha, Hogar, Integrante};
 use crate::db::schema::{encuestaje_eventos, encuestajes, fichas, hogares, integrantes, personas};
@@ -309,7 +310,18 @@ fn nueva_ficha(
     modelos: &Modelos,
 ) -> QueryResult<i64> {
     bloquear_folios(conn)?;
-    let (hogar_id, origen) = match hogar_en_comuna(conn, fila)? {
+    let en_comuna = hogar_en_comuna(conn, fila)?;
+    let mut tocados = vec![fila.run];
+    if let Some(id) = en_comuna {
+        tocados.extend(
+            integrantes::table
+                .filter(integrantes::hogar_id.eq(id))
+                .select(integrantes::run)
+                .load::<i32>(conn)?,
+        );
+    }
+    let antes = eventos::Antes::leer(conn, &tocados)?;
+    let (hogar_id, origen) = match en_comuna {
         Some(id) => (id, None),
         None => {
             let id = nuevo_hogar(conn, &fila.cut)?;
@@ -371,6 +383,14 @@ fn nueva_ficha(
     diesel::update(fichas::table.find(folio))
         .set(fichas::encuestador.eq(firma.encuestador()))
         .execute(conn)?;
+    let nueva = eventos::Nueva {
+        hogar_id,
+        folio,
+        puntaje,
+        fecha_aplicacion,
+        fila,
+    };
+    eventos::registrar(conn, &antes, &nueva)?;
     Ok(folio)
 }
 

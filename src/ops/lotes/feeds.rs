@@ -463,12 +463,18 @@ pub(super) fn prepare(conn: &mut DbConnection, tipo: TipoLote) -> QueryResult<()
     conn.batch_execute(&format!(
         "CREATE TEMPORARY TABLE {} (linea BIGINT PRIMARY KEY NOT NULL, {columns}, valores TEXT NOT NULL);",
         stage_name(tipo)
-    ))
+    ))?;
+    let sql = crate::eventos::Sql::de(conn);
+    conn.batch_execute(&sql.tabla_temporal(super::eventos::TEMPORAL))
 }
 
 pub(super) fn drop_stage(conn: &mut DbConnection, tipo: TipoLote) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
-    conn.batch_execute(&format!("DROP TABLE IF EXISTS {};", stage_name(tipo)))?;
+    conn.batch_execute(&format!(
+        "DROP TABLE IF EXISTS {}; DROP TABLE IF EXISTS {};",
+        stage_name(tipo),
+        super::eventos::TEMPORAL
+    ))?;
     if let DbConnection::Sqlite(c) = conn {
         // Back to the serving settings of `db::conn` (`SQLITE_PRAGMAS`).
         c.batch_execute("PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 2147418112;")?;
@@ -552,20 +558,13 @@ fn cruces_fijos(tipo: TipoLote) -> &'static [Cruce] {
     }
 }
 
-/// The statements that apply staged lines `(from, to]` of batch `lote`, sent as `envio`: the
+/// The statements that apply the staged lines `range` (over `s`) of batch `lote`, sent as `envio`: the
 /// registry change and the provenance rows.
-pub(super) fn aplicar(
-    tipo: TipoLote,
-    envio: &super::Envio,
-    lote: i64,
-    from: u64,
-    to: u64,
-) -> Vec<String> {
+pub(super) fn aplicar(tipo: TipoLote, envio: &super::Envio, lote: i64, range: &str) -> Vec<String> {
     let stage = stage_name(tipo);
-    let range = format!("s.linea > {from} AND s.linea <= {to}");
     let mut statements = match tipo {
-        TipoLote::Fichas => super::fichas::aplicar(stage, &range),
-        TipoLote::Suf | TipoLote::Pensiones => super::beneficios::aplicar(tipo, &range),
+        TipoLote::Fichas => super::fichas::aplicar(stage, range),
+        TipoLote::Suf | TipoLote::Pensiones => super::beneficios::aplicar(tipo, range),
         TipoLote::Personas => vec![format!(
             "INSERT INTO personas (run, nombres, apellido_paterno, apellido_materno, \
              fecha_nacimiento, sexo, nacionalidad) \
@@ -578,7 +577,7 @@ pub(super) fn aplicar(
              nacionalidad = excluded.nacionalidad"
         )],
         TipoLote::Nacimientos => {
-            super::nacimientos::aplicar(stage, &range, lote, &envio.convenio, &envio.revision)
+            super::nacimientos::aplicar(stage, range, lote, &envio.convenio, &envio.revision)
         }
         TipoLote::Defunciones => vec![
             format!(

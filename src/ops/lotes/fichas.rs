@@ -75,9 +75,26 @@ pub(super) fn cruces(alcance: Option<Cut>) -> Vec<Cruce> {
     cruces
 }
 
+/// The new fichas of the staged lines selected by `range` (over `s`), one row per line with
+/// its household: `linea`, `hogar_id`, `cut`, `puntaje`, `fecha_aplicacion` and the `folio` it
+/// takes, the next folios in line order (numbered as TrabajarEncuestaje numbers them, from
+/// 1,000,001). The insert and the batch's events (`lotes::eventos`, read before it) share it.
+pub(super) fn nuevas(stage: &str, range: &str) -> String {
+    format!(
+        "SELECT s.linea AS linea, i.hogar_id AS hogar_id, h.cut AS cut, s.puntaje AS puntaje, \
+         s.fecha_aplicacion AS fecha_aplicacion, \
+         m.base + ROW_NUMBER() OVER (ORDER BY s.linea) AS folio \
+         FROM {stage} s JOIN integrantes i ON i.run = s.run \
+         JOIN hogares h ON h.id = i.hogar_id \
+         CROSS JOIN (SELECT CASE WHEN COALESCE(MAX(folio), 0) > 1000000 THEN MAX(folio) \
+         ELSE 1000000 END AS base FROM fichas) m \
+         WHERE {range}"
+    )
+}
+
 /// The statements that apply the staged lines selected by `range` (over `s`): the fichas in
 /// force of their households become `reemplazada`, and each household gets a new ficha in
-/// force with the next folios (numbered as TrabajarEncuestaje numbers them, from 1,000,001).
+/// force ([`nuevas`]).
 pub(super) fn aplicar(stage: &str, range: &str) -> Vec<String> {
     vec![
         format!(
@@ -86,13 +103,9 @@ pub(super) fn aplicar(stage: &str, range: &str) -> Vec<String> {
         ),
         format!(
             "INSERT INTO fichas (folio, hogar_id, puntaje, fecha_aplicacion, cut, estado) \
-             SELECT m.base + ROW_NUMBER() OVER (ORDER BY s.linea), i.hogar_id, s.puntaje, \
-             s.fecha_aplicacion, h.cut, 'vigente' \
-             FROM {stage} s JOIN integrantes i ON i.run = s.run \
-             JOIN hogares h ON h.id = i.hogar_id \
-             CROSS JOIN (SELECT CASE WHEN COALESCE(MAX(folio), 0) > 1000000 THEN MAX(folio) \
-             ELSE 1000000 END AS base FROM fichas) m \
-             WHERE {range}"
+             SELECT n.folio, n.hogar_id, n.puntaje, n.fecha_aplicacion, n.cut, 'vigente' \
+             FROM ({}) n",
+            nuevas(stage, range)
         ),
     ]
 }

@@ -7,6 +7,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::BigInt;
 use serde::Serialize;
 
+use super::eventos;
 use super::feeds::{self, Cruce};
 use super::lectura::{Huella, Lectura};
 use super::{APPLY_CHUNK, Envio, Informe, LoteError, MAX_RECHAZOS, Progreso, TipoLote};
@@ -119,13 +120,20 @@ pub(super) fn aplicar(
             // batch's transaction already holds its only write lock).
             diesel::sql_query(bloqueo).execute(conn)?;
         }
+        let sql = crate::eventos::Sql::de(conn);
         let aplicados = count(conn, &format!("SELECT COUNT(*) AS n FROM {stage}"))? as u64;
         progreso.aplicando(0, aplicados);
         let mut from = 0u64;
         let mut done = 0u64;
         while from < lectura.ultima_linea {
             let to = from + APPLY_CHUNK;
-            for statement in feeds::aplicar(tipo, envio, id, from, to) {
+            let range = format!("s.linea > {from} AND s.linea <= {to}");
+            let (antes, despues) = eventos::sentencias(tipo, sql, &range);
+            let statements = antes
+                .into_iter()
+                .chain(feeds::aplicar(tipo, envio, id, &range))
+                .chain(despues);
+            for statement in statements {
                 diesel::sql_query(statement).execute(conn)?;
             }
             done += count(
@@ -136,6 +144,11 @@ pub(super) fn aplicar(
             )? as u64;
             progreso.aplicando(done, aplicados);
             from = to;
+        }
+        if eventos::escribe(tipo) {
+            // Last, after every row the batch changes (`lotes::eventos`).
+            crate::eventos::bloquear(conn)?;
+            diesel::sql_query(eventos::registrar(sql, id, now.timestamp_micros())).execute(conn)?;
         }
         let mut rechazos = std::mem::take(&mut lectura.rechazos.kept);
         rechazos.sort_by_key(|r| r.linea);

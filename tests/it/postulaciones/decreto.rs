@@ -196,6 +196,50 @@ per_backend!(
             .unwrap();
         pagados.sort();
         assert_eq!(pagados, [hijo.numero() as i32, hija.numero() as i32]);
+        // Each benefit it put in force is an event of the causante, naming the payee.
+        let (hogar_id, _) = crate::eventos::hogar(&mut node.db(), madre);
+        let inicio = format!("{}-01", periodo());
+        let eventos: Vec<_> = crate::eventos::eventos_desde(&mut node.db(), 0)
+            .into_iter()
+            .map(|e| (e.tipo, e.run, e.run_relacionado, e.hogar_id, e.cut, e.datos, e.origen, e.origen_id))
+            .collect();
+        let otorgado = |run: Run| {
+            (
+                "beneficio_otorgado".to_owned(),
+                run.numero() as i32,
+                Some(madre.numero() as i32),
+                Some(hogar_id),
+                Some("13101".to_owned()),
+                json!({ "programa": "SUF", "estado": "vigente", "fechaInicio": inicio, "decreto": folio }),
+                "decreto".to_owned(),
+                folio.to_owned(),
+            )
+        };
+        assert_eq!(eventos, [otorgado(hijo), otorgado(hija)], "{backend:?}");
+        // A causante's death ends that benefit: the event names the decree and the payee.
+        let antes = crate::eventos::ultimo(&mut node.db());
+        let r = node
+            .client(Some("srcei"))
+            .post(node.agency_url("/api/v1/lotes/defunciones"))
+            .header("content-type", "text/csv")
+            .body(format!("run,fecha_defuncion,comuna\n{hija},{},13101\n", hoy()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let terminado = crate::eventos::eventos_desde(&mut node.db(), antes)
+            .into_iter()
+            .find(|e| e.tipo == "beneficio_terminado")
+            .expect("the benefit the death ended");
+        assert_eq!(
+            (terminado.run, terminado.run_relacionado, terminado.datos),
+            (
+                hija.numero() as i32,
+                Some(madre.numero() as i32),
+                json!({ "programa": "SUF", "estado": "extinguido", "fechaInicio": inicio,
+                        "fechaTermino": hoy(), "decreto": folio })
+            )
+        );
         // SUSESO lists the month's SUF decrees (headings, nobody named) and reads each one's
         // lines, without PDF or score; IPS reads no SUF decree.
         let (status, l) = consultar(&node, "suseso", &format!("?programa=SUF&periodo={}", periodo())).await;
