@@ -23,6 +23,7 @@ pub fn call(req: &HttpRequest, transport: Transport) -> Call {
         xroad: Vec::new(),
         peer: req.peer_addr().map(|a| a.ip()),
         usuario: None,
+        cobro_minimo: 0,
     }
 }
 

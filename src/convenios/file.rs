@@ -12,6 +12,8 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::value::Datetime;
 
+mod suscripcion;
+
 use super::issues::{ConvenioIssue, line_at};
 use super::{ClientMatch, Convenio, FieldSet, Grant, RateLimit, pin};
 use crate::catalog::Operation;
@@ -69,6 +71,10 @@ struct RawGrant {
     fields: Spanned<Vec<Spanned<String>>>,
     programas: Option<Spanned<Vec<Spanned<String>>>>,
     tipos: Option<Spanned<Vec<Spanned<String>>>>,
+    eventos: Option<Spanned<Vec<Spanned<String>>>>,
+    entrega: Option<Spanned<Vec<Spanned<String>>>>,
+    callbacks: Option<Spanned<Vec<Spanned<String>>>>,
+    max_runs: Option<Spanned<u32>>,
 }
 
 /// What checking one file found: the agreement when it has no issue, and the client criteria it
@@ -488,12 +494,17 @@ impl Checker<'_> {
             }
             let programas = grant.programas.as_ref().and_then(|p| self.programas(op, p));
             let tipos = self.tipos(op, name, grant.tipos.as_ref());
+            let suscripcion = self.suscripcion(op, name, grant);
             grants.insert(
                 op,
                 Grant {
                     fields,
                     programas,
                     tipos,
+                    eventos: suscripcion.eventos,
+                    entrega: suscripcion.entrega,
+                    callbacks: suscripcion.callbacks,
+                    max_runs: suscripcion.max_runs,
                 },
             );
         }

@@ -675,6 +675,7 @@ fn lookup_call(node: &TestNode, convenio: &str) -> siis::broker::Call {
         xroad: Vec::new(),
         peer: None,
         usuario: None,
+        cobro_minimo: 0,
     }
 }
 

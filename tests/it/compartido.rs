@@ -100,6 +100,7 @@ fn ping(node: &TestNode, id: Option<&str>, persons: u32) -> Call {
         xroad: Vec::new(),
         peer: None,
         usuario: None,
+        cobro_minimo: 0,
     }
 }
 
@@ -476,6 +477,7 @@ async fn como_usuario(broker: &Arc<Broker>, run: u32) -> String {
             convenio: siis::domain::ConvenioId::parse("compartido").unwrap(),
             rol: siis::catalog::Rol::Atencion,
         }),
+        cobro_minimo: 0,
     };
     let reply = broker
         .clone()

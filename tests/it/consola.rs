@@ -639,6 +639,7 @@ async fn sessions_forms_and_pages_resist_forgery_fixation_and_overuse() {
         xroad: Vec::new(),
         peer: None,
         usuario: Some(supervisor),
+        cobro_minimo: 0,
     };
     let pedido = siis::ops::accesos::Pedido::parse(Some(vecino), None, None).unwrap();
     let reply = siis::ops::run::<siis::ops::accesos::ConsultarAccesos>(core, call, pedido).await;

@@ -95,6 +95,7 @@ impl Oficial {
                 xroad: Vec::new(),
                 peer: None,
                 usuario: Some(self.usuario.clone()),
+                cobro_minimo: 0,
             };
             let reply = crate::ops::run::<O>(core.clone(), call, Some(request.clone())).await;
             match reply.result {
