@@ -35,7 +35,7 @@ use crate::projection::{FieldSet, Project};
 /// A subscription as a transport received it.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PedidoEntrada {
+pub struct SuscripcionEntrada {
     /// The kinds of event (one or more of the agreement's `eventos`).
     pub tipos: Vec<String>,
     /// `pull` (read by cursor) or `push` (sent to `url`).
@@ -60,7 +60,7 @@ pub struct Pedido {
     pub runs: Option<Vec<Run>>,
 }
 
-impl PedidoEntrada {
+impl SuscripcionEntrada {
     /// The typed request (`SUSCRIPCION_INVALIDA` naming the field, a RUN by its index). The
     /// RUNs read go to `subjects`.
     pub fn parse(&self, subjects: &mut Vec<Run>) -> Result<Pedido, ApiError> {

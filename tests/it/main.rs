@@ -37,5 +37,6 @@ mod seed;
 mod soap;
 mod storage;
 mod support;
+mod suscripciones;
 mod systemd;
 mod trust;

@@ -30,7 +30,7 @@ pub struct Lectura {
 }
 
 impl Lectura {
-    /// From the query's texts; `limite` defaults to 100 (`CURSOR_INVALIDO` otherwise).
+    /// From the query's texts; `limite` defaults to [`POR_DEFECTO`] (`CURSOR_INVALIDO` otherwise).
     pub fn parse(
         id: &str,
         despues: Option<&str>,
@@ -61,7 +61,7 @@ impl Lectura {
 }
 
 /// `limite` when the request gives none.
-pub const POR_DEFECTO: u32 = 100;
+pub const POR_DEFECTO: u32 = 10;
 
 /// One page of a subscription's events.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
