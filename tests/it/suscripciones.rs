@@ -3,6 +3,7 @@
 //! are recorded with SQL ([`outbox`]) until the feeds write them.
 
 mod outbox;
+mod soap;
 
 use diesel::prelude::*;
 use serde_json::{Value, json};
@@ -196,10 +197,10 @@ per_backend!(
         seen.extend(vistos(&page));
         let node = node.restart().await;
         registrar(&node, &(6..=7).map(|n| defuncion(4_000_000 + n, "05101")).collect::<Vec<_>>()).await;
-        let (_, page) = leer(&node, "ips", &id, 4, 100).await;
+        let (_, page) = leer(&node, "ips", &id, 4, 10).await;
         assert_eq!(page["hasta"], 7);
         seen.extend(vistos(&page));
-        let (_, page) = leer(&node, "ips", &id, 7, 100).await;
+        let (_, page) = leer(&node, "ips", &id, 7, 10).await;
         assert_eq!((page["hasta"].as_i64(), vistos(&page)), (Some(7), vec![]));
         let expected: Vec<(i64, String)> = (1..=7).map(|n| (n, persona(4_000_000 + n as u32).to_string())).collect();
         assert_eq!(seen, expected);
