@@ -172,6 +172,23 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
             }
         }
     }
+    if let Some(max) = raw
+        .operations
+        .iter()
+        .flatten()
+        .find(|(name, _)| name.get_ref() == Operation::Suscripciones.name())
+        .and_then(|(_, g)| g.max_runs.as_ref())
+        && *max.get_ref() > *raw.limits.burst.get_ref()
+    {
+        c.issue(
+            max,
+            format!(
+                "max_runs {} is above limits.burst {}: subscribing is charged one unit per RUN, so such a list could never be sent",
+                max.get_ref(),
+                raw.limits.burst.get_ref()
+            ),
+        );
+    }
     if let Some(budget) = &raw.limits.lotes
         && !grants.contains_key(&Operation::RecepcionLotes)
     {

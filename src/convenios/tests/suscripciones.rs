@@ -69,14 +69,14 @@ fn push_needs_https_callbacks() {
             message,
         );
     }
-    let ok = format!("{base}callbacks = [\"https://agencia.example/eventos\"]\nmax_runs = 20\n");
+    let ok = format!("{base}callbacks = [\"https://agencia.example/eventos\"]\nmax_runs = 5\n");
     let set = ConvenioSet::load_dir(write_all(&[("demo.toml", &ok)]).path()).unwrap();
     let grant = set.iter().next().unwrap().grant(Suscripciones).unwrap();
     assert_eq!(
         grant.callbacks.as_ref().unwrap()[0].as_str(),
         "https://agencia.example/eventos"
     );
-    assert_eq!(grant.max_runs, Some(20));
+    assert_eq!(grant.max_runs, Some(5));
 }
 
 #[test]
@@ -90,4 +90,24 @@ fn the_subscription_keys_belong_to_suscripciones_only() {
     ] {
         one_issue(&format!("{g}{key}\n"), key, "only to Suscripciones");
     }
+}
+
+#[test]
+fn a_run_list_longer_than_the_burst_is_refused() {
+    // The template's burst is 10.
+    let base = format!(
+        "{}{GRANT}eventos = [\"defuncion\"]\nentrega = [\"pull\"]\n",
+        good("demo")
+    );
+    one_issue(
+        &format!("{base}max_runs = 11\n"),
+        "max_runs",
+        "above limits.burst 10",
+    );
+    assert!(
+        ConvenioSet::load_dir(
+            write_all(&[("demo.toml", &format!("{base}max_runs = 10\n"))]).path()
+        )
+        .is_ok()
+    );
 }

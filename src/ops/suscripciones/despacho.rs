@@ -130,6 +130,18 @@ pub fn ronda(
     hoy: NaiveDate,
     por_ronda: u32,
 ) -> QueryResult<usize> {
+    // A look without the write lock first: most rounds find nothing new, and on SQLite a round
+    // would otherwise wait behind a feed holding the registry's write lock.
+    let hasta: i64 = despacho::table
+        .filter(despacho::id.eq(1))
+        .select(despacho::hasta)
+        .first(conn)?;
+    let ultimo: Option<i64> = eventos::table
+        .select(diesel::dsl::max(eventos::id))
+        .first(conn)?;
+    if ultimo.is_none_or(|u| u <= hasta) {
+        return Ok(0);
+    }
     crate::db::write_transaction(conn, |conn| {
         let hasta = match conn {
             DbConnection::Pg(_) => {
