@@ -62,6 +62,14 @@ postulacion-v1.xsd:FijarCupos.xml
 postulacion-v1.xsd:FijarCuposRespuesta.xml
 postulacion-v1.xsd:ConsultarCupos.xml
 postulacion-v1.xsd:ConsultarCuposRespuesta.xml
+suscripciones-v1.xsd:Suscribir.xml
+suscripciones-v1.xsd:SuscribirRespuesta.xml
+suscripciones-v1.xsd:ListarSuscripciones.xml
+suscripciones-v1.xsd:ListarSuscripcionesRespuesta.xml
+suscripciones-v1.xsd:Desuscribir.xml
+suscripciones-v1.xsd:DesuscribirRespuesta.xml
+suscripciones-v1.xsd:LeerEventos.xml
+suscripciones-v1.xsd:LeerEventosRespuesta.xml
 "
 
 fallas=0

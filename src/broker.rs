@@ -180,13 +180,17 @@ pub struct Call {
     /// an identity. The certificate still decides the agreement; a claim naming another one is
     /// refused (`REMITENTE_INVALIDO`).
     pub remitente: Option<String>,
+    /// Units the request is charged at least, for one that learns whom it discloses only as it
+    /// runs (a read of a subscription's events is charged its `limite` up front); 0 for the
+    /// others.
+    pub cobro_minimo: u64,
 }
 
 impl Call {
-    /// What the request costs the agreement's rate and quota: one per person it names, and at
-    /// least one.
+    /// What the request costs the agreement's rate and quota: one per person it names (or its
+    /// [`Call::cobro_minimo`] if more), and at least one.
     pub fn persons(&self) -> u64 {
-        (self.subjects.len() as u64).max(1)
+        (self.subjects.len() as u64).max(self.cobro_minimo).max(1)
     }
 }
 
@@ -374,6 +378,9 @@ pub struct Broker {
     /// Whether the database can be reached now: while it cannot, admissions answer 503 at
     /// once (src/outage.rs).
     pub outage: Arc<crate::outage::Outage>,
+    /// Signalled after a write that recorded events commits: the fan-out to the subscriptions
+    /// (`ops::suscripciones::despacho`) then runs at once instead of at its next look.
+    pub eventos_nuevos: Arc<tokio::sync::Notify>,
 }
 
 /// What the registry says at start-up about today: each budget's use, and identity
@@ -531,6 +538,7 @@ impl Broker {
             )),
             pool,
             outage: Arc::new(crate::outage::Outage::new(&config.database.url)),
+            eventos_nuevos: Arc::new(tokio::sync::Notify::new()),
             config,
         }
     }

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use crate::projection::Campos;
 use crate::respuestas::{
     Accesos, Cupos, Decreto, Elegibilidad, Emision, Encuestaje, Estadisticas, FichaFps, Hogar,
-    Postulacion, ValidacionIdentidad,
+    Notificacion, Postulacion, ValidacionIdentidad,
 };
 
 /// An operation of the service core, whatever the transport.
@@ -46,6 +46,9 @@ pub enum Operation {
     /// Read a decree (a municipality its comuna's; SUSESO and IPS those of their programs), or
     /// list a program's decrees of a month (`programas` granted).
     ConsultarDecreto,
+    /// Subscribe to events of the kinds granted (`eventos`), read them (pull) or have them sent
+    /// to one of the agreement's `callbacks` (push), and close a subscription.
+    Suscripciones,
 }
 
 /// Field paths of `RecepcionLotes` answers: the batch's report (`ops::lotes::Informe`, a
@@ -60,7 +63,7 @@ pub const LOTES_FIELDS: &[&str] = &[
 ];
 
 impl Operation {
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 15] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
         Operation::ConsultarElegibilidad,
@@ -75,6 +78,7 @@ impl Operation {
         Operation::FijarCupos,
         Operation::EmitirDecreto,
         Operation::ConsultarDecreto,
+        Operation::Suscripciones,
     ];
 
     pub fn name(self) -> &'static str {
@@ -93,6 +97,7 @@ impl Operation {
             Operation::FijarCupos => "FijarCupos",
             Operation::EmitirDecreto => "EmitirDecreto",
             Operation::ConsultarDecreto => "ConsultarDecreto",
+            Operation::Suscripciones => "Suscripciones",
         }
     }
 
@@ -122,6 +127,7 @@ impl Operation {
             Operation::PostularBeneficio => Postulacion::campos(),
             Operation::FijarCupos => Cupos::campos(),
             Operation::EmitirDecreto | Operation::ConsultarDecreto => Decreto::campos(),
+            Operation::Suscripciones => Notificacion::campos(),
         }
     }
 }
@@ -320,6 +326,43 @@ impl TipoLote {
 impl fmt::Display for TipoLote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The kinds of event of the outbox (`eventos.tipo`, docs/eventos.md) an agreement may
+/// subscribe to (`eventos` of its grant of `Suscripciones`).
+pub const TIPOS_EVENTO: [&str; 7] = [
+    "defuncion",
+    "nacimiento",
+    "ficha_creada",
+    "ficha_reemplazada",
+    "comuna_cambiada",
+    "beneficio_otorgado",
+    "beneficio_terminado",
+];
+
+/// How a subscription's events reach the agency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Entrega {
+    /// The node sends each event to one of the agreement's `callbacks`.
+    Push,
+    /// The agency reads its events by cursor.
+    Pull,
+}
+
+impl Entrega {
+    pub const ALL: [Entrega; 2] = [Entrega::Push, Entrega::Pull];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entrega::Push => "push",
+            Entrega::Pull => "pull",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Entrega> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
     }
 }
 

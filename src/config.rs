@@ -32,6 +32,7 @@ pub struct Config {
     pub consola: ConsolaConfig,
     pub cluster: ClusterConfig,
     pub dci: DciConfig,
+    pub notificaciones: NotificacionesConfig,
 }
 
 /// The DCI (spdci) Social Registry transport (`docs/dci.md`).
@@ -49,6 +50,42 @@ impl Default for DciConfig {
         DciConfig {
             receiver_id: "siis".to_owned(),
         }
+    }
+}
+
+/// Subscriptions to events and their delivery (docs/eventos.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificacionesConfig {
+    /// Milliseconds between two looks for events not yet fanned out to the subscriptions, when
+    /// nothing in this process signals new ones (events written by `siis ingest` or another
+    /// node). At least 10.
+    pub sondeo_ms: u64,
+    /// Most events one fan-out round takes (each round is one transaction).
+    pub por_ronda: u32,
+    /// Most events one read of a pull subscription may ask for (`limite`); the agreement's
+    /// burst bounds it too, since a read is charged `limite` units up front.
+    pub max_limite: u32,
+}
+
+impl Default for NotificacionesConfig {
+    fn default() -> Self {
+        NotificacionesConfig {
+            sondeo_ms: 500,
+            por_ronda: 5_000,
+            max_limite: 500,
+        }
+    }
+}
+
+impl NotificacionesConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.sondeo_ms < 10 || self.por_ronda == 0 || self.max_limite == 0 {
+            return Err(ConfigError(
+                "notificaciones.sondeo_ms must be at least 10, notificaciones.por_ronda and notificaciones.max_limite at least 1".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -562,6 +599,7 @@ impl Default for Config {
             estadisticas: EstadisticasConfig::default(),
             cluster: ClusterConfig::default(),
             dci: DciConfig::default(),
+            notificaciones: NotificacionesConfig::default(),
         }
     }
 }
@@ -672,6 +710,7 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        self.notificaciones.check()?;
         if !self.listen.admin.ip().is_loopback() && self.listen.admin_allow.is_empty() {
             return Err(ConfigError(format!(
                 "listen.admin must be a loopback address, not {}, unless listen.admin_allow \

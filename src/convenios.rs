@@ -77,6 +77,17 @@ pub struct Grant {
     pub programas: Option<BTreeSet<String>>,
     /// Only for `RecepcionLotes`, where it is required: the feed kinds the provider may send.
     pub tipos: Option<BTreeSet<crate::catalog::TipoLote>>,
+    /// Only for `Suscripciones`, where it is required: the event kinds
+    /// ([`crate::catalog::TIPOS_EVENTO`]) the agreement may subscribe to.
+    pub eventos: Option<BTreeSet<String>>,
+    /// Only for `Suscripciones`, where it is required: push and/or pull.
+    pub entrega: Option<BTreeSet<crate::catalog::Entrega>>,
+    /// Only for `Suscripciones`: the only URLs (https) the node may send this agreement's
+    /// events to; required when `entrega` has push.
+    pub callbacks: Option<Vec<url::Url>>,
+    /// Only for `Suscripciones`: the most RUNs one subscription's list may name (0, the
+    /// default: subscriptions without a list only).
+    pub max_runs: Option<u32>,
 }
 
 /// A token bucket: `per_second` sustained, up to `burst` at once.
@@ -136,6 +147,29 @@ impl ClientMatch {
 }
 
 impl Grant {
+    /// A grant of `fields` and nothing else (the lists other operations need are `None`).
+    pub fn de_campos(fields: FieldSet) -> Grant {
+        Grant {
+            fields,
+            programas: None,
+            tipos: None,
+            eventos: None,
+            entrega: None,
+            callbacks: None,
+            max_runs: None,
+        }
+    }
+
+    /// Whether this grant lets a subscription hear about events of `tipo`.
+    pub fn allows_evento(&self, tipo: &str) -> bool {
+        self.eventos.as_ref().is_some_and(|t| t.contains(tipo))
+    }
+
+    /// Whether this grant allows subscriptions delivered by `entrega`.
+    pub fn allows_entrega(&self, entrega: crate::catalog::Entrega) -> bool {
+        self.entrega.as_ref().is_some_and(|e| e.contains(&entrega))
+    }
+
     /// Whether this grant lets a provider send batches of `tipo`.
     pub fn allows_tipo(&self, tipo: crate::catalog::TipoLote) -> bool {
         self.tipos.as_ref().is_some_and(|t| t.contains(&tipo))

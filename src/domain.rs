@@ -10,6 +10,9 @@ mod run;
 
 pub use convenio_id::{ConvenioId, ConvenioIdError};
 pub use cut::{Comuna, Cut, CutError, Region, comunas, regiones};
-pub use id_aleatorio::{EncuestajeId, EncuestajeIdError, PostulacionId, PostulacionIdError};
+pub use id_aleatorio::{
+    EncuestajeId, EncuestajeIdError, PostulacionId, PostulacionIdError, SuscripcionId,
+    SuscripcionIdError,
+};
 pub use puntaje::{Puntaje, PuntajeError, Quintil};
 pub use run::{Run, RunError};

@@ -155,6 +155,14 @@ error_codes! {
     DecretoYaEmitido = "DECRETO_YA_EMITIDO", 409, answer("03"), "Decreto ya emitido";
     DecretoSinOtorgables = "DECRETO_SIN_OTORGABLES", 409, answer("03"), "Decreto sin postulaciones que otorgar";
     CuposInvalidos = "CUPOS_INVALIDOS", 400, answer("03"), "Cupos inválidos";
+    // Subscriptions to events (src/ops/suscripciones/errores.rs).
+    SuscripcionInvalida = "SUSCRIPCION_INVALIDA", 400, answer("03"), "Suscripción inválida";
+    EventoNoConcedido = "EVENTO_NO_CONCEDIDO", 403, fault("02"), "Tipo de evento no concedido";
+    EntregaNoConcedida = "ENTREGA_NO_CONCEDIDA", 403, fault("02"), "Modo de entrega no concedido";
+    CallbackNoPermitido = "CALLBACK_NO_PERMITIDO", 403, fault("02"), "URL de entrega no permitida";
+    ListaExcedida = "LISTA_EXCEDIDA", 413, answer("03"), "Lista de RUN demasiado grande";
+    SuscripcionCerrada = "SUSCRIPCION_CERRADA", 409, answer("03"), "Suscripción cerrada";
+    CursorInvalido = "CURSOR_INVALIDO", 400, answer("03"), "Cursor inválido";
     // Provider feeds refused as a whole (src/ops/lotes.rs).
     LoteTipoDesconocido = "LOTE_TIPO_DESCONOCIDO", 404, answer("03"), "Tipo de lote desconocido";
     LoteEncabezadoInvalido = "LOTE_ENCABEZADO_INVALIDO", 400, answer("03"), "Encabezado del lote inválido";

@@ -24,6 +24,7 @@ pub fn call(req: &HttpRequest, transport: Transport) -> Call {
         peer: req.peer_addr().map(|a| a.ip()),
         usuario: None,
         remitente: None,
+        cobro_minimo: 0,
     }
 }
 

@@ -22,6 +22,7 @@ pub mod meta;
 pub mod pagina;
 pub mod postulacion;
 pub mod recepcion;
+pub mod suscripciones;
 
 use std::sync::Arc;
 
@@ -61,6 +62,12 @@ pub trait Op: 'static {
         Ok(())
     }
 
+    /// Units the request costs at least, when it discloses persons it cannot name before it
+    /// runs (a read of events: its `limite`). Charged at admission, like its subjects.
+    fn cobro_minimo(_request: &Self::Request) -> u64 {
+        0
+    }
+
     /// Answers an admitted request, as its agreement may see it (the broker then projects the
     /// answer onto the grant and audits it).
     fn handle(
@@ -86,7 +93,10 @@ pub async fn run<O: Op>(
         // RUN costs a unit for each time.
         Some(request) => match call.input_error {
             None => match O::check(request, &core.broker.config) {
-                Ok(()) => call.subjects = O::subjects(request),
+                Ok(()) => {
+                    call.subjects = O::subjects(request);
+                    call.cobro_minimo = O::cobro_minimo(request);
+                }
                 Err(error) => call.input_error = Some(error),
             },
             Some(_) => call.subjects = O::subjects(request),

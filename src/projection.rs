@@ -546,6 +546,58 @@ mod tests {
         }
 
         #[test]
+        fn notificacion_never_discloses_beyond_the_grant(
+            relacionado in opt("14-0".to_string()), folio in opt(1_234i64),
+            puntaje in opt(7_000u16), n in 0usize..4, grant in subset(Operation::Suscripciones),
+        ) {
+            use crate::ops::suscripciones::Eventos;
+            use crate::respuestas::Notificacion;
+            let dia = NaiveDate::from_ymd_opt(2026, 11, 30);
+            let value = Notificacion {
+                id: Some("3f2a9c4e-71b0-4d2e-9a55-0c6e8b1d7f42-1".into()),
+                suscripcion: Some("3f2a9c4e-71b0-4d2e-9a55-0c6e8b1d7f42".into()),
+                secuencia: Some(1),
+                tipo: Some("ficha_reemplazada".into()),
+                registrado: chrono::DateTime::from_timestamp(1_780_000_000, 0),
+                run: Some("6-K".into()),
+                run_relacionado: relacionado,
+                fecha_defuncion: dia,
+                fecha_nacimiento: dia,
+                sexo: Some("F".into()),
+                folio,
+                folio_anterior: folio.map(|f| f - 1),
+                puntaje,
+                quintil: Some(1),
+                fecha_aplicacion: dia,
+                comuna: Some("13101".into()),
+                comuna_anterior: Some("05101".into()),
+                programa: Some("SUF".into()),
+                estado: Some("extinguido".into()),
+                fecha_inicio: dia,
+                fecha_termino: dia,
+                decreto: Some("DEC-7K3M-9Q2X-HB4T".into()),
+            };
+            check(value.clone(), &grant)?;
+            // A page: every event projected, and the audit names each event's person
+            // whatever the grant lets through (an event is about them even without its RUN).
+            let run = crate::domain::Run::parse("6-K").unwrap();
+            let mut page = Eventos {
+                suscripcion: "s".into(),
+                despues: 0,
+                hasta: n as i64,
+                notificaciones: vec![value; n],
+                sujetos: vec![run; n],
+            };
+            page.project(&FieldSet::new(grant.iter().copied()));
+            prop_assert_eq!(page.subjects().unwrap().len(), n);
+            for n in &page.notificaciones {
+                let mut after = BTreeSet::new();
+                leaves(&serde_json::to_value(n).unwrap(), "", &mut after);
+                prop_assert!(after.iter().all(|f| grant.contains(&f.as_str())), "{after:?}");
+            }
+        }
+
+        #[test]
         fn cupos_never_disclose_beyond_the_grant(cupos in opt(3u32), grant in subset(Operation::FijarCupos)) {
             let value = Cupos {
                 comuna: Some(ComunaRef { codigo: Some("13101".into()), nombre: Some("SANTIAGO".into()) }),

@@ -583,3 +583,68 @@ pub struct Cupos {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fijado_por: Option<String>,
 }
+
+// Suscripciones (docs/eventos.md)
+
+/// One event as a subscriber receives it (pulled or pushed), projected onto the agreement's
+/// grant of `Suscripciones` in force when it is read or sent. Which fields an event carries
+/// depends on its `tipo` (docs/eventos.md); the others are absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Campos, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Notificacion {
+    /// Its idempotency key: the same for every delivery of this event to this subscription.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The subscription's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suscripcion: Option<String>,
+    /// 1, 2, 3, … within the subscription, without gaps: the pull cursor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secuencia: Option<i64>,
+    /// `defuncion`, `nacimiento`, `ficha_creada`, `ficha_reemplazada`, `comuna_cambiada`,
+    /// `beneficio_otorgado` or `beneficio_terminado`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tipo: Option<String>,
+    /// When the registry recorded the change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registrado: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run: Option<String>,
+    /// A birth's mother; a benefit's payee when the person is a SUF causante.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[campos(run)]
+    pub run_relacionado: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_defuncion: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_nacimiento: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sexo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folio: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folio_anterior: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub puntaje: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quintil: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_aplicacion: Option<NaiveDate>,
+    /// The comuna (CUT) of the person's household after the change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comuna: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comuna_anterior: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub programa: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estado: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_inicio: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fecha_termino: Option<NaiveDate>,
+    /// The folio of the decree that granted the benefit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decreto: Option<String>,
+}

@@ -16,6 +16,7 @@ mod meta;
 pub mod openapi;
 mod postulaciones;
 pub(crate) mod support;
+mod suscripciones;
 mod verificar;
 mod verificar_html;
 
@@ -68,6 +69,18 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
             .service(resource("/municipios/{cut}/decretos").route(web::post().to(decretos::emitir)))
             .service(resource("/decretos").route(web::get().to(decretos::listar)))
             .service(resource("/decretos/{folio}").route(web::get().to(decretos::consultar)))
+            .service(
+                resource("/suscripciones")
+                    .route(web::post().to(suscripciones::suscribir))
+                    .route(web::get().to(suscripciones::listar)),
+            )
+            .service(
+                resource("/suscripciones/{id}").route(web::delete().to(suscripciones::desuscribir)),
+            )
+            .service(
+                resource("/suscripciones/{id}/eventos")
+                    .route(web::get().to(suscripciones::eventos)),
+            )
             .service(resource("/estadisticas").route(web::get().to(estadisticas::consultar)))
             .service(resource("/lotes/{tipo}").route(web::post().to(lotes::recibir))),
     );

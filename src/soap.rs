@@ -132,6 +132,18 @@ pub const SERVICIOS: &[Servicio] = &[
         operaciones: &["ConsultarHogar", "RegistrarEventoHogar"],
         wsdl: include_str!("../wsdl/ActualizacionHogar.wsdl"),
     },
+    Servicio {
+        nombre: "Suscripciones",
+        prefix: "su",
+        namespace: "http://www.siis.gob.cl/esquemas/suscripciones/v1",
+        operaciones: &[
+            "Suscribir",
+            "ListarSuscripciones",
+            "Desuscribir",
+            "LeerEventos",
+        ],
+        wsdl: include_str!("../wsdl/Suscripciones.wsdl"),
+    },
 ];
 
 pub fn servicio(nombre: &str) -> Option<&'static Servicio> {

@@ -130,6 +130,12 @@ pub struct Node {
         tokio::task::JoinHandle<()>,
         tokio::sync::oneshot::Sender<()>,
     ),
+    /// Fans new events out to the subscriptions (`ops::suscripciones::despacho`), until told
+    /// to stop.
+    despacho: (
+        tokio::task::JoinHandle<()>,
+        tokio::sync::oneshot::Sender<()>,
+    ),
 }
 
 /// Opens the registry: checks the SQLite folder, makes its files private (created 0600, or set
@@ -201,6 +207,15 @@ impl Node {
             &config,
             pool.clone(),
             broker.audit.lider().clone(),
+        );
+        let (stop_despacho, stop) = tokio::sync::oneshot::channel();
+        let despacho = (
+            crate::ops::suscripciones::despacho::arrancar(
+                broker.clone().into_inner(),
+                broker.audit.lider().clone(),
+                stop,
+            ),
+            stop_despacho,
         );
         let probe = broker
             .outage
@@ -340,6 +355,7 @@ impl Node {
             servers,
             summaries,
             checkpoints,
+            despacho,
         })
     }
 
@@ -392,6 +408,9 @@ impl Node {
             handle.stop(true).await;
         }
         let result = self.servers.await.map_err(std::io::Error::other)?;
+        let (despacho, stop) = self.despacho;
+        let _ = stop.send(());
+        let _ = despacho.await;
         let (summaries, stop) = self.summaries;
         let _ = stop.send(());
         let _ = summaries.await;

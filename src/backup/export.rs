@@ -323,6 +323,18 @@ tablas! {
         convenio: String, correlation_id: String, transaction_id: String, tipo: String,
         respuestas: String, registrada_us: i64,
     }
+    suscripciones: Registro {
+        id: String, convenio: String, tipos: String, entrega: String, url: Option<String>,
+        formato: String, con_lista: bool, estado: String, ultima_secuencia: i64,
+        creada_us: i64, cerrada_us: Option<i64>,
+    }
+    suscripcion_runs: Registro { suscripcion_id: String, run: i32 }
+    entregas: Registro {
+        suscripcion_id: String, secuencia: i64, evento_id: i64, run: i32, estado: String,
+        intentos: i32, proximo_us: i64, lease_us: Option<i64>, ultimo_error: Option<String>,
+        estado_http: Option<i32>, entregada_us: Option<i64>,
+    }
+    despacho: Marca { id: i32, hasta: i64 }
     consola_usuarios: Registro { run: i32, convenio: String, rol: String, alta_us: i64 }
     postulaciones: Registro {
         id: String, programa: String, run: i32, cut: String, convenio: String,

@@ -12,6 +12,8 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::value::Datetime;
 
+mod suscripcion;
+
 use super::issues::{ConvenioIssue, line_at};
 use super::{ClientMatch, Convenio, FieldSet, Grant, RateLimit, pin};
 use crate::catalog::Operation;
@@ -69,6 +71,10 @@ struct RawGrant {
     fields: Spanned<Vec<Spanned<String>>>,
     programas: Option<Spanned<Vec<Spanned<String>>>>,
     tipos: Option<Spanned<Vec<Spanned<String>>>>,
+    eventos: Option<Spanned<Vec<Spanned<String>>>>,
+    entrega: Option<Spanned<Vec<Spanned<String>>>>,
+    callbacks: Option<Spanned<Vec<Spanned<String>>>>,
+    max_runs: Option<Spanned<u32>>,
 }
 
 /// What checking one file found: the agreement when it has no issue, and the client criteria it
@@ -165,6 +171,23 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
                 );
             }
         }
+    }
+    if let Some(max) = raw
+        .operations
+        .iter()
+        .flatten()
+        .find(|(name, _)| name.get_ref() == Operation::Suscripciones.name())
+        .and_then(|(_, g)| g.max_runs.as_ref())
+        && *max.get_ref() > *raw.limits.burst.get_ref()
+    {
+        c.issue(
+            max,
+            format!(
+                "max_runs {} is above limits.burst {}: subscribing is charged one unit per RUN, so such a list could never be sent",
+                max.get_ref(),
+                raw.limits.burst.get_ref()
+            ),
+        );
     }
     if let Some(budget) = &raw.limits.lotes
         && !grants.contains_key(&Operation::RecepcionLotes)
@@ -488,12 +511,17 @@ impl Checker<'_> {
             }
             let programas = grant.programas.as_ref().and_then(|p| self.programas(op, p));
             let tipos = self.tipos(op, name, grant.tipos.as_ref());
+            let suscripcion = self.suscripcion(op, name, grant);
             grants.insert(
                 op,
                 Grant {
                     fields,
                     programas,
                     tipos,
+                    eventos: suscripcion.eventos,
+                    entrega: suscripcion.entrega,
+                    callbacks: suscripcion.callbacks,
+                    max_runs: suscripcion.max_runs,
                 },
             );
         }

@@ -4,6 +4,7 @@
 
 mod lookup;
 mod shipped;
+mod suscripciones;
 mod validation;
 
 use std::fs;

@@ -30,6 +30,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-08-000019_postulaciones",
     "2026-12-08-000020_decretos",
     "2026-12-09-000021_eventos",
+    "2026-12-09-000022_suscripciones",
     "2026-12-09-000023_dci",
 ];
 

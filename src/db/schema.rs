@@ -482,3 +482,62 @@ diesel::allow_tables_to_appear_in_same_query!(
     postulacion_chequeos,
     cupos,
 );
+
+diesel::table! {
+    /// An agency's subscription to events (docs/eventos.md).
+    suscripciones (id) {
+        id -> Text,
+        convenio -> Text,
+        /// JSON list of event kinds.
+        tipos -> Text,
+        /// `push` or `pull`.
+        entrega -> Text,
+        url -> Nullable<Text>,
+        /// `json` or `dci`.
+        formato -> Text,
+        con_lista -> Bool,
+        /// `activa` or `cerrada`.
+        estado -> Text,
+        ultima_secuencia -> BigInt,
+        creada_us -> BigInt,
+        cerrada_us -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    suscripcion_runs (suscripcion_id, run) {
+        suscripcion_id -> Text,
+        run -> Integer,
+    }
+}
+
+diesel::table! {
+    /// One event fanned out to one subscription.
+    entregas (suscripcion_id, secuencia) {
+        suscripcion_id -> Text,
+        secuencia -> BigInt,
+        evento_id -> BigInt,
+        run -> Integer,
+        estado -> Text,
+        intentos -> Integer,
+        proximo_us -> BigInt,
+        lease_us -> Nullable<BigInt>,
+        ultimo_error -> Nullable<Text>,
+        estado_http -> Nullable<Integer>,
+        entregada_us -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// The fan-out cursor (one row, id 1).
+    despacho (id) {
+        id -> Integer,
+        hasta -> BigInt,
+    }
+}
+
+diesel::joinable!(suscripcion_runs -> suscripciones (suscripcion_id));
+diesel::joinable!(entregas -> suscripciones (suscripcion_id));
+diesel::joinable!(entregas -> eventos (evento_id));
+
+diesel::allow_tables_to_appear_in_same_query!(suscripciones, suscripcion_runs, entregas, eventos);

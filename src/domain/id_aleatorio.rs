@@ -55,6 +55,13 @@ id_aleatorio!(
     "postulation"
 );
 
+id_aleatorio!(
+    /// A subscription's id.
+    SuscripcionId,
+    SuscripcionIdError,
+    "subscription"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,7 @@ use crate::ops::meta::{OperacionPermitida, OperacionesPermitidas};
 use crate::ops::postulacion::{
     CausanteEntrada, EventoEntrada as EventoPostulacion, PedidoEntrada, Postulaciones,
 };
+use crate::ops::suscripciones::{Eventos, Suscripcion, SuscripcionEntrada, Suscripciones};
 use crate::respuestas::*;
 
 /// Mutual TLS: the client certificate names the agreement.
@@ -264,6 +265,35 @@ mod rutas {
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
     fn decretos() {}
+
+    #[utoipa::path(post, path = "/api/v1/suscripciones", tag = "Suscripciones",
+        request_body = SuscripcionEntrada,
+        responses((status = 201, description = "The subscription made", body = Suscripcion),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn suscribir() {}
+
+    #[utoipa::path(get, path = "/api/v1/suscripciones", tag = "Suscripciones",
+        responses((status = 200, description = "The agreement's subscriptions, open and closed", body = Suscripciones),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn suscripciones() {}
+
+    #[utoipa::path(delete, path = "/api/v1/suscripciones/{id}", tag = "Suscripciones",
+        params(("id" = String, Path, description = "The subscription's id")),
+        responses((status = 200, description = "The subscription, closed; its events not yet delivered are revoked", body = Suscripcion),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn desuscribir() {}
+
+    #[utoipa::path(get, path = "/api/v1/suscripciones/{id}/eventos", tag = "Suscripciones",
+        params(("id" = String, Path, description = "The subscription's id (a pull subscription)"),
+               ("despues" = Option<i64>, Query, description = "The last sequence number already read (default 0: from the start)"),
+               ("limite" = Option<u32>, Query, description = "Most events to answer with, 1 to notificaciones.max_limite (default 10); charged up front")),
+        responses((status = 200, description = "The subscription's next events, as granted; `hasta` is the next cursor", body = Eventos),
+                  (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
+                  (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
+    fn eventos() {}
 }
 
 #[derive(OpenApi)]
@@ -283,14 +313,16 @@ mod rutas {
           rutas::solicitar, rutas::seguir, rutas::evento, rutas::cola, rutas::estadisticas,
           rutas::lotes, rutas::hogar, rutas::evento_hogar, rutas::postular, rutas::postulacion, rutas::evento_postulacion,
           rutas::postulaciones, rutas::fijar_cupos, rutas::cupos,
-          rutas::emitir_decreto, rutas::decreto, rutas::decretos),
+          rutas::emitir_decreto, rutas::decreto, rutas::decretos, rutas::suscribir,
+          rutas::suscripciones, rutas::desuscribir, rutas::eventos),
     components(schemas(Problem, FichaFps, ComunaRef, IntegranteFicha, Lote, RespuestaLote,
         ResultadoLote, Afirmacion, ValidacionIdentidad, Coincidencias, Elegibilidad, DatosUsados,
         Accesos, Acceso, SolicitudCertificado, Emision, Datos, Encuestaje, Cola, EventoEntrada,
         Estadisticas, CeldaPublicada, Informe, Rechazo, OperacionesPermitidas, OperacionPermitida,
         Hogar, IntegranteHogar, EventoHogar, EventoHogarEntrada, Postulacion, CausantePostulacion, ChequeoPostulacion, Postulaciones, PedidoEntrada,
         CausanteEntrada, EventoPostulacion, Cupos, crate::rest::cupos::Cuerpo, Decreto,
-        LineaDecreto, Decretos, PedidoDecreto))
+        LineaDecreto, Decretos, PedidoDecreto, SuscripcionEntrada, Suscripcion, Suscripciones,
+        Eventos, Notificacion))
 )]
 pub struct ApiDoc;
 

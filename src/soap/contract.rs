@@ -53,6 +53,10 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "postulacion-v1.xsd",
         include_str!("../../schemas/postulacion-v1.xsd"),
     ),
+    (
+        "suscripciones-v1.xsd",
+        include_str!("../../schemas/suscripciones-v1.xsd"),
+    ),
 ];
 
 /// The node's base URL for SOAP as this client reached it. The host comes from the request,

@@ -27,6 +27,7 @@ mod encuestaje;
 mod hogar;
 mod lotes;
 mod postulacion;
+mod suscripciones;
 
 /// Everything an answer needs besides the result.
 struct Context {
@@ -235,6 +236,9 @@ async fn dispatch(
         | "ListarPostulaciones"
         | "RegistrarEventoPostulacion" => postulacion::dispatch(core, call, &ctx).await,
         "FijarCupos" | "ConsultarCupos" => postulacion::dispatch_cupos(core, call, &ctx).await,
+        "Suscribir" | "ListarSuscripciones" | "Desuscribir" | "LeerEventos" => {
+            suscripciones::dispatch(core, call, &ctx).await
+        }
         "EstadisticasTerritoriales" => {
             let (decode, encode) = (super::estadisticas::consulta, encode::como("estadisticas"));
             serve::<EstadisticasTerritoriales>(core, call, &ctx, decode, encode).await

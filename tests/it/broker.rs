@@ -676,6 +676,7 @@ fn lookup_call(node: &TestNode, convenio: &str) -> siis::broker::Call {
         peer: None,
         usuario: None,
         remitente: None,
+        cobro_minimo: 0,
     }
 }
 

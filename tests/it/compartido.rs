@@ -101,6 +101,7 @@ fn ping(node: &TestNode, id: Option<&str>, persons: u32) -> Call {
         peer: None,
         usuario: None,
         remitente: None,
+        cobro_minimo: 0,
     }
 }
 
@@ -478,6 +479,7 @@ async fn como_usuario(broker: &Arc<Broker>, run: u32) -> String {
             rol: siis::catalog::Rol::Atencion,
         }),
         remitente: None,
+        cobro_minimo: 0,
     };
     let reply = broker
         .clone()

@@ -39,5 +39,6 @@ mod seed;
 mod soap;
 mod storage;
 mod support;
+mod suscripciones;
 mod systemd;
 mod trust;

@@ -95,7 +95,8 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
             ConsultarFichaFPS,
             ConsultarElegibilidad,
             SolicitarEncuestaje,
-            EstadisticasTerritoriales
+            EstadisticasTerritoriales,
+            Operation::Suscripciones
         ]
     );
     let minvu_est = fields(&set, "minvu", EstadisticasTerritoriales);
@@ -115,7 +116,11 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
     assert!(!grant.allows_tipo(crate::catalog::TipoLote::Pensiones));
     assert_eq!(
         ops("suseso"),
-        [Operation::RecepcionLotes, Operation::ConsultarDecreto]
+        [
+            Operation::RecepcionLotes,
+            Operation::ConsultarDecreto,
+            Operation::Suscripciones
+        ]
     );
     // SUSESO and IPS read the decrees of the program each pays, without PDF or score.
     for (id, programa) in [("suseso", "SUF"), ("ips", "PASIS")] {
@@ -158,9 +163,48 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
             ConsultarElegibilidad,
             SolicitarEncuestaje,
             Operation::RecepcionLotes,
-            Operation::ConsultarDecreto
+            Operation::ConsultarDecreto,
+            Operation::Suscripciones
         ]
     );
+    // Events each agency has a purpose for, and only those; push only where a callback is
+    // named (https).
+    for (id, eventos, push) in [
+        ("ips", &["beneficio_terminado", "defuncion"][..], true),
+        ("minvu", &["ficha_reemplazada"][..], false),
+        ("suseso", &["defuncion", "nacimiento"][..], false),
+        (
+            "muni-13101",
+            &[
+                "comuna_cambiada",
+                "defuncion",
+                "ficha_creada",
+                "ficha_reemplazada",
+                "nacimiento",
+            ][..],
+            false,
+        ),
+    ] {
+        let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
+        let grant = a.grant(Operation::Suscripciones).unwrap();
+        let granted: Vec<&str> = grant.eventos.iter().flatten().map(String::as_str).collect();
+        assert_eq!(granted, eventos, "{id}");
+        assert_eq!(
+            grant.allows_entrega(crate::catalog::Entrega::Push),
+            push,
+            "{id}"
+        );
+        assert!(
+            grant
+                .callbacks
+                .iter()
+                .flatten()
+                .all(|u| u.scheme() == "https")
+        );
+    }
+    // IPS hears of a death and an ended benefit, never of the household or the score.
+    let ips_eventos = fields(&set, "ips", Operation::Suscripciones);
+    assert!(!ips_eventos.contains(&"puntaje") && !ips_eventos.contains(&"comuna"));
     let ips_ficha = fields(&set, "ips", ConsultarFichaFPS);
     assert_eq!(
         ips_ficha,
@@ -212,6 +256,7 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
                 Operation::PostularBeneficio,
                 Operation::EmitirDecreto,
                 Operation::ConsultarDecreto,
+                Operation::Suscripciones,
             ]
         );
         assert_eq!(

@@ -131,7 +131,19 @@ pub const POSTULACION: Svc = Svc {
         "ConsultarCupos",
     ],
 };
-pub const SERVICES: [&Svc; 11] = [
+pub const SUSCRIPCIONES: Svc = Svc {
+    name: "Suscripciones",
+    prefix: "su",
+    ns: "http://www.siis.gob.cl/esquemas/suscripciones/v1",
+    xsd: "suscripciones-v1.xsd",
+    operations: &[
+        "Suscribir",
+        "ListarSuscripciones",
+        "Desuscribir",
+        "LeerEventos",
+    ],
+};
+pub const SERVICES: [&Svc; 12] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,
@@ -143,6 +155,7 @@ pub const SERVICES: [&Svc; 11] = [
     &POSTULACION,
     &RECEPCION,
     &HOGAR,
+    &SUSCRIPCIONES,
 ];
 
 pub fn action(svc: &Svc, operation: &str) -> String {

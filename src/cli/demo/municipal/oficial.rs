@@ -96,6 +96,7 @@ impl Oficial {
                 peer: None,
                 usuario: Some(self.usuario.clone()),
                 remitente: None,
+                cobro_minimo: 0,
             };
             let reply = crate::ops::run::<O>(core.clone(), call, Some(request.clone())).await;
             match reply.result {
