@@ -468,6 +468,34 @@ fn siis(node: &TestNode) -> Command {
     cmd
 }
 
+/// Runs `siis ingest` with `args` and kills it (`kill -9`) once part of its batch is written
+/// inside its transaction.
+fn kill_mid_apply(node: &TestNode, args: &[&str], backend: Backend) {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = siis(node)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.starts_with("applying: ") && !line.starts_with("applying: 0/") {
+            child.kill().unwrap();
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "{backend:?}: not killed mid-apply: {seen:?}"
+    );
+}
+
 fn write_feed(path: &Path, n: u64) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     siis::ops::lotes::generar_personas(&mut out, siis::ops::lotes::Formato::Csv, n, 73_000_000, 7)
@@ -476,7 +504,6 @@ fn write_feed(path: &Path, n: u64) {
 
 per_backend!(
     async fn a_batch_killed_while_applying_leaves_nothing_and_a_resend_applies_it_whole(backend) {
-        use std::os::unix::process::ExitStatusExt;
         let node = TestNode::start(backend).await;
         let dir = tempfile::TempDir::new().unwrap();
         let file = dir.path().join("personas.csv");
@@ -492,29 +519,7 @@ per_backend!(
             file_arg,
         ];
 
-        let mut child = siis(&node)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut seen = Vec::new();
-        for line in stderr.lines() {
-            let line = line.unwrap();
-            seen.push(line.clone());
-            // Killed once part of the batch is written inside its transaction.
-            if line.starts_with("applying: ") && !line.starts_with("applying: 0/") {
-                child.kill().unwrap();
-                break;
-            }
-        }
-        let status = child.wait().unwrap();
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "{backend:?}: not killed mid-apply: {seen:?}"
-        );
+        kill_mid_apply(&node, &args, backend);
 
         let mut db = node.db();
         let applied: i64 = personas::table
@@ -558,7 +563,6 @@ per_backend!(
         backend
     ) {
         use siis::db::schema::eventos;
-        use std::os::unix::process::ExitStatusExt;
         // Two chunks of deaths (APPLY_CHUNK is 50,000): killed once the first is applied.
         let n = 100_000;
         let node = TestNode::start_with(
@@ -603,28 +607,7 @@ per_backend!(
             "defunciones",
             file.to_str().unwrap(),
         ];
-        let mut child = siis(&node)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut seen = Vec::new();
-        for line in stderr.lines() {
-            let line = line.unwrap();
-            seen.push(line.clone());
-            if line.starts_with("applying: ") && !line.starts_with("applying: 0/") {
-                child.kill().unwrap();
-                break;
-            }
-        }
-        let status = child.wait().unwrap();
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "{backend:?}: not killed mid-apply: {seen:?}"
-        );
+        kill_mid_apply(&node, &args, backend);
         let events = |db: &mut DbConnection| -> i64 { eventos::table.count().get_result(db).unwrap() };
         let dead = |db: &mut DbConnection| -> i64 {
             personas::table
