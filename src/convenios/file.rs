@@ -180,14 +180,17 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
         .and_then(|(_, g)| g.max_runs.as_ref())
         && *max.get_ref() > *raw.limits.burst.get_ref()
     {
-        c.issue(
-            max,
+        // A warning, not a refusal: an operator who lowers the burst for a while should not
+        // lose the whole agreement over it.
+        c.warnings.push(ConvenioIssue::new(
+            file,
+            Some(line_at(text, max.span().start)),
             format!(
-                "max_runs {} is above limits.burst {}: subscribing is charged one unit per RUN, so such a list could never be sent",
+                "warning: max_runs {} is above limits.burst {}: subscribing is charged one unit per RUN, so a list that long is refused (LOTE_SUPERA_RAFAGA)",
                 max.get_ref(),
                 raw.limits.burst.get_ref()
             ),
-        );
+        ));
     }
     if let Some(budget) = &raw.limits.lotes
         && !grants.contains_key(&Operation::RecepcionLotes)
