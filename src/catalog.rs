@@ -331,15 +331,7 @@ impl fmt::Display for TipoLote {
 
 /// The kinds of event of the outbox (`eventos.tipo`, docs/eventos.md) an agreement may
 /// subscribe to (`eventos` of its grant of `Suscripciones`).
-pub const TIPOS_EVENTO: [&str; 7] = [
-    "defuncion",
-    "nacimiento",
-    "ficha_creada",
-    "ficha_reemplazada",
-    "comuna_cambiada",
-    "beneficio_otorgado",
-    "beneficio_terminado",
-];
+pub const TIPOS_EVENTO: [&str; 7] = crate::domain::TipoEvento::NOMBRES;
 
 /// How a subscription's events reach the agency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]

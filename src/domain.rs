@@ -4,12 +4,14 @@
 
 mod convenio_id;
 mod cut;
+mod evento;
 mod id_aleatorio;
 mod puntaje;
 mod run;
 
 pub use convenio_id::{ConvenioId, ConvenioIdError};
 pub use cut::{Comuna, Cut, CutError, Region, comunas, regiones};
+pub use evento::TipoEvento;
 pub use id_aleatorio::{
     EncuestajeId, EncuestajeIdError, PostulacionId, PostulacionIdError, SuscripcionId,
     SuscripcionIdError,

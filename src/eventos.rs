@@ -20,51 +20,7 @@ use crate::domain::{Puntaje, Quintil, Run};
 pub const EVENTOS_LOCK: i64 = 0x5115_0013;
 
 /// What happened to the person an event is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Tipo {
-    Defuncion,
-    Nacimiento,
-    FichaCreada,
-    FichaReemplazada,
-    ComunaCambiada,
-    BeneficioOtorgado,
-    BeneficioTerminado,
-}
-
-impl Tipo {
-    pub const ALL: [Tipo; 7] = [
-        Tipo::Defuncion,
-        Tipo::Nacimiento,
-        Tipo::FichaCreada,
-        Tipo::FichaReemplazada,
-        Tipo::ComunaCambiada,
-        Tipo::BeneficioOtorgado,
-        Tipo::BeneficioTerminado,
-    ];
-
-    /// The name stored in `eventos.tipo` (and used by subscriptions).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tipo::Defuncion => "defuncion",
-            Tipo::Nacimiento => "nacimiento",
-            Tipo::FichaCreada => "ficha_creada",
-            Tipo::FichaReemplazada => "ficha_reemplazada",
-            Tipo::ComunaCambiada => "comuna_cambiada",
-            Tipo::BeneficioOtorgado => "beneficio_otorgado",
-            Tipo::BeneficioTerminado => "beneficio_terminado",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Tipo> {
-        Tipo::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-}
-
-impl std::fmt::Display for Tipo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::domain::TipoEvento as Tipo;
 
 /// What wrote an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
