@@ -39,6 +39,8 @@ pub const fn clase(code: ErrorCode) -> Clase {
         E::DestinatarioInvalido => Clase::Http("err.receiver_id.invalid"),
         E::CifradoNoSoportado => Clase::Http("err.encryption.invalid"),
         E::RutaDesconocida => Clase::Http("err.request.not_found"),
+        E::CallbackNoPermitido => Clase::Http("err.sender_uri.invalid"),
+        E::EventoNoConcedido | E::EntregaNoConcedida => FORBIDDEN,
         E::NoAutorizado
         | E::ConvenioNoVigente
         | E::CampoNoPermitido
@@ -84,6 +86,10 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::DecretoYaEmitido
         | E::DecretoSinOtorgables
         | E::CuposInvalidos
+        | E::SuscripcionInvalida
+        | E::ListaExcedida
+        | E::SuscripcionCerrada
+        | E::CursorInvalido
         | E::LoteTipoDesconocido
         | E::LoteEncabezadoInvalido
         | E::LoteRegistroDemasiadoGrande
@@ -92,7 +98,9 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::LoteClaveInvalida
         | E::LoteClaveReutilizada
         | E::ConveniosInvalidos
-        | E::CrlInvalida => BAD,
+        | E::CrlInvalida
+        | E::SeleccionInvalida
+        | E::EntregaNoMuerta => BAD,
     }
 }
 
