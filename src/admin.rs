@@ -1,5 +1,8 @@
 //! The admin listener (loopback, or the networks of `listen.admin_allow`): liveness,
-//! readiness, the balancer's check, metrics and reload.
+//! readiness, the balancer's check, metrics, reload, and the operator's decisions on dead
+//! letters ([`entregas`]).
+
+mod entregas;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -23,7 +26,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .route("/admin/balanceador", web::get().to(balanceador))
         .route("/metrics", web::get().to(metrics))
-        .route("/admin/convenios/reload", web::post().to(reload_convenios));
+        .route("/admin/convenios/reload", web::post().to(reload_convenios))
+        .route("/admin/entregas", web::get().to(entregas::listar))
+        .route(
+            "/admin/entregas/reintentar",
+            web::post().to(entregas::reintentar),
+        )
+        .route(
+            "/admin/entregas/descartar",
+            web::post().to(entregas::descartar),
+        );
 }
 
 /// The process is up and answering.

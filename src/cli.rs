@@ -4,6 +4,7 @@ mod auditoria;
 mod certificados;
 mod check;
 mod demo;
+mod entregas;
 mod estadisticas;
 mod exit;
 mod lotes;
@@ -101,6 +102,12 @@ enum Command {
     Estadisticas {
         #[command(subcommand)]
         command: EstadisticasCommand,
+    },
+    /// Push deliveries: list them and their dead letters, send dead letters again or give
+    /// them up (the node's admin listener audits each decision).
+    Entregas {
+        #[command(subcommand)]
+        command: entregas::EntregasCommand,
     },
     /// Apply a provider's batch file (lote) to the registry, exactly once, all or nothing.
     Ingest(lotes::IngestArgs),
@@ -529,6 +536,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Audit { command } => auditoria::run(&config, command),
+        Command::Entregas { command } => entregas::run(&config, command),
         Command::Receptor(args) => {
             let options = crate::receptor::ReceptorOptions {
                 listen: args.listen,

@@ -184,6 +184,11 @@ error_codes! {
     WalExcedido = "WAL_EXCEDIDO", 503, ADMIN, "Registro de escritura anticipada excedido";
     /// A request to the admin listener from an address outside `listen.admin_allow`.
     AdminNoPermitido = "ADMIN_NO_PERMITIDO", 403, ADMIN, "Dirección no permitida";
+    /// `/admin/entregas`: a selection of deliveries (subscription, agreement, secuencia,
+    /// state) that is not one.
+    SeleccionInvalida = "SELECCION_INVALIDA", 400, ADMIN, "Selección de entregas inválida";
+    /// `/admin/entregas`: the one delivery named is not a dead letter.
+    EntregaNoMuerta = "ENTREGA_NO_MUERTA", 409, ADMIN, "La entrega no está muerta";
 }
 
 impl std::fmt::Display for ErrorCode {

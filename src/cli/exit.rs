@@ -5,7 +5,7 @@
 //! | 0 | done; for a check, the answer is yes |
 //! | 1 | the answer is no (a broken chain, a damaged backup, an invalid certificate, agreements with problems), or the command failed for a reason of its own (the message says which) |
 //! | 2 | usage or configuration: a bad argument, an unknown or bad configuration key, a backup asked to overwrite |
-//! | 3 | a dependency is unavailable: the database cannot be reached, `pg_dump` or `pg_restore` cannot be run |
+//! | 3 | a dependency is unavailable: the database cannot be reached, `pg_dump` or `pg_restore` cannot be run, the node's admin listener does not answer |
 
 use crate::backup::BackupError;
 use crate::config::ConfigError;
@@ -25,6 +25,11 @@ pub struct Negative(pub String);
 #[error("{0}")]
 pub struct Usage(pub String);
 
+/// A dependency the command needs did not answer (the node's admin listener, …).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub String);
+
 /// The exit code of a failed command: the first cause that says which kind it is.
 pub fn code_of(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
@@ -33,6 +38,9 @@ pub fn code_of(error: &anyhow::Error) -> u8 {
         }
         if cause.is::<Usage>() || cause.is::<ConfigError>() {
             return USAGE;
+        }
+        if cause.is::<Unavailable>() {
+            return UNAVAILABLE;
         }
         if let Some(DbError::Connect { .. } | DbError::Pool(_)) = cause.downcast_ref::<DbError>() {
             return UNAVAILABLE;
@@ -67,6 +75,8 @@ mod tests {
         );
         let down = anyhow::Error::new(unreachable.open().err().unwrap()).context("migrate");
         assert_eq!(code_of(&down), 3);
+        let node_down = anyhow::Error::new(Unavailable("admin listener".into()));
+        assert_eq!(code_of(&node_down), 3);
         let backup_down = anyhow::Error::new(BackupError::Db(unreachable.open().err().unwrap()));
         assert_eq!(code_of(&backup_down), 3, "through BackupError::Db");
         let missing = anyhow::Error::new(BackupError::ToolMissing("pg_dump", "not found".into()));

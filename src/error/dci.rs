@@ -98,7 +98,9 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::LoteClaveInvalida
         | E::LoteClaveReutilizada
         | E::ConveniosInvalidos
-        | E::CrlInvalida => BAD,
+        | E::CrlInvalida
+        | E::SeleccionInvalida
+        | E::EntregaNoMuerta => BAD,
     }
 }
 

@@ -13,6 +13,7 @@ pub mod despacho;
 pub mod errores;
 mod leer;
 mod notificacion;
+pub mod operador;
 pub mod store;
 
 use std::collections::{BTreeSet, HashSet};
