@@ -7,6 +7,7 @@
 mod buscar;
 mod estado;
 pub mod grupo;
+pub mod notificar;
 mod sobre;
 
 use actix_web::{HttpRequest, HttpResponse, web};

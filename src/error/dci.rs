@@ -39,6 +39,12 @@ pub const fn clase(code: ErrorCode) -> Clase {
         E::DestinatarioInvalido => Clase::Http("err.receiver_id.invalid"),
         E::CifradoNoSoportado => Clase::Http("err.encryption.invalid"),
         E::RutaDesconocida => Clase::Http("err.request.not_found"),
+        // Subscriptions (`subscribe`, `unsubscribe`): an item refused with its
+        // `SubscribeStatusReasonCode` / `UnSubscribeStatusReasonCode`.
+        E::EventoNoConcedido | E::EntregaNoConcedida => Clase::Item("rjct.notify_types.invalid"),
+        E::SuscripcionInvalida | E::ListaExcedida => Clase::Item("rjct.notify_details.invalid"),
+        E::SuscripcionCerrada => Clase::Item("rjct.event.already_unsubscribed"),
+        E::CallbackNoPermitido => Clase::Http("err.sender_uri.invalid"),
         E::NoAutorizado
         | E::ConvenioNoVigente
         | E::CampoNoPermitido
@@ -92,7 +98,8 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::LoteClaveInvalida
         | E::LoteClaveReutilizada
         | E::ConveniosInvalidos
-        | E::CrlInvalida => BAD,
+        | E::CrlInvalida
+        | E::CursorInvalido => BAD,
     }
 }
 
