@@ -190,18 +190,15 @@ fn sujetos(t: &Transaccion) -> Vec<crate::domain::Run> {
 /// Keeps only the items `referencias` names (all when `None`), and an async search's records
 /// only while the agreement's grant of ConsultarFichaFPS still covers every field they show
 /// (else the status alone: a narrowed grant is never bypassed by a stored answer).
-fn filtrar(t: &mut Transaccion, referencias: Option<&[String]>, admission: &Admission) {
+fn filtrar(t: &mut Transaccion, referencias: Option<&[String]>, concedidos: Option<&FieldSet>) {
     if let Some(r) = referencias {
         t.items.retain(|i| r.contains(&i.reference_id));
         if let Some(res) = &mut t.resultado {
             res.retain(|i| r.contains(&i.reference_id));
         }
     }
-    let grant = admission
-        .convenio
-        .grant(crate::catalog::Operation::ConsultarFichaFPS);
     let cubre =
-        |i: &ItemResultado| grant.is_some_and(|g| i.campos.iter().all(|c| g.fields.contains(c)));
+        |i: &ItemResultado| concedidos.is_some_and(|g| i.campos.iter().all(|c| g.contains(c)));
     if t.resultado.iter().flatten().any(|i| !cubre(i)) {
         t.resultado = None;
     }
@@ -230,7 +227,10 @@ pub async fn estado(
             let c = consulta.ok_or_else(ApiError::no_encontrado)?;
             let mut t = buscar(conn, &admission.convenio.id, c.tipos, &c.criterio)?
                 .ok_or_else(ApiError::no_encontrado)?;
-            filtrar(&mut t, c.referencias.as_deref(), admission);
+            let grant = admission
+                .convenio
+                .grant(crate::catalog::Operation::ConsultarFichaFPS);
+            filtrar(&mut t, c.referencias.as_deref(), grant.map(|g| &g.fields));
             let personas = sujetos(&t).len() as u64;
             if personas > 0 {
                 admission.cobrar_personas(personas)?;
@@ -238,4 +238,63 @@ pub async fn estado(
             Ok(t)
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn kept(campos: &[&str]) -> Transaccion {
+        let item = |r: &str, run: u32| ItemResultado {
+            reference_id: r.to_owned(),
+            item: json!({ "reference_id": r }),
+            sujetos: vec![run],
+            campos: campos.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        Transaccion {
+            tipo: "search",
+            transaction_id: "t".into(),
+            correlation_id: "c".into(),
+            items: Vec::new(),
+            registrada_us: 0,
+            resultado: Some(vec![item("r-0", 12_345_678), item("r-1", 15_509_661)]),
+        }
+    }
+
+    #[test]
+    fn a_kept_answer_is_shown_only_while_the_grant_covers_its_fields() {
+        let mut t = kept(&["puntaje", "folio"]);
+        filtrar(
+            &mut t,
+            None,
+            Some(&FieldSet::new(["puntaje", "folio", "quintil"])),
+        );
+        assert_eq!(t.resultado.as_ref().map(Vec::len), Some(2));
+        assert_eq!(sujetos(&t).len(), 2);
+        assert_eq!(t.disclosed(), BTreeSet::from(["folio", "puntaje"]));
+
+        // Narrowed since the search: statuses only, nobody named, no field.
+        let mut t = kept(&["puntaje", "folio"]);
+        filtrar(&mut t, None, Some(&FieldSet::new(["puntaje"])));
+        assert!(t.resultado.is_none());
+        assert!(sujetos(&t).is_empty() && t.disclosed().is_empty());
+        // No longer granted at all.
+        let mut t = kept(&["puntaje"]);
+        filtrar(&mut t, None, None);
+        assert!(t.resultado.is_none());
+    }
+
+    #[test]
+    fn a_reference_list_names_only_its_items_persons() {
+        let mut t = kept(&["puntaje"]);
+        filtrar(
+            &mut t,
+            Some(&["r-1".to_owned()]),
+            Some(&FieldSet::new(["puntaje"])),
+        );
+        let runs: Vec<u32> = sujetos(&t).iter().map(|r| r.numero()).collect();
+        assert_eq!(runs, [15_509_661]);
+    }
 }
