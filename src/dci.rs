@@ -1,13 +1,16 @@
 //! The DCI (spdci) Social Registry transport (`docs/dci.md`, contract in `schemas/dci/`):
-//! `POST /dci/v1/registry/sync/search` and `/sync/txn/status` on the agency listener, under
-//! mutual TLS like `/api/v1`. It decodes the DCI envelope, calls the same entry points as REST
+//! `POST /dci/v1/registry/sync/search`, `/sync/txn/status`, `/search` (async), `/subscribe`
+//! and `/unsubscribe` on the agency listener, under mutual TLS like `/api/v1`; and the body of
+//! a `notify` ([`notificar`]). It decodes the DCI envelope, calls the same entry points as REST
 //! (a ficha lookup, a batch of them, a transaction's status) and encodes the answer as DCI.
 //! It never admits, limits or audits: the broker does, as for every transport.
 
 mod buscar;
 mod estado;
 pub mod grupo;
+pub mod notificar;
 mod sobre;
+pub mod suscribir;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -22,7 +25,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/dci/v1/registry")
             .service(resource("/sync/search").route(web::post().to(buscar::sync_search)))
-            .service(resource("/sync/txn/status").route(web::post().to(estado::sync_txn_status))),
+            .service(resource("/sync/txn/status").route(web::post().to(estado::sync_txn_status)))
+            .service(resource("/search").route(web::post().to(buscar::search)))
+            .service(resource("/subscribe").route(web::post().to(suscribir::subscribe)))
+            .service(resource("/unsubscribe").route(web::post().to(suscribir::unsubscribe))),
     );
 }
 

@@ -321,12 +321,12 @@ tablas! {
     }
     dci_transacciones: Registro {
         convenio: String, correlation_id: String, transaction_id: String, tipo: String,
-        respuestas: String, registrada_us: i64,
+        respuestas: String, registrada_us: i64, resultado: Option<String>,
     }
     suscripciones: Registro {
         id: String, convenio: String, tipos: String, entrega: String, url: Option<String>,
         formato: String, con_lista: bool, estado: String, ultima_secuencia: i64,
-        creada_us: i64, cerrada_us: Option<i64>,
+        creada_us: i64, cerrada_us: Option<i64>, registro_dci: Option<String>,
     }
     suscripcion_runs: Registro { suscripcion_id: String, run: i32 }
     entregas: Registro {

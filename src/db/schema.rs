@@ -271,15 +271,17 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Each DCI search answered, its items' statuses only, for sync/txn/status
-    /// (`docs/dci.md`).
+    /// Each DCI search, subscribe and unsubscribe answered, its items' statuses, for
+    /// sync/txn/status (`docs/dci.md`); an async search's answer too (`resultado`).
     dci_transacciones (convenio, correlation_id) {
         convenio -> Text,
         correlation_id -> Text,
         transaction_id -> Text,
+        /// `search`, `subscribe` or `unsubscribe`.
         tipo -> Text,
         respuestas -> Text,
         registrada_us -> BigInt,
+        resultado -> Nullable<Text>,
     }
 }
 
@@ -501,6 +503,8 @@ diesel::table! {
         ultima_secuencia -> BigInt,
         creada_us -> BigInt,
         cerrada_us -> Nullable<BigInt>,
+        /// A DCI subscription's `notify_record_type`: `Member` or `Group`.
+        registro_dci -> Nullable<Text>,
     }
 }
 

@@ -1,6 +1,9 @@
-//! `POST /dci/v1/registry/sync/search`: `idtype-value` searches by RUN, answered by
-//! ConsultarFichaFPS (one RUN) or its batch (several), then rendered as DCI Group or Member
-//! records (`grupo`).
+//! `POST /dci/v1/registry/sync/search` and `/search` (async): `idtype-value` searches by RUN,
+//! answered by ConsultarFichaFPS (one RUN) or its batch (several), then rendered as DCI Group
+//! or Member records (`grupo`). The async one runs the same search at request time and
+//! answers `ACK`; its answer is kept for `txn/status`.
+
+use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -12,9 +15,10 @@ use crate::broker::{Reply, Service, Transport};
 use crate::catalog::Operation;
 use crate::error::ApiError;
 use crate::http::{read_body, run_into};
-use crate::ops::dci::{EstadoItem, Transaccion};
+use crate::ops::dci::{EstadoItem, ItemResultado, Transaccion};
 use crate::ops::lote::{ConsultarFichaFPSLote, Lote};
 use crate::ops::{self, Core};
+use crate::projection::Project;
 use crate::respuestas::FichaFps;
 
 /// `SearchRequest`: what the node reads of it.
@@ -87,24 +91,29 @@ fn pedido(i: usize, item: Item) -> Result<Pedido, ApiError> {
     })
 }
 
-pub async fn sync_search(
-    req: HttpRequest,
-    payload: web::Payload,
-    core: web::Data<Core>,
-) -> HttpResponse {
-    let core = core.into_inner();
+/// A search run through the broker: what the sync answer and the async acknowledgement are
+/// made from.
+struct Hecha {
+    transaction_id: String,
+    pedidos: Vec<Pedido>,
+    reply: Reply<Vec<Resultado>>,
+}
+
+/// Decodes the search and runs it: one RUN by the single lookup, several by the batch.
+async fn ejecutar(req: &HttpRequest, payload: web::Payload, core: &Arc<Core>) -> Hecha {
     let config = core.broker.config.clone();
-    let mut call = crate::http::call(&req, Transport::Dci);
+    let mut call = crate::http::call(req, Transport::Dci);
     call.service = Service::Op(Operation::ConsultarFichaFPS);
     let body = read_body(payload, &mut call).await;
     let message: Option<SearchRequest> = sobre::leer(
-        &req,
+        req,
         &body,
         &mut call,
         "search",
         &config.dci.receiver_id,
         |m: &SearchRequest| m.search_request.len(),
-    );
+    )
+    .map(|l| l.message);
     let mut transaction_id = String::new();
     let mut pedidos = Vec::new();
     if let Some(m) = message {
@@ -153,6 +162,26 @@ pub async fn sync_search(
             })
         }
     };
+    Hecha {
+        transaction_id,
+        pedidos,
+        reply,
+    }
+}
+
+/// `POST /dci/v1/registry/sync/search`: the answer is the `on-search` envelope.
+pub async fn sync_search(
+    req: HttpRequest,
+    payload: web::Payload,
+    core: web::Data<Core>,
+) -> HttpResponse {
+    let core = core.into_inner();
+    let config = core.broker.config.clone();
+    let Hecha {
+        transaction_id,
+        pedidos,
+        reply,
+    } = ejecutar(&req, payload, &core).await;
     let cabecera = Cabecera {
         action: "on-search",
         sender_id: &config.dci.receiver_id,
@@ -167,10 +196,7 @@ pub async fn sync_search(
                 Clase::Encabezado(code) => {
                     sobre::responder(cabecera.rjct(Some(code), &error.detail), None)
                 }
-                Clase::SinRegistros | Clase::Item(_) => {
-                    tracing::error!(code = %error.code, "a DCI search refusal without its class");
-                    sobre::error_http(&ApiError::unavailable(), "err.service.unavailable")
-                }
+                Clase::SinRegistros | Clase::Item(_) => sin_clase(&error),
             };
         }
     };
@@ -178,14 +204,16 @@ pub async fn sync_search(
     let items: Vec<Value> = pedidos
         .iter()
         .zip(resultados)
-        .map(|(p, r)| item(p, r, &ahora))
+        .map(|(p, r)| item(p, r, &ahora).0)
         .collect();
     if let Some(convenio) = reply.convenio.clone() {
         let transaccion = Transaccion {
+            tipo: "search",
             transaction_id: transaction_id.clone(),
             correlation_id: reply.message_id.clone(),
             items: items.iter().map(estado_item).collect(),
             registrada_us: chrono::Utc::now().timestamp_micros(),
+            resultado: None,
         };
         registrar(&core, convenio, transaccion).await;
     }
@@ -195,6 +223,74 @@ pub async fn sync_search(
         "search_response": items,
     });
     sobre::responder(cabecera.succ(), Some(message))
+}
+
+/// `POST /dci/v1/registry/search`: the same search, run now (admitted, charged, audited and
+/// projected as the sync one), answered `ACK`; its answer is kept whole for `txn/status`
+/// (`docs/dci.md`: the reliable way to fetch it).
+pub async fn search(
+    req: HttpRequest,
+    payload: web::Payload,
+    core: web::Data<Core>,
+) -> HttpResponse {
+    let core = core.into_inner();
+    let Hecha {
+        transaction_id,
+        pedidos,
+        reply,
+    } = ejecutar(&req, payload, &core).await;
+    let resultados = match reply.result {
+        Ok(r) => r,
+        Err(error) => {
+            return match clase(error.code) {
+                Clase::Http(code) => sobre::error_http(&error, code),
+                Clase::Encabezado(code) => sobre::ack_err(&reply.message_id, Some(code), &error),
+                Clase::SinRegistros | Clase::Item(_) => sin_clase(&error),
+            };
+        }
+    };
+    let ahora = sobre::ahora();
+    let mut estados = Vec::with_capacity(pedidos.len());
+    let mut guardados = Vec::with_capacity(pedidos.len());
+    for (p, r) in pedidos.iter().zip(resultados) {
+        let (item, ficha) = item(p, r, &ahora);
+        estados.push(estado_item(&item));
+        // The persons and fields a record shows: the RUN asked about, as the search's audit
+        // record names it, and the projected ficha's fields.
+        let (sujetos, campos) = match &ficha {
+            Some(f) => (
+                crate::domain::Run::parse(&p.run)
+                    .map(|r| vec![r.numero()])
+                    .unwrap_or_default(),
+                f.disclosed().into_iter().map(str::to_owned).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        guardados.push(ItemResultado {
+            reference_id: p.reference_id.clone(),
+            item,
+            sujetos,
+            campos,
+        });
+    }
+    if let Some(convenio) = reply.convenio.clone() {
+        let transaccion = Transaccion {
+            tipo: "search",
+            transaction_id,
+            correlation_id: reply.message_id.clone(),
+            items: estados,
+            registrada_us: chrono::Utc::now().timestamp_micros(),
+            resultado: Some(guardados),
+        };
+        registrar(&core, convenio, transaccion).await;
+    }
+    sobre::ack(&reply.message_id)
+}
+
+/// A refusal the table gives no DCI form for a search: a defect, answered as unavailable.
+fn sin_clase(error: &ApiError) -> HttpResponse {
+    tracing::error!(code = %error.code, "a DCI search refusal without its class");
+    sobre::error_http(&ApiError::unavailable(), "err.service.unavailable")
 }
 
 const RUN_INVALIDO: &str = match clase(crate::error::ErrorCode::RunInvalido) {
@@ -225,22 +321,23 @@ fn uno(reply: Reply<FichaFps>) -> Reply<Vec<Resultado>> {
     }
 }
 
-/// One `search_response` item.
-fn item(p: &Pedido, r: Resultado, ahora: &str) -> Value {
-    let records = match r {
+/// One `search_response` item, and the projected ficha it shows, if any.
+fn item(p: &Pedido, r: Resultado, ahora: &str) -> (Value, Option<Box<FichaFps>>) {
+    let (records, ficha) = match r {
         Resultado::Rechazado(code) => {
-            return json!({
+            let item = json!({
                 "reference_id": p.reference_id,
                 "timestamp": ahora,
                 "status": "rjct",
                 "status_reason_code": code,
             });
+            return (item, None);
         }
-        Resultado::Vacio => Vec::new(),
-        Resultado::Ficha(f) if p.miembro => vec![super::grupo::persona(&f)],
-        Resultado::Ficha(f) => vec![super::grupo::grupo(&f)],
+        Resultado::Vacio => (Vec::new(), None),
+        Resultado::Ficha(f) if p.miembro => (vec![super::grupo::persona(&f)], Some(f)),
+        Resultado::Ficha(f) => (vec![super::grupo::grupo(&f)], Some(f)),
     };
-    json!({
+    let item = json!({
         "reference_id": p.reference_id,
         "timestamp": ahora,
         "status": "succ",
@@ -250,7 +347,8 @@ fn item(p: &Pedido, r: Resultado, ahora: &str) -> Value {
             "reg_record_type": if p.miembro { "Member" } else { "Group" },
             "reg_records": records,
         },
-    })
+    });
+    (item, ficha)
 }
 
 fn estado_item(item: &Value) -> EstadoItem {
@@ -259,12 +357,13 @@ fn estado_item(item: &Value) -> EstadoItem {
         reference_id: text("reference_id").unwrap_or_default(),
         status: text("status").unwrap_or_default(),
         status_reason_code: text("status_reason_code"),
+        datos: None,
     }
 }
 
 /// Keeps the answered search for `sync/txn/status`, after its audit record and before the
 /// answer leaves. A failure is logged and the answer still sent: its status will be unknown.
-async fn registrar(core: &Core, convenio: crate::domain::ConvenioId, t: Transaccion) {
+pub(super) async fn registrar(core: &Core, convenio: crate::domain::ConvenioId, t: Transaccion) {
     let pool = core.broker.pool.clone();
     let done = web::block(move || {
         let mut conn = pool.get().map_err(|e| e.to_string())?;

@@ -1,5 +1,6 @@
 //! `POST /dci/v1/registry/sync/txn/status`: the status of one of the agreement's own earlier
-//! searches (`ops::dci`), by `transaction_id`, `correlation_id` or a list of `reference_id`s.
+//! searches, subscribes or unsubscribes (`ops::dci`), by `transaction_id`, `correlation_id` or
+//! a list of `reference_id`s.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
@@ -11,7 +12,7 @@ use crate::broker::{Service, Transport};
 use crate::error::ApiError;
 use crate::http::read_body;
 use crate::ops::Core;
-use crate::ops::dci::{Criterio, Transaccion};
+use crate::ops::dci::{Consulta, Criterio, EstadoItem, Transaccion};
 
 /// `TxnStatusRequest`: what the node reads of it.
 #[derive(Deserialize)]
@@ -27,14 +28,25 @@ struct Pedido {
     attribute_value: Value,
 }
 
-/// What the request asks for: the transaction, and which of its items (all when `None`).
-fn criterio(m: &TxnStatusRequest) -> Result<(Criterio, Option<Vec<String>>), ApiError> {
+/// What the request asks for: the kind of transaction, which one, and which of its items.
+/// `txn_type` `subscribe` finds subscribe and unsubscribe messages alike (the spec's list has
+/// no `unsubscribe`).
+fn consulta(m: &TxnStatusRequest) -> Result<Consulta, ApiError> {
     let p = &m.txnstatus_request;
-    if p.txn_type != "search" {
-        return Err(ApiError::solicitud_invalida(
-            "txnstatus_request.txn_type: only search transactions are kept",
-        ));
-    }
+    let tipos: &'static [&'static str] = match p.txn_type.as_str() {
+        "search" => &["search"],
+        "subscribe" => &["subscribe", "unsubscribe"],
+        _ => {
+            return Err(ApiError::solicitud_invalida(
+                "txnstatus_request.txn_type: search or subscribe",
+            ));
+        }
+    };
+    let con = |criterio, referencias| Consulta {
+        tipos,
+        criterio,
+        referencias,
+    };
     let texto = || {
         p.attribute_value
             .as_str()
@@ -42,8 +54,8 @@ fn criterio(m: &TxnStatusRequest) -> Result<(Criterio, Option<Vec<String>>), Api
             .ok_or_else(|| ApiError::solicitud_invalida("attribute_value must be a string"))
     };
     match p.attribute_type.as_str() {
-        "transaction_id" => Ok((Criterio::TransactionId(texto()?), None)),
-        "correlation_id" => Ok((Criterio::CorrelationId(texto()?), None)),
+        "transaction_id" => Ok(con(Criterio::TransactionId(texto()?), None)),
+        "correlation_id" => Ok(con(Criterio::CorrelationId(texto()?), None)),
         "reference_id_list" => {
             let list = p
                 .attribute_value
@@ -52,7 +64,7 @@ fn criterio(m: &TxnStatusRequest) -> Result<(Criterio, Option<Vec<String>>), Api
                 .ok_or_else(|| {
                     ApiError::solicitud_invalida("attribute_value must be a list of reference ids")
                 })?;
-            Ok((
+            Ok(con(
                 Criterio::TransactionId(m.transaction_id.clone()),
                 Some(list),
             ))
@@ -73,7 +85,7 @@ pub async fn sync_txn_status(
     let mut call = crate::http::call(&req, Transport::Dci);
     call.service = Service::DciTxnStatus;
     let body = read_body(payload, &mut call).await;
-    let message: Option<TxnStatusRequest> = sobre::leer(
+    let message: Option<sobre::Leido<TxnStatusRequest>> = sobre::leer(
         &req,
         &body,
         &mut call,
@@ -83,18 +95,14 @@ pub async fn sync_txn_status(
     );
     let mut pedido = None;
     let mut transaction_id = String::new();
-    if let Some(m) = message {
-        match criterio(&m) {
+    if let Some(m) = message.map(|l| l.message) {
+        match consulta(&m) {
             Ok(c) => pedido = Some(c),
             Err(e) => call.input_error = Some(e),
         }
         transaction_id = m.transaction_id;
     }
-    let (criterio, referencias) = match pedido {
-        Some((c, r)) => (Some(c), r),
-        None => (None, None),
-    };
-    let reply = crate::ops::dci::estado(core.broker.clone(), call, criterio).await;
+    let reply = crate::ops::dci::estado(core.broker.clone(), call, pedido).await;
     let cabecera = Cabecera {
         action: "txn-on-status",
         sender_id: &config.dci.receiver_id,
@@ -120,35 +128,52 @@ pub async fn sync_txn_status(
         "transaction_id": transaction_id,
         "correlation_id": reply.message_id,
         "txnstatus_response": {
-            "txn_type": "search",
-            "txn_status": estado(&t, referencias.as_deref()),
+            "txn_type": if t.tipo == "search" { "search" } else { "subscribe" },
+            "txn_status": estado(&t),
         },
     });
     sobre::responder(cabecera.succ(), Some(message))
 }
 
-/// The kept search as a `SearchResponse` without data: each item's status only.
-fn estado(t: &Transaccion, referencias: Option<&[String]>) -> Value {
+/// The kept transaction as a `SearchResponse` (the shape the spec gives every `txn_status`):
+/// an async search's items as answered; a sync search's statuses only; a subscribe's or
+/// unsubscribe's statuses with their `SubscriptionInfo`s as records (their reason codes, which
+/// `SearchStatusReasonCode` does not list, in `status_reason_message`).
+fn estado(t: &Transaccion) -> Value {
     let fecha = sobre::fecha_us(t.registrada_us);
-    let items: Vec<Value> = t
-        .items
-        .iter()
-        .filter(|i| referencias.is_none_or(|r| r.contains(&i.reference_id)))
-        .map(|i| {
-            let mut v = json!({
-                "reference_id": i.reference_id,
-                "timestamp": fecha,
-                "status": i.status,
-            });
-            if let Some(code) = &i.status_reason_code {
-                v["status_reason_code"] = json!(code);
-            }
-            v
-        })
-        .collect();
+    let items: Vec<Value> = match &t.resultado {
+        Some(guardados) => guardados.iter().map(|i| i.item.clone()).collect(),
+        None => t.items.iter().map(|i| item(t.tipo, i, &fecha)).collect(),
+    };
     json!({
         "transaction_id": t.transaction_id,
         "correlation_id": t.correlation_id,
         "search_response": items,
     })
+}
+
+fn item(tipo: &str, i: &EstadoItem, fecha: &str) -> Value {
+    let mut v = json!({
+        "reference_id": i.reference_id,
+        "timestamp": fecha,
+        "status": i.status,
+    });
+    match (tipo, &i.status_reason_code) {
+        ("search", Some(code)) => v["status_reason_code"] = json!(code),
+        (_, Some(code)) => v["status_reason_message"] = json!(code),
+        _ => {}
+    }
+    if let Some(datos) = &i.datos {
+        let records = match datos {
+            Value::Array(list) => list.clone(),
+            other => vec![other.clone()],
+        };
+        v["data"] = json!({
+            "version": sobre::VERSION,
+            "reg_type": sobre::REG_TYPE,
+            "reg_record_type": "SubscriptionInfo",
+            "reg_records": records,
+        });
+    }
+    v
 }

@@ -216,7 +216,7 @@ fn identificador(tipo: &str, valor: String) -> Value {
 
 /// Puts `value` at a dotted `path` of `out` (an object); `additional_attributes.x` appends
 /// `{"name": "x", "value": value}` to that list.
-fn poner(out: &mut Value, path: &str, value: Value) {
+pub(super) fn poner(out: &mut Value, path: &str, value: Value) {
     let Some(map) = out.as_object_mut() else {
         return;
     };

@@ -37,9 +37,19 @@ pub struct Encabezado {
     sender_id: String,
     #[serde(default)]
     receiver_id: Option<String>,
+    /// Where the sender takes callbacks (async calls).
+    #[serde(default)]
+    sender_uri: Option<String>,
     pub total_count: u64,
     #[serde(default)]
     is_msg_encrypted: bool,
+}
+
+/// A request's message and what else of its header an operation needs.
+pub struct Leido<M> {
+    pub message: M,
+    /// `header.sender_uri`, if given.
+    pub sender_uri: Option<String>,
 }
 
 /// Decodes a request envelope whose header says `action`, into the call (its message id, the
@@ -53,7 +63,7 @@ pub fn leer<M: DeserializeOwned>(
     action: &str,
     receiver_id: &str,
     count: impl Fn(&M) -> usize,
-) -> Option<M> {
+) -> Option<Leido<M>> {
     let sobre: Envoltorio = crate::rest::support::json_body(req, body, call)?;
     let header = sobre.header;
     call.message_id = Some(header.message_id.clone());
@@ -94,7 +104,10 @@ pub fn leer<M: DeserializeOwned>(
         ));
         return None;
     }
-    Some(message)
+    Some(Leido {
+        message,
+        sender_uri: header.sender_uri,
+    })
 }
 
 /// Now, as DCI writes times (ISO 8601 with zone).
@@ -162,6 +175,32 @@ pub fn responder(header: Value, message: Option<Value>) -> HttpResponse {
         body["message"] = message;
     }
     HttpResponse::Ok().json(body)
+}
+
+/// The acknowledgement of an async request (`components/responses/Response`): `ACK`, its
+/// result to be asked with `txn/status` (`correlation_id` = the request's `message_id`).
+pub fn ack(correlation_id: &str) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "message": { "ack_status": "ACK", "timestamp": ahora(), "correlation_id": correlation_id }
+    }))
+}
+
+/// An async request refused whole with a reason DCI gives only in a header (a replay, a
+/// message too large): `ERR`, `err.request.bad`, the message naming DCI's reason code and the
+/// node's.
+pub fn ack_err(correlation_id: &str, code: Option<&str>, error: &ApiError) -> HttpResponse {
+    let message = match code {
+        Some(code) => format!("{code}: {}: {}", error.code, error.detail),
+        None => format!("{}: {}", error.code, error.detail),
+    };
+    HttpResponse::Ok().json(json!({
+        "message": {
+            "ack_status": "ERR",
+            "timestamp": ahora(),
+            "correlation_id": correlation_id,
+            "error": { "code": "err.request.bad", "message": message.chars().take(999).collect::<String>() },
+        }
+    }))
 }
 
 /// An `HttpErrorResponse` with DCI's `code`, sent with the node code's own status (and its

@@ -39,8 +39,12 @@ pub const fn clase(code: ErrorCode) -> Clase {
         E::DestinatarioInvalido => Clase::Http("err.receiver_id.invalid"),
         E::CifradoNoSoportado => Clase::Http("err.encryption.invalid"),
         E::RutaDesconocida => Clase::Http("err.request.not_found"),
+        // Subscriptions (`subscribe`, `unsubscribe`): an item refused with its
+        // `SubscribeStatusReasonCode` / `UnSubscribeStatusReasonCode`.
+        E::EventoNoConcedido | E::EntregaNoConcedida => Clase::Item("rjct.notify_types.invalid"),
+        E::SuscripcionInvalida | E::ListaExcedida => Clase::Item("rjct.notify_details.invalid"),
+        E::SuscripcionCerrada => Clase::Item("rjct.event.already_unsubscribed"),
         E::CallbackNoPermitido => Clase::Http("err.sender_uri.invalid"),
-        E::EventoNoConcedido | E::EntregaNoConcedida => FORBIDDEN,
         E::NoAutorizado
         | E::ConvenioNoVigente
         | E::CampoNoPermitido
@@ -86,10 +90,6 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::DecretoYaEmitido
         | E::DecretoSinOtorgables
         | E::CuposInvalidos
-        | E::SuscripcionInvalida
-        | E::ListaExcedida
-        | E::SuscripcionCerrada
-        | E::CursorInvalido
         | E::LoteTipoDesconocido
         | E::LoteEncabezadoInvalido
         | E::LoteRegistroDemasiadoGrande
@@ -100,7 +100,8 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::ConveniosInvalidos
         | E::CrlInvalida
         | E::SeleccionInvalida
-        | E::EntregaNoMuerta => BAD,
+        | E::EntregaNoMuerta
+        | E::CursorInvalido => BAD,
     }
 }
 

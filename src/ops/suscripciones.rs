@@ -59,6 +59,9 @@ pub struct Pedido {
     pub formato: &'static str,
     /// `None`: every person; `Some`: only these.
     pub runs: Option<Vec<Run>>,
+    /// A DCI subscription's `notify_record_type` (`Member` or `Group`); `None` over REST and
+    /// SOAP.
+    pub registro_dci: Option<&'static str>,
 }
 
 impl SuscripcionEntrada {
@@ -150,6 +153,7 @@ impl SuscripcionEntrada {
             url,
             formato,
             runs,
+            registro_dci: None,
         })
     }
 }
@@ -175,7 +179,7 @@ pub struct Suscripcion {
     pub cerrada: Option<DateTime<Utc>>,
 }
 
-fn vista(fila: &SuscripcionFila, runs: i64) -> Suscripcion {
+pub(crate) fn vista(fila: &SuscripcionFila, runs: i64) -> Suscripcion {
     Suscripcion {
         id: fila.id.clone(),
         tipos: fila.tipos(),
@@ -267,13 +271,14 @@ pub fn suscribir(
         ultima_secuencia: 0,
         creada_us: store::now_us(),
         cerrada_us: None,
+        registro_dci: pedido.registro_dci.map(str::to_owned),
     };
     store::insertar(conn, &fila, &runs)?;
     Ok(vista(&fila, runs.len() as i64))
 }
 
 /// A subscription of the agreement by its id as sent; any other does not exist.
-fn leer(
+pub(crate) fn leer(
     convenio: &Convenio,
     conn: &mut DbConnection,
     id: &str,

@@ -7,6 +7,8 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 use siis::db::schema::auditoria;
 
+mod asincrono;
+
 use crate::per_backend;
 use crate::registry;
 use crate::soap::client::tool_available;

@@ -29,6 +29,8 @@ pub struct SuscripcionFila {
     pub ultima_secuencia: i64,
     pub creada_us: i64,
     pub cerrada_us: Option<i64>,
+    /// A DCI subscription's `notify_record_type` (`Member` or `Group`).
+    pub registro_dci: Option<String>,
 }
 
 impl SuscripcionFila {
