@@ -5,6 +5,8 @@
 //! receiver's server certificate against the configured CA, follows no redirect and calls
 //! `https` only: the callback URLs an agreement lists are the only places it ever calls.
 
+pub mod metricas;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

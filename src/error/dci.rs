@@ -43,7 +43,10 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::ConvenioNoVigente
         | E::CampoNoPermitido
         | E::CertificadoRevocado
-        | E::AdminNoPermitido => FORBIDDEN,
+        | E::AdminNoPermitido
+        | E::EventoNoConcedido
+        | E::EntregaNoConcedida
+        | E::CallbackNoPermitido => FORBIDDEN,
         E::LimiteExcedido | E::CuotaExcedida | E::LotesEnCurso | E::ValidacionesAgotadas => MANY,
         E::NoDisponible
         | E::RevocacionVencida
@@ -84,6 +87,10 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::DecretoYaEmitido
         | E::DecretoSinOtorgables
         | E::CuposInvalidos
+        | E::SuscripcionInvalida
+        | E::ListaExcedida
+        | E::SuscripcionCerrada
+        | E::CursorInvalido
         | E::LoteTipoDesconocido
         | E::LoteEncabezadoInvalido
         | E::LoteRegistroDemasiadoGrande
