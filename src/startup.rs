@@ -139,7 +139,7 @@ pub struct Node {
     /// Sends push subscriptions their events (`ops::suscripciones::envios`), until told to
     /// stop; `None` when the node's client certificate could not be read (logged at start).
     envios: Option<(
-        tokio::task::JoinHandle<()>,
+        std::thread::JoinHandle<()>,
         tokio::sync::oneshot::Sender<()>,
     )>,
 }
@@ -432,7 +432,7 @@ impl Node {
         let _ = despacho.await;
         if let Some((envios, stop)) = self.envios {
             let _ = stop.send(());
-            let _ = envios.await;
+            let _ = tokio::task::spawn_blocking(move || envios.join()).await;
         }
         let (summaries, stop) = self.summaries;
         let _ = stop.send(());

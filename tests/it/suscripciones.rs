@@ -3,6 +3,7 @@
 //! are recorded with SQL ([`outbox`]) until the feeds write them.
 
 mod outbox;
+mod push;
 mod soap;
 
 use diesel::prelude::*;

@@ -42,16 +42,38 @@ struct Hecho {
     desenlace: Desenlace,
 }
 
-/// Starts the worker on the node's (actix) runtime; ends when `stop` fires. Calls in flight
-/// then finish on their own; their rows are claimed again once their lease is past if their
-/// outcome was not written.
+/// Starts the worker on a thread of its own running an actix system (the broker runs each call
+/// as a local task), whatever runtime the node was started from; ends when `stop` fires. Calls
+/// in flight are then dropped; their rows are claimed again once their lease is past.
 pub fn arrancar(
     core: Arc<Core>,
     lider: Lider,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) -> Result<std::thread::JoinHandle<()>, push::PushError> {
+    let options = core.broker.config.push();
+    // Read now, so that a missing certificate is told at start.
+    push::client(&options)?;
+    std::thread::Builder::new()
+        .name("siis-push".into())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                // Built on this thread's runtime, whose reactor its connections use.
+                match push::client(&options) {
+                    Ok(client) => trabajar(core, lider, client, stop).await,
+                    Err(error) => tracing::error!(error = %error, "push delivery not started"),
+                }
+            });
+        })
+        .map_err(|e| push::PushError::Tls(format!("thread: {e}")))
+}
+
+async fn trabajar(
+    core: Arc<Core>,
+    lider: Lider,
+    client: reqwest::Client,
     mut stop: tokio::sync::oneshot::Receiver<()>,
-) -> Result<actix_web::rt::task::JoinHandle<()>, push::PushError> {
-    let client = push::client(&core.broker.config.push())?;
-    Ok(actix_web::rt::spawn(async move {
+) {
+    {
         let config = core.broker.config.notificaciones.clone();
         let sondeo = Duration::from_millis(config.sondeo_ms);
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Hecho>();
@@ -120,7 +142,7 @@ pub fn arrancar(
                 });
             }
         }
-    }))
+    }
 }
 
 /// Claims, per active push subscription, as many due rows as it has free places in flight.
