@@ -2,6 +2,7 @@
 //! cursor across a restart, the audit of a pull, closing, and another agreement's id. Events
 //! are recorded with SQL ([`outbox`]) until the feeds write them.
 
+mod caida;
 mod outbox;
 mod push;
 mod soap;

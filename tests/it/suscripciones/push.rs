@@ -389,7 +389,7 @@ per_backend!(
 );
 
 #[derive(QueryableByName)]
-struct Cuenta {
+pub struct Cuenta {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
+    pub n: i64,
 }
