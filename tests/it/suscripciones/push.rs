@@ -254,6 +254,9 @@ per_backend!(
         let report = crate::support::access_report(&push.node, persona(personas[0])).await;
         let avisos: Vec<&Value> = report["accesos"].as_array().unwrap().iter().filter(|a| a["convenio"] == "avisos").collect();
         assert_eq!(avisos.len(), 1, "{report}");
+        let metrics = crate::metricas::scrape(&push.node).await;
+        assert!(metrics.contains("siis_entrega_intentos_total{resultado=\"entregada\"} 20"), "{metrics}");
+        assert!(metrics.contains("siis_entrega_latencia_seconds_count 20"), "{metrics}");
         push.node.stop().await;
     }
 );
@@ -292,6 +295,11 @@ per_backend!(
         assert_eq!((estado.recibidas, estado.aplicadas), (3, 0), "{estado:?}");
         let error: Option<String> = entregas::table.select(entregas::ultimo_error).first(&mut push.node.db()).unwrap();
         assert_eq!(error.as_deref(), Some("HTTP 503"));
+        // A dead letter is the operator's business, not the balancer's: the node stays ready.
+        let ready = push.node.client(None).get(push.node.admin_url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+        let metrics = crate::metricas::scrape(&push.node).await;
+        assert!(metrics.contains("siis_entrega_intentos_total{resultado=\"muerta\"} 1"), "{metrics}");
         push.node.stop().await;
     }
 );
