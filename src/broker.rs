@@ -14,6 +14,7 @@
 
 mod coalesce;
 pub mod compartido;
+pub mod entregas;
 mod limits;
 mod metrics;
 mod publico;
@@ -393,7 +394,7 @@ pub struct Broker {
     /// worker (`ops::suscripciones::envios`) then claims at once.
     pub entregas_nuevas: Arc<tokio::sync::Notify>,
     /// What `/metrics` shows of push delivery.
-    pub push: Arc<crate::push::metricas::PushMetrics>,
+    pub push: Arc<entregas::PushMetrics>,
 }
 
 /// What the registry says at start-up about today: each budget's use, and identity
@@ -642,6 +643,10 @@ impl Broker {
     /// that carry today's count over.
     pub fn reload(&self) -> Result<usize, ConvenioErrors> {
         let convenios = ConvenioSet::load_dir(&self.config.convenios.dir)?;
+        let convenios = match &self.config.notificaciones.callback_demo {
+            Some(url) => convenios.con_callback(url),
+            None => convenios,
+        };
         let count = convenios.len();
         self.policy.rcu(|current| {
             let limits = Limits::build(

@@ -94,6 +94,10 @@ pub struct NotificacionesConfig {
     pub lease_ms: u64,
     /// Push: milliseconds one call may take, answer included.
     pub timeout_ms: u64,
+    /// A callback every push grant accepts besides its own: set by `serve --demo` only (the
+    /// local `siis receptor`), never by a file or variable.
+    #[serde(skip)]
+    pub callback_demo: Option<url::Url>,
 }
 
 impl Default for NotificacionesConfig {
@@ -112,6 +116,7 @@ impl Default for NotificacionesConfig {
             espera_tope_ms: 600_000,
             lease_ms: 60_000,
             timeout_ms: 10_000,
+            callback_demo: None,
         }
     }
 }
@@ -501,23 +506,6 @@ pub const AUDIT_PUB: &str = "auditoria.pem";
 
 impl Config {
     /// The audit checkpoint key's path (explicit, or beside the TLS material).
-    /// How the node calls the agencies' callbacks (push): `notificaciones`' certificate, key
-    /// and CA, by default the development ones in `tls.dir`.
-    pub fn push(&self) -> crate::push::PushOptions {
-        let n = &self.notificaciones;
-        let en = |file: &Option<PathBuf>, name: &str| {
-            file.clone().unwrap_or_else(|| self.tls.dir.join(name))
-        };
-        crate::push::PushOptions {
-            cert: en(&n.certificado, crate::pki::NODE_CERT),
-            key: en(&n.clave, crate::pki::NODE_KEY),
-            ca: en(&n.ca, crate::pki::CA_CERT),
-            connect_timeout: std::time::Duration::from_millis(n.timeout_ms.min(5_000)),
-            timeout: std::time::Duration::from_millis(n.timeout_ms),
-            idle_per_host: n.en_vuelo as usize,
-        }
-    }
-
     pub fn clave_checkpoints(&self) -> PathBuf {
         self.audit
             .clave_checkpoints

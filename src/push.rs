@@ -5,8 +5,6 @@
 //! receiver's server certificate against the configured CA, follows no redirect and calls
 //! `https` only: the callback URLs an agreement lists are the only places it ever calls.
 
-pub mod metricas;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,6 +24,25 @@ pub struct PushOptions {
     pub timeout: Duration,
     /// Connections kept open per receiver (at least the calls in flight to it).
     pub idle_per_host: usize,
+}
+
+impl PushOptions {
+    /// From `[notificaciones]`: its certificate, key and CA, by default the development ones
+    /// in `tls.dir`.
+    pub fn from_config(config: &crate::config::Config) -> PushOptions {
+        let n = &config.notificaciones;
+        let en = |file: &Option<PathBuf>, name: &str| {
+            file.clone().unwrap_or_else(|| config.tls.dir.join(name))
+        };
+        PushOptions {
+            cert: en(&n.certificado, crate::pki::NODE_CERT),
+            key: en(&n.clave, crate::pki::NODE_KEY),
+            ca: en(&n.ca, crate::pki::CA_CERT),
+            connect_timeout: Duration::from_millis(n.timeout_ms.min(5_000)),
+            timeout: Duration::from_millis(n.timeout_ms),
+            idle_per_host: n.en_vuelo as usize,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -480,6 +480,10 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
             dir: config.convenios.dir.display().to_string(),
             errors,
         })?;
+    let convenios = match &config.notificaciones.callback_demo {
+        Some(url) => convenios.con_callback(url),
+        None => convenios,
+    };
     if !convenios.warnings().is_empty() {
         tracing::warn!(
             entries = convenios.warnings().len(),

@@ -19,43 +19,10 @@ pub const DEMO_PERSONS: u64 = 100_000;
 /// Where the demo writes its sample RUNs.
 pub const DEMO_SAMPLE: &str = "var/sample.csv";
 
-/// The callback of `siis receptor` run with its defaults, which the demo's agreements add to
-/// every push grant.
-pub const DEMO_CALLBACK: &str = "https://localhost:8490/eventos";
-/// Where the demo keeps its copy of the agreements.
-pub const DEMO_CONVENIOS: &str = "var/convenios-demo";
-
-/// Writes the demo's copy of the agreements of `dir` into [`DEMO_CONVENIOS`]: the same files,
-/// each push grant's `callbacks` listing [`DEMO_CALLBACK`] too, so that a push subscription
-/// can be shown arriving at `siis receptor` on the demo's machine. The shipped agreements keep
-/// their production URLs; the copy is written again at each demo start.
-pub fn convenios_demo(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
-    let out = Path::new(DEMO_CONVENIOS);
-    std::fs::create_dir_all(out)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.extension().is_none_or(|e| e != "toml") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path)?;
-        let text: Vec<String> = text
-            .lines()
-            .map(
-                |line| match line.trim_start().strip_prefix("callbacks = [") {
-                    Some(rest) if !line.contains(DEMO_CALLBACK) => {
-                        format!("callbacks = [\"{DEMO_CALLBACK}\", {rest}")
-                    }
-                    _ => line.to_owned(),
-                },
-            )
-            .collect();
-        let name = path
-            .file_name()
-            .ok_or_else(|| anyhow::anyhow!("{} has no name", path.display()))?;
-        std::fs::write(out.join(name), text.join("\n") + "\n")?;
-    }
-    Ok(out.to_owned())
+/// The callback of `siis receptor` run with its defaults, which every push grant accepts on
+/// `serve --demo` (`notificaciones.callback_demo`).
+pub fn callback() -> url::Url {
+    url::Url::parse("https://localhost:8490/eventos").unwrap_or_else(|_| unreachable!())
 }
 
 /// Creates the database folder and the development certificates if missing.

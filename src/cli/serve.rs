@@ -10,8 +10,7 @@ pub fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     // The console's development sign-in exists only here (no file or variable sets it).
     config.consola.ingreso_demo = demo;
     if demo {
-        // A copy whose push grants also list the local receiver (`siis receptor`).
-        config.convenios.dir = demo::convenios_demo(&config.convenios.dir)?;
+        config.notificaciones.callback_demo = Some(demo::callback());
     }
     let config = Arc::new(config);
     // Read once, before any thread starts: None when not run by systemd as Type=notify.

@@ -50,7 +50,7 @@ pub fn arrancar(
     lider: Lider,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<std::thread::JoinHandle<()>, push::PushError> {
-    let options = core.broker.config.push();
+    let options = push::PushOptions::from_config(&core.broker.config);
     // Read now, so that a missing certificate is told at start.
     push::client(&options)?;
     std::thread::Builder::new()
@@ -334,7 +334,7 @@ fn pendiente(
 /// the row is no longer the worker's.
 fn refusal(
     config: &NotificacionesConfig,
-    metrics: &push::metricas::PushMetrics,
+    metrics: &crate::broker::entregas::PushMetrics,
     intentos: i32,
     error: &ApiError,
 ) -> Desenlace {

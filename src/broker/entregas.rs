@@ -1,4 +1,4 @@
-//! What `/metrics` shows of push delivery: attempts by outcome, the latency from an event's
+//! What `/metrics` shows of push delivery (`ops::suscripciones::envios`): attempts by outcome, the latency from an event's
 //! commit to the receiver's 2xx, and the age of the oldest event not yet delivered. Labels
 //! carry outcomes only: never an agreement's callback URL, a person or a key.
 
