@@ -14,6 +14,7 @@
 
 mod coalesce;
 pub mod compartido;
+pub mod entregas;
 mod limits;
 mod metrics;
 mod publico;
@@ -65,6 +66,8 @@ pub enum Transport {
     /// The DCI (spdci) Social Registry API (`src/dci/`): a refusal travels with the status
     /// [`crate::error::dci::status_of`] gives it (a replayed message id is a `rjct` envelope, 200).
     Dci,
+    /// The node sending an event to a push subscription's callback ([`Call::entrega_a`]).
+    Push,
 }
 
 /// The SOAP version a request was sent in (its content type says which).
@@ -85,7 +88,7 @@ impl Transport {
         let version = match self {
             Transport::Soap(version) => version,
             Transport::Dci => return crate::error::dci::status_of(error),
-            Transport::Rest | Transport::Consola => return error.status(),
+            Transport::Rest | Transport::Consola | Transport::Push => return error.status(),
         };
         let (_, is_fault) = error.estado_sobre();
         match (is_fault, version, error.blames_request()) {
@@ -101,6 +104,7 @@ impl Transport {
             Transport::Soap(_) => "soap",
             Transport::Consola => "consola",
             Transport::Dci => "dci",
+            Transport::Push => "push",
         }
     }
 }
@@ -184,6 +188,11 @@ pub struct Call {
     /// runs (a read of a subscription's events is charged its `limite` up front); 0 for the
     /// others.
     pub cobro_minimo: u64,
+    /// The node itself delivering an event to a push subscription of this agreement (then
+    /// `identity` and `usuario` are `None`): the agreement is found by its id, must be in force
+    /// and grant the operation, and is charged and audited as if it had asked
+    /// (`ops::suscripciones::entregar`).
+    pub entrega_a: Option<ConvenioId>,
 }
 
 impl Call {
@@ -381,6 +390,11 @@ pub struct Broker {
     /// Signalled after a write that recorded events commits: the fan-out to the subscriptions
     /// (`ops::suscripciones::despacho`) then runs at once instead of at its next look.
     pub eventos_nuevos: Arc<tokio::sync::Notify>,
+    /// Signalled by the fan-out when it has given push subscriptions new rows: the delivery
+    /// worker (`ops::suscripciones::envios`) then claims at once.
+    pub entregas_nuevas: Arc<tokio::sync::Notify>,
+    /// What `/metrics` shows of push delivery.
+    pub push: Arc<entregas::PushMetrics>,
 }
 
 /// What the registry says at start-up about today: each budget's use, and identity
@@ -539,6 +553,8 @@ impl Broker {
             pool,
             outage: Arc::new(crate::outage::Outage::new(&config.database.url)),
             eventos_nuevos: Arc::new(tokio::sync::Notify::new()),
+            entregas_nuevas: Arc::new(tokio::sync::Notify::new()),
+            push: Arc::default(),
             config,
         }
     }
@@ -607,6 +623,7 @@ impl Broker {
             );
         }
         self.audit.register_metrics(registry);
+        self.push.register(registry);
         metrics::register_replicas(registry, &self.replicas.states());
     }
 
@@ -626,6 +643,10 @@ impl Broker {
     /// that carry today's count over.
     pub fn reload(&self) -> Result<usize, ConvenioErrors> {
         let convenios = ConvenioSet::load_dir(&self.config.convenios.dir)?;
+        let convenios = match &self.config.notificaciones.callback_demo {
+            Some(url) => convenios.con_callback(url),
+            None => convenios,
+        };
         let count = convenios.len();
         self.policy.rcu(|current| {
             let limits = Limits::build(
@@ -651,10 +672,14 @@ impl Broker {
     /// allowance is charged before the agreement's.
     async fn admit(&self, call: &Call, today: NaiveDate) -> Result<Admission, Refused> {
         let policy = self.policy.load_full();
-        let found = match (&call.usuario, call.identity.as_deref()) {
-            (Some(usuario), None) => policy.convenios.get(&usuario.convenio),
-            (None, Some(identity)) => policy.convenios.find(identity),
-            // Nobody, or a certificate and a console user at once: no agreement.
+        let found = match (&call.usuario, call.identity.as_deref(), &call.entrega_a) {
+            (Some(usuario), None, None) => policy.convenios.get(&usuario.convenio),
+            (None, Some(identity), None) => policy.convenios.find(identity),
+            // Only the node's own delivery worker makes such a call: no transport sets it.
+            (None, None, Some(convenio)) if call.transport == Transport::Push => {
+                policy.convenios.get(convenio)
+            }
+            // Nobody, or more than one principal at once: no agreement.
             _ => None,
         };
         let convenio = found.cloned().ok_or_else(|| Refused {
@@ -844,14 +869,21 @@ impl Broker {
         self.spawn(call, move |broker, call, message_id| async move {
             let service = call.service;
             let this = &*broker;
-            this.call_inner(call, message_id, |admission, draft| async move {
-                check(&admission)?;
-                let _in_progress = this.in_progress(&admission, service).await?;
-                let input = read.await?;
-                this.write_on_connection(admission, service, draft, input, escritura)
-                    .await
-            })
-            .await
+            let reply = this
+                .call_inner(call, message_id, |admission, draft| async move {
+                    check(&admission)?;
+                    let _in_progress = this.in_progress(&admission, service).await?;
+                    let input = read.await?;
+                    this.write_on_connection(admission, service, draft, input, escritura)
+                        .await
+                })
+                .await;
+            // A write that committed may have recorded events (feeds, surveys, decrees): the
+            // fan-out looks now rather than at its next poll.
+            if reply.result.is_ok() {
+                this.eventos_nuevos.notify_one();
+            }
+            reply
         })
         .await
     }

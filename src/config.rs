@@ -66,6 +66,38 @@ pub struct NotificacionesConfig {
     /// Most events one read of a pull subscription may ask for (`limite`); the agreement's
     /// burst bounds it too, since a read is charged `limite` units up front.
     pub max_limite: u32,
+    /// Push: the node's client certificate (`ClientAuth`) it presents to the agencies'
+    /// callbacks (default `tls.dir/nodo.pem`, which `siis pki dev` writes).
+    pub certificado: Option<PathBuf>,
+    /// Push: its private key (default `tls.dir/nodo-key.pem`).
+    pub clave: Option<PathBuf>,
+    /// Push: the CAs a callback's server certificate must chain to (default `tls.dir/ca.pem`;
+    /// in production, the agencies' CAs).
+    pub ca: Option<PathBuf>,
+    /// Push: most calls in flight to one subscription at once (at least 1).
+    pub en_vuelo: u32,
+    /// Push: attempts after which an event the receiver keeps failing (no answer, 408, 425,
+    /// 429, 5xx) becomes a dead letter (`muerta`).
+    pub intentos_max: u32,
+    /// Push: attempts after which an event the receiver refuses (another 4xx, a redirect)
+    /// becomes a dead letter.
+    pub intentos_4xx: u32,
+    /// Push: the backoff's first ceiling in milliseconds: the wait before attempt n+1 is
+    /// uniform in [0, min(espera_tope_ms, espera_base_ms * 2^n)], never less than the
+    /// receiver's `Retry-After`.
+    pub espera_base_ms: u64,
+    /// Push: the backoff's highest ceiling in milliseconds.
+    pub espera_tope_ms: u64,
+    /// Push: milliseconds a claimed event stays the claiming node's; a node killed in mid-call
+    /// leaves it to be claimed again (with the same idempotency key) once this has passed.
+    /// Longer than `timeout_ms`.
+    pub lease_ms: u64,
+    /// Push: milliseconds one call may take, answer included.
+    pub timeout_ms: u64,
+    /// A callback every push grant accepts besides its own: set by `serve --demo` only (the
+    /// local `siis receptor`), never by a file or variable.
+    #[serde(skip)]
+    pub callback_demo: Option<url::Url>,
 }
 
 impl Default for NotificacionesConfig {
@@ -74,6 +106,17 @@ impl Default for NotificacionesConfig {
             sondeo_ms: 500,
             por_ronda: 5_000,
             max_limite: 500,
+            certificado: None,
+            clave: None,
+            ca: None,
+            en_vuelo: 16,
+            intentos_max: 12,
+            intentos_4xx: 3,
+            espera_base_ms: 1_000,
+            espera_tope_ms: 600_000,
+            lease_ms: 60_000,
+            timeout_ms: 10_000,
+            callback_demo: None,
         }
     }
 }
@@ -83,6 +126,18 @@ impl NotificacionesConfig {
         if self.sondeo_ms < 10 || self.por_ronda == 0 || self.max_limite == 0 {
             return Err(ConfigError(
                 "notificaciones.sondeo_ms must be at least 10, notificaciones.por_ronda and notificaciones.max_limite at least 1".into(),
+            ));
+        }
+        if self.en_vuelo == 0
+            || self.intentos_max == 0
+            || self.intentos_4xx == 0
+            || self.espera_base_ms == 0
+            || self.espera_tope_ms < self.espera_base_ms
+            || self.timeout_ms == 0
+            || self.lease_ms <= self.timeout_ms
+        {
+            return Err(ConfigError(
+                "notificaciones: en_vuelo, intentos_max, intentos_4xx, espera_base_ms and timeout_ms must be at least 1, espera_tope_ms at least espera_base_ms, lease_ms more than timeout_ms".into(),
             ));
         }
         Ok(())

@@ -25,6 +25,7 @@ pub fn call(req: &HttpRequest, transport: Transport) -> Call {
         usuario: None,
         remitente: None,
         cobro_minimo: 0,
+        entrega_a: None,
     }
 }
 

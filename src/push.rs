@@ -26,6 +26,25 @@ pub struct PushOptions {
     pub idle_per_host: usize,
 }
 
+impl PushOptions {
+    /// From `[notificaciones]`: its certificate, key and CA, by default the development ones
+    /// in `tls.dir`.
+    pub fn from_config(config: &crate::config::Config) -> PushOptions {
+        let n = &config.notificaciones;
+        let en = |file: &Option<PathBuf>, name: &str| {
+            file.clone().unwrap_or_else(|| config.tls.dir.join(name))
+        };
+        PushOptions {
+            cert: en(&n.certificado, crate::pki::NODE_CERT),
+            key: en(&n.clave, crate::pki::NODE_KEY),
+            ca: en(&n.ca, crate::pki::CA_CERT),
+            connect_timeout: Duration::from_millis(n.timeout_ms.min(5_000)),
+            timeout: Duration::from_millis(n.timeout_ms),
+            idle_per_host: n.en_vuelo as usize,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
     #[error("{0}: {1}")]

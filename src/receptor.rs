@@ -223,18 +223,26 @@ async fn recibir(
     }
     let store = receptor.clone();
     let key = clave.clone();
+    // Counted where the key is stored: a caller that goes away while the insert runs (a node
+    // killed in mid-call) leaves the key applied, and counted as such.
     let aplicada = web::block(move || {
         let mut conn = store.claves.lock().unwrap_or_else(|e| e.into_inner());
-        diesel::sql_query("INSERT OR IGNORE INTO claves (clave, recibida_us) VALUES (?, ?)")
-            .bind::<diesel::sql_types::Text, _>(&key)
-            .bind::<diesel::sql_types::BigInt, _>(chrono::Utc::now().timestamp_micros())
-            .execute(&mut *conn)
-            .map(|rows| rows == 1)
+        let nueva =
+            diesel::sql_query("INSERT OR IGNORE INTO claves (clave, recibida_us) VALUES (?, ?)")
+                .bind::<diesel::sql_types::Text, _>(&key)
+                .bind::<diesel::sql_types::BigInt, _>(chrono::Utc::now().timestamp_micros())
+                .execute(&mut *conn)
+                .map(|rows| rows == 1)?;
+        let contador = match nueva {
+            true => &store.contadores.aplicadas,
+            false => &store.contadores.repetidas,
+        };
+        contador.fetch_add(1, Ordering::Relaxed);
+        Ok::<_, diesel::result::Error>(nueva)
     })
     .await;
     match aplicada {
         Ok(Ok(true)) => {
-            contadores.aplicadas.fetch_add(1, Ordering::Relaxed);
             if receptor.options.imprimir {
                 match serde_json::from_slice::<serde_json::Value>(&body) {
                     Ok(json) => println!("{json}"),
@@ -244,7 +252,6 @@ async fn recibir(
             HttpResponse::Ok().json(serde_json::json!({"clave": clave, "aplicada": true}))
         }
         Ok(Ok(false)) => {
-            contadores.repetidas.fetch_add(1, Ordering::Relaxed);
             HttpResponse::Ok().json(serde_json::json!({"clave": clave, "aplicada": false}))
         }
         _ => HttpResponse::InternalServerError().finish(),

@@ -136,6 +136,12 @@ pub struct Node {
         tokio::task::JoinHandle<()>,
         tokio::sync::oneshot::Sender<()>,
     ),
+    /// Sends push subscriptions their events (`ops::suscripciones::envios`), until told to
+    /// stop; `None` when the node's client certificate could not be read (logged at start).
+    envios: Option<(
+        std::thread::JoinHandle<()>,
+        tokio::sync::oneshot::Sender<()>,
+    )>,
 }
 
 /// Opens the registry: checks the SQLite folder, makes its files private (created 0600, or set
@@ -244,6 +250,18 @@ impl Node {
             broker: broker.clone().into_inner(),
             certificados: certificados.clone().into_inner(),
         });
+        let (stop_envios, stop) = tokio::sync::oneshot::channel();
+        let envios = match crate::ops::suscripciones::envios::arrancar(
+            core.clone().into_inner(),
+            broker.audit.lider().clone(),
+            stop,
+        ) {
+            Ok(handle) => Some((handle, stop_envios)),
+            Err(error) => {
+                tracing::error!(error = %error, "push delivery not started: the node's client certificate (notificaciones.certificado) could not be read; push subscriptions' events wait");
+                None
+            }
+        };
         let agency = {
             let broker = broker.clone();
             let core = core.clone();
@@ -356,6 +374,7 @@ impl Node {
             summaries,
             checkpoints,
             despacho,
+            envios,
         })
     }
 
@@ -411,6 +430,10 @@ impl Node {
         let (despacho, stop) = self.despacho;
         let _ = stop.send(());
         let _ = despacho.await;
+        if let Some((envios, stop)) = self.envios {
+            let _ = stop.send(());
+            let _ = tokio::task::spawn_blocking(move || envios.join()).await;
+        }
         let (summaries, stop) = self.summaries;
         let _ = stop.send(());
         let _ = summaries.await;
@@ -457,6 +480,10 @@ pub fn build_broker(config: &Arc<Config>, pool: Pool) -> Result<Broker, StartErr
             dir: config.convenios.dir.display().to_string(),
             errors,
         })?;
+    let convenios = match &config.notificaciones.callback_demo {
+        Some(url) => convenios.con_callback(url),
+        None => convenios,
+    };
     if !convenios.warnings().is_empty() {
         tracing::warn!(
             entries = convenios.warnings().len(),

@@ -19,6 +19,12 @@ pub const DEMO_PERSONS: u64 = 100_000;
 /// Where the demo writes its sample RUNs.
 pub const DEMO_SAMPLE: &str = "var/sample.csv";
 
+/// The callback of `siis receptor` run with its defaults, which every push grant accepts on
+/// `serve --demo` (`notificaciones.callback_demo`).
+pub fn callback() -> url::Url {
+    url::Url::parse("https://localhost:8490/eventos").unwrap_or_else(|_| unreachable!())
+}
+
 /// Creates the database folder and the development certificates if missing.
 pub fn prepare(config: &Config) -> anyhow::Result<()> {
     if let Some(folder) = sqlite_folder(config) {

@@ -9,6 +9,9 @@ use crate::startup::{self, Node};
 pub fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     // The console's development sign-in exists only here (no file or variable sets it).
     config.consola.ingreso_demo = demo;
+    if demo {
+        config.notificaciones.callback_demo = Some(demo::callback());
+    }
     let config = Arc::new(config);
     // Read once, before any thread starts: None when not run by systemd as Type=notify.
     let systemd = systemd::Systemd::from_env();

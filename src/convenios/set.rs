@@ -22,6 +22,24 @@ pub struct ConvenioSet {
 }
 
 impl ConvenioSet {
+    /// The same set with `url` added to every push grant's `callbacks` (`serve --demo` only,
+    /// so that a push can be shown arriving at `siis receptor` on the demo's machine; the files
+    /// keep their production URLs).
+    pub fn con_callback(mut self, url: &url::Url) -> ConvenioSet {
+        for convenio in self.by_id.values_mut() {
+            let mut changed = (**convenio).clone();
+            for grant in changed.grants.values_mut() {
+                if let Some(callbacks) = &mut grant.callbacks
+                    && !callbacks.contains(url)
+                {
+                    callbacks.push(url.clone());
+                }
+            }
+            *convenio = Arc::new(changed);
+        }
+        self
+    }
+
     /// Loads every `*.toml` file of `dir` (other files are ignored). Fails, listing every
     /// problem of every file, when any file is wrong, when two agreements claim the same client
     /// certificate, or when the folder is missing or holds no agreement.

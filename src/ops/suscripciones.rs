@@ -9,7 +9,10 @@
 //! the answer tells nothing about them); a municipality's subscription only ever receives
 //! events of its comuna.
 
+pub mod cola;
 pub mod despacho;
+pub mod entregar;
+pub mod envios;
 pub mod errores;
 mod leer;
 mod notificacion;

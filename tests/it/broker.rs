@@ -677,6 +677,7 @@ fn lookup_call(node: &TestNode, convenio: &str) -> siis::broker::Call {
         usuario: None,
         remitente: None,
         cobro_minimo: 0,
+        entrega_a: None,
     }
 }
 

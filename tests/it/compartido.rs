@@ -102,6 +102,7 @@ fn ping(node: &TestNode, id: Option<&str>, persons: u32) -> Call {
         usuario: None,
         remitente: None,
         cobro_minimo: 0,
+        entrega_a: None,
     }
 }
 
@@ -480,6 +481,7 @@ async fn como_usuario(broker: &Arc<Broker>, run: u32) -> String {
         }),
         remitente: None,
         cobro_minimo: 0,
+        entrega_a: None,
     };
     let reply = broker
         .clone()

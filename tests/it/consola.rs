@@ -641,6 +641,7 @@ async fn sessions_forms_and_pages_resist_forgery_fixation_and_overuse() {
         usuario: Some(supervisor),
         remitente: None,
         cobro_minimo: 0,
+        entrega_a: None,
     };
     let pedido = siis::ops::accesos::Pedido::parse(Some(vecino), None, None).unwrap();
     let reply = siis::ops::run::<siis::ops::accesos::ConsultarAccesos>(core, call, pedido).await;

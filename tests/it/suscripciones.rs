@@ -2,8 +2,10 @@
 //! cursor across a restart, the audit of a pull, closing, and another agreement's id. Events
 //! are recorded with SQL ([`outbox`]) until the feeds write them.
 
+mod caida;
 mod operador;
 mod outbox;
+mod push;
 mod soap;
 
 use diesel::prelude::*;

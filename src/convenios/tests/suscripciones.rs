@@ -118,3 +118,24 @@ fn a_run_list_longer_than_the_burst_loads_with_a_warning() {
     );
     assert!(runs(&format!("{base}max_runs = 10\n")).is_empty());
 }
+
+#[test]
+fn the_demos_callback_is_added_to_push_grants_only() {
+    let set =
+        ConvenioSet::load_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("convenios"))
+            .unwrap();
+    let demo = url::Url::parse("https://localhost:8490/eventos").unwrap();
+    let callbacks = |set: &ConvenioSet, id: &str| {
+        set.get(&crate::domain::ConvenioId::parse(id).unwrap())
+            .and_then(|c| c.grant(Suscripciones).cloned())
+            .and_then(|g| g.callbacks)
+    };
+    let antes = callbacks(&set, "ips").unwrap();
+    assert!(!antes.contains(&demo));
+    let set = set.con_callback(&demo);
+    let despues = callbacks(&set, "ips").unwrap();
+    assert_eq!(despues.len(), antes.len() + 1);
+    assert!(despues.contains(&demo) && antes.iter().all(|c| despues.contains(c)));
+    // A pull-only grant gets no callback.
+    assert_eq!(callbacks(&set, "minvu"), None);
+}

@@ -254,7 +254,10 @@ pub fn arrancar(
                 .await;
             match hecho {
                 Ok(Ok(0)) => {}
-                Ok(Ok(n)) => tracing::debug!(eventos = n, "events fanned out to the subscriptions"),
+                Ok(Ok(n)) => {
+                    tracing::debug!(eventos = n, "events fanned out to the subscriptions");
+                    broker.entregas_nuevas.notify_one();
+                }
                 Ok(Err(error)) => {
                     tracing::error!(error = %error, "events not fanned out; trying again")
                 }

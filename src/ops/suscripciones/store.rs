@@ -161,6 +161,27 @@ pub fn siguientes(
         .load(conn)
 }
 
+/// The entrega `secuencia` of subscription `id` with its event.
+pub fn una(conn: &mut DbConnection, id: &str, secuencia: i64) -> QueryResult<Option<Fila>> {
+    entregas::table
+        .inner_join(eventos::table)
+        .filter(entregas::suscripcion_id.eq(id))
+        .filter(entregas::secuencia.eq(secuencia))
+        .select((
+            entregas::secuencia,
+            entregas::estado,
+            eventos::id,
+            eventos::tipo,
+            eventos::run,
+            eventos::run_relacionado,
+            eventos::cut,
+            eventos::datos,
+            eventos::registrado_us,
+        ))
+        .first(conn)
+        .optional()
+}
+
 /// Sets the state of the entregas `secuencias` of `id` that are in one of `desde`.
 pub fn marcar(
     conn: &mut DbConnection,

@@ -36,13 +36,21 @@ pub struct Comun {
 impl Nodo {
     /// Starts node `nombre` on ports chosen by the system and waits for its "node started".
     pub fn start(comun: &Comun, nombre: &str) -> Nodo {
+        Self::spawn(comun, nombre, true)
+    }
+
+    /// Starts a node alone over its database (no `cluster.nodo`: SQLite's only mode).
+    pub fn solo(comun: &Comun) -> Nodo {
+        Self::spawn(comun, "solo", false)
+    }
+
+    fn spawn(comun: &Comun, nombre: &str, cluster: bool) -> Nodo {
         let mut command = Command::new(env!("CARGO_BIN_EXE_siis"));
         command
             .env_clear()
             .current_dir(&comun.dir)
             .env("SIIS__DATABASE__URL", &comun.database)
             .env("SIIS__DATABASE__POOL_SIZE", "3")
-            .env("SIIS__CLUSTER__NODO", nombre)
             .env("SIIS__LISTEN__AGENCY", "127.0.0.1:0")
             .env("SIIS__LISTEN__PUBLIC", "127.0.0.1:0")
             .env("SIIS__LISTEN__ADMIN", "127.0.0.1:0")
@@ -69,6 +77,9 @@ impl Nodo {
             .args(["serve"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        if cluster {
+            command.env("SIIS__CLUSTER__NODO", nombre);
+        }
         for (key, value) in &comun.env {
             command.env(key, value);
         }

@@ -97,6 +97,7 @@ impl Oficial {
                 usuario: Some(self.usuario.clone()),
                 remitente: None,
                 cobro_minimo: 0,
+                entrega_a: None,
             };
             let reply = crate::ops::run::<O>(core.clone(), call, Some(request.clone())).await;
             match reply.result {
