@@ -100,6 +100,27 @@ const CANDIDATAS: &str = "SELECT e.secuencia, e.intentos + 1 AS intentos, v.run,
               AND p.estado IN ('pendiente', 'en_curso', 'muerta')) \
      ORDER BY e.proximo_us, e.secuencia LIMIT ?";
 
+/// Up to `n` rows of subscription `id` due at `ahora`; `bloquear`: locked for the claim
+/// (PostgreSQL, skipping rows another node holds).
+fn candidatas(
+    conn: &mut DbConnection,
+    id: &str,
+    ahora: i64,
+    n: i64,
+    bloquear: bool,
+) -> QueryResult<Vec<Reclamada>> {
+    let mut sql = placeholders(conn, CANDIDATAS);
+    if bloquear && let DbConnection::Pg(_) = conn {
+        sql.push_str(" FOR UPDATE OF e SKIP LOCKED");
+    }
+    diesel::sql_query(sql)
+        .bind::<Text, _>(id)
+        .bind::<BigInt, _>(ahora)
+        .bind::<BigInt, _>(ahora)
+        .bind::<BigInt, _>(n)
+        .load(conn)
+}
+
 /// Claims up to `n` rows of subscription `id` until `lease_us`, counting the attempt.
 pub fn reclamar(
     conn: &mut DbConnection,
@@ -108,17 +129,14 @@ pub fn reclamar(
     lease_us: i64,
     n: i64,
 ) -> QueryResult<Vec<Reclamada>> {
+    // Most turns find nothing due: look first without a write transaction, which on SQLite
+    // takes the registry's write lock (and would queue behind a feed for nothing), as the
+    // fan-out does.
+    if candidatas(conn, id, ahora, 1, false)?.is_empty() {
+        return Ok(Vec::new());
+    }
     crate::db::write_transaction(conn, |conn| {
-        let mut sql = placeholders(conn, CANDIDATAS);
-        if let DbConnection::Pg(_) = conn {
-            sql.push_str(" FOR UPDATE OF e SKIP LOCKED");
-        }
-        let filas: Vec<Reclamada> = diesel::sql_query(sql)
-            .bind::<Text, _>(id)
-            .bind::<BigInt, _>(ahora)
-            .bind::<BigInt, _>(ahora)
-            .bind::<BigInt, _>(n)
-            .load(conn)?;
+        let filas = candidatas(conn, id, ahora, n, true)?;
         if filas.is_empty() {
             return Ok(filas);
         }
