@@ -14,9 +14,6 @@ use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use rustls::RootCertStore;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Serialize;
 
 use crate::domain::Run;
@@ -598,27 +595,7 @@ const IDLE_CONNECTIONS_KEPT: Duration = Duration::from_secs(3);
 
 /// A keep-alive client presenting the agreement's certificate and trusting only `ca`.
 fn client(options: &BenchOptions) -> Result<reqwest::Client, BenchError> {
-    let file_error = |path: &Path, e: String| BenchError::File(path.to_owned(), e);
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(&options.ca)
-        .map_err(|e| file_error(&options.ca, e.to_string()))?
-    {
-        let cert = cert.map_err(|e| file_error(&options.ca, e.to_string()))?;
-        roots
-            .add(cert)
-            .map_err(|e| file_error(&options.ca, e.to_string()))?;
-    }
-    let chain = CertificateDer::pem_file_iter(&options.cert)
-        .map_err(|e| file_error(&options.cert, e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| file_error(&options.cert, e.to_string()))?;
-    let key = PrivateKeyDer::from_pem_file(&options.key)
-        .map_err(|e| file_error(&options.key, e.to_string()))?;
-    let tls = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| BenchError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
+    let tls = crate::tls::client_config(&options.ca, &options.cert, &options.key)
         .map_err(|e| BenchError::Tls(e.to_string()))?;
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)

@@ -5,11 +5,10 @@
 //! receiver's server certificate against the configured CA, follows no redirect and calls
 //! `https` only: the callback URLs an agreement lists are the only places it ever calls.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rand::Rng;
-use rustls::RootCertStore;
 
 /// How the node calls agencies.
 #[derive(Debug, Clone)]
@@ -55,21 +54,7 @@ pub enum PushError {
 
 /// The HTTP client every delivery shares (its pool keeps connections to each receiver open).
 pub fn client(options: &PushOptions) -> Result<reqwest::Client, PushError> {
-    let file = |path: &Path, e: String| PushError::File(path.to_owned(), e);
-    let mut roots = RootCertStore::empty();
-    for cert in crate::tls::read_certs(&options.ca).map_err(|e| file(&options.ca, e.to_string()))? {
-        roots
-            .add(cert)
-            .map_err(|e| file(&options.ca, e.to_string()))?;
-    }
-    let chain =
-        crate::tls::read_certs(&options.cert).map_err(|e| file(&options.cert, e.to_string()))?;
-    let key = crate::tls::read_key(&options.key).map_err(|e| file(&options.key, e.to_string()))?;
-    let tls = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| PushError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
+    let tls = crate::tls::client_config(&options.ca, &options.cert, &options.key)
         .map_err(|e| PushError::Tls(e.to_string()))?;
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)

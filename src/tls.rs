@@ -155,5 +155,23 @@ pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     })
 }
 
+/// A TLS client that presents `cert` and `key` and trusts the CAs of `ca`: how the node calls
+/// an agency's endpoint (push notifications) and how `siis bench` calls the node.
+pub fn client_config(ca: &Path, cert: &Path, key: &Path) -> Result<rustls::ClientConfig, TlsError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for der in read_certs(ca)? {
+        roots.add(der).map_err(|e| TlsError::Pem {
+            path: ca.to_owned(),
+            reason: e.to_string(),
+        })?;
+    }
+    rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Rustls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(read_certs(cert)?, read_key(key)?)
+        .map_err(|e| TlsError::Rustls(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests;
