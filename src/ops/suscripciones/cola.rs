@@ -88,12 +88,16 @@ fn placeholders(conn: &DbConnection, sql: &str) -> String {
     }
 }
 
+/// A subscription's due rows, in the order they are sent, read along the index
+/// `entregas_cola` (suscripcion_id, proximo_us, secuencia; pending rows only), which stops at
+/// the `LIMIT`-th row taken. An `en_curso` row was due when it was claimed, so its
+/// `proximo_us` is in the past too: `proximo_us <= now` holds for every row this may take,
+/// and bounds the index range.
 const CANDIDATAS: &str = "SELECT e.secuencia, e.intentos + 1 AS intentos, v.run, \
      v.run_relacionado, v.registrado_us \
      FROM entregas e JOIN eventos v ON v.id = e.evento_id \
      WHERE e.estado IN ('pendiente', 'en_curso') AND e.suscripcion_id = ? \
-       AND ((e.estado = 'pendiente' AND e.proximo_us <= ?) \
-            OR (e.estado = 'en_curso' AND e.lease_us < ?)) \
+       AND e.proximo_us <= ? AND (e.estado = 'pendiente' OR e.lease_us < ?) \
        AND NOT EXISTS (SELECT 1 FROM entregas p \
             WHERE p.suscripcion_id = e.suscripcion_id AND p.run = e.run \
               AND p.secuencia < e.secuencia \

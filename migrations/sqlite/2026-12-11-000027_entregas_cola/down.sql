@@ -1,0 +1,1 @@
+DROP INDEX entregas_cola;
