@@ -254,6 +254,7 @@ impl Node {
         let envios = match crate::ops::suscripciones::envios::arrancar(
             core.clone().into_inner(),
             broker.audit.lider().clone(),
+            Some(crate::dci::notificar::envio),
             stop,
         ) {
             Ok(handle) => Some((handle, stop_envios)),
