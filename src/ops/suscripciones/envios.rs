@@ -188,12 +188,7 @@ async fn reclamar(
         let mut out = Vec::new();
         let ahora = now_us();
         for fila in cola::suscripciones_push(&mut conn).map_err(|e| e.to_string())? {
-            let enviable = match fila.formato.as_str() {
-                "json" => true,
-                "dci" => con_dci,
-                _ => false,
-            };
-            if !enviable {
+            if !enviable(&fila.formato, con_dci) {
                 if sondeo {
                     cola::en_espera(&mut conn, &fila.id, SIN_CUERPO_DCI)
                         .map_err(|e| e.to_string())?;
@@ -221,6 +216,16 @@ async fn reclamar(
     })
     .await
     .map_err(|e| e.to_string())?
+}
+
+/// Whether the worker can render a subscription's bodies: JSON always, DCI with the renderer
+/// start-up handed it. The others' rows wait, `pendiente`, never claimed (so never lost).
+fn enviable(formato: &str, con_dci: bool) -> bool {
+    match formato {
+        "json" => true,
+        "dci" => con_dci,
+        _ => false,
+    }
 }
 
 fn run_de(numero: i32) -> Option<Run> {
@@ -397,5 +402,21 @@ fn refusal(
             let despues = error.retry_after.map(Duration::from_secs);
             pendiente(config, intentos, despues, None, texto)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::enviable;
+
+    #[test]
+    fn dci_rows_are_claimed_only_with_the_renderer_and_unknown_formats_never() {
+        assert!(enviable("json", false) && enviable("json", true));
+        assert!(enviable("dci", true));
+        assert!(
+            !enviable("dci", false),
+            "without the renderer a dci row waits"
+        );
+        assert!(!enviable("xml", true));
     }
 }
