@@ -548,6 +548,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 fallar: args.fallar,
                 lento: std::time::Duration::from_millis(args.lento_ms),
                 imprimir: !args.silencioso,
+                guardar: 0,
             };
             actix_web::rt::System::new().block_on(async move {
                 let receptor = crate::receptor::start(options)?;

@@ -1,11 +1,13 @@
 //! The DCI (spdci) Social Registry transport (`docs/dci.md`, contract in `schemas/dci/`):
 //! `POST /dci/v1/registry/sync/search`, `/sync/txn/status`, `/search` (async), `/subscribe`
 //! and `/unsubscribe` on the agency listener, under mutual TLS like `/api/v1`; and the body of
-//! a `notify` ([`notificar`]). It decodes the DCI envelope, calls the same entry points as REST
+//! a `notify` ([`notificar`]); and the worker that sends an async search's `on-search` callback
+//! ([`callback`]). It decodes the DCI envelope, calls the same entry points as REST
 //! (a ficha lookup, a batch of them, a transaction's status) and encodes the answer as DCI.
 //! It never admits, limits or audits: the broker does, as for every transport.
 
 mod buscar;
+pub mod callback;
 mod estado;
 pub mod grupo;
 pub mod notificar;

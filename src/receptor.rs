@@ -6,7 +6,9 @@
 //! applies a key once (its keys are kept in a small SQLite file, so a restart remembers them),
 //! and answers 2xx to a key it has already applied without applying it again. "Applying" here is
 //! printing the body as one JSON line on standard output. It is the agency's side of the
-//! exchange: what it prints is what the agency was sent.
+//! exchange: what it prints is what the agency was sent. With `guardar`, it also keeps the
+//! last notifications it received in memory, for `GET /recibidas` (the tests read the bodies
+//! the node sent there).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -43,6 +45,20 @@ pub struct ReceptorOptions {
     pub lento: Duration,
     /// Print each applied notification on standard output.
     pub imprimir: bool,
+    /// Keep the last this many notifications received (their key, body and what became of
+    /// them) in memory, for `GET /recibidas`; 0 keeps none.
+    pub guardar: usize,
+}
+
+/// One notification received, as `GET /recibidas` lists it (oldest first).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Recibida {
+    /// Its `Idempotency-Key`.
+    pub clave: String,
+    /// `aplicada`, `repetida` (a key applied before) or `fallida` (answered 503 on purpose).
+    pub desenlace: String,
+    /// The body, as JSON (or a string if it was not JSON).
+    pub cuerpo: serde_json::Value,
 }
 
 /// What the receiver has seen, as `GET /estado` answers it.
@@ -93,6 +109,26 @@ struct Receptor {
     options: ReceptorOptions,
     claves: Mutex<SqliteConnection>,
     contadores: Contadores,
+    recibidas: Mutex<std::collections::VecDeque<Recibida>>,
+}
+
+impl Receptor {
+    fn guardar(&self, clave: &str, desenlace: &str, body: &[u8]) {
+        if self.options.guardar == 0 {
+            return;
+        }
+        let cuerpo = serde_json::from_slice(body)
+            .unwrap_or_else(|_| serde_json::Value::from(String::from_utf8_lossy(body)));
+        let mut recibidas = self.recibidas.lock().unwrap_or_else(|e| e.into_inner());
+        if recibidas.len() == self.options.guardar {
+            recibidas.pop_front();
+        }
+        recibidas.push_back(Recibida {
+            clave: clave.to_owned(),
+            desenlace: desenlace.to_owned(),
+            cuerpo,
+        });
+    }
 }
 
 /// A receiver started: its address, and the handle that stops it.
@@ -111,12 +147,14 @@ pub fn start(options: ReceptorOptions) -> Result<EnMarcha, ReceptorError> {
         options,
         claves: Mutex::new(claves),
         contadores: Contadores::default(),
+        recibidas: Mutex::default(),
     });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(receptor.clone())
             .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
             .route("/estado", web::get().to(estado))
+            .route("/recibidas", web::get().to(recibidas))
             .default_service(web::post().to(recibir))
     })
     .on_connect(identidad)
@@ -188,6 +226,15 @@ async fn estado(receptor: web::Data<Receptor>) -> HttpResponse {
     HttpResponse::Ok().json(receptor.contadores.estado())
 }
 
+async fn recibidas(receptor: web::Data<Receptor>) -> HttpResponse {
+    let recibidas = receptor
+        .recibidas
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    HttpResponse::Ok().json(recibidas)
+}
+
 /// The key as the node sends it: an Structured Field string (`"siis-…"`), or bare.
 fn clave(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get("idempotency-key")?.to_str().ok()?.trim();
@@ -216,6 +263,7 @@ async fn recibir(
     let n = contadores.recibidas.fetch_add(1, Ordering::Relaxed);
     if n < receptor.options.fallar {
         contadores.fallidas.fetch_add(1, Ordering::Relaxed);
+        receptor.guardar(&clave, "fallida", &body);
         return HttpResponse::ServiceUnavailable().finish();
     }
     if !receptor.options.lento.is_zero() {
@@ -241,6 +289,9 @@ async fn recibir(
         Ok::<_, diesel::result::Error>(nueva)
     })
     .await;
+    if let Ok(Ok(nueva)) = aplicada {
+        receptor.guardar(&clave, if nueva { "aplicada" } else { "repetida" }, &body);
+    }
     match aplicada {
         Ok(Ok(true)) => {
             if receptor.options.imprimir {

@@ -142,6 +142,12 @@ pub struct Node {
         std::thread::JoinHandle<()>,
         tokio::sync::oneshot::Sender<()>,
     )>,
+    /// Sends async DCI searches' `on-search` callbacks (`dci::callback`), until told to stop;
+    /// `None` as `envios`.
+    callbacks_dci: Option<(
+        std::thread::JoinHandle<()>,
+        tokio::sync::oneshot::Sender<()>,
+    )>,
 }
 
 /// Opens the registry: checks the SQLite folder, makes its files private (created 0600, or set
@@ -254,11 +260,24 @@ impl Node {
         let envios = match crate::ops::suscripciones::envios::arrancar(
             core.clone().into_inner(),
             broker.audit.lider().clone(),
+            Some(crate::dci::notificar::envio),
             stop,
         ) {
             Ok(handle) => Some((handle, stop_envios)),
             Err(error) => {
                 tracing::error!(error = %error, "push delivery not started: the node's client certificate (notificaciones.certificado) could not be read; push subscriptions' events wait");
+                None
+            }
+        };
+        let (stop_callbacks, stop) = tokio::sync::oneshot::channel();
+        let callbacks_dci = match crate::dci::callback::arrancar(
+            core.clone().into_inner(),
+            broker.audit.lider().clone(),
+            stop,
+        ) {
+            Ok(handle) => Some((handle, stop_callbacks)),
+            Err(error) => {
+                tracing::error!(error = %error, "DCI callbacks not started: the node's client certificate could not be read; they wait");
                 None
             }
         };
@@ -375,6 +394,7 @@ impl Node {
             checkpoints,
             despacho,
             envios,
+            callbacks_dci,
         })
     }
 
@@ -433,6 +453,10 @@ impl Node {
         if let Some((envios, stop)) = self.envios {
             let _ = stop.send(());
             let _ = tokio::task::spawn_blocking(move || envios.join()).await;
+        }
+        if let Some((callbacks, stop)) = self.callbacks_dci {
+            let _ = stop.send(());
+            let _ = tokio::task::spawn_blocking(move || callbacks.join()).await;
         }
         let (summaries, stop) = self.summaries;
         let _ = stop.send(());

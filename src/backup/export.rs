@@ -322,6 +322,9 @@ tablas! {
     dci_transacciones: Registro {
         convenio: String, correlation_id: String, transaction_id: String, tipo: String,
         respuestas: String, registrada_us: i64, resultado: Option<String>,
+        callback_url: Option<String>, callback_estado: Option<String>, callback_intentos: i32,
+        callback_proximo_us: Option<i64>, callback_lease_us: Option<i64>,
+        callback_estado_http: Option<i32>, callback_error: Option<String>,
     }
     suscripciones: Registro {
         id: String, convenio: String, tipos: String, entrega: String, url: Option<String>,

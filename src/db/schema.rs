@@ -282,6 +282,15 @@ diesel::table! {
         respuestas -> Text,
         registrada_us -> BigInt,
         resultado -> Nullable<Text>,
+        /// An async search's `on-search` callback (`header.sender_uri`), and its delivery.
+        callback_url -> Nullable<Text>,
+        /// `pendiente`, `en_curso`, `entregada`, `muerta` or `revocada`; NULL: none asked.
+        callback_estado -> Nullable<Text>,
+        callback_intentos -> Integer,
+        callback_proximo_us -> Nullable<BigInt>,
+        callback_lease_us -> Nullable<BigInt>,
+        callback_estado_http -> Nullable<Integer>,
+        callback_error -> Nullable<Text>,
     }
 }
 

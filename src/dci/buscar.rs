@@ -95,28 +95,47 @@ fn pedido(i: usize, item: Item) -> Result<Pedido, ApiError> {
 /// made from.
 struct Hecha {
     transaction_id: String,
+    /// The async search's `on-search` callback: its `header.sender_uri`, one of the
+    /// agreement's callbacks (else the search is refused, nothing searched).
+    callback: Option<String>,
     pedidos: Vec<Pedido>,
     reply: Reply<Vec<Resultado>>,
 }
 
 /// Decodes the search and runs it: one RUN by the single lookup, several by the batch.
-async fn ejecutar(req: &HttpRequest, payload: web::Payload, core: &Arc<Core>) -> Hecha {
+/// `asincrona`: the async search, whose `sender_uri`, if given, must be one of the agreement's
+/// callbacks (`sync/search` reads it past).
+async fn ejecutar(
+    req: &HttpRequest,
+    payload: web::Payload,
+    core: &Arc<Core>,
+    asincrona: bool,
+) -> Hecha {
     let config = core.broker.config.clone();
     let mut call = crate::http::call(req, Transport::Dci);
     call.service = Service::Op(Operation::ConsultarFichaFPS);
     let body = read_body(payload, &mut call).await;
-    let message: Option<SearchRequest> = sobre::leer(
+    let leido = sobre::leer::<SearchRequest>(
         req,
         &body,
         &mut call,
         "search",
         &config.dci.receiver_id,
         |m: &SearchRequest| m.search_request.len(),
-    )
-    .map(|l| l.message);
+    );
+    let mut callback: Option<String> = None;
+    let message = leido.map(|l| {
+        callback = l.sender_uri.filter(|_| asincrona);
+        l.message
+    });
+    if let Some(url) = &callback
+        && let Err(error) = ops::dci::callback::permitido(&core.broker, &call, url)
+    {
+        call.input_error = Some(error);
+    }
     let mut transaction_id = String::new();
     let mut pedidos = Vec::new();
-    if let Some(m) = message {
+    if let Some(m) = message.filter(|_| call.input_error.is_none()) {
         transaction_id = m.transaction_id;
         let decoded: Result<Vec<Pedido>, ApiError> = match m.search_request.len() {
             0 => Err(ApiError::solicitud_invalida("search_request is empty")),
@@ -164,6 +183,7 @@ async fn ejecutar(req: &HttpRequest, payload: web::Payload, core: &Arc<Core>) ->
     };
     Hecha {
         transaction_id,
+        callback,
         pedidos,
         reply,
     }
@@ -181,7 +201,8 @@ pub async fn sync_search(
         transaction_id,
         pedidos,
         reply,
-    } = ejecutar(&req, payload, &core).await;
+        ..
+    } = ejecutar(&req, payload, &core, false).await;
     let cabecera = Cabecera {
         action: "on-search",
         sender_id: &config.dci.receiver_id,
@@ -214,6 +235,7 @@ pub async fn sync_search(
             items: items.iter().map(estado_item).collect(),
             registrada_us: chrono::Utc::now().timestamp_micros(),
             resultado: None,
+            callback: None,
         };
         registrar(&core, convenio, transaccion).await;
     }
@@ -227,7 +249,8 @@ pub async fn sync_search(
 
 /// `POST /dci/v1/registry/search`: the same search, run now (admitted, charged, audited and
 /// projected as the sync one), answered `ACK`; its answer is kept whole for `txn/status`
-/// (`docs/dci.md`: the reliable way to fetch it).
+/// (`docs/dci.md`: the reliable way to fetch it) and, with a registered `sender_uri`, sent
+/// there as `on-search` by the callback worker (`super::callback`).
 pub async fn search(
     req: HttpRequest,
     payload: web::Payload,
@@ -236,9 +259,10 @@ pub async fn search(
     let core = core.into_inner();
     let Hecha {
         transaction_id,
+        callback,
         pedidos,
         reply,
-    } = ejecutar(&req, payload, &core).await;
+    } = ejecutar(&req, payload, &core, true).await;
     let resultados = match reply.result {
         Ok(r) => r,
         Err(error) => {
@@ -281,6 +305,7 @@ pub async fn search(
             items: estados,
             registrada_us: chrono::Utc::now().timestamp_micros(),
             resultado: Some(guardados),
+            callback,
         };
         registrar(&core, convenio, transaccion).await;
     }

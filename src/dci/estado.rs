@@ -139,7 +139,7 @@ pub async fn sync_txn_status(
 /// an async search's items as answered; a sync search's statuses only; a subscribe's or
 /// unsubscribe's statuses with their `SubscriptionInfo`s as records (their reason codes, which
 /// `SearchStatusReasonCode` does not list, in `status_reason_message`).
-fn estado(t: &Transaccion) -> Value {
+pub(super) fn estado(t: &Transaccion) -> Value {
     let fecha = sobre::fecha_us(t.registrada_us);
     let items: Vec<Value> = match &t.resultado {
         Some(guardados) => guardados.iter().map(|i| i.item.clone()).collect(),

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::grupo::{Regla, poner};
 use super::sobre::{REG_TYPE, VERSION};
+use crate::ops::suscripciones::store::SuscripcionFila;
 use crate::respuestas::Notificacion;
 
 /// The record a DCI subscription asked for (`notify_record_type`).
@@ -248,6 +249,32 @@ pub fn cuerpo(n: &Notificacion, aviso: &Aviso) -> Value {
             }],
         },
     })
+}
+
+/// The body the push worker sends for one event of a `formato = "dci"` subscription
+/// (`ops::suscripciones::envios::CuerpoDci`, handed to the worker at start-up): [`cuerpo`] for
+/// the subscription's record type (`Member` for one made over REST or SOAP, which has none),
+/// from the node (`nodo`, `dci.receiver_id`) to its agreement.
+pub fn envio(
+    n: &Notificacion,
+    suscripcion: &SuscripcionFila,
+    clave: &str,
+    nodo: &str,
+) -> Result<Vec<u8>, String> {
+    let registro = match suscripcion.registro_dci.as_deref() {
+        None => Registro::Member,
+        Some(texto) => Registro::parse(texto).ok_or("unknown DCI record type (registro_dci)")?,
+    };
+    let ahora = chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let aviso = Aviso {
+        clave,
+        suscripcion: &suscripcion.id,
+        sender_id: nodo,
+        receiver_id: &suscripcion.convenio,
+        registro,
+        ahora: &ahora,
+    };
+    serde_json::to_vec(&cuerpo(n, &aviso)).map_err(|e| e.to_string())
 }
 
 /// The one record: every rule whose field the projection left.

@@ -362,6 +362,7 @@ async fn guardar<T>(
             items,
             registrada_us: chrono::Utc::now().timestamp_micros(),
             resultado: None,
+            callback: None,
         };
         super::buscar::registrar(core, convenio, t).await;
     }

@@ -8,6 +8,7 @@
 //! field it shows. An agreement reads only its own transactions; another's is answered as
 //! unknown.
 
+pub mod callback;
 pub mod suscripcion;
 
 use std::collections::BTreeSet;
@@ -57,6 +58,9 @@ pub struct Transaccion {
     pub items: Vec<EstadoItem>,
     pub registrada_us: i64,
     pub resultado: Option<Vec<ItemResultado>>,
+    /// An async search's `on-search` callback (a registered `header.sender_uri`): kept
+    /// `pendiente` with the transaction, for [`callback`]'s worker to send.
+    pub callback: Option<String>,
 }
 
 /// The kinds a stored `tipo` may be.
@@ -95,6 +99,9 @@ pub fn registrar(
         dci_transacciones::respuestas.eq(&respuestas),
         dci_transacciones::registrada_us.eq(t.registrada_us),
         dci_transacciones::resultado.eq(resultado),
+        dci_transacciones::callback_url.eq(&t.callback),
+        dci_transacciones::callback_estado.eq(t.callback.as_ref().map(|_| "pendiente")),
+        dci_transacciones::callback_proximo_us.eq(t.callback.as_ref().map(|_| t.registrada_us)),
     );
     match conn {
         DbConnection::Sqlite(c) => diesel::insert_or_ignore_into(dci_transacciones::table)
@@ -153,6 +160,7 @@ pub fn buscar(
                 items: serde_json::from_str(&respuestas).unwrap_or_default(),
                 registrada_us,
                 resultado: resultado.map(|r| serde_json::from_str(&r).unwrap_or_default()),
+                callback: None,
             }
         },
     ))
@@ -260,6 +268,7 @@ mod tests {
             items: Vec::new(),
             registrada_us: 0,
             resultado: Some(vec![item("r-0", 12_345_678), item("r-1", 15_509_661)]),
+            callback: None,
         }
     }
 

@@ -29,6 +29,7 @@ fn receptor(dir: &Path, fallar: u64) -> String {
         fallar,
         lento: Duration::ZERO,
         imprimir: false,
+        guardar: 0,
     })
     .unwrap();
     actix_web::rt::spawn(started.server);

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use siis::db::schema::auditoria;
 
 mod asincrono;
+mod push;
 
 use crate::per_backend;
 use crate::registry;

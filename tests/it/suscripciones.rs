@@ -4,8 +4,8 @@
 
 mod caida;
 mod operador;
-mod outbox;
-mod push;
+pub(crate) mod outbox;
+pub(crate) mod push;
 mod soap;
 
 use diesel::prelude::*;
@@ -17,7 +17,7 @@ use self::outbox::{Evento, registrar};
 use crate::per_backend;
 use crate::support::{TestNode, access_report};
 
-fn persona(numero: u32) -> Run {
+pub(crate) fn persona(numero: u32) -> Run {
     Run::from_numero(numero).unwrap()
 }
 
@@ -72,7 +72,7 @@ fn vistos(page: &Value) -> Vec<(i64, String)> {
         .collect()
 }
 
-fn defuncion(numero: u32, cut: &str) -> Evento<'_> {
+pub(crate) fn defuncion(numero: u32, cut: &str) -> Evento<'_> {
     Evento::new(
         "defuncion",
         persona(numero),

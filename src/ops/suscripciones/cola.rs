@@ -241,8 +241,8 @@ pub fn registrar(
     })
 }
 
-/// Notes on the pending rows of a subscription the worker cannot send (`formato = dci`, not
-/// yet wired) why they wait; they stay `pendiente`.
+/// Notes on the pending rows of a subscription the worker cannot send (`formato = dci` on a
+/// node started without the DCI renderer) why they wait; they stay `pendiente`.
 pub fn en_espera(conn: &mut DbConnection, id: &str, motivo: &str) -> QueryResult<usize> {
     diesel::update(
         entregas::table

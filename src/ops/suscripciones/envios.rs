@@ -5,6 +5,11 @@
 //! when it adds rows, and looks every `notificaciones.sondeo_ms` otherwise (retries that
 //! come due, rows of another node's fan-out).
 //!
+//! A subscription with `formato = "dci"` is sent exactly like a JSON one (the same admission,
+//! key, retries and dead letters); only its body differs: the DCI `notify` envelope, rendered
+//! by the [`CuerpoDci`] start-up hands over (`dci::notificar::envio`; `ops` does not know
+//! DCI). A node started without one leaves those rows `pendiente`, noting [`SIN_CUERPO_DCI`].
+//!
 //! At most `notificaciones.en_vuelo` calls are in flight per subscription. A row whose node
 //! dies in mid-call stays `en_curso` until its lease (`lease_ms`) is past, and is then claimed
 //! and sent again with the same key: the receiver applies each key once.
@@ -13,6 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::Notificacion;
 use super::cola::{self, Desenlace, Reclamada};
 use super::entregar::{EntregarEvento, Envio};
 use super::notificacion::clave;
@@ -26,8 +32,18 @@ use crate::error::{ApiError, ErrorCode};
 use crate::ops::Core;
 use crate::push::{self, Resultado};
 
-/// Why a `formato = dci` subscription's rows wait.
-pub const DCI_NO_DISPONIBLE: &str = "formato dci: no disponible";
+/// Renders the body of a `formato = "dci"` delivery: from the notification the broker answered
+/// (already projected onto the grant), the subscription, the event's idempotency key and the
+/// node's DCI id (`dci.receiver_id`). An `Err` names what is missing, never a value.
+pub type CuerpoDci = fn(
+    notificacion: &Notificacion,
+    suscripcion: &SuscripcionFila,
+    clave: &str,
+    nodo: &str,
+) -> Result<Vec<u8>, String>;
+
+/// Why a `formato = "dci"` subscription's rows wait on a node started without [`CuerpoDci`].
+pub const SIN_CUERPO_DCI: &str = "formato dci: este nodo no tiene el transporte DCI";
 
 /// A claimed row on its way, with its subscription.
 struct Trabajo {
@@ -44,10 +60,12 @@ struct Hecho {
 
 /// Starts the worker on a thread of its own running an actix system (the broker runs each call
 /// as a local task), whatever runtime the node was started from; ends when `stop` fires. Calls
-/// in flight are then dropped; their rows are claimed again once their lease is past.
+/// in flight are then dropped; their rows are claimed again once their lease is past. `dci`
+/// renders the bodies of `formato = "dci"` subscriptions.
 pub fn arrancar(
     core: Arc<Core>,
     lider: Lider,
+    dci: Option<CuerpoDci>,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<std::thread::JoinHandle<()>, push::PushError> {
     let options = push::PushOptions::from_config(&core.broker.config);
@@ -59,7 +77,7 @@ pub fn arrancar(
             actix_web::rt::System::new().block_on(async move {
                 // Built on this thread's runtime, whose reactor its connections use.
                 match push::client(&options) {
-                    Ok(client) => trabajar(core, lider, client, stop).await,
+                    Ok(client) => trabajar(core, lider, client, dci, stop).await,
                     Err(error) => tracing::error!(error = %error, "push delivery not started"),
                 }
             });
@@ -71,6 +89,7 @@ async fn trabajar(
     core: Arc<Core>,
     lider: Lider,
     client: reqwest::Client,
+    dci: Option<CuerpoDci>,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     {
@@ -126,7 +145,9 @@ async fn trabajar(
             if !lider.es_lider() || core.broker.outage.is_down() {
                 continue;
             }
-            let trabajos = match reclamar(&core, &config, &en_vuelo, sondeo_vencido).await {
+            let trabajos = match reclamar(&core, &config, &en_vuelo, dci.is_some(), sondeo_vencido)
+                .await
+            {
                 Ok(trabajos) => trabajos,
                 Err(error) => {
                     tracing::error!(error = %error, "push deliveries not claimed; trying again");
@@ -137,7 +158,7 @@ async fn trabajar(
                 *en_vuelo.entry(trabajo.suscripcion.id.clone()).or_default() += 1;
                 let (core, client, tx) = (core.clone(), client.clone(), tx.clone());
                 actix_web::rt::spawn(async move {
-                    let hecho = entregar(&core, &client, trabajo).await;
+                    let hecho = entregar(&core, &client, dci, trabajo).await;
                     let _ = tx.send(hecho);
                 });
             }
@@ -146,11 +167,13 @@ async fn trabajar(
 }
 
 /// Claims, per active push subscription, as many due rows as it has free places in flight.
-/// On a poll (`sondeo`), also notes why `dci` rows wait and measures the oldest pending row.
+/// On a poll (`sondeo`), also measures the oldest pending row, and, without `con_dci`, notes
+/// why `dci` rows wait.
 async fn reclamar(
     core: &Arc<Core>,
     config: &NotificacionesConfig,
     en_vuelo: &HashMap<String, usize>,
+    con_dci: bool,
     sondeo: bool,
 ) -> Result<Vec<Trabajo>, String> {
     let pool = core.broker.pool.clone();
@@ -165,9 +188,9 @@ async fn reclamar(
         let mut out = Vec::new();
         let ahora = now_us();
         for fila in cola::suscripciones_push(&mut conn).map_err(|e| e.to_string())? {
-            if fila.formato != "json" {
+            if !enviable(&fila.formato, con_dci) {
                 if sondeo {
-                    cola::en_espera(&mut conn, &fila.id, DCI_NO_DISPONIBLE)
+                    cola::en_espera(&mut conn, &fila.id, SIN_CUERPO_DCI)
                         .map_err(|e| e.to_string())?;
                 }
                 continue;
@@ -195,13 +218,28 @@ async fn reclamar(
     .map_err(|e| e.to_string())?
 }
 
+/// Whether the worker can render a subscription's bodies: JSON always, DCI with the renderer
+/// start-up handed it. The others' rows wait, `pendiente`, never claimed (so never lost).
+fn enviable(formato: &str, con_dci: bool) -> bool {
+    match formato {
+        "json" => true,
+        "dci" => con_dci,
+        _ => false,
+    }
+}
+
 fn run_de(numero: i32) -> Option<Run> {
     Run::from_numero(u32::try_from(numero).ok()?).ok()
 }
 
 /// One attempt: through the broker (admitted, projected, charged, audited), then, if it
 /// answered a notification, to the callback.
-async fn entregar(core: &Arc<Core>, client: &reqwest::Client, trabajo: Trabajo) -> Hecho {
+async fn entregar(
+    core: &Arc<Core>,
+    client: &reqwest::Client,
+    dci: Option<CuerpoDci>,
+    trabajo: Trabajo,
+) -> Hecho {
     let Trabajo { suscripcion, fila } = trabajo;
     let config = &core.broker.config.notificaciones;
     let metrics = core.broker.push.clone();
@@ -246,10 +284,20 @@ async fn entregar(core: &Arc<Core>, client: &reqwest::Client, trabajo: Trabajo) 
         Ok(n) => n,
         Err(error) => return hecho(refusal(config, &metrics, fila.intentos, &error)),
     };
-    let body = match serde_json::to_vec(&notificacion) {
+    let body = match (suscripcion.formato.as_str(), dci) {
+        ("dci", Some(dci)) => dci(
+            &notificacion,
+            &suscripcion,
+            &clave,
+            &core.broker.config.dci.receiver_id,
+        ),
+        ("json", _) => serde_json::to_vec(&notificacion).map_err(|e| e.to_string()),
+        (formato, _) => Err(format!("no body for formato {formato:?}")),
+    };
+    let body = match body {
         Ok(body) => body,
         Err(error) => {
-            tracing::error!(error = %error, "notification not serialized");
+            tracing::error!(suscripcion = %suscripcion.id, error = %error, "notification not serialized");
             metrics.intento("aplazada");
             return hecho(pendiente(
                 config,
@@ -354,5 +402,21 @@ fn refusal(
             let despues = error.retry_after.map(Duration::from_secs);
             pendiente(config, intentos, despues, None, texto)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::enviable;
+
+    #[test]
+    fn dci_rows_are_claimed_only_with_the_renderer_and_unknown_formats_never() {
+        assert!(enviable("json", false) && enviable("json", true));
+        assert!(enviable("dci", true));
+        assert!(
+            !enviable("dci", false),
+            "without the renderer a dci row waits"
+        );
+        assert!(!enviable("xml", true));
     }
 }

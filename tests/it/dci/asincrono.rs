@@ -11,14 +11,14 @@ use crate::per_backend;
 use crate::registry;
 use crate::support::TestNode;
 
-const SUBSCRIBE: &str = "/registry/subscribe";
+pub(super) const SUBSCRIBE: &str = "/registry/subscribe";
 const UNSUBSCRIBE: &str = "/registry/unsubscribe";
-const ASYNC_SEARCH: &str = "/registry/search";
+pub(super) const ASYNC_SEARCH: &str = "/registry/search";
 const CALLBACK_IPS: &str = "https://notificaciones.ips.gob.cl/siis/eventos";
 
 /// A subscribe message of one item: `reg_event_type`, for every person (`filter: None`) or
 /// one RUN, sent with `sender_uri`.
-fn suscripcion(
+pub(super) fn suscripcion(
     message_id: &str,
     sender: &str,
     sender_uri: Option<&str>,
@@ -73,7 +73,7 @@ fn desuscripcion(message_id: &str, sender: &str, codes: &[&str]) -> Value {
 }
 
 /// The status of the agreement's transaction answered to `correlation_id`.
-async fn estado_de(
+pub(super) async fn estado_de(
     node: &TestNode,
     convenio: &str,
     txn_type: &str,
@@ -100,13 +100,13 @@ async fn estado_de(
     answer
 }
 
-fn acked(answer: &Value, message_id: &str) {
+pub(super) fn acked(answer: &Value, message_id: &str) {
     assert_eq!(answer["message"]["ack_status"], "ACK", "{answer}");
     assert_eq!(answer["message"]["correlation_id"], message_id);
 }
 
 /// The agreement's subscriptions over REST.
-async fn listar(node: &TestNode, convenio: &str) -> Vec<Value> {
+pub(super) async fn listar(node: &TestNode, convenio: &str) -> Vec<Value> {
     let answer: Value = node
         .client(Some(convenio))
         .get(node.agency_url("/api/v1/suscripciones"))

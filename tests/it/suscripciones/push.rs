@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use serde_json::{Value, json};
 use siis::config::NotificacionesConfig;
 use siis::db::schema::{auditoria, entregas};
-use siis::receptor::{Estado, ReceptorOptions};
+use siis::receptor::{Estado, ReceptorOptions, Recibida};
 use tempfile::TempDir;
 
 use super::outbox::{Evento, registrar};
@@ -51,6 +51,18 @@ callbacks = ["{callback}"]
 /// A receiver on a free port of the loopback: its server certificate from `pki`, trusting
 /// client certificates of `ca` (the node's CA) from the node's name only.
 pub fn receptor(pki: &Path, ca: &Path, claves: &Path, fallar: u64, lento: Duration) -> u16 {
+    receptor_con(pki, ca, claves, fallar, lento, 0)
+}
+
+/// [`receptor`], keeping the last `guardar` notifications for [`recibidas`].
+pub fn receptor_con(
+    pki: &Path,
+    ca: &Path,
+    claves: &Path,
+    fallar: u64,
+    lento: Duration,
+    guardar: usize,
+) -> u16 {
     let started = siis::receptor::start(ReceptorOptions {
         listen: "127.0.0.1:0".parse().unwrap(),
         cert: pki.join(siis::pki::RECEPTOR_CERT),
@@ -61,6 +73,7 @@ pub fn receptor(pki: &Path, ca: &Path, claves: &Path, fallar: u64, lento: Durati
         fallar,
         lento,
         imprimir: false,
+        guardar,
     })
     .unwrap();
     actix_web::rt::spawn(started.server);
@@ -68,7 +81,20 @@ pub fn receptor(pki: &Path, ca: &Path, claves: &Path, fallar: u64, lento: Durati
 }
 
 pub async fn estado(node_pki: &Path, port: u16) -> Estado {
-    // The receiver's /estado wants the node's certificate too.
+    leer_receptor(node_pki, port, "/estado").await
+}
+
+/// What a receiver started with `guardar` kept, oldest first.
+pub async fn recibidas(node_pki: &Path, port: u16) -> Vec<Recibida> {
+    leer_receptor(node_pki, port, "/recibidas").await
+}
+
+async fn leer_receptor<T: serde::de::DeserializeOwned>(
+    node_pki: &Path,
+    port: u16,
+    path: &str,
+) -> T {
+    // The receiver's pages want the node's certificate too.
     let client = siis::push::client(&siis::push::PushOptions {
         cert: node_pki.join(siis::pki::NODE_CERT),
         key: node_pki.join(siis::pki::NODE_KEY),
@@ -79,7 +105,7 @@ pub async fn estado(node_pki: &Path, port: u16) -> Estado {
     })
     .unwrap();
     client
-        .get(format!("https://localhost:{port}/estado"))
+        .get(format!("https://localhost:{port}{path}"))
         .send()
         .await
         .unwrap()
