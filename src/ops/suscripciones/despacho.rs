@@ -257,8 +257,8 @@ pub fn arrancar(
                 tokio::task::spawn_blocking(move || -> Result<usize, crate::db::DbError> {
                     let mut conn = pool.get()?;
                     let n = al_dia(&mut conn, &policy.convenios, por_ronda)?;
-                    if n >= ANALIZAR_DESDE && matches!(*conn, DbConnection::Pg(_)) {
-                        diesel::sql_query("ANALYZE entregas").execute(&mut *conn)?;
+                    if n >= ANALIZAR_DESDE && matches!(**conn, DbConnection::Pg(_)) {
+                        diesel::sql_query("ANALYZE entregas").execute(&mut **conn)?;
                     }
                     Ok(n)
                 })
