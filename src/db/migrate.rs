@@ -33,6 +33,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-09-000022_suscripciones",
     "2026-12-09-000023_dci",
     "2026-12-10-000024_dci_async",
+    "2026-12-11-000025_retencion",
 ];
 
 /// The versions Diesel records for [`MIGRATION_NAMES`] in `__diesel_schema_migrations`

@@ -6,6 +6,7 @@ mod caida;
 mod operador;
 mod outbox;
 mod push;
+mod retencion;
 mod soap;
 
 use diesel::prelude::*;
