@@ -998,6 +998,37 @@ mod tests {
     }
 
     #[test]
+    fn retention_takes_fractional_days_and_refuses_none() {
+        let config = load_in_jail(
+            "[retencion]\nentregas_dias = 0.5\neventos_dias = 2\n",
+            &[("SIIS__RETENCION__DCI_RESULTADO_DIAS", "0.0001")],
+        )
+        .unwrap();
+        assert_eq!(config.retencion.entregas_dias, 0.5);
+        assert_eq!(config.retencion.eventos_dias, 2.0);
+        assert_eq!(
+            RetencionConfig::micros(config.retencion.dci_resultado_dias),
+            8_640_000
+        );
+        for bad in [
+            "entregas_dias = 0",
+            "eventos_dias = -1",
+            "dci_resultado_dias = nan",
+            "eventos_dias = 40000",
+        ] {
+            let err = load_in_jail(&format!("[retencion]\n{bad}\n"), &[]).unwrap_err();
+            assert!(
+                err.contains("more than 0 and at most 36500"),
+                "{bad}: {err}"
+            );
+        }
+        for bad in ["cada_secs = 0", "lote = 0"] {
+            let err = load_in_jail(&format!("[retencion]\n{bad}\n"), &[]).unwrap_err();
+            assert!(err.contains("at least 1"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn a_node_name_needs_postgres_and_a_plain_name() {
         let pg = "[database]\nurl = \"postgres://siis@db.example/siis\"\n";
         let config = load_in_jail(&format!("{pg}[cluster]\nnodo = \"n-1\"\n"), &[]).unwrap();

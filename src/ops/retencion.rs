@@ -85,6 +85,11 @@ pub fn purgar(
     };
     let lote = i64::from(config.lote);
     let limite = |dias| ahora_us.saturating_sub(RetencionConfig::micros(dias));
+    let (entregas_hasta, eventos_hasta, dci_hasta) = (
+        limite(config.entregas_dias),
+        limite(config.eventos_dias),
+        limite(config.dci_resultado_dias),
+    );
     let mut hecho = Purgadas::default();
     // Entregas first: events they free go in the same purge.
     let ids: Vec<String> = suscripciones::table
@@ -92,7 +97,7 @@ pub fn purgar(
         .order(suscripciones::id)
         .load(conn)?;
     for id in ids {
-        let limite = limite(config.entregas_dias);
+        let limite = entregas_hasta;
         while seguir() {
             // A look without the write lock first: most subscriptions have nothing to purge.
             if tramo(conn, &id, limite, lote)?.is_none() {
@@ -119,8 +124,8 @@ pub fn purgar(
             pausa();
         }
     }
-    hecho.eventos = purgar_eventos(conn, limite(config.eventos_dias), lote, seguir, &pausa)?;
-    let limite = limite(config.dci_resultado_dias);
+    hecho.eventos = purgar_eventos(conn, eventos_hasta, lote, seguir, &pausa)?;
+    let limite = dci_hasta;
     while seguir() {
         let hay = dci_transacciones::table
             .filter(dci_transacciones::resultado.is_not_null())
