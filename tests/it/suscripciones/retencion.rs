@@ -10,7 +10,7 @@ use siis::config::RetencionConfig;
 use siis::db::schema::{auditoria, entregas, eventos};
 use siis::ops::retencion::{Purgadas, purgar};
 
-use super::outbox::{Evento, registrar};
+use super::outbox::{Evento, esperar_despacho, registrar};
 use super::{defuncion, leer, persona, pull, vistos};
 use crate::per_backend;
 use crate::soap::client::{SUSCRIPCIONES, V, call, estado};
@@ -212,6 +212,37 @@ per_backend!(
         }
         let metrics = crate::metricas::scrape(&node).await;
         assert!(metrics.contains("siis_retencion_purgadas_total{tabla=\"eventos\"} 1"), "{metrics}");
+        node.stop().await;
+    }
+);
+
+per_backend!(
+    async fn an_event_the_fan_out_has_not_passed_stays(backend) {
+        // The fan-out looks only when told (or every ten minutes): the test decides when.
+        let node = TestNode::start_with(backend, Setup {
+            configure: Some(Box::new(|c| c.notificaciones.sondeo_ms = 600_000)),
+            ..Setup::default()
+        }).await;
+        let viejo = ahora() - 31 * DIA_US;
+        diesel::insert_into(eventos::table)
+            .values((
+                eventos::tipo.eq("nacimiento"),
+                eventos::run.eq(9_500_001),
+                eventos::datos.eq("{}"),
+                eventos::origen.eq("lote"),
+                eventos::origen_id.eq("1"),
+                eventos::registrado_us.eq(viejo),
+            ))
+            .execute(&mut node.db())
+            .unwrap();
+        let id = eventos_guardados(&node)[0];
+        assert_eq!(purga(&node), Purgadas::default());
+        assert_eq!(eventos_guardados(&node), vec![id]);
+        // Once fanned out (to nobody), it goes.
+        node.node.broker.eventos_nuevos.notify_one();
+        esperar_despacho(&node, id).await;
+        assert_eq!(purga(&node).eventos, 1);
+        assert!(eventos_guardados(&node).is_empty());
         node.stop().await;
     }
 );
