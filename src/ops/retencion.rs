@@ -97,14 +97,13 @@ pub fn purgar(
         .order(suscripciones::id)
         .load(conn)?;
     for id in ids {
-        let limite = entregas_hasta;
         while seguir() {
             // A look without the write lock first: most subscriptions have nothing to purge.
-            if tramo(conn, &id, limite, lote)?.is_none() {
+            if tramo(conn, &id, entregas_hasta, lote)?.is_none() {
                 break;
             }
             let paso: QueryResult<_> =
-                write_transaction(conn, |conn| match tramo(conn, &id, limite, lote)? {
+                write_transaction(conn, |conn| match tramo(conn, &id, entregas_hasta, lote)? {
                     None => Ok((0, false)),
                     Some(t) => {
                         let n = diesel::delete(
@@ -125,11 +124,10 @@ pub fn purgar(
         }
     }
     hecho.eventos = purgar_eventos(conn, eventos_hasta, lote, seguir, &pausa)?;
-    let limite = dci_hasta;
     while seguir() {
         let hay = dci_transacciones::table
             .filter(dci_transacciones::resultado.is_not_null())
-            .filter(dci_transacciones::registrada_us.lt(limite))
+            .filter(dci_transacciones::registrada_us.lt(dci_hasta))
             .select(dci_transacciones::registrada_us)
             .first::<i64>(conn)
             .optional()?;
@@ -139,8 +137,8 @@ pub fn purgar(
         let sql = placeholders(conn, DCI);
         let n = write_transaction(conn, |conn| -> QueryResult<usize> {
             diesel::sql_query(sql)
-                .bind::<BigInt, _>(limite)
-                .bind::<BigInt, _>(limite)
+                .bind::<BigInt, _>(dci_hasta)
+                .bind::<BigInt, _>(dci_hasta)
                 .bind::<BigInt, _>(lote)
                 .execute(conn)
         })?;
