@@ -21,6 +21,7 @@ mod publico;
 mod record;
 mod refusals;
 mod replay;
+pub mod retencion;
 mod usuarios;
 mod validaciones;
 
@@ -395,6 +396,8 @@ pub struct Broker {
     pub entregas_nuevas: Arc<tokio::sync::Notify>,
     /// What `/metrics` shows of push delivery.
     pub push: Arc<entregas::PushMetrics>,
+    /// What `/metrics` shows of the retention purge (`ops::retencion`).
+    pub retencion: Arc<retencion::RetencionMetrics>,
 }
 
 /// What the registry says at start-up about today: each budget's use, and identity
@@ -555,6 +558,7 @@ impl Broker {
             eventos_nuevos: Arc::new(tokio::sync::Notify::new()),
             entregas_nuevas: Arc::new(tokio::sync::Notify::new()),
             push: Arc::default(),
+            retencion: Arc::default(),
             config,
         }
     }
@@ -624,6 +628,7 @@ impl Broker {
         }
         self.audit.register_metrics(registry);
         self.push.register(registry);
+        self.retencion.register(registry);
         metrics::register_replicas(registry, &self.replicas.states());
     }
 

@@ -33,6 +33,7 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub dci: DciConfig,
     pub notificaciones: NotificacionesConfig,
+    pub retencion: RetencionConfig,
 }
 
 /// The DCI (spdci) Social Registry transport (`docs/dci.md`).
@@ -141,6 +142,74 @@ impl NotificacionesConfig {
             ));
         }
         Ok(())
+    }
+}
+
+/// How long the outbox, the subscriptions' deliveries and DCI async answers are kept
+/// (docs/eventos.md, *Retention*). Days may be fractional (`0.5` is twelve hours). The purge
+/// runs on the leader only, in transactions of at most `lote` rows; the audit log is never
+/// purged by it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetencionConfig {
+    /// Days an `entregas` row is kept once it is final (`entregada`, `descartada`,
+    /// `revocada`), counted from its delivery (`entregada_us`) or, without one, from its
+    /// event's recording. Rows not yet delivered and dead letters are never purged. More than 0.
+    pub entregas_dias: f64,
+    /// Days an event is kept after its recording; it goes only once the fan-out has passed it
+    /// and none of its `entregas` rows is left. More than 0.
+    pub eventos_dias: f64,
+    /// Days an async DCI search's kept answer (`dci_transacciones.resultado`) is kept; its
+    /// items' statuses stay. More than 0.
+    pub dci_resultado_dias: f64,
+    /// Seconds between two purges (at least 1).
+    pub cada_secs: u64,
+    /// Most rows one purge transaction deletes (at least 1).
+    pub lote: u32,
+    /// Milliseconds between two purge transactions, so that other writers get the lock.
+    pub pausa_ms: u64,
+}
+
+impl Default for RetencionConfig {
+    fn default() -> Self {
+        RetencionConfig {
+            entregas_dias: 30.0,
+            eventos_dias: 90.0,
+            dci_resultado_dias: 7.0,
+            cada_secs: 300,
+            lote: 5_000,
+            pausa_ms: 50,
+        }
+    }
+}
+
+impl RetencionConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        let dias = [
+            self.entregas_dias,
+            self.eventos_dias,
+            self.dci_resultado_dias,
+        ];
+        // At most 100 years: a larger count is a typo (the node offers no "forever").
+        if dias
+            .iter()
+            .any(|d| !d.is_finite() || *d <= 0.0 || *d > 36_500.0)
+        {
+            return Err(ConfigError(
+                "retencion: entregas_dias, eventos_dias and dci_resultado_dias must be more than 0 and at most 36500".into(),
+            ));
+        }
+        if self.cada_secs == 0 || self.lote == 0 {
+            return Err(ConfigError(
+                "retencion.cada_secs and retencion.lote must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `dias` as microseconds.
+    pub fn micros(dias: f64) -> i64 {
+        (dias * 86_400_000_000.0) as i64
     }
 }
 
@@ -655,6 +724,7 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
             dci: DciConfig::default(),
             notificaciones: NotificacionesConfig::default(),
+            retencion: RetencionConfig::default(),
         }
     }
 }
@@ -766,6 +836,7 @@ impl Config {
 
     fn check(&self) -> Result<(), ConfigError> {
         self.notificaciones.check()?;
+        self.retencion.check()?;
         if !self.listen.admin.ip().is_loopback() && self.listen.admin_allow.is_empty() {
             return Err(ConfigError(format!(
                 "listen.admin must be a loopback address, not {}, unless listen.admin_allow \
@@ -924,6 +995,37 @@ mod tests {
         expected.elegibilidad.reglas = PathBuf::from("/etc/siis/elegibilidad.toml");
         expected.encuesta.modelos = PathBuf::from("/etc/siis/modelos");
         assert_eq!(load_in_jail(packaged, &[]).unwrap(), expected);
+    }
+
+    #[test]
+    fn retention_takes_fractional_days_and_refuses_none() {
+        let config = load_in_jail(
+            "[retencion]\nentregas_dias = 0.5\neventos_dias = 2\n",
+            &[("SIIS__RETENCION__DCI_RESULTADO_DIAS", "0.0001")],
+        )
+        .unwrap();
+        assert_eq!(config.retencion.entregas_dias, 0.5);
+        assert_eq!(config.retencion.eventos_dias, 2.0);
+        assert_eq!(
+            RetencionConfig::micros(config.retencion.dci_resultado_dias),
+            8_640_000
+        );
+        for bad in [
+            "entregas_dias = 0",
+            "eventos_dias = -1",
+            "dci_resultado_dias = nan",
+            "eventos_dias = 40000",
+        ] {
+            let err = load_in_jail(&format!("[retencion]\n{bad}\n"), &[]).unwrap_err();
+            assert!(
+                err.contains("more than 0 and at most 36500"),
+                "{bad}: {err}"
+            );
+        }
+        for bad in ["cada_secs = 0", "lote = 0"] {
+            let err = load_in_jail(&format!("[retencion]\n{bad}\n"), &[]).unwrap_err();
+            assert!(err.contains("at least 1"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -163,6 +163,9 @@ error_codes! {
     ListaExcedida = "LISTA_EXCEDIDA", 413, answer("03"), "Lista de RUN demasiado grande";
     SuscripcionCerrada = "SUSCRIPCION_CERRADA", 409, answer("03"), "Suscripción cerrada";
     CursorInvalido = "CURSOR_INVALIDO", 400, answer("03"), "Cursor inválido";
+    /// Reading after a cursor whose next events were purged (retention): the detail names the
+    /// oldest cursor still readable.
+    CursorVencido = "CURSOR_VENCIDO", 410, fault("03"), "Cursor vencido";
     // Provider feeds refused as a whole (src/ops/lotes.rs).
     LoteTipoDesconocido = "LOTE_TIPO_DESCONOCIDO", 404, answer("03"), "Tipo de lote desconocido";
     LoteEncabezadoInvalido = "LOTE_ENCABEZADO_INVALIDO", 400, answer("03"), "Encabezado del lote inválido";

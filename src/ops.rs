@@ -22,6 +22,7 @@ pub mod meta;
 pub mod pagina;
 pub mod postulacion;
 pub mod recepcion;
+pub mod retencion;
 pub mod suscripciones;
 
 use std::sync::Arc;

@@ -136,6 +136,11 @@ pub struct Node {
         tokio::task::JoinHandle<()>,
         tokio::sync::oneshot::Sender<()>,
     ),
+    /// Purges what retention no longer keeps (`ops::retencion`), until told to stop.
+    retencion: (
+        tokio::task::JoinHandle<()>,
+        tokio::sync::oneshot::Sender<()>,
+    ),
     /// Sends push subscriptions their events (`ops::suscripciones::envios`), until told to
     /// stop; `None` when the node's client certificate could not be read (logged at start).
     envios: Option<(
@@ -228,6 +233,15 @@ impl Node {
                 stop,
             ),
             stop_despacho,
+        );
+        let (stop_retencion, stop) = tokio::sync::oneshot::channel();
+        let retencion = (
+            crate::ops::retencion::arrancar(
+                broker.clone().into_inner(),
+                broker.audit.lider().clone(),
+                stop,
+            ),
+            stop_retencion,
         );
         let probe = broker
             .outage
@@ -393,6 +407,7 @@ impl Node {
             summaries,
             checkpoints,
             despacho,
+            retencion,
             envios,
             callbacks_dci,
         })
@@ -450,6 +465,9 @@ impl Node {
         let (despacho, stop) = self.despacho;
         let _ = stop.send(());
         let _ = despacho.await;
+        let (retencion, stop) = self.retencion;
+        let _ = stop.send(());
+        let _ = retencion.await;
         if let Some((envios, stop)) = self.envios {
             let _ = stop.send(());
             let _ = tokio::task::spawn_blocking(move || envios.join()).await;

@@ -33,6 +33,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-09-000022_suscripciones",
     "2026-12-09-000023_dci",
     "2026-12-10-000024_dci_async",
+    "2026-12-11-000025_retencion",
     "2026-12-11-000026_dci_callbacks",
     "2026-12-11-000027_entregas_cola",
 ];

@@ -101,7 +101,8 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::CrlInvalida
         | E::SeleccionInvalida
         | E::EntregaNoMuerta
-        | E::CursorInvalido => BAD,
+        | E::CursorInvalido
+        | E::CursorVencido => BAD,
     }
 }
 

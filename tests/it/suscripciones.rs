@@ -6,6 +6,7 @@ mod caida;
 mod operador;
 pub(crate) mod outbox;
 pub(crate) mod push;
+mod retencion;
 mod soap;
 
 use diesel::prelude::*;

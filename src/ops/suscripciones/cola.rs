@@ -69,7 +69,7 @@ pub fn suscripciones_push(conn: &mut DbConnection) -> QueryResult<Vec<Suscripcio
 }
 
 /// `sql` with its `?` placeholders numbered for PostgreSQL.
-fn placeholders(conn: &DbConnection, sql: &str) -> String {
+pub fn placeholders(conn: &DbConnection, sql: &str) -> String {
     match conn {
         DbConnection::Sqlite(_) => sql.to_owned(),
         DbConnection::Pg(_) => {

@@ -54,3 +54,15 @@ pub fn cerrada() -> ApiError {
 pub fn cursor_invalido(detail: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::CursorInvalido, detail.into())
 }
+
+/// The events after the cursor were purged (retention): `desde` is the oldest cursor the
+/// subscription may still be read after. It depends on the agency's own subscription only.
+pub fn cursor_vencido(desde: i64) -> ApiError {
+    ApiError::new(
+        ErrorCode::CursorVencido,
+        format!(
+            "the events after this cursor are no longer kept (retention): read with despues={desde} or later"
+        ),
+    )
+    .en_campo("despues")
+}

@@ -120,6 +120,13 @@ pub fn leer_eventos(
         ));
     }
     let filas = store::siguientes(conn, &fila.id, lectura.despues, lectura.limite)?;
+    // After the page is read: a purge that committed before the read shows here too (on
+    // PostgreSQL each statement sees what committed before it), so a page with a hole is
+    // never answered.
+    let desde = store::purgada_hasta(conn, &fila.id)?;
+    if lectura.despues < desde {
+        return Err(errores::cursor_vencido(desde));
+    }
     let hasta = filas.last().map_or(lectura.despues, |f| f.secuencia);
     let mut page = Eventos {
         suscripcion: fila.id.clone(),

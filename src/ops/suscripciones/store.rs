@@ -161,6 +161,23 @@ pub fn siguientes(
         .load(conn)
 }
 
+/// The oldest cursor subscription `id` may be read after: every entrega up to it was purged
+/// (retention purges each subscription's rows in order, from its first: `ops::retencion`).
+/// 0 when nothing was purged; its last secuencia when every row was.
+pub fn purgada_hasta(conn: &mut DbConnection, id: &str) -> QueryResult<i64> {
+    let primera: Option<i64> = entregas::table
+        .filter(entregas::suscripcion_id.eq(id))
+        .select(diesel::dsl::min(entregas::secuencia))
+        .first(conn)?;
+    match primera {
+        Some(p) => Ok(p - 1),
+        None => suscripciones::table
+            .filter(suscripciones::id.eq(id))
+            .select(suscripciones::ultima_secuencia)
+            .first(conn),
+    }
+}
+
 /// The entrega `secuencia` of subscription `id` with its event.
 pub fn una(conn: &mut DbConnection, id: &str, secuencia: i64) -> QueryResult<Option<Fila>> {
     entregas::table

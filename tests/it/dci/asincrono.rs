@@ -376,3 +376,44 @@ fn every_notify_body_follows_the_spec_and_shows_only_granted_values() {
     }
     m.validar();
 }
+
+per_backend!(
+    async fn a_kept_answer_is_dropped_after_its_retention_and_the_statuses_stay(backend) {
+        use siis::ops::retencion::{Purgadas, purgar};
+        let node = TestNode::start_with(backend, seeded()).await;
+        let mut m = Mensajes::default();
+        let run = registry::with_ficha(&mut node.db(), None).to_string();
+        let body = busqueda("minvu-ret-1", "minvu", "t-ret", &[run.clone(), "12345678-9".to_owned()], "Group");
+        let (status, answer) = post(&node, "minvu", ASYNC_SEARCH, &body, &mut m).await;
+        assert_eq!(status, 200, "{answer}");
+        let config = siis::config::RetencionConfig { pausa_ms: 0, ..Default::default() };
+        let ahora = chrono::Utc::now().timestamp_micros();
+        // Within its 7 days: kept.
+        assert_eq!(purgar(&mut node.db(), &config, ahora, &|| true).unwrap(), Purgadas::default());
+        let st = estado_de(&node, "minvu", "search", "minvu-ret-1", &mut m).await;
+        assert!(primer_item(&st).get("data").is_some(), "{st}");
+        // Eight days on: the answer goes, the statuses stay, and reading them names nobody.
+        let despues = ahora + 8 * 86_400_000_000;
+        let hecho = purgar(&mut node.db(), &config, despues, &|| true).unwrap();
+        assert_eq!(hecho, Purgadas { dci_resultado: 1, ..Purgadas::default() });
+        // (estado_de's message id is taken: the same request under another id.)
+        let body = sobre("txn-status", "st2-minvu-ret-1", "minvu", 1, json!({
+            "transaction_id": "st",
+            "txnstatus_request": {"reference_id": "q-0", "txn_type": "search",
+                                  "attribute_type": "correlation_id", "attribute_value": "minvu-ret-1"},
+        }));
+        let (status, st) = post(&node, "minvu", TXN_STATUS, &body, &mut m).await;
+        assert_eq!(status, 200, "{st}");
+        assert_eq!(st["header"]["status"], "succ", "{st}");
+        let items = st["message"]["txnstatus_response"]["txn_status"]["search_response"].as_array().unwrap();
+        assert_eq!(items.len(), 2, "{st}");
+        assert_eq!((items[0]["reference_id"].as_str(), items[0]["status"].as_str()), (Some("r-0"), Some("succ")), "{st}");
+        assert!(items[0].get("data").is_none(), "{st}");
+        assert_eq!(items[1]["status_reason_code"], "rjct.search_criteria.invalid");
+        let (_, operacion, sujetos, campos, _, _) = record(&node, "st2-minvu-ret-1");
+        assert_eq!(operacion, "DciTxnStatus");
+        assert!(!sujetos.contains(&run), "{sujetos}");
+        assert_eq!(campos, "", "no field disclosed");
+        m.validar();
+    }
+);

@@ -1,0 +1,2 @@
+DROP INDEX dci_transacciones_resultado;
+DROP INDEX entregas_evento;
