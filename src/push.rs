@@ -175,5 +175,24 @@ pub fn espera(
     }
 }
 
+/// When a row that has failed `intentos` attempts is due again (microseconds since the epoch):
+/// now plus [`espera`] with the `[notificaciones]` backoff, at least `despues` (a
+/// `Retry-After`). The push worker and the DCI callbacks retry alike.
+pub fn vence_us(
+    config: &crate::config::NotificacionesConfig,
+    intentos: i32,
+    despues: Option<Duration>,
+) -> i64 {
+    let espera = espera(
+        u32::try_from(intentos.saturating_sub(1)).unwrap_or(0),
+        Duration::from_millis(config.espera_base_ms),
+        Duration::from_millis(config.espera_tope_ms),
+        despues,
+        &mut rand::rng(),
+    );
+    chrono::Utc::now().timestamp_micros()
+        + i64::try_from(espera.as_micros()).unwrap_or(i64::MAX / 4)
+}
+
 #[cfg(test)]
 mod tests;

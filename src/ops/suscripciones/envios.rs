@@ -363,15 +363,8 @@ fn pendiente(
     estado_http: Option<u16>,
     error: String,
 ) -> Desenlace {
-    let espera = push::espera(
-        u32::try_from(intentos.saturating_sub(1)).unwrap_or(0),
-        Duration::from_millis(config.espera_base_ms),
-        Duration::from_millis(config.espera_tope_ms),
-        despues,
-        &mut rand::rng(),
-    );
     Desenlace::Pendiente {
-        proximo_us: now_us() + i64::try_from(espera.as_micros()).unwrap_or(i64::MAX / 4),
+        proximo_us: push::vence_us(config, intentos, despues),
         estado_http,
         error,
     }
