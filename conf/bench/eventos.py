@@ -169,7 +169,8 @@ def feed(srcei, runs, fecha):
         fallar(f"death feed answered {estado}: {data[:300]!r}")
     informe = json.loads(data)
     if informe.get("aplicados") != len(runs):
-        fallar(f"death feed applied {informe.get('aplicados')} of {len(runs)}: {str(informe)[:500]}")
+        fallar(f"death feed applied {informe.get('aplicados')} of {len(runs)}: "
+               f"{str(informe)[:500]}")
 
 
 def pasado(a, registro, srcei, runs, hoy, prefijo, sub, total, pasos, por_paso):
@@ -239,7 +240,6 @@ def main():
 
 
 def medir(a, nodo):
-
     registro = Registro(a.url)
     # Yesterday: the node's "today" is Chile's (UTC-3 or -4), a few hours behind UTC.
     hoy = (date.today() - timedelta(days=1)).isoformat()
@@ -285,7 +285,6 @@ def medir(a, nodo):
         pasado(a, registro, srcei, runs, hoy, prefijo, sub, total, pasos, por_paso)
 
     # 3. The crash: kill -9 once a quarter of a feed is applied, start again.
-    todas = total + a.caida
     if a.caida:
         receptor = Cliente(a.receptor, f"{a.pki}/ca.pem", f"{a.pki}/nodo.pem",
                            f"{a.pki}/nodo-key.pem")
@@ -306,8 +305,8 @@ def medir(a, nodo):
         print(f"crash: {a.caida} deaths, node killed with {al_morir - total} applied, started "
               f"again; the rest applied {max(recibidas.values()) / 1e6 - muerto:.1f} s after "
               f"the kill; events attempted more than once: {otra_vez}; sent again and "
-              f"ignored by key: "
-              f"{despues['repetidas'] - antes['repetidas']}; keys 1..{todas} each applied "
+              f"ignored by key: {despues['repetidas'] - antes['repetidas']}; "
+              f"keys 1..{todas} each applied "
               f"once: {'yes' if exactas else 'NO'}")
         if not exactas:
             fallar("a key is missing or out of range")
