@@ -175,6 +175,34 @@ pub fn espera(
     }
 }
 
+/// Starts `trabajo` on a thread `nombre` of its own running an actix system (the broker runs
+/// each call as a local task), whatever runtime the node was started from, with a client built
+/// on that thread's runtime, whose reactor its connections use. The certificate is read once
+/// before, so that a missing one is told at start. The push worker and the DCI callbacks.
+pub fn en_hilo<F, Fut>(
+    nombre: &str,
+    options: PushOptions,
+    trabajo: F,
+) -> Result<std::thread::JoinHandle<()>, PushError>
+where
+    F: FnOnce(reqwest::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    client(&options)?;
+    let hilo = nombre.to_owned();
+    std::thread::Builder::new()
+        .name(nombre.into())
+        .spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                match client(&options) {
+                    Ok(client) => trabajo(client).await,
+                    Err(error) => tracing::error!(error = %error, hilo, "push client not built"),
+                }
+            });
+        })
+        .map_err(|e| PushError::Tls(format!("thread: {e}")))
+}
+
 /// When a row that has failed `intentos` attempts is due again (microseconds since the epoch):
 /// now plus [`espera`] with the `[notificaciones]` backoff, at least `despues` (a
 /// `Retry-After`). The push worker and the DCI callbacks retry alike.

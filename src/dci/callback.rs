@@ -34,18 +34,9 @@ pub fn arrancar(
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<std::thread::JoinHandle<()>, push::PushError> {
     let options = push::PushOptions::from_config(&core.broker.config);
-    push::client(&options)?;
-    std::thread::Builder::new()
-        .name("siis-dci-callback".into())
-        .spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                match push::client(&options) {
-                    Ok(client) => trabajar(core, lider, client, stop).await,
-                    Err(error) => tracing::error!(error = %error, "DCI callbacks not started"),
-                }
-            });
-        })
-        .map_err(|e| push::PushError::Tls(format!("thread: {e}")))
+    push::en_hilo("siis-dci-callback", options, move |client| {
+        trabajar(core, lider, client, stop)
+    })
 }
 
 async fn trabajar(

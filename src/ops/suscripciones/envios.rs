@@ -69,20 +69,9 @@ pub fn arrancar(
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> Result<std::thread::JoinHandle<()>, push::PushError> {
     let options = push::PushOptions::from_config(&core.broker.config);
-    // Read now, so that a missing certificate is told at start.
-    push::client(&options)?;
-    std::thread::Builder::new()
-        .name("siis-push".into())
-        .spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                // Built on this thread's runtime, whose reactor its connections use.
-                match push::client(&options) {
-                    Ok(client) => trabajar(core, lider, client, dci, stop).await,
-                    Err(error) => tracing::error!(error = %error, "push delivery not started"),
-                }
-            });
-        })
-        .map_err(|e| push::PushError::Tls(format!("thread: {e}")))
+    push::en_hilo("siis-push", options, move |client| {
+        trabajar(core, lider, client, dci, stop)
+    })
 }
 
 async fn trabajar(
