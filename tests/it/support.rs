@@ -299,12 +299,14 @@ pub fn umbrales() -> siis::seed::Umbrales {
 /// The shipped agreements' ids.
 pub const SHIPPED: &[&str] = &[
     "bbnn",
+    "fosis",
     "ips",
     "minvu",
     "muni-05101",
     "muni-13101",
     "operador",
     "orasmi",
+    "senama",
     "srcei",
     "suseso",
 ];

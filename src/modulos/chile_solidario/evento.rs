@@ -110,7 +110,10 @@ impl EventoEntrada {
                 .ok()
                 .filter(|f| *f <= hoy)
                 .ok_or_else(|| {
-                    errores::evento_invalido("fecha", "fecha is a date (YYYY-MM-DD), not in the future")
+                    errores::evento_invalido(
+                        "fecha",
+                        "fecha is a date (YYYY-MM-DD), not in the future",
+                    )
                 })?,
         };
         Ok(match evento {
@@ -179,7 +182,10 @@ pub fn aplicar(
     let fila = &antes.fila;
     let abierta = fila.estado == "apoyo";
     if !abierta && !matches!(evento, Evento::PagoBono) {
-        return Err(errores::transicion_no_permitida(evento.nombre(), &fila.estado));
+        return Err(errores::transicion_no_permitida(
+            evento.nombre(),
+            &fila.estado,
+        ));
     }
     if let Some(fecha) = evento.fecha()
         && fecha < fila.fecha_ingreso
@@ -312,12 +318,52 @@ mod tests {
         };
         assert_eq!(campo(e("otro")), "evento");
         assert_eq!(campo(e("sesion")), "tipo");
-        assert_eq!(campo(EventoEntrada { condicion: Some("XYZ9".into()), estado: Some("cumplida".into()), ..e("condicion") }), "condicion");
-        assert_eq!(campo(EventoEntrada { condicion: Some("HAB3".into()), estado: Some("lista".into()), ..e("condicion") }), "estado");
-        assert_eq!(campo(EventoEntrada { motivo: Some("cumplimiento".into()), ..e("sesion") }), "motivo");
-        assert_eq!(campo(EventoEntrada { fecha: Some("2026-12-13".into()), motivo: Some("renuncia".into()), ..e("egreso") }), "fecha");
-        assert_eq!(campo(EventoEntrada { fecha: Some("ayer".into()), motivo: Some("renuncia".into()), ..e("egreso") }), "fecha");
-        assert_eq!(campo(EventoEntrada { fecha: Some("2026-12-01".into()), ..e("pago_bono") }), "fecha");
+        assert_eq!(
+            campo(EventoEntrada {
+                condicion: Some("XYZ9".into()),
+                estado: Some("cumplida".into()),
+                ..e("condicion")
+            }),
+            "condicion"
+        );
+        assert_eq!(
+            campo(EventoEntrada {
+                condicion: Some("HAB3".into()),
+                estado: Some("lista".into()),
+                ..e("condicion")
+            }),
+            "estado"
+        );
+        assert_eq!(
+            campo(EventoEntrada {
+                motivo: Some("cumplimiento".into()),
+                ..e("sesion")
+            }),
+            "motivo"
+        );
+        assert_eq!(
+            campo(EventoEntrada {
+                fecha: Some("2026-12-13".into()),
+                motivo: Some("renuncia".into()),
+                ..e("egreso")
+            }),
+            "fecha"
+        );
+        assert_eq!(
+            campo(EventoEntrada {
+                fecha: Some("ayer".into()),
+                motivo: Some("renuncia".into()),
+                ..e("egreso")
+            }),
+            "fecha"
+        );
+        assert_eq!(
+            campo(EventoEntrada {
+                fecha: Some("2026-12-01".into()),
+                ..e("pago_bono")
+            }),
+            "fecha"
+        );
         assert_eq!(campo(e("egreso")), "motivo");
     }
 }

@@ -139,7 +139,10 @@ mod tests {
             .map(|d| all.iter().filter(|c| c.dimension == *d).count())
             .collect();
         assert_eq!(per, [6, 7, 8, 6, 12, 7, 7]);
-        assert_eq!(condicion("HAB12").map(|c| c.dimension), Some("habitabilidad"));
+        assert_eq!(
+            condicion("HAB12").map(|c| c.dimension),
+            Some("habitabilidad")
+        );
         assert_eq!(condicion("XYZ1"), None);
     }
 
@@ -149,8 +152,14 @@ mod tests {
         let p = calendario("proteccion", inicio);
         assert_eq!(p.len(), 24);
         assert_eq!((p[0].mes, p[0].periodo.as_str()), (1, "2026-11"));
-        assert_eq!((p[2].periodo.as_str(), p[23].periodo.as_str()), ("2027-01", "2028-10"));
-        assert!(p.windows(2).all(|w| w[0].monto >= w[1].monto && w[1].mes == w[0].mes + 1));
+        assert_eq!(
+            (p[2].periodo.as_str(), p[23].periodo.as_str()),
+            ("2027-01", "2028-10")
+        );
+        assert!(
+            p.windows(2)
+                .all(|w| w[0].monto >= w[1].monto && w[1].mes == w[0].mes + 1)
+        );
         assert!(p[0].monto > p[23].monto);
         let e = calendario("egreso", inicio);
         assert_eq!(e.len(), 36);

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::reglas;
 use super::store::Expediente;
-use crate::catalog::modulos::chile_solidario::{BonoChs, CondicionChs, SesionChs};
 pub use crate::catalog::modulos::chile_solidario::ParticipacionChs;
+use crate::catalog::modulos::chile_solidario::{BonoChs, CondicionChs, SesionChs};
 use crate::domain::{Cut, Run};
 use crate::projection::{FieldSet, Project, recortar, revelados};
 use crate::respuestas::ComunaRef;
@@ -143,7 +143,7 @@ pub fn vista(e: &Expediente, tambien: Option<Run>) -> ParticipacionChs {
             e.sesiones
                 .iter()
                 .map(|s| SesionChs {
-                    numero: Some(s.numero),
+                    numero: u32::try_from(s.numero).ok(),
                     fecha: Some(s.fecha),
                     tipo: Some(s.tipo.clone()),
                 })
@@ -154,9 +154,9 @@ pub fn vista(e: &Expediente, tambien: Option<Run>) -> ParticipacionChs {
                 .iter()
                 .map(|b| BonoChs {
                     tipo: Some(b.tipo.clone()),
-                    mes: Some(b.mes),
+                    mes: u32::try_from(b.mes).ok(),
                     periodo: Some(b.periodo.clone()),
-                    monto: Some(b.monto),
+                    monto: u32::try_from(b.monto).ok(),
                     estado: Some(b.estado.clone()),
                 })
                 .collect(),

@@ -101,7 +101,9 @@ pub fn insertar(
 
 pub fn insertar_bonos(conn: &mut DbConnection, bonos: &[BonoFila]) -> QueryResult<()> {
     for b in bonos {
-        diesel::insert_into(chs_bonos::table).values(b).execute(conn)?;
+        diesel::insert_into(chs_bonos::table)
+            .values(b)
+            .execute(conn)?;
     }
     Ok(())
 }
