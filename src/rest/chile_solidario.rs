@@ -134,7 +134,13 @@ async fn consultar(
 /// The module's part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(doc::ingresar, doc::leer, doc::evento, doc::listar, doc::consultar),
+    paths(
+        doc::chs_ingresar,
+        doc::chs_leer,
+        doc::chs_evento,
+        doc::chs_listar,
+        doc::chs_consultar
+    ),
     components(schemas(
         IngresoEntrada,
         EventoEntrada,
@@ -168,14 +174,14 @@ mod doc {
         responses((status = 201, description = "The new participation: 53 conditions a_trabajar, the bono de protección scheduled", body = ParticipacionChs),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn ingresar() {}
+    fn chs_ingresar() {}
 
     #[utoipa::path(get, path = "/api/v1/chile-solidario/participaciones/{id}", tag = "TrabajarParticipacionCHS",
         params(("id" = String, Path, description = "The participation's id (CHS-…)")),
         responses((status = 200, description = "The participation", body = ParticipacionChs),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn leer() {}
+    fn chs_leer() {}
 
     #[utoipa::path(post, path = "/api/v1/chile-solidario/participaciones/{id}/eventos", tag = "TrabajarParticipacionCHS",
         params(("id" = String, Path, description = "The participation's id (CHS-…)")),
@@ -183,7 +189,7 @@ mod doc {
         responses((status = 200, description = "The participation after the event", body = ParticipacionChs),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn evento() {}
+    fn chs_evento() {}
 
     #[utoipa::path(get, path = "/api/v1/municipios/{cut}/chile-solidario", tag = "TrabajarParticipacionCHS",
         params(("cut" = String, Path, description = "The comuna (CUT, five digits): the agreement's own"),
@@ -194,12 +200,12 @@ mod doc {
         responses((status = 200, description = "One page of the comuna's participations", body = ListaParticipacionesChs),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn listar() {}
+    fn chs_listar() {}
 
     #[utoipa::path(get, path = "/api/v1/personas/{run}/chile-solidario", tag = "ConsultarParticipacionCHS",
         params(("run" = String, Path, description = "The RUN of any member of the household (12345678-5)")),
         responses((status = 200, description = "The household's participations the agreement may see, newest first", body = ParticipacionesChs),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn consultar() {}
+    fn chs_consultar() {}
 }
