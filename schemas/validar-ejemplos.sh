@@ -58,6 +58,16 @@ postulacion-v1.xsd:ListarPostulaciones.xml
 postulacion-v1.xsd:ListarPostulacionesRespuesta.xml
 postulacion-v1.xsd:RegistrarEventoPostulacion.xml
 postulacion-v1.xsd:RegistrarEventoPostulacionRespuesta.xml
+chilesolidario-v1.xsd:IngresarFamiliaCHS.xml
+chilesolidario-v1.xsd:IngresarFamiliaCHSRespuesta.xml
+chilesolidario-v1.xsd:ConsultarParticipacionCHSPorId.xml
+chilesolidario-v1.xsd:ConsultarParticipacionCHSPorIdRespuesta.xml
+chilesolidario-v1.xsd:ListarParticipacionesCHS.xml
+chilesolidario-v1.xsd:ListarParticipacionesCHSRespuesta.xml
+chilesolidario-v1.xsd:RegistrarEventoCHS.xml
+chilesolidario-v1.xsd:RegistrarEventoCHSRespuesta.xml
+chilesolidario-v1.xsd:ConsultarParticipacionCHS.xml
+chilesolidario-v1.xsd:ConsultarParticipacionCHSRespuesta.xml
 postulacion-v1.xsd:FijarCupos.xml
 postulacion-v1.xsd:FijarCuposRespuesta.xml
 postulacion-v1.xsd:ConsultarCupos.xml

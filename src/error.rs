@@ -174,6 +174,11 @@ error_codes! {
     LoteVacio = "LOTE_VACIO", 400, answer("03"), "Lote vacío";
     LoteClaveInvalida = "LOTE_CLAVE_INVALIDA", 400, answer("03"), "Identificador de lote inválido";
     LoteClaveReutilizada = "LOTE_CLAVE_REUTILIZADA", 409, answer("03"), "Identificador de lote reutilizado";
+    // Chile Solidario (src/modulos/chile_solidario/errores.rs).
+    /// An ingreso with an unknown `programa`, a malformed `apoyoFamiliar` or `fechaIngreso`;
+    /// `campo` names it.
+    ParticipacionInvalida = "PARTICIPACION_INVALIDA", 400, answer("03"), "Participación inválida";
+    ParticipacionEnCurso = "PARTICIPACION_EN_CURSO", 409, answer("03"), "Participación en curso";
     // The node.
     /// The registry cannot be reached (pool exhausted, connection lost).
     NoDisponible = "NO_DISPONIBLE", 503, fault("07"), "Servicio no disponible";

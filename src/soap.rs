@@ -144,6 +144,19 @@ pub const SERVICIOS: &[Servicio] = &[
         ],
         wsdl: include_str!("../wsdl/Suscripciones.wsdl"),
     },
+    Servicio {
+        nombre: "ChileSolidario",
+        prefix: "chs",
+        namespace: "http://www.siis.gob.cl/esquemas/chilesolidario/v1",
+        operaciones: &[
+            "IngresarFamiliaCHS",
+            "ConsultarParticipacionCHSPorId",
+            "ListarParticipacionesCHS",
+            "RegistrarEventoCHS",
+            "ConsultarParticipacionCHS",
+        ],
+        wsdl: include_str!("../wsdl/ChileSolidario.wsdl"),
+    },
 ];
 
 pub fn servicio(nombre: &str) -> Option<&'static Servicio> {

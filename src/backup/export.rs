@@ -354,6 +354,23 @@ tablas! {
     cupos: Registro {
         cut: String, programa: String, anio: i32, total: i32, fijado_por: String, ts_us: i64,
     }
+    chs_participaciones: Registro {
+        id: String, hogar_id: i64, run_titular: i32, cut: String, programa: String,
+        estado: String, fecha_ingreso: NaiveDate, fecha_egreso: Option<NaiveDate>,
+        motivo_egreso: Option<String>, apoyo_familiar: String, convenio: String,
+        usuario: Option<String>, version: i32, creada_us: i64, actualizada_us: i64,
+    }
+    chs_condiciones: Registro {
+        participacion_id: String, codigo: String, estado: String, fecha: Option<NaiveDate>,
+    }
+    chs_sesiones: Registro {
+        participacion_id: String, numero: i32, fecha: NaiveDate, tipo: String,
+        convenio: String, usuario: Option<String>, registrada_us: i64,
+    }
+    chs_bonos: Registro {
+        participacion_id: String, tipo: String, mes: i32, periodo: String, monto: i32,
+        estado: String, pagado_us: Option<i64>,
+    }
     auditoria: Registro {
         id: i64, ts_us: i64, convenio: Option<String>, certificado: Option<String>,
         operacion: String, transporte: String, id_mensaje: String, sujetos: String,

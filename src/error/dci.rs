@@ -87,6 +87,8 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::HogarEnConflicto
         | E::PostulacionInvalida
         | E::PostulacionEnCurso
+        | E::ParticipacionInvalida
+        | E::ParticipacionEnCurso
         | E::DecretoYaEmitido
         | E::DecretoSinOtorgables
         | E::CuposInvalidos

@@ -10,6 +10,7 @@ mod bench;
 mod broker;
 mod caida;
 mod certificados;
+mod chile_solidario;
 mod cli;
 mod cluster;
 mod compartido;

@@ -299,6 +299,7 @@ pub fn umbrales() -> siis::seed::Umbrales {
 /// The shipped agreements' ids.
 pub const SHIPPED: &[&str] = &[
     "bbnn",
+    "fosis",
     "ips",
     "minvu",
     "muni-05101",
@@ -319,6 +320,7 @@ pub const SHIPPED: &[&str] = &[
     "orasmi-13",
     "orasmi-14",
     "orasmi-15",
+    "senama",
     "srcei",
     "suseso",
 ];

@@ -52,11 +52,13 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
         [
             "bbnn",
             "ciudadania",
+            "fosis",
             "ips",
             "minvu",
             "muni-05101",
             "muni-13101",
             "operador",
+            "senama",
             "srcei",
             "suseso"
         ]
@@ -100,6 +102,12 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
         let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
         a.grants.keys().copied().collect::<Vec<_>>()
     };
+    // The core's operations; each module's test checks the grants of its own.
+    let core_ops = |id: &str| {
+        let mut v = ops(id);
+        v.retain(|op| !matches!(op, Operation::Modulo(_)));
+        v
+    };
 
     assert_eq!(
         ops("minvu"),
@@ -127,7 +135,7 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
     assert!(grant.allows_tipo(crate::catalog::TipoLote::Suf));
     assert!(!grant.allows_tipo(crate::catalog::TipoLote::Pensiones));
     assert_eq!(
-        ops("suseso"),
+        core_ops("suseso"),
         [
             Operation::RecepcionLotes,
             Operation::ConsultarDecreto,
@@ -265,7 +273,7 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
         let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
         assert_eq!(a.comuna().map(|c| c.to_string()).as_deref(), Some(cut));
         assert_eq!(
-            ops(id),
+            core_ops(id),
             [
                 ConsultarFichaFPS,
                 ValidarIdentidad,
@@ -348,5 +356,44 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
         Operation::FijarCupos,
     ] {
         assert_eq!(fields(&set, "operador", op), all(op));
+    }
+}
+
+/// Chile Solidario: FOSIS reads Puente without bonos or sessions, SENAMA only Vínculos, SUSESO
+/// three fields of Puente, and the municipalities work and read both programs.
+#[test]
+fn the_chile_solidario_grants_are_as_narrow_as_promised() {
+    use crate::catalog::modulos::chile_solidario::{CONSULTAR, TRABAJAR};
+    let set = shipped();
+    let consultar = Operation::Modulo(CONSULTAR);
+    let programas = |id: &str| {
+        let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
+        let lista = a.grant(consultar).unwrap().lista("programas").unwrap();
+        lista.iter().cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(programas("fosis"), ["puente"]);
+    assert_eq!(programas("senama"), ["vinculos"]);
+    assert_eq!(programas("suseso"), ["puente"]);
+    assert_eq!(programas("muni-13101"), ["puente", "vinculos"]);
+    let fosis = fields(&set, "fosis", consultar);
+    assert!(
+        !fosis
+            .iter()
+            .any(|f| f.starts_with("bonos.") || f.starts_with("sesiones."))
+    );
+    let senama = fields(&set, "senama", consultar);
+    assert!(!senama.contains(&"bonos.monto") && !senama.contains(&"apoyoFamiliar"));
+    assert_eq!(
+        fields(&set, "suseso", consultar),
+        ["estado", "programa", "run"]
+    );
+    for muni in ["muni-13101", "muni-05101"] {
+        let all = sorted(consultar.fields().to_vec());
+        assert_eq!(
+            fields(&set, muni, Operation::Modulo(TRABAJAR)),
+            all,
+            "{muni}"
+        );
+        assert_eq!(fields(&set, muni, consultar), all, "{muni}");
     }
 }

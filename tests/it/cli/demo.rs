@@ -224,16 +224,31 @@ per_backend!(
         let espera = get(&m, &format!("{}&estado=verificada", lista("SUF"))).await;
         assert_eq!(espera["total"], 6);
         assert_eq!(espera["postulaciones"][5]["id"], id, "the README's family earns most: last");
+
+        // Chile Solidario: four Santiago households, three in Puente and one in Vínculos,
+        // one of them egresada; FOSIS reads a Puente one by its titular's RUN.
+        let chs = get(&m, &demo.url("/municipios/13101/chile-solidario")).await;
+        assert_eq!(chs["total"], 4, "{chs}");
+        let ps = chs["participaciones"].as_array().unwrap();
+        assert_eq!(ps.iter().filter(|p| p["programa"] == "vinculos").count(), 1, "{chs}");
+        assert_eq!(ps.iter().filter(|p| p["estado"] == "egresada").count(), 1, "{chs}");
+        let puente = ps.iter().find(|p| p["programa"] == "puente").unwrap();
+        let f = demo.client(dir.path(), "fosis");
+        let leida = get(&f, &demo.url(&format!("/personas/{}/chile-solidario", puente["run"].as_str().unwrap()))).await;
+        assert_eq!(leida["participaciones"][0]["programa"], "puente", "{leida}");
+        assert!(leida["participaciones"][0].get("bonos").is_none(), "{leida}");
     });
     let stdout = demo.stop();
     assert!(stdout.contains("municipal loop seeded: 10 households surveyed"), "{stdout}");
     assert!(stdout.contains("SUF verificada 5"), "{stdout}");
+    assert!(stdout.contains("Chile Solidario: 4 households of Santiago taken in"), "{stdout}");
 
     // A second start seeds nothing: the same rows (the walkthrough's postulation included) and
     // the same sample file.
     let again = Demo::start(dir.path(), db.as_ref().map(|d| &d.url));
     let stdout = again.stop();
     assert!(!stdout.contains("municipal loop"), "{stdout}");
+    assert!(!stdout.contains("Chile Solidario"), "{stdout}");
     assert_eq!(filas(&url), [10, 10, 9, 6]);
     assert_eq!(muestra(dir.path()), sample);
 });

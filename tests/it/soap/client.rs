@@ -143,7 +143,20 @@ pub const SUSCRIPCIONES: Svc = Svc {
         "LeerEventos",
     ],
 };
-pub const SERVICES: [&Svc; 12] = [
+pub const CHILE_SOLIDARIO: Svc = Svc {
+    name: "ChileSolidario",
+    prefix: "chs",
+    ns: "http://www.siis.gob.cl/esquemas/chilesolidario/v1",
+    xsd: "chilesolidario-v1.xsd",
+    operations: &[
+        "IngresarFamiliaCHS",
+        "ConsultarParticipacionCHSPorId",
+        "ListarParticipacionesCHS",
+        "RegistrarEventoCHS",
+        "ConsultarParticipacionCHS",
+    ],
+};
+pub const SERVICES: [&Svc; 13] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,
@@ -156,6 +169,7 @@ pub const SERVICES: [&Svc; 12] = [
     &RECEPCION,
     &HOGAR,
     &SUSCRIPCIONES,
+    &CHILE_SOLIDARIO,
 ];
 
 pub fn action(svc: &Svc, operation: &str) -> String {
