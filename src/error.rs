@@ -174,6 +174,15 @@ error_codes! {
     LoteVacio = "LOTE_VACIO", 400, answer("03"), "Lote vacío";
     LoteClaveInvalida = "LOTE_CLAVE_INVALIDA", 400, answer("03"), "Identificador de lote inválido";
     LoteClaveReutilizada = "LOTE_CLAVE_REUTILIZADA", 409, answer("03"), "Identificador de lote reutilizado";
+    // The emergency registry (src/modulos/emergencias/errores.rs).
+    /// A declaration, close, household record or aid delivery with a missing or unknown
+    /// value; `campo` names it.
+    EmergenciaInvalida = "EMERGENCIA_INVALIDA", 400, answer("03"), "Emergencia inválida";
+    /// A household's comuna of origin is not one of the emergency's affected comunas.
+    ComunaNoAfectada = "COMUNA_NO_AFECTADA", 400, answer("03"), "Comuna no afectada";
+    /// The emergency is closed: every write under it is refused, reads and the report stay.
+    EmergenciaCerrada = "EMERGENCIA_CERRADA", 409, answer("03"), "Emergencia cerrada";
+    DamnificadoYaRegistrado = "DAMNIFICADO_YA_REGISTRADO", 409, answer("03"), "Hogar damnificado ya registrado";
     // The node.
     /// The registry cannot be reached (pool exhausted, connection lost).
     NoDisponible = "NO_DISPONIBLE", 503, fault("07"), "Servicio no disponible";

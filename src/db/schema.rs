@@ -554,3 +554,6 @@ diesel::joinable!(entregas -> suscripciones (suscripcion_id));
 diesel::joinable!(entregas -> eventos (evento_id));
 
 diesel::allow_tables_to_appear_in_same_query!(suscripciones, suscripcion_runs, entregas, eventos);
+
+mod emergencias;
+pub use emergencias::*;
