@@ -555,5 +555,6 @@ diesel::joinable!(entregas -> eventos (evento_id));
 
 diesel::allow_tables_to_appear_in_same_query!(suscripciones, suscripcion_runs, entregas, eventos);
 
-mod emergencias;
-pub use emergencias::*;
+// The emergency registry (its module is not named `emergencias`: that is its first table).
+mod registro_emergencias;
+pub use registro_emergencias::*;

@@ -15,6 +15,7 @@ mod compartido;
 mod consola;
 mod dci;
 mod drenaje;
+mod emergencias;
 mod encuesta;
 mod encuestaje;
 mod escrituras;

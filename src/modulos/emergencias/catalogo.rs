@@ -100,7 +100,11 @@ mod tests {
         assert!(e.starts_with("EMG-2026-"));
         let r = id_registro();
         assert_eq!(r.len(), "DAM-XXXX-XXXX-XXXX".len());
-        assert!(r[4..].chars().all(|c| c == '-' || SIMBOLOS.contains(&(c as u8))));
+        assert!(
+            r[4..]
+                .chars()
+                .all(|c| c == '-' || SIMBOLOS.contains(&(c as u8)))
+        );
         assert_ne!(id_registro(), id_registro());
         assert!(id_ayuda().len() <= MAX_ID);
     }

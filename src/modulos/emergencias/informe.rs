@@ -91,8 +91,9 @@ pub fn tabla(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let columnas: Vec<Option<&'static str>> =
-        std::iter::once(None).chain(AYUDAS.iter().copied().map(Some)).collect();
+    let columnas: Vec<Option<&'static str>> = std::iter::once(None)
+        .chain(AYUDAS.iter().copied().map(Some))
+        .collect();
     let origen: BTreeMap<&str, &str> = registros
         .iter()
         .map(|(id, cut)| (id.as_str(), nivel.de(cut)))
@@ -159,13 +160,19 @@ mod tests {
     /// `n` records of origin `cut`, named `cut-i`, each given `alimentos` once (and `agua`
     /// for the first `agua`).
     fn hogares(cut: &str, n: usize, agua: usize) -> (Vec<(String, String)>, Vec<(String, String)>) {
-        let registros: Vec<(String, String)> =
-            (0..n).map(|i| (format!("{cut}-{i}"), cut.to_owned())).collect();
+        let registros: Vec<(String, String)> = (0..n)
+            .map(|i| (format!("{cut}-{i}"), cut.to_owned()))
+            .collect();
         let mut entregas: Vec<(String, String)> = registros
             .iter()
             .map(|(id, _)| (id.clone(), "alimentos".to_owned()))
             .collect();
-        entregas.extend(registros.iter().take(agua).map(|(id, _)| (id.clone(), "agua".to_owned())));
+        entregas.extend(
+            registros
+                .iter()
+                .take(agua)
+                .map(|(id, _)| (id.clone(), "agua".to_owned())),
+        );
         (registros, entregas)
     }
 

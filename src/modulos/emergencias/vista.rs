@@ -167,7 +167,10 @@ impl Project for Emergencias {
     }
 
     fn disclosed(&self) -> BTreeSet<&'static str> {
-        self.emergencias.iter().flat_map(|e| e.disclosed()).collect()
+        self.emergencias
+            .iter()
+            .flat_map(|e| e.disclosed())
+            .collect()
     }
 
     fn subjects(&self) -> Option<Vec<Run>> {
@@ -287,7 +290,11 @@ mod tests {
         let t = super::super::informe::tabla(Nivel::Comuna, &["10404".to_owned()], &[], &[]);
         let i = informe("EMG-2026-ABCDEFGH", Nivel::Comuna, &t);
         let celdas = i.celdas.unwrap();
-        assert!(celdas.iter().all(|c| c.reservado == Some(true) && c.hogares.is_none() && c.entregas.is_none()));
+        assert!(
+            celdas
+                .iter()
+                .all(|c| c.reservado == Some(true) && c.hogares.is_none() && c.entregas.is_none())
+        );
         assert_eq!(celdas[0].nombre.as_deref(), Some("PALENA"));
     }
 }

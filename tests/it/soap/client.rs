@@ -143,7 +143,24 @@ pub const SUSCRIPCIONES: Svc = Svc {
         "LeerEventos",
     ],
 };
-pub const SERVICES: [&Svc; 12] = [
+pub const EMERGENCIAS: Svc = Svc {
+    name: "RegistroEmergencias",
+    prefix: "em",
+    ns: "http://www.siis.gob.cl/esquemas/emergencias/v1",
+    xsd: "emergencias-v1.xsd",
+    operations: &[
+        "DeclararEmergencia",
+        "ConsultarEmergencia",
+        "ListarEmergencias",
+        "CerrarEmergencia",
+        "RegistrarHogarDamnificado",
+        "RegistrarAyuda",
+        "ConsultarHogarDamnificado",
+        "ListarHogaresDamnificados",
+        "InformeEmergencia",
+    ],
+};
+pub const SERVICES: [&Svc; 13] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,
@@ -156,6 +173,7 @@ pub const SERVICES: [&Svc; 12] = [
     &RECEPCION,
     &HOGAR,
     &SUSCRIPCIONES,
+    &EMERGENCIAS,
 ];
 
 pub fn action(svc: &Svc, operation: &str) -> String {
