@@ -219,15 +219,15 @@ async fn informe(req: HttpRequest, id: web::Path<String>, core: web::Data<Core>)
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(
-        doc::declarar,
-        doc::listar,
-        doc::consultar,
-        doc::cerrar,
-        doc::registrar_hogar,
-        doc::listar_hogares,
-        doc::hogar,
-        doc::registrar_ayuda,
-        doc::informe
+        doc::declarar_emergencia,
+        doc::listar_emergencias,
+        doc::consultar_emergencia,
+        doc::cerrar_emergencia,
+        doc::registrar_hogar_damnificado,
+        doc::listar_hogares_damnificados,
+        doc::hogar_damnificado,
+        doc::registrar_ayuda_damnificado,
+        doc::informe_emergencia
     ),
     components(schemas(
         DeclaracionEntrada,
@@ -268,21 +268,21 @@ mod doc {
         responses((status = 201, description = "The emergency declared", body = Emergencia),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn declarar() {}
+    fn declarar_emergencia() {}
 
     #[utoipa::path(get, path = "/api/v1/emergencias", tag = "DeclararEmergencia",
         params(("estado" = Option<String>, Query, description = "activa or cerrada")),
         responses((status = 200, description = "The emergencies, the latest declared first", body = Emergencias),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn listar() {}
+    fn listar_emergencias() {}
 
     #[utoipa::path(get, path = "/api/v1/emergencias/{id}", tag = "DeclararEmergencia",
         params(("id" = String, Path, description = "The emergency's id")),
         responses((status = 200, description = "The emergency", body = Emergencia),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn consultar() {}
+    fn consultar_emergencia() {}
 
     #[utoipa::path(post, path = "/api/v1/emergencias/{id}/cierre", tag = "DeclararEmergencia",
         params(("id" = String, Path, description = "The emergency's id")),
@@ -290,7 +290,7 @@ mod doc {
         responses((status = 200, description = "The emergency, closed", body = Emergencia),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn cerrar() {}
+    fn cerrar_emergencia() {}
 
     #[utoipa::path(post, path = "/api/v1/emergencias/{id}/hogares", tag = "RegistrarDamnificados",
         params(("id" = String, Path, description = "The emergency's id")),
@@ -298,7 +298,7 @@ mod doc {
         responses((status = 201, description = "The household registered", body = RegistroDamnificado),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn registrar_hogar() {}
+    fn registrar_hogar_damnificado() {}
 
     #[utoipa::path(get, path = "/api/v1/emergencias/{id}/hogares", tag = "RegistrarDamnificados",
         params(("id" = String, Path, description = "The emergency's id"),
@@ -307,7 +307,7 @@ mod doc {
         responses((status = 200, description = "One page of the records whose origin or destination lies within the agreement's scope", body = RegistrosDamnificados),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn listar_hogares() {}
+    fn listar_hogares_damnificados() {}
 
     #[utoipa::path(get, path = "/api/v1/emergencias/{id}/hogares/{registro}", tag = "RegistrarDamnificados",
         params(("id" = String, Path, description = "The emergency's id"),
@@ -315,7 +315,7 @@ mod doc {
         responses((status = 200, description = "The record with its aid", body = RegistroDamnificado),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn hogar() {}
+    fn hogar_damnificado() {}
 
     #[utoipa::path(post, path = "/api/v1/emergencias/{id}/hogares/{registro}/ayudas", tag = "RegistrarDamnificados",
         params(("id" = String, Path, description = "The emergency's id"),
@@ -324,7 +324,7 @@ mod doc {
         responses((status = 200, description = "The record with its aid, the new delivery included", body = RegistroDamnificado),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn registrar_ayuda() {}
+    fn registrar_ayuda_damnificado() {}
 
     #[utoipa::path(get, path = "/api/v1/emergencias/{id}/informe", tag = "InformeEmergencia",
         params(("id" = String, Path, description = "The emergency's id"),
@@ -332,5 +332,5 @@ mod doc {
         responses((status = 200, description = "Households and aid by territory of origin and aid type; cells under 10 reserved", body = InformeEmergencia),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    fn informe() {}
+    fn informe_emergencia() {}
 }

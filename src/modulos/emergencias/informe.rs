@@ -48,7 +48,7 @@ impl Nivel {
     }
 
     /// The territory's code a comuna lies in at this level.
-    fn de<'a>(self, cut: &'a str) -> &'a str {
+    fn de(self, cut: &str) -> &str {
         let n = match self {
             Nivel::Comuna => 5,
             Nivel::Provincia => 3,
@@ -157,9 +157,12 @@ mod tests {
     use super::*;
     use crate::ops::estadisticas::supresion::{recuperables, sumas_reveladas};
 
+    /// `(id, text)` pairs: records with their origin, deliveries with their kind.
+    type Pares = Vec<(String, String)>;
+
     /// `n` records of origin `cut`, named `cut-i`, each given `alimentos` once (and `agua`
     /// for the first `agua`).
-    fn hogares(cut: &str, n: usize, agua: usize) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    fn hogares(cut: &str, n: usize, agua: usize) -> (Pares, Pares) {
         let registros: Vec<(String, String)> = (0..n)
             .map(|i| (format!("{cut}-{i}"), cut.to_owned()))
             .collect();
@@ -176,7 +179,7 @@ mod tests {
         (registros, entregas)
     }
 
-    fn chaiten() -> (Vec<String>, Vec<(String, String)>, Vec<(String, String)>) {
+    fn chaiten() -> (Vec<String>, Pares, Pares) {
         let afectadas = vec!["10401".to_owned(), "10402".to_owned(), "10404".to_owned()];
         let mut registros = Vec::new();
         let mut entregas = Vec::new();
