@@ -1,6 +1,7 @@
 //! `siis serve --demo`: creates what is missing for a local trial and tells a newcomer how to
 //! call the node.
 
+mod emergencias;
 mod municipal;
 
 use std::path::Path;
@@ -108,12 +109,19 @@ pub async fn ensure_municipal(config: &Config, node: &Node) {
         broker: node.broker.clone().into_inner(),
         certificados,
     });
-    match municipal::sembrar(config, core).await {
+    match municipal::sembrar(config, core.clone()).await {
         Ok(Some(sembrado)) => println!("{}", municipal::resumen(&sembrado)),
         Ok(None) => {}
         Err(e) => println!(
             "demo: the municipal loop was not fully seeded ({e}); delete var/ to start over"
         ),
+    }
+    match emergencias::sembrar(config, core).await {
+        Ok(Some(sembrado)) => println!("{}", emergencias::resumen(&sembrado)),
+        Ok(None) => {}
+        Err(e) => {
+            println!("demo: the emergency was not fully seeded ({e}); delete var/ to start over")
+        }
     }
 }
 

@@ -14,7 +14,7 @@
 
 mod eleccion;
 mod encuesta;
-mod oficial;
+pub(super) mod oficial;
 
 use std::io::Write;
 use std::path::Path;
