@@ -304,7 +304,7 @@ fn convenios_check_names_file_line_and_problem() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{stdout}");
-    assert!(stdout.contains("10 agreement(s), all valid"), "{stdout}");
+    assert!(stdout.contains("12 agreement(s), all valid"), "{stdout}");
 
     let bad = dir.path().join("bad");
     std::fs::create_dir(&bad).unwrap();
