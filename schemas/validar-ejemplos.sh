@@ -80,6 +80,24 @@ suscripciones-v1.xsd:Desuscribir.xml
 suscripciones-v1.xsd:DesuscribirRespuesta.xml
 suscripciones-v1.xsd:LeerEventos.xml
 suscripciones-v1.xsd:LeerEventosRespuesta.xml
+emergencias-v1.xsd:DeclararEmergencia.xml
+emergencias-v1.xsd:DeclararEmergenciaRespuesta.xml
+emergencias-v1.xsd:ConsultarEmergencia.xml
+emergencias-v1.xsd:ConsultarEmergenciaRespuesta.xml
+emergencias-v1.xsd:ListarEmergencias.xml
+emergencias-v1.xsd:ListarEmergenciasRespuesta.xml
+emergencias-v1.xsd:CerrarEmergencia.xml
+emergencias-v1.xsd:CerrarEmergenciaRespuesta.xml
+emergencias-v1.xsd:RegistrarHogarDamnificado.xml
+emergencias-v1.xsd:RegistrarHogarDamnificadoRespuesta.xml
+emergencias-v1.xsd:RegistrarAyuda.xml
+emergencias-v1.xsd:RegistrarAyudaRespuesta.xml
+emergencias-v1.xsd:ConsultarHogarDamnificado.xml
+emergencias-v1.xsd:ConsultarHogarDamnificadoRespuesta.xml
+emergencias-v1.xsd:ListarHogaresDamnificados.xml
+emergencias-v1.xsd:ListarHogaresDamnificadosRespuesta.xml
+emergencias-v1.xsd:InformeEmergencia.xml
+emergencias-v1.xsd:InformeEmergenciaRespuesta.xml
 "
 
 fallas=0

@@ -179,6 +179,15 @@ error_codes! {
     /// `campo` names it.
     ParticipacionInvalida = "PARTICIPACION_INVALIDA", 400, answer("03"), "Participación inválida";
     ParticipacionEnCurso = "PARTICIPACION_EN_CURSO", 409, answer("03"), "Participación en curso";
+    // The emergency registry (src/modulos/emergencias/errores.rs).
+    /// A declaration, close, household record or aid delivery with a missing or unknown
+    /// value; `campo` names it.
+    EmergenciaInvalida = "EMERGENCIA_INVALIDA", 400, answer("03"), "Emergencia inválida";
+    /// A household's comuna of origin is not one of the emergency's affected comunas.
+    ComunaNoAfectada = "COMUNA_NO_AFECTADA", 400, answer("03"), "Comuna no afectada";
+    /// The emergency is closed: every write under it is refused, reads and the report stay.
+    EmergenciaCerrada = "EMERGENCIA_CERRADA", 409, answer("03"), "Emergencia cerrada";
+    DamnificadoYaRegistrado = "DAMNIFICADO_YA_REGISTRADO", 409, answer("03"), "Hogar damnificado ya registrado";
     // The node.
     /// The registry cannot be reached (pool exhausted, connection lost).
     NoDisponible = "NO_DISPONIBLE", 503, fault("07"), "Servicio no disponible";

@@ -157,6 +157,13 @@ pub const SERVICIOS: &[Servicio] = &[
         ],
         wsdl: include_str!("../wsdl/ChileSolidario.wsdl"),
     },
+    Servicio {
+        nombre: "RegistroEmergencias",
+        prefix: "em",
+        namespace: "http://www.siis.gob.cl/esquemas/emergencias/v1",
+        operaciones: handler::emergencias::OPERACIONES,
+        wsdl: include_str!("../wsdl/RegistroEmergencias.wsdl"),
+    },
 ];
 
 pub fn servicio(nombre: &str) -> Option<&'static Servicio> {

@@ -370,6 +370,20 @@ tablas! {
     chs_bonos: Registro {
         participacion_id: String, tipo: String, mes: i32, periodo: String, monto: i32,
         estado: String, pagado_us: Option<i64>,
+    emergencias: Registro {
+        id: String, nombre: String, tipo: String, fecha_inicio: NaiveDate,
+        fecha_termino: Option<NaiveDate>, estado: String, declarada_por: String,
+        cerrada_por: Option<String>, declarada_us: i64, cerrada_us: Option<i64>, version: i32,
+    }
+    emergencia_comunas: Registro { emergencia_id: String, cut: String }
+    emergencia_hogares: Registro {
+        id: String, emergencia_id: String, run_jefe: i32, hogar_id: Option<i64>,
+        integrantes: i32, cut_origen: String, cut_destino: String, alojamiento: String,
+        dano: String, necesidades: String, convenio: String, registrado_us: i64,
+    }
+    emergencia_ayudas: Registro {
+        id: String, registro_id: String, tipo: String, cantidad: i32, fecha: NaiveDate,
+        convenio: String, registrada_us: i64,
     }
     auditoria: Registro {
         id: i64, ts_us: i64, convenio: Option<String>, certificado: Option<String>,

@@ -2,6 +2,7 @@
 //! call the node.
 
 mod chile_solidario;
+mod emergencias;
 mod municipal;
 
 use std::path::Path;
@@ -120,6 +121,13 @@ pub async fn ensure_municipal(config: &Config, node: &Node) {
         Ok(Some(n)) => println!("demo: Chile Solidario: {n} households of Santiago taken in"),
         Ok(None) => {}
         Err(e) => println!("demo: Chile Solidario was not fully seeded ({e})"),
+    }
+    match emergencias::sembrar(config, core).await {
+        Ok(Some(sembrado)) => println!("{}", emergencias::resumen(&sembrado)),
+        Ok(None) => {}
+        Err(e) => {
+            println!("demo: the emergency was not fully seeded ({e}); delete var/ to start over")
+        }
     }
 }
 

@@ -557,3 +557,6 @@ diesel::allow_tables_to_appear_in_same_query!(suscripciones, suscripcion_runs, e
 
 mod chile_solidario;
 pub use chile_solidario::*;
+// The emergency registry (its module is not named `emergencias`: that is its first table).
+mod registro_emergencias;
+pub use registro_emergencias::*;

@@ -104,7 +104,12 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::SeleccionInvalida
         | E::EntregaNoMuerta
         | E::CursorInvalido
-        | E::CursorVencido => BAD,
+        | E::CursorVencido
+        // The emergency registry.
+        | E::EmergenciaInvalida
+        | E::ComunaNoAfectada
+        | E::EmergenciaCerrada
+        | E::DamnificadoYaRegistrado => BAD,
     }
 }
 

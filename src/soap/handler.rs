@@ -25,7 +25,7 @@ use crate::ops::{self, Core, Op, meta};
 
 mod chile_solidario;
 mod crece_contigo;
-mod emergencias;
+pub(super) mod emergencias;
 mod encuestaje;
 mod hogar;
 mod lotes;

@@ -17,6 +17,7 @@ mod compartido;
 mod consola;
 mod dci;
 mod drenaje;
+mod emergencias;
 mod encuesta;
 mod encuestaje;
 mod escrituras;

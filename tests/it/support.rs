@@ -303,6 +303,8 @@ pub const SHIPPED: &[&str] = &[
     "ips",
     "minvu",
     "muni-05101",
+    "muni-10101",
+    "muni-10401",
     "muni-13101",
     "operador",
     "orasmi-01",

@@ -7,6 +7,7 @@ use crate::catalog::Operation::{
     ConsultarAccesos, ConsultarElegibilidad, ConsultarFichaFPS, EstadisticasTerritoriales,
     SolicitarEncuestaje, TrabajarEncuestaje, ValidarIdentidad,
 };
+use crate::catalog::modulos::emergencias as em;
 
 fn shipped() -> ConvenioSet {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("convenios");
@@ -56,6 +57,8 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
             "ips",
             "minvu",
             "muni-05101",
+            "muni-10101",
+            "muni-10401",
             "muni-13101",
             "operador",
             "senama",
@@ -288,6 +291,8 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
                 Operation::EmitirDecreto,
                 Operation::ConsultarDecreto,
                 Operation::Suscripciones,
+                Operation::Modulo(em::INFORME),
+                Operation::Modulo(em::REGISTRAR),
             ]
         );
         assert_eq!(
@@ -347,7 +352,9 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
         [
             ConsultarAccesos,
             EstadisticasTerritoriales,
-            Operation::FijarCupos
+            Operation::FijarCupos,
+            Operation::Modulo(em::DECLARAR),
+            Operation::Modulo(em::INFORME),
         ]
     );
     for op in [
@@ -396,4 +403,34 @@ fn the_chile_solidario_grants_are_as_narrow_as_promised() {
         );
         assert_eq!(fields(&set, muni, consultar), all, "{muni}");
     }
+/// The emergency registry: the operator declares (nationally), the municipalities register
+/// (each within its comuna, Chaitén and Puerto Montt for the emergency alone), every field of
+/// each answer (none is about anyone but the head of household, whom the registering
+/// municipality names itself).
+#[test]
+fn the_emergency_grants_are_whole_and_scoped() {
+    let set = shipped();
+    let all = |op: Operation| sorted(op.fields().to_vec());
+    let (declarar, registrar, informe) = (
+        Operation::Modulo(em::DECLARAR),
+        Operation::Modulo(em::REGISTRAR),
+        Operation::Modulo(em::INFORME),
+    );
+    for id in ["muni-13101", "muni-05101", "muni-10401", "muni-10101"] {
+        assert_eq!(fields(&set, id, registrar), all(registrar), "{id}");
+        assert_eq!(fields(&set, id, informe), all(informe), "{id}");
+        let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
+        assert!(a.grant(declarar).is_none(), "{id}");
+        assert_eq!(a.comuna().map(|c| c.as_str()), id.strip_prefix("muni-"));
+    }
+    for id in ["muni-10401", "muni-10101"] {
+        let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
+        assert_eq!(
+            a.grants.keys().copied().collect::<Vec<_>>(),
+            [ConsultarFichaFPS, informe, registrar],
+            "{id}"
+        );
+    }
+    assert_eq!(fields(&set, "operador", declarar), all(declarar));
+    assert_eq!(fields(&set, "operador", informe), all(informe));
 }

@@ -156,6 +156,24 @@ pub const CHILE_SOLIDARIO: Svc = Svc {
         "ConsultarParticipacionCHS",
     ],
 };
+
+pub const EMERGENCIAS: Svc = Svc {
+    name: "RegistroEmergencias",
+    prefix: "em",
+    ns: "http://www.siis.gob.cl/esquemas/emergencias/v1",
+    xsd: "emergencias-v1.xsd",
+    operations: &[
+        "DeclararEmergencia",
+        "ConsultarEmergencia",
+        "ListarEmergencias",
+        "CerrarEmergencia",
+        "RegistrarHogarDamnificado",
+        "RegistrarAyuda",
+        "ConsultarHogarDamnificado",
+        "ListarHogaresDamnificados",
+        "InformeEmergencia",
+    ],
+};
 pub const SERVICES: [&Svc; 13] = [
     &FICHA,
     &IDENTIDAD,
@@ -170,6 +188,7 @@ pub const SERVICES: [&Svc; 13] = [
     &HOGAR,
     &SUSCRIPCIONES,
     &CHILE_SOLIDARIO,
+    &EMERGENCIAS,
 ];
 
 pub fn action(svc: &Svc, operation: &str) -> String {
