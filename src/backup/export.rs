@@ -370,6 +370,7 @@ tablas! {
     chs_bonos: Registro {
         participacion_id: String, tipo: String, mes: i32, periodo: String, monto: i32,
         estado: String, pagado_us: Option<i64>,
+    }
     emergencias: Registro {
         id: String, nombre: String, tipo: String, fecha_inicio: NaiveDate,
         fecha_termino: Option<NaiveDate>, estado: String, declarada_por: String,

@@ -117,7 +117,7 @@ pub async fn ensure_municipal(config: &Config, node: &Node) {
             "demo: the municipal loop was not fully seeded ({e}); delete var/ to start over"
         ),
     }
-    match chile_solidario::sembrar(config, core).await {
+    match chile_solidario::sembrar(config, core.clone()).await {
         Ok(Some(n)) => println!("demo: Chile Solidario: {n} households of Santiago taken in"),
         Ok(None) => {}
         Err(e) => println!("demo: Chile Solidario was not fully seeded ({e})"),

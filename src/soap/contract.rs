@@ -60,6 +60,8 @@ pub const SCHEMAS: &[(&str, &str)] = &[
     (
         "chilesolidario-v1.xsd",
         include_str!("../../schemas/chilesolidario-v1.xsd"),
+    ),
+    (
         "emergencias-v1.xsd",
         include_str!("../../schemas/emergencias-v1.xsd"),
     ),

@@ -23,14 +23,14 @@ pub fn with_ficha(conn: &mut DbConnection, cut: Option<&str>) -> Run {
     Run::from_numero(run as u32).expect("valid RUN")
 }
 
-/// A living person with ficha outside comuna `cut`.
+/// A living person with ficha outside comuna `cut` (or the province or region it is the code of).
 pub fn with_ficha_outside(conn: &mut DbConnection, cut: &str) -> Run {
     let run: i32 = integrantes::table
         .inner_join(hogares::table)
         .inner_join(personas::table)
         .inner_join(fichas::table.on(fichas::hogar_id.eq(integrantes::hogar_id)))
         .filter(personas::fecha_defuncion.is_null())
-        .filter(hogares::cut.ne(cut.to_owned()))
+        .filter(hogares::cut.not_like(format!("{cut}%")))
         .select(personas::run)
         .order(personas::run)
         .first(conn)

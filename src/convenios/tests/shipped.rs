@@ -403,6 +403,8 @@ fn the_chile_solidario_grants_are_as_narrow_as_promised() {
         );
         assert_eq!(fields(&set, muni, consultar), all, "{muni}");
     }
+}
+
 /// The emergency registry: the operator declares (nationally), the municipalities register
 /// (each within its comuna, Chaitén and Puerto Montt for the emergency alone), every field of
 /// each answer (none is about anyone but the head of household, whom the registering

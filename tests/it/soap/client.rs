@@ -174,7 +174,7 @@ pub const EMERGENCIAS: Svc = Svc {
         "InformeEmergencia",
     ],
 };
-pub const SERVICES: [&Svc; 13] = [
+pub const SERVICES: [&Svc; 14] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,

@@ -115,7 +115,7 @@ per_backend!(
         for (n, convenio) in set.agencias().enumerate() {
             let id = convenio.id.as_str();
             let client = node.client(Some(id));
-            let scope = convenio.ambito.map(|c| c.to_string());
+            let scope = convenio.ambito_prefijo().map(str::to_owned);
             let run = registry::with_ficha(&mut node.db(), scope.as_deref());
             let mut persons = vec![run, registry::unknown()];
             if let Some(cut) = &scope {
