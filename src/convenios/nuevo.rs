@@ -217,6 +217,27 @@ mod tests {
             let shipped = std::fs::read_to_string(nuevo.ruta(&dir)).unwrap();
             assert_eq!(nuevo.texto, shipped, "{}", nuevo.id);
         }
+        // The municipalities the demo's emergency needs were written by the generator as they
+        // are; the older ones, written by hand, grant exactly what the template grants (their
+        // texts and limits are their own).
+        let (desde, hasta) = fechas();
+        for cut in ["10401", "10101"] {
+            let nuevo = Plantilla::comuna(cut).unwrap().escribir(desde, hasta).unwrap();
+            let shipped = std::fs::read_to_string(nuevo.ruta(&dir)).unwrap();
+            assert_eq!(nuevo.texto, shipped, "{}", nuevo.id);
+        }
+        for cut in ["13101", "05101"] {
+            let nuevo = Plantilla::comuna(cut).unwrap().escribir(desde, hasta).unwrap();
+            let file = format!("{}.toml", nuevo.id);
+            let generated = super::super::file::check(Path::new(&file), &nuevo.texto);
+            let shipped_text = std::fs::read_to_string(nuevo.ruta(&dir)).unwrap();
+            let shipped = super::super::file::check(Path::new(&file), &shipped_text);
+            assert_eq!(
+                generated.convenio.unwrap().grants,
+                shipped.convenio.unwrap().grants,
+                "{file}"
+            );
+        }
     }
 
     #[test]
