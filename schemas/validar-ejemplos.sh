@@ -70,6 +70,16 @@ suscripciones-v1.xsd:Desuscribir.xml
 suscripciones-v1.xsd:DesuscribirRespuesta.xml
 suscripciones-v1.xsd:LeerEventos.xml
 suscripciones-v1.xsd:LeerEventosRespuesta.xml
+crececontigo-v1.xsd:IngresarSeguimientoChCC.xml
+crececontigo-v1.xsd:IngresarSeguimientoChCCRespuesta.xml
+crececontigo-v1.xsd:RegistrarEventoChCC.xml
+crececontigo-v1.xsd:RegistrarEventoChCCRespuesta.xml
+crececontigo-v1.xsd:ConsultarSeguimientoChCC.xml
+crececontigo-v1.xsd:ConsultarSeguimientoChCCRespuesta.xml
+crececontigo-v1.xsd:ListarDerivacionesChCC.xml
+crececontigo-v1.xsd:ListarDerivacionesChCCRespuesta.xml
+crececontigo-v1.xsd:ResponderDerivacionChCC.xml
+crececontigo-v1.xsd:ResponderDerivacionChCCRespuesta.xml
 "
 
 fallas=0

@@ -174,6 +174,11 @@ error_codes! {
     LoteVacio = "LOTE_VACIO", 400, answer("03"), "Lote vacío";
     LoteClaveInvalida = "LOTE_CLAVE_INVALIDA", 400, answer("03"), "Identificador de lote inválido";
     LoteClaveReutilizada = "LOTE_CLAVE_REUTILIZADA", 409, answer("03"), "Identificador de lote reutilizado";
+    // Chile Crece Contigo (src/modulos/crece_contigo/errores.rs).
+    /// A follow-up's entry or event with a missing, unknown or out-of-range value; `campo`
+    /// names it.
+    SeguimientoInvalido = "SEGUIMIENTO_INVALIDO", 400, answer("03"), "Seguimiento inválido";
+    SeguimientoEnCurso = "SEGUIMIENTO_EN_CURSO", 409, answer("03"), "Seguimiento en curso";
     // The node.
     /// The registry cannot be reached (pool exhausted, connection lost).
     NoDisponible = "NO_DISPONIBLE", 503, fault("07"), "Servicio no disponible";

@@ -36,6 +36,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-11-000025_retencion",
     "2026-12-11-000026_dci_callbacks",
     "2026-12-11-000027_entregas_cola",
+    "2026-12-12-000029_crece_contigo",
 ];
 
 /// The versions Diesel records for [`MIGRATION_NAMES`] in `__diesel_schema_migrations`
