@@ -480,14 +480,15 @@ pub fn seconds_to_midnight() -> u64 {
 /// ([`crate::db::replicas`]). Anything that reads what the node itself just wrote (the audit,
 /// survey requests, certificates, console sessions) reads the primary.
 fn reads_a_replica(service: Service) -> bool {
-    matches!(
-        service,
+    match service {
         Service::Op(
             Operation::ConsultarFichaFPS
-                | Operation::ConsultarElegibilidad
-                | Operation::EstadisticasTerritoriales
-        )
-    )
+            | Operation::ConsultarElegibilidad
+            | Operation::EstadisticasTerritoriales,
+        ) => true,
+        Service::Op(op @ Operation::Modulo(_)) => op.modulo().is_some_and(|d| d.replica),
+        _ => false,
+    }
 }
 
 /// Longest message id accepted from a caller.

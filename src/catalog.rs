@@ -2,8 +2,12 @@
 //! disclose, and the kinds of provider feeds (lotes).
 //! Agreements name operations and fields from here; anything else is refused when they load.
 
+pub mod modulos;
+
 use std::fmt;
 use std::sync::LazyLock;
+
+pub use modulos::{Contrato, DefLista, DefOperacion, ExigeAmbito, MODULOS};
 
 use crate::projection::Campos;
 use crate::respuestas::{
@@ -12,7 +16,7 @@ use crate::respuestas::{
 };
 
 /// An operation of the service core, whatever the transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Operation {
     /// "What is this RUN's FPS?" (single RUN or a batch of up to 500).
     ConsultarFichaFPS,
@@ -49,6 +53,16 @@ pub enum Operation {
     /// Subscribe to events of the kinds granted (`eventos`), read them (pull) or have them sent
     /// to one of the agreement's `callbacks` (push), and close a subscription.
     Suscripciones,
+    /// An operation of a module (`crate::modulos`), by the name its contract
+    /// ([`modulos::DefOperacion`]) gives it: only names of [`MODULOS`] are ever made.
+    Modulo(&'static str),
+}
+
+/// Serialized by its name, as agreements and the audit log write it.
+impl serde::Serialize for Operation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
 }
 
 /// Field paths of `RecepcionLotes` answers: the batch's report (`ops::lotes::Informe`, a
@@ -63,6 +77,7 @@ pub const LOTES_FIELDS: &[&str] = &[
 ];
 
 impl Operation {
+    /// The operations of the core (those of the modules: [`Operation::todas`]).
     pub const ALL: [Operation; 15] = [
         Operation::ConsultarFichaFPS,
         Operation::ValidarIdentidad,
@@ -98,11 +113,43 @@ impl Operation {
             Operation::EmitirDecreto => "EmitirDecreto",
             Operation::ConsultarDecreto => "ConsultarDecreto",
             Operation::Suscripciones => "Suscripciones",
+            Operation::Modulo(nombre) => nombre,
         }
     }
 
+    /// Every operation an agreement can grant: the core's, then each module's.
+    pub fn todas() -> impl Iterator<Item = Operation> {
+        Self::ALL.into_iter().chain(
+            MODULOS
+                .iter()
+                .flat_map(|m| m.operaciones)
+                .map(|d| Operation::Modulo(d.nombre)),
+        )
+    }
+
     pub fn parse(name: &str) -> Option<Operation> {
-        Self::ALL.into_iter().find(|op| op.name() == name)
+        Self::todas().find(|op| op.name() == name)
+    }
+
+    /// A module operation's contract (`None` for the core's).
+    pub fn modulo(self) -> Option<&'static DefOperacion> {
+        match self {
+            Operation::Modulo(nombre) => modulos::definicion(nombre),
+            _ => None,
+        }
+    }
+
+    /// The scope an agreement granting this operation must have: a municipality's work needs
+    /// its comuna, access reports are national; a module's contract says for its own.
+    pub fn exige_ambito(self) -> ExigeAmbito {
+        match self {
+            Operation::TrabajarEncuestaje
+            | Operation::ActualizarHogar
+            | Operation::EmitirDecreto => ExigeAmbito::Comuna,
+            Operation::ConsultarAccesos => ExigeAmbito::Nacional,
+            Operation::Modulo(_) => self.modulo().map_or(ExigeAmbito::Libre, |d| d.ambito),
+            _ => ExigeAmbito::Libre,
+        }
     }
 
     /// Every field path this operation's response can carry: its answer type's fields, as
@@ -128,6 +175,7 @@ impl Operation {
             Operation::FijarCupos => Cupos::campos(),
             Operation::EmitirDecreto | Operation::ConsultarDecreto => Decreto::campos(),
             Operation::Suscripciones => Notificacion::campos(),
+            Operation::Modulo(_) => self.modulo().map_or(&[], |d| (d.campos)()),
         }
     }
 }
@@ -211,7 +259,8 @@ impl Rol {
             .find(|rol| rol.as_str() == text)
     }
 
-    /// The operations this role may use, of those its agreement grants.
+    /// The core operations this role may use, of those its agreement grants (a module's
+    /// contract names the roles of each of its operations).
     pub fn operaciones(self) -> &'static [Operation] {
         use Operation::*;
         match self {
@@ -262,7 +311,10 @@ impl Rol {
     }
 
     pub fn permite(self, op: Operation) -> bool {
-        self.operaciones().contains(&op)
+        match op.modulo() {
+            Some(def) => def.roles.contains(&self),
+            None => self.operaciones().contains(&op),
+        }
     }
 
     /// Whether the role manages the console's officials: a comuna head those of their own

@@ -88,6 +88,9 @@ pub struct Grant {
     /// Only for `Suscripciones`: the most RUNs one subscription's list may name (0, the
     /// default: subscriptions without a list only).
     pub max_runs: Option<u32>,
+    /// A module operation's lists, by the keys its contract declares
+    /// ([`crate::catalog::DefLista`]): `sectores = ["educacion"]`. Empty for the core's.
+    pub listas: BTreeMap<&'static str, BTreeSet<String>>,
 }
 
 /// A token bucket: `per_second` sustained, up to `burst` at once.
@@ -113,6 +116,23 @@ impl Convenio {
     /// What this agreement grants for `op`, if anything.
     pub fn grant(&self, op: Operation) -> Option<&Grant> {
         self.grants.get(&op)
+    }
+
+    /// Whether the comuna `cut` lies within this agreement's scope (always, for an agreement
+    /// without one).
+    pub fn en_ambito(&self, cut: &str) -> bool {
+        self.ambito.as_ref().is_none_or(|a| a.as_str() == cut)
+    }
+
+    /// The comuna of a comuna-scoped agreement (a municipality's).
+    pub fn comuna(&self) -> Option<&Cut> {
+        self.ambito.as_ref()
+    }
+
+    /// The digits every comuna code of this agreement's scope starts with (`cut LIKE 'p%'` in
+    /// SQL; digits only), or `None` for an agreement without a scope.
+    pub fn ambito_prefijo(&self) -> Option<&str> {
+        self.ambito.as_ref().map(Cut::as_str)
     }
 
     /// Whether any of this agreement's client entries matches the certificate.
@@ -157,7 +177,18 @@ impl Grant {
             entrega: None,
             callbacks: None,
             max_runs: None,
+            listas: BTreeMap::new(),
         }
+    }
+
+    /// A module operation's list `clave`, when the grant gives it.
+    pub fn lista(&self, clave: &str) -> Option<&BTreeSet<String>> {
+        self.listas.get(clave)
+    }
+
+    /// Whether the grant's list `clave` holds `valor` (false when it gives no such list).
+    pub fn permite_lista(&self, clave: &str, valor: &str) -> bool {
+        self.lista(clave).is_some_and(|l| l.contains(valor))
     }
 
     /// Whether this grant lets a subscription hear about events of `tipo`.

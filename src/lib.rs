@@ -20,6 +20,7 @@ pub mod eventos;
 pub mod fsperm;
 pub mod http;
 pub mod modelos;
+pub mod modulos;
 pub mod ops;
 pub mod outage;
 pub mod pki;

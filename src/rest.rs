@@ -3,9 +3,12 @@
 
 mod accesos;
 mod certificados;
+mod chile_solidario;
+mod crece_contigo;
 mod cupos;
 mod decretos;
 mod elegibilidad;
+mod emergencias;
 mod encuestajes;
 mod estadisticas;
 mod fichas;
@@ -82,7 +85,11 @@ pub fn agency_routes(cfg: &mut web::ServiceConfig) {
                     .route(web::get().to(suscripciones::eventos)),
             )
             .service(resource("/estadisticas").route(web::get().to(estadisticas::consultar)))
-            .service(resource("/lotes/{tipo}").route(web::post().to(lotes::recibir))),
+            .service(resource("/lotes/{tipo}").route(web::post().to(lotes::recibir)))
+            // The modules' routes (`crate::modulos`), one line each.
+            .configure(chile_solidario::rutas)
+            .configure(crece_contigo::rutas)
+            .configure(emergencias::rutas),
     );
 }
 

@@ -16,8 +16,7 @@ mod suscripcion;
 
 use super::issues::{ConvenioIssue, line_at};
 use super::{ClientMatch, Convenio, FieldSet, Grant, RateLimit, pin};
-use crate::catalog::Operation;
-use crate::catalog::TipoLote;
+use crate::catalog::{ExigeAmbito, Operation, TipoLote};
 use crate::domain::{ConvenioId, Cut};
 use crate::reglas::{POSTULABLES, PROGRAMAS};
 
@@ -65,16 +64,65 @@ struct RawClient {
     ca_spki_sha256: Option<Spanned<String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+type Lista = Spanned<Vec<Spanned<String>>>;
+
+/// One `[operations.NAME]` table. The core's keys are fixed; any other key is a list a module
+/// operation's contract may declare (`sectores = [...]`), checked once the operation is known.
+#[derive(Default)]
 struct RawGrant {
-    fields: Spanned<Vec<Spanned<String>>>,
-    programas: Option<Spanned<Vec<Spanned<String>>>>,
-    tipos: Option<Spanned<Vec<Spanned<String>>>>,
-    eventos: Option<Spanned<Vec<Spanned<String>>>>,
-    entrega: Option<Spanned<Vec<Spanned<String>>>>,
-    callbacks: Option<Spanned<Vec<Spanned<String>>>>,
+    fields: Option<Lista>,
+    programas: Option<Lista>,
+    tipos: Option<Lista>,
+    eventos: Option<Lista>,
+    entrega: Option<Lista>,
+    callbacks: Option<Lista>,
     max_runs: Option<Spanned<u32>>,
+    listas: Vec<(Spanned<String>, Lista)>,
+}
+
+/// By hand rather than derived: `#[serde(flatten)]` would buffer the table and lose every
+/// value's span (and so the line of each issue).
+impl<'de> Deserialize<'de> for RawGrant {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawGrant;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table of fields and lists")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawGrant, A::Error> {
+                use serde::de::Error;
+                let mut grant = RawGrant::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let slot = match key.get_ref().as_str() {
+                        "fields" => &mut grant.fields,
+                        "programas" => &mut grant.programas,
+                        "tipos" => &mut grant.tipos,
+                        "eventos" => &mut grant.eventos,
+                        "entrega" => &mut grant.entrega,
+                        "callbacks" => &mut grant.callbacks,
+                        "max_runs" => {
+                            grant.max_runs = Some(map.next_value()?);
+                            continue;
+                        }
+                        _ => {
+                            grant.listas.push((key, map.next_value()?));
+                            continue;
+                        }
+                    };
+                    if slot.is_some() {
+                        return Err(A::Error::duplicate_field("a key of the grant"));
+                    }
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(grant)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 /// What checking one file found: the agreement when it has no issue, and the client criteria it
@@ -200,50 +248,27 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
             "[limits.lotes] is the budget of the batches an agreement sends: it needs RecepcionLotes granted",
         );
     }
-    if let Some(scope) = &raw.ambito
-        && !personas
-        && grants.contains_key(&Operation::ConsultarAccesos)
-    {
-        c.issue(
-            scope,
-            "a comuna-scoped agreement cannot be granted ConsultarAccesos (access reports are national)",
-        );
-    }
-    if raw.ambito.is_none()
-        && let Some((name, _)) = raw
-            .operations
-            .iter()
-            .flatten()
-            .find(|(name, _)| name.get_ref() == Operation::TrabajarEncuestaje.name())
-    {
-        c.issue(
-            name,
-            "TrabajarEncuestaje is for a municipality: the agreement needs the ambito (comuna) whose survey requests it works",
-        );
-    }
-    if raw.ambito.is_none()
-        && let Some((name, _)) = raw
-            .operations
-            .iter()
-            .flatten()
-            .find(|(name, _)| name.get_ref() == Operation::ActualizarHogar.name())
-    {
-        c.issue(
-            name,
-            "ActualizarHogar is for a municipality: the agreement needs the ambito (comuna) whose households it keeps",
-        );
-    }
-    if raw.ambito.is_none()
-        && let Some((name, _)) = raw
-            .operations
-            .iter()
-            .flatten()
-            .find(|(name, _)| name.get_ref() == Operation::EmitirDecreto.name())
-    {
-        c.issue(
-            name,
-            "EmitirDecreto is for a municipality: the agreement needs the ambito (comuna) whose decrees it issues",
-        );
+    if !personas {
+        for (name, _) in raw.operations.iter().flatten() {
+            let Some(op) = Operation::parse(name.get_ref()) else {
+                continue;
+            };
+            match (op.exige_ambito(), &raw.ambito) {
+                (ExigeAmbito::Nacional, Some(scope)) => c.issue(
+                    scope,
+                    format!("an agreement with an ambito cannot be granted {op}: what it shows is national"),
+                ),
+                (ExigeAmbito::Comuna, None) => c.issue(
+                    name,
+                    format!("{op} is the work of a municipality: the agreement needs the ambito (its comuna)"),
+                ),
+                (ExigeAmbito::Alguno, None) => c.issue(
+                    name,
+                    format!("{op} works the records of a territory: the agreement needs an ambito (a comuna, a province or a region)"),
+                ),
+                _ => {}
+            }
+        }
     }
 
     let convenio = c.issues.is_empty().then_some(()).and_then(|()| {
@@ -491,7 +516,14 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            let fields = self.fields(op, &grant.fields);
+            let Some(raw_fields) = &grant.fields else {
+                self.issue(
+                    name,
+                    format!("{op} lists no fields: add fields = [...], the fields it may disclose"),
+                );
+                continue;
+            };
+            let fields = self.fields(op, raw_fields);
             if matches!(
                 op,
                 Operation::ConsultarElegibilidad
@@ -512,7 +544,20 @@ impl Checker<'_> {
                     ),
                 );
             }
-            let programas = grant.programas.as_ref().and_then(|p| self.programas(op, p));
+            let (programas, listas) = match op.modulo() {
+                // A module's lists are its contract's; `programas` may be one of them.
+                Some(def) => (None, self.listas(op, def, name, grant)),
+                None => {
+                    for (clave, _) in &grant.listas {
+                        self.issue(
+                            clave,
+                            format!("unknown field `{}` in the grant of {op}", clave.get_ref()),
+                        );
+                    }
+                    let programas = grant.programas.as_ref().and_then(|p| self.programas(op, p));
+                    (programas, BTreeMap::new())
+                }
+            };
             let tipos = self.tipos(op, name, grant.tipos.as_ref());
             let suscripcion = self.suscripcion(op, name, grant);
             grants.insert(
@@ -525,6 +570,7 @@ impl Checker<'_> {
                     entrega: suscripcion.entrega,
                     callbacks: suscripcion.callbacks,
                     max_runs: suscripcion.max_runs,
+                    listas,
                 },
             );
         }
@@ -608,6 +654,81 @@ impl Checker<'_> {
 }
 
 impl Checker<'_> {
+    /// A module operation's lists: the keys its contract declares, each value one the contract
+    /// allows, none twice, and every required list given.
+    fn listas(
+        &mut self,
+        op: Operation,
+        def: &'static crate::catalog::DefOperacion,
+        name: &Spanned<String>,
+        grant: &RawGrant,
+    ) -> BTreeMap<&'static str, BTreeSet<String>> {
+        let claves = || {
+            let c: Vec<&str> = def.listas.iter().map(|l| l.clave).collect();
+            if c.is_empty() {
+                "none".to_owned()
+            } else {
+                c.join(", ")
+            }
+        };
+        let dadas = grant
+            .programas
+            .as_ref()
+            .map(|p| (None, p))
+            .into_iter()
+            .chain(grant.listas.iter().map(|(k, v)| (Some(k), v)));
+        let mut listas = BTreeMap::new();
+        for (clave, valores) in dadas {
+            let texto = clave.map_or("programas", |k| k.get_ref().as_str());
+            let Some(lista) = def.listas.iter().find(|l| l.clave == texto) else {
+                let message = format!("{op} has no list {texto:?}; its lists are {}", claves());
+                match clave {
+                    Some(k) => self.issue(k, message),
+                    None => self.issue(valores, message),
+                }
+                continue;
+            };
+            if valores.get_ref().is_empty() {
+                self.issue(
+                    valores,
+                    format!(
+                        "{texto} is empty: one or more of {}",
+                        lista.valores.join(", ")
+                    ),
+                );
+            }
+            let mut set = BTreeSet::new();
+            for v in valores.get_ref() {
+                let v_str = v.get_ref().as_str();
+                if !lista.valores.contains(&v_str) {
+                    self.issue(
+                        v,
+                        format!(
+                            "unknown value {v_str:?} of {texto}; the values are {}",
+                            lista.valores.join(", ")
+                        ),
+                    );
+                } else if !set.insert(v_str.to_owned()) {
+                    self.issue(v, format!("{v_str:?} is listed twice in {texto}"));
+                }
+            }
+            listas.insert(lista.clave, set);
+        }
+        for lista in def.listas.iter().filter(|l| l.requerida) {
+            if !listas.contains_key(lista.clave) {
+                self.issue(
+                    name,
+                    format!(
+                        "{op} must list its {} (nothing is granted by default): one or more of {}",
+                        lista.clave,
+                        lista.valores.join(", ")
+                    ),
+                );
+            }
+        }
+        listas
+    }
+
     /// `RecepcionLotes` must list the feed kinds (`tipos`) it may send; no other operation may.
     fn tipos(
         &mut self,
@@ -664,5 +785,8 @@ impl Checker<'_> {
 }
 
 fn operation_names() -> String {
-    Operation::ALL.map(Operation::name).join(", ")
+    Operation::todas()
+        .map(Operation::name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

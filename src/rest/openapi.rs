@@ -329,7 +329,12 @@ pub struct ApiDoc;
 /// The document as JSON (built once).
 pub fn document() -> &'static serde_json::Value {
     static DOC: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
-        serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serializes")
+        // The modules' parts (`crate::modulos`), one line each.
+        let doc = ApiDoc::openapi()
+            .merge_from(super::chile_solidario::Doc::openapi())
+            .merge_from(super::crece_contigo::Doc::openapi())
+            .merge_from(super::emergencias::Doc::openapi());
+        serde_json::to_value(doc).expect("the OpenAPI document serializes")
     });
     &DOC
 }

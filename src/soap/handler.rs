@@ -23,6 +23,9 @@ use crate::ops::identidad::{Afirmacion, Validacion, ValidarIdentidad};
 use crate::ops::lote::{ConsultarFichaFPSLote, Lote};
 use crate::ops::{self, Core, Op, meta};
 
+mod chile_solidario;
+mod crece_contigo;
+mod emergencias;
 mod encuestaje;
 mod hogar;
 mod lotes;
@@ -278,12 +281,25 @@ async fn dispatch(
                     .leaf(&format!("{p}:wsdl"), wsdl);
             })
         }
-        _ => {
-            call.input_error = Some(ApiError::operacion_desconocida("unknown operation"));
-            let reply = broker.call_local(call, |_| Ok(())).await;
-            render(&ctx, reply, |_, _, _: &()| {})
+        // The modules' operations (`crate::modulos`), one arm each.
+        op if chile_solidario::OPERACIONES.contains(&op) => {
+            chile_solidario::dispatch(core, call, &ctx).await
         }
+        op if crece_contigo::OPERACIONES.contains(&op) => {
+            crece_contigo::dispatch(core, call, &ctx).await
+        }
+        op if emergencias::OPERACIONES.contains(&op) => {
+            emergencias::dispatch(core, call, &ctx).await
+        }
+        _ => unknown(core, call, &ctx).await,
     }
+}
+
+/// An operation element no service publishes: refused and audited.
+async fn unknown(core: Arc<Core>, mut call: Call, ctx: &Context) -> HttpResponse {
+    call.input_error = Some(ApiError::operacion_desconocida("unknown operation"));
+    let reply = core.broker.clone().call_local(call, |_| Ok(())).await;
+    render(ctx, reply, |_, _, _: &()| {})
 }
 
 /// The request's RUN (`cuerpo/run`), a subject of the call.

@@ -411,7 +411,7 @@ fn keeping_households_needs_a_scope() {
     one_issue(
         &format!("{g}{grant}"),
         "[operations.ActualizarHogar]",
-        "needs the ambito (comuna) whose households",
+        "needs the ambito (its comuna)",
     );
     let scoped = format!("ambito = \"13101\"\n{g}{grant}");
     assert!(ConvenioSet::load_dir(write_all(&[("demo.toml", &scoped)]).path()).is_ok());

@@ -1,0 +1,1 @@
+//! The operations of the module `crece_contigo` (contract: `crate::catalog::modulos::crece_contigo`).

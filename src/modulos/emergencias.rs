@@ -1,0 +1,1 @@
+//! The operations of the module `emergencias` (contract: `crate::catalog::modulos::emergencias`).
