@@ -144,6 +144,20 @@ pub const SERVICIOS: &[Servicio] = &[
         ],
         wsdl: include_str!("../wsdl/Suscripciones.wsdl"),
     },
+    // Chile Crece Contigo (src/soap/handler/crece_contigo.rs).
+    Servicio {
+        nombre: "ChileCreceContigo",
+        prefix: "ccc",
+        namespace: "http://www.siis.gob.cl/esquemas/crececontigo/v1",
+        operaciones: &[
+            "IngresarSeguimientoChCC",
+            "RegistrarEventoChCC",
+            "ConsultarSeguimientoChCC",
+            "ListarDerivacionesChCC",
+            "ResponderDerivacionChCC",
+        ],
+        wsdl: include_str!("../wsdl/ChileCreceContigo.wsdl"),
+    },
 ];
 
 pub fn servicio(nombre: &str) -> Option<&'static Servicio> {

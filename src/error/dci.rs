@@ -102,7 +102,9 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::SeleccionInvalida
         | E::EntregaNoMuerta
         | E::CursorInvalido
-        | E::CursorVencido => BAD,
+        | E::CursorVencido
+        | E::SeguimientoInvalido
+        | E::SeguimientoEnCurso => BAD,
     }
 }
 

@@ -299,12 +299,15 @@ pub fn umbrales() -> siis::seed::Umbrales {
 /// The shipped agreements' ids.
 pub const SHIPPED: &[&str] = &[
     "bbnn",
+    "integra",
     "ips",
+    "junji",
     "minvu",
     "muni-05101",
     "muni-13101",
     "operador",
     "orasmi",
+    "salud-13",
     "srcei",
     "suseso",
 ];

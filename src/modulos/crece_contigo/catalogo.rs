@@ -11,15 +11,42 @@ pub struct Alerta {
 }
 
 pub const ALERTAS: &[Alerta] = &[
-    Alerta { codigo: "ingreso_tardio", descripcion: "ingreso a control prenatal a las 20 semanas o más" },
-    Alerta { codigo: "gestante_adolescente", descripcion: "gestante menor de 17 años al ingreso" },
-    Alerta { codigo: "escolaridad_incompleta", descripcion: "escolaridad de la gestante menor a 6 años" },
-    Alerta { codigo: "sin_apoyo", descripcion: "gestante sin apoyo familiar o de pareja" },
-    Alerta { codigo: "sintomas_depresivos", descripcion: "síntomas depresivos (EPsA o escala de Edimburgo)" },
-    Alerta { codigo: "abuso_sustancias", descripcion: "consumo de alcohol o drogas" },
-    Alerta { codigo: "violencia", descripcion: "violencia intrafamiliar" },
-    Alerta { codigo: "rechazo_embarazo", descripcion: "rechazo del embarazo" },
-    Alerta { codigo: "rezago_desarrollo", descripcion: "rezago o retraso en una evaluación del desarrollo" },
+    Alerta {
+        codigo: "ingreso_tardio",
+        descripcion: "ingreso a control prenatal a las 20 semanas o más",
+    },
+    Alerta {
+        codigo: "gestante_adolescente",
+        descripcion: "gestante menor de 17 años al ingreso",
+    },
+    Alerta {
+        codigo: "escolaridad_incompleta",
+        descripcion: "escolaridad de la gestante menor a 6 años",
+    },
+    Alerta {
+        codigo: "sin_apoyo",
+        descripcion: "gestante sin apoyo familiar o de pareja",
+    },
+    Alerta {
+        codigo: "sintomas_depresivos",
+        descripcion: "síntomas depresivos (EPsA o escala de Edimburgo)",
+    },
+    Alerta {
+        codigo: "abuso_sustancias",
+        descripcion: "consumo de alcohol o drogas",
+    },
+    Alerta {
+        codigo: "violencia",
+        descripcion: "violencia intrafamiliar",
+    },
+    Alerta {
+        codigo: "rechazo_embarazo",
+        descripcion: "rechazo del embarazo",
+    },
+    Alerta {
+        codigo: "rezago_desarrollo",
+        descripcion: "rezago o retraso en una evaluación del desarrollo",
+    },
 ];
 
 /// Sectors a referral goes to (the grant list `sectores` of GestionarDerivacionChCC).
@@ -34,14 +61,46 @@ pub struct Prestacion {
 }
 
 pub const PRESTACIONES: &[Prestacion] = &[
-    Prestacion { codigo: "sala_cuna", sector: "educacion", para_nino: true },
-    Prestacion { codigo: "jardin_infantil", sector: "educacion", para_nino: true },
-    Prestacion { codigo: "visita_domiciliaria", sector: "salud", para_nino: false },
-    Prestacion { codigo: "atencion_salud_mental", sector: "salud", para_nino: false },
-    Prestacion { codigo: "sala_estimulacion", sector: "salud", para_nino: true },
-    Prestacion { codigo: "suf", sector: "municipio", para_nino: false },
-    Prestacion { codigo: "ficha_proteccion_social", sector: "municipio", para_nino: false },
-    Prestacion { codigo: "ayudas_tecnicas", sector: "municipio", para_nino: true },
+    Prestacion {
+        codigo: "sala_cuna",
+        sector: "educacion",
+        para_nino: true,
+    },
+    Prestacion {
+        codigo: "jardin_infantil",
+        sector: "educacion",
+        para_nino: true,
+    },
+    Prestacion {
+        codigo: "visita_domiciliaria",
+        sector: "salud",
+        para_nino: false,
+    },
+    Prestacion {
+        codigo: "atencion_salud_mental",
+        sector: "salud",
+        para_nino: false,
+    },
+    Prestacion {
+        codigo: "sala_estimulacion",
+        sector: "salud",
+        para_nino: true,
+    },
+    Prestacion {
+        codigo: "suf",
+        sector: "municipio",
+        para_nino: false,
+    },
+    Prestacion {
+        codigo: "ficha_proteccion_social",
+        sector: "municipio",
+        para_nino: false,
+    },
+    Prestacion {
+        codigo: "ayudas_tecnicas",
+        sector: "municipio",
+        para_nino: true,
+    },
 ];
 
 /// The kinds of control, and the results a control may have.

@@ -52,15 +52,21 @@ pub struct Filtro {
 
 impl FiltroEntrada {
     pub fn parse(&self) -> Result<Filtro, ApiError> {
-        let sector = match self.sector.as_deref() {
-            None => None,
-            Some(s) => Some(*catalogo::SECTORES.iter().find(|x| **x == s).ok_or_else(|| {
-                errores::invalido(
-                    "sector",
-                    format!("sector is one of {}", codigos(catalogo::SECTORES.iter().copied())),
-                )
-            })?),
-        };
+        let sector =
+            match self.sector.as_deref() {
+                None => None,
+                Some(s) => Some(*catalogo::SECTORES.iter().find(|x| **x == s).ok_or_else(
+                    || {
+                        errores::invalido(
+                            "sector",
+                            format!(
+                                "sector is one of {}",
+                                codigos(catalogo::SECTORES.iter().copied())
+                            ),
+                        )
+                    },
+                )?),
+            };
         let estado = match self.estado.as_deref() {
             None => None,
             Some(s) => Some(
@@ -80,20 +86,29 @@ impl FiltroEntrada {
         };
         let numero = |campo: &str, v: Option<&str>, defecto: u32, max: u32| match v {
             None => Ok(defecto),
-            Some(v) => v.parse::<u32>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::PaginacionInvalida,
-                    format!("{campo} is a whole number from 1 to {max}"),
-                )
-                .en_campo(campo)
-            }),
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::PaginacionInvalida,
+                        format!("{campo} is a whole number from 1 to {max}"),
+                    )
+                    .en_campo(campo)
+                }),
         };
         Ok(Filtro {
             sector,
             estado,
             comuna: self.comuna.clone(),
             pagina: numero("pagina", self.pagina.as_deref(), 1, 100_000)?,
-            por_pagina: numero("porPagina", self.por_pagina.as_deref(), POR_PAGINA, MAX_POR_PAGINA)?,
+            por_pagina: numero(
+                "porPagina",
+                self.por_pagina.as_deref(),
+                POR_PAGINA,
+                MAX_POR_PAGINA,
+            )?,
         })
     }
 }
@@ -108,7 +123,9 @@ fn vistas(
     Ok(filas
         .iter()
         .map(|(d, s)| {
-            let nino = s.run_nino.and_then(|n| personas.iter().find(|p| p.run == n));
+            let nino = s
+                .run_nino
+                .and_then(|n| personas.iter().find(|p| p.run == n));
             respuesta::derivacion(d, s, nino)
         })
         .collect())
@@ -158,7 +175,7 @@ pub fn listar(
 /// The answer of the receiving sector to a referral, as a transport received it.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RespuestaEntrada {
+pub struct RespuestaDerivacionEntrada {
     /// `recibida`, `atendida` or `rechazada`.
     pub evento: String,
     /// Why, up to 500 characters: required for `rechazada`.
@@ -169,7 +186,7 @@ pub struct RespuestaEntrada {
 #[derive(Debug, Clone)]
 pub struct RespuestaPedido {
     pub id: String,
-    pub entrada: RespuestaEntrada,
+    pub entrada: RespuestaDerivacionEntrada,
 }
 
 /// Whether `evento` may follow `estado`.
@@ -196,7 +213,12 @@ pub fn responder(
             "evento is one of recibida, atendida, rechazada",
         ));
     }
-    let motivo = pedido.entrada.motivo.as_deref().map(str::trim).filter(|m| !m.is_empty());
+    let motivo = pedido
+        .entrada
+        .motivo
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
     if motivo.is_some_and(|m| m.chars().count() > MAX_MOTIVO)
         || (evento == "rechazada" && motivo.is_none())
     {
@@ -258,11 +280,38 @@ mod tests {
         }
         .parse()
         .unwrap();
-        assert_eq!((f.sector, f.pagina, f.por_pagina), (Some("educacion"), 1, POR_PAGINA));
+        assert_eq!(
+            (f.sector, f.pagina, f.por_pagina),
+            (Some("educacion"), 1, POR_PAGINA)
+        );
         let mal = |f: FiltroEntrada| f.parse().unwrap_err().code.as_str();
-        assert_eq!(mal(FiltroEntrada { sector: Some("vivienda".into()), ..Default::default() }), "SEGUIMIENTO_INVALIDO");
-        assert_eq!(mal(FiltroEntrada { estado: Some("cerrada".into()), ..Default::default() }), "ESTADO_DESCONOCIDO");
-        assert_eq!(mal(FiltroEntrada { por_pagina: Some("201".into()), ..Default::default() }), "PAGINACION_INVALIDA");
-        assert_eq!(mal(FiltroEntrada { pagina: Some("0".into()), ..Default::default() }), "PAGINACION_INVALIDA");
+        assert_eq!(
+            mal(FiltroEntrada {
+                sector: Some("vivienda".into()),
+                ..Default::default()
+            }),
+            "SEGUIMIENTO_INVALIDO"
+        );
+        assert_eq!(
+            mal(FiltroEntrada {
+                estado: Some("cerrada".into()),
+                ..Default::default()
+            }),
+            "ESTADO_DESCONOCIDO"
+        );
+        assert_eq!(
+            mal(FiltroEntrada {
+                por_pagina: Some("201".into()),
+                ..Default::default()
+            }),
+            "PAGINACION_INVALIDA"
+        );
+        assert_eq!(
+            mal(FiltroEntrada {
+                pagina: Some("0".into()),
+                ..Default::default()
+            }),
+            "PAGINACION_INVALIDA"
+        );
     }
 }

@@ -29,7 +29,7 @@ const INTENTOS: usize = 5;
 /// An entry as a transport received it.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct IngresoEntrada {
+pub struct IngresoChCCEntrada {
     /// The gestante's RUN (`12345678-5`).
     pub run: String,
     /// The comuna whose health centre follows her (a CUT code, within the agreement's scope).
@@ -48,7 +48,7 @@ pub struct Ingreso {
     pub fecha_probable_parto: NaiveDate,
 }
 
-impl IngresoEntrada {
+impl IngresoChCCEntrada {
     pub fn parse(self) -> Result<Ingreso, ApiError> {
         Ok(Ingreso {
             run: Run::parse(&self.run).map_err(ApiError::run_invalido)?,
@@ -62,7 +62,7 @@ impl IngresoEntrada {
 /// An event on a follow-up as a transport received it: `evento` and the data that event takes.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct EventoEntrada {
+pub struct EventoChCCEntrada {
     /// `control`, `alerta`, `resolucion`, `derivacion`, `nacimiento` or `egreso`.
     pub evento: String,
     /// When it happened (today when absent); not in the future nor before the entry.
@@ -89,13 +89,13 @@ pub struct EventoEntrada {
 #[derive(Debug, Clone)]
 pub struct EventoPedido {
     pub id: String,
-    pub entrada: EventoEntrada,
+    pub entrada: EventoChCCEntrada,
     pub nino: Option<Run>,
 }
 
 impl EventoPedido {
     /// The request, its child's RUN (a birth) parsed: `RUN_INVALIDO` when it is not one.
-    pub fn parse(id: String, entrada: EventoEntrada) -> Result<EventoPedido, ApiError> {
+    pub fn parse(id: String, entrada: EventoChCCEntrada) -> Result<EventoPedido, ApiError> {
         let nino = match &entrada.run_nino {
             Some(r) => Some(Run::parse(r).map_err(ApiError::run_invalido)?),
             None => None,
@@ -116,12 +116,19 @@ pub(super) fn comuna_en_ambito(convenio: &Convenio, comuna: &str) -> Result<Cut,
 }
 
 /// The alerts an entry raises by itself: a late entry, an adolescent gestante.
-pub fn alertas_de_ingreso(semanas: i32, nacimiento: NaiveDate, hoy: NaiveDate) -> Vec<&'static str> {
+pub fn alertas_de_ingreso(
+    semanas: i32,
+    nacimiento: NaiveDate,
+    hoy: NaiveDate,
+) -> Vec<&'static str> {
     let mut out = Vec::new();
     if semanas >= catalogo::SEMANAS_INGRESO_TARDIO {
         out.push("ingreso_tardio");
     }
-    if hoy.years_since(nacimiento).is_some_and(|e| e < catalogo::EDAD_ADOLESCENTE) {
+    if hoy
+        .years_since(nacimiento)
+        .is_some_and(|e| e < catalogo::EDAD_ADOLESCENTE)
+    {
         out.push("gestante_adolescente");
     }
     out
@@ -210,7 +217,11 @@ pub fn ingresar(
 }
 
 /// A follow-up of the agreement's scope by its id as sent; any other does not exist.
-fn leer(convenio: &Convenio, conn: &mut DbConnection, id: &str) -> Result<SeguimientoFila, ApiError> {
+fn leer(
+    convenio: &Convenio,
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<SeguimientoFila, ApiError> {
     let id = SeguimientoId::parse(id).ok_or_else(errores::seguimiento_no_encontrado)?;
     match store::leer(conn, &id.to_string())? {
         Some(fila) if convenio.en_ambito(&fila.cut) => Ok(fila),
@@ -246,7 +257,7 @@ fn campos_del_evento(evento: &str) -> Option<&'static [&'static str]> {
 }
 
 /// Refuses an unknown event, and data that belongs to another event.
-fn check_forma(e: &EventoEntrada) -> Result<(), ApiError> {
+fn check_forma(e: &EventoChCCEntrada) -> Result<(), ApiError> {
     let propios = campos_del_evento(&e.evento).ok_or_else(|| {
         errores::evento_invalido(
             "evento is one of control, alerta, resolucion, derivacion, nacimiento, egreso",
@@ -319,13 +330,24 @@ fn decidir(
         convenio: convenio.id.to_string(),
         registrado_us: now,
     };
-    let activa = |codigo: &str| e.alertas.iter().any(|a| a.codigo == codigo && a.estado == "activa");
+    let activa = |codigo: &str| {
+        e.alertas
+            .iter()
+            .any(|a| a.codigo == codigo && a.estado == "activa")
+    };
     let anexo = match evento {
         "control" => {
             let tipo = uno_de("tipo", entrada.tipo.as_deref(), catalogo::TIPOS_CONTROL)?;
-            let resultado =
-                uno_de("resultado", entrada.resultado.as_deref(), catalogo::RESULTADOS_CONTROL)?;
-            let debe = if tipo == "prenatal" { "gestacion" } else { "nino" };
+            let resultado = uno_de(
+                "resultado",
+                entrada.resultado.as_deref(),
+                catalogo::RESULTADOS_CONTROL,
+            )?;
+            let debe = if tipo == "prenatal" {
+                "gestacion"
+            } else {
+                "nino"
+            };
             if antes.estado != debe {
                 return Err(errores::invalido(
                     "tipo",
@@ -414,7 +436,11 @@ fn decidir(
             Anexo::Ninguno
         }
         "egreso" => {
-            let motivo = uno_de("motivo", entrada.motivo.as_deref(), catalogo::MOTIVOS_EGRESO)?;
+            let motivo = uno_de(
+                "motivo",
+                entrada.motivo.as_deref(),
+                catalogo::MOTIVOS_EGRESO,
+            )?;
             despues.estado = "egresado".into();
             despues.motivo_egreso = Some(motivo.to_owned());
             Anexo::Ninguno
@@ -430,7 +456,7 @@ fn decidir(
 fn derivacion(
     convenio: &Convenio,
     e: &Expediente,
-    entrada: &EventoEntrada,
+    entrada: &EventoChCCEntrada,
     fecha: NaiveDate,
     now: i64,
 ) -> Result<DerivacionFila, ApiError> {
@@ -449,13 +475,19 @@ fn derivacion(
     {
         return Err(errores::invalido(
             "sector",
-            format!("{} is given by the sector {}", prestacion.codigo, prestacion.sector),
+            format!(
+                "{} is given by the sector {}",
+                prestacion.codigo, prestacion.sector
+            ),
         ));
     }
     if prestacion.para_nino && e.seguimiento.run_nino.is_none() {
         return Err(errores::invalido(
             "prestacion",
-            format!("{} is for the child: register the nacimiento first", prestacion.codigo),
+            format!(
+                "{} is for the child: register the nacimiento first",
+                prestacion.codigo
+            ),
         ));
     }
     if let Some(alerta) = entrada.alerta.as_deref()
@@ -538,8 +570,14 @@ mod tests {
     fn an_entry_raises_late_and_adolescent_alerts() {
         let hoy = d(2026, 12, 12);
         assert!(alertas_de_ingreso(8, d(1995, 1, 1), hoy).is_empty());
-        assert_eq!(alertas_de_ingreso(20, d(1995, 1, 1), hoy), ["ingreso_tardio"]);
-        assert_eq!(alertas_de_ingreso(19, d(2010, 1, 1), hoy), ["gestante_adolescente"]);
+        assert_eq!(
+            alertas_de_ingreso(20, d(1995, 1, 1), hoy),
+            ["ingreso_tardio"]
+        );
+        assert_eq!(
+            alertas_de_ingreso(19, d(2010, 1, 1), hoy),
+            ["gestante_adolescente"]
+        );
         // Seventeen today: no longer an adolescent for the alert.
         assert!(alertas_de_ingreso(10, d(2009, 12, 12), hoy).is_empty());
         assert_eq!(
@@ -558,29 +596,38 @@ mod tests {
         assert_eq!(e.campo.as_deref(), Some("fechaProbableParto"));
         for semanas in [0, 43, -1] {
             let e = check_gestacion(semanas, parto, hoy).unwrap_err();
-            assert_eq!((e.code.as_str(), e.campo.as_deref()), ("SEGUIMIENTO_INVALIDO", Some("semanas")));
+            assert_eq!(
+                (e.code.as_str(), e.campo.as_deref()),
+                ("SEGUIMIENTO_INVALIDO", Some("semanas"))
+            );
         }
     }
 
     #[test]
     fn an_event_takes_only_its_own_data() {
-        let ok = EventoEntrada {
+        let ok = EventoChCCEntrada {
             evento: "control".into(),
             tipo: Some("prenatal".into()),
             resultado: Some("normal".into()),
             ..Default::default()
         };
         assert!(check_forma(&ok).is_ok());
-        let ajeno = EventoEntrada {
+        let ajeno = EventoChCCEntrada {
             prestacion: Some("sala_cuna".into()),
             ..ok.clone()
         };
         let e = check_forma(&ajeno).unwrap_err();
-        assert_eq!((e.code.as_str(), e.campo.as_deref()), ("EVENTO_INVALIDO", Some("prestacion")));
-        let desconocido = EventoEntrada {
+        assert_eq!(
+            (e.code.as_str(), e.campo.as_deref()),
+            ("EVENTO_INVALIDO", Some("prestacion"))
+        );
+        let desconocido = EventoChCCEntrada {
             evento: "parto".into(),
             ..Default::default()
         };
-        assert_eq!(check_forma(&desconocido).unwrap_err().code.as_str(), "EVENTO_INVALIDO");
+        assert_eq!(
+            check_forma(&desconocido).unwrap_err().code.as_str(),
+            "EVENTO_INVALIDO"
+        );
     }
 }

@@ -240,8 +240,7 @@ pub fn bandeja(
         let mut q = chcc_derivaciones::table
             .inner_join(chcc_seguimientos::table)
             .filter(
-                chcc_derivaciones::sector_destino
-                    .eq_any(b.sectores.iter().map(|s| s.to_string())),
+                chcc_derivaciones::sector_destino.eq_any(b.sectores.iter().map(|s| s.to_string())),
             )
             .into_boxed();
         if let Some(estado) = b.estado {

@@ -143,7 +143,20 @@ pub const SUSCRIPCIONES: Svc = Svc {
         "LeerEventos",
     ],
 };
-pub const SERVICES: [&Svc; 12] = [
+pub const CRECE_CONTIGO: Svc = Svc {
+    name: "ChileCreceContigo",
+    prefix: "ccc",
+    ns: "http://www.siis.gob.cl/esquemas/crececontigo/v1",
+    xsd: "crececontigo-v1.xsd",
+    operations: &[
+        "IngresarSeguimientoChCC",
+        "RegistrarEventoChCC",
+        "ConsultarSeguimientoChCC",
+        "ListarDerivacionesChCC",
+        "ResponderDerivacionChCC",
+    ],
+};
+pub const SERVICES: [&Svc; 13] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,
@@ -156,6 +169,7 @@ pub const SERVICES: [&Svc; 12] = [
     &RECEPCION,
     &HOGAR,
     &SUSCRIPCIONES,
+    &CRECE_CONTIGO,
 ];
 
 pub fn action(svc: &Svc, operation: &str) -> String {
