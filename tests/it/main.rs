@@ -13,6 +13,7 @@ mod cli;
 mod cluster;
 mod compartido;
 mod consola;
+mod crece_contigo;
 mod dci;
 mod drenaje;
 mod encuesta;
