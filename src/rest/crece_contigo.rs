@@ -30,11 +30,11 @@ const GESTIONAR_OP: Service = Service::Op(Operation::Modulo(GESTIONAR));
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(
-        doc::ingresar,
-        doc::evento,
-        doc::consultar,
-        doc::derivaciones,
-        doc::responder
+        doc::ingresar_seguimiento_chcc,
+        doc::evento_seguimiento_chcc,
+        doc::consultar_seguimiento_chcc,
+        doc::listar_derivaciones_chcc,
+        doc::responder_derivacion_chcc
     ),
     components(schemas(
         IngresoChCCEntrada,
@@ -72,7 +72,7 @@ mod doc {
         responses((status = 201, description = "The follow-up, with the alerts its entry raised", body = SeguimientoChCC),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    pub(super) fn ingresar() {}
+    pub(super) fn ingresar_seguimiento_chcc() {}
 
     #[utoipa::path(post, path = "/api/v1/crece-contigo/seguimientos/{id}/eventos", tag = "RegistrarSeguimientoChCC",
         params(("id" = String, Path, description = "The follow-up's id (CCC-…)")),
@@ -80,14 +80,14 @@ mod doc {
         responses((status = 200, description = "The follow-up after the event", body = SeguimientoChCC),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    pub(super) fn evento() {}
+    pub(super) fn evento_seguimiento_chcc() {}
 
     #[utoipa::path(get, path = "/api/v1/personas/{run}/crece-contigo", tag = "ConsultarSeguimientoChCC",
         params(("run" = String, Path, description = "The RUN of a gestante or a child (12345678-5)")),
         responses((status = 200, description = "The latest follow-up in the agreement's scope naming the person", body = SeguimientoChCC),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    pub(super) fn consultar() {}
+    pub(super) fn consultar_seguimiento_chcc() {}
 
     #[utoipa::path(get, path = "/api/v1/crece-contigo/derivaciones", tag = "GestionarDerivacionChCC",
         params(("sector" = Option<String>, Query, description = "salud, educacion or municipio (a sector the grant lists; all of them when absent)"),
@@ -98,7 +98,7 @@ mod doc {
         responses((status = 200, description = "One page of the tray, oldest first", body = DerivacionesChCC),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    pub(super) fn derivaciones() {}
+    pub(super) fn listar_derivaciones_chcc() {}
 
     #[utoipa::path(post, path = "/api/v1/crece-contigo/derivaciones/{id}/eventos", tag = "GestionarDerivacionChCC",
         params(("id" = String, Path, description = "The referral's id (DER-…)")),
@@ -106,7 +106,7 @@ mod doc {
         responses((status = 200, description = "The referral after the answer", body = DerivacionChCC),
                   (status = "4XX", description = problems!(), body = Problem, content_type = "application/problem+json"),
                   (status = "5XX", description = problems!(), body = Problem, content_type = "application/problem+json")))]
-    pub(super) fn responder() {}
+    pub(super) fn responder_derivacion_chcc() {}
 }
 
 /// The module's routes, inside the agency scope `/api/v1`.

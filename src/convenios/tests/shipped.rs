@@ -260,6 +260,10 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
                 Operation::EmitirDecreto,
                 Operation::ConsultarDecreto,
                 Operation::Suscripciones,
+                // Chile Crece Contigo.
+                Operation::Modulo("ConsultarSeguimientoChCC"),
+                Operation::Modulo("GestionarDerivacionChCC"),
+                Operation::Modulo("RegistrarSeguimientoChCC"),
             ]
         );
         assert_eq!(

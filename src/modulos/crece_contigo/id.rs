@@ -25,6 +25,12 @@ macro_rules! id_prefijado {
             }
         }
 
+        impl Default for $id {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
         impl fmt::Display for $id {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{}{}", $prefijo, self.0.hyphenated())
