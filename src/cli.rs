@@ -79,6 +79,7 @@ enum Command {
         command: PkiCommand,
     },
     /// Agreements (convenios).
+    #[command(visible_alias = "agreements")]
     Convenios {
         #[command(subcommand)]
         command: ConveniosCommand,
@@ -324,6 +325,34 @@ enum ConveniosCommand {
         /// Folder to check (default: convenios.dir from the configuration).
         dir: Option<PathBuf>,
     },
+    /// Write a new agreement from its template: a municipality's (`--comuna 10401`, file
+    /// muni-10401.toml) or an Intendencia's ORASMI agreement (`--region 10`, orasmi-10.toml).
+    /// The text is checked before it is written; an existing file is kept unless --force.
+    Nuevo {
+        /// The comuna whose municipality the agreement is for (its CUT).
+        #[arg(
+            long,
+            value_name = "CUT",
+            conflicts_with = "region",
+            required_unless_present = "region"
+        )]
+        comuna: Option<String>,
+        /// The region whose Intendencia the ORASMI agreement is for (two digits).
+        #[arg(long, value_name = "RR", visible_alias = "intendencia")]
+        region: Option<String>,
+        /// First day in force.
+        #[arg(long, value_name = "YYYY-MM-DD", default_value = "2026-01-01")]
+        desde: chrono::NaiveDate,
+        /// Last day in force.
+        #[arg(long, value_name = "YYYY-MM-DD", default_value = "2028-12-31")]
+        hasta: chrono::NaiveDate,
+        /// Folder to write to (default: convenios.dir from the configuration).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Replace an agreement file that exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -509,8 +538,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         println!("{warning}");
                     }
                     for a in set.iter() {
+                        let ambito = a
+                            .ambito
+                            .map_or(String::from("national"), |s| format!("ambito {s}"));
                         println!(
-                            "{}: {} ({} operation(s), in force {} to {})",
+                            "{}: {} ({} operation(s), {ambito}, in force {} to {})",
                             a.id,
                             a.agency,
                             a.grants.len(),
@@ -534,6 +566,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .into())
                 }
             }
+        }
+        Command::Convenios {
+            command:
+                ConveniosCommand::Nuevo {
+                    comuna,
+                    region,
+                    desde,
+                    hasta,
+                    dir,
+                    force,
+                },
+        } => {
+            use crate::convenios::nuevo::Plantilla;
+            let plantilla = match (comuna, region) {
+                (Some(cut), _) => Plantilla::comuna(&cut)?,
+                (None, Some(region)) => Plantilla::region(&region)?,
+                (None, None) => anyhow::bail!("give --comuna CUT or --region RR"),
+            };
+            let nuevo = plantilla.escribir(desde, hasta)?;
+            let dir = dir.unwrap_or_else(|| config.convenios.dir.clone());
+            let ruta = nuevo.ruta(&dir);
+            if ruta.exists() && !force {
+                anyhow::bail!(
+                    "{} exists: it is kept (give --force to replace it)",
+                    ruta.display()
+                );
+            }
+            std::fs::write(&ruta, &nuevo.texto)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", ruta.display()))?;
+            println!("{}: written ({})", ruta.display(), nuevo.id);
+            println!(
+                "its client certificate: siis pki dev --convenios {} (development), or add its pins under [[clients]]",
+                dir.display()
+            );
+            Ok(())
         }
         Command::Audit { command } => auditoria::run(&config, command),
         Command::Entregas { command } => entregas::run(&config, command),

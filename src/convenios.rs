@@ -6,6 +6,7 @@
 
 mod file;
 mod issues;
+pub mod nuevo;
 mod pin;
 mod set;
 
@@ -19,7 +20,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::catalog::Operation;
-use crate::domain::{ConvenioId, Cut};
+use crate::domain::{Ambito, ConvenioId, Cut};
 use crate::tls::ClientIdentity;
 
 use crate::projection::FieldSet;
@@ -47,8 +48,9 @@ pub struct Convenio {
     /// A provider's own budget for the records of its batches (`[limits.lotes]`), when it sets
     /// one; otherwise batches draw on `rate` and `daily_quota` too.
     pub lotes: Option<Budget>,
-    /// Municipal agreements: only persons of this comuna may be consulted.
-    pub ambito: Option<Cut>,
+    /// Only persons and records of this territory may be consulted: a municipality's comuna, a
+    /// Gobernación's province, an Intendencia's region. `None`: national.
+    pub ambito: Option<Ambito>,
     /// The agreement for persons (`personas = true`): no certificate acts under it; a person
     /// signed in to the console reads about themself under it, and only about themself.
     pub personas: bool,
@@ -121,18 +123,18 @@ impl Convenio {
     /// Whether the comuna `cut` lies within this agreement's scope (always, for an agreement
     /// without one).
     pub fn en_ambito(&self, cut: &str) -> bool {
-        self.ambito.as_ref().is_none_or(|a| a.as_str() == cut)
+        self.ambito.as_ref().is_none_or(|a| a.contiene(cut))
     }
 
     /// The comuna of a comuna-scoped agreement (a municipality's).
     pub fn comuna(&self) -> Option<&Cut> {
-        self.ambito.as_ref()
+        self.ambito.as_ref().and_then(Ambito::comuna)
     }
 
     /// The digits every comuna code of this agreement's scope starts with (`cut LIKE 'p%'` in
     /// SQL; digits only), or `None` for an agreement without a scope.
     pub fn ambito_prefijo(&self) -> Option<&str> {
-        self.ambito.as_ref().map(Cut::as_str)
+        self.ambito.as_ref().map(Ambito::prefijo)
     }
 
     /// Whether any of this agreement's client entries matches the certificate.

@@ -17,7 +17,7 @@ mod suscripcion;
 use super::issues::{ConvenioIssue, line_at};
 use super::{ClientMatch, Convenio, FieldSet, Grant, RateLimit, pin};
 use crate::catalog::{ExigeAmbito, Operation, TipoLote};
-use crate::domain::{ConvenioId, Cut};
+use crate::domain::{Ambito, ConvenioId, Nivel};
 use crate::reglas::{POSTULABLES, PROGRAMAS};
 
 #[derive(Deserialize)]
@@ -29,7 +29,8 @@ struct RawConvenio {
     purpose: Spanned<String>,
     valid_from: Spanned<Datetime>,
     valid_until: Spanned<Datetime>,
-    ambito: Option<Spanned<String>>,
+    /// A comuna code, or a table naming one territory: `{ provincia = "104" }`, `{ region = "10" }`.
+    ambito: Option<Spanned<toml::Value>>,
     /// The agreement under which persons, signed in to the console, read about themselves.
     personas: Option<Spanned<bool>>,
     limits: RawLimits,
@@ -262,6 +263,14 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
                     name,
                     format!("{op} is the work of a municipality: the agreement needs the ambito (its comuna)"),
                 ),
+                (ExigeAmbito::Comuna, Some(at))
+                    if matches!(scope, Some(Some(a)) if a.comuna().is_none()) =>
+                {
+                    c.issue(
+                        at,
+                        format!("{op} is the work of a municipality: the ambito must be one comuna, not a province or a region"),
+                    );
+                }
                 (ExigeAmbito::Alguno, None) => c.issue(
                     name,
                     format!("{op} works the records of a territory: the agreement needs an ambito (a comuna, a province or a region)"),
@@ -289,7 +298,7 @@ pub(crate) fn check(file: &Path, text: &str) -> Checked {
             },
             ambito: match scope {
                 None => None,
-                Some(cut) => Some(cut?),
+                Some(ambito) => Some(ambito?),
             },
             personas,
             file: file.to_owned(),
@@ -374,12 +383,30 @@ impl Checker<'_> {
         date
     }
 
-    fn ambito(&mut self, scope: &Spanned<String>) -> Option<Cut> {
-        Cut::parse(scope.get_ref())
+    fn ambito(&mut self, scope: &Spanned<toml::Value>) -> Option<Ambito> {
+        let forma = "ambito is a comuna code (ambito = \"13101\") or one territory: ambito = { comuna = \"13101\" }, { provincia = \"104\" } or { region = \"10\" }";
+        let (nivel, codigo) = match scope.get_ref() {
+            toml::Value::String(codigo) => (Nivel::Comuna, codigo.as_str()),
+            toml::Value::Table(t) if t.len() == 1 => {
+                let (clave, valor) = t.iter().next()?;
+                match (Nivel::parse(clave), valor.as_str()) {
+                    (Some(nivel), Some(codigo)) => (nivel, codigo),
+                    _ => {
+                        self.issue(scope, forma);
+                        return None;
+                    }
+                }
+            }
+            _ => {
+                self.issue(scope, forma);
+                return None;
+            }
+        };
+        Ambito::parse(nivel, codigo)
             .map_err(|e| {
                 self.issue(
                     scope,
-                    format!("ambito {:?} is not a comuna code ({e})", scope.get_ref()),
+                    format!("ambito {codigo:?} is not a {} code ({e})", nivel.as_str()),
                 );
             })
             .ok()

@@ -1,5 +1,7 @@
-//! The Código Único Territorial (CUT) and the catalogue of the 346 comunas and 15 regions of the
-//! FPS era, embedded from `data/comunas.csv` and `data/regiones.csv`.
+//! The Código Único Territorial (CUT) and the catalogue of the 346 comunas, 54 provinces and 15
+//! regions of the FPS era, embedded from `data/comunas.csv`, `data/provincias.csv` and
+//! `data/regiones.csv`. A comuna's code starts with its province's (`RRP`), which starts with its
+//! region's (`RR`).
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -33,6 +35,15 @@ pub struct Region {
     pub poblacion_aprox: u32,
 }
 
+/// One province of the catalogue (a Gobernación's territory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provincia {
+    pub codigo: String,
+    pub nombre: String,
+    pub region: String,
+}
+
+const PROVINCIAS_CSV: &str = include_str!("../../data/provincias.csv");
 const COMUNAS_CSV: &str = include_str!("../../data/comunas.csv");
 const REGIONES_CSV: &str = include_str!("../../data/regiones.csv");
 const POBLACION_CSV: &str = include_str!("../../data/poblacion_regiones.csv");
@@ -63,6 +74,11 @@ impl Cut {
     /// The two-digit region code (`13` for the Región Metropolitana).
     pub fn region(&self) -> &str {
         &self.as_str()[..2]
+    }
+
+    /// The three-digit province code (`104` for Palena).
+    pub fn provincia(&self) -> &str {
+        &self.as_str()[..3]
     }
 
     /// The catalogue entry for this code.
@@ -122,6 +138,25 @@ pub fn regiones() -> &'static [Region] {
     })
 }
 
+/// The 54 provinces, sorted by code.
+pub fn provincias() -> &'static [Provincia] {
+    static PROVINCIAS: OnceLock<Vec<Provincia>> = OnceLock::new();
+    PROVINCIAS.get_or_init(|| {
+        let mut all: Vec<Provincia> = data_rows(PROVINCIAS_CSV)
+            .filter_map(|f| match f.as_slice() {
+                [codigo, nombre, region] => Some(Provincia {
+                    codigo: codigo.to_string(),
+                    nombre: nombre.to_string(),
+                    region: region.to_string(),
+                }),
+                _ => None,
+            })
+            .collect();
+        all.sort_by(|a, b| a.codigo.cmp(&b.codigo));
+        all
+    })
+}
+
 /// The data rows of an embedded CSV (no quoting in these files; the header is skipped).
 fn data_rows(csv: &'static str) -> impl Iterator<Item = Vec<&'static str>> {
     csv.lines()
@@ -169,9 +204,25 @@ mod tests {
     fn catalogue_holds_the_fps_era_territory() {
         assert_eq!(comunas().len(), 346);
         assert_eq!(regiones().len(), 15);
+        assert_eq!(provincias().len(), 54);
         for c in comunas() {
             assert_eq!(c.cut.region(), c.region, "{}", c.cut);
+            assert_eq!(c.cut.provincia(), c.provincia, "{}", c.cut);
             assert!(regiones().iter().any(|r| r.codigo == c.region), "{}", c.cut);
+            let p = provincias().iter().find(|p| p.codigo == c.provincia);
+            assert_eq!(
+                p.map(|p| p.region.as_str()),
+                Some(c.region.as_str()),
+                "{}",
+                c.cut
+            );
+        }
+        for p in provincias() {
+            assert!(
+                comunas().iter().any(|c| c.provincia == p.codigo),
+                "{}",
+                p.codigo
+            );
         }
     }
 

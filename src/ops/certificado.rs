@@ -93,7 +93,7 @@ pub fn responder(
     if convenio
         .ambito
         .as_ref()
-        .is_some_and(|cut| cut.as_str() != household.cut)
+        .is_some_and(|a| !a.contiene(&household.cut))
     {
         return Err(ApiError::fuera_de_ambito());
     }

@@ -50,10 +50,10 @@ pub struct Clave {
 /// a program with postulations, a year from 2000 to 2100.
 fn clave(convenio: &Convenio, rules: &Rules, c: &Clave) -> Result<(Cut, i32), ApiError> {
     let cut = parse_comuna(&c.comuna)?;
-    if convenio.ambito.is_some_and(|a| a != cut) {
+    if !convenio.en_ambito(cut.as_str()) {
         return Err(ApiError::new(
             crate::error::ErrorCode::FueraDeAmbito,
-            "the agreement only covers the cupos of its own comuna",
+            "the agreement only covers the cupos of the comunas of its ambito",
         ));
     }
     if !rules.postulables().any(|p| p == c.programa) {

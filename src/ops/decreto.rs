@@ -139,7 +139,7 @@ fn check_programa(convenio: &Convenio, op: Operation, programa: &str) -> Result<
 /// The comuna must be the agreement's own (a comuna code is no personal data, so this is said
 /// plainly).
 fn check_comuna(convenio: &Convenio, cut: Cut) -> Result<(), ApiError> {
-    if convenio.ambito == Some(cut) {
+    if convenio.comuna() == Some(&cut) {
         return Ok(());
     }
     // An agreement without a comuna issues no decree (the loader refuses such a grant too).
@@ -508,9 +508,7 @@ impl Op for ConsultarDecreto {
         };
         // Scope and program first, from the stored row: a folio the agreement may not read
         // answers as unknown whatever else is true of it.
-        let in_scope = convenio
-            .ambito
-            .is_none_or(|cut| cut.as_str() == registro.cut);
+        let in_scope = convenio.en_ambito(&registro.cut);
         let granted = convenio
             .grant(Operation::ConsultarDecreto)
             .is_some_and(|g| {
@@ -581,8 +579,8 @@ pub fn listar(
                 .and(d::periodo.eq(periodo.to_string())),
         )
         .into_boxed();
-    if let Some(cut) = convenio.ambito {
-        q = q.filter(d::cut.eq(cut.as_str().to_owned()));
+    if let Some(prefijo) = convenio.ambito_prefijo() {
+        q = q.filter(d::cut.like(format!("{prefijo}%")));
     }
     let filas: Vec<(String, String, i32, i32, i64, String)> = q
         .order(d::cut.asc())

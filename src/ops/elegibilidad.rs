@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use crate::catalog::Operation;
 use crate::convenios::Convenio;
 use crate::db::DbConnection;
-use crate::domain::{Cut, Puntaje, Run};
+use crate::domain::{Ambito, Cut, Puntaje, Run};
 use crate::error::ApiError;
 use crate::projection::FieldSet;
 use crate::projection::{Project, recortar, revelados};
@@ -60,13 +60,13 @@ pub fn consultar(
     rules: &Rules,
     run: Run,
     programa: &str,
-    scope: Option<Cut>,
+    scope: Option<Ambito>,
     today: NaiveDate,
 ) -> Result<Elegibilidad, ApiError> {
     let Some((household, ficha)) = ficha::hogar_con_ficha(conn, run)? else {
         return Err(ApiError::no_encontrado());
     };
-    if scope.is_some_and(|cut| cut.as_str() != household.cut) {
+    if scope.is_some_and(|a| !a.contiene(&household.cut)) {
         return Err(ApiError::fuera_de_ambito());
     }
     let puntaje = ficha

@@ -87,7 +87,7 @@ pub fn seguir(
 
 /// The comuna a municipal agreement works; `cut` must be it.
 fn en_ambito(convenio: &Convenio, cut: &str) -> Result<(), ApiError> {
-    match convenio.ambito {
+    match convenio.comuna() {
         Some(scope) if scope.as_str() == cut => Ok(()),
         _ => Err(errores::fuera_de_ambito()),
     }

@@ -13,7 +13,7 @@ use crate::convenios::Convenio;
 use crate::db::models::{Ficha, FichaEnVigor};
 use crate::db::schema::{fichas, hogares, integrantes, personas};
 use crate::db::{DbConnection, DbError, on_backend};
-use crate::domain::{Cut, Puntaje, Run};
+use crate::domain::{Ambito, Cut, Puntaje, Run};
 use crate::error::ApiError;
 use crate::projection::FieldSet;
 use crate::projection::{Project, any_below, recortar, revelados};
@@ -179,16 +179,16 @@ pub enum Reading {
 }
 
 impl Reading {
-    /// The answer for a caller limited (or not) to one comuna: the one rule that single
+    /// The answer for a caller limited (or not) to a territory: the one rule that single
     /// lookups, lookups read together ([`read_many`]) and batches ([`consultar_varios`]) share.
-    pub fn judge(self, run: Run, scope: Option<Cut>, con_integrantes: bool) -> Lookup {
+    pub fn judge(self, run: Run, scope: Option<Ambito>, con_integrantes: bool) -> Lookup {
         let (household, ficha, members) = match self {
             Reading::Unknown => return Lookup::NotFound,
             Reading::SinHogar if scope.is_some() => return Lookup::OutOfScope,
             Reading::SinHogar => return Lookup::NoFicha,
             Reading::HogarLeido(read) => read,
         };
-        if scope.is_some_and(|cut| cut.as_str() != household.cut) {
+        if scope.is_some_and(|a| !a.contiene(&household.cut)) {
             return Lookup::OutOfScope;
         }
         let Some(ficha) = ficha else {
@@ -368,7 +368,7 @@ fn hogares_leidos(rows: Vec<FilaHogar>, asked: impl Fn(i32) -> bool) -> HogaresL
 pub fn consultar_varios(
     conn: &mut DbConnection,
     runs: &[Run],
-    scope: Option<Cut>,
+    scope: Option<Ambito>,
     con_integrantes: bool,
 ) -> Result<Vec<Lookup>, DbError> {
     let readings = read_many(conn, runs, con_integrantes)?;

@@ -50,9 +50,9 @@ fn en_ambito(
     run: Run,
 ) -> Result<HogarFila, ApiError> {
     let hogar = store::hogar_de(conn, run.numero() as i32)?.ok_or_else(ApiError::no_encontrado)?;
-    match convenio.ambito {
-        Some(scope) if scope.as_str() != hogar.cut => Err(ApiError::fuera_de_ambito()),
-        _ => Ok(hogar),
+    match convenio.en_ambito(&hogar.cut) {
+        false => Err(ApiError::fuera_de_ambito()),
+        true => Ok(hogar),
     }
 }
 

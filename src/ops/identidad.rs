@@ -13,7 +13,7 @@ use crate::catalog::Operation;
 use crate::convenios::Convenio;
 use crate::db::DbConnection;
 use crate::db::schema::{hogares, integrantes, personas};
-use crate::domain::{Cut, Run};
+use crate::domain::{Ambito, Run};
 use crate::error::ApiError;
 use crate::projection::FieldSet;
 use crate::projection::{Project, recortar, revelados};
@@ -118,7 +118,7 @@ pub fn validar(
     conn: &mut DbConnection,
     run: Run,
     claim: &Afirmacion,
-    scope: Option<Cut>,
+    scope: Option<Ambito>,
 ) -> Result<ValidacionIdentidad, ApiError> {
     let person: Option<(String, String, String, NaiveDate, Option<NaiveDate>)> = personas::table
         .filter(personas::run.eq(run.numero() as i32))
@@ -134,14 +134,14 @@ pub fn validar(
     let Some((nombres, paterno, materno, nacimiento, defuncion)) = person else {
         return Err(ApiError::no_encontrado());
     };
-    if let Some(cut) = scope {
+    if let Some(ambito) = scope {
         let comuna: Option<String> = integrantes::table
             .inner_join(hogares::table)
             .filter(integrantes::run.eq(run.numero() as i32))
             .select(hogares::cut)
             .get_result(conn)
             .optional()?;
-        if comuna.as_deref() != Some(cut.as_str()) {
+        if !comuna.is_some_and(|c| ambito.contiene(&c)) {
             return Err(ApiError::fuera_de_ambito());
         }
     }

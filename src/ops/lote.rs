@@ -10,7 +10,7 @@ use crate::broker::Admission;
 use crate::catalog::Operation;
 use crate::config::Config;
 use crate::db::{DbConnection, DbError, Pool};
-use crate::domain::{Cut, Run};
+use crate::domain::{Ambito, Run};
 use crate::error::{ApiError, ErrorCode};
 use crate::projection::FieldSet;
 use crate::projection::Project;
@@ -89,7 +89,7 @@ const SPLIT_FROM: usize = 64;
 pub fn consultar(
     conn: &mut DbConnection,
     runs: &[String],
-    scope: Option<Cut>,
+    scope: Option<Ambito>,
     con_integrantes: bool,
     spare: Option<&Pool>,
 ) -> Result<RespuestaLote, DbError> {

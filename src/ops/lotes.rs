@@ -129,7 +129,7 @@ pub struct Envio {
     pub id_mensaje: Option<String>,
     /// The agreement's comuna (scope), if it has one: a scoped provider's records may only
     /// touch households of that comuna.
-    pub alcance: Option<crate::domain::Cut>,
+    pub alcance: Option<crate::domain::Ambito>,
     /// Which fichas a birth marks for review, by their model (from the node's models).
     pub revision: Revision,
 }

@@ -3,11 +3,13 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::Core;
 use crate::broker::{Call, Reply, Service};
 use crate::convenios::Convenio;
+use crate::domain::Nivel;
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -17,8 +19,14 @@ pub struct OperacionesPermitidas {
     pub proposito: String,
     pub vigente_desde: NaiveDate,
     pub vigente_hasta: NaiveDate,
+    /// The agreement's scope, when it has one: a comuna, a province or a region (one of the
+    /// three).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ambito_comuna: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ambito_provincia: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ambito_region: Option<String>,
     pub operaciones: Vec<OperacionPermitida>,
 }
 
@@ -28,16 +36,27 @@ pub struct OperacionPermitida {
     pub campos: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub programas: Option<Vec<String>>,
+    /// A module operation's lists (`sectores`, `programas`, …), as its grant gives them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub listas: BTreeMap<&'static str, Vec<String>>,
 }
 
 pub fn allowed_methods(convenio: &Convenio) -> OperacionesPermitidas {
+    let nivel = |n: Nivel| {
+        convenio
+            .ambito
+            .filter(|a| a.nivel() == n)
+            .map(|a| a.prefijo().to_owned())
+    };
     OperacionesPermitidas {
         convenio: convenio.id.to_string(),
         institucion: convenio.agency.clone(),
         proposito: convenio.purpose.clone(),
         vigente_desde: convenio.valid_from,
         vigente_hasta: convenio.valid_until,
-        ambito_comuna: convenio.ambito.map(|c| c.to_string()),
+        ambito_comuna: nivel(Nivel::Comuna),
+        ambito_provincia: nivel(Nivel::Provincia),
+        ambito_region: nivel(Nivel::Region),
         operaciones: convenio
             .grants
             .iter()
@@ -48,6 +67,11 @@ pub fn allowed_methods(convenio: &Convenio) -> OperacionesPermitidas {
                     .programas
                     .as_ref()
                     .map(|p| p.iter().cloned().collect()),
+                listas: grant
+                    .listas
+                    .iter()
+                    .map(|(k, v)| (*k, v.iter().cloned().collect()))
+                    .collect(),
             })
             .collect(),
     }

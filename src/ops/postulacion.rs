@@ -144,7 +144,10 @@ pub fn programas_concedidos(convenio: &Convenio) -> Vec<&str> {
 
 /// The agreement's comuna: postulations are a municipality's.
 fn comuna_propia(convenio: &Convenio) -> Result<Cut, ApiError> {
-    convenio.ambito.ok_or_else(errores::fuera_de_ambito)
+    convenio
+        .comuna()
+        .copied()
+        .ok_or_else(errores::fuera_de_ambito)
 }
 
 /// The shape a program takes: SUF names 1 to [`MAX_CAUSANTES`] causantes of known kinds, none
@@ -299,7 +302,7 @@ fn leer(
 ) -> Result<PostulacionFila, ApiError> {
     let id = PostulacionId::parse(id).map_err(|_| errores::no_encontrada())?;
     let fila = store::leer(conn, &id.to_string())?.ok_or_else(errores::no_encontrada)?;
-    let propia = convenio.ambito.is_some_and(|c| c.as_str() == fila.cut);
+    let propia = convenio.comuna().is_some_and(|c| c.as_str() == fila.cut);
     if !propia || !programas_concedidos(convenio).contains(&fila.programa.as_str()) {
         return Err(errores::no_encontrada());
     }

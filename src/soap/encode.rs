@@ -228,6 +228,19 @@ pub fn allowed_methods(x: &mut Xml, p: &str, o: &OperacionesPermitidas) {
     let t = |name: &str| format!("{p}:{name}");
     x.leaf(&t("convenio"), &o.convenio)
         .leaf(&t("institucion"), &o.institucion);
+    let ambito = [
+        ("comuna", &o.ambito_comuna),
+        ("provincia", &o.ambito_provincia),
+        ("region", &o.ambito_region),
+    ];
+    for (nivel, codigo) in ambito {
+        if let Some(codigo) = codigo {
+            x.open(&t("ambito"))
+                .leaf(&t("nivel"), nivel)
+                .leaf(&t("codigo"), codigo)
+                .close(&t("ambito"));
+        }
+    }
     for op in &o.operaciones {
         x.open(&t("operacion")).leaf(&t("nombre"), op.operacion);
         for campo in &op.campos {
@@ -235,6 +248,13 @@ pub fn allowed_methods(x: &mut Xml, p: &str, o: &OperacionesPermitidas) {
         }
         for programa in op.programas.iter().flatten() {
             x.leaf(&t("programa"), programa);
+        }
+        for (clave, valores) in &op.listas {
+            x.open(&t("lista")).leaf(&t("clave"), clave);
+            for valor in valores {
+                x.leaf(&t("valor"), valor);
+            }
+            x.close(&t("lista"));
         }
         x.close(&t("operacion"));
     }

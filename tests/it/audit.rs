@@ -25,7 +25,7 @@ per_backend!(
         let run = registry::with_ficha(&mut node.db(), None);
         let mut tasks = tokio::task::JoinSet::new();
         for i in 0..240usize {
-            let convenio = ["minvu", "ips", "orasmi", "bbnn"][i % 4];
+            let convenio = ["minvu", "ips", "orasmi-13", "bbnn"][i % 4];
             let client = node.client(Some(convenio));
             let url = match i % 6 {
                 0 => node.agency_url("/api/v1/ping"),
@@ -122,13 +122,13 @@ per_backend!(
             .send()
             .await
             .unwrap();
-        node.client(Some("orasmi"))
+        node.client(Some("orasmi-13"))
             .get(node.agency_url(&format!("/api/v1/personas/{other}/ficha")))
             .send()
             .await
             .unwrap();
         // A refused request disclosed nothing: it is listed with its refusal and no field.
-        node.client(Some("orasmi"))
+        node.client(Some("orasmi-13"))
             .get(node.agency_url(&format!("/api/v1/personas/{run}/elegibilidad/PBS")))
             .send()
             .await
@@ -149,7 +149,7 @@ per_backend!(
         assert_eq!(
             who,
             [
-                ("orasmi", "ConsultarElegibilidad", "NO_AUTORIZADO"),
+                ("orasmi-13", "ConsultarElegibilidad", "NO_AUTORIZADO"),
                 ("ips", "ValidarIdentidad", "OK"),
                 ("minvu", "ConsultarFichaFPS", "OK")
             ],
@@ -192,7 +192,7 @@ per_backend!(
             "the operator's own look is listed too: {csv}"
         );
         assert!(
-            csv.contains(",orasmi,ConsultarElegibilidad,NO_AUTORIZADO,"),
+            csv.contains(",orasmi-13,ConsultarElegibilidad,NO_AUTORIZADO,"),
             "{csv}"
         );
         assert!(!csv.contains(&other.to_string()));

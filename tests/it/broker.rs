@@ -164,7 +164,7 @@ per_backend!(
         let run = registry::with_ficha(&mut node.db(), None);
         // ORASMI may look up fichas but not eligibility; the operator only reads accesses.
         for (convenio, path) in [
-            ("orasmi", format!("/api/v1/personas/{run}/elegibilidad/PBS")),
+            ("orasmi-13", format!("/api/v1/personas/{run}/elegibilidad/PBS")),
             ("operador", format!("/api/v1/personas/{run}/ficha")),
             ("bbnn", format!("/api/v1/personas/{run}/accesos")),
         ] {
@@ -207,13 +207,13 @@ async fn a_revoked_certificate_fails_the_handshake() {
     let node = TestNode::start_with(
         Backend::Sqlite,
         Setup {
-            revoked: vec!["orasmi"],
+            revoked: vec!["orasmi-13"],
             ..Setup::default()
         },
     )
     .await;
     let refused = node
-        .client(Some("orasmi"))
+        .client(Some("orasmi-13"))
         .get(node.agency_url("/api/v1/ping"))
         .send()
         .await;
@@ -524,7 +524,17 @@ async fn reload_refuses_a_broken_set_and_keeps_the_previous_one() {
     .unwrap();
     let ok = reload().await.unwrap();
     assert_eq!(ok.status(), 200);
-    assert_eq!(ok.json::<Value>().await.unwrap()["convenios"], 11);
+    let files = std::fs::read_dir(&convenios)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "toml")
+        })
+        .count();
+    assert_eq!(ok.json::<Value>().await.unwrap()["convenios"], files);
     assert_eq!(nuevo.get(&ping).send().await.unwrap().status(), 200);
 
     // A broken file: refused with every problem named, and the previous set stays.

@@ -295,16 +295,116 @@ pub(crate) fn blocking_get(ca: &Path, url: &str) -> u16 {
     runtime.block_on(async { client.get(url).send().await.unwrap().status().as_u16() })
 }
 
+/// `siis agreements nuevo` writes an agreement that `check` accepts, for any comuna or region;
+/// it never overwrites without `--force`, and an unknown code is refused with the catalogue's
+/// reason (nothing written).
+#[test]
+fn a_new_municipal_agreement_is_written_checked_and_never_overwritten() {
+    let dir = TempDir::new().unwrap();
+    let out_dir = dir.path().join("nuevos");
+    std::fs::create_dir(&out_dir).unwrap();
+    let nuevo = |args: &[&str]| {
+        let mut all = vec!["agreements", "nuevo", "--dir", "nuevos"];
+        all.extend_from_slice(args);
+        siis(dir.path()).args(&all).output().unwrap()
+    };
+    let ok = nuevo(&["--comuna", "10401"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let path = out_dir.join("muni-10401.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("ambito = \"10401\""), "{text}");
+    assert!(text.contains("Municipalidad de Chaitén"), "{text}");
+    let ok = nuevo(&[
+        "--region",
+        "10",
+        "--desde",
+        "2026-06-01",
+        "--hasta",
+        "2027-05-31",
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let check = siis(dir.path())
+        .args(["agreements", "check", "nuevos"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{stdout}");
+    assert!(stdout.contains("2 agreement(s), all valid"), "{stdout}");
+    assert!(
+        stdout.contains("in force 2026-06-01 to 2027-05-31"),
+        "{stdout}"
+    );
+
+    // Kept without --force; replaced with it.
+    std::fs::write(&path, "# edited by hand\n").unwrap();
+    let again = nuevo(&["--comuna", "10401"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "# edited by hand\n"
+    );
+    let forced = nuevo(&["--comuna", "10401", "--force"]);
+    assert!(forced.status.success());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+
+    for (args, reason) in [
+        (&["--comuna", "99999"][..], "no comuna has that code"),
+        (&["--region", "16"][..], "region"),
+        (
+            &[
+                "--comuna",
+                "13101",
+                "--desde",
+                "2027-01-01",
+                "--hasta",
+                "2026-01-01",
+            ][..],
+            "before",
+        ),
+    ] {
+        let bad = nuevo(args);
+        assert!(!bad.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&bad.stderr);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+    assert!(!out_dir.join("muni-99999.toml").exists());
+    assert!(!out_dir.join("muni-13101.toml").exists());
+}
+
 #[test]
 fn convenios_check_names_file_line_and_problem() {
     let dir = TempDir::new().unwrap();
-    let ok = siis(dir.path())
-        .args(["convenios", "check"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&ok.stdout);
-    assert!(ok.status.success(), "{stdout}");
-    assert!(stdout.contains("10 agreement(s), all valid"), "{stdout}");
+    // Every shipped agreement passes, under either name of the command.
+    let shipped = std::fs::read_dir(crate::support::repo_path("convenios"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "toml")
+        })
+        .count();
+    for command in ["convenios", "agreements"] {
+        let ok = siis(dir.path()).args([command, "check"]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&ok.stdout);
+        assert!(ok.status.success(), "{stdout}");
+        assert!(
+            stdout.contains(&format!("{shipped} agreement(s), all valid")),
+            "{stdout}"
+        );
+        assert!(stdout.contains("orasmi-10: "), "{stdout}");
+        assert!(stdout.contains("ambito region 10"), "{stdout}");
+    }
 
     let bad = dir.path().join("bad");
     std::fs::create_dir(&bad).unwrap();

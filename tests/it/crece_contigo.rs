@@ -224,6 +224,14 @@ per_backend!(
         // Valparaíso may follow her in its own comuna: Santiago's is never disclosed to it.
         let (status, s) = ingresar(&node, "muni-05101", ingreso(madre, "05101")).await;
         assert_eq!(status, 201, "{s}");
+        // The health service's scope is its region: another comuna of it, never Valparaíso's.
+        let otra = persona(&mut node.db(), 23_100_002, 30);
+        let (status, s) = ingresar(&node, SALUD, ingreso(otra, "13110")).await;
+        assert_eq!(status, 201, "{s}");
+        let (status, e) = ingresar(&node, SALUD, ingreso(otra, "05101")).await;
+        assert_eq!((status, e["code"].as_str()), (403, Some("FUERA_DE_AMBITO")), "{e}");
+        let (status, _) = consultar(&node, "muni-13101", otra).await;
+        assert_eq!(status, 404, "Santiago does not see La Florida's follow-up");
         // The refused read is audited as out of scope, the caller told NO_ENCONTRADO.
         let accesos = report(&node, madre).await;
         assert!(accesos.iter().any(|(c, op, r, _)| c == "muni-05101" && op == "ConsultarSeguimientoChCC" && r == "FUERA_DE_AMBITO"), "{accesos:?}");

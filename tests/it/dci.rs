@@ -320,8 +320,8 @@ per_backend!(
 
         // More persons than the agreement's burst (ORASMI: 10): the message is refused whole.
         let many: Vec<String> = (0..11).map(|_| found.clone()).collect();
-        let body = busqueda("orasmi-lote-1", "orasmi", "t-many", &many, "Group");
-        let (status, answer) = post(&node, "orasmi", SEARCH, &body, &mut m).await;
+        let body = busqueda("orasmi-lote-1", "orasmi-13", "t-many", &many, "Group");
+        let (status, answer) = post(&node, "orasmi-13", SEARCH, &body, &mut m).await;
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["header"]["status"], "rjct");
         assert_eq!(answer["header"]["status_reason_code"], "rjct.total_count.limit_exceeded");
@@ -525,13 +525,13 @@ per_backend!(
         assert_eq!(sujetos, "", "a status names no person");
 
         // Another agreement asking for MINVU's transaction: as unknown as one that never was.
-        let body = estado("orasmi-st-1", "orasmi", "tx-minvu", "transaction_id", json!("tx-minvu"));
-        let (status, ajena) = post(&node, "orasmi", TXN_STATUS, &body, &mut m).await;
+        let body = estado("orasmi-st-1", "orasmi-13", "tx-minvu", "transaction_id", json!("tx-minvu"));
+        let (status, ajena) = post(&node, "orasmi-13", TXN_STATUS, &body, &mut m).await;
         assert_eq!(status, 200, "{ajena}");
         assert_eq!(ajena["header"]["status"], "rjct");
         assert!(ajena.get("message").is_none(), "{ajena}");
-        let body = estado("orasmi-st-2", "orasmi", "tx-minvu", "transaction_id", json!("tx-nunca"));
-        let (_, nunca) = post(&node, "orasmi", TXN_STATUS, &body, &mut m).await;
+        let body = estado("orasmi-st-2", "orasmi-13", "tx-minvu", "transaction_id", json!("tx-nunca"));
+        let (_, nunca) = post(&node, "orasmi-13", TXN_STATUS, &body, &mut m).await;
         assert_eq!(sin_ids(ajena), sin_ids(nunca));
         assert_eq!(record(&node, "orasmi-st-1").4, "NO_ENCONTRADO");
         m.validar();
@@ -542,9 +542,9 @@ per_backend!(
     async fn a_refusal_over_the_limits_is_an_http_error_with_retry_after(backend) {
         // A copy of ORASMI's agreement with a daily quota of two persons.
         let dir = tempfile::TempDir::new().unwrap();
-        let agreement = std::fs::read_to_string(repo_path("convenios/orasmi.toml"))
+        let agreement = std::fs::read_to_string(repo_path("convenios/orasmi-13.toml"))
             .unwrap()
-            .replace("\"orasmi\"", "\"dci-cuota\"")
+            .replace("\"orasmi-13\"", "\"dci-cuota\"")
             .replace("daily_quota = 5000", "daily_quota = 2");
         assert!(agreement.contains("daily_quota = 2"));
         let convenios = crate::support::convenios_with(dir.path(), &[("dci-cuota.toml", agreement)]);

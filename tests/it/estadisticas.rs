@@ -308,7 +308,7 @@ per_backend!(
     ) {
         let node = node_with_statistics(backend).await;
         // Not granted.
-        let (status, body) = get(&node, "orasmi", "?nivel=region").await;
+        let (status, body) = get(&node, "orasmi-13", "?nivel=region").await;
         assert_eq!(
             (status, body["code"].as_str()),
             (403, Some("NO_AUTORIZADO"))
@@ -350,7 +350,7 @@ per_backend!(
             .load(&mut node.db())
             .unwrap();
         assert_eq!(rows.len(), 3);
-        assert_eq!(rows[0].0.as_deref(), Some("orasmi"));
+        assert_eq!(rows[0].0.as_deref(), Some("orasmi-13"));
         assert_eq!(rows[0].3, "NO_AUTORIZADO");
         assert_eq!(rows[1].0.as_deref(), Some("minvu"));
         assert_eq!(rows[1].3, "OK");

@@ -34,9 +34,9 @@ async fn batch(node: &TestNode, convenio: &str, runs: &[String]) -> (u16, Value)
 
 /// A copy of ORASMI's agreement under another id, with these limits.
 fn orasmi_con(id: &str, per_second: u32, burst: u32, quota: u64) -> String {
-    std::fs::read_to_string(repo_path("convenios/orasmi.toml"))
+    std::fs::read_to_string(repo_path("convenios/orasmi-13.toml"))
         .unwrap()
-        .replace("\"orasmi\"", &format!("\"{id}\""))
+        .replace("\"orasmi-13\"", &format!("\"{id}\""))
         .replace(
             "per_second = 5\nburst = 10\ndaily_quota = 5000",
             &format!("per_second = {per_second}\nburst = {burst}\ndaily_quota = {quota}"),
@@ -47,12 +47,12 @@ per_backend!(
     async fn a_batch_takes_one_unit_of_the_rate_per_person(backend) {
         // ORASMI: 5 persons a second, 10 at once ("one by one at the counter").
         let node = TestNode::start(backend).await;
-        let (status, body) = batch(&node, "orasmi", &runs(11)).await;
+        let (status, body) = batch(&node, "orasmi-13", &runs(11)).await;
         assert_eq!((status, body["code"].as_str()), (413, Some("LOTE_SUPERA_RAFAGA")));
 
         // One person named eleven times is eleven lookups, and eleven units.
         let same = vec![runs(1)[0].clone(); 11];
-        let (status, body) = batch(&node, "orasmi", &same).await;
+        let (status, body) = batch(&node, "orasmi-13", &same).await;
         assert_eq!((status, body["code"].as_str()), (413, Some("LOTE_SUPERA_RAFAGA")));
 
         // The same over SOAP: a whole-batch refusal, as an outcome with estadoSobre 03.
@@ -60,17 +60,17 @@ per_backend!(
             .iter()
             .map(|r| run_xml("f", Run::parse(r).unwrap()))
             .collect();
-        let client = node.client(Some("orasmi"));
+        let client = node.client(Some("orasmi-13"));
         let answer = call(&client, &node, V::V11, &FICHA, "ConsultarFichaFPSLote", None, &cuerpo)
             .await;
         let respuesta = answer.respuesta(V::V11, &FICHA, "ConsultarFichaFPSLote");
         assert_eq!(crate::soap::client::estado(&respuesta), "03", "{}", answer.shown());
 
         // Ten persons empty the bucket: the next ten must wait (two seconds at 5 a second).
-        let (status, _) = batch(&node, "orasmi", &runs(10)).await;
+        let (status, _) = batch(&node, "orasmi-13", &runs(10)).await;
         assert_eq!(status, 200);
         let response = node
-            .client(Some("orasmi"))
+            .client(Some("orasmi-13"))
             .post(node.agency_url("/api/v1/fichas/consultas"))
             .json(&json!({ "runs": runs(10) }))
             .send()

@@ -2,6 +2,7 @@
 //! on SQLite always and on PostgreSQL when SIIS_TEST_POSTGRES_URL is set.
 
 mod ambito;
+mod ambito_territorial;
 mod archivo;
 mod audit;
 mod audit_nodos;

@@ -58,8 +58,7 @@ per_backend!(
         for convenio in set.agencias() {
             let id = convenio.id.as_str();
             let client = node.client(Some(id));
-            let scope = convenio.ambito.map(|c| c.to_string());
-            let run = registry::with_ficha(&mut node.db(), scope.as_deref());
+            let run = registry::with_ficha(&mut node.db(), convenio.ambito_prefijo());
             let (nombres, paterno, materno, nacimiento) = registry::identity(&mut node.db(), run);
 
             // ConsultarFichaFPS
@@ -449,7 +448,7 @@ per_backend!(
     /// others on SQLite) give the same answer for every kind of person, the same RUN twice
     /// among them, with and without scope and members.
     async fn single_and_batch_lookups_answer_alike(backend) {
-        use siis::domain::Cut;
+        use siis::domain::{Ambito, Nivel};
         use siis::ops::ficha::{Lookup, consultar_varios, read, read_together};
         let setup = Setup {
             persons: 4_000,
@@ -461,7 +460,9 @@ per_backend!(
         // The same RUN asked twice in one group.
         runs.push(runs[0]);
         let mut kinds = BTreeSet::new();
-        for scope in [None, Some(Cut::parse("13101").unwrap())] {
+        let comuna = Ambito::parse(Nivel::Comuna, "13101").unwrap();
+        let region = Ambito::parse(Nivel::Region, "13").unwrap();
+        for scope in [None, Some(comuna), Some(region)] {
             for members in [false, true] {
                 let batch = consultar_varios(&mut conn, &runs, scope, members).unwrap();
                 // The one statement PostgreSQL's groups use, run here on either backend.

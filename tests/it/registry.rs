@@ -15,8 +15,9 @@ pub fn with_ficha(conn: &mut DbConnection, cut: Option<&str>) -> Run {
         .select(personas::run)
         .order(personas::run)
         .into_boxed();
+    // A comuna, or the code every comuna of a province or region starts with.
     if let Some(cut) = cut {
-        query = query.filter(hogares::cut.eq(cut.to_owned()));
+        query = query.filter(hogares::cut.like(format!("{cut}%")));
     }
     let run: i32 = query.first(conn).expect("a person with ficha");
     Run::from_numero(run as u32).expect("valid RUN")

@@ -148,7 +148,7 @@ fn comuna_de(consola: &Data, usuario: &Usuario) -> String {
         .policy()
         .convenios
         .get(&usuario.convenio)
-        .and_then(|c| c.ambito)
+        .and_then(|c| c.comuna().copied())
         .map(|cut| cut.to_string())
         .unwrap_or_default()
 }

@@ -37,7 +37,16 @@ fn sorted(mut v: Vec<&'static str>) -> Vec<&'static str> {
 #[test]
 fn the_shipped_convenios_load_with_the_grants_they_promise() {
     let set = shipped();
-    let ids: Vec<_> = set.iter().map(|a| a.id.to_string()).collect();
+    let (orasmi, ids): (Vec<_>, Vec<_>) = set
+        .iter()
+        .map(|a| a.id.to_string())
+        .partition(|id| id.starts_with("orasmi-"));
+    // One ORASMI agreement per Intendencia, each scoped to its region.
+    let regiones: Vec<String> = crate::domain::regiones()
+        .iter()
+        .map(|r| format!("orasmi-{}", r.codigo))
+        .collect();
+    assert_eq!(orasmi, regiones);
     assert_eq!(
         ids,
         [
@@ -50,7 +59,6 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
             "muni-05101",
             "muni-13101",
             "operador",
-            "orasmi",
             "salud-13",
             "srcei",
             "suseso"
@@ -83,7 +91,11 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
             a.grant(ConsultarAccesos).is_some(),
             a.id.as_str() == "operador"
         );
-        let scoped = a.id.as_str().starts_with("muni-") || a.id.as_str() == "salud-13";
+        // Municipalities by comuna, ORASMI by region (its Intendencias), the health service by
+        // region.
+        let scoped = ["muni-", "orasmi-", "salud-"]
+            .iter()
+            .any(|p| a.id.as_str().starts_with(p));
         assert_eq!(a.ambito.is_some(), scoped, "{}", a.id);
     }
     let all = |op: Operation| sorted(op.fields().to_vec());
@@ -217,9 +229,20 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
     assert!(fields(&set, "ips", ValidarIdentidad).contains(&"vivo"));
     assert_eq!(programas(&set, "ips").unwrap(), ["APS", "PASIS", "PBS"]);
 
-    assert_eq!(ops("orasmi"), [ConsultarFichaFPS, SolicitarEncuestaje]);
+    for r in crate::domain::regiones() {
+        let id = format!("orasmi-{}", r.codigo);
+        let a = set.get(&ConvenioId::parse(&id).unwrap()).unwrap();
+        assert_eq!(a.ambito_prefijo(), Some(r.codigo.as_str()), "{id}");
+        assert_eq!(a.comuna(), None, "{id}");
+        assert_eq!(ops(&id), ops("orasmi-13"), "{id}");
+        assert_eq!(
+            fields(&set, &id, ConsultarFichaFPS),
+            fields(&set, "orasmi-13", ConsultarFichaFPS)
+        );
+    }
+    assert_eq!(ops("orasmi-13"), [ConsultarFichaFPS, SolicitarEncuestaje]);
     assert_eq!(
-        fields(&set, "orasmi", ConsultarFichaFPS),
+        fields(&set, "orasmi-13", ConsultarFichaFPS),
         sorted(vec![
             "run",
             "folio",
@@ -232,7 +255,7 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
             "fallecido"
         ])
     );
-    let orasmi = set.get(&ConvenioId::parse("orasmi").unwrap()).unwrap();
+    let orasmi = set.get(&ConvenioId::parse("orasmi-13").unwrap()).unwrap();
     assert_eq!(
         (orasmi.rate.per_second.get(), orasmi.rate.burst.get()),
         (5, 10)
@@ -243,7 +266,7 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
 
     for (id, cut) in [("muni-13101", "13101"), ("muni-05101", "05101")] {
         let a = set.get(&ConvenioId::parse(id).unwrap()).unwrap();
-        assert_eq!(a.ambito.map(|c| c.to_string()).as_deref(), Some(cut));
+        assert_eq!(a.comuna().map(|c| c.to_string()).as_deref(), Some(cut));
         assert_eq!(
             ops(id),
             [

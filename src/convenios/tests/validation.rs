@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::catalog::Operation::{ConsultarElegibilidad, ConsultarFichaFPS, ValidarIdentidad};
+use crate::domain::{Ambito, Nivel};
 
 #[test]
 fn the_template_of_these_tests_loads() {
@@ -288,7 +289,61 @@ fn ambito_must_be_a_comuna() {
     let set = ConvenioSet::load_dir(write_all(&[("demo.toml", &with("05101"))]).path()).unwrap();
     assert_eq!(
         set.iter().next().unwrap().ambito,
-        Some(Cut::parse("05101").unwrap())
+        Some(Ambito::Comuna(Cut::parse("05101").unwrap()))
+    );
+}
+
+/// A Gobernación's agreement is scoped to its province, an Intendencia's to its region; the
+/// codes are the catalogue's and the table names exactly one territory.
+#[test]
+fn ambito_may_be_a_province_or_a_region() {
+    let g = good("demo");
+    let with = |s: &str| {
+        g.replace(
+            "valid_until = 2028-12-31",
+            &format!("valid_until = 2028-12-31\nambito = {s}"),
+        )
+    };
+    let load = |text: &str| {
+        let set = ConvenioSet::load_dir(write_all(&[("demo.toml", text)]).path()).unwrap();
+        set.iter().next().unwrap().ambito
+    };
+    let palena = load(&with("{ provincia = \"104\" }")).unwrap();
+    assert_eq!(palena.nivel(), Nivel::Provincia);
+    assert!(palena.contiene("10401") && !palena.contiene("10101"));
+    let los_lagos = load(&with("{ region = \"10\" }")).unwrap();
+    assert!(los_lagos.contiene("10401") && los_lagos.contiene("10101"));
+    assert!(!los_lagos.contiene("13101"));
+    assert_eq!(
+        load(&with("{ comuna = \"13101\" }")).and_then(|a| a.comuna().copied()),
+        Some(Cut::parse("13101").unwrap())
+    );
+    one_issue(
+        &with("{ provincia = \"105\" }"),
+        "ambito",
+        "not a provincia code",
+    );
+    one_issue(&with("{ region = \"16\" }"), "ambito", "not a region code");
+    one_issue(&with("{ pais = \"CL\" }"), "ambito", "one territory");
+    one_issue(
+        &with("{ region = \"10\", provincia = \"104\" }"),
+        "ambito",
+        "one territory",
+    );
+    one_issue(&with("13"), "ambito", "one territory");
+    // A municipality's work needs one comuna, not a territory.
+    let grant = "[operations.TrabajarEncuestaje]\nfields = [\"id\", \"estado\"]\n";
+    one_issue(
+        &format!("{}{grant}", with("{ region = \"10\" }")),
+        "ambito",
+        "must be one comuna",
+    );
+    // Access reports are national, whatever the scope.
+    let accesos = "[operations.ConsultarAccesos]\nfields = [\"run\", \"accesos.fecha\"]\n";
+    one_issue(
+        &format!("{}{accesos}", with("{ provincia = \"104\" }")),
+        "ambito",
+        "cannot be granted ConsultarAccesos",
     );
 }
 

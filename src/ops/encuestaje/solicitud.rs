@@ -24,7 +24,7 @@ use super::{Solicitud, errores};
 use crate::convenios::Convenio;
 use crate::db::DbConnection;
 use crate::db::models::Ficha;
-use crate::domain::{Cut, EncuestajeId, Run};
+use crate::domain::{Ambito, Cut, EncuestajeId, Run};
 use crate::error::ApiError;
 use crate::ops::ficha::{self, HogarLeido};
 
@@ -71,15 +71,36 @@ pub(super) fn solicitar(
     }
 }
 
-/// A municipality's request: in its own comuna (the default), checked against the registry only
-/// for a person of that comuna. The comuna is checked before the registry is read.
-fn municipal(conn: &mut DbConnection, scope: Cut, solicitud: &Solicitud) -> Result<Cut, ApiError> {
-    let cut = solicitud.comuna.unwrap_or(scope);
-    if cut != scope {
+/// A scoped agency's request: a municipality's in its own comuna (the default); a province's or
+/// a region's in the comuna it names, which must be of its territory, or else in the person's
+/// last known comuna when that is of its territory. Checked against the registry only for a
+/// person of that territory: an unknown person, one without a household and one of elsewhere
+/// get the same answer.
+fn municipal(
+    conn: &mut DbConnection,
+    scope: Ambito,
+    solicitud: &Solicitud,
+) -> Result<Cut, ApiError> {
+    let cut = match (solicitud.comuna, scope.comuna()) {
+        (Some(cut), _) => cut,
+        (None, Some(propia)) => *propia,
+        (None, None) => {
+            let conocida = ficha::hogar_con_ficha(conn, solicitud.run)?
+                .map(|(household, _)| household.cut)
+                .filter(|cut| scope.contiene(cut))
+                .and_then(|cut| Cut::parse(&cut).ok());
+            conocida.ok_or_else(|| {
+                ApiError::comuna_desconocida(
+                    "the registry knows no comuna of the agreement's ambito for this person: give one",
+                )
+            })?
+        }
+    };
+    if !scope.contiene(cut.as_str()) {
         return Err(errores::fuera_de_ambito());
     }
     if let Some((household, ficha)) = ficha::hogar_con_ficha(conn, solicitud.run)?
-        && household.cut == scope.as_str()
+        && scope.contiene(&household.cut)
     {
         ya_atendida(&household, ficha.as_ref(), cut)?;
     }

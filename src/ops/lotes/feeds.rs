@@ -502,7 +502,7 @@ pub(super) struct Cruce {
 
 /// The checks against the registry of a batch of `tipo` sent under an agreement scoped to
 /// `alcance` (if any); they run in order, each over the records the earlier ones kept.
-pub(super) fn cruces(tipo: TipoLote, alcance: Option<Cut>) -> Vec<Cruce> {
+pub(super) fn cruces(tipo: TipoLote, alcance: Option<crate::domain::Ambito>) -> Vec<Cruce> {
     match tipo {
         TipoLote::Fichas => return super::fichas::cruces(alcance),
         TipoLote::Suf | TipoLote::Pensiones => return super::beneficios::cruces(),

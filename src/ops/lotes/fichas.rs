@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use super::feeds::Cruce;
-use crate::domain::Cut;
+use crate::domain::Ambito;
 
 const STAGE: &str = "lote_stage_fichas";
 
@@ -16,26 +16,26 @@ const STAGE: &str = "lote_stage_fichas";
 const HOGAR: &str = "(SELECT i.hogar_id FROM integrantes i WHERE i.run = s.run)";
 
 /// The registry checks of a `fichas` batch, in order; `alcance` is the sending agreement's
-/// comuna (a municipality may only replace fichas of households of its comuna).
+/// scope (a municipality may only replace fichas of households of its comuna).
 ///
 /// A scoped sender gets one code for every line it may not touch, whatever the registry holds
 /// for that RUN: a person unknown, without a household, or of a household of another comuna
 /// all answer `FUERA_DE_AMBITO` with the same reason, so that a batch cannot tell them apart
 /// (DESIGN, *Agreements*: nothing an agency receives depends on persons outside its scope).
 /// Only a sender without a scope learns which of them it is.
-pub(super) fn cruces(alcance: Option<Cut>) -> Vec<Cruce> {
+pub(super) fn cruces(alcance: Option<Ambito>) -> Vec<Cruce> {
     let mut cruces = match alcance {
-        Some(cut) => {
-            // A CUT is five digits (checked when the agreement loaded): safe inside the
-            // statement.
-            let cut = cut.as_str();
-            debug_assert!(cut.bytes().all(|b| b.is_ascii_digit()));
+        Some(ambito) => {
+            // A scope's code is two, three or five digits (checked when the agreement loaded):
+            // safe inside the statement.
+            let prefijo = ambito.prefijo();
+            debug_assert!(prefijo.bytes().all(|b| b.is_ascii_digit()));
             vec![Cruce {
                 codigo: "FUERA_DE_AMBITO",
-                motivo: "no household of the agreement's comuna holds this RUN",
+                motivo: "no household of the agreement's ambito holds this RUN",
                 condicion: Cow::Owned(format!(
                     "NOT EXISTS (SELECT 1 FROM integrantes i JOIN hogares h ON h.id = i.hogar_id \
-                     WHERE i.run = s.run AND h.cut = '{cut}')"
+                     WHERE i.run = s.run AND h.cut LIKE '{prefijo}%')"
                 )),
             }]
         }

@@ -66,7 +66,7 @@ pub fn listar(
     hoy: NaiveDate,
 ) -> Result<Postulaciones, ApiError> {
     let cut = crate::ops::encuestaje::parse_comuna(comuna)?;
-    if convenio.ambito != Some(cut) {
+    if convenio.comuna() != Some(&cut) {
         return Err(errores::fuera_de_ambito());
     }
     let programas: Vec<&str> = match &filtro.programa {

@@ -48,7 +48,7 @@ struct Hasta {
 struct Destino {
     fila: SuscripcionFila,
     tipos: Vec<String>,
-    ambito: Option<String>,
+    ambito: Option<crate::domain::Ambito>,
     runs: Option<HashSet<i32>>,
 }
 
@@ -58,7 +58,7 @@ impl Destino {
             && self
                 .ambito
                 .as_ref()
-                .is_none_or(|cut| e.cut.as_deref() == Some(cut.as_str()))
+                .is_none_or(|a| e.cut.as_deref().is_some_and(|c| a.contiene(c)))
             && self.runs.as_ref().is_none_or(|runs| {
                 runs.contains(&e.run) || e.run_relacionado.is_some_and(|r| runs.contains(&r))
             })
@@ -113,7 +113,7 @@ fn destinos(
             ),
         };
         out.push(Destino {
-            ambito: convenio.ambito.map(|c| c.to_string()),
+            ambito: convenio.ambito,
             fila,
             tipos,
             runs,

@@ -74,7 +74,7 @@ impl Op for EntregarEvento {
         }
         let en_ambito = match &convenio.ambito {
             None => true,
-            Some(cut) => evento.cut.as_deref() == Some(cut.as_str()),
+            Some(ambito) => evento.cut.as_deref().is_some_and(|c| ambito.contiene(c)),
         };
         if !grant.allows_evento(&evento.tipo) || !en_ambito {
             return Err(errores::evento_no_concedido(&evento.tipo));

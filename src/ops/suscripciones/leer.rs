@@ -142,7 +142,7 @@ pub fn leer_eventos(
         }
         let en_ambito = match &convenio.ambito {
             None => true,
-            Some(cut) => f.cut.as_deref() == Some(cut.as_str()),
+            Some(ambito) => f.cut.as_deref().is_some_and(|c| ambito.contiene(c)),
         };
         if !grant.allows_evento(&f.tipo) || !en_ambito {
             revocadas.push(f.secuencia);

@@ -222,8 +222,8 @@ per_backend!(
         assert!(listar(&node, "ips").await.is_empty(), "nothing was subscribed");
 
         // An agreement that does not grant Suscripciones at all.
-        let body = suscripcion("orasmi-sub-1", "orasmi", Some(CALLBACK_IPS), "Death", None);
-        let (status, answer) = post(&node, "orasmi", SUBSCRIBE, &body, &mut m).await;
+        let body = suscripcion("orasmi-sub-1", "orasmi-13", Some(CALLBACK_IPS), "Death", None);
+        let (status, answer) = post(&node, "orasmi-13", SUBSCRIBE, &body, &mut m).await;
         assert_eq!(status, 403, "{answer}");
         assert_eq!(answer["errors"][0]["code"], "err.request.forbidden");
         m.validar();
@@ -299,7 +299,7 @@ per_backend!(
         assert_eq!(st_campos, campos);
 
         // Another agreement: unknown.
-        let st = estado_de(&node, "orasmi", "search", "minvu-async-1", &mut m).await;
+        let st = estado_de(&node, "orasmi-13", "search", "minvu-async-1", &mut m).await;
         assert_eq!(st["header"]["status"], "rjct", "{st}");
         assert!(st.get("message").is_none());
 

@@ -44,7 +44,7 @@ per_backend!(
 
         // Concurrent requests for one person: one is created, the others are refused.
         let other = sin_ficha(&node, 2)[1];
-        let asks = ["minvu", "ips", "orasmi", "minvu"].map(|a| {
+        let asks = ["minvu", "ips", "ips", "minvu"].map(|a| {
             let node = &node;
             async move { solicitar(node, a, json!({ "run": other.to_string() })).await }
         });

@@ -206,7 +206,7 @@ per_backend!(
     async fn a_request_without_comuna_goes_to_the_last_known_one(backend) {
         let node = node(backend).await;
         let run = sin_ficha(&node, 1)[0];
-        let (status, body) = solicitar(&node, "orasmi", json!({ "run": run.to_string() })).await;
+        let (status, body) = solicitar(&node, "minvu", json!({ "run": run.to_string() })).await;
         assert_eq!(status, 201, "{body}");
         let hogar_cut: String = {
             use siis::db::schema::hogares;

@@ -85,7 +85,7 @@ per_backend!(
         expected.push((None, "listMethods", "NO_AUTORIZADO", 400));
         let cuerpo = format!("{}<e:programa>PBS</e:programa>", run_xml("e", run));
         let a = call(
-            &node.client(Some("orasmi")),
+            &node.client(Some("orasmi-13")),
             &node,
             v,
             &ELEGIBILIDAD,
@@ -96,7 +96,7 @@ per_backend!(
         .await;
         assert_eq!(a.status, 500);
         expected.push((
-            Some("orasmi"),
+            Some("orasmi-13"),
             "ConsultarElegibilidad",
             "NO_AUTORIZADO",
             500,

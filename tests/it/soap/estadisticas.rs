@@ -102,7 +102,7 @@ per_backend!(
                 assert_eq!(audited[0].resultado, codigo);
             }
             // Not granted: a Fault with estadoSobre 02.
-            let orasmi = node.client(Some("orasmi"));
+            let orasmi = node.client(Some("orasmi-13"));
             let a = call(&orasmi, &node, v, &ESTADISTICAS, OP, None, "").await;
             assert_fault(&a, v, true, "02", "NO_AUTORIZADO");
 

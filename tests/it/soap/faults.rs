@@ -158,7 +158,7 @@ per_backend!(
             // Not granted (operation, program, field) or not in force (REST's 403): estadoSobre 02.
             let cuerpo = format!("{}<e:programa>PBS</e:programa>", run_xml("e", run));
             let a = call(
-                &node.client(Some("orasmi")),
+                &node.client(Some("orasmi-13")),
                 &node,
                 v,
                 &ELEGIBILIDAD,
