@@ -98,6 +98,16 @@ emergencias-v1.xsd:ListarHogaresDamnificados.xml
 emergencias-v1.xsd:ListarHogaresDamnificadosRespuesta.xml
 emergencias-v1.xsd:InformeEmergencia.xml
 emergencias-v1.xsd:InformeEmergenciaRespuesta.xml
+crececontigo-v1.xsd:IngresarSeguimientoChCC.xml
+crececontigo-v1.xsd:IngresarSeguimientoChCCRespuesta.xml
+crececontigo-v1.xsd:RegistrarEventoChCC.xml
+crececontigo-v1.xsd:RegistrarEventoChCCRespuesta.xml
+crececontigo-v1.xsd:ConsultarSeguimientoChCC.xml
+crececontigo-v1.xsd:ConsultarSeguimientoChCCRespuesta.xml
+crececontigo-v1.xsd:ListarDerivacionesChCC.xml
+crececontigo-v1.xsd:ListarDerivacionesChCCRespuesta.xml
+crececontigo-v1.xsd:ResponderDerivacionChCC.xml
+crececontigo-v1.xsd:ResponderDerivacionChCCRespuesta.xml
 "
 
 fallas=0

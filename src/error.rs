@@ -188,6 +188,11 @@ error_codes! {
     /// The emergency is closed: every write under it is refused, reads and the report stay.
     EmergenciaCerrada = "EMERGENCIA_CERRADA", 409, answer("03"), "Emergencia cerrada";
     DamnificadoYaRegistrado = "DAMNIFICADO_YA_REGISTRADO", 409, answer("03"), "Hogar damnificado ya registrado";
+    // Chile Crece Contigo (src/modulos/crece_contigo/errores.rs).
+    /// A follow-up's entry or event with a missing, unknown or out-of-range value; `campo`
+    /// names it.
+    SeguimientoInvalido = "SEGUIMIENTO_INVALIDO", 400, answer("03"), "Seguimiento inválido";
+    SeguimientoEnCurso = "SEGUIMIENTO_EN_CURSO", 409, answer("03"), "Seguimiento en curso";
     // The node.
     /// The registry cannot be reached (pool exhausted, connection lost).
     NoDisponible = "NO_DISPONIBLE", 503, fault("07"), "Servicio no disponible";

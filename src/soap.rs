@@ -164,6 +164,21 @@ pub const SERVICIOS: &[Servicio] = &[
         operaciones: handler::emergencias::OPERACIONES,
         wsdl: include_str!("../wsdl/RegistroEmergencias.wsdl"),
     },
+    Servicio {
+    // Chile Crece Contigo (src/soap/handler/crece_contigo.rs).
+    Servicio {
+        nombre: "ChileCreceContigo",
+        prefix: "ccc",
+        namespace: "http://www.siis.gob.cl/esquemas/crececontigo/v1",
+        operaciones: &[
+            "IngresarSeguimientoChCC",
+            "RegistrarEventoChCC",
+            "ConsultarSeguimientoChCC",
+            "ListarDerivacionesChCC",
+            "ResponderDerivacionChCC",
+        ],
+        wsdl: include_str!("../wsdl/ChileCreceContigo.wsdl"),
+    },
 ];
 
 pub fn servicio(nombre: &str) -> Option<&'static Servicio> {

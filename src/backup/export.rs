@@ -386,6 +386,28 @@ tablas! {
         id: String, registro_id: String, tipo: String, cantidad: i32, fecha: NaiveDate,
         convenio: String, registrada_us: i64,
     }
+    // Chile Crece Contigo (src/modulos/crece_contigo).
+    chcc_seguimientos: Registro {
+        id: String, run_gestante: i32, run_nino: Option<i32>, cut: String, estado: String,
+        fecha_ingreso: NaiveDate, semanas_ingreso: i32, fecha_probable_parto: NaiveDate,
+        fecha_nacimiento: Option<NaiveDate>, motivo_egreso: Option<String>, convenio: String,
+        version: i32, creado_us: i64, actualizado_us: i64,
+    }
+    chcc_controles: Registro {
+        seguimiento_id: String, orden: i32, fecha: NaiveDate, tipo: String, resultado: String,
+        convenio: String, registrado_us: i64,
+    }
+    chcc_alertas: Registro {
+        seguimiento_id: String, orden: i32, codigo: String, fecha: NaiveDate, estado: String,
+        convenio: String, registrado_us: i64,
+    }
+    chcc_derivaciones: Registro {
+        id: String, seguimiento_id: String, alerta: Option<String>, sector_destino: String,
+        prestacion: String, estado: String, fecha: NaiveDate, fecha_respuesta: Option<NaiveDate>,
+        motivo_respuesta: Option<String>, convenio_origen: String,
+        convenio_respuesta: Option<String>, version: i32, registrado_us: i64,
+        actualizado_us: i64,
+    }
     auditoria: Registro {
         id: i64, ts_us: i64, convenio: Option<String>, certificado: Option<String>,
         operacion: String, transporte: String, id_mensaje: String, sujetos: String,

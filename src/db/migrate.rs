@@ -37,6 +37,7 @@ pub const MIGRATION_NAMES: &[&str] = &[
     "2026-12-11-000026_dci_callbacks",
     "2026-12-11-000027_entregas_cola",
     "2026-12-12-000028_chile_solidario",
+    "2026-12-12-000029_crece_contigo",
     "2026-12-12-000030_emergencias",
 ];
 

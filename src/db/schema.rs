@@ -1,4 +1,8 @@
-//! The registry's tables, one description for both backends (see `migrations/`).
+//! The registry's tables, one description for both backends (see `migrations/`). A module's
+//! tables are in `schema/<module>.rs`, re-exported here.
+
+mod crece_contigo;
+pub use crece_contigo::*;
 
 diesel::table! {
     regiones (codigo) {

@@ -109,7 +109,10 @@ pub const fn clase(code: ErrorCode) -> Clase {
         | E::EmergenciaInvalida
         | E::ComunaNoAfectada
         | E::EmergenciaCerrada
-        | E::DamnificadoYaRegistrado => BAD,
+        | E::DamnificadoYaRegistrado
+        // Chile Crece Contigo.
+        | E::SeguimientoInvalido
+        | E::SeguimientoEnCurso => BAD,
     }
 }
 

@@ -65,6 +65,10 @@ pub const SCHEMAS: &[(&str, &str)] = &[
         "emergencias-v1.xsd",
         include_str!("../../schemas/emergencias-v1.xsd"),
     ),
+    (
+        "crececontigo-v1.xsd",
+        include_str!("../../schemas/crececontigo-v1.xsd"),
+    ),
 ];
 
 /// The node's base URL for SOAP as this client reached it. The host comes from the request,

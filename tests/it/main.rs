@@ -15,6 +15,7 @@ mod cli;
 mod cluster;
 mod compartido;
 mod consola;
+mod crece_contigo;
 mod dci;
 mod drenaje;
 mod emergencias;

@@ -173,6 +173,6 @@ async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("Tested: 44"), "{stdout}");
+    assert!(stdout.contains("Tested: 49"), "{stdout}");
     node.stop().await;
 }

@@ -300,7 +300,9 @@ pub fn umbrales() -> siis::seed::Umbrales {
 pub const SHIPPED: &[&str] = &[
     "bbnn",
     "fosis",
+    "integra",
     "ips",
+    "junji",
     "minvu",
     "muni-05101",
     "muni-10101",
@@ -323,6 +325,7 @@ pub const SHIPPED: &[&str] = &[
     "orasmi-14",
     "orasmi-15",
     "senama",
+    "salud-13",
     "srcei",
     "suseso",
 ];

@@ -54,7 +54,9 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
             "bbnn",
             "ciudadania",
             "fosis",
+            "integra",
             "ips",
+            "junji",
             "minvu",
             "muni-05101",
             "muni-10101",
@@ -62,6 +64,7 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
             "muni-13101",
             "operador",
             "senama",
+            "salud-13",
             "srcei",
             "suseso"
         ]
@@ -291,8 +294,12 @@ fn the_shipped_convenios_load_with_the_grants_they_promise() {
                 Operation::EmitirDecreto,
                 Operation::ConsultarDecreto,
                 Operation::Suscripciones,
+                // Chile Crece Contigo.
+                Operation::Modulo("ConsultarSeguimientoChCC"),
+                Operation::Modulo("GestionarDerivacionChCC"),
                 Operation::Modulo(em::INFORME),
                 Operation::Modulo(em::REGISTRAR),
+                Operation::Modulo("RegistrarSeguimientoChCC"),
             ]
         );
         assert_eq!(
@@ -434,4 +441,55 @@ fn the_emergency_grants_are_whole_and_scoped() {
     }
     assert_eq!(fields(&set, "operador", declarar), all(declarar));
     assert_eq!(fields(&set, "operador", informe), all(informe));
+}
+/// Chile Crece Contigo: education receives only its referrals and never an alert; the health
+/// service holds no Chile Solidario operation; each municipality its own tray.
+#[test]
+fn the_crece_contigo_agreements_grant_what_docs_crece_contigo_promises() {
+    use crate::catalog::modulos::crece_contigo::{CONSULTAR, GESTIONAR, REGISTRAR, SOLO_SALUD};
+    let set = shipped();
+    let get = |id: &str| set.get(&ConvenioId::parse(id).unwrap()).unwrap();
+    let sectores = |id: &str| -> Vec<String> {
+        get(id)
+            .grant(Operation::Modulo(GESTIONAR))
+            .and_then(|g| g.lista("sectores"))
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    for id in ["junji", "integra"] {
+        let a = get(id);
+        assert!(a.ambito_prefijo().is_none(), "{id} works nationwide");
+        assert_eq!(sectores(id), ["educacion"], "{id}");
+        let grant = a.grant(Operation::Modulo(GESTIONAR)).unwrap();
+        for campo in SOLO_SALUD.iter().chain(&["runGestante"]) {
+            assert!(!grant.fields.contains(campo), "{id} is granted {campo}");
+        }
+        // Nothing else: no follow-up, no control, no alert.
+        assert_eq!(a.grants.len(), 1, "{id}");
+    }
+    // Every agreement granting education's tray is never granted an alert.
+    for a in set.iter() {
+        if let Some(g) = a.grant(Operation::Modulo(GESTIONAR))
+            && g.permite_lista("sectores", "educacion")
+        {
+            assert!(SOLO_SALUD.iter().all(|c| !g.fields.contains(c)), "{}", a.id);
+        }
+    }
+    let salud = get("salud-13");
+    assert_eq!(sectores("salud-13"), ["salud"]);
+    assert!(salud.grant(Operation::Modulo(REGISTRAR)).is_some());
+    assert!(salud.grant(Operation::Modulo(CONSULTAR)).is_some());
+    assert!(
+        salud.grants.keys().all(
+            |op| matches!(op, Operation::Modulo(n) if [REGISTRAR, CONSULTAR, GESTIONAR].contains(n))
+        ),
+        "salud-13 grants only Chile Crece Contigo"
+    );
+    for id in ["muni-13101", "muni-05101"] {
+        assert_eq!(sectores(id), ["municipio"], "{id}");
+        assert!(
+            get(id).grant(Operation::Modulo(REGISTRAR)).is_some(),
+            "{id}"
+        );
+    }
 }

@@ -174,7 +174,24 @@ pub const EMERGENCIAS: Svc = Svc {
         "InformeEmergencia",
     ],
 };
-pub const SERVICES: [&Svc; 14] = [
+pub const SERVICES: [&Svc; 15] = [
+    ],
+};
+
+pub const CRECE_CONTIGO: Svc = Svc {
+    name: "ChileCreceContigo",
+    prefix: "ccc",
+    ns: "http://www.siis.gob.cl/esquemas/crececontigo/v1",
+    xsd: "crececontigo-v1.xsd",
+    operations: &[
+        "IngresarSeguimientoChCC",
+        "RegistrarEventoChCC",
+        "ConsultarSeguimientoChCC",
+        "ListarDerivacionesChCC",
+        "ResponderDerivacionChCC",
+    ],
+};
+pub const SERVICES: [&Svc; 15] = [
     &FICHA,
     &IDENTIDAD,
     &ELEGIBILIDAD,
@@ -189,6 +206,7 @@ pub const SERVICES: [&Svc; 14] = [
     &SUSCRIPCIONES,
     &CHILE_SOLIDARIO,
     &EMERGENCIAS,
+    &CRECE_CONTIGO,
 ];
 
 pub fn action(svc: &Svc, operation: &str) -> String {

@@ -268,6 +268,10 @@ pub fn soap_pairs(element: &Element) -> Pairs {
         for c in &e.children {
             let name = match (e.name.as_str(), c.name.as_str()) {
                 ("integrantes", "integrante") | ("eventos", "evento") => None,
+                // Chile Crece Contigo's follow-up.
+                ("controles", "control")
+                | ("alertas", "alerta")
+                | ("derivaciones", "derivacion") => None,
                 (_, "acceso") => Some("accesos"),
                 (_, "campo") => Some("campos"),
                 (_, "resultado") => Some("resultados"),
