@@ -164,7 +164,6 @@ pub const SERVICIOS: &[Servicio] = &[
         operaciones: handler::emergencias::OPERACIONES,
         wsdl: include_str!("../wsdl/RegistroEmergencias.wsdl"),
     },
-    Servicio {
     // Chile Crece Contigo (src/soap/handler/crece_contigo.rs).
     Servicio {
         nombre: "ChileCreceContigo",

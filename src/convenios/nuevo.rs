@@ -222,12 +222,18 @@ mod tests {
         // texts and limits are their own).
         let (desde, hasta) = fechas();
         for cut in ["10401", "10101"] {
-            let nuevo = Plantilla::comuna(cut).unwrap().escribir(desde, hasta).unwrap();
+            let nuevo = Plantilla::comuna(cut)
+                .unwrap()
+                .escribir(desde, hasta)
+                .unwrap();
             let shipped = std::fs::read_to_string(nuevo.ruta(&dir)).unwrap();
             assert_eq!(nuevo.texto, shipped, "{}", nuevo.id);
         }
         for cut in ["13101", "05101"] {
-            let nuevo = Plantilla::comuna(cut).unwrap().escribir(desde, hasta).unwrap();
+            let nuevo = Plantilla::comuna(cut)
+                .unwrap()
+                .escribir(desde, hasta)
+                .unwrap();
             let file = format!("{}.toml", nuevo.id);
             let generated = super::super::file::check(Path::new(&file), &nuevo.texto);
             let shipped_text = std::fs::read_to_string(nuevo.ruta(&dir)).unwrap();

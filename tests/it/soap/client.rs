@@ -143,6 +143,7 @@ pub const SUSCRIPCIONES: Svc = Svc {
         "LeerEventos",
     ],
 };
+
 pub const CHILE_SOLIDARIO: Svc = Svc {
     name: "ChileSolidario",
     prefix: "chs",
@@ -174,9 +175,6 @@ pub const EMERGENCIAS: Svc = Svc {
         "InformeEmergencia",
     ],
 };
-pub const SERVICES: [&Svc; 15] = [
-    ],
-};
 
 pub const CRECE_CONTIGO: Svc = Svc {
     name: "ChileCreceContigo",
@@ -191,6 +189,7 @@ pub const CRECE_CONTIGO: Svc = Svc {
         "ResponderDerivacionChCC",
     ],
 };
+
 pub const SERVICES: [&Svc; 15] = [
     &FICHA,
     &IDENTIDAD,
