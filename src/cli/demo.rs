@@ -2,6 +2,7 @@
 //! call the node.
 
 mod chile_solidario;
+mod crece_contigo;
 mod emergencias;
 mod municipal;
 
@@ -121,6 +122,11 @@ pub async fn ensure_municipal(config: &Config, node: &Node) {
         Ok(Some(n)) => println!("demo: Chile Solidario: {n} households of Santiago taken in"),
         Ok(None) => {}
         Err(e) => println!("demo: Chile Solidario was not fully seeded ({e})"),
+    }
+    match crece_contigo::sembrar(config, core.clone()).await {
+        Ok(Some(sembrado)) => println!("{}", crece_contigo::resumen(&sembrado)),
+        Ok(None) => {}
+        Err(e) => println!("demo: Chile Crece Contigo was not fully seeded ({e})"),
     }
     match emergencias::sembrar(config, core).await {
         Ok(Some(sembrado)) => println!("{}", emergencias::resumen(&sembrado)),

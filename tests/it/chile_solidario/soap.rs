@@ -90,5 +90,39 @@ per_backend!(
         let strip = |t: &str| t.split("<chs:cuerpo").next().unwrap_or("").split("</s:idSobre>").nth(1).unwrap_or("").split("</s:fechaHora>").nth(1).unwrap_or("").to_owned();
         assert_eq!(strip(&a2.text), strip(&a3.text), "{} {}", a2.shown(), a3.shown());
         assert_eq!(estado(&a2.respuesta(V::V11, svc, "ConsultarParticipacionCHS")), "05");
+
+        // The Metropolitan health service follows gestantes and children (Chile Crece Contigo)
+        // in region 13 but holds no Chile Solidario grant: refused, REST and SOAP, audited
+        // NO_AUTORIZADO naming the person asked about, and nothing disclosed.
+        let salud = node.client(Some("salud-13"));
+        let before = last_audit_id(&node);
+        let r = salud
+            .get(node.agency_url(&format!("/api/v1/personas/{}/chile-solidario", f.hijo)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "NO_AUTORIZADO", "{body}");
+        assert!(body.get("participaciones").is_none(), "{body}");
+        let a = call(
+            &salud,
+            &node,
+            V::V12,
+            svc,
+            "ConsultarParticipacionCHS",
+            None,
+            &run_xml("chs", f.hijo),
+        )
+        .await;
+        assert_eq!(a.status, 400, "{}", a.shown());
+        assert!(a.text.contains("<s:codigo>NO_AUTORIZADO</s:codigo>"), "{}", a.shown());
+        assert!(!a.text.contains("participacion"), "{}", a.shown());
+        let audited = audit_after(&node, before);
+        assert_eq!(audited.len(), 2, "{audited:?}");
+        for record in audited {
+            assert_eq!(record.resultado, "NO_AUTORIZADO");
+            assert_eq!(record.convenio.as_deref(), Some("salud-13"));
+        }
     }
 );

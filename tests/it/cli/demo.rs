@@ -237,11 +237,18 @@ per_backend!(
         let leida = get(&f, &demo.url(&format!("/personas/{}/chile-solidario", puente["run"].as_str().unwrap()))).await;
         assert_eq!(leida["participaciones"][0]["programa"], "puente", "{leida}");
         assert!(leida["participaciones"][0].get("bonos").is_none(), "{leida}");
+
+        // Chile Crece Contigo: Santiago's municipio tray holds the SUF referral of its
+        // gestante in her 22nd week.
+        let tray = get(&m, &demo.url("/crece-contigo/derivaciones?estado=enviada")).await;
+        let derivaciones = tray["derivaciones"].as_array().unwrap();
+        assert!(derivaciones.iter().any(|d| d["prestacion"] == "suf"), "{tray}");
     });
     let stdout = demo.stop();
     assert!(stdout.contains("municipal loop seeded: 10 households surveyed"), "{stdout}");
     assert!(stdout.contains("SUF verificada 5"), "{stdout}");
     assert!(stdout.contains("Chile Solidario: 4 households of Santiago taken in"), "{stdout}");
+    assert!(stdout.contains("Chile Crece Contigo: 2 follow-ups in Santiago"), "{stdout}");
 
     // A second start seeds nothing: the same rows (the walkthrough's postulation included) and
     // the same sample file.
@@ -249,6 +256,7 @@ per_backend!(
     let stdout = again.stop();
     assert!(!stdout.contains("municipal loop"), "{stdout}");
     assert!(!stdout.contains("Chile Solidario"), "{stdout}");
+    assert!(!stdout.contains("Chile Crece Contigo"), "{stdout}");
     assert_eq!(filas(&url), [10, 10, 9, 6]);
     assert_eq!(muestra(dir.path()), sample);
 });
