@@ -353,6 +353,20 @@ per_backend!(
             }
             muni = format!("{}{}", &muni[..start], &muni[end..]);
         }
+        // And the modules' grants that need a territory (each table up to the next one).
+        for def in siis::catalog::MODULOS.iter().flat_map(|m| m.operaciones) {
+            use siis::catalog::ExigeAmbito::{Alguno, Comuna};
+            if !matches!(def.ambito, Comuna | Alguno) {
+                continue;
+            }
+            let Some(start) = muni.find(&format!("[operations.{}]", def.nombre)) else {
+                continue;
+            };
+            let end = muni[start + 1..]
+                .find("\n[operations.")
+                .map_or(muni.len(), |at| start + 1 + at + 1);
+            muni = format!("{}{}", &muni[..start], &muni[end..]);
+        }
         let unscoped = muni
             .replace("id = \"muni-13101\"", "id = \"certificador\"")
             .replace("ambito = \"13101\"\n", "")

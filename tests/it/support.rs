@@ -324,8 +324,8 @@ pub const SHIPPED: &[&str] = &[
     "orasmi-13",
     "orasmi-14",
     "orasmi-15",
-    "senama",
     "salud-13",
+    "senama",
     "srcei",
     "suseso",
 ];
