@@ -36,6 +36,8 @@ pub enum AmbitoError {
 }
 
 impl Nivel {
+    pub const TODOS: [Nivel; 3] = [Nivel::Comuna, Nivel::Provincia, Nivel::Region];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Nivel::Comuna => "comuna",
@@ -45,9 +47,18 @@ impl Nivel {
     }
 
     pub fn parse(text: &str) -> Option<Nivel> {
-        [Nivel::Comuna, Nivel::Provincia, Nivel::Region]
-            .into_iter()
-            .find(|n| n.as_str() == text)
+        Self::TODOS.into_iter().find(|n| n.as_str() == text)
+    }
+
+    /// The code of the territory of this level that the comuna `cut` lies in (`10401` is in
+    /// province `104` and region `10`).
+    pub fn codigo_de(self, cut: &str) -> &str {
+        let largo = match self {
+            Nivel::Comuna => 5,
+            Nivel::Provincia => 3,
+            Nivel::Region => 2,
+        };
+        cut.get(..largo).unwrap_or(cut)
     }
 }
 
@@ -173,5 +184,7 @@ mod tests {
         );
         assert_eq!(Nivel::parse("provincia"), Some(Nivel::Provincia));
         assert_eq!(Nivel::parse("pais"), None);
+        assert_eq!(Nivel::Provincia.codigo_de("10401"), "104");
+        assert_eq!(Nivel::Region.codigo_de("10401"), "10");
     }
 }

@@ -413,6 +413,12 @@ impl Op for ListarParticipacionesCHS {
         Vec::new()
     }
 
+    /// A page discloses its participations' titulares, each a unit: charged up front, like a
+    /// read of events.
+    fn cobro_minimo(p: &PaginaLista) -> u64 {
+        u64::from(p.filtro.por_pagina)
+    }
+
     fn handle(
         _: &Core,
         admission: &Admission,

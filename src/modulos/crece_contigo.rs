@@ -124,6 +124,12 @@ impl Op for ListarDerivaciones {
         Vec::new()
     }
 
+    /// A page discloses up to two persons a referral (the child and the gestante), each a unit:
+    /// charged up front, like a read of events.
+    fn cobro_minimo(f: &Filtro) -> u64 {
+        2 * u64::from(f.por_pagina)
+    }
+
     fn handle(
         _: &Core,
         admission: &Admission,

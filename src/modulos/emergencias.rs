@@ -442,12 +442,13 @@ pub fn pagina(pagina: Option<&str>, por_pagina: Option<&str>) -> Result<Pagina, 
 
 /// The report's level, from the text a transport received (`comuna` when absent).
 pub fn nivel(text: Option<&str>) -> Result<informe::Nivel, ApiError> {
-    informe::Nivel::parse(text).ok_or_else(|| {
-        ApiError::nivel_invalido(format!(
-            "nivel is one of {}",
-            informe::Nivel::NOMBRES.join(", ")
-        ))
-    })
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(informe::Nivel::Comuna),
+        Some(text) => informe::Nivel::parse(text).ok_or_else(|| {
+            let nombres = informe::Nivel::TODOS.map(informe::Nivel::as_str);
+            ApiError::nivel_invalido(format!("nivel is one of {}", nombres.join(", ")))
+        }),
+    }
 }
 
 // The operations, one `Op` each (REST and SOAP call the same).

@@ -122,7 +122,7 @@ fn guardados(node: &TestNode) -> (i64, i64) {
 
 per_backend!(
     async fn a_follow_up_reaches_education_without_its_alert(backend) {
-        let node = TestNode::start(backend).await;
+        let node = TestNode::start_without_limits(backend).await;
         let (madre, nino) = {
             let mut conn = node.db();
             (persona(&mut conn, 23_000_001, 16), persona(&mut conn, 23_000_002, 0))
@@ -201,7 +201,7 @@ per_backend!(
 
 per_backend!(
     async fn another_territory_is_answered_as_unknown(backend) {
-        let node = TestNode::start(backend).await;
+        let node = TestNode::start_without_limits(backend).await;
         let madre = persona(&mut node.db(), 23_100_001, 28);
         let desconocido = Run::from_numero(23_199_999).unwrap();
         let (status, s) = ingresar(&node, "muni-13101", ingreso(madre, "13101")).await;
@@ -232,6 +232,15 @@ per_backend!(
         assert_eq!((status, e["code"].as_str()), (403, Some("FUERA_DE_AMBITO")), "{e}");
         let (status, _) = consultar(&node, "muni-13101", otra).await;
         assert_eq!(status, 404, "Santiago does not see La Florida's follow-up");
+        // A child of a household outside Santiago (and its region) named at birth: answered as an unknown RUN
+        // (nothing about that child, not even their birth date, is weighed).
+        let ajeno = persona(&mut node.db(), 23_100_050, 0);
+        crate::postulaciones::hogar(&mut node.db(), 990_001, "05101", None, &[ajeno]);
+        let nacimiento = |run: Run| json!({ "evento": "nacimiento", "runNino": run.to_string() });
+        let (s1, e1) = evento(&node, "muni-13101", id, nacimiento(ajeno)).await;
+        let (s2, e2) = evento(&node, "muni-13101", id, nacimiento(desconocido)).await;
+        assert_eq!((s1, e1["code"].as_str()), (404, Some("NO_ENCONTRADO")), "{e1}");
+        assert_eq!((s1, &e1["detail"], &e1["title"]), (s2, &e2["detail"], &e2["title"]));
         // The refused read is audited as out of scope, the caller told NO_ENCONTRADO.
         let accesos = report(&node, madre).await;
         assert!(accesos.iter().any(|(c, op, r, _)| c == "muni-05101" && op == "ConsultarSeguimientoChCC" && r == "FUERA_DE_AMBITO"), "{accesos:?}");
@@ -241,7 +250,7 @@ per_backend!(
 
 per_backend!(
     async fn the_health_service_holds_no_chile_solidario_operation(backend) {
-        let node = TestNode::start(backend).await;
+        let node = TestNode::start_without_limits(backend).await;
         let (status, meta) = get(&node, SALUD, "/metaservicios/operaciones").await;
         assert_eq!(status, 200, "{meta}");
         let mut ops: Vec<String> = codes(&meta, "operaciones", "operacion");
@@ -259,7 +268,7 @@ per_backend!(
 
 per_backend!(
     async fn bad_input_is_refused_with_its_code_and_nothing_is_stored(backend) {
-        let node = TestNode::start(backend).await;
+        let node = TestNode::start_without_limits(backend).await;
         let madre = persona(&mut node.db(), 23_200_001, 30);
         let desconocido = Run::from_numero(23_299_999).unwrap();
         let mut body = ingreso(madre, "13101");
@@ -329,6 +338,20 @@ per_backend!(
             let (s, e) = bandeja(&node, "muni-13101", q).await;
             assert_eq!((s, e["code"].as_str()), (status, Some(code)), "{q} {e}");
         }
+        node.stop().await;
+    }
+);
+
+per_backend!(
+    /// A tray's page is charged two units a referral of `porPagina` up front (the child and
+    /// the gestante): a page larger than the agreement's burst is refused whole, before it is
+    /// read, and a page within it is served.
+    async fn a_tray_page_is_charged_its_persons_up_front(backend) {
+        let node = TestNode::start(backend).await;
+        let (status, e) = bandeja(&node, "junji", "?porPagina=100").await;
+        assert_eq!((status, e["code"].as_str()), (413, Some("LOTE_SUPERA_RAFAGA")), "{e}");
+        let (status, page) = bandeja(&node, "junji", "?porPagina=20").await;
+        assert_eq!(status, 200, "{page}");
         node.stop().await;
     }
 );

@@ -336,6 +336,8 @@ pub struct TestNode {
     pub config: Arc<Config>,
     _db: TestDb,
     _dir: TempDir,
+    /// An agreements folder the node was started with, kept while it runs.
+    _convenios: Option<TempDir>,
 }
 
 /// How a test node is set up.
@@ -383,6 +385,23 @@ pub type Configure = Box<dyn FnOnce(&mut Config)>;
 impl TestNode {
     pub async fn start(backend: Backend) -> TestNode {
         Self::start_with(backend, Setup::default()).await
+    }
+
+    /// A node whose shipped agreements have limits out of the way: for a test of a flow that
+    /// reads pages (each charged its page's persons up front), not of the limits.
+    pub async fn start_without_limits(backend: Backend) -> TestNode {
+        let dir = TempDir::new().expect("temporary folder");
+        let convenios = convenios_without_limits(dir.path());
+        let mut node = Self::start_with(
+            backend,
+            Setup {
+                convenios: Some(convenios),
+                ..Setup::default()
+            },
+        )
+        .await;
+        node._convenios = Some(dir);
+        node
     }
 
     pub async fn start_with(backend: Backend, setup: Setup) -> TestNode {
@@ -488,6 +507,7 @@ impl TestNode {
             config,
             _db: db,
             _dir: dir,
+            _convenios: None,
         }
     }
 
@@ -545,6 +565,7 @@ impl TestNode {
             config,
             _db,
             _dir,
+            _convenios,
         } = self;
         node.stop().await.expect("node stops cleanly");
         let node = Node::start(config.clone()).expect("node starts again");
@@ -554,6 +575,7 @@ impl TestNode {
             config,
             _db,
             _dir,
+            _convenios,
         }
     }
 
@@ -569,6 +591,7 @@ impl TestNode {
             config,
             _db,
             _dir,
+            _convenios,
         } = self;
         node.stop().await.expect("node stops cleanly");
         let mut changed = (*config).clone();
@@ -581,6 +604,7 @@ impl TestNode {
             config,
             _db,
             _dir,
+            _convenios,
         })
     }
 

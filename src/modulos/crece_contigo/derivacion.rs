@@ -18,8 +18,8 @@ use crate::db::DbConnection;
 use crate::error::{ApiError, ErrorCode};
 
 /// Referrals on a page when `porPagina` is not given, and at most.
-pub const POR_PAGINA: u32 = 50;
-pub const MAX_POR_PAGINA: u32 = 200;
+pub const POR_PAGINA: u32 = 20;
+pub const MAX_POR_PAGINA: u32 = 100;
 
 /// The sectors the agreement's grant lists.
 pub fn sectores_concedidos(convenio: &Convenio) -> Vec<&str> {

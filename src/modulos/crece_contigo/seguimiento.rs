@@ -413,6 +413,13 @@ fn decidir(
                 return Err(errores::invalido("runNino", "runNino is the gestante's"));
             }
             let persona = store::persona(conn, numero)?.ok_or_else(ApiError::no_encontrado)?;
+            // A child of a household outside the agreement's territory answers as an unknown
+            // RUN, before anything else about them is looked at (a newborn the feed has not
+            // placed in a household yet is the follow-up's to name).
+            if crate::ops::ficha::hogar_de(conn, nino)?.is_some_and(|h| !convenio.en_ambito(&h.cut))
+            {
+                return Err(ApiError::fuera_de_ambito());
+            }
             let seguido = store::de_persona(conn, numero)?
                 .iter()
                 .any(|s| s.run_nino == Some(numero) && convenio.en_ambito(&s.cut));

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::informe::{Nivel, Tabla};
 use super::store::{AyudaFila, EmergenciaFila, HogarFila};
 use super::{Ayuda, CeldaEmergencia, Emergencia, InformeEmergencia, RegistroDamnificado};
-use crate::domain::{Run, regiones};
+use crate::domain::{Ambito, Run};
 use crate::ops::encuestaje::store::nombre_comuna;
 use crate::projection::{FieldSet, Project, recortar, revelados};
 use crate::respuestas::ComunaRef;
@@ -68,14 +68,10 @@ pub fn registro(fila: &HogarFila, ayudas: &[AyudaFila]) -> RegistroDamnificado {
 
 /// The report: the table's cells, a reserved one without counts.
 pub fn informe(emergencia: &str, nivel: Nivel, tabla: &Tabla) -> InformeEmergencia {
-    let nombre = |codigo: &str| match nivel {
-        Nivel::Comuna => nombre_comuna(codigo),
-        Nivel::Region => regiones()
-            .iter()
-            .find(|r| r.codigo == codigo)
-            .map(|r| r.nombre.clone()),
-        // The catalogue has no province names.
-        Nivel::Provincia => None,
+    let nombre = |codigo: &str| {
+        Ambito::parse(nivel, codigo)
+            .ok()
+            .map(|a| a.nombre().to_owned())
     };
     let celdas = tabla
         .celdas
@@ -85,7 +81,7 @@ pub fn informe(emergencia: &str, nivel: Nivel, tabla: &Tabla) -> InformeEmergenc
             CeldaEmergencia {
                 ambito: Some(
                     if c.territorio.is_some() {
-                        nivel.name()
+                        nivel.as_str()
                     } else {
                         "nacional"
                     }
@@ -295,6 +291,12 @@ mod tests {
                 .iter()
                 .all(|c| c.reservado == Some(true) && c.hogares.is_none() && c.entregas.is_none())
         );
+        assert_eq!(celdas[0].nombre.as_deref(), Some("PALENA"));
+        // A province is named from the catalogue too (10401's is Palena, 104).
+        let t = super::super::informe::tabla(Nivel::Provincia, &["10401".to_owned()], &[], &[]);
+        let i = informe("EMG-2026-ABCDEFGH", Nivel::Provincia, &t);
+        let celdas = i.celdas.unwrap();
+        assert_eq!(celdas[0].codigo.as_deref(), Some("104"));
         assert_eq!(celdas[0].nombre.as_deref(), Some("PALENA"));
     }
 }

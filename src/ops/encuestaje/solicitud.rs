@@ -81,14 +81,19 @@ fn municipal(
     scope: Ambito,
     solicitud: &Solicitud,
 ) -> Result<Cut, ApiError> {
+    // The person's household, read once, and only after a comuna given is known to be in scope.
+    let mut leido = None;
     let cut = match (solicitud.comuna, scope.comuna()) {
         (Some(cut), _) => cut,
         (None, Some(propia)) => *propia,
         (None, None) => {
-            let conocida = ficha::hogar_con_ficha(conn, solicitud.run)?
-                .map(|(household, _)| household.cut)
+            let hogar = ficha::hogar_con_ficha(conn, solicitud.run)?;
+            let conocida = hogar
+                .as_ref()
+                .map(|(household, _)| household.cut.as_str())
                 .filter(|cut| scope.contiene(cut))
-                .and_then(|cut| Cut::parse(&cut).ok());
+                .and_then(|cut| Cut::parse(cut).ok());
+            leido = Some(hogar);
             conocida.ok_or_else(|| {
                 ApiError::comuna_desconocida(
                     "the registry knows no comuna of the agreement's ambito for this person: give one",
@@ -99,7 +104,11 @@ fn municipal(
     if !scope.contiene(cut.as_str()) {
         return Err(errores::fuera_de_ambito());
     }
-    if let Some((household, ficha)) = ficha::hogar_con_ficha(conn, solicitud.run)?
+    let hogar = match leido {
+        Some(hogar) => hogar,
+        None => ficha::hogar_con_ficha(conn, solicitud.run)?,
+    };
+    if let Some((household, ficha)) = hogar
         && scope.contiene(&household.cut)
     {
         ya_atendida(&household, ficha.as_ref(), cut)?;

@@ -8,7 +8,7 @@ use crate::soap::{audit_after, last_audit_id};
 
 per_backend!(
     async fn ingreso_sesion_condicion_bono_egreso(backend) {
-        let node = TestNode::start(backend).await;
+        let node = TestNode::start_without_limits(backend).await;
         let f = familias(&mut node.db());
         let before = last_audit_id(&node);
         let (status, p) = ingresar(&node, "muni-13101", ingreso(f.titular, "puente")).await;
@@ -95,7 +95,7 @@ per_backend!(
 
 per_backend!(
     async fn a_bad_ingreso_changes_nothing(backend) {
-        let node = TestNode::start(backend).await;
+        let node = TestNode::start_without_limits(backend).await;
         let f = familias(&mut node.db());
         for (body, status, code) in [
             (json!({ "run": f.titular.to_string(), "programa": "chcc", "apoyoFamiliar": "AF-1" }), 400, "PARTICIPACION_INVALIDA"),

@@ -26,7 +26,7 @@ async fn soap(
 
 per_backend!(
     async fn soap_runs_the_same_follow_up_and_referrals_as_rest(backend) {
-        let node = TestNode::start(backend).await;
+        let node = TestNode::start_without_limits(backend).await;
         let (madre, nino) = {
             let mut conn = node.db();
             (persona(&mut conn, 23_300_001, 25), persona(&mut conn, 23_300_002, 0))
