@@ -53,12 +53,16 @@ impl Nivel {
     /// The code of the territory of this level that the comuna `cut` lies in (`10401` is in
     /// province `104` and region `10`).
     pub fn codigo_de(self, cut: &str) -> &str {
-        let largo = match self {
+        cut.get(..self.largo()).unwrap_or(cut)
+    }
+
+    /// How many digits a territory's code has at this level.
+    pub fn largo(self) -> usize {
+        match self {
             Nivel::Comuna => 5,
             Nivel::Provincia => 3,
             Nivel::Region => 2,
-        };
-        cut.get(..largo).unwrap_or(cut)
+        }
     }
 }
 

@@ -431,7 +431,7 @@ pub fn informar(
     let afectadas = store::comunas(conn, &emergencia.id)?;
     let registros = store::origenes(conn, &emergencia.id)?;
     let entregas = store::entregas(conn, &emergencia.id)?;
-    let tabla = informe::tabla(nivel, &afectadas, &registros, &entregas);
+    let tabla = informe::tabla(&afectadas, &registros, &entregas);
     Ok(vista::informe(&emergencia.id, nivel, &tabla))
 }
 

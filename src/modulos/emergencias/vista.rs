@@ -74,8 +74,7 @@ pub fn informe(emergencia: &str, nivel: Nivel, tabla: &Tabla) -> InformeEmergenc
             .map(|a| a.nombre().to_owned())
     };
     let celdas = tabla
-        .celdas
-        .iter()
+        .del_nivel(nivel)
         .map(|c| {
             let visible = |n: u64| (!c.reservada).then_some(n);
             CeldaEmergencia {
@@ -283,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_reserved_cell_carries_no_count() {
-        let t = super::super::informe::tabla(Nivel::Comuna, &["10404".to_owned()], &[], &[]);
+        let t = super::super::informe::tabla(&["10404".to_owned()], &[], &[]);
         let i = informe("EMG-2026-ABCDEFGH", Nivel::Comuna, &t);
         let celdas = i.celdas.unwrap();
         assert!(
@@ -293,7 +292,7 @@ mod tests {
         );
         assert_eq!(celdas[0].nombre.as_deref(), Some("PALENA"));
         // A province is named from the catalogue too (10401's is Palena, 104).
-        let t = super::super::informe::tabla(Nivel::Provincia, &["10401".to_owned()], &[], &[]);
+        let t = super::super::informe::tabla(&["10401".to_owned()], &[], &[]);
         let i = informe("EMG-2026-ABCDEFGH", Nivel::Provincia, &t);
         let celdas = i.celdas.unwrap();
         assert_eq!(celdas[0].codigo.as_deref(), Some("104"));
