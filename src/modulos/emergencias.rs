@@ -15,6 +15,8 @@ pub mod informe;
 pub mod store;
 mod vista;
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -312,7 +314,13 @@ pub fn registrar_hogar(
     }
     necesidades.sort_by_key(|n| catalogo::NECESIDADES.iter().position(|x| x == n));
     let numero = run.numero() as i32;
-    if store::registrado(conn, &emergencia.id, numero)? {
+    // Refused only for a record the agreement may see (its own, or one whose origin or
+    // destination is of its territory): whether another municipality registered this head
+    // elsewhere is a fact about a person outside its scope.
+    if store::de_jefe(conn, &emergencia.id, numero)?
+        .iter()
+        .any(|f| f.convenio == convenio.id.as_str() || en_ambito(convenio, f))
+    {
         return Err(errores::ya_registrado());
     }
     let fila = HogarFila {
@@ -331,7 +339,7 @@ pub fn registrar_hogar(
     };
     match store::insertar_hogar(conn, &fila) {
         Ok(()) => Ok(vista::registro(&fila, &[])),
-        // Registered by another request between the check and the insert.
+        // Registered by another request of this agreement between the check and the insert.
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
@@ -429,10 +437,36 @@ pub fn informar(
 ) -> Result<InformeEmergencia, ApiError> {
     let emergencia = leer(conn, emergencia)?;
     let afectadas = store::comunas(conn, &emergencia.id)?;
-    let registros = store::origenes(conn, &emergencia.id)?;
-    let entregas = store::entregas(conn, &emergencia.id)?;
+    let (registros, entregas) = un_hogar_por_jefe(
+        store::origenes(conn, &emergencia.id)?,
+        store::entregas(conn, &emergencia.id)?,
+    );
     let tabla = informe::tabla(&afectadas, &registros, &entregas);
     Ok(vista::informe(&emergencia.id, nivel, &tabla))
+}
+
+/// A head registered by two municipalities (each outside the other's scope) is one household:
+/// counted once, at its first record's origin (`origenes` come oldest first), with the aid of
+/// every record of it.
+fn un_hogar_por_jefe(
+    origenes: Vec<(String, String, i32)>,
+    entregas: Vec<(String, String)>,
+) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    let mut primero: BTreeMap<i32, String> = BTreeMap::new();
+    let mut canonico: BTreeMap<String, String> = BTreeMap::new();
+    let mut registros = Vec::new();
+    for (id, origen, jefe) in origenes {
+        let uno = primero.entry(jefe).or_insert_with(|| id.clone()).clone();
+        if uno == id {
+            registros.push((id.clone(), origen));
+        }
+        canonico.insert(id, uno);
+    }
+    let entregas = entregas
+        .into_iter()
+        .filter_map(|(registro, tipo)| Some((canonico.get(&registro)?.clone(), tipo)))
+        .collect();
+    (registros, entregas)
 }
 
 /// A page asked for, from the texts a transport received.
@@ -782,6 +816,20 @@ mod tests {
                 "{op} is not registered"
             );
         }
+    }
+
+    #[test]
+    fn a_head_registered_twice_is_one_household_with_the_aid_of_both() {
+        let t = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        let origenes = vec![
+            (t("A", "10401").0, "10401".to_owned(), 7),
+            (t("B", "10402").0, "10402".to_owned(), 8),
+            (t("C", "10401").0, "10401".to_owned(), 7),
+        ];
+        let entregas = vec![t("A", "agua"), t("C", "abrigo"), t("B", "agua")];
+        let (registros, entregas) = un_hogar_por_jefe(origenes, entregas);
+        assert_eq!(registros, [t("A", "10401"), t("B", "10402")]);
+        assert_eq!(entregas, [t("A", "agua"), t("A", "abrigo"), t("B", "agua")]);
     }
 
     #[test]

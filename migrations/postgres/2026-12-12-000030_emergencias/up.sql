@@ -42,7 +42,9 @@ CREATE TABLE emergencia_hogares (
     necesidades TEXT NOT NULL,
     convenio TEXT NOT NULL,
     registrado_us BIGINT NOT NULL,
-    UNIQUE (emergencia_id, run_jefe),
+    -- One record of a head per emergency and agreement: another agreement's record of the same
+    -- head may lie outside this one's scope, and must not be disclosed by a refusal.
+    UNIQUE (emergencia_id, run_jefe, convenio),
     -- The origin is one of the emergency's affected comunas.
     FOREIGN KEY (emergencia_id, cut_origen) REFERENCES emergencia_comunas (emergencia_id, cut)
 );

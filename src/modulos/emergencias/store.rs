@@ -149,14 +149,13 @@ pub fn cerrar(
     Ok(changed == 1)
 }
 
-/// Whether the head is already registered in the emergency.
-pub fn registrado(conn: &mut DbConnection, emergencia: &str, run: i32) -> QueryResult<bool> {
-    let n: i64 = emergencia_hogares::table
+/// The head's records in the emergency (by any agreement).
+pub fn de_jefe(conn: &mut DbConnection, emergencia: &str, run: i32) -> QueryResult<Vec<HogarFila>> {
+    emergencia_hogares::table
         .filter(emergencia_hogares::emergencia_id.eq(emergencia))
         .filter(emergencia_hogares::run_jefe.eq(run))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+        .select(HogarFila::as_select())
+        .load(conn)
 }
 
 pub fn insertar_hogar(conn: &mut DbConnection, fila: &HogarFila) -> QueryResult<()> {
@@ -236,11 +235,22 @@ pub fn ayudas(conn: &mut DbConnection, registros: &[String]) -> QueryResult<Vec<
         .load(conn)
 }
 
-/// For the report: each record's id and origin.
-pub fn origenes(conn: &mut DbConnection, emergencia: &str) -> QueryResult<Vec<(String, String)>> {
+/// For the report: each record's id, origin and head, oldest first.
+pub fn origenes(
+    conn: &mut DbConnection,
+    emergencia: &str,
+) -> QueryResult<Vec<(String, String, i32)>> {
     emergencia_hogares::table
         .filter(emergencia_hogares::emergencia_id.eq(emergencia))
-        .select((emergencia_hogares::id, emergencia_hogares::cut_origen))
+        .order((
+            emergencia_hogares::registrado_us.asc(),
+            emergencia_hogares::id.asc(),
+        ))
+        .select((
+            emergencia_hogares::id,
+            emergencia_hogares::cut_origen,
+            emergencia_hogares::run_jefe,
+        ))
         .load(conn)
 }
 

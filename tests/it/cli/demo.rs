@@ -240,7 +240,7 @@ per_backend!(
 
         // Chile Crece Contigo: Santiago's municipio tray holds the SUF referral of its
         // gestante in her 22nd week.
-        let tray = get(&m, &demo.url("/crece-contigo/derivaciones?estado=enviada")).await;
+        let tray = get(&m, &demo.url("/crece-contigo/derivaciones?estado=enviada&porPagina=5")).await;
         let derivaciones = tray["derivaciones"].as_array().unwrap();
         assert!(derivaciones.iter().any(|d| d["prestacion"] == "suf"), "{tray}");
     });

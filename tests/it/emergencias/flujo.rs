@@ -88,9 +88,9 @@ per_backend!(
         assert_eq!((status, body["code"].as_str()), (400, Some("COMUNA_NO_AFECTADA")), "{body}");
         let (status, body) = post(
             &node,
-            PUERTO_MONTT,
+            CHAITEN,
             &format!("/emergencias/{id}/hogares"),
-            hogar(jefe(0), "10401", "10101"),
+            hogar(jefe(0), "10401", "10401"),
         )
         .await;
         assert_eq!((status, body["code"].as_str()), (409, Some("DAMNIFICADO_YA_REGISTRADO")), "{body}");
@@ -209,6 +209,32 @@ per_backend!(
         assert!(informes.iter().all(|(_, s, _, _)| s.is_empty()), "{informes:?}");
         let declaraciones = auditados(&node, "DeclararEmergencia");
         assert!(declaraciones.iter().any(|(c, _, r, _)| c == "operador" && r == "EMERGENCIA_CERRADA"));
+        node.stop().await;
+    }
+);
+
+per_backend!(
+    /// Whether another municipality registered a head is a fact about a person outside the
+    /// asker's scope: a head Chaitén sheltered in Chaitén is registered by Puerto Montt exactly
+    /// like a head nobody registered; a second time, or one whose record Puerto Montt can see,
+    /// is refused.
+    async fn a_head_registered_outside_the_scope_is_never_disclosed_by_a_refusal(backend) {
+        let (node, _dir) = node(backend).await;
+        let id = declarar(&node).await;
+        let ruta = format!("/emergencias/{id}/hogares");
+        let (status, body) = post(&node, CHAITEN, &ruta, hogar(jefe(0), "10401", "10401")).await;
+        assert_eq!(status, 201, "{body}");
+        let (s1, b1) = post(&node, PUERTO_MONTT, &ruta, hogar(jefe(0), "10401", "10101")).await;
+        let (s2, b2) = post(&node, PUERTO_MONTT, &ruta, hogar(jefe(1), "10401", "10101")).await;
+        assert_eq!((s1, s2), (201, 201), "{b1} {b2}");
+        let (status, body) = post(&node, PUERTO_MONTT, &ruta, hogar(jefe(0), "10401", "10101")).await;
+        assert_eq!((status, body["code"].as_str()), (409, Some("DAMNIFICADO_YA_REGISTRADO")), "{body}");
+        // Sheltered in Puerto Montt by Chaitén: Puerto Montt sees that record, and is refused.
+        let (status, body) = post(&node, CHAITEN, &ruta, hogar(jefe(2), "10401", "10101")).await;
+        assert_eq!(status, 201, "{body}");
+        let (status, body) = post(&node, PUERTO_MONTT, &ruta, hogar(jefe(2), "10401", "10101")).await;
+        assert_eq!((status, body["code"].as_str()), (409, Some("DAMNIFICADO_YA_REGISTRADO")), "{body}");
+        assert_eq!(filas(&node).0, 4);
         node.stop().await;
     }
 );
