@@ -445,13 +445,16 @@ pub fn informar(
     Ok(vista::informe(&emergencia.id, nivel, &tabla))
 }
 
+/// `(record, origin)` or `(record, aid type)`, as the report's table reads them.
+type Par = (String, String);
+
 /// A head registered by two municipalities (each outside the other's scope) is one household:
 /// counted once, at its first record's origin (`origenes` come oldest first), with the aid of
 /// every record of it.
 fn un_hogar_por_jefe(
     origenes: Vec<(String, String, i32)>,
-    entregas: Vec<(String, String)>,
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    entregas: Vec<Par>,
+) -> (Vec<Par>, Vec<Par>) {
     let mut primero: BTreeMap<i32, String> = BTreeMap::new();
     let mut canonico: BTreeMap<String, String> = BTreeMap::new();
     let mut registros = Vec::new();
